@@ -1,0 +1,152 @@
+import { z } from 'zod';
+import { dataSizes, storageKinds, supportedPgMajors, workloads } from '../tuning/index.ts';
+import { checkCron, isTimeZone } from './cron.ts';
+import { checkCidr } from './network.ts';
+
+// cs-json v1: the cloud-agnostic plan. Every object is strict (unknown fields are errors) and
+// every limit is one a real deployment would hit, so that what validates can be deployed.
+
+export const API_VERSION = 'cs/v1';
+
+export const PLAN_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9 ._-]{0,61}[A-Za-z0-9])?$/;
+const COMPONENT_ID = /^[a-z][a-z0-9-]{0,30}$/;
+const SQL_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+const RESERVED_IDENTIFIERS = new Set(['postgres', 'template0', 'template1', 'public', 'cloudseed', 'replicator']);
+const AWS_REGION = /^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
+const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
+export const AMI_ID = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+const ACCOUNT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export const osNames = ['amazon-linux', 'ubuntu', 'debian'] as const;
+export const pgVersions = supportedPgMajors.map(String) as [string, ...string[]];
+export const DEFAULT_PG_VERSION = '17';
+
+export const planName = z
+  .string()
+  .regex(PLAN_NAME, 'must be 1-63 letters, digits, spaces, dots, underscores or hyphens, starting and ending with a letter or digit');
+
+const sqlIdentifier = z
+  .string()
+  .regex(SQL_IDENTIFIER, 'must be 1-63 lower-case letters, digits or underscores, not starting with a digit')
+  .refine((name) => !RESERVED_IDENTIFIERS.has(name) && !name.startsWith('pg_'), 'is reserved by PostgreSQL or CloudSeed');
+
+const cidr = z.string().superRefine((text, context) => {
+  const check = checkCidr(text);
+  if (!check.ok) context.addIssue({ code: 'custom', message: check.reason });
+});
+
+const cronExpression = z.string().max(100).superRefine((text, context) => {
+  const check = checkCron(text);
+  if (!check.ok) context.addIssue({ code: 'custom', message: check.reason });
+});
+
+export const targetSchema = z.discriminatedUnion(
+  'cloud',
+  [
+    z.strictObject({ cloud: z.literal('local') }),
+    z.strictObject({
+      cloud: z.literal('aws'),
+      region: z.string().regex(AWS_REGION, 'must be an AWS region code such as us-east-1').default('us-east-1'),
+      accountId: z.string().regex(ACCOUNT_ID, 'must name a connected account').optional(),
+    }),
+  ],
+  { error: 'must be { "cloud": "local" } or { "cloud": "aws", "region": "..." }' },
+);
+
+const positionSchema = z.strictObject({
+  x: z.number().min(0).max(100_000),
+  y: z.number().min(0).max(100_000),
+});
+
+const osSchema = z.strictObject({
+  name: z.enum(osNames),
+  version: z.string().max(16),
+});
+
+const hardwareSchema = z.strictObject({
+  cpus: z.int().min(1).max(192).optional(),
+  memoryGiB: z.number().min(0.5).max(1536).multipleOf(0.5).optional(),
+  storage: z
+    .strictObject({
+      type: z.enum(storageKinds).default('ssd'),
+      sizeGiB: z.int().min(8).max(16_384).default(20),
+    })
+    .prefault({}),
+  aws: z
+    .strictObject({
+      instanceType: z.string().regex(INSTANCE_TYPE, 'must be an EC2 instance type such as t3.medium').optional(),
+      ami: z.string().regex(AMI_ID, 'must be an AMI id such as ami-0123456789abcdef0').optional(),
+    })
+    .optional(),
+});
+
+const backupSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  schedule: cronExpression.default('0 3 * * *'),
+  timezone: z.string().max(64).refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin').default('UTC'),
+  retentionDays: z.int().min(1).max(3650).default(7),
+  validate: z.boolean().default(true),
+});
+
+const topologySchema = z
+  .strictObject({
+    mode: z.enum(['single', 'cluster']).default('single'),
+    replicas: z.int().min(0).max(5).default(0),
+  })
+  .superRefine((topology, context) => {
+    if (topology.mode === 'single' && topology.replicas !== 0) {
+      context.addIssue({ code: 'custom', path: ['replicas'], message: 'must be 0 for a single node; use mode "cluster" for replicas' });
+    }
+    if (topology.mode === 'cluster' && topology.replicas < 1) {
+      context.addIssue({ code: 'custom', path: ['replicas'], message: 'a cluster needs 1 to 5 replicas' });
+    }
+  });
+
+const dbSchema = z.strictObject({
+  engine: z.literal('postgres').default('postgres'),
+  version: z.enum(pgVersions, { error: `must be one of ${pgVersions.join(', ')}` }).default(DEFAULT_PG_VERSION),
+  maxConnections: z.int().min(5).max(10_000).default(100),
+  workload: z.enum(workloads).default('web'),
+  dataSize: z.enum(dataSizes).default('mid_ram'),
+  databaseName: sqlIdentifier.default('app'),
+  username: sqlIdentifier.default('app'),
+  topology: topologySchema.prefault({}),
+  backup: backupSchema.prefault({}),
+});
+
+const networkSchema = z.strictObject({
+  allowedCidrs: z
+    .array(cidr)
+    .max(50)
+    .default([])
+    .refine((cidrs) => new Set(cidrs).size === cidrs.length, 'must not repeat a CIDR'),
+});
+
+export const componentSchema = z.strictObject({
+  id: z.string().regex(COMPONENT_ID, 'must be 1-31 lower-case letters, digits or hyphens, starting with a letter'),
+  type: z.literal('postgres', { error: 'must be "postgres" (the only component type in cs/v1)' }),
+  position: positionSchema.default({ x: 80, y: 80 }),
+  os: osSchema.default({ name: 'amazon-linux', version: '2023' }),
+  hardware: hardwareSchema.prefault({}),
+  db: dbSchema.prefault({}),
+  network: networkSchema.prefault({}),
+});
+
+export const planSchema = z.strictObject({
+  apiVersion: z.literal(API_VERSION, { error: `must be "${API_VERSION}"` }),
+  name: planName,
+  target: targetSchema.default({ cloud: 'local' }),
+  components: z.array(componentSchema).min(1, 'a plan needs at least one component').max(20, 'a plan holds at most 20 components'),
+});
+
+export type PlanInput = z.input<typeof planSchema>;
+type ParsedPlan = z.output<typeof planSchema>;
+type ParsedComponent = z.output<typeof componentSchema>;
+
+/** A component after normalisation: its size is always known. */
+export type Component = Omit<ParsedComponent, 'hardware'> & {
+  hardware: ParsedComponent['hardware'] & { cpus: number; memoryGiB: number };
+};
+/** A validated, normalised cs-json document: every default filled, every cross-field rule met. */
+export type Plan = Omit<ParsedPlan, 'components'> & { components: Component[] };
+export type Target = Plan['target'];

@@ -1,0 +1,98 @@
+import type { z } from 'zod';
+import { cheapestFit, findInstanceType, findOs } from '../catalog/index.ts';
+import type { FieldProblem } from '../errors.ts';
+import { toProblems } from './problems.ts';
+import { componentSchema, planSchema, targetSchema } from './schema.ts';
+import type { Component, Plan, Target } from './schema.ts';
+import { isShorthand, shorthandPath, shorthandToPlan } from './shorthand.ts';
+
+export type ValidationResult = { ok: true; plan: Plan } | { ok: false; errors: FieldProblem[] };
+
+export interface ValidateOptions {
+  /** Target used when a shorthand body (which names none) is given. */
+  readonly defaultTarget?: Target;
+}
+
+/**
+ * Validates a cs-json document or the original spec's shorthand and returns the normalised plan,
+ * or every problem at once with its JSON-pointer path.
+ */
+export function validatePlan(input: unknown, options: ValidateOptions = {}): ValidationResult {
+  if (isShorthand(input)) {
+    const converted = shorthandToPlan(input, options.defaultTarget ?? { cloud: 'local' });
+    if (!converted.ok) return converted;
+    const result = validateDocument(converted.document);
+    if (result.ok) return result;
+    return { ok: false, errors: result.errors.map((problem) => ({ ...problem, path: shorthandPath(problem.path) })) };
+  }
+  return validateDocument(input);
+}
+
+function validateDocument(input: unknown): ValidationResult {
+  const parsed = planSchema.safeParse(input, { reportInput: true });
+  const errors = parsed.success ? [] : toProblems(parsed.error.issues);
+  // Cross-field rules run on every component that is well-formed on its own, so one answer
+  // lists every problem even when another part of the document is broken.
+  const document = isRecord(input) ? input : {};
+  const rawComponents = Array.isArray(document.components) ? (document.components as unknown[]) : [];
+  const target = targetSchema.safeParse(document.target);
+  const seenIds = new Map<string, number>();
+  const components = rawComponents.map((raw, index) => {
+    const base = `/components/${index}`;
+    const component = componentSchema.safeParse(raw);
+    if (!component.success) return undefined;
+    const firstIndex = seenIds.get(component.data.id);
+    if (firstIndex === undefined) seenIds.set(component.data.id, index);
+    else errors.push({ path: `${base}/id`, message: `duplicates the id of /components/${firstIndex}` });
+    return normaliseComponent(component.data, target.success ? target.data : { cloud: 'local' }, base, errors);
+  });
+  if (!parsed.success || errors.length > 0) return { ok: false, errors };
+  return { ok: true, plan: { ...parsed.data, components: components.filter((component) => component !== undefined) } };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+type ParsedComponent = z.output<typeof planSchema>['components'][number];
+
+const DEFAULT_CPUS = 2;
+const DEFAULT_MEMORY_GIB = 4;
+
+function normaliseComponent(component: ParsedComponent, target: Target, base: string, errors: FieldProblem[]): Component {
+  const { hardware, os, db } = component;
+  const image = findOs(os.name, os.version);
+  if (!image) {
+    errors.push({ path: `${base}/os/version`, message: `${os.name} ${os.version} is not offered; see the OS table` });
+  } else if (!image.pgMajors.includes(Number(db.version))) {
+    errors.push({
+      path: `${base}/db/version`,
+      message: `PostgreSQL ${db.version} is not offered on ${image.label}; choose one of ${image.pgMajors.join(', ')}`,
+    });
+  }
+
+  let cpus = hardware.cpus ?? DEFAULT_CPUS;
+  let memoryGiB = hardware.memoryGiB ?? DEFAULT_MEMORY_GIB;
+  const hint = hardware.aws?.instanceType;
+  if (hint !== undefined) {
+    const instance = findInstanceType(hint);
+    if (!instance) {
+      errors.push({ path: `${base}/hardware/aws/instanceType`, message: `${hint} is not in the instance catalog` });
+    } else {
+      if (hardware.cpus !== undefined && hardware.cpus !== instance.vcpus) {
+        errors.push({ path: `${base}/hardware/cpus`, message: `${hint} has ${instance.vcpus} vCPUs; leave cpus out or make it ${instance.vcpus}` });
+      }
+      if (hardware.memoryGiB !== undefined && hardware.memoryGiB !== instance.memoryGiB) {
+        errors.push({ path: `${base}/hardware/memoryGiB`, message: `${hint} has ${instance.memoryGiB} GiB; leave memoryGiB out or make it ${instance.memoryGiB}` });
+      }
+      cpus = instance.vcpus;
+      memoryGiB = instance.memoryGiB;
+    }
+  } else if (target.cloud === 'aws' && !cheapestFit({ cpus, memoryGiB })) {
+    errors.push({ path: `${base}/hardware`, message: `no instance type in the catalog has ${cpus} vCPUs and ${memoryGiB} GiB` });
+  }
+  if (target.cloud === 'aws' && hardware.storage.type !== 'ssd') {
+    errors.push({ path: `${base}/hardware/storage/type`, message: 'only "ssd" (encrypted gp3) is offered on AWS' });
+  }
+  return { ...component, hardware: { ...hardware, cpus, memoryGiB } };
+}

@@ -1,0 +1,5 @@
+export * from './catalog/index.ts';
+export * from './cs-json/index.ts';
+export * from './errors.ts';
+export * from './transform/index.ts';
+export * from './tuning/index.ts';

@@ -1,0 +1,217 @@
+import { cheapestFit, findInstanceType, findOs, monthlyCost } from '../catalog/index.ts';
+import type { CostEstimate, InstanceType, OsImage } from '../catalog/index.ts';
+import { toScheduleExpression } from '../cs-json/cron.ts';
+import type { Component, Plan } from '../cs-json/schema.ts';
+import type { NodeRole } from './postgres-config.ts';
+import { renderPgHba, renderPostgresqlConf, tuneComponent } from './postgres-config.ts';
+import { awsServerLayout, renderConfigureScript, renderInstallScript } from './scripts.ts';
+
+// cs-json -> aws-json: everything the deploy workflow needs, computed up front. The output is a
+// pure function of (plan, planId): no clock, no randomness, no lookups, so the same input always
+// renders to byte-identical JSON and a diff of two renders is a diff of two plans.
+
+export const AWS_JSON_VERSION = 'cs-aws/v1';
+export const TRANSFORMER_VERSION = '1.0.0';
+export const POSTGRES_PORT = 5432;
+/** Fields of RunInstances that only the deploy step knows (they depend on the customer's account or the execution). */
+export const DEPLOY_TIME_FIELDS = ['ClientToken', 'SecurityGroupIds', 'SubnetId', 'IamInstanceProfile'] as const;
+
+const ROOT_DEVICE: Record<OsImage['name'], string> = {
+  'amazon-linux': '/dev/xvda',
+  ubuntu: '/dev/sda1',
+  debian: '/dev/xvda',
+};
+
+export interface Tag {
+  readonly Key: string;
+  readonly Value: string;
+}
+
+export interface AwsNode {
+  readonly name: string;
+  readonly role: NodeRole;
+  readonly tags: readonly Tag[];
+}
+
+export interface AwsComponent {
+  readonly id: string;
+  readonly instanceType: string;
+  readonly architecture: InstanceType['architecture'];
+  readonly os: { readonly name: string; readonly version: string; readonly amiParameter: string };
+  readonly nodes: readonly AwsNode[];
+  readonly securityGroup: {
+    readonly GroupName: string;
+    readonly Description: string;
+    readonly IpPermissions: readonly unknown[];
+    readonly replicationBetweenNodes: boolean;
+    readonly tags: readonly Tag[];
+  };
+  readonly runInstances: Record<string, unknown>;
+  readonly passwordParameter: string;
+  readonly postgres: {
+    readonly major: number;
+    readonly port: number;
+    readonly databaseName: string;
+    readonly username: string;
+    readonly settings: Record<string, string>;
+    readonly warnings: readonly string[];
+    readonly postgresqlConf: string;
+    readonly pgHbaConf: string;
+  };
+  readonly scripts: { readonly install: string; readonly configure: string };
+  readonly backup: {
+    readonly enabled: boolean;
+    readonly cron: string;
+    readonly scheduleExpression: string;
+    readonly timezone: string;
+    readonly retentionDays: number;
+    readonly validate: boolean;
+    readonly s3Prefix: string;
+  };
+  readonly cost: CostEstimate;
+}
+
+export interface AwsJson {
+  readonly apiVersion: typeof AWS_JSON_VERSION;
+  readonly transformerVersion: string;
+  readonly planId: string;
+  readonly planName: string;
+  readonly region: string;
+  readonly components: readonly AwsComponent[];
+  readonly monthlyCostUsd: number;
+}
+
+export interface RenderContext {
+  readonly planId: string;
+}
+
+export function instanceTypeFor(component: Component): InstanceType {
+  const hint = component.hardware.aws?.instanceType;
+  const instance = hint === undefined ? cheapestFit(component.hardware) : findInstanceType(hint);
+  if (!instance) throw new RangeError(`no catalog instance type fits component ${component.id}`);
+  return instance;
+}
+
+export function osImageFor(component: Component): OsImage {
+  const image = findOs(component.os.name, component.os.version);
+  if (!image) throw new RangeError(`${component.os.name} ${component.os.version} is not in the OS table`);
+  return image;
+}
+
+export function nodeCount(component: Component): number {
+  return component.db.topology.mode === 'cluster' ? 1 + component.db.topology.replicas : 1;
+}
+
+export function componentCost(component: Component): CostEstimate {
+  return monthlyCost(instanceTypeFor(component), component.hardware.storage.sizeGiB, nodeCount(component));
+}
+
+export function renderAwsJson(plan: Plan, context: RenderContext): AwsJson {
+  const region = plan.target.cloud === 'aws' ? plan.target.region : 'us-east-1';
+  const components = plan.components.map((component) => renderComponent(plan, component, region, context.planId));
+  const total = components.reduce((sum, component) => sum + component.cost.totalUsd, 0);
+  return {
+    apiVersion: AWS_JSON_VERSION,
+    transformerVersion: TRANSFORMER_VERSION,
+    planId: context.planId,
+    planName: plan.name,
+    region,
+    components,
+    monthlyCostUsd: Math.round(total * 100) / 100,
+  };
+}
+
+function renderComponent(plan: Plan, component: Component, region: string, planId: string): AwsComponent {
+  const instance = instanceTypeFor(component);
+  const image = osImageFor(component);
+  const major = Number(component.db.version);
+  const baseTags: Tag[] = [
+    { Key: 'cloudseed:managed', Value: 'true' },
+    { Key: 'cloudseed:plan-id', Value: planId },
+    { Key: 'cloudseed:component', Value: component.id },
+  ];
+  const nodes: AwsNode[] = Array.from({ length: nodeCount(component) }, (_, index) => {
+    const name = `${component.id}-${index}`;
+    const role: NodeRole = index === 0 ? 'primary' : 'replica';
+    return {
+      name,
+      role,
+      tags: [...baseTags, { Key: 'cloudseed:node', Value: name }, { Key: 'cloudseed:role', Value: role }, { Key: 'Name', Value: `${plan.name}/${name}` }],
+    };
+  });
+  const clustered = nodes.length > 1;
+  const passwordParameter = `/cloudseed/${planId}/${component.id}/password`;
+  const tuned = tuneComponent(component);
+  const layout = awsServerLayout(image, major);
+  const amiParameter = image.amiParameter(instance.architecture);
+  return {
+    id: component.id,
+    instanceType: instance.name,
+    architecture: instance.architecture,
+    os: { name: image.name, version: image.version, amiParameter },
+    nodes,
+    securityGroup: {
+      GroupName: `cloudseed-${planId}-${component.id}`,
+      Description: `CloudSeed ${plan.name}/${component.id}: PostgreSQL from the plan's allowed networks only`,
+      IpPermissions: ingressRules(component),
+      replicationBetweenNodes: clustered,
+      tags: [...baseTags, { Key: 'Name', Value: `${plan.name}/${component.id}` }],
+    },
+    runInstances: {
+      ImageId: component.hardware.aws?.ami ?? `resolve:ssm:${amiParameter}`,
+      InstanceType: instance.name,
+      MinCount: 1,
+      MaxCount: 1,
+      MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1, InstanceMetadataTags: 'disabled' },
+      BlockDeviceMappings: [
+        {
+          DeviceName: ROOT_DEVICE[image.name],
+          Ebs: { VolumeType: 'gp3', VolumeSize: component.hardware.storage.sizeGiB, Encrypted: true, DeleteOnTermination: true, Iops: 3000, Throughput: 125 },
+        },
+      ],
+      DisableApiTermination: false,
+      InstanceInitiatedShutdownBehavior: 'stop',
+    },
+    passwordParameter,
+    postgres: {
+      major,
+      port: POSTGRES_PORT,
+      databaseName: component.db.databaseName,
+      username: component.db.username,
+      settings: tuned.settings,
+      warnings: tuned.warnings,
+      postgresqlConf: renderPostgresqlConf(component, layout),
+      pgHbaConf: renderPgHba(component),
+    },
+    scripts: {
+      install: renderInstallScript(component, image),
+      configure: renderConfigureScript(component, image, { region, passwordParameter }),
+    },
+    backup: {
+      enabled: component.db.backup.enabled,
+      cron: component.db.backup.schedule,
+      scheduleExpression: toScheduleExpression(component.db.backup.schedule),
+      timezone: component.db.backup.timezone,
+      retentionDays: component.db.backup.retentionDays,
+      validate: component.db.backup.validate,
+      s3Prefix: `plans/${planId}/${component.id}/`,
+    },
+    cost: componentCost(component),
+  };
+}
+
+function ingressRules(component: Component): unknown[] {
+  const cidrs = component.network.allowedCidrs;
+  const v4 = cidrs.filter((cidr) => !cidr.includes(':'));
+  const v6 = cidrs.filter((cidr) => cidr.includes(':'));
+  if (cidrs.length === 0) return [];
+  return [
+    {
+      IpProtocol: 'tcp',
+      FromPort: POSTGRES_PORT,
+      ToPort: POSTGRES_PORT,
+      IpRanges: v4.map((CidrIp) => ({ CidrIp, Description: 'PostgreSQL clients (plan allowedCidrs)' })),
+      Ipv6Ranges: v6.map((CidrIpv6) => ({ CidrIpv6, Description: 'PostgreSQL clients (plan allowedCidrs)' })),
+    },
+  ];
+}

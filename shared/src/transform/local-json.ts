@@ -1,0 +1,41 @@
+import type { Plan } from '../cs-json/schema.ts';
+import { componentCost, nodeCount, TRANSFORMER_VERSION } from './aws-json.ts';
+import type { RenderContext } from './aws-json.ts';
+import type { NodeRole } from './postgres-config.ts';
+import { renderPgHba, tuneComponent } from './postgres-config.ts';
+
+// The local cloud's deployment document: the same tuning and pg_hba as on AWS, with loopback as
+// the only network. Ports and paths are chosen when the instance starts, so they are not here.
+
+export const LOCAL_JSON_VERSION = 'cs-local/v1';
+export const LOOPBACK_CIDRS = ['127.0.0.1/32', '::1/128'] as const;
+
+export function renderLocalJson(plan: Plan, context: RenderContext) {
+  return {
+    apiVersion: LOCAL_JSON_VERSION,
+    transformerVersion: TRANSFORMER_VERSION,
+    planId: context.planId,
+    planName: plan.name,
+    components: plan.components.map((component) => {
+      const tuned = tuneComponent(component);
+      return {
+        id: component.id,
+        nodes: Array.from({ length: nodeCount(component) }, (_, index) => ({
+          name: `${component.id}-${index}`,
+          role: (index === 0 ? 'primary' : 'replica') satisfies NodeRole,
+        })),
+        postgres: {
+          major: Number(component.db.version),
+          databaseName: component.db.databaseName,
+          username: component.db.username,
+          memoryGiB: component.hardware.memoryGiB,
+          settings: tuned.settings,
+          warnings: tuned.warnings,
+          pgHbaConf: renderPgHba(component, { extraCidrs: LOOPBACK_CIDRS }),
+        },
+        backup: component.db.backup,
+        awsCostEstimate: componentCost(component),
+      };
+    }),
+  };
+}

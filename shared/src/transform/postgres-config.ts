@@ -1,0 +1,127 @@
+import type { Component } from '../cs-json/schema.ts';
+import { tune } from '../tuning/index.ts';
+import type { TuneResult } from '../tuning/index.ts';
+
+// What a component's PostgreSQL server is told: pgtune's settings for its size and workload,
+// then CloudSeed's production block. The same text is written on an EC2 instance and on a
+// local-cloud server, only the paths and the listen address differ.
+
+export type NodeRole = 'primary' | 'replica';
+
+export interface ServerLayout {
+  readonly listenAddresses: string;
+  readonly port: number;
+  readonly sslCertFile: string;
+  readonly sslKeyFile: string;
+  readonly logDirectory: string;
+  /** Where the server's Unix socket lives; omitted to keep the distribution's default. */
+  readonly unixSocketDirectory?: string;
+}
+
+export const REPLICATION_USER = 'replicator';
+export const ADMIN_USER = 'postgres';
+
+export function tuneComponent(component: Component): TuneResult {
+  return tune({
+    pgMajor: Number(component.db.version),
+    memoryKb: component.hardware.memoryGiB * 1024 * 1024,
+    cpus: component.hardware.cpus,
+    connections: component.db.maxConnections,
+    workload: component.db.workload,
+    storage: component.hardware.storage.type,
+    dataSize: component.db.dataSize,
+  });
+}
+
+export function productionSettings(component: Component, layout: ServerLayout): Record<string, string> {
+  const clustered = component.db.topology.mode === 'cluster';
+  const settings: Record<string, string> = {
+    listen_addresses: quote(layout.listenAddresses),
+    port: String(layout.port),
+    ...(layout.unixSocketDirectory === undefined ? {} : { unix_socket_directories: quote(layout.unixSocketDirectory) }),
+    ssl: 'on',
+    ssl_cert_file: quote(layout.sslCertFile),
+    ssl_key_file: quote(layout.sslKeyFile),
+    ssl_min_protocol_version: quote('TLSv1.2'),
+    password_encryption: 'scram-sha-256',
+    logging_collector: 'on',
+    log_directory: quote(layout.logDirectory),
+    log_filename: quote('postgresql-%a.log'),
+    log_truncate_on_rotation: 'on',
+    log_rotation_age: '1d',
+    log_line_prefix: quote('%m [%p] %q%u@%d '),
+    log_connections: 'on',
+    log_disconnections: 'on',
+    log_checkpoints: 'on',
+    log_lock_waits: 'on',
+    log_temp_files: '0',
+    log_min_duration_statement: '1s',
+    log_timezone: quote('UTC'),
+    shared_preload_libraries: quote('pg_stat_statements'),
+  };
+  if (clustered) {
+    // pgtune's desktop profile turns WAL shipping off; a cluster needs it whatever the workload.
+    Object.assign(settings, {
+      wal_level: 'replica',
+      max_wal_senders: String(component.db.topology.replicas + 5),
+      max_replication_slots: String(component.db.topology.replicas + 5),
+      wal_keep_size: '1GB',
+      hot_standby: 'on',
+      hot_standby_feedback: 'on',
+    });
+  }
+  return settings;
+}
+
+export function renderPostgresqlConf(component: Component, layout: ServerLayout): string {
+  const tuned = tuneComponent(component);
+  const lines = [
+    '# Written by CloudSeed. Changes here are replaced on the next deploy; change the plan instead.',
+    '',
+    `# --- pgtune: ${component.db.workload} workload, PostgreSQL ${component.db.version}, ${component.hardware.memoryGiB} GiB RAM,`,
+    `# --- ${component.hardware.cpus} CPUs, ${component.hardware.storage.type} storage, max_connections from the plan`,
+    ...settingLines(tuned.settings),
+    ...tuned.warnings.map((warning) => `# note: ${warning}`),
+    '',
+    '# --- CloudSeed production settings: network, TLS, authentication, logging, replication',
+    ...settingLines(productionSettings(component, layout)),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+export interface HbaOptions {
+  /** Networks that may connect in addition to the plan's allowedCidrs (the local cloud adds loopback). */
+  readonly extraCidrs?: readonly string[];
+  /** Networks the replicas connect from; replication is only allowed when given. */
+  readonly replicationCidrs?: readonly string[];
+}
+
+/** pg_hba.conf: TLS and SCRAM for every network client, peer for the local admin, nothing else. */
+export function renderPgHba(component: Component, options: HbaOptions = {}): string {
+  const { databaseName, username } = component.db;
+  const clients = [...new Set([...component.network.allowedCidrs, ...(options.extraCidrs ?? [])])];
+  const rows = [
+    '# Written by CloudSeed from the plan\'s allowedCidrs. Changes here are replaced on the next deploy.',
+    '# TYPE    DATABASE     USER          ADDRESS                  METHOD',
+    row('local', 'all', ADMIN_USER, '', 'peer'),
+    ...clients.map((cidr) => row('hostssl', databaseName, username, cidr, 'scram-sha-256')),
+    ...(options.replicationCidrs ?? []).map((cidr) => row('hostssl', 'replication', REPLICATION_USER, cidr, 'scram-sha-256')),
+    row('host', 'all', 'all', '0.0.0.0/0', 'reject'),
+    row('host', 'all', 'all', '::/0', 'reject'),
+    '',
+  ];
+  return rows.join('\n');
+}
+
+function row(type: string, database: string, user: string, address: string, method: string): string {
+  return [type.padEnd(8), database.padEnd(12), user.padEnd(13), address.padEnd(24), method].join(' ').replace(/ +$/, '');
+}
+
+function settingLines(settings: Record<string, string>): string[] {
+  return Object.entries(settings).map(([name, value]) => `${name} = ${value}`);
+}
+
+function quote(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}

@@ -1,0 +1,141 @@
+import type { OsImage } from '../catalog/index.ts';
+import type { Component } from '../cs-json/schema.ts';
+import { renderPgHba, renderPostgresqlConf } from './postgres-config.ts';
+import type { ServerLayout } from './postgres-config.ts';
+
+// Shell scripts that SSM Run Command executes as root on the instance. Every value that comes
+// from the plan is assigned once, single-quoted, at the top; the rest of the script only expands
+// those variables in double quotes. Both scripts are idempotent: running them again converges.
+
+export interface ConfigureContext {
+  readonly region: string;
+  /** SecureString parameter that holds the application role's password. */
+  readonly passwordParameter: string;
+}
+
+/** Single-quotes a value for bash; the only character that needs care inside '…' is ' itself. */
+export function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+export function configDir(image: OsImage, pgMajor: number): string {
+  return image.packageManager === 'apt' ? `/etc/postgresql/${pgMajor}/main` : image.dataDir(pgMajor);
+}
+
+export function awsServerLayout(image: OsImage, pgMajor: number): ServerLayout {
+  const dataDir = image.dataDir(pgMajor);
+  return {
+    listenAddresses: '*',
+    port: 5432,
+    sslCertFile: `${dataDir}/cloudseed-server.crt`,
+    sslKeyFile: `${dataDir}/cloudseed-server.key`,
+    logDirectory: image.packageManager === 'apt' ? '/var/log/postgresql' : 'log',
+  };
+}
+
+const HEADER = ['#!/usr/bin/env bash', 'set -euo pipefail', 'umask 077'];
+
+export function renderInstallScript(component: Component, image: OsImage): string {
+  const major = Number(component.db.version);
+  const packages = image.packages(major).map(shellQuote).join(' ');
+  const lines = [...HEADER, `# Installs PostgreSQL ${major} on ${image.label}.`, `PG_MAJOR=${shellQuote(String(major))}`];
+  if (image.packageManager === 'dnf') {
+    lines.push(
+      `dnf install -y ${packages} openssl`,
+      `DATA_DIR=${shellQuote(image.dataDir(major))}`,
+      'if [ ! -s "$DATA_DIR/PG_VERSION" ]; then',
+      '  postgresql-setup --initdb',
+      'fi',
+      `systemctl enable ${shellQuote(image.serviceName(major))}`,
+    );
+  } else {
+    lines.push(
+      'export DEBIAN_FRONTEND=noninteractive',
+      'apt-get update -q',
+      'apt-get install -y -q postgresql-common ca-certificates openssl',
+    );
+    if (image.needsPgdg(major)) {
+      lines.push('# The PostgreSQL project\'s own repository carries the majors the distribution does not.', '/usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y');
+    }
+    lines.push(
+      `apt-get install -y -q ${packages}`,
+      image.name === 'ubuntu' ? 'command -v aws >/dev/null || snap install aws-cli --classic' : 'command -v aws >/dev/null || apt-get install -y -q awscli',
+      '# The package creates the "main" cluster; make sure it exists after a partial earlier run.',
+      'if [ ! -d "/etc/postgresql/$PG_MAJOR/main" ]; then',
+      '  pg_createcluster "$PG_MAJOR" main',
+      'fi',
+      `systemctl enable ${shellQuote(image.serviceName(major))}`,
+    );
+  }
+  lines.push('echo "PostgreSQL $PG_MAJOR installed"', '');
+  return lines.join('\n');
+}
+
+export function renderConfigureScript(component: Component, image: OsImage, context: ConfigureContext): string {
+  const major = Number(component.db.version);
+  const layout = awsServerLayout(image, major);
+  const confDir = configDir(image, major);
+  const conf = renderPostgresqlConf(component, layout);
+  const hba = renderPgHba(component);
+  const includeLine = "include_if_exists = 'cloudseed.conf'";
+  const lines = [
+    ...HEADER,
+    '# Configures the server from the plan: tuning, TLS, pg_hba, the application role and database.',
+    `PG_BIN=${shellQuote(image.binDir(major))}`,
+    `DATA_DIR=${shellQuote(image.dataDir(major))}`,
+    `CONF_DIR=${shellQuote(confDir)}`,
+    `SERVICE=${shellQuote(image.serviceName(major))}`,
+    `REGION=${shellQuote(context.region)}`,
+    `PASSWORD_PARAMETER=${shellQuote(context.passwordParameter)}`,
+    `DB_NAME=${shellQuote(component.db.databaseName)}`,
+    `DB_USER=${shellQuote(component.db.username)}`,
+    'export PATH="$PG_BIN:$PATH"',
+    '',
+    '# A self-signed certificate, made once; clients verify the server with it or pin it.',
+    'if [ ! -s "$DATA_DIR/cloudseed-server.key" ]; then',
+    '  openssl req -new -x509 -days 825 -nodes -newkey rsa:3072 -subj "/CN=$(hostname -f)" \\',
+    '    -keyout "$DATA_DIR/cloudseed-server.key" -out "$DATA_DIR/cloudseed-server.crt"',
+    '  chown postgres:postgres "$DATA_DIR/cloudseed-server.key" "$DATA_DIR/cloudseed-server.crt"',
+    '  chmod 600 "$DATA_DIR/cloudseed-server.key"',
+    'fi',
+    '',
+    "cat > \"$CONF_DIR/cloudseed.conf\" <<'CLOUDSEED_CONF'",
+    conf.trimEnd(),
+    'CLOUDSEED_CONF',
+    "cat > \"$CONF_DIR/pg_hba.conf\" <<'CLOUDSEED_HBA'",
+    hba.trimEnd(),
+    'CLOUDSEED_HBA',
+    'chown postgres:postgres "$CONF_DIR/cloudseed.conf" "$CONF_DIR/pg_hba.conf"',
+    `grep -qxF ${shellQuote(includeLine)} "$CONF_DIR/postgresql.conf" || echo ${shellQuote(includeLine)} >> "$CONF_DIR/postgresql.conf"`,
+    '',
+    'systemctl start "$SERVICE"',
+    'systemctl reload "$SERVICE"',
+    'run_sql() { runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 "$@"; }',
+    'if [ "$(run_sql -tA -c "SELECT count(*) FROM pg_settings WHERE pending_restart")" != 0 ]; then',
+    '  systemctl restart "$SERVICE"',
+    'fi',
+    '',
+    '# The password never appears in a command line: it is read into a variable and written to',
+    '# psql\'s standard input by printf, a shell builtin.',
+    'DB_PASSWORD="$(aws ssm get-parameter --region "$REGION" --name "$PASSWORD_PARAMETER" --with-decryption --query Parameter.Value --output text)"',
+    'if ! [[ "$DB_PASSWORD" =~ ^[A-Za-z0-9]{24,128}$ ]]; then',
+    '  echo "the password parameter does not hold a CloudSeed-generated password" >&2',
+    '  exit 1',
+    'fi',
+    '{',
+    "  printf '\\\\set db_password %s\\n' \"$DB_PASSWORD\"",
+    "  printf '\\\\set db_name %s\\n\\\\set db_user %s\\n' \"$DB_NAME\" \"$DB_USER\"",
+    "  cat <<'CLOUDSEED_SQL'",
+    'SET log_statement = none;',
+    'SET log_min_duration_statement = -1;',
+    "SELECT format('CREATE ROLE %I LOGIN', :'db_user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'db_user') \\gexec",
+    "ALTER ROLE :\"db_user\" WITH LOGIN PASSWORD :'db_password';",
+    "SELECT format('CREATE DATABASE %I OWNER %I', :'db_name', :'db_user') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db_name') \\gexec",
+    'CLOUDSEED_SQL',
+    '} | run_sql -d postgres',
+    'unset DB_PASSWORD',
+    'echo "PostgreSQL configured"',
+    '',
+  ];
+  return lines.join('\n');
+}
