@@ -1,0 +1,249 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import {
+  cheapestFit,
+  findOs,
+  monthlyCost,
+  renderAwsJson,
+  renderConfigureScript,
+  renderInstallScript,
+  renderLocalJson,
+  renderPgHba,
+  shellQuote,
+  tune,
+  validatePlan,
+} from '../src/index.ts';
+import type { OsImage, Plan } from '../src/index.ts';
+
+function plan(component: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Plan {
+  const result = validatePlan({
+    apiVersion: 'cs/v1',
+    name: 'orders',
+    target: { cloud: 'aws', region: 'eu-central-1' },
+    components: [{ id: 'db', type: 'postgres', network: { allowedCidrs: ['203.0.113.0/24', '2001:db8::/48'] }, ...component }],
+    ...extra,
+  });
+  if (!result.ok) throw new Error(JSON.stringify(result.errors));
+  return result.plan;
+}
+
+function only<T>(items: readonly T[]): T {
+  expect(items).toHaveLength(1);
+  return items[0]!;
+}
+
+describe('renderAwsJson', () => {
+  it('is deterministic: the same plan renders to byte-identical JSON whatever its key order', () => {
+    const first = JSON.stringify(renderAwsJson(plan(), { planId: 'p-1' }));
+    const reordered = validatePlan({
+      components: [{ network: { allowedCidrs: ['203.0.113.0/24', '2001:db8::/48'] }, type: 'postgres', id: 'db' }],
+      target: { region: 'eu-central-1', cloud: 'aws' },
+      name: 'orders',
+      apiVersion: 'cs/v1',
+    });
+    if (!reordered.ok) throw new Error('fixture is invalid');
+    expect(JSON.stringify(renderAwsJson(reordered.plan, { planId: 'p-1' }))).toBe(first);
+    expect(JSON.stringify(renderAwsJson(plan(), { planId: 'p-1' }))).toBe(first);
+  });
+
+  it('launches with IMDSv2 required, an encrypted gp3 root of the plan\'s size, tags and no key pair', () => {
+    const rendered = renderAwsJson(plan({ hardware: { storage: { sizeGiB: 250 }, aws: { instanceType: 'm7i.large' } } }), { planId: 'p-1' });
+    const component = only(rendered.components);
+    expect(component.runInstances).toEqual({
+      ImageId: 'resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64',
+      InstanceType: 'm7i.large',
+      MinCount: 1,
+      MaxCount: 1,
+      MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1, InstanceMetadataTags: 'disabled' },
+      BlockDeviceMappings: [
+        { DeviceName: '/dev/xvda', Ebs: { VolumeType: 'gp3', VolumeSize: 250, Encrypted: true, DeleteOnTermination: true, Iops: 3000, Throughput: 125 } },
+      ],
+      DisableApiTermination: false,
+      InstanceInitiatedShutdownBehavior: 'stop',
+    });
+    expect(component.runInstances).not.toHaveProperty('KeyName');
+    expect(only(component.nodes).tags).toEqual([
+      { Key: 'cloudseed:managed', Value: 'true' },
+      { Key: 'cloudseed:plan-id', Value: 'p-1' },
+      { Key: 'cloudseed:component', Value: 'db' },
+      { Key: 'cloudseed:node', Value: 'db-0' },
+      { Key: 'cloudseed:role', Value: 'primary' },
+      { Key: 'Name', Value: 'orders/db-0' },
+    ]);
+    expect(rendered.region).toBe('eu-central-1');
+  });
+
+  it('picks the cheapest catalog type that fits when there is no hint, with the AMI of its architecture', () => {
+    const component = only(renderAwsJson(plan({ hardware: { cpus: 2, memoryGiB: 8 } }), { planId: 'p-1' }).components);
+    const expected = cheapestFit({ cpus: 2, memoryGiB: 8 })!;
+    expect(component.instanceType).toBe(expected.name);
+    expect(component.architecture).toBe(expected.architecture);
+    expect(component.runInstances.ImageId).toBe(`resolve:ssm:${findOs('amazon-linux', '2023')!.amiParameter(expected.architecture)}`);
+  });
+
+  it('uses a pinned AMI and the OS\'s root device', () => {
+    const component = only(
+      renderAwsJson(plan({ os: { name: 'ubuntu', version: '24.04' }, hardware: { aws: { instanceType: 't3.large', ami: 'ami-0123456789abcdef0' } } }), {
+        planId: 'p-1',
+      }).components,
+    );
+    expect(component.runInstances.ImageId).toBe('ami-0123456789abcdef0');
+    expect(component.runInstances.BlockDeviceMappings).toMatchObject([{ DeviceName: '/dev/sda1' }]);
+  });
+
+  it('opens 5432 to the plan\'s allowedCidrs and nothing else', () => {
+    const component = only(renderAwsJson(plan(), { planId: 'p-1' }).components);
+    expect(component.securityGroup.IpPermissions).toEqual([
+      {
+        IpProtocol: 'tcp',
+        FromPort: 5432,
+        ToPort: 5432,
+        IpRanges: [{ CidrIp: '203.0.113.0/24', Description: 'PostgreSQL clients (plan allowedCidrs)' }],
+        Ipv6Ranges: [{ CidrIpv6: '2001:db8::/48', Description: 'PostgreSQL clients (plan allowedCidrs)' }],
+      },
+    ]);
+    expect(only(renderAwsJson(plan({ network: { allowedCidrs: [] } }), { planId: 'p-1' }).components).securityGroup.IpPermissions).toEqual([]);
+  });
+
+  it('lists a primary and its replicas for a cluster and prices every node', () => {
+    const component = only(
+      renderAwsJson(plan({ hardware: { aws: { instanceType: 'r7g.large' }, storage: { sizeGiB: 100 } }, db: { topology: { mode: 'cluster', replicas: 2 } } }), {
+        planId: 'p-1',
+      }).components,
+    );
+    expect(component.nodes.map((node) => [node.name, node.role])).toEqual([
+      ['db-0', 'primary'],
+      ['db-1', 'replica'],
+      ['db-2', 'replica'],
+    ]);
+    expect(component.securityGroup.replicationBetweenNodes).toBe(true);
+    expect(component.cost).toEqual(monthlyCost(cheapestFit({ cpus: 2, memoryGiB: 16, architecture: 'arm64' })!, 100, 3));
+  });
+
+  it('carries the pgtune settings, the backup schedule and the password parameter name, never a password', () => {
+    const rendered = renderAwsJson(plan({ hardware: { aws: { instanceType: 'm7g.xlarge' } }, db: { version: '16', maxConnections: 200 } }), { planId: 'p-1' });
+    const component = only(rendered.components);
+    expect(component.postgres.settings).toEqual(
+      tune({ pgMajor: 16, memoryKb: 16 * 1024 * 1024, cpus: 4, connections: 200, workload: 'web', storage: 'ssd', dataSize: 'mid_ram' }).settings,
+    );
+    expect(component.postgres.settings).toMatchObject({ shared_buffers: '4GB', work_mem: '20560kB' });
+    expect(component.backup).toEqual({
+      enabled: true,
+      cron: '0 3 * * *',
+      scheduleExpression: 'cron(0 3 * * ? *)',
+      timezone: 'UTC',
+      retentionDays: 7,
+      validate: true,
+      s3Prefix: 'plans/p-1/db/',
+    });
+    expect(component.passwordParameter).toBe('/cloudseed/p-1/db/password');
+    expect(JSON.stringify(rendered)).not.toMatch(/PASSWORD '/i);
+    expect(rendered.monthlyCostUsd).toBe(component.cost.totalUsd);
+  });
+});
+
+describe('postgresql.conf and pg_hba.conf', () => {
+  it('writes pgtune\'s block, then a marked production block with TLS, scram and logging', () => {
+    const conf = only(renderAwsJson(plan({ hardware: { aws: { instanceType: 'm7g.xlarge' } } }), { planId: 'p-1' }).components).postgres.postgresqlConf;
+    const [tuned, production] = conf.split('# --- CloudSeed production settings');
+    expect(tuned).toContain('# --- pgtune: web workload');
+    expect(tuned).toContain('shared_buffers = 4GB\n');
+    expect(tuned).toContain('max_connections = 100\n');
+    expect(production).toContain("listen_addresses = '*'\n");
+    expect(production).toContain('ssl = on\n');
+    expect(production).toContain('password_encryption = scram-sha-256\n');
+    expect(production).toContain("ssl_min_protocol_version = 'TLSv1.2'\n");
+    expect(production).toContain('log_connections = on\n');
+    expect(production).not.toContain('wal_level');
+  });
+
+  it('turns WAL shipping back on for a cluster even on a desktop workload, after pgtune\'s minimal', () => {
+    const conf = only(
+      renderAwsJson(plan({ db: { workload: 'desktop', topology: { mode: 'cluster', replicas: 1 } } }), { planId: 'p-1' }).components,
+    ).postgres.postgresqlConf;
+    expect(conf.indexOf('wal_level = minimal')).toBeGreaterThan(-1);
+    expect(conf.indexOf('wal_level = replica')).toBeGreaterThan(conf.indexOf('wal_level = minimal'));
+    expect(conf).toContain('hot_standby = on');
+  });
+
+  it('lets only TLS + SCRAM clients from the allowed networks reach the plan\'s database', () => {
+    const hba = renderPgHba(plan().components[0]!, { replicationCidrs: ['10.0.0.0/16'] });
+    const rules = hba.split('\n').filter((line) => line && !line.startsWith('#')).map((line) => line.split(/\s+/));
+    expect(rules).toEqual([
+      ['local', 'all', 'postgres', 'peer'],
+      ['hostssl', 'app', 'app', '203.0.113.0/24', 'scram-sha-256'],
+      ['hostssl', 'app', 'app', '2001:db8::/48', 'scram-sha-256'],
+      ['hostssl', 'replication', 'replicator', '10.0.0.0/16', 'scram-sha-256'],
+      ['host', 'all', 'all', '0.0.0.0/0', 'reject'],
+      ['host', 'all', 'all', '::/0', 'reject'],
+    ]);
+    expect(hba).not.toMatch(/\btrust\b|\bmd5\b|\bpassword\b/);
+  });
+});
+
+describe('install and configure scripts', () => {
+  const images: [string, string, string][] = [
+    ['amazon-linux', '2023', '17'],
+    ['ubuntu', '24.04', '16'],
+    ['ubuntu', '24.04', '18'],
+    ['debian', '12', '15'],
+    ['debian', '12', '13'],
+  ];
+
+  function scriptsFor(os: string, version: string, pg: string) {
+    const component = plan({ os: { name: os, version }, db: { version: pg } }).components[0]!;
+    const image = findOs(os, version) as OsImage;
+    return {
+      install: renderInstallScript(component, image),
+      configure: renderConfigureScript(component, image, { region: 'eu-central-1', passwordParameter: '/cloudseed/p-1/db/password' }),
+    };
+  }
+
+  it.each(images)('are shellcheck-clean for %s %s with PostgreSQL %s', (os, version, pg) => {
+    const { install, configure } = scriptsFor(os, version, pg);
+    for (const script of [install, configure]) {
+      const result = spawnSync('shellcheck', ['--shell=bash', '--severity=style', '-'], { input: script, encoding: 'utf8' });
+      expect(result.error, 'shellcheck must be installed (apt-get install shellcheck)').toBeUndefined();
+      expect(result.stdout).toBe('');
+      expect(result.status).toBe(0);
+    }
+  });
+
+  it.each(images)('parse as bash for %s %s with PostgreSQL %s', (os, version, pg) => {
+    const { install, configure } = scriptsFor(os, version, pg);
+    for (const script of [install, configure]) {
+      expect(spawnSync('bash', ['-n'], { input: script }).status).toBe(0);
+    }
+  });
+
+  it('installs from the distribution or from the PostgreSQL project\'s repository as the OS table says', () => {
+    expect(scriptsFor('amazon-linux', '2023', '17').install).toContain("dnf install -y 'postgresql17-server' 'postgresql17-contrib' openssl");
+    expect(scriptsFor('debian', '12', '15').install).not.toContain('apt.postgresql.org.sh');
+    expect(scriptsFor('debian', '12', '17').install).toContain('/usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y');
+    expect(scriptsFor('debian', '12', '17').install).toContain("apt-get install -y -q 'postgresql-17'");
+  });
+
+  it('reads the password from the SecureString parameter and never puts it on a command line', () => {
+    const { configure } = scriptsFor('amazon-linux', '2023', '17');
+    expect(configure).toContain("PASSWORD_PARAMETER='/cloudseed/p-1/db/password'");
+    expect(configure).toContain('aws ssm get-parameter --region "$REGION" --name "$PASSWORD_PARAMETER" --with-decryption');
+    expect(configure).toContain("ALTER ROLE :\"db_user\" WITH LOGIN PASSWORD :'db_password';");
+    expect(configure).not.toMatch(/-v\s+\S*password/i);
+  });
+
+  it('quotes values for bash so that nothing in them is run', () => {
+    const hostile = "x'; touch /tmp/pwned; echo '$(id)`id`\"";
+    const result = spawnSync('bash', ['-c', `printf %s ${shellQuote(hostile)}`], { encoding: 'utf8' });
+    expect(result.stdout).toBe(hostile);
+  });
+});
+
+describe('renderLocalJson', () => {
+  it('keeps the tuning and adds loopback to pg_hba', () => {
+    const local = renderLocalJson(plan({}, { target: { cloud: 'local' } }), { planId: 'p-1' });
+    const component = only(local.components);
+    expect(component.postgres.settings).toEqual(renderAwsJson(plan(), { planId: 'p-1' }).components[0]!.postgres.settings);
+    expect(component.postgres.pgHbaConf).toMatch(/hostssl\s+app\s+app\s+127\.0\.0\.1\/32\s+scram-sha-256/);
+    expect(component.nodes).toEqual([{ name: 'db-0', role: 'primary' }]);
+  });
+});
