@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what CloudSeed needs on a fresh Debian or Ubuntu machine (system packages only when
+# they are missing), then the npm dependencies from the lockfile. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+command -v shellcheck >/dev/null || missing+=(shellcheck)
+
+if ((${#missing[@]} > 0)); then
+  if ! command -v apt-get >/dev/null; then
+    echo "setup: please install ${missing[*]} with your package manager, then run this again" >&2
+    exit 1
+  fi
+  sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  echo "setup: installing ${missing[*]}"
+  "${sudo[@]}" apt-get update -q
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+npm ci --no-fund --no-audit
