@@ -1,15 +1,18 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { arch, cpus, platform, totalmem } from 'node:os';
+import { apiBench } from './api.ts';
 import { knowledgeBaseBench } from './knowledge-base.ts';
 
 // `npm run bench`: measures CloudSeed on this machine and writes the figures to
 // bench/results/latest.json (and prints them). Benchmarks, not tests: nothing here passes or fails.
 
 const knowledgeBase = knowledgeBaseBench();
+const api = await apiBench();
 const results = {
   measuredAt: new Date().toISOString(),
   machine: { platform: platform(), arch: arch(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
   knowledgeBase,
+  api,
 };
 
 mkdirSync(new URL('results/', import.meta.url), { recursive: true });
@@ -18,4 +21,8 @@ writeFileSync(new URL('results/latest.json', import.meta.url), `${JSON.stringify
 console.log('Knowledge base');
 console.table(knowledgeBase.measurements.map((m) => ({ case: m.name, 'ops/s': m.opsPerSecond, 'p50 µs': m.p50Micros, 'p99 µs': m.p99Micros })));
 console.log(`cloudseed tune via npx, median of 7 cold starts: ${knowledgeBase.cliTuneMedianMs} ms`);
+console.log('\nAPI on the local cloud (autocannon, 10 connections, 10 s)');
+console.table({ 'GET /v1/plan': api.listPlans, 'POST /v1/plan': api.createPlan });
+console.log('Lambda bundles (esbuild, minified) and cold module load (median of 5 fresh processes)');
+console.table(api.bundles);
 console.log('Written to bench/results/latest.json');

@@ -3,3 +3,4 @@ export * from './cs-json/index.ts';
 export * from './errors.ts';
 export * from './transform/index.ts';
 export * from './tuning/index.ts';
+export * from './plans/index.ts';

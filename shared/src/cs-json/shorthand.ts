@@ -10,7 +10,7 @@ import { toProblems } from './problems.ts';
 //     "db": { "flavor": "pg", "version": "15", "backup": "needed" } }
 // It stays accepted forever and is turned into a cs-json document before validation.
 
-const shorthandSchema = z.strictObject({
+export const shorthandSchema = z.strictObject({
   name: planName.optional(),
   os: z.enum(['linux', 'amazon-linux', 'ubuntu', 'debian'], { error: 'must be "linux", "amazon-linux", "ubuntu" or "debian"' }),
   hardware: z.strictObject({

@@ -1,0 +1,92 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { build } from 'esbuild';
+import { routes } from '@cloudseed/functions/routes';
+import { startLocalCloud } from '../test/support/local-cloud.ts';
+import { signUp } from '../test/support/users.ts';
+import { median, round } from './harness.ts';
+
+const functionsDir = new URL('../functions/', import.meta.url);
+
+/** Each handler bundled as it ships to Lambda: esbuild, minified, ESM, Node 24. */
+async function bundleHandlers(outDir: string) {
+  const bundles: { route: string; file: string; sizeKB: number }[] = [];
+  for (const route of routes) {
+    const file = join(outDir, route.module.replace(/\//g, '_').replace(/\.ts$/, '.mjs'));
+    await build({
+      entryPoints: [new URL(route.module, functionsDir).pathname],
+      outfile: file,
+      bundle: true,
+      minify: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node24',
+      logLevel: 'error',
+      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    });
+    bundles.push({ route: `${route.method} ${route.path}`, file, sizeKB: round(statSync(file).size / 1024) });
+  }
+  return bundles;
+}
+
+/** Cold start of a bundle in a fresh process: import, including the JWT verifier's hydrate(). */
+function moduleLoadMs(file: string, env: Record<string, string>): number {
+  const script = `const t = performance.now(); await import(${JSON.stringify(file)}); console.log(performance.now() - t);`;
+  const runs = Array.from({ length: 5 }, () => {
+    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`loading ${file} failed: ${result.stderr}`);
+    return Number(result.stdout.trim());
+  });
+  return round(median(runs));
+}
+
+async function load(url: string, method: 'GET' | 'POST', token: string, body?: unknown) {
+  const result = await autocannon({
+    url,
+    method,
+    connections: 10,
+    duration: 10,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  return {
+    requestsPerSecond: round(result.requests.average),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}
+
+export async function apiBench() {
+  const cloud = await startLocalCloud();
+  try {
+    const user = await signUp(cloud.config);
+    const plan = { apiVersion: 'cs/v1', name: 'bench', components: [{ id: 'db', type: 'postgres' }] };
+    for (let index = 0; index < 20; index++) {
+      await fetch(`${cloud.url}/v1/plan`, { method: 'POST', headers: { authorization: `Bearer ${user.accessToken}`, 'content-type': 'application/json' }, body: JSON.stringify(plan) });
+    }
+    const listPlans = await load(`${cloud.url}/v1/plan?limit=20`, 'GET', user.accessToken);
+    const createPlan = await load(`${cloud.url}/v1/plan`, 'POST', user.accessToken, plan);
+
+    const outDir = mkdtempSync(join(tmpdir(), 'cloudseed-bundles-'));
+    const env = {
+      CLOUDSEED_MODE: 'local',
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      USER_POOL_ID: cloud.config.userPoolId,
+      USER_POOL_CLIENT_ID: cloud.config.userPoolClientId,
+      COGNITO_ISSUER: `${cloud.config.cognitoEndpoint}/${cloud.config.userPoolId}`,
+      DYNAMODB_ENDPOINT: 'http://127.0.0.1:9',
+      PLANS_TABLE: 'cloudseed-plans',
+    };
+    const bundles = (await bundleHandlers(outDir)).map((bundle) => ({ route: bundle.route, sizeKB: bundle.sizeKB, coldLoadMs: moduleLoadMs(bundle.file, env) }));
+    return { listPlans, createPlan, bundles };
+  } finally {
+    await cloud.stop();
+  }
+}

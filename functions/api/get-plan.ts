@@ -1,0 +1,9 @@
+import { etagOf, toResource } from '@cloudseed/shared';
+import { authedRoute } from '../lib/authed-route.ts';
+import { json } from '../lib/http.ts';
+import { plans } from '../lib/plans.ts';
+
+export const handler = authedRoute(async ({ user, params }) => {
+  const plan = await plans.get(user.sub, params.id ?? '');
+  return json(200, toResource(plan), { etag: etagOf(plan) });
+});

@@ -1,0 +1,24 @@
+// The environment every function reads once, at module load. A missing variable stops the cold
+// start with its name, rather than failing later inside a request.
+//
+//   CLOUDSEED_MODE        aws | local
+//   AWS_REGION            set by Lambda; set by the local cloud
+//   USER_POOL_ID          Cognito user pool
+//   USER_POOL_CLIENT_ID   the SPA's app client; only its access tokens are accepted
+//   COGNITO_ISSUER        local only: the issuer cognito-local signs with (http://host:port/<pool>)
+//   DYNAMODB_ENDPOINT     local only: dynalite's URL
+//   <TABLE>_TABLE         physical table names (see tables.ts)
+
+export function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === '') throw new Error(`environment variable ${name} is required`);
+  return value;
+}
+
+export type Mode = 'aws' | 'local';
+
+export function mode(): Mode {
+  const value = requireEnv('CLOUDSEED_MODE');
+  if (value !== 'aws' && value !== 'local') throw new Error('CLOUDSEED_MODE must be aws or local');
+  return value;
+}

@@ -1,0 +1,16 @@
+import { randomUUID } from 'node:crypto';
+import { PlanService } from '@cloudseed/shared';
+import type { Target } from '@cloudseed/shared';
+import { documentClient } from './dynamo.ts';
+import { mode, requireEnv } from './env.ts';
+import { DynamoPlanRepository } from './plans-repository.ts';
+import { plansTable } from './tables.ts';
+
+const defaultTarget: Target = mode() === 'aws' ? { cloud: 'aws', region: requireEnv('AWS_REGION') } : { cloud: 'local' };
+
+export const plans = new PlanService({
+  repository: new DynamoPlanRepository(documentClient, requireEnv(plansTable.env)),
+  now: () => new Date(),
+  newId: randomUUID,
+  defaultTarget,
+});

@@ -1,0 +1,14 @@
+// DynamoDB table definitions shared by the CDK Data construct and the local cloud's bootstrap.
+// Keys only: DynamoDB is schemaless beyond them.
+
+export interface TableDefinition {
+  /** Logical name; the environment variable `<ENV>` carries the physical name to the functions. */
+  readonly logicalName: string;
+  readonly env: string;
+  readonly partitionKey: string;
+  readonly sortKey?: string;
+}
+
+export const plansTable: TableDefinition = { logicalName: 'plans', env: 'PLANS_TABLE', partitionKey: 'ownerId', sortKey: 'planId' };
+
+export const tables: readonly TableDefinition[] = [plansTable];

@@ -1,0 +1,25 @@
+// The HTTP API's routes, in API Gateway's route syntax. The local cloud's HTTP adapter and the
+// CDK Api construct both read this table, so a route exists in both places or in neither.
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+export interface Route {
+  readonly method: HttpMethod;
+  /** API Gateway route path, e.g. `/v1/plan/{id}`. */
+  readonly path: string;
+  /** Handler module, relative to `functions/`; it exports `handler`. */
+  readonly module: string;
+  /** Whether the route needs a Cognito access token. */
+  readonly auth: boolean;
+}
+
+export const routes: readonly Route[] = [
+  { method: 'GET', path: '/v1/health', module: 'api/health.ts', auth: false },
+  { method: 'GET', path: '/v1/openapi.json', module: 'api/openapi.ts', auth: false },
+  { method: 'GET', path: '/v1/docs', module: 'api/docs.ts', auth: false },
+  { method: 'POST', path: '/v1/plan', module: 'api/create-plan.ts', auth: true },
+  { method: 'GET', path: '/v1/plan', module: 'api/list-plans.ts', auth: true },
+  { method: 'GET', path: '/v1/plan/{id}', module: 'api/get-plan.ts', auth: true },
+  { method: 'PUT', path: '/v1/plan/{id}', module: 'api/update-plan.ts', auth: true },
+  { method: 'DELETE', path: '/v1/plan/{id}', module: 'api/delete-plan.ts', auth: true },
+];
