@@ -190,8 +190,8 @@ describe('install and configure scripts', () => {
     ['debian', '12', '13'],
   ];
 
-  function scriptsFor(os: string, version: string, pg: string) {
-    const component = plan({ os: { name: os, version }, db: { version: pg } }).components[0]!;
+  function scriptsFor(os: string, version: string, pg: string, topology: Record<string, unknown> = { mode: 'single', replicas: 0 }) {
+    const component = plan({ os: { name: os, version }, db: { version: pg, topology } }).components[0]!;
     const image = findOs(os, version) as OsImage;
     return {
       install: renderInstallScript(component, image),
@@ -207,6 +207,39 @@ describe('install and configure scripts', () => {
       expect(result.stdout).toBe('');
       expect(result.status).toBe(0);
     }
+  });
+
+  it.each(images)('are shellcheck-clean for a cluster on %s %s with PostgreSQL %s', (os, version, pg) => {
+    const { configure } = scriptsFor(os, version, pg, { mode: 'cluster', replicas: 2 });
+    const result = spawnSync('shellcheck', ['--shell=bash', '--severity=style', '-'], { input: configure, encoding: 'utf8' });
+    expect(result.stdout).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('configures replicas from the primary and lets only the replicas\' addresses replicate', () => {
+    const { configure } = scriptsFor('debian', '12', '15', { mode: 'cluster', replicas: 2 });
+    expect(configure).toContain('pg_basebackup --pgdata="$DATA_DIR" --wal-method=stream --write-recovery-conf');
+    expect(configure).toContain("REPLICATION_PASSWORD_PARAMETER='/cloudseed/p-1/db/replication-password'");
+    const lines = configure.split('\n');
+    const helpers = lines.filter((line) => line.startsWith('is_ipv4()') || line.startsWith('REPLICATION_USER='));
+    const from = lines.findIndex((line) => line.startsWith('HBA="$(cat'));
+    const to = lines.findIndex((line) => line.startsWith('HBA="${HBA/'));
+    const snippet = [...helpers, ...lines.slice(from, to + 1), 'printf "%s\\n" "$HBA"'].join('\n');
+    const run = (hosts: string) => spawnSync('bash', ['-c', snippet], { encoding: 'utf8', env: { PATH: process.env.PATH, CLOUDSEED_REPLICA_HOSTS: hosts } });
+
+    const hba = run('10.0.1.5 10.0.2.6');
+    expect(hba.status).toBe(0);
+    const rules = hba.stdout.split('\n').filter((line) => line.startsWith('hostssl') || line.startsWith('host '));
+    expect(rules.map((line) => line.split(/\s+/).slice(0, 4).join(' '))).toEqual([
+      'hostssl app app 203.0.113.0/24',
+      'hostssl app app 2001:db8::/48',
+      'hostssl replication replicator 10.0.1.5/32',
+      'hostssl replication replicator 10.0.2.6/32',
+      'host all all 0.0.0.0/0',
+      'host all all ::/0',
+    ]);
+    expect(hba.stdout).not.toContain('@cloudseed-replication-rules@');
+    expect(run('10.0.1.5 0.0.0.0/0;reboot').status).not.toBe(0);
   });
 
   it.each(images)('parse as bash for %s %s with PostgreSQL %s', (os, version, pg) => {
@@ -226,7 +259,8 @@ describe('install and configure scripts', () => {
   it('reads the password from the SecureString parameter and never puts it on a command line', () => {
     const { configure } = scriptsFor('amazon-linux', '2023', '17');
     expect(configure).toContain("PASSWORD_PARAMETER='/cloudseed/p-1/db/password'");
-    expect(configure).toContain('aws ssm get-parameter --region "$REGION" --name "$PASSWORD_PARAMETER" --with-decryption');
+    expect(configure).toContain('aws ssm get-parameter --region "$REGION" --name "$1" --with-decryption');
+    expect(configure).toContain('DB_PASSWORD="$(read_secret "$PASSWORD_PARAMETER")"');
     expect(configure).toContain("ALTER ROLE :\"db_user\" WITH LOGIN PASSWORD :'db_password';");
     expect(configure).not.toMatch(/-v\s+\S*password/i);
   });

@@ -4,7 +4,7 @@ import { toScheduleExpression } from '../cs-json/cron.ts';
 import type { Component, Plan } from '../cs-json/schema.ts';
 import type { NodeRole } from './postgres-config.ts';
 import { renderPgHba, renderPostgresqlConf, tuneComponent } from './postgres-config.ts';
-import { awsServerLayout, renderConfigureScript, renderInstallScript } from './scripts.ts';
+import { awsServerLayout, renderConfigureScript, renderInstallScript, replicationPasswordParameterFor } from './scripts.ts';
 
 // cs-json -> aws-json: everything the deploy workflow needs, computed up front. The output is a
 // pure function of (plan, planId): no clock, no randomness, no lookups, so the same input always
@@ -48,6 +48,8 @@ export interface AwsComponent {
   };
   readonly runInstances: Record<string, unknown>;
   readonly passwordParameter: string;
+  /** Clusters only: the replication role's password. */
+  readonly replicationPasswordParameter?: string;
   readonly postgres: {
     readonly major: number;
     readonly port: number;
@@ -141,6 +143,7 @@ function renderComponent(plan: Plan, component: Component, region: string, planI
   });
   const clustered = nodes.length > 1;
   const passwordParameter = `/cloudseed/${planId}/${component.id}/password`;
+  const replicationPasswordParameter = clustered ? replicationPasswordParameterFor(passwordParameter) : undefined;
   const tuned = tuneComponent(component);
   const layout = awsServerLayout(image, major);
   const amiParameter = image.amiParameter(instance.architecture);
@@ -173,6 +176,7 @@ function renderComponent(plan: Plan, component: Component, region: string, planI
       InstanceInitiatedShutdownBehavior: 'stop',
     },
     passwordParameter,
+    ...(replicationPasswordParameter ? { replicationPasswordParameter } : {}),
     postgres: {
       major,
       port: POSTGRES_PORT,
@@ -185,7 +189,7 @@ function renderComponent(plan: Plan, component: Component, region: string, planI
     },
     scripts: {
       install: renderInstallScript(component, image),
-      configure: renderConfigureScript(component, image, { region, passwordParameter }),
+      configure: renderConfigureScript(component, image, { region, passwordParameter, ...(replicationPasswordParameter ? { replicationPasswordParameter } : {}) }),
     },
     backup: {
       enabled: component.db.backup.enabled,

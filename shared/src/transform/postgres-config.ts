@@ -95,7 +95,11 @@ export interface HbaOptions {
   readonly extraCidrs?: readonly string[];
   /** Networks the replicas connect from; replication is only allowed when given. */
   readonly replicationCidrs?: readonly string[];
+  /** Leaves a marker line where a script inserts the replicas' rules once their addresses are known. */
+  readonly replicationMarker?: boolean;
 }
+
+export const REPLICATION_MARKER = '# @cloudseed-replication-rules@';
 
 /** pg_hba.conf: TLS and SCRAM for every network client, peer for the local admin, nothing else. */
 export function renderPgHba(component: Component, options: HbaOptions = {}): string {
@@ -107,6 +111,7 @@ export function renderPgHba(component: Component, options: HbaOptions = {}): str
     row('local', 'all', ADMIN_USER, '', 'peer'),
     ...clients.map((cidr) => row('hostssl', databaseName, username, cidr, 'scram-sha-256')),
     ...(options.replicationCidrs ?? []).map((cidr) => row('hostssl', 'replication', REPLICATION_USER, cidr, 'scram-sha-256')),
+    ...(options.replicationMarker ? [REPLICATION_MARKER] : []),
     row('host', 'all', 'all', '0.0.0.0/0', 'reject'),
     row('host', 'all', 'all', '::/0', 'reject'),
     '',

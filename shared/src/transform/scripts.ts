@@ -1,6 +1,6 @@
 import type { OsImage } from '../catalog/index.ts';
 import type { Component } from '../cs-json/schema.ts';
-import { renderPgHba, renderPostgresqlConf } from './postgres-config.ts';
+import { REPLICATION_MARKER, REPLICATION_USER, renderPgHba, renderPostgresqlConf } from './postgres-config.ts';
 import type { ServerLayout } from './postgres-config.ts';
 
 // Shell scripts that SSM Run Command executes as root on the instance. Every value that comes
@@ -11,6 +11,8 @@ export interface ConfigureContext {
   readonly region: string;
   /** SecureString parameter that holds the application role's password. */
   readonly passwordParameter: string;
+  /** SecureString parameter that holds the replication role's password (clusters only). */
+  readonly replicationPasswordParameter?: string;
 }
 
 /** Single-quotes a value for bash; the only character that needs care inside '…' is ' itself. */
@@ -31,6 +33,11 @@ export function awsServerLayout(image: OsImage, pgMajor: number): ServerLayout {
     sslKeyFile: `${dataDir}/cloudseed-server.key`,
     logDirectory: image.packageManager === 'apt' ? '/var/log/postgresql' : 'log',
   };
+}
+
+/** The replication password lives beside the application role's: `/cloudseed/<plan>/<component>/replication-password`. */
+export function replicationPasswordParameterFor(passwordParameter: string): string {
+  return passwordParameter.replace(/[^/]*$/, 'replication-password');
 }
 
 const HEADER = ['#!/usr/bin/env bash', 'set -euo pipefail', 'umask 077'];
@@ -71,12 +78,18 @@ export function renderInstallScript(component: Component, image: OsImage): strin
   return lines.join('\n');
 }
 
+/**
+ * Configures a node. Clusters run the same script on every node; the provider says which node it
+ * is through CLOUDSEED_NODE_ROLE (primary | replica), CLOUDSEED_PRIMARY_HOST (replicas) and
+ * CLOUDSEED_REPLICA_HOSTS (primary; space-separated), known only once the instances run.
+ */
 export function renderConfigureScript(component: Component, image: OsImage, context: ConfigureContext): string {
   const major = Number(component.db.version);
   const layout = awsServerLayout(image, major);
   const confDir = configDir(image, major);
   const conf = renderPostgresqlConf(component, layout);
-  const hba = renderPgHba(component);
+  const clustered = component.db.topology.mode === 'cluster';
+  const hba = renderPgHba(component, { replicationMarker: clustered });
   const includeLine = "include_if_exists = 'cloudseed.conf'";
   const lines = [
     ...HEADER,
@@ -89,8 +102,36 @@ export function renderConfigureScript(component: Component, image: OsImage, cont
     `PASSWORD_PARAMETER=${shellQuote(context.passwordParameter)}`,
     `DB_NAME=${shellQuote(component.db.databaseName)}`,
     `DB_USER=${shellQuote(component.db.username)}`,
+    'NODE_ROLE="${CLOUDSEED_NODE_ROLE:-primary}"',
     'export PATH="$PG_BIN:$PATH"',
+    'run_sql() { runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 "$@"; }',
+    'read_secret() { aws ssm get-parameter --region "$REGION" --name "$1" --with-decryption --query Parameter.Value --output text; }',
+    'is_ipv4() { [[ "$1" =~ ^([0-9]{1,3}\\.){3}[0-9]{1,3}$ ]]; }',
     '',
+  ];
+  if (clustered) {
+    lines.push(
+      `REPLICATION_USER=${shellQuote(REPLICATION_USER)}`,
+      `REPLICATION_PASSWORD_PARAMETER=${shellQuote(context.replicationPasswordParameter ?? replicationPasswordParameterFor(context.passwordParameter))}`,
+      'if [ "$NODE_ROLE" = replica ] && [ ! -f "$DATA_DIR/standby.signal" ]; then',
+      '  # A new replica starts as a copy of the primary, streamed over TLS.',
+      '  PRIMARY_HOST="${CLOUDSEED_PRIMARY_HOST:?the primary host is required for a replica}"',
+      '  is_ipv4 "$PRIMARY_HOST" || { echo "CLOUDSEED_PRIMARY_HOST is not an IPv4 address" >&2; exit 1; }',
+      '  REPLICATION_PASSWORD="$(read_secret "$REPLICATION_PASSWORD_PARAMETER")"',
+      '  systemctl stop "$SERVICE" || true',
+      '  find "$DATA_DIR" -mindepth 1 -delete',
+      '  PGPASS_FILE="$(mktemp)"',
+      '  printf \'%s:5432:replication:%s:%s\\n\' "$PRIMARY_HOST" "$REPLICATION_USER" "$REPLICATION_PASSWORD" > "$PGPASS_FILE"',
+      '  chown postgres:postgres "$PGPASS_FILE"',
+      '  runuser -u postgres -- env PGPASSFILE="$PGPASS_FILE" pg_basebackup --pgdata="$DATA_DIR" --wal-method=stream --write-recovery-conf \\',
+      '    --dbname="host=$PRIMARY_HOST port=5432 user=$REPLICATION_USER sslmode=require"',
+      '  rm -f "$PGPASS_FILE"',
+      '  unset REPLICATION_PASSWORD',
+      'fi',
+      '',
+    );
+  }
+  lines.push(
     '# A self-signed certificate, made once; clients verify the server with it or pin it.',
     'if [ ! -s "$DATA_DIR/cloudseed-server.key" ]; then',
     '  openssl req -new -x509 -days 825 -nodes -newkey rsa:3072 -subj "/CN=$(hostname -f)" \\',
@@ -102,40 +143,65 @@ export function renderConfigureScript(component: Component, image: OsImage, cont
     "cat > \"$CONF_DIR/cloudseed.conf\" <<'CLOUDSEED_CONF'",
     conf.trimEnd(),
     'CLOUDSEED_CONF',
-    "cat > \"$CONF_DIR/pg_hba.conf\" <<'CLOUDSEED_HBA'",
+    "HBA=\"$(cat <<'CLOUDSEED_HBA'",
     hba.trimEnd(),
     'CLOUDSEED_HBA',
+    ')"',
+  );
+  if (clustered) {
+    lines.push(
+      'REPLICATION_RULES=""',
+      'for host in ${CLOUDSEED_REPLICA_HOSTS:-}; do',
+      '  is_ipv4 "$host" || { echo "CLOUDSEED_REPLICA_HOSTS holds something that is not an IPv4 address" >&2; exit 1; }',
+      '  REPLICATION_RULES+="hostssl  replication  $REPLICATION_USER    $host/32               scram-sha-256"$\'\\n\'',
+      'done',
+      `HBA="\${HBA/${shellQuote(REPLICATION_MARKER)}/$REPLICATION_RULES}"`,
+    );
+  }
+  lines.push(
+    'printf \'%s\\n\' "$HBA" > "$CONF_DIR/pg_hba.conf"',
     'chown postgres:postgres "$CONF_DIR/cloudseed.conf" "$CONF_DIR/pg_hba.conf"',
     `grep -qxF ${shellQuote(includeLine)} "$CONF_DIR/postgresql.conf" || echo ${shellQuote(includeLine)} >> "$CONF_DIR/postgresql.conf"`,
     '',
     'systemctl start "$SERVICE"',
     'systemctl reload "$SERVICE"',
-    'run_sql() { runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 "$@"; }',
     'if [ "$(run_sql -tA -c "SELECT count(*) FROM pg_settings WHERE pending_restart")" != 0 ]; then',
     '  systemctl restart "$SERVICE"',
     'fi',
+    'if [ "$NODE_ROLE" = replica ]; then',
+    '  echo "PostgreSQL replica configured"',
+    '  exit 0',
+    'fi',
     '',
-    '# The password never appears in a command line: it is read into a variable and written to',
+    '# Passwords never appear in a command line: they are read into variables and written to',
     '# psql\'s standard input by printf, a shell builtin.',
-    'DB_PASSWORD="$(aws ssm get-parameter --region "$REGION" --name "$PASSWORD_PARAMETER" --with-decryption --query Parameter.Value --output text)"',
+    'DB_PASSWORD="$(read_secret "$PASSWORD_PARAMETER")"',
     'if ! [[ "$DB_PASSWORD" =~ ^[A-Za-z0-9]{24,128}$ ]]; then',
     '  echo "the password parameter does not hold a CloudSeed-generated password" >&2',
     '  exit 1',
     'fi',
+  );
+  if (clustered) lines.push('REPLICATION_PASSWORD="$(read_secret "$REPLICATION_PASSWORD_PARAMETER")"');
+  lines.push(
     '{',
     "  printf '\\\\set db_password %s\\n' \"$DB_PASSWORD\"",
     "  printf '\\\\set db_name %s\\n\\\\set db_user %s\\n' \"$DB_NAME\" \"$DB_USER\"",
+  );
+  if (clustered) lines.push("  printf '\\\\set replication_password %s\\n\\\\set replication_user %s\\n' \"$REPLICATION_PASSWORD\" \"$REPLICATION_USER\"");
+  lines.push(
     "  cat <<'CLOUDSEED_SQL'",
-    'SET log_statement = none;',
+    "SET log_statement = 'none';",
     'SET log_min_duration_statement = -1;',
     "SELECT format('CREATE ROLE %I LOGIN', :'db_user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'db_user') \\gexec",
     "ALTER ROLE :\"db_user\" WITH LOGIN PASSWORD :'db_password';",
     "SELECT format('CREATE DATABASE %I OWNER %I', :'db_name', :'db_user') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db_name') \\gexec",
-    'CLOUDSEED_SQL',
-    '} | run_sql -d postgres',
-    'unset DB_PASSWORD',
-    'echo "PostgreSQL configured"',
-    '',
-  ];
+  );
+  if (clustered) {
+    lines.push(
+      "SELECT format('CREATE ROLE %I REPLICATION LOGIN', :'replication_user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'replication_user') \\gexec",
+      "ALTER ROLE :\"replication_user\" WITH REPLICATION LOGIN PASSWORD :'replication_password';",
+    );
+  }
+  lines.push('CLOUDSEED_SQL', '} | run_sql -d postgres', 'unset DB_PASSWORD', 'echo "PostgreSQL configured"', '');
   return lines.join('\n');
 }
