@@ -22,4 +22,7 @@ export const routes: readonly Route[] = [
   { method: 'GET', path: '/v1/plan/{id}', module: 'api/get-plan.ts', auth: true },
   { method: 'PUT', path: '/v1/plan/{id}', module: 'api/update-plan.ts', auth: true },
   { method: 'DELETE', path: '/v1/plan/{id}', module: 'api/delete-plan.ts', auth: true },
+  { method: 'POST', path: '/v1/plan/{id}/deploy', module: 'api/deploy-plan.ts', auth: true },
+  { method: 'GET', path: '/v1/plan/{id}/deployment', module: 'api/get-deployment.ts', auth: true },
+  { method: 'GET', path: '/v1/plan/{id}/deployment/credentials', module: 'api/get-credentials.ts', auth: true },
 ];

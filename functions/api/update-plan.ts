@@ -1,12 +1,12 @@
 import { etagOf, toResource } from '@cloudseed/shared';
 import { authedRoute } from '../lib/authed-route.ts';
 import { json } from '../lib/http.ts';
-import { plans } from '../lib/plans.ts';
+import { deployments, plans } from '../lib/plans.ts';
 
 export const handler = authedRoute(
   async ({ user, params, body, headers }) => {
     const plan = await plans.update(user.sub, params.id ?? '', body, headers['if-match']);
-    return json(200, toResource(plan), { etag: etagOf(plan) });
+    return json(200, toResource(plan, await deployments.get(user.sub, plan.id)), { etag: etagOf(plan) });
   },
   { body: true },
 );

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { PlanService } from '@cloudseed/shared';
 import type { Target } from '@cloudseed/shared';
+import { DynamoDeploymentRepository } from './deployments-repository.ts';
 import { documentClient } from './dynamo.ts';
 import { mode, requireEnv } from './env.ts';
 import { DynamoPlanRepository } from './plans-repository.ts';
-import { plansTable } from './tables.ts';
+import { deploymentsTable, plansTable } from './tables.ts';
 
 const defaultTarget: Target = mode() === 'aws' ? { cloud: 'aws', region: requireEnv('AWS_REGION') } : { cloud: 'local' };
 
@@ -14,3 +15,5 @@ export const plans = new PlanService({
   newId: randomUUID,
   defaultTarget,
 });
+
+export const deployments = new DynamoDeploymentRepository(documentClient, requireEnv(deploymentsTable.env));

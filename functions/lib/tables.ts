@@ -11,4 +11,6 @@ export interface TableDefinition {
 
 export const plansTable: TableDefinition = { logicalName: 'plans', env: 'PLANS_TABLE', partitionKey: 'ownerId', sortKey: 'planId' };
 
-export const tables: readonly TableDefinition[] = [plansTable];
+export const deploymentsTable: TableDefinition = { logicalName: 'deployments', env: 'DEPLOYMENTS_TABLE', partitionKey: 'ownerId', sortKey: 'planId' };
+
+export const tables: readonly TableDefinition[] = [plansTable, deploymentsTable];

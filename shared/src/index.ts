@@ -4,3 +4,4 @@ export * from './errors.ts';
 export * from './transform/index.ts';
 export * from './tuning/index.ts';
 export * from './plans/index.ts';
+export * from './deployments/index.ts';

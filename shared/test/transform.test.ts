@@ -233,6 +233,7 @@ describe('install and configure scripts', () => {
     expect(rules.map((line) => line.split(/\s+/).slice(0, 4).join(' '))).toEqual([
       'hostssl app app 203.0.113.0/24',
       'hostssl app app 2001:db8::/48',
+      'hostssl app app 127.0.0.1/32',
       'hostssl replication replicator 10.0.1.5/32',
       'hostssl replication replicator 10.0.2.6/32',
       'host all all 0.0.0.0/0',

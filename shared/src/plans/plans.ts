@@ -1,5 +1,7 @@
 import type { Plan, Target } from '../cs-json/schema.ts';
 import { validatePlan } from '../cs-json/validate.ts';
+import { planStatus, statusReason } from '../deployments/deployments.ts';
+import type { DeploymentRecord } from '../deployments/deployments.ts';
 import { NotFound, PreconditionFailed, ValidationFailed } from '../errors.ts';
 
 // Plans as customers own them: a validated cs-json spec with a version for optimistic
@@ -15,10 +17,9 @@ export interface PlanRecord {
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly spec: Plan;
-  readonly status: PlanStatus;
 }
 
-/** What the API returns for a plan: the record without its owner key. */
+/** What the API returns for a plan: the record without its owner key, with the status of its deployment. */
 export interface PlanResource {
   readonly id: string;
   readonly version: number;
@@ -26,6 +27,8 @@ export interface PlanResource {
   readonly updatedAt: string;
   readonly spec: Plan;
   readonly status: PlanStatus;
+  /** Why the status is red. */
+  readonly statusReason?: string;
 }
 
 export interface PlanPage {
@@ -57,9 +60,10 @@ export const PLAN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 50;
 
-export function toResource(record: PlanRecord): PlanResource {
-  const { id, version, createdAt, updatedAt, spec, status } = record;
-  return { id, version, createdAt, updatedAt, spec, status };
+export function toResource(record: PlanRecord, deployment?: DeploymentRecord): PlanResource {
+  const { id, version, createdAt, updatedAt, spec } = record;
+  const reason = statusReason(deployment);
+  return { id, version, createdAt, updatedAt, spec, status: planStatus(deployment), ...(reason ? { statusReason: reason } : {}) };
 }
 
 /** A strong entity tag for a plan version. */
@@ -88,7 +92,7 @@ export class PlanService {
   async create(ownerId: string, body: unknown): Promise<PlanRecord> {
     const spec = this.#validate(body);
     const now = this.#deps.now().toISOString();
-    const record: PlanRecord = { ownerId, id: this.#deps.newId(), version: 1, createdAt: now, updatedAt: now, spec, status: 'not_deployed' };
+    const record: PlanRecord = { ownerId, id: this.#deps.newId(), version: 1, createdAt: now, updatedAt: now, spec };
     await this.#deps.repository.create(record);
     return record;
   }

@@ -4,7 +4,7 @@ import { toScheduleExpression } from '../cs-json/cron.ts';
 import type { Component, Plan } from '../cs-json/schema.ts';
 import type { NodeRole } from './postgres-config.ts';
 import { renderPgHba, renderPostgresqlConf, tuneComponent } from './postgres-config.ts';
-import { awsServerLayout, renderConfigureScript, renderInstallScript, replicationPasswordParameterFor } from './scripts.ts';
+import { INSTANCE_LOOPBACK, awsServerLayout, renderConfigureScript, renderInstallScript, replicationPasswordParameterFor } from './scripts.ts';
 
 // cs-json -> aws-json: everything the deploy workflow needs, computed up front. The output is a
 // pure function of (plan, planId): no clock, no randomness, no lookups, so the same input always
@@ -185,7 +185,7 @@ function renderComponent(plan: Plan, component: Component, region: string, planI
       settings: tuned.settings,
       warnings: tuned.warnings,
       postgresqlConf: renderPostgresqlConf(component, layout),
-      pgHbaConf: renderPgHba(component),
+      pgHbaConf: renderPgHba(component, { extraCidrs: INSTANCE_LOOPBACK }),
     },
     scripts: {
       install: renderInstallScript(component, image),

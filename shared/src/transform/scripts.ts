@@ -40,6 +40,9 @@ export function replicationPasswordParameterFor(passwordParameter: string): stri
   return passwordParameter.replace(/[^/]*$/, 'replication-password');
 }
 
+/** The instance's own address for TLS self-checks. */
+export const INSTANCE_LOOPBACK = ['127.0.0.1/32'] as const;
+
 const HEADER = ['#!/usr/bin/env bash', 'set -euo pipefail', 'umask 077'];
 
 export function renderInstallScript(component: Component, image: OsImage): string {
@@ -89,7 +92,8 @@ export function renderConfigureScript(component: Component, image: OsImage, cont
   const confDir = configDir(image, major);
   const conf = renderPostgresqlConf(component, layout);
   const clustered = component.db.topology.mode === 'cluster';
-  const hba = renderPgHba(component, { replicationMarker: clustered });
+  // The instance checks itself over TLS from loopback (verify, health), so loopback is a client too.
+  const hba = renderPgHba(component, { extraCidrs: INSTANCE_LOOPBACK, replicationMarker: clustered });
   const includeLine = "include_if_exists = 'cloudseed.conf'";
   const lines = [
     ...HEADER,

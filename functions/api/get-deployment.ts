@@ -1,0 +1,31 @@
+import { planStatus, statusReason } from '@cloudseed/shared';
+import { authedRoute } from '../lib/authed-route.ts';
+import { json } from '../lib/http.ts';
+import { deployments, plans } from '../lib/plans.ts';
+import { executionTimeline } from '../lib/workflows.ts';
+
+export const handler = authedRoute(async ({ user, params }) => {
+  const plan = await plans.get(user.sub, params.id ?? '');
+  const deployment = await deployments.get(user.sub, plan.id);
+  if (!deployment) return json(200, { status: planStatus(undefined), steps: [] });
+  const reason = statusReason(deployment);
+  const steps = deployment.executionArn ? await executionTimeline(deployment.executionArn, deployment.spec.components.length > 1) : [];
+  const components = deployment.components ?? [];
+  const primary = components[0]?.nodes.find((node) => node.role === 'primary');
+  return json(200, {
+    status: planStatus(deployment),
+    ...(reason ? { reason } : {}),
+    deploymentId: deployment.deploymentId,
+    mode: deployment.mode,
+    startedAt: deployment.startedAt,
+    ...(deployment.endedAt ? { endedAt: deployment.endedAt } : {}),
+    steps,
+    ...(primary && components[0]
+      ? { endpoint: { host: primary.host, port: primary.port, database: components[0].databaseName, username: components[0].username } }
+      : {}),
+    ...(components.length > 0
+      ? { nodes: components.flatMap((component) => component.nodes.map((node) => ({ component: component.id, name: node.name, role: node.role, host: node.host, port: node.port, healthy: node.healthy ?? true, ...(node.detail ? { detail: node.detail } : {}) }))) }
+      : {}),
+    ...(deployment.executionArn ? { executionArn: deployment.executionArn } : {}),
+  });
+});

@@ -1,0 +1,41 @@
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { HistoryEvent as SfnHistoryEvent } from '@aws-sdk/client-sfn';
+import { timelineFromHistory } from '@cloudseed/shared';
+import type { HistoryEvent, TimelineStep, WorkflowEngine, WorkflowInput } from '@cloudseed/shared';
+import { requireEnv } from './env.ts';
+
+// Step Functions through the SDK, on AWS and locally alike (the local cloud answers the same API).
+
+const endpoint = process.env.STEPFUNCTIONS_ENDPOINT;
+const client = new SFNClient(endpoint ? { endpoint } : {});
+const deployArn = requireEnv('DEPLOY_STATE_MACHINE_ARN');
+const teardownArn = requireEnv('TEARDOWN_STATE_MACHINE_ARN');
+
+export const workflows: WorkflowEngine = {
+  async start(input: WorkflowInput): Promise<string> {
+    const { executionArn } = await client.send(
+      new StartExecutionCommand({
+        stateMachineArn: input.mode === 'teardown' ? teardownArn : deployArn,
+        name: input.deploymentId,
+        input: JSON.stringify(input),
+      }),
+    );
+    if (!executionArn) throw new Error('StartExecution returned no executionArn');
+    return executionArn;
+  },
+};
+
+export async function executionTimeline(executionArn: string, multipleComponents: boolean): Promise<TimelineStep[]> {
+  const events: SfnHistoryEvent[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await client.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, ...(nextToken ? { nextToken } : {}) }));
+    events.push(...(page.events ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return timelineFromHistory(events as unknown as HistoryEvent[], { multipleComponents });
+}
+
+export async function executionStatus(executionArn: string): Promise<string | undefined> {
+  return (await client.send(new DescribeExecutionCommand({ executionArn }))).status;
+}

@@ -1,0 +1,580 @@
+import { createHash, randomInt } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  DeleteSecurityGroupCommand,
+  DescribeInstancesCommand,
+  DescribeInstanceStatusCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+  EC2Client,
+  RevokeSecurityGroupIngressCommand,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import type { Filter, Instance, InstanceStatus, RunInstancesCommandInput, SecurityGroup } from '@aws-sdk/client-ec2';
+import { DeleteParametersCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, GetParameterCommand, PutParameterCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import type { InstanceInformationStringFilter } from '@aws-sdk/client-ssm';
+import { STSClient } from '@aws-sdk/client-sts';
+import { NotFound, replicationPasswordParameterFor } from '@cloudseed/shared';
+import type { AwsComponent, AwsNode, Tag } from '@cloudseed/shared';
+import type { AccountConnection, CommandKind, CommandRef, DeployTarget, NetworkRef, NodeHealth, NodeRef, Progress, Provider } from '../provider.ts';
+import { AccountSessions } from './credentials.ts';
+import type { AccountClients, ClientsFactory, Clock, CredentialsProvider } from './credentials.ts';
+import { awsErrorCode, call, PermanentError, TransientError } from './errors.ts';
+import { desiredIngress, ingressChanges } from './ingress.ts';
+import { commandComment, failureReason, requireIpv4, shellCommands, verifyScript } from './run-command.ts';
+import type { ScriptEnvironment } from './run-command.ts';
+
+// The Provider port on AWS: EC2 instances with SSM as the only way in, in the customer's own
+// account. Every method looks before it creates and finds its resources again by their tags
+// (cloudseed:plan-id, cloudseed:component, cloudseed:node), so a retried step or a re-run
+// execution converges instead of duplicating. Errors are the classes in errors.ts, whose names
+// the state machines retry on.
+
+export interface AwsProviderOptions {
+  /** The instance profile (in the customer's account) every node runs with: SSM agent, and reading its own password parameters. */
+  readonly instanceProfileName: string;
+  /** Platform-side STS client that assumes the customer's role. Default: standard retries, 5 attempts, the Lambda's region. */
+  readonly sts?: STSClient;
+  /** Builds EC2 and SSM clients for an account from the assumed role's credentials. Default: standard retries, 5 attempts, the account's region. */
+  readonly clientsFor?: ClientsFactory;
+  /** Put security groups in this VPC instead of the account's default VPC. */
+  readonly vpcId?: string;
+  /** Launch into this subnet (and its VPC) instead of the default VPC's default subnet. */
+  readonly subnetId?: string;
+  /** Send Run Command output to this CloudWatch Logs group (the instance profile must allow it). */
+  readonly commandLogGroup?: string;
+  readonly clock?: Clock;
+}
+
+export const TAG_PLAN_ID = 'cloudseed:plan-id';
+export const TAG_COMPONENT = 'cloudseed:component';
+export const TAG_NODE = 'cloudseed:node';
+
+const RUN_SHELL_SCRIPT = 'AWS-RunShellScript';
+const COMMAND_TIMEOUT_SECONDS: Record<CommandKind, number> = { install: 1800, configure: 600 };
+const VERIFY_TIMEOUT_SECONDS = 60;
+const VERIFY_POLL_MS = 3_000;
+const VERIFY_POLLS = 20;
+const TERMINATE_POLL_MS = 10_000;
+const TERMINATE_POLLS = 30;
+const DEPENDENCY_RETRY_MS = 10_000;
+const DEPENDENCY_RETRIES = 12;
+const PASSWORD_LENGTH = 32;
+const PASSWORD_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
+
+/** States of an instance that still counts as the node (a stopped one is reported, not replaced). */
+const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped'];
+const GONE_OR_GOING = new Set(['stopping', 'stopped', 'shutting-down', 'terminated']);
+
+const realClock: Clock = { now: () => Date.now(), sleep: (ms) => delay(ms) };
+
+function defaultClients(account: AccountConnection, credentials: CredentialsProvider): AccountClients {
+  const config = { region: account.region, credentials, retryMode: 'standard', maxAttempts: 5 };
+  return { ec2: new EC2Client(config), ssm: new SSMClient(config) };
+}
+
+/** 32 characters from [A-Za-z0-9], drawn with a CSPRNG (about 190 bits). */
+export function generatePassword(): string {
+  return Array.from({ length: PASSWORD_LENGTH }, () => PASSWORD_ALPHABET[randomInt(PASSWORD_ALPHABET.length)]).join('');
+}
+
+/** Deterministic per deployment and node, so a retried RunInstances returns the instance the first call started. */
+export function clientToken(target: DeployTarget, nodeName: string): string {
+  return createHash('sha256').update(JSON.stringify([target.deploymentId, target.planId, target.component.id, nodeName])).digest('hex');
+}
+
+export class AwsProvider implements Provider {
+  readonly #options: AwsProviderOptions;
+  readonly #sessions: AccountSessions;
+  readonly #clock: Clock;
+
+  constructor(options: AwsProviderOptions) {
+    if (!options.instanceProfileName) throw new Error('AwsProvider needs the name of the nodes’ instance profile');
+    this.#options = options;
+    this.#clock = options.clock ?? realClock;
+    const sts = options.sts ?? new STSClient({ retryMode: 'standard', maxAttempts: 5 });
+    this.#sessions = new AccountSessions(sts, options.clientsFor ?? defaultClients, this.#clock);
+  }
+
+  async preflight(target: DeployTarget): Promise<void> {
+    const account = accountOf(target);
+    checkTags(target);
+    desiredIngress(target.component, undefined);
+    await this.#sessions.credentials(account, target.deploymentId);
+    await this.#vpcId(target, this.#clients(target).ec2);
+  }
+
+  async ensurePassword(target: DeployTarget): Promise<void> {
+    const { ssm } = this.#clients(target);
+    const { component } = target;
+    const parameters = [{ name: component.passwordParameter, what: `password of PostgreSQL role ${component.postgres.username}` }];
+    if (isCluster(component)) parameters.push({ name: replicationParameter(component), what: 'password of the replication role' });
+    for (const { name, what } of parameters) {
+      try {
+        await call('ssm:PutParameter', () =>
+          ssm.send(
+            new PutParameterCommand({
+              Name: name,
+              Description: `CloudSeed ${target.planId}/${component.id}: ${what}`,
+              Value: generatePassword(),
+              Type: 'SecureString',
+              Overwrite: false,
+              Tags: baseTags(component),
+            }),
+          ),
+        );
+      } catch (error) {
+        // Created by an earlier run: keep it, the server already uses it.
+        if (awsErrorCode(error) !== 'ParameterAlreadyExists') throw error;
+      }
+    }
+  }
+
+  async readPassword(target: DeployTarget): Promise<string> {
+    const { ssm } = this.#clients(target);
+    try {
+      const output = await call('ssm:GetParameter', () => ssm.send(new GetParameterCommand({ Name: target.component.passwordParameter, WithDecryption: true })));
+      const value = output.Parameter?.Value;
+      if (value === undefined) throw new NotFound(`the password of ${target.planId}/${target.component.id} is empty`);
+      return value;
+    } catch (error) {
+      if (awsErrorCode(error) === 'ParameterNotFound') throw new NotFound(`the password of ${target.planId}/${target.component.id} does not exist (not deployed yet?)`);
+      throw error;
+    }
+  }
+
+  async ensureSecurityGroup(target: DeployTarget): Promise<NetworkRef> {
+    const { ec2 } = this.#clients(target);
+    const group = (await this.#findSecurityGroup(ec2, target)) ?? (await this.#createSecurityGroup(ec2, target));
+    const groupId = group.GroupId!;
+    const { authorize, revoke } = ingressChanges(group.IpPermissions ?? [], desiredIngress(target.component, groupId));
+    // Authorise before revoking, so a client that stays allowed is never cut off in between.
+    if (authorize.length > 0) {
+      await convergeRule(
+        'ec2:AuthorizeSecurityGroupIngress',
+        () =>
+          ec2.send(
+            new AuthorizeSecurityGroupIngressCommand({
+              GroupId: groupId,
+              IpPermissions: authorize,
+              TagSpecifications: [{ ResourceType: 'security-group-rule', Tags: baseTags(target.component) }],
+            }),
+          ),
+        'InvalidPermission.Duplicate',
+      );
+    }
+    if (revoke.length > 0) {
+      await convergeRule('ec2:RevokeSecurityGroupIngress', () => ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: revoke })), 'InvalidPermission.NotFound');
+    }
+    return { securityGroupId: groupId };
+  }
+
+  async launchNodes(target: DeployTarget, network: NetworkRef): Promise<NodeRef[]> {
+    const { ec2 } = this.#clients(target);
+    const existing = await this.#instancesByNode(ec2, target);
+    const nodes: NodeRef[] = [];
+    for (const node of target.component.nodes) {
+      const instance = existing.get(node.name) ?? (await this.#runInstance(ec2, target, node, network));
+      nodes.push(nodeRef(target.component, node, instance));
+    }
+    return nodes;
+  }
+
+  async nodesReady(target: DeployTarget, nodes: readonly NodeRef[]): Promise<Progress> {
+    if (nodes.length === 0) return { state: 'failed', reason: 'there are no nodes to wait for' };
+    const { ec2, ssm } = this.#clients(target);
+    const ids = instanceIds(nodes);
+    const instances = new Map((await describeInstances(ec2, [{ Name: 'instance-id', Values: ids }])).map((instance) => [instance.InstanceId, instance]));
+    for (const node of nodes) {
+      const instance = instances.get(node.instanceId);
+      const state = instance?.State?.Name;
+      if (state !== undefined && GONE_OR_GOING.has(state)) {
+        const why = instance?.StateReason?.Message;
+        return { state: 'failed', reason: `node ${node.name} (${node.instanceId}) is ${state}${why ? `: ${why}` : ''}` };
+      }
+    }
+    const agents = await agentPingStatus(ssm, ids);
+    const online = nodes.filter((node) => instances.get(node.instanceId)?.State?.Name === 'running' && agents.get(node.instanceId) === 'Online').length;
+    if (online === nodes.length) return { state: 'done' };
+    return { state: 'pending', detail: `${online} of ${nodes.length} nodes online` };
+  }
+
+  async sendCommand(target: DeployTarget, nodes: readonly NodeRef[], kind: CommandKind): Promise<CommandRef> {
+    const { ec2, ssm } = this.#clients(target);
+    const ids = instanceIds(nodes);
+    const script = target.component.scripts[kind];
+    const timeout = COMMAND_TIMEOUT_SECONDS[kind];
+    if (kind === 'install' || !isCluster(target.component)) {
+      const commandId = await this.#send(ssm, target, ids, kind, script, [], timeout);
+      return { kind, commandId, instanceIds: ids };
+    }
+    // A cluster's nodes are told their role and their peers' private addresses, one command each.
+    const environments = await clusterEnvironments(ec2, nodes);
+    const commandIds: string[] = [];
+    for (const node of nodes) {
+      commandIds.push(await this.#send(ssm, target, [node.instanceId], kind, script, environments.get(node.instanceId) ?? [], timeout));
+    }
+    return { kind, commandId: commandIds.join(','), instanceIds: ids };
+  }
+
+  async commandStatus(target: DeployTarget, command: CommandRef): Promise<Progress> {
+    const { ssm } = this.#clients(target);
+    return invocationsStatus(ssm, command.kind, splitCommandIds(command), (instanceId) => instanceId);
+  }
+
+  async verify(target: DeployTarget, nodes: readonly NodeRef[]): Promise<void> {
+    const account = accountOf(target);
+    const { ssm } = this.#clients(target);
+    const ids = instanceIds(nodes);
+    const commandId = await this.#send(ssm, target, ids, 'verify', verifyScript(target.component, account.region), [], VERIFY_TIMEOUT_SECONDS);
+    const names = new Map(nodes.map((node) => [node.instanceId, `${node.name} (${node.instanceId})`]));
+    const pairs = ids.map((instanceId) => ({ commandId, instanceId }));
+    for (let poll = 0; poll < VERIFY_POLLS; poll += 1) {
+      await this.#clock.sleep(VERIFY_POLL_MS);
+      const progress = await invocationsStatus(ssm, 'verification', pairs, (instanceId) => names.get(instanceId) ?? instanceId);
+      if (progress.state === 'done') return;
+      if (progress.state === 'failed') throw new PermanentError(progress.reason);
+    }
+    throw new TransientError(`the verification of ${target.planId}/${target.component.id} did not finish within ${(VERIFY_POLL_MS * VERIFY_POLLS) / 1000} s`);
+  }
+
+  async health(target: DeployTarget, nodes: readonly NodeRef[]): Promise<NodeHealth[]> {
+    if (nodes.length === 0) return [];
+    const { ec2 } = this.#clients(target);
+    const statuses = await instanceStatuses(ec2, instanceIds(nodes));
+    return nodes.map((node) => {
+      const status = statuses.get(node.instanceId);
+      const unhealthy = (detail: string): NodeHealth => ({ name: node.name, role: node.role, healthy: false, detail });
+      if (!status) return unhealthy('the instance does not exist');
+      const state = status.InstanceState?.Name ?? 'unknown';
+      if (state !== 'running') return unhealthy(`the instance is ${state}`);
+      const system = status.SystemStatus?.Status ?? 'unknown';
+      const instance = status.InstanceStatus?.Status ?? 'unknown';
+      if (system !== 'ok' || instance !== 'ok') return unhealthy(`status checks: system ${system}, instance ${instance}`);
+      return { name: node.name, role: node.role, healthy: true };
+    });
+  }
+
+  async destroy(target: DeployTarget): Promise<void> {
+    const { ec2, ssm } = this.#clients(target);
+    const filters: Filter[] = [...componentFilters(target), { Name: 'instance-state-name', Values: [...LIVE_STATES, 'shutting-down'] }];
+    let instances = await describeInstances(ec2, filters);
+    if (instances.length > 0) {
+      const ids = instances.map((instance) => instance.InstanceId!);
+      await call('ec2:TerminateInstances', () => ec2.send(new TerminateInstancesCommand({ InstanceIds: ids })));
+    }
+    for (let poll = 0; instances.length > 0; poll += 1) {
+      if (poll === TERMINATE_POLLS) {
+        throw new TransientError(`${instances.length} instance(s) of ${target.planId}/${target.component.id} are still shutting down`);
+      }
+      await this.#clock.sleep(TERMINATE_POLL_MS);
+      instances = await describeInstances(ec2, filters);
+    }
+
+    const group = await this.#findSecurityGroup(ec2, target);
+    if (group?.GroupId) await this.#deleteSecurityGroup(ec2, group.GroupId);
+
+    const names = [target.component.passwordParameter, replicationParameter(target.component)];
+    // Names that do not exist come back in InvalidParameters, not as an error.
+    await call('ssm:DeleteParameters', () => ssm.send(new DeleteParametersCommand({ Names: names })));
+  }
+
+  #clients(target: DeployTarget): AccountClients {
+    return this.#sessions.clients(accountOf(target), target.deploymentId);
+  }
+
+  async #vpcId(target: DeployTarget, ec2: EC2Client): Promise<string> {
+    if (this.#options.vpcId) return this.#options.vpcId;
+    const region = accountOf(target).region;
+    const subnetId = this.#options.subnetId;
+    if (subnetId) {
+      const output = await call('ec2:DescribeSubnets', () => ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnetId] })));
+      const vpcId = output.Subnets?.[0]?.VpcId;
+      if (!vpcId) throw new PermanentError(`subnet ${subnetId} does not exist in ${region}`);
+      return vpcId;
+    }
+    const output = await call('ec2:DescribeVpcs', () => ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'isDefault', Values: ['true'] }] })));
+    const vpcId = output.Vpcs?.[0]?.VpcId;
+    if (!vpcId) throw new PermanentError(`the account has no default VPC in ${region}; create one (aws ec2 create-default-vpc) or configure a VPC for CloudSeed`);
+    return vpcId;
+  }
+
+  async #findSecurityGroup(ec2: EC2Client, target: DeployTarget): Promise<SecurityGroup | undefined> {
+    const filters: Filter[] = [{ Name: 'group-name', Values: [target.component.securityGroup.GroupName] }, ...componentFilters(target)];
+    if (this.#options.vpcId) filters.push({ Name: 'vpc-id', Values: [this.#options.vpcId] });
+    const output = await call('ec2:DescribeSecurityGroups', () => ec2.send(new DescribeSecurityGroupsCommand({ Filters: filters })));
+    return output.SecurityGroups?.find((group) => group.GroupId !== undefined);
+  }
+
+  async #createSecurityGroup(ec2: EC2Client, target: DeployTarget): Promise<SecurityGroup> {
+    const { GroupName, Description, tags } = target.component.securityGroup;
+    const vpcId = await this.#vpcId(target, ec2);
+    try {
+      const output = await call('ec2:CreateSecurityGroup', () =>
+        ec2.send(new CreateSecurityGroupCommand({ GroupName, Description, VpcId: vpcId, TagSpecifications: [{ ResourceType: 'security-group', Tags: [...tags] }] })),
+      );
+      if (!output.GroupId) throw new TransientError(`ec2:CreateSecurityGroup returned no group id for ${GroupName}`);
+      // A new group has no ingress rules (and the default egress, which stays).
+      return { GroupId: output.GroupId, IpPermissions: [] };
+    } catch (error) {
+      if (awsErrorCode(error) !== 'InvalidGroup.Duplicate') throw error;
+      // Created concurrently, or by a run whose tags did not match: only a tagged one is ours.
+      const group = await this.#findSecurityGroup(ec2, target);
+      if (!group) throw new PermanentError(`a security group named ${GroupName} exists in ${vpcId} but is not tagged as this plan's`, { code: 'InvalidGroup.Duplicate', cause: error });
+      return group;
+    }
+  }
+
+  async #deleteSecurityGroup(ec2: EC2Client, groupId: string): Promise<void> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await call('ec2:DeleteSecurityGroup', () => ec2.send(new DeleteSecurityGroupCommand({ GroupId: groupId })));
+        return;
+      } catch (error) {
+        const code = awsErrorCode(error);
+        if (code === 'InvalidGroup.NotFound') return;
+        // The terminated instances' network interfaces take a while to let go of the group.
+        if (code !== 'DependencyViolation') throw error;
+        if (attempt === DEPENDENCY_RETRIES) throw new TransientError(`security group ${groupId} is still in use`, { code, cause: error });
+        await this.#clock.sleep(DEPENDENCY_RETRY_MS);
+      }
+    }
+  }
+
+  async #instancesByNode(ec2: EC2Client, target: DeployTarget): Promise<Map<string, Instance>> {
+    const names = target.component.nodes.map((node) => node.name);
+    const instances = await describeInstances(ec2, [...componentFilters(target), { Name: `tag:${TAG_NODE}`, Values: names }, { Name: 'instance-state-name', Values: LIVE_STATES }]);
+    // Should two ever carry one node's tag, the oldest is the node: the same answer on every run.
+    instances.sort((a, b) => (a.LaunchTime?.getTime() ?? 0) - (b.LaunchTime?.getTime() ?? 0) || (a.InstanceId ?? '').localeCompare(b.InstanceId ?? ''));
+    const byNode = new Map<string, Instance>();
+    for (const instance of instances) {
+      const node = instance.Tags?.find((tag) => tag.Key === TAG_NODE)?.Value;
+      if (node !== undefined && !byNode.has(node)) byNode.set(node, instance);
+    }
+    return byNode;
+  }
+
+  async #runInstance(ec2: EC2Client, target: DeployTarget, node: AwsNode, network: NetworkRef): Promise<Instance> {
+    // The transformer leaves the deploy-time fields out; whatever it might carry for them, or a
+    // key pair (there is no SSH), is replaced or dropped here.
+    const { KeyName: _keyName, ClientToken: _token, SecurityGroupIds: _groups, SubnetId: _subnet, IamInstanceProfile: _profile, TagSpecifications: _tags, ...rendered } = target.component.runInstances;
+    const input = {
+      ...rendered,
+      SecurityGroupIds: [network.securityGroupId],
+      ...(this.#options.subnetId ? { SubnetId: this.#options.subnetId } : {}),
+      IamInstanceProfile: { Name: this.#options.instanceProfileName },
+      ClientToken: clientToken(target, node.name),
+      TagSpecifications: [
+        { ResourceType: 'instance', Tags: [...node.tags] },
+        { ResourceType: 'volume', Tags: [...node.tags] },
+      ],
+    } as RunInstancesCommandInput;
+    const output = await call('ec2:RunInstances', () => ec2.send(new RunInstancesCommand(input)));
+    const instance = output.Instances?.[0];
+    if (!instance?.InstanceId) throw new TransientError(`ec2:RunInstances returned no instance for ${node.name}`);
+    return instance;
+  }
+
+  async #send(ssm: SSMClient, target: DeployTarget, ids: readonly string[], label: string, script: string, environment: ScriptEnvironment, timeoutSeconds: number): Promise<string> {
+    const logGroup = this.#options.commandLogGroup;
+    const output = await call('ssm:SendCommand', () =>
+      ssm.send(
+        new SendCommandCommand({
+          DocumentName: RUN_SHELL_SCRIPT,
+          InstanceIds: [...ids],
+          Parameters: { commands: shellCommands(label, script, environment), executionTimeout: [String(timeoutSeconds)] },
+          TimeoutSeconds: timeoutSeconds,
+          Comment: commandComment(target.planId, target.component.id, label),
+          ...(logGroup ? { CloudWatchOutputConfig: { CloudWatchLogGroupName: logGroup, CloudWatchOutputEnabled: true } } : {}),
+        }),
+      ),
+    );
+    const commandId = output.Command?.CommandId;
+    if (!commandId) throw new TransientError(`ssm:SendCommand returned no command id for ${label}`);
+    return commandId;
+  }
+}
+
+function accountOf(target: DeployTarget): AccountConnection {
+  if (!target.account) {
+    throw new PermanentError(`plan ${target.planId} deploys to AWS but no AWS account is connected; connect the account (role ARN and ExternalId) and deploy again`);
+  }
+  return target.account;
+}
+
+/** The rendered tags must name the plan and component the steps look them up by. */
+function checkTags(target: DeployTarget): void {
+  const { component } = target;
+  const tagged = [...component.securityGroup.tags, ...component.nodes.flatMap((node) => node.tags)];
+  const wrong = (key: string, value: string) => tagged.filter((tag) => tag.Key === key).some((tag) => tag.Value !== value) || !tagged.some((tag) => tag.Key === key);
+  if (wrong(TAG_PLAN_ID, target.planId) || wrong(TAG_COMPONENT, component.id)) {
+    throw new PermanentError(`component ${component.id} was rendered for another plan or component than ${target.planId}/${component.id}`);
+  }
+  for (const node of component.nodes) {
+    if (!node.tags.some((tag) => tag.Key === TAG_NODE && tag.Value === node.name)) throw new PermanentError(`node ${node.name} is not tagged with its name`);
+  }
+}
+
+function isCluster(component: AwsComponent): boolean {
+  return component.securityGroup.replicationBetweenNodes || component.nodes.length > 1;
+}
+
+function replicationParameter(component: AwsComponent): string {
+  return component.replicationPasswordParameter ?? replicationPasswordParameterFor(component.passwordParameter);
+}
+
+/** The plan's own tags (cloudseed:managed, cloudseed:plan-id, cloudseed:component), for resources that have no rendered tags of their own. */
+function baseTags(component: AwsComponent): Tag[] {
+  return component.securityGroup.tags.filter((tag) => tag.Key.startsWith('cloudseed:'));
+}
+
+function componentFilters(target: DeployTarget): Filter[] {
+  return [
+    { Name: `tag:${TAG_PLAN_ID}`, Values: [target.planId] },
+    { Name: `tag:${TAG_COMPONENT}`, Values: [target.component.id] },
+  ];
+}
+
+function instanceIds(nodes: readonly NodeRef[]): string[] {
+  if (nodes.length === 0) throw new PermanentError('there are no nodes to run on');
+  return nodes.map((node) => {
+    if (!INSTANCE_ID.test(node.instanceId)) throw new PermanentError(`node ${node.name} has no EC2 instance id (${node.instanceId})`);
+    return node.instanceId;
+  });
+}
+
+function nodeRef(component: AwsComponent, node: AwsNode, instance: Instance): NodeRef {
+  const host = instance.PublicIpAddress ?? instance.PrivateIpAddress;
+  return { name: node.name, role: node.role, instanceId: instance.InstanceId!, ...(host ? { host } : {}), port: component.postgres.port };
+}
+
+async function convergeRule(action: string, send: () => Promise<unknown>, raceCode: string): Promise<void> {
+  try {
+    await call(action, send);
+  } catch (error) {
+    // Someone changed the group between our read and this write: read again on the retry.
+    if (awsErrorCode(error) === raceCode) throw new TransientError(`${action} raced with another change to the security group`, { code: raceCode, cause: error });
+    throw error;
+  }
+}
+
+async function describeInstances(ec2: EC2Client, filters: Filter[]): Promise<Instance[]> {
+  const instances: Instance[] = [];
+  let token: string | undefined;
+  do {
+    const page = await call('ec2:DescribeInstances', () => ec2.send(new DescribeInstancesCommand({ Filters: filters, ...(token ? { NextToken: token } : {}) })));
+    for (const reservation of page.Reservations ?? []) instances.push(...(reservation.Instances ?? []));
+    token = page.NextToken;
+  } while (token);
+  return instances;
+}
+
+async function agentPingStatus(ssm: SSMClient, ids: string[]): Promise<Map<string, string>> {
+  const filters: InstanceInformationStringFilter[] = [{ Key: 'InstanceIds', Values: ids }];
+  const status = new Map<string, string>();
+  let token: string | undefined;
+  do {
+    const page = await call('ssm:DescribeInstanceInformation', () => ssm.send(new DescribeInstanceInformationCommand({ Filters: filters, ...(token ? { NextToken: token } : {}) })));
+    for (const info of page.InstanceInformationList ?? []) if (info.InstanceId && info.PingStatus) status.set(info.InstanceId, info.PingStatus);
+    token = page.NextToken;
+  } while (token);
+  return status;
+}
+
+async function instanceStatuses(ec2: EC2Client, ids: string[]): Promise<Map<string, InstanceStatus>> {
+  const describe = async (instanceIds: string[]) => {
+    const output = await call('ec2:DescribeInstanceStatus', () => ec2.send(new DescribeInstanceStatusCommand({ InstanceIds: instanceIds, IncludeAllInstances: true })));
+    return output.InstanceStatuses ?? [];
+  };
+  let statuses: InstanceStatus[];
+  try {
+    statuses = await describe(ids);
+  } catch (error) {
+    if (awsErrorCode(error) !== 'InvalidInstanceID.NotFound') throw error;
+    // One unknown id fails the whole call; ask for each on its own so the others still report.
+    statuses = [];
+    for (const id of ids) {
+      try {
+        statuses.push(...(await describe([id])));
+      } catch (inner) {
+        if (awsErrorCode(inner) !== 'InvalidInstanceID.NotFound') throw inner;
+      }
+    }
+  }
+  return new Map(statuses.flatMap((status) => (status.InstanceId ? [[status.InstanceId, status] as const] : [])));
+}
+
+/** Per node of a cluster: its role, and the private address of the primary (replicas) or of the replicas (primary). */
+async function clusterEnvironments(ec2: EC2Client, nodes: readonly NodeRef[]): Promise<Map<string, ScriptEnvironment>> {
+  const primaries = nodes.filter((node) => node.role === 'primary');
+  if (primaries.length !== 1) throw new PermanentError(`a cluster needs exactly one primary node, not ${primaries.length}`);
+  const primary = primaries[0]!;
+  const instances = await describeInstances(ec2, [{ Name: 'instance-id', Values: nodes.map((node) => node.instanceId) }]);
+  const privateIp = (node: NodeRef) => requireIpv4(instances.find((instance) => instance.InstanceId === node.instanceId)?.PrivateIpAddress, `node ${node.name} (${node.instanceId})`);
+  const primaryIp = privateIp(primary);
+  const replicaIps = nodes.filter((node) => node.role === 'replica').map(privateIp);
+  return new Map(
+    nodes.map((node) => [
+      node.instanceId,
+      node === primary
+        ? [
+            ['CLOUDSEED_NODE_ROLE', 'primary'],
+            ['CLOUDSEED_REPLICA_HOSTS', replicaIps.join(' ')],
+          ]
+        : [
+            ['CLOUDSEED_NODE_ROLE', 'replica'],
+            ['CLOUDSEED_PRIMARY_HOST', primaryIp],
+          ],
+    ]),
+  );
+}
+
+/** A CommandRef's commandId is one id for all its instances, or one per instance joined with ','. */
+function splitCommandIds(command: CommandRef): Array<{ commandId: string; instanceId: string }> {
+  const ids = command.commandId.split(',');
+  if (ids.some((id) => id === '') || (ids.length !== 1 && ids.length !== command.instanceIds.length) || command.instanceIds.length === 0) {
+    throw new PermanentError(`command reference ${command.commandId} does not match its ${command.instanceIds.length} instance(s)`);
+  }
+  return command.instanceIds.map((instanceId, index) => ({ commandId: ids.length === 1 ? ids[0]! : ids[index]!, instanceId }));
+}
+
+async function invocationsStatus(ssm: SSMClient, label: string, invocations: ReadonlyArray<{ commandId: string; instanceId: string }>, describe: (instanceId: string) => string): Promise<Progress> {
+  let finished = 0;
+  let pending = false;
+  for (const { commandId, instanceId } of invocations) {
+    let invocation;
+    try {
+      invocation = await call('ssm:GetCommandInvocation', () => ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId })));
+    } catch (error) {
+      // Right after SendCommand the invocation may not be visible yet.
+      if (awsErrorCode(error) === 'InvocationDoesNotExist') {
+        pending = true;
+        continue;
+      }
+      throw error;
+    }
+    switch (invocation.Status) {
+      case 'Success':
+        finished += 1;
+        break;
+      case 'Failed':
+      case 'TimedOut':
+      case 'Cancelled':
+      case 'Cancelling': {
+        const outcome = invocation.Status === 'Failed' ? 'failed' : invocation.Status === 'TimedOut' ? 'timed out' : 'was cancelled';
+        const exit = invocation.ResponseCode !== undefined && invocation.ResponseCode >= 0 ? ` (exit ${invocation.ResponseCode})` : '';
+        return { state: 'failed', reason: failureReason(`${label} ${outcome} on ${describe(instanceId)}${exit}`, invocation.StandardErrorContent) };
+      }
+      default:
+        // Pending, InProgress, Delayed.
+        pending = true;
+    }
+  }
+  if (!pending) return { state: 'done' };
+  return { state: 'pending', detail: `${finished} of ${invocations.length} nodes finished ${label}` };
+}

@@ -1,0 +1,125 @@
+// The errors AwsProvider throws. Each has a stable `name`, set explicitly so that bundling or
+// minifying cannot change it: Lambda reports it as the error type, and the deploy and teardown
+// state machines match on it in their Retry and Catch blocks.
+//
+//   CapacityError       EC2 has no capacity for the instance type in this AZ right now
+//                       (InsufficientInstanceCapacity, InsufficientHostCapacity). Retry with a long
+//                       backoff; it usually clears within minutes.
+//   TransientError      throttling that outlasted the SDK's own retries (RequestLimitExceeded,
+//                       ThrottlingException, ...), AWS-side 5xx faults, network failures, and
+//                       waits that ran out of time (instances still shutting down, ENIs still
+//                       attached). Retry with backoff: the step is idempotent.
+//   PermanentError      a request AWS rejects as it stands (bad parameters, missing permissions in
+//                       the customer's role, no default VPC, no account connected) and deployed
+//                       PostgreSQL failing verification. Do not retry; fail with the message.
+//   AccountAccessError  a PermanentError: CloudSeed cannot assume the customer's role (trust policy
+//                       or ExternalId). Do not retry; the customer has to fix the connection.
+//
+// Every error carries `code`, the AWS error code it came from when there was one, and `cause`.
+
+export class PermanentError extends Error {
+  override readonly name: string = 'PermanentError';
+  readonly code: string | undefined;
+  constructor(message: string, options: { code?: string; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.code = options.code;
+  }
+}
+
+export class AccountAccessError extends PermanentError {
+  override readonly name = 'AccountAccessError';
+}
+
+export class TransientError extends Error {
+  override readonly name = 'TransientError';
+  readonly code: string | undefined;
+  constructor(message: string, options: { code?: string; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.code = options.code;
+  }
+}
+
+export class CapacityError extends Error {
+  override readonly name = 'CapacityError';
+  readonly code: string | undefined;
+  constructor(message: string, options: { code?: string; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.code = options.code;
+  }
+}
+
+export type ProviderError = PermanentError | TransientError | CapacityError;
+
+/** The names the state machines match on; `AccountAccessError` is also a `PermanentError` by `instanceof`. */
+export const PROVIDER_ERROR_NAMES = ['CapacityError', 'TransientError', 'PermanentError', 'AccountAccessError'] as const;
+
+const CAPACITY_CODES = new Set(['InsufficientInstanceCapacity', 'InsufficientHostCapacity']);
+
+const TRANSIENT_CODES = new Set([
+  'RequestLimitExceeded',
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'TooManyRequestsException',
+  'TooManyUpdates',
+  'RequestThrottled',
+  'InternalError',
+  'InternalFailure',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'Unavailable',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'IDPCommunicationError',
+  'TimeoutError',
+]);
+
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** The AWS error code of an SDK error (its `name`), or of a provider error that wraps one. */
+export function awsErrorCode(error: unknown): string | undefined {
+  if (error instanceof PermanentError || error instanceof TransientError || error instanceof CapacityError) return error.code;
+  if (typeof error === 'object' && error !== null && '$metadata' in error && error instanceof Error) return error.name;
+  return undefined;
+}
+
+function isProviderError(error: unknown): error is ProviderError {
+  return error instanceof PermanentError || error instanceof TransientError || error instanceof CapacityError;
+}
+
+/**
+ * Maps what an SDK call threw to a provider error. `action` is the IAM action that was called
+ * (`ec2:RunInstances`); it prefixes the message so a failed step says what it was doing.
+ * Anything that is neither an AWS nor a network error (a bug) is rethrown as it is.
+ */
+export function toProviderError(error: unknown, action: string): unknown {
+  if (isProviderError(error)) return error;
+  if (!(error instanceof Error)) return error;
+  const sdk = '$metadata' in error;
+  const systemCode = (error as { code?: unknown }).code;
+  if (!sdk) {
+    if (typeof systemCode === 'string' && NETWORK_CODES.has(systemCode)) {
+      return new TransientError(`${action} failed: ${error.message}`, { code: systemCode, cause: error });
+    }
+    if (error.name === 'TimeoutError') return new TransientError(`${action} timed out`, { code: error.name, cause: error });
+    return error;
+  }
+  const code = error.name;
+  const message = `${action} failed: ${code}: ${error.message}`;
+  if (CAPACITY_CODES.has(code)) return new CapacityError(message, { code, cause: error });
+  const fault = (error as { $fault?: unknown }).$fault;
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (TRANSIENT_CODES.has(code) || fault === 'server' || (status !== undefined && status >= 500)) {
+    return new TransientError(message, { code, cause: error });
+  }
+  return new PermanentError(message, { code, cause: error });
+}
+
+/** Runs one SDK call and maps what it throws; `action` names it for the message. */
+export async function call<T>(action: string, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    throw toProviderError(error, action);
+  }
+}

@@ -1,0 +1,57 @@
+import { renderAwsJson } from '@cloudseed/shared';
+import type { DeploymentRecord } from '@cloudseed/shared';
+import { deployments } from '../lib/plans.ts';
+import { providerFor } from '../providers/index.ts';
+import type { CommandRef, DeployTarget, NetworkRef, NodeRef, Provider } from '../providers/provider.ts';
+
+// What the workflow passes between steps: ids and small results. Everything else each step
+// re-derives from the deployment's plan snapshot, which renders the same every time.
+
+export interface DeploymentInput {
+  readonly ownerId: string;
+  readonly planId: string;
+  readonly deploymentId: string;
+  readonly mode?: 'create' | 'update' | 'teardown';
+}
+
+export interface PollState {
+  readonly state: 'done' | 'pending';
+  readonly polls: number;
+  /** JSON { step, reason } for the Fail state when polling gives up. */
+  readonly reason: string;
+  readonly detail?: string;
+}
+
+export interface ComponentInput extends DeploymentInput {
+  readonly componentId: string;
+  readonly network?: NetworkRef;
+  readonly nodes?: NodeRef[];
+  readonly command?: CommandRef;
+  readonly poll?: PollState;
+}
+
+/** The deployment this execution belongs to; refuses when another deployment has taken the plan since. */
+export async function currentDeployment(input: DeploymentInput): Promise<DeploymentRecord> {
+  const deployment = await deployments.get(input.ownerId, input.planId);
+  if (!deployment || deployment.deploymentId !== input.deploymentId) {
+    throw new Error(`deployment ${input.deploymentId} is no longer the plan's current deployment`);
+  }
+  return deployment;
+}
+
+export function targetOf(deployment: DeploymentRecord, componentId: string): DeployTarget {
+  const component = renderAwsJson(deployment.spec, { planId: deployment.planId }).components.find((candidate) => candidate.id === componentId);
+  const spec = deployment.spec.components.find((candidate) => candidate.id === componentId);
+  if (!component || !spec) throw new Error(`the plan has no component ${componentId}`);
+  return { ownerId: deployment.ownerId, planId: deployment.planId, deploymentId: deployment.deploymentId, component, spec };
+}
+
+export async function componentContext(input: ComponentInput): Promise<{ deployment: DeploymentRecord; target: DeployTarget; provider: Provider }> {
+  const deployment = await currentDeployment(input);
+  return { deployment, target: targetOf(deployment, input.componentId), provider: providerFor(deployment.spec.target) };
+}
+
+export function required<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`the workflow did not pass ${what}`);
+  return value;
+}

@@ -1,0 +1,9 @@
+import { componentContext } from './context.ts';
+import type { ComponentInput } from './context.ts';
+import { step } from './step.ts';
+
+export const handler = step('Destroy', async (input: ComponentInput) => {
+  const { target, provider } = await componentContext(input);
+  await provider.destroy(target);
+  return { destroyed: target.spec.id };
+});

@@ -1,0 +1,8 @@
+import { componentContext } from './context.ts';
+import type { ComponentInput } from './context.ts';
+import { step } from './step.ts';
+
+export const handler = step('EnsureSecurityGroup', async (input: ComponentInput) => {
+  const { target, provider } = await componentContext(input);
+  return provider.ensureSecurityGroup(target);
+});

@@ -1,0 +1,21 @@
+import { deployments } from '../lib/plans.ts';
+import { currentDeployment } from './context.ts';
+import type { DeploymentInput } from './context.ts';
+import { failureFromCause, step } from './step.ts';
+
+/**
+ * Red, with the step that failed and why. A failed create keeps nothing (Compensate removes it);
+ * a failed update or teardown keeps what runs, so the next deploy reconciles it.
+ */
+export const handler = step('RecordFailure', async (input: DeploymentInput & { error?: { Error?: string; Cause?: string } }) => {
+  const failure = { ...failureFromCause(input.error), at: new Date().toISOString() };
+  const deployment = await currentDeployment(input);
+  await deployments.update(
+    input.ownerId,
+    input.planId,
+    input.deploymentId,
+    { status: 'failed', failure, endedAt: failure.at },
+    deployment.mode === 'create' ? ['components'] : [],
+  );
+  return failure;
+});

@@ -1,0 +1,1011 @@
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  DeleteSecurityGroupCommand,
+  DescribeInstancesCommand,
+  DescribeInstanceStatusCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+  EC2Client,
+  EC2ServiceException,
+  RevokeSecurityGroupIngressCommand,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import type { Instance, IpPermission } from '@aws-sdk/client-ec2';
+import {
+  DeleteParametersCommand,
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  GetParameterCommand,
+  InvocationDoesNotExist,
+  ParameterAlreadyExists,
+  ParameterNotFound,
+  PutParameterCommand,
+  SendCommandCommand,
+  SSMClient,
+  SSMServiceException,
+} from '@aws-sdk/client-ssm';
+import { AssumeRoleCommand, STSClient, STSServiceException } from '@aws-sdk/client-sts';
+import { NotFound, renderAwsJson, validatePlan } from '@cloudseed/shared';
+import type { AwsComponent, Component } from '@cloudseed/shared';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  AccountAccessError,
+  AWS_PROVIDER_ACTIONS,
+  AwsProvider,
+  CapacityError,
+  clientToken,
+  CUSTOMER_ROLE_ACTIONS,
+  generatePassword,
+  PermanentError,
+  roleSessionName,
+  TransientError,
+} from '../providers/aws/index.ts';
+import type { AwsProviderOptions } from '../providers/aws/index.ts';
+import type { AccountConnection, CommandRef, DeployTarget, NodeRef } from '../providers/provider.ts';
+
+const ec2Mock = mockClient(EC2Client);
+const ssmMock = mockClient(SSMClient);
+const stsMock = mockClient(STSClient);
+
+const ACCOUNT: AccountConnection = { roleArn: 'arn:aws:iam::123456789012:role/CloudSeedDeploy', externalId: 'cs-ext-4f2a', region: 'eu-central-1' };
+const PLAN_ID = 'p-1';
+const DEPLOYMENT_ID = 'dep-1';
+const PROFILE = 'CloudSeedNode';
+const GROUP_ID = 'sg-0123456789abcdef0';
+const T0 = Date.parse('2030-01-01T00:00:00Z');
+const PASSWORD = 'Sup3rSecretPasswordValue12345678';
+
+const BASE_TAGS = [
+  { Key: 'cloudseed:managed', Value: 'true' },
+  { Key: 'cloudseed:plan-id', Value: PLAN_ID },
+  { Key: 'cloudseed:component', Value: 'db' },
+];
+const COMPONENT_FILTERS = [
+  { Name: 'tag:cloudseed:plan-id', Values: [PLAN_ID] },
+  { Name: 'tag:cloudseed:component', Values: ['db'] },
+];
+
+const specs = new Map<AwsComponent, Component>();
+
+function render(db: Record<string, unknown> = {}): AwsComponent {
+  const result = validatePlan({
+    apiVersion: 'cs/v1',
+    name: 'orders',
+    target: { cloud: 'aws', region: 'eu-central-1' },
+    components: [{ id: 'db', type: 'postgres', network: { allowedCidrs: ['203.0.113.0/24', '2001:db8::/48'] }, db }],
+  });
+  if (!result.ok) throw new Error(JSON.stringify(result.errors));
+  const component = renderAwsJson(result.plan, { planId: PLAN_ID }).components[0];
+  const spec = result.plan.components[0];
+  if (!component || !spec) throw new Error('no component rendered');
+  specs.set(component, spec);
+  return component;
+}
+
+const single = render();
+const cluster = render({ topology: { mode: 'cluster', replicas: 2 } });
+
+function target(component: AwsComponent = single, overrides: Partial<DeployTarget> = {}): DeployTarget {
+  const spec = specs.get(component) ?? specs.get(single)!;
+  return { ownerId: 'user-1', planId: PLAN_ID, deploymentId: DEPLOYMENT_ID, component, spec, account: ACCOUNT, ...overrides };
+}
+
+const sleep = vi.fn((_ms: number) => Promise.resolve());
+let now = T0;
+
+function provider(options: Partial<AwsProviderOptions> = {}): AwsProvider {
+  return new AwsProvider({
+    instanceProfileName: PROFILE,
+    sts: new STSClient({ region: 'us-east-1' }),
+    clientsFor: (account) => ({ ec2: new EC2Client({ region: account.region }), ssm: new SSMClient({ region: account.region }) }),
+    clock: { now: () => now, sleep },
+    ...options,
+  });
+}
+
+function ec2Error(code: string, message = `${code} (mocked)`): EC2ServiceException {
+  return new EC2ServiceException({ name: code, $fault: 'client', $metadata: { httpStatusCode: 400 }, message });
+}
+
+function node(name: string, role: 'primary' | 'replica', instanceId: string): NodeRef {
+  return { name, role, instanceId, port: 5432 };
+}
+
+function instance(id: string, nodeName: string, state: string, extra: Partial<Instance> = {}): Instance {
+  return { InstanceId: id, State: { Name: state as 'running' }, Tags: [...BASE_TAGS, { Key: 'cloudseed:node', Value: nodeName }], ...extra };
+}
+
+function reservations(...instances: Instance[]) {
+  return { Reservations: instances.length > 0 ? [{ Instances: instances }] : [] };
+}
+
+/** The inputs of the given calls, typed by their command: `inputs(ec2Mock.commandCalls(RunInstancesCommand))`. */
+function inputs<C extends { readonly input: object }>(calls: ReadonlyArray<{ readonly args: readonly [C] }>): Array<C['input']> {
+  return calls.map((call) => call.args[0].input);
+}
+
+/** The commands sent to every mocked client, in the order they were sent, as IAM actions. */
+function sentActions(): string[] {
+  const calls = [
+    ...ec2Mock.calls().map((call) => ({ call, service: 'ec2' })),
+    ...ssmMock.calls().map((call) => ({ call, service: 'ssm' })),
+    ...stsMock.calls().map((call) => ({ call, service: 'sts' })),
+  ];
+  return calls
+    .sort((a, b) => (a.call as unknown as { callId: number }).callId - (b.call as unknown as { callId: number }).callId)
+    .map(({ call, service }) => `${service}:${(call.args[0] as object).constructor.name.replace(/Command$/, '')}`);
+}
+
+function decodedScript(commands: readonly string[]): string {
+  const write = commands.find((command) => command.includes('base64 -d'));
+  const encoded = /printf '%s' '([A-Za-z0-9+/=]+)' \| base64 -d/.exec(write ?? '')?.[1];
+  if (!encoded) throw new Error(`no encoded script in ${JSON.stringify(commands)}`);
+  return Buffer.from(encoded, 'base64').toString('utf8');
+}
+
+const everyActionSent = new Set<string>();
+
+beforeEach(() => {
+  now = T0;
+  sleep.mockClear();
+  ec2Mock.reset();
+  ssmMock.reset();
+  stsMock.reset();
+  // Anything a test did not expect fails loudly instead of resolving to undefined.
+  ec2Mock.onAnyCommand().rejects(new Error('unexpected EC2 command'));
+  ssmMock.onAnyCommand().rejects(new Error('unexpected SSM command'));
+  stsMock.onAnyCommand().rejects(new Error('unexpected STS command'));
+  stsMock.on(AssumeRoleCommand).callsFake(() => ({
+    Credentials: { AccessKeyId: 'ASIAEXAMPLE', SecretAccessKey: 'secret', SessionToken: 'token', Expiration: new Date(now + 900_000) },
+  }));
+});
+
+afterEach(() => {
+  for (const action of sentActions()) everyActionSent.add(action);
+});
+
+describe('preflight and the customer account', () => {
+  it('refuses a target without an account before calling AWS', async () => {
+    const attempt = provider().preflight(target(single, { account: undefined }));
+
+    await expect(attempt).rejects.toThrow(PermanentError);
+    await expect(attempt).rejects.toThrow(/no AWS account is connected/);
+    expect(sentActions()).toEqual([]);
+  });
+
+  it('assumes the role with the ExternalId, a named 15-minute session, and finds the default VPC', async () => {
+    ec2Mock.on(DescribeVpcsCommand).resolves({ Vpcs: [{ VpcId: 'vpc-1', IsDefault: true }] });
+
+    await provider().preflight(target());
+
+    expect(inputs(stsMock.commandCalls(AssumeRoleCommand))).toEqual([
+      { RoleArn: ACCOUNT.roleArn, ExternalId: ACCOUNT.externalId, RoleSessionName: 'cloudseed-dep-1', DurationSeconds: 900 },
+    ]);
+    expect(inputs(ec2Mock.commandCalls(DescribeVpcsCommand))).toEqual([{ Filters: [{ Name: 'isDefault', Values: ['true'] }] }]);
+  });
+
+  it('maps AccessDenied on AssumeRole to a clear AccountAccessError', async () => {
+    stsMock
+      .on(AssumeRoleCommand)
+      .rejects(new STSServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'not authorized to perform: sts:AssumeRole' }));
+
+    const error: unknown = await provider().preflight(target()).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(AccountAccessError);
+    expect(error).toBeInstanceOf(PermanentError);
+    expect(error).toMatchObject({ name: 'AccountAccessError', message: `CloudSeed cannot assume ${ACCOUNT.roleArn}; check the trust policy and ExternalId` });
+    expect(inputs(ec2Mock.commandCalls(DescribeVpcsCommand))).toEqual([]);
+  });
+
+  it('assumes the role again after a refusal, once the customer has fixed the trust policy', async () => {
+    ec2Mock.on(DescribeVpcsCommand).resolves({ Vpcs: [{ VpcId: 'vpc-1' }] });
+    stsMock
+      .on(AssumeRoleCommand)
+      .rejectsOnce(new STSServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'denied' }))
+      .resolves({ Credentials: { AccessKeyId: 'ASIAEXAMPLE', SecretAccessKey: 'secret', SessionToken: 'token', Expiration: new Date(now + 900_000) } });
+    const aws = provider();
+
+    await expect(aws.preflight(target())).rejects.toThrow(AccountAccessError);
+    await expect(aws.preflight(target())).resolves.toBeUndefined();
+    expect(stsMock.commandCalls(AssumeRoleCommand)).toHaveLength(2);
+  });
+
+  it('refuses an account without a default VPC', async () => {
+    ec2Mock.on(DescribeVpcsCommand).resolves({ Vpcs: [] });
+
+    await expect(provider().preflight(target())).rejects.toThrow(/no default VPC in eu-central-1/);
+  });
+
+  it('refuses a component rendered for another plan', async () => {
+    await expect(provider().preflight(target(single, { planId: 'p-other' }))).rejects.toThrow(PermanentError);
+    expect(sentActions()).toEqual([]);
+  });
+
+  it('uses the VPC of a configured subnet', async () => {
+    ec2Mock.on(DescribeSubnetsCommand).resolves({ Subnets: [{ SubnetId: 'subnet-1', VpcId: 'vpc-9' }] });
+
+    await provider({ subnetId: 'subnet-1' }).preflight(target());
+
+    expect(inputs(ec2Mock.commandCalls(DescribeSubnetsCommand))).toEqual([{ SubnetIds: ['subnet-1'] }]);
+    expect(inputs(ec2Mock.commandCalls(DescribeVpcsCommand))).toEqual([]);
+  });
+
+  it('reuses the assumed credentials until five minutes before they expire', async () => {
+    ec2Mock.on(DescribeVpcsCommand).resolves({ Vpcs: [{ VpcId: 'vpc-1' }] });
+    const aws = provider();
+
+    await aws.preflight(target());
+    now = T0 + 9 * 60_000;
+    await aws.preflight(target());
+    expect(stsMock.commandCalls(AssumeRoleCommand)).toHaveLength(1);
+
+    now = T0 + 10 * 60_000 + 1;
+    await aws.preflight(target());
+    expect(stsMock.commandCalls(AssumeRoleCommand)).toHaveLength(2);
+  });
+
+  it('builds real clients in the account region, with standard retries, that sign with the assumed role', async () => {
+    ec2Mock.on(DescribeVpcsCommand).resolves({ Vpcs: [{ VpcId: 'vpc-1' }] });
+    const aws = new AwsProvider({ instanceProfileName: PROFILE, sts: new STSClient({ region: 'us-east-1' }), clock: { now: () => now, sleep } });
+
+    await aws.preflight(target());
+
+    const client = ec2Mock.call(0).thisValue as EC2Client;
+    expect(await client.config.region()).toBe('eu-central-1');
+    expect(await client.config.maxAttempts()).toBe(5);
+    expect(client.config.retryMode).toBe('standard');
+    expect(await client.config.credentials()).toMatchObject({ accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 'secret', sessionToken: 'token' });
+    expect(stsMock.commandCalls(AssumeRoleCommand)).toHaveLength(1);
+  });
+
+  it('names sessions within what STS accepts', () => {
+    expect(roleSessionName('dep/1 x')).toBe('cloudseed-dep-1-x');
+    expect(roleSessionName('d'.repeat(100))).toHaveLength(64);
+    expect(roleSessionName('d'.repeat(100))).toMatch(/^cloudseed-d+$/);
+  });
+});
+
+describe('passwords', () => {
+  it('creates the password once as a SecureString that is never overwritten', async () => {
+    ssmMock.on(PutParameterCommand).resolves({ Version: 1 });
+
+    await provider().ensurePassword(target());
+
+    const sent = inputs(ssmMock.commandCalls(PutParameterCommand));
+    expect(sent).toEqual([
+      {
+        Name: '/cloudseed/p-1/db/password',
+        Description: 'CloudSeed p-1/db: password of PostgreSQL role app',
+        Value: expect.stringMatching(/^[A-Za-z0-9]{32}$/) as unknown,
+        Type: 'SecureString',
+        Overwrite: false,
+        Tags: BASE_TAGS,
+      },
+    ]);
+  });
+
+  it('also creates the replication password for a cluster', async () => {
+    ssmMock.on(PutParameterCommand).resolves({ Version: 1 });
+
+    await provider().ensurePassword(target(cluster));
+
+    expect(inputs(ssmMock.commandCalls(PutParameterCommand)).map((input) => [input.Name, input.Type, input.Overwrite])).toEqual([
+      ['/cloudseed/p-1/db/password', 'SecureString', false],
+      ['/cloudseed/p-1/db/replication-password', 'SecureString', false],
+    ]);
+  });
+
+  it('keeps a password that already exists', async () => {
+    ssmMock.on(PutParameterCommand).rejects(new ParameterAlreadyExists({ $metadata: { httpStatusCode: 400 }, message: 'The parameter already exists.' }));
+
+    await expect(provider().ensurePassword(target(cluster))).resolves.toBeUndefined();
+    expect(ssmMock.commandCalls(PutParameterCommand)).toHaveLength(2);
+  });
+
+  it('surfaces other SSM errors as permanent', async () => {
+    ssmMock.on(PutParameterCommand).rejects(new SSMServiceException({ name: 'AccessDeniedException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'no' }));
+
+    await expect(provider().ensurePassword(target())).rejects.toMatchObject({ name: 'PermanentError', code: 'AccessDeniedException' });
+  });
+
+  it('generates 32 alphanumeric characters, differently each time', () => {
+    const passwords = Array.from({ length: 20 }, generatePassword);
+
+    for (const password of passwords) expect(password).toMatch(/^[A-Za-z0-9]{32}$/);
+    expect(new Set(passwords).size).toBe(20);
+  });
+
+  it('reads the password decrypted, and says NotFound when there is none', async () => {
+    ssmMock
+      .on(GetParameterCommand)
+      .resolvesOnce({ Parameter: { Name: '/cloudseed/p-1/db/password', Value: PASSWORD } })
+      .rejectsOnce(new ParameterNotFound({ $metadata: { httpStatusCode: 400 }, message: 'not found' }));
+    const aws = provider();
+
+    await expect(aws.readPassword(target())).resolves.toBe(PASSWORD);
+    await expect(aws.readPassword(target())).rejects.toThrow(NotFound);
+    expect(inputs(ssmMock.commandCalls(GetParameterCommand))).toEqual([
+      { Name: '/cloudseed/p-1/db/password', WithDecryption: true },
+      { Name: '/cloudseed/p-1/db/password', WithDecryption: true },
+    ]);
+  });
+});
+
+describe('ensureSecurityGroup', () => {
+  const lookup = { Filters: [{ Name: 'group-name', Values: ['cloudseed-p-1-db'] }, ...COMPONENT_FILTERS] };
+  const planRule: IpPermission = {
+    IpProtocol: 'tcp',
+    FromPort: 5432,
+    ToPort: 5432,
+    IpRanges: [{ CidrIp: '203.0.113.0/24', Description: 'PostgreSQL clients (plan allowedCidrs)' }],
+    Ipv6Ranges: [{ CidrIpv6: '2001:db8::/48', Description: 'PostgreSQL clients (plan allowedCidrs)' }],
+  };
+
+  it('creates the group in the default VPC with the plan tags and opens 5432 to the plan CIDRs only', async () => {
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
+    ec2Mock.on(DescribeVpcsCommand).resolves({ Vpcs: [{ VpcId: 'vpc-1' }] });
+    ec2Mock.on(CreateSecurityGroupCommand).resolves({ GroupId: GROUP_ID });
+    ec2Mock.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true });
+
+    const network = await provider().ensureSecurityGroup(target());
+
+    expect(network).toEqual({ securityGroupId: GROUP_ID });
+    expect(inputs(ec2Mock.commandCalls(DescribeSecurityGroupsCommand))).toEqual([lookup]);
+    expect(inputs(ec2Mock.commandCalls(CreateSecurityGroupCommand))).toEqual([
+      {
+        GroupName: 'cloudseed-p-1-db',
+        Description: "CloudSeed orders/db: PostgreSQL from the plan's allowed networks only",
+        VpcId: 'vpc-1',
+        TagSpecifications: [{ ResourceType: 'security-group', Tags: [...BASE_TAGS, { Key: 'Name', Value: 'orders/db' }] }],
+      },
+    ]);
+    expect(inputs(ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand))).toEqual([
+      { GroupId: GROUP_ID, IpPermissions: [planRule], TagSpecifications: [{ ResourceType: 'security-group-rule', Tags: BASE_TAGS }] },
+    ]);
+    expect(ec2Mock.commandCalls(RevokeSecurityGroupIngressCommand)).toHaveLength(0);
+  });
+
+  it('lets a cluster nodes reach each other on 5432 through the group itself', async () => {
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
+    ec2Mock.on(DescribeVpcsCommand).resolves({ Vpcs: [{ VpcId: 'vpc-1' }] });
+    ec2Mock.on(CreateSecurityGroupCommand).resolves({ GroupId: GROUP_ID });
+    ec2Mock.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true });
+
+    await provider().ensureSecurityGroup(target(cluster));
+
+    expect(inputs(ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand))[0]?.IpPermissions).toEqual([
+      {
+        ...planRule,
+        UserIdGroupPairs: [{ GroupId: GROUP_ID, Description: 'PostgreSQL replication between the component nodes' }],
+      },
+    ]);
+  });
+
+  it('converges an existing group: authorises what the plan adds, revokes what it no longer has, opens nothing else', async () => {
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({
+      SecurityGroups: [
+        {
+          GroupId: GROUP_ID,
+          GroupName: 'cloudseed-p-1-db',
+          IpPermissions: [
+            { IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, IpRanges: [{ CidrIp: '203.0.113.0/24' }, { CidrIp: '198.51.100.0/24', Description: 'old plan' }], Ipv6Ranges: [], UserIdGroupPairs: [], PrefixListIds: [] },
+            { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }], Ipv6Ranges: [], UserIdGroupPairs: [], PrefixListIds: [] },
+          ],
+          IpPermissionsEgress: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+        },
+      ],
+    });
+    ec2Mock.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true });
+    ec2Mock.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+
+    await provider().ensureSecurityGroup(target());
+
+    expect(ec2Mock.commandCalls(CreateSecurityGroupCommand)).toHaveLength(0);
+    expect(inputs(ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand))).toEqual([
+      {
+        GroupId: GROUP_ID,
+        IpPermissions: [{ IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, Ipv6Ranges: [{ CidrIpv6: '2001:db8::/48', Description: 'PostgreSQL clients (plan allowedCidrs)' }] }],
+        TagSpecifications: [{ ResourceType: 'security-group-rule', Tags: BASE_TAGS }],
+      },
+    ]);
+    expect(inputs(ec2Mock.commandCalls(RevokeSecurityGroupIngressCommand))).toEqual([
+      {
+        GroupId: GROUP_ID,
+        IpPermissions: [
+          { IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, IpRanges: [{ CidrIp: '198.51.100.0/24' }] },
+          { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
+        ],
+      },
+    ]);
+    expect(sentActions()).toEqual(['ec2:DescribeSecurityGroups', 'ec2:AuthorizeSecurityGroupIngress', 'ec2:RevokeSecurityGroupIngress']);
+  });
+
+  it('changes nothing when the group already matches the plan', async () => {
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({
+      SecurityGroups: [
+        {
+          GroupId: GROUP_ID,
+          IpPermissions: [
+            {
+              IpProtocol: 'tcp',
+              FromPort: 5432,
+              ToPort: 5432,
+              IpRanges: [{ CidrIp: '203.0.113.0/24' }],
+              Ipv6Ranges: [{ CidrIpv6: '2001:db8::/48' }],
+              UserIdGroupPairs: [{ GroupId: GROUP_ID, UserId: '123456789012' }],
+            },
+          ],
+        },
+      ],
+    });
+
+    await provider().ensureSecurityGroup(target(cluster));
+
+    expect(sentActions()).toEqual(['ec2:DescribeSecurityGroups']);
+  });
+
+  it('uses a configured VPC without looking for the default one', async () => {
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
+    ec2Mock.on(CreateSecurityGroupCommand).resolves({ GroupId: GROUP_ID });
+    ec2Mock.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true });
+
+    await provider({ vpcId: 'vpc-7' }).ensureSecurityGroup(target());
+
+    expect(inputs(ec2Mock.commandCalls(DescribeSecurityGroupsCommand))).toEqual([{ Filters: [...lookup.Filters, { Name: 'vpc-id', Values: ['vpc-7'] }] }]);
+    expect(inputs(ec2Mock.commandCalls(CreateSecurityGroupCommand))[0]?.VpcId).toBe('vpc-7');
+    expect(ec2Mock.commandCalls(DescribeVpcsCommand)).toHaveLength(0);
+  });
+
+  it('refuses a rendered rule that opens anything but PostgreSQL', async () => {
+    const ssh = { ...single, securityGroup: { ...single.securityGroup, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] } };
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: GROUP_ID, IpPermissions: [] }] });
+
+    await expect(provider().ensureSecurityGroup(target(ssh))).rejects.toThrow(/must open tcp 5432 only/);
+    expect(ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand)).toHaveLength(0);
+  });
+});
+
+describe('launchNodes', () => {
+  const network = { securityGroupId: GROUP_ID };
+  const lookup = {
+    Filters: [...COMPONENT_FILTERS, { Name: 'tag:cloudseed:node', Values: ['db-0'] }, { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] }],
+  };
+
+  function expectedRunInstances(component: AwsComponent, index: number) {
+    const rendered = component.nodes[index]!;
+    return {
+      ...component.runInstances,
+      SecurityGroupIds: [GROUP_ID],
+      IamInstanceProfile: { Name: PROFILE },
+      ClientToken: clientToken(target(component), rendered.name),
+      TagSpecifications: [
+        { ResourceType: 'instance', Tags: rendered.tags },
+        { ResourceType: 'volume', Tags: rendered.tags },
+      ],
+    };
+  }
+
+  it('launches a missing node with IMDSv2, encrypted gp3, the instance profile, the group and its tags, and no key pair', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(reservations());
+    ec2Mock.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0000000000000000a', PrivateIpAddress: '172.31.5.10' }] });
+
+    const nodes = await provider().launchNodes(target(), network);
+
+    expect(nodes).toEqual([{ name: 'db-0', role: 'primary', instanceId: 'i-0000000000000000a', host: '172.31.5.10', port: 5432 }]);
+    expect(inputs(ec2Mock.commandCalls(DescribeInstancesCommand))).toEqual([lookup]);
+    const [input] = inputs(ec2Mock.commandCalls(RunInstancesCommand));
+    expect(input).toEqual(expectedRunInstances(single, 0));
+    expect(input).toMatchObject({
+      MetadataOptions: { HttpTokens: 'required' },
+      BlockDeviceMappings: [{ Ebs: { VolumeType: 'gp3', Encrypted: true, VolumeSize: 20 } }],
+      MinCount: 1,
+      MaxCount: 1,
+    });
+    expect(input).not.toHaveProperty('KeyName');
+    expect(input?.ClientToken).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('sends the same ClientToken when the launch is retried, and a different one per node and deployment', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(reservations());
+    ec2Mock.on(RunInstancesCommand).rejectsOnce(ec2Error('RequestLimitExceeded')).resolves({ Instances: [{ InstanceId: 'i-0000000000000000a' }] });
+    const aws = provider();
+
+    await expect(aws.launchNodes(target(), network)).rejects.toThrow(TransientError);
+    await aws.launchNodes(target(), network);
+
+    const tokens = inputs(ec2Mock.commandCalls(RunInstancesCommand)).map((input) => input.ClientToken);
+    expect(tokens).toHaveLength(2);
+    expect(tokens[0]).toBe(tokens[1]);
+    expect(clientToken(target(), 'db-1')).not.toBe(tokens[0]);
+    expect(clientToken(target(single, { deploymentId: 'dep-2' }), 'db-0')).not.toBe(tokens[0]);
+  });
+
+  it('does not launch a node that already runs, and launches only the missing ones of a cluster', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(
+      reservations(instance('i-0000000000000000a', 'db-0', 'running', { PublicIpAddress: '198.51.100.7', PrivateIpAddress: '172.31.5.10' }), instance('i-0000000000000000c', 'db-2', 'pending')),
+    );
+    ec2Mock.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0000000000000000b', PrivateIpAddress: '172.31.5.11' }] });
+
+    const nodes = await provider().launchNodes(target(cluster), network);
+
+    expect(inputs(ec2Mock.commandCalls(RunInstancesCommand))).toEqual([expectedRunInstances(cluster, 1)]);
+    expect(nodes).toEqual([
+      { name: 'db-0', role: 'primary', instanceId: 'i-0000000000000000a', host: '198.51.100.7', port: 5432 },
+      { name: 'db-1', role: 'replica', instanceId: 'i-0000000000000000b', host: '172.31.5.11', port: 5432 },
+      { name: 'db-2', role: 'replica', instanceId: 'i-0000000000000000c', port: 5432 },
+    ]);
+  });
+
+  it('launches nothing on a second run', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(reservations(instance('i-0000000000000000a', 'db-0', 'running')));
+
+    await provider().launchNodes(target(), network);
+
+    expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(0);
+  });
+
+  it('launches into a configured subnet and drops a key pair the rendering might carry', async () => {
+    const withKey = { ...single, runInstances: { ...single.runInstances, KeyName: 'my-key' } };
+    ec2Mock.on(DescribeInstancesCommand).resolves(reservations());
+    ec2Mock.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0000000000000000a' }] });
+
+    await provider({ subnetId: 'subnet-1' }).launchNodes(target(withKey), network);
+
+    const [input] = inputs(ec2Mock.commandCalls(RunInstancesCommand));
+    expect(input).not.toHaveProperty('KeyName');
+    expect(input?.SubnetId).toBe('subnet-1');
+  });
+
+  it.each([
+    ['InsufficientInstanceCapacity', 'CapacityError', CapacityError],
+    ['InsufficientHostCapacity', 'CapacityError', CapacityError],
+    ['RequestLimitExceeded', 'TransientError', TransientError],
+    ['InvalidParameterValue', 'PermanentError', PermanentError],
+  ])('surfaces %s as %s', async (code, name, type) => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(reservations());
+    ec2Mock.on(RunInstancesCommand).rejects(ec2Error(code));
+
+    const error: unknown = await provider().launchNodes(target(), network).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(type);
+    expect(error).toMatchObject({ name, code, message: `ec2:RunInstances failed: ${code}: ${code} (mocked)` });
+  });
+
+  it('surfaces throttling of DescribeInstances and AWS-side faults as TransientError', async () => {
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .rejectsOnce(ec2Error('RequestLimitExceeded'))
+      .rejectsOnce(new EC2ServiceException({ name: 'InternalError', $fault: 'server', $metadata: { httpStatusCode: 500 }, message: 'oops' }));
+    const aws = provider();
+
+    await expect(aws.launchNodes(target(), network)).rejects.toMatchObject({ name: 'TransientError', code: 'RequestLimitExceeded' });
+    await expect(aws.launchNodes(target(), network)).rejects.toMatchObject({ name: 'TransientError', code: 'InternalError' });
+  });
+});
+
+describe('nodesReady', () => {
+  const nodes = [node('db-0', 'primary', 'i-0000000000000000a'), node('db-1', 'replica', 'i-0000000000000000b')];
+
+  it('is pending until every instance runs and its SSM agent is online', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(reservations(instance('i-0000000000000000a', 'db-0', 'running'), instance('i-0000000000000000b', 'db-1', 'pending')));
+    ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: 'i-0000000000000000a', PingStatus: 'Online' }] });
+
+    await expect(provider().nodesReady(target(cluster), nodes)).resolves.toEqual({ state: 'pending', detail: '1 of 2 nodes online' });
+    expect(inputs(ec2Mock.commandCalls(DescribeInstancesCommand))).toEqual([{ Filters: [{ Name: 'instance-id', Values: ['i-0000000000000000a', 'i-0000000000000000b'] }] }]);
+    expect(inputs(ssmMock.commandCalls(DescribeInstanceInformationCommand))).toEqual([{ Filters: [{ Key: 'InstanceIds', Values: ['i-0000000000000000a', 'i-0000000000000000b'] }] }]);
+  });
+
+  it('is done when all are running and online', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(reservations(instance('i-0000000000000000a', 'db-0', 'running'), instance('i-0000000000000000b', 'db-1', 'running')));
+    ssmMock.on(DescribeInstanceInformationCommand).resolves({
+      InstanceInformationList: [
+        { InstanceId: 'i-0000000000000000a', PingStatus: 'Online' },
+        { InstanceId: 'i-0000000000000000b', PingStatus: 'Online' },
+      ],
+    });
+
+    await expect(provider().nodesReady(target(cluster), nodes)).resolves.toEqual({ state: 'done' });
+  });
+
+  it('fails when an instance stopped or was terminated', async () => {
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolves(
+        reservations(
+          instance('i-0000000000000000a', 'db-0', 'running'),
+          instance('i-0000000000000000b', 'db-1', 'terminated', { StateReason: { Code: 'Server.InsufficientInstanceCapacity', Message: 'Server.InsufficientInstanceCapacity: Insufficient capacity.' } }),
+        ),
+      );
+
+    await expect(provider().nodesReady(target(cluster), nodes)).resolves.toEqual({
+      state: 'failed',
+      reason: 'node db-1 (i-0000000000000000b) is terminated: Server.InsufficientInstanceCapacity: Insufficient capacity.',
+    });
+  });
+});
+
+describe('sendCommand', () => {
+  const primary = node('db-0', 'primary', 'i-0000000000000000a');
+  const replicas = [node('db-1', 'replica', 'i-0000000000000000b'), node('db-2', 'replica', 'i-0000000000000000c')];
+  const privateIps = reservations(
+    instance('i-0000000000000000a', 'db-0', 'running', { PrivateIpAddress: '172.31.5.10', PublicIpAddress: '198.51.100.7' }),
+    instance('i-0000000000000000b', 'db-1', 'running', { PrivateIpAddress: '172.31.5.11' }),
+    instance('i-0000000000000000c', 'db-2', 'running', { PrivateIpAddress: '172.31.5.12' }),
+  );
+
+  function expectedCommands(kind: string, script: string, environment = ''): string[] {
+    const encoded = Buffer.from(script).toString('base64');
+    return ['set -e', 'umask 077', `printf '%s' '${encoded}' | base64 -d > /root/cloudseed-${kind}.sh`, `chmod 700 /root/cloudseed-${kind}.sh`, `${environment}bash /root/cloudseed-${kind}.sh`];
+  }
+
+  it('runs the install script on every node with AWS-RunShellScript, base64-encoded', async () => {
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-install' } });
+
+    const command = await provider().sendCommand(target(cluster), [primary, ...replicas], 'install');
+
+    expect(command).toEqual({ kind: 'install', commandId: 'cmd-install', instanceIds: ['i-0000000000000000a', 'i-0000000000000000b', 'i-0000000000000000c'] });
+    const sent = inputs(ssmMock.commandCalls(SendCommandCommand));
+    expect(sent).toEqual([
+      {
+        DocumentName: 'AWS-RunShellScript',
+        InstanceIds: ['i-0000000000000000a', 'i-0000000000000000b', 'i-0000000000000000c'],
+        Parameters: { commands: expectedCommands('install', cluster.scripts.install), executionTimeout: ['1800'] },
+        TimeoutSeconds: 1800,
+        Comment: 'CloudSeed p-1/db install',
+      },
+    ]);
+    expect(decodedScript(sent[0]!.Parameters!['commands']!)).toBe(cluster.scripts.install);
+  });
+
+  it('never sends the script text itself, nor any password: only the parameter name travels, inside the encoded script', async () => {
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-configure' } });
+
+    await provider().sendCommand(target(), [primary], 'configure');
+
+    const [input] = inputs(ssmMock.commandCalls(SendCommandCommand));
+    const text = JSON.stringify(input);
+    expect(input).toEqual({
+      DocumentName: 'AWS-RunShellScript',
+      InstanceIds: ['i-0000000000000000a'],
+      Parameters: { commands: expectedCommands('configure', single.scripts.configure), executionTimeout: ['600'] },
+      TimeoutSeconds: 600,
+      Comment: 'CloudSeed p-1/db configure',
+    });
+    expect(single.scripts.configure).toContain('/cloudseed/p-1/db/password');
+    expect(text).not.toContain('/cloudseed/p-1/db/password');
+    expect(text).not.toContain('PASSWORD');
+    expect(text).not.toContain('CREATE ROLE');
+    expect(decodedScript(input!.Parameters!['commands']!)).toBe(single.scripts.configure);
+  });
+
+  it('configures each cluster node with its role and its peers private addresses, one command each', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(privateIps);
+    ssmMock
+      .on(SendCommandCommand)
+      .resolvesOnce({ Command: { CommandId: 'cmd-0' } })
+      .resolvesOnce({ Command: { CommandId: 'cmd-1' } })
+      .resolvesOnce({ Command: { CommandId: 'cmd-2' } });
+
+    const command = await provider().sendCommand(target(cluster), [primary, ...replicas], 'configure');
+
+    expect(command).toEqual({ kind: 'configure', commandId: 'cmd-0,cmd-1,cmd-2', instanceIds: ['i-0000000000000000a', 'i-0000000000000000b', 'i-0000000000000000c'] });
+    expect(inputs(ec2Mock.commandCalls(DescribeInstancesCommand))).toEqual([{ Filters: [{ Name: 'instance-id', Values: ['i-0000000000000000a', 'i-0000000000000000b', 'i-0000000000000000c'] }] }]);
+    const sent = inputs(ssmMock.commandCalls(SendCommandCommand));
+    expect(sent.map((input) => input.InstanceIds)).toEqual([['i-0000000000000000a'], ['i-0000000000000000b'], ['i-0000000000000000c']]);
+    expect(sent.map((input) => input.Parameters!['commands'])).toEqual([
+      expectedCommands('configure', cluster.scripts.configure, "CLOUDSEED_NODE_ROLE='primary' CLOUDSEED_REPLICA_HOSTS='172.31.5.11 172.31.5.12' "),
+      expectedCommands('configure', cluster.scripts.configure, "CLOUDSEED_NODE_ROLE='replica' CLOUDSEED_PRIMARY_HOST='172.31.5.10' "),
+      expectedCommands('configure', cluster.scripts.configure, "CLOUDSEED_NODE_ROLE='replica' CLOUDSEED_PRIMARY_HOST='172.31.5.10' "),
+    ]);
+  });
+
+  it.each(['172.31.5.11; reboot', '172.031.5.11', '256.1.1.1', '', undefined])('refuses to put %j in a command as an address', async (address) => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(
+      reservations(instance('i-0000000000000000a', 'db-0', 'running', { PrivateIpAddress: '172.31.5.10' }), instance('i-0000000000000000b', 'db-1', 'running', address === undefined ? {} : { PrivateIpAddress: address })),
+    );
+
+    await expect(provider().sendCommand(target(cluster), [primary, replicas[0]!], 'configure')).rejects.toThrow(PermanentError);
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+  });
+
+  it('refuses a node whose instance id is not an EC2 instance id', async () => {
+    await expect(provider().sendCommand(target(), [node('db-0', 'primary', "i-1'; reboot")], 'install')).rejects.toThrow(PermanentError);
+    expect(sentActions()).toEqual([]);
+  });
+
+  it('sends the output to CloudWatch Logs when configured', async () => {
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-install' } });
+
+    await provider({ commandLogGroup: '/cloudseed/commands' }).sendCommand(target(), [primary], 'install');
+
+    expect(inputs(ssmMock.commandCalls(SendCommandCommand))[0]?.CloudWatchOutputConfig).toEqual({ CloudWatchLogGroupName: '/cloudseed/commands', CloudWatchOutputEnabled: true });
+  });
+});
+
+describe('commandStatus', () => {
+  const command: CommandRef = { kind: 'install', commandId: 'cmd-1', instanceIds: ['i-0000000000000000a'] };
+
+  it.each([
+    ['Success', { state: 'done' }],
+    ['Pending', { state: 'pending', detail: '0 of 1 nodes finished install' }],
+    ['InProgress', { state: 'pending', detail: '0 of 1 nodes finished install' }],
+    ['Delayed', { state: 'pending', detail: '0 of 1 nodes finished install' }],
+    ['Failed', { state: 'failed', reason: 'install failed on i-0000000000000000a (exit 1): Last metadata expiration check\ndnf: no package postgresql17-server' }],
+    ['TimedOut', { state: 'failed', reason: 'install timed out on i-0000000000000000a (exit 1): Last metadata expiration check\ndnf: no package postgresql17-server' }],
+    ['Cancelled', { state: 'failed', reason: 'install was cancelled on i-0000000000000000a (exit 1): Last metadata expiration check\ndnf: no package postgresql17-server' }],
+  ] as const)('maps %s to %j', async (status, progress) => {
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: status, ResponseCode: 1, StandardErrorContent: '\nLast metadata expiration check\ndnf: no package postgresql17-server\n\n' });
+
+    await expect(provider().commandStatus(target(), command)).resolves.toEqual(progress);
+    expect(inputs(ssmMock.commandCalls(GetCommandInvocationCommand))).toEqual([{ CommandId: 'cmd-1', InstanceId: 'i-0000000000000000a' }]);
+  });
+
+  it('is pending while the invocation does not exist yet', async () => {
+    ssmMock.on(GetCommandInvocationCommand).rejects(new InvocationDoesNotExist({ $metadata: { httpStatusCode: 400 }, message: '' }));
+
+    await expect(provider().commandStatus(target(), command)).resolves.toEqual({ state: 'pending', detail: '0 of 1 nodes finished install' });
+  });
+
+  it('keeps the last lines of a long standard error, within 500 characters', async () => {
+    const stderr = `${Array.from({ length: 100 }, (_, index) => `line ${index} ${'x'.repeat(40)}`).join('\n')}\nfatal: the last line\n`;
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Failed', ResponseCode: 2, StandardErrorContent: stderr });
+
+    const progress = await provider().commandStatus(target(), command);
+
+    expect(progress.state).toBe('failed');
+    const reason = progress.state === 'failed' ? progress.reason : '';
+    expect(reason.length).toBeLessThanOrEqual(500);
+    expect(reason).toMatch(/^install failed on i-0000000000000000a \(exit 2\): line \d+ x+\n/);
+    expect(reason.endsWith('line 99 ' + 'x'.repeat(40) + '\nfatal: the last line')).toBe(true);
+  });
+
+  it('checks each node of a per-node command with its own command id', async () => {
+    ssmMock
+      .on(GetCommandInvocationCommand, { CommandId: 'cmd-0', InstanceId: 'i-0000000000000000a' })
+      .resolves({ Status: 'Success' })
+      .on(GetCommandInvocationCommand, { CommandId: 'cmd-1', InstanceId: 'i-0000000000000000b' })
+      .resolves({ Status: 'InProgress' });
+
+    const progress = await provider().commandStatus(target(cluster), { kind: 'configure', commandId: 'cmd-0,cmd-1', instanceIds: ['i-0000000000000000a', 'i-0000000000000000b'] });
+
+    expect(progress).toEqual({ state: 'pending', detail: '1 of 2 nodes finished configure' });
+    expect(inputs(ssmMock.commandCalls(GetCommandInvocationCommand))).toEqual([
+      { CommandId: 'cmd-0', InstanceId: 'i-0000000000000000a' },
+      { CommandId: 'cmd-1', InstanceId: 'i-0000000000000000b' },
+    ]);
+  });
+
+  it('refuses a command reference whose ids do not match its instances', async () => {
+    await expect(provider().commandStatus(target(), { kind: 'install', commandId: 'a,b', instanceIds: ['i-0000000000000000a'] })).rejects.toThrow(PermanentError);
+  });
+});
+
+describe('verify', () => {
+  const nodes = [node('db-0', 'primary', 'i-0000000000000000a')];
+
+  it('runs SELECT 1 locally and over TLS as the application role, reading the password inside the script', async () => {
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-verify' } });
+    ssmMock
+      .on(GetCommandInvocationCommand)
+      .rejectsOnce(new InvocationDoesNotExist({ $metadata: {}, message: '' }))
+      .resolvesOnce({ Status: 'InProgress' })
+      .resolves({ Status: 'Success', StandardOutputContent: 'PostgreSQL answers over TLS' });
+
+    await provider().verify(target(), nodes);
+
+    const [input] = inputs(ssmMock.commandCalls(SendCommandCommand));
+    expect(input).toMatchObject({ DocumentName: 'AWS-RunShellScript', InstanceIds: ['i-0000000000000000a'], TimeoutSeconds: 60, Comment: 'CloudSeed p-1/db verify' });
+    const script = decodedScript(input!.Parameters!['commands']!);
+    expect(script).toContain("runuser -u postgres -- psql -X -tA -c 'SELECT 1'");
+    expect(script).toContain('PGSSLMODE=require');
+    expect(script).toContain("PGUSER='app' PGDATABASE='app'");
+    expect(script).toContain("PASSWORD_PARAMETER='/cloudseed/p-1/db/password'");
+    expect(script).toContain("REGION='eu-central-1'");
+    expect(JSON.stringify(input)).not.toContain('PGPASSWORD');
+    expect(ssmMock.commandCalls(GetCommandInvocationCommand)).toHaveLength(3);
+    expect(sleep.mock.calls).toEqual([[3000], [3000], [3000]]);
+  });
+
+  it('fails with the node and what went wrong', async () => {
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-verify' } });
+    ssmMock.on(GetCommandInvocationCommand).resolves({
+      Status: 'Failed',
+      ResponseCode: 2,
+      StandardErrorContent: 'psql: error: connection to server at "127.0.0.1", port 5432 failed: FATAL:  no pg_hba.conf entry for host "127.0.0.1"',
+    });
+
+    const error: unknown = await provider().verify(target(), nodes).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(PermanentError);
+    expect((error as Error).message).toBe(
+      'verification failed on db-0 (i-0000000000000000a) (exit 2): psql: error: connection to server at "127.0.0.1", port 5432 failed: FATAL:  no pg_hba.conf entry for host "127.0.0.1"',
+    );
+  });
+
+  it('gives up after about a minute with a TransientError', async () => {
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-verify' } });
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
+
+    await expect(provider().verify(target(), nodes)).rejects.toThrow(TransientError);
+    expect(sleep.mock.calls.reduce((total, [ms]) => total + ms, 0)).toBe(60_000);
+  });
+});
+
+describe('health', () => {
+  const nodes = [node('db-0', 'primary', 'i-0000000000000000a'), node('db-1', 'replica', 'i-0000000000000000b')];
+
+  it('reports each node from its instance state and status checks', async () => {
+    ec2Mock.on(DescribeInstanceStatusCommand).resolves({
+      InstanceStatuses: [
+        { InstanceId: 'i-0000000000000000a', InstanceState: { Name: 'running', Code: 16 }, SystemStatus: { Status: 'ok' }, InstanceStatus: { Status: 'ok' } },
+        { InstanceId: 'i-0000000000000000b', InstanceState: { Name: 'running', Code: 16 }, SystemStatus: { Status: 'ok' }, InstanceStatus: { Status: 'impaired' } },
+      ],
+    });
+
+    await expect(provider().health(target(cluster), nodes)).resolves.toEqual([
+      { name: 'db-0', role: 'primary', healthy: true },
+      { name: 'db-1', role: 'replica', healthy: false, detail: 'status checks: system ok, instance impaired' },
+    ]);
+    expect(inputs(ec2Mock.commandCalls(DescribeInstanceStatusCommand))).toEqual([{ InstanceIds: ['i-0000000000000000a', 'i-0000000000000000b'], IncludeAllInstances: true }]);
+  });
+
+  it('reports a stopped node and a missing one', async () => {
+    ec2Mock
+      .on(DescribeInstanceStatusCommand, { InstanceIds: ['i-0000000000000000a', 'i-0000000000000000b'] })
+      .rejects(ec2Error('InvalidInstanceID.NotFound'))
+      .on(DescribeInstanceStatusCommand, { InstanceIds: ['i-0000000000000000a'] })
+      .resolves({ InstanceStatuses: [{ InstanceId: 'i-0000000000000000a', InstanceState: { Name: 'stopped', Code: 80 } }] })
+      .on(DescribeInstanceStatusCommand, { InstanceIds: ['i-0000000000000000b'] })
+      .rejects(ec2Error('InvalidInstanceID.NotFound'));
+
+    await expect(provider().health(target(cluster), nodes)).resolves.toEqual([
+      { name: 'db-0', role: 'primary', healthy: false, detail: 'the instance is stopped' },
+      { name: 'db-1', role: 'replica', healthy: false, detail: 'the instance does not exist' },
+    ]);
+  });
+});
+
+describe('destroy', () => {
+  const liveFilter = [...COMPONENT_FILTERS, { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped', 'shutting-down'] }];
+
+  it('terminates the nodes, waits for them, deletes the group (retrying while ENIs detach), then the passwords', async () => {
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolvesOnce(reservations(instance('i-0000000000000000a', 'db-0', 'running'), instance('i-0000000000000000b', 'db-1', 'stopped')))
+      .resolvesOnce(reservations(instance('i-0000000000000000a', 'db-0', 'shutting-down')))
+      .resolves(reservations());
+    ec2Mock.on(TerminateInstancesCommand).resolves({});
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: GROUP_ID }] });
+    ec2Mock
+      .on(DeleteSecurityGroupCommand)
+      .rejectsOnce(ec2Error('DependencyViolation', 'resource sg-0123456789abcdef0 has a dependent object'))
+      .rejectsOnce(ec2Error('DependencyViolation', 'resource sg-0123456789abcdef0 has a dependent object'))
+      .resolves({ Return: true });
+    ssmMock.on(DeleteParametersCommand).resolves({ DeletedParameters: ['/cloudseed/p-1/db/password'], InvalidParameters: ['/cloudseed/p-1/db/replication-password'] });
+
+    await provider().destroy(target(cluster));
+
+    expect(sentActions()).toEqual([
+      'ec2:DescribeInstances',
+      'ec2:TerminateInstances',
+      'ec2:DescribeInstances',
+      'ec2:DescribeInstances',
+      'ec2:DescribeSecurityGroups',
+      'ec2:DeleteSecurityGroup',
+      'ec2:DeleteSecurityGroup',
+      'ec2:DeleteSecurityGroup',
+      'ssm:DeleteParameters',
+    ]);
+    expect(inputs(ec2Mock.commandCalls(DescribeInstancesCommand))).toEqual([{ Filters: liveFilter }, { Filters: liveFilter }, { Filters: liveFilter }]);
+    expect(inputs(ec2Mock.commandCalls(TerminateInstancesCommand))).toEqual([{ InstanceIds: ['i-0000000000000000a', 'i-0000000000000000b'] }]);
+    expect(inputs(ec2Mock.commandCalls(DeleteSecurityGroupCommand))).toEqual([{ GroupId: GROUP_ID }, { GroupId: GROUP_ID }, { GroupId: GROUP_ID }]);
+    expect(inputs(ssmMock.commandCalls(DeleteParametersCommand))).toEqual([{ Names: ['/cloudseed/p-1/db/password', '/cloudseed/p-1/db/replication-password'] }]);
+  });
+
+  it('is a no-op apart from the parameters when nothing is there', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(reservations());
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
+    ssmMock.on(DeleteParametersCommand).resolves({ DeletedParameters: [], InvalidParameters: ['/cloudseed/p-1/db/password', '/cloudseed/p-1/db/replication-password'] });
+
+    await provider().destroy(target());
+
+    expect(sentActions()).toEqual(['ec2:DescribeInstances', 'ec2:DescribeSecurityGroups', 'ssm:DeleteParameters']);
+  });
+
+  it('treats a group deleted in the meantime as deleted', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(reservations());
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: GROUP_ID }] });
+    ec2Mock.on(DeleteSecurityGroupCommand).rejects(ec2Error('InvalidGroup.NotFound'));
+    ssmMock.on(DeleteParametersCommand).resolves({});
+
+    await expect(provider().destroy(target())).resolves.toBeUndefined();
+  });
+
+  it('gives up with a TransientError when the group stays in use', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(reservations());
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: GROUP_ID }] });
+    ec2Mock.on(DeleteSecurityGroupCommand).rejects(ec2Error('DependencyViolation'));
+
+    await expect(provider().destroy(target())).rejects.toMatchObject({ name: 'TransientError', code: 'DependencyViolation' });
+    expect(ec2Mock.commandCalls(DeleteSecurityGroupCommand)).toHaveLength(13);
+    expect(ssmMock.commandCalls(DeleteParametersCommand)).toHaveLength(0);
+  });
+
+  it('gives up with a TransientError when instances take too long to terminate', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(reservations(instance('i-0000000000000000a', 'db-0', 'shutting-down')));
+    ec2Mock.on(TerminateInstancesCommand).resolves({});
+
+    await expect(provider().destroy(target())).rejects.toThrow(TransientError);
+    expect(ec2Mock.commandCalls(DescribeSecurityGroupsCommand)).toHaveLength(0);
+  });
+});
+
+describe('a whole deployment and teardown', () => {
+  it('goes through every step against a fresh account', async () => {
+    const ids = ['i-0000000000000000a', 'i-0000000000000000b', 'i-0000000000000000c'];
+    const running = reservations(...ids.map((id, index) => instance(id, `db-${index}`, 'running', { PrivateIpAddress: `172.31.5.${10 + index}` })));
+    ec2Mock.on(DescribeVpcsCommand).resolves({ Vpcs: [{ VpcId: 'vpc-1' }] });
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolvesOnce({ SecurityGroups: [] }).resolves({ SecurityGroups: [{ GroupId: GROUP_ID }] });
+    ec2Mock.on(CreateSecurityGroupCommand).resolves({ GroupId: GROUP_ID });
+    ec2Mock.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true });
+    ec2Mock.on(DescribeInstancesCommand).resolvesOnce(reservations()).resolvesOnce(running).resolvesOnce(running).resolvesOnce(running).resolves(reservations());
+    ec2Mock
+      .on(RunInstancesCommand)
+      .resolvesOnce({ Instances: [{ InstanceId: ids[0] }] })
+      .resolvesOnce({ Instances: [{ InstanceId: ids[1] }] })
+      .resolvesOnce({ Instances: [{ InstanceId: ids[2] }] });
+    ec2Mock.on(DescribeInstanceStatusCommand).resolves({
+      InstanceStatuses: ids.map((id) => ({ InstanceId: id, InstanceState: { Name: 'running' as const, Code: 16 }, SystemStatus: { Status: 'ok' as const }, InstanceStatus: { Status: 'ok' as const } })),
+    });
+    ec2Mock.on(TerminateInstancesCommand).resolves({});
+    ec2Mock.on(DeleteSecurityGroupCommand).resolves({});
+    ssmMock.on(PutParameterCommand).resolves({ Version: 1 });
+    ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: PASSWORD } });
+    ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: ids.map((id) => ({ InstanceId: id, PingStatus: 'Online' as const })) });
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-1' } });
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success' });
+    ssmMock.on(DeleteParametersCommand).resolves({});
+    const aws = provider();
+    const deployment = target(cluster);
+
+    await aws.preflight(deployment);
+    await aws.ensurePassword(deployment);
+    const network = await aws.ensureSecurityGroup(deployment);
+    const nodes = await aws.launchNodes(deployment, network);
+    await expect(aws.nodesReady(deployment, nodes)).resolves.toEqual({ state: 'done' });
+    for (const kind of ['install', 'configure'] as const) {
+      const command = await aws.sendCommand(deployment, nodes, kind);
+      await expect(aws.commandStatus(deployment, command)).resolves.toEqual({ state: 'done' });
+    }
+    await aws.verify(deployment, nodes);
+    await expect(aws.health(deployment, nodes)).resolves.toEqual(nodes.map((ref) => ({ name: ref.name, role: ref.role, healthy: true })));
+    await expect(aws.readPassword(deployment)).resolves.toBe(PASSWORD);
+    await aws.destroy(deployment);
+
+    expect(stsMock.commandCalls(AssumeRoleCommand)).toHaveLength(1);
+    expect(nodes.map((ref) => ref.instanceId)).toEqual(ids);
+  });
+});
+
+// Kept last: it reads what every test above sent.
+describe('AWS_PROVIDER_ACTIONS', () => {
+  it('lists every API action the provider sent in these tests', () => {
+    expect(everyActionSent.size).toBeGreaterThan(0);
+    for (const action of everyActionSent) expect(AWS_PROVIDER_ACTIONS).toContain(action);
+  });
+
+  it('lists no API action the provider never sends, beyond the ones authorised as part of another call', () => {
+    const impliedByOtherCalls = ['ec2:CreateTags', 'iam:PassRole', 'ssm:GetParameters', 'ssm:AddTagsToResource'];
+
+    expect([...AWS_PROVIDER_ACTIONS].filter((action) => !impliedByOtherCalls.includes(action)).sort()).toEqual([...everyActionSent].sort());
+  });
+
+  it('leaves the platform-side AssumeRole out of what the customer role needs', () => {
+    expect(CUSTOMER_ROLE_ACTIONS).not.toContain('sts:AssumeRole');
+    expect(CUSTOMER_ROLE_ACTIONS).toHaveLength(AWS_PROVIDER_ACTIONS.length - 1);
+  });
+});

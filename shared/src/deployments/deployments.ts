@@ -1,0 +1,96 @@
+import type { Plan } from '../cs-json/schema.ts';
+import type { NodeRole } from '../transform/postgres-config.ts';
+
+// A plan's deployment: one item per plan that carries the lock (at most one workflow runs per
+// plan), what is running and how to reach it, and why it failed. The plan's status shown on the
+// dashboard is derived from it.
+
+export type DeploymentStatus = 'deploying' | 'running' | 'failed' | 'deleting';
+export type DeployMode = 'create' | 'update';
+
+export interface DeployedNode {
+  readonly name: string;
+  readonly role: NodeRole;
+  readonly instanceId: string;
+  readonly host: string;
+  readonly port: number;
+  readonly healthy?: boolean;
+  readonly detail?: string;
+}
+
+export interface DeployedComponent {
+  readonly id: string;
+  readonly nodes: readonly DeployedNode[];
+  readonly databaseName: string;
+  readonly username: string;
+}
+
+export interface Failure {
+  readonly step: string;
+  readonly reason: string;
+  readonly at: string;
+}
+
+export interface DeploymentRecord {
+  readonly ownerId: string;
+  readonly planId: string;
+  readonly status: DeploymentStatus;
+  /** The deployment (create, update or teardown) in progress or last finished; the lock's owner. */
+  readonly deploymentId: string;
+  readonly mode: DeployMode | 'teardown';
+  readonly planVersion: number;
+  /** The plan as it was deployed: every step renders from this snapshot, never from the live plan. */
+  readonly spec: Plan;
+  readonly executionArn?: string;
+  readonly startedAt: string;
+  readonly endedAt?: string;
+  readonly components?: readonly DeployedComponent[];
+  readonly failure?: Failure;
+  /** Set by the health check while a running deployment has a node down. */
+  readonly degraded?: Failure;
+  /** Bumped by every write; conditional writes compare it. */
+  readonly revision: number;
+}
+
+/** The plan status the dashboard shows: grey, orange, green or red. */
+export function planStatus(deployment: DeploymentRecord | undefined): 'not_deployed' | 'deploying' | 'running' | 'failed' | 'deleting' {
+  if (!deployment) return 'not_deployed';
+  if (deployment.status === 'running' && deployment.degraded) return 'failed';
+  return deployment.status;
+}
+
+/** Why the plan is red, in words a customer can act on. */
+export function statusReason(deployment: DeploymentRecord | undefined): string | undefined {
+  if (!deployment) return undefined;
+  if (deployment.status === 'failed' && deployment.failure) return `${deployment.failure.step}: ${deployment.failure.reason}`;
+  if (deployment.status === 'running' && deployment.degraded) return deployment.degraded.reason;
+  return undefined;
+}
+
+/** Whether a deployment is somewhere a new create/update may start. */
+export function isBusy(deployment: DeploymentRecord | undefined): boolean {
+  return deployment?.status === 'deploying' || deployment?.status === 'deleting';
+}
+
+/** A new deploy updates what runs, or creates it when nothing runs (never deployed, torn down, or a failed create). */
+export function deployModeFor(deployment: DeploymentRecord | undefined): DeployMode {
+  if (!deployment) return 'create';
+  if (deployment.status === 'running') return 'update';
+  if (deployment.status === 'failed' && deployment.components && deployment.components.length > 0) return 'update';
+  return 'create';
+}
+
+export interface DeploymentRepository {
+  get(ownerId: string, planId: string): Promise<DeploymentRecord | undefined>;
+  listByOwner(ownerId: string): Promise<DeploymentRecord[]>;
+  /** Every deployment in the given statuses, across owners (health checks, recovery after a restart). */
+  listByStatus(statuses: readonly DeploymentStatus[]): Promise<DeploymentRecord[]>;
+  /**
+   * Takes the plan's lock for a new deployment: succeeds only when nothing is deploying or
+   * deleting and the item is still at `expectedRevision` (undefined: no item yet). Conflict otherwise.
+   */
+  start(record: DeploymentRecord, expectedRevision: number | undefined): Promise<void>;
+  /** Changes fields of the current deployment; refused (Conflict) when another deployment holds the item now. */
+  update(ownerId: string, planId: string, deploymentId: string, changes: Partial<Omit<DeploymentRecord, 'ownerId' | 'planId' | 'deploymentId' | 'revision'>>, remove?: readonly (keyof DeploymentRecord)[]): Promise<DeploymentRecord>;
+  delete(ownerId: string, planId: string, deploymentId: string): Promise<void>;
+}

@@ -1,0 +1,7 @@
+export { deployModeFor, isBusy, planStatus, statusReason } from './deployments.ts';
+export type { DeployMode, DeployedComponent, DeployedNode, DeploymentRecord, DeploymentRepository, DeploymentStatus, Failure } from './deployments.ts';
+export { redeployProblems } from './redeploy.ts';
+export { readableCause, timelineFromHistory } from './timeline.ts';
+export type { HistoryEvent, StepStatus, TimelineStep } from './timeline.ts';
+export { DeployService } from './service.ts';
+export type { DeployServiceDependencies, WorkflowEngine, WorkflowInput } from './service.ts';

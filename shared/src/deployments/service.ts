@@ -1,0 +1,103 @@
+import { Conflict, ValidationFailed } from '../errors.ts';
+import type { PlanService } from '../plans/plans.ts';
+import { deployModeFor, isBusy } from './deployments.ts';
+import type { DeployMode, DeploymentRecord, DeploymentRepository } from './deployments.ts';
+import { redeployProblems } from './redeploy.ts';
+
+// Starting and ending deployments: the rules the API applies before a workflow runs. The lock is
+// the deployment item's conditional write; the workflow engine is a port (Step Functions).
+
+export interface WorkflowInput {
+  readonly ownerId: string;
+  readonly planId: string;
+  readonly deploymentId: string;
+  readonly mode: DeployMode | 'teardown';
+}
+
+export interface WorkflowEngine {
+  /** Starts the workflow named by the input's mode; returns the execution's id (ARN). */
+  start(input: WorkflowInput): Promise<string>;
+}
+
+export interface DeployServiceDependencies {
+  readonly plans: PlanService;
+  readonly deployments: DeploymentRepository;
+  readonly workflows: WorkflowEngine;
+  readonly now: () => Date;
+  readonly newId: () => string;
+}
+
+export class DeployService {
+  readonly #deps: DeployServiceDependencies;
+
+  constructor(deps: DeployServiceDependencies) {
+    this.#deps = deps;
+  }
+
+  /** Takes the plan to what it says: creates what is missing or reconciles what runs. */
+  async deploy(ownerId: string, planId: string): Promise<{ deploymentId: string; mode: DeployMode; executionArn: string }> {
+    const plan = await this.#deps.plans.get(ownerId, planId);
+    const current = await this.#deps.deployments.get(ownerId, planId);
+    if (isBusy(current)) throw new Conflict(`The plan is ${current?.status === 'deleting' ? 'being deleted' : 'already deploying'}; wait for it to finish.`);
+    const mode = deployModeFor(current);
+    if (mode === 'update' && current) {
+      const problems = redeployProblems(current.spec, plan.spec);
+      if (problems.length > 0) throw new ValidationFailed(problems, 'This change cannot be applied to the running deployment; see errors.');
+    }
+    const record: DeploymentRecord = {
+      ownerId,
+      planId,
+      status: 'deploying',
+      deploymentId: this.#deps.newId(),
+      mode,
+      planVersion: plan.version,
+      spec: plan.spec,
+      startedAt: this.#deps.now().toISOString(),
+      revision: (current?.revision ?? 0) + 1,
+      ...(mode === 'update' && current?.components ? { components: current.components } : {}),
+    };
+    await this.#deps.deployments.start(record, current?.revision);
+    const executionArn = await this.#startOrRelease(record);
+    return { deploymentId: record.deploymentId, mode, executionArn };
+  }
+
+  /** Deletes a plan: at once when nothing was deployed, else after a teardown workflow ('tearing_down'). */
+  async delete(ownerId: string, planId: string, ifMatch?: string): Promise<'deleted' | 'tearing_down'> {
+    const plan = await this.#deps.plans.get(ownerId, planId);
+    const current = await this.#deps.deployments.get(ownerId, planId);
+    if (isBusy(current)) throw new Conflict(`The plan is ${current?.status === 'deleting' ? 'already being deleted' : 'deploying'}; wait for it to finish.`);
+    const deployed = current !== undefined && (current.status !== 'failed' || (current.components?.length ?? 0) > 0 || current.mode === 'teardown');
+    if (!deployed) {
+      await this.#deps.plans.delete(ownerId, plan.id, ifMatch);
+      if (current) await this.#deps.deployments.delete(ownerId, planId, current.deploymentId);
+      return 'deleted';
+    }
+    const record: DeploymentRecord = {
+      ...current,
+      status: 'deleting',
+      deploymentId: this.#deps.newId(),
+      mode: 'teardown',
+      startedAt: this.#deps.now().toISOString(),
+      revision: current.revision + 1,
+    };
+    await this.#deps.deployments.start(record, current.revision);
+    await this.#startOrRelease(record);
+    return 'tearing_down';
+  }
+
+  async #startOrRelease(record: DeploymentRecord): Promise<string> {
+    try {
+      const executionArn = await this.#deps.workflows.start({ ownerId: record.ownerId, planId: record.planId, deploymentId: record.deploymentId, mode: record.mode });
+      await this.#deps.deployments.update(record.ownerId, record.planId, record.deploymentId, { executionArn });
+      return executionArn;
+    } catch (error) {
+      const at = this.#deps.now().toISOString();
+      await this.#deps.deployments.update(record.ownerId, record.planId, record.deploymentId, {
+        status: 'failed',
+        failure: { step: 'StartExecution', reason: 'the workflow could not be started; try again', at },
+        endedAt: at,
+      });
+      throw error;
+    }
+  }
+}
