@@ -1,4 +1,4 @@
-import type { AwsComponent, NodeRole } from '@cloudseed/shared';
+import type { AwsComponent, Component, NodeRole } from '@cloudseed/shared';
 
 // The port every deploy, teardown and health-check step talks to. AwsProvider does it with EC2 and
 // SSM in the customer's account; LocalProvider with real PostgreSQL server processes on this
@@ -19,6 +19,8 @@ export interface DeployTarget {
   /** Stable for one deployment (the create or update it belongs to); used for idempotency tokens. */
   readonly deploymentId: string;
   readonly component: AwsComponent;
+  /** The same component as the plan (normalised cs-json) says it; the local provider renders its config from it. */
+  readonly spec: Component;
   readonly account?: AccountConnection;
 }
 

@@ -1,0 +1,441 @@
+import { randomUUID } from 'node:crypto';
+import { chmod, mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { totalmem } from 'node:os';
+import { join } from 'node:path';
+import { DomainError, LOOPBACK_CIDRS, REPLICATION_USER, productionSettings, renderPgHba, renderPostgresqlConf, tuneComponent } from '@cloudseed/shared';
+import type { AwsNode, Component, ServerLayout } from '@cloudseed/shared';
+import type { CommandKind, CommandRef, DeployTarget, NetworkRef, NodeHealth, NodeRef, Progress, Provider } from '../provider.ts';
+import { describeFailure, run } from './exec.ts';
+import { ensureDir, readTextIfExists, writeFileAtomic } from './files.ts';
+import { withLock } from './lock.ts';
+import { listNodes, readNodeRecord, writeNodeRecord } from './nodes.ts';
+import type { NodeRecord } from './nodes.ts';
+import { commandsDir, instancesRoot, nodePaths, passwordFile, pathsOf, planInstancesDir, planSecretsDir, replicationPasswordFile, safeName, secretsRoot } from './paths.ts';
+import type { NodePaths } from './paths.ts';
+import { reserveLoopbackPorts } from './ports.ts';
+import { ensureSecret, readSecret, scramVerifier } from './secrets.ts';
+import {
+  DEFAULT_POSTGRES_ROOT,
+  adminSql,
+  basebackup,
+  binDirOf,
+  checkConfig,
+  conninfo,
+  ensureCertificate,
+  initdb,
+  installedMajors,
+  isInitialised,
+  isRunning,
+  isStandby,
+  missingPrograms,
+  prepareNodeDirs,
+  readiness,
+  reloadServer,
+  restartServer,
+  startServer,
+  stopServer,
+  writeServerConfig,
+} from './server.ts';
+import type { Server } from './server.ts';
+
+// The local cloud's compute: each node of a component is a real PostgreSQL server on this machine,
+// run as the postgres OS user, listening on its own loopback port with TLS and SCRAM, tuned and
+// secured by the same renderers that write the configuration on EC2.
+
+const GiB = 1024 ** 3;
+/** Settings a hot standby must hold at least as high as its primary (PostgreSQL refuses to replay otherwise). */
+const HOT_STANDBY_LIMITS = ['max_connections', 'max_worker_processes', 'max_wal_senders', 'max_prepared_transactions', 'max_locks_per_transaction'];
+
+export interface LocalProviderOptions {
+  /** CLOUDSEED_HOME: instances, secrets and faults.json live under it. */
+  readonly home: string;
+  /** Where PostgreSQL majors are installed as `<root>/<major>/bin`; Debian's layout by default. */
+  readonly postgresRoot?: string;
+}
+
+/** A deployment this machine cannot run; said before anything is created. */
+export class PreflightRefused extends DomainError {
+  override readonly name = 'PreflightRefused';
+}
+
+interface CommandOutcome {
+  readonly kind: CommandKind;
+  readonly commandId: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly progress: Progress;
+}
+
+interface LocalNode {
+  readonly record: NodeRecord;
+  readonly paths: NodePaths;
+  readonly server: Server;
+}
+
+export class LocalProvider implements Provider {
+  readonly #home: string;
+  readonly #postgresRoot: string;
+
+  constructor(options: LocalProviderOptions) {
+    this.#home = options.home;
+    this.#postgresRoot = options.postgresRoot ?? DEFAULT_POSTGRES_ROOT;
+  }
+
+  async preflight(target: DeployTarget): Promise<void> {
+    const { major } = target.component.postgres;
+    const installed = await installedMajors(this.#postgresRoot);
+    if (!installed.includes(major)) {
+      const choice = installed.length > 0 ? `choose ${installed.join(' or ')} or ` : '';
+      throw new PreflightRefused(
+        `PostgreSQL ${major} is not installed on this machine (installed: ${installed.join(', ') || 'none'}); ${choice}install postgresql-${major}`,
+      );
+    }
+    const missing = await missingPrograms(binDirOf(this.#postgresRoot, major));
+    if (missing.length > 0) throw new PreflightRefused(`PostgreSQL ${major} on this machine lacks ${missing.join(', ')}; reinstall postgresql-${major}`);
+    const openssl = await run('openssl', ['version']).catch(() => undefined);
+    if (openssl?.code !== 0) throw new PreflightRefused('openssl is not installed on this machine; the local cloud needs it to make server certificates');
+
+    const spec = specOf(target);
+    const nodes = target.component.nodes.length;
+    const asked = spec.hardware.memoryGiB * nodes;
+    const { total, kept, usable } = machineMemoryGiB();
+    if (asked > usable) {
+      throw new PreflightRefused(
+        `the plan asks for ${gib(asked)} GiB of memory (${gib(spec.hardware.memoryGiB)} GiB × ${nodes} node${nodes === 1 ? '' : 's'}), ` +
+          `but this machine can give at most ${gib(usable)} GiB (${gib(total)} GiB installed, ${gib(kept)} GiB kept for the system); choose less memory or fewer replicas`,
+      );
+    }
+    await ensureHomeReachable(this.#home);
+  }
+
+  async ensurePassword(target: DeployTarget): Promise<void> {
+    await ensureDir(secretsRoot(this.#home), 0o700);
+    await ensureDir(planSecretsDir(this.#home, target.planId), 0o700);
+    await ensureSecret(passwordFile(this.#home, target.planId, target.component.id));
+    if (isClustered(target)) await ensureSecret(replicationPasswordFile(this.#home, target.planId, target.component.id));
+  }
+
+  async readPassword(target: DeployTarget): Promise<string> {
+    return await readSecret(passwordFile(this.#home, target.planId, target.component.id), `the password of ${target.planId}/${target.component.id}`);
+  }
+
+  ensureSecurityGroup(target: DeployTarget): Promise<NetworkRef> {
+    // Nothing to create: locally the "security group" is pg_hba.conf, written at configure.
+    return Promise.resolve().then(() => ({ securityGroupId: `local-${safeName('plan id', target.planId)}-${safeName('component id', target.component.id)}` }));
+  }
+
+  async launchNodes(target: DeployTarget, _network: NetworkRef): Promise<NodeRef[]> {
+    await ensureHomeReachable(this.#home);
+    await ensureDir(planInstancesDir(this.#home, target.planId), 0o711);
+    return withLock(`ports:${this.#home}`, async () => {
+      const taken = new Set((await listNodes(this.#home)).map((node) => node.record.port));
+      const records: NodeRecord[] = [];
+      const unlaunched: AwsNode[] = [];
+      for (const node of target.component.nodes) {
+        const record = await readNodeRecord(nodePaths(this.#home, target.planId, node.name));
+        if (record) records.push(record);
+        else unlaunched.push(node);
+      }
+      const ports = await reserveLoopbackPorts(unlaunched.length, taken);
+      for (const [index, node] of unlaunched.entries()) {
+        const record: NodeRecord = {
+          planId: target.planId,
+          componentId: target.component.id,
+          name: node.name,
+          role: node.role,
+          major: target.component.postgres.major,
+          port: ports[index] ?? 0,
+          running: false,
+        };
+        const paths = nodePaths(this.#home, target.planId, node.name);
+        await prepareNodeDirs(paths);
+        await writeNodeRecord(paths, record);
+        records.push(record);
+      }
+      return target.component.nodes.map((node) => {
+        const record = records.find((candidate) => candidate.name === node.name);
+        if (!record) throw new Error(`node ${node.name} was not launched`);
+        return { name: node.name, role: node.role, instanceId: instanceIdOf(target.planId, node.name), host: '127.0.0.1', port: record.port };
+      });
+    });
+  }
+
+  async nodesReady(target: DeployTarget, nodes: readonly NodeRef[]): Promise<Progress> {
+    for (const node of nodes) {
+      if (!(await readNodeRecord(nodePaths(this.#home, target.planId, node.name)))) {
+        return { state: 'failed', reason: `node ${node.name} has not been launched` };
+      }
+    }
+    return { state: 'done' };
+  }
+
+  async sendCommand(target: DeployTarget, nodes: readonly NodeRef[], kind: CommandKind): Promise<CommandRef> {
+    const commandId = `local-${kind}-${randomUUID()}`;
+    const startedAt = new Date().toISOString();
+    let progress: Progress;
+    try {
+      if (kind === 'install') await this.#install(target);
+      else await this.#configure(target, nodes);
+      progress = { state: 'done' };
+    } catch (error) {
+      progress = { state: 'failed', reason: error instanceof Error ? error.message : String(error) };
+    }
+    const outcome: CommandOutcome = { kind, commandId, startedAt, finishedAt: new Date().toISOString(), progress };
+    const dir = commandsDir(this.#home, target.planId, target.component.id);
+    await ensureDir(dir, 0o700);
+    await writeFileAtomic(join(dir, `${commandId}.json`), `${JSON.stringify(outcome, null, 2)}\n`, 0o600);
+    return { kind, commandId, instanceIds: nodes.map((node) => node.instanceId) };
+  }
+
+  async commandStatus(target: DeployTarget, command: CommandRef): Promise<Progress> {
+    const file = join(commandsDir(this.#home, target.planId, target.component.id), `${safeName('command id', command.commandId)}.json`);
+    const text = await readTextIfExists(file);
+    if (text === undefined) return { state: 'failed', reason: `command ${command.commandId} is unknown to this local cloud` };
+    return (JSON.parse(text) as CommandOutcome).progress;
+  }
+
+  async verify(target: DeployTarget, nodes: readonly NodeRef[]): Promise<void> {
+    const password = await this.readPassword(target);
+    const { databaseName, username, major } = target.component.postgres;
+    const bin = binDirOf(this.#postgresRoot, major);
+    for (const node of nodes) {
+      const paths = nodePaths(this.#home, target.planId, node.name);
+      const record = await readNodeRecord(paths);
+      if (!record) throw new Error(`node ${node.name} has not been launched`);
+      // verify-full against the node's own certificate: TLS is on, and it is this server's.
+      const connection = conninfo({ host: '127.0.0.1', port: record.port, dbname: databaseName, user: username, sslmode: 'verify-full', sslrootcert: paths.certFile });
+      const result = await run(join(bin, 'psql'), ['-X', '-A', '-t', '-w', '-v', 'ON_ERROR_STOP=1', '-c', 'SELECT 1', '-d', connection], {
+        binDir: bin,
+        env: { PGPASSWORD: password, PGCONNECT_TIMEOUT: '10' },
+      });
+      if (result.code !== 0 || result.stdout.trim() !== '1') {
+        throw new Error(`cannot run SELECT 1 on ${node.name} over TLS as ${username}: ${describeFailure(result)}`);
+      }
+    }
+  }
+
+  async health(target: DeployTarget, nodes: readonly NodeRef[]): Promise<NodeHealth[]> {
+    return Promise.all(
+      nodes.map(async (node): Promise<NodeHealth> => {
+        const base = { name: node.name, role: node.role };
+        const paths = nodePaths(this.#home, target.planId, node.name);
+        const record = await readNodeRecord(paths);
+        if (!record) return { ...base, healthy: false, detail: 'the node has not been launched' };
+        if (!(await isRunning(paths))) return { ...base, healthy: false, detail: 'server process is not running' };
+        const { databaseName: database, username } = target.component.postgres;
+        const answer = await readiness(this.#serverOf(record, paths), { database, username });
+        if (answer === 0) return { ...base, healthy: true };
+        if (answer === 1) return { ...base, healthy: false, detail: 'server is rejecting connections (starting up, shutting down or in crash recovery)' };
+        return { ...base, healthy: false, detail: `not accepting connections on 127.0.0.1:${record.port}` };
+      }),
+    );
+  }
+
+  async destroy(target: DeployTarget): Promise<void> {
+    const planDir = planInstancesDir(this.#home, target.planId);
+    const componentId = safeName('component id', target.component.id);
+    const nodeName = new RegExp(`^${componentId}-\\d+$`);
+    // Every node the component ever had, not only the ones in today's plan.
+    const names = (await readdir(planDir).catch(() => [])).filter((name) => nodeName.test(name));
+    for (const name of names) {
+      const paths = pathsOf(join(planDir, name));
+      await withLock(paths.root, async () => {
+        const record = await readNodeRecord(paths).catch(() => undefined);
+        const major = record?.major ?? target.component.postgres.major;
+        await stopServer({ name, paths, port: record?.port ?? 0, bin: binDirOf(this.#postgresRoot, major) });
+        await rm(paths.root, { recursive: true, force: true });
+        await rm(paths.socketDir, { recursive: true, force: true });
+      });
+    }
+    await rm(commandsDir(this.#home, target.planId, componentId), { recursive: true, force: true });
+    await rm(passwordFile(this.#home, target.planId, componentId), { force: true });
+    await rm(replicationPasswordFile(this.#home, target.planId, componentId), { force: true });
+    await removeIfEmpty(join(planDir, 'commands'));
+    await removeIfEmpty(planDir);
+    await removeIfEmpty(planSecretsDir(this.#home, target.planId));
+  }
+
+  // --- commands -----------------------------------------------------------------------------------
+
+  async #install(target: DeployTarget): Promise<void> {
+    // The packages are the machine's: "installing" is making sure the plan's major is there.
+    const { major } = target.component.postgres;
+    const missing = await missingPrograms(binDirOf(this.#postgresRoot, major));
+    if (missing.length > 0) throw new Error(`PostgreSQL ${major} is not installed on this machine (missing ${missing.join(', ')}); install postgresql-${major}`);
+  }
+
+  async #configure(target: DeployTarget, wanted: readonly NodeRef[]): Promise<void> {
+    const spec = specOf(target);
+    // The local cloud resets CLOUDSEED_HOME to 0700 when it starts; a retried configure may come first.
+    await ensureHomeReachable(this.#home);
+    const nodes = await this.#nodesOf(target);
+    const primary = nodes.find((node) => node.record.role === 'primary');
+    if (!primary) throw new Error(`component ${target.component.id} has no primary node`);
+    const replicas = nodes.filter((node) => node !== primary);
+    const selected = (node: LocalNode) => wanted.some((ref) => ref.name === node.record.name);
+    const password = await this.readPassword(target);
+    const replicationPassword = replicas.length > 0 ? await readSecret(replicationPasswordFile(this.#home, target.planId, target.component.id), 'the replication password') : undefined;
+
+    // Raising a hot-standby limit (max_connections, ...) must reach the standbys before the primary,
+    // lowering it the primary first; new replicas are cloned from the reconfigured primary.
+    const standbysFirst = (await this.#raisesStandbyLimits(spec, primary)) ? await filterAsync(replicas, (node) => isStandby(node.paths)) : [];
+    for (const replica of standbysFirst.filter(selected)) await this.#configureNode(spec, replica, primary, replicationPassword);
+    if (selected(primary)) {
+      await this.#configureNode(spec, primary, primary, replicationPassword);
+      await this.#ensureRoles(spec, primary.server, password, replicationPassword);
+    }
+    for (const replica of replicas.filter((node) => selected(node) && !standbysFirst.includes(node))) {
+      await this.#configureNode(spec, replica, primary, replicationPassword);
+    }
+  }
+
+  async #configureNode(spec: Component, node: LocalNode, primary: LocalNode, replicationPassword: string | undefined): Promise<void> {
+    const { paths, server, record } = node;
+    await withLock(paths.root, async () => {
+      await prepareNodeDirs(paths);
+      const dataMajor = (await readTextIfExists(join(paths.data, 'PG_VERSION')))?.trim();
+      if (dataMajor !== undefined && dataMajor !== String(record.major)) {
+        throw new Error(`${record.name} holds PostgreSQL ${dataMajor} data; changing the major version in place is not supported`);
+      }
+      if (record.role === 'primary') {
+        if (!(await isInitialised(paths))) await initdb(server);
+      } else if (!(await isInitialised(paths)) || !(await isStandby(paths))) {
+        if (replicationPassword === undefined) throw new Error(`${record.name} is a replica but the component has no replication password`);
+        if (!(await isRunning(primary.paths))) throw new Error(`${record.name} cannot be cloned: the primary ${primary.record.name} is not running`);
+        await stopServer(server);
+        await basebackup(server, { port: primary.record.port, certFile: primary.paths.certFile }, REPLICATION_USER, replicationPassword);
+      }
+      await ensureCertificate(paths);
+      const clustered = spec.db.topology.mode === 'cluster';
+      await writeServerConfig(
+        paths,
+        renderPostgresqlConf(spec, layoutOf(record, paths)),
+        renderPgHba(spec, { extraCidrs: LOOPBACK_CIDRS, ...(clustered ? { replicationCidrs: ['127.0.0.1/32'] } : {}) }),
+      );
+      await applyConfig(server);
+      await writeNodeRecord(paths, { ...record, running: true });
+    });
+  }
+
+  async #ensureRoles(spec: Component, primary: Server, password: string, replicationPassword: string | undefined): Promise<void> {
+    const { databaseName, username } = spec.db;
+    // Only SCRAM verifiers travel, and on standard input; the statement log is off for the session anyway.
+    const statements = [
+      "SET log_statement = 'none';",
+      'SET log_min_duration_statement = -1;',
+      'SET client_min_messages = warning;',
+      `SELECT format('CREATE ROLE %I LOGIN', ${literal(username)}) WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${literal(username)}) \\gexec`,
+      `ALTER ROLE ${identifier(username)} WITH LOGIN NOSUPERUSER NOCREATEROLE NOREPLICATION PASSWORD ${literal(await scramVerifier(password))};`,
+      `SELECT format('CREATE DATABASE %I OWNER %I', ${literal(databaseName)}, ${literal(username)}) WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = ${literal(databaseName)}) \\gexec`,
+      `ALTER DATABASE ${identifier(databaseName)} OWNER TO ${identifier(username)};`,
+    ];
+    if (replicationPassword !== undefined) {
+      statements.push(
+        `SELECT format('CREATE ROLE %I REPLICATION LOGIN', ${literal(REPLICATION_USER)}) WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${literal(REPLICATION_USER)}) \\gexec`,
+        `ALTER ROLE ${identifier(REPLICATION_USER)} WITH REPLICATION LOGIN PASSWORD ${literal(await scramVerifier(replicationPassword))};`,
+      );
+    }
+    await adminSql(primary, `${statements.join('\n')}\n`);
+  }
+
+  async #raisesStandbyLimits(spec: Component, primary: LocalNode): Promise<boolean> {
+    if (!(await isRunning(primary.paths))) return false;
+    const wanted: Record<string, string> = { ...tuneComponent(spec).settings, ...productionSettings(spec, layoutOf(primary.record, primary.paths)) };
+    const names = HOT_STANDBY_LIMITS.map(literal).join(', ');
+    const current = await adminSql(primary.server, `SELECT name, setting FROM pg_settings WHERE name IN (${names});\n`);
+    return current
+      .split('\n')
+      .map((line) => line.split('|'))
+      .some(([name, setting]) => name !== undefined && wanted[name] !== undefined && Number(wanted[name]) > Number(setting));
+  }
+
+  // --- helpers ------------------------------------------------------------------------------------
+
+  async #nodesOf(target: DeployTarget): Promise<LocalNode[]> {
+    const nodes: LocalNode[] = [];
+    for (const node of target.component.nodes) {
+      const paths = nodePaths(this.#home, target.planId, node.name);
+      const record = await readNodeRecord(paths);
+      if (!record) throw new Error(`node ${node.name} has not been launched`);
+      nodes.push({ record, paths, server: this.#serverOf(record, paths) });
+    }
+    return nodes;
+  }
+
+  #serverOf(record: NodeRecord, paths: NodePaths): Server {
+    return { name: record.name, paths, port: record.port, bin: binDirOf(this.#postgresRoot, record.major) };
+  }
+}
+
+/**
+ * CLOUDSEED_HOME stays unlistable to others, but the postgres user needs to pass through it (o+x)
+ * to reach instances/; everything below that is owned by postgres or closed to it.
+ */
+export async function ensureHomeReachable(home: string): Promise<void> {
+  await mkdir(home, { recursive: true, mode: 0o700 });
+  const mode = (await stat(home)).mode & 0o7777;
+  if ((mode & 0o001) === 0) await chmod(home, mode | 0o001);
+  await ensureDir(instancesRoot(home), 0o711);
+  const probe = await run('test', ['-x', instancesRoot(home)], { asPostgres: true });
+  if (probe.code !== 0) {
+    throw new PreflightRefused(`the postgres OS user cannot reach ${instancesRoot(home)}; every directory above CLOUDSEED_HOME must be searchable by others (chmod o+x)`);
+  }
+}
+
+/**
+ * What this machine can give the plans' servers. A plan's memory is the size of the machine it was
+ * tuned for (shared_buffers is a quarter of it), so the machine must have that much, less what the
+ * system and the local cloud keep for themselves.
+ */
+export function machineMemoryGiB(): { readonly total: number; readonly kept: number; readonly usable: number } {
+  const total = totalmem() / GiB;
+  const kept = Math.max(1, total * 0.1);
+  return { total, kept, usable: total - kept };
+}
+
+/** The server's paths and port: the only part of postgresql.conf that differs from an EC2 instance's. */
+export function layoutOf(record: NodeRecord, paths: NodePaths): ServerLayout {
+  return {
+    listenAddresses: '127.0.0.1',
+    port: record.port,
+    sslCertFile: paths.certFile,
+    sslKeyFile: paths.keyFile,
+    logDirectory: paths.logDir,
+    unixSocketDirectory: paths.socketDir,
+  };
+}
+
+/** Reload when the running server can take the new files, restart when a setting needs it, refuse broken files. */
+async function applyConfig(server: Server): Promise<void> {
+  if (!(await isRunning(server.paths))) {
+    await startServer(server);
+    return;
+  }
+  const check = await checkConfig(server);
+  if (check.errors.length > 0) {
+    throw new Error(`the new configuration of ${server.name} has errors, so the server keeps its previous one: ${check.errors.join('; ')}`);
+  }
+  if (check.needRestart.length > 0) await restartServer(server);
+  else await reloadServer(server);
+}
+
+/** The cs-json component renders the configuration; it must be the one the aws-json component came from. */
+function specOf(target: DeployTarget): Component {
+  if (target.spec.id !== target.component.id) throw new Error(`target.spec is component ${target.spec.id} but target.component is ${target.component.id}`);
+  return target.spec;
+}
+
+const isClustered = (target: DeployTarget): boolean => target.component.nodes.length > 1;
+const instanceIdOf = (planId: string, nodeName: string): string => `local-${planId}-${nodeName}`;
+const gib = (value: number): string => String(Math.round(value * 10) / 10);
+const literal = (value: string): string => `'${value.replaceAll("'", "''")}'`;
+const identifier = (value: string): string => `"${value.replaceAll('"', '""')}"`;
+
+async function filterAsync<T>(items: readonly T[], predicate: (item: T) => Promise<boolean>): Promise<T[]> {
+  const keep = await Promise.all(items.map(predicate));
+  return items.filter((_, index) => keep[index]);
+}
+
+async function removeIfEmpty(dir: string): Promise<void> {
+  await rmdir(dir).catch(() => undefined);
+}

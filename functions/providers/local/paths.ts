@@ -1,0 +1,79 @@
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// Where the local cloud keeps a deployment under CLOUDSEED_HOME:
+//
+//   instances/<planId>/<component>-<n>/     one server, 0700, owned by postgres
+//     node.json                              its port and whether it should be running
+//     data/                                  the cluster (initdb or pg_basebackup)
+//     tls/server.crt, tls/server.key         self-signed, key 0600
+//     log/, socket/                          server logs, Unix socket
+//   instances/<planId>/commands/<component>/ outcomes of install/configure commands
+//   secrets/<planId>/<component>.password    0600, root-owned; .replication-password for clusters
+
+const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+/** The longest Unix socket path the kernel takes (sun_path holds 108 bytes with the NUL). */
+const MAX_SOCKET_PATH = 107;
+
+/** Ids come from the plan and the API; anything that could climb out of CLOUDSEED_HOME is refused. */
+export function safeName(kind: string, value: string): string {
+  if (!SAFE_NAME.test(value)) throw new Error(`${kind} ${JSON.stringify(value)} cannot name a local directory`);
+  return value;
+}
+
+export const instancesRoot = (home: string): string => join(home, 'instances');
+export const planInstancesDir = (home: string, planId: string): string => join(instancesRoot(home), safeName('plan id', planId));
+export const commandsDir = (home: string, planId: string, componentId: string): string =>
+  join(planInstancesDir(home, planId), 'commands', safeName('component id', componentId));
+export const secretsRoot = (home: string): string => join(home, 'secrets');
+export const planSecretsDir = (home: string, planId: string): string => join(secretsRoot(home), safeName('plan id', planId));
+export const passwordFile = (home: string, planId: string, componentId: string): string =>
+  join(planSecretsDir(home, planId), `${safeName('component id', componentId)}.password`);
+export const replicationPasswordFile = (home: string, planId: string, componentId: string): string =>
+  join(planSecretsDir(home, planId), `${safeName('component id', componentId)}.replication-password`);
+export const faultsFile = (home: string): string => join(home, 'faults.json');
+
+export interface NodePaths {
+  readonly root: string;
+  readonly record: string;
+  readonly data: string;
+  readonly tlsDir: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly logDir: string;
+  readonly startupLog: string;
+  readonly socketDir: string;
+  /** A replica's credentials for streaming from the primary (libpq passfile). */
+  readonly replicationPassfile: string;
+}
+
+export function nodePaths(home: string, planId: string, nodeName: string): NodePaths {
+  return pathsOf(join(planInstancesDir(home, planId), safeName('node name', nodeName)));
+}
+
+export function pathsOf(root: string): NodePaths {
+  return {
+    root,
+    record: join(root, 'node.json'),
+    data: join(root, 'data'),
+    tlsDir: join(root, 'tls'),
+    certFile: join(root, 'tls', 'server.crt'),
+    keyFile: join(root, 'tls', 'server.key'),
+    logDir: join(root, 'log'),
+    startupLog: join(root, 'log', 'startup.log'),
+    socketDir: socketDirFor(root),
+    replicationPassfile: join(root, 'replication.pgpass'),
+  };
+}
+
+/**
+ * The socket lives beside the data unless CLOUDSEED_HOME is so deep that the path would not fit in
+ * a Unix socket address; then it moves to a short directory in the system's temp dir, named after
+ * the node so that it is found again.
+ */
+function socketDirFor(root: string): string {
+  const preferred = join(root, 'socket');
+  if (`${preferred}/.s.PGSQL.65535`.length <= MAX_SOCKET_PATH) return preferred;
+  return join(tmpdir(), `cloudseed-${createHash('sha256').update(root).digest('hex').slice(0, 16)}`);
+}

@@ -1,0 +1,56 @@
+import { createHash, createHmac, pbkdf2, randomBytes, randomInt } from 'node:crypto';
+import { link, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { promisify } from 'node:util';
+import { ensureDir, readTextIfExists } from './files.ts';
+
+// Passwords under CLOUDSEED_HOME/secrets: the local stand-in for SSM Parameter Store. Only root
+// (the local cloud) reads them; the servers get a SCRAM verifier, never the password itself.
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+export const PASSWORD_LENGTH = 32;
+const PASSWORD_SHAPE = /^[A-Za-z0-9]{24,128}$/;
+const SCRAM_ITERATIONS = 4096;
+const pbkdf2Async = promisify(pbkdf2);
+
+export function generatePassword(length = PASSWORD_LENGTH): string {
+  return Array.from({ length }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
+}
+
+/** Creates the secret once: a second caller, or a retried step, keeps the first one's password. */
+export async function ensureSecret(file: string): Promise<void> {
+  await ensureDir(dirname(file), 0o700);
+  if ((await readTextIfExists(file)) !== undefined) return;
+  const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await writeFile(temporary, `${generatePassword()}\n`, { mode: 0o600, flag: 'wx' });
+    // link() fails when the name exists, so of two racing callers exactly one password wins.
+    await link(temporary, file).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    });
+  } finally {
+    await rm(temporary, { force: true });
+  }
+}
+
+export async function readSecret(file: string, what: string): Promise<string> {
+  const text = await readTextIfExists(file);
+  if (text === undefined) throw new Error(`${what} has not been created yet (ensurePassword runs first)`);
+  const password = text.trim();
+  if (!PASSWORD_SHAPE.test(password)) throw new Error(`${what} in ${file} is not a CloudSeed-generated password`);
+  return password;
+}
+
+/**
+ * The SCRAM-SHA-256 verifier PostgreSQL stores for a password (RFC 5802, as in pg_authid), so that
+ * `ALTER ROLE ... PASSWORD` carries no secret a statement log or an error report could leak.
+ * The passwords are ASCII letters and digits, which SASLprep leaves as they are.
+ */
+export async function scramVerifier(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const salted = await pbkdf2Async(password, salt, SCRAM_ITERATIONS, 32, 'sha256');
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const storedKey = createHash('sha256').update(clientKey).digest();
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+  return `SCRAM-SHA-256$${SCRAM_ITERATIONS}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+}

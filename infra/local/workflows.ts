@@ -1,0 +1,89 @@
+import { readFile } from 'node:fs/promises';
+import { consumeFault, startExisting, stopAll } from '@cloudseed/functions/providers/local/index';
+import { stepModules } from '@cloudseed/functions/steps/index';
+import { StepError } from '@cloudseed/functions/steps/step';
+import { log } from './log.ts';
+import { startStepFunctions } from './stepfunctions.ts';
+import type { LocalStepFunctions, TaskHandler } from './stepfunctions.ts';
+
+// The local cloud's workflows: the deploy and teardown state machines on the Step Functions
+// stand-in, their Task states running the step modules; the health check on a timer; and the
+// PostgreSQL servers of earlier deployments started again (and stopped with the cloud).
+
+const HEALTH_INTERVAL_MS = Number(process.env.CLOUDSEED_HEALTH_INTERVAL_MS ?? 2000);
+const LOCAL_WAIT_MS = 20;
+
+export interface LocalWorkflows {
+  readonly stepFunctions: LocalStepFunctions;
+  close(): Promise<void>;
+}
+
+/** Everything the handlers need to reach the workflows, set before any handler module loads. */
+export function workflowEnvironment(stepFunctions: LocalStepFunctions): Record<string, string> {
+  return {
+    STEPFUNCTIONS_ENDPOINT: stepFunctions.endpoint,
+    DEPLOY_STATE_MACHINE_ARN: stepFunctions.stateMachineArn('deploy'),
+    TEARDOWN_STATE_MACHINE_ARN: stepFunctions.stateMachineArn('teardown'),
+  };
+}
+
+async function definition(name: string): Promise<Record<string, unknown>> {
+  return JSON.parse(await readFile(new URL(`../../state-machines/${name}.asl.json`, import.meta.url), 'utf8')) as Record<string, unknown>;
+}
+
+/** Starts the Step Functions stand-in; the step modules load lazily, after the environment is set. */
+export async function startWorkflows(home: string, region: string): Promise<LocalWorkflows> {
+  const loaded = new Map<string, TaskHandler>();
+  const handlerFor = (substitution: string): TaskHandler => {
+    const module = stepModules[substitution as keyof typeof stepModules] as string | undefined;
+    if (!module) throw new Error(`no step module for \${${substitution}}`);
+    return async (input) => {
+      let handler = loaded.get(substitution);
+      if (!handler) {
+        handler = ((await import(new URL(`../../functions/${module}`, import.meta.url).href)) as { handler: TaskHandler }).handler;
+        loaded.set(substitution, handler);
+      }
+      return handler(input);
+    };
+  };
+  const stepFunctions = await startStepFunctions({
+    home,
+    region,
+    workflows: [
+      { name: 'deploy', definition: await definition('deploy') },
+      { name: 'teardown', definition: await definition('teardown') },
+    ],
+    handlerFor,
+    beforeTask: (stateName) => {
+      const reason = consumeFault(home, stateName);
+      if (reason !== undefined) throw new StepError('TransientError', { step: stateName, reason });
+    },
+    waitMs: LOCAL_WAIT_MS,
+  });
+  return {
+    stepFunctions,
+    close: async () => {
+      await stepFunctions.close();
+    },
+  };
+}
+
+/** Brings back the servers that ran before the last stop, then checks every deployment's health on a timer. */
+export async function startInstances(home: string): Promise<{ stop(): Promise<void> }> {
+  for (const outcome of await startExisting(home)) {
+    if (!outcome.ok) log.error(`could not restart ${outcome.planId}/${outcome.name}: ${outcome.error ?? 'unknown error'}`);
+  }
+  const { checkAll } = (await import('@cloudseed/functions/jobs/health-check')) as { checkAll: () => Promise<number> };
+  let checking: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    checking = checking.then(checkAll).catch((error: unknown) => log.error('health check failed', error));
+  }, HEALTH_INTERVAL_MS);
+  timer.unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await checking;
+      await stopAll(home);
+    },
+  };
+}
