@@ -257,6 +257,8 @@ interface LocalEvent {
 class HistoryWriter {
   readonly #execution: Execution;
   readonly #lastIdOf = new Map<string, number>();
+  /** Chains whose Task failed and was not retried: AWS records no exit for it, so neither do we. */
+  readonly #failedTask = new Set<string>();
 
   constructor(execution: Execution) {
     this.#execution = execution;
@@ -285,11 +287,19 @@ class HistoryWriter {
         push(`${stateType}StateEntered`, { stateEnteredEventDetails: { name: event.state?.name, input: JSON.stringify(event.state?.input ?? {}) } });
         break;
       case 'StateExited':
+        if (stateType === 'Task' && this.#failedTask.delete(chain)) break;
+        if (stateType === 'Task') push('TaskSucceeded', { taskSucceededEventDetails: { resourceType: 'lambda', resource: 'invoke' } });
         push(`${stateType}StateExited`, { stateExitedEventDetails: { name: event.state?.name, output: JSON.stringify(event.state?.output ?? {}) } });
         break;
       case 'StateFailed':
-        if (stateType === 'Task') push('TaskFailed', { taskFailedEventDetails: { resourceType: 'lambda', resource: 'invoke', error: event.Error, cause: stringify(event.Cause) } });
-        else push(`${stateType}StateFailed`, { error: event.Error, cause: stringify(event.Cause) });
+        if (stateType === 'Task') {
+          this.#failedTask.add(chain);
+          push('TaskFailed', { taskFailedEventDetails: { resourceType: 'lambda', resource: 'invoke', error: event.Error, cause: stringify(event.Cause) } });
+        } else push(`${stateType}StateFailed`, { error: event.Error, cause: stringify(event.Cause) });
+        break;
+      case 'StateRetried':
+        this.#failedTask.delete(chain);
+        push('TaskScheduled', { taskScheduledEventDetails: { resourceType: 'lambda', resource: 'invoke' } });
         break;
       case 'MapIterationStarted':
       case 'MapIterationSucceeded':

@@ -68,10 +68,19 @@ export async function startWorkflows(home: string, region: string): Promise<Loca
   };
 }
 
-/** Brings back the servers that ran before the last stop, then checks every deployment's health on a timer. */
+/**
+ * Brings back the servers that ran before the last stop, turns deployments that a stop
+ * interrupted red (their executions did not survive it), then checks health on a timer.
+ */
 export async function startInstances(home: string): Promise<{ stop(): Promise<void> }> {
   for (const outcome of await startExisting(home)) {
     if (!outcome.ok) log.error(`could not restart ${outcome.planId}/${outcome.name}: ${outcome.error ?? 'unknown error'}`);
+  }
+  const { deployments } = await import('@cloudseed/functions/lib/plans');
+  for (const interrupted of await deployments.listByStatus(['deploying', 'deleting'])) {
+    const at = new Date().toISOString();
+    const reason = `the local cloud stopped while this ${interrupted.status === 'deleting' ? 'teardown' : 'deployment'} ran; run it again`;
+    await deployments.update(interrupted.ownerId, interrupted.planId, interrupted.deploymentId, { status: 'failed', failure: { step: 'workflow', reason, at }, endedAt: at });
   }
   const { checkAll } = (await import('@cloudseed/functions/jobs/health-check')) as { checkAll: () => Promise<number> };
   let checking: Promise<unknown> = Promise.resolve();
