@@ -24,6 +24,7 @@ export default tseslint.config(
       ...vitest.configs.recommended.rules,
       'vitest/no-focused-tests': 'error',
       'vitest/no-disabled-tests': 'error',
+      'vitest/valid-expect': ['error', { maxArgs: 2 }],
       'vitest/expect-expect': ['error', { assertFunctionNames: ['expect', 'expect*', 'fc.assert'] }],
     },
   },

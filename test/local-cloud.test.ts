@@ -16,13 +16,12 @@ import type { LocalCloud, StartOptions } from './support/local-cloud.ts';
 import { decodeJwt, verifyJwt } from './support/jwt.ts';
 import { processesWorkingIn } from './support/processes.ts';
 import { rawRequest } from './support/raw-http.ts';
-import { routesWithoutWorkflows } from './support/routes-without-workflows.ts';
 import { logIn, signUp } from './support/users.ts';
 
 const PROBLEM_JSON = 'application/problem+json';
 
 // Until the local cloud runs the workflows, the routes that start them cannot load: see the table.
-const startLocalCloud = (options: StartOptions = {}) => startWithAllRoutes({ ...options, env: { CLOUDSEED_ROUTES: routesWithoutWorkflows, ...options.env } });
+const startLocalCloud = (options: StartOptions = {}) => startWithAllRoutes(options);
 
 describe('the local cloud', () => {
   let cloud: LocalCloud;
@@ -80,7 +79,7 @@ describe('the local cloud', () => {
     const response = await fetch(`${cloud.url}/v1/plan/some-id`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
 
     expect(response.status).toBe(405);
-    expect(response.headers.get('allow')?.split(', ').sort()).toEqual(['GET', 'PUT']);
+    expect(response.headers.get('allow')?.split(', ').sort()).toEqual(['DELETE', 'GET', 'PUT']);
     expect(response.headers.get('content-type')).toBe(PROBLEM_JSON);
     expect(await response.json()).toMatchObject({ status: 405, title: 'Method Not Allowed' });
   });
@@ -460,7 +459,7 @@ describe('the local cloud as a process', () => {
     // A stand-in for a test worker: starts a local cloud over IPC, as startLocalCloud does, and dies.
     const home = await temporaryHome();
     const parent = spawn(process.execPath, ['--input-type=module', '-e', STARTING_PARENT], {
-      env: { ...process.env, PORT: '0', CLOUDSEED_HOME: home, CLOUDSEED_ROUTES: routesWithoutWorkflows, START_SCRIPT: join(repoRoot, 'infra', 'local', 'start.ts') },
+      env: { ...process.env, PORT: '0', CLOUDSEED_HOME: home, START_SCRIPT: join(repoRoot, 'infra', 'local', 'start.ts') },
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     let output = '';
@@ -501,7 +500,7 @@ describe('the local cloud as a process', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const { port } = blocker.address() as { port: number };
     try {
-      const cloud = await spawnLocalCloud({ env: { PORT: String(port), CLOUDSEED_ROUTES: routesWithoutWorkflows } });
+      const cloud = await spawnLocalCloud({ env: { PORT: String(port) } });
 
       expect(await cloud.exited).toBe(1);
       expect(cloud.stdout()).toBe('');

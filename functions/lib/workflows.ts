@@ -1,4 +1,4 @@
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ExecutionDoesNotExist, GetExecutionHistoryCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { HistoryEvent as SfnHistoryEvent } from '@aws-sdk/client-sfn';
 import { timelineFromHistory } from '@cloudseed/shared';
 import type { HistoryEvent, TimelineStep, WorkflowEngine, WorkflowInput } from '@cloudseed/shared';
@@ -25,14 +25,20 @@ export const workflows: WorkflowEngine = {
   },
 };
 
+/** The steps of an execution; none when its history is gone (Step Functions keeps it 90 days). */
 export async function executionTimeline(executionArn: string, multipleComponents: boolean): Promise<TimelineStep[]> {
   const events: SfnHistoryEvent[] = [];
   let nextToken: string | undefined;
-  do {
-    const page = await client.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, ...(nextToken ? { nextToken } : {}) }));
-    events.push(...(page.events ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
+  try {
+    do {
+      const page = await client.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, ...(nextToken ? { nextToken } : {}) }));
+      events.push(...(page.events ?? []));
+      nextToken = page.nextToken;
+    } while (nextToken);
+  } catch (error) {
+    if (error instanceof ExecutionDoesNotExist) return [];
+    throw error;
+  }
   return timelineFromHistory(events as unknown as HistoryEvent[], { multipleComponents });
 }
 

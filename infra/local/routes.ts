@@ -1,20 +1,14 @@
 import type { Route } from '@cloudseed/functions/routes';
 import { access } from 'node:fs/promises';
-import { pathToFileURL } from 'node:url';
 import type { ApiHandler, LoadedRoute } from './http-adapter.ts';
 
 /** functions/, which route modules are relative to. */
 export const functionsDirectory = new URL('.', import.meta.resolve('@cloudseed/functions/routes'));
 
-/**
- * The route table: functions/routes.ts, or the module named by `CLOUDSEED_ROUTES` (a path), which
- * tests use while some handler modules do not exist yet.
- */
-export async function routeTable(override: string | undefined): Promise<readonly Route[]> {
-  const specifier = override === undefined || override === '' ? '@cloudseed/functions/routes' : pathToFileURL(override).href;
-  const { routes } = (await import(specifier)) as { routes?: unknown };
-  if (!Array.isArray(routes)) throw new Error(`${specifier} does not export a routes array`);
-  return routes as readonly Route[];
+/** The route table, functions/routes.ts: the same one the CDK Api construct reads. */
+export async function routeTable(): Promise<readonly Route[]> {
+  const { routes } = await import('@cloudseed/functions/routes');
+  return routes;
 }
 
 /**

@@ -6,7 +6,6 @@
 //   PORT             default 8080; 0 picks a free port (the ready line says which)
 //   CLOUDSEED_HOME   state: DynamoDB tables, users, ids (default .cloudseed/ in the repository)
 //   CLOUDSEED_VERBOSE=1  request lines and the emulators' own output on stderr
-//   CLOUDSEED_ROUTES a route table module to use instead of functions/routes.ts (tests)
 
 import { tables } from '@cloudseed/functions/lib/tables';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './aws.ts';
@@ -96,7 +95,7 @@ async function start(): Promise<void> {
   const preSignUp = await import('@cloudseed/functions/auth/pre-sign-up');
   lambda.register(PRE_SIGN_UP_FUNCTION, preSignUp.handler);
   running.instances = await startInstances(home);
-  const routes = await loadRoutes(await routeTable(process.env.CLOUDSEED_ROUTES));
+  const routes = await loadRoutes(await routeTable());
   const config: PublicConfig = {
     mode: 'local',
     region: LOCAL_REGION,

@@ -89,9 +89,9 @@ export async function startStepFunctions(options: StepFunctionsOptions): Promise
     executions.set(execution.executionArn, execution);
   }
 
-  const actions: Record<string, (body: Record<string, unknown>) => Promise<unknown> | unknown> = {
+  const actions: Record<string, (body: Record<string, unknown>) => unknown> = {
     StartExecution: (body) => {
-      const stateMachineArn = String(body.stateMachineArn ?? '');
+      const stateMachineArn = typeof body.stateMachineArn === 'string' ? body.stateMachineArn : '';
       const machine = machines.get(stateMachineArn);
       if (!machine) throw new ApiError('StateMachineDoesNotExist', `State machine does not exist: ${stateMachineArn}`);
       const name = typeof body.name === 'string' ? body.name : randomUUID();
@@ -104,7 +104,9 @@ export async function startStepFunctions(options: StepFunctionsOptions): Promise
       }
       const execution: Execution = { executionArn, stateMachineArn, name, status: 'RUNNING', startDate: new Date().toISOString(), input, events: [] };
       executions.set(executionArn, execution);
-      const run = machine(execution, directory).finally(() => running.delete(run));
+      const run = save(directory, execution)
+        .then(() => machine(execution, directory))
+        .finally(() => running.delete(run));
       running.add(run);
       return { executionArn, startDate: toEpoch(execution.startDate) };
     },
@@ -130,8 +132,8 @@ export async function startStepFunctions(options: StepFunctionsOptions): Promise
   };
 
   function find(body: Record<string, unknown>): Execution {
-    const execution = executions.get(String(body.executionArn ?? ''));
-    if (!execution) throw new ApiError('ExecutionDoesNotExist', `Execution does not exist: ${String(body.executionArn)}`);
+    const execution = executions.get(typeof body.executionArn === 'string' ? body.executionArn : '');
+    if (!execution) throw new ApiError('ExecutionDoesNotExist', `Execution does not exist: ${typeof body.executionArn === 'string' ? body.executionArn : '(none)'}`);
     return execution;
   }
 
@@ -215,15 +217,15 @@ function compile(workflow: WorkflowDefinition, options: StepFunctionsOptions, ma
   const machine = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
 
   return async (execution: Execution, directory: string): Promise<void> => {
-    const run = machine.run(JSON.parse(execution.input) as never, {
+    const run = machine.run(JSON.parse(execution.input) as Record<string, never>, {
       overrides: { taskResourceLocalHandlers: handlers as never, waitTimeOverrides: waits, retryIntervalOverrides: retries },
-      context: { Execution: { Id: execution.executionArn, Name: execution.name, StartTime: execution.startDate }, StateMachine: { Id: machineArn } } as never,
+      context: { Execution: { Id: execution.executionArn, Name: execution.name, StartTime: execution.startDate }, StateMachine: { Id: machineArn } },
     });
     const history = new HistoryWriter(execution);
     const persist = throttle(() => save(directory, execution), 100);
     const recording = (async () => {
       for await (const event of run.eventLogs) {
-        history.add(event as unknown as LocalEvent);
+        history.add(event);
         persist.schedule();
       }
     })();
@@ -269,7 +271,7 @@ class HistoryWriter {
     const push = (type: string, details: Record<string, unknown> = {}) => {
       const id = this.#execution.events.length + 1;
       const previous = this.#lastIdOf.get(chain) ?? this.#lastIdOf.get('root');
-      this.#execution.events.push({ id, ...(previous === undefined ? {} : { previousEventId: previous }), timestamp: new Date(event.timestamp).toISOString(), type, ...details } as HistoryEvent);
+      this.#execution.events.push({ id, ...(previous === undefined ? {} : { previousEventId: previous }), timestamp: new Date(event.timestamp).toISOString(), type, ...details });
       this.#lastIdOf.set(chain, id);
     };
     const stateType = event.state?.type ?? '';
