@@ -1,17 +1,19 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { build } from 'esbuild';
 import { routes } from '@cloudseed/functions/routes';
-import { startLocalCloud } from '../test/support/local-cloud.ts';
+import { repoRoot, startLocalCloud } from '../test/support/local-cloud.ts';
 import { signUp } from '../test/support/users.ts';
 import { median, round } from './harness.ts';
 
 const functionsDir = new URL('../functions/', import.meta.url);
 
-/** Each handler bundled as it ships to Lambda: esbuild, minified, ESM, Node 24. */
+/**
+ * Each handler bundled as it ships to Lambda: esbuild, minified, ESM, Node 24, with AWS SDK v3
+ * left to the nodejs24.x runtime that provides it (as the CDK app's NodejsFunction does).
+ */
 async function bundleHandlers(outDir: string) {
   const bundles: { route: string; file: string; sizeKB: number }[] = [];
   for (const route of routes) {
@@ -25,6 +27,7 @@ async function bundleHandlers(outDir: string) {
       format: 'esm',
       target: 'node24',
       logLevel: 'error',
+      external: ['@aws-sdk/*'],
       banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     });
     bundles.push({ route: `${route.method} ${route.path}`, file, sizeKB: round(statSync(file).size / 1024) });
@@ -37,7 +40,7 @@ function moduleLoadMs(file: string, env: Record<string, string>): number {
   const script = `const t = performance.now(); await import(${JSON.stringify(file)}); console.log(performance.now() - t);`;
   const runs = Array.from({ length: 5 }, () => {
     const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' });
-    if (result.status !== 0) throw new Error(`loading ${file} failed: ${result.stderr}`);
+    if (result.status !== 0) throw new Error(`loading ${file} failed: ${result.stderr.split('\n').filter(Boolean).slice(-3).join(' | ')}`);
     return Number(result.stdout.trim());
   });
   return round(median(runs));
@@ -72,7 +75,8 @@ export async function apiBench() {
     const listPlans = await load(`${cloud.url}/v1/plan?limit=20`, 'GET', user.accessToken);
     const createPlan = await load(`${cloud.url}/v1/plan`, 'POST', user.accessToken, plan);
 
-    const outDir = mkdtempSync(join(tmpdir(), 'cloudseed-bundles-'));
+    // Inside the repository, so the runtime-provided SDK resolves from node_modules when loading.
+    const outDir = mkdtempSync(join(repoRoot, 'node_modules', '.cloudseed-bundles-'));
     const env = {
       CLOUDSEED_MODE: 'local',
       AWS_REGION: 'us-east-1',
@@ -83,9 +87,18 @@ export async function apiBench() {
       COGNITO_ISSUER: `${cloud.config.cognitoEndpoint}/${cloud.config.userPoolId}`,
       DYNAMODB_ENDPOINT: 'http://127.0.0.1:9',
       PLANS_TABLE: 'cloudseed-plans',
+      DEPLOYMENTS_TABLE: 'cloudseed-deployments',
+      STEPFUNCTIONS_ENDPOINT: 'http://127.0.0.1:9',
+      DEPLOY_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:cloudseed-deploy',
+      TEARDOWN_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:cloudseed-teardown',
+      CLOUDSEED_HOME: cloud.home,
     };
-    const bundles = (await bundleHandlers(outDir)).map((bundle) => ({ route: bundle.route, sizeKB: bundle.sizeKB, coldLoadMs: moduleLoadMs(bundle.file, env) }));
-    return { listPlans, createPlan, bundles };
+    try {
+      const bundles = (await bundleHandlers(outDir)).map((bundle) => ({ route: bundle.route, sizeKB: bundle.sizeKB, coldLoadMs: moduleLoadMs(bundle.file, env) }));
+      return { listPlans, createPlan, bundles };
+    } finally {
+      rmSync(outDir, { recursive: true, force: true });
+    }
   } finally {
     await cloud.stop();
   }

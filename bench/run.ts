@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { arch, cpus, platform, totalmem } from 'node:os';
 import { apiBench } from './api.ts';
+import { deployBench } from './deploy.ts';
 import { knowledgeBaseBench } from './knowledge-base.ts';
 
 // `npm run bench`: measures CloudSeed on this machine and writes the figures to
@@ -8,11 +9,13 @@ import { knowledgeBaseBench } from './knowledge-base.ts';
 
 const knowledgeBase = knowledgeBaseBench();
 const api = await apiBench();
+const deploy = await deployBench();
 const results = {
   measuredAt: new Date().toISOString(),
   machine: { platform: platform(), arch: arch(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
   knowledgeBase,
   api,
+  deploy,
 };
 
 mkdirSync(new URL('results/', import.meta.url), { recursive: true });
@@ -25,4 +28,9 @@ console.log('\nAPI on the local cloud (autocannon, 10 connections, 10 s)');
 console.table({ 'GET /v1/plan': api.listPlans, 'POST /v1/plan': api.createPlan });
 console.log('Lambda bundles (esbuild, minified) and cold module load (median of 5 fresh processes)');
 console.table(api.bundles);
+console.log('\nDeploy on the local cloud: POST deploy to running (median of 5)');
+for (const [topology, figures] of Object.entries(deploy)) {
+  console.log(`${topology}: median ${figures.medianMs} ms (runs ${figures.runsMs.join(', ')})`);
+  console.table(figures.stepsMedianMs);
+}
 console.log('Written to bench/results/latest.json');

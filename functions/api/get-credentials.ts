@@ -1,4 +1,4 @@
-import { Conflict } from '@cloudseed/shared';
+import { Conflict } from '@cloudseed/shared/errors';
 import { authedRoute } from '../lib/authed-route.ts';
 import { json } from '../lib/http.ts';
 import { deployments, plans } from '../lib/plans.ts';

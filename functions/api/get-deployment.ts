@@ -1,4 +1,4 @@
-import { planStatus, statusReason } from '@cloudseed/shared';
+import { planStatus, statusReason } from '@cloudseed/shared/deployments/deployments';
 import { authedRoute } from '../lib/authed-route.ts';
 import { json } from '../lib/http.ts';
 import { deployments, plans } from '../lib/plans.ts';

@@ -1,4 +1,4 @@
-import { MAX_PAGE_SIZE, toResource } from '@cloudseed/shared';
+import { MAX_PAGE_SIZE, toResource } from '@cloudseed/shared/plans/plans';
 import { authedRoute } from '../lib/authed-route.ts';
 import { json } from '../lib/http.ts';
 import { decodeNextToken, encodeNextToken, parseLimit } from '../lib/pagination.ts';

@@ -1,4 +1,4 @@
-import { etagOf, toResource } from '@cloudseed/shared';
+import { etagOf, toResource } from '@cloudseed/shared/plans/plans';
 import { authedRoute } from '../lib/authed-route.ts';
 import { json } from '../lib/http.ts';
 import { deployments, plans } from '../lib/plans.ts';

@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Conflict } from '@cloudseed/shared';
+import { Conflict } from '@cloudseed/shared/errors';
 import type { DeployedComponent, DeploymentRecord } from '@cloudseed/shared';
 import { deployments } from '../lib/plans.ts';
 import { providerFor } from '../providers/index.ts';

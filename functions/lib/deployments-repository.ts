@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { Conflict } from '@cloudseed/shared';
+import { Conflict } from '@cloudseed/shared/errors';
 import type { DeploymentRecord, DeploymentRepository, DeploymentStatus } from '@cloudseed/shared';
 
 // The deployments table: one item per plan (ownerId, planId). The item is the lock: a deployment

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DeployService } from '@cloudseed/shared';
+import { DeployService } from '@cloudseed/shared/deployments/service';
 import { deployments, plans } from './plans.ts';
 import { workflows } from './workflows.ts';
 

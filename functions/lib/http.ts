@@ -3,7 +3,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { Conflict, NotFound, PreconditionFailed, ValidationFailed } from '@cloudseed/shared';
+import { Conflict, NotFound, PreconditionFailed, ValidationFailed } from '@cloudseed/shared/errors';
 import { HttpProblem, problemResponse } from './problems.ts';
 
 export const logger = new Logger({ serviceName: 'cloudseed-api' });

@@ -1,4 +1,5 @@
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, normalisedPlanJsonSchema, planJsonSchema, planStatuses, shorthandJsonSchema } from '@cloudseed/shared';
+import { normalisedPlanJsonSchema, planJsonSchema, shorthandJsonSchema } from '@cloudseed/shared/cs-json/json-schema';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, planStatuses } from '@cloudseed/shared/plans/plans';
 import { MAX_BODY_BYTES } from './http.ts';
 
 // The OpenAPI 3.1 document, built from the same zod schemas the handlers validate with. OpenAPI

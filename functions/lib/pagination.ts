@@ -1,4 +1,4 @@
-import { PLAN_ID } from '@cloudseed/shared';
+import { PLAN_ID } from '@cloudseed/shared/plans/plans';
 import { badRequest } from './problems.ts';
 
 // nextToken is opaque to clients: base64url of the last id seen. It never carries the owner, so a

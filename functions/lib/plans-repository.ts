@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { NotFound, PreconditionFailed } from '@cloudseed/shared';
+import { NotFound, PreconditionFailed } from '@cloudseed/shared/errors';
 import type { PlanPage, PlanRecord, PlanRepository } from '@cloudseed/shared';
 
 // The plans table: partition key ownerId (Cognito sub), sort key planId. Every access names the

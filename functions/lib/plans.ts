@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { PlanService } from '@cloudseed/shared';
+import { PlanService } from '@cloudseed/shared/plans/plans';
 import type { Target } from '@cloudseed/shared';
 import { DynamoDeploymentRepository } from './deployments-repository.ts';
 import { documentClient } from './dynamo.ts';

@@ -1,6 +1,6 @@
 import { DescribeExecutionCommand, ExecutionDoesNotExist, GetExecutionHistoryCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { HistoryEvent as SfnHistoryEvent } from '@aws-sdk/client-sfn';
-import { timelineFromHistory } from '@cloudseed/shared';
+import { timelineFromHistory } from '@cloudseed/shared/deployments/timeline';
 import type { HistoryEvent, TimelineStep, WorkflowEngine, WorkflowInput } from '@cloudseed/shared';
 import { requireEnv } from './env.ts';
 

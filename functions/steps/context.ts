@@ -1,4 +1,4 @@
-import { renderAwsJson } from '@cloudseed/shared';
+import { renderAwsJson } from '@cloudseed/shared/transform/aws-json';
 import type { DeploymentRecord } from '@cloudseed/shared';
 import { deployments } from '../lib/plans.ts';
 import { providerFor } from '../providers/index.ts';

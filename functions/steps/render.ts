@@ -1,4 +1,4 @@
-import { validatePlan } from '@cloudseed/shared';
+import { validatePlan } from '@cloudseed/shared/cs-json/validate';
 import { currentDeployment } from './context.ts';
 import type { DeploymentInput } from './context.ts';
 import { step } from './step.ts';

@@ -257,6 +257,13 @@ describe('install and configure scripts', () => {
     expect(scriptsFor('debian', '12', '17').install).toContain("apt-get install -y -q 'postgresql-17'");
   });
 
+  it('grows the root partition and file system to the volume\'s size on every configure', () => {
+    const { configure } = scriptsFor('amazon-linux', '2023', '17');
+    expect(configure).toContain('growpart "$ROOT_DISK" "$ROOT_PARTITION" || [ "$?" -eq 1 ]');
+    expect(configure).toContain('xfs) xfs_growfs / ;;');
+    expect(configure).toContain('ext4) resize2fs "$ROOT_SOURCE" ;;');
+  });
+
   it('reads the password from the SecureString parameter and never puts it on a command line', () => {
     const { configure } = scriptsFor('amazon-linux', '2023', '17');
     expect(configure).toContain("PASSWORD_PARAMETER='/cloudseed/p-1/db/password'");

@@ -18,7 +18,8 @@ import type { Filter, Instance, InstanceStatus, RunInstancesCommandInput, Securi
 import { DeleteParametersCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, GetParameterCommand, PutParameterCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { InstanceInformationStringFilter } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
-import { NotFound, replicationPasswordParameterFor } from '@cloudseed/shared';
+import { NotFound } from '@cloudseed/shared/errors';
+import { replicationPasswordParameterFor } from '@cloudseed/shared/transform/scripts';
 import type { AwsComponent, AwsNode, Tag } from '@cloudseed/shared';
 import type { AccountConnection, CommandKind, CommandRef, DeployTarget, NetworkRef, NodeHealth, NodeRef, Progress, Provider } from '../provider.ts';
 import { AccountSessions } from './credentials.ts';

@@ -1,4 +1,4 @@
-import { shellQuote } from '@cloudseed/shared';
+import { shellQuote } from '@cloudseed/shared/transform/scripts';
 import type { AwsComponent } from '@cloudseed/shared';
 import { PermanentError } from './errors.ts';
 

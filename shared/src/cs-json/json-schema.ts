@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { planSchema } from './schema.ts';
 import { shorthandSchema } from './shorthand.ts';
 

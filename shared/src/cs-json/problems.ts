@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { FieldProblem } from '../errors.ts';
 
 export function pointer(path: readonly PropertyKey[]): string {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { dataSizes, storageKinds, supportedPgMajors, workloads } from '../tuning/index.ts';
 import { checkCron, isTimeZone } from './cron.ts';
 import { checkCidr } from './network.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { findInstanceType } from '../catalog/index.ts';
 import type { FieldProblem } from '../errors.ts';
 import { AMI_ID, API_VERSION, DEFAULT_PG_VERSION, pgVersions, planName } from './schema.ts';

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { cheapestFit, findInstanceType, findOs } from '../catalog/index.ts';
 import type { FieldProblem } from '../errors.ts';
 import { toProblems } from './problems.ts';

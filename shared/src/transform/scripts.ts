@@ -112,6 +112,16 @@ export function renderConfigureScript(component: Component, image: OsImage, cont
     'read_secret() { aws ssm get-parameter --region "$REGION" --name "$1" --with-decryption --query Parameter.Value --output text; }',
     'is_ipv4() { [[ "$1" =~ ^([0-9]{1,3}\\.){3}[0-9]{1,3}$ ]]; }',
     '',
+    '# A re-deploy may have grown the disk: grow the partition and the file system to match.',
+    'ROOT_SOURCE="$(findmnt -n -o SOURCE /)"',
+    'ROOT_DISK="/dev/$(lsblk -n -o PKNAME "$ROOT_SOURCE")"',
+    'ROOT_PARTITION="$(cat "/sys/class/block/$(basename "$ROOT_SOURCE")/partition")"',
+    'growpart "$ROOT_DISK" "$ROOT_PARTITION" || [ "$?" -eq 1 ]  # 1: already the full size',
+    'case "$(findmnt -n -o FSTYPE /)" in',
+    '  xfs) xfs_growfs / ;;',
+    '  ext4) resize2fs "$ROOT_SOURCE" ;;',
+    'esac',
+    '',
   ];
   if (clustered) {
     lines.push(
