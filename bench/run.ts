@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { arch, cpus, platform, totalmem } from 'node:os';
 import { apiBench } from './api.ts';
+import { backupBench } from './backups.ts';
 import { deployBench } from './deploy.ts';
 import { knowledgeBaseBench } from './knowledge-base.ts';
 
@@ -10,12 +11,14 @@ import { knowledgeBaseBench } from './knowledge-base.ts';
 const knowledgeBase = knowledgeBaseBench();
 const api = await apiBench();
 const deploy = await deployBench();
+const backups = await backupBench();
 const results = {
   measuredAt: new Date().toISOString(),
   machine: { platform: platform(), arch: arch(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
   knowledgeBase,
   api,
   deploy,
+  backups,
 };
 
 mkdirSync(new URL('results/', import.meta.url), { recursive: true });
@@ -33,4 +36,6 @@ for (const [topology, figures] of Object.entries(deploy)) {
   console.log(`${topology}: median ${figures.medianMs} ms (runs ${figures.runsMs.join(', ')})`);
   console.table(figures.stepsMedianMs);
 }
+console.log('\nBackups on the local cloud (200 MB database)');
+console.table(backups);
 console.log('Written to bench/results/latest.json');

@@ -25,4 +25,9 @@ export const routes: readonly Route[] = [
   { method: 'POST', path: '/v1/plan/{id}/deploy', module: 'api/deploy-plan.ts', auth: true },
   { method: 'GET', path: '/v1/plan/{id}/deployment', module: 'api/get-deployment.ts', auth: true },
   { method: 'GET', path: '/v1/plan/{id}/deployment/credentials', module: 'api/get-credentials.ts', auth: true },
+  { method: 'GET', path: '/v1/plan/{id}/backups', module: 'api/list-backups.ts', auth: true },
+  { method: 'POST', path: '/v1/plan/{id}/backups', module: 'api/run-backup.ts', auth: true },
+  { method: 'POST', path: '/v1/plan/{id}/backups/{backupId}/restore', module: 'api/restore-backup.ts', auth: true },
+  { method: 'GET', path: '/v1/plan/{id}/backups/{backupId}/download', module: 'api/download-backup.ts', auth: true },
+  { method: 'POST', path: '/v1/plan/{id}/backups/{backupId}/validate', module: 'api/validate-backup.ts', auth: true },
 ];

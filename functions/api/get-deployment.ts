@@ -1,5 +1,8 @@
 import { planStatus, statusReason } from '@cloudseed/shared/deployments/deployments';
+import { backupResource } from '@cloudseed/shared/backups/backups';
+import { nextRun } from '@cloudseed/shared/cs-json/cron';
 import { authedRoute } from '../lib/authed-route.ts';
+import { backups } from '../lib/backups.ts';
 import { json } from '../lib/http.ts';
 import { deployments, plans } from '../lib/plans.ts';
 import { executionTimeline } from '../lib/workflows.ts';
@@ -12,6 +15,9 @@ export const handler = authedRoute(async ({ user, params }) => {
   const steps = deployment.executionArn ? await executionTimeline(deployment.executionArn, deployment.spec.components.length > 1) : [];
   const components = deployment.components ?? [];
   const primary = components[0]?.nodes.find((node) => node.role === 'primary');
+  const backupSpec = deployment.spec.components[0]?.db.backup;
+  const lastBackup = backupSpec?.enabled ? (await backups.list(user.sub, plan.id, 1))[0] : undefined;
+  const next = backupSpec?.enabled && deployment.status !== 'deleting' ? nextRun(backupSpec.schedule, backupSpec.timezone, new Date()) : undefined;
   return json(200, {
     status: planStatus(deployment),
     ...(reason ? { reason } : {}),
@@ -25,6 +31,16 @@ export const handler = authedRoute(async ({ user, params }) => {
       : {}),
     ...(components.length > 0
       ? { nodes: components.flatMap((component) => component.nodes.map((node) => ({ component: component.id, name: node.name, role: node.role, host: node.host, port: node.port, healthy: node.healthy ?? true, ...(node.detail ? { detail: node.detail } : {}) }))) }
+      : {}),
+    ...(backupSpec?.enabled
+      ? {
+          backup: {
+            schedule: backupSpec.schedule,
+            timezone: backupSpec.timezone,
+            ...(next ? { nextRunAt: next.toISOString() } : {}),
+            ...(lastBackup ? { lastBackup: backupResource(lastBackup) } : {}),
+          },
+        }
       : {}),
     ...(deployment.executionArn ? { executionArn: deployment.executionArn } : {}),
   });

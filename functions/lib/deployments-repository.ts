@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Conflict } from '@cloudseed/shared/errors';
-import type { DeploymentRecord, DeploymentRepository, DeploymentStatus } from '@cloudseed/shared';
+import type { DeploymentRecord, DeploymentRepository, DeploymentStatus, Failure } from '@cloudseed/shared';
 
 // The deployments table: one item per plan (ownerId, planId). The item is the lock: a deployment
 // starts with a conditional put that fails while another one is deploying or deleting, and every
@@ -31,7 +31,7 @@ export class DynamoDeploymentRepository implements DeploymentRepository {
           TableName: this.#table,
           KeyConditionExpression: 'ownerId = :ownerId',
           ExpressionAttributeValues: { ':ownerId': ownerId },
-          ProjectionExpression: 'ownerId, planId, #status, failure, degraded, deploymentId',
+          ProjectionExpression: 'ownerId, planId, #status, failure, degraded, backupFailure, deploymentId',
           ExpressionAttributeNames: { '#status': 'status' },
           ...(startKey ? { ExclusiveStartKey: startKey } : {}),
         }),
@@ -71,14 +71,14 @@ export class DynamoDeploymentRepository implements DeploymentRepository {
           ...(expectedRevision === undefined
             ? { ConditionExpression: 'attribute_not_exists(planId)' }
             : {
-                ConditionExpression: 'revision = :revision AND #status <> :deploying AND #status <> :deleting',
+                ConditionExpression: 'revision = :revision AND #status <> :deploying AND #status <> :deleting AND attribute_not_exists(backupLock)',
                 ExpressionAttributeNames: { '#status': 'status' },
                 ExpressionAttributeValues: { ':revision': expectedRevision, ':deploying': 'deploying', ':deleting': 'deleting' },
               }),
         }),
       );
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new Conflict('Another deployment of this plan is in progress; wait for it to finish.');
+      if (error instanceof ConditionalCheckFailedException) throw new Conflict('Another deployment or a backup of this plan is in progress; wait for it to finish.');
       throw error;
     }
   }
@@ -135,6 +135,41 @@ export class DynamoDeploymentRepository implements DeploymentRepository {
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) throw new Conflict(`Deployment ${deploymentId} no longer holds plan ${planId}.`);
       throw error;
+    }
+  }
+
+  async claimBackup(ownerId: string, planId: string, backupId: string): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { ownerId, planId },
+          UpdateExpression: 'SET backupLock = :backupId',
+          ConditionExpression: 'attribute_exists(planId) AND #status = :running AND attribute_not_exists(backupLock)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':backupId': backupId, ':running': 'running' },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw new Conflict('A backup of this plan is already running, or the plan is not running.');
+      throw error;
+    }
+  }
+
+  async releaseBackup(ownerId: string, planId: string, backupId: string, failure: Failure | undefined): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { ownerId, planId },
+          UpdateExpression: failure ? 'SET backupFailure = :failure REMOVE backupLock' : 'REMOVE backupLock, backupFailure',
+          ConditionExpression: 'backupLock = :backupId',
+          ExpressionAttributeValues: { ':backupId': backupId, ...(failure ? { ':failure': failure } : {}) },
+        }),
+      );
+    } catch (error) {
+      // The plan was deleted (or the lock cleared) meanwhile: nothing left to release.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
   }
 }

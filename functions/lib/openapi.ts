@@ -17,6 +17,7 @@ const planResponse = (description: string) => ({
   content: { 'application/json': { schema: { $ref: '#/components/schemas/Plan' } } },
 });
 const planIdParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+const backupIdParameter = { name: 'backupId', in: 'path', required: true, schema: { type: 'string' } };
 const ifMatch = { name: 'If-Match', in: 'header', required: false, description: 'The ETag you read; a stale one is refused with 412.', schema: { type: 'string' } };
 const planBody = {
   required: true,
@@ -58,6 +59,50 @@ export const openApiDocument = {
         },
       },
     },
+    '/v1/plan/{id}/deploy': {
+      parameters: [planIdParameter],
+      post: {
+        summary: 'Deploy the plan: create what is missing or reconcile what runs',
+        responses: {
+          202: { description: 'Started', content: { 'application/json': { schema: { type: 'object', required: ['deploymentId', 'mode'], properties: { deploymentId: { type: 'string' }, mode: { enum: ['create', 'update'] } } } } } },
+          400: problem('The change cannot be applied to the running deployment; `errors` says why'),
+          409: problem('A deployment, teardown or backup is in progress'),
+          ...authErrors,
+        },
+      },
+    },
+    '/v1/plan/{id}/deployment': {
+      parameters: [planIdParameter],
+      get: { summary: 'Status, steps timeline, endpoint, nodes and backups of the deployment', responses: { 200: { description: 'The deployment', content: { 'application/json': { schema: { $ref: '#/components/schemas/Deployment' } } } }, ...authErrors } },
+    },
+    '/v1/plan/{id}/deployment/credentials': {
+      parameters: [planIdParameter],
+      get: {
+        summary: 'Connection details with the password (the only route that returns it)',
+        responses: { 200: { description: 'Credentials' }, 409: problem('Not deployed yet'), ...authErrors },
+      },
+    },
+    '/v1/plan/{id}/backups': {
+      parameters: [planIdParameter],
+      get: { summary: 'Backups, newest first', responses: { 200: { description: 'Backups' }, ...authErrors } },
+      post: { summary: 'Back up now', responses: { 202: { description: 'Started; returns { backupId }' }, 409: problem('Not running, or a backup is already running'), ...authErrors } },
+    },
+    '/v1/plan/{id}/backups/{backupId}/restore': {
+      parameters: [planIdParameter, backupIdParameter],
+      post: {
+        summary: 'Restore a backup into the running deployment',
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['confirm'], additionalProperties: false, properties: { confirm: { const: true } } } } } },
+        responses: { 202: { description: 'Restoring' }, 400: problem('Not confirmed'), 409: problem('Not running or busy'), ...authErrors },
+      },
+    },
+    '/v1/plan/{id}/backups/{backupId}/validate': {
+      parameters: [planIdParameter, backupIdParameter],
+      post: { summary: 'Prove a backup again by restoring it into a scratch database', responses: { 202: { description: 'Validation started' }, 409: problem('Busy'), ...authErrors } },
+    },
+    '/v1/plan/{id}/backups/{backupId}/download': {
+      parameters: [planIdParameter, backupIdParameter],
+      get: { summary: 'A 15-minute link to the pg_dump archive', responses: { 200: { description: '{ url, expiresAt }' }, 409: problem('The backup did not complete'), ...authErrors } },
+    },
     '/v1/plan/{id}': {
       parameters: [planIdParameter],
       get: { summary: 'Read a plan', responses: { 200: planResponse('The plan'), ...authErrors } },
@@ -90,6 +135,22 @@ export const openApiDocument = {
           updatedAt: { type: 'string', format: 'date-time' },
           spec: { $ref: '#/components/schemas/NormalisedPlan' },
           status: { enum: [...planStatuses] },
+        },
+      },
+      Deployment: {
+        type: 'object',
+        required: ['status', 'steps'],
+        properties: {
+          status: { enum: [...planStatuses] },
+          reason: { type: 'string' },
+          steps: {
+            type: 'array',
+            items: { type: 'object', required: ['name', 'status', 'startedAt'], properties: { name: { type: 'string' }, status: { enum: ['running', 'succeeded', 'failed'] }, startedAt: { type: 'string' }, endedAt: { type: 'string' }, error: { type: 'string' } } },
+          },
+          endpoint: { type: 'object', properties: { host: { type: 'string' }, port: { type: 'integer' }, database: { type: 'string' }, username: { type: 'string' } } },
+          nodes: { type: 'array', items: { type: 'object' } },
+          backup: { type: 'object', properties: { schedule: { type: 'string' }, timezone: { type: 'string' }, nextRunAt: { type: 'string' }, lastBackup: { type: 'object' } } },
+          executionArn: { type: 'string' },
         },
       },
       PlanList: {

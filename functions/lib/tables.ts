@@ -13,4 +13,6 @@ export const plansTable: TableDefinition = { logicalName: 'plans', env: 'PLANS_T
 
 export const deploymentsTable: TableDefinition = { logicalName: 'deployments', env: 'DEPLOYMENTS_TABLE', partitionKey: 'ownerId', sortKey: 'planId' };
 
-export const tables: readonly TableDefinition[] = [plansTable, deploymentsTable];
+export const backupsTable: TableDefinition = { logicalName: 'backups', env: 'BACKUPS_TABLE', partitionKey: 'ownerId', sortKey: 'backupKey' };
+
+export const tables: readonly TableDefinition[] = [plansTable, deploymentsTable, backupsTable];

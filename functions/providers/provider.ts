@@ -55,6 +55,32 @@ export interface NodeHealth {
   readonly detail?: string;
 }
 
+/** Where a backup's object lives. Locally an s3rver bucket; on AWS the platform's backup bucket. */
+export interface BackupLocation {
+  readonly bucket: string;
+  /** `plans/<planId>/<component>/<backupId>.dump`: a pg_dump custom-format archive of the application database, with the globals in `<key>.globals.sql`. */
+  readonly key: string;
+}
+
+export interface TableFingerprint {
+  /** `schema.table` */
+  readonly table: string;
+  readonly rows: number;
+  /** md5 over the table's rows in a fixed order, taken in the same snapshot as the dump. */
+  readonly checksum: string;
+}
+
+export interface BackupResult {
+  readonly sizeBytes: number;
+  /** sha256 of the stored object, hex. */
+  readonly sha256: string;
+  readonly durationMs: number;
+  readonly serverVersion: string;
+  readonly tables: readonly TableFingerprint[];
+}
+
+export type ValidationResult = { readonly status: 'passed'; readonly detail: string } | { readonly status: 'failed'; readonly detail: string };
+
 export interface Provider {
   /** Refuses what cannot be deployed before anything is created (a major not installed, too much memory, no account). */
   preflight(target: DeployTarget): Promise<void>;
@@ -62,7 +88,7 @@ export interface Provider {
   ensurePassword(target: DeployTarget): Promise<void>;
   readPassword(target: DeployTarget): Promise<string>;
   ensureSecurityGroup(target: DeployTarget): Promise<NetworkRef>;
-  /** Launches the component's nodes that do not exist yet; returns all of them. */
+  /** Reconciles the nodes that exist to the plan (instance type, disk size) and launches the missing ones; returns all of them. */
   launchNodes(target: DeployTarget, network: NetworkRef): Promise<NodeRef[]>;
   /** Running, and reachable by the provider's command channel (SSM agent online). */
   nodesReady(target: DeployTarget, nodes: readonly NodeRef[]): Promise<Progress>;
@@ -73,4 +99,15 @@ export interface Provider {
   health(target: DeployTarget, nodes: readonly NodeRef[]): Promise<NodeHealth[]>;
   /** Removes every resource tagged with the plan and component: nodes, then the security group, then the password. */
   destroy(target: DeployTarget): Promise<void>;
+  /**
+   * Dumps the primary's application database (and the globals) to the location, streaming, and
+   * fingerprints every table in the dump's snapshot. A failure leaves no object behind.
+   */
+  backup(target: DeployTarget, primary: NodeRef, location: BackupLocation): Promise<BackupResult>;
+  /** Restores the object into a scratch database and compares it with what was recorded; the scratch database is always dropped. */
+  validateBackup(target: DeployTarget, primary: NodeRef, location: BackupLocation, recorded: BackupResult): Promise<ValidationResult>;
+  /** Restores the object into the running application database (replacing its contents); checks the object's sha256 first. */
+  restoreBackup(target: DeployTarget, primary: NodeRef, location: BackupLocation, recorded: BackupResult): Promise<void>;
+  /** Removes a backup's objects. */
+  deleteBackup(target: DeployTarget, location: BackupLocation): Promise<void>;
 }

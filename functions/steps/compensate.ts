@@ -1,3 +1,4 @@
+import { deleteBackupSchedule } from '../lib/schedules.ts';
 import { currentDeployment, targetOf } from './context.ts';
 import type { DeploymentInput } from './context.ts';
 import { providerFor } from '../providers/index.ts';
@@ -8,6 +9,9 @@ export const handler = step('Compensate', async (input: DeploymentInput) => {
   const deployment = await currentDeployment(input);
   if (deployment.mode !== 'create') return { compensated: false };
   const provider = providerFor(deployment.spec.target);
-  for (const component of deployment.spec.components) await provider.destroy(targetOf(deployment, component.id));
+  for (const component of deployment.spec.components) {
+    await deleteBackupSchedule(deployment.planId, component.id);
+    await provider.destroy(targetOf(deployment, component.id));
+  }
   return { compensated: true };
 });

@@ -18,6 +18,14 @@ export const stepModules = {
   CompensateFunctionArn: 'steps/compensate.ts',
   DestroyFunctionArn: 'steps/destroy.ts',
   DeletePlanFunctionArn: 'steps/delete-plan.ts',
+  StartBackupFunctionArn: 'steps/backup-start.ts',
+  DumpBackupFunctionArn: 'steps/backup-dump.ts',
+  ValidateBackupFunctionArn: 'steps/backup-validate.ts',
+  ApplyRetentionFunctionArn: 'steps/backup-retention.ts',
+  FinishBackupFunctionArn: 'steps/backup-finish.ts',
+  RecordBackupFailureFunctionArn: 'steps/backup-failed.ts',
+  RestoreBackupFunctionArn: 'steps/restore.ts',
+  FinishRestoreFunctionArn: 'steps/restore-finish.ts',
 } as const;
 
 export type StepSubstitution = keyof typeof stepModules;

@@ -1,11 +1,22 @@
 import type { DeployedComponent } from '@cloudseed/shared';
+import { deleteBackupSchedule, putBackupSchedule } from '../lib/schedules.ts';
 import { componentContext, required } from './context.ts';
 import type { ComponentInput } from './context.ts';
 import { step } from './step.ts';
 
-/** The deployed component as the health check and the API see it; the Map collects one per component. */
+/**
+ * Enrols the component in health checks (the deployment record lists its nodes) and backups (its
+ * schedule follows the plan: created, updated or removed). The result is the deployed component,
+ * which the Map collects one per component.
+ */
 export const handler = step('RegisterMonitoring', async (input: ComponentInput): Promise<DeployedComponent> => {
   const { target } = await componentContext(input);
+  const { backup } = target.spec.db;
+  if (backup.enabled) {
+    await putBackupSchedule({ ownerId: input.ownerId, planId: input.planId, componentId: target.spec.id, cron: backup.schedule, timezone: backup.timezone });
+  } else {
+    await deleteBackupSchedule(input.planId, target.spec.id);
+  }
   const nodes = required(input.nodes, 'the nodes').map((node) => ({
     name: node.name,
     role: node.role,

@@ -6,14 +6,29 @@ import {
   DescribeInstanceStatusCommand,
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
+  DescribeVolumesCommand,
+  DescribeVolumesModificationsCommand,
   DescribeVpcsCommand,
   EC2Client,
   EC2ServiceException,
+  ModifyInstanceAttributeCommand,
+  ModifyVolumeCommand,
   RevokeSecurityGroupIngressCommand,
   RunInstancesCommand,
+  StartInstancesCommand,
+  StopInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import type { Instance, IpPermission } from '@aws-sdk/client-ec2';
+import type {
+  DescribeInstancesCommandInput,
+  Instance,
+  IpPermission,
+  ModifyInstanceAttributeCommandInput,
+  ModifyVolumeCommandInput,
+  StartInstancesCommandInput,
+  StopInstancesCommandInput,
+  Volume,
+} from '@aws-sdk/client-ec2';
 import {
   DeleteParametersCommand,
   DescribeInstanceInformationCommand,
@@ -27,6 +42,8 @@ import {
   SSMClient,
   SSMServiceException,
 } from '@aws-sdk/client-ssm';
+import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import type { GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient, STSServiceException } from '@aws-sdk/client-sts';
 import { NotFound, renderAwsJson, validatePlan } from '@cloudseed/shared';
 import type { AwsComponent, Component } from '@cloudseed/shared';
@@ -45,11 +62,13 @@ import {
   TransientError,
 } from '../providers/aws/index.ts';
 import type { AwsProviderOptions } from '../providers/aws/index.ts';
-import type { AccountConnection, CommandRef, DeployTarget, NodeRef } from '../providers/provider.ts';
+import { backupScript, restoreScript, validateScript } from '../providers/aws/backup-scripts.ts';
+import type { AccountConnection, BackupLocation, BackupResult, CommandRef, DeployTarget, NodeRef, TableFingerprint } from '../providers/provider.ts';
 
 const ec2Mock = mockClient(EC2Client);
 const ssmMock = mockClient(SSMClient);
 const stsMock = mockClient(STSClient);
+const s3Mock = mockClient(S3Client);
 
 const ACCOUNT: AccountConnection = { roleArn: 'arn:aws:iam::123456789012:role/CloudSeedDeploy', externalId: 'cs-ext-4f2a', region: 'eu-central-1' };
 const PLAN_ID = 'p-1';
@@ -58,6 +77,7 @@ const PROFILE = 'CloudSeedNode';
 const GROUP_ID = 'sg-0123456789abcdef0';
 const T0 = Date.parse('2030-01-01T00:00:00Z');
 const PASSWORD = 'Sup3rSecretPasswordValue12345678';
+const BACKUP_REGION = 'eu-west-1';
 
 const BASE_TAGS = [
   { Key: 'cloudseed:managed', Value: 'true' },
@@ -71,12 +91,12 @@ const COMPONENT_FILTERS = [
 
 const specs = new Map<AwsComponent, Component>();
 
-function render(db: Record<string, unknown> = {}): AwsComponent {
+function render(db: Record<string, unknown> = {}, hardware: Record<string, unknown> = {}): AwsComponent {
   const result = validatePlan({
     apiVersion: 'cs/v1',
     name: 'orders',
     target: { cloud: 'aws', region: 'eu-central-1' },
-    components: [{ id: 'db', type: 'postgres', network: { allowedCidrs: ['203.0.113.0/24', '2001:db8::/48'] }, db }],
+    components: [{ id: 'db', type: 'postgres', network: { allowedCidrs: ['203.0.113.0/24', '2001:db8::/48'] }, db, hardware }],
   });
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
   const component = renderAwsJson(result.plan, { planId: PLAN_ID }).components[0];
@@ -101,7 +121,8 @@ function provider(options: Partial<AwsProviderOptions> = {}): AwsProvider {
   return new AwsProvider({
     instanceProfileName: PROFILE,
     sts: new STSClient({ region: 'us-east-1' }),
-    clientsFor: (account) => ({ ec2: new EC2Client({ region: account.region }), ssm: new SSMClient({ region: account.region }) }),
+    clientsFor: (account) => ({ ec2: new EC2Client({ region: account.region }), ssm: new SSMClient({ region: account.region }), s3: new S3Client({ region: BACKUP_REGION }) }),
+    backupRegion: BACKUP_REGION,
     clock: { now: () => now, sleep },
     ...options,
   });
@@ -115,8 +136,26 @@ function node(name: string, role: 'primary' | 'replica', instanceId: string): No
   return { name, role, instanceId, port: 5432 };
 }
 
+/** An instance as EC2 describes one the default plan launched (t4g.medium, arm64, root volume on /dev/xvda). */
 function instance(id: string, nodeName: string, state: string, extra: Partial<Instance> = {}): Instance {
-  return { InstanceId: id, State: { Name: state as 'running' }, Tags: [...BASE_TAGS, { Key: 'cloudseed:node', Value: nodeName }], ...extra };
+  return {
+    InstanceId: id,
+    InstanceType: 't4g.medium',
+    Architecture: 'arm64',
+    RootDeviceName: '/dev/xvda',
+    State: { Name: state as 'running' },
+    Tags: [...BASE_TAGS, { Key: 'cloudseed:node', Value: nodeName }],
+    ...extra,
+  };
+}
+
+/** The root volume of an instance: `vol-…` with the instance id's digits. */
+function rootVolume(instanceId: string, size: number): Volume {
+  return { VolumeId: volumeId(instanceId), Size: size, VolumeType: 'gp3', Attachments: [{ InstanceId: instanceId, Device: '/dev/xvda', State: 'attached' }] };
+}
+
+function volumeId(instanceId: string): string {
+  return `vol-${instanceId.slice(2)}`;
 }
 
 function reservations(...instances: Instance[]) {
@@ -128,16 +167,23 @@ function inputs<C extends { readonly input: object }>(calls: ReadonlyArray<{ rea
   return calls.map((call) => call.args[0].input);
 }
 
+/** S3 operations IAM authorises under another action's name. */
+const S3_ACTIONS: Record<string, string> = { DeleteObjects: 'DeleteObject', HeadObject: 'GetObject' };
+
 /** The commands sent to every mocked client, in the order they were sent, as IAM actions. */
 function sentActions(): string[] {
   const calls = [
     ...ec2Mock.calls().map((call) => ({ call, service: 'ec2' })),
     ...ssmMock.calls().map((call) => ({ call, service: 'ssm' })),
     ...stsMock.calls().map((call) => ({ call, service: 'sts' })),
+    ...s3Mock.calls().map((call) => ({ call, service: 's3' })),
   ];
   return calls
     .sort((a, b) => (a.call as unknown as { callId: number }).callId - (b.call as unknown as { callId: number }).callId)
-    .map(({ call, service }) => `${service}:${(call.args[0] as object).constructor.name.replace(/Command$/, '')}`);
+    .map(({ call, service }) => {
+      const operation = (call.args[0] as object).constructor.name.replace(/Command$/, '');
+      return `${service}:${service === 's3' ? (S3_ACTIONS[operation] ?? operation) : operation}`;
+    });
 }
 
 function decodedScript(commands: readonly string[]): string {
@@ -155,10 +201,12 @@ beforeEach(() => {
   ec2Mock.reset();
   ssmMock.reset();
   stsMock.reset();
+  s3Mock.reset();
   // Anything a test did not expect fails loudly instead of resolving to undefined.
   ec2Mock.onAnyCommand().rejects(new Error('unexpected EC2 command'));
   ssmMock.onAnyCommand().rejects(new Error('unexpected SSM command'));
   stsMock.onAnyCommand().rejects(new Error('unexpected STS command'));
+  s3Mock.onAnyCommand().rejects(new Error('unexpected S3 command'));
   stsMock.on(AssumeRoleCommand).callsFake(() => ({
     Credentials: { AccessKeyId: 'ASIAEXAMPLE', SecretAccessKey: 'secret', SessionToken: 'token', Expiration: new Date(now + 900_000) },
   }));
@@ -528,6 +576,8 @@ describe('launchNodes', () => {
     ec2Mock.on(DescribeInstancesCommand).resolves(
       reservations(instance('i-0000000000000000a', 'db-0', 'running', { PublicIpAddress: '198.51.100.7', PrivateIpAddress: '172.31.5.10' }), instance('i-0000000000000000c', 'db-2', 'pending')),
     );
+    ec2Mock.on(DescribeVolumesCommand).resolves({ Volumes: [rootVolume('i-0000000000000000a', 20), rootVolume('i-0000000000000000c', 20)] });
+    ec2Mock.on(DescribeVolumesModificationsCommand).resolves({ VolumesModifications: [] });
     ec2Mock.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0000000000000000b', PrivateIpAddress: '172.31.5.11' }] });
 
     const nodes = await provider().launchNodes(target(cluster), network);
@@ -542,6 +592,8 @@ describe('launchNodes', () => {
 
   it('launches nothing on a second run', async () => {
     ec2Mock.on(DescribeInstancesCommand).resolves(reservations(instance('i-0000000000000000a', 'db-0', 'running')));
+    ec2Mock.on(DescribeVolumesCommand).resolves({ Volumes: [rootVolume('i-0000000000000000a', 20)] });
+    ec2Mock.on(DescribeVolumesModificationsCommand).resolves({ VolumesModifications: [] });
 
     await provider().launchNodes(target(), network);
 
@@ -584,6 +636,271 @@ describe('launchNodes', () => {
 
     await expect(aws.launchNodes(target(), network)).rejects.toMatchObject({ name: 'TransientError', code: 'RequestLimitExceeded' });
     await expect(aws.launchNodes(target(), network)).rejects.toMatchObject({ name: 'TransientError', code: 'InternalError' });
+  });
+});
+
+describe('launchNodes on a re-deploy: the nodes that exist are brought to the plan in place', () => {
+  const network = { securityGroupId: GROUP_ID };
+  const PRIMARY = 'i-0000000000000000a';
+  const REPLICA = 'i-0000000000000000b';
+  const pair = { topology: { mode: 'cluster', replicas: 1 } };
+  const samePair = render(pair);
+  const largerPair = render(pair, { aws: { instanceType: 't4g.large' } });
+  const largerSingle = render({}, { aws: { instanceType: 't4g.large' } });
+  const x86Pair = render(pair, { aws: { instanceType: 'm6i.xlarge' } });
+  const biggerDiskPair = render(pair, { storage: { sizeGiB: 50 } });
+
+  interface Failures {
+    stop?: Error[];
+    modify?: Error[];
+    start?: Error[];
+  }
+
+  /**
+   * EC2 as far as a resize goes: StopInstances, ModifyInstanceAttribute and StartInstances change
+   * the instances, and DescribeInstances shows 'stopping' or 'pending' once before the instance
+   * settles. A started instance gets a new public address. `failures` are thrown by the next calls.
+   */
+  function fleet(initial: Instance[], failures: Failures = {}): void {
+    const instances = new Map(initial.map((described) => [described.InstanceId!, described]));
+    const settling = new Map<string, 'stopped' | 'running'>();
+    let started = 0;
+    const set = (id: string, change: Partial<Instance>) => instances.set(id, { ...instances.get(id)!, ...change });
+    ec2Mock.on(DescribeInstancesCommand).callsFake((input: DescribeInstancesCommandInput) => {
+      const ids = input.Filters?.find((filter) => filter.Name === 'instance-id')?.Values;
+      const shown = [...instances.values()].filter((described) => ids === undefined || ids.includes(described.InstanceId!));
+      for (const [id, state] of settling) set(id, { State: { Name: state } });
+      settling.clear();
+      return reservations(...shown);
+    });
+    ec2Mock.on(StopInstancesCommand).callsFake((input: StopInstancesCommandInput) => {
+      const failure = failures.stop?.shift();
+      if (failure) throw failure;
+      for (const id of input.InstanceIds ?? []) {
+        set(id, { State: { Name: 'stopping' }, StateReason: { Code: 'Client.UserInitiatedShutdown' } });
+        settling.set(id, 'stopped');
+      }
+      return {};
+    });
+    ec2Mock.on(ModifyInstanceAttributeCommand).callsFake((input: ModifyInstanceAttributeCommandInput) => {
+      const failure = failures.modify?.shift();
+      if (failure) throw failure;
+      set(input.InstanceId!, { InstanceType: input.InstanceType!.Value! as 't4g.large' });
+      return {};
+    });
+    ec2Mock.on(StartInstancesCommand).callsFake((input: StartInstancesCommandInput) => {
+      const failure = failures.start?.shift();
+      if (failure) throw failure;
+      for (const id of input.InstanceIds ?? []) {
+        set(id, { State: { Name: 'pending' }, PublicIpAddress: `198.51.100.${100 + started}` });
+        settling.set(id, 'running');
+        started += 1;
+      }
+      return {};
+    });
+  }
+
+  function disks(sizeGiB: number, ...instanceIds: string[]): void {
+    ec2Mock.on(DescribeVolumesCommand).resolves({ Volumes: instanceIds.map((id) => rootVolume(id, sizeGiB)) });
+    ec2Mock.on(DescribeVolumesModificationsCommand).resolves({ VolumesModifications: [] });
+  }
+
+  function runningPair(): Instance[] {
+    return [instance(PRIMARY, 'db-0', 'running', { PublicIpAddress: '198.51.100.7' }), instance(REPLICA, 'db-1', 'running', { PublicIpAddress: '198.51.100.8' })];
+  }
+
+  const byId = (id: string) => ({ Filters: [{ Name: 'instance-id', Values: [id] }] });
+  const lookup = ['ec2:DescribeInstances', 'ec2:DescribeVolumes', 'ec2:DescribeVolumesModifications'];
+  const stopChangeStart = ['ec2:StopInstances', 'ec2:DescribeInstances', 'ec2:DescribeInstances', 'ec2:ModifyInstanceAttribute', 'ec2:StartInstances', 'ec2:DescribeInstances', 'ec2:DescribeInstances'];
+
+  it('changes the instance type of the replica, then of the primary: stop, wait until stopped, modify, start, wait until running', async () => {
+    fleet(runningPair());
+    disks(20, PRIMARY, REPLICA);
+
+    const nodes = await provider().launchNodes(target(largerPair), network);
+
+    expect(sentActions()).toEqual([...lookup, ...stopChangeStart, ...stopChangeStart]);
+    expect(inputs(ec2Mock.commandCalls(StopInstancesCommand))).toEqual([{ InstanceIds: [REPLICA] }, { InstanceIds: [PRIMARY] }]);
+    expect(inputs(ec2Mock.commandCalls(ModifyInstanceAttributeCommand))).toEqual([
+      { InstanceId: REPLICA, InstanceType: { Value: 't4g.large' } },
+      { InstanceId: PRIMARY, InstanceType: { Value: 't4g.large' } },
+    ]);
+    expect(inputs(ec2Mock.commandCalls(StartInstancesCommand))).toEqual([{ InstanceIds: [REPLICA] }, { InstanceIds: [PRIMARY] }]);
+    expect(inputs(ec2Mock.commandCalls(DescribeInstancesCommand)).slice(1)).toEqual([...Array.from({ length: 4 }, () => byId(REPLICA)), ...Array.from({ length: 4 }, () => byId(PRIMARY))]);
+    expect(sleep.mock.calls).toEqual(Array.from({ length: 8 }, () => [5_000]));
+    expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(0);
+    // A restarted node has a new public address.
+    expect(nodes).toEqual([
+      { name: 'db-0', role: 'primary', instanceId: PRIMARY, host: '198.51.100.101', port: 5432 },
+      { name: 'db-1', role: 'replica', instanceId: REPLICA, host: '198.51.100.100', port: 5432 },
+    ]);
+  });
+
+  it('stops nothing when the nodes already have the plan type and disk', async () => {
+    fleet(runningPair());
+    disks(20, PRIMARY, REPLICA);
+
+    const nodes = await provider().launchNodes(target(samePair), network);
+
+    expect(sentActions()).toEqual(lookup);
+    expect(inputs(ec2Mock.commandCalls(DescribeVolumesCommand))).toEqual([{ Filters: [{ Name: 'attachment.instance-id', Values: [PRIMARY, REPLICA] }] }]);
+    expect(inputs(ec2Mock.commandCalls(DescribeVolumesModificationsCommand))).toEqual([{ Filters: [{ Name: 'volume-id', Values: [volumeId(PRIMARY), volumeId(REPLICA)] }] }]);
+    expect(nodes.map((ref) => ref.host)).toEqual(['198.51.100.7', '198.51.100.8']);
+  });
+
+  it('grows each root volume to the plan size without stopping a node, and waits until the size has taken effect', async () => {
+    fleet(runningPair());
+    disks(20, PRIMARY, REPLICA);
+    const modification = (id: string, state: 'modifying' | 'optimizing' | 'completed') => ({ VolumeId: volumeId(id), ModificationState: state, OriginalSize: 20, TargetSize: 50 });
+    ec2Mock
+      .on(DescribeVolumesModificationsCommand)
+      .resolvesOnce({ VolumesModifications: [] })
+      .resolvesOnce({ VolumesModifications: [modification(PRIMARY, 'optimizing'), modification(REPLICA, 'modifying')] })
+      .resolves({ VolumesModifications: [modification(REPLICA, 'completed')] });
+    ec2Mock.on(ModifyVolumeCommand).callsFake((input: ModifyVolumeCommandInput) => ({ VolumeModification: { VolumeId: input.VolumeId, ModificationState: 'modifying', TargetSize: input.Size } }));
+
+    await provider().launchNodes(target(biggerDiskPair), network);
+
+    expect(sentActions()).toEqual([...lookup, 'ec2:ModifyVolume', 'ec2:ModifyVolume', 'ec2:DescribeVolumesModifications', 'ec2:DescribeVolumesModifications']);
+    expect(inputs(ec2Mock.commandCalls(ModifyVolumeCommand))).toEqual([
+      { VolumeId: volumeId(PRIMARY), Size: 50 },
+      { VolumeId: volumeId(REPLICA), Size: 50 },
+    ]);
+    expect(inputs(ec2Mock.commandCalls(DescribeVolumesModificationsCommand)).at(-1)).toEqual({ Filters: [{ Name: 'volume-id', Values: [volumeId(REPLICA)] }] });
+    expect(ec2Mock.commandCalls(StopInstancesCommand)).toHaveLength(0);
+  });
+
+  it('does not ask again for a size change an earlier attempt asked for, but waits for it', async () => {
+    fleet(runningPair());
+    disks(20, PRIMARY, REPLICA);
+    const modifications = (state: 'modifying' | 'optimizing') => ({
+      VolumesModifications: [PRIMARY, REPLICA].map((id) => ({ VolumeId: volumeId(id), ModificationState: state, TargetSize: 50 })),
+    });
+    ec2Mock.on(DescribeVolumesModificationsCommand).resolvesOnce(modifications('modifying')).resolves(modifications('optimizing'));
+
+    await provider().launchNodes(target(biggerDiskPair), network);
+
+    expect(sentActions()).toEqual([...lookup, 'ec2:DescribeVolumesModifications']);
+  });
+
+  it('fails when a size change fails', async () => {
+    fleet(runningPair());
+    disks(20, PRIMARY, REPLICA);
+    ec2Mock
+      .on(DescribeVolumesModificationsCommand)
+      .resolvesOnce({ VolumesModifications: [] })
+      .resolves({ VolumesModifications: [{ VolumeId: volumeId(PRIMARY), ModificationState: 'failed', StatusMessage: 'Internal error' }] });
+    ec2Mock.on(ModifyVolumeCommand).resolves({});
+
+    await expect(provider().launchNodes(target(biggerDiskPair), network)).rejects.toThrow(
+      new PermanentError(`growing the disk of node db-0 (${volumeId(PRIMARY)}) failed: Internal error`),
+    );
+  });
+
+  it('refuses a plan disk smaller than the volume before changing anything', async () => {
+    fleet([instance(PRIMARY, 'db-0', 'running')]);
+    disks(100, PRIMARY);
+
+    const attempt = provider().launchNodes(target(largerSingle), network);
+
+    await expect(attempt).rejects.toThrow(PermanentError);
+    await expect(attempt).rejects.toThrow(`the disk of node db-0 (${volumeId(PRIMARY)}) is 100 GiB but the plan asks for 20 GiB: disks only grow. Plan at least 100 GiB`);
+    expect(sentActions()).toEqual(['ec2:DescribeInstances', 'ec2:DescribeVolumes']);
+  });
+
+  it('refuses another architecture before stopping anything: the system on the disk would not boot', async () => {
+    fleet(runningPair());
+    disks(20, PRIMARY, REPLICA);
+
+    const attempt = provider().launchNodes(target(x86Pair), network);
+
+    await expect(attempt).rejects.toThrow(PermanentError);
+    await expect(attempt).rejects.toThrow(
+      `node db-0 (${PRIMARY}) runs on arm64 (t4g.medium) but the plan's m6i.xlarge is x86_64: its disk holds an arm64 system that would not boot there. ` +
+        'Choose an arm64 instance type, or deploy the new architecture as a new plan and move the data',
+    );
+    expect(sentActions()).toEqual(['ec2:DescribeInstances']);
+  });
+
+  it('converges on a retry after the type was changed but the start failed: it only starts the node', async () => {
+    fleet([instance(PRIMARY, 'db-0', 'running')], { start: [ec2Error('InsufficientInstanceCapacity')] });
+    disks(20, PRIMARY);
+    const aws = provider();
+
+    await expect(aws.launchNodes(target(largerSingle), network)).rejects.toMatchObject({ name: 'CapacityError', code: 'InsufficientInstanceCapacity' });
+    const firstAttempt = sentActions().length;
+    const nodes = await aws.launchNodes(target(largerSingle), network);
+
+    expect(sentActions().slice(firstAttempt)).toEqual([...lookup, 'ec2:StartInstances', 'ec2:DescribeInstances', 'ec2:DescribeInstances']);
+    expect(inputs(ec2Mock.commandCalls(StopInstancesCommand))).toEqual([{ InstanceIds: [PRIMARY] }]);
+    expect(inputs(ec2Mock.commandCalls(ModifyInstanceAttributeCommand))).toEqual([{ InstanceId: PRIMARY, InstanceType: { Value: 't4g.large' } }]);
+    expect(inputs(ec2Mock.commandCalls(StartInstancesCommand))).toEqual([{ InstanceIds: [PRIMARY] }, { InstanceIds: [PRIMARY] }]);
+    expect(nodes).toEqual([{ name: 'db-0', role: 'primary', instanceId: PRIMARY, host: '198.51.100.100', port: 5432 }]);
+  });
+
+  it('leaves the primary serving when the replica does not come back', async () => {
+    fleet(runningPair(), { start: [ec2Error('InsufficientInstanceCapacity')] });
+    disks(20, PRIMARY, REPLICA);
+
+    await expect(provider().launchNodes(target(largerPair), network)).rejects.toThrow(CapacityError);
+    expect(inputs(ec2Mock.commandCalls(StopInstancesCommand))).toEqual([{ InstanceIds: [REPLICA] }]);
+  });
+
+  it('reports a node that started and stopped again for want of capacity as a CapacityError', async () => {
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolvesOnce(reservations(instance(PRIMARY, 'db-0', 'stopped', { InstanceType: 't4g.large' })))
+      .resolves(
+        reservations(
+          instance(PRIMARY, 'db-0', 'stopped', {
+            InstanceType: 't4g.large',
+            StateReason: { Code: 'Server.InsufficientInstanceCapacity', Message: 'Server.InsufficientInstanceCapacity: Insufficient capacity.' },
+          }),
+        ),
+      );
+    ec2Mock.on(StartInstancesCommand).resolves({});
+    disks(20, PRIMARY);
+
+    await expect(provider().launchNodes(target(largerSingle), network)).rejects.toMatchObject({
+      name: 'CapacityError',
+      code: 'InsufficientInstanceCapacity',
+      message: `node db-0 (${PRIMARY}) could not start: Server.InsufficientInstanceCapacity: Insufficient capacity.`,
+    });
+  });
+
+  it('surfaces throttling of StopInstances as a TransientError and changes nothing', async () => {
+    fleet(runningPair(), { stop: [ec2Error('RequestLimitExceeded')] });
+    disks(20, PRIMARY, REPLICA);
+
+    await expect(provider().launchNodes(target(largerPair), network)).rejects.toMatchObject({
+      name: 'TransientError',
+      code: 'RequestLimitExceeded',
+      message: 'ec2:StopInstances failed: RequestLimitExceeded: RequestLimitExceeded (mocked)',
+    });
+    expect(inputs(ec2Mock.commandCalls(StopInstancesCommand))).toEqual([{ InstanceIds: [REPLICA] }]);
+    expect(ec2Mock.commandCalls(ModifyInstanceAttributeCommand)).toHaveLength(0);
+  });
+
+  it('starts a node again with its old type when EC2 refuses the new one', async () => {
+    fleet([instance(PRIMARY, 'db-0', 'running')], { modify: [ec2Error('InvalidParameterValue', 'not supported')] });
+    disks(20, PRIMARY);
+
+    await expect(provider().launchNodes(target(largerSingle), network)).rejects.toMatchObject({
+      name: 'PermanentError',
+      code: 'InvalidParameterValue',
+      message: `ec2:ModifyInstanceAttribute failed: InvalidParameterValue: not supported; node db-0 (${PRIMARY}) was started again as t4g.medium`,
+    });
+    expect(inputs(ec2Mock.commandCalls(StartInstancesCommand))).toEqual([{ InstanceIds: [PRIMARY] }]);
+  });
+
+  it('gives up with a TransientError when a node takes too long to stop, before changing its type', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolvesOnce(reservations(instance(PRIMARY, 'db-0', 'running'))).resolves(reservations(instance(PRIMARY, 'db-0', 'stopping')));
+    ec2Mock.on(StopInstancesCommand).resolves({});
+    disks(20, PRIMARY);
+
+    await expect(provider().launchNodes(target(largerSingle), network)).rejects.toThrow(new TransientError(`node db-0 (${PRIMARY}) did not become stopped within 180 s`));
+    expect(sleep).toHaveBeenCalledTimes(36);
+    expect(ec2Mock.commandCalls(ModifyInstanceAttributeCommand)).toHaveLength(0);
   });
 });
 
@@ -988,6 +1305,323 @@ describe('a whole deployment and teardown', () => {
 
     expect(stsMock.commandCalls(AssumeRoleCommand)).toHaveLength(1);
     expect(nodes.map((ref) => ref.instanceId)).toEqual(ids);
+  });
+});
+
+describe('backups', () => {
+  const primary = node('db-0', 'primary', 'i-0000000000000000a');
+  const BUCKET = 'cloudseed-backups-123';
+  const KEY = 'plans/p-1/db/bk-1.dump';
+  const location: BackupLocation = { bucket: BUCKET, key: KEY };
+  const SHA = 'c'.repeat(64);
+  const tables: TableFingerprint[] = [
+    { table: 'public.orders', rows: 3, checksum: '0123456789abcdef0123456789abcdef' },
+    { table: 'public.empty', rows: 0, checksum: '' },
+  ];
+  const recorded: BackupResult = { sizeBytes: 4096, sha256: SHA, durationMs: 812, serverVersion: '16.4', tables };
+  const scriptInput = { bucket: BUCKET, key: KEY, region: BACKUP_REGION, database: 'app', owner: 'app', port: 5432, binDir: '/usr/bin' };
+  const allKeys = [KEY, `${KEY}.globals.sql`, `${KEY}.manifest.json`, `${KEY}.validation.json`].map((Key) => ({ Key }));
+  const deleteAll = { Bucket: BUCKET, Delete: { Objects: allKeys, Quiet: true } };
+
+  function expectedCommands(label: string, script: string): string[] {
+    const encoded = Buffer.from(script).toString('base64');
+    return ['set -e', 'umask 077', `printf '%s' '${encoded}' | base64 -d > /root/cloudseed-${label}.sh`, `chmod 700 /root/cloudseed-${label}.sh`, `bash /root/cloudseed-${label}.sh`];
+  }
+
+  /** A GetObject answer whose body is `text`. */
+  function body(text: string): GetObjectCommandOutput {
+    return { $metadata: {}, Body: { transformToString: () => Promise.resolve(text) } as unknown as GetObjectCommandOutput['Body'] };
+  }
+
+  function s3Error(code: string, status: number): S3ServiceException {
+    return new S3ServiceException({ name: code, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status }, message: `${code} (mocked)` });
+  }
+
+  function finishes(stdout: string): void {
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-backup' } });
+    ssmMock
+      .on(GetCommandInvocationCommand)
+      .rejectsOnce(new InvocationDoesNotExist({ $metadata: {}, message: '' }))
+      .resolvesOnce({ Status: 'InProgress' })
+      .resolves({ Status: 'Success', ResponseCode: 0, StandardOutputContent: stdout });
+  }
+
+  function fails(stderr: string, status: 'Failed' | 'TimedOut' = 'Failed'): void {
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-backup' } });
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: status, ResponseCode: status === 'Failed' ? 1 : -1, StandardOutputContent: '', StandardErrorContent: stderr });
+  }
+
+  const backupLine = `CLOUDSEED_RESULT {"sizeBytes":4096,"sha256":"${SHA}","durationMs":812,"serverVersion":"16.4","tableCount":2}\n`;
+  const manifest = JSON.stringify({ sizeBytes: 4096, sha256: SHA, durationMs: 812, serverVersion: '16.4', tables });
+
+  describe('backup', () => {
+    it('runs the backup script on the primary and returns what it measured, with the fingerprints from the manifest', async () => {
+      finishes(backupLine);
+      s3Mock.on(GetObjectCommand).resolves(body(manifest));
+
+      const result = await provider().backup(target(), primary, location);
+
+      expect(result).toEqual(recorded);
+      const sent = inputs(ssmMock.commandCalls(SendCommandCommand));
+      expect(sent).toEqual([
+        {
+          DocumentName: 'AWS-RunShellScript',
+          InstanceIds: ['i-0000000000000000a'],
+          Parameters: { commands: expectedCommands('backup', backupScript(scriptInput)), executionTimeout: ['720'] },
+          TimeoutSeconds: 720,
+          Comment: 'CloudSeed p-1/db backup',
+        },
+      ]);
+      const script = decodedScript(sent[0]!.Parameters!['commands']!);
+      expect(script).toContain(`BUCKET='${BUCKET}'\nKEY='${KEY}'\nREGION='eu-west-1'\nDATABASE='app'\n`);
+      expect(script).toContain('pg_dump --format=custom --snapshot="$SNAPSHOT_ID"');
+      expect(inputs(ssmMock.commandCalls(GetCommandInvocationCommand))).toEqual(Array.from({ length: 3 }, () => ({ CommandId: 'cmd-backup', InstanceId: 'i-0000000000000000a' })));
+      expect(sleep.mock.calls).toEqual([[5000], [5000], [5000]]);
+      expect(inputs(s3Mock.commandCalls(GetObjectCommand))).toEqual([{ Bucket: BUCKET, Key: `${KEY}.manifest.json` }]);
+      expect(s3Mock.commandCalls(DeleteObjectsCommand)).toHaveLength(0);
+    });
+
+    it('quotes a key the shell would otherwise read as code', async () => {
+      const key = "plans/p-1/db/it's $(reboot).dump";
+      finishes(backupLine);
+      s3Mock.on(GetObjectCommand).resolves(body(manifest));
+
+      await provider().backup(target(), primary, { bucket: BUCKET, key });
+
+      const script = decodedScript(inputs(ssmMock.commandCalls(SendCommandCommand))[0]!.Parameters!['commands']!);
+      expect(script).toContain(`KEY='plans/p-1/db/it'\\''s $(reboot).dump'\n`);
+      expect(script).toBe(backupScript({ ...scriptInput, key }));
+    });
+
+    it('fails with the end of the script standard error and removes whatever reached S3', async () => {
+      fails('pg_dump: error: query failed: ERROR:  canceling statement due to lock timeout\ncloudseed backup: pg_dump failed: lock timeout\ncloudseed backup: failed; removed what it had stored\n');
+      s3Mock.on(DeleteObjectsCommand).resolves({});
+
+      const error: unknown = await provider().backup(target(), primary, location).catch((caught: unknown) => caught);
+
+      expect(error).toBeInstanceOf(PermanentError);
+      expect((error as Error).message).toBe(
+        'backup failed on db-0 (i-0000000000000000a) (exit 1): pg_dump: error: query failed: ERROR:  canceling statement due to lock timeout\ncloudseed backup: pg_dump failed: lock timeout\ncloudseed backup: failed; removed what it had stored',
+      );
+      expect(inputs(s3Mock.commandCalls(DeleteObjectsCommand))).toEqual([deleteAll]);
+      expect(s3Mock.commandCalls(GetObjectCommand)).toHaveLength(0);
+    });
+
+    it('cleans up after SSM killed the script at its timeout, which the script cannot do itself', async () => {
+      fails('', 'TimedOut');
+      s3Mock.on(DeleteObjectsCommand).resolves({});
+
+      await expect(provider().backup(target(), primary, location)).rejects.toThrow('backup timed out on db-0 (i-0000000000000000a)');
+      expect(inputs(s3Mock.commandCalls(DeleteObjectsCommand))).toEqual([deleteAll]);
+    });
+
+    it.each([
+      ['no result line', 'uploading...\n', /finished but printed no CLOUDSEED_RESULT line; its output began: uploading\.\.\./],
+      ['a result that is not JSON', 'CLOUDSEED_RESULT {"sizeBytes":40\n', /printed a result that is not a JSON object: \{"sizeBytes":40/],
+      ['a result without a sha256', 'CLOUDSEED_RESULT {"sizeBytes":1,"durationMs":1,"serverVersion":"16","tableCount":0}\n', /has no valid sha256 \(undefined\)/],
+    ])('refuses %s', async (_case, stdout, message) => {
+      finishes(stdout);
+      s3Mock.on(DeleteObjectsCommand).resolves({});
+
+      await expect(provider().backup(target(), primary, location)).rejects.toThrow(message);
+      expect(s3Mock.commandCalls(DeleteObjectsCommand)).toHaveLength(1);
+    });
+
+    it('refuses a manifest that describes another dump than the script reported', async () => {
+      finishes(backupLine);
+      s3Mock.on(GetObjectCommand).resolves(body(JSON.stringify({ sizeBytes: 4096, sha256: 'd'.repeat(64), durationMs: 1, serverVersion: '16.4', tables })));
+      s3Mock.on(DeleteObjectsCommand).resolves({});
+
+      await expect(provider().backup(target(), primary, location)).rejects.toThrow(/does not describe the dump/);
+    });
+
+    it('says so when the manifest is missing', async () => {
+      finishes(backupLine);
+      s3Mock.on(GetObjectCommand).rejects(s3Error('NoSuchKey', 404));
+      s3Mock.on(DeleteObjectsCommand).resolves({});
+
+      await expect(provider().backup(target(), primary, location)).rejects.toThrow(`the backup's manifest s3://${BUCKET}/${KEY}.manifest.json does not exist`);
+    });
+
+    it('keeps waiting through throttling, and gives up after 13 minutes with a PermanentError', async () => {
+      ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-backup' } });
+      ssmMock
+        .on(GetCommandInvocationCommand)
+        .rejectsOnce(new SSMServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' }))
+        .resolves({ Status: 'InProgress' });
+      s3Mock.on(DeleteObjectsCommand).resolves({});
+
+      const error: unknown = await provider().backup(target(), primary, location).catch((caught: unknown) => caught);
+
+      expect(error).toBeInstanceOf(PermanentError);
+      expect((error as Error).message).toBe('the backup of p-1/db on db-0 (i-0000000000000000a) took longer than 13 minutes (command cmd-backup)');
+      expect(sleep.mock.calls.reduce((total, [ms]) => total + ms, 0)).toBe(13 * 60_000);
+      expect(s3Mock.commandCalls(DeleteObjectsCommand)).toHaveLength(1);
+    });
+
+    it.each([
+      ['a replica', node('db-1', 'replica', 'i-0000000000000000b'), location, /backups run on the primary/],
+      ['a node without an instance id', node('db-0', 'primary', 'local-1'), location, /has no EC2 instance id/],
+      ['a bucket S3 would refuse', primary, { bucket: 'Bad_Bucket', key: KEY }, /is not an S3 bucket name/],
+      ['a key with a line break', primary, { bucket: BUCKET, key: 'plans/x\nrm -rf /' }, /is not a backup object key/],
+    ])('refuses %s before sending anything', async (_case, ref, where, message) => {
+      await expect(provider().backup(target(), ref, where)).rejects.toThrow(message);
+      expect(sentActions()).toEqual([]);
+    });
+  });
+
+  describe('validateBackup', () => {
+    const restoredLine = `CLOUDSEED_RESULT {"status":"restored","sha256":"${SHA}","tableCount":2}\n`;
+
+    it('restores the object into a scratch database on the primary and passes when every table matches', async () => {
+      s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 4096 });
+      finishes(restoredLine);
+      s3Mock.on(GetObjectCommand).resolves(body(JSON.stringify({ tables: [...tables].reverse() })));
+
+      const result = await provider().validateBackup(target(), primary, location, recorded);
+
+      expect(result).toEqual({ status: 'passed', detail: '2 tables, 3 rows match' });
+      expect(inputs(s3Mock.commandCalls(HeadObjectCommand))).toEqual([{ Bucket: BUCKET, Key: KEY }]);
+      const sent = inputs(ssmMock.commandCalls(SendCommandCommand));
+      expect(sent).toEqual([
+        {
+          DocumentName: 'AWS-RunShellScript',
+          InstanceIds: ['i-0000000000000000a'],
+          Parameters: { commands: expectedCommands('backup-validation', validateScript({ ...scriptInput, recordedSha256: SHA })), executionTimeout: ['720'] },
+          TimeoutSeconds: 720,
+          Comment: 'CloudSeed p-1/db backup-validation',
+        },
+      ]);
+      const script = decodedScript(sent[0]!.Parameters!['commands']!);
+      expect(script).toContain(`KEY='${KEY}'\nREGION='eu-west-1'\nOWNER='app'\nRECORDED_SHA256='${SHA}'\n`);
+      expect(script).toContain('SCRATCH="cloudseed_validate_$(random_suffix)"');
+      expect(inputs(s3Mock.commandCalls(GetObjectCommand))).toEqual([{ Bucket: BUCKET, Key: `${KEY}.validation.json` }]);
+    });
+
+    it('fails, naming the table, when a restored table differs from the record', async () => {
+      s3Mock.on(HeadObjectCommand).resolves({});
+      finishes(restoredLine);
+      s3Mock.on(GetObjectCommand).resolves(body(JSON.stringify({ tables: [{ ...tables[0], rows: 2 }, tables[1]] })));
+
+      await expect(provider().validateBackup(target(), primary, location, recorded)).resolves.toEqual({
+        status: 'failed',
+        detail: 'table public.orders differs: the restored copy has 2 rows (checksum 0123456789abcdef0123456789abcdef), the backup recorded 3 rows (checksum 0123456789abcdef0123456789abcdef)',
+      });
+    });
+
+    it('reports what the script found wrong with the backup as a failed validation', async () => {
+      s3Mock.on(HeadObjectCommand).resolves({});
+      finishes(`CLOUDSEED_RESULT {"status":"failed","detail":"pg_restore failed: pg_restore: error: could not read from input file: end of file"}\n`);
+
+      await expect(provider().validateBackup(target(), primary, location, recorded)).resolves.toEqual({
+        status: 'failed',
+        detail: 'pg_restore failed: pg_restore: error: could not read from input file: end of file',
+      });
+      expect(s3Mock.commandCalls(GetObjectCommand)).toHaveLength(0);
+    });
+
+    it('fails without running anything when the object is gone', async () => {
+      s3Mock.on(HeadObjectCommand).rejects(s3Error('NotFound', 404));
+
+      await expect(provider().validateBackup(target(), primary, location, recorded)).resolves.toEqual({
+        status: 'failed',
+        detail: `the backup object s3://${BUCKET}/${KEY} does not exist`,
+      });
+      expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+    });
+
+    it('throws when the script could not check the backup at all', async () => {
+      s3Mock.on(HeadObjectCommand).resolves({});
+      fails('fatal error: An error occurred (403) when calling the GetObject operation: Forbidden\ncloudseed backup-validation: could not read s3://cloudseed-backups-123/plans/p-1/db/bk-1.dump\n');
+
+      await expect(provider().validateBackup(target(), primary, location, recorded)).rejects.toThrow(
+        'backup-validation failed on db-0 (i-0000000000000000a) (exit 1): fatal error: An error occurred (403) when calling the GetObject operation: Forbidden\ncloudseed backup-validation: could not read s3://cloudseed-backups-123/plans/p-1/db/bk-1.dump',
+      );
+      expect(s3Mock.commandCalls(DeleteObjectsCommand)).toHaveLength(0);
+    });
+
+    it('refuses a recorded sha256 that is not one', async () => {
+      await expect(provider().validateBackup(target(), primary, location, { ...recorded, sha256: "x'; reboot" })).rejects.toThrow(/is not a sha256/);
+      expect(sentActions()).toEqual([]);
+    });
+  });
+
+  describe('restoreBackup', () => {
+    it('runs the restore script on the primary with the recorded sha256', async () => {
+      s3Mock.on(HeadObjectCommand).resolves({});
+      finishes(`CLOUDSEED_RESULT {"status":"restored","sha256":"${SHA}"}\n`);
+
+      await provider().restoreBackup(target(), primary, location, recorded);
+
+      const sent = inputs(ssmMock.commandCalls(SendCommandCommand));
+      expect(sent).toEqual([
+        {
+          DocumentName: 'AWS-RunShellScript',
+          InstanceIds: ['i-0000000000000000a'],
+          Parameters: { commands: expectedCommands('restore', restoreScript({ ...scriptInput, recordedSha256: SHA, swapDeadlineSeconds: 660 })), executionTimeout: ['720'] },
+          TimeoutSeconds: 720,
+          Comment: 'CloudSeed p-1/db restore',
+        },
+      ]);
+      expect(decodedScript(sent[0]!.Parameters!['commands']!)).toContain(`DATABASE='app'\nOWNER='app'\nRECORDED_SHA256='${SHA}'\nSWAP_DEADLINE_SECONDS='660'\n`);
+    });
+
+    it('fails with the script reason, leaving the database as it was', async () => {
+      s3Mock.on(HeadObjectCommand).resolves({});
+      fails(`cloudseed restore: the stored object does not match its checksum (sha256 ${'e'.repeat(64)}, recorded ${SHA}); nothing was restored\n`);
+
+      await expect(provider().restoreBackup(target(), primary, location, recorded)).rejects.toThrow(
+        `restore failed on db-0 (i-0000000000000000a) (exit 1): cloudseed restore: the stored object does not match its checksum (sha256 ${'e'.repeat(64)}, recorded ${SHA}); nothing was restored`,
+      );
+    });
+
+    it('refuses a success that restored another object', async () => {
+      s3Mock.on(HeadObjectCommand).resolves({});
+      finishes(`CLOUDSEED_RESULT {"status":"restored","sha256":"${'e'.repeat(64)}"}\n`);
+
+      await expect(provider().restoreBackup(target(), primary, location, recorded)).rejects.toThrow(/not the recorded/);
+    });
+
+    it('refuses to start when the object is gone', async () => {
+      s3Mock.on(HeadObjectCommand).rejects(s3Error('NotFound', 404));
+
+      await expect(provider().restoreBackup(target(), primary, location, recorded)).rejects.toThrow(`the backup object s3://${BUCKET}/${KEY} does not exist; nothing was restored`);
+      expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+    });
+  });
+
+  describe('deleteBackup', () => {
+    it('deletes the dump, the globals, the manifest and the validation report in one request', async () => {
+      s3Mock.on(DeleteObjectsCommand).resolves({ Deleted: allKeys });
+
+      await provider().deleteBackup(target(), location);
+
+      expect(inputs(s3Mock.commandCalls(DeleteObjectsCommand))).toEqual([deleteAll]);
+      expect(sentActions()).toEqual(['s3:DeleteObject']);
+    });
+
+    it.each([
+      ['AccessDenied', PermanentError],
+      ['SlowDown', TransientError],
+    ] as const)('maps a key S3 could not delete (%s) to a %o', async (code, type) => {
+      s3Mock.on(DeleteObjectsCommand).resolves({ Errors: [{ Key: `${KEY}.globals.sql`, Code: code, Message: 'mocked' }] });
+
+      const error: unknown = await provider().deleteBackup(target(), location).catch((caught: unknown) => caught);
+
+      expect(error).toBeInstanceOf(type);
+      expect((error as Error).message).toBe(`could not delete s3://${BUCKET}/${KEY}.globals.sql: ${code}: mocked`);
+    });
+
+    it('builds the S3 client in the backup region with the assumed role', async () => {
+      s3Mock.on(DeleteObjectsCommand).resolves({});
+      const aws = new AwsProvider({ instanceProfileName: PROFILE, sts: new STSClient({ region: 'us-east-1' }), backupRegion: BACKUP_REGION, clock: { now: () => now, sleep } });
+
+      await aws.deleteBackup(target(), location);
+
+      const client = s3Mock.call(0).thisValue as S3Client;
+      expect(await client.config.region()).toBe(BACKUP_REGION);
+      expect(await client.config.credentials()).toMatchObject({ accessKeyId: 'ASIAEXAMPLE', sessionToken: 'token' });
+    });
   });
 });
 

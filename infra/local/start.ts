@@ -88,7 +88,7 @@ async function start(): Promise<void> {
     USER_POOL_CLIENT_ID: ids.userPoolClientId,
     COGNITO_ISSUER: `${cognito.endpoint}/${ids.userPoolId}`,
     ...tableEnvironment,
-    ...workflowEnvironment(workflows.stepFunctions),
+    ...workflowEnvironment(workflows),
   });
   for (const name of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE']) delete process.env[name];
 

@@ -1,8 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import { consumeFault, startExisting, stopAll } from '@cloudseed/functions/providers/local/index';
+import { consumeFault } from '@cloudseed/functions/providers/local/faults';
 import { stepModules } from '@cloudseed/functions/steps/index';
 import { StepError } from '@cloudseed/functions/steps/step';
 import { log } from './log.ts';
+import { BACKUP_BUCKET, startS3 } from './s3.ts';
+import type { LocalS3 } from './s3.ts';
+import { startScheduler } from './scheduler.ts';
+import type { LocalScheduler } from './scheduler.ts';
 import { startStepFunctions } from './stepfunctions.ts';
 import type { LocalStepFunctions, TaskHandler } from './stepfunctions.ts';
 
@@ -15,15 +19,23 @@ const LOCAL_WAIT_MS = 20;
 
 export interface LocalWorkflows {
   readonly stepFunctions: LocalStepFunctions;
+  readonly scheduler: LocalScheduler;
+  readonly s3: LocalS3;
   close(): Promise<void>;
 }
 
-/** Everything the handlers need to reach the workflows, set before any handler module loads. */
-export function workflowEnvironment(stepFunctions: LocalStepFunctions): Record<string, string> {
+/** Everything the handlers need to reach the workflows, schedules and objects, set before any handler module loads. */
+export function workflowEnvironment(workflows: LocalWorkflows): Record<string, string> {
+  const { stepFunctions } = workflows;
   return {
     STEPFUNCTIONS_ENDPOINT: stepFunctions.endpoint,
     DEPLOY_STATE_MACHINE_ARN: stepFunctions.stateMachineArn('deploy'),
     TEARDOWN_STATE_MACHINE_ARN: stepFunctions.stateMachineArn('teardown'),
+    BACKUP_STATE_MACHINE_ARN: stepFunctions.stateMachineArn('backup'),
+    RESTORE_STATE_MACHINE_ARN: stepFunctions.stateMachineArn('restore'),
+    SCHEDULER_ENDPOINT: workflows.scheduler.endpoint,
+    S3_ENDPOINT: workflows.s3.endpoint,
+    BACKUP_BUCKET,
   };
 }
 
@@ -52,6 +64,8 @@ export async function startWorkflows(home: string, region: string): Promise<Loca
     workflows: [
       { name: 'deploy', definition: await definition('deploy') },
       { name: 'teardown', definition: await definition('teardown') },
+      { name: 'backup', definition: await definition('backup') },
+      { name: 'restore', definition: await definition('restore') },
     ],
     handlerFor,
     beforeTask: (stateName) => {
@@ -60,10 +74,15 @@ export async function startWorkflows(home: string, region: string): Promise<Loca
     },
     waitMs: LOCAL_WAIT_MS,
   });
+  const [scheduler, s3] = await Promise.all([startScheduler(home, region, stepFunctions.endpoint), startS3(home)]);
   return {
     stepFunctions,
+    scheduler,
+    s3,
     close: async () => {
+      await scheduler.close();
       await stepFunctions.close();
+      await s3.close();
     },
   };
 }
@@ -73,6 +92,8 @@ export async function startWorkflows(home: string, region: string): Promise<Loca
  * interrupted red (their executions did not survive it), then checks health on a timer.
  */
 export async function startInstances(home: string): Promise<{ stop(): Promise<void> }> {
+  // Loaded here, after the environment is set: the provider builds its clients as it loads.
+  const { startExisting, stopAll } = await import('@cloudseed/functions/providers/local/lifecycle');
   for (const outcome of await startExisting(home)) {
     if (!outcome.ok) log.error(`could not restart ${outcome.planId}/${outcome.name}: ${outcome.error ?? 'unknown error'}`);
   }

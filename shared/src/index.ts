@@ -5,3 +5,4 @@ export * from './transform/index.ts';
 export * from './tuning/index.ts';
 export * from './plans/index.ts';
 export * from './deployments/index.ts';
+export * from './backups/index.ts';

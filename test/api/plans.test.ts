@@ -1,6 +1,7 @@
 import { CognitoIdentityProviderClient, CreateUserPoolClientCommand, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { routes } from '@cloudseed/functions/routes';
 import { validatePlan } from '@cloudseed/shared';
 import { startLocalCloud } from '../support/local-cloud.ts';
 import type { LocalCloud } from '../support/local-cloud.ts';
@@ -360,6 +361,10 @@ describe('API documents', () => {
     expect(document.openapi).toBe('3.1.0');
     expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/v1/plan', '/v1/plan/{id}', '/v1/health']));
     expect(Object.keys(document.components.schemas.PlanInput!.properties!)).toEqual(['apiVersion', 'name', 'target', 'components']);
+    for (const route of routes) {
+      const operations = document.paths[route.path] as Record<string, unknown> | undefined;
+      expect(operations?.[route.method.toLowerCase()], `${route.method} ${route.path} is documented`).toBeDefined();
+    }
   });
 
   it('serves a docs page whose assets come from this server', async () => {

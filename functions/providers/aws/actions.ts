@@ -7,6 +7,12 @@
 //   iam:PassRole            the instance profile's role, on RunInstances
 //   ssm:GetParameters       EC2 resolving `resolve:ssm:` AMI parameters for RunInstances
 //   ssm:AddTagsToResource   Tags on PutParameter
+// and some are authorised under another name:
+//   s3:GetObject            HeadObject too (does a backup object still exist)
+//   s3:DeleteObject         DeleteObjects (a backup's objects, in one request)
+//
+// The S3 actions are on the backup bucket's `plans/*` objects; the bucket, which is the platform's,
+// must also allow them in its policy to the customer's role (cross-account access needs both).
 
 export const AWS_PROVIDER_ACTIONS = [
   'sts:AssumeRole',
@@ -20,6 +26,12 @@ export const AWS_PROVIDER_ACTIONS = [
   'ec2:DescribeInstances',
   'ec2:DescribeInstanceStatus',
   'ec2:RunInstances',
+  'ec2:StopInstances',
+  'ec2:StartInstances',
+  'ec2:ModifyInstanceAttribute',
+  'ec2:DescribeVolumes',
+  'ec2:ModifyVolume',
+  'ec2:DescribeVolumesModifications',
   'ec2:TerminateInstances',
   'ec2:CreateTags',
   'iam:PassRole',
@@ -31,9 +43,30 @@ export const AWS_PROVIDER_ACTIONS = [
   'ssm:SendCommand',
   'ssm:GetCommandInvocation',
   'ssm:DescribeInstanceInformation',
+  's3:GetObject',
+  's3:DeleteObject',
 ] as const;
 
 export type AwsProviderAction = (typeof AWS_PROVIDER_ACTIONS)[number];
 
 /** What the role in the customer's account must allow. */
 export const CUSTOMER_ROLE_ACTIONS: readonly AwsProviderAction[] = AWS_PROVIDER_ACTIONS.filter((action) => !action.startsWith('sts:'));
+
+// What the nodes' instance profile must allow beyond the SSM agent's own (AmazonSSMManagedInstanceCore):
+// the scripts Run Command starts on a node call AWS with the node's credentials, not the customer
+// role's. A test checks every `aws` call in the rendered backup scripts against this list.
+//   ssm:GetParameter          configure and verify read the passwords (SecureString) under /cloudseed/
+//   kms:Decrypt               ... decrypted by SSM with the account's aws/ssm key (kms:ViaService ssm.*)
+//   s3:PutObject              backup: the dump (a multipart upload of a stream), globals, manifest; and
+//                             the validation's fingerprints of the restored copy
+//   s3:AbortMultipartUpload   backup: `aws s3 cp -` aborts the upload of a dump that failed
+//   s3:GetObject              validation and restore stream the dump back
+//   s3:DeleteObject           a backup that fails removes what it stored
+// The S3 actions belong on the backup bucket's `plans/*` objects (and in the bucket's policy, which
+// must name the nodes' role: the bucket is the platform's). Objects are written with SSE-S3
+// (`--sse AES256`, the bucket's default), so S3 needs no KMS permission; a bucket encrypted with a
+// customer managed key would need kms:GenerateDataKey and kms:Decrypt on that key, granted in the
+// key's policy to the nodes' role as well.
+export const NODE_ROLE_ACTIONS = ['ssm:GetParameter', 'kms:Decrypt', 's3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'] as const;
+
+export type NodeRoleAction = (typeof NODE_ROLE_ACTIONS)[number];

@@ -15,17 +15,37 @@ import {
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import type { Filter, Instance, InstanceStatus, RunInstancesCommandInput, SecurityGroup } from '@aws-sdk/client-ec2';
+import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DeleteParametersCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, GetParameterCommand, PutParameterCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
-import type { InstanceInformationStringFilter } from '@aws-sdk/client-ssm';
+import type { GetCommandInvocationCommandOutput, InstanceInformationStringFilter } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
+import { findOs } from '@cloudseed/shared/catalog/os';
 import { NotFound } from '@cloudseed/shared/errors';
 import { replicationPasswordParameterFor } from '@cloudseed/shared/transform/scripts';
 import type { AwsComponent, AwsNode, Tag } from '@cloudseed/shared';
-import type { AccountConnection, CommandKind, CommandRef, DeployTarget, NetworkRef, NodeHealth, NodeRef, Progress, Provider } from '../provider.ts';
+import { compareFingerprints } from '../local/fingerprints.ts';
+import type {
+  AccountConnection,
+  BackupLocation,
+  BackupResult,
+  CommandKind,
+  CommandRef,
+  DeployTarget,
+  NetworkRef,
+  NodeHealth,
+  NodeRef,
+  Progress,
+  Provider,
+  ValidationResult,
+} from '../provider.ts';
+import { backupManifest, backupSummary, restoredFingerprints, restoreOutcome, resultOf, validationOutcome } from './backup-results.ts';
+import { backupObjectKeys, backupScript, manifestKey, restoreScript, validateScript, validationKey } from './backup-scripts.ts';
+import type { BackupScriptInput } from './backup-scripts.ts';
 import { AccountSessions } from './credentials.ts';
-import type { AccountClients, ClientsFactory, Clock, CredentialsProvider } from './credentials.ts';
+import type { AccountClients, ClientsFactory, Clock } from './credentials.ts';
 import { awsErrorCode, call, PermanentError, TransientError } from './errors.ts';
 import { desiredIngress, ingressChanges } from './ingress.ts';
+import { reconcileNodes } from './reconcile.ts';
 import { commandComment, failureReason, requireIpv4, shellCommands, verifyScript } from './run-command.ts';
 import type { ScriptEnvironment } from './run-command.ts';
 
@@ -48,6 +68,8 @@ export interface AwsProviderOptions {
   readonly subnetId?: string;
   /** Send Run Command output to this CloudWatch Logs group (the instance profile must allow it). */
   readonly commandLogGroup?: string;
+  /** The backup bucket's region, for the nodes' `aws s3` calls and the S3 client. Default: the Lambda's own (AWS_REGION), where the platform's bucket is; else the account's. */
+  readonly backupRegion?: string;
   readonly clock?: Clock;
 }
 
@@ -64,19 +86,33 @@ const TERMINATE_POLL_MS = 10_000;
 const TERMINATE_POLLS = 30;
 const DEPENDENCY_RETRY_MS = 10_000;
 const DEPENDENCY_RETRIES = 12;
+// A backup, validation or restore runs on the primary for at most 12 minutes (SSM kills it then),
+// and is polled for 13, so that the Lambda that waits for it (15 minutes at most) sees SSM's own
+// verdict. Databases whose dump takes longer need the script split from its polling (like install).
+const BACKUP_COMMAND_SECONDS = 720;
+const BACKUP_POLL_MS = 5_000;
+const BACKUP_POLLS = 156;
+/** A restore swaps its database in only with this much of its time left: SSM's kill would leave the application database closed. */
+const SWAP_MARGIN_SECONDS = 60;
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const SQL_NAME = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 const PASSWORD_LENGTH = 32;
 const PASSWORD_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
 
-/** States of an instance that still counts as the node (a stopped one is reported, not replaced). */
+/** States of an instance that still counts as the node (a stopped one is started again by launchNodes, not replaced). */
 const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped'];
 const GONE_OR_GOING = new Set(['stopping', 'stopped', 'shutting-down', 'terminated']);
 
 const realClock: Clock = { now: () => Date.now(), sleep: (ms) => delay(ms) };
 
-function defaultClients(account: AccountConnection, credentials: CredentialsProvider): AccountClients {
-  const config = { region: account.region, credentials, retryMode: 'standard', maxAttempts: 5 };
-  return { ec2: new EC2Client(config), ssm: new SSMClient(config) };
+function defaultClients(backupRegion: string | undefined): ClientsFactory {
+  return (account, credentials) => {
+    const config = { region: account.region, credentials, retryMode: 'standard', maxAttempts: 5 };
+    // followRegionRedirects: a bucket elsewhere than the configured region still answers, one round trip later.
+    return { ec2: new EC2Client(config), ssm: new SSMClient(config), s3: new S3Client({ ...config, region: backupRegion ?? account.region, followRegionRedirects: true }) };
+  };
 }
 
 /** 32 characters from [A-Za-z0-9], drawn with a CSPRNG (about 190 bits). */
@@ -93,13 +129,15 @@ export class AwsProvider implements Provider {
   readonly #options: AwsProviderOptions;
   readonly #sessions: AccountSessions;
   readonly #clock: Clock;
+  readonly #backupRegion: string | undefined;
 
   constructor(options: AwsProviderOptions) {
     if (!options.instanceProfileName) throw new Error('AwsProvider needs the name of the nodes’ instance profile');
     this.#options = options;
     this.#clock = options.clock ?? realClock;
+    this.#backupRegion = options.backupRegion ?? process.env['AWS_REGION'];
     const sts = options.sts ?? new STSClient({ retryMode: 'standard', maxAttempts: 5 });
-    this.#sessions = new AccountSessions(sts, options.clientsFor ?? defaultClients, this.#clock);
+    this.#sessions = new AccountSessions(sts, options.clientsFor ?? defaultClients(this.#backupRegion), this.#clock);
   }
 
   async preflight(target: DeployTarget): Promise<void> {
@@ -177,7 +215,8 @@ export class AwsProvider implements Provider {
 
   async launchNodes(target: DeployTarget, network: NetworkRef): Promise<NodeRef[]> {
     const { ec2 } = this.#clients(target);
-    const existing = await this.#instancesByNode(ec2, target);
+    // Nodes that exist are changed to the plan in place, never replaced: their disks hold the data.
+    const existing = await reconcileNodes(ec2, this.#clock, target.component, await this.#instancesByNode(ec2, target));
     const nodes: NodeRef[] = [];
     for (const node of target.component.nodes) {
       const instance = existing.get(node.name) ?? (await this.#runInstance(ec2, target, node, network));
@@ -285,8 +324,114 @@ export class AwsProvider implements Provider {
     await call('ssm:DeleteParameters', () => ssm.send(new DeleteParametersCommand({ Names: names })));
   }
 
+  // Backups run on the primary (backup-scripts.ts), which streams between PostgreSQL and S3 with
+  // its instance profile; the provider starts them, waits for them, and reads what they stored.
+
+  async backup(target: DeployTarget, primary: NodeRef, location: BackupLocation): Promise<BackupResult> {
+    const input = this.#backupInput(target, primary, location);
+    const { ssm, s3 } = this.#clients(target);
+    const what = `the backup of ${target.planId}/${target.component.id} on ${nodeLabel(primary)}`;
+    try {
+      const summary = backupSummary(resultOf(await this.#runOnPrimary(ssm, target, primary, 'backup', backupScript(input)), what), what);
+      const manifestUrl = objectUrl(location.bucket, manifestKey(location.key));
+      const manifest = backupManifest(await readObject(s3, location.bucket, manifestKey(location.key), `the backup's manifest ${manifestUrl}`), `the manifest ${manifestUrl}`);
+      if (manifest.sha256 !== summary.sha256 || manifest.sizeBytes !== summary.sizeBytes || manifest.tables.length !== summary.tableCount) {
+        throw new PermanentError(`the manifest ${manifestUrl} does not describe the dump ${what} reported (sha256 ${summary.sha256}, ${summary.sizeBytes} bytes, ${summary.tableCount} tables)`);
+      }
+      return { sizeBytes: summary.sizeBytes, sha256: summary.sha256, durationMs: summary.durationMs, serverVersion: summary.serverVersion, tables: manifest.tables };
+    } catch (error) {
+      // The script removes what it stored when it fails, but not when SSM kills it at its timeout.
+      await this.#deleteObjects(s3, location).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async validateBackup(target: DeployTarget, primary: NodeRef, location: BackupLocation, recorded: BackupResult): Promise<ValidationResult> {
+    const input = { ...this.#backupInput(target, primary, location), recordedSha256: recordedSha256(recorded) };
+    const { ssm, s3 } = this.#clients(target);
+    if (!(await objectExists(s3, location.bucket, location.key))) return { status: 'failed', detail: `the backup object ${objectUrl(location.bucket, location.key)} does not exist` };
+    const what = `the validation of backup ${objectUrl(location.bucket, location.key)} on ${nodeLabel(primary)}`;
+    const outcome = validationOutcome(resultOf(await this.#runOnPrimary(ssm, target, primary, 'backup-validation', validateScript(input)), what), what);
+    if (outcome.status === 'failed') return outcome;
+    const reportUrl = objectUrl(location.bucket, validationKey(location.key));
+    const restored = restoredFingerprints(await readObject(s3, location.bucket, validationKey(location.key), `the fingerprints of the restored copy ${reportUrl}`), reportUrl);
+    if (restored.length !== outcome.tableCount) throw new PermanentError(`${reportUrl} holds ${restored.length} tables, but ${what} fingerprinted ${outcome.tableCount}`);
+    return compareFingerprints(recorded.tables, restored);
+  }
+
+  async restoreBackup(target: DeployTarget, primary: NodeRef, location: BackupLocation, recorded: BackupResult): Promise<void> {
+    const input = { ...this.#backupInput(target, primary, location), recordedSha256: recordedSha256(recorded) };
+    const { ssm, s3 } = this.#clients(target);
+    const url = objectUrl(location.bucket, location.key);
+    if (!(await objectExists(s3, location.bucket, location.key))) throw new PermanentError(`the backup object ${url} does not exist; nothing was restored`);
+    const what = `the restore of ${url} into ${target.planId}/${target.component.id} on ${nodeLabel(primary)}`;
+    const script = restoreScript({ ...input, swapDeadlineSeconds: BACKUP_COMMAND_SECONDS - SWAP_MARGIN_SECONDS });
+    const outcome = restoreOutcome(resultOf(await this.#runOnPrimary(ssm, target, primary, 'restore', script), what), what);
+    if (outcome.sha256 !== recorded.sha256) throw new PermanentError(`${what} restored an object with sha256 ${outcome.sha256}, not the recorded ${recorded.sha256}`);
+  }
+
+  async deleteBackup(target: DeployTarget, location: BackupLocation): Promise<void> {
+    checkLocation(location);
+    await this.#deleteObjects(this.#clients(target).s3, location);
+  }
+
   #clients(target: DeployTarget): AccountClients {
     return this.#sessions.clients(accountOf(target), target.deploymentId);
+  }
+
+  /** Everything a backup script needs, checked before anything is sent. */
+  #backupInput(target: DeployTarget, primary: NodeRef, location: BackupLocation): BackupScriptInput {
+    const account = accountOf(target);
+    checkLocation(location);
+    if (primary.role !== 'primary') throw new PermanentError(`backups run on the primary, not on ${primary.role} ${primary.name}`);
+    instanceIds([primary]);
+    const { os, postgres } = target.component;
+    for (const name of [postgres.databaseName, postgres.username]) if (!SQL_NAME.test(name)) throw new PermanentError(`${name} is not a database or role name CloudSeed creates`);
+    const image = findOs(os.name, os.version);
+    if (!image?.pgMajors.includes(postgres.major)) throw new PermanentError(`${os.name} ${os.version} has no PostgreSQL ${postgres.major} for CloudSeed to back up`);
+    return {
+      bucket: location.bucket,
+      key: location.key,
+      region: this.#backupRegion ?? account.region,
+      database: postgres.databaseName,
+      owner: postgres.username,
+      port: postgres.port,
+      binDir: image.binDir(postgres.major),
+    };
+  }
+
+  /** Runs a backup script on the primary and waits for it; its standard output, or a PermanentError with the end of its standard error. */
+  async #runOnPrimary(ssm: SSMClient, target: DeployTarget, primary: NodeRef, label: string, script: string): Promise<string | undefined> {
+    const commandId = await this.#send(ssm, target, [primary.instanceId], label, script, [], BACKUP_COMMAND_SECONDS);
+    for (let poll = 0; poll < BACKUP_POLLS; poll += 1) {
+      await this.#clock.sleep(BACKUP_POLL_MS);
+      let invocation: GetCommandInvocationCommandOutput;
+      try {
+        invocation = await call('ssm:GetCommandInvocation', () => ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: primary.instanceId })));
+      } catch (error) {
+        // Not visible yet right after SendCommand; throttled: the script runs on regardless, ask again.
+        if (awsErrorCode(error) === 'InvocationDoesNotExist' || error instanceof TransientError) continue;
+        throw error;
+      }
+      if (invocation.Status === 'Success') return invocation.StandardOutputContent;
+      const failure = invocationFailure(label, invocation, nodeLabel(primary));
+      if (failure) throw new PermanentError(failure);
+    }
+    const minutes = (BACKUP_POLL_MS * BACKUP_POLLS) / 60_000;
+    throw new PermanentError(`the ${label} of ${target.planId}/${target.component.id} on ${nodeLabel(primary)} took longer than ${minutes} minutes (command ${commandId})`);
+  }
+
+  async #deleteObjects(s3: S3Client, location: BackupLocation): Promise<void> {
+    const output = await call('s3:DeleteObject', () =>
+      s3.send(new DeleteObjectsCommand({ Bucket: location.bucket, Delete: { Objects: backupObjectKeys(location.key).map((Key) => ({ Key })), Quiet: true } })),
+    );
+    // Keys that do not exist are deleted all the same; what comes back is what could not be.
+    const failed = output.Errors?.[0];
+    if (!failed) return;
+    const code = failed.Code ?? 'unknown';
+    const message = `could not delete ${objectUrl(location.bucket, failed.Key ?? location.key)}: ${code}: ${failed.Message ?? ''}`.trim();
+    if (code === 'InternalError' || code === 'SlowDown' || code === 'ServiceUnavailable') throw new TransientError(message, { code });
+    throw new PermanentError(message, { code });
   }
 
   async #vpcId(target: DeployTarget, ec2: EC2Client): Promise<string> {
@@ -559,23 +704,65 @@ async function invocationsStatus(ssm: SSMClient, label: string, invocations: Rea
       }
       throw error;
     }
-    switch (invocation.Status) {
-      case 'Success':
-        finished += 1;
-        break;
-      case 'Failed':
-      case 'TimedOut':
-      case 'Cancelled':
-      case 'Cancelling': {
-        const outcome = invocation.Status === 'Failed' ? 'failed' : invocation.Status === 'TimedOut' ? 'timed out' : 'was cancelled';
-        const exit = invocation.ResponseCode !== undefined && invocation.ResponseCode >= 0 ? ` (exit ${invocation.ResponseCode})` : '';
-        return { state: 'failed', reason: failureReason(`${label} ${outcome} on ${describe(instanceId)}${exit}`, invocation.StandardErrorContent) };
-      }
-      default:
-        // Pending, InProgress, Delayed.
-        pending = true;
+    if (invocation.Status === 'Success') {
+      finished += 1;
+      continue;
     }
+    const failure = invocationFailure(label, invocation, describe(instanceId));
+    if (failure) return { state: 'failed', reason: failure };
+    // Pending, InProgress, Delayed.
+    pending = true;
   }
   if (!pending) return { state: 'done' };
   return { state: 'pending', detail: `${finished} of ${invocations.length} nodes finished ${label}` };
+}
+
+/** Why an invocation that ended without success did, with the end of its standard error; undefined while it runs. */
+function invocationFailure(label: string, invocation: GetCommandInvocationCommandOutput, where: string): string | undefined {
+  const outcomes: Partial<Record<string, string>> = { Failed: 'failed', TimedOut: 'timed out', Cancelled: 'was cancelled', Cancelling: 'was cancelled' };
+  const outcome = invocation.Status === undefined ? undefined : outcomes[invocation.Status];
+  if (!outcome) return undefined;
+  const exit = invocation.ResponseCode !== undefined && invocation.ResponseCode >= 0 ? ` (exit ${invocation.ResponseCode})` : '';
+  return failureReason(`${label} ${outcome} on ${where}${exit}`, invocation.StandardErrorContent);
+}
+
+function nodeLabel(node: NodeRef): string {
+  return `${node.name} (${node.instanceId})`;
+}
+
+function objectUrl(bucket: string, key: string): string {
+  return `s3://${bucket}/${key}`;
+}
+
+/** A bucket S3 would accept, and a key with room for the longest suffix and nothing a shell or a log line would trip on. */
+function checkLocation(location: BackupLocation): void {
+  if (!BUCKET_NAME.test(location.bucket)) throw new PermanentError(`${JSON.stringify(location.bucket)} is not an S3 bucket name`);
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+  if (location.key === '' || location.key.length > 1000 || /[\u0000-\u001f\u007f]/.test(location.key)) throw new PermanentError(`${JSON.stringify(location.key)} is not a backup object key`);
+}
+
+function recordedSha256(recorded: BackupResult): string {
+  if (!SHA256_HEX.test(recorded.sha256)) throw new PermanentError(`the recorded sha256 ${JSON.stringify(recorded.sha256)} is not a sha256`);
+  return recorded.sha256;
+}
+
+async function objectExists(s3: S3Client, bucket: string, key: string): Promise<boolean> {
+  try {
+    await call('s3:GetObject', () => s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })));
+    return true;
+  } catch (error) {
+    if (awsErrorCode(error) === 'NotFound' || awsErrorCode(error) === 'NoSuchKey') return false;
+    throw error;
+  }
+}
+
+async function readObject(s3: S3Client, bucket: string, key: string, what: string): Promise<string> {
+  try {
+    const output = await call('s3:GetObject', () => s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })));
+    if (!output.Body) throw new PermanentError(`${what} is empty`);
+    return await output.Body.transformToString('utf8');
+  } catch (error) {
+    if (awsErrorCode(error) === 'NoSuchKey') throw new PermanentError(`${what} does not exist`, { code: 'NoSuchKey', cause: error });
+    throw error;
+  }
 }

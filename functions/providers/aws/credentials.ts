@@ -2,13 +2,15 @@ import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { AccountConnection } from '../provider.ts';
 import { AccountAccessError, awsErrorCode, call, TransientError } from './errors.ts';
 
 // Reaching the customer's account: AssumeRole with the ExternalId the customer's trust policy
-// names, for 15 minutes, then EC2 and SSM clients in the account's region that ask for fresh
-// credentials when these run out. The provider lives as long as the Lambda container, so one set
-// of clients per (account, deployment) is reused across the steps that container runs.
+// names, for 15 minutes, then EC2 and SSM clients in the account's region (and S3 in the backup
+// bucket's) that ask for fresh credentials when these run out. The provider lives as long as the
+// Lambda container, so one set of clients per (account, deployment) is reused across the steps
+// that container runs.
 
 export const SESSION_SECONDS = 900;
 /** Credentials this close to expiring are replaced (the SDK itself refreshes 5 minutes early too). */
@@ -28,6 +30,8 @@ export type CredentialsProvider = () => Promise<AssumedCredentials>;
 export interface AccountClients {
   readonly ec2: EC2Client;
   readonly ssm: SSMClient;
+  /** In the backup bucket's region: reads the objects the backup scripts store and deletes backups. */
+  readonly s3: S3Client;
 }
 
 /** Builds the clients for one account; they must take their credentials from `credentials`. */

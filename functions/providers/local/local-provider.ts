@@ -6,7 +6,21 @@ import { DomainError } from '@cloudseed/shared/errors';
 import { LOOPBACK_CIDRS } from '@cloudseed/shared/transform/local-json';
 import { productionSettings, renderPgHba, renderPostgresqlConf, REPLICATION_USER, tuneComponent } from '@cloudseed/shared/transform/postgres-config';
 import type { AwsNode, Component, ServerLayout } from '@cloudseed/shared';
-import type { CommandKind, CommandRef, DeployTarget, NetworkRef, NodeHealth, NodeRef, Progress, Provider } from '../provider.ts';
+import type {
+  BackupLocation,
+  BackupResult,
+  CommandKind,
+  CommandRef,
+  DeployTarget,
+  NetworkRef,
+  NodeHealth,
+  NodeRef,
+  Progress,
+  Provider,
+  ValidationResult,
+} from '../provider.ts';
+import { backupDatabase, deleteBackupObjects, restoreBackupObject, validateBackupObject } from './backup.ts';
+import type { DatabaseRef } from './backup.ts';
 import { describeFailure, run } from './exec.ts';
 import { ensureDir, readTextIfExists, writeFileAtomic } from './files.ts';
 import { withLock } from './lock.ts';
@@ -255,6 +269,35 @@ export class LocalProvider implements Provider {
     await removeIfEmpty(join(planDir, 'commands'));
     await removeIfEmpty(planDir);
     await removeIfEmpty(planSecretsDir(this.#home, target.planId));
+  }
+
+  // --- backups ------------------------------------------------------------------------------------
+
+  async backup(target: DeployTarget, primary: NodeRef, location: BackupLocation): Promise<BackupResult> {
+    return backupDatabase(await this.#databaseOf(target, primary), location);
+  }
+
+  async validateBackup(target: DeployTarget, primary: NodeRef, location: BackupLocation, recorded: BackupResult): Promise<ValidationResult> {
+    return validateBackupObject(await this.#databaseOf(target, primary), location, recorded);
+  }
+
+  async restoreBackup(target: DeployTarget, primary: NodeRef, location: BackupLocation, recorded: BackupResult): Promise<void> {
+    await restoreBackupObject(await this.#databaseOf(target, primary), location, recorded);
+  }
+
+  async deleteBackup(_target: DeployTarget, location: BackupLocation): Promise<void> {
+    await deleteBackupObjects(location);
+  }
+
+  /** The application database on the component's running primary: backups, validations and restores all work there. */
+  async #databaseOf(target: DeployTarget, primary: NodeRef): Promise<DatabaseRef> {
+    const spec = specOf(target);
+    const paths = nodePaths(this.#home, target.planId, primary.name);
+    const record = await readNodeRecord(paths);
+    if (!record) throw new Error(`node ${primary.name} has not been launched`);
+    if (record.role !== 'primary') throw new Error(`node ${primary.name} is a replica; backups and restores run on the primary`);
+    if (!(await isRunning(paths))) throw new Error(`the server of ${primary.name} is not running`);
+    return { server: this.#serverOf(record, paths), database: spec.db.databaseName, owner: spec.db.username };
   }
 
   // --- commands -----------------------------------------------------------------------------------

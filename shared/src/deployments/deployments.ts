@@ -7,6 +7,7 @@ import type { NodeRole } from '../transform/postgres-config.ts';
 
 export type DeploymentStatus = 'deploying' | 'running' | 'failed' | 'deleting';
 export type DeployMode = 'create' | 'update';
+export type WorkflowMode = DeployMode | 'teardown' | 'restore';
 
 export interface DeployedNode {
   readonly name: string;
@@ -37,7 +38,7 @@ export interface DeploymentRecord {
   readonly status: DeploymentStatus;
   /** The deployment (create, update or teardown) in progress or last finished; the lock's owner. */
   readonly deploymentId: string;
-  readonly mode: DeployMode | 'teardown';
+  readonly mode: WorkflowMode;
   readonly planVersion: number;
   /** The plan as it was deployed: every step renders from this snapshot, never from the live plan. */
   readonly spec: Plan;
@@ -48,6 +49,10 @@ export interface DeploymentRecord {
   readonly failure?: Failure;
   /** Set by the health check while a running deployment has a node down. */
   readonly degraded?: Failure;
+  /** Set while the last backup failed or did not validate; cleared by the next good one. */
+  readonly backupFailure?: Failure;
+  /** The backup holding the plan's backup lock (two backups of a plan never run at once). */
+  readonly backupLock?: string;
   /** Bumped by every write; conditional writes compare it. */
   readonly revision: number;
 }
@@ -55,7 +60,7 @@ export interface DeploymentRecord {
 /** The plan status the dashboard shows: grey, orange, green or red. */
 export function planStatus(deployment: DeploymentRecord | undefined): 'not_deployed' | 'deploying' | 'running' | 'failed' | 'deleting' {
   if (!deployment) return 'not_deployed';
-  if (deployment.status === 'running' && deployment.degraded) return 'failed';
+  if (deployment.status === 'running' && (deployment.degraded || deployment.backupFailure)) return 'failed';
   return deployment.status;
 }
 
@@ -64,6 +69,7 @@ export function statusReason(deployment: DeploymentRecord | undefined): string |
   if (!deployment) return undefined;
   if (deployment.status === 'failed' && deployment.failure) return `${deployment.failure.step}: ${deployment.failure.reason}`;
   if (deployment.status === 'running' && deployment.degraded) return deployment.degraded.reason;
+  if (deployment.status === 'running' && deployment.backupFailure) return `${deployment.backupFailure.step}: ${deployment.backupFailure.reason}`;
   return undefined;
 }
 
@@ -93,4 +99,8 @@ export interface DeploymentRepository {
   /** Changes fields of the current deployment; refused (Conflict) when another deployment holds the item now. */
   update(ownerId: string, planId: string, deploymentId: string, changes: Partial<Omit<DeploymentRecord, 'ownerId' | 'planId' | 'deploymentId' | 'revision'>>, remove?: readonly (keyof DeploymentRecord)[]): Promise<DeploymentRecord>;
   delete(ownerId: string, planId: string, deploymentId: string): Promise<void>;
+  /** Takes the plan's backup lock; Conflict while another backup holds it or the deployment is not running. */
+  claimBackup(ownerId: string, planId: string, backupId: string): Promise<void>;
+  /** Releases the lock and records the backup's outcome for the plan's status. */
+  releaseBackup(ownerId: string, planId: string, backupId: string, failure: Failure | undefined): Promise<void>;
 }

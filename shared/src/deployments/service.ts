@@ -1,7 +1,7 @@
 import { Conflict, ValidationFailed } from '../errors.ts';
 import type { PlanService } from '../plans/plans.ts';
 import { deployModeFor, isBusy } from './deployments.ts';
-import type { DeployMode, DeploymentRecord, DeploymentRepository } from './deployments.ts';
+import type { DeployMode, DeploymentRecord, DeploymentRepository, WorkflowMode } from './deployments.ts';
 import { redeployProblems } from './redeploy.ts';
 
 // Starting and ending deployments: the rules the API applies before a workflow runs. The lock is
@@ -11,7 +11,9 @@ export interface WorkflowInput {
   readonly ownerId: string;
   readonly planId: string;
   readonly deploymentId: string;
-  readonly mode: DeployMode | 'teardown';
+  readonly mode: WorkflowMode;
+  /** Restores only: the backup to restore. */
+  readonly backupId?: string;
 }
 
 export interface WorkflowEngine {
@@ -85,9 +87,32 @@ export class DeployService {
     return 'tearing_down';
   }
 
-  async #startOrRelease(record: DeploymentRecord): Promise<string> {
+  /** Restores a backup into what runs: the plan goes orange, then green (or red with the reason). */
+  async restore(ownerId: string, planId: string, backupId: string): Promise<void> {
+    await this.#deps.plans.get(ownerId, planId);
+    const current = await this.#deps.deployments.get(ownerId, planId);
+    if (!current || current.status !== 'running' || !current.components?.length) throw new Conflict('The plan is not running; a backup can only be restored into a running deployment.');
+    const record: DeploymentRecord = {
+      ...current,
+      status: 'deploying',
+      deploymentId: this.#deps.newId(),
+      mode: 'restore',
+      startedAt: this.#deps.now().toISOString(),
+      revision: current.revision + 1,
+    };
+    await this.#deps.deployments.start(record, current.revision);
+    await this.#startOrRelease(record, backupId);
+  }
+
+  async #startOrRelease(record: DeploymentRecord, backupId?: string): Promise<string> {
     try {
-      const executionArn = await this.#deps.workflows.start({ ownerId: record.ownerId, planId: record.planId, deploymentId: record.deploymentId, mode: record.mode });
+      const executionArn = await this.#deps.workflows.start({
+        ownerId: record.ownerId,
+        planId: record.planId,
+        deploymentId: record.deploymentId,
+        mode: record.mode,
+        ...(backupId ? { backupId } : {}),
+      });
       await this.#deps.deployments.update(record.ownerId, record.planId, record.deploymentId, { executionArn });
       return executionArn;
     } catch (error) {

@@ -1,0 +1,93 @@
+import { spawnSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { startLocalCloud } from '../test/support/local-cloud.ts';
+import { signUp } from '../test/support/users.ts';
+import { round } from './harness.ts';
+
+interface Backup {
+  backupId: string;
+  status: string;
+  trigger: string;
+  startedAt: string;
+  durationMs?: number;
+  sizeBytes?: number;
+  validation: { status: string };
+}
+
+/**
+ * A 200 MB database on the local cloud: backup (pg_dump → s3rver), validation (restore into a
+ * scratch database and compare) and restore throughput; and how long a scheduled backup takes
+ * from the moment its schedule fires to being validated.
+ */
+export async function backupBench(targetMB = 200) {
+  const cloud = await startLocalCloud();
+  try {
+    const user = await signUp(cloud.config);
+    const headers = { authorization: `Bearer ${user.accessToken}`, 'content-type': 'application/json' };
+    const call = async (method: string, path: string, body?: unknown) =>
+      (await fetch(`${cloud.url}${path}`, { method, headers, ...(body ? { body: JSON.stringify(body) } : {}) }).then((response) => response.json())) as Record<string, unknown>;
+    const until = async <T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> => {
+      for (;;) {
+        const value = await read();
+        if (done(value)) return value;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    const deployPlan = async (name: string, schedule: string) => {
+      const plan = await call('POST', '/v1/plan', {
+        apiVersion: 'cs/v1',
+        name,
+        components: [{ id: 'db', type: 'postgres', hardware: { memoryGiB: 2 }, db: { version: '15', backup: { enabled: true, schedule, validate: true } } }],
+      });
+      const id = String(plan.id);
+      await call('POST', `/v1/plan/${id}/deploy`);
+      await until(() => call('GET', `/v1/plan/${id}/deployment`), (deployment) => deployment.status === 'running');
+      return id;
+    };
+
+    const planId = await deployPlan('bench-backup', '0 3 * * *');
+    const creds = await call('GET', `/v1/plan/${planId}/deployment/credentials`);
+    const psql = (sql: string) =>
+      spawnSync('psql', ['-X', '-q', '-tA', String(creds.uri), '-c', sql], { encoding: 'utf8' }).stdout.trim();
+    const rows = Math.round((targetMB * 1024 * 1024) / 300);
+    psql(`CREATE TABLE payload AS SELECT g AS id, repeat(md5(g::text), 8) AS body FROM generate_series(1, ${rows}) g`);
+    const databaseBytes = Number(psql("SELECT pg_database_size('app')"));
+
+    const started = performance.now();
+    const { backupId } = await call('POST', `/v1/plan/${planId}/backups`);
+    const backup = await until(
+      async () => ((await call('GET', `/v1/plan/${planId}/backups`)).items as Backup[]).find((item) => item.backupId === backupId),
+      (item) => item !== undefined && item.status !== 'running' && item.validation.status !== 'pending',
+    );
+    const totalMs = performance.now() - started;
+    if (backup?.status !== 'succeeded' || backup.validation.status !== 'passed') throw new Error(`backup failed: ${JSON.stringify(backup)}`);
+    const dumpMs = backup.durationMs ?? totalMs;
+
+    const restoreStarted = performance.now();
+    await call('POST', `/v1/plan/${planId}/backups/${String(backupId)}/restore`, { confirm: true });
+    await until(() => call('GET', `/v1/plan/${planId}/deployment`), (deployment) => deployment.status !== 'deploying');
+    const restoreMs = performance.now() - restoreStarted;
+
+    const mb = databaseBytes / (1024 * 1024);
+    const scheduledId = await deployPlan('bench-scheduled', '* * * * *');
+    const scheduled = await until(
+      async () => ((await call('GET', `/v1/plan/${scheduledId}/backups`)).items as Backup[]).find((item) => item.trigger === 'schedule'),
+      (item) => item !== undefined && item.status !== 'running' && item.validation.status !== 'pending',
+    );
+    const firedAt = new Date(scheduled?.startedAt ?? Date.now());
+    firedAt.setUTCSeconds(0, 0);
+    return {
+      databaseMB: round(mb),
+      backupObjectMB: round((backup.sizeBytes ?? 0) / (1024 * 1024)),
+      dumpSeconds: round(dumpMs / 1000, 2),
+      dumpMBps: round(mb / (dumpMs / 1000)),
+      dumpAndValidateSeconds: round(totalMs / 1000, 2),
+      validatedMBps: round(mb / (totalMs / 1000)),
+      restoreSeconds: round(restoreMs / 1000, 2),
+      restoreMBps: round(mb / (restoreMs / 1000)),
+      scheduledFireToValidatedSeconds: round((Date.now() - firedAt.getTime()) / 1000, 1),
+    };
+  } finally {
+    await cloud.stop();
+  }
+}

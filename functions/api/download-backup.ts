@@ -1,0 +1,26 @@
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { BACKUP_ID } from '@cloudseed/shared/backups/backups';
+import { Conflict, NotFound } from '@cloudseed/shared/errors';
+import { authedRoute } from '../lib/authed-route.ts';
+import { backups } from '../lib/backups.ts';
+import { json } from '../lib/http.ts';
+import { plans } from '../lib/plans.ts';
+import { s3 } from '../lib/s3.ts';
+
+const LINK_SECONDS = 900;
+
+/** A short-lived link to the backup's pg_dump archive (restore it with pg_restore). */
+export const handler = authedRoute(async ({ user, params }) => {
+  const plan = await plans.get(user.sub, params.id ?? '');
+  const backupId = params.backupId ?? '';
+  const record = BACKUP_ID.test(backupId) ? await backups.get(user.sub, plan.id, backupId) : undefined;
+  if (!record) throw new NotFound(`There is no backup ${backupId}.`);
+  if (record.status !== 'succeeded') throw new Conflict(`Backup ${backupId} did not complete; there is nothing to download.`);
+  const url = await getSignedUrl(
+    s3,
+    new GetObjectCommand({ Bucket: record.location.bucket, Key: record.location.key, ResponseContentDisposition: `attachment; filename="${plan.id}-${backupId}.dump"` }),
+    { expiresIn: LINK_SECONDS },
+  );
+  return json(200, { url, expiresAt: new Date(Date.now() + LINK_SECONDS * 1000).toISOString(), format: 'pg_dump custom format (pg_restore)', sha256: record.sha256 });
+});

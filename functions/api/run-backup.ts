@@ -1,0 +1,38 @@
+import { randomBytes } from 'node:crypto';
+import { backupKey, newBackupId } from '@cloudseed/shared/backups/backups';
+import { Conflict } from '@cloudseed/shared/errors';
+import { authedRoute } from '../lib/authed-route.ts';
+import { backups } from '../lib/backups.ts';
+import { json } from '../lib/http.ts';
+import { deployments, plans } from '../lib/plans.ts';
+import { backupBucket } from '../lib/s3.ts';
+import { startBackup } from '../lib/workflows.ts';
+
+/** Run now: takes the backup lock (409 while one runs), opens the record, starts the backup workflow. */
+export const handler = authedRoute(async ({ user, params }) => {
+  const plan = await plans.get(user.sub, params.id ?? '');
+  const deployment = await deployments.get(user.sub, plan.id);
+  const componentId = deployment?.components?.[0]?.id;
+  if (deployment?.status !== 'running' || !componentId) throw new Conflict('The plan is not running; deploy it before backing it up.');
+  const now = new Date();
+  const backupId = newBackupId(now, randomBytes(4).toString('hex'));
+  await deployments.claimBackup(user.sub, plan.id, backupId);
+  try {
+    await backups.create({
+      ownerId: user.sub,
+      planId: plan.id,
+      backupId,
+      componentId,
+      trigger: 'manual',
+      status: 'running',
+      startedAt: now.toISOString(),
+      location: { bucket: backupBucket(), key: backupKey(plan.id, componentId, backupId) },
+      validation: { status: 'pending' },
+    });
+    await startBackup({ ownerId: user.sub, planId: plan.id, componentId, backupId });
+  } catch (error) {
+    await deployments.releaseBackup(user.sub, plan.id, backupId, undefined);
+    throw error;
+  }
+  return json(202, { backupId }, { location: `/v1/plan/${plan.id}/backups` });
+});

@@ -1,0 +1,93 @@
+import type { TableFingerprint, ValidationResult } from '../provider.ts';
+import type { SqlSession } from './pg-process.ts';
+
+// What a backup says is in it, and how a restored copy is checked against that: for every user
+// table its row count and an md5 over the md5s of its rows' text, sorted, so that a table without
+// a primary key has a fingerprint too and the order rows happen to be stored in does not matter.
+
+/**
+ * A row's text form depends on session settings (time zone, date and interval style, float digits,
+ * bytea format); these fix it, so the dump's snapshot and a restored copy print the same rows alike.
+ */
+export const FINGERPRINT_SETTINGS = [
+  "SET TimeZone = 'UTC';",
+  "SET DateStyle = 'ISO, MDY';",
+  "SET IntervalStyle = 'postgres';",
+  'SET extra_float_digits = 1;',
+  "SET bytea_output = 'hex';",
+  'SET statement_timeout = 0;',
+  'SET idle_in_transaction_session_timeout = 0;',
+  'SET client_min_messages = warning;',
+].join('\n');
+
+export interface TableName {
+  readonly schema: string;
+  readonly name: string;
+}
+
+// Ordinary tables the database's users made: not the catalogs, not other sessions' temporary
+// tables, not an extension's own tables (the extension makes those again when it is restored).
+// ONLY in the fingerprint keeps an inheritance parent from counting its children's rows too; the
+// partitions of a partitioned table are ordinary tables and are fingerprinted one by one.
+const USER_TABLES = `
+SELECT coalesce(json_agg(json_build_array(n.nspname, c.relname)), '[]')
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r'
+  AND c.relpersistence <> 't'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+  AND NOT EXISTS (
+    SELECT FROM pg_catalog.pg_depend d
+    WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
+  );`;
+
+export async function listTables(session: SqlSession): Promise<TableName[]> {
+  const parsed = JSON.parse(await session.query(USER_TABLES)) as [string, string][];
+  return parsed.map(([schema, name]) => ({ schema, name })).sort((a, b) => compareText(tableLabel(a), tableLabel(b)));
+}
+
+export async function fingerprint(session: SqlSession, table: TableName): Promise<TableFingerprint> {
+  // ROW(r.*) rather than r: a column named like the alias would win over the whole-row reference.
+  const output = await session.query(
+    `SELECT count(*), coalesce(md5(string_agg(h, '' ORDER BY h)), '') FROM (SELECT md5(ROW(r.*)::text) AS h FROM ONLY ${qualifiedName(table)} AS r) AS hashed;`,
+  );
+  const match = /^(\d+)\|([0-9a-f]{32})?\n?$/.exec(output);
+  if (!match) throw new Error(`unexpected fingerprint of ${tableLabel(table)}: ${JSON.stringify(output.slice(0, 200))}`);
+  return { table: tableLabel(table), rows: Number(match[1]), checksum: match[2] ?? '' };
+}
+
+export async function fingerprintAll(session: SqlSession, tables: readonly TableName[]): Promise<TableFingerprint[]> {
+  const fingerprints: TableFingerprint[] = [];
+  for (const table of tables) fingerprints.push(await fingerprint(session, table));
+  return fingerprints;
+}
+
+/** Passed when the restored copy has exactly the recorded tables with the recorded rows; else the first difference. */
+export function compareFingerprints(recorded: readonly TableFingerprint[], restored: readonly TableFingerprint[]): ValidationResult {
+  const byName = new Map(restored.map((entry) => [entry.table, entry]));
+  for (const expected of recorded) {
+    const actual = byName.get(expected.table);
+    if (!actual) return { status: 'failed', detail: `table ${expected.table} is missing from the restored copy` };
+    if (actual.rows !== expected.rows || actual.checksum !== expected.checksum) {
+      return {
+        status: 'failed',
+        detail:
+          `table ${expected.table} differs: the restored copy has ${actual.rows} rows (checksum ${actual.checksum || 'none'}), ` +
+          `the backup recorded ${expected.rows} rows (checksum ${expected.checksum || 'none'})`,
+      };
+    }
+  }
+  const recordedNames = new Set(recorded.map((entry) => entry.table));
+  const unexpected = restored.find((entry) => !recordedNames.has(entry.table));
+  if (unexpected) return { status: 'failed', detail: `table ${unexpected.table} is in the restored copy but not in the backup's record` };
+  const rows = recorded.reduce((sum, entry) => sum + entry.rows, 0);
+  return { status: 'passed', detail: `${recorded.length} ${recorded.length === 1 ? 'table' : 'tables'}, ${rows} ${rows === 1 ? 'row' : 'rows'} match` };
+}
+
+export const tableLabel = (table: TableName): string => `${table.schema}.${table.name}`;
+export const qualifiedName = (table: TableName): string => `${identifier(table.schema)}.${identifier(table.name)}`;
+export const identifier = (value: string): string => `"${value.replaceAll('"', '""')}"`;
+export const literal = (value: string): string => `'${value.replaceAll("'", "''")}'`;
+
+const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -1,0 +1,43 @@
+import type { BackupRecord, DeploymentRecord } from '@cloudseed/shared';
+import { backups } from '../lib/backups.ts';
+import { deployments } from '../lib/plans.ts';
+import { providerFor } from '../providers/index.ts';
+import type { BackupResult, DeployTarget, NodeRef, Provider } from '../providers/provider.ts';
+import { targetOf } from './context.ts';
+
+export interface BackupInput {
+  readonly ownerId: string;
+  readonly planId: string;
+  readonly componentId: string;
+  readonly trigger: 'schedule' | 'manual';
+  readonly backupId?: string;
+  /** Re-validates this existing backup instead of taking a new one. */
+  readonly validateOnly?: boolean;
+  readonly skipped?: string | false;
+  readonly error?: { Error?: string; Cause?: string };
+}
+
+export interface BackupContext {
+  readonly deployment: DeploymentRecord;
+  readonly target: DeployTarget;
+  readonly provider: Provider;
+  readonly primary: NodeRef;
+  readonly record: BackupRecord;
+}
+
+/** The running deployment, its primary and the backup record a backup or restore step works on. */
+export async function backupContext(ownerId: string, planId: string, componentId: string, backupId: string | undefined): Promise<BackupContext> {
+  if (!backupId) throw new Error('the workflow did not pass the backup id');
+  const [deployment, record] = await Promise.all([deployments.get(ownerId, planId), backups.get(ownerId, planId, backupId)]);
+  if (!deployment) throw new Error('the plan is not deployed');
+  if (!record) throw new Error(`there is no backup ${backupId}`);
+  const node = deployment.components?.find((component) => component.id === componentId)?.nodes.find((candidate) => candidate.role === 'primary');
+  if (!node) throw new Error(`component ${componentId} has no running primary`);
+  const primary: NodeRef = { name: node.name, role: node.role, instanceId: node.instanceId, host: node.host, port: node.port };
+  return { deployment, target: targetOf(deployment, componentId), provider: providerFor(deployment.spec.target), primary, record };
+}
+
+export function recordedResult(record: BackupRecord): BackupResult {
+  if (record.sha256 === undefined || record.sizeBytes === undefined || !record.tables) throw new Error(`backup ${record.backupId} holds no completed dump`);
+  return { sizeBytes: record.sizeBytes, sha256: record.sha256, durationMs: record.durationMs ?? 0, serverVersion: record.serverVersion ?? '', tables: record.tables };
+}

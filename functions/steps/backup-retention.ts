@@ -1,0 +1,17 @@
+import { expiredBackups } from '@cloudseed/shared/backups/backups';
+import { backups } from '../lib/backups.ts';
+import { backupContext } from './backup-context.ts';
+import type { BackupInput } from './backup-context.ts';
+import { step } from './step.ts';
+
+/** Removes backups older than the plan's retention, objects first; the newest good one always stays. */
+export const handler = step('ApplyRetention', async (input: BackupInput) => {
+  const { target, provider } = await backupContext(input.ownerId, input.planId, input.componentId, input.backupId);
+  const all = (await backups.list(input.ownerId, input.planId, 1000)).filter((record) => record.componentId === input.componentId);
+  const expired = expiredBackups(all, target.spec.db.backup.retentionDays, new Date());
+  for (const record of expired) {
+    await provider.deleteBackup(target, record.location);
+    await backups.delete(input.ownerId, input.planId, record.backupId);
+  }
+  return { removed: expired.length };
+});

@@ -1,0 +1,30 @@
+import { App, Validations } from 'aws-cdk-lib';
+import type { AppProps } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { CustomerAccountStack } from './customer-account-stack.ts';
+import { PlatformStack } from './platform-stack.ts';
+
+// The CDK app: the platform, and the template customers launch to connect their accounts. Both
+// are environment-agnostic (no account or region at synth, so no lookups and no credentials), and
+// cdk-nag's AWS Solutions pack checks all of it: a finding that is not acknowledged with a reason
+// fails the synth.
+
+export interface CloudSeedApp {
+  readonly app: App;
+  readonly platform: PlatformStack;
+  readonly customerAccount: CustomerAccountStack;
+}
+
+export function createApp(props: AppProps & { readonly webBuildDir?: string } = {}): CloudSeedApp {
+  const { webBuildDir, ...appProps } = props;
+  const app = new App(appProps);
+  const stage = String(app.node.tryGetContext('stage') ?? 'dev');
+  const platform = new PlatformStack(app, 'CloudSeedPlatform', {
+    stage,
+    description: `CloudSeed platform (${stage})`,
+    ...(webBuildDir ? { webBuildDir } : {}),
+  });
+  const customerAccount = new CustomerAccountStack(app, 'CloudSeedCustomerAccount');
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return { app, platform, customerAccount };
+}

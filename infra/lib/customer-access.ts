@@ -1,0 +1,31 @@
+import { Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
+import type { ConfigurableFunction } from './function.ts';
+import { acknowledge } from './nag.ts';
+import { CUSTOMER_ROLE_NAME, NODE_INSTANCE_PROFILE_NAME } from './names.ts';
+
+// Reaching a customer's account: the functions that run AwsProvider assume the role the customer
+// template created there, and pass the nodes' instance profile to RunInstances.
+
+/** `arn:<partition>:iam::*:role/CloudSeedDeployer*`: the customers' accounts are not known when the platform deploys. */
+export function customerRoleArnPattern(scope: Construct): string {
+  return `arn:${Stack.of(scope).partition}:iam::*:role/${CUSTOMER_ROLE_NAME}*`;
+}
+
+/**
+ * Allows `sts:AssumeRole` on the CloudSeed role in any customer account and names the instance
+ * profile. The account is a wildcard because customers connect accounts at run time; the role name
+ * is fixed by the template they launch, and each role trusts the platform only under the
+ * customer's own ExternalId (which IAM checks on their side: a policy here cannot express it).
+ */
+export function grantCustomerAccountAccess(fn: ConfigurableFunction & Construct): void {
+  fn.addEnvironment('NODE_INSTANCE_PROFILE', NODE_INSTANCE_PROFILE_NAME);
+  const pattern = customerRoleArnPattern(fn);
+  iam.Grant.addToPrincipal({ grantee: fn, actions: ['sts:AssumeRole'], resourceArns: [pattern] });
+  acknowledge(
+    fn,
+    `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/${CUSTOMER_ROLE_NAME}*]`,
+    `Customers connect their own AWS accounts at run time, so the account of the ${CUSTOMER_ROLE_NAME} role cannot be known at deploy time; the role name is fixed by the customer template and each role only trusts this platform under the customer's ExternalId.`,
+  );
+}

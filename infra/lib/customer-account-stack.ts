@@ -1,0 +1,270 @@
+import { CfnOutput, CfnParameter, DefaultStackSynthesizer, Stack } from 'aws-cdk-lib';
+import type { StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
+import { CUSTOMER_ROLE_ACTIONS, NODE_ROLE_ACTIONS } from '@cloudseed/functions/providers/aws/actions';
+import { acknowledge } from './nag.ts';
+import { BACKUP_BUCKET_PREFIX, BACKUP_OBJECTS, CUSTOMER_ROLE_NAME, MANAGED_TAG, NODE_INSTANCE_PROFILE_NAME, NODE_ROLE_NAME, PARAMETER_PATH } from './names.ts';
+
+// The template a customer launches in THEIR account to connect it: the role CloudSeed assumes
+// (trusting the platform account under the customer's ExternalId) with exactly the actions
+// AwsProvider calls, and the role and instance profile the PostgreSQL nodes run with.
+//
+// Backups are objects in the platform's bucket, under plans/: the role checks and removes them, the
+// nodes stream them. (Cross-account S3 also needs the bucket's policy to allow these roles; see
+// infra/lib/backups.ts.)
+//
+// Mutations are tied to the `cloudseed:managed=true` tag: created resources must carry it
+// (aws:RequestTag), existing ones must have it (aws:ResourceTag), and tags can only be written
+// while creating. Describe* calls do not support resource-level permissions and need "*".
+
+export class CustomerAccountStack extends Stack {
+  readonly deployerRole: iam.Role;
+  readonly nodeRole: iam.Role;
+
+  constructor(scope: Construct, id: string, props: StackProps = {}) {
+    // A plain template: no CDK bootstrap version check in the customer's account (it has no assets).
+    super(scope, id, { ...props, synthesizer: new DefaultStackSynthesizer({ generateBootstrapVersionRule: false }) });
+    this.templateOptions.description = 'CloudSeed account connection: lets the CloudSeed platform deploy PostgreSQL into this account, and nothing else.';
+
+    const platformAccountId = new CfnParameter(this, 'PlatformAccountId', {
+      type: 'String',
+      description: 'The AWS account id of the CloudSeed platform (shown where you connect the account)',
+      allowedPattern: '^\\d{12}$',
+      constraintDescription: 'a 12-digit AWS account id',
+    });
+    const externalId = new CfnParameter(this, 'ExternalId', {
+      type: 'String',
+      description: 'The ExternalId CloudSeed showed you for this account; keep it secret',
+      noEcho: true,
+      minLength: 16,
+      maxLength: 1224,
+      allowedPattern: '^[\\w+=,.@:/-]+$',
+    });
+
+    const { partition, account } = this;
+    const ec2Arn = (resource: string) => `arn:${partition}:ec2:*:${account}:${resource}`;
+    const ssmParameters = `arn:${partition}:ssm:*:${account}:parameter/${PARAMETER_PATH}/*`;
+    const managed = 'true';
+    // Backups live in the platform's bucket (any region it runs in), under plans/.
+    const backupObjects = `arn:${partition}:s3:::${BACKUP_BUCKET_PREFIX}-${platformAccountId.valueAsString}-*/${BACKUP_OBJECTS}`;
+
+    this.nodeRole = new iam.Role(this, 'NodeRole', {
+      roleName: NODE_ROLE_NAME,
+      description: 'CloudSeed PostgreSQL nodes: SSM agent, their password parameters, and their backups in the platform bucket',
+      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
+    });
+    const nodeStatements = [
+      new iam.PolicyStatement({ sid: 'ReadCloudSeedParameters', actions: ['ssm:GetParameter'], resources: [ssmParameters] }),
+      new iam.PolicyStatement({
+        sid: 'DecryptParametersThroughSsm',
+        actions: ['kms:Decrypt'],
+        resources: [`arn:${partition}:kms:*:${account}:key/*`],
+        conditions: { StringLike: { 'kms:ViaService': 'ssm.*.amazonaws.com' } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'StreamBackups',
+        // pg_dump streams to S3 (a multipart upload, aborted when the dump fails); validation and restore stream it back.
+        actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'],
+        resources: [backupObjects],
+      }),
+    ];
+    for (const statement of nodeStatements) this.nodeRole.addToPolicy(statement);
+    const nodeMissing = NODE_ROLE_ACTIONS.filter((action) => !nodeStatements.some((statement) => statement.actions.includes(action)));
+    if (nodeMissing.length > 0) throw new Error(`the node role's policy lacks ${nodeMissing.join(', ')}, which the node scripts call`);
+    const profile = new iam.CfnInstanceProfile(this, 'NodeInstanceProfile', { instanceProfileName: NODE_INSTANCE_PROFILE_NAME, roles: [this.nodeRole.roleName] });
+    acknowledge(
+      this.nodeRole,
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
+      'AmazonSSMManagedInstanceCore is the AWS-maintained minimum for the SSM agent (Run Command is the only way onto the nodes: there is no SSH); AWS keeps it in step with the agent.',
+    );
+    acknowledge(
+      this.nodeRole,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:*:<AWS::AccountId>:parameter/${PARAMETER_PATH}/*]`,
+      'Nodes read the password parameters CloudSeed keeps under /cloudseed/<plan>/<component>/; plans are created at run time, in any region the customer deploys to.',
+    );
+    acknowledge(
+      this.nodeRole,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${BACKUP_BUCKET_PREFIX}-<PlatformAccountId>-*/${BACKUP_OBJECTS}]`,
+      "The platform's backup bucket is named per platform account and region; nodes write and read backups of plans deployed at run time, under plans/ only.",
+    );
+    acknowledge(
+      this.nodeRole,
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*]',
+      "SecureString parameters use the account's aws/ssm key, whose id differs per account and region; kms:ViaService limits the decrypts to those SSM makes on the node's behalf.",
+    );
+
+    const statements: iam.PolicyStatement[] = [
+      new iam.PolicyStatement({
+        sid: 'DescribeAnything',
+        actions: [
+          'ec2:DescribeVpcs',
+          'ec2:DescribeSubnets',
+          'ec2:DescribeSecurityGroups',
+          'ec2:DescribeInstances',
+          'ec2:DescribeInstanceStatus',
+          'ec2:DescribeVolumes',
+          'ec2:DescribeVolumesModifications',
+          'ssm:DescribeInstanceInformation',
+          'ssm:GetCommandInvocation',
+        ],
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
+        sid: 'LaunchTaggedInstances',
+        actions: ['ec2:RunInstances'],
+        resources: [ec2Arn('instance/*')],
+        conditions: {
+          StringEquals: {
+            [`aws:RequestTag/${MANAGED_TAG}`]: managed,
+            'ec2:MetadataHttpTokens': 'required',
+            'ec2:InstanceProfile': `arn:${partition}:iam::${account}:instance-profile/${NODE_INSTANCE_PROFILE_NAME}`,
+          },
+        },
+      }),
+      new iam.PolicyStatement({
+        sid: 'LaunchTaggedEncryptedVolumes',
+        actions: ['ec2:RunInstances'],
+        resources: [ec2Arn('volume/*')],
+        conditions: { StringEquals: { [`aws:RequestTag/${MANAGED_TAG}`]: managed }, Bool: { 'ec2:Encrypted': 'true' } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'LaunchIntoManagedSecurityGroups',
+        actions: ['ec2:RunInstances'],
+        resources: [ec2Arn('security-group/*')],
+        conditions: { StringEquals: { [`aws:ResourceTag/${MANAGED_TAG}`]: managed } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'LaunchFromImagesIntoSubnets',
+        actions: ['ec2:RunInstances'],
+        // Public AMIs belong to other accounts; the subnet is the default VPC's; the interface is created by the launch.
+        resources: [`arn:${partition}:ec2:*::image/*`, ec2Arn('subnet/*'), ec2Arn('network-interface/*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ManageTaggedInstances',
+        // Resizing a node stops it, changes its type and starts it again; teardown terminates it.
+        actions: ['ec2:StopInstances', 'ec2:StartInstances', 'ec2:ModifyInstanceAttribute', 'ec2:TerminateInstances'],
+        resources: [ec2Arn('instance/*')],
+        conditions: { StringEquals: { [`aws:ResourceTag/${MANAGED_TAG}`]: managed } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'GrowTaggedVolumes',
+        actions: ['ec2:ModifyVolume'],
+        resources: [ec2Arn('volume/*')],
+        conditions: { StringEquals: { [`aws:ResourceTag/${MANAGED_TAG}`]: managed } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'CreateTaggedSecurityGroups',
+        actions: ['ec2:CreateSecurityGroup'],
+        resources: [ec2Arn('security-group/*')],
+        conditions: { StringEquals: { [`aws:RequestTag/${MANAGED_TAG}`]: managed } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'CreateSecurityGroupsInVpcs',
+        actions: ['ec2:CreateSecurityGroup'],
+        resources: [ec2Arn('vpc/*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ManageTaggedSecurityGroups',
+        actions: ['ec2:AuthorizeSecurityGroupIngress', 'ec2:RevokeSecurityGroupIngress', 'ec2:DeleteSecurityGroup'],
+        resources: [ec2Arn('security-group/*')],
+        conditions: { StringEquals: { [`aws:ResourceTag/${MANAGED_TAG}`]: managed } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'CreateTaggedSecurityGroupRules',
+        actions: ['ec2:AuthorizeSecurityGroupIngress'],
+        resources: [ec2Arn('security-group-rule/*')],
+        conditions: { StringEquals: { [`aws:RequestTag/${MANAGED_TAG}`]: managed } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'RevokeTaggedSecurityGroupRules',
+        actions: ['ec2:RevokeSecurityGroupIngress'],
+        resources: [ec2Arn('security-group-rule/*')],
+        conditions: { StringEquals: { [`aws:ResourceTag/${MANAGED_TAG}`]: managed } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'TagOnCreateOnly',
+        actions: ['ec2:CreateTags'],
+        resources: [ec2Arn('instance/*'), ec2Arn('volume/*'), ec2Arn('security-group/*'), ec2Arn('security-group-rule/*')],
+        conditions: {
+          StringEquals: { 'ec2:CreateAction': ['RunInstances', 'CreateSecurityGroup', 'AuthorizeSecurityGroupIngress'], [`aws:RequestTag/${MANAGED_TAG}`]: managed },
+        },
+      }),
+      new iam.PolicyStatement({
+        sid: 'PassNodeRoleToEc2',
+        actions: ['iam:PassRole'],
+        resources: [this.nodeRole.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'PasswordParameters',
+        actions: ['ssm:PutParameter', 'ssm:AddTagsToResource', 'ssm:GetParameter', 'ssm:DeleteParameters'],
+        resources: [ssmParameters],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ResolveAmiParameters',
+        // RunInstances with ImageId resolve:ssm:/aws/service/... reads AWS's public parameters.
+        actions: ['ssm:GetParameters'],
+        resources: [`arn:${partition}:ssm:*:*:parameter/aws/service/*`],
+      }),
+      new iam.PolicyStatement({
+        sid: 'RunShellScript',
+        actions: ['ssm:SendCommand'],
+        resources: [`arn:${partition}:ssm:*::document/AWS-RunShellScript`],
+      }),
+      new iam.PolicyStatement({
+        sid: 'CheckAndRemoveBackups',
+        // HeadObject/GetObject: the backup's manifest and its validation report; DeleteObjects: a failed or expired backup.
+        actions: ['s3:GetObject', 's3:DeleteObject'],
+        resources: [backupObjects],
+      }),
+      new iam.PolicyStatement({
+        sid: 'RunOnManagedInstances',
+        actions: ['ssm:SendCommand'],
+        resources: [ec2Arn('instance/*')],
+        conditions: { StringEquals: { [`ssm:resourceTag/${MANAGED_TAG}`]: managed } },
+      }),
+    ];
+
+    const policy = new iam.ManagedPolicy(this, 'DeployerPolicy', {
+      description: 'What CloudSeed does in this account: EC2 instances and security groups tagged cloudseed:managed, Run Command on them, and its /cloudseed/ parameters',
+      statements,
+    });
+    this.deployerRole = new iam.Role(this, 'DeployerRole', {
+      roleName: CUSTOMER_ROLE_NAME,
+      description: 'Assumed by the CloudSeed platform, with the ExternalId you were given',
+      assumedBy: new iam.AccountPrincipal(platformAccountId.valueAsString).withConditions({ StringEquals: { 'sts:ExternalId': externalId.valueAsString } }),
+      managedPolicies: [policy],
+    });
+    acknowledgeDeployerWildcards(policy);
+
+    const missing = CUSTOMER_ROLE_ACTIONS.filter((action) => !statements.some((statement) => statement.actions.includes(action)));
+    if (missing.length > 0) throw new Error(`the customer role's policy lacks ${missing.join(', ')}, which AwsProvider calls`);
+
+    new CfnOutput(this, 'RoleArn', { description: 'Give this role ARN to CloudSeed to connect the account', value: this.deployerRole.roleArn });
+    new CfnOutput(this, 'NodeInstanceProfileName', { description: 'The instance profile CloudSeed nodes run with', value: profile.ref });
+  }
+}
+
+function acknowledgeDeployerWildcards(policy: iam.ManagedPolicy): void {
+  const evidence: Record<string, string> = {
+    'Resource::*': 'ec2:Describe*, ssm:DescribeInstanceInformation and ssm:GetCommandInvocation do not support resource-level permissions.',
+    'Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:instance/*':
+      'Instances are created per plan at run time; every mutation is conditioned on the cloudseed:managed tag (RequestTag on launch, ResourceTag on stop, start, resize, terminate and Run Command) and launches must use IMDSv2 and the CloudSeedNode profile.',
+    'Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:volume/*': 'Root volumes are created by RunInstances (tagged cloudseed:managed and encrypted) and grown by ModifyVolume only when they carry that tag.',
+    'Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:security-group/*':
+      "Security groups are created per plan at run time; creation requires the cloudseed:managed tag and changes require it on the group.",
+    'Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:security-group-rule/*': 'Ingress rules are created per plan and tagged cloudseed:managed on creation.',
+    'Resource::arn:<AWS::Partition>:ec2:*::image/*': "Nodes launch from AWS's public images (Amazon Linux, Ubuntu, Debian) or an AMI the plan names, owned by other accounts.",
+    'Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:subnet/*': "Nodes launch into the region's default VPC subnets, which differ per account and region.",
+    'Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:network-interface/*': 'RunInstances creates the network interface of each node; it has no id beforehand.',
+    'Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:vpc/*': "Security groups go into the region's default VPC, whose id differs per account and region.",
+    [`Resource::arn:<AWS::Partition>:ssm:*:<AWS::AccountId>:parameter/${PARAMETER_PATH}/*`]: 'Password parameters are created per plan at run time, only under /cloudseed/.',
+    [`Resource::arn:<AWS::Partition>:s3:::${BACKUP_BUCKET_PREFIX}-<PlatformAccountId>-*/${BACKUP_OBJECTS}`]:
+      "Backups are objects of plans deployed at run time, in the platform's backup bucket (named per platform account and region), under plans/ only.",
+    'Resource::arn:<AWS::Partition>:ssm:*:*:parameter/aws/service/*': "The AMI ids come from AWS's public SSM parameters (resolve:ssm: in RunInstances), which AWS owns in every region.",
+    'Resource::arn:<AWS::Partition>:ssm:*::document/AWS-RunShellScript': 'AWS-RunShellScript is the AWS-owned document in every region; this names that one document only.',
+  };
+  for (const [finding, reason] of Object.entries(evidence)) acknowledge(policy, `AwsSolutions-IAM5[${finding}]`, reason);
+}

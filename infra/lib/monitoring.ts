@@ -1,0 +1,95 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import type { RemovalPolicy } from 'aws-cdk-lib';
+import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { grantCustomerAccountAccess } from './customer-access.ts';
+import type { Data } from './data.ts';
+import { CloudSeedFunction } from './function.ts';
+
+// The health check of running deployments, every minute, and the alarms an operator wants to hear
+// about: failed workflows and API 5xx. Alarms go to an encrypted, TLS-only SNS topic.
+
+export interface MonitoringProps {
+  readonly data: Data;
+  readonly workflows: { readonly deploy: sfn.IStateMachine; readonly teardown: sfn.IStateMachine };
+  readonly api: apigw.IHttpApi;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+export class Monitoring extends Construct {
+  readonly healthCheck: CloudSeedFunction;
+  readonly alarmTopic: sns.Topic;
+  readonly alarms: readonly cloudwatch.Alarm[];
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    this.healthCheck = new CloudSeedFunction(this, 'HealthCheck', {
+      module: 'jobs/health-check.ts',
+      service: 'cloudseed-health',
+      description: 'CloudSeed: checks every node of every running deployment',
+      // Finishes before the next run starts.
+      timeout: Duration.seconds(50),
+      removalPolicy: props.removalPolicy,
+    });
+    props.data.deployments.grantReadWriteTo(this.healthCheck);
+    props.data.plans.grantReadTo(this.healthCheck);
+    grantCustomerAccountAccess(this.healthCheck);
+    new events.Rule(this, 'EveryMinute', {
+      description: 'Runs the CloudSeed health check',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      // A missed run is made up by the next one a minute later.
+      targets: [new targets.LambdaFunction(this.healthCheck.lambda, { retryAttempts: 0, maxEventAge: Duration.minutes(1) })],
+    });
+
+    // CloudWatch cannot publish to a topic under the AWS-managed SNS key: a key of our own that allows it.
+    const key = new kms.Key(this, 'AlarmTopicKey', {
+      description: 'CloudSeed alarm topic',
+      enableKeyRotation: true,
+      removalPolicy: props.removalPolicy,
+    });
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    );
+    this.alarmTopic = new sns.Topic(this, 'Alarms', { displayName: 'CloudSeed alarms', masterKey: key, enforceSSL: true });
+    const notify = new actions.SnsAction(this.alarmTopic);
+
+    const fiveMinutes = { period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM };
+    const atLeastOnce = {
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    };
+    this.alarms = [
+      new cloudwatch.Alarm(this, 'DeployFailed', {
+        alarmDescription: 'A CloudSeed deploy execution failed',
+        metric: props.workflows.deploy.metricFailed(fiveMinutes),
+        ...atLeastOnce,
+      }),
+      new cloudwatch.Alarm(this, 'TeardownFailed', {
+        alarmDescription: 'A CloudSeed teardown execution failed: resources may be left in a customer account',
+        metric: props.workflows.teardown.metricFailed(fiveMinutes),
+        ...atLeastOnce,
+      }),
+      new cloudwatch.Alarm(this, 'Api5xx', {
+        alarmDescription: 'The CloudSeed API answered with 5xx',
+        metric: props.api.metricServerError(fiveMinutes),
+        ...atLeastOnce,
+      }),
+    ];
+    for (const alarm of this.alarms) alarm.addAlarmAction(notify);
+  }
+}

@@ -1,0 +1,64 @@
+import { CfnOutput, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type { StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { AccessLogs } from './access-logs.ts';
+import { Api } from './api.ts';
+import { Auth } from './auth.ts';
+import { Backups } from './backups.ts';
+import { Data } from './data.ts';
+import { Monitoring } from './monitoring.ts';
+import { Web } from './web.ts';
+import { Workflows } from './workflows.ts';
+
+// CloudSeed's own account: sign-in, data, the API, the deploy and teardown workflows, backups'
+// storage and schedules, monitoring, and the site. One construct per concern; references pass
+// between them as objects, never names.
+
+export type StageName = 'dev' | 'prod' | (string & {});
+
+export interface PlatformStackProps extends StackProps {
+  /** `prod` keeps user data (tables, pool, buckets) when the stack goes, and protects it from deletion. */
+  readonly stage: StageName;
+  /** The built SPA; @default web/build when it exists. */
+  readonly webBuildDir?: string;
+}
+
+export class PlatformStack extends Stack {
+  readonly auth: Auth;
+  readonly data: Data;
+  readonly workflows: Workflows;
+  readonly api: Api;
+  readonly backups: Backups;
+  readonly monitoring: Monitoring;
+  readonly web: Web;
+
+  constructor(scope: Construct, id: string, props: PlatformStackProps) {
+    super(scope, id, props);
+    const retain = props.stage === 'prod';
+    // Logs are kept as configured per log group in prod; dev stacks take theirs along when deleted.
+    const removalPolicy = retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    const accessLogs = new AccessLogs(this, 'AccessLogs', { retain });
+    this.auth = new Auth(this, 'Auth', { retain });
+    this.data = new Data(this, 'Data', { retain });
+    this.backups = new Backups(this, 'Backups', { retain, accessLogs: accessLogs.bucket });
+    this.workflows = new Workflows(this, 'Workflows', { data: this.data, backups: this.backups, removalPolicy });
+    this.api = new Api(this, 'Api', { auth: this.auth, data: this.data, workflows: this.workflows, backups: this.backups, removalPolicy });
+    this.monitoring = new Monitoring(this, 'Monitoring', { data: this.data, workflows: this.workflows, api: this.api.httpApi, removalPolicy });
+    this.web = new Web(this, 'Web', {
+      api: this.api,
+      auth: this.auth,
+      accessLogs: accessLogs.bucket,
+      retain,
+      ...(props.webBuildDir ? { buildDir: props.webBuildDir } : {}),
+    });
+
+    new CfnOutput(this, 'Url', { description: 'CloudSeed', value: `https://${this.web.distribution.distributionDomainName}` });
+    new CfnOutput(this, 'UserPoolId', { value: this.auth.userPool.userPoolId });
+    new CfnOutput(this, 'UserPoolClientId', { value: this.auth.client.userPoolClientId });
+    new CfnOutput(this, 'BackupScheduleGroup', { description: 'EventBridge Scheduler group for backup schedules', value: this.backups.scheduleGroup.scheduleGroupName });
+    new CfnOutput(this, 'BackupSchedulerRoleArn', { description: 'Role the backup schedules run with', value: this.backups.schedulerRole.roleArn });
+    new CfnOutput(this, 'BackupBucket', { value: this.backups.bucket.bucketName });
+    new CfnOutput(this, 'AlarmTopicArn', { description: 'Subscribe to hear about failed workflows and API errors', value: this.monitoring.alarmTopic.topicArn });
+  }
+}

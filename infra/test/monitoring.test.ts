@@ -1,0 +1,53 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { actionsOf, json, pathOf, props, record, referencedId, resourcesOfType } from './synth.ts';
+import type { Statement, Synthesized } from './synth.ts';
+import { synth } from './synth.ts';
+
+let app: Synthesized;
+
+beforeAll(() => {
+  app = synth();
+}, 60_000);
+
+function idAt(path: string): string {
+  const found = Object.entries(json(app.platformTemplate).Resources).find(([, resource]) => pathOf(resource) === `CloudSeedPlatform/${path}`);
+  if (!found) throw new Error(`nothing at ${path}`);
+  return found[0];
+}
+
+describe('Monitoring', () => {
+  it('runs the health check every minute', () => {
+    const [[, rule] = []] = resourcesOfType(app.platformTemplate, 'AWS::Events::Rule');
+    expect(props(rule!).ScheduleExpression).toBe('rate(1 minute)');
+    const targets = props(rule!).Targets as { Arn: unknown }[];
+    expect(targets.map((target) => referencedId(target.Arn))).toEqual([idAt('Monitoring/HealthCheck/Function/Resource')]);
+  });
+
+  it('alarms on a failed deploy and on API 5xx within five minutes, to an encrypted topic', () => {
+    const topicId = idAt('Monitoring/Alarms/Resource');
+    const alarms = resourcesOfType(app.platformTemplate, 'AWS::CloudWatch::Alarm').map(([, alarm]) => props(alarm));
+    const deployFailed = alarms.find((alarm) => alarm.MetricName === 'ExecutionsFailed' && JSON.stringify(alarm.Dimensions).includes(idAt('Workflows/Deploy/Resource')));
+    const serverErrors = alarms.find((alarm) => alarm.MetricName === '5xx' && alarm.Namespace === 'AWS/ApiGateway');
+    for (const alarm of [deployFailed, serverErrors]) {
+      expect(alarm).toMatchObject({ Threshold: 1, Period: 300, Statistic: 'Sum', ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1 });
+      expect((alarm!.AlarmActions as unknown[]).map(referencedId)).toEqual([topicId]);
+    }
+    const topic = json(app.platformTemplate).Resources[topicId]!;
+    expect(referencedId(props(topic).KmsMasterKeyId)).toBe(idAt('Monitoring/AlarmTopicKey/Resource'));
+  });
+
+  it('lets CloudWatch use the topic key, and rotates it', () => {
+    const key = json(app.platformTemplate).Resources[idAt('Monitoring/AlarmTopicKey/Resource')]!;
+    expect(props(key).EnableKeyRotation).toBe(true);
+    const statements = record(props(key).KeyPolicy).Statement as Statement[];
+    const cloudwatch = statements.find((statement) => JSON.stringify(statement.Principal).includes('cloudwatch.amazonaws.com'));
+    expect(cloudwatch && actionsOf(cloudwatch)).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+  });
+
+  it('refuses to publish to the alarm topic without TLS', () => {
+    const [[, policy] = []] = resourcesOfType(app.platformTemplate, 'AWS::SNS::TopicPolicy');
+    expect(record(props(policy!).PolicyDocument).Statement).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
+  });
+});

@@ -1,0 +1,210 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startLocalCloud } from '../support/local-cloud.ts';
+import type { LocalCloud } from '../support/local-cloud.ts';
+import { signUp } from '../support/users.ts';
+import type { SignedUpUser } from '../support/users.ts';
+
+// Scheduled, validated backups on the local cloud: pg_dump to s3rver, proven by a restore.
+
+vi.setConfig({ testTimeout: 150_000, hookTimeout: 90_000 });
+
+interface Backup {
+  backupId: string;
+  status: string;
+  trigger: string;
+  sizeBytes?: number;
+  sha256?: string;
+  rows?: number;
+  validation: { status: string; detail?: string };
+  error?: string;
+}
+
+let cloud: LocalCloud;
+let alice: SignedUpUser;
+let bob: SignedUpUser;
+let planId: string;
+let creds: { host: string; port: number; password: string };
+
+async function call(method: string, path: string, options: { token?: string; body?: unknown } = {}) {
+  const response = await fetch(`${cloud.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${options.token ?? alice.accessToken}`, ...(options.body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, json: (text ? JSON.parse(text) : undefined) as Record<string, unknown> };
+}
+
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (!done(value)) {
+    if (Date.now() > deadline) throw new Error(`timed out; last: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    value = await read();
+  }
+  return value;
+}
+
+const backupsOf = async (id = planId) => (await call('GET', `/v1/plan/${id}/backups`)).json.items as Backup[];
+const backupNamed = async (backupId: string) => (await backupsOf()).find((backup) => backup.backupId === backupId);
+const deployment = async (id = planId) => (await call('GET', `/v1/plan/${id}/deployment`)).json;
+
+function sql(statement: string): string {
+  const result = spawnSync('psql', ['-X', '-q', '-tA', '-v', 'ON_ERROR_STOP=1', `host=${creds.host} port=${creds.port} dbname=app user=app sslmode=require`, '-c', statement], {
+    encoding: 'utf8',
+    env: { ...process.env, PGPASSWORD: creds.password },
+  });
+  if (result.status !== 0) throw new Error(result.stderr);
+  return result.stdout.trim();
+}
+
+const fingerprint = () => sql("SELECT count(*) || ':' || md5(string_agg(id::text || coalesce(note, '∅'), ',' ORDER BY id)) FROM orders");
+
+async function deployPlan(name: string, backup: Record<string, unknown>): Promise<string> {
+  const created = await call('POST', '/v1/plan', {
+    body: { apiVersion: 'cs/v1', name, components: [{ id: 'db', type: 'postgres', hardware: { memoryGiB: 1 }, db: { version: '15', maxConnections: 30, backup } }] },
+  });
+  const id = created.json.id as string;
+  expect((await call('POST', `/v1/plan/${id}/deploy`)).status).toBe(202);
+  await until(() => deployment(id), (current) => current.status === 'running');
+  return id;
+}
+
+async function runBackup(): Promise<Backup> {
+  const started = await call('POST', `/v1/plan/${planId}/backups`);
+  expect(started.status).toBe(202);
+  const backupId = started.json.backupId as string;
+  return until(() => backupNamed(backupId), (backup) => backup?.status !== 'running' && backup?.validation.status !== 'pending') as Promise<Backup>;
+}
+
+beforeAll(async () => {
+  cloud = await startLocalCloud();
+  [alice, bob] = await Promise.all([signUp(cloud.config), signUp(cloud.config)]);
+  planId = await deployPlan('orders', { enabled: true, schedule: '0 3 * * *', retentionDays: 7, validate: true });
+  creds = (await call('GET', `/v1/plan/${planId}/deployment/credentials`)).json as typeof creds;
+  sql("CREATE TABLE orders (id int PRIMARY KEY, note text); INSERT INTO orders SELECT g, CASE WHEN g % 7 = 0 THEN NULL ELSE md5(g::text) END FROM generate_series(1, 5000) g; CREATE TABLE events (payload text); INSERT INTO events SELECT 'e' || g FROM generate_series(1, 300) g");
+});
+
+afterAll(async () => {
+  await cloud?.stop();
+});
+
+describe('backups', () => {
+  let good: Backup;
+
+  it('backs up on demand, validated by a restore, and shows it on the deployment', async () => {
+    const started = await call('POST', `/v1/plan/${planId}/backups`);
+    expect(started.status).toBe(202);
+    expect((await call('POST', `/v1/plan/${planId}/backups`)).status).toBe(409);
+    const backupId = started.json.backupId as string;
+    good = (await until(() => backupNamed(backupId), (backup) => backup?.status !== 'running' && backup?.validation.status !== 'pending')) as Backup;
+    expect(good, JSON.stringify(good)).toMatchObject({ status: 'succeeded', trigger: 'manual', rows: 5300, validation: { status: 'passed' } });
+    expect(good.sizeBytes).toBeGreaterThan(1000);
+    expect(good.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const view = await deployment();
+    expect(view.backup).toMatchObject({ schedule: '0 3 * * *', timezone: 'UTC', lastBackup: { backupId } });
+    expect(new Date(String((view.backup as { nextRunAt: string }).nextRunAt)).getUTCHours()).toBe(3);
+    expect(view.status).toBe('running');
+  });
+
+  it('restores every row after a table is dropped', async () => {
+    const before = fingerprint();
+    sql('DROP TABLE orders');
+    const restore = await call('POST', `/v1/plan/${planId}/backups/${good.backupId}/restore`, { body: { confirm: true } });
+    expect(restore.status).toBe(202);
+    expect((await call('GET', `/v1/plan/${planId}`)).json.status).toBe('deploying');
+    await until(() => deployment(), (current) => current.status !== 'deploying');
+    expect((await deployment()).status).toBe('running');
+    expect(fingerprint()).toBe(before);
+    expect(sql("INSERT INTO orders VALUES (999999, 'after restore') RETURNING id")).toBe('999999');
+  });
+
+  it('refuses a restore without confirmation, of another customer\'s plan, or of an unknown backup', async () => {
+    for (const body of [undefined, {}, { confirm: false }, { confirm: 'yes' }, { confirm: true, extra: 1 }]) {
+      const response = await call('POST', `/v1/plan/${planId}/backups/${good.backupId}/restore`, { body: body ?? {} });
+      expect(response.status, JSON.stringify(body)).toBe(400);
+    }
+    expect((await call('POST', `/v1/plan/${planId}/backups/${good.backupId}/restore`, { token: bob.accessToken, body: { confirm: true } })).status).toBe(404);
+    expect((await call('GET', `/v1/plan/${planId}/backups`, { token: bob.accessToken })).status).toBe(404);
+    expect((await call('POST', `/v1/plan/${planId}/backups`, { token: bob.accessToken })).status).toBe(404);
+    expect((await call('POST', `/v1/plan/${planId}/backups/20260101T000000Z-00000000/restore`, { body: { confirm: true } })).status).toBe(404);
+    expect((await call('GET', `/v1/plan/${planId}/backups/${good.backupId}/download`, { token: bob.accessToken })).status).toBe(404);
+  });
+
+  it('hands out a short-lived download link to the archive', async () => {
+    const link = await call('GET', `/v1/plan/${planId}/backups/${good.backupId}/download`);
+    expect(link.status).toBe(200);
+    const archive = await fetch(String(link.json.url));
+    expect(archive.status).toBe(200);
+    const bytes = Buffer.from(await archive.arrayBuffer());
+    expect(bytes.subarray(0, 5).toString()).toBe('PGDMP');
+    expect(bytes.length).toBe(good.sizeBytes);
+  });
+
+  it('catches a corrupted object: validation fails and the plan turns red until a good backup', async () => {
+    const object = join(cloud.home, 's3', 'cloudseed-backups', 'plans', planId, 'db', `${good.backupId}.dump._S3rver_object`);
+    const bytes = readFileSync(object);
+    const middle = Math.floor(bytes.length / 2);
+    bytes.writeUInt8(bytes.readUInt8(middle) ^ 0xff, middle);
+    writeFileSync(object, bytes);
+    expect((await call('POST', `/v1/plan/${planId}/backups/${good.backupId}/validate`)).status).toBe(202);
+    const checked = (await until(() => backupNamed(good.backupId), (backup) => backup?.validation.status !== 'pending')) as Backup;
+    expect(checked.validation.status).toBe('failed');
+    expect(checked.validation.detail).toMatch(/checksum/);
+    const red = (await call('GET', `/v1/plan/${planId}`)).json;
+    expect(red.status).toBe('failed');
+    expect(String(red.statusReason)).toMatch(/did not validate/);
+    expect((await call('POST', `/v1/plan/${planId}/backups/${good.backupId}/restore`, { body: { confirm: true } })).status).toBe(202);
+    const refused = await until(() => deployment(), (current) => current.status !== 'deploying');
+    expect(String(refused.reason)).toMatch(/sha256|checksum/);
+    expect((await call('POST', `/v1/plan/${planId}/deploy`)).status).toBe(202);
+    await until(() => deployment(), (current) => current.status === 'running' || current.status === 'failed');
+
+    const next = await runBackup();
+    expect(next).toMatchObject({ status: 'succeeded', validation: { status: 'passed' } });
+    expect((await call('GET', `/v1/plan/${planId}`)).json.status).toBe('running');
+  });
+
+  it('fails a backup whose server dies mid-dump, leaves no object, and the next backup succeeds', async () => {
+    sql("CREATE TABLE bulk AS SELECT g AS id, repeat(md5(g::text), 8) AS filler FROM generate_series(1, 400000) g");
+    const started = await call('POST', `/v1/plan/${planId}/backups`);
+    expect(started.status).toBe(202);
+    const backupId = started.json.backupId as string;
+    const pidFile = join(cloud.home, 'instances', planId, 'db-0', 'data', 'postmaster.pid');
+    await until(
+      () => Promise.resolve(spawnSync('pgrep', ['-f', 'pg_dump'], { encoding: 'utf8' }).stdout.trim()),
+      (pids) => pids !== '',
+      20_000,
+    );
+    process.kill(Number(readFileSync(pidFile, 'utf8').split('\n')[0]), 'SIGKILL');
+    const failed = (await until(() => backupNamed(backupId), (backup) => backup?.status !== 'running')) as Backup;
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatch(/DumpBackup: /);
+    const prefix = join(cloud.home, 's3', 'cloudseed-backups', 'plans', planId, 'db');
+    expect(readdirSync(prefix).filter((file) => file.startsWith(backupId))).toEqual([]);
+    expect((await call('GET', `/v1/plan/${planId}`)).json.status).toBe('failed');
+
+    expect((await call('POST', `/v1/plan/${planId}/deploy`)).status).toBe(202);
+    await until(() => deployment(), (current) => current.status === 'running', 60_000);
+    const next = await runBackup();
+    expect(next).toMatchObject({ status: 'succeeded', validation: { status: 'passed' } });
+    expect(existsSync(join(prefix, `${next.backupId}.dump._S3rver_object`))).toBe(true);
+  });
+});
+
+describe('scheduled backups', () => {
+  it('fires the plan\'s cron schedule and validates what it took', async () => {
+    const scheduled = await deployPlan('every-minute', { enabled: true, schedule: '* * * * *', retentionDays: 1, validate: true });
+    const backup = await until(
+      () => backupsOf(scheduled),
+      (items) => items.some((item) => item.trigger === 'schedule' && item.status !== 'running' && item.validation.status !== 'pending'),
+      95_000,
+    );
+    expect(backup.find((item) => item.trigger === 'schedule')).toMatchObject({ status: 'succeeded', validation: { status: 'passed' } });
+    expect((await call('DELETE', `/v1/plan/${scheduled}`)).status).toBe(202);
+  });
+});
