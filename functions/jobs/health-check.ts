@@ -18,7 +18,7 @@ export async function checkDeployment(deployment: DeploymentRecord): Promise<voi
   const problems: string[] = [];
   for (const component of deployment.components ?? []) {
     const nodes: NodeRef[] = component.nodes.map(({ name, role, instanceId, host, port }) => ({ name, role, instanceId, host, port }));
-    const health = await provider.health(targetOf(deployment, component.id), nodes);
+    const health = await provider.health(await targetOf(deployment, component.id), nodes);
     components.push({
       ...component,
       nodes: component.nodes.map((node) => {

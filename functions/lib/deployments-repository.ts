@@ -31,8 +31,8 @@ export class DynamoDeploymentRepository implements DeploymentRepository {
           TableName: this.#table,
           KeyConditionExpression: 'ownerId = :ownerId',
           ExpressionAttributeValues: { ':ownerId': ownerId },
-          ProjectionExpression: 'ownerId, planId, #status, failure, degraded, backupFailure, deploymentId',
-          ExpressionAttributeNames: { '#status': 'status' },
+          ProjectionExpression: 'ownerId, planId, #status, failure, degraded, backupFailure, deploymentId, #spec.#target',
+          ExpressionAttributeNames: { '#status': 'status', '#spec': 'spec', '#target': 'target' },
           ...(startKey ? { ExclusiveStartKey: startKey } : {}),
         }),
       );

@@ -8,6 +8,8 @@
 //   COGNITO_ISSUER        local only: the issuer cognito-local signs with (http://host:port/<pool>)
 //   DYNAMODB_ENDPOINT     local only: dynalite's URL
 //   <TABLE>_TABLE         physical table names (see tables.ts)
+//   PLATFORM_ACCOUNT_ID   optional, aws only: the account customers' roles trust (GET /v1/accounts shows it)
+//   CUSTOMER_TEMPLATE_URL optional: where customers launch the CloudSeed role template from
 
 export function requireEnv(name: string): string {
   const value = process.env[name];

@@ -1,4 +1,5 @@
 import { normalisedPlanJsonSchema, planJsonSchema, shorthandJsonSchema } from '@cloudseed/shared/cs-json/json-schema';
+import { connectAccountJsonSchema, MAX_ACCOUNTS } from '@cloudseed/shared/accounts/accounts';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, planStatuses } from '@cloudseed/shared/plans/plans';
 import { MAX_BODY_BYTES } from './http.ts';
 
@@ -65,7 +66,7 @@ export const openApiDocument = {
         summary: 'Deploy the plan: create what is missing or reconcile what runs',
         responses: {
           202: { description: 'Started', content: { 'application/json': { schema: { type: 'object', required: ['deploymentId', 'mode'], properties: { deploymentId: { type: 'string' }, mode: { enum: ['create', 'update'] } } } } } },
-          400: problem('The change cannot be applied to the running deployment; `errors` says why'),
+          400: problem('The change cannot be applied to the running deployment, or a plan on AWS names no connected account (`/target/accountId`); `errors` says why'),
           409: problem('A deployment, teardown or backup is in progress'),
           ...authErrors,
         },
@@ -102,6 +103,38 @@ export const openApiDocument = {
     '/v1/plan/{id}/backups/{backupId}/download': {
       parameters: [planIdParameter, backupIdParameter],
       get: { summary: 'A 15-minute link to the pg_dump archive', responses: { 200: { description: '{ url, expiresAt }' }, 409: problem('The backup did not complete'), ...authErrors } },
+    },
+    '/v1/accounts': {
+      get: {
+        summary: 'Your connected AWS accounts, and what the CloudSeed role template needs (your ExternalId, the platform account)',
+        responses: {
+          200: { description: 'Accounts; the local cloud lists its built-in account `local` first', content: { 'application/json': { schema: { $ref: '#/components/schemas/AccountList' } } } },
+          401: authErrors[401],
+        },
+      },
+      post: {
+        summary: 'Connect an AWS account: CloudSeed assumes the role with your ExternalId before storing it',
+        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/AccountInput' } } } },
+        responses: {
+          201: { description: 'The connected account', content: { 'application/json': { schema: { $ref: '#/components/schemas/Account' } } } },
+          ...bodyErrors,
+          400: problem('Invalid body, or CloudSeed cannot assume the role (`errors` names /roleArn)'),
+          401: authErrors[401],
+          409: problem(`The role is connected already, you have ${MAX_ACCOUNTS} accounts, or this cloud cannot reach AWS (the local cloud)`),
+        },
+      },
+    },
+    '/v1/accounts/{id}': {
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+      delete: {
+        summary: 'Remove a connected account',
+        responses: {
+          204: { description: 'Removed' },
+          401: authErrors[401],
+          404: problem('No such account for this customer'),
+          409: problem('Deployed plans run in the account, or it is the built-in local account'),
+        },
+      },
     },
     '/v1/plan/{id}': {
       parameters: [planIdParameter],
@@ -151,6 +184,31 @@ export const openApiDocument = {
           nodes: { type: 'array', items: { type: 'object' } },
           backup: { type: 'object', properties: { schedule: { type: 'string' }, timezone: { type: 'string' }, nextRunAt: { type: 'string' }, lastBackup: { type: 'object' } } },
           executionArn: { type: 'string' },
+        },
+      },
+      AccountInput: embedded(connectAccountJsonSchema),
+      Account: {
+        type: 'object',
+        required: ['id', 'name', 'kind'],
+        properties: {
+          id: { type: 'string', description: 'A uuid, or `local` for the local cloud\'s built-in account' },
+          name: { type: 'string' },
+          kind: { enum: ['aws', 'local'] },
+          awsAccountId: { type: 'string', pattern: '^\\d{12}$' },
+          roleArn: { type: 'string' },
+          region: { type: 'string' },
+          createdAt: { type: 'string', format: 'date-time' },
+          verifiedAt: { type: 'string', format: 'date-time' },
+        },
+      },
+      AccountList: {
+        type: 'object',
+        required: ['items', 'externalId'],
+        properties: {
+          items: { type: 'array', items: { $ref: '#/components/schemas/Account' } },
+          externalId: { type: 'string', description: 'Yours, for good: the ExternalId parameter of the CloudSeed role template' },
+          platformAccountId: { type: 'string', description: 'The PlatformAccountId parameter of the template (on AWS)' },
+          templateUrl: { type: 'string', format: 'uri', description: 'Where to launch the template from, when the platform publishes it' },
         },
       },
       PlanList: {

@@ -15,4 +15,6 @@ export const deploymentsTable: TableDefinition = { logicalName: 'deployments', e
 
 export const backupsTable: TableDefinition = { logicalName: 'backups', env: 'BACKUPS_TABLE', partitionKey: 'ownerId', sortKey: 'backupKey' };
 
-export const tables: readonly TableDefinition[] = [plansTable, deploymentsTable, backupsTable];
+export const accountsTable: TableDefinition = { logicalName: 'accounts', env: 'ACCOUNTS_TABLE', partitionKey: 'ownerId', sortKey: 'accountKey' };
+
+export const tables: readonly TableDefinition[] = [plansTable, deploymentsTable, backupsTable, accountsTable];

@@ -1,16 +1,12 @@
-import type { AwsComponent, Component, NodeRole } from '@cloudseed/shared';
+import type { AccountConnection, AwsComponent, Component, NodeRole } from '@cloudseed/shared';
 
 // The port every deploy, teardown and health-check step talks to. AwsProvider does it with EC2 and
 // SSM in the customer's account; LocalProvider with real PostgreSQL server processes on this
 // machine. Every method is idempotent: a step that is retried, or an execution that is run again,
 // converges on the same resources instead of creating new ones.
 
-/** The customer's AWS account, reached by assuming a role that trusts the platform. */
-export interface AccountConnection {
-  readonly roleArn: string;
-  readonly externalId: string;
-  readonly region: string;
-}
+/** The customer's AWS account, reached by assuming a role that trusts the platform (shared/src/accounts). */
+export type { AccountConnection };
 
 /** What one component's steps work on. `component` is the transformer's output for it. */
 export interface DeployTarget {

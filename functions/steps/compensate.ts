@@ -11,7 +11,7 @@ export const handler = step('Compensate', async (input: DeploymentInput) => {
   const provider = providerFor(deployment.spec.target);
   for (const component of deployment.spec.components) {
     await deleteBackupSchedule(deployment.planId, component.id);
-    await provider.destroy(targetOf(deployment, component.id));
+    await provider.destroy(await targetOf(deployment, component.id));
   }
   return { compensated: true };
 });

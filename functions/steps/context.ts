@@ -1,5 +1,6 @@
 import { renderAwsJson } from '@cloudseed/shared/transform/aws-json';
 import type { DeploymentRecord } from '@cloudseed/shared';
+import { accounts } from '../lib/accounts.ts';
 import { deployments } from '../lib/plans.ts';
 import { providerFor } from '../providers/index.ts';
 import type { CommandRef, DeployTarget, NetworkRef, NodeRef, Provider } from '../providers/provider.ts';
@@ -39,16 +40,22 @@ export async function currentDeployment(input: DeploymentInput): Promise<Deploym
   return deployment;
 }
 
-export function targetOf(deployment: DeploymentRecord, componentId: string): DeployTarget {
+/**
+ * What the provider works on for one component of a deployment. On AWS that includes the
+ * connection to the account the deployed plan names, in the plan's region; when that account is
+ * not connected (any more) there is none, and AwsProvider refuses with a message that says so.
+ */
+export async function targetOf(deployment: DeploymentRecord, componentId: string): Promise<DeployTarget> {
   const component = renderAwsJson(deployment.spec, { planId: deployment.planId }).components.find((candidate) => candidate.id === componentId);
   const spec = deployment.spec.components.find((candidate) => candidate.id === componentId);
   if (!component || !spec) throw new Error(`the plan has no component ${componentId}`);
-  return { ownerId: deployment.ownerId, planId: deployment.planId, deploymentId: deployment.deploymentId, component, spec };
+  const account = await accounts.connectionFor(deployment.ownerId, deployment.spec.target);
+  return { ownerId: deployment.ownerId, planId: deployment.planId, deploymentId: deployment.deploymentId, component, spec, ...(account ? { account } : {}) };
 }
 
 export async function componentContext(input: ComponentInput): Promise<{ deployment: DeploymentRecord; target: DeployTarget; provider: Provider }> {
   const deployment = await currentDeployment(input);
-  return { deployment, target: targetOf(deployment, input.componentId), provider: providerFor(deployment.spec.target) };
+  return { deployment, target: await targetOf(deployment, input.componentId), provider: providerFor(deployment.spec.target) };
 }
 
 export function required<T>(value: T | undefined, what: string): T {

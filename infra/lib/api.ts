@@ -10,7 +10,7 @@ import type { Route } from '@cloudseed/functions/routes';
 import type { Auth } from './auth.ts';
 import type { Backups } from './backups.ts';
 import type { Data } from './data.ts';
-import { grantCustomerAccountAccess } from './customer-access.ts';
+import { grantCustomerAccountAccess, grantCustomerRoleAssumption } from './customer-access.ts';
 import { CloudSeedFunction } from './function.ts';
 import { acknowledge } from './nag.ts';
 import type { WorkflowName, Workflows } from './workflows.ts';
@@ -31,6 +31,10 @@ interface RouteAccess {
   readonly backupBucket?: 'name' | 'read';
   /** Runs AwsProvider in the customer's account (the credentials route reads the password parameter there). */
   readonly customerAccount?: boolean;
+  /** Assumes the customer's role only to prove a new connection works. */
+  readonly verifiesCustomerRole?: boolean;
+  /** Tells customers the account their role must trust (PLATFORM_ACCOUNT_ID). */
+  readonly platformAccount?: boolean;
 }
 
 /** Keyed by handler module; a route whose module is missing here fails the synth rather than deploying with too little or too much. */
@@ -51,6 +55,10 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'api/validate-backup.ts': { tables: 'write', starts: ['backup'] },
   'api/restore-backup.ts': { tables: 'write', starts: ['restore'] },
   'api/download-backup.ts': { tables: 'read', backupBucket: 'read' },
+  // The first list of a customer's accounts issues their ExternalId: a write.
+  'api/list-accounts.ts': { tables: 'write', platformAccount: true },
+  'api/create-account.ts': { tables: 'write', verifiesCustomerRole: true },
+  'api/delete-account.ts': { tables: 'write' },
 };
 
 export interface ApiProps {
@@ -109,6 +117,8 @@ export class Api extends Construct {
       if (access.backupBucket === 'name') backups.nameBucketTo(fn);
       if (access.backupBucket === 'read') backups.grantBucketReadTo(fn);
       if (access.customerAccount) grantCustomerAccountAccess(fn);
+      if (access.verifiesCustomerRole) grantCustomerRoleAssumption(fn);
+      if (access.platformAccount) fn.addEnvironment('PLATFORM_ACCOUNT_ID', Stack.of(this).account);
       functions.set(route, fn);
 
       const [httpRoute] = this.httpApi.addRoutes({

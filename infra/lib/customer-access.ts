@@ -14,13 +14,12 @@ export function customerRoleArnPattern(scope: Construct): string {
 }
 
 /**
- * Allows `sts:AssumeRole` on the CloudSeed role in any customer account and names the instance
- * profile. The account is a wildcard because customers connect accounts at run time; the role name
- * is fixed by the template they launch, and each role trusts the platform only under the
- * customer's own ExternalId (which IAM checks on their side: a policy here cannot express it).
+ * Allows `sts:AssumeRole` on the CloudSeed role in any customer account. The account is a wildcard
+ * because customers connect accounts at run time; the role name is fixed by the template they
+ * launch, and each role trusts the platform only under the customer's own ExternalId (which IAM
+ * checks on their side: a policy here cannot express it). Connecting an account needs only this.
  */
-export function grantCustomerAccountAccess(fn: ConfigurableFunction & Construct): void {
-  fn.addEnvironment('NODE_INSTANCE_PROFILE', NODE_INSTANCE_PROFILE_NAME);
+export function grantCustomerRoleAssumption(fn: ConfigurableFunction & Construct): void {
   const pattern = customerRoleArnPattern(fn);
   iam.Grant.addToPrincipal({ grantee: fn, actions: ['sts:AssumeRole'], resourceArns: [pattern] });
   acknowledge(
@@ -28,4 +27,10 @@ export function grantCustomerAccountAccess(fn: ConfigurableFunction & Construct)
     `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/${CUSTOMER_ROLE_NAME}*]`,
     `Customers connect their own AWS accounts at run time, so the account of the ${CUSTOMER_ROLE_NAME} role cannot be known at deploy time; the role name is fixed by the customer template and each role only trusts this platform under the customer's ExternalId.`,
   );
+}
+
+/** What AwsProvider needs: assuming the customer's role, and the name of the nodes' instance profile there. */
+export function grantCustomerAccountAccess(fn: ConfigurableFunction & Construct): void {
+  fn.addEnvironment('NODE_INSTANCE_PROFILE', NODE_INSTANCE_PROFILE_NAME);
+  grantCustomerRoleAssumption(fn);
 }

@@ -45,6 +45,7 @@ export class CloudSeedTable extends Construct {
 export class Data extends Construct {
   readonly plans: CloudSeedTable;
   readonly deployments: CloudSeedTable;
+  readonly accounts: CloudSeedTable;
   readonly all: readonly CloudSeedTable[];
 
   constructor(scope: Construct, id: string, props: DataProps) {
@@ -53,6 +54,7 @@ export class Data extends Construct {
     this.all = [...byName.values()];
     this.plans = required(byName, 'plans');
     this.deployments = required(byName, 'deployments');
+    this.accounts = required(byName, 'accounts');
   }
 
   /** Every table, read and write: the workflow steps work on plans and deployments alike. */

@@ -41,6 +41,8 @@ export class Monitoring extends Construct {
     });
     props.data.deployments.grantReadWriteTo(this.healthCheck);
     props.data.plans.grantReadTo(this.healthCheck);
+    // The connection to each deployment's AWS account (steps/context.ts targetOf).
+    props.data.accounts.grantReadTo(this.healthCheck);
     grantCustomerAccountAccess(this.healthCheck);
     new events.Rule(this, 'EveryMinute', {
       description: 'Runs the CloudSeed health check',

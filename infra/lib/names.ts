@@ -1,10 +1,11 @@
 import { fileURLToPath } from 'node:url';
+import { DEPLOYER_ROLE_NAME } from '@cloudseed/shared/accounts/accounts';
 
 // Names that two sides must agree on without a reference between them: the customer's template
 // creates these in the customer's account, and the platform's functions name them there.
 
-/** The role the platform assumes in a customer's account (the customer template creates it). */
-export const CUSTOMER_ROLE_NAME = 'CloudSeedDeployer';
+/** The role the platform assumes in a customer's account (the customer template creates it; connecting an account checks its name). */
+export const CUSTOMER_ROLE_NAME = DEPLOYER_ROLE_NAME;
 
 /** The nodes' role and instance profile in the customer's account; the functions pass the profile to RunInstances. */
 export const NODE_ROLE_NAME = 'CloudSeedNode';

@@ -105,6 +105,21 @@ describe('Api', () => {
     }
   });
 
+  it('lets only the connect-account route assume customer roles without running AwsProvider, and names the platform account to the list route', () => {
+    const assumes = (module: string) =>
+      roleStatements(app.platformTemplate, routeFunction(byModule(module))[0])
+        .filter((statement) => actionsOf(statement).includes('sts:AssumeRole'))
+        .flatMap((statement) => [statement.Resource].flat().map(flat));
+    expect(assumes('api/create-account.ts')).toEqual(['arn:${AWS::Partition}:iam::*:role/CloudSeedDeployer*']);
+    expect(environmentOf(routeFunction(byModule('api/create-account.ts'))[1]).NODE_INSTANCE_PROFILE).toBeUndefined();
+    expect(assumes('api/list-accounts.ts')).toEqual([]);
+    expect(assumes('api/delete-account.ts')).toEqual([]);
+    expect(environmentOf(routeFunction(byModule('api/list-accounts.ts'))[1]).PLATFORM_ACCOUNT_ID).toEqual({ Ref: 'AWS::AccountId' });
+    for (const module of ['api/list-accounts.ts', 'api/create-account.ts', 'api/delete-account.ts']) {
+      expect(referencedId(environmentOf(routeFunction(byModule(module))[1]).ACCOUNTS_TABLE), module).toBeDefined();
+    }
+  });
+
   it('lets read-only routes read the tables and no more', () => {
     const actions = roleStatements(app.platformTemplate, routeFunction(byModule('api/list-plans.ts'))[0]).flatMap(actionsOf);
     expect(actions).toContain('dynamodb:Query');

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { actionsOf, json, pathOf, props, record, referencedId, resourcesOfType } from './synth.ts';
+import { actionsOf, environmentOf, json, pathOf, props, record, referencedId, resourcesOfType } from './synth.ts';
 import type { Statement, Synthesized } from './synth.ts';
 import { synth } from './synth.ts';
 
@@ -21,6 +21,12 @@ describe('Monitoring', () => {
     expect(props(rule!).ScheduleExpression).toBe('rate(1 minute)');
     const targets = props(rule!).Targets as { Arn: unknown }[];
     expect(targets.map((target) => referencedId(target.Arn))).toEqual([idAt('Monitoring/HealthCheck/Function/Resource')]);
+  });
+
+  it('names the tables the health check reads, the accounts table included (AWS targets are reached through their account)', () => {
+    const fn = json(app.platformTemplate).Resources[idAt('Monitoring/HealthCheck/Function/Resource')]!;
+    const environment = environmentOf(fn);
+    for (const variable of ['PLANS_TABLE', 'DEPLOYMENTS_TABLE', 'ACCOUNTS_TABLE']) expect(referencedId(environment[variable]), variable).toBeDefined();
   });
 
   it('alarms on a failed deploy and on API 5xx within five minutes, to an encrypted topic', () => {

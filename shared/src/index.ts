@@ -6,3 +6,4 @@ export * from './tuning/index.ts';
 export * from './plans/index.ts';
 export * from './deployments/index.ts';
 export * from './backups/index.ts';
+export * from './accounts/index.ts';

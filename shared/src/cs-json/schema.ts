@@ -13,6 +13,7 @@ const COMPONENT_ID = /^[a-z][a-z0-9-]{0,30}$/;
 const SQL_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 const RESERVED_IDENTIFIERS = new Set(['postgres', 'template0', 'template1', 'public', 'cloudseed', 'replicator']);
 const AWS_REGION = /^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
+export const DEFAULT_AWS_REGION = 'us-east-1';
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 export const AMI_ID = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 const ACCOUNT_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -30,6 +31,8 @@ const sqlIdentifier = z
   .regex(SQL_IDENTIFIER, 'must be 1-63 lower-case letters, digits or underscores, not starting with a digit')
   .refine((name) => !RESERVED_IDENTIFIERS.has(name) && !name.startsWith('pg_'), 'is reserved by PostgreSQL or CloudSeed');
 
+export const awsRegion = z.string().regex(AWS_REGION, 'must be an AWS region code such as us-east-1');
+
 const cidr = z.string().superRefine((text, context) => {
   const check = checkCidr(text);
   if (!check.ok) context.addIssue({ code: 'custom', message: check.reason });
@@ -46,7 +49,7 @@ export const targetSchema = z.discriminatedUnion(
     z.strictObject({ cloud: z.literal('local') }),
     z.strictObject({
       cloud: z.literal('aws'),
-      region: z.string().regex(AWS_REGION, 'must be an AWS region code such as us-east-1').default('us-east-1'),
+      region: awsRegion.default(DEFAULT_AWS_REGION),
       accountId: z.string().regex(ACCOUNT_ID, 'must name a connected account').optional(),
     }),
   ],

@@ -88,6 +88,7 @@ export function deployModeFor(deployment: DeploymentRecord | undefined): DeployM
 
 export interface DeploymentRepository {
   get(ownerId: string, planId: string): Promise<DeploymentRecord | undefined>;
+  /** The owner's deployments with their status fields and, of the spec, only `spec.target`. */
   listByOwner(ownerId: string): Promise<DeploymentRecord[]>;
   /** Every deployment in the given statuses, across owners (health checks, recovery after a restart). */
   listByStatus(statuses: readonly DeploymentStatus[]): Promise<DeploymentRecord[]>;

@@ -1,3 +1,5 @@
+import type { AccountService } from '../accounts/accounts.ts';
+import type { Target } from '../cs-json/schema.ts';
 import { Conflict, ValidationFailed } from '../errors.ts';
 import type { PlanService } from '../plans/plans.ts';
 import { deployModeFor, isBusy } from './deployments.ts';
@@ -24,6 +26,8 @@ export interface WorkflowEngine {
 export interface DeployServiceDependencies {
   readonly plans: PlanService;
   readonly deployments: DeploymentRepository;
+  /** A plan on AWS deploys only into an account its owner has connected. */
+  readonly accounts: Pick<AccountService, 'find'>;
   readonly workflows: WorkflowEngine;
   readonly now: () => Date;
   readonly newId: () => string;
@@ -41,6 +45,7 @@ export class DeployService {
     const plan = await this.#deps.plans.get(ownerId, planId);
     const current = await this.#deps.deployments.get(ownerId, planId);
     if (isBusy(current)) throw new Conflict(`The plan is ${current?.status === 'deleting' ? 'being deleted' : 'already deploying'}; wait for it to finish.`);
+    await this.#requireAccount(ownerId, plan.spec.target);
     const mode = deployModeFor(current);
     if (mode === 'update' && current) {
       const problems = redeployProblems(current.spec, plan.spec);
@@ -102,6 +107,15 @@ export class DeployService {
     };
     await this.#deps.deployments.start(record, current.revision);
     await this.#startOrRelease(record, backupId);
+  }
+
+  async #requireAccount(ownerId: string, target: Target): Promise<void> {
+    if (target.cloud !== 'aws') return;
+    if (target.accountId && (await this.#deps.accounts.find(ownerId, target.accountId))) return;
+    const message = target.accountId
+      ? `no connected account ${target.accountId}: connect the account (POST /v1/accounts) or name one you have connected`
+      : 'no connected account: a plan on AWS names one of your connected accounts (GET /v1/accounts)';
+    throw new ValidationFailed([{ path: '/target/accountId', message }], 'The plan deploys to AWS but names no account you have connected; see errors.');
   }
 
   async #startOrRelease(record: DeploymentRecord, backupId?: string): Promise<string> {

@@ -1,0 +1,456 @@
+import { AssumeRoleCommand, STSClient, STSServiceException } from '@aws-sdk/client-sts';
+import {
+  AccountService,
+  Conflict,
+  DENIED_MESSAGE,
+  DeployService,
+  LOCAL_ACCOUNT,
+  MAX_ACCOUNTS,
+  NotFound,
+  PlanService,
+  ValidationFailed,
+  sameRole,
+} from '@cloudseed/shared';
+import type {
+  AccountConnection,
+  AccountRecord,
+  AccountRepository,
+  AccountVerifier,
+  DeploymentRecord,
+  DeploymentRepository,
+  PlanPage,
+  PlanRecord,
+  PlanRepository,
+  VerifyOutcome,
+  WorkflowEngine,
+  WorkflowInput,
+} from '@cloudseed/shared';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StsAccountVerifier } from '../providers/aws/account-verifier.ts';
+import { LOCAL_CANNOT_CONNECT, LocalAccountVerifier } from '../providers/local/account-verifier.ts';
+
+const stsMock = mockClient(STSClient);
+
+const ROLE_ARN = 'arn:aws:iam::123456789012:role/CloudSeedDeployer';
+const CONNECTION: AccountConnection = { roleArn: ROLE_ARN, externalId: 'Zk3d9Qm1x7VbT2rLp8sN4wHc6yJ0aEuF', region: 'eu-central-1' };
+
+function stsError(name: string, status: number): STSServiceException {
+  return new STSServiceException({ name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status }, message: `${name} from STS` });
+}
+
+describe('StsAccountVerifier', () => {
+  beforeEach(() => stsMock.reset());
+
+  it('assumes the role with the customer\'s ExternalId, a verify session name and 15 minutes, and nothing else', async () => {
+    stsMock.on(AssumeRoleCommand).resolves({
+      Credentials: { AccessKeyId: 'ASIA', SecretAccessKey: 'secret', SessionToken: 'token', Expiration: new Date('2030-01-01T00:15:00Z') },
+    });
+
+    const outcome = await new StsAccountVerifier(new STSClient({ region: 'us-east-1' })).verify(CONNECTION);
+
+    expect(outcome).toBe('verified');
+    const calls = stsMock.commandCalls(AssumeRoleCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.args[0].input).toStrictEqual({
+      RoleArn: ROLE_ARN,
+      ExternalId: CONNECTION.externalId,
+      RoleSessionName: 'cloudseed-verify',
+      DurationSeconds: 900,
+    });
+    expect(stsMock.calls()).toHaveLength(1);
+  });
+
+  it('answers denied when STS refuses with AccessDenied (no such role, wrong trust policy or ExternalId)', async () => {
+    stsMock.on(AssumeRoleCommand).rejects(stsError('AccessDenied', 403));
+
+    await expect(new StsAccountVerifier(new STSClient({ region: 'us-east-1' })).verify(CONNECTION)).resolves.toBe('denied');
+  });
+
+  it('lets any other failure through: it says nothing about the customer\'s role', async () => {
+    stsMock.on(AssumeRoleCommand).rejects(stsError('ServiceUnavailable', 503));
+
+    await expect(new StsAccountVerifier(new STSClient({ region: 'us-east-1' })).verify(CONNECTION)).rejects.toMatchObject({ name: 'ServiceUnavailable' });
+  });
+});
+
+describe('LocalAccountVerifier', () => {
+  it('refuses with a Conflict that says where accounts can be connected', async () => {
+    const error = await new LocalAccountVerifier().verify().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Conflict);
+    expect((error as Conflict).message).toBe(LOCAL_CANNOT_CONNECT);
+  });
+});
+
+// ---- AccountService over in-memory ports ----
+
+class MemoryAccounts implements AccountRepository {
+  readonly externalIds = new Map<string, string>();
+  readonly records: AccountRecord[] = [];
+  getExternalId(ownerId: string) {
+    return Promise.resolve(this.externalIds.get(ownerId));
+  }
+  claimExternalId(ownerId: string, externalId: string) {
+    if (!this.externalIds.has(ownerId)) this.externalIds.set(ownerId, externalId);
+    return Promise.resolve(this.externalIds.get(ownerId)!);
+  }
+  list(ownerId: string) {
+    return Promise.resolve(this.records.filter((record) => record.ownerId === ownerId));
+  }
+  get(ownerId: string, id: string) {
+    return Promise.resolve(this.records.find((record) => record.ownerId === ownerId && record.id === id));
+  }
+  create(record: AccountRecord) {
+    if (this.records.some((existing) => existing.ownerId === record.ownerId && sameRole(existing.roleArn, record.roleArn))) return Promise.reject(new Conflict('raced'));
+    this.records.push(record);
+    return Promise.resolve();
+  }
+  delete(ownerId: string, id: string) {
+    const index = this.records.findIndex((record) => record.ownerId === ownerId && record.id === id);
+    if (index < 0) return Promise.reject(new NotFound('gone'));
+    this.records.splice(index, 1);
+    return Promise.resolve();
+  }
+}
+
+class MemoryPlans implements PlanRepository {
+  readonly records: PlanRecord[] = [];
+  create(record: PlanRecord) {
+    this.records.push(record);
+    return Promise.resolve();
+  }
+  get(ownerId: string, id: string) {
+    return Promise.resolve(this.records.find((record) => record.ownerId === ownerId && record.id === id));
+  }
+  /** One plan per page, so that the service must follow lastId. */
+  list(ownerId: string, options: { limit: number; afterId?: string }): Promise<PlanPage> {
+    const mine = this.records.filter((record) => record.ownerId === ownerId);
+    const start = options.afterId ? mine.findIndex((record) => record.id === options.afterId) + 1 : 0;
+    const items = mine.slice(start, start + 1);
+    return Promise.resolve({ items, ...(start + 1 < mine.length ? { lastId: items[0]!.id } : {}) });
+  }
+  replace(record: PlanRecord) {
+    const index = this.records.findIndex((existing) => existing.ownerId === record.ownerId && existing.id === record.id);
+    this.records[index] = record;
+    return Promise.resolve();
+  }
+  delete(ownerId: string, id: string) {
+    const index = this.records.findIndex((record) => record.ownerId === ownerId && record.id === id);
+    if (index >= 0) this.records.splice(index, 1);
+    return Promise.resolve();
+  }
+}
+
+class MemoryDeployments implements DeploymentRepository {
+  readonly records: DeploymentRecord[] = [];
+  get(ownerId: string, planId: string) {
+    return Promise.resolve(this.records.find((record) => record.ownerId === ownerId && record.planId === planId));
+  }
+  listByOwner(ownerId: string) {
+    return Promise.resolve(this.records.filter((record) => record.ownerId === ownerId));
+  }
+  start(record: DeploymentRecord) {
+    this.records.push(record);
+    return Promise.resolve();
+  }
+  update(ownerId: string, planId: string, _deploymentId: string, changes: Partial<DeploymentRecord>) {
+    const index = this.records.findIndex((record) => record.ownerId === ownerId && record.planId === planId);
+    const updated: DeploymentRecord = { ...this.records[index]!, ...changes };
+    this.records[index] = updated;
+    return Promise.resolve(updated);
+  }
+  listByStatus() {
+    return Promise.resolve([]);
+  }
+  delete(ownerId: string, planId: string) {
+    const index = this.records.findIndex((record) => record.ownerId === ownerId && record.planId === planId);
+    if (index >= 0) this.records.splice(index, 1);
+    return Promise.resolve();
+  }
+  claimBackup() {
+    return Promise.resolve();
+  }
+  releaseBackup() {
+    return Promise.resolve();
+  }
+}
+
+class RecordingVerifier implements AccountVerifier {
+  readonly calls: AccountConnection[] = [];
+  outcome: VerifyOutcome = 'verified';
+  verify(connection: AccountConnection) {
+    this.calls.push(connection);
+    return Promise.resolve(this.outcome);
+  }
+}
+
+const uuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+const roleArn = (n: number) => `arn:aws:iam::${String(100_000_000_000 + n)}:role/CloudSeedDeployer`;
+
+function setup(options: { builtInLocal?: boolean; verifier?: AccountVerifier } = {}) {
+  const repository = new MemoryAccounts();
+  const planRepository = new MemoryPlans();
+  const deployments = new MemoryDeployments();
+  const verifier = options.verifier ?? new RecordingVerifier();
+  let ids = 0;
+  let externalIds = 0;
+  const newId = () => uuid(++ids);
+  const now = () => new Date(Date.UTC(2026, 0, 1, 0, 0, ids));
+  const plans = new PlanService({ repository: planRepository, now, newId, defaultTarget: { cloud: 'local' } });
+  const accounts = new AccountService({
+    repository,
+    verifier,
+    plans,
+    deployments,
+    now,
+    newId,
+    newExternalId: () => `external-id-${++externalIds}-${'x'.repeat(32)}`,
+    builtInLocal: options.builtInLocal ?? false,
+    platformAccountId: '999999999999',
+  });
+  const started: WorkflowInput[] = [];
+  const workflows: WorkflowEngine = {
+    start: (input) => {
+      started.push(input);
+      return Promise.resolve(`arn:aws:states:us-east-1:999999999999:execution:deploy:${input.deploymentId}`);
+    },
+  };
+  const deploys = new DeployService({ plans, deployments, accounts, workflows, now, newId });
+  return { accounts, repository, plans, planRepository, deployments, verifier, deploys, started };
+}
+
+function awsPlan(accountId?: string) {
+  return {
+    apiVersion: 'cs/v1',
+    name: 'orders',
+    target: { cloud: 'aws', region: 'eu-west-1', ...(accountId ? { accountId } : {}) },
+    components: [{ id: 'db', type: 'postgres' }],
+  };
+}
+
+async function problemsOf(promise: Promise<unknown>) {
+  const error = await promise.catch((caught: unknown) => caught);
+  expect(error).toBeInstanceOf(ValidationFailed);
+  return (error as ValidationFailed).errors;
+}
+
+describe('AccountService.list', () => {
+  it('issues each customer one ExternalId on first use and keeps it', async () => {
+    const { accounts, repository } = setup();
+
+    const first = await accounts.list('alice');
+    const again = await accounts.list('alice');
+    const bob = await accounts.list('bob');
+
+    expect(first.externalId.length).toBeGreaterThanOrEqual(32);
+    expect(again.externalId).toBe(first.externalId);
+    expect(bob.externalId).not.toBe(first.externalId);
+    expect(repository.externalIds.size).toBe(2);
+    expect(first).toMatchObject({ items: [], platformAccountId: '999999999999' });
+  });
+
+  it('lists the built-in local account first in the local cloud', async () => {
+    const { accounts } = setup({ builtInLocal: true });
+    await accounts.connect('alice', { roleArn: ROLE_ARN });
+
+    const { items } = await accounts.list('alice');
+
+    expect(items[0]).toEqual({ id: 'local', kind: 'local', name: 'This machine' });
+    expect(items[0]).toBe(LOCAL_ACCOUNT);
+    expect(items[1]).toMatchObject({ kind: 'aws', roleArn: ROLE_ARN });
+  });
+});
+
+describe('AccountService.connect', () => {
+  it('verifies the role with the customer\'s ExternalId, then stores it with defaults filled', async () => {
+    const { accounts, verifier } = setup();
+    const { externalId } = await accounts.list('alice');
+
+    const account = await accounts.connect('alice', { roleArn: ROLE_ARN });
+
+    expect((verifier as RecordingVerifier).calls).toEqual([{ roleArn: ROLE_ARN, externalId, region: 'us-east-1' }]);
+    expect(account).toMatchObject({ ownerId: 'alice', id: uuid(1), name: 'AWS 123456789012', awsAccountId: '123456789012', roleArn: ROLE_ARN, region: 'us-east-1' });
+    expect(account.verifiedAt).toBe(account.createdAt);
+    expect((await accounts.list('alice')).items).toEqual([
+      { id: uuid(1), name: 'AWS 123456789012', kind: 'aws', awsAccountId: '123456789012', roleArn: ROLE_ARN, region: 'us-east-1', createdAt: account.createdAt, verifiedAt: account.verifiedAt },
+    ]);
+  });
+
+  it.each([
+    ['not an ARN', { roleArn: 'CloudSeedDeployer' }, '/roleArn'],
+    ['a user ARN', { roleArn: 'arn:aws:iam::123456789012:user/CloudSeedDeployer' }, '/roleArn'],
+    ['another role', { roleArn: 'arn:aws:iam::123456789012:role/Admin' }, '/roleArn'],
+    ['a role under a path', { roleArn: 'arn:aws:iam::123456789012:role/team/CloudSeedDeployer' }, '/roleArn'],
+    ['a short account id', { roleArn: 'arn:aws:iam::12345:role/CloudSeedDeployer' }, '/roleArn'],
+    ['a missing roleArn', { name: 'prod' }, '/roleArn'],
+    ['an unknown field', { roleArn: ROLE_ARN, externalId: 'mine' }, '/externalId'],
+    ['a bad region', { roleArn: ROLE_ARN, region: 'mars-1' }, '/region'],
+    ['an unsafe name', { roleArn: ROLE_ARN, name: 'x; rm -rf /' }, '/name'],
+  ])('refuses %s at the field, without calling STS', async (_label, body, path) => {
+    const { accounts, verifier, repository } = setup();
+
+    const errors = await problemsOf(accounts.connect('alice', body));
+
+    expect(errors.map((error) => error.path)).toContain(path);
+    expect((verifier as RecordingVerifier).calls).toEqual([]);
+    expect(repository.records).toEqual([]);
+  });
+
+  it('accepts a role named after CloudSeedDeployer in another partition', async () => {
+    const { accounts } = setup();
+    const account = await accounts.connect('alice', { roleArn: 'arn:aws-us-gov:iam::123456789012:role/CloudSeedDeployer-prod', name: 'gov prod', region: 'us-gov-west-1' });
+    expect(account).toMatchObject({ name: 'gov prod', region: 'us-gov-west-1', awsAccountId: '123456789012' });
+  });
+
+  it('maps a role that refuses to a 400 at /roleArn and stores nothing', async () => {
+    const verifier = new RecordingVerifier();
+    verifier.outcome = 'denied';
+    const { accounts, repository } = setup({ verifier });
+
+    const errors = await problemsOf(accounts.connect('alice', { roleArn: ROLE_ARN }));
+
+    expect(errors).toEqual([{ path: '/roleArn', message: DENIED_MESSAGE }]);
+    expect(repository.records).toEqual([]);
+  });
+
+  it('maps AccessDenied from STS through the real verifier to the same 400', async () => {
+    stsMock.reset();
+    stsMock.on(AssumeRoleCommand).rejects(stsError('AccessDenied', 403));
+    const { accounts } = setup({ verifier: new StsAccountVerifier(new STSClient({ region: 'us-east-1' })) });
+
+    expect(await problemsOf(accounts.connect('alice', { roleArn: ROLE_ARN }))).toEqual([
+      { path: '/roleArn', message: 'CloudSeed cannot assume this role: check the trust policy names the platform account and your ExternalId' },
+    ]);
+  });
+
+  it('refuses the same role twice (whatever its case), before calling STS', async () => {
+    const { accounts, verifier } = setup();
+    await accounts.connect('alice', { roleArn: ROLE_ARN });
+
+    await expect(accounts.connect('alice', { roleArn: ROLE_ARN })).rejects.toBeInstanceOf(Conflict);
+    await accounts.connect('alice', { roleArn: `${ROLE_ARN}-Prod` });
+    await expect(accounts.connect('alice', { roleArn: `${ROLE_ARN}-prod` })).rejects.toBeInstanceOf(Conflict);
+    expect((verifier as RecordingVerifier).calls).toHaveLength(2);
+    // Another customer may connect the same role (their ExternalId differs; the role trusts one).
+    await expect(accounts.connect('bob', { roleArn: ROLE_ARN })).resolves.toMatchObject({ ownerId: 'bob' });
+  });
+
+  it(`refuses a ${MAX_ACCOUNTS + 1}st account`, async () => {
+    const { accounts, repository } = setup();
+    for (let n = 0; n < MAX_ACCOUNTS; n++) await accounts.connect('alice', { roleArn: roleArn(n) });
+
+    const error = await accounts.connect('alice', { roleArn: roleArn(MAX_ACCOUNTS) }).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(Conflict);
+    expect((error as Conflict).message).toContain(String(MAX_ACCOUNTS));
+    expect(repository.records).toHaveLength(MAX_ACCOUNTS);
+  });
+
+  it('refuses in the local cloud with the verifier\'s Conflict, after validating the body', async () => {
+    const { accounts, repository } = setup({ builtInLocal: true, verifier: new LocalAccountVerifier() });
+
+    await expect(accounts.connect('alice', { roleArn: 'nope' })).rejects.toBeInstanceOf(ValidationFailed);
+    await expect(accounts.connect('alice', { roleArn: ROLE_ARN })).rejects.toThrow(LOCAL_CANNOT_CONNECT);
+    expect(repository.records).toEqual([]);
+  });
+});
+
+describe('AccountService.disconnect', () => {
+  it('removes an account no deployed plan uses, even when an undeployed plan names it', async () => {
+    const { accounts, plans, repository } = setup();
+    const account = await accounts.connect('alice', { roleArn: ROLE_ARN });
+    await plans.create('alice', awsPlan(account.id));
+
+    await accounts.disconnect('alice', account.id);
+
+    expect(repository.records).toEqual([]);
+  });
+
+  it('refuses while a plan with a deployment targets the account, as written or as deployed', async () => {
+    const { accounts, plans, deploys, deployments, repository } = setup();
+    const account = await accounts.connect('alice', { roleArn: ROLE_ARN });
+    const other = await accounts.connect('alice', { roleArn: roleArn(1) });
+    await plans.create('alice', { ...awsPlan(other.id), name: 'unrelated' });
+    const plan = await plans.create('alice', awsPlan(account.id));
+    await deploys.deploy('alice', plan.id);
+
+    const error = await accounts.disconnect('alice', account.id).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Conflict);
+    expect((error as Conflict).message).toContain('orders');
+
+    // The plan now names another account, but what runs is still in this one.
+    await plans.update('alice', plan.id, awsPlan(other.id));
+    await expect(accounts.disconnect('alice', account.id)).rejects.toBeInstanceOf(Conflict);
+    // And the plan's new account is in use too: a redeploy would go there.
+    await expect(accounts.disconnect('alice', other.id)).rejects.toBeInstanceOf(Conflict);
+
+    deployments.records.splice(0);
+    await accounts.disconnect('alice', account.id);
+    expect(repository.records.map((record) => record.id)).toEqual([other.id]);
+  });
+
+  it('answers 404 for an unknown id, a non-id and another customer\'s account', async () => {
+    const { accounts, repository } = setup();
+    const bobs = await accounts.connect('bob', { roleArn: ROLE_ARN });
+
+    for (const id of [uuid(99), 'not-an-id', bobs.id]) await expect(accounts.disconnect('alice', id), id).rejects.toBeInstanceOf(NotFound);
+    expect(repository.records).toHaveLength(1);
+  });
+
+  it('refuses the built-in local account in the local cloud', async () => {
+    const { accounts } = setup({ builtInLocal: true });
+    await expect(accounts.disconnect('alice', 'local')).rejects.toBeInstanceOf(Conflict);
+  });
+});
+
+describe('AccountService.connectionFor', () => {
+  it('gives the provider the role, the customer\'s ExternalId and the plan\'s region', async () => {
+    const { accounts } = setup();
+    const account = await accounts.connect('alice', { roleArn: ROLE_ARN, region: 'us-east-1' });
+    const { externalId } = await accounts.list('alice');
+
+    expect(await accounts.connectionFor('alice', { cloud: 'aws', region: 'eu-west-1', accountId: account.id })).toEqual({ roleArn: ROLE_ARN, externalId, region: 'eu-west-1' });
+    expect(await accounts.connectionFor('bob', { cloud: 'aws', region: 'eu-west-1', accountId: account.id })).toBeUndefined();
+    expect(await accounts.connectionFor('alice', { cloud: 'aws', region: 'eu-west-1' })).toBeUndefined();
+    expect(await accounts.connectionFor('alice', { cloud: 'local' })).toBeUndefined();
+  });
+});
+
+describe('DeployService with accounts', () => {
+  it.each([
+    ['an account that is not connected', uuid(42)],
+    ['no account at all', undefined],
+  ])('refuses a plan on AWS naming %s at /target/accountId, and starts nothing', async (_label, accountId) => {
+    const { plans, deploys, deployments, started } = setup();
+    const plan = await plans.create('alice', awsPlan(accountId));
+
+    const errors = await problemsOf(deploys.deploy('alice', plan.id));
+
+    expect(errors).toEqual([{ path: '/target/accountId', message: expect.stringMatching(/^no connected account/) as unknown }]);
+    expect(started).toEqual([]);
+    expect(deployments.records).toEqual([]);
+  });
+
+  it('refuses another customer\'s account', async () => {
+    const { accounts, plans, deploys, started } = setup();
+    const bobs = await accounts.connect('bob', { roleArn: ROLE_ARN });
+    const plan = await plans.create('alice', awsPlan(bobs.id));
+
+    await expect(deploys.deploy('alice', plan.id)).rejects.toBeInstanceOf(ValidationFailed);
+    expect(started).toEqual([]);
+  });
+
+  it('deploys a plan on a connected account, and a local plan as before', async () => {
+    const { accounts, plans, deploys, started } = setup();
+    const account = await accounts.connect('alice', { roleArn: ROLE_ARN });
+    const onAws = await plans.create('alice', awsPlan(account.id));
+    const local = await plans.create('alice', { ...awsPlan(), target: { cloud: 'local' } });
+
+    await deploys.deploy('alice', onAws.id);
+    await deploys.deploy('alice', local.id);
+
+    expect(started.map((input) => input.planId)).toEqual([onAws.id, local.id]);
+  });
+});
+
+afterEach(() => stsMock.reset());

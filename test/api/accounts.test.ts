@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalCloud } from '../support/local-cloud.ts';
+import type { LocalCloud } from '../support/local-cloud.ts';
+import { signUp } from '../support/users.ts';
+import type { SignedUpUser } from '../support/users.ts';
+
+// Connecting AWS accounts, against the real local cloud. The local cloud cannot reach AWS, so it
+// connects none: what runs here is everything around the AssumeRole check (which
+// functions/test/accounts.test.ts covers with a mocked STS).
+
+interface Account {
+  id: string;
+  name: string;
+  kind: 'aws' | 'local';
+}
+interface AccountList {
+  items: Account[];
+  externalId: string;
+  platformAccountId?: string;
+}
+interface Problem {
+  type: string;
+  status: number;
+  title: string;
+  detail: string;
+  errors?: { path: string; message: string }[];
+}
+
+const ROLE_ARN = 'arn:aws:iam::123456789012:role/CloudSeedDeployer';
+
+let cloud: LocalCloud;
+let alice: SignedUpUser;
+let bob: SignedUpUser;
+
+async function call(method: string, path: string, options: { token?: string | null; body?: unknown } = {}) {
+  const headers: Record<string, string> = {};
+  if (options.token !== null) headers.authorization = `Bearer ${options.token ?? alice.accessToken}`;
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(`${cloud.url}${path}`, { method, headers, ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }) });
+  const text = await response.text();
+  return { status: response.status, contentType: response.headers.get('content-type'), json: (text ? JSON.parse(text) : undefined) as unknown };
+}
+
+beforeAll(async () => {
+  cloud = await startLocalCloud();
+  [alice, bob] = await Promise.all([signUp(cloud.config), signUp(cloud.config)]);
+}, 60_000);
+
+afterAll(async () => {
+  await cloud?.stop();
+});
+
+describe('GET /v1/accounts', () => {
+  it('lists the built-in local account first, with an ExternalId that is the same on every call and differs per customer', async () => {
+    const [first, second, bobs] = await Promise.all([call('GET', '/v1/accounts'), call('GET', '/v1/accounts'), call('GET', '/v1/accounts', { token: bob.accessToken })]);
+
+    expect(first.status).toBe(200);
+    const list = first.json as AccountList;
+    expect(list.items).toEqual([{ id: 'local', kind: 'local', name: 'This machine' }]);
+    expect(list.externalId).toMatch(/^[A-Za-z0-9_-]{32,}$/);
+    expect(list).not.toHaveProperty('platformAccountId');
+    expect((second.json as AccountList).externalId).toBe(list.externalId);
+    expect((await call('GET', '/v1/accounts/')).json).toEqual(list);
+    expect((bobs.json as AccountList).externalId).toMatch(/^[A-Za-z0-9_-]{32,}$/);
+    expect((bobs.json as AccountList).externalId).not.toBe(list.externalId);
+  });
+});
+
+describe('POST /v1/accounts', () => {
+  it.each([
+    ['a bad ARN', { roleArn: 'arn:aws:iam::123:role/CloudSeedDeployer' }, '/roleArn'],
+    ['a role that is not CloudSeed\'s', { roleArn: 'arn:aws:iam::123456789012:role/OrganizationAccountAccessRole' }, '/roleArn'],
+    ['an unknown field', { roleArn: ROLE_ARN, externalId: 'chosen-by-me' }, '/externalId'],
+    ['a bad region', { roleArn: ROLE_ARN, region: 'moon-1' }, '/region'],
+  ])('answers %s with a 400 naming the field', async (_label, body, path) => {
+    const response = await call('POST', '/v1/accounts', { body });
+
+    expect(response.status).toBe(400);
+    expect(response.contentType).toBe('application/problem+json');
+    expect((response.json as Problem).errors?.map((error) => error.path)).toContain(path);
+  });
+
+  it('answers a valid connection with 409: the local cloud cannot reach AWS, and says where to connect', async () => {
+    const response = await call('POST', '/v1/accounts', { body: { roleArn: ROLE_ARN, name: 'prod', region: 'eu-west-1' } });
+
+    expect(response.status).toBe(409);
+    expect(response.json).toEqual({
+      type: 'about:blank',
+      status: 409,
+      title: 'Conflict',
+      detail: 'The local cloud cannot reach AWS; connect AWS accounts in CloudSeed on AWS. Plans here deploy to the built-in local account.',
+    });
+    expect(((await call('GET', '/v1/accounts')).json as AccountList).items.map((account) => account.id)).toEqual(['local']);
+  });
+});
+
+describe('DELETE /v1/accounts/{id}', () => {
+  it('refuses the built-in local account with 409', async () => {
+    const response = await call('DELETE', '/v1/accounts/local');
+    expect(response.status).toBe(409);
+    expect((response.json as Problem).detail).toMatch(/built into the local cloud/);
+  });
+
+  it('answers 404 for an id that is not an account of this customer', async () => {
+    for (const id of ['00000000-0000-4000-8000-000000000000', 'whatever']) {
+      const response = await call('DELETE', `/v1/accounts/${id}`);
+      expect(response.status, id).toBe(404);
+      expect(response.contentType).toBe('application/problem+json');
+    }
+  });
+});
+
+describe('authentication', () => {
+  it('answers 401 on every accounts route without a token', async () => {
+    for (const [method, path, body] of [['GET', '/v1/accounts'], ['POST', '/v1/accounts', { roleArn: ROLE_ARN }], ['DELETE', '/v1/accounts/local']] as const) {
+      const response = await call(method, path, { token: null, ...(body ? { body } : {}) });
+      expect(response.status, `${method} ${path}`).toBe(401);
+      expect(response.json).toEqual({ type: 'about:blank', status: 401, title: 'Unauthorized', detail: 'A valid access token is required.' });
+    }
+  });
+});
+
+describe('deploying a plan on AWS', () => {
+  it.each([
+    ['an account that is not connected', '00000000-0000-4000-8000-000000000000'],
+    ['no account', undefined],
+  ])('refuses a plan naming %s with 400 at /target/accountId, and starts nothing', async (_label, accountId) => {
+    const created = await call('POST', '/v1/plan', {
+      body: {
+        apiVersion: 'cs/v1',
+        name: 'on-aws',
+        target: { cloud: 'aws', region: 'eu-west-1', ...(accountId ? { accountId } : {}) },
+        components: [{ id: 'db', type: 'postgres' }],
+      },
+    });
+    expect(created.status).toBe(201);
+    const planId = (created.json as { id: string }).id;
+
+    const deploy = await call('POST', `/v1/plan/${planId}/deploy`);
+
+    expect(deploy.status).toBe(400);
+    const problem = deploy.json as Problem;
+    expect(problem.errors).toEqual([{ path: '/target/accountId', message: expect.stringMatching(/^no connected account/) as unknown }]);
+    expect((await call('GET', `/v1/plan/${planId}/deployment`)).json).toEqual({ status: 'not_deployed', steps: [] });
+    expect((await call('GET', `/v1/plan/${planId}`)).json).toMatchObject({ status: 'not_deployed' });
+  });
+});
