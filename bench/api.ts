@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { build } from 'esbuild';
+import { tables } from '@cloudseed/functions/lib/tables';
 import { routes } from '@cloudseed/functions/routes';
 import { repoRoot, startLocalCloud } from '../test/support/local-cloud.ts';
 import { signUp } from '../test/support/users.ts';
@@ -86,11 +87,12 @@ export async function apiBench() {
       USER_POOL_CLIENT_ID: cloud.config.userPoolClientId,
       COGNITO_ISSUER: `${cloud.config.cognitoEndpoint}/${cloud.config.userPoolId}`,
       DYNAMODB_ENDPOINT: 'http://127.0.0.1:9',
-      PLANS_TABLE: 'cloudseed-plans',
-      DEPLOYMENTS_TABLE: 'cloudseed-deployments',
+      ...Object.fromEntries(tables.map((table) => [table.env, `cloudseed-${table.logicalName}`])),
       STEPFUNCTIONS_ENDPOINT: 'http://127.0.0.1:9',
-      DEPLOY_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:cloudseed-deploy',
-      TEARDOWN_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:cloudseed-teardown',
+      SCHEDULER_ENDPOINT: 'http://127.0.0.1:9',
+      S3_ENDPOINT: 'http://127.0.0.1:9',
+      BACKUP_BUCKET: 'cloudseed-backups',
+      ...Object.fromEntries(['deploy', 'teardown', 'backup', 'restore'].map((name) => [`${name.toUpperCase()}_STATE_MACHINE_ARN`, `arn:aws:states:us-east-1:000000000000:stateMachine:cloudseed-${name}`])),
       CLOUDSEED_HOME: cloud.home,
     };
     try {

@@ -12,7 +12,7 @@ export const handler = authedRoute(async ({ user, params }) => {
   const component = deployment?.components?.[0];
   const primary = component?.nodes.find((node) => node.role === 'primary');
   if (!deployment || !component || !primary) throw new Conflict('The plan has no running deployment yet; deploy it first.');
-  const password = await providerFor(deployment.spec.target).readPassword(await targetOf(deployment, component.id));
+  const password = await (await providerFor(deployment.spec.target)).readPassword(await targetOf(deployment, component.id));
   const uri = `postgresql://${encodeURIComponent(component.username)}:${encodeURIComponent(password)}@${primary.host}:${primary.port}/${encodeURIComponent(component.databaseName)}?sslmode=require`;
   return json(200, { host: primary.host, port: primary.port, database: component.databaseName, username: component.username, password, uri });
 });

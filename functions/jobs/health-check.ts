@@ -13,7 +13,7 @@ import { targetOf } from '../steps/context.ts';
 const logger = new Logger({ serviceName: 'cloudseed-health' });
 
 export async function checkDeployment(deployment: DeploymentRecord): Promise<void> {
-  const provider = providerFor(deployment.spec.target);
+  const provider = await providerFor(deployment.spec.target);
   const components: DeployedComponent[] = [];
   const problems: string[] = [];
   for (const component of deployment.components ?? []) {

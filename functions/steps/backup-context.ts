@@ -34,7 +34,7 @@ export async function backupContext(ownerId: string, planId: string, componentId
   const node = deployment.components?.find((component) => component.id === componentId)?.nodes.find((candidate) => candidate.role === 'primary');
   if (!node) throw new Error(`component ${componentId} has no running primary`);
   const primary: NodeRef = { name: node.name, role: node.role, instanceId: node.instanceId, host: node.host, port: node.port };
-  return { deployment, target: await targetOf(deployment, componentId), provider: providerFor(deployment.spec.target), primary, record };
+  return { deployment, target: await targetOf(deployment, componentId), provider: await providerFor(deployment.spec.target), primary, record };
 }
 
 export function recordedResult(record: BackupRecord): BackupResult {

@@ -18,7 +18,7 @@ export const handler = step('RecordBackupFailure', async (input: BackupInput) =>
       error: `${failure.step}: ${failure.reason}`,
       validation: record.validation.status === 'pending' ? { status: 'skipped', detail: 'the backup did not complete' } : record.validation,
     });
-    if (deployment) await providerFor(deployment.spec.target).deleteBackup(await targetOf(deployment, input.componentId), record.location);
+    if (deployment) await (await providerFor(deployment.spec.target)).deleteBackup(await targetOf(deployment, input.componentId), record.location);
   }
   await deployments.releaseBackup(input.ownerId, input.planId, input.backupId, { step: failure.step, reason: `backup ${input.backupId} failed: ${failure.reason}`, at });
   return { recorded: true, reason: failure.reason };

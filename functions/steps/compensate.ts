@@ -8,7 +8,7 @@ import { step } from './step.ts';
 export const handler = step('Compensate', async (input: DeploymentInput) => {
   const deployment = await currentDeployment(input);
   if (deployment.mode !== 'create') return { compensated: false };
-  const provider = providerFor(deployment.spec.target);
+  const provider = await providerFor(deployment.spec.target);
   for (const component of deployment.spec.components) {
     await deleteBackupSchedule(deployment.planId, component.id);
     await provider.destroy(await targetOf(deployment, component.id));

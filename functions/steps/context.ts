@@ -55,7 +55,7 @@ export async function targetOf(deployment: DeploymentRecord, componentId: string
 
 export async function componentContext(input: ComponentInput): Promise<{ deployment: DeploymentRecord; target: DeployTarget; provider: Provider }> {
   const deployment = await currentDeployment(input);
-  return { deployment, target: await targetOf(deployment, input.componentId), provider: providerFor(deployment.spec.target) };
+  return { deployment, target: await targetOf(deployment, input.componentId), provider: await providerFor(deployment.spec.target) };
 }
 
 export function required<T>(value: T | undefined, what: string): T {
