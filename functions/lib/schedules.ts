@@ -1,4 +1,5 @@
 import { CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException, SchedulerClient, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
+import { createHash } from 'node:crypto';
 import { toScheduleExpression } from '@cloudseed/shared/cs-json/cron';
 
 // One EventBridge Scheduler schedule per deployed component with backups on, starting the backup
@@ -16,8 +17,12 @@ export interface BackupSchedule {
   readonly timezone: string;
 }
 
+/** `cloudseed-backup-<plan>-<component>`; a component id too long for Scheduler's 64 characters is replaced by its hash. */
 export function scheduleName(planId: string, componentId: string): string {
-  return `cloudseed-backup-${planId}-${componentId}`.slice(0, 64);
+  const name = `cloudseed-backup-${planId}-${componentId}`;
+  if (name.length <= 64) return name;
+  const room = 64 - `cloudseed-backup-${planId}-`.length;
+  return `cloudseed-backup-${planId}-${createHash('sha256').update(componentId).digest('hex').slice(0, room)}`;
 }
 
 /** Creates or updates the component's backup schedule. */
