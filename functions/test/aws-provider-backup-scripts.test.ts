@@ -12,7 +12,7 @@ import { backupManifest, restoredFingerprints, resultOf, validationOutcome } fro
 import { APPLICATION_NAME, backupScript, RESULT_MARKER, restoreScript, validateScript } from '../providers/aws/backup-scripts.ts';
 import type { BackupScriptInput } from '../providers/aws/backup-scripts.ts';
 import { verifyScript } from '../providers/aws/run-command.ts';
-import { compareFingerprints } from '../providers/local/fingerprints.ts';
+import { compareFingerprints } from '../providers/fingerprints.ts';
 
 // The scripts AwsProvider runs on a primary to back it up, prove a backup and restore one: lint,
 // what they may call in AWS, and a run of each against a real PostgreSQL 15 server on this machine,

@@ -23,7 +23,7 @@ import { findOs } from '@cloudseed/shared/catalog/os';
 import { NotFound } from '@cloudseed/shared/errors';
 import { replicationPasswordParameterFor } from '@cloudseed/shared/transform/scripts';
 import type { AwsComponent, AwsNode, Tag } from '@cloudseed/shared';
-import { compareFingerprints } from '../local/fingerprints.ts';
+import { compareFingerprints } from '../fingerprints.ts';
 import type {
   AccountConnection,
   BackupLocation,

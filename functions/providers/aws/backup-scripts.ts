@@ -1,5 +1,5 @@
 import { shellQuote } from '@cloudseed/shared/transform/scripts';
-import { FINGERPRINT_SETTINGS } from '../local/fingerprints.ts';
+import { FINGERPRINT_SETTINGS } from '../fingerprints.ts';
 
 // The bash scripts SSM Run Command runs as root on a deployment's primary to back it up, to prove
 // a backup by restoring it into a scratch database, and to restore it into the application

@@ -1,24 +1,10 @@
-import type { TableFingerprint, ValidationResult } from '../provider.ts';
+import type { TableFingerprint } from '../provider.ts';
 import type { SqlSession } from './pg-process.ts';
 
 // What a backup says is in it, and how a restored copy is checked against that: for every user
 // table its row count and an md5 over the md5s of its rows' text, sorted, so that a table without
 // a primary key has a fingerprint too and the order rows happen to be stored in does not matter.
 
-/**
- * A row's text form depends on session settings (time zone, date and interval style, float digits,
- * bytea format); these fix it, so the dump's snapshot and a restored copy print the same rows alike.
- */
-export const FINGERPRINT_SETTINGS = [
-  "SET TimeZone = 'UTC';",
-  "SET DateStyle = 'ISO, MDY';",
-  "SET IntervalStyle = 'postgres';",
-  'SET extra_float_digits = 1;',
-  "SET bytea_output = 'hex';",
-  'SET statement_timeout = 0;',
-  'SET idle_in_transaction_session_timeout = 0;',
-  'SET client_min_messages = warning;',
-].join('\n');
 
 export interface TableName {
   readonly schema: string;
@@ -63,27 +49,6 @@ export async function fingerprintAll(session: SqlSession, tables: readonly Table
   return fingerprints;
 }
 
-/** Passed when the restored copy has exactly the recorded tables with the recorded rows; else the first difference. */
-export function compareFingerprints(recorded: readonly TableFingerprint[], restored: readonly TableFingerprint[]): ValidationResult {
-  const byName = new Map(restored.map((entry) => [entry.table, entry]));
-  for (const expected of recorded) {
-    const actual = byName.get(expected.table);
-    if (!actual) return { status: 'failed', detail: `table ${expected.table} is missing from the restored copy` };
-    if (actual.rows !== expected.rows || actual.checksum !== expected.checksum) {
-      return {
-        status: 'failed',
-        detail:
-          `table ${expected.table} differs: the restored copy has ${actual.rows} rows (checksum ${actual.checksum || 'none'}), ` +
-          `the backup recorded ${expected.rows} rows (checksum ${expected.checksum || 'none'})`,
-      };
-    }
-  }
-  const recordedNames = new Set(recorded.map((entry) => entry.table));
-  const unexpected = restored.find((entry) => !recordedNames.has(entry.table));
-  if (unexpected) return { status: 'failed', detail: `table ${unexpected.table} is in the restored copy but not in the backup's record` };
-  const rows = recorded.reduce((sum, entry) => sum + entry.rows, 0);
-  return { status: 'passed', detail: `${recorded.length} ${recorded.length === 1 ? 'table' : 'tables'}, ${rows} ${rows === 1 ? 'row' : 'rows'} match` };
-}
 
 export const tableLabel = (table: TableName): string => `${table.schema}.${table.name}`;
 export const qualifiedName = (table: TableName): string => `${identifier(table.schema)}.${identifier(table.name)}`;
