@@ -1,9 +1,11 @@
 import js from '@eslint/js';
 import vitest from '@vitest/eslint-plugin';
+import svelte from 'eslint-plugin-svelte';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/', '**/cdk.out/', '.cloudseed/', 'web/', '**/dist/', 'bench/results/'] },
+  { ignores: ['**/node_modules/', '**/cdk.out/', '.cloudseed/', 'web/build/', 'web/.svelte-kit/', '**/dist/', 'bench/results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -16,6 +18,22 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
     },
+  },
+  ...svelte.configs.recommended,
+  {
+    files: ['web/**/*.svelte', 'web/**/*.svelte.ts'],
+    languageOptions: {
+      globals: globals.browser,
+      parserOptions: { projectService: true, extraFileExtensions: ['.svelte'], parser: tseslint.parser },
+    },
+    rules: {
+      // The app is served at the root of its origin (no paths.base), so plain hrefs are right.
+      'svelte/no-navigation-without-resolve': 'off',
+    },
+  },
+  {
+    files: ['web/src/**/*.ts'],
+    languageOptions: { globals: globals.browser },
   },
   {
     files: ['**/*.test.ts', 'test/**/*.ts'],

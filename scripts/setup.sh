@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs what CloudSeed needs on a fresh Debian or Ubuntu machine (system packages only when
-# they are missing), then the npm dependencies from the lockfile. Safe to run again.
+# they are missing), then the npm dependencies from the lockfile, then builds the web app.
+# Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 command -v shellcheck >/dev/null || missing+=(shellcheck)
+# The browser the end-to-end tests and the web benchmark drive (Debian's, never a downloaded one).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 
 if ((${#missing[@]} > 0)); then
   if ! command -v apt-get >/dev/null; then
@@ -21,3 +24,4 @@ if ((${#missing[@]} > 0)); then
 fi
 
 npm ci --no-fund --no-audit
+npm run build --silent

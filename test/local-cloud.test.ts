@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import dynalite from 'dynalite';
@@ -9,6 +10,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { createHttpAdapter, MAX_BODY_BYTES } from '../infra/local/http-adapter.ts';
 import type { HttpAdapter, LoadedRoute, PublicConfig } from '../infra/local/http-adapter.ts';
 import { docsAssets } from '../infra/local/docs-assets.ts';
+import { webApp } from '../infra/local/web-app.ts';
 import { startLambdaInvoke } from '../infra/local/lambda-invoke.ts';
 import type { LambdaInvokeServer } from '../infra/local/lambda-invoke.ts';
 import { repoRoot, spawnLocalCloud, startLocalCloud as startWithAllRoutes, temporaryHome } from './support/local-cloud.ts';
@@ -184,7 +186,7 @@ describe('the HTTP adapter', () => {
   beforeAll(async () => {
     adapter = createHttpAdapter();
     url = `http://127.0.0.1:${await adapter.listen(0, '127.0.0.1')}`;
-    adapter.serve({ routes, config, docs: await docsAssets() });
+    adapter.serve({ routes, config, docs: await docsAssets(), web: await webApp(join(tmpdir(), 'cloudseed-no-such-build'), config.cognitoEndpoint) });
   });
 
   afterAll(async () => {

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { apiGatewayEvent, httpResult } from './api-gateway.ts';
 import type { HttpResult } from './api-gateway.ts';
 import type { DocsAssets } from './docs-assets.ts';
+import type { WebApp } from './web-app.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { log } from './log.ts';
 import { closeServer, listen } from './ports.ts';
@@ -14,7 +15,8 @@ import type { Router } from './routing.ts';
 
 // The local stand-in for API Gateway: matches a request to a route of functions/routes.ts, builds
 // the payload 2.0 event, calls the route's handler module as Lambda would, and writes the result.
-// Next to the API it serves what CloudFront serves on AWS: /config.json and the docs assets.
+// Next to the API it serves what CloudFront serves on AWS: /config.json, the docs assets and,
+// on every path outside /v1, the web app.
 
 export type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
 
@@ -37,6 +39,7 @@ export interface AdapterApp {
   readonly routes: readonly LoadedRoute[];
   readonly config: PublicConfig;
   readonly docs: DocsAssets;
+  readonly web: WebApp;
 }
 
 export interface HttpAdapter {
@@ -98,6 +101,14 @@ async function handle({ app, router }: Serving, request: IncomingMessage, respon
     const asset = await app.docs.get(rawPath.slice('/docs-assets/'.length));
     if (asset === undefined) problem(response, 404, 'Not Found', `No asset at ${rawPath}.`);
     else send(response, method, { statusCode: 200, headers: { 'content-type': asset.contentType, 'cache-control': 'public, max-age=3600', 'x-content-type-options': 'nosniff' }, body: asset.body });
+    return;
+  }
+
+  if (rawPath !== '/v1' && !rawPath.startsWith('/v1/')) {
+    if (!allowRead(method, response)) return;
+    const asset = await app.web.get(rawPath);
+    if (asset === undefined) problem(response, 404, 'Not Found', `No file at ${rawPath}.`);
+    else send(response, method, { statusCode: asset.status, headers: { ...asset.headers, 'content-type': asset.contentType }, body: asset.body });
     return;
   }
 

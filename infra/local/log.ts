@@ -13,6 +13,10 @@ export const log = {
   debug(message: string): void {
     if (verbose) process.stderr.write(`local-cloud: ${message}\n`);
   },
+  /** Something the user should fix, though the local cloud runs without it. */
+  warn(message: string): void {
+    process.stderr.write(`local-cloud: warning: ${message}\n`);
+  },
   /** One line: what failed and why. */
   error(message: string, error?: unknown): void {
     process.stderr.write(`local-cloud: ${message}${error === undefined ? '' : `: ${describe(error, false)}`}\n`);

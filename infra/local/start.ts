@@ -9,6 +9,7 @@
 
 import { tables } from '@cloudseed/functions/lib/tables';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './aws.ts';
+import { WEB_BUILD_DIR, webApp } from './web-app.ts';
 import { ensureUserPool, PRE_SIGN_UP_FUNCTION, startCognitoLocal } from './cognito.ts';
 import type { CognitoLocal } from './cognito.ts';
 import { docsAssets } from './docs-assets.ts';
@@ -105,7 +106,9 @@ async function start(): Promise<void> {
     apiBase,
   };
   if (stopping) return;
-  adapter.serve({ routes, config, docs: await docsAssets() });
+  const web = await webApp(WEB_BUILD_DIR, cognito.endpoint);
+  if (!web.built) log.warn(`the web app is not built (${WEB_BUILD_DIR}): run \`npm run build\`; the API works without it`);
+  adapter.serve({ routes, config, docs: await docsAssets(), web });
   process.stdout.write(`CloudSeed local cloud ready at ${apiBase}\n`);
 }
 

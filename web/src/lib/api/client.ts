@@ -1,0 +1,128 @@
+import type { FieldProblem } from '@cloudseed/shared/errors';
+import type { Account, Backup, Credentials, Deployment, DeployStarted, PlanInput, PlanList, PlanResource } from './types.ts';
+
+/** An RFC 9457 problem answered by the API, with the field problems of a 400. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly detail: string,
+    readonly errors: readonly FieldProblem[] = [],
+  ) {
+    super(detail || title);
+  }
+}
+
+/** Signed out (401): the caller sends the user to log in. */
+export class SignedOut extends Error {
+  override readonly name = 'SignedOut';
+}
+
+export type TokenSource = () => Promise<string | undefined>;
+
+interface Problem {
+  readonly status?: number;
+  readonly title?: string;
+  readonly detail?: string;
+  readonly errors?: FieldProblem[];
+}
+
+export interface Versioned<T> {
+  readonly value: T;
+  readonly etag?: string;
+}
+
+/** The CloudSeed HTTP API on the same origin, with the signed-in user's access token. */
+export class ApiClient {
+  constructor(
+    private readonly token: TokenSource,
+    private readonly fetcher: typeof fetch = (...args) => fetch(...args),
+  ) {}
+
+  listPlans(): Promise<PlanList> {
+    return this.json('GET', '/v1/plan?limit=100');
+  }
+
+  async getPlan(id: string): Promise<Versioned<PlanResource>> {
+    const response = await this.send('GET', `/v1/plan/${encodeURIComponent(id)}`);
+    return { value: (await response.json()) as PlanResource, etag: response.headers.get('etag') ?? undefined };
+  }
+
+  createPlan(spec: PlanInput): Promise<PlanResource> {
+    return this.json('POST', '/v1/plan', spec);
+  }
+
+  async updatePlan(id: string, spec: PlanInput, etag?: string): Promise<Versioned<PlanResource>> {
+    const response = await this.send('PUT', `/v1/plan/${encodeURIComponent(id)}`, spec, etag ? { 'if-match': etag } : {});
+    return { value: (await response.json()) as PlanResource, etag: response.headers.get('etag') ?? undefined };
+  }
+
+  /** `deleted` when nothing was deployed; `tearing-down` when its resources are being removed first. */
+  async deletePlan(id: string): Promise<'deleted' | 'tearing-down'> {
+    const response = await this.send('DELETE', `/v1/plan/${encodeURIComponent(id)}`);
+    return response.status === 202 ? 'tearing-down' : 'deleted';
+  }
+
+  deploy(id: string): Promise<DeployStarted> {
+    return this.json('POST', `/v1/plan/${encodeURIComponent(id)}/deploy`);
+  }
+
+  deployment(id: string): Promise<Deployment> {
+    return this.json('GET', `/v1/plan/${encodeURIComponent(id)}/deployment`);
+  }
+
+  credentials(id: string): Promise<Credentials> {
+    return this.json('GET', `/v1/plan/${encodeURIComponent(id)}/deployment/credentials`);
+  }
+
+  async backups(id: string): Promise<readonly Backup[]> {
+    const { items } = await this.json<{ items: Backup[] }>('GET', `/v1/plan/${encodeURIComponent(id)}/backups`);
+    return items;
+  }
+
+  runBackup(id: string): Promise<{ backupId: string }> {
+    return this.json('POST', `/v1/plan/${encodeURIComponent(id)}/backups`);
+  }
+
+  async restoreBackup(id: string, backupId: string): Promise<void> {
+    await this.send('POST', `/v1/plan/${encodeURIComponent(id)}/backups/${encodeURIComponent(backupId)}/restore`, { confirm: true });
+  }
+
+  async listAccounts(): Promise<readonly Account[]> {
+    const { items } = await this.json<{ items: Account[] }>('GET', '/v1/accounts');
+    return items;
+  }
+
+  private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await this.send(method, path, body);
+    return (await response.json()) as T;
+  }
+
+  private async send(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
+    const token = await this.token();
+    if (token === undefined) throw new SignedOut('Your session has ended. Log in again.');
+    const response = await this.fetcher(path, {
+      method,
+      headers: {
+        accept: 'application/json',
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    if (response.ok) return response;
+    if (response.status === 401) throw new SignedOut('Your session has ended. Log in again.');
+    const problem = await readProblem(response);
+    throw new ApiError(response.status, problem.title ?? response.statusText, problem.detail ?? '', problem.errors ?? []);
+  }
+}
+
+async function readProblem(response: Response): Promise<Problem> {
+  try {
+    return (await response.json()) as Problem;
+  } catch {
+    return { detail: `The server answered HTTP ${response.status}.` };
+  }
+}

@@ -1,0 +1,71 @@
+import type { Plan, PlanInput } from '@cloudseed/shared/cs-json/schema';
+import type { PlanStatus } from '@cloudseed/shared/plans/plans';
+import type { AccountResource } from '@cloudseed/shared/accounts/accounts';
+import type { backupResource } from '@cloudseed/shared/backups/backups';
+import type { TimelineStep } from '@cloudseed/shared/deployments/timeline';
+
+// What the API answers (DESIGN §3), as the web app reads it.
+
+export type { Plan, PlanInput, PlanStatus };
+
+export interface PlanResource {
+  readonly id: string;
+  readonly version: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly spec: Plan;
+  readonly status: PlanStatus;
+  readonly statusReason?: string;
+}
+
+export interface PlanList {
+  readonly items: readonly PlanResource[];
+  readonly nextToken?: string;
+}
+
+export type DeploymentStep = TimelineStep;
+
+export interface DeploymentNode {
+  readonly component: string;
+  readonly name: string;
+  readonly role: 'primary' | 'replica';
+  readonly host: string;
+  readonly port: number;
+  readonly healthy: boolean;
+  readonly detail?: string;
+}
+
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly username: string;
+}
+
+export type Backup = ReturnType<typeof backupResource>;
+
+export interface Deployment {
+  readonly status: PlanStatus;
+  readonly reason?: string;
+  readonly deploymentId?: string;
+  readonly mode?: 'create' | 'update' | 'teardown' | 'restore';
+  readonly startedAt?: string;
+  readonly endedAt?: string;
+  readonly steps: readonly DeploymentStep[];
+  readonly endpoint?: Endpoint;
+  readonly nodes?: readonly DeploymentNode[];
+  readonly backup?: { readonly schedule: string; readonly timezone?: string; readonly nextRunAt?: string; readonly lastBackup?: Backup };
+  readonly executionArn?: string;
+}
+
+export interface Credentials extends Endpoint {
+  readonly password: string;
+  readonly uri: string;
+}
+
+export interface DeployStarted {
+  readonly deploymentId: string;
+  readonly mode: 'create' | 'update';
+}
+
+export type Account = AccountResource;

@@ -1,0 +1,25 @@
+/** `GET /config.json`: where the API and the user pool are (DESIGN §3). Served by CloudFront on AWS and by the local cloud. */
+export interface AppConfig {
+  readonly mode: 'local' | 'aws';
+  readonly region: string;
+  readonly userPoolId: string;
+  readonly userPoolClientId: string;
+  readonly cognitoEndpoint: string;
+  readonly apiBase: string;
+}
+
+let loading: Promise<AppConfig> | undefined;
+
+/** Fetched once per page load; a failure is retried on the next call. */
+export function loadConfig(fetcher: typeof fetch = fetch): Promise<AppConfig> {
+  loading ??= fetcher('/config.json', { headers: { accept: 'application/json' } })
+    .then(async (response) => {
+      if (!response.ok) throw new Error(`CloudSeed's configuration could not be loaded (HTTP ${response.status}).`);
+      return (await response.json()) as AppConfig;
+    })
+    .catch((error: unknown) => {
+      loading = undefined;
+      throw error;
+    });
+  return loading;
+}
