@@ -55,7 +55,8 @@ describe('the local cloud', () => {
     const remembered = JSON.parse(await readFile(join(cloud.home, 'local-cloud.json'), 'utf8')) as Record<string, string>;
 
     expect(response.headers.get('content-type')).toBe('application/json');
-    expect(Object.keys(config).sort()).toEqual(['apiBase', 'cognitoEndpoint', 'mode', 'region', 'userPoolClientId', 'userPoolId']);
+    expect(Object.keys(config).sort()).toEqual(['apiBase', 'cognitoEndpoint', 'mode', 'postgresVersions', 'region', 'userPoolClientId', 'userPoolId']);
+    expect(config.postgresVersions).toContain('15');
     expect(config).toMatchObject({ mode: 'local', region: 'local', apiBase: cloud.url, userPoolId: remembered.userPoolId, userPoolClientId: remembered.userPoolClientId });
     expect(config.cognitoEndpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(config.cognitoEndpoint).not.toBe(cloud.url);

@@ -33,6 +33,8 @@ export interface PublicConfig {
   readonly userPoolClientId: string;
   readonly cognitoEndpoint: string;
   readonly apiBase: string;
+  /** Local cloud only: the PostgreSQL majors installed on this machine, newest first. */
+  readonly postgresVersions?: readonly string[];
 }
 
 export interface AdapterApp {

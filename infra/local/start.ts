@@ -8,6 +8,7 @@
 //   CLOUDSEED_VERBOSE=1  request lines and the emulators' own output on stderr
 
 import { tables } from '@cloudseed/functions/lib/tables';
+import { DEFAULT_POSTGRES_ROOT, installedMajors } from '@cloudseed/functions/providers/local/server';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './aws.ts';
 import { WEB_BUILD_DIR, webApp } from './web-app.ts';
 import { ensureUserPool, PRE_SIGN_UP_FUNCTION, startCognitoLocal } from './cognito.ts';
@@ -104,6 +105,7 @@ async function start(): Promise<void> {
     userPoolClientId: ids.userPoolClientId,
     cognitoEndpoint: cognito.endpoint,
     apiBase,
+    postgresVersions: (await installedMajors(DEFAULT_POSTGRES_ROOT)).map(String),
   };
   if (stopping) return;
   const web = await webApp(WEB_BUILD_DIR, cognito.endpoint);

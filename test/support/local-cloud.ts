@@ -15,6 +15,7 @@ export interface LocalCloudConfig {
   readonly userPoolClientId: string;
   readonly cognitoEndpoint: string;
   readonly apiBase: string;
+  readonly postgresVersions?: readonly string[];
 }
 
 /** A `node infra/local/start.ts` process, ready or not. */

@@ -6,6 +6,8 @@ export interface AppConfig {
   readonly userPoolClientId: string;
   readonly cognitoEndpoint: string;
   readonly apiBase: string;
+  /** Local cloud only: the PostgreSQL majors installed on this machine, newest first. */
+  readonly postgresVersions?: readonly string[];
 }
 
 let loading: Promise<AppConfig> | undefined;

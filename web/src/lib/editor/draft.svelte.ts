@@ -1,0 +1,186 @@
+import { cheapestFit, findInstanceType } from '@cloudseed/shared/catalog/instances';
+import type { CostEstimate, InstanceType } from '@cloudseed/shared/catalog/instances';
+import { API_VERSION } from '@cloudseed/shared/cs-json/schema';
+import type { Component, PlanInput } from '@cloudseed/shared/cs-json/schema';
+import { validatePlan } from '@cloudseed/shared/cs-json/validate';
+import type { FieldProblem } from '@cloudseed/shared/errors';
+import { componentCost } from '@cloudseed/shared/transform/aws-json';
+import { tuneComponent } from '@cloudseed/shared/transform/postgres-config';
+import type { TuneResult } from '@cloudseed/shared/tuning/pgtune';
+
+// The plan being edited: the cs-json document as the form holds it, checked on every change by
+// the same validatePlan the API runs, with each problem kept at its JSON-pointer path so every
+// field shows its own. The tuned settings and the cost come from the same knowledge base.
+
+export type ComponentInput = PlanInput['components'][number];
+
+/** Every field written out, so the form can bind to each one. */
+export interface EditableComponent {
+  id: string;
+  type: 'postgres';
+  position: { x: number; y: number };
+  os: { name: 'amazon-linux' | 'ubuntu' | 'debian'; version: string };
+  hardware: {
+    cpus?: number | null;
+    memoryGiB?: number | null;
+    storage: { type: 'ssd' | 'hdd' | 'san' | 'nvme'; sizeGiB: number | null };
+    aws?: { instanceType?: string; ami?: string };
+  };
+  db: {
+    engine: 'postgres';
+    version: string;
+    maxConnections: number | null;
+    workload: 'web' | 'oltp' | 'dw' | 'desktop' | 'mixed';
+    dataSize: 'less_ram' | 'mid_ram' | 'greater_ram';
+    databaseName: string;
+    username: string;
+    topology: { mode: 'single' | 'cluster'; replicas: number | null };
+    backup: { enabled: boolean; schedule: string; timezone: string; retentionDays: number | null; validate: boolean };
+  };
+  network: { allowedCidrs: string[] };
+}
+
+export interface EditablePlan {
+  apiVersion: typeof API_VERSION;
+  name: string;
+  target: { cloud: 'local' } | { cloud: 'aws'; region: string; accountId?: string };
+  components: EditableComponent[];
+}
+
+export interface Preview {
+  readonly component: Component;
+  readonly instance: InstanceType | undefined;
+  readonly tuning: TuneResult;
+  readonly cost: CostEstimate;
+}
+
+const CARD_WIDTH = 260;
+const CARD_GAP = 40;
+
+export function newComponent(id: string, index: number, pgVersion: string): EditableComponent {
+  return {
+    id,
+    type: 'postgres',
+    position: { x: 40 + index * (CARD_WIDTH + CARD_GAP), y: 40 },
+    os: { name: 'amazon-linux', version: '2023' },
+    hardware: { cpus: 2, memoryGiB: 4, storage: { type: 'ssd', sizeGiB: 20 } },
+    db: {
+      engine: 'postgres',
+      version: pgVersion,
+      maxConnections: 100,
+      workload: 'web',
+      dataSize: 'mid_ram',
+      databaseName: 'app',
+      username: 'app',
+      topology: { mode: 'single', replicas: 0 },
+      backup: { enabled: true, schedule: '0 3 * * *', timezone: 'UTC', retentionDays: 7, validate: true },
+    },
+    network: { allowedCidrs: [] },
+  };
+}
+
+export function newPlan(target: EditablePlan['target']): EditablePlan {
+  return { apiVersion: API_VERSION, name: '', target, components: [] };
+}
+
+export class PlanDraft {
+  plan = $state<EditablePlan>() as EditablePlan;
+  selectedId = $state<string | undefined>();
+  /** The document as last saved (or loaded); undefined for a plan never saved. */
+  saved = $state<string | undefined>();
+
+  constructor(plan: EditablePlan, saved: boolean) {
+    this.plan = plan;
+    this.saved = saved ? JSON.stringify(plan) : undefined;
+    this.selectedId = plan.components[0]?.id;
+  }
+
+  readonly validation = $derived(validatePlan($state.snapshot(this.plan)));
+  readonly valid = $derived(this.validation.ok);
+  readonly problems: readonly FieldProblem[] = $derived(this.validation.ok ? [] : this.validation.errors);
+  readonly dirty = $derived(this.saved !== JSON.stringify(this.plan));
+
+  readonly selectedIndex = $derived(this.plan.components.findIndex((component) => component.id === this.selectedId));
+  readonly selected: EditableComponent | undefined = $derived(this.plan.components[this.selectedIndex]);
+
+  /** The problem at exactly `path` (a JSON pointer), if any. */
+  problem(path: string): string | undefined {
+    return this.problems.find((problem) => problem.path === path)?.message;
+  }
+
+  /** Problems of the plan that no field shows: under `prefix` and not in `shown`. */
+  otherProblems(shown: ReadonlySet<string>): FieldProblem[] {
+    return this.problems.filter((problem) => !shown.has(problem.path));
+  }
+
+  /** Problems anywhere inside component `index`. */
+  componentProblems(index: number): FieldProblem[] {
+    const prefix = `/components/${index}`;
+    return this.problems.filter((problem) => problem.path === prefix || problem.path.startsWith(`${prefix}/`));
+  }
+
+  /** Tuned settings and cost of the selected component, as the deploy will apply them. */
+  readonly preview: Preview | undefined = $derived.by(() => previewOf(this.selected));
+
+  add(pgVersion: string): EditableComponent {
+    const taken = (id: string) => this.plan.components.some((component) => component.id === id);
+    let n = 1;
+    while (taken(n === 1 ? 'postgres' : `postgres-${n}`)) n++;
+    const component = newComponent(n === 1 ? 'postgres' : `postgres-${n}`, this.plan.components.length, pgVersion);
+    this.plan.components.push(component);
+    this.selectedId = component.id;
+    return component;
+  }
+
+  remove(id: string): void {
+    this.plan.components = this.plan.components.filter((component) => component.id !== id);
+    if (this.selectedId === id) this.selectedId = this.plan.components[0]?.id;
+  }
+
+  /** Size by catalog instance type: cpus and memory follow it, so they can never contradict the hint. */
+  useInstanceType(component: EditableComponent, name: string): void {
+    const instance = findInstanceType(name);
+    component.hardware.aws = { ...component.hardware.aws, instanceType: name };
+    if (instance) {
+      component.hardware.cpus = instance.vcpus;
+      component.hardware.memoryGiB = instance.memoryGiB;
+    }
+  }
+
+  /** Size by vCPUs and memory; the cheapest instance type that fits is chosen at deploy. */
+  useCustomSize(component: EditableComponent): void {
+    if (component.hardware.aws) {
+      const { instanceType: _dropped, ...rest } = component.hardware.aws;
+      component.hardware.aws = Object.keys(rest).length > 0 ? rest : undefined;
+      if (component.hardware.aws === undefined) delete component.hardware.aws;
+    }
+  }
+
+  markSaved(plan: EditablePlan): void {
+    this.plan = plan;
+    this.saved = JSON.stringify(plan);
+    if (!plan.components.some((component) => component.id === this.selectedId)) this.selectedId = plan.components[0]?.id;
+  }
+
+  /** The document to send: exactly what the form holds. */
+  toInput(): PlanInput {
+    return $state.snapshot(this.plan) as PlanInput;
+  }
+}
+
+/** The normalised component on its own (a placeholder name lets it be checked before the plan has one). */
+export function previewOf(component: EditableComponent | undefined): Preview | undefined {
+  if (component === undefined) return undefined;
+  const result = validatePlan({ apiVersion: API_VERSION, name: 'preview', target: { cloud: 'local' }, components: [$state.snapshot(component)] });
+  if (!result.ok) return undefined;
+  const normalised = result.plan.components[0];
+  if (normalised === undefined) return undefined;
+  const hint = normalised.hardware.aws?.instanceType;
+  const instance = hint ? findInstanceType(hint) : cheapestFit({ cpus: normalised.hardware.cpus, memoryGiB: normalised.hardware.memoryGiB });
+  return { component: normalised, instance, tuning: tuneComponent(normalised), cost: componentCost(normalised) };
+}
+
+/** A plan from the API as the form edits it. */
+export function editable(spec: PlanInput): EditablePlan {
+  return structuredClone(spec) as unknown as EditablePlan;
+}
