@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { newPlan, PlanDraft, previewOf } from './draft.svelte.ts';
+
+function draftWithOne() {
+  const draft = new PlanDraft(newPlan({ cloud: 'local' }), false);
+  draft.plan.name = 'orders';
+  const component = draft.add('15');
+  return { draft, component };
+}
+
+describe('the plan being edited', () => {
+  it('is invalid without a component, and says so at /components', () => {
+    const draft = new PlanDraft(newPlan({ cloud: 'local' }), false);
+    draft.plan.name = 'orders';
+
+    expect(draft.valid).toBe(false);
+    expect(draft.problem('/components')).toBe('a plan needs at least one component');
+  });
+
+  it('becomes valid with one PostgreSQL component, selected, with the given version', () => {
+    const { draft, component } = draftWithOne();
+
+    expect(draft.valid).toBe(true);
+    expect(draft.selectedId).toBe('postgres');
+    expect(component.db.version).toBe('15');
+  });
+
+  it('gives every new component its own id', () => {
+    const { draft } = draftWithOne();
+    draft.add('15');
+    draft.add('15');
+
+    expect(draft.plan.components.map((component) => component.id)).toEqual(['postgres', 'postgres-2', 'postgres-3']);
+    expect(draft.selectedId).toBe('postgres-3');
+  });
+
+  it('keeps each problem at the path of the field that caused it', () => {
+    const { draft, component } = draftWithOne();
+    component.hardware.storage.sizeGiB = 1;
+    component.network.allowedCidrs.push('10.0.0.1/8');
+
+    expect(draft.valid).toBe(false);
+    expect(draft.problem('/components/0/hardware/storage/sizeGiB')).toMatch(/>=8/);
+    expect(draft.problem('/components/0/network/allowedCidrs/0')).toMatch(/10\.0\.0\.0\/8/);
+    expect(draft.componentProblems(0)).toHaveLength(2);
+  });
+
+  it('refuses a version the chosen OS does not offer, at the version field', () => {
+    const { draft, component } = draftWithOne();
+    component.db.version = '13';
+
+    expect(draft.problem('/components/0/db/version')).toMatch(/not offered on Amazon Linux 2023/);
+  });
+
+  it('sizes by instance type with cpus and memory that follow it, and back to a custom size', () => {
+    const { draft, component } = draftWithOne();
+    draft.useInstanceType(component, 'm7g.large');
+
+    expect(component.hardware).toMatchObject({ cpus: 2, memoryGiB: 8, aws: { instanceType: 'm7g.large' } });
+    expect(draft.valid).toBe(true);
+
+    draft.useCustomSize(component);
+    expect(component.hardware.aws).toBeUndefined();
+    expect(draft.valid).toBe(true);
+  });
+
+  it('is dirty until saved, and clean again after', () => {
+    const { draft } = draftWithOne();
+    expect(draft.dirty).toBe(true);
+
+    draft.markSaved(structuredClone(draft.toInput()) as typeof draft.plan);
+    expect(draft.dirty).toBe(false);
+
+    draft.plan.components[0]!.db.maxConnections = 200;
+    expect(draft.dirty).toBe(true);
+  });
+
+  it('moves the selection when the selected component is removed', () => {
+    const { draft } = draftWithOne();
+    draft.add('15');
+    draft.remove('postgres-2');
+
+    expect(draft.selectedId).toBe('postgres');
+    draft.remove('postgres');
+    expect(draft.selectedId).toBeUndefined();
+  });
+});
+
+describe('the preview beside the editor', () => {
+  it("shows pgtune's settings and the monthly cost of the component as deployed", () => {
+    const { component } = draftWithOne();
+    component.hardware.cpus = 4;
+    component.hardware.memoryGiB = 16;
+    component.db.version = '16';
+
+    const preview = previewOf(component);
+
+    expect(preview?.tuning.settings.shared_buffers).toBe('4GB');
+    expect(preview?.tuning.settings.effective_cache_size).toBe('12GB');
+    expect(preview?.instance?.name).toBeDefined();
+    expect(preview?.cost.totalUsd).toBeCloseTo((preview?.cost.instanceUsd ?? 0) + 20 * 0.08, 2);
+  });
+
+  it('has nothing to show for a component with invalid settings', () => {
+    const { component } = draftWithOne();
+    component.db.maxConnections = 1;
+
+    expect(previewOf(component)).toBeUndefined();
+  });
+});

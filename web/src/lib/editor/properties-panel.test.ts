@@ -1,0 +1,81 @@
+import { fireEvent, render, screen } from '@testing-library/svelte';
+import { describe, expect, it, vi } from 'vitest';
+import { flushSync } from 'svelte';
+import { newPlan, PlanDraft } from './draft.svelte.ts';
+import Palette from './palette.svelte';
+import PropertiesPanel from './properties-panel.svelte';
+
+function draftWithOne() {
+  const draft = new PlanDraft(newPlan({ cloud: 'local' }), false);
+  draft.plan.name = 'orders';
+  draft.add('15');
+  return draft;
+}
+
+describe('the Properties panel', () => {
+  it('asks for a selection when nothing is selected', () => {
+    const draft = new PlanDraft(newPlan({ cloud: 'local' }), false);
+    render(PropertiesPanel, { draft, installedVersions: ['15'], cloud: 'local', onaddmyip: () => Promise.resolve('127.0.0.1') });
+
+    expect(screen.getByRole('complementary', { name: 'Properties' }).textContent).toContain('Select a component on the canvas');
+  });
+
+  it('shows the schema’s problem inline at the field, marked invalid, as the user types', async () => {
+    const draft = draftWithOne();
+    render(PropertiesPanel, { draft, installedVersions: ['15'], cloud: 'local', onaddmyip: () => Promise.resolve('127.0.0.1') });
+    const storage = screen.getByLabelText('Storage (GiB)');
+
+    await fireEvent.input(storage, { target: { value: '1' } });
+
+    expect(storage.getAttribute('aria-invalid')).toBe('true');
+    const error = document.getElementById(storage.getAttribute('aria-describedby') ?? '');
+    expect(error?.textContent).toMatch(/>=8/);
+    expect(draft.valid).toBe(false);
+  });
+
+  it('marks majors not installed on this machine, for the local cloud', () => {
+    const draft = draftWithOne();
+    render(PropertiesPanel, { draft, installedVersions: ['15'], cloud: 'local', onaddmyip: () => Promise.resolve('127.0.0.1') });
+    const options = [...screen.getByLabelText<HTMLSelectElement>('PostgreSQL version').options].map((option) => option.textContent);
+
+    expect(options).toContain('PostgreSQL 15');
+    expect(options).toContain('PostgreSQL 17 (not installed on this machine)');
+  });
+
+  it('adds the caller’s address as a /32 with "Add my IP", once', async () => {
+    const draft = draftWithOne();
+    render(PropertiesPanel, { draft, installedVersions: ['15'], cloud: 'local', onaddmyip: () => Promise.resolve('127.0.0.1') });
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Add my IP' }));
+    await fireEvent.click(screen.getByRole('button', { name: 'Add my IP' }));
+    flushSync();
+
+    expect(draft.selected?.network.allowedCidrs).toEqual(['127.0.0.1/32']);
+    expect(screen.getByRole('status').textContent).toBe('127.0.0.1/32 is already allowed.');
+  });
+
+  it('offers only SSD storage for AWS targets', () => {
+    const draft = draftWithOne();
+    render(PropertiesPanel, { draft, installedVersions: undefined, cloud: 'aws', onaddmyip: () => Promise.resolve(undefined) });
+    const options = [...screen.getByLabelText<HTMLSelectElement>('Storage type').options].map((option) => option.value);
+
+    expect(options).toEqual(['ssd']);
+  });
+});
+
+describe('the palette', () => {
+  it('adds PostgreSQL to the canvas with Enter, without dragging', async () => {
+    const onadd = vi.fn();
+    render(Palette, { onadd });
+
+    await fireEvent.keyDown(screen.getByLabelText('PostgreSQL'), { key: 'Enter' });
+
+    expect(onadd).toHaveBeenCalledOnce();
+  });
+
+  it('shows App service as coming soon, not usable', () => {
+    render(Palette, { onadd: vi.fn() });
+
+    expect(screen.getByText('Coming soon').closest('[aria-disabled]')?.getAttribute('aria-disabled')).toBe('true');
+  });
+});
