@@ -1,12 +1,9 @@
-import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { BACKUP_ID } from '@cloudseed/shared/backups/backups';
 import { Conflict, NotFound } from '@cloudseed/shared/errors';
 import { authedRoute } from '../lib/authed-route.ts';
-import { backups } from '../lib/backups.ts';
+import { backupDownloadUrl, backups } from '../lib/backups.ts';
 import { json } from '../lib/http.ts';
-import { plans } from '../lib/plans.ts';
-import { s3 } from '../lib/s3.ts';
+import { deployments, plans } from '../lib/plans.ts';
 
 const LINK_SECONDS = 900;
 
@@ -17,10 +14,8 @@ export const handler = authedRoute(async ({ user, params }) => {
   const record = BACKUP_ID.test(backupId) ? await backups.get(user.sub, plan.id, backupId) : undefined;
   if (!record) throw new NotFound(`There is no backup ${backupId}.`);
   if (record.status !== 'succeeded') throw new Conflict(`Backup ${backupId} did not complete; there is nothing to download.`);
-  const url = await getSignedUrl(
-    s3,
-    new GetObjectCommand({ Bucket: record.location.bucket, Key: record.location.key, ResponseContentDisposition: `attachment; filename="${plan.id}-${backupId}.dump"` }),
-    { expiresIn: LINK_SECONDS },
-  );
+  // The backup is where the plan was deployed when it was taken: its deployment's target, or the plan's once that is gone.
+  const target = (await deployments.get(user.sub, plan.id))?.spec.target ?? plan.spec.target;
+  const url = await backupDownloadUrl(user.sub, target, record.location, { filename: `${plan.id}-${backupId}.dump`, expiresIn: LINK_SECONDS });
   return json(200, { url, expiresAt: new Date(Date.now() + LINK_SECONDS * 1000).toISOString(), format: 'pg_dump custom format (pg_restore)', sha256: record.sha256 });
 });

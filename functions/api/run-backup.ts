@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { backupKey, newBackupId } from '@cloudseed/shared/backups/backups';
+import { newBackupId } from '@cloudseed/shared/backups/backups';
 import { Conflict } from '@cloudseed/shared/errors';
 import { authedRoute } from '../lib/authed-route.ts';
-import { backups } from '../lib/backups.ts';
+import { backupLocationFor, backups } from '../lib/backups.ts';
 import { json } from '../lib/http.ts';
 import { deployments, plans } from '../lib/plans.ts';
-import { backupBucket } from '../lib/s3.ts';
 import { startBackup } from '../lib/workflows.ts';
 
 /** Run now: takes the backup lock (409 while one runs), opens the record, starts the backup workflow. */
@@ -16,6 +15,7 @@ export const handler = authedRoute(async ({ user, params }) => {
   if (deployment?.status !== 'running' || !componentId) throw new Conflict('The plan is not running; deploy it before backing it up.');
   const now = new Date();
   const backupId = newBackupId(now, randomBytes(4).toString('hex'));
+  const location = await backupLocationFor(user.sub, deployment.spec.target, { planId: plan.id, componentId, backupId });
   await deployments.claimBackup(user.sub, plan.id, backupId);
   try {
     await backups.create({
@@ -26,7 +26,7 @@ export const handler = authedRoute(async ({ user, params }) => {
       trigger: 'manual',
       status: 'running',
       startedAt: now.toISOString(),
-      location: { bucket: backupBucket(), key: backupKey(plan.id, componentId, backupId) },
+      location,
       validation: { status: 'pending' },
     });
     await startBackup({ ownerId: user.sub, planId: plan.id, componentId, backupId });

@@ -1,6 +1,49 @@
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { STSClient } from '@aws-sdk/client-sts';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { backupKey } from '@cloudseed/shared/backups/backups';
+import { Conflict } from '@cloudseed/shared/errors';
+import type { Target } from '@cloudseed/shared';
+import { AccountAccessError } from '../providers/aws/errors.ts';
+import { BackupLinks } from '../providers/aws/backup-links.ts';
+import type { BackupLocation } from '../providers/provider.ts';
+import { accounts } from './accounts.ts';
 import { DynamoBackupRepository } from './backups-repository.ts';
 import { documentClient } from './dynamo.ts';
 import { requireEnv } from './env.ts';
+import { localBackupBucket, s3 } from './s3.ts';
 import { backupsTable } from './tables.ts';
 
+// Backup records, and where their objects live: a local plan's in the local cloud's s3rver bucket,
+// an AWS plan's in the bucket the CloudSeed template created in the customer's own account (named
+// after the connected account and the region it was connected in), which only the customer's roles
+// can reach: download links there are signed with the customer role.
+
 export const backups = new DynamoBackupRepository(documentClient, requireEnv(backupsTable.env));
+
+const links = new BackupLinks(new STSClient({ retryMode: 'standard', maxAttempts: 3 }));
+
+/** Where a new backup of the deployed target goes. */
+export async function backupLocationFor(ownerId: string, target: Target, ids: { planId: string; componentId: string; backupId: string }): Promise<BackupLocation> {
+  const key = backupKey(ids.planId, ids.componentId, ids.backupId);
+  if (target.cloud === 'local') return { bucket: localBackupBucket(), key };
+  const bucket = await accounts.backupBucketFor(ownerId, target);
+  if (!bucket) throw new Conflict('The AWS account this plan is deployed to is not connected any more; connect it again to back the plan up.');
+  return { bucket, key };
+}
+
+/** A link that downloads the object for `expiresIn` seconds, saved as `filename`. */
+export async function backupDownloadUrl(ownerId: string, target: Target, location: BackupLocation, options: { filename: string; expiresIn: number }): Promise<string> {
+  const disposition = `attachment; filename="${options.filename}"`;
+  if (target.cloud === 'local') {
+    return getSignedUrl(s3, new GetObjectCommand({ Bucket: location.bucket, Key: location.key, ResponseContentDisposition: disposition }), { expiresIn: options.expiresIn });
+  }
+  const connection = await accounts.connectionFor(ownerId, target);
+  if (!connection) throw new Conflict('The AWS account this backup is stored in is not connected any more; connect it again to download the backup.');
+  try {
+    return await links.downloadUrl(connection, location, options);
+  } catch (error) {
+    if (error instanceof AccountAccessError) throw new Conflict('CloudSeed cannot assume the role of the AWS account this backup is stored in; check the CloudSeed stack there.');
+    throw error;
+  }
+}

@@ -209,6 +209,11 @@ export const openApiDocument = {
           externalId: { type: 'string', description: 'Yours, for good: the ExternalId parameter of the CloudSeed role template' },
           platformAccountId: { type: 'string', description: 'The PlatformAccountId parameter of the template (on AWS)' },
           templateUrl: { type: 'string', format: 'uri', description: 'Where to launch the template from, when the platform publishes it' },
+          launchStackUrl: {
+            type: 'string',
+            format: 'uri',
+            description: "The CloudFormation console's quick-create link for the template (in us-east-1; change `region=` for another), with PlatformAccountId and your ExternalId filled in",
+          },
         },
       },
       PlanList: {

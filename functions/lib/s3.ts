@@ -1,7 +1,9 @@
 import { S3Client } from '@aws-sdk/client-s3';
 
-// One S3 client per container. Locally it talks to s3rver, which stores the SDK's chunked
-// checksum framing as object content unless checksums are only computed when an API requires them.
+// One S3 client per container, for the local cloud's objects: s3rver, which stores the SDK's
+// chunked checksum framing as object content unless checksums are only computed when an API
+// requires them. (On AWS, backups are in the customer's own bucket, reached with their role: see
+// lib/backups.ts.)
 
 const endpoint = process.env.S3_ENDPOINT;
 
@@ -11,9 +13,9 @@ export const s3 = new S3Client(
     : {},
 );
 
-/** The bucket backups go to: BACKUP_BUCKET (the platform's on AWS, s3rver's locally). */
-export function backupBucket(): string {
+/** The local cloud's backup bucket (BACKUP_BUCKET, s3rver's). */
+export function localBackupBucket(): string {
   const bucket = process.env.BACKUP_BUCKET;
-  if (!bucket) throw new Error('environment variable BACKUP_BUCKET is required');
+  if (!bucket) throw new Error('environment variable BACKUP_BUCKET is required for backups of local plans');
   return bucket;
 }

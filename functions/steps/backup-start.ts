@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Conflict } from '@cloudseed/shared/errors';
-import { backupKey, newBackupId } from '@cloudseed/shared/backups/backups';
-import { backups } from '../lib/backups.ts';
+import { newBackupId } from '@cloudseed/shared/backups/backups';
+import { backupLocationFor, backups } from '../lib/backups.ts';
 import { deployments } from '../lib/plans.ts';
-import { backupBucket } from '../lib/s3.ts';
 import type { BackupInput } from './backup-context.ts';
 import { step } from './step.ts';
 
@@ -19,6 +18,14 @@ export const handler = step('StartBackup', async (input: BackupInput): Promise<B
   }
   const now = new Date();
   const backupId = newBackupId(now, randomBytes(4).toString('hex'));
+  let location;
+  try {
+    location = await backupLocationFor(input.ownerId, deployment.spec.target, { planId: input.planId, componentId: input.componentId, backupId });
+  } catch (error) {
+    // The account's bucket is derived from its connection; without one there is nowhere to put a backup.
+    if (error instanceof Conflict) return { ...input, skipped: 'the AWS account of the plan is not connected' };
+    throw error;
+  }
   try {
     await deployments.claimBackup(input.ownerId, input.planId, backupId);
   } catch (error) {
@@ -33,7 +40,7 @@ export const handler = step('StartBackup', async (input: BackupInput): Promise<B
     trigger: input.trigger,
     status: 'running',
     startedAt: now.toISOString(),
-    location: { bucket: backupBucket(), key: backupKey(input.planId, input.componentId, backupId) },
+    location,
     validation: { status: 'pending' },
   });
   return { ...input, backupId, skipped: false };

@@ -1,3 +1,4 @@
+import { HeadBucketCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient, STSServiceException } from '@aws-sdk/client-sts';
 import {
   AccountService,
@@ -9,6 +10,9 @@ import {
   NotFound,
   PlanService,
   ValidationFailed,
+  backupBucketName,
+  backupBucketRegion,
+  launchStackUrl,
   sameRole,
 } from '@cloudseed/shared';
 import type {
@@ -31,23 +35,39 @@ import { StsAccountVerifier } from '../providers/aws/account-verifier.ts';
 import { LOCAL_CANNOT_CONNECT, LocalAccountVerifier } from '../providers/local/account-verifier.ts';
 
 const stsMock = mockClient(STSClient);
+const s3Mock = mockClient(S3Client);
 
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/CloudSeedDeployer';
 const CONNECTION: AccountConnection = { roleArn: ROLE_ARN, externalId: 'Zk3d9Qm1x7VbT2rLp8sN4wHc6yJ0aEuF', region: 'eu-central-1' };
+const BUCKET = 'cloudseed-backups-123456789012-eu-central-1';
 
 function stsError(name: string, status: number): STSServiceException {
   return new STSServiceException({ name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status }, message: `${name} from STS` });
 }
 
+function s3Error(name: string, status: number): S3ServiceException {
+  return new S3ServiceException({ name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status }, message: `${name} from S3` });
+}
+
+function assumes(): void {
+  stsMock.on(AssumeRoleCommand).resolves({
+    Credentials: { AccessKeyId: 'ASIAVERIFY', SecretAccessKey: 'secret', SessionToken: 'token', Expiration: new Date('2030-01-01T00:15:00Z') },
+  });
+}
+
 describe('StsAccountVerifier', () => {
-  beforeEach(() => stsMock.reset());
+  beforeEach(() => {
+    stsMock.reset();
+    s3Mock.reset();
+    stsMock.onAnyCommand().rejects(new Error('unexpected STS command'));
+    s3Mock.onAnyCommand().rejects(new Error('unexpected S3 command'));
+  });
 
-  it('assumes the role with the customer\'s ExternalId, a verify session name and 15 minutes, and nothing else', async () => {
-    stsMock.on(AssumeRoleCommand).resolves({
-      Credentials: { AccessKeyId: 'ASIA', SecretAccessKey: 'secret', SessionToken: 'token', Expiration: new Date('2030-01-01T00:15:00Z') },
-    });
+  it('assumes the role with the customer\'s ExternalId, a verify session name and 15 minutes, then finds the backup bucket with it', async () => {
+    assumes();
+    s3Mock.on(HeadBucketCommand).resolves({ BucketRegion: 'eu-central-1' });
 
-    const outcome = await new StsAccountVerifier(new STSClient({ region: 'us-east-1' })).verify(CONNECTION);
+    const outcome = await new StsAccountVerifier(new STSClient({ region: 'us-east-1' })).verify(CONNECTION, BUCKET);
 
     expect(outcome).toBe('verified');
     const calls = stsMock.commandCalls(AssumeRoleCommand);
@@ -59,18 +79,70 @@ describe('StsAccountVerifier', () => {
       DurationSeconds: 900,
     });
     expect(stsMock.calls()).toHaveLength(1);
+    expect(s3Mock.calls().map((call) => call.args[0].input)).toStrictEqual([{ Bucket: BUCKET }]);
+    const s3 = s3Mock.call(0).thisValue as S3Client;
+    expect(await s3.config.region()).toBe('eu-central-1');
+    expect(await s3.config.credentials()).toMatchObject({ accessKeyId: 'ASIAVERIFY', sessionToken: 'token' });
   });
 
-  it('answers denied when STS refuses with AccessDenied (no such role, wrong trust policy or ExternalId)', async () => {
+  it('answers denied when STS refuses with AccessDenied (no such role, wrong trust policy or ExternalId), without asking S3', async () => {
     stsMock.on(AssumeRoleCommand).rejects(stsError('AccessDenied', 403));
 
-    await expect(new StsAccountVerifier(new STSClient({ region: 'us-east-1' })).verify(CONNECTION)).resolves.toBe('denied');
+    await expect(new StsAccountVerifier(new STSClient({ region: 'us-east-1' })).verify(CONNECTION, BUCKET)).resolves.toBe('denied');
+    expect(s3Mock.calls()).toHaveLength(0);
+  });
+
+  it.each([
+    ['is not there (another region)', s3Error('NotFound', 404)],
+    ['is in another region', s3Error('PermanentRedirect', 301)],
+    ['may not be listed by the role, or belongs to another account', s3Error('Forbidden', 403)],
+  ])('answers no-backup-bucket when the bucket %s', async (_case, error) => {
+    assumes();
+    s3Mock.on(HeadBucketCommand).rejects(error);
+
+    await expect(new StsAccountVerifier(new STSClient({ region: 'us-east-1' })).verify(CONNECTION, BUCKET)).resolves.toBe('no-backup-bucket');
   });
 
   it('lets any other failure through: it says nothing about the customer\'s role', async () => {
     stsMock.on(AssumeRoleCommand).rejects(stsError('ServiceUnavailable', 503));
 
-    await expect(new StsAccountVerifier(new STSClient({ region: 'us-east-1' })).verify(CONNECTION)).rejects.toMatchObject({ name: 'ServiceUnavailable' });
+    await expect(new StsAccountVerifier(new STSClient({ region: 'us-east-1' })).verify(CONNECTION, BUCKET)).rejects.toMatchObject({ name: 'ServiceUnavailable' });
+    assumes();
+    s3Mock.on(HeadBucketCommand).rejects(s3Error('InternalError', 500));
+    await expect(new StsAccountVerifier(new STSClient({ region: 'us-east-1' })).verify(CONNECTION, BUCKET)).rejects.toMatchObject({ name: 'InternalError' });
+  });
+});
+
+describe('the backup bucket of a connected account', () => {
+  it('is named after the account and the region, and the name gives the region back', () => {
+    expect(backupBucketName('123456789012', 'eu-central-1')).toBe(BUCKET);
+    expect(backupBucketRegion(BUCKET)).toBe('eu-central-1');
+    expect(backupBucketRegion('cloudseed-backups-123456789012-us-gov-west-1')).toBe('us-gov-west-1');
+    expect(backupBucketRegion('cloudseed-backups-1234-eu-central-1')).toBeUndefined();
+    expect(backupBucketRegion('my-backups')).toBeUndefined();
+    // Within S3's 63 characters in the region with the longest name.
+    expect(backupBucketName('123456789012', 'ap-southeast-7').length).toBeLessThanOrEqual(63);
+  });
+});
+
+describe('launchStackUrl', () => {
+  it('opens the console’s quick-create page in the region with the template, the stack name and both parameters', () => {
+    const templateUrl = 'https://cloudseedplatform-customertemplatebucket1a2b3c-x9y8z7.s3.eu-west-1.amazonaws.com/cloudseed-account.json';
+
+    const link = new URL(launchStackUrl({ templateUrl, platformAccountId: '999999999999', externalId: 'Zk3d9Qm1x7VbT2rLp8sN4wHc6yJ0aEu-_F', region: 'eu-central-1' }));
+
+    expect(`${link.origin}${link.pathname}`).toBe('https://console.aws.amazon.com/cloudformation/home');
+    expect(link.searchParams.get('region')).toBe('eu-central-1');
+    const [route, query] = link.hash.split('?');
+    expect(route).toBe('#/stacks/quickcreate');
+    expect([...new URLSearchParams(query)]).toEqual([
+      ['templateURL', templateUrl],
+      ['stackName', 'CloudSeed'],
+      ['param_PlatformAccountId', '999999999999'],
+      ['param_ExternalId', 'Zk3d9Qm1x7VbT2rLp8sN4wHc6yJ0aEu-_F'],
+    ]);
+    // Encoded, so the template URL's own ? or & could not end the fragment's parameters early.
+    expect(link.hash).toContain('templateURL=https%3A%2F%2Fcloudseedplatform');
   });
 });
 
@@ -177,9 +249,11 @@ class MemoryDeployments implements DeploymentRepository {
 
 class RecordingVerifier implements AccountVerifier {
   readonly calls: AccountConnection[] = [];
+  readonly buckets: string[] = [];
   outcome: VerifyOutcome = 'verified';
-  verify(connection: AccountConnection) {
+  verify(connection: AccountConnection, backupBucket: string) {
     this.calls.push(connection);
+    this.buckets.push(backupBucket);
     return Promise.resolve(this.outcome);
   }
 }
@@ -187,7 +261,9 @@ class RecordingVerifier implements AccountVerifier {
 const uuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 const roleArn = (n: number) => `arn:aws:iam::${String(100_000_000_000 + n)}:role/CloudSeedDeployer`;
 
-function setup(options: { builtInLocal?: boolean; verifier?: AccountVerifier } = {}) {
+const TEMPLATE_URL = 'https://templates-bucket.s3.us-east-1.amazonaws.com/cloudseed-account.json';
+
+function setup(options: { builtInLocal?: boolean; verifier?: AccountVerifier; templateUrl?: string } = {}) {
   const repository = new MemoryAccounts();
   const planRepository = new MemoryPlans();
   const deployments = new MemoryDeployments();
@@ -207,6 +283,7 @@ function setup(options: { builtInLocal?: boolean; verifier?: AccountVerifier } =
     newExternalId: () => `external-id-${++externalIds}-${'x'.repeat(32)}`,
     builtInLocal: options.builtInLocal ?? false,
     platformAccountId: '999999999999',
+    ...(options.templateUrl ? { templateUrl: options.templateUrl } : {}),
   });
   const started: WorkflowInput[] = [];
   const workflows: WorkflowEngine = {
@@ -247,6 +324,19 @@ describe('AccountService.list', () => {
     expect(bob.externalId).not.toBe(first.externalId);
     expect(repository.externalIds.size).toBe(2);
     expect(first).toMatchObject({ items: [], platformAccountId: '999999999999' });
+    expect(first).not.toHaveProperty('launchStackUrl');
+  });
+
+  it('gives the launch link for the default region, with the platform account and the customer\'s own ExternalId, once the template is published', async () => {
+    const { accounts } = setup({ templateUrl: TEMPLATE_URL });
+
+    const alice = await accounts.list('alice');
+    const bob = await accounts.list('bob');
+
+    expect(alice).toMatchObject({ templateUrl: TEMPLATE_URL, platformAccountId: '999999999999' });
+    expect(alice.launchStackUrl).toBe(launchStackUrl({ templateUrl: TEMPLATE_URL, platformAccountId: '999999999999', externalId: alice.externalId, region: 'us-east-1' }));
+    expect(bob.launchStackUrl).toContain(`param_ExternalId=${bob.externalId}`);
+    expect(bob.launchStackUrl).not.toContain(alice.externalId);
   });
 
   it('lists the built-in local account first in the local cloud', async () => {
@@ -269,6 +359,7 @@ describe('AccountService.connect', () => {
     const account = await accounts.connect('alice', { roleArn: ROLE_ARN });
 
     expect((verifier as RecordingVerifier).calls).toEqual([{ roleArn: ROLE_ARN, externalId, region: 'us-east-1' }]);
+    expect((verifier as RecordingVerifier).buckets).toEqual(['cloudseed-backups-123456789012-us-east-1']);
     expect(account).toMatchObject({ ownerId: 'alice', id: uuid(1), name: 'AWS 123456789012', awsAccountId: '123456789012', roleArn: ROLE_ARN, region: 'us-east-1' });
     expect(account.verifiedAt).toBe(account.createdAt);
     expect((await accounts.list('alice')).items).toEqual([
@@ -311,6 +402,47 @@ describe('AccountService.connect', () => {
 
     expect(errors).toEqual([{ path: '/roleArn', message: DENIED_MESSAGE }]);
     expect(repository.records).toEqual([]);
+  });
+
+  it('points a refused connection to the launch link for its region, when the template is published', async () => {
+    const verifier = new RecordingVerifier();
+    verifier.outcome = 'denied';
+    const { accounts } = setup({ verifier, templateUrl: TEMPLATE_URL });
+    const { externalId } = await accounts.list('alice');
+
+    const error = await accounts.connect('alice', { roleArn: ROLE_ARN, region: 'eu-west-1' }).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(ValidationFailed);
+    const link = launchStackUrl({ templateUrl: TEMPLATE_URL, platformAccountId: '999999999999', externalId, region: 'eu-west-1' });
+    expect((error as ValidationFailed).message).toBe(`CloudSeed could not assume the role; see errors. To create it, launch the CloudSeed template in eu-west-1: ${link}`);
+  });
+
+  it('refuses a region where the account has no CloudSeed backup bucket at /region, and stores nothing', async () => {
+    const verifier = new RecordingVerifier();
+    verifier.outcome = 'no-backup-bucket';
+    const { accounts, repository } = setup({ verifier });
+
+    const errors = await problemsOf(accounts.connect('alice', { roleArn: ROLE_ARN, region: 'eu-west-1' }));
+
+    expect(errors).toEqual([
+      {
+        path: '/region',
+        message: 'CloudSeed cannot reach the backup bucket cloudseed-backups-123456789012-eu-west-1 with this role: give the region the CloudSeed template was launched in, and launch its current version',
+      },
+    ]);
+    expect(verifier.buckets).toEqual(['cloudseed-backups-123456789012-eu-west-1']);
+    expect(repository.records).toEqual([]);
+  });
+
+  it('maps a missing bucket from S3 through the real verifier to the same 400', async () => {
+    stsMock.reset();
+    s3Mock.reset();
+    assumes();
+    s3Mock.on(HeadBucketCommand).rejects(s3Error('NotFound', 404));
+    const { accounts } = setup({ verifier: new StsAccountVerifier(new STSClient({ region: 'us-east-1' })) });
+
+    expect((await problemsOf(accounts.connect('alice', { roleArn: ROLE_ARN, region: 'ap-south-1' }))).map((problem) => problem.path)).toEqual(['/region']);
+    expect(s3Mock.commandCalls(HeadBucketCommand).map((call) => call.args[0].input)).toEqual([{ Bucket: 'cloudseed-backups-123456789012-ap-south-1' }]);
   });
 
   it('maps AccessDenied from STS through the real verifier to the same 400', async () => {
@@ -403,6 +535,18 @@ describe('AccountService.disconnect', () => {
   });
 });
 
+describe('AccountService.backupBucketFor', () => {
+  it('names the bucket of the account a target names, in the region the account was connected in, not the plan\'s', async () => {
+    const { accounts } = setup();
+    const account = await accounts.connect('alice', { roleArn: ROLE_ARN, region: 'eu-central-1' });
+
+    expect(await accounts.backupBucketFor('alice', { cloud: 'aws', region: 'eu-west-1', accountId: account.id })).toBe('cloudseed-backups-123456789012-eu-central-1');
+    expect(await accounts.backupBucketFor('bob', { cloud: 'aws', region: 'eu-west-1', accountId: account.id })).toBeUndefined();
+    expect(await accounts.backupBucketFor('alice', { cloud: 'aws', region: 'eu-west-1' })).toBeUndefined();
+    expect(await accounts.backupBucketFor('alice', { cloud: 'local' })).toBeUndefined();
+  });
+});
+
 describe('AccountService.connectionFor', () => {
   it('gives the provider the role, the customer\'s ExternalId and the plan\'s region', async () => {
     const { accounts } = setup();
@@ -453,4 +597,7 @@ describe('DeployService with accounts', () => {
   });
 });
 
-afterEach(() => stsMock.reset());
+afterEach(() => {
+  stsMock.reset();
+  s3Mock.reset();
+});

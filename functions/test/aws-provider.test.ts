@@ -121,8 +121,7 @@ function provider(options: Partial<AwsProviderOptions> = {}): AwsProvider {
   return new AwsProvider({
     instanceProfileName: PROFILE,
     sts: new STSClient({ region: 'us-east-1' }),
-    clientsFor: (account) => ({ ec2: new EC2Client({ region: account.region }), ssm: new SSMClient({ region: account.region }), s3: new S3Client({ region: BACKUP_REGION }) }),
-    backupRegion: BACKUP_REGION,
+    clientsFor: (account) => ({ ec2: new EC2Client({ region: account.region }), ssm: new SSMClient({ region: account.region }), s3: (region) => new S3Client({ region }) }),
     clock: { now: () => now, sleep },
     ...options,
   });
@@ -1310,7 +1309,8 @@ describe('a whole deployment and teardown', () => {
 
 describe('backups', () => {
   const primary = node('db-0', 'primary', 'i-0000000000000000a');
-  const BUCKET = 'cloudseed-backups-123';
+  // The bucket the customer template created in the account, in the region it was launched in.
+  const BUCKET = `cloudseed-backups-123456789012-${BACKUP_REGION}`;
   const KEY = 'plans/p-1/db/bk-1.dump';
   const location: BackupLocation = { bucket: BUCKET, key: KEY };
   const SHA = 'c'.repeat(64);
@@ -1612,15 +1612,25 @@ describe('backups', () => {
       expect((error as Error).message).toBe(`could not delete s3://${BUCKET}/${KEY}.globals.sql: ${code}: mocked`);
     });
 
-    it('builds the S3 client in the backup region with the assumed role', async () => {
+    it('builds the S3 client in the region the bucket’s name gives (not the plan’s), with the assumed role', async () => {
       s3Mock.on(DeleteObjectsCommand).resolves({});
-      const aws = new AwsProvider({ instanceProfileName: PROFILE, sts: new STSClient({ region: 'us-east-1' }), backupRegion: BACKUP_REGION, clock: { now: () => now, sleep } });
+      const aws = new AwsProvider({ instanceProfileName: PROFILE, sts: new STSClient({ region: 'us-east-1' }), clock: { now: () => now, sleep } });
 
       await aws.deleteBackup(target(), location);
 
       const client = s3Mock.call(0).thisValue as S3Client;
+      expect(ACCOUNT.region).not.toBe(BACKUP_REGION);
       expect(await client.config.region()).toBe(BACKUP_REGION);
       expect(await client.config.credentials()).toMatchObject({ accessKeyId: 'ASIAEXAMPLE', sessionToken: 'token' });
+    });
+
+    it('looks for a bucket whose name gives no region in the plan’s region', async () => {
+      s3Mock.on(DeleteObjectsCommand).resolves({});
+      const aws = new AwsProvider({ instanceProfileName: PROFILE, sts: new STSClient({ region: 'us-east-1' }), clock: { now: () => now, sleep } });
+
+      await aws.deleteBackup(target(), { bucket: 'my-own-backups', key: KEY });
+
+      expect(await (s3Mock.call(0).thisValue as S3Client).config.region()).toBe(ACCOUNT.region);
     });
   });
 });
@@ -1633,7 +1643,8 @@ describe('AWS_PROVIDER_ACTIONS', () => {
   });
 
   it('lists no API action the provider never sends, beyond the ones authorised as part of another call', () => {
-    const impliedByOtherCalls = ['ec2:CreateTags', 'iam:PassRole', 'ssm:GetParameters', 'ssm:AddTagsToResource'];
+    // s3:ListBucket is what makes HeadObject answer 404 rather than 403 for a backup that is gone.
+    const impliedByOtherCalls = ['ec2:CreateTags', 'iam:PassRole', 'ssm:GetParameters', 'ssm:AddTagsToResource', 's3:ListBucket'];
 
     expect([...AWS_PROVIDER_ACTIONS].filter((action) => !impliedByOtherCalls.includes(action)).sort()).toEqual([...everyActionSent].sort());
   });

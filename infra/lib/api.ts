@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { routes } from '@cloudseed/functions/routes';
 import type { Route } from '@cloudseed/functions/routes';
 import type { Auth } from './auth.ts';
-import type { Backups } from './backups.ts';
+import type { CustomerTemplate } from './customer-template.ts';
 import type { Data } from './data.ts';
 import { grantCustomerAccountAccess, grantCustomerRoleAssumption } from './customer-access.ts';
 import { CloudSeedFunction } from './function.ts';
@@ -27,14 +27,15 @@ interface RouteAccess {
   readonly starts?: readonly WorkflowName[];
   /** Reads executions' status and history. */
   readonly observesWorkflows?: boolean;
-  /** The backup bucket: only its name (to record where a backup goes), or reading objects (presigned downloads). */
-  readonly backupBucket?: 'name' | 'read';
   /** Runs AwsProvider in the customer's account (the credentials route reads the password parameter there). */
   readonly customerAccount?: boolean;
-  /** Assumes the customer's role only to prove a new connection works. */
-  readonly verifiesCustomerRole?: boolean;
-  /** Tells customers the account their role must trust (PLATFORM_ACCOUNT_ID). */
-  readonly platformAccount?: boolean;
+  /**
+   * Assumes the customer's role without running AwsProvider: to prove a new connection works, or to
+   * sign download links to backups, which are in the customer's own bucket.
+   */
+  readonly assumesCustomerRole?: boolean;
+  /** Tells customers how to connect: the account their role must trust (PLATFORM_ACCOUNT_ID) and where the template is published (CUSTOMER_TEMPLATE_URL). */
+  readonly templateLaunch?: boolean;
 }
 
 /** Keyed by handler module; a route whose module is missing here fails the synth rather than deploying with too little or too much. */
@@ -51,13 +52,15 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'api/get-deployment.ts': { tables: 'read', observesWorkflows: true },
   'api/get-credentials.ts': { tables: 'read', customerAccount: true },
   'api/list-backups.ts': { tables: 'read' },
-  'api/run-backup.ts': { tables: 'write', starts: ['backup'], backupBucket: 'name' },
+  // The backup's bucket is derived from the plan's connected account (or is the local cloud's).
+  'api/run-backup.ts': { tables: 'write', starts: ['backup'] },
   'api/validate-backup.ts': { tables: 'write', starts: ['backup'] },
   'api/restore-backup.ts': { tables: 'write', starts: ['restore'] },
-  'api/download-backup.ts': { tables: 'read', backupBucket: 'read' },
+  'api/download-backup.ts': { tables: 'read', assumesCustomerRole: true },
   // The first list of a customer's accounts issues their ExternalId: a write.
-  'api/list-accounts.ts': { tables: 'write', platformAccount: true },
-  'api/create-account.ts': { tables: 'write', verifiesCustomerRole: true },
+  'api/list-accounts.ts': { tables: 'write', templateLaunch: true },
+  // A role that refuses is answered with the launch link.
+  'api/create-account.ts': { tables: 'write', assumesCustomerRole: true, templateLaunch: true },
   'api/delete-account.ts': { tables: 'write' },
 };
 
@@ -65,7 +68,7 @@ export interface ApiProps {
   readonly auth: Auth;
   readonly data: Data;
   readonly workflows: Workflows;
-  readonly backups: Backups;
+  readonly customerTemplate: CustomerTemplate;
   readonly removalPolicy: RemovalPolicy;
   /** Steady-state requests per second and burst for the whole stage. */
   readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
@@ -84,7 +87,7 @@ export class Api extends Construct {
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
-    const { auth, data, workflows, backups } = props;
+    const { auth, data, workflows, customerTemplate } = props;
     this.httpApi = new apigw.HttpApi(this, 'HttpApi', {
       description: 'CloudSeed API (served under /v1 by the CloudFront distribution)',
       createDefaultStage: false,
@@ -114,11 +117,12 @@ export class Api extends Construct {
       if (access.tables === 'read') data.grantReadTo(fn);
       if (access.starts) workflows.grantStartTo(fn, ...access.starts);
       if (access.observesWorkflows) workflows.grantObserveTo(fn);
-      if (access.backupBucket === 'name') backups.nameBucketTo(fn);
-      if (access.backupBucket === 'read') backups.grantBucketReadTo(fn);
       if (access.customerAccount) grantCustomerAccountAccess(fn);
-      if (access.verifiesCustomerRole) grantCustomerRoleAssumption(fn);
-      if (access.platformAccount) fn.addEnvironment('PLATFORM_ACCOUNT_ID', Stack.of(this).account);
+      if (access.assumesCustomerRole) grantCustomerRoleAssumption(fn);
+      if (access.templateLaunch) {
+        fn.addEnvironment('PLATFORM_ACCOUNT_ID', Stack.of(this).account);
+        customerTemplate.publishTo(fn);
+      }
       functions.set(route, fn);
 
       const [httpRoute] = this.httpApi.addRoutes({

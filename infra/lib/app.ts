@@ -1,13 +1,13 @@
 import { App, Validations } from 'aws-cdk-lib';
 import type { AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { CustomerAccountStack } from './customer-account-stack.ts';
+import { CUSTOMER_STACK_ID, CustomerAccountStack } from './customer-account-stack.ts';
 import { PlatformStack } from './platform-stack.ts';
 
-// The CDK app: the platform, and the template customers launch to connect their accounts. Both
-// are environment-agnostic (no account or region at synth, so no lookups and no credentials), and
-// cdk-nag's AWS Solutions pack checks all of it: a finding that is not acknowledged with a reason
-// fails the synth.
+// The CDK app: the platform, and the template customers launch to connect their accounts (which
+// the platform also publishes, for the console's launch link). Both are environment-agnostic (no
+// account or region at synth, so no lookups and no credentials), and cdk-nag's AWS Solutions pack
+// checks all of it: a finding that is not acknowledged with a reason fails the synth.
 
 export interface CloudSeedApp {
   readonly app: App;
@@ -24,7 +24,7 @@ export function createApp(props: AppProps & { readonly webBuildDir?: string } = 
     description: `CloudSeed platform (${stage})`,
     ...(webBuildDir ? { webBuildDir } : {}),
   });
-  const customerAccount = new CustomerAccountStack(app, 'CloudSeedCustomerAccount');
+  const customerAccount = new CustomerAccountStack(app, CUSTOMER_STACK_ID);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, platform, customerAccount };
 }

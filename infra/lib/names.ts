@@ -15,11 +15,10 @@ export const NODE_INSTANCE_PROFILE_NAME = 'CloudSeedNode';
 export const PARAMETER_PATH = 'cloudseed';
 
 /**
- * The platform's backup bucket is `cloudseed-backups-<platform account>-<region>`, so the customer
- * template, which knows only the platform account, can name it in its roles' policies. Backups are
- * under `plans/` (shared/src/backups/backups.ts).
+ * Backups are under `plans/` (shared/src/backups/backups.ts) of the bucket the customer template
+ * creates, `cloudseed-backups-<customer account>-<region>` (backupBucketName in
+ * shared/src/accounts/accounts.ts: the platform derives it from the connected account).
  */
-export const BACKUP_BUCKET_PREFIX = 'cloudseed-backups';
 export const BACKUP_OBJECTS = 'plans/*';
 
 /** The tag every resource CloudSeed creates in a customer's account carries, with the value `true`. */

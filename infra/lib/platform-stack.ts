@@ -5,14 +5,17 @@ import { AccessLogs } from './access-logs.ts';
 import { Api } from './api.ts';
 import { Auth } from './auth.ts';
 import { Backups } from './backups.ts';
+import { synthesizeCustomerTemplate } from './customer-account-stack.ts';
+import { CustomerTemplate } from './customer-template.ts';
 import { Data } from './data.ts';
 import { Monitoring } from './monitoring.ts';
 import { Web } from './web.ts';
 import { Workflows } from './workflows.ts';
 
-// CloudSeed's own account: sign-in, data, the API, the deploy and teardown workflows, backups'
-// storage and schedules, monitoring, and the site. One construct per concern; references pass
-// between them as objects, never names.
+// CloudSeed's own account: sign-in, data, the API, the deploy and teardown workflows, backup
+// schedules, monitoring, the site, and the published customer template. One construct per
+// concern; references pass between them as objects, never names. (Backups themselves stay in the
+// customers' accounts.)
 
 export type StageName = 'dev' | 'prod' | (string & {});
 
@@ -21,6 +24,8 @@ export interface PlatformStackProps extends StackProps {
   readonly stage: StageName;
   /** The built SPA; @default web/build when it exists. */
   readonly webBuildDir?: string;
+  /** The customer template's JSON to publish; @default the CloudSeedCustomerAccount stack, synthesized. */
+  readonly customerTemplate?: string;
 }
 
 export class PlatformStack extends Stack {
@@ -31,6 +36,7 @@ export class PlatformStack extends Stack {
   readonly backups: Backups;
   readonly monitoring: Monitoring;
   readonly web: Web;
+  readonly customerTemplate: CustomerTemplate;
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id, props);
@@ -41,9 +47,14 @@ export class PlatformStack extends Stack {
     const accessLogs = new AccessLogs(this, 'AccessLogs', { retain });
     this.auth = new Auth(this, 'Auth', { retain });
     this.data = new Data(this, 'Data', { retain });
-    this.backups = new Backups(this, 'Backups', { retain, accessLogs: accessLogs.bucket });
+    this.backups = new Backups(this, 'Backups', { retain });
+    this.customerTemplate = new CustomerTemplate(this, 'CustomerTemplate', {
+      template: props.customerTemplate ?? synthesizeCustomerTemplate(),
+      accessLogs: accessLogs.bucket,
+      retain,
+    });
     this.workflows = new Workflows(this, 'Workflows', { data: this.data, backups: this.backups, removalPolicy });
-    this.api = new Api(this, 'Api', { auth: this.auth, data: this.data, workflows: this.workflows, backups: this.backups, removalPolicy });
+    this.api = new Api(this, 'Api', { auth: this.auth, data: this.data, workflows: this.workflows, customerTemplate: this.customerTemplate, removalPolicy });
     this.monitoring = new Monitoring(this, 'Monitoring', { data: this.data, workflows: this.workflows, api: this.api.httpApi, removalPolicy });
     this.web = new Web(this, 'Web', {
       api: this.api,
@@ -58,7 +69,7 @@ export class PlatformStack extends Stack {
     new CfnOutput(this, 'UserPoolClientId', { value: this.auth.client.userPoolClientId });
     new CfnOutput(this, 'BackupScheduleGroup', { description: 'EventBridge Scheduler group for backup schedules', value: this.backups.scheduleGroup.scheduleGroupName });
     new CfnOutput(this, 'BackupSchedulerRoleArn', { description: 'Role the backup schedules run with', value: this.backups.schedulerRole.roleArn });
-    new CfnOutput(this, 'BackupBucket', { value: this.backups.bucket.bucketName });
+    new CfnOutput(this, 'CustomerTemplateUrl', { description: 'The customer template, as CloudFormation launches it (GET /v1/accounts gives each customer a launch link)', value: this.customerTemplate.url });
     new CfnOutput(this, 'AlarmTopicArn', { description: 'Subscribe to hear about failed workflows and API errors', value: this.monitoring.alarmTopic.topicArn });
   }
 }

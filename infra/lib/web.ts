@@ -3,16 +3,14 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import type { CfnElement } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import type { Api } from './api.ts';
 import type { Auth } from './auth.ts';
+import { ContentDeployment } from './content-deployment.ts';
 import { acknowledge } from './nag.ts';
 import { REPO_ROOT } from './names.ts';
 
@@ -176,42 +174,13 @@ export class Web extends Construct {
       ...docsAssetSources(),
       ...(existsSync(buildDir) ? [s3deploy.Source.asset(buildDir)] : []),
     ];
-    const deploymentLogs = new logs.LogGroup(this, 'ContentDeploymentLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
-    // Our own role, so the handler writes to its log group only (the default role brings AWSLambdaBasicExecutionRole).
-    const deploymentRole = new iam.Role(this, 'ContentDeploymentRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
-    deploymentLogs.grantWrite(deploymentRole);
-    this.deployment = new s3deploy.BucketDeployment(this, 'Content', {
-      destinationBucket: this.bucket,
+    this.deployment = new ContentDeployment(this, 'Content', {
+      bucket: this.bucket,
       sources,
-      distribution: this.distribution,
-      distributionPaths: ['/*'],
+      what: 'the site',
       memoryLimit: 512,
-      role: deploymentRole,
-      logGroup: deploymentLogs,
-    });
-    acknowledgeBucketDeployment(this, deploymentRole, this.bucket);
-  }
-}
-
-/** What aws-cdk-lib's BucketDeployment grants its handler, which we cannot narrow: copy the staged assets over the site's objects and invalidate the cache. */
-function acknowledgeBucketDeployment(scope: Construct, role: iam.Role, bucket: s3.Bucket): void {
-  const stack = Stack.of(scope);
-  const bucketId = stack.getLogicalId(bucket.node.defaultChild as CfnElement);
-  const why = "aws-cdk-lib's BucketDeployment handler syncs the staged site into the web bucket";
-  const findings: Record<string, string> = {
-    'Action::s3:GetObject*': `${why}: it reads the staged assets and the bucket's current objects.`,
-    'Action::s3:GetBucket*': `${why}: it reads the buckets' settings.`,
-    'Action::s3:List*': `${why}: it lists the objects to prune.`,
-    'Action::s3:DeleteObject*': `${why}: it prunes objects that are no longer in the site.`,
-    'Action::s3:Abort*': `${why}: multipart uploads of large files.`,
-    'Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*': `${why}: the staged assets are in the CDK bootstrap bucket.`,
-    [`Resource::<${bucketId}.Arn>/*`]: `${why}: every object of the web bucket (and only that bucket).`,
-    'Resource::*': `${why}: cloudfront:CreateInvalidation and GetInvalidation, so the new files are served at once.`,
-  };
-  for (const [finding, reason] of Object.entries(findings)) acknowledge(role, `AwsSolutions-IAM5[${finding}]`, reason);
-  const handler = stack.node.children.find((child) => child.node.id.startsWith('Custom::CDKBucketDeployment'));
-  if (handler) {
-    acknowledge(handler, 'AwsSolutions-L1', "The BucketDeployment handler's Python runtime is chosen by aws-cdk-lib and moves with it; it runs only during deployments.");
+      distribution: this.distribution,
+    }).deployment;
   }
 }
 

@@ -18,7 +18,7 @@ import { REPO_ROOT } from './names.ts';
 
 // The workflows: the ASL files of state-machines/ as they are, each `${Name}` filled with the ARN
 // of the Lambda function that runs functions/steps/index.ts's module for it. Every step works on
-// the tables, the backup bucket and the customer's account; a few more manage backup schedules.
+// the tables and the customer's account (where the backups are too); a few more manage backup schedules.
 
 /** The state machines, the file each runs and the variable that carries its ARN to the functions (functions/lib/workflows.ts). */
 export const WORKFLOWS = {
@@ -90,7 +90,6 @@ export class Workflows extends Construct {
         removalPolicy: props.removalPolicy,
       });
       props.data.grantReadWriteTo(fn);
-      props.backups.grantBucketReadWriteTo(fn);
       grantCustomerAccountAccess(fn);
       steps.set(name, fn);
     }

@@ -105,16 +105,34 @@ describe('Api', () => {
     }
   });
 
-  it('lets only the connect-account route assume customer roles without running AwsProvider, and names the platform account to the list route', () => {
+  it('lets only the connect-account and backup download routes assume customer roles without running AwsProvider', () => {
     const assumes = (module: string) =>
       roleStatements(app.platformTemplate, routeFunction(byModule(module))[0])
         .filter((statement) => actionsOf(statement).includes('sts:AssumeRole'))
         .flatMap((statement) => [statement.Resource].flat().map(flat));
-    expect(assumes('api/create-account.ts')).toEqual(['arn:${AWS::Partition}:iam::*:role/CloudSeedDeployer*']);
-    expect(environmentOf(routeFunction(byModule('api/create-account.ts'))[1]).NODE_INSTANCE_PROFILE).toBeUndefined();
-    expect(assumes('api/list-accounts.ts')).toEqual([]);
-    expect(assumes('api/delete-account.ts')).toEqual([]);
-    expect(environmentOf(routeFunction(byModule('api/list-accounts.ts'))[1]).PLATFORM_ACCOUNT_ID).toEqual({ Ref: 'AWS::AccountId' });
+    const withoutProvider = routes.filter((route) => !ROUTE_ACCESS[route.module]?.customerAccount);
+    expect(withoutProvider.filter((route) => assumes(route.module).length > 0).map((route) => route.module).sort()).toEqual(['api/create-account.ts', 'api/download-backup.ts']);
+    for (const module of ['api/create-account.ts', 'api/download-backup.ts']) {
+      expect(assumes(module), module).toEqual(['arn:${AWS::Partition}:iam::*:role/CloudSeedDeployer*']);
+      expect(environmentOf(routeFunction(byModule(module))[1]).NODE_INSTANCE_PROFILE, module).toBeUndefined();
+    }
+    // Backups are in the customers' buckets: the download route signs with their role and may touch no S3 itself.
+    expect(roleStatements(app.platformTemplate, routeFunction(byModule('api/download-backup.ts'))[0]).flatMap(actionsOf).filter((action) => action.startsWith('s3:'))).toEqual([]);
+  });
+
+  it('tells the account routes the platform account and where the customer template is published, and no other route', () => {
+    const [templateBucketId] = resourcesOfType(app.platformTemplate, 'AWS::S3::Bucket').find(([, bucket]) => pathOf(bucket) === 'CloudSeedPlatform/CustomerTemplate/Bucket/Resource')!;
+    const told = routes.filter((route) => 'CUSTOMER_TEMPLATE_URL' in environmentOf(routeFunction(route)[1])).map((route) => route.module);
+    expect(told.sort()).toEqual(['api/create-account.ts', 'api/list-accounts.ts']);
+    expect(routes.filter((route) => 'PLATFORM_ACCOUNT_ID' in environmentOf(routeFunction(route)[1])).map((route) => route.module).sort()).toEqual(told);
+    for (const module of told) {
+      const environment = environmentOf(routeFunction(byModule(module))[1]);
+      expect(environment.PLATFORM_ACCOUNT_ID, module).toEqual({ Ref: 'AWS::AccountId' });
+      expect(flat(environment.CUSTOMER_TEMPLATE_URL), module).toBe(`https://\${${templateBucketId}.RegionalDomainName}/cloudseed-account.json`);
+    }
+  });
+
+  it('gives every account route the accounts table', () => {
     for (const module of ['api/list-accounts.ts', 'api/create-account.ts', 'api/delete-account.ts']) {
       expect(referencedId(environmentOf(routeFunction(byModule(module))[1]).ACCOUNTS_TABLE), module).toBeDefined();
     }

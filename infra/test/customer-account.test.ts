@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CUSTOMER_ROLE_ACTIONS, NODE_ROLE_ACTIONS } from '@cloudseed/functions/providers/aws/index';
+import { backupBucketName } from '@cloudseed/shared/accounts/accounts';
 import { CUSTOMER_ROLE_NAME, NODE_INSTANCE_PROFILE_NAME, NODE_ROLE_NAME } from '../lib/names.ts';
 import { actionsOf, flat, json, list, pathOf, props, record, referencedId, resourcesOfType } from './synth.ts';
 import type { Statement, Synthesized } from './synth.ts';
@@ -27,10 +28,13 @@ function conditionKeys(statement: Statement): string[] {
 }
 
 describe('the customer account template', () => {
-  it('asks for the platform account and a secret ExternalId of at least 16 characters', () => {
+  it('asks for the platform account and an ExternalId of at least 16 characters, both of which a launch link can fill in', () => {
     const parameters = json(app.customerTemplate).Parameters ?? {};
     expect(parameters.PlatformAccountId).toMatchObject({ Type: 'String', AllowedPattern: '^\\d{12}$' });
-    expect(parameters.ExternalId).toMatchObject({ Type: 'String', NoEcho: true, MinLength: 16 });
+    expect(parameters.ExternalId).toMatchObject({ Type: 'String', MinLength: 16 });
+    // The console's quick-create links ignore NoEcho parameters.
+    expect(parameters.PlatformAccountId).not.toHaveProperty('NoEcho');
+    expect(parameters.ExternalId).not.toHaveProperty('NoEcho');
   });
 
   it('needs no CDK bootstrap in the customer account', () => {
@@ -101,10 +105,36 @@ describe('the customer account template', () => {
     expect(passRole[0]!.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } });
   });
 
-  it('reaches only the backups in the platform’s bucket on S3', () => {
-    const objects = 'arn:${AWS::Partition}:s3:::cloudseed-backups-${PlatformAccountId}-*/plans/*';
+  it('reaches on S3 only the backups in this account’s own backup bucket, with exactly the actions the providers use', () => {
+    const [bucketId] = resourceAt('BackupBucket/Resource');
     const s3 = deployerStatements().filter((statement) => actionsOf(statement).some((action) => action.startsWith('s3:')));
-    expect(s3.flatMap((statement) => list(statement.Resource).map(flat))).toEqual([objects]);
+    expect(s3.map((statement) => [actionsOf(statement), list(statement.Resource).map(flat)])).toEqual([
+      [['s3:GetObject', 's3:DeleteObject'], [`\${${bucketId}.Arn}/plans/*`]],
+      [['s3:ListBucket'], [`\${${bucketId}.Arn}`]],
+    ]);
+    expect(s3.flatMap(actionsOf).sort()).toEqual(CUSTOMER_ROLE_ACTIONS.filter((action) => action.startsWith('s3:')).sort());
+    // Never a bucket of the same name in another account.
+    for (const statement of s3) expect(statement.Condition).toEqual({ StringEquals: { 's3:ResourceAccount': { Ref: 'AWS::AccountId' } } });
+  });
+
+  it('creates the backup bucket, named after the account and region as the platform derives it, private, encrypted, TLS-only and kept', () => {
+    const [bucketId, bucket] = resourceAt('BackupBucket/Resource');
+    expect(flat(props(bucket).BucketName)).toBe(backupBucketName('${AWS::AccountId}', '${AWS::Region}'));
+    expect(props(bucket).PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect(props(bucket).BucketEncryption).toEqual({ ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] });
+    expect(props(bucket).OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+    expect(props(bucket).VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(record(props(bucket).LifecycleConfiguration).Rules).toEqual([
+      expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, NoncurrentVersionExpiration: { NoncurrentDays: 7 }, Status: 'Enabled' }),
+    ]);
+    expect(bucket.DeletionPolicy).toBe('Retain');
+    expect(bucket.UpdateReplacePolicy).toBe('Retain');
+
+    const policies = resourcesOfType(app.customerTemplate, 'AWS::S3::BucketPolicy').filter(([, policy]) => referencedId(props(policy).Bucket) === bucketId);
+    expect(policies).toHaveLength(1);
+    const statements = record(props(policies[0]![1]).PolicyDocument).Statement as Statement[];
+    expect(statements).toEqual([expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Principal: { AWS: '*' }, Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]);
+    expect(referencedId(json(app.customerTemplate).Outputs?.BackupBucketName?.Value)).toBe(bucketId);
   });
 
   it('gives the nodes SSM, their parameters, decryption through SSM only, and their backups', () => {
@@ -117,11 +147,13 @@ describe('the customer account template', () => {
     const statements = resourcesOfType(app.customerTemplate, 'AWS::IAM::Policy')
       .filter(([, policy]) => list(props(policy).Roles).some((role) => referencedId(role) === nodeRoleId))
       .flatMap(([, policy]) => record(props(policy).PolicyDocument).Statement as Statement[]);
+    const [bucketId] = resourceAt('BackupBucket/Resource');
     expect(statements.map((statement) => [actionsOf(statement), flat(statement.Resource)])).toEqual([
       [['ssm:GetParameter'], 'arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:parameter/cloudseed/*'],
       [['kms:Decrypt'], 'arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*'],
-      [['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'], 'arn:${AWS::Partition}:s3:::cloudseed-backups-${PlatformAccountId}-*/plans/*'],
+      [['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'], `\${${bucketId}.Arn}/plans/*`],
     ]);
+    expect(statements[2]!.Condition).toEqual({ StringEquals: { 's3:ResourceAccount': { Ref: 'AWS::AccountId' } } });
     const granted = new Set(statements.flatMap(actionsOf));
     for (const action of NODE_ROLE_ACTIONS) expect(granted.has(action), action).toBe(true);
     expect(statements[1]!.Condition).toEqual({ StringLike: { 'kms:ViaService': 'ssm.*.amazonaws.com' } });

@@ -1,6 +1,8 @@
 // Every IAM action AwsProvider needs. The customer's CloudSeed role must allow all of them but
 // `sts:AssumeRole` (that one is the platform's, on the customer's role ARN); a test checks the
 // role's policy against this list, and another that every command the provider sends is in it.
+// Connecting an account (account-verifier.ts) and backup download links (backup-links.ts) use the
+// same role with a subset of these.
 //
 // Some are not API calls of their own but are authorised as part of one:
 //   ec2:CreateTags          TagSpecifications on RunInstances, CreateSecurityGroup and ingress rules
@@ -8,11 +10,15 @@
 //   ssm:GetParameters       EC2 resolving `resolve:ssm:` AMI parameters for RunInstances
 //   ssm:AddTagsToResource   Tags on PutParameter
 // and some are authorised under another name:
-//   s3:GetObject            HeadObject too (does a backup object still exist)
+//   s3:GetObject            HeadObject too (does a backup object still exist), and the presigned
+//                           download links
 //   s3:DeleteObject         DeleteObjects (a backup's objects, in one request)
+//   s3:ListBucket           HeadBucket when an account is connected; and what lets HeadObject answer
+//                           404 for a backup that is gone (S3 answers 403 to callers that may not list)
 //
-// The S3 actions are on the backup bucket's `plans/*` objects; the bucket, which is the platform's,
-// must also allow them in its policy to the customer's role (cross-account access needs both).
+// The S3 actions are on the backup bucket the customer template creates in the customer's own
+// account (`cloudseed-backups-<account>-<region>`): ListBucket on the bucket, the others on its
+// `plans/*` objects.
 
 export const AWS_PROVIDER_ACTIONS = [
   'sts:AssumeRole',
@@ -45,6 +51,7 @@ export const AWS_PROVIDER_ACTIONS = [
   'ssm:DescribeInstanceInformation',
   's3:GetObject',
   's3:DeleteObject',
+  's3:ListBucket',
 ] as const;
 
 export type AwsProviderAction = (typeof AWS_PROVIDER_ACTIONS)[number];
@@ -62,11 +69,10 @@ export const CUSTOMER_ROLE_ACTIONS: readonly AwsProviderAction[] = AWS_PROVIDER_
 //   s3:AbortMultipartUpload   backup: `aws s3 cp -` aborts the upload of a dump that failed
 //   s3:GetObject              validation and restore stream the dump back
 //   s3:DeleteObject           a backup that fails removes what it stored
-// The S3 actions belong on the backup bucket's `plans/*` objects (and in the bucket's policy, which
-// must name the nodes' role: the bucket is the platform's). Objects are written with SSE-S3
-// (`--sse AES256`, the bucket's default), so S3 needs no KMS permission; a bucket encrypted with a
-// customer managed key would need kms:GenerateDataKey and kms:Decrypt on that key, granted in the
-// key's policy to the nodes' role as well.
+// The S3 actions belong on the `plans/*` objects of the account's own backup bucket. Objects are
+// written with SSE-S3 (`--sse AES256`, the bucket's default), so S3 needs no KMS permission; a
+// bucket encrypted with a customer managed key would need kms:GenerateDataKey and kms:Decrypt on
+// that key, granted in the key's policy to the nodes' role as well.
 export const NODE_ROLE_ACTIONS = ['ssm:GetParameter', 'kms:Decrypt', 's3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'] as const;
 
 export type NodeRoleAction = (typeof NODE_ROLE_ACTIONS)[number];

@@ -19,6 +19,7 @@ import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, S3Client } f
 import { DeleteParametersCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, GetParameterCommand, PutParameterCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { GetCommandInvocationCommandOutput, InstanceInformationStringFilter } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
+import { backupBucketRegion } from '@cloudseed/shared/accounts/accounts';
 import { findOs } from '@cloudseed/shared/catalog/os';
 import { NotFound } from '@cloudseed/shared/errors';
 import { replicationPasswordParameterFor } from '@cloudseed/shared/transform/scripts';
@@ -68,8 +69,6 @@ export interface AwsProviderOptions {
   readonly subnetId?: string;
   /** Send Run Command output to this CloudWatch Logs group (the instance profile must allow it). */
   readonly commandLogGroup?: string;
-  /** The backup bucket's region, for the nodes' `aws s3` calls and the S3 client. Default: the Lambda's own (AWS_REGION), where the platform's bucket is; else the account's. */
-  readonly backupRegion?: string;
   readonly clock?: Clock;
 }
 
@@ -107,12 +106,26 @@ const GONE_OR_GOING = new Set(['stopping', 'stopped', 'shutting-down', 'terminat
 
 const realClock: Clock = { now: () => Date.now(), sleep: (ms) => delay(ms) };
 
-function defaultClients(backupRegion: string | undefined): ClientsFactory {
+function defaultClients(): ClientsFactory {
   return (account, credentials) => {
     const config = { region: account.region, credentials, retryMode: 'standard', maxAttempts: 5 };
-    // followRegionRedirects: a bucket elsewhere than the configured region still answers, one round trip later.
-    return { ec2: new EC2Client(config), ssm: new SSMClient(config), s3: new S3Client({ ...config, region: backupRegion ?? account.region, followRegionRedirects: true }) };
+    const s3 = new Map<string, S3Client>();
+    return {
+      ec2: new EC2Client(config),
+      ssm: new SSMClient(config),
+      s3: (region) => {
+        // followRegionRedirects: a bucket whose name does not say its region still answers, one round trip later.
+        const client = s3.get(region) ?? new S3Client({ ...config, region, followRegionRedirects: true });
+        s3.set(region, client);
+        return client;
+      },
+    };
   };
+}
+
+/** The account's backup bucket says its region in its name; any other bucket is looked for in the plan's region. */
+function bucketRegion(location: BackupLocation, account: AccountConnection): string {
+  return backupBucketRegion(location.bucket) ?? account.region;
 }
 
 /** 32 characters from [A-Za-z0-9], drawn with a CSPRNG (about 190 bits). */
@@ -129,15 +142,13 @@ export class AwsProvider implements Provider {
   readonly #options: AwsProviderOptions;
   readonly #sessions: AccountSessions;
   readonly #clock: Clock;
-  readonly #backupRegion: string | undefined;
 
   constructor(options: AwsProviderOptions) {
     if (!options.instanceProfileName) throw new Error('AwsProvider needs the name of the nodes’ instance profile');
     this.#options = options;
     this.#clock = options.clock ?? realClock;
-    this.#backupRegion = options.backupRegion ?? process.env['AWS_REGION'];
     const sts = options.sts ?? new STSClient({ retryMode: 'standard', maxAttempts: 5 });
-    this.#sessions = new AccountSessions(sts, options.clientsFor ?? defaultClients(this.#backupRegion), this.#clock);
+    this.#sessions = new AccountSessions(sts, options.clientsFor ?? defaultClients(), this.#clock);
   }
 
   async preflight(target: DeployTarget): Promise<void> {
@@ -324,12 +335,14 @@ export class AwsProvider implements Provider {
     await call('ssm:DeleteParameters', () => ssm.send(new DeleteParametersCommand({ Names: names })));
   }
 
-  // Backups run on the primary (backup-scripts.ts), which streams between PostgreSQL and S3 with
-  // its instance profile; the provider starts them, waits for them, and reads what they stored.
+  // Backups run on the primary (backup-scripts.ts), which streams between PostgreSQL and the
+  // account's own backup bucket with its instance profile; the provider starts them, waits for
+  // them, and reads what they stored with the customer's role.
 
   async backup(target: DeployTarget, primary: NodeRef, location: BackupLocation): Promise<BackupResult> {
     const input = this.#backupInput(target, primary, location);
-    const { ssm, s3 } = this.#clients(target);
+    const { ssm } = this.#clients(target);
+    const s3 = this.#s3(target, location);
     const what = `the backup of ${target.planId}/${target.component.id} on ${nodeLabel(primary)}`;
     try {
       const summary = backupSummary(resultOf(await this.#runOnPrimary(ssm, target, primary, 'backup', backupScript(input)), what), what);
@@ -348,7 +361,8 @@ export class AwsProvider implements Provider {
 
   async validateBackup(target: DeployTarget, primary: NodeRef, location: BackupLocation, recorded: BackupResult): Promise<ValidationResult> {
     const input = { ...this.#backupInput(target, primary, location), recordedSha256: recordedSha256(recorded) };
-    const { ssm, s3 } = this.#clients(target);
+    const { ssm } = this.#clients(target);
+    const s3 = this.#s3(target, location);
     if (!(await objectExists(s3, location.bucket, location.key))) return { status: 'failed', detail: `the backup object ${objectUrl(location.bucket, location.key)} does not exist` };
     const what = `the validation of backup ${objectUrl(location.bucket, location.key)} on ${nodeLabel(primary)}`;
     const outcome = validationOutcome(resultOf(await this.#runOnPrimary(ssm, target, primary, 'backup-validation', validateScript(input)), what), what);
@@ -361,7 +375,8 @@ export class AwsProvider implements Provider {
 
   async restoreBackup(target: DeployTarget, primary: NodeRef, location: BackupLocation, recorded: BackupResult): Promise<void> {
     const input = { ...this.#backupInput(target, primary, location), recordedSha256: recordedSha256(recorded) };
-    const { ssm, s3 } = this.#clients(target);
+    const { ssm } = this.#clients(target);
+    const s3 = this.#s3(target, location);
     const url = objectUrl(location.bucket, location.key);
     if (!(await objectExists(s3, location.bucket, location.key))) throw new PermanentError(`the backup object ${url} does not exist; nothing was restored`);
     const what = `the restore of ${url} into ${target.planId}/${target.component.id} on ${nodeLabel(primary)}`;
@@ -372,11 +387,16 @@ export class AwsProvider implements Provider {
 
   async deleteBackup(target: DeployTarget, location: BackupLocation): Promise<void> {
     checkLocation(location);
-    await this.#deleteObjects(this.#clients(target).s3, location);
+    await this.#deleteObjects(this.#s3(target, location), location);
   }
 
   #clients(target: DeployTarget): AccountClients {
     return this.#sessions.clients(accountOf(target), target.deploymentId);
+  }
+
+  /** S3 with the customer's role, in the region of the bucket the backup is in. */
+  #s3(target: DeployTarget, location: BackupLocation): S3Client {
+    return this.#clients(target).s3(bucketRegion(location, accountOf(target)));
   }
 
   /** Everything a backup script needs, checked before anything is sent. */
@@ -392,7 +412,7 @@ export class AwsProvider implements Provider {
     return {
       bucket: location.bucket,
       key: location.key,
-      region: this.#backupRegion ?? account.region,
+      region: bucketRegion(location, account),
       database: postgres.databaseName,
       owner: postgres.username,
       port: postgres.port,

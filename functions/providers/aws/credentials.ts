@@ -7,8 +7,9 @@ import type { AccountConnection } from '../provider.ts';
 import { AccountAccessError, awsErrorCode, call, TransientError } from './errors.ts';
 
 // Reaching the customer's account: AssumeRole with the ExternalId the customer's trust policy
-// names, for 15 minutes, then EC2 and SSM clients in the account's region (and S3 in the backup
-// bucket's) that ask for fresh credentials when these run out. The provider lives as long as the
+// names, for 15 minutes, then EC2 and SSM clients in the plan's region (and S3 in the backup
+// bucket's, which is the region the customer launched the CloudSeed template in) that ask for
+// fresh credentials when these run out. The provider lives as long as the
 // Lambda container, so one set of clients per (account, deployment) is reused across the steps
 // that container runs.
 
@@ -30,8 +31,8 @@ export type CredentialsProvider = () => Promise<AssumedCredentials>;
 export interface AccountClients {
   readonly ec2: EC2Client;
   readonly ssm: SSMClient;
-  /** In the backup bucket's region: reads the objects the backup scripts store and deletes backups. */
-  readonly s3: S3Client;
+  /** S3 in a bucket's region: reads the objects the backup scripts store in the account's backup bucket, and deletes backups. */
+  s3(region: string): S3Client;
 }
 
 /** Builds the clients for one account; they must take their credentials from `credentials`. */

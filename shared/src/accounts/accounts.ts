@@ -8,13 +8,22 @@ import { MAX_PAGE_SIZE } from '../plans/plans.ts';
 import type { PlanService } from '../plans/plans.ts';
 
 // The AWS accounts a customer connects: a role in their account (created by the CloudSeed
-// template) that trusts the platform account under the customer's ExternalId. The ExternalId is
-// issued once per customer and never changes, so the template they launched keeps working. A
-// connection is stored only after CloudSeed has assumed the role with it. Storage and the
-// assume-role check are ports; DynamoDB and STS (or tests) plug in their own.
+// template) that trusts the platform account under the customer's ExternalId, and the bucket the
+// same template creates for the backups of the plans deployed there. The ExternalId is issued once
+// per customer and never changes, so the template they launched keeps working. A connection is
+// stored only after CloudSeed has assumed the role with it and found the backup bucket in the
+// region given. Storage and the checks are ports; DynamoDB, STS and S3 (or tests) plug in their own.
 
 /** The role the customer template creates; the platform may assume only roles named like this. */
 export const DEPLOYER_ROLE_NAME = 'CloudSeedDeployer';
+/** The name the launch link gives the customer's stack. */
+export const CUSTOMER_STACK_NAME = 'CloudSeed';
+/**
+ * The customer template's backup bucket is `cloudseed-backups-<account id>-<region>`, in the region
+ * the template was launched in (the connected account's region): the platform derives it from the
+ * account record without asking, and the name says where the objects are.
+ */
+export const BACKUP_BUCKET_PREFIX = 'cloudseed-backups';
 export const MAX_ACCOUNTS = 20;
 export const LOCAL_ACCOUNT_ID = 'local';
 export const ACCOUNT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -24,6 +33,48 @@ const ROLE_ARN = /^arn:aws(-[a-z]+)*:iam::(\d{12}):role\/([\w+=,.@/-]{1,512})$/;
 const DEPLOYER_ROLE = new RegExp(`^${DEPLOYER_ROLE_NAME}[\\w+=,.@-]*$`);
 
 export const DENIED_MESSAGE = 'CloudSeed cannot assume this role: check the trust policy names the platform account and your ExternalId';
+const BACKUP_BUCKET = new RegExp(`^${BACKUP_BUCKET_PREFIX}-(\\d{12})-([a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\\d{1,2})$`);
+const CONSOLE = 'https://console.aws.amazon.com/cloudformation/home';
+
+/** `cloudseed-backups-<account id>-<region>`; CDK tokens pass through, so the customer template names its bucket with this too. */
+export function backupBucketName(awsAccountId: string, region: string): string {
+  return `${BACKUP_BUCKET_PREFIX}-${awsAccountId}-${region}`;
+}
+
+/** The region a bucket named by backupBucketName is in; undefined for any other name. */
+export function backupBucketRegion(bucket: string): string | undefined {
+  return BACKUP_BUCKET.exec(bucket)?.[2];
+}
+
+/** The 12 digits of a role ARN's account; undefined when it is not a role ARN. */
+export function awsAccountIdOf(roleArn: string): string | undefined {
+  return ROLE_ARN.exec(roleArn)?.[2];
+}
+
+export interface LaunchStackInput {
+  /** The S3 https URL the platform publishes the customer template at. */
+  readonly templateUrl: string;
+  readonly platformAccountId: string;
+  readonly externalId: string;
+  /** Where the console opens: the stack, and with it the backup bucket, is created in this region. */
+  readonly region: string;
+}
+
+/**
+ * The CloudFormation console's quick-create page for the customer template, with the stack name,
+ * the platform account and the customer's ExternalId filled in. (The console fills only parameters
+ * that are not NoEcho, which is why the template shows the ExternalId: IAM does not treat it as a
+ * secret; what protects the role is that CloudSeed alone issues it, one per customer.)
+ */
+export function launchStackUrl(input: LaunchStackInput): string {
+  const query = new URLSearchParams({
+    templateURL: input.templateUrl,
+    stackName: CUSTOMER_STACK_NAME,
+    param_PlatformAccountId: input.platformAccountId,
+    param_ExternalId: input.externalId,
+  });
+  return `${CONSOLE}?${new URLSearchParams({ region: input.region }).toString()}#/stacks/quickcreate?${query.toString()}`;
+}
 
 /** The customer's AWS account as the provider reaches it: the role, the customer's ExternalId, and the region to work in. */
 export interface AccountConnection {
@@ -66,6 +117,8 @@ export interface AccountList {
   readonly platformAccountId?: string;
   /** Where the customer template can be launched from. */
   readonly templateUrl?: string;
+  /** The console's quick-create link for the template, for the default region, with both parameters filled in. */
+  readonly launchStackUrl?: string;
 }
 
 export const LOCAL_ACCOUNT: AccountResource = { id: LOCAL_ACCOUNT_ID, name: 'This machine', kind: 'local' };
@@ -83,15 +136,17 @@ export interface AccountRepository {
   delete(ownerId: string, id: string): Promise<void>;
 }
 
-export type VerifyOutcome = 'verified' | 'denied';
+export type VerifyOutcome = 'verified' | 'denied' | 'no-backup-bucket';
 
 export interface AccountVerifier {
   /**
    * Assumes the role the way the workflows will: `denied` when the role refuses (no such role, a
-   * trust policy without the platform account or the ExternalId). Throws Conflict where AWS
-   * cannot be reached at all (the local cloud).
+   * trust policy without the platform account or the ExternalId); then looks for the account's
+   * backup bucket in the connection's region with the role: `no-backup-bucket` when it is not
+   * there (the template was launched in another region) or the role may not reach it. Throws
+   * Conflict where AWS cannot be reached at all (the local cloud).
    */
-  verify(connection: AccountConnection): Promise<VerifyOutcome>;
+  verify(connection: AccountConnection, backupBucket: string): Promise<VerifyOutcome>;
 }
 
 export interface AccountServiceDependencies {
@@ -119,7 +174,9 @@ export const connectAccountSchema = z.strictObject({
       `must be the role the CloudSeed template created: its name starts with ${DEPLOYER_ROLE_NAME}, without a path`,
     ),
   name: planName.optional(),
-  region: awsRegion.default(DEFAULT_AWS_REGION),
+  region: awsRegion
+    .default(DEFAULT_AWS_REGION)
+    .describe('The region the CloudSeed template was launched in: the backup bucket is there, and new plans on the account default to it'),
 });
 
 export type ConnectAccountInput = z.input<typeof connectAccountSchema>;
@@ -155,11 +212,13 @@ export class AccountService {
     const [externalId, records] = await Promise.all([this.#externalId(ownerId), this.#deps.repository.list(ownerId)]);
     const connected = [...records].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id)).map(accountResource);
     const { platformAccountId, templateUrl } = this.#deps;
+    const launch = this.#launchStackUrl(externalId, DEFAULT_AWS_REGION);
     return {
       items: this.#deps.builtInLocal ? [LOCAL_ACCOUNT, ...connected] : connected,
       externalId,
       ...(platformAccountId ? { platformAccountId } : {}),
       ...(templateUrl ? { templateUrl } : {}),
+      ...(launch ? { launchStackUrl: launch } : {}),
     };
   }
 
@@ -168,13 +227,21 @@ export class AccountService {
     const parsed = connectAccountSchema.safeParse(body, { reportInput: true });
     if (!parsed.success) throw new ValidationFailed(toProblems(parsed.error.issues), 'The account connection is not valid; see errors for each field.');
     const { roleArn, region } = parsed.data;
-    const awsAccountId = ROLE_ARN.exec(roleArn)?.[2] ?? '';
+    const awsAccountId = awsAccountIdOf(roleArn) ?? '';
     const existing = await this.#deps.repository.list(ownerId);
     if (existing.some((account) => sameRole(account.roleArn, roleArn))) throw new Conflict('This role is connected already.');
     if (existing.length >= MAX_ACCOUNTS) throw new Conflict(`You have connected ${MAX_ACCOUNTS} accounts, the most CloudSeed allows; remove one first.`);
     const externalId = await this.#externalId(ownerId);
-    if ((await this.#deps.verifier.verify({ roleArn, externalId, region })) === 'denied') {
-      throw new ValidationFailed([{ path: '/roleArn', message: DENIED_MESSAGE }], 'CloudSeed could not assume the role; see errors.');
+    const backupBucket = backupBucketName(awsAccountId, region);
+    const outcome = await this.#deps.verifier.verify({ roleArn, externalId, region }, backupBucket);
+    const launch = this.#launchStackUrl(externalId, region);
+    const relaunch = launch ? ` To create it, launch the CloudSeed template in ${region}: ${launch}` : '';
+    if (outcome === 'denied') {
+      throw new ValidationFailed([{ path: '/roleArn', message: DENIED_MESSAGE }], `CloudSeed could not assume the role; see errors.${relaunch}`);
+    }
+    if (outcome === 'no-backup-bucket') {
+      const message = `CloudSeed cannot reach the backup bucket ${backupBucket} with this role: give the region the CloudSeed template was launched in, and launch its current version`;
+      throw new ValidationFailed([{ path: '/region', message }], `The account's backup bucket is not in ${region}; see errors.${relaunch}`);
     }
     const now = this.#deps.now().toISOString();
     const record: AccountRecord = { ownerId, id: this.#deps.newId(), name: parsed.data.name ?? `AWS ${awsAccountId}`, roleArn, awsAccountId, region, createdAt: now, verifiedAt: now };
@@ -198,12 +265,24 @@ export class AccountService {
     return ACCOUNT_ID.test(id) ? this.#deps.repository.get(ownerId, id) : undefined;
   }
 
+  /** The bucket the backups of plans deployed to the account a target names go to; undefined for local targets and accounts that are not connected. */
+  async backupBucketFor(ownerId: string, target: Target): Promise<string | undefined> {
+    if (target.cloud !== 'aws' || !target.accountId) return undefined;
+    const account = await this.find(ownerId, target.accountId);
+    return account ? backupBucketName(account.awsAccountId, account.region) : undefined;
+  }
+
   /** How the provider reaches the account a target names; undefined for local targets and for accounts that are not connected. */
   async connectionFor(ownerId: string, target: Target): Promise<AccountConnection | undefined> {
     if (target.cloud !== 'aws' || !target.accountId) return undefined;
     const [account, externalId] = await Promise.all([this.find(ownerId, target.accountId), this.#deps.repository.getExternalId(ownerId)]);
     if (!account || !externalId) return undefined;
     return { roleArn: account.roleArn, externalId, region: target.region };
+  }
+
+  #launchStackUrl(externalId: string, region: string): string | undefined {
+    const { platformAccountId, templateUrl } = this.#deps;
+    return platformAccountId && templateUrl ? launchStackUrl({ templateUrl, platformAccountId, externalId, region }) : undefined;
   }
 
   async #externalId(ownerId: string): Promise<string> {

@@ -1,14 +1,20 @@
 export {
   ACCOUNT_ID,
   AccountService,
+  BACKUP_BUCKET_PREFIX,
+  CUSTOMER_STACK_NAME,
   DENIED_MESSAGE,
   DEPLOYER_ROLE_NAME,
   LOCAL_ACCOUNT,
   LOCAL_ACCOUNT_ID,
   MAX_ACCOUNTS,
   accountResource,
+  awsAccountIdOf,
+  backupBucketName,
+  backupBucketRegion,
   connectAccountJsonSchema,
   connectAccountSchema,
+  launchStackUrl,
   sameRole,
 } from './accounts.ts';
 export type {
@@ -20,5 +26,6 @@ export type {
   AccountServiceDependencies,
   AccountVerifier,
   ConnectAccountInput,
+  LaunchStackInput,
   VerifyOutcome,
 } from './accounts.ts';
