@@ -66,9 +66,10 @@ export class CustomerAccountStack extends Stack {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      // CloudSeed deletes backups past their plan's retention; a deleted or overwritten one can still be recovered for a week.
+      // CloudSeed deletes backups past their plan's retention; a deleted or overwritten one can still
+      // be recovered for a week, after which its versions and then its delete marker go.
       versioned: true,
-      lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(1), noncurrentVersionExpiration: Duration.days(7) }],
+      lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(1), noncurrentVersionExpiration: Duration.days(7), expiredObjectDeleteMarker: true }],
       // The backups are the customer's: removing the connection leaves them.
       removalPolicy: RemovalPolicy.RETAIN,
     });
