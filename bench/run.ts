@@ -4,14 +4,18 @@ import { apiBench } from './api.ts';
 import { backupBench } from './backups.ts';
 import { deployBench } from './deploy.ts';
 import { knowledgeBaseBench } from './knowledge-base.ts';
+import { requireWebBuild } from '../test/e2e/support/browser.ts';
+import { printWebBench, webBench } from './web.ts';
 
 // `npm run bench`: measures CloudSeed on this machine and writes the figures to
 // bench/results/latest.json (and prints them). Benchmarks, not tests: nothing here passes or fails.
 
+requireWebBuild(); // the web bench comes last: say so before the long ones, not after
 const knowledgeBase = knowledgeBaseBench();
 const api = await apiBench();
 const deploy = await deployBench();
 const backups = await backupBench();
+const web = await webBench();
 const results = {
   measuredAt: new Date().toISOString(),
   machine: { platform: platform(), arch: arch(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
@@ -19,6 +23,7 @@ const results = {
   api,
   deploy,
   backups,
+  web,
 };
 
 mkdirSync(new URL('results/', import.meta.url), { recursive: true });
@@ -38,4 +43,5 @@ for (const [topology, figures] of Object.entries(deploy)) {
 }
 console.log('\nBackups on the local cloud (200 MB database)');
 console.table(backups);
+printWebBench(web);
 console.log('Written to bench/results/latest.json');

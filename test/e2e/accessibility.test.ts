@@ -1,0 +1,127 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startLocalCloud } from '../support/local-cloud.ts';
+import type { LocalCloud } from '../support/local-cloud.ts';
+import { signUp } from '../support/users.ts';
+import type { SignedUpUser } from '../support/users.ts';
+import { Api } from './support/api.ts';
+import { describeViolations, seriousViolations } from './support/axe.ts';
+import { collectPageErrors, launchBrowser, newContext, requireWebBuild, signInWithStoredSession } from './support/browser.ts';
+import { canvas, deploymentRegion, palettePostgres, properties } from './support/pages.ts';
+import { screenshot } from './support/screenshots.ts';
+
+// axe-core on every page in the states a customer meets them: no violation of impact serious or
+// critical. Each failure names the rule, the element and what the rule asks for.
+
+let cloud: LocalCloud;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let pageErrors: string[];
+let user: SignedUpUser;
+let api: Api;
+let runningPlanId: string;
+
+beforeAll(async () => {
+  requireWebBuild();
+  [cloud, browser] = await Promise.all([startLocalCloud(), launchBrowser()]);
+  user = await signUp(cloud.config);
+  api = new Api(cloud.url, user);
+  runningPlanId = await api.createPlan('accessible-db');
+  const deployed = await api.deploy(runningPlanId);
+  if (deployed.status !== 'running') throw new Error(`the plan for the deployment view did not deploy: ${JSON.stringify(deployed)}`);
+  await api.createPlan('never-deployed');
+}, 90_000);
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+beforeEach(async () => {
+  context = await newContext(browser, cloud.url);
+  page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  pageErrors = collectPageErrors(page);
+});
+
+afterEach(async () => {
+  await context.close();
+  if (pageErrors.length > 0) throw new Error(`the page threw:\n${pageErrors.join('\n')}`);
+});
+
+async function expectAccessible(name: string): Promise<void> {
+  await screenshot(page, `a11y-${name}`);
+  const violations = await seriousViolations(page);
+  expect(violations, `${name}:\n${describeViolations(violations)}`).toEqual([]);
+}
+
+describe('signed out', () => {
+  it('the landing page', async () => {
+    await page.goto('/');
+    await page.getByRole('link', { name: 'Get started' }).first().waitFor();
+    await expectAccessible('landing');
+  });
+
+  it('sign up, with an inline error showing', async () => {
+    await page.goto('/signup');
+    await page.getByLabel('E-mail address').fill('someone@example.com');
+    await page.getByLabel('Password', { exact: true }).fill('short');
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await expect.poll(() => page.getByLabel('Password', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+    await expectAccessible('sign-up');
+  });
+
+  it('log in, with the wrong-password error showing', async () => {
+    await page.goto('/login');
+    await page.getByLabel('E-mail address').fill(user.email);
+    await page.getByLabel('Password', { exact: true }).fill('Not-the-password-1');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByText('Wrong e-mail address or password.').waitFor();
+    await expectAccessible('log-in');
+  });
+});
+
+describe('signed in', () => {
+  beforeEach(async () => {
+    await signInWithStoredSession(page, user);
+  });
+
+  it('the dashboard with a running and a never-deployed plan', async () => {
+    await page.goto('/plans');
+    await page.getByRole('link', { name: 'accessible-db' }).waitFor();
+    await page.getByText('Running', { exact: true }).first().waitFor();
+    await expectAccessible('dashboard');
+  });
+
+  it('the editor, empty', async () => {
+    await page.goto('/plans/new');
+    await palettePostgres(page).waitFor();
+    await canvas(page).waitFor();
+    await expectAccessible('editor-empty');
+  });
+
+  it('the editor with a component selected', async () => {
+    await page.goto('/plans/new');
+    await palettePostgres(page).press('Enter');
+    await properties(page).getByLabel('Storage (GiB)').waitFor();
+    await expectAccessible('editor-selected');
+  });
+
+  it('the deployment view of a running plan', async () => {
+    await page.goto(`/plans/${runningPlanId}`);
+    await deploymentRegion(page).getByText('Running', { exact: true }).first().waitFor();
+    await deploymentRegion(page).getByText(/postgresql:\/\//).first().waitFor();
+    await expectAccessible('deployment-running');
+  });
+
+  it('the delete confirmation dialog', async () => {
+    await page.goto(`/plans/${runningPlanId}`);
+    await page.getByRole('button', { name: 'Delete plan' }).click();
+    const dialog = page.getByRole('dialog').or(page.getByRole('alertdialog'));
+    await dialog.waitFor();
+    await expectAccessible('delete-dialog');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    expect((await api.deployment(runningPlanId)).status).toBe('running');
+  });
+});

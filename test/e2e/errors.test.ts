@@ -1,0 +1,208 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startLocalCloud } from '../support/local-cloud.ts';
+import type { LocalCloud } from '../support/local-cloud.ts';
+import { logIn, randomEmail, randomPassword, signUp } from '../support/users.ts';
+import type { SignedUpUser } from '../support/users.ts';
+import { Api } from './support/api.ts';
+import { collectPageErrors, launchBrowser, newContext, requireWebBuild, signInWithStoredSession } from './support/browser.ts';
+import { canvas, deployButton, deploymentRegion, palettePostgres, properties, saveButton, statusTone } from './support/pages.ts';
+import { screenshot } from './support/screenshots.ts';
+
+// What a customer sees when something is wrong: their own mistakes, refused with a reason next
+// to the field, and the platform's failures, shown red with the step that failed.
+
+const DEPLOY_MS = 60_000;
+
+let cloud: LocalCloud;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let pageErrors: string[];
+
+beforeAll(async () => {
+  requireWebBuild();
+  [cloud, browser] = await Promise.all([startLocalCloud(), launchBrowser()]);
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+beforeEach(async () => {
+  context = await newContext(browser, cloud.url);
+  page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  pageErrors = collectPageErrors(page);
+});
+
+afterEach(async () => {
+  await context.close();
+  if (pageErrors.length > 0) throw new Error(`the page threw:\n${pageErrors.join('\n')}`);
+});
+
+const alertOrError = (scope: Page) => scope.getByRole('alert').filter({ hasText: /\S/ });
+
+describe('logging in', () => {
+  let user: SignedUpUser;
+
+  beforeAll(async () => {
+    user = await signUp(cloud.config);
+  });
+
+  it('refuses a wrong password with "Wrong e-mail address or password." and stays on the page', async () => {
+    await page.goto('/login');
+    await page.getByLabel('E-mail address').fill(user.email);
+    await page.getByLabel('Password', { exact: true }).fill(`${user.password}-wrong`);
+    await page.getByRole('button', { name: 'Log in' }).click();
+
+    await page.getByText('Wrong e-mail address or password.').waitFor();
+    expect(new URL(page.url()).pathname).toBe('/login');
+    expect(await page.evaluate(() => localStorage.getItem('cloudseed.session'))).toBeNull();
+    await screenshot(page, 'e01-login-wrong-password');
+  });
+
+  it('refuses an e-mail address nobody signed up with, with an error', async () => {
+    await page.goto('/login');
+    await page.getByLabel('E-mail address').fill(randomEmail());
+    await page.getByLabel('Password', { exact: true }).fill(randomPassword());
+    await page.getByRole('button', { name: 'Log in' }).click();
+
+    await alertOrError(page).first().waitFor();
+    expect(new URL(page.url()).pathname).toBe('/login');
+    expect(await page.evaluate(() => localStorage.getItem('cloudseed.session'))).toBeNull();
+  });
+
+  it('sends a signed-out visitor of /plans to log in, and back to /plans after logging in', async () => {
+    await page.goto('/plans');
+
+    await page.waitForURL(/\/login\?next=%2Fplans$/);
+    await page.getByLabel('E-mail address').fill(user.email);
+    await page.getByLabel('Password', { exact: true }).fill(user.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL(/\/plans$/);
+    await page.getByRole('heading', { name: 'Plans' }).waitFor();
+    expect(await page.evaluate(() => localStorage.getItem('cloudseed.session'))).toContain(user.email);
+  });
+
+  it('logs out from the header, after which /plans asks to log in again', async () => {
+    await signInWithStoredSession(page, user);
+    await page.goto('/plans');
+    await page.getByRole('button', { name: 'Log out' }).click();
+
+    await page.waitForURL(/\/login/);
+    expect(await page.evaluate(() => localStorage.getItem('cloudseed.session'))).toBeNull();
+    await page.goto('/plans');
+    await page.waitForURL(/\/login\?next=%2Fplans$/);
+  });
+});
+
+describe('signing up', () => {
+  it('refuses a weak password inline and creates no account', async () => {
+    const email = randomEmail();
+    await page.goto('/signup');
+    await page.getByLabel('E-mail address').fill(email);
+    const passwordField = page.getByLabel('Password', { exact: true });
+    await passwordField.fill('short');
+    await page.getByRole('button', { name: 'Sign up' }).click();
+
+    await expect.poll(() => passwordField.getAttribute('aria-invalid')).toBe('true');
+    const describedBy = (await passwordField.getAttribute('aria-describedby')) ?? '';
+    const messages = await Promise.all(describedBy.split(/\s+/).filter(Boolean).map((id) => page.locator(`[id="${id}"]`).textContent()));
+    expect(messages.join(' ')).toMatch(/\S/);
+    expect(new URL(page.url()).pathname).toBe('/signup');
+    await screenshot(page, 'e02-signup-weak-password');
+    await expect(logIn(cloud.config, email, 'short')).rejects.toThrow();
+  });
+});
+
+describe('the plan editor', () => {
+  let user: SignedUpUser;
+  let api: Api;
+
+  beforeAll(async () => {
+    user = await signUp(cloud.config);
+    api = new Api(cloud.url, user);
+  });
+
+  const fieldError = async (field: ReturnType<Page['getByLabel']>) => {
+    await expect.poll(() => field.getAttribute('aria-invalid')).toBe('true');
+    const ids = ((await field.getAttribute('aria-describedby')) ?? '').split(/\s+/).filter(Boolean);
+    const texts = await Promise.all(ids.map((id) => page.locator(`[id="${id}"]`).textContent()));
+    return texts.join(' ').trim();
+  };
+
+  it('shows an inline error for 1 GiB of storage and a bad CIDR, and Deploy stays disabled', async () => {
+    const planId = await api.createPlan('invalid-fields');
+    await signInWithStoredSession(page, user);
+    await page.goto(`/plans/${planId}`);
+    await canvas(page).getByText('db', { exact: true }).click();
+    await expect.poll(() => deployButton(page).isEnabled()).toBe(true);
+
+    const storage = properties(page).getByLabel('Storage (GiB)');
+    await storage.fill('1');
+    expect(await fieldError(storage)).toMatch(/\S/);
+    expect(await deployButton(page).isDisabled()).toBe(true);
+    expect(await saveButton(page).isDisabled()).toBe(true);
+
+    await storage.fill('10');
+    const cidr = properties(page).getByLabel('Allowed CIDR 1');
+    await cidr.fill('10.0.0.0/33');
+    expect(await fieldError(cidr)).toMatch(/\S/);
+    expect(await deployButton(page).isDisabled()).toBe(true);
+    await screenshot(page, 'e03-invalid-field');
+
+    await cidr.fill('127.0.0.1/32');
+    await expect.poll(() => cidr.getAttribute('aria-invalid')).toBeNull();
+  });
+
+  it('keeps Deploy disabled for a new plan until it is valid and saved', async () => {
+    await signInWithStoredSession(page, user);
+    await page.goto('/plans/new');
+    await palettePostgres(page).press('Enter');
+    await properties(page).getByLabel('Storage (GiB)').waitFor();
+    expect(await deployButton(page).isDisabled()).toBe(true);
+
+    await page.getByLabel('Name', { exact: true }).fill('keyboard-added');
+    await expect.poll(() => saveButton(page).isEnabled()).toBe(true);
+    expect(await deployButton(page).isDisabled()).toBe(true);
+  });
+
+  it('shows a failed deploy in red with the failing step, and the dashboard gives the reason on hover and on focus', { timeout: DEPLOY_MS + 20_000 }, async () => {
+    const planId = await api.createPlan('fails-at-configure');
+    writeFileSync(join(cloud.home, 'faults.json'), JSON.stringify({ SendConfigure: 'always' }));
+    try {
+      await signInWithStoredSession(page, user);
+      await page.goto(`/plans/${planId}`);
+      await deployButton(page).click();
+
+      const failed = deploymentRegion(page).getByText('Failed', { exact: true }).first();
+      await failed.waitFor({ timeout: DEPLOY_MS });
+      expect(await statusTone(failed)).toBe('red');
+      await deploymentRegion(page).getByText(/SendConfigure|Send configure/i).first().waitFor();
+      await deploymentRegion(page).getByText(/injected fault/).first().waitFor();
+      await screenshot(page, 'e04-deploy-failed');
+    } finally {
+      writeFileSync(join(cloud.home, 'faults.json'), '{}');
+    }
+    expect((await api.deployment(planId)).status).toBe('failed');
+
+    await page.goto('/plans');
+    const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'fails-at-configure' }) }).or(page.getByRole('listitem').filter({ has: page.getByRole('link', { name: 'fails-at-configure' }) }));
+    const status = row.getByText('Failed', { exact: true });
+    await status.waitFor();
+    expect(await statusTone(status)).toBe('red');
+    const reason = page.getByText(/SendConfigure: injected fault/);
+
+    await status.hover();
+    await reason.waitFor({ state: 'visible' });
+    await screenshot(page, 'e05-dashboard-failure-reason');
+    await page.mouse.move(0, 0);
+    await reason.waitFor({ state: 'hidden' });
+
+    await row.getByRole('button', { name: /Failed/ }).focus();
+    await reason.waitFor({ state: 'visible' });
+  });
+});
