@@ -125,7 +125,7 @@ describe('a new customer', () => {
     await panel.getByLabel('Max connections').fill('50');
     await panel.getByRole('button', { name: 'Add my IP' }).click();
 
-    await expect.poll(() => panel.getByLabel('Allowed CIDR 1').inputValue()).toBe('127.0.0.1/32');
+    await expect.poll(() => panel.getByLabel('Allowed CIDR 1', { exact: true }).inputValue()).toBe('127.0.0.1/32');
     expect(await panel.getByText(/must|invalid|required/i).count()).toBe(0);
     expect(await saveButton(page).isEnabled()).toBe(true);
     await screenshot(page, '06-properties');

@@ -20,6 +20,14 @@ export const saveButton = (page: Page): Locator => page.getByRole('button', { na
 /** "Deploy", or "Deploy changes" once the plan has been deployed. */
 export const deployButton = (page: Page): Locator => page.getByRole('button', { name: /^Deploy( changes)?$/ });
 
+/** The inline error of a field: it must be marked invalid and describe itself by the message. */
+export async function fieldError(page: Page, field: Locator): Promise<string> {
+  await field.and(page.locator('[aria-invalid="true"]')).waitFor();
+  const ids = ((await field.getAttribute('aria-describedby')) ?? '').split(/\s+/).filter(Boolean);
+  const texts = await Promise.all(ids.map((id) => page.locator(`[id="${id}"]`).textContent()));
+  return texts.join(' ').trim();
+}
+
 /** Presses on `source`, moves onto `target` in small steps, rests there, and lets go. */
 export async function dragOnto(page: Page, source: Locator, target: Locator): Promise<void> {
   const from = await source.boundingBox();
