@@ -28,6 +28,13 @@ interface Problem {
   readonly errors?: FieldProblem[];
 }
 
+export interface BackupDownload {
+  readonly url: string;
+  readonly expiresAt: string;
+  readonly format: string;
+  readonly sha256?: string;
+}
+
 export interface Versioned<T> {
   readonly value: T;
   readonly etag?: string;
@@ -40,8 +47,10 @@ export class ApiClient {
     private readonly fetcher: typeof fetch = (...args) => fetch(...args),
   ) {}
 
-  listPlans(): Promise<PlanList> {
-    return this.json('GET', '/v1/plan?limit=100');
+  /** One page of the user's plans; pass the previous page's `nextToken` for the next one. */
+  listPlans(nextToken?: string): Promise<PlanList> {
+    const query = new URLSearchParams({ limit: '100', ...(nextToken ? { nextToken } : {}) });
+    return this.json('GET', `/v1/plan?${query.toString()}`);
   }
 
   async getPlan(id: string): Promise<Versioned<PlanResource>> {
@@ -87,6 +96,16 @@ export class ApiClient {
 
   async restoreBackup(id: string, backupId: string): Promise<void> {
     await this.send('POST', `/v1/plan/${encodeURIComponent(id)}/backups/${encodeURIComponent(backupId)}/restore`, { confirm: true });
+  }
+
+  /** Proves a finished backup again by restoring it into a scratch database; the result lands on the backup. */
+  async validateBackup(id: string, backupId: string): Promise<void> {
+    await this.send('POST', `/v1/plan/${encodeURIComponent(id)}/backups/${encodeURIComponent(backupId)}/validate`);
+  }
+
+  /** A short-lived link to the backup's pg_dump archive. */
+  backupDownload(id: string, backupId: string): Promise<BackupDownload> {
+    return this.json('GET', `/v1/plan/${encodeURIComponent(id)}/backups/${encodeURIComponent(backupId)}/download`);
   }
 
   async listAccounts(): Promise<readonly Account[]> {

@@ -60,11 +60,18 @@ function tokensFrom(result: { AccessToken?: string; IdToken?: string; RefreshTok
 export async function logIn(config: AppConfig, email: string, password: string): Promise<CognitoTokens> {
   const { sdk, client } = await cognito(config);
   return withReadableErrors(async () => {
-    const { AuthenticationResult, ChallengeName } = await client.send(
-      new sdk.InitiateAuthCommand({ ClientId: config.userPoolClientId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: email, PASSWORD: password } }),
-    );
-    if (ChallengeName) throw new AuthError(`This account needs a step the web app does not offer yet (${ChallengeName}).`, ChallengeName);
-    return tokensFrom(AuthenticationResult);
+    try {
+      const { AuthenticationResult, ChallengeName } = await client.send(
+        new sdk.InitiateAuthCommand({ ClientId: config.userPoolClientId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: email, PASSWORD: password } }),
+      );
+      if (ChallengeName) throw new AuthError(`This account needs a step the web app does not offer yet (${ChallengeName}).`, ChallengeName);
+      return tokensFrom(AuthenticationResult);
+    } catch (error) {
+      // The local cloud's Cognito answers a wrong password with InvalidPasswordException, which
+      // elsewhere means a password too weak for the policy; at sign-in it can only be a wrong one.
+      if (error instanceof Error && error.name === 'InvalidPasswordException') throw new AuthError('Wrong e-mail address or password.', 'NotAuthorizedException', 'password');
+      throw error;
+    }
   });
 }
 

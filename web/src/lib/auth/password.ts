@@ -11,6 +11,9 @@ const rules: readonly { readonly test: (password: string) => boolean; readonly m
   { test: (password) => /[^A-Za-z0-9\s]/.test(password), message: 'a symbol such as ! or -' },
 ];
 
+/** Every requirement of the policy, in the words `missingFromPassword` uses. */
+export const PASSWORD_REQUIREMENTS: readonly string[] = rules.map((rule) => rule.message);
+
 /** What the password still lacks, in words; empty when it meets the policy. */
 export function missingFromPassword(password: string): string[] {
   return rules.filter((rule) => !rule.test(password)).map((rule) => rule.message);
