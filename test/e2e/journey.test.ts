@@ -17,7 +17,7 @@ import {
   saveButton,
   statusTone,
 } from './support/pages.ts';
-import type { DomElement, DomWindow } from './support/dom.ts';
+import type { DomWindow } from './support/dom.ts';
 import { screenshot } from './support/screenshots.ts';
 
 // One customer from the landing page to a running, backed-up, restored and finally deleted
@@ -56,8 +56,9 @@ afterAll(async () => {
 
 beforeEach(({ task, skip, onTestFailed }) => {
   if (failedStep !== undefined) skip(`an earlier step failed: ${failedStep}`);
-  onTestFailed(() => {
+  onTestFailed(async () => {
     failedStep = task.name;
+    await screenshot(page, 'failed-journey-step').catch(() => undefined);
   });
 });
 
@@ -88,7 +89,7 @@ describe('a new customer', () => {
     await page.waitForURL('**/plans');
     await page.getByRole('heading', { name: 'Plans' }).waitFor();
     await page.getByRole('button', { name: 'Log out' }).waitFor();
-    await page.getByText('Not deployed').or(page.getByRole('link', { name: 'New plan' })).first().waitFor();
+    await page.getByRole('heading', { name: 'No plans yet' }).waitFor();
     expect(await page.getByRole('main').getByText(PLAN).count()).toBe(0);
     await screenshot(page, '03-dashboard-empty');
   });
@@ -148,27 +149,32 @@ describe('a new customer', () => {
     const running = await waitForStatus('Running');
     expect(await statusTone(running)).toBe('green');
     const deployment = deploymentRegion(page);
-    await deployment.getByText(/postgresql:\/\/[^\s@]+@[^\s:]+:\d+\/\S+/).first().waitFor();
-    for (const step of ['Preflight', 'LaunchNodes', 'Verify']) await deployment.getByText(new RegExp(step.replace(/(?<=[a-z])(?=[A-Z])/g, '\\s?'), 'i')).first().waitFor();
+    await expect.poll(() => connectionString(page)).toMatch(/^postgresql:\/\/app@127\.0\.0\.1:\d+\/app/);
+    const steps = deployment.getByRole('list', { name: /steps/i }).first().getByRole('listitem');
+    expect(await steps.count()).toBeGreaterThanOrEqual(10);
+    expect(await steps.filter({ hasText: /failed/i }).count()).toBe(0);
     await screenshot(page, '08-running');
   });
 
   it('shows a connection string and password that really connect', async () => {
     const deployment = deploymentRegion(page);
-    const shown = (await deployment.getByText(/postgresql:\/\//).first().textContent()) ?? '';
-    const uri = /postgresql:\/\/\S+/.exec(shown)?.[0] ?? '';
-    expect(uri).toMatch(/^postgresql:\/\/app@127\.0\.0\.1:\d+\/app/);
-    expect(uri).not.toMatch(/:[^@/]+@/); // no password until asked
+    const uri = await connectionString(page);
+    expect(uri).not.toMatch(/^postgresql:\/\/[^@/]+:[^@/]+@/); // no password in it until asked
 
-    await deployment.getByRole('button', { name: 'Copy connection string' }).click();
-    await expect.poll(() => page.evaluate(() => (globalThis as unknown as DomWindow).navigator.clipboard.readText())).toMatch(/^postgresql:\/\/app/);
+    await deployment.getByRole('button', { name: 'Copy connection string', exact: true }).click();
+    await expect.poll(() => clipboard(page)).toBe(uri);
 
     await deployment.getByRole('button', { name: 'Show password' }).click();
-    const revealed = await revealedPassword(page);
+    await deployment.getByRole('button', { name: 'Hide password' }).waitFor();
+    await deployment.getByRole('button', { name: 'Copy password', exact: true }).click();
+    await expect.poll(() => clipboard(page)).not.toBe(uri);
+    const revealed = await clipboard(page);
     expect(revealed.length).toBeGreaterThanOrEqual(16);
-    connection = { uri: uri.replace(/\?.*$/, ''), password: revealed };
-    const result = psql(connection, 'SELECT current_user, current_database(), current_setting(\'server_version_num\')::int / 10000');
-    expect(result, result.err).toMatchObject({ ok: true, out: 'app|app|15' });
+    await deployment.getByText(revealed, { exact: true }).waitFor();
+
+    connection = { uri, password: revealed };
+    const result = psql(connection, "SELECT current_user, current_database(), current_setting('server_version_num')::int / 10000, current_setting('ssl')");
+    expect(result, result.err).toMatchObject({ ok: true, out: 'app|app|15|on' });
     await screenshot(page, '09-connection');
   });
 
@@ -235,13 +241,11 @@ describe('a new customer', () => {
   });
 });
 
-/** The password the deployment view reveals: in its own element, or inside the connection string. */
-async function revealedPassword(tab: Page): Promise<string> {
-  const deployment = deploymentRegion(tab);
-  await deployment.getByRole('button', { name: 'Hide password' }).waitFor();
-  const inUri = /postgresql:\/\/[^:/@\s]+:([^@\s]+)@/.exec((await deployment.textContent()) ?? '');
-  if (inUri?.[1] !== undefined) return decodeURIComponent(inUri[1]);
-  const field = deployment.getByLabel('Password', { exact: true });
-  const tag = await field.evaluate((element: DomElement) => element.tagName);
-  return tag === 'INPUT' ? field.inputValue() : ((await field.textContent()) ?? '').trim();
+/** The connection string as the deployment view shows it, in its read-only field. */
+async function connectionString(tab: Page): Promise<string> {
+  return deploymentRegion(tab).getByLabel('Connection string', { exact: true }).inputValue();
+}
+
+async function clipboard(tab: Page): Promise<string> {
+  return tab.evaluate(() => (globalThis as unknown as DomWindow).navigator.clipboard.readText());
 }
