@@ -110,7 +110,7 @@ describe('signed in', () => {
   it('the deployment view of a running plan', async () => {
     await page.goto(`/plans/${runningPlanId}`);
     await deploymentRegion(page).getByText('Running', { exact: true }).first().waitFor();
-    await deploymentRegion(page).getByText(/postgresql:\/\//).first().waitFor();
+    await expect.poll(() => deploymentRegion(page).getByLabel('Connection string', { exact: true }).inputValue()).toMatch(/^postgresql:\/\//);
     await expectAccessible('deployment-running');
   });
 
@@ -123,5 +123,17 @@ describe('signed in', () => {
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await dialog.waitFor({ state: 'hidden' });
     expect((await api.deployment(runningPlanId)).status).toBe('running');
+  });
+
+  it('the restore confirmation dialog', { timeout: 60_000 }, async () => {
+    const backup = await api.backUp(runningPlanId);
+    expect(backup).toMatchObject({ status: 'succeeded', validation: { status: 'passed' } });
+    await page.goto(`/plans/${runningPlanId}`);
+    await page.getByRole('region', { name: 'Backups' }).getByRole('button', { name: 'Restore' }).first().click();
+    const dialog = page.getByRole('dialog').or(page.getByRole('alertdialog'));
+    await dialog.waitFor();
+    await expectAccessible('restore-dialog');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
   });
 });

@@ -75,6 +75,7 @@ describe('a new customer', () => {
     await page.getByRole('link', { name: 'Get started' }).first().waitFor();
     await page.getByRole('link', { name: 'Log in' }).first().waitFor();
     expect(await page.getByRole('heading', { level: 1 }).count()).toBe(1);
+    for (const name of ['About', 'Contact']) expect(await page.getByRole('region', { name }).count(), name).toBe(1);
     await screenshot(page, '01-landing');
   });
 

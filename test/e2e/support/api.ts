@@ -10,6 +10,12 @@ export interface DeploymentView {
   steps: { name: string; status: string; error?: string }[];
 }
 
+export interface BackupView {
+  backupId: string;
+  status: string;
+  validation: { status: string; detail?: string };
+}
+
 export interface Credentials {
   host: string;
   port: number;
@@ -67,6 +73,20 @@ export class Api {
     const { status, body } = await this.call<Credentials>('GET', `/v1/plan/${planId}/deployment/credentials`);
     if (status !== 200) throw new Error(`GET credentials answered ${status}`);
     return body;
+  }
+
+  /** Runs a backup now and waits until it has finished and its validation too. */
+  async backUp(planId: string, timeoutMs = 60_000): Promise<BackupView> {
+    const started = await this.call<{ backupId: string }>('POST', `/v1/plan/${planId}/backups`);
+    if (started.status !== 202) throw new Error(`POST backups answered ${started.status}: ${JSON.stringify(started.body)}`);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { body } = await this.call<{ items: BackupView[] }>('GET', `/v1/plan/${planId}/backups`);
+      const backup = body.items.find((item) => item.backupId === started.body.backupId);
+      if (backup !== undefined && backup.status !== 'running' && backup.validation.status !== 'pending') return backup;
+      if (Date.now() > deadline) throw new Error(`backup ${started.body.backupId} unfinished after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   /** Starts a deploy and waits for it to settle; the final deployment view. */
