@@ -1,0 +1,363 @@
+import { fireEvent, render, screen, within } from '@testing-library/svelte';
+import axe from 'axe-core';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ApiError } from '../api/client.ts';
+import DeploymentPanel from './deployment-panel.svelte';
+import { FAST_POLL_MS, SLOW_POLL_MS } from './deployment.svelte.ts';
+import { BACKUP_POLL_MS } from './backups.svelte.ts';
+import {
+  at,
+  backup,
+  CREDENTIALS,
+  deployingDeployment,
+  failedDeployment,
+  fakeClient,
+  fakeClipboard,
+  PLAN_ID,
+  polyfillDialog,
+  runningDeployment,
+  settle,
+  T0,
+} from './test-fakes.ts';
+
+beforeAll(polyfillDialog);
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.setSystemTime(T0 + 60_000);
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+async function mount(client: ReturnType<typeof fakeClient>, props: Record<string, unknown> = {}) {
+  const result = render(DeploymentPanel, { planId: PLAN_ID, planName: 'orders', mode: 'local', client, ...props });
+  await settle();
+  return result;
+}
+
+function stepRow(name: string): HTMLElement {
+  const steps = screen.getByRole('list', { name: /steps/i });
+  const row = within(steps)
+    .getAllByRole('listitem')
+    .find((item) => item.querySelector('.name')?.textContent === name);
+  if (!row) throw new Error(`no step "${name}"`);
+  return row;
+}
+
+async function seriousViolations(): Promise<string[]> {
+  const results = await axe.run(document.body, { rules: { 'color-contrast': { enabled: false } } });
+  return results.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical').map((violation) => `${violation.id}: ${violation.help}`);
+}
+
+describe('the Deployment panel', () => {
+  it('is a region named Deployment with the status in words', async () => {
+    await mount(fakeClient());
+
+    const region = screen.getByRole('region', { name: 'Deployment' });
+    expect(within(region).getByText('Running', { exact: true })).toBeTruthy();
+  });
+
+  it('lists the steps with readable names, state words and durations', async () => {
+    await mount(fakeClient());
+
+    const configure = stepRow('Start configuring');
+    expect(configure.textContent).toContain('Succeeded');
+    expect(configure.textContent).toContain('1.2 s');
+    expect(stepRow('Prepare the plan').textContent).toContain('17 ms');
+    expect(stepRow('Mark as running').dataset.state).toBe('succeeded');
+  });
+
+  it('ticks the running step’s duration and lists the steps still to come as pending', async () => {
+    vi.setSystemTime(T0 + 3_000);
+    await mount(fakeClient(deployingDeployment()));
+
+    expect(stepRow('Preflight checks').textContent).toContain('In progress');
+    expect(stepRow('Preflight checks').textContent).toContain('1.8 s');
+    await vi.advanceTimersByTimeAsync(500);
+    expect(stepRow('Preflight checks').textContent).toContain('2.3 s');
+    expect(stepRow('Install PostgreSQL').textContent).toContain('Pending');
+    expect(stepRow('Prepare the plan').textContent).toContain('1.2 s');
+  });
+
+  it('shows why a deployment failed in a visible alert, and the failed step’s error', async () => {
+    await mount(fakeClient(failedDeployment()));
+
+    const alert = screen.getAllByRole('alert').find((element) => element.textContent.includes('Deployment failed'));
+    expect(alert?.textContent).toContain('PostgreSQL 17 is not installed on this machine');
+    expect(alert?.textContent).toContain('Step: Preflight checks');
+    const preflight = stepRow('Preflight checks');
+    expect(preflight.textContent).toContain('Failed');
+    expect(preflight.textContent).toContain('Error: PostgreSQL 17 is not installed');
+    expect(screen.queryByLabelText('Connection string')).toBeNull();
+  });
+
+  it('shows the connection string without a password and copies it', async () => {
+    const writeText = fakeClipboard();
+    await mount(fakeClient());
+
+    const field = screen.getByLabelText<HTMLInputElement>('Connection string');
+    expect(field.value).toBe('postgresql://app@127.0.0.1:36773/app');
+    expect(field.readOnly).toBe(true);
+    await fireEvent.click(screen.getByRole('button', { name: 'Copy connection string' }));
+    await settle();
+
+    expect(writeText).toHaveBeenCalledWith('postgresql://app@127.0.0.1:36773/app');
+    expect(screen.getByText('Copied')).toBeTruthy();
+  });
+
+  it('fetches the password only when asked to show it, and hides it again', async () => {
+    const client = fakeClient();
+    await mount(client);
+
+    expect(client.credentials).not.toHaveBeenCalled();
+    expect(document.body.textContent).not.toContain(CREDENTIALS.password);
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Show password' }));
+    await settle();
+    expect(client.credentials).toHaveBeenCalledExactlyOnceWith(PLAN_ID);
+    expect(document.body.textContent).toContain(CREDENTIALS.password);
+    expect(screen.getByRole('button', { name: 'Copy password' })).toBeTruthy();
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Hide password' }));
+    await settle();
+    expect(document.body.textContent).not.toContain(CREDENTIALS.password);
+    expect(screen.getByRole('button', { name: 'Show password' })).toBeTruthy();
+  });
+
+  it('lists a cluster’s nodes with role, address and health in words', async () => {
+    await mount(
+      fakeClient(
+        runningDeployment({
+          nodes: [
+            { component: 'db', name: 'db-0', role: 'primary', host: '10.0.1.5', port: 5432, healthy: true },
+            { component: 'db', name: 'db-1', role: 'replica', host: '10.0.1.6', port: 5432, healthy: false, detail: 'replication lag 42 s' },
+          ],
+        }),
+      ),
+    );
+
+    const nodes = screen.getByRole('table', { name: 'Nodes' });
+    const replica = within(nodes).getByRole('row', { name: /db-1/ });
+    expect(replica.textContent).toContain('Replica');
+    expect(replica.textContent).toContain('10.0.1.6:5432');
+    expect(replica.textContent).toContain('Unhealthy');
+    expect(replica.textContent).toContain('replication lag 42 s');
+    expect(within(nodes).getByRole('row', { name: /db-0/ }).textContent).toContain('Healthy');
+  });
+
+  it('polls every second while deploying and every 10 s once it runs', async () => {
+    const client = fakeClient(deployingDeployment());
+    await mount(client);
+    expect(client.deployment).toHaveBeenCalledTimes(1);
+
+    await vi.advanceTimersByTimeAsync(FAST_POLL_MS);
+    expect(client.deployment).toHaveBeenCalledTimes(2);
+    client.deployment.mockResolvedValue(runningDeployment());
+    await vi.advanceTimersByTimeAsync(FAST_POLL_MS);
+    expect(client.deployment).toHaveBeenCalledTimes(3);
+
+    await vi.advanceTimersByTimeAsync(SLOW_POLL_MS - 100);
+    expect(client.deployment).toHaveBeenCalledTimes(3);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(client.deployment).toHaveBeenCalledTimes(4);
+  });
+
+  it('stops polling when it goes away', async () => {
+    const client = fakeClient(deployingDeployment());
+    const { unmount } = await mount(client);
+
+    unmount();
+    await vi.advanceTimersByTimeAsync(SLOW_POLL_MS * 3);
+    expect(client.deployment).toHaveBeenCalledTimes(1);
+  });
+
+  it('refreshes at once when the editor says a deploy started, and tells it the status', async () => {
+    const client = fakeClient();
+    const onstatus = vi.fn();
+    const { rerender } = await mount(client, { onstatus, deployStarted: 0 });
+    expect(onstatus).toHaveBeenLastCalledWith('running', undefined);
+
+    client.deployment.mockResolvedValue(deployingDeployment({ mode: 'update' }));
+    await rerender({ deployStarted: Date.now() });
+    await settle();
+
+    expect(client.deployment).toHaveBeenCalledTimes(2);
+    expect(onstatus).toHaveBeenLastCalledWith('deploying', undefined);
+    expect(screen.getByText('Applying the plan’s changes to what runs.')).toBeTruthy();
+  });
+
+  it('tells the editor when the plan is gone after a teardown', async () => {
+    const client = fakeClient(deployingDeployment({ status: 'deleting', mode: 'teardown', steps: [{ name: 'Destroy', status: 'running', startedAt: at(0) }] }));
+    const ongone = vi.fn();
+    await mount(client, { ongone });
+    expect(stepRow('Remove servers, network rules and secrets').textContent).toContain('In progress');
+    expect(stepRow('Delete the plan').textContent).toContain('Pending');
+
+    client.deployment.mockRejectedValue(new ApiError(404, 'Not Found', `There is no plan ${PLAN_ID}.`));
+    await vi.advanceTimersByTimeAsync(FAST_POLL_MS);
+    await settle();
+
+    expect(ongone).toHaveBeenCalledOnce();
+    await vi.advanceTimersByTimeAsync(SLOW_POLL_MS * 2);
+    expect(client.deployment).toHaveBeenCalledTimes(2);
+  });
+
+  it('links to the Step Functions console on AWS only', async () => {
+    const arn = 'arn:aws:states:eu-west-1:123456789012:execution:cloudseed-deploy:abc';
+    await mount(fakeClient(runningDeployment({ executionArn: arn })), { mode: 'aws', region: 'eu-west-1' });
+
+    const link = screen.getByRole('link', { name: 'View in Step Functions console' });
+    expect(link.getAttribute('href')).toBe(`https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${arn}`);
+  });
+
+  it('has no console link locally', async () => {
+    await mount(fakeClient());
+
+    expect(screen.queryByRole('link', { name: /Step Functions/ })).toBeNull();
+  });
+
+  it('says what to do when nothing is deployed yet', async () => {
+    await mount(fakeClient({ status: 'not_deployed', steps: [] }));
+
+    expect(screen.getByRole('region', { name: 'Deployment' }).textContent).toContain('Not deployed yet.');
+    expect(screen.queryByRole('region', { name: 'Backups' })).toBeNull();
+  });
+
+  it('shows a failed refresh in an alert and keeps what it had', async () => {
+    const client = fakeClient();
+    await mount(client);
+    client.deployment.mockRejectedValue(new ApiError(500, 'Internal Server Error', 'Something went wrong.'));
+
+    await vi.advanceTimersByTimeAsync(SLOW_POLL_MS);
+    await settle();
+
+    expect(screen.getByRole('alert').textContent).toContain('Refreshing the deployment failed: Something went wrong.');
+    expect(screen.getByLabelText('Connection string')).toBeTruthy();
+  });
+
+  it('has no serious or critical accessibility problems while running', async () => {
+    await mount(fakeClient(runningDeployment(), [backup(), backup({ backupId: '20261124T030000Z-0000beef', trigger: 'schedule', status: 'failed', error: 'DumpBackup: disk full', validation: { status: 'skipped' } })]));
+    await fireEvent.click(screen.getByRole('button', { name: 'Show password' }));
+    await settle();
+
+    vi.useRealTimers();
+    expect(await seriousViolations()).toEqual([]);
+  });
+
+  it('has no serious or critical accessibility problems when failed or deploying', async () => {
+    const { unmount } = await mount(fakeClient(failedDeployment()));
+    vi.useRealTimers();
+    expect(await seriousViolations()).toEqual([]);
+    unmount();
+
+    vi.useFakeTimers();
+    await mount(fakeClient(deployingDeployment()));
+    vi.useRealTimers();
+    expect(await seriousViolations()).toEqual([]);
+  });
+});
+
+describe('the Backups region', () => {
+  it('shows the schedule, the next run and each backup with size and validation', async () => {
+    await mount(fakeClient(runningDeployment(), [backup()]));
+
+    const region = screen.getByRole('region', { name: 'Backups' });
+    expect(region.textContent).toContain('Every day at 03:00 UTC');
+    expect(region.textContent).toContain('Next run:');
+    const row = within(region).getAllByRole('row')[1];
+    expect(row?.textContent).toContain('Succeeded');
+    expect(row?.textContent).toContain('1.5 KiB');
+    expect(row?.textContent).toContain('Passed');
+    expect(row?.textContent).toContain('3 tables, 120 rows match');
+  });
+
+  it('runs a backup now and follows it every 2 s until it finishes', async () => {
+    const client = fakeClient(runningDeployment(), []);
+    await mount(client);
+    const running = backup({ backupId: '20261124T100000Z-00000001', status: 'running', validation: { status: 'pending' } });
+    client.backups.mockResolvedValue([running]);
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Run backup now' }));
+    await settle();
+    expect(client.runBackup).toHaveBeenCalledExactlyOnceWith(PLAN_ID);
+    expect(client.backups).toHaveBeenCalledTimes(2);
+    expect(screen.getByRole('region', { name: 'Backups' }).textContent).toContain('In progress');
+    expect(screen.getByRole<HTMLButtonElement>('button', { name: 'Run backup now' }).disabled).toBe(true);
+
+    await vi.advanceTimersByTimeAsync(BACKUP_POLL_MS);
+    expect(client.backups).toHaveBeenCalledTimes(3);
+    client.backups.mockResolvedValue([{ ...running, status: 'succeeded', sizeBytes: 2048, validation: { status: 'passed' } }]);
+    await vi.advanceTimersByTimeAsync(BACKUP_POLL_MS);
+    expect(client.backups).toHaveBeenCalledTimes(4);
+    await settle();
+    expect(screen.getByRole('region', { name: 'Backups' }).textContent).toContain('2.0 KiB');
+
+    await vi.advanceTimersByTimeAsync(BACKUP_POLL_MS * 3);
+    expect(client.backups).toHaveBeenCalledTimes(4);
+  });
+
+  it('shows why a backup could not start', async () => {
+    const client = fakeClient(runningDeployment(), []);
+    client.runBackup.mockRejectedValue(new ApiError(409, 'Conflict', 'A backup of this plan is already running.'));
+    await mount(client);
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Run backup now' }));
+    await settle();
+
+    expect(within(screen.getByRole('region', { name: 'Backups' })).getByRole('alert').textContent).toBe('Starting the backup failed: A backup of this plan is already running.');
+  });
+
+  it('restores only after the user confirms in the dialog', async () => {
+    const client = fakeClient(runningDeployment(), [backup()]);
+    await mount(client);
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Restore' }));
+    await settle();
+    const dialog = screen.getByRole('dialog', { name: /^Restore backup from .+\?$/ });
+    expect(dialog.textContent).toContain('This replaces the current data of “orders”');
+    expect(document.activeElement).toBe(within(dialog).getByRole('button', { name: 'Cancel' }));
+    expect(client.restoreBackup).not.toHaveBeenCalled();
+
+    await fireEvent.click(within(dialog).getByRole('button', { name: 'Cancel' }));
+    await settle();
+    expect(client.restoreBackup).not.toHaveBeenCalled();
+    expect(screen.queryByRole('dialog')).toBeNull();
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Restore' }));
+    await settle();
+    client.deployment.mockResolvedValue(
+      runningDeployment({ status: 'deploying', mode: 'restore', steps: [{ name: 'RestoreBackup', status: 'running', startedAt: at(59_000) }] }),
+    );
+    await fireEvent.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Restore' }));
+    await settle();
+
+    expect(client.restoreBackup).toHaveBeenCalledExactlyOnceWith(PLAN_ID, '20261124T094905Z-88300bce');
+    expect(screen.queryByRole('dialog')).toBeNull();
+    expect(stepRow('Restore the backup').textContent).toContain('In progress');
+    expect(stepRow('Finish the restore').textContent).toContain('Pending');
+    expect(screen.getByText(/Restoring a backup/)).toBeTruthy();
+  });
+
+  it('keeps the dialog open with the reason when a restore is refused', async () => {
+    const client = fakeClient(runningDeployment(), [backup()]);
+    client.restoreBackup.mockRejectedValue(new ApiError(409, 'Conflict', 'The plan is not running; a backup can only be restored into a running deployment.'));
+    await mount(client);
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Restore' }));
+    await settle();
+    await fireEvent.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Restore' }));
+    await settle();
+
+    expect(within(screen.getByRole('dialog')).getByRole('alert').textContent).toContain('a backup can only be restored into a running deployment');
+  });
+
+  it('offers Restore only for backups that succeeded, and only while running', async () => {
+    await mount(fakeClient(failedDeployment(), [backup(), backup({ backupId: '20261124T030000Z-0000beef', status: 'failed', validation: { status: 'skipped' } })]));
+
+    const buttons = screen.getAllByRole<HTMLButtonElement>('button', { name: 'Restore' });
+    expect(buttons).toHaveLength(1);
+    expect(buttons[0]?.disabled).toBe(true);
+  });
+});

@@ -1,0 +1,133 @@
+import { flushSync } from 'svelte';
+import { vi } from 'vitest';
+import type { Backup, Credentials, Deployment } from '../api/types.ts';
+import type { DeploymentClient } from './deployment.svelte.ts';
+
+// Test doubles for the deployment view: an API client whose answers a test sets, fixtures shaped
+// like the local cloud's real answers, and what jsdom lacks (<dialog> modality, the clipboard).
+
+export const PLAN_ID = '7532f938-6ed1-4f92-93c5-97d62b09162c';
+export const T0 = Date.parse('2026-11-24T09:49:00.000Z');
+
+export const at = (ms: number): string => new Date(T0 + ms).toISOString();
+
+export function runningDeployment(changes: Partial<Deployment> = {}): Deployment {
+  return {
+    status: 'running',
+    deploymentId: '2f2b6058-9cd2-4ba6-87d7-b3e58d2303d4',
+    mode: 'create',
+    startedAt: at(0),
+    endedAt: at(2000),
+    steps: [
+      { name: 'Render', status: 'succeeded', startedAt: at(0), endedAt: at(17) },
+      { name: 'Preflight', status: 'succeeded', startedAt: at(17), endedAt: at(38) },
+      { name: 'SendConfigure', status: 'succeeded', startedAt: at(100), endedAt: at(1300) },
+      { name: 'MarkRunning', status: 'succeeded', startedAt: at(1300), endedAt: at(1304) },
+    ],
+    endpoint: { host: '127.0.0.1', port: 36773, database: 'app', username: 'app' },
+    nodes: [{ component: 'db', name: 'db-0', role: 'primary', host: '127.0.0.1', port: 36773, healthy: true }],
+    backup: { schedule: '0 3 * * *', timezone: 'UTC', nextRunAt: '2026-11-25T03:00:00.000Z' },
+    executionArn: 'arn:aws:states:local:000000000000:execution:cloudseed-deploy:2f2b6058-9cd2-4ba6-87d7-b3e58d2303d4',
+    ...changes,
+  };
+}
+
+export function deployingDeployment(changes: Partial<Deployment> = {}): Deployment {
+  return {
+    status: 'deploying',
+    deploymentId: 'c0ffee00-0000-4000-8000-000000000001',
+    mode: 'create',
+    startedAt: at(0),
+    steps: [
+      { name: 'Render', status: 'succeeded', startedAt: at(0), endedAt: at(1200) },
+      { name: 'Preflight', status: 'running', startedAt: at(1200) },
+    ],
+    ...changes,
+  };
+}
+
+export function failedDeployment(): Deployment {
+  return {
+    status: 'failed',
+    reason: 'Preflight: PostgreSQL 17 is not installed on this machine (installed: 15); choose 15 or install postgresql-17',
+    deploymentId: 'cdf4a223-e4c4-487a-99e0-72ee66286d9b',
+    mode: 'create',
+    startedAt: at(0),
+    endedAt: at(20),
+    steps: [
+      { name: 'Render', status: 'succeeded', startedAt: at(0), endedAt: at(3) },
+      { name: 'Preflight', status: 'failed', startedAt: at(3), endedAt: at(6), error: 'PostgreSQL 17 is not installed on this machine (installed: 15); choose 15 or install postgresql-17' },
+      { name: 'Compensate', status: 'succeeded', startedAt: at(6), endedAt: at(11) },
+      { name: 'RecordFailure', status: 'succeeded', startedAt: at(11), endedAt: at(18) },
+    ],
+    backup: { schedule: '0 3 * * *', timezone: 'UTC', nextRunAt: '2026-11-25T03:00:00.000Z' },
+  };
+}
+
+export function backup(changes: Partial<Backup> = {}): Backup {
+  return {
+    backupId: '20261124T094905Z-88300bce',
+    component: 'db',
+    trigger: 'manual',
+    status: 'succeeded',
+    startedAt: at(5000),
+    finishedAt: at(6000),
+    sizeBytes: 1536,
+    durationMs: 113,
+    validation: { status: 'passed', detail: '3 tables, 120 rows match' },
+    ...changes,
+  };
+}
+
+export const CREDENTIALS: Credentials = {
+  host: '127.0.0.1',
+  port: 36773,
+  database: 'app',
+  username: 'app',
+  password: 's3cret-Pa55word',
+  uri: 'postgresql://app:s3cret-Pa55word@127.0.0.1:36773/app?sslmode=require',
+};
+
+/** A client whose every method is a mock; `deployment` answers a running deployment unless told otherwise. */
+export function fakeClient(deployment: Deployment = runningDeployment(), backups: readonly Backup[] = []) {
+  return {
+    deployment: vi.fn<DeploymentClient['deployment']>(() => Promise.resolve(deployment)),
+    credentials: vi.fn<DeploymentClient['credentials']>(() => Promise.resolve(CREDENTIALS)),
+    backups: vi.fn<DeploymentClient['backups']>(() => Promise.resolve(backups)),
+    runBackup: vi.fn<DeploymentClient['runBackup']>(() => Promise.resolve({ backupId: '20261124T100000Z-00000001' })),
+    restoreBackup: vi.fn<DeploymentClient['restoreBackup']>(() => Promise.resolve()),
+    validateBackup: vi.fn<DeploymentClient['validateBackup']>(() => Promise.resolve()),
+    backupDownload: vi.fn<DeploymentClient['backupDownload']>(() => Promise.resolve({ url: 'http://127.0.0.1/backup.dump', expiresAt: at(900_000), format: 'pg_dump custom format (pg_restore)' })),
+  } satisfies DeploymentClient;
+}
+
+/** Lets answered promises land and Svelte render what they changed. */
+export async function settle(): Promise<void> {
+  for (let round = 0; round < 5; round++) await vi.advanceTimersByTimeAsync(0);
+  flushSync();
+}
+
+/** jsdom has <dialog> without showModal/close: enough of them for the dialog's logic. */
+export function polyfillDialog(): void {
+  const proto = HTMLDialogElement.prototype as HTMLDialogElement & { showModal: () => void; close: () => void };
+  proto.showModal = function (this: HTMLDialogElement) {
+    this.setAttribute('open', '');
+  };
+  proto.close = function (this: HTMLDialogElement) {
+    this.removeAttribute('open');
+  };
+  if (!('open' in proto)) {
+    Object.defineProperty(proto, 'open', {
+      configurable: true,
+      get(this: HTMLDialogElement) {
+        return this.hasAttribute('open');
+      },
+    });
+  }
+}
+
+export function fakeClipboard() {
+  const writeText = vi.fn<(text: string) => Promise<void>>(() => Promise.resolve());
+  Object.defineProperty(navigator, 'clipboard', { configurable: true, value: { writeText } });
+  return writeText;
+}
