@@ -124,6 +124,18 @@ export const openApiDocument = {
         },
       },
     },
+    '/v1/client-address': {
+      get: {
+        summary: 'The address your requests come from, as a CIDR a plan can allow',
+        responses: {
+          200: {
+            description: 'Your address',
+            content: { 'application/json': { schema: { type: 'object', required: ['address', 'cidr'], properties: { address: { type: 'string' }, cidr: { type: 'string' } } } } },
+          },
+          401: authErrors[401],
+        },
+      },
+    },
     '/v1/accounts/{id}': {
       parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
       delete: {

@@ -57,6 +57,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'api/validate-backup.ts': { tables: 'write', starts: ['backup'] },
   'api/restore-backup.ts': { tables: 'write', starts: ['restore'] },
   'api/download-backup.ts': { tables: 'read', assumesCustomerRole: true },
+  'api/get-client-address.ts': {},
   // The first list of a customer's accounts issues their ExternalId: a write.
   'api/list-accounts.ts': { tables: 'write', templateLaunch: true },
   // A role that refuses is answered with the launch link.

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
@@ -13,6 +12,10 @@ import type { Auth } from './auth.ts';
 import { ContentDeployment } from './content-deployment.ts';
 import { acknowledge } from './nag.ts';
 import { REPO_ROOT } from './names.ts';
+import { contentSecurityPolicy, inlineScriptHashes } from './web-policy.ts';
+import { VIEWER_ADDRESS_HEADER } from '@cloudseed/functions/lib/headers';
+
+export { contentSecurityPolicy, inlineScriptHashes };
 
 // The site: a private bucket behind CloudFront (origin access control), the API under /v1/* on
 // the same origin, Swagger UI's assets under /docs-assets/*, security headers on every answer.
@@ -31,44 +34,31 @@ export interface WebProps {
   readonly buildDir?: string;
 }
 
-// Paths with a file extension are files; every other path is a route of the single-page app.
-// A CloudFront Function rather than 403/404 error responses: those would apply to /v1/* too and
-// turn the API's own 404s (another user's plan) into the SPA's index page.
+// `/` is the prerendered landing page; every other path without a file extension is a page of the
+// single-page app, served by its fallback, 200.html. A CloudFront Function rather than 403/404
+// error responses: those would apply to /v1/* too and turn the API's own 404s (another user's
+// plan) into the app's page.
 const SPA_REWRITE = `function handler(event) {
   var request = event.request;
+  if (request.uri === '/') {
+    request.uri = '/index.html';
+    return request;
+  }
   var last = request.uri.split('/').pop();
-  if (last.indexOf('.') === -1) request.uri = '/index.html';
+  if (last.indexOf('.') === -1) request.uri = '/200.html';
   return request;
 }`;
 
-/** sha256 sources for the inline scripts of the built SPA's HTML files, so script-src needs no 'unsafe-inline'. */
-export function inlineScriptHashes(buildDir: string): string[] {
-  if (!existsSync(buildDir)) return [];
-  const hashes = new Set<string>();
-  const files = readdirSync(buildDir, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.html'));
-  for (const file of files) {
-    for (const match of readFileSync(join(buildDir, file), 'utf8').matchAll(/<script\b(?![^>]*\bsrc=)[^>]*>([\s\S]*?)<\/script>/gi)) {
-      const body = match[1] ?? '';
-      if (body.trim() !== '') hashes.add(`'sha256-${createHash('sha256').update(body).digest('base64')}'`);
-    }
-  }
-  return [...hashes].sort();
-}
+export { VIEWER_ADDRESS_HEADER };
 
-export function contentSecurityPolicy(cognitoOrigin: string, scriptHashes: readonly string[]): string {
-  return [
-    "default-src 'self'",
-    `script-src ${["'self'", ...scriptHashes].join(' ')}`,
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data:",
-    "font-src 'self'",
-    `connect-src 'self' ${cognitoOrigin}`,
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-  ].join('; ');
-}
+// Behind CloudFront the API sees an edge server's address, not the customer's. This sets the
+// viewer's own address on every API request, replacing any value the caller sent, so the
+// editor's "Add my IP" can offer the address the customer's database traffic will come from.
+const VIEWER_ADDRESS = `function handler(event) {
+  var request = event.request;
+  request.headers['${VIEWER_ADDRESS_HEADER}'] = { value: event.viewer.ip };
+  return request;
+}`;
 
 export class Web extends Construct {
   readonly bucket: s3.Bucket;
@@ -106,8 +96,13 @@ export class Web extends Construct {
 
     const site = origins.S3BucketOrigin.withOriginAccessControl(this.bucket);
     const spaRewrite = new cloudfront.Function(this, 'SpaRewrite', {
-      comment: 'Routes of the single-page app are served by /index.html',
+      comment: 'The landing page at /, every other page of the single-page app from /200.html',
       code: cloudfront.FunctionCode.fromInline(SPA_REWRITE),
+      runtime: cloudfront.FunctionRuntime.JS_2_0,
+    });
+    const viewerAddress = new cloudfront.Function(this, 'ViewerAddress', {
+      comment: 'Tells the API the address of the viewer, not of the edge server',
+      code: cloudfront.FunctionCode.fromInline(VIEWER_ADDRESS),
       runtime: cloudfront.FunctionRuntime.JS_2_0,
     });
     const api = new origins.HttpOrigin(props.api.domainName, {
@@ -137,6 +132,7 @@ export class Web extends Construct {
           cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
           originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
           responseHeadersPolicy: headers,
+          functionAssociations: [{ function: viewerAddress, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
         },
         '/docs-assets/*': {
           origin: site,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inlineScriptHashes } from '../lib/web.ts';
+import { inlineScriptHashes, VIEWER_ADDRESS_HEADER } from '../lib/web.ts';
 import { json, pathOf, props, record, referencedId, resourcesOfType } from './synth.ts';
 import type { Synthesized } from './synth.ts';
 import { synth } from './synth.ts';
@@ -70,15 +70,33 @@ describe('Web', () => {
     expect(distribution(withoutSpa).CustomErrorResponses).toBeUndefined();
   });
 
-  it('serves the SPA’s routes from /index.html, and files as they are', () => {
-    const [[, fn] = []] = resourcesOfType(withoutSpa.platformTemplate, 'AWS::CloudFront::Function');
-    const handler = runInNewContext(`${String(props(fn!).FunctionCode)}; handler`) as (event: { request: { uri: string } }) => { uri: string };
-    expect(handler({ request: { uri: '/plans/3f0c' } }).uri).toBe('/index.html');
+  const cloudFrontFunction = (comment: RegExp) => {
+    const found = resourcesOfType(withoutSpa.platformTemplate, 'AWS::CloudFront::Function').find(([, fn]) => comment.test(String(record(props(fn).FunctionConfig).Comment)));
+    if (!found) throw new Error(`no CloudFront function ${String(comment)}`);
+    return { id: found[0], code: String(props(found[1]).FunctionCode) };
+  };
+
+  it('serves the landing page at /, the SPA’s other pages from /200.html, and files as they are', () => {
+    const handler = runInNewContext(`${cloudFrontFunction(/single-page app/).code}; handler`) as (event: { request: { uri: string } }) => { uri: string };
+    expect(handler({ request: { uri: '/plans/3f0c' } }).uri).toBe('/200.html');
+    expect(handler({ request: { uri: '/login' } }).uri).toBe('/200.html');
     expect(handler({ request: { uri: '/' } }).uri).toBe('/index.html');
     expect(handler({ request: { uri: '/_app/immutable/start.js' } }).uri).toBe('/_app/immutable/start.js');
     expect(handler({ request: { uri: '/config.json' } }).uri).toBe('/config.json');
     const association = (record(distribution(withoutSpa).DefaultCacheBehavior).FunctionAssociations as Record<string, unknown>[])[0];
     expect(association?.EventType).toBe('viewer-request');
+  });
+
+  it('tells the API the viewer’s own address on every /v1/* request, whatever the caller sent', () => {
+    const fn = cloudFrontFunction(/address of the viewer/);
+    const handler = runInNewContext(`${fn.code}; handler`) as (event: unknown) => { headers: Record<string, { value: string }> };
+    const request = handler({ viewer: { ip: '203.0.113.7' }, request: { uri: '/v1/client-address', headers: { [VIEWER_ADDRESS_HEADER]: { value: '10.0.0.1' } } } });
+    expect(request.headers[VIEWER_ADDRESS_HEADER]).toEqual({ value: '203.0.113.7' });
+    const api = behaviour(withoutSpa, '/v1/*');
+    const associations = api.FunctionAssociations as Record<string, unknown>[];
+    expect(associations).toHaveLength(1);
+    expect(associations[0]?.EventType).toBe('viewer-request');
+    expect(JSON.stringify(associations[0]?.FunctionARN)).toContain(fn.id);
   });
 
   it('adds HSTS, a content security policy, nosniff, DENY framing and a referrer policy to every answer', () => {

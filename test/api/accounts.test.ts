@@ -145,3 +145,24 @@ describe('deploying a plan on AWS', () => {
     expect((await call('GET', `/v1/plan/${planId}`)).json).toMatchObject({ status: 'not_deployed' });
   });
 });
+
+describe('GET /v1/client-address', () => {
+  it('answers the address the caller connects from, as a CIDR a plan can allow', async () => {
+    const { status, json } = await call('GET', '/v1/client-address');
+
+    expect(status).toBe(200);
+    expect(json).toEqual({ address: '127.0.0.1', cidr: '127.0.0.1/32' });
+  });
+
+  it('ignores a viewer-address header locally, where no CloudFront sets it', async () => {
+    const response = await fetch(`${cloud.url}/v1/client-address`, { headers: { authorization: `Bearer ${alice.accessToken}`, 'x-cloudseed-viewer-address': '203.0.113.9' } });
+
+    expect(await response.json()).toEqual({ address: '127.0.0.1', cidr: '127.0.0.1/32' });
+  });
+
+  it('needs a token', async () => {
+    const { status } = await call('GET', '/v1/client-address', { token: null });
+
+    expect(status).toBe(401);
+  });
+});

@@ -108,6 +108,11 @@ export class ApiClient {
     return this.json('GET', `/v1/plan/${encodeURIComponent(id)}/backups/${encodeURIComponent(backupId)}/download`);
   }
 
+  /** The caller's address as CloudSeed sees it, e.g. `{ cidr: "203.0.113.7/32" }`. */
+  clientAddress(): Promise<{ address: string; cidr: string }> {
+    return this.json('GET', '/v1/client-address');
+  }
+
   async listAccounts(): Promise<readonly Account[]> {
     const { items } = await this.json<{ items: Account[] }>('GET', '/v1/accounts');
     return items;

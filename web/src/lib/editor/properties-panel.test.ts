@@ -15,14 +15,14 @@ function draftWithOne() {
 describe('the Properties panel', () => {
   it('asks for a selection when nothing is selected', () => {
     const draft = new PlanDraft(newPlan({ cloud: 'local' }), false);
-    render(PropertiesPanel, { draft, installedVersions: ['15'], cloud: 'local', onaddmyip: () => Promise.resolve('127.0.0.1') });
+    render(PropertiesPanel, { draft, installedVersions: ['15'], cloud: 'local', onaddmyip: () => Promise.resolve('127.0.0.1/32') });
 
     expect(screen.getByRole('complementary', { name: 'Properties' }).textContent).toContain('Select a component on the canvas');
   });
 
   it('shows the schema’s problem inline at the field, marked invalid, as the user types', async () => {
     const draft = draftWithOne();
-    render(PropertiesPanel, { draft, installedVersions: ['15'], cloud: 'local', onaddmyip: () => Promise.resolve('127.0.0.1') });
+    render(PropertiesPanel, { draft, installedVersions: ['15'], cloud: 'local', onaddmyip: () => Promise.resolve('127.0.0.1/32') });
     const storage = screen.getByLabelText('Storage (GiB)');
 
     await fireEvent.input(storage, { target: { value: '1' } });
@@ -35,7 +35,7 @@ describe('the Properties panel', () => {
 
   it('marks majors not installed on this machine, for the local cloud', () => {
     const draft = draftWithOne();
-    render(PropertiesPanel, { draft, installedVersions: ['15'], cloud: 'local', onaddmyip: () => Promise.resolve('127.0.0.1') });
+    render(PropertiesPanel, { draft, installedVersions: ['15'], cloud: 'local', onaddmyip: () => Promise.resolve('127.0.0.1/32') });
     const options = [...screen.getByLabelText<HTMLSelectElement>('PostgreSQL version').options].map((option) => option.textContent);
 
     expect(options).toContain('PostgreSQL 15');
@@ -44,7 +44,7 @@ describe('the Properties panel', () => {
 
   it('adds the caller’s address as a /32 with "Add my IP", once', async () => {
     const draft = draftWithOne();
-    render(PropertiesPanel, { draft, installedVersions: ['15'], cloud: 'local', onaddmyip: () => Promise.resolve('127.0.0.1') });
+    render(PropertiesPanel, { draft, installedVersions: ['15'], cloud: 'local', onaddmyip: () => Promise.resolve('127.0.0.1/32') });
 
     await fireEvent.click(screen.getByRole('button', { name: 'Add my IP' }));
     await fireEvent.click(screen.getByRole('button', { name: 'Add my IP' }));
