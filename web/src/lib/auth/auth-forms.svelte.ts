@@ -166,6 +166,22 @@ export class LogInForm extends AuthForm<'email' | 'password'> {
     })) === true;
   }
 
+  /**
+   * Cognito refused the pair (a wrong password, or an address it will not confirm exists): both
+   * fields are in error, and the one message shows under the password.
+   */
+  get credentialsRejected(): boolean {
+    return this.failure === 'NotAuthorizedException' && this.errors.password !== undefined;
+  }
+
+  override edited(field: 'email' | 'password'): void {
+    if (this.credentialsRejected) {
+      this.failure = undefined;
+      delete this.errors.password;
+    }
+    super.edited(field);
+  }
+
   /** Log in refused because the e-mail address still needs its code. */
   get needsConfirmation(): boolean {
     return this.failure === 'UserNotConfirmedException';

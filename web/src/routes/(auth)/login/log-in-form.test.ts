@@ -40,16 +40,25 @@ describe('the log-in form', () => {
     expect(auth.logIn).not.toHaveBeenCalled();
   });
 
-  it('shows a wrong password on the password field', async () => {
+  it('marks both fields when Cognito refuses the pair, with the message shown once and read with each', async () => {
     setUp(service({ logIn: () => Promise.reject(new AuthError('Wrong e-mail address or password.', 'NotAuthorizedException', 'password')) }), 'ada@example.com');
     await fill('Password', 'not-it');
 
     await fireEvent.click(screen.getByRole('button', { name: 'Log in' }));
 
+    const email = screen.getByLabelText('E-mail address');
     const password = screen.getByLabelText('Password');
     await vi.waitFor(() => expect(password.getAttribute('aria-invalid')).toBe('true'));
-    expect(document.getElementById('password-error')?.textContent).toContain('Wrong e-mail address or password.');
-    await vi.waitFor(() => expect(document.activeElement).toBe(password));
+    expect(email.getAttribute('aria-invalid')).toBe('true');
+    expect(screen.getAllByText('Wrong e-mail address or password.')).toHaveLength(1);
+    for (const field of [email, password]) {
+      expect(document.getElementById(field.getAttribute('aria-describedby') ?? '')?.textContent).toContain('Wrong e-mail address or password.');
+    }
+    await vi.waitFor(() => expect(document.activeElement).toBe(email));
+
+    await fill('E-mail address', 'ada@example.org');
+    expect(email.getAttribute('aria-invalid')).toBeNull();
+    expect(password.getAttribute('aria-invalid')).toBeNull();
   });
 
   it('shows a problem that is about no field as an alert', async () => {
