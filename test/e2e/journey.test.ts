@@ -146,6 +146,8 @@ describe('a new customer', () => {
 
   it('deploys: the status turns green, Running, with the steps and the connection string', { timeout: DEPLOY_MS + STEP_MS }, async () => {
     await deployButton(page).click();
+    // Disabled from the click until the deployment settles ("Starting…", then "Deploying").
+    expect(await page.getByRole('button', { name: /^(Deploy|Redeploy|Starting…)$/ }).isDisabled()).toBe(true);
 
     const running = await waitForStatus('Running');
     expect(await statusTone(running)).toBe('green');
@@ -182,6 +184,7 @@ describe('a new customer', () => {
   it('edits max connections, saves, re-deploys, and is green again with the new setting', { timeout: DEPLOY_MS + STEP_MS }, async () => {
     await canvas(page).getByText('PostgreSQL 15', { exact: false }).first().click();
     await properties(page).getByLabel('Max connections').fill('60');
+    expect(await deployButton(page).isDisabled()).toBe(true); // unsaved
     await page.getByRole('button', { name: 'Save', exact: true }).click();
     await page.getByRole('button', { name: 'Saved' }).waitFor();
 
