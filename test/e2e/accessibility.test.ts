@@ -107,6 +107,12 @@ describe('signed in', () => {
     await expectAccessible('editor-selected');
   });
 
+  it('the page of a plan that does not exist (deleted, or an old link)', async () => {
+    await page.goto('/plans/00000000-0000-4000-8000-000000000000');
+    await page.getByText(/no such plan/i).waitFor();
+    await expectAccessible('plan-not-found');
+  });
+
   it('the deployment view of a running plan', async () => {
     await page.goto(`/plans/${runningPlanId}`);
     await deploymentRegion(page).getByText('Running', { exact: true }).first().waitFor();

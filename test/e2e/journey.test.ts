@@ -148,6 +148,8 @@ describe('a new customer', () => {
     await deployButton(page).click();
     // Disabled from the click until the deployment settles ("Starting…", then "Deploying").
     expect(await page.getByRole('button', { name: /^(Deploy|Redeploy|Starting…)$/ }).isDisabled()).toBe(true);
+    // Orange while it runs (the local deploy takes a second or two, long enough to see).
+    expect(await statusTone(await waitForStatus('Deploying', STEP_MS))).toBe('orange');
 
     const running = await waitForStatus('Running');
     expect(await statusTone(running)).toBe('green');
