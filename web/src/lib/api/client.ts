@@ -1,5 +1,5 @@
 import type { FieldProblem } from '@cloudseed/shared/errors';
-import type { Account, Backup, Credentials, Deployment, DeployStarted, PlanInput, PlanList, PlanResource } from './types.ts';
+import type { Account, AccountList, Backup, ConnectAccountInput, Credentials, Deployment, DeployStarted, PlanInput, PlanList, PlanResource } from './types.ts';
 
 /** An RFC 9457 problem answered by the API, with the field problems of a 400. */
 export class ApiError extends Error {
@@ -114,8 +114,22 @@ export class ApiClient {
   }
 
   async listAccounts(): Promise<readonly Account[]> {
-    const { items } = await this.json<{ items: Account[] }>('GET', '/v1/accounts');
-    return items;
+    return (await this.accountList()).items;
+  }
+
+  /** The accounts with the customer's ExternalId, the platform account and the template's launch link. */
+  accountList(): Promise<AccountList> {
+    return this.json('GET', '/v1/accounts');
+  }
+
+  /** Stored only once CloudSeed has assumed the role with the customer's ExternalId (a 400 at /roleArn otherwise). */
+  connectAccount(input: ConnectAccountInput): Promise<Account> {
+    return this.json('POST', '/v1/accounts', input);
+  }
+
+  /** A 409 while deployed plans run in the account, and for the local cloud's built-in one. */
+  async deleteAccount(id: string): Promise<void> {
+    await this.send('DELETE', `/v1/accounts/${encodeURIComponent(id)}`);
   }
 
   private async json<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -1,6 +1,6 @@
 import type { Plan, PlanInput } from '@cloudseed/shared/cs-json/schema';
 import type { PlanStatus } from '@cloudseed/shared/plans/plans';
-import type { AccountResource } from '@cloudseed/shared/accounts/accounts';
+import type { AccountList as AccountListBody, AccountResource, ConnectAccountInput } from '@cloudseed/shared/accounts/accounts';
 import type { backupResource } from '@cloudseed/shared/backups/backups';
 import type { TimelineStep } from '@cloudseed/shared/deployments/timeline';
 
@@ -69,3 +69,9 @@ export interface DeployStarted {
 }
 
 export type Account = AccountResource;
+
+/** `GET /v1/accounts`: the accounts, and what the CloudSeed template needs to trust the platform. */
+export type AccountList = AccountListBody;
+
+/** `POST /v1/accounts`: `{ roleArn, region, name? }`. */
+export type { ConnectAccountInput };
