@@ -79,6 +79,12 @@ describe('signed out', () => {
     await page.getByText('Wrong e-mail address or password.').waitFor();
     await expectAccessible('log-in');
   });
+
+  it('confirm, where a code from the e-mail is entered', async () => {
+    await page.goto(`/confirm?email=${encodeURIComponent(user.email)}`);
+    await page.getByRole('heading', { level: 1 }).waitFor();
+    await expectAccessible('confirm');
+  });
 });
 
 describe('signed in', () => {
@@ -91,6 +97,12 @@ describe('signed in', () => {
     await page.getByRole('link', { name: 'accessible-db' }).waitFor();
     await page.getByText('Running', { exact: true }).first().waitFor();
     await expectAccessible('dashboard');
+  });
+
+  it('the AWS accounts page', async () => {
+    await page.goto('/accounts');
+    await page.getByRole('heading', { name: 'AWS accounts' }).waitFor();
+    await expectAccessible('accounts');
   });
 
   it('the editor, empty', async () => {
