@@ -17,8 +17,7 @@ export const backupsRegion = (page: Page): Locator => page.getByRole('region', {
 /** The plan's name in the editor's toolbar ("Name"), not "Database name" in the properties. */
 export const planName = (page: Page): Locator => page.getByLabel('Name', { exact: true });
 export const saveButton = (page: Page): Locator => page.getByRole('button', { name: /^(Save|Saved|Saving…)$/ });
-/** "Deploy"; the editor words it "Redeploy" once the plan has been deployed (or failed). */
-export const deployButton = (page: Page): Locator => page.getByRole('button', { name: /^(Deploy|Redeploy)$/ });
+export const deployButton = (page: Page): Locator => page.getByRole('button', { name: 'Deploy', exact: true });
 
 /** The inline error of a field: it must be marked invalid and describe itself by the message. */
 export async function fieldError(page: Page, field: Locator): Promise<string> {
