@@ -14,6 +14,7 @@ import { acknowledge } from './nag.ts';
 import { REPO_ROOT } from './names.ts';
 import { contentSecurityPolicy, inlineScriptHashes } from './web-policy.ts';
 import { VIEWER_ADDRESS_HEADER } from '@cloudseed/functions/lib/headers';
+import type { PublicConfig } from '@cloudseed/shared/config';
 
 export { contentSecurityPolicy, inlineScriptHashes };
 
@@ -158,15 +159,16 @@ export class Web extends Construct {
       "The distribution uses CloudFront's default *.cloudfront.net certificate, whose viewer TLS policy CloudFront fixes; a custom domain with an ACM certificate (TLSv1.2_2021) is an installation's own setup.",
     );
 
+    const config: PublicConfig = {
+      mode: 'aws',
+      region: stack.region,
+      userPoolId: props.auth.userPool.userPoolId,
+      userPoolClientId: props.auth.client.userPoolClientId,
+      cognitoEndpoint: cognitoOrigin,
+      apiBase: `https://${this.distribution.distributionDomainName}`,
+    };
     const sources = [
-      s3deploy.Source.jsonData('config.json', {
-        mode: 'aws',
-        region: stack.region,
-        userPoolId: props.auth.userPool.userPoolId,
-        userPoolClientId: props.auth.client.userPoolClientId,
-        cognitoEndpoint: cognitoOrigin,
-        apiBase: `https://${this.distribution.distributionDomainName}`,
-      }),
+      s3deploy.Source.jsonData('config.json', config),
       ...docsAssetSources(),
       ...(existsSync(buildDir) ? [s3deploy.Source.asset(buildDir)] : []),
     ];

@@ -1,3 +1,4 @@
+import type { PublicConfig } from '@cloudseed/shared/config';
 import type { Route } from '@cloudseed/functions/routes';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
@@ -25,17 +26,7 @@ export interface LoadedRoute extends Route {
   readonly handler: ApiHandler;
 }
 
-/** `GET /config.json`: what the SPA needs to find the API and sign users in (DESIGN §3). */
-export interface PublicConfig {
-  readonly mode: 'local' | 'aws';
-  readonly region: string;
-  readonly userPoolId: string;
-  readonly userPoolClientId: string;
-  readonly cognitoEndpoint: string;
-  readonly apiBase: string;
-  /** Local cloud only: the PostgreSQL majors installed on this machine, newest first. */
-  readonly postgresVersions?: readonly string[];
-}
+export type { PublicConfig };
 
 export interface AdapterApp {
   readonly routes: readonly LoadedRoute[];

@@ -6,17 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
+import type { PublicConfig } from '@cloudseed/shared/config';
 
 /** `GET /config.json` (DESIGN §3). */
-export interface LocalCloudConfig {
-  readonly mode: string;
-  readonly region: string;
-  readonly userPoolId: string;
-  readonly userPoolClientId: string;
-  readonly cognitoEndpoint: string;
-  readonly apiBase: string;
-  readonly postgresVersions?: readonly string[];
-}
+export type LocalCloudConfig = PublicConfig;
 
 /** A `node infra/local/start.ts` process, ready or not. */
 export interface LocalCloudProcess {

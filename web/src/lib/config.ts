@@ -1,14 +1,7 @@
-/** `GET /config.json`: where the API and the user pool are (DESIGN §3). Served by CloudFront on AWS and by the local cloud. */
-export interface AppConfig {
-  readonly mode: 'local' | 'aws';
-  readonly region: string;
-  readonly userPoolId: string;
-  readonly userPoolClientId: string;
-  readonly cognitoEndpoint: string;
-  readonly apiBase: string;
-  /** Local cloud only: the PostgreSQL majors installed on this machine, newest first. */
-  readonly postgresVersions?: readonly string[];
-}
+import type { PublicConfig } from '@cloudseed/shared/config';
+
+/** `GET /config.json`: where the API and the user pool are (DESIGN §3). */
+export type AppConfig = PublicConfig;
 
 let loading: Promise<AppConfig> | undefined;
 

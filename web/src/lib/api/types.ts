@@ -1,22 +1,12 @@
 import type { Plan, PlanInput } from '@cloudseed/shared/cs-json/schema';
-import type { PlanStatus } from '@cloudseed/shared/plans/plans';
+import type { PlanResource, PlanStatus } from '@cloudseed/shared/plans/plans';
 import type { AccountList as AccountListBody, AccountResource, ConnectAccountInput } from '@cloudseed/shared/accounts/accounts';
 import type { backupResource } from '@cloudseed/shared/backups/backups';
 import type { TimelineStep } from '@cloudseed/shared/deployments/timeline';
 
 // What the API answers (DESIGN §3), as the web app reads it.
 
-export type { Plan, PlanInput, PlanStatus };
-
-export interface PlanResource {
-  readonly id: string;
-  readonly version: number;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly spec: Plan;
-  readonly status: PlanStatus;
-  readonly statusReason?: string;
-}
+export type { Plan, PlanInput, PlanResource, PlanStatus };
 
 export interface PlanList {
   readonly items: readonly PlanResource[];
