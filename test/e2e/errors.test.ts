@@ -85,7 +85,7 @@ describe('logging in', () => {
     await page.getByLabel('Password', { exact: true }).fill(user.password);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.waitForURL(/\/plans$/);
-    await page.getByRole('heading', { name: 'Plans' }).waitFor();
+    await page.getByRole('heading', { name: 'Plans', exact: true }).waitFor();
     expect(await page.evaluate(() => localStorage.getItem('cloudseed.session'))).toContain(user.email);
   });
 

@@ -88,7 +88,7 @@ describe('a new customer', () => {
     await page.getByRole('button', { name: 'Sign up' }).click();
 
     await page.waitForURL('**/plans');
-    await page.getByRole('heading', { name: 'Plans' }).waitFor();
+    await page.getByRole('heading', { name: 'Plans', exact: true }).waitFor();
     await page.getByRole('button', { name: 'Log out' }).waitFor();
     await page.getByRole('heading', { name: 'No plans yet' }).waitFor();
     expect(await page.getByRole('main').getByText(PLAN).count()).toBe(0);
@@ -236,7 +236,7 @@ describe('a new customer', () => {
     await page.getByText(/Deleting|Tearing down/i).first().waitFor();
     await screenshot(page, '15-tearing-down');
     await page.waitForURL(/\/plans$/, { timeout: DEPLOY_MS });
-    await page.getByRole('heading', { name: 'Plans' }).waitFor();
+    await page.getByRole('heading', { name: 'Plans', exact: true }).waitFor();
     await expect.poll(() => page.getByRole('link', { name: PLAN }).count()).toBe(0);
     expect(psql(connection, 'SELECT 1').ok).toBe(false);
     await screenshot(page, '16-dashboard-after-delete');
