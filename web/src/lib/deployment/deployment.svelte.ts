@@ -1,6 +1,7 @@
 import { ApiError, SignedOut } from '../api/client.ts';
 import type { ApiClient } from '../api/client.ts';
 import type { Deployment, PlanStatus } from '../api/types.ts';
+import { Poller, type VisibilityTarget } from '../poller.ts';
 import { describeError, timelineRows, type TimelineRow } from './format.ts';
 
 // A plan's deployment as the deployment view shows it, kept fresh: every second while it deploys,
@@ -14,8 +15,6 @@ const IN_PROGRESS: ReadonlySet<PlanStatus> = new Set(['deploying', 'deleting']);
 
 /** The part of the API the deployment view uses; tests hand in a fake. */
 export type DeploymentClient = Pick<ApiClient, 'deployment' | 'credentials' | 'backups' | 'runBackup' | 'restoreBackup' | 'validateBackup' | 'backupDownload'>;
-
-type VisibilityTarget = Pick<Document, 'visibilityState' | 'addEventListener' | 'removeEventListener'>;
 
 export interface DeploymentStateOptions {
   /** Told whenever the status or its reason changes, and once with the first answer. */
@@ -42,8 +41,7 @@ export class DeploymentState {
   readonly #client: DeploymentClient;
   readonly #planId: string;
   readonly #options: DeploymentStateOptions;
-  #running = false;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #poller: Poller;
   #inFlight: Promise<void> | undefined;
   #again = false;
   #told: string | undefined;
@@ -53,6 +51,7 @@ export class DeploymentState {
     this.#client = client;
     this.#planId = planId;
     this.#options = options;
+    this.#poller = new Poller(() => this.refresh(), () => this.interval, options.document);
   }
 
   /** How long until the next refresh. */
@@ -81,61 +80,24 @@ export class DeploymentState {
   }
 
   /** Refreshes now and then at the pace the status asks for, restarting the wait. */
-  async refreshSoon(): Promise<void> {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await this.refresh();
-    this.#schedule();
+  refreshSoon(): Promise<void> {
+    return this.#poller.runNow();
   }
 
   /** Loads now and keeps the deployment fresh until the returned function (or `stop`) is called. */
   start(): () => void {
-    if (!this.#running) {
-      this.#running = true;
-      this.#document?.addEventListener('visibilitychange', this.#onVisibilityChange);
-      void this.#poll();
-    }
+    this.#poller.start();
     return () => this.stop();
   }
 
   stop(): void {
-    this.#running = false;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#document?.removeEventListener('visibilitychange', this.#onVisibilityChange);
+    this.#poller.stop();
   }
 
   /** Resolves once the plan is gone (GET answers 404): after a delete answered 202, its teardown has finished. */
   waitUntilGone(): Promise<void> {
     if (this.gone) return Promise.resolve();
     return new Promise((resolve) => this.#goneWaiters.push(resolve));
-  }
-
-  get #document(): VisibilityTarget | undefined {
-    return this.#options.document ?? (typeof document === 'undefined' ? undefined : document);
-  }
-
-  get #hidden(): boolean {
-    return this.#document?.visibilityState === 'hidden';
-  }
-
-  readonly #onVisibilityChange = (): void => {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    // Back in view: what changed meanwhile shows at once, then the usual pace resumes.
-    if (!this.#hidden) void this.#poll();
-  };
-
-  async #poll(): Promise<void> {
-    if (!this.#running || this.#hidden) return;
-    await this.refresh();
-    this.#schedule();
-  }
-
-  #schedule(): void {
-    if (!this.#running || this.#hidden || this.gone) return;
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => void this.#poll(), this.interval);
   }
 
   async #load(): Promise<void> {

@@ -1,6 +1,7 @@
 import { componentCost } from '@cloudseed/shared/transform/aws-json';
 import { ApiError, SignedOut } from '../api/client.ts';
 import type { PlanList as PlanPage, PlanResource, PlanStatus } from '../api/types.ts';
+import { Poller, type VisibilityTarget } from '../poller.ts';
 
 // The dashboard's list of plans, kept fresh: every 2 s while a plan is deploying or being deleted
 // (its badge should turn green or red as it happens), every 15 s otherwise, and not at all while
@@ -67,8 +68,6 @@ function newestFirst(a: PlanResource, b: PlanResource): number {
   return b.createdAt.localeCompare(a.createdAt) || a.id.localeCompare(b.id);
 }
 
-type VisibilityTarget = Pick<Document, 'visibilityState' | 'addEventListener' | 'removeEventListener'>;
-
 export interface PlanListOptions {
   /** The session ended: the page sends the user to log in. Polling has stopped. */
   readonly onSignedOut?: () => void;
@@ -87,13 +86,13 @@ export class PlanList {
 
   readonly #source: PlanSource;
   readonly #options: PlanListOptions;
-  #running = false;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #poller: Poller;
   #inFlight: Promise<void> | undefined;
 
   constructor(source: PlanSource, options: PlanListOptions = {}) {
     this.#source = source;
     this.#options = options;
+    this.#poller = new Poller(() => this.refresh(), () => this.interval, options.document);
   }
 
   /** A plan is deploying or being deleted: its status will change soon. */
@@ -121,42 +120,12 @@ export class PlanList {
 
   /** Loads now and keeps the list fresh until the returned function (or `stop`) is called. */
   start(): () => void {
-    if (!this.#running) {
-      this.#running = true;
-      this.#document?.addEventListener('visibilitychange', this.#onVisibilityChange);
-      void this.#poll();
-    }
+    this.#poller.start();
     return () => this.stop();
   }
 
   stop(): void {
-    this.#running = false;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#document?.removeEventListener('visibilitychange', this.#onVisibilityChange);
-  }
-
-  get #document(): VisibilityTarget | undefined {
-    return this.#options.document ?? (typeof document === 'undefined' ? undefined : document);
-  }
-
-  get #hidden(): boolean {
-    return this.#document?.visibilityState === 'hidden';
-  }
-
-  readonly #onVisibilityChange = (): void => {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    // Back in view: what changed meanwhile shows at once, then the usual rhythm resumes.
-    if (!this.#hidden) void this.#poll();
-  };
-
-  async #poll(): Promise<void> {
-    if (!this.#running || this.#hidden) return;
-    await this.refresh();
-    if (!this.#running || this.#hidden) return;
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => void this.#poll(), this.interval);
+    this.#poller.stop();
   }
 
   async #load(): Promise<void> {
