@@ -1,22 +1,13 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ConfirmForm, LogInForm, PendingSignUp, SignUpForm, type AuthService } from './auth-forms.svelte.ts';
+import { ConfirmForm, LogInForm, PendingSignUp, SignUpForm } from './auth-forms.svelte.ts';
 import { AuthError } from './cognito.ts';
+import { fakeAuthService } from './test-fakes.ts';
 
 const STRONG = 'Correct-Horse-9';
 
-function service(overrides: Partial<AuthService> = {}): AuthService {
-  return {
-    logIn: vi.fn(() => Promise.resolve()),
-    signUp: vi.fn(() => Promise.resolve({ confirmed: true })),
-    confirm: vi.fn(() => Promise.resolve()),
-    resendCode: vi.fn(() => Promise.resolve()),
-    ...overrides,
-  };
-}
-
 describe('log in', () => {
   it('asks for both fields before calling Cognito', async () => {
-    const auth = service();
+    const auth = fakeAuthService();
     const form = new LogInForm(auth);
 
     expect(await form.submit()).toBe(false);
@@ -26,7 +17,7 @@ describe('log in', () => {
   });
 
   it('logs in with the trimmed address', async () => {
-    const auth = service();
+    const auth = fakeAuthService();
     const form = new LogInForm(auth, ' ada@example.com ');
     form.password = 'anything at all';
 
@@ -35,19 +26,19 @@ describe('log in', () => {
   });
 
   it('puts a wrong password on the password field and an unknown user on the e-mail field', async () => {
-    const wrong = new LogInForm(service({ logIn: () => Promise.reject(new AuthError('Wrong e-mail address or password.', 'NotAuthorizedException', 'password')) }), 'ada@example.com');
+    const wrong = new LogInForm(fakeAuthService({ logIn: () => Promise.reject(new AuthError('Wrong e-mail address or password.', 'NotAuthorizedException', 'password')) }), 'ada@example.com');
     wrong.password = 'nope';
     await wrong.submit();
     expect(wrong.errors).toEqual({ password: 'Wrong e-mail address or password.' });
 
-    const unknown = new LogInForm(service({ logIn: () => Promise.reject(new AuthError('There is no account with this e-mail address. Check it, or sign up.', 'UserNotFoundException', 'email')) }), 'who@example.com');
+    const unknown = new LogInForm(fakeAuthService({ logIn: () => Promise.reject(new AuthError('There is no account with this e-mail address. Check it, or sign up.', 'UserNotFoundException', 'email')) }), 'who@example.com');
     unknown.password = 'nope';
     await unknown.submit();
     expect(unknown.errors).toEqual({ email: 'There is no account with this e-mail address. Check it, or sign up.' });
   });
 
   it('shows a refusal that is about no field above the form', async () => {
-    const form = new LogInForm(service({ logIn: () => Promise.reject(new AuthError('Too many attempts. Wait a minute and try again.', 'TooManyRequestsException')) }), 'ada@example.com');
+    const form = new LogInForm(fakeAuthService({ logIn: () => Promise.reject(new AuthError('Too many attempts. Wait a minute and try again.', 'TooManyRequestsException')) }), 'ada@example.com');
     form.password = 'x';
 
     await form.submit();
@@ -58,7 +49,7 @@ describe('log in', () => {
 
   it('is pending while Cognito answers, and sends once however often it is submitted', async () => {
     let finish: () => void = () => undefined;
-    const auth = service({ logIn: vi.fn(() => new Promise<void>((resolve) => (finish = resolve))) });
+    const auth = fakeAuthService({ logIn: vi.fn(() => new Promise<void>((resolve) => (finish = resolve))) });
     const form = new LogInForm(auth, 'ada@example.com');
     form.password = 'x';
 
@@ -73,7 +64,7 @@ describe('log in', () => {
   });
 
   it('clears a server error once the field is edited', async () => {
-    const form = new LogInForm(service({ logIn: () => Promise.reject(new AuthError('Wrong e-mail address or password.', 'NotAuthorizedException', 'password')) }), 'ada@example.com');
+    const form = new LogInForm(fakeAuthService({ logIn: () => Promise.reject(new AuthError('Wrong e-mail address or password.', 'NotAuthorizedException', 'password')) }), 'ada@example.com');
     form.password = 'nope';
     await form.submit();
 
@@ -84,7 +75,7 @@ describe('log in', () => {
   });
 
   it('knows when the address still needs its confirmation code', async () => {
-    const form = new LogInForm(service({ logIn: () => Promise.reject(new AuthError('Confirm your e-mail address first: enter the code we sent you.', 'UserNotConfirmedException', 'email')) }), 'ada@example.com');
+    const form = new LogInForm(fakeAuthService({ logIn: () => Promise.reject(new AuthError('Confirm your e-mail address first: enter the code we sent you.', 'UserNotConfirmedException', 'email')) }), 'ada@example.com');
     form.password = 'x';
 
     await form.submit();
@@ -95,7 +86,7 @@ describe('log in', () => {
 
 describe('sign up', () => {
   it('refuses a weak password before Cognito is asked (the local user pool does not check)', async () => {
-    const auth = service();
+    const auth = fakeAuthService();
     const form = new SignUpForm(auth);
     form.email = 'ada@example.com';
     form.password = 'password1';
@@ -107,7 +98,7 @@ describe('sign up', () => {
   });
 
   it('re-checks a field as it is typed after a first attempt, so the error goes once it is fixed', async () => {
-    const form = new SignUpForm(service());
+    const form = new SignUpForm(fakeAuthService());
     form.email = 'ada@example.com';
     form.password = 'short';
     await form.submit();
@@ -122,7 +113,7 @@ describe('sign up', () => {
   });
 
   it('logs straight in when the account is confirmed at once (the local cloud)', async () => {
-    const auth = service();
+    const auth = fakeAuthService();
     const form = new SignUpForm(auth);
     form.email = 'ada@example.com';
     form.password = STRONG;
@@ -134,7 +125,7 @@ describe('sign up', () => {
 
   it('goes to the code step when Cognito mailed a code, remembering the password in memory', async () => {
     const signUps = new PendingSignUp();
-    const auth = service({ signUp: () => Promise.resolve({ confirmed: false }) });
+    const auth = fakeAuthService({ signUp: () => Promise.resolve({ confirmed: false }) });
     const form = new SignUpForm(auth, signUps);
     form.email = 'ada@example.com';
     form.password = STRONG;
@@ -145,7 +136,7 @@ describe('sign up', () => {
   });
 
   it('says so on the e-mail field when the account exists', async () => {
-    const form = new SignUpForm(service({ signUp: () => Promise.reject(new AuthError('An account with this e-mail address already exists. Log in instead.', 'UsernameExistsException', 'email')) }));
+    const form = new SignUpForm(fakeAuthService({ signUp: () => Promise.reject(new AuthError('An account with this e-mail address already exists. Log in instead.', 'UsernameExistsException', 'email')) }));
     form.email = 'ada@example.com';
     form.password = STRONG;
 
@@ -158,7 +149,7 @@ describe('sign up', () => {
 
 describe('confirm the e-mail address', () => {
   it('asks for the code in the e-mail', async () => {
-    const auth = service();
+    const auth = fakeAuthService();
     const form = new ConfirmForm(auth, 'ada@example.com');
 
     await form.submit();
@@ -173,7 +164,7 @@ describe('confirm the e-mail address', () => {
   it('logs in after confirming when this tab signed the address up', async () => {
     const signUps = new PendingSignUp();
     signUps.remember('ada@example.com', STRONG);
-    const auth = service();
+    const auth = fakeAuthService();
     const form = new ConfirmForm(auth, 'ada@example.com', signUps);
     form.code = ' 123 456 ';
 
@@ -184,7 +175,7 @@ describe('confirm the e-mail address', () => {
   });
 
   it('sends the user to log in when it does not know the password', async () => {
-    const auth = service();
+    const auth = fakeAuthService();
     const form = new ConfirmForm(auth, 'ada@example.com', new PendingSignUp());
     form.code = '123456';
 
@@ -193,7 +184,7 @@ describe('confirm the e-mail address', () => {
   });
 
   it('puts a wrong code on the code field', async () => {
-    const form = new ConfirmForm(service({ confirm: () => Promise.reject(new AuthError('That code is not right. Check the e-mail and try again.', 'CodeMismatchException', 'code')) }), 'ada@example.com');
+    const form = new ConfirmForm(fakeAuthService({ confirm: () => Promise.reject(new AuthError('That code is not right. Check the e-mail and try again.', 'CodeMismatchException', 'code')) }), 'ada@example.com');
     form.code = '000000';
 
     expect(await form.submit()).toBeUndefined();
@@ -201,7 +192,7 @@ describe('confirm the e-mail address', () => {
   });
 
   it('resends the code to the address, which alone must be valid', async () => {
-    const auth = service();
+    const auth = fakeAuthService();
     const form = new ConfirmForm(auth);
 
     expect(await form.resend()).toBe(false);

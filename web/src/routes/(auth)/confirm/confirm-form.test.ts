@@ -1,21 +1,12 @@
 import { fireEvent, render, screen } from '@testing-library/svelte';
 import { describe, expect, it, vi } from 'vitest';
-import { ConfirmForm, PendingSignUp, type AuthService } from '#lib/auth/auth-forms.svelte.ts';
+import { ConfirmForm, PendingSignUp } from '#lib/auth/auth-forms.svelte.ts';
+import { fakeAuthService } from '#lib/auth/test-fakes.ts';
 import ConfirmFormView from './confirm-form.svelte';
-
-function service(overrides: Partial<AuthService> = {}): AuthService {
-  return {
-    logIn: vi.fn(() => Promise.resolve()),
-    signUp: vi.fn(() => Promise.resolve({ confirmed: true })),
-    confirm: vi.fn(() => Promise.resolve()),
-    resendCode: vi.fn(() => Promise.resolve()),
-    ...overrides,
-  };
-}
 
 describe('the confirmation form', () => {
   it('asks for the code before calling Cognito', async () => {
-    const auth = service();
+    const auth = fakeAuthService();
     render(ConfirmFormView, { form: new ConfirmForm(auth, 'ada@example.com', new PendingSignUp()), onSignedIn: vi.fn(), onConfirmed: vi.fn() });
 
     expect(screen.getByLabelText('E-mail address')).toHaveProperty('value', 'ada@example.com');
@@ -28,7 +19,7 @@ describe('the confirmation form', () => {
   });
 
   it('resends the code and says where it went', async () => {
-    const auth = service();
+    const auth = fakeAuthService();
     render(ConfirmFormView, { form: new ConfirmForm(auth, 'ada@example.com', new PendingSignUp()), onSignedIn: vi.fn(), onConfirmed: vi.fn() });
 
     await fireEvent.click(screen.getByRole('button', { name: 'Resend code' }));
@@ -39,7 +30,7 @@ describe('the confirmation form', () => {
 
   it('hands over once confirmed', async () => {
     const onConfirmed = vi.fn();
-    render(ConfirmFormView, { form: new ConfirmForm(service(), 'ada@example.com', new PendingSignUp()), onSignedIn: vi.fn(), onConfirmed });
+    render(ConfirmFormView, { form: new ConfirmForm(fakeAuthService(), 'ada@example.com', new PendingSignUp()), onSignedIn: vi.fn(), onConfirmed });
     await fireEvent.input(screen.getByLabelText('Confirmation code'), { target: { value: '123456' } });
 
     await fireEvent.click(screen.getByRole('button', { name: 'Confirm' }));

@@ -2,19 +2,10 @@ import { fireEvent, render, screen } from '@testing-library/svelte';
 import { describe, expect, it, vi } from 'vitest';
 import { LogInForm, type AuthService } from '#lib/auth/auth-forms.svelte.ts';
 import { AuthError } from '#lib/auth/cognito.ts';
+import { fakeAuthService } from '#lib/auth/test-fakes.ts';
 import LogInFormView from './log-in-form.svelte';
 
-function service(overrides: Partial<AuthService> = {}): AuthService {
-  return {
-    logIn: vi.fn(() => Promise.resolve()),
-    signUp: vi.fn(() => Promise.resolve({ confirmed: true })),
-    confirm: vi.fn(() => Promise.resolve()),
-    resendCode: vi.fn(() => Promise.resolve()),
-    ...overrides,
-  };
-}
-
-function setUp(auth: AuthService = service(), email = '') {
+function setUp(auth: AuthService = fakeAuthService(), email = '') {
   const onSignedIn = vi.fn();
   render(LogInFormView, { form: new LogInForm(auth, email), onSignedIn });
   return { onSignedIn };
@@ -26,7 +17,7 @@ async function fill(label: string, value: string) {
 
 describe('the log-in form', () => {
   it('asks for the missing fields on each field, and focuses the first', async () => {
-    const auth = service();
+    const auth = fakeAuthService();
     setUp(auth);
 
     await fireEvent.click(screen.getByRole('button', { name: 'Log in' }));
@@ -41,7 +32,7 @@ describe('the log-in form', () => {
   });
 
   it('marks both fields when Cognito refuses the pair, with the message shown once and read with each', async () => {
-    setUp(service({ logIn: () => Promise.reject(new AuthError('Wrong e-mail address or password.', 'NotAuthorizedException', 'password')) }), 'ada@example.com');
+    setUp(fakeAuthService({ logIn: () => Promise.reject(new AuthError('Wrong e-mail address or password.', 'NotAuthorizedException', 'password')) }), 'ada@example.com');
     await fill('Password', 'not-it');
 
     await fireEvent.click(screen.getByRole('button', { name: 'Log in' }));
@@ -62,7 +53,7 @@ describe('the log-in form', () => {
   });
 
   it('shows a problem that is about no field as an alert', async () => {
-    setUp(service({ logIn: () => Promise.reject(new AuthError('Cannot reach the sign-in service. Check your connection and try again.', 'NetworkError')) }), 'ada@example.com');
+    setUp(fakeAuthService({ logIn: () => Promise.reject(new AuthError('Cannot reach the sign-in service. Check your connection and try again.', 'NetworkError')) }), 'ada@example.com');
     await fill('Password', 'whatever');
 
     await fireEvent.click(screen.getByRole('button', { name: 'Log in' }));
@@ -71,7 +62,7 @@ describe('the log-in form', () => {
   });
 
   it('hands over once logged in', async () => {
-    const auth = service();
+    const auth = fakeAuthService();
     const { onSignedIn } = setUp(auth, 'ada@example.com');
     await fill('Password', 'Correct-Horse-9');
 
@@ -82,7 +73,7 @@ describe('the log-in form', () => {
   });
 
   it('offers the code step to an address that is not confirmed yet', async () => {
-    setUp(service({ logIn: () => Promise.reject(new AuthError('Confirm your e-mail address first: enter the code we sent you.', 'UserNotConfirmedException', 'email')) }), 'ada@example.com');
+    setUp(fakeAuthService({ logIn: () => Promise.reject(new AuthError('Confirm your e-mail address first: enter the code we sent you.', 'UserNotConfirmedException', 'email')) }), 'ada@example.com');
     await fill('Password', 'whatever');
 
     await fireEvent.click(screen.getByRole('button', { name: 'Log in' }));

@@ -2,19 +2,10 @@ import { fireEvent, render, screen } from '@testing-library/svelte';
 import { describe, expect, it, vi } from 'vitest';
 import { PendingSignUp, SignUpForm, type AuthService } from '#lib/auth/auth-forms.svelte.ts';
 import { AuthError } from '#lib/auth/cognito.ts';
+import { fakeAuthService } from '#lib/auth/test-fakes.ts';
 import SignUpFormView from './sign-up-form.svelte';
 
-function service(overrides: Partial<AuthService> = {}): AuthService {
-  return {
-    logIn: vi.fn(() => Promise.resolve()),
-    signUp: vi.fn(() => Promise.resolve({ confirmed: true })),
-    confirm: vi.fn(() => Promise.resolve()),
-    resendCode: vi.fn(() => Promise.resolve()),
-    ...overrides,
-  };
-}
-
-function setUp(auth: AuthService = service()) {
+function setUp(auth: AuthService = fakeAuthService()) {
   const form = new SignUpForm(auth, new PendingSignUp());
   const onSignedIn = vi.fn();
   const onConfirm = vi.fn();
@@ -36,7 +27,7 @@ describe('the sign-up form', () => {
   });
 
   it('shows what a weak password lacks on the field, and does not call Cognito', async () => {
-    const auth = service();
+    const auth = fakeAuthService();
     setUp(auth);
     await fill('E-mail address', 'ada@example.com');
     await fill('Password', 'password');
@@ -69,7 +60,7 @@ describe('the sign-up form', () => {
 
   it('disables the button while signing up, then hands over', async () => {
     let finish: (value: { confirmed: boolean }) => void = () => undefined;
-    const auth = service({ signUp: () => new Promise((resolve) => (finish = resolve)) });
+    const auth = fakeAuthService({ signUp: () => new Promise((resolve) => (finish = resolve)) });
     const { onConfirm, onSignedIn } = setUp(auth);
     await fill('E-mail address', 'ada@example.com');
     await fill('Password', 'Correct-Horse-9');
@@ -86,7 +77,7 @@ describe('the sign-up form', () => {
   });
 
   it('says an account exists on the e-mail field, with a way to log in', async () => {
-    setUp(service({ signUp: () => Promise.reject(new AuthError('An account with this e-mail address already exists. Log in instead.', 'UsernameExistsException', 'email')) }));
+    setUp(fakeAuthService({ signUp: () => Promise.reject(new AuthError('An account with this e-mail address already exists. Log in instead.', 'UsernameExistsException', 'email')) }));
     await fill('E-mail address', 'ada@example.com');
     await fill('Password', 'Correct-Horse-9');
 
