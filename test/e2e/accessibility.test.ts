@@ -1,4 +1,4 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startLocalCloud } from '../support/local-cloud.ts';
 import type { LocalCloud } from '../support/local-cloud.ts';
@@ -6,7 +6,8 @@ import { signUp } from '../support/users.ts';
 import type { SignedUpUser } from '../support/users.ts';
 import { Api } from './support/api.ts';
 import { describeViolations, seriousViolations } from './support/axe.ts';
-import { collectPageErrors, launchBrowser, newContext, requireWebBuild, signInWithStoredSession } from './support/browser.ts';
+import { closeTab, launchBrowser, openTab, requireWebBuild, signInWithStoredSession } from './support/browser.ts';
+import type { TestTab } from './support/browser.ts';
 import { canvas, deploymentRegion, palettePostgres, properties } from './support/pages.ts';
 import { screenshot } from './support/screenshots.ts';
 
@@ -15,9 +16,8 @@ import { screenshot } from './support/screenshots.ts';
 
 let cloud: LocalCloud;
 let browser: Browser;
-let context: BrowserContext;
+let tab: TestTab;
 let page: Page;
-let pageErrors: string[];
 let user: SignedUpUser;
 let api: Api;
 let runningPlanId: string;
@@ -38,16 +38,11 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  context = await newContext(browser, cloud.url);
-  page = await context.newPage();
-  page.setDefaultTimeout(10_000);
-  pageErrors = collectPageErrors(page);
+  tab = await openTab(browser, cloud.url);
+  page = tab.page;
 });
 
-afterEach(async () => {
-  await context.close();
-  if (pageErrors.length > 0) throw new Error(`the page threw:\n${pageErrors.join('\n')}`);
-});
+afterEach(() => closeTab(tab));
 
 async function expectAccessible(name: string): Promise<void> {
   await screenshot(page, `a11y-${name}`);

@@ -1,13 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startLocalCloud } from '../support/local-cloud.ts';
 import type { LocalCloud } from '../support/local-cloud.ts';
 import { logIn, randomEmail, randomPassword, signUp } from '../support/users.ts';
 import type { SignedUpUser } from '../support/users.ts';
 import { Api } from './support/api.ts';
-import { collectPageErrors, launchBrowser, newContext, requireWebBuild, signInWithStoredSession } from './support/browser.ts';
+import { closeTab, launchBrowser, openTab, requireWebBuild, signInWithStoredSession } from './support/browser.ts';
+import type { TestTab } from './support/browser.ts';
 import { canvas, deployButton, deploymentRegion, fieldError, palettePostgres, properties, saveButton, statusTone } from './support/pages.ts';
 import { screenshot } from './support/screenshots.ts';
 
@@ -18,9 +19,8 @@ const DEPLOY_MS = 60_000;
 
 let cloud: LocalCloud;
 let browser: Browser;
-let context: BrowserContext;
+let tab: TestTab;
 let page: Page;
-let pageErrors: string[];
 
 beforeAll(async () => {
   requireWebBuild();
@@ -32,16 +32,11 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  context = await newContext(browser, cloud.url);
-  page = await context.newPage();
-  page.setDefaultTimeout(10_000);
-  pageErrors = collectPageErrors(page);
+  tab = await openTab(browser, cloud.url);
+  page = tab.page;
 });
 
-afterEach(async () => {
-  await context.close();
-  if (pageErrors.length > 0) throw new Error(`the page threw:\n${pageErrors.join('\n')}`);
-});
+afterEach(() => closeTab(tab));
 
 describe('logging in', () => {
   let user: SignedUpUser;

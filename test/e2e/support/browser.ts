@@ -37,6 +37,27 @@ export function collectPageErrors(page: Page): string[] {
   return errors;
 }
 
+/** A test's own profile and tab; `errors` collects what the page threw. */
+export interface TestTab {
+  readonly context: BrowserContext;
+  readonly page: Page;
+  readonly errors: readonly string[];
+}
+
+/** A fresh profile and tab on the local cloud for one test, with the tests' usual 10 s wait. */
+export async function openTab(browser: Browser, baseURL: string): Promise<TestTab> {
+  const context = await newContext(browser, baseURL);
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  return { context, page, errors: collectPageErrors(page) };
+}
+
+/** Closes the tab's profile, then fails the test if the page threw meanwhile. */
+export async function closeTab(tab: TestTab): Promise<void> {
+  await tab.context.close();
+  if (tab.errors.length > 0) throw new Error(`the page threw:\n${tab.errors.join('\n')}`);
+}
+
 const STORAGE_KEY = 'cloudseed.session';
 
 /** The session the web app keeps in localStorage (web/src/lib/auth/session.svelte.ts). */
