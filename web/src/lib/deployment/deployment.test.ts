@@ -2,23 +2,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError, SignedOut } from '../api/client.ts';
 import type { Deployment } from '../api/types.ts';
 import { DeploymentState, FAST_POLL_MS, SLOW_POLL_MS, waitUntilGone } from './deployment.svelte.ts';
+import { FakeDocument } from '../test-fakes.ts';
 import { deployingDeployment, fakeClient, failedDeployment, PLAN_ID, runningDeployment } from './test-fakes.ts';
 
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
-
-function hiddenDocument() {
-  const listeners = new Set<EventListener>();
-  return {
-    visibilityState: 'visible' as DocumentVisibilityState,
-    addEventListener: (_type: string, listener: EventListener) => void listeners.add(listener),
-    removeEventListener: (_type: string, listener: EventListener) => void listeners.delete(listener),
-    set(state: DocumentVisibilityState) {
-      this.visibilityState = state;
-      for (const listener of listeners) listener(new Event('visibilitychange'));
-    },
-  };
-}
 
 describe('DeploymentState', () => {
   it('asks again after a request already out when refreshed, so a just-started deploy shows', async () => {
@@ -56,16 +44,16 @@ describe('DeploymentState', () => {
 
   it('pauses while the tab is hidden and catches up when it shows again', async () => {
     const client = fakeClient();
-    const document = hiddenDocument();
-    const state = new DeploymentState(client, PLAN_ID, { document });
+    const page = new FakeDocument();
+    const state = new DeploymentState(client, PLAN_ID, { document: page });
     const stop = state.start();
     await vi.advanceTimersByTimeAsync(0);
 
-    document.set('hidden');
+    page.become('hidden');
     await vi.advanceTimersByTimeAsync(SLOW_POLL_MS * 3);
     expect(client.deployment).toHaveBeenCalledTimes(1);
 
-    document.set('visible');
+    page.become('visible');
     await vi.advanceTimersByTimeAsync(0);
     expect(client.deployment).toHaveBeenCalledTimes(2);
     stop();

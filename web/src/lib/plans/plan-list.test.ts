@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError, SignedOut } from '../api/client.ts';
 import type { PlanList as PlanPage, PlanResource, PlanStatus } from '../api/types.ts';
+import { FakeDocument } from '../test-fakes.ts';
 import { describePlan, FAST_POLL_MS, PlanList, SLOW_POLL_MS, type PlanSource } from './plan-list.svelte.ts';
 
 function plan(id: string, status: PlanStatus = 'not_deployed', overrides: Partial<PlanResource['spec']> = {}): PlanResource {
@@ -59,14 +60,6 @@ function source(...pages: PlanPage[]): PlanSource & { calls: (string | undefined
   };
 }
 
-class FakeDocument extends EventTarget {
-  visibilityState: DocumentVisibilityState = 'visible';
-  become(state: DocumentVisibilityState) {
-    this.visibilityState = state;
-    this.dispatchEvent(new Event('visibilitychange'));
-  }
-}
-
 describe('the plans on the dashboard, kept fresh', () => {
   let page: FakeDocument;
 
@@ -81,7 +74,7 @@ describe('the plans on the dashboard, kept fresh', () => {
   it('loads at once, then every 15 s while nothing is in progress', async () => {
     const plans = source();
     plans.answer({ items: [plan('a', 'running')] });
-    const list = new PlanList(plans, { document: page as unknown as Document });
+    const list = new PlanList(plans, { document: page });
 
     const stop = list.start();
     await vi.advanceTimersByTimeAsync(0);
@@ -99,7 +92,7 @@ describe('the plans on the dashboard, kept fresh', () => {
   it('polls every 2 s while a plan deploys or is deleted, and slows down once it settles', async () => {
     const plans = source();
     plans.answer({ items: [plan('a', 'deploying')] });
-    const list = new PlanList(plans, { document: page as unknown as Document });
+    const list = new PlanList(plans, { document: page });
 
     list.start();
     await vi.advanceTimersByTimeAsync(0);
@@ -129,7 +122,7 @@ describe('the plans on the dashboard, kept fresh', () => {
   it('stops polling when the page goes away', async () => {
     const plans = source();
     plans.answer({ items: [plan('a', 'deploying')] });
-    const list = new PlanList(plans, { document: page as unknown as Document });
+    const list = new PlanList(plans, { document: page });
 
     const stop = list.start();
     await vi.advanceTimersByTimeAsync(0);
@@ -143,7 +136,7 @@ describe('the plans on the dashboard, kept fresh', () => {
   it('pauses while the tab is hidden and refreshes as soon as it is shown again', async () => {
     const plans = source();
     plans.answer({ items: [plan('a', 'deploying')] });
-    const list = new PlanList(plans, { document: page as unknown as Document });
+    const list = new PlanList(plans, { document: page });
 
     list.start();
     await vi.advanceTimersByTimeAsync(0);
@@ -162,7 +155,7 @@ describe('the plans on the dashboard, kept fresh', () => {
   it('does not start polling in a tab that is hidden from the start', async () => {
     const plans = source();
     page.visibilityState = 'hidden';
-    const list = new PlanList(plans, { document: page as unknown as Document });
+    const list = new PlanList(plans, { document: page });
 
     list.start();
     await vi.advanceTimersByTimeAsync(SLOW_POLL_MS * 2);
@@ -176,7 +169,7 @@ describe('the plans on the dashboard, kept fresh', () => {
 
   it('follows nextToken until every page is loaded', async () => {
     const plans = source({ items: [plan('a')], nextToken: 'page-2' }, { items: [plan('b')] });
-    const list = new PlanList(plans, { document: page as unknown as Document });
+    const list = new PlanList(plans, { document: page });
 
     await list.refresh();
 
@@ -186,7 +179,7 @@ describe('the plans on the dashboard, kept fresh', () => {
 
   it('keeps the plans it has and says what went wrong when a refresh fails, then recovers', async () => {
     const plans = source({ items: [plan('a', 'running')] });
-    const list = new PlanList(plans, { document: page as unknown as Document });
+    const list = new PlanList(plans, { document: page });
     list.start();
     await vi.advanceTimersByTimeAsync(0);
 
@@ -206,7 +199,7 @@ describe('the plans on the dashboard, kept fresh', () => {
     const plans = source();
     plans.fail(new SignedOut('Your session has ended. Log in again.'));
     const onSignedOut = vi.fn();
-    const list = new PlanList(plans, { document: page as unknown as Document, onSignedOut });
+    const list = new PlanList(plans, { document: page, onSignedOut });
 
     list.start();
     await vi.advanceTimersByTimeAsync(SLOW_POLL_MS * 3);
@@ -219,7 +212,7 @@ describe('the plans on the dashboard, kept fresh', () => {
   it('lists the newest plan first', async () => {
     const older = { ...plan('a'), createdAt: '2026-01-01T00:00:00.000Z' };
     const newer = { ...plan('b'), createdAt: '2026-02-01T00:00:00.000Z' };
-    const list = new PlanList(source({ items: [older, newer] }), { document: page as unknown as Document });
+    const list = new PlanList(source({ items: [older, newer] }), { document: page });
 
     await list.refresh();
 
@@ -228,7 +221,7 @@ describe('the plans on the dashboard, kept fresh', () => {
 
   it('shares one request between concurrent refreshes', async () => {
     const plans = source({ items: [plan('a')] });
-    const list = new PlanList(plans, { document: page as unknown as Document });
+    const list = new PlanList(plans, { document: page });
 
     await Promise.all([list.refresh(), list.refresh()]);
 
