@@ -16,7 +16,6 @@ import { contentSecurityPolicy, inlineScriptHashes } from './web-policy.ts';
 import { VIEWER_ADDRESS_HEADER } from '@cloudseed/functions/lib/headers';
 import type { PublicConfig } from '@cloudseed/shared/config';
 
-export { contentSecurityPolicy, inlineScriptHashes };
 
 // The site: a private bucket behind CloudFront (origin access control), the API under /v1/* on
 // the same origin, Swagger UI's assets under /docs-assets/*, security headers on every answer.
@@ -50,7 +49,6 @@ const SPA_REWRITE = `function handler(event) {
   return request;
 }`;
 
-export { VIEWER_ADDRESS_HEADER };
 
 // Behind CloudFront the API sees an edge server's address, not the customer's. This sets the
 // viewer's own address on every API request, replacing any value the caller sent, so the

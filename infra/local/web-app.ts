@@ -56,7 +56,7 @@ export async function webApp(buildDir: string, cognitoEndpoint: string): Promise
       // Symlinks and `..` cannot lead out of the build directory.
       const real = await realpath(absolute);
       if (!real.startsWith(root + sep) || !(await stat(real)).isFile()) return undefined;
-      const immutable = relative.startsWith(`_app${sep}immutable${sep}`) || relative.startsWith('_app/immutable/');
+      const immutable = relative.startsWith('_app/immutable/');
       return {
         status: 200,
         contentType,
