@@ -9,7 +9,7 @@ missing=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 command -v shellcheck >/dev/null || missing+=(shellcheck)
 # The browser the end-to-end tests and the web benchmark drive (Debian's, never a downloaded one).
-[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/chromium ] || missing+=(chromium fonts-liberation)
 
 if ((${#missing[@]} > 0)); then
   if ! command -v apt-get >/dev/null; then
