@@ -79,8 +79,34 @@ export const openApiDocument = {
     '/v1/plan/{id}/deployment/credentials': {
       parameters: [planIdParameter],
       get: {
-        summary: 'Connection details with the password (the only route that returns it)',
-        responses: { 200: { description: 'Credentials' }, 409: problem('Not deployed yet'), ...authErrors },
+        summary: 'Connection details with the password (the only route that returns it) and the plan\'s CA certificate',
+        description:
+          'Servers present a certificate signed by the plan\'s own CA. Save `caCertificate` as `caFileName` where the client runs: `uri` says `sslmode=verify-full&sslrootcert=<caFileName>`, which libpq (psql) and node-postgres both honour.',
+        responses: {
+          200: {
+            description: 'Credentials',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['host', 'port', 'database', 'username', 'password', 'uri', 'caCertificate', 'caFileName'],
+                  properties: {
+                    host: { type: 'string' },
+                    port: { type: 'integer' },
+                    database: { type: 'string' },
+                    username: { type: 'string' },
+                    password: { type: 'string' },
+                    uri: { type: 'string', description: 'postgresql:// URI with the password, sslmode=verify-full and sslrootcert' },
+                    caCertificate: { type: 'string', description: 'PEM certificate of the plan\'s CA' },
+                    caFileName: { type: 'string', description: 'the file name the URI expects the CA certificate under' },
+                  },
+                },
+              },
+            },
+          },
+          409: problem('Not deployed yet'),
+          ...authErrors,
+        },
       },
     },
     '/v1/plan/{id}/backups': {

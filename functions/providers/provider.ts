@@ -80,9 +80,14 @@ export type ValidationResult = { readonly status: 'passed'; readonly detail: str
 export interface Provider {
   /** Refuses what cannot be deployed before anything is created (a major not installed, too much memory, no account). */
   preflight(target: DeployTarget): Promise<void>;
-  /** Creates the application role's password once, where only the instance and the credentials route can read it. */
+  /**
+   * Creates the application role's password and the plan's certificate authority once, where only
+   * the instances and the credentials route can read them.
+   */
   ensurePassword(target: DeployTarget): Promise<void>;
   readPassword(target: DeployTarget): Promise<string>;
+  /** The plan's CA certificate (PEM): clients verify the servers with it (`sslmode=verify-full`). */
+  readCaCertificate(target: DeployTarget): Promise<string>;
   ensureSecurityGroup(target: DeployTarget): Promise<NetworkRef>;
   /** Reconciles the nodes that exist to the plan (instance type, disk size) and launches the missing ones; returns all of them. */
   launchNodes(target: DeployTarget, network: NetworkRef): Promise<NodeRef[]>;

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
@@ -332,7 +333,33 @@ describe('passwords', () => {
         Overwrite: false,
         Tags: BASE_TAGS,
       },
+      {
+        Name: '/cloudseed/p-1/certificate-authority',
+        Description: 'CloudSeed p-1/db: certificate authority of the plan (certificate and key)',
+        Value: expect.stringMatching(/^-----BEGIN CERTIFICATE-----\n[\s\S]+-----END CERTIFICATE-----\n-----BEGIN RSA PRIVATE KEY-----\n[\s\S]+-----END RSA PRIVATE KEY-----\n$/) as unknown,
+        Type: 'SecureString',
+        Overwrite: false,
+        Tags: BASE_TAGS,
+      },
     ]);
+    const authority = sent[1]?.Value ?? '';
+    // Within the standard tier's 4 KB, and a CA: the nodes sign their server certificates with it.
+    expect(authority.length).toBeLessThan(4096);
+    expect(new X509Certificate(authority).ca).toBe(true);
+    expect(new X509Certificate(authority).subject).toContain('CloudSeed CA for plan p-1');
+  });
+
+  it('reads the CA certificate, never handing out its key', async () => {
+    ssmMock.on(PutParameterCommand).resolves({ Version: 1 });
+    await provider().ensurePassword(target());
+    const stored = inputs(ssmMock.commandCalls(PutParameterCommand))[1]?.Value ?? '';
+    ssmMock.on(GetParameterCommand, { Name: '/cloudseed/p-1/certificate-authority', WithDecryption: true }).resolves({ Parameter: { Value: stored } });
+
+    const certificate = await provider().readCaCertificate(target());
+
+    expect(certificate).toMatch(/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\n$/);
+    expect(certificate).not.toContain('PRIVATE KEY');
+    expect(stored.startsWith(certificate)).toBe(true);
   });
 
   it('also creates the replication password for a cluster', async () => {
@@ -343,6 +370,7 @@ describe('passwords', () => {
     expect(inputs(ssmMock.commandCalls(PutParameterCommand)).map((input) => [input.Name, input.Type, input.Overwrite])).toEqual([
       ['/cloudseed/p-1/db/password', 'SecureString', false],
       ['/cloudseed/p-1/db/replication-password', 'SecureString', false],
+      ['/cloudseed/p-1/certificate-authority', 'SecureString', false],
     ]);
   });
 
@@ -350,7 +378,7 @@ describe('passwords', () => {
     ssmMock.on(PutParameterCommand).rejects(new ParameterAlreadyExists({ $metadata: { httpStatusCode: 400 }, message: 'The parameter already exists.' }));
 
     await expect(provider().ensurePassword(target(cluster))).resolves.toBeUndefined();
-    expect(ssmMock.commandCalls(PutParameterCommand)).toHaveLength(2);
+    expect(ssmMock.commandCalls(PutParameterCommand)).toHaveLength(3);
   });
 
   it('surfaces other SSM errors as permanent', async () => {
@@ -1117,7 +1145,7 @@ describe('verify', () => {
     expect(input).toMatchObject({ DocumentName: 'AWS-RunShellScript', InstanceIds: ['i-0000000000000000a'], TimeoutSeconds: 60, Comment: 'CloudSeed p-1/db verify' });
     const script = decodedScript(input!.Parameters!['commands']!);
     expect(script).toContain("runuser -u postgres -- psql -X -tA -c 'SELECT 1'");
-    expect(script).toContain('PGSSLMODE=require');
+    expect(script).toContain("PGSSLMODE=verify-full PGSSLROOTCERT='/etc/cloudseed/ca.crt'");
     expect(script).toContain("PGUSER='app' PGDATABASE='app'");
     expect(script).toContain("PASSWORD_PARAMETER='/cloudseed/p-1/db/password'");
     expect(script).toContain("REGION='eu-central-1'");
@@ -1219,7 +1247,9 @@ describe('destroy', () => {
     expect(inputs(ec2Mock.commandCalls(DescribeInstancesCommand))).toEqual([{ Filters: liveFilter }, { Filters: liveFilter }, { Filters: liveFilter }]);
     expect(inputs(ec2Mock.commandCalls(TerminateInstancesCommand))).toEqual([{ InstanceIds: ['i-0000000000000000a', 'i-0000000000000000b'] }]);
     expect(inputs(ec2Mock.commandCalls(DeleteSecurityGroupCommand))).toEqual([{ GroupId: GROUP_ID }, { GroupId: GROUP_ID }, { GroupId: GROUP_ID }]);
-    expect(inputs(ssmMock.commandCalls(DeleteParametersCommand))).toEqual([{ Names: ['/cloudseed/p-1/db/password', '/cloudseed/p-1/db/replication-password'] }]);
+    expect(inputs(ssmMock.commandCalls(DeleteParametersCommand))).toEqual([
+      { Names: ['/cloudseed/p-1/db/password', '/cloudseed/p-1/db/replication-password', '/cloudseed/p-1/certificate-authority'] },
+    ]);
   });
 
   it('is a no-op apart from the parameters when nothing is there', async () => {

@@ -190,9 +190,17 @@ describe('a single node', () => {
     expect(await mode(secrets)).toBe(0o700);
     expect(await mode(join(secrets, 'db.password'))).toBe(0o600);
     expect((await stat(join(secrets, 'db.password'))).uid).toBe(0);
+    expect(await mode(join(secrets, 'ca.pem'))).toBe(0o600);
+    expect((await stat(join(secrets, 'ca.pem'))).uid).toBe(0);
+    // The node's directory is root's, so postgres cannot swap what is in it for a symlink;
+    // the directories the server writes are postgres' and closed to everyone else.
     const dir = nodeDir(target, node);
-    expect(await mode(dir)).toBe(0o700);
-    expect((await stat(dir)).uid).toBe(postgresUid());
+    expect(await mode(dir)).toBe(0o711);
+    expect((await stat(dir)).uid).toBe(0);
+    for (const owned of ['data', 'tls', 'log']) {
+      expect(await mode(join(dir, owned))).toBe(0o700);
+      expect((await stat(join(dir, owned))).uid).toBe(postgresUid());
+    }
     expect(await mode(join(dir, 'tls', 'server.key'))).toBe(0o600);
     expect((await stat(join(dir, 'tls', 'server.key'))).uid).toBe(postgresUid());
     // Only SCRAM verifiers reached the server, so the password is in no log.

@@ -152,7 +152,7 @@ describe('deploy', () => {
     expect((await call('GET', `/v1/plan/${planId}`)).json).toMatchObject({ status: 'running' });
 
     creds = await credentials(planId);
-    expect(creds.uri).toBe(`postgresql://app:${creds.password}@127.0.0.1:${creds.port}/app?sslmode=require`);
+    expect(creds.uri).toBe(`postgresql://app:${creds.password}@127.0.0.1:${creds.port}/app?sslmode=verify-full&sslrootcert=cloudseed-${planId}-ca.crt`);
     expect(JSON.stringify(running)).not.toContain(creds.password);
 
     const tuned = tune({ pgMajor: 15, memoryKb: 1024 * 1024, cpus: 2, connections: 40, workload: 'web', storage: 'ssd' }).settings;

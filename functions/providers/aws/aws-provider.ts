@@ -22,7 +22,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { backupBucketRegion } from '@cloudseed/shared/accounts/accounts';
 import { findOs } from '@cloudseed/shared/catalog/os';
 import { NotFound } from '@cloudseed/shared/errors';
-import { replicationPasswordParameterFor } from '@cloudseed/shared/transform/scripts';
+import { certificateAuthorityParameterFor, replicationPasswordParameterFor } from '@cloudseed/shared/transform/scripts';
 import type { AwsComponent, AwsNode, Tag } from '@cloudseed/shared';
 import { compareFingerprints } from '../fingerprints.ts';
 import type {
@@ -42,6 +42,7 @@ import type {
 import { backupManifest, backupSummary, restoredFingerprints, restoreOutcome, resultOf, validationOutcome } from './backup-results.ts';
 import { backupObjectKeys, backupScript, manifestKey, restoreScript, validateScript, validationKey } from './backup-scripts.ts';
 import type { BackupScriptInput } from './backup-scripts.ts';
+import { certificatePemOf, createCertificateAuthority } from '../certificates.ts';
 import { AccountSessions } from './credentials.ts';
 import type { AccountClients, ClientsFactory, Clock } from './credentials.ts';
 import { awsErrorCode, call, PermanentError, TransientError } from './errors.ts';
@@ -164,6 +165,8 @@ export class AwsProvider implements Provider {
     const { component } = target;
     const parameters = [{ name: component.passwordParameter, what: `password of PostgreSQL role ${component.postgres.username}` }];
     if (isCluster(component)) parameters.push({ name: replicationParameter(component), what: 'password of the replication role' });
+    const authority = certificateAuthorityParameter(component);
+    parameters.push({ name: authority, what: 'certificate authority of the plan (certificate and key)' });
     for (const { name, what } of parameters) {
       try {
         await call('ssm:PutParameter', () =>
@@ -171,7 +174,7 @@ export class AwsProvider implements Provider {
             new PutParameterCommand({
               Name: name,
               Description: `CloudSeed ${target.planId}/${component.id}: ${what}`,
-              Value: generatePassword(),
+              Value: name === authority ? newCertificateAuthority(target.planId) : generatePassword(),
               Type: 'SecureString',
               Overwrite: false,
               Tags: baseTags(component),
@@ -194,6 +197,18 @@ export class AwsProvider implements Provider {
       return value;
     } catch (error) {
       if (awsErrorCode(error) === 'ParameterNotFound') throw new NotFound(`the password of ${target.planId}/${target.component.id} does not exist (not deployed yet?)`);
+      throw error;
+    }
+  }
+
+  async readCaCertificate(target: DeployTarget): Promise<string> {
+    const { ssm } = this.#clients(target);
+    const name = certificateAuthorityParameter(target.component);
+    try {
+      const output = await call('ssm:GetParameter', () => ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true })));
+      return certificatePemOf(output.Parameter?.Value ?? '');
+    } catch (error) {
+      if (awsErrorCode(error) === 'ParameterNotFound') throw new NotFound(`the certificate authority of ${target.planId} does not exist (not deployed yet?)`);
       throw error;
     }
   }
@@ -330,7 +345,7 @@ export class AwsProvider implements Provider {
     const group = await this.#findSecurityGroup(ec2, target);
     if (group?.GroupId) await this.#deleteSecurityGroup(ec2, group.GroupId);
 
-    const names = [target.component.passwordParameter, replicationParameter(target.component)];
+    const names = [target.component.passwordParameter, replicationParameter(target.component), certificateAuthorityParameter(target.component)];
     // Names that do not exist come back in InvalidParameters, not as an error.
     await call('ssm:DeleteParameters', () => ssm.send(new DeleteParametersCommand({ Names: names })));
   }
@@ -592,6 +607,14 @@ function isCluster(component: AwsComponent): boolean {
 
 function replicationParameter(component: AwsComponent): string {
   return component.replicationPasswordParameter ?? replicationPasswordParameterFor(component.passwordParameter);
+}
+
+const certificateAuthorityParameter = (component: AwsComponent): string => certificateAuthorityParameterFor(component.passwordParameter);
+
+/** The CA as the nodes read it: certificate, then key, in one SecureString (well under the standard tier's 4 KB). */
+function newCertificateAuthority(planId: string): string {
+  const authority = createCertificateAuthority(`CloudSeed CA for plan ${planId}`);
+  return `${authority.certificatePem}${authority.privateKeyPem}`;
 }
 
 /** The plan's own tags (cloudseed:managed, cloudseed:plan-id, cloudseed:component), for resources that have no rendered tags of their own. */

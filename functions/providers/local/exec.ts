@@ -29,6 +29,11 @@ export function postgresAccount(): OsAccount {
   return postgresAccountCache;
 }
 
+/** The account the local cloud itself runs as (root: it starts servers as postgres). */
+export function rootAccount(): OsAccount {
+  return { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, home: '/root' };
+}
+
 export interface RunOptions {
   /** Run as the postgres OS user instead of the caller. */
   readonly asPostgres?: boolean;

@@ -1,37 +1,82 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import type { OsAccount } from './exec.ts';
 
 // Files the provider writes are replaced whole (temporary file + rename) so that a crash, or a
-// server reading its configuration at the wrong moment, never sees half of one. Modes and owners
-// are set on the temporary file, before it appears under its real name.
+// server reading its configuration at the wrong moment, never sees half of one.
+//
+// The local cloud runs as root and works in directories the postgres OS user owns (a node's data,
+// certificates and logs). Anything there may have been swapped for a symlink by postgres, so root
+// never follows one: the last component of every path is opened with O_NOFOLLOW, modes and owners
+// are set through the open handle (fchmod/fchown), never by name, and a new file is created under a
+// random name with O_EXCL before it is renamed into place (rename replaces a link, it does not follow
+// it). Every directory above that last component must be root's own, which paths.ts lays out so.
 
-export async function ensureDir(path: string, mode: number, owner?: OsAccount): Promise<void> {
+const NO_FOLLOW = constants.O_NOFOLLOW;
+
+/** Thrown when a path that must be a plain file or directory is something else (a planted symlink, a FIFO). */
+export class UnsafePath extends Error {
+  override readonly name = 'UnsafePath';
+}
+
+/**
+ * Makes the directory (its parents as needed) and sets the last one's mode and owner without
+ * following a symlink. One that already exists must belong to root or to the owner: a directory
+ * somebody else made in its place (in /tmp, say) is refused rather than taken over, unless the
+ * caller names its owner in `takeFrom` (a directory of ours whose owner changes).
+ */
+export async function ensureDir(path: string, mode: number, owner?: OsAccount, takeFrom?: OsAccount): Promise<void> {
   await mkdir(path, { recursive: true, mode });
-  // mkdir leaves an existing directory's mode and owner alone.
-  await chmod(path, mode);
-  if (owner) await chown(path, owner.uid, owner.gid);
+  const handle = await openNoFollow(path, constants.O_RDONLY | constants.O_DIRECTORY, 'a directory');
+  try {
+    const { uid } = await handle.stat();
+    if (uid !== 0 && uid !== process.getuid?.() && uid !== owner?.uid && uid !== takeFrom?.uid) {
+      throw new UnsafePath(`${path} belongs to another user (uid ${uid}); refusing to use it`);
+    }
+    // mkdir leaves an existing directory's mode and owner alone.
+    await handle.chmod(mode);
+    if (owner) await handle.chown(owner.uid, owner.gid);
+  } finally {
+    await handle.close();
+  }
 }
 
 export async function writeFileAtomic(path: string, content: string, mode: number, owner?: OsAccount): Promise<void> {
   const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  let handle: FileHandle | undefined;
   try {
-    await writeFile(temporary, content, { mode, flag: 'wx' });
-    await chmod(temporary, mode);
-    if (owner) await chown(temporary, owner.uid, owner.gid);
+    handle = await open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NO_FOLLOW, mode);
+    await handle.writeFile(content);
+    await handle.chmod(mode);
+    if (owner) await handle.chown(owner.uid, owner.gid);
+    await handle.close();
+    handle = undefined;
     await rename(temporary, path);
   } catch (error) {
+    await handle?.close().catch(() => undefined);
     await rm(temporary, { force: true });
     throw error;
   }
 }
 
+/** A regular file's text, or undefined when there is none; a symlink, FIFO or device in its place is refused. */
 export async function readTextIfExists(path: string): Promise<string | undefined> {
+  let handle: FileHandle;
   try {
-    return await readFile(path, 'utf8');
+    // O_NONBLOCK: opening a FIFO planted in place of a file must not hang the local cloud.
+    handle = await openNoFollow(path, constants.O_RDONLY | constants.O_NONBLOCK, 'a regular file');
   } catch (error) {
     if (isMissing(error)) return undefined;
     throw error;
+  }
+  try {
+    if (!(await handle.stat()).isFile()) throw new UnsafePath(`${path} is not a regular file; refusing to read it`);
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
   }
 }
 
@@ -45,7 +90,35 @@ export async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** The file's status without following a symlink at its last component; undefined when there is none. */
+export async function statNoFollow(path: string): Promise<Stats | undefined> {
+  try {
+    const handle = await openNoFollow(path, constants.O_RDONLY | constants.O_NONBLOCK, 'a file or directory');
+    try {
+      return await handle.stat();
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw error;
+  }
+}
+
 export function isMissing(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+async function openNoFollow(path: string, flags: number, what: string): Promise<FileHandle> {
+  try {
+    return await open(path, flags | NO_FOLLOW);
+  } catch (error) {
+    // ELOOP is what O_NOFOLLOW answers for a symlink; ENOTDIR what O_DIRECTORY answers for a file.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP' || (code === 'ENOTDIR' && (flags & constants.O_DIRECTORY) !== 0)) {
+      throw new UnsafePath(`${path} should be ${what} but is a symbolic link or something else; refusing to follow it`);
+    }
+    throw error;
+  }
 }

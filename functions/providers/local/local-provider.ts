@@ -21,15 +21,16 @@ import type {
 } from '../provider.ts';
 import { backupDatabase, deleteBackupObjects, restoreBackupObject, validateBackupObject } from './backup.ts';
 import type { DatabaseRef } from './backup.ts';
-import { describeFailure, run } from './exec.ts';
-import { ensureDir, readTextIfExists, writeFileAtomic } from './files.ts';
+import type { KeyAndCertificate } from '../certificates.ts';
+import { describeFailure, postgresAccount, run } from './exec.ts';
+import { ensureDir, exists, readTextIfExists, writeFileAtomic } from './files.ts';
 import { withLock } from './lock.ts';
 import { listNodes, readNodeRecord, writeNodeRecord } from './nodes.ts';
 import type { NodeRecord } from './nodes.ts';
-import { commandsDir, instancesRoot, nodePaths, passwordFile, pathsOf, planInstancesDir, planSecretsDir, replicationPasswordFile, safeName, secretsRoot } from './paths.ts';
+import { certificateAuthorityFile, commandsDir, instancesRoot, nodePaths, passwordFile, pathsOf, planInstancesDir, planSecretsDir, replicationPasswordFile, safeName, secretsRoot } from './paths.ts';
 import type { NodePaths } from './paths.ts';
 import { reserveLoopbackPorts } from './ports.ts';
-import { ensureSecret, readSecret, scramVerifier } from './secrets.ts';
+import { ensureCertificateAuthority, ensureSecret, readCertificateAuthority, readSecret, scramVerifier } from './secrets.ts';
 import {
   DEFAULT_POSTGRES_ROOT,
   adminSql,
@@ -37,7 +38,7 @@ import {
   binDirOf,
   checkConfig,
   conninfo,
-  ensureCertificate,
+  ensureServerCertificate,
   initdb,
   installedMajors,
   isInitialised,
@@ -47,6 +48,7 @@ import {
   prepareNodeDirs,
   readiness,
   reloadServer,
+  removeNodeDir,
   restartServer,
   startServer,
   stopServer,
@@ -108,8 +110,6 @@ export class LocalProvider implements Provider {
     }
     const missing = await missingPrograms(binDirOf(this.#postgresRoot, major));
     if (missing.length > 0) throw new PreflightRefused(`PostgreSQL ${major} on this machine lacks ${missing.join(', ')}; reinstall postgresql-${major}`);
-    const openssl = await run('openssl', ['version']).catch(() => undefined);
-    if (openssl?.code !== 0) throw new PreflightRefused('openssl is not installed on this machine; the local cloud needs it to make server certificates');
 
     const spec = specOf(target);
     const nodes = target.component.nodes.length;
@@ -129,6 +129,11 @@ export class LocalProvider implements Provider {
     await ensureDir(planSecretsDir(this.#home, target.planId), 0o700);
     await ensureSecret(passwordFile(this.#home, target.planId, target.component.id));
     if (isClustered(target)) await ensureSecret(replicationPasswordFile(this.#home, target.planId, target.component.id));
+    await ensureCertificateAuthority(certificateAuthorityFile(this.#home, target.planId), `CloudSeed CA for plan ${target.planId}`);
+  }
+
+  async readCaCertificate(target: DeployTarget): Promise<string> {
+    return (await this.#authorityOf(target)).certificatePem;
   }
 
   async readPassword(target: DeployTarget): Promise<string> {
@@ -219,7 +224,7 @@ export class LocalProvider implements Provider {
       const record = await readNodeRecord(paths);
       if (!record) throw new Error(`node ${node.name} has not been launched`);
       // verify-full against the node's own certificate: TLS is on, and it is this server's.
-      const connection = conninfo({ host: '127.0.0.1', port: record.port, dbname: databaseName, user: username, sslmode: 'verify-full', sslrootcert: paths.certFile });
+      const connection = conninfo({ host: '127.0.0.1', port: record.port, dbname: databaseName, user: username, sslmode: 'verify-full', sslrootcert: paths.caFile });
       const result = await run(join(bin, 'psql'), ['-X', '-A', '-t', '-w', '-v', 'ON_ERROR_STOP=1', '-c', 'SELECT 1', '-d', connection], {
         binDir: bin,
         env: { PGPASSWORD: password, PGCONNECT_TIMEOUT: '10' },
@@ -259,8 +264,7 @@ export class LocalProvider implements Provider {
         const record = await readNodeRecord(paths).catch(() => undefined);
         const major = record?.major ?? target.component.postgres.major;
         await stopServer({ name, paths, port: record?.port ?? 0, bin: binDirOf(this.#postgresRoot, major) });
-        await rm(paths.root, { recursive: true, force: true });
-        await rm(paths.socketDir, { recursive: true, force: true });
+        await removeNodeDir(paths);
       });
     }
     await rm(commandsDir(this.#home, target.planId, componentId), { recursive: true, force: true });
@@ -268,6 +272,8 @@ export class LocalProvider implements Provider {
     await rm(replicationPasswordFile(this.#home, target.planId, componentId), { force: true });
     await removeIfEmpty(join(planDir, 'commands'));
     await removeIfEmpty(planDir);
+    // The CA is the plan's: it goes with the plan's last server.
+    if (!(await exists(planDir))) await rm(certificateAuthorityFile(this.#home, target.planId), { force: true });
     await removeIfEmpty(planSecretsDir(this.#home, target.planId));
   }
 
@@ -319,25 +325,28 @@ export class LocalProvider implements Provider {
     const replicas = nodes.filter((node) => node !== primary);
     const selected = (node: LocalNode) => wanted.some((ref) => ref.name === node.record.name);
     const password = await this.readPassword(target);
+    const authority = await this.#authorityOf(target);
     const replicationPassword = replicas.length > 0 ? await readSecret(replicationPasswordFile(this.#home, target.planId, target.component.id), 'the replication password') : undefined;
 
     // Raising a hot-standby limit (max_connections, ...) must reach the standbys before the primary,
     // lowering it the primary first; new replicas are cloned from the reconfigured primary.
     const standbysFirst = (await this.#raisesStandbyLimits(spec, primary)) ? await filterAsync(replicas, (node) => isStandby(node.paths)) : [];
-    for (const replica of standbysFirst.filter(selected)) await this.#configureNode(spec, replica, primary, replicationPassword);
+    for (const replica of standbysFirst.filter(selected)) await this.#configureNode(spec, replica, primary, authority, replicationPassword);
     if (selected(primary)) {
-      await this.#configureNode(spec, primary, primary, replicationPassword);
+      await this.#configureNode(spec, primary, primary, authority, replicationPassword);
       await this.#ensureRoles(spec, primary.server, password, replicationPassword);
     }
     for (const replica of replicas.filter((node) => selected(node) && !standbysFirst.includes(node))) {
-      await this.#configureNode(spec, replica, primary, replicationPassword);
+      await this.#configureNode(spec, replica, primary, authority, replicationPassword);
     }
   }
 
-  async #configureNode(spec: Component, node: LocalNode, primary: LocalNode, replicationPassword: string | undefined): Promise<void> {
+  async #configureNode(spec: Component, node: LocalNode, primary: LocalNode, authority: KeyAndCertificate, replicationPassword: string | undefined): Promise<void> {
     const { paths, server, record } = node;
     await withLock(paths.root, async () => {
       await prepareNodeDirs(paths);
+      // First: a new replica verifies its primary with the CA copy this writes.
+      await ensureServerCertificate(paths, authority);
       const dataMajor = (await readTextIfExists(join(paths.data, 'PG_VERSION')))?.trim();
       if (dataMajor !== undefined && dataMajor !== String(record.major)) {
         throw new Error(`${record.name} holds PostgreSQL ${dataMajor} data; changing the major version in place is not supported`);
@@ -348,9 +357,10 @@ export class LocalProvider implements Provider {
         if (replicationPassword === undefined) throw new Error(`${record.name} is a replica but the component has no replication password`);
         if (!(await isRunning(primary.paths))) throw new Error(`${record.name} cannot be cloned: the primary ${primary.record.name} is not running`);
         await stopServer(server);
-        await basebackup(server, { port: primary.record.port, certFile: primary.paths.certFile }, REPLICATION_USER, replicationPassword);
+        await basebackup(server, primary.record.port, REPLICATION_USER, replicationPassword);
+      } else {
+        await trustPlanCa(paths, primary.paths);
       }
-      await ensureCertificate(paths);
       const clustered = spec.db.topology.mode === 'cluster';
       await writeServerConfig(
         paths,
@@ -407,6 +417,10 @@ export class LocalProvider implements Provider {
     return nodes;
   }
 
+  async #authorityOf(target: DeployTarget): Promise<KeyAndCertificate> {
+    return readCertificateAuthority(certificateAuthorityFile(this.#home, target.planId), `the certificate authority of plan ${target.planId}`);
+  }
+
   #serverOf(record: NodeRecord, paths: NodePaths): Server {
     return { name: record.name, paths, port: record.port, bin: binDirOf(this.#postgresRoot, record.major) };
   }
@@ -448,6 +462,19 @@ export function layoutOf(record: NodeRecord, paths: NodePaths): ServerLayout {
     logDirectory: paths.logDir,
     unixSocketDirectory: paths.socketDir,
   };
+}
+
+/**
+ * Replicas cloned before servers had CA-signed certificates verify their primary with the
+ * primary's old self-signed certificate (pg_basebackup -R wrote that path into
+ * postgresql.auto.conf); they are pointed at their own copy of the plan's CA instead, which the
+ * reload that follows applies (primary_conninfo is reloadable).
+ */
+async function trustPlanCa(paths: NodePaths, primaryPaths: NodePaths): Promise<void> {
+  const autoConf = join(paths.data, 'postgresql.auto.conf');
+  const text = await readTextIfExists(autoConf);
+  if (text === undefined || !text.includes(primaryPaths.certFile)) return;
+  await writeFileAtomic(autoConf, text.replaceAll(primaryPaths.certFile, paths.caFile), 0o600, postgresAccount());
 }
 
 /** Reload when the running server can take the new files, restart when a setting needs it, refuse broken files. */

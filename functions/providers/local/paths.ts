@@ -4,13 +4,18 @@ import { join } from 'node:path';
 
 // Where the local cloud keeps a deployment under CLOUDSEED_HOME:
 //
-//   instances/<planId>/<component>-<n>/     one server, 0700, owned by postgres
-//     node.json                              its port and whether it should be running
-//     data/                                  the cluster (initdb or pg_basebackup)
-//     tls/server.crt, tls/server.key         self-signed, key 0600
-//     log/, socket/                          server logs, Unix socket
+//   instances/<planId>/<component>-<n>/     one server, 0711, owned by root
+//     node.json                              its port and whether it should be running (root's)
+//     replication.pgpass                     a replica's login to its primary (postgres', 0600)
+//     data/                                  the cluster (initdb or pg_basebackup)   \
+//     tls/server.crt, server.key, ca.crt     signed by the plan's CA, key 0600        > 0700, postgres'
+//     log/, socket/                          server logs, Unix socket                /
 //   instances/<planId>/commands/<component>/ outcomes of install/configure commands
 //   secrets/<planId>/<component>.password    0600, root-owned; .replication-password for clusters
+//   secrets/<planId>/ca.pem                  the plan's certificate authority (certificate + key), 0600
+//
+// A node's directory is root's and the directories postgres owns sit right inside it, so postgres
+// can change what is in them but never swap one of them for a symlink (files.ts relies on that).
 
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 /** The longest Unix socket path the kernel takes (sun_path holds 108 bytes with the NUL). */
@@ -32,6 +37,7 @@ export const passwordFile = (home: string, planId: string, componentId: string):
   join(planSecretsDir(home, planId), `${safeName('component id', componentId)}.password`);
 export const replicationPasswordFile = (home: string, planId: string, componentId: string): string =>
   join(planSecretsDir(home, planId), `${safeName('component id', componentId)}.replication-password`);
+export const certificateAuthorityFile = (home: string, planId: string): string => join(planSecretsDir(home, planId), 'ca.pem');
 export const faultsFile = (home: string): string => join(home, 'faults.json');
 
 export interface NodePaths {
@@ -41,6 +47,8 @@ export interface NodePaths {
   readonly tlsDir: string;
   readonly certFile: string;
   readonly keyFile: string;
+  /** The plan's CA certificate, which a replica verifies its primary with. */
+  readonly caFile: string;
   readonly logDir: string;
   readonly startupLog: string;
   readonly socketDir: string;
@@ -60,6 +68,7 @@ export function pathsOf(root: string): NodePaths {
     tlsDir: join(root, 'tls'),
     certFile: join(root, 'tls', 'server.crt'),
     keyFile: join(root, 'tls', 'server.key'),
+    caFile: join(root, 'tls', 'ca.crt'),
     logDir: join(root, 'log'),
     startupLog: join(root, 'log', 'startup.log'),
     socketDir: socketDirFor(root),

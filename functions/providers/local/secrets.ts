@@ -2,10 +2,13 @@ import { createHash, createHmac, pbkdf2, randomBytes, randomInt } from 'node:cry
 import { link, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
+import { certificatePemOf, createCertificateAuthority, privateKeyPemOf } from '../certificates.ts';
+import type { KeyAndCertificate } from '../certificates.ts';
 import { ensureDir, readTextIfExists } from './files.ts';
 
-// Passwords under CLOUDSEED_HOME/secrets: the local stand-in for SSM Parameter Store. Only root
-// (the local cloud) reads them; the servers get a SCRAM verifier, never the password itself.
+// Passwords and the plans' certificate authorities under CLOUDSEED_HOME/secrets: the local stand-in
+// for SSM Parameter Store. Only root (the local cloud) reads them; the servers get a SCRAM verifier,
+// never the password itself, and a certificate the CA signed, never the CA's key.
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 export const PASSWORD_LENGTH = 32;
@@ -19,18 +22,7 @@ export function generatePassword(length = PASSWORD_LENGTH): string {
 
 /** Creates the secret once: a second caller, or a retried step, keeps the first one's password. */
 export async function ensureSecret(file: string): Promise<void> {
-  await ensureDir(dirname(file), 0o700);
-  if ((await readTextIfExists(file)) !== undefined) return;
-  const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    await writeFile(temporary, `${generatePassword()}\n`, { mode: 0o600, flag: 'wx' });
-    // link() fails when the name exists, so of two racing callers exactly one password wins.
-    await link(temporary, file).catch((error: unknown) => {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    });
-  } finally {
-    await rm(temporary, { force: true });
-  }
+  await createOnce(file, () => `${generatePassword()}\n`);
 }
 
 export async function readSecret(file: string, what: string): Promise<string> {
@@ -39,6 +31,39 @@ export async function readSecret(file: string, what: string): Promise<string> {
   const password = text.trim();
   if (!PASSWORD_SHAPE.test(password)) throw new Error(`${what} in ${file} is not a CloudSeed-generated password`);
   return password;
+}
+
+/** The plan's certificate authority, made once: its certificate and key in one 0600 file. */
+export async function ensureCertificateAuthority(file: string, commonName: string): Promise<void> {
+  await createOnce(file, () => {
+    const authority = createCertificateAuthority(commonName);
+    return `${authority.certificatePem}${authority.privateKeyPem}`;
+  });
+}
+
+export async function readCertificateAuthority(file: string, what: string): Promise<KeyAndCertificate> {
+  const text = await readTextIfExists(file);
+  if (text === undefined) throw new Error(`${what} has not been created yet (ensurePassword runs first)`);
+  try {
+    return { certificatePem: certificatePemOf(text), privateKeyPem: privateKeyPemOf(text) };
+  } catch (error) {
+    throw new Error(`${what} in ${file} is not a CloudSeed certificate authority: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Writes the file unless it exists; of two racing callers exactly one content wins (link() fails when the name exists). */
+async function createOnce(file: string, content: () => string): Promise<void> {
+  await ensureDir(dirname(file), 0o700);
+  if ((await readTextIfExists(file)) !== undefined) return;
+  const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await writeFile(temporary, content(), { mode: 0o600, flag: 'wx' });
+    await link(temporary, file).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    });
+  } finally {
+    await rm(temporary, { force: true });
+  }
 }
 
 /**

@@ -1,12 +1,14 @@
-import { chmod, chown, readdir, readlink, rename, rm, stat } from 'node:fs/promises';
+import { readdir, readlink, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeFailure, postgresAccount, run, runChecked } from './exec.ts';
-import { ensureDir, exists, readTextIfExists, writeFileAtomic } from './files.ts';
+import { isCurrentServerCertificate, issueServerCertificate } from '../certificates.ts';
+import type { KeyAndCertificate } from '../certificates.ts';
+import { describeFailure, postgresAccount, rootAccount, run, runChecked } from './exec.ts';
+import { ensureDir, exists, isMissing, readTextIfExists, statNoFollow, UnsafePath, writeFileAtomic } from './files.ts';
 import type { NodePaths } from './paths.ts';
 
 // One local PostgreSQL server: its data directory, certificate and configuration files, and the
-// pg_ctl / psql calls that manage it. Everything here runs as the postgres OS user except openssl,
-// whose output is handed to postgres before the server can see it.
+// pg_ctl / psql calls that manage it. PostgreSQL's programs run as the postgres OS user; the files
+// root writes for it go through files.ts, which never follows a link postgres could have planted.
 
 export const DEFAULT_POSTGRES_ROOT = '/usr/lib/postgresql';
 const INCLUDE_LINE = "include_if_exists = 'cloudseed.conf'";
@@ -47,38 +49,64 @@ export async function missingPrograms(bin: string): Promise<string[]> {
 
 // --- directories, certificate, configuration ------------------------------------------------------
 
+/** The names clients use to reach a local server; its certificate covers every one. */
+export const LOCAL_SERVER_HOSTS = ['localhost', '127.0.0.1', '::1'] as const;
+
+/** The node's directory is root's; the ones the server writes are postgres' (paths.ts has the layout). */
 export async function prepareNodeDirs(paths: NodePaths): Promise<void> {
   const postgres = postgresAccount();
-  await ensureDir(paths.root, 0o700, postgres);
-  await ensureDir(paths.tlsDir, 0o700, postgres);
-  await ensureDir(paths.logDir, 0o700, postgres);
-  await ensureDir(paths.socketDir, 0o700, postgres);
+  // Nodes made before the node directory was root's had it postgres'; it is taken back.
+  await ensureDir(paths.root, 0o711, rootAccount(), postgres);
+  for (const dir of [paths.data, paths.tlsDir, paths.logDir, paths.socketDir]) await ensureDir(dir, 0o700, postgres);
 }
 
-/** A self-signed certificate for localhost / 127.0.0.1, made once per node. */
-export async function ensureCertificate(paths: NodePaths): Promise<void> {
-  if ((await exists(paths.certFile)) && (await exists(paths.keyFile))) return;
+/**
+ * The server's key and certificate, signed by the plan's CA for the names clients use, and the CA
+ * certificate beside them. Kept while they are current; replaced when the CA or the names changed,
+ * the end is near, or the key does not match (a configure that died between the two writes).
+ */
+export async function ensureServerCertificate(paths: NodePaths, authority: KeyAndCertificate): Promise<void> {
   const postgres = postgresAccount();
-  const keyTemporary = `${paths.keyFile}.new`;
-  const certTemporary = `${paths.certFile}.new`;
-  try {
-    await runChecked('creating the server certificate', 'openssl', [
-      'req', '-x509', '-nodes', '-days', '825',
-      '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
-      '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      '-keyout', keyTemporary, '-out', certTemporary,
-    ]);
-    for (const [temporary, mode] of [[keyTemporary, 0o600], [certTemporary, 0o644]] as const) {
-      await chmod(temporary, mode);
-      await chown(temporary, postgres.uid, postgres.gid);
+  // Whatever is not a plain file there (a planted symlink, say) is not current and is replaced.
+  const read = async (file: string) => {
+    try {
+      return await readTextIfExists(file);
+    } catch (error) {
+      if (error instanceof UnsafePath) return undefined;
+      throw error;
     }
-    await rename(keyTemporary, paths.keyFile);
-    await rename(certTemporary, paths.certFile);
-  } finally {
-    await rm(keyTemporary, { force: true });
-    await rm(certTemporary, { force: true });
+  };
+  const current = { certificatePem: (await read(paths.certFile)) ?? '', privateKeyPem: (await read(paths.keyFile)) ?? '' };
+  if (!isCurrentServerCertificate(current, authority.certificatePem, LOCAL_SERVER_HOSTS)) {
+    const issued = issueServerCertificate(authority, LOCAL_SERVER_HOSTS);
+    await writeFileAtomic(paths.keyFile, issued.privateKeyPem, 0o600, postgres);
+    await writeFileAtomic(paths.certFile, issued.certificatePem, 0o644, postgres);
   }
+  if ((await readTextIfExists(paths.caFile)) !== authority.certificatePem) await writeFileAtomic(paths.caFile, authority.certificatePem, 0o644, postgres);
+}
+
+/**
+ * Empties a directory postgres owns, as postgres: whatever it may have planted in there (symlinks
+ * to elsewhere, a directory swapped mid-way) can then only reach what postgres itself may delete.
+ */
+export async function emptyPostgresDir(dir: string): Promise<void> {
+  if (!(await statNoFollow(dir))?.isDirectory()) return;
+  await runChecked(`emptying ${dir}`, 'find', [dir, '-mindepth', '1', '-delete'], { asPostgres: true });
+}
+
+/** Removes a stopped node's directory: postgres empties its own directories, root removes the rest. */
+export async function removeNodeDir(paths: NodePaths): Promise<void> {
+  const root = await statNoFollow(paths.root);
+  if (root === undefined) return;
+  // A node made before the node directory was root's: take it back first, so nothing in it can move.
+  if (root.uid !== 0) await ensureDir(paths.root, 0o711, rootAccount(), postgresAccount());
+  for (const dir of [paths.data, paths.tlsDir, paths.logDir, paths.socketDir]) {
+    await emptyPostgresDir(dir);
+    await rmdir(dir).catch((error: unknown) => {
+      if (!isMissing(error)) throw error;
+    });
+  }
+  await rm(paths.root, { recursive: true, force: true });
 }
 
 /** Writes cloudseed.conf and pg_hba.conf into the data directory and makes postgresql.conf include the former. */
@@ -111,7 +139,7 @@ async function hasCUtf8Locale(): Promise<boolean> {
 
 export async function initdb(server: Server): Promise<void> {
   // A data directory left half-made by an interrupted initdb has no PG_VERSION; initdb wants it empty.
-  await rm(server.paths.data, { recursive: true, force: true });
+  await emptyPostgresDir(server.paths.data);
   const locale = (await hasCUtf8Locale()) ? ['--locale=C.UTF-8'] : ['--no-locale'];
   await runChecked(
     `initdb for ${server.name}`,
@@ -122,17 +150,18 @@ export async function initdb(server: Server): Promise<void> {
 }
 
 /** Clones the primary into this node's empty data directory and makes it a standby that streams from it. */
-export async function basebackup(server: Server, primary: { readonly port: number; readonly certFile: string }, replicationUser: string, replicationPassword: string): Promise<void> {
+export async function basebackup(server: Server, primaryPort: number, replicationUser: string, replicationPassword: string): Promise<void> {
   const postgres = postgresAccount();
-  await rm(server.paths.data, { recursive: true, force: true });
+  await emptyPostgresDir(server.paths.data);
   // The passfile outlives the clone: primary_conninfo names it, so the standby reconnects after a restart.
-  await writeFileAtomic(server.paths.replicationPassfile, `127.0.0.1:${primary.port}:*:${replicationUser}:${replicationPassword}\n`, 0o600, postgres);
+  await writeFileAtomic(server.paths.replicationPassfile, `127.0.0.1:${primaryPort}:*:${replicationUser}:${replicationPassword}\n`, 0o600, postgres);
   const dbname = conninfo({
     host: '127.0.0.1',
-    port: primary.port,
+    port: primaryPort,
     user: replicationUser,
     sslmode: 'verify-full',
-    sslrootcert: primary.certFile,
+    // The replica's own copy of the plan's CA, which every configure keeps current.
+    sslrootcert: server.paths.caFile,
     passfile: server.paths.replicationPassfile,
     application_name: server.name,
   });

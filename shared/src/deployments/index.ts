@@ -5,3 +5,5 @@ export { readableCause, timelineFromHistory } from './timeline.ts';
 export type { HistoryEvent, StepStatus, TimelineStep } from './timeline.ts';
 export { DeployService } from './service.ts';
 export type { DeployServiceDependencies, WorkflowEngine, WorkflowInput } from './service.ts';
+export { caFileName, connectionUri } from './connection.ts';
+export type { ConnectionEndpoint } from './connection.ts';

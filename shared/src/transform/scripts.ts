@@ -40,6 +40,60 @@ export function replicationPasswordParameterFor(passwordParameter: string): stri
   return passwordParameter.replace(/[^/]*$/, 'replication-password');
 }
 
+/** Where a node keeps the plan's CA certificate: outside the data directory, which a new replica's clone replaces. */
+export const CA_CERTIFICATE_FILE = '/etc/cloudseed/ca.crt';
+
+/** The plan's certificate authority (certificate and key, SecureString): `/cloudseed/<plan>/certificate-authority`. */
+export function certificateAuthorityParameterFor(passwordParameter: string): string {
+  return passwordParameter.replace(/[^/]*\/[^/]*$/, 'certificate-authority');
+}
+
+/**
+ * The server's certificate, signed by the plan's CA for every name and address clients may use
+ * (from the instance metadata service), so that `sslmode=verify-full` holds. It is issued again when
+ * the CA or the names changed or its end is near. The CA's key is on the node only while it signs,
+ * in a directory only root can read.
+ */
+const PLAN_CA = [
+  '# The plan\'s CA: its certificate stays (replicas verify their primary with it), its key only while this runs.',
+  'CA_WORK="$(mktemp -d)"',
+  'trap \'rm -rf "$CA_WORK"\' EXIT',
+  'read_secret "$CA_PARAMETER" > "$CA_WORK/ca.pem"',
+  'openssl x509 -in "$CA_WORK/ca.pem" -out "$CA_WORK/ca.crt"',
+  'install -D -m 644 "$CA_WORK/ca.crt" "$CA_CERT"',
+  '',
+];
+
+const SERVER_CERTIFICATE = [
+  '# The server certificate, signed by the plan\'s CA for the names and addresses clients use.',
+  'imds() { curl -sf -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" "http://169.254.169.254/latest/meta-data/$1" || true; }',
+  'IMDS_TOKEN="$(curl -sf -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" http://169.254.169.254/latest/api/token)"',
+  'PRIVATE_IP="$(imds local-ipv4)"',
+  'is_ipv4 "$PRIVATE_IP" || { echo "the instance metadata service gave no private IPv4 address" >&2; exit 1; }',
+  'SANS="DNS:localhost,IP:127.0.0.1,IP:$PRIVATE_IP"',
+  'PUBLIC_IP="$(imds public-ipv4)"',
+  'if is_ipv4 "$PUBLIC_IP"; then SANS+=",IP:$PUBLIC_IP"; fi',
+  'for name in "$(imds local-hostname)" "$(imds public-hostname)"; do',
+  '  if [[ "$name" =~ ^[A-Za-z0-9.-]+$ ]]; then SANS+=",DNS:$name"; fi',
+  'done',
+  'CERT="$DATA_DIR/cloudseed-server.crt"',
+  'KEY="$DATA_DIR/cloudseed-server.key"',
+  'if ! openssl verify -CAfile "$CA_WORK/ca.crt" "$CERT" >/dev/null 2>&1 \\',
+  '  || ! openssl x509 -in "$CERT" -noout -checkend 2592000 >/dev/null \\',
+  '  || [ "$(cat "$DATA_DIR/cloudseed-server.names" 2>/dev/null)" != "$SANS" ]; then',
+  '  openssl pkey -in "$CA_WORK/ca.pem" -out "$CA_WORK/ca.key"',
+  '  openssl req -x509 -new -newkey rsa:2048 -nodes -days 397 -subj "/CN=$PRIVATE_IP" \\',
+  '    -CA "$CA_WORK/ca.crt" -CAkey "$CA_WORK/ca.key" -keyout "$CA_WORK/server.key" -out "$CA_WORK/server.crt" \\',
+  '    -addext "subjectAltName=$SANS" -addext "basicConstraints=critical,CA:FALSE" \\',
+  '    -addext "keyUsage=critical,digitalSignature,keyEncipherment" -addext "extendedKeyUsage=serverAuth"',
+  '  install -o postgres -g postgres -m 600 "$CA_WORK/server.key" "$KEY"',
+  '  install -o postgres -g postgres -m 644 "$CA_WORK/server.crt" "$CERT"',
+  '  printf \'%s\\n\' "$SANS" > "$DATA_DIR/cloudseed-server.names"',
+  'fi',
+  'rm -rf "$CA_WORK"',
+  '',
+];
+
 /** The instance's own address for TLS self-checks. */
 export const INSTANCE_LOOPBACK = ['127.0.0.1/32'] as const;
 
@@ -104,6 +158,8 @@ export function renderConfigureScript(component: Component, image: OsImage, cont
     `SERVICE=${shellQuote(image.serviceName(major))}`,
     `REGION=${shellQuote(context.region)}`,
     `PASSWORD_PARAMETER=${shellQuote(context.passwordParameter)}`,
+    `CA_PARAMETER=${shellQuote(certificateAuthorityParameterFor(context.passwordParameter))}`,
+    `CA_CERT=${shellQuote(CA_CERTIFICATE_FILE)}`,
     `DB_NAME=${shellQuote(component.db.databaseName)}`,
     `DB_USER=${shellQuote(component.db.username)}`,
     'NODE_ROLE="${CLOUDSEED_NODE_ROLE:-primary}"',
@@ -122,6 +178,7 @@ export function renderConfigureScript(component: Component, image: OsImage, cont
     '  ext4) resize2fs "$ROOT_SOURCE" ;;',
     'esac',
     '',
+    ...PLAN_CA,
   ];
   if (clustered) {
     lines.push(
@@ -138,7 +195,7 @@ export function renderConfigureScript(component: Component, image: OsImage, cont
       '  printf \'%s:5432:replication:%s:%s\\n\' "$PRIMARY_HOST" "$REPLICATION_USER" "$REPLICATION_PASSWORD" > "$PGPASS_FILE"',
       '  chown postgres:postgres "$PGPASS_FILE"',
       '  runuser -u postgres -- env PGPASSFILE="$PGPASS_FILE" pg_basebackup --pgdata="$DATA_DIR" --wal-method=stream --write-recovery-conf \\',
-      '    --dbname="host=$PRIMARY_HOST port=5432 user=$REPLICATION_USER sslmode=require"',
+      '    --dbname="host=$PRIMARY_HOST port=5432 user=$REPLICATION_USER sslmode=verify-full sslrootcert=$CA_CERT"',
       '  rm -f "$PGPASS_FILE"',
       '  unset REPLICATION_PASSWORD',
       'fi',
@@ -146,14 +203,7 @@ export function renderConfigureScript(component: Component, image: OsImage, cont
     );
   }
   lines.push(
-    '# A self-signed certificate, made once; clients verify the server with it or pin it.',
-    'if [ ! -s "$DATA_DIR/cloudseed-server.key" ]; then',
-    '  openssl req -new -x509 -days 825 -nodes -newkey rsa:3072 -subj "/CN=$(hostname -f)" \\',
-    '    -keyout "$DATA_DIR/cloudseed-server.key" -out "$DATA_DIR/cloudseed-server.crt"',
-    '  chown postgres:postgres "$DATA_DIR/cloudseed-server.key" "$DATA_DIR/cloudseed-server.crt"',
-    '  chmod 600 "$DATA_DIR/cloudseed-server.key"',
-    'fi',
-    '',
+    ...SERVER_CERTIFICATE,
     "cat > \"$CONF_DIR/cloudseed.conf\" <<'CLOUDSEED_CONF'",
     conf.trimEnd(),
     'CLOUDSEED_CONF',

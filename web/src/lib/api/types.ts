@@ -51,6 +51,9 @@ export interface Deployment {
 export interface Credentials extends Endpoint {
   readonly password: string;
   readonly uri: string;
+  /** PEM of the plan's CA; `uri` expects it saved as `caFileName`. */
+  readonly caCertificate: string;
+  readonly caFileName: string;
 }
 
 export interface DeployStarted {

@@ -98,13 +98,36 @@ describe('the Deployment panel', () => {
     await mount(fakeClient());
 
     const field = screen.getByLabelText<HTMLInputElement>('Connection string');
-    expect(field.value).toBe('postgresql://app@127.0.0.1:36773/app');
+    const expected = `postgresql://app@127.0.0.1:36773/app?sslmode=verify-full&sslrootcert=cloudseed-${PLAN_ID}-ca.crt`;
+    expect(field.value).toBe(expected);
     expect(field.readOnly).toBe(true);
     await fireEvent.click(screen.getByRole('button', { name: 'Copy connection string' }));
     await settle();
 
-    expect(writeText).toHaveBeenCalledWith('postgresql://app@127.0.0.1:36773/app');
+    expect(writeText).toHaveBeenCalledWith(expected);
     expect(screen.getByText('Copied')).toBeTruthy();
+  });
+
+  it('downloads the plan’s CA certificate under the name the connection string expects, without showing the password', async () => {
+    const client = fakeClient();
+    await mount(client);
+    const saved: { name: string; text: Promise<string> }[] = [];
+    URL.createObjectURL = (blob: Blob) => `blob:${saved.push({ name: '', text: blob.text() }) - 1}`;
+    URL.revokeObjectURL = () => undefined;
+    const click = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
+      const entry = saved[Number(this.href.split(':').pop())];
+      if (entry) entry.name = this.download;
+    });
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Download CA certificate' }));
+    await settle();
+
+    expect(client.credentials).toHaveBeenCalledExactlyOnceWith(PLAN_ID);
+    expect(click).toHaveBeenCalledOnce();
+    expect(saved[0]?.name).toBe(CREDENTIALS.caFileName);
+    expect(await saved[0]?.text).toBe(CREDENTIALS.caCertificate);
+    expect(document.body.textContent).not.toContain(CREDENTIALS.password);
+    click.mockRestore();
   });
 
   it('fetches the password only when asked to show it, and hides it again', async () => {

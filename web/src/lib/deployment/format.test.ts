@@ -76,7 +76,9 @@ describe('formatting', () => {
   });
 
   it('builds the connection string without a password', () => {
-    expect(connectionString({ host: 'db.internal', port: 5432, database: 'orders', username: 'app' })).toBe('postgresql://app@db.internal:5432/orders');
+    expect(connectionString({ host: 'db.internal', port: 5432, database: 'orders', username: 'app' }, 'p-123')).toBe(
+      'postgresql://app@db.internal:5432/orders?sslmode=verify-full&sslrootcert=cloudseed-p-123-ca.crt',
+    );
   });
 
   it('links an execution to its console page in its own region', () => {

@@ -1,3 +1,4 @@
+import { connectionUri } from '@cloudseed/shared/deployments/connection';
 import type { Deployment, DeploymentStep } from '../api/types.ts';
 import { ApiError, SignedOut } from '../api/client.ts';
 
@@ -176,8 +177,9 @@ export function readableReason(reason: string): { readonly step?: string; readon
 }
 
 /** `postgresql://user@host:port/db`: how to connect, without the password. */
-export function connectionString(endpoint: NonNullable<Deployment['endpoint']>): string {
-  return `postgresql://${encodeURIComponent(endpoint.username)}@${endpoint.host}:${endpoint.port}/${encodeURIComponent(endpoint.database)}`;
+/** The connection string without the password; it names the CA file the server is verified with. */
+export function connectionString(endpoint: NonNullable<Deployment['endpoint']>, planId: string): string {
+  return connectionUri(endpoint, planId);
 }
 
 /** The execution's page in the AWS console; the region is the execution's own when its ARN says. */

@@ -85,7 +85,9 @@ export const CREDENTIALS: Credentials = {
   database: 'app',
   username: 'app',
   password: 's3cret-Pa55word',
-  uri: 'postgresql://app:s3cret-Pa55word@127.0.0.1:36773/app?sslmode=require',
+  uri: 'postgresql://app:s3cret-Pa55word@127.0.0.1:36773/app?sslmode=verify-full&sslrootcert=cloudseed-plan-1-ca.crt',
+  caCertificate: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+  caFileName: 'cloudseed-plan-1-ca.crt',
 };
 
 /** A client whose every method is a mock; `deployment` answers a running deployment unless told otherwise. */
