@@ -1,3 +1,4 @@
+import { PINNED_SEARCH_PATH_OPTIONS } from '@cloudseed/shared/transform/admin-session';
 import { shellQuote } from '@cloudseed/shared/transform/scripts';
 import { FINGERPRINT_SETTINGS } from '../fingerprints.ts';
 
@@ -104,6 +105,9 @@ function header(task: string, summary: string, input: BackupScriptInput, values:
     `PG_BIN=${shellQuote(input.binDir)}`,
     `export PGPORT=${shellQuote(String(input.port))}`,
     `export PGAPPNAME=${shellQuote(APPLICATION_NAME)}`,
+    '# Every session is the superuser in a database the tenant owns: it finds no function or operator',
+    "# of the tenant's by name (admin-session.ts). runuser keeps the environment, and with it this.",
+    `export PGOPTIONS=${shellQuote(PINNED_SEARCH_PATH_OPTIONS)}`,
     'export PATH="$PG_BIN:$PATH"',
     'OBJECT="s3://$BUCKET/$KEY"',
     '# Standard output carries the result line alone (fd 3); anything else a command prints goes to standard error.',
