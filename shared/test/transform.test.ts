@@ -171,6 +171,7 @@ describe('postgresql.conf and pg_hba.conf', () => {
     const rules = hba.split('\n').filter((line) => line && !line.startsWith('#')).map((line) => line.split(/\s+/));
     expect(rules).toEqual([
       ['local', 'all', 'postgres', 'peer'],
+      ['local', 'all', 'app', 'peer', 'map=cloudseed-owner'],
       ['hostssl', 'app', 'app', '203.0.113.0/24', 'scram-sha-256'],
       ['hostssl', 'app', 'app', '2001:db8::/48', 'scram-sha-256'],
       ['hostssl', 'replication', 'replicator', '10.0.0.0/16', 'scram-sha-256'],
@@ -304,6 +305,14 @@ describe('install and configure scripts', () => {
     }
     const replica = lines.find((line) => line.includes('REPLICATION_PASSWORD="$('));
     expect(replica).toContain('read_password "$REPLICATION_PASSWORD_PARAMETER"');
+  });
+
+  it('lets only the postgres OS user log in as the application role over the socket, for restores', () => {
+    const { configure } = scriptsFor('debian', '12', '15');
+    expect(configure).toContain("cat > \"$CONF_DIR/pg_ident.conf\" <<'CLOUDSEED_IDENT'");
+    expect(configure).toMatch(/^cloudseed-owner\s+postgres\s+app$/m);
+    expect(configure).toMatch(/^local\s+all\s+app\s+peer map=cloudseed-owner$/m);
+    expect(configure.match(/^local\s.*$/gm)).toEqual([expect.stringMatching(/^local\s+all\s+postgres\s+peer$/), expect.stringMatching(/^local\s+all\s+app\s+peer map=cloudseed-owner$/)]);
   });
 
   it('pins the search path of every superuser session to pg_catalog before the first psql', () => {

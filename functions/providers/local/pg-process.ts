@@ -29,6 +29,9 @@ export interface PostgresTool {
 /** The arguments that reach `server` as the superuser over its socket (libpq's -h/-p/-U). */
 export const superuserLogin = (server: Server): string[] => ['-h', server.paths.socketDir, '-p', String(server.port), '-U', 'postgres'];
 
+/** The arguments that reach `server` as the application role `owner` over its socket, through the owner map of pg_ident.conf. */
+export const ownerLogin = (server: Server, owner: string): string[] => ['-h', server.paths.socketDir, '-p', String(server.port), '-U', owner];
+
 export function startTool(server: Server, program: string, args: readonly string[]): PostgresTool {
   const account = postgresAccount();
   const child = spawn(join(server.bin, program), args, {

@@ -1,7 +1,7 @@
 import type { OsImage } from '../catalog/index.ts';
 import type { Component } from '../cs-json/schema.ts';
 import { GENERATED_PASSWORD_PATTERN, PINNED_SEARCH_PATH_OPTIONS, SCRAM_VERIFIER_PYTHON } from './admin-session.ts';
-import { REPLICATION_MARKER, REPLICATION_USER, renderPgHba, renderPostgresqlConf } from './postgres-config.ts';
+import { REPLICATION_MARKER, REPLICATION_USER, renderPgHba, renderPgIdent, renderPostgresqlConf } from './postgres-config.ts';
 import type { ServerLayout } from './postgres-config.ts';
 
 // Shell scripts that SSM Run Command executes as root on the instance. Every value that comes
@@ -193,8 +193,11 @@ export function renderConfigureScript(component: Component, image: OsImage, cont
     );
   }
   lines.push(
+    "cat > \"$CONF_DIR/pg_ident.conf\" <<'CLOUDSEED_IDENT'",
+    renderPgIdent(component).trimEnd(),
+    'CLOUDSEED_IDENT',
     'printf \'%s\\n\' "$HBA" > "$CONF_DIR/pg_hba.conf"',
-    'chown postgres:postgres "$CONF_DIR/cloudseed.conf" "$CONF_DIR/pg_hba.conf"',
+    'chown postgres:postgres "$CONF_DIR/cloudseed.conf" "$CONF_DIR/pg_ident.conf" "$CONF_DIR/pg_hba.conf"',
     `grep -qxF ${shellQuote(includeLine)} "$CONF_DIR/postgresql.conf" || echo ${shellQuote(includeLine)} >> "$CONF_DIR/postgresql.conf"`,
     '',
     'systemctl start "$SERVICE"',
