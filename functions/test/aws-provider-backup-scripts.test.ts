@@ -2,10 +2,11 @@ import { execFile, spawnSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { renderAwsJson, validatePlan } from '@cloudseed/shared';
+import { renderAwsJson, renderPgHba, renderPgIdent, validatePlan } from '@cloudseed/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NODE_ROLE_ACTIONS } from '../providers/aws/actions.ts';
 import { backupManifest, restoredFingerprints, resultOf, validationOutcome } from '../providers/aws/backup-results.ts';
@@ -58,6 +59,20 @@ describe('the backup scripts', () => {
     expect(script).toMatch(/^#!\/usr\/bin\/env bash\n# CloudSeed [a-z-]+: .*\nset -euo pipefail\n/);
     // The values appear nowhere else: the rest of the script expands the variables.
     expect(script.split('it\'\\\'\'s $(reboot)')).toHaveLength(2);
+  });
+
+  it.each(Object.entries(scripts))('pin the search path of every psql, pg_dump, pg_dumpall and pg_restore to pg_catalog: %s', (_name, render) => {
+    const lines = render(realistic).split('\n');
+    const pinned = lines.indexOf("export PGOPTIONS='-c search_path=pg_catalog'");
+    expect(pinned).toBeGreaterThan(0);
+    const direct = lines.filter((line) => /(^\s*|[|;&]\s*|\$\(\s*)(psql|pg_dump|pg_dumpall|pg_restore)\b/.test(line) && !/^\s*#/.test(line));
+    expect(direct).toEqual([]);
+    const uses = lines.flatMap((line, index) => (/\bas_postgres (psql|pg_dump|pg_dumpall|pg_restore)\b/.test(line) ? [index] : []));
+    expect(uses.length).toBeGreaterThan(0);
+    for (const index of uses) expect(index).toBeGreaterThan(pinned);
+    // as_postgres runs them through runuser, which keeps the environment; nothing starts them with another.
+    expect(lines.join('\n')).not.toMatch(/env -i|PGOPTIONS=(?!'-c search_path=pg_catalog')|runuser -l|--login/);
+    expect(lines.filter((line) => line.includes('runuser') && !/^\s*#/.test(line))).toEqual(['  runuser -u postgres -- "$tool" "$@"']);
   });
 
   it('stream to S3 with server-side encryption and print nothing but the result line to standard output', () => {
@@ -114,6 +129,38 @@ esac
 `;
 
 const KEY = "plans/p-1/db/bk-1's.dump";
+
+/** Code of the tenant's that tries to make it superuser and run a program; each attempt swallows its error. */
+const tenantCode = (marker: string) => `
+CREATE FUNCTION public.escalate() RETURNS boolean LANGUAGE plpgsql AS $fn$
+BEGIN
+  BEGIN RESET ROLE; ALTER ROLE app SUPERUSER; EXCEPTION WHEN OTHERS THEN NULL; END;
+  BEGIN RESET ROLE; COPY (SELECT 1) TO PROGRAM 'touch ${marker}'; EXCEPTION WHEN OTHERS THEN NULL; END;
+  RETURN true;
+END $fn$;
+CREATE FUNCTION public.name_regex_mismatch(name, name) RETURNS boolean LANGUAGE plpgsql AS $fn$
+BEGIN PERFORM public.escalate(); RETURN NOT pg_catalog.textregexeq($1::text, $2::text); END $fn$;
+CREATE OPERATOR public.!~ (LEFTARG = name, RIGHTARG = name, FUNCTION = public.name_regex_mismatch);
+CREATE FUNCTION public.oid_eq_regclass(oid, regclass) RETURNS boolean LANGUAGE plpgsql AS $fn$
+BEGIN PERFORM public.escalate(); RETURN pg_catalog.oideq($1, $2::oid); END $fn$;
+CREATE OPERATOR public.= (LEFTARG = oid, RIGHTARG = regclass, FUNCTION = public.oid_eq_regclass);
+CREATE FUNCTION public.format(text, name, name) RETURNS text LANGUAGE plpgsql AS $fn$
+BEGIN PERFORM public.escalate(); RETURN pg_catalog.format($1, $2, $3); END $fn$;
+CREATE FUNCTION public.count_step(bigint, boolean) RETURNS bigint LANGUAGE plpgsql AS $fn$
+BEGIN PERFORM public.escalate(); RETURN $1 + 1; END $fn$;
+CREATE AGGREGATE public.count(boolean) (SFUNC = public.count_step, STYPE = bigint, INITCOND = '0');
+CREATE FUNCTION public.checked(v int) RETURNS boolean LANGUAGE plpgsql AS $fn$
+BEGIN PERFORM public.escalate(); RETURN v IS NOT NULL; END $fn$;
+CREATE FUNCTION public.defaulted() RETURNS int LANGUAGE plpgsql AS $fn$
+BEGIN PERFORM public.escalate(); RETURN 7; END $fn$;
+CREATE FUNCTION public.on_insert() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN PERFORM public.escalate(); RETURN NEW; END $fn$;
+CREATE FUNCTION public.indexed(v int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $fn$
+BEGIN PERFORM public.escalate(); RETURN v; END $fn$;
+CREATE TABLE public.guarded (v int CHECK (public.checked(v)), w int DEFAULT public.defaulted());
+CREATE TRIGGER guarded_insert BEFORE INSERT ON public.guarded FOR EACH ROW EXECUTE FUNCTION public.on_insert();
+CREATE INDEX guarded_expression ON public.guarded (public.indexed(v));
+INSERT INTO public.guarded (v) SELECT g FROM generate_series(1, 50) g;`;
 let dir: string;
 let port: number;
 let input: BackupScriptInput;
@@ -173,6 +220,13 @@ beforeAll(async () => {
   port = await freePort();
   input = { bucket: 'cloudseed-backups', key: KEY, region: 'eu-west-1', database: 'app', owner: 'app', port, binDir: PG_BIN };
   await asPostgres('initdb', ['-D', join(dir, 'data'), '-U', 'postgres', '--auth-local=peer', '--auth-host=scram-sha-256']);
+  // The access rules configure writes: peer for postgres, and for postgres as the owner (restores log in as it).
+  const plan = validatePlan({ apiVersion: 'cs/v1', name: 'p', target: { cloud: 'aws', region: 'eu-west-1' }, components: [{ id: 'db', type: 'postgres' }] });
+  if (!plan.ok) throw new Error(JSON.stringify(plan.errors));
+  const [component] = plan.plan.components;
+  if (!component) throw new Error('no component');
+  await writeFile(join(dir, 'data', 'pg_hba.conf'), renderPgHba(component), { mode: 0o644 });
+  await writeFile(join(dir, 'data', 'pg_ident.conf'), renderPgIdent(component), { mode: 0o644 });
   await asPostgres('pg_ctl', ['-D', join(dir, 'data'), '-w', '-l', join(dir, 'server.log'), '-o', `-p ${port} -k ${dir} -c listen_addresses=''`, 'start']);
   await psql('postgres', 'CREATE ROLE app LOGIN');
   await psql('postgres', 'CREATE DATABASE app OWNER app');
@@ -312,6 +366,36 @@ describe('the backup scripts on a real server', () => {
     expect(await storedKeys()).toEqual([]);
     expect(await psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE application_name = '${APPLICATION_NAME}'`)).toBe('0');
   }, 60_000);
+
+  it('runs none of the tenant\'s code as the superuser: shadowing operators and functions, a CHECK constraint, a trigger, an index', async () => {
+    const marker = join(dir, 'escalated');
+    // Logged in as app (not SET ROLE in a superuser session, out of which the CHECK constraint's code would RESET ROLE).
+    await asPostgres('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-U', 'app', '-d', 'app', '-c', tenantCode(marker)]);
+    const isSuperuser = () => psql('postgres', "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = 'app'");
+
+    const backup = await run(scripts.backup(input));
+    expect(backup.stderr).toBe('');
+    expect(backup.code).toBe(0);
+    const tenantManifest = backupManifest(await stored(`${KEY}.manifest.json`), 'manifest');
+    expect(tenantManifest.tables.find((table) => table.table === 'public.guarded')?.rows).toBe(50);
+    expect(await isSuperuser()).toBe('f');
+    expect(existsSync(marker)).toBe(false);
+
+    const validation = await run(scripts.validation(input, tenantManifest.sha256));
+    expect(validation.stderr).toBe('');
+    expect(validationOutcome(resultOf(validation.stdout, 'validation'), 'validation')).toMatchObject({ status: 'restored' });
+    expect(compareFingerprints(tenantManifest.tables, restoredFingerprints(await stored(`${KEY}.validation.json`), 'report')).status).toBe('passed');
+    expect(await isSuperuser()).toBe('f');
+    expect(existsSync(marker)).toBe(false);
+
+    await psql('app', 'DELETE FROM public.guarded');
+    const restore = await run(scripts.restore(input, tenantManifest.sha256));
+    expect(restore.stderr).toBe('');
+    expect(restore.code).toBe(0);
+    expect(await psql('app', 'SELECT count(*) FROM public.guarded')).toBe('50');
+    expect(await isSuperuser()).toBe('f');
+    expect(existsSync(marker)).toBe(false);
+  }, 120_000);
 
   it('fails with a clear line when the database is not there', async () => {
     const result = await run(scripts.backup({ ...input, database: 'missing' }));

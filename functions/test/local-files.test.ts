@@ -96,7 +96,7 @@ describe('files root writes and reads for postgres', () => {
   it('are never read through a symlink: a planted postgresql.conf cannot copy a root-only file into the data directory', async () => {
     await asPostgres('ln', '-s', secret, join(paths.data, 'postgresql.conf'));
     await expect(readTextIfExists(join(paths.data, 'postgresql.conf'))).rejects.toThrow(UnsafePath);
-    await expect(writeServerConfig(paths, 'port = 5432\n', 'local all all peer\n')).rejects.toThrow(UnsafePath);
+    await expect(writeServerConfig(paths, 'port = 5432\n', 'local all all peer\n', '')).rejects.toThrow(UnsafePath);
     const copies = readdirSync(paths.data)
       .map((name) => join(paths.data, name))
       .filter((file) => !lstatSync(file).isSymbolicLink() && readFileSync(file, 'utf8').includes('secret-hash'));

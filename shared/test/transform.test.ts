@@ -171,6 +171,7 @@ describe('postgresql.conf and pg_hba.conf', () => {
     const rules = hba.split('\n').filter((line) => line && !line.startsWith('#')).map((line) => line.split(/\s+/));
     expect(rules).toEqual([
       ['local', 'all', 'postgres', 'peer'],
+      ['local', 'all', 'app', 'peer', 'map=cloudseed-owner'],
       ['hostssl', 'app', 'app', '203.0.113.0/24', 'scram-sha-256'],
       ['hostssl', 'app', 'app', '2001:db8::/48', 'scram-sha-256'],
       ['hostssl', 'replication', 'replicator', '10.0.0.0/16', 'scram-sha-256'],
@@ -268,9 +269,64 @@ describe('install and configure scripts', () => {
     const { configure } = scriptsFor('amazon-linux', '2023', '17');
     expect(configure).toContain("PASSWORD_PARAMETER='/cloudseed/p-1/db/password'");
     expect(configure).toContain('aws ssm get-parameter --region "$REGION" --name "$1" --with-decryption');
-    expect(configure).toContain('DB_PASSWORD="$(read_secret "$PASSWORD_PARAMETER")"');
-    expect(configure).toContain("ALTER ROLE :\"db_user\" WITH LOGIN PASSWORD :'db_password';");
+    expect(configure).toContain('DB_PASSWORD="$(read_password "$PASSWORD_PARAMETER" "the password parameter")"');
     expect(configure).not.toMatch(/-v\s+\S*password/i);
+  });
+
+  it('sends PostgreSQL only SCRAM verifiers computed on the node, never a password in clear', () => {
+    const { configure } = scriptsFor('debian', '12', '15', { mode: 'cluster', replicas: 1 });
+    expect(configure).toContain("ALTER ROLE :\"db_user\" WITH LOGIN NOSUPERUSER NOCREATEROLE NOREPLICATION PASSWORD :'db_verifier';");
+    expect(configure).toContain("ALTER ROLE :\"replication_user\" WITH REPLICATION LOGIN PASSWORD :'replication_verifier';");
+    expect(configure).not.toMatch(/PASSWORD :'\w*password'/);
+    expect(configure).not.toMatch(/\\set \w*password/);
+    expect(configure).not.toMatch(/openssl kdf/);
+  });
+
+  it('refuses a password or replication password that is not CloudSeed-generated before it reaches psql or a pgpass line', () => {
+    const { configure } = scriptsFor('debian', '12', '15', { mode: 'cluster', replicas: 1 });
+    const lines = configure.split('\n');
+    const from = lines.findIndex((line) => line.startsWith('PASSWORD_SHAPE='));
+    const to = lines.findIndex((line, index) => index > from && line.startsWith('scram_verifier() {'));
+    const end = lines.findIndex((line, index) => index > to && line === '}');
+    const helpers = lines.slice(from, end + 1).join('\n');
+    const readAs = (secret: string) =>
+      spawnSync('bash', ['-c', `set -euo pipefail\nread_secret() { printf '%s' "$SECRET"; }\n${helpers}\nread_password /p "the replication password parameter" | scram_verifier "$(cat)"`], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, SECRET: secret },
+      });
+
+    const good = readAs('A1b2C3d4E5f6G7h8I9j0K1l2M3n4');
+    expect(good.status).toBe(0);
+    expect(good.stdout).toMatch(/^SCRAM-SHA-256\$4096:[A-Za-z0-9+/]{22}==\$[A-Za-z0-9+/]{43}=:[A-Za-z0-9+/]{43}=$/);
+    for (const bad of ['short1', 'A1b2C3d4E5f6G7h8I9j0K1l2:*:x', "A1b2C3d4E5f6G7h8I9j0K1l2M3n4'; DROP ROLE app; --"]) {
+      const refused = readAs(bad);
+      expect(refused.status).not.toBe(0);
+      expect(refused.stderr).toContain('the replication password parameter does not hold a CloudSeed-generated password');
+    }
+    const replica = lines.find((line) => line.includes('REPLICATION_PASSWORD="$('));
+    expect(replica).toContain('read_password "$REPLICATION_PASSWORD_PARAMETER"');
+  });
+
+  it('lets only the postgres OS user log in as the application role over the socket, for restores', () => {
+    const { configure } = scriptsFor('debian', '12', '15');
+    expect(configure).toContain("cat > \"$CONF_DIR/pg_ident.conf\" <<'CLOUDSEED_IDENT'");
+    expect(configure).toMatch(/^cloudseed-owner\s+postgres\s+app$/m);
+    expect(configure).toMatch(/^local\s+all\s+app\s+peer map=cloudseed-owner$/m);
+    expect(configure.match(/^local\s.*$/gm)).toEqual([expect.stringMatching(/^local\s+all\s+postgres\s+peer$/), expect.stringMatching(/^local\s+all\s+app\s+peer map=cloudseed-owner$/)]);
+  });
+
+  it('pins the search path of every superuser session to pg_catalog before the first psql', () => {
+    for (const topology of [{ mode: 'single', replicas: 0 }, { mode: 'cluster', replicas: 1 }]) {
+      const lines = scriptsFor('amazon-linux', '2023', '17', topology).configure.split('\n');
+      const pinned = lines.indexOf("export PGOPTIONS='-c search_path=pg_catalog'");
+      expect(pinned).toBeGreaterThan(0);
+      const clients = lines.map((line, index) => [line, index] as const).filter(([line]) => /\b(psql|pg_basebackup|run_sql)\b/.test(line) && !line.startsWith('#'));
+      expect(clients.length).toBeGreaterThan(1);
+      for (const [line, index] of clients) {
+        expect(index, line).toBeGreaterThan(pinned);
+        expect(line).not.toMatch(/env -i|PGOPTIONS=|--login|runuser -l/);
+      }
+    }
   });
 
   it('quotes values for bash so that nothing in them is run', () => {

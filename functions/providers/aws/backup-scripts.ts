@@ -1,3 +1,4 @@
+import { PINNED_SEARCH_PATH_OPTIONS } from '@cloudseed/shared/transform/admin-session';
 import { shellQuote } from '@cloudseed/shared/transform/scripts';
 import { FINGERPRINT_SETTINGS } from '../fingerprints.ts';
 
@@ -104,6 +105,9 @@ function header(task: string, summary: string, input: BackupScriptInput, values:
     `PG_BIN=${shellQuote(input.binDir)}`,
     `export PGPORT=${shellQuote(String(input.port))}`,
     `export PGAPPNAME=${shellQuote(APPLICATION_NAME)}`,
+    '# Every session is the superuser in a database the tenant owns: it finds no function or operator',
+    "# of the tenant's by name (admin-session.ts). runuser keeps the environment, and with it this.",
+    `export PGOPTIONS=${shellQuote(PINNED_SEARCH_PATH_OPTIONS)}`,
     'export PATH="$PG_BIN:$PATH"',
     'OBJECT="s3://$BUCKET/$KEY"',
     '# Standard output carries the result line alone (fd 3); anything else a command prints goes to standard error.',
@@ -234,7 +238,9 @@ const DATABASE_FUNCTIONS = [
   '  measured="$(s3 cp "$OBJECT" - | measure sha256sum)" || fail "could not read $OBJECT"',
   '  printf \'%s\\n\' "${measured#* }"',
   '}',
-  '# Streams the object into pg_restore, into database $1, creating everything as $OWNER, hashing what it reads.',
+  '# Streams the object into pg_restore, into database $1, hashing what it reads. pg_restore logs in as $OWNER',
+  '# (pg_ident.conf\'s owner map), which creates everything: the tenant\'s code a restore runs (CHECK',
+  '# constraints during COPY) could RESET ROLE out of a superuser session\'s --role.',
   '# Sets RESTORE_ERROR (empty when pg_restore succeeded) and RESTORED_SHA256; a failed download fails the script.',
   'restore_into() {',
   '  local fifo="$WORK/restore.sha256" digest_pid statuses',
@@ -242,7 +248,7 @@ const DATABASE_FUNCTIONS = [
   '  sha256sum <"$fifo" >"$fifo.out" &',
   '  digest_pid=$!',
   '  set +e',
-  '  s3 cp "$OBJECT" - | tee "$fifo" | as_postgres pg_restore --dbname="$1" --no-owner --role="$OWNER" --exit-on-error 2>"$WORK/pg_restore.err"',
+  '  s3 cp "$OBJECT" - | tee "$fifo" | as_postgres pg_restore --dbname="$1" --username="$OWNER" --no-owner --exit-on-error 2>"$WORK/pg_restore.err"',
   '  statuses=("${PIPESTATUS[@]}")',
   '  set -e',
   '  wait "$digest_pid"',
@@ -422,8 +428,8 @@ export function validateScript(input: RestoreScriptInput): string {
  * way), analyzes it, and swaps it in under the application database's name: new sessions are
  * refused, the open ones ended, and both renames happen in one transaction, so clients see the old
  * contents or the new ones and a failed restore leaves the application database as it was. The
- * replaced database is dropped. Everything restored is created as the application role
- * (--no-owner --role), so it owns the tables whatever roles owned them when the dump was made.
+ * replaced database is dropped. Everything restored is created by the application role, logged in
+ * as itself (--no-owner), so it owns the tables whatever roles owned them when the dump was made.
  */
 export function restoreScript(input: SwapInput): string {
   return [
@@ -464,7 +470,8 @@ export function restoreScript(input: SwapInput): string {
     'restore_into "$INCOMING"',
     '[ -z "$RESTORE_ERROR" ] || fail "pg_restore failed: $RESTORE_ERROR; $DATABASE was left as it was"',
     '[ "$RESTORED_SHA256" = "$RECORDED_SHA256" ] || fail "$(mismatch "$RESTORED_SHA256"); $DATABASE was left as it was"',
-    '# pg_restore brings no planner statistics; the application should not start without them.',
+    '# pg_restore brings no planner statistics; the application should not start without them. The tenant\'s',
+    '# index and statistics expressions run as the table owner in a security-restricted operation.',
     "sql -d \"$INCOMING\" <<<'ANALYZE;'",
     'if [ $(($(date +%s%3N) - STARTED_MS)) -gt $((SWAP_DEADLINE_SECONDS * 1000)) ]; then',
     '  fail "the restore took longer than $SWAP_DEADLINE_SECONDS s, too close to its time limit to swap the databases safely; $DATABASE was left as it was"',

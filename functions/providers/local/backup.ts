@@ -11,7 +11,7 @@ import { runChecked } from './exec.ts';
 import { compareFingerprints, FINGERPRINT_SETTINGS } from '../fingerprints.ts';
 import { fingerprintAll, identifier, listTables, literal, qualifiedName } from './fingerprints.ts';
 import type { TableName } from './fingerprints.ts';
-import { failureOf, SqlSession, startTool, superuserLogin } from './pg-process.ts';
+import { failureOf, ownerLogin, SqlSession, startTool, superuserLogin } from './pg-process.ts';
 import type { PostgresTool, ToolExit } from './pg-process.ts';
 import { adminSql, conninfo } from './server.ts';
 import type { Server } from './server.ts';
@@ -187,8 +187,9 @@ export async function validateBackupObject(db: DatabaseRef, location: BackupLoca
  * Restores into a new database and swaps it in under the application database's name, so that the
  * running database stays whole until the restore has succeeded, and clients see the old contents or
  * the new ones, never a half-restored mix. Sessions still open on the old database are ended at the
- * swap (a database in use cannot be renamed). Everything restored is created as the application
- * role (--no-owner --role), so it owns the tables whatever roles owned them when the dump was made.
+ * swap (a database in use cannot be renamed). Everything restored is created by the application
+ * role, logged in as itself (--no-owner), so it owns the tables whatever roles owned them when the
+ * dump was made.
  * Database-level properties (ALTER DATABASE ... SET, CONNECTION LIMIT) are the deployment's, not the
  * backup's; CloudSeed sets none, and the new database starts without any.
  */
@@ -205,7 +206,9 @@ export async function restoreBackupObject(db: DatabaseRef, location: BackupLocat
     const restored = await restoreInto(db, incoming, location);
     if (restored.exit.code !== 0) throw new Error(`pg_restore failed: ${failureOf(restored.exit)}; ${db.database} was left as it was`);
     if (restored.sha256 !== recorded.sha256) throw new Error(`${checksumMismatch(restored.sha256, recorded.sha256)}; ${db.database} was left as it was`);
-    // pg_restore brings no planner statistics; the application should not start without them.
+    // pg_restore brings no planner statistics; the application should not start without them. The
+    // tenant's index and statistics expressions run as the table's owner in a security-restricted
+    // operation (SET ROLE refused), not as the superuser who asks.
     await adminSql(db.server, 'ANALYZE;\n', incoming);
     await swapIn(db, incoming, replaced);
   } catch (error) {
@@ -312,15 +315,18 @@ interface Restored {
   readonly sha256: string;
 }
 
-/** Pipes the object into pg_restore, creating everything in `database` as the application role. */
+/**
+ * Pipes the object into pg_restore, logged in as the application role (pg_ident.conf's owner map),
+ * which creates everything in `database`. Not the superuser with --role: the tenant's code that a
+ * restore runs (CHECK constraints during COPY) could RESET ROLE to the session's superuser.
+ */
 async function restoreInto(db: DatabaseRef, database: string, location: BackupLocation): Promise<Restored> {
   const body = await download(location);
   if (!body) throw new Error(`the backup object ${objectUrl(location)} does not exist`);
   const restore = startTool(db.server, 'pg_restore', [
-    ...superuserLogin(db.server),
+    ...ownerLogin(db.server, db.owner),
     `--dbname=${conninfo({ dbname: database })}`,
     '--no-owner',
-    `--role=${db.owner}`,
     '--exit-on-error',
     '--no-password',
   ]);

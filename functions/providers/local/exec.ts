@@ -1,9 +1,12 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { PINNED_SEARCH_PATH_OPTIONS } from '@cloudseed/shared/transform/admin-session';
 
 // Every program the local provider runs goes through here: a fixed environment (never the local
 // cloud's own, which may hold AWS credentials), secrets only in `env` or `input`, never in argv,
 // and PostgreSQL's programs as the `postgres` OS user because initdb and the server refuse root.
+// The postgres OS user's clients log in as the superuser (peer), so their sessions get the pinned
+// search path (admin-session.ts): a tenant's functions and operators in `public` are never found.
 
 export interface OsAccount {
   readonly uid: number;
@@ -34,6 +37,13 @@ export function rootAccount(): OsAccount {
   return { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, home: '/root' };
 }
 
+/** The fixed environment of a program run as the postgres OS user (pg-process.ts starts its tools with it too). */
+export function postgresEnvironment(bin: string | undefined, account: OsAccount): Record<string, string> {
+  return { PATH: searchPath(bin), LANG: 'C.UTF-8', TZ: 'UTC', HOME: account.home, PGOPTIONS: PINNED_SEARCH_PATH_OPTIONS };
+}
+
+const searchPath = (bin: string | undefined): string => [bin, '/usr/local/bin', '/usr/bin', '/bin'].filter((entry) => entry !== undefined).join(':');
+
 export interface RunOptions {
   /** Run as the postgres OS user instead of the caller. */
   readonly asPostgres?: boolean;
@@ -58,8 +68,8 @@ const DEFAULT_TIMEOUT_MS = 120_000;
 
 export function run(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const account = options.asPostgres ? postgresAccount() : undefined;
-  const path = [options.binDir, '/usr/local/bin', '/usr/bin', '/bin'].filter((entry) => entry !== undefined).join(':');
-  const env = { PATH: path, LANG: 'C.UTF-8', TZ: 'UTC', HOME: account?.home ?? '/root', ...options.env };
+  const base = account ? postgresEnvironment(options.binDir, account) : { PATH: searchPath(options.binDir), LANG: 'C.UTF-8', TZ: 'UTC', HOME: '/root' };
+  const env = { ...base, ...options.env };
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
       cwd: options.cwd ?? '/',

@@ -4,7 +4,7 @@ import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { DomainError } from '@cloudseed/shared/errors';
 import { LOOPBACK_CIDRS } from '@cloudseed/shared/transform/local-json';
-import { productionSettings, renderPgHba, renderPostgresqlConf, REPLICATION_USER, tuneComponent } from '@cloudseed/shared/transform/postgres-config';
+import { productionSettings, renderPgHba, renderPgIdent, renderPostgresqlConf, REPLICATION_USER, tuneComponent } from '@cloudseed/shared/transform/postgres-config';
 import type { AwsNode, Component, ServerLayout } from '@cloudseed/shared';
 import type {
   BackupLocation,
@@ -366,6 +366,7 @@ export class LocalProvider implements Provider {
         paths,
         renderPostgresqlConf(spec, layoutOf(record, paths)),
         renderPgHba(spec, { extraCidrs: LOOPBACK_CIDRS, ...(clustered ? { replicationCidrs: ['127.0.0.1/32'] } : {}) }),
+        renderPgIdent(spec),
       );
       await applyConfig(server);
       await writeNodeRecord(paths, { ...record, running: true });

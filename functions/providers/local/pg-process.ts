@@ -1,14 +1,15 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
-import { postgresAccount } from './exec.ts';
+import { postgresAccount, postgresEnvironment } from './exec.ts';
 import type { Server } from './server.ts';
 
 // PostgreSQL's programs whose standard streams are data rather than a few lines: pg_dump writing an
 // archive, pg_restore reading one, and a psql session that stays open while they run. They get the
 // same fixed environment as exec.ts's `run` (never the local cloud's own, which may hold AWS
 // credentials), run as the postgres OS user, and reach the server over its Unix socket as the
-// `postgres` superuser through peer authentication, so no password exists anywhere.
+// `postgres` superuser through peer authentication, so no password exists anywhere, with the search
+// path pinned to pg_catalog (exec.ts).
 
 /** Standard error is kept for the reason of a failure; its end says why, so only the end is kept. */
 const STDERR_LIMIT = 16 * 1024;
@@ -28,11 +29,14 @@ export interface PostgresTool {
 /** The arguments that reach `server` as the superuser over its socket (libpq's -h/-p/-U). */
 export const superuserLogin = (server: Server): string[] => ['-h', server.paths.socketDir, '-p', String(server.port), '-U', 'postgres'];
 
+/** The arguments that reach `server` as the application role `owner` over its socket, through the owner map of pg_ident.conf. */
+export const ownerLogin = (server: Server, owner: string): string[] => ['-h', server.paths.socketDir, '-p', String(server.port), '-U', owner];
+
 export function startTool(server: Server, program: string, args: readonly string[]): PostgresTool {
   const account = postgresAccount();
   const child = spawn(join(server.bin, program), args, {
     cwd: '/',
-    env: { PATH: `${server.bin}:/usr/local/bin:/usr/bin:/bin`, LANG: 'C.UTF-8', TZ: 'UTC', HOME: account.home, PGAPPNAME: `cloudseed ${program}` },
+    env: { ...postgresEnvironment(server.bin, account), PGAPPNAME: `cloudseed ${program}` },
     stdio: ['pipe', 'pipe', 'pipe'],
     uid: account.uid,
     gid: account.gid,

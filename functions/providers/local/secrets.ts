@@ -2,6 +2,7 @@ import { createHash, createHmac, pbkdf2, randomBytes, randomInt } from 'node:cry
 import { link, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
+import { GENERATED_PASSWORD_PATTERN, SCRAM_ITERATIONS, scramVerifierText } from '@cloudseed/shared/transform/admin-session';
 import { certificatePemOf, createCertificateAuthority, privateKeyPemOf } from '../certificates.ts';
 import type { KeyAndCertificate } from '../certificates.ts';
 import { ensureDir, readTextIfExists } from './files.ts';
@@ -12,8 +13,7 @@ import { ensureDir, readTextIfExists } from './files.ts';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 export const PASSWORD_LENGTH = 32;
-const PASSWORD_SHAPE = /^[A-Za-z0-9]{24,128}$/;
-const SCRAM_ITERATIONS = 4096;
+const PASSWORD_SHAPE = new RegExp(GENERATED_PASSWORD_PATTERN);
 const pbkdf2Async = promisify(pbkdf2);
 
 export function generatePassword(length = PASSWORD_LENGTH): string {
@@ -69,13 +69,13 @@ async function createOnce(file: string, content: () => string): Promise<void> {
 /**
  * The SCRAM-SHA-256 verifier PostgreSQL stores for a password (RFC 5802, as in pg_authid), so that
  * `ALTER ROLE ... PASSWORD` carries no secret a statement log or an error report could leak.
- * The passwords are ASCII letters and digits, which SASLprep leaves as they are.
+ * The passwords are ASCII letters and digits, which SASLprep leaves as they are. The salt is random;
+ * a test passes one to compare with the EC2 nodes' computation (SCRAM_VERIFIER_PYTHON).
  */
-export async function scramVerifier(password: string): Promise<string> {
-  const salt = randomBytes(16);
+export async function scramVerifier(password: string, salt: Buffer = randomBytes(16)): Promise<string> {
   const salted = await pbkdf2Async(password, salt, SCRAM_ITERATIONS, 32, 'sha256');
   const clientKey = createHmac('sha256', salted).update('Client Key').digest();
   const storedKey = createHash('sha256').update(clientKey).digest();
   const serverKey = createHmac('sha256', salted).update('Server Key').digest();
-  return `SCRAM-SHA-256$${SCRAM_ITERATIONS}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+  return scramVerifierText({ salt: salt.toString('base64'), storedKey: storedKey.toString('base64'), serverKey: serverKey.toString('base64') });
 }

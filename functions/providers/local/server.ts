@@ -109,10 +109,11 @@ export async function removeNodeDir(paths: NodePaths): Promise<void> {
   await rm(paths.root, { recursive: true, force: true });
 }
 
-/** Writes cloudseed.conf and pg_hba.conf into the data directory and makes postgresql.conf include the former. */
-export async function writeServerConfig(paths: NodePaths, conf: string, hba: string): Promise<void> {
+/** Writes cloudseed.conf, pg_hba.conf and pg_ident.conf into the data directory and makes postgresql.conf include the first. */
+export async function writeServerConfig(paths: NodePaths, conf: string, hba: string, ident: string): Promise<void> {
   const postgres = postgresAccount();
   await writeFileAtomic(join(paths.data, 'cloudseed.conf'), conf, 0o600, postgres);
+  await writeFileAtomic(join(paths.data, 'pg_ident.conf'), ident, 0o600, postgres);
   await writeFileAtomic(join(paths.data, 'pg_hba.conf'), hba, 0o600, postgres);
   const mainConf = join(paths.data, 'postgresql.conf');
   const current = (await readTextIfExists(mainConf)) ?? '';

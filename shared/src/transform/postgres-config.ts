@@ -101,7 +101,15 @@ export interface HbaOptions {
 
 export const REPLICATION_MARKER = '# @cloudseed-replication-rules@';
 
-/** pg_hba.conf: TLS and SCRAM for every network client, peer for the local admin, nothing else. */
+/**
+ * The pg_ident.conf map that lets the postgres OS user log in as the application role over the
+ * local socket. Restores and validations load the tenant's data as that role, logged in as it: a
+ * superuser session with SET ROLE would not do, since the tenant's code it runs (a CHECK constraint
+ * during COPY) could RESET ROLE back to the superuser.
+ */
+export const OWNER_MAP = 'cloudseed-owner';
+
+/** pg_hba.conf: TLS and SCRAM for every network client, peer for the local admin (and for it as the owner), nothing else. */
 export function renderPgHba(component: Component, options: HbaOptions = {}): string {
   const { databaseName, username } = component.db;
   const clients = [...new Set([...component.network.allowedCidrs, ...(options.extraCidrs ?? [])])];
@@ -109,6 +117,7 @@ export function renderPgHba(component: Component, options: HbaOptions = {}): str
     '# Written by CloudSeed from the plan\'s allowedCidrs. Changes here are replaced on the next deploy.',
     '# TYPE    DATABASE     USER          ADDRESS                  METHOD',
     row('local', 'all', ADMIN_USER, '', 'peer'),
+    row('local', 'all', username, '', `peer map=${OWNER_MAP}`),
     ...clients.map((cidr) => row('hostssl', databaseName, username, cidr, 'scram-sha-256')),
     ...(options.replicationCidrs ?? []).map((cidr) => row('hostssl', 'replication', REPLICATION_USER, cidr, 'scram-sha-256')),
     ...(options.replicationMarker ? [REPLICATION_MARKER] : []),
@@ -117,6 +126,16 @@ export function renderPgHba(component: Component, options: HbaOptions = {}): str
     '',
   ];
   return rows.join('\n');
+}
+
+/** pg_ident.conf: only the postgres OS user may log in as the application role over the socket. */
+export function renderPgIdent(component: Component): string {
+  return [
+    '# Written by CloudSeed: restores log in as the application role (see pg_hba.conf). Replaced on the next deploy.',
+    '# MAPNAME         SYSTEM-USERNAME  PG-USERNAME',
+    `${OWNER_MAP.padEnd(16)} postgres         ${component.db.username}`,
+    '',
+  ].join('\n');
 }
 
 function row(type: string, database: string, user: string, address: string, method: string): string {

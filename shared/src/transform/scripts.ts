@@ -1,6 +1,7 @@
 import type { OsImage } from '../catalog/index.ts';
 import type { Component } from '../cs-json/schema.ts';
-import { REPLICATION_MARKER, REPLICATION_USER, renderPgHba, renderPostgresqlConf } from './postgres-config.ts';
+import { GENERATED_PASSWORD_PATTERN, PINNED_SEARCH_PATH_OPTIONS, SCRAM_VERIFIER_PYTHON } from './admin-session.ts';
+import { REPLICATION_MARKER, REPLICATION_USER, renderPgHba, renderPgIdent, renderPostgresqlConf } from './postgres-config.ts';
 import type { ServerLayout } from './postgres-config.ts';
 
 // Shell scripts that SSM Run Command executes as root on the instance. Every value that comes
@@ -164,9 +165,28 @@ export function renderConfigureScript(component: Component, image: OsImage, cont
     `DB_USER=${shellQuote(component.db.username)}`,
     'NODE_ROLE="${CLOUDSEED_NODE_ROLE:-primary}"',
     'export PATH="$PG_BIN:$PATH"',
+    '# Superuser sessions find no function or operator of the tenant\'s by name (admin-session.ts).',
+    `export PGOPTIONS=${shellQuote(PINNED_SEARCH_PATH_OPTIONS)}`,
     'run_sql() { runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 "$@"; }',
     'read_secret() { aws ssm get-parameter --region "$REGION" --name "$1" --with-decryption --query Parameter.Value --output text; }',
     'is_ipv4() { [[ "$1" =~ ^([0-9]{1,3}\\.){3}[0-9]{1,3}$ ]]; }',
+    `PASSWORD_SHAPE=${shellQuote(GENERATED_PASSWORD_PATTERN)}`,
+    '# $1: the parameter, $2: what it is. A password of another shape could break out of a pgpass line.',
+    'read_password() {',
+    '  local password',
+    '  password="$(read_secret "$1")"',
+    '  [[ "$password" =~ $PASSWORD_SHAPE ]] || { echo "$2 does not hold a CloudSeed-generated password" >&2; exit 1; }',
+    '  printf \'%s\' "$password"',
+    '}',
+    "# shellcheck disable=SC2016 # a python program: its '$' are the verifier's, not the shell's",
+    `SCRAM_VERIFIER_PY=${shellQuote(SCRAM_VERIFIER_PYTHON)}`,
+    '# Prints the SCRAM-SHA-256 verifier of password $1; printf, a shell builtin, hands it to python3.',
+    'scram_verifier() {',
+    '  local verifier',
+    '  verifier="$(printf \'%s\' "$1" | python3 -c "$SCRAM_VERIFIER_PY")"',
+    '  [[ "$verifier" =~ ^SCRAM-SHA-256\\$4096:[A-Za-z0-9+/=]+\\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$ ]] || { echo "could not compute a SCRAM verifier" >&2; exit 1; }',
+    '  printf \'%s\' "$verifier"',
+    '}',
     '',
     '# A re-deploy may have grown the disk: grow the partition and the file system to match.',
     'ROOT_SOURCE="$(findmnt -n -o SOURCE /)"',
@@ -188,7 +208,7 @@ export function renderConfigureScript(component: Component, image: OsImage, cont
       '  # A new replica starts as a copy of the primary, streamed over TLS.',
       '  PRIMARY_HOST="${CLOUDSEED_PRIMARY_HOST:?the primary host is required for a replica}"',
       '  is_ipv4 "$PRIMARY_HOST" || { echo "CLOUDSEED_PRIMARY_HOST is not an IPv4 address" >&2; exit 1; }',
-      '  REPLICATION_PASSWORD="$(read_secret "$REPLICATION_PASSWORD_PARAMETER")"',
+      '  REPLICATION_PASSWORD="$(read_password "$REPLICATION_PASSWORD_PARAMETER" "the replication password parameter")"',
       '  systemctl stop "$SERVICE" || true',
       '  find "$DATA_DIR" -mindepth 1 -delete',
       '  PGPASS_FILE="$(mktemp)"',
@@ -223,8 +243,11 @@ export function renderConfigureScript(component: Component, image: OsImage, cont
     );
   }
   lines.push(
+    "cat > \"$CONF_DIR/pg_ident.conf\" <<'CLOUDSEED_IDENT'",
+    renderPgIdent(component).trimEnd(),
+    'CLOUDSEED_IDENT',
     'printf \'%s\\n\' "$HBA" > "$CONF_DIR/pg_hba.conf"',
-    'chown postgres:postgres "$CONF_DIR/cloudseed.conf" "$CONF_DIR/pg_hba.conf"',
+    'chown postgres:postgres "$CONF_DIR/cloudseed.conf" "$CONF_DIR/pg_ident.conf" "$CONF_DIR/pg_hba.conf"',
     `grep -qxF ${shellQuote(includeLine)} "$CONF_DIR/postgresql.conf" || echo ${shellQuote(includeLine)} >> "$CONF_DIR/postgresql.conf"`,
     '',
     'systemctl start "$SERVICE"',
@@ -237,35 +260,39 @@ export function renderConfigureScript(component: Component, image: OsImage, cont
     '  exit 0',
     'fi',
     '',
-    '# Passwords never appear in a command line: they are read into variables and written to',
-    '# psql\'s standard input by printf, a shell builtin.',
-    'DB_PASSWORD="$(read_secret "$PASSWORD_PARAMETER")"',
-    'if ! [[ "$DB_PASSWORD" =~ ^[A-Za-z0-9]{24,128}$ ]]; then',
-    '  echo "the password parameter does not hold a CloudSeed-generated password" >&2',
-    '  exit 1',
-    'fi',
+    '# Passwords never appear in a command line, nor reach the server: only their SCRAM verifiers do',
+    '# (pg_stat_statements and the statement log would otherwise keep the password in ALTER ROLE\'s text).',
+    'DB_PASSWORD="$(read_password "$PASSWORD_PARAMETER" "the password parameter")"',
+    'DB_VERIFIER="$(scram_verifier "$DB_PASSWORD")"',
+    'unset DB_PASSWORD',
   );
-  if (clustered) lines.push('REPLICATION_PASSWORD="$(read_secret "$REPLICATION_PASSWORD_PARAMETER")"');
+  if (clustered) {
+    lines.push(
+      'REPLICATION_PASSWORD="$(read_password "$REPLICATION_PASSWORD_PARAMETER" "the replication password parameter")"',
+      'REPLICATION_VERIFIER="$(scram_verifier "$REPLICATION_PASSWORD")"',
+      'unset REPLICATION_PASSWORD',
+    );
+  }
   lines.push(
     '{',
-    "  printf '\\\\set db_password %s\\n' \"$DB_PASSWORD\"",
+    "  printf '\\\\set db_verifier '\\''%s'\\''\\n' \"$DB_VERIFIER\"",
     "  printf '\\\\set db_name %s\\n\\\\set db_user %s\\n' \"$DB_NAME\" \"$DB_USER\"",
   );
-  if (clustered) lines.push("  printf '\\\\set replication_password %s\\n\\\\set replication_user %s\\n' \"$REPLICATION_PASSWORD\" \"$REPLICATION_USER\"");
+  if (clustered) lines.push("  printf '\\\\set replication_verifier '\\''%s'\\''\\n\\\\set replication_user %s\\n' \"$REPLICATION_VERIFIER\" \"$REPLICATION_USER\"");
   lines.push(
     "  cat <<'CLOUDSEED_SQL'",
     "SET log_statement = 'none';",
     'SET log_min_duration_statement = -1;',
     "SELECT format('CREATE ROLE %I LOGIN', :'db_user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'db_user') \\gexec",
-    "ALTER ROLE :\"db_user\" WITH LOGIN PASSWORD :'db_password';",
+    "ALTER ROLE :\"db_user\" WITH LOGIN NOSUPERUSER NOCREATEROLE NOREPLICATION PASSWORD :'db_verifier';",
     "SELECT format('CREATE DATABASE %I OWNER %I', :'db_name', :'db_user') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db_name') \\gexec",
   );
   if (clustered) {
     lines.push(
       "SELECT format('CREATE ROLE %I REPLICATION LOGIN', :'replication_user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'replication_user') \\gexec",
-      "ALTER ROLE :\"replication_user\" WITH REPLICATION LOGIN PASSWORD :'replication_password';",
+      "ALTER ROLE :\"replication_user\" WITH REPLICATION LOGIN PASSWORD :'replication_verifier';",
     );
   }
-  lines.push('CLOUDSEED_SQL', '} | run_sql -d postgres', 'unset DB_PASSWORD', 'echo "PostgreSQL configured"', '');
+  lines.push('CLOUDSEED_SQL', '} | run_sql -d postgres', 'echo "PostgreSQL configured"', '');
   return lines.join('\n');
 }
