@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startLocalCloud } from '../support/local-cloud.ts';
@@ -38,7 +41,9 @@ let failedStep: string | undefined;
 const email = randomEmail();
 const password = randomPassword();
 let planId: string;
-let connection: { uri: string; password: string };
+let connection: { uri: string; password: string; cwd: string };
+/** Where psql runs, as a customer's client would: the plan's CA certificate is saved there. */
+const clientDir = mkdtempSync(join(tmpdir(), 'cloudseed-journey-client-'));
 
 beforeAll(async () => {
   requireWebBuild();
@@ -52,6 +57,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  rmSync(clientDir, { recursive: true, force: true });
 });
 
 beforeEach(({ task, skip, onTestFailed }) => {
@@ -177,7 +183,13 @@ describe('a new customer', () => {
     expect(revealed.length).toBeGreaterThanOrEqual(16);
     await deployment.getByText(revealed, { exact: true }).waitFor();
 
-    connection = { uri, password: revealed };
+    // The string verifies the server against the plan's CA, saved under the name it gives.
+    const [download] = await Promise.all([page.waitForEvent('download'), deployment.getByRole('button', { name: 'Download CA certificate' }).click()]);
+    expect(uri).toMatch(/\?sslmode=verify-full&sslrootcert=cloudseed-[\w-]+-ca\.crt$/);
+    expect(uri).toContain(`sslrootcert=${download.suggestedFilename()}`);
+    await download.saveAs(join(clientDir, download.suggestedFilename()));
+
+    connection = { uri, password: revealed, cwd: clientDir };
     const result = psql(connection, "SELECT current_user, current_database(), current_setting('server_version_num')::int / 10000, current_setting('ssl')");
     expect(result, result.err).toMatchObject({ ok: true, out: 'app|app|15|on' });
     await screenshot(page, '09-connection');

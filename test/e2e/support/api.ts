@@ -112,10 +112,12 @@ export interface PsqlResult {
 const PSQL = '/usr/lib/postgresql/15/bin/psql';
 
 /** One statement through psql over TCP and TLS, as a customer would connect. */
-export function psql(connection: { uri: string; password: string }, sql: string): PsqlResult {
+/** psql with the connection string as the page gives it, run in `cwd` (where the plan's CA certificate was saved). */
+export function psql(connection: { uri: string; password: string; cwd?: string }, sql: string): PsqlResult {
   const result = spawnSync(PSQL, ['-X', '-q', '-tA', '-v', 'ON_ERROR_STOP=1', connection.uri, '-c', sql], {
     encoding: 'utf8',
-    env: { ...process.env, PGPASSWORD: connection.password, PGSSLMODE: 'require', PGCONNECT_TIMEOUT: '5' },
+    ...(connection.cwd ? { cwd: connection.cwd } : {}),
+    env: { ...process.env, PGPASSWORD: connection.password, PGCONNECT_TIMEOUT: '5' },
     timeout: 15_000,
   });
   return { ok: result.status === 0, out: result.stdout.trim(), err: result.stderr.trim() };
