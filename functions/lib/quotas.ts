@@ -4,6 +4,7 @@ import { Conflict, DomainError } from '@cloudseed/shared/errors';
 import { nodeCount } from '@cloudseed/shared/transform/aws-json';
 import type { Plan } from '@cloudseed/shared';
 import type { DynamoDeploymentRepository } from './deployments-repository.ts';
+import { positiveIntegerEnv } from './env.ts';
 import type { DynamoPlanRepository } from './plans-repository.ts';
 import type { Claim, DynamoUsageRepository, Usage } from './usage-repository.ts';
 
@@ -25,6 +26,13 @@ export interface QuotaLimits {
 
 /** Generous for a team, and a stop for a script gone wrong or an abusive sign-up. */
 export const DEFAULT_LIMITS: QuotaLimits = { plans: 50, runningNodes: 20, backupsPerDay: 48 };
+
+/** The limits this deployment enforces, read once at cold start; the local cloud's functions read the same variables. */
+export const limits: QuotaLimits = {
+  plans: positiveIntegerEnv('CLOUDSEED_MAX_PLANS', DEFAULT_LIMITS.plans),
+  runningNodes: positiveIntegerEnv('CLOUDSEED_MAX_RUNNING_NODES', DEFAULT_LIMITS.runningNodes),
+  backupsPerDay: positiveIntegerEnv('CLOUDSEED_MAX_BACKUPS_PER_DAY', DEFAULT_LIMITS.backupsPerDay),
+};
 
 /** A capacity limit the request would pass: answered 409, nothing stored. */
 export class LimitReached extends DomainError {
@@ -137,7 +145,7 @@ export class Quotas {
       const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1);
       const seconds = Math.max(1, Math.ceil((midnight - now.getTime()) / 1000));
       throw new RateLimited(
-        `You have started ${limit} backups and restores today, the most an account may start in a day (scheduled backups do not count); ` +
+        `You have started ${limit === 1 ? '1 backup or restore' : `${limit} backups and restores`} today, the most an account may start in a day (scheduled backups do not count); ` +
           `the count starts again at midnight UTC, in ${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min.`,
         seconds,
       );
