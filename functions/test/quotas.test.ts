@@ -11,6 +11,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/aws.ts';
 import { ensureTables, startDynamo } from '../../infra/local/dynamo.ts';
 import type { Dynamo } from '../../infra/local/dynamo.ts';
 import { DynamoDeploymentRepository } from '../lib/deployments-repository.ts';
+import { positiveIntegerEnv } from '../lib/env.ts';
 import { DynamoPlanRepository } from '../lib/plans-repository.ts';
 import { LimitReached, Quotas, RateLimited } from '../lib/quotas.ts';
 import type { QuotaLimits } from '../lib/quotas.ts';
@@ -281,5 +282,23 @@ describe('the daily limit of on-demand backups and restores', () => {
     const nextDay = quotasAt(() => new Date('2030-05-02T08:00:00Z'));
     const second = await Promise.allSettled(Array.from({ length: 5 }, () => nextDay.startBackup(owner, () => Promise.resolve())));
     expect(outcomes(second)).toEqual({ passed: 2, refusals: ['RateLimited', 'RateLimited', 'RateLimited'] });
+  });
+});
+
+describe('limits from the environment', () => {
+  it('takes a whole number of at least 1, the default when unset, and stops the cold start on anything else', () => {
+    const name = 'CLOUDSEED_TEST_LIMIT';
+    try {
+      delete process.env[name];
+      expect(positiveIntegerEnv(name, 50)).toBe(50);
+      process.env[name] = '7';
+      expect(positiveIntegerEnv(name, 50)).toBe(7);
+      for (const value of ['0', '-1', '1.5', '1e3', 'ten', ' 5']) {
+        process.env[name] = value;
+        expect(() => positiveIntegerEnv(name, 50)).toThrow(`environment variable ${name} must be a whole number of at least 1, not ${JSON.stringify(value)}`);
+      }
+    } finally {
+      delete process.env[name];
+    }
   });
 });
