@@ -8,6 +8,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTables, startDynamo } from '../../infra/local/dynamo.ts';
 import type { Dynamo } from '../../infra/local/dynamo.ts';
+import type * as BackupsModule from '../lib/backups.ts';
 import type * as RetentionModule from '../steps/backup-retention.ts';
 import { tables } from '../lib/tables.ts';
 
@@ -26,7 +27,7 @@ const FINGERPRINTS = Array.from({ length: 120 }, (_, index) => ({ table: `public
 let home: string;
 let dynamo: Dynamo;
 let retention: typeof RetentionModule;
-let backups: typeof import('../lib/backups.ts').backups;
+let backups: typeof BackupsModule.backups;
 
 function record(index: number): BackupRecord {
   // One a day, oldest first, ending ten days ago: all past a 7-day retention.
