@@ -81,10 +81,6 @@ export class Quotas {
     this.#newToken = deps.newToken ?? randomUUID;
   }
 
-  get limits(): QuotaLimits {
-    return this.#deps.limits;
-  }
-
   /** Runs `create`, which stores one new plan, if the owner has fewer plans than the limit. */
   async createPlan<T>(ownerId: string, create: () => Promise<T>): Promise<T> {
     const { plans: limit } = this.#deps.limits;
