@@ -66,7 +66,8 @@ async function load(url: string, method: 'GET' | 'POST', token: string, body?: u
 }
 
 export async function apiBench() {
-  const cloud = await startLocalCloud();
+  // Ten seconds of creates store thousands of plans for one user: lift the per-user plans limit.
+  const cloud = await startLocalCloud({ env: { CLOUDSEED_MAX_PLANS: '1000000' } });
   try {
     const user = await signUp(cloud.config);
     const plan = { apiVersion: 'cs/v1', name: 'bench', components: [{ id: 'db', type: 'postgres' }] };

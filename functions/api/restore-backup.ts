@@ -6,6 +6,7 @@ import { deploys } from '../lib/deploys.ts';
 import { json } from '../lib/http.ts';
 import { plans } from '../lib/plans.ts';
 import { badRequest } from '../lib/problems.ts';
+import { quotas } from '../lib/usage.ts';
 
 /** Restores a backup into the running deployment; the body must say `{ "confirm": true }`. */
 export const handler = authedRoute(
@@ -17,7 +18,7 @@ export const handler = authedRoute(
     const record = BACKUP_ID.test(backupId) ? await backups.get(user.sub, plan.id, backupId) : undefined;
     if (!record) throw new NotFound(`There is no backup ${backupId}.`);
     if (record.status !== 'succeeded') throw new Conflict(`Backup ${backupId} did not complete; choose another one.`);
-    await deploys.restore(user.sub, plan.id, backupId);
+    await quotas.startBackup(user.sub, () => deploys.restore(user.sub, plan.id, backupId));
     return json(202, { status: 'restoring', backupId }, { location: `/v1/plan/${plan.id}/deployment` });
   },
   { body: true },

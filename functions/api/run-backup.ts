@@ -5,9 +5,10 @@ import { authedRoute } from '../lib/authed-route.ts';
 import { backupLocationFor, backups } from '../lib/backups.ts';
 import { json } from '../lib/http.ts';
 import { deployments, plans } from '../lib/plans.ts';
+import { quotas } from '../lib/usage.ts';
 import { startBackup } from '../lib/workflows.ts';
 
-/** Run now: takes the backup lock (409 while one runs), opens the record, starts the backup workflow. */
+/** Run now: counts against the daily limit (429 past it), takes the backup lock (409 while one runs), opens the record, starts the backup workflow. */
 export const handler = authedRoute(async ({ user, params }) => {
   const plan = await plans.get(user.sub, params.id ?? '');
   const deployment = await deployments.get(user.sub, plan.id);
@@ -16,23 +17,25 @@ export const handler = authedRoute(async ({ user, params }) => {
   const now = new Date();
   const backupId = newBackupId(now, randomBytes(4).toString('hex'));
   const location = await backupLocationFor(user.sub, deployment.spec.target, { planId: plan.id, componentId, backupId });
-  await deployments.claimBackup(user.sub, plan.id, backupId);
-  try {
-    await backups.create({
-      ownerId: user.sub,
-      planId: plan.id,
-      backupId,
-      componentId,
-      trigger: 'manual',
-      status: 'running',
-      startedAt: now.toISOString(),
-      location,
-      validation: { status: 'pending' },
-    });
-    await startBackup({ ownerId: user.sub, planId: plan.id, componentId, backupId });
-  } catch (error) {
-    await deployments.releaseBackup(user.sub, plan.id, backupId, undefined);
-    throw error;
-  }
+  await quotas.startBackup(user.sub, async () => {
+    await deployments.claimBackup(user.sub, plan.id, backupId);
+    try {
+      await backups.create({
+        ownerId: user.sub,
+        planId: plan.id,
+        backupId,
+        componentId,
+        trigger: 'manual',
+        status: 'running',
+        startedAt: now.toISOString(),
+        location,
+        validation: { status: 'pending' },
+      });
+      await startBackup({ ownerId: user.sub, planId: plan.id, componentId, backupId });
+    } catch (error) {
+      await deployments.releaseBackup(user.sub, plan.id, backupId, undefined);
+      throw error;
+    }
+  });
   return json(202, { backupId }, { location: `/v1/plan/${plan.id}/backups` });
 });

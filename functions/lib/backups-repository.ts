@@ -44,6 +44,30 @@ export class DynamoBackupRepository implements BackupRepository {
     return Items.map(strip);
   }
 
+  /**
+   * Every backup of a plan, newest first, read page by page: one Query stops at its Limit or at
+   * 1 MB, and retention must see the oldest records, which come last.
+   */
+  async listAll(ownerId: string, planId: string, pageSize = 500): Promise<BackupRecord[]> {
+    const records: BackupRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#client.send(
+        new QueryCommand({
+          TableName: this.#table,
+          KeyConditionExpression: 'ownerId = :ownerId AND begins_with(backupKey, :plan)',
+          ExpressionAttributeValues: { ':ownerId': ownerId, ':plan': `${planId}#` },
+          ScanIndexForward: false,
+          Limit: pageSize,
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      records.push(...(page.Items ?? []).map(strip));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return records;
+  }
+
   async update(ownerId: string, planId: string, backupId: string, changes: Partial<Omit<BackupRecord, 'ownerId' | 'planId' | 'backupId'>>): Promise<void> {
     const entries = Object.entries(changes).filter(([, value]) => value !== undefined);
     if (entries.length === 0) return;

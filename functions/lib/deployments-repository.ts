@@ -2,11 +2,14 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Conflict } from '@cloudseed/shared/errors';
-import type { DeploymentRecord, DeploymentRepository, DeploymentStatus, Failure } from '@cloudseed/shared';
+import type { DeploymentRecord, DeploymentRepository, DeploymentStatus, Failure, Plan } from '@cloudseed/shared';
 
 // The deployments table: one item per plan (ownerId, planId). The item is the lock: a deployment
 // starts with a conditional put that fails while another one is deploying or deleting, and every
 // later write names the deployment that holds it. Single-item conditions only (no transactions).
+
+/** What the running-nodes limit counts a deployment from. */
+export type DeployedComponents = Pick<DeploymentRecord, 'planId' | 'status' | 'components'> & { readonly spec: Pick<Plan, 'components'> };
 
 export class DynamoDeploymentRepository implements DeploymentRepository {
   readonly #client: DynamoDBDocumentClient;
@@ -37,6 +40,28 @@ export class DynamoDeploymentRepository implements DeploymentRepository {
         }),
       );
       records.push(...((page.Items ?? []) as DeploymentRecord[]));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return records;
+  }
+
+  /** Each of the owner's deployments with the components it was deployed with: what its nodes are counted from. */
+  async listDeployedComponents(ownerId: string): Promise<DeployedComponents[]> {
+    const records: DeployedComponents[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#client.send(
+        new QueryCommand({
+          TableName: this.#table,
+          KeyConditionExpression: 'ownerId = :ownerId',
+          ExpressionAttributeValues: { ':ownerId': ownerId },
+          ProjectionExpression: 'planId, #status, components, #spec.components',
+          ExpressionAttributeNames: { '#status': 'status', '#spec': 'spec' },
+          ConsistentRead: true,
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      records.push(...((page.Items ?? []) as DeployedComponents[]));
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return records;

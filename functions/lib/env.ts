@@ -13,11 +13,21 @@
 //                         PLATFORM_ACCOUNT_ID, the accounts API builds the console's launch link from it
 //   BACKUP_BUCKET         local only: s3rver's bucket (on AWS each customer account has its own)
 //   NODE_INSTANCE_PROFILE aws only, functions that run AwsProvider: the nodes' instance profile
+//   CLOUDSEED_MAX_PLANS, CLOUDSEED_MAX_RUNNING_NODES, CLOUDSEED_MAX_BACKUPS_PER_DAY
+//                         optional: the per-user limits (quotas.ts has the defaults)
 
 export function requireEnv(name: string): string {
   const value = process.env[name];
   if (value === undefined || value === '') throw new Error(`environment variable ${name} is required`);
   return value;
+}
+
+/** An optional whole number ≥ 1; `fallback` when unset, and a cold-start failure when it is anything else. */
+export function positiveIntegerEnv(name: string, fallback: number): number {
+  const value = process.env[name];
+  if (value === undefined || value === '') return fallback;
+  if (!/^[1-9]\d{0,8}$/.test(value)) throw new Error(`environment variable ${name} must be a whole number of at least 1, not ${JSON.stringify(value)}`);
+  return Number(value);
 }
 
 export type Mode = 'aws' | 'local';

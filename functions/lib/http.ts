@@ -5,6 +5,7 @@ import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { Conflict, NotFound, PreconditionFailed, ValidationFailed } from '@cloudseed/shared/errors';
 import { HttpProblem, problemResponse } from './problems.ts';
+import { LimitReached, RateLimited } from './quotas.ts';
 
 export const logger = new Logger({ serviceName: 'cloudseed-api' });
 
@@ -135,6 +136,10 @@ function problems(): ApiMiddleware {
         request.response = problemResponse(400, 'Bad Request', error.message, { errors: error.errors });
       } else if (error instanceof NotFound) {
         request.response = problemResponse(404, 'Not Found', error.message);
+      } else if (error instanceof LimitReached) {
+        request.response = problemResponse(409, 'Limit Reached', error.message);
+      } else if (error instanceof RateLimited) {
+        request.response = problemResponse(429, 'Too Many Requests', error.message, { headers: { 'retry-after': String(error.retryAfterSeconds) } });
       } else if (error instanceof Conflict) {
         request.response = problemResponse(409, 'Conflict', error.message);
       } else if (error instanceof PreconditionFailed) {

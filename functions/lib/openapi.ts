@@ -2,6 +2,7 @@ import { normalisedPlanJsonSchema, planJsonSchema, shorthandJsonSchema } from '@
 import { connectAccountJsonSchema, MAX_ACCOUNTS } from '@cloudseed/shared/accounts/accounts';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, planStatuses } from '@cloudseed/shared/plans/plans';
 import { MAX_BODY_BYTES } from './http.ts';
+import { limits } from './quotas.ts';
 
 // The OpenAPI 3.1 document, built from the same zod schemas the handlers validate with. OpenAPI
 // 3.1 schemas are JSON Schema 2020-12, so the generated documents are embedded as they are.
@@ -25,6 +26,10 @@ const planBody = {
   description: `A cs-json v1 document, or the original spec's shorthand. At most ${MAX_BODY_BYTES} bytes.`,
   content: { 'application/json': { schema: { oneOf: [{ $ref: '#/components/schemas/PlanInput' }, { $ref: '#/components/schemas/PlanShorthand' }] } } },
 };
+const dailyLimit = {
+  ...problem(`You started ${limits.backupsPerDay} backups and restores today (UTC), the most an account may; scheduled backups do not count`),
+  headers: { 'Retry-After': { description: 'Seconds until midnight UTC, when the count starts again', schema: { type: 'integer', minimum: 1 } } },
+};
 const authErrors = { 401: problem('Missing or invalid access token'), 404: problem('No such plan for this account') };
 const bodyErrors = { 400: problem('Invalid body; `errors` lists each field'), 413: problem('Body too large'), 415: problem('Body is not application/json') };
 
@@ -45,7 +50,12 @@ export const openApiDocument = {
       post: {
         summary: 'Create a plan',
         requestBody: planBody,
-        responses: { 201: planResponse('The stored plan, normalised'), ...bodyErrors, 401: authErrors[401] },
+        responses: {
+          201: planResponse('The stored plan, normalised'),
+          ...bodyErrors,
+          401: authErrors[401],
+          409: problem(`You have ${limits.plans} plans, the most an account may have; nothing was stored`),
+        },
       },
       get: {
         summary: 'List your plans',
@@ -67,7 +77,7 @@ export const openApiDocument = {
         responses: {
           202: { description: 'Started', content: { 'application/json': { schema: { type: 'object', required: ['deploymentId', 'mode'], properties: { deploymentId: { type: 'string' }, mode: { enum: ['create', 'update'] } } } } } },
           400: problem('The change cannot be applied to the running deployment, or a plan on AWS names no connected account (`/target/accountId`); `errors` says why'),
-          409: problem('A deployment, teardown or backup is in progress'),
+          409: problem(`A deployment, teardown or backup is in progress, or your deployed plans would run more than ${limits.runningNodes} nodes (a cluster runs 1 + replicas)`),
           ...authErrors,
         },
       },
@@ -112,14 +122,17 @@ export const openApiDocument = {
     '/v1/plan/{id}/backups': {
       parameters: [planIdParameter],
       get: { summary: 'Backups, newest first', responses: { 200: { description: 'Backups' }, ...authErrors } },
-      post: { summary: 'Back up now', responses: { 202: { description: 'Started; returns { backupId }' }, 409: problem('Not running, or a backup is already running'), ...authErrors } },
+      post: {
+        summary: 'Back up now',
+        responses: { 202: { description: 'Started; returns { backupId }' }, 409: problem('Not running, or a backup is already running'), 429: dailyLimit, ...authErrors },
+      },
     },
     '/v1/plan/{id}/backups/{backupId}/restore': {
       parameters: [planIdParameter, backupIdParameter],
       post: {
         summary: 'Restore a backup into the running deployment',
         requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['confirm'], additionalProperties: false, properties: { confirm: { const: true } } } } } },
-        responses: { 202: { description: 'Restoring' }, 400: problem('Not confirmed'), 409: problem('Not running or busy'), ...authErrors },
+        responses: { 202: { description: 'Restoring' }, 400: problem('Not confirmed'), 409: problem('Not running or busy'), 429: dailyLimit, ...authErrors },
       },
     },
     '/v1/plan/{id}/backups/{backupId}/validate': {

@@ -41,6 +41,27 @@ export class DynamoPlanRepository implements PlanRepository {
     return { items: Items.map(fromItem), ...(lastId ? { lastId } : {}) };
   }
 
+  /** How many plans the owner has: a COUNT Query, paged (each page counts at most 1 MB of items). */
+  async count(ownerId: string): Promise<number> {
+    let total = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#client.send(
+        new QueryCommand({
+          TableName: this.#table,
+          KeyConditionExpression: 'ownerId = :ownerId',
+          ExpressionAttributeValues: { ':ownerId': ownerId },
+          Select: 'COUNT',
+          ConsistentRead: true,
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      total += page.Count ?? 0;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return total;
+  }
+
   async replace(record: PlanRecord, expectedVersion: number): Promise<void> {
     try {
       await this.#client.send(

@@ -9,8 +9,10 @@ import { deploymentsTable, plansTable } from './tables.ts';
 
 const defaultTarget: Target = mode() === 'aws' ? { cloud: 'aws', region: requireEnv('AWS_REGION') } : { cloud: 'local' };
 
+export const planRepository = new DynamoPlanRepository(documentClient, requireEnv(plansTable.env));
+
 export const plans = new PlanService({
-  repository: new DynamoPlanRepository(documentClient, requireEnv(plansTable.env)),
+  repository: planRepository,
   now: () => new Date(),
   newId: randomUUID,
   defaultTarget,

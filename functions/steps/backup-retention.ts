@@ -7,7 +7,7 @@ import { step } from './step.ts';
 /** Removes backups older than the plan's retention, objects first; the newest good one always stays. */
 export const handler = step('ApplyRetention', async (input: BackupInput) => {
   const { target, provider } = await backupContext(input.ownerId, input.planId, input.componentId, input.backupId);
-  const all = (await backups.list(input.ownerId, input.planId, 1000)).filter((record) => record.componentId === input.componentId);
+  const all = (await backups.listAll(input.ownerId, input.planId)).filter((record) => record.componentId === input.componentId);
   const expired = expiredBackups(all, target.spec.db.backup.retentionDays, new Date());
   for (const record of expired) {
     await provider.deleteBackup(target, record.location);

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkCidr, checkCron, planJsonSchema, toScheduleExpression, validatePlan } from '../src/index.ts';
+import { checkBackupInterval, checkCidr, checkCron, planJsonSchema, toScheduleExpression, validatePlan } from '../src/index.ts';
 import type { FieldProblem, Plan } from '../src/index.ts';
 
 const designExample = {
@@ -376,6 +376,29 @@ describe('backup schedules', () => {
     const check = checkCron(cron);
     expect(check.ok).toBe(false);
     expect(!check.ok && check.reason).toMatch(reason);
+  });
+
+  it.each(['0 3 * * *', '0 * * * *', '59 */2 * * *', '15 0-23 * * 1-5', '0 0,12 * * *', '30 4 1,15 * *'])('lets %s back up at most hourly', (cron) => {
+    expect(checkBackupInterval(cron)).toEqual({ ok: true });
+    expect(validatePlan(withComponent({ db: { backup: { schedule: cron } } })).ok).toBe(true);
+  });
+
+  it.each([
+    ['*/30 * * * *', /2 times an hour \(at minutes 0, 30\), as little as 30 minutes apart/],
+    ['0,30 * * * *', /2 times an hour \(at minutes 0, 30\)/],
+    ['*/15 * * * *', /4 times an hour/],
+    ['5,10 3 * * *', /2 times an hour \(at minutes 5, 10\), as little as 5 minutes apart.*"5 3 \* \* \*"/],
+    ['0-1 3 29 2 *', /2 times an hour \(at minutes 0, 1\)/],
+    ['* * * * *', /60 times an hour \(at minutes 0, 1, 2, 3, …\), as little as 1 minute apart/],
+    ['58-59 * * * *', /2 times an hour \(at minutes 58, 59\), as little as 1 minute apart/],
+  ])('refuses %s, which backs up more often than hourly, at the schedule and says why', (cron, reason) => {
+    const check = checkBackupInterval(cron);
+    expect(check.ok).toBe(false);
+    expect(!check.ok && check.reason).toMatch(reason);
+    const result = validatePlan(withComponent({ db: { backup: { schedule: cron } } }));
+    const errors = result.ok ? [] : result.errors;
+    expect(errors.map((error) => error.path)).toEqual(['/components/0/db/backup/schedule']);
+    expect(errors[0]?.message).toMatch(/backups run at most once an hour/);
   });
 
   it.each([

@@ -115,10 +115,16 @@ export class LocalProvider implements Provider {
     const nodes = target.component.nodes.length;
     const asked = spec.hardware.memoryGiB * nodes;
     const { total, kept, usable } = machineMemoryGiB();
-    if (asked > usable) {
+    const committed = await committedMemoryGiB(this.#home, target);
+    if (asked + committed.memoryGiB > usable) {
+      const taken =
+        committed.nodes === 0
+          ? ''
+          : `, of which ${gib(committed.memoryGiB)} GiB is already promised to ${committed.nodes} node${committed.nodes === 1 ? '' : 's'} deployed here, leaving ${gib(Math.max(0, usable - committed.memoryGiB))} GiB`;
       throw new PreflightRefused(
         `the plan asks for ${gib(asked)} GiB of memory (${gib(spec.hardware.memoryGiB)} GiB × ${nodes} node${nodes === 1 ? '' : 's'}), ` +
-          `but this machine can give at most ${gib(usable)} GiB (${gib(total)} GiB installed, ${gib(kept)} GiB kept for the system); choose less memory or fewer replicas`,
+          `but this machine can give at most ${gib(usable)} GiB (${gib(total)} GiB installed, ${gib(kept)} GiB kept for the system)${taken}; ` +
+          `choose less memory or fewer replicas${committed.nodes === 0 ? '' : ', or delete a plan that runs here'}`,
       );
     }
     await ensureHomeReachable(this.#home);
@@ -167,6 +173,7 @@ export class LocalProvider implements Provider {
           major: target.component.postgres.major,
           port: ports[index] ?? 0,
           running: false,
+          memoryGiB: specOf(target).hardware.memoryGiB,
         };
         const paths = nodePaths(this.#home, target.planId, node.name);
         await prepareNodeDirs(paths);
@@ -369,7 +376,7 @@ export class LocalProvider implements Provider {
         renderPgIdent(spec),
       );
       await applyConfig(server);
-      await writeNodeRecord(paths, { ...record, running: true });
+      await writeNodeRecord(paths, { ...record, running: true, memoryGiB: spec.hardware.memoryGiB });
     });
   }
 
@@ -451,6 +458,19 @@ export function machineMemoryGiB(): { readonly total: number; readonly kept: num
   const total = totalmem() / GiB;
   const kept = Math.max(1, total * 0.1);
   return { total, kept, usable: total - kept };
+}
+
+/**
+ * The memory promised to the servers launched on this machine (running, brought back by a restart
+ * of the local cloud, or launched by a deployment still configuring them), other than the target's
+ * own nodes, which a redeploy replaces. A node recorded before nodes kept their memory counts as
+ * nothing: its plan's next deploy records it.
+ */
+export async function committedMemoryGiB(home: string, except?: Pick<DeployTarget, 'planId' | 'component'>): Promise<{ readonly memoryGiB: number; readonly nodes: number }> {
+  const others = (await listNodes(home)).filter(
+    ({ record }) => !(except && record.planId === except.planId && record.componentId === except.component.id),
+  );
+  return { memoryGiB: others.reduce((sum, { record }) => sum + (record.memoryGiB ?? 0), 0), nodes: others.length };
 }
 
 /** The server's paths and port: the only part of postgresql.conf that differs from an EC2 instance's. */

@@ -16,6 +16,8 @@ export interface NodeRecord {
   readonly port: number;
   /** Set once configure has started the server; a restart of the local cloud starts it again. */
   readonly running: boolean;
+  /** The memory the plan promised this server (its machine size); preflight counts it as taken while the server runs. */
+  readonly memoryGiB?: number;
 }
 
 export async function readNodeRecord(paths: NodePaths): Promise<NodeRecord | undefined> {
@@ -62,7 +64,7 @@ async function subdirectories(dir: string): Promise<string[]> {
 
 function parseRecord(value: unknown): NodeRecord {
   const record = value as Partial<Record<keyof NodeRecord, unknown>>;
-  const { planId, componentId, name, role, major, port, running } = record;
+  const { planId, componentId, name, role, major, port, running, memoryGiB } = record;
   if (
     typeof planId !== 'string' ||
     typeof componentId !== 'string' ||
@@ -70,9 +72,10 @@ function parseRecord(value: unknown): NodeRecord {
     (role !== 'primary' && role !== 'replica') ||
     typeof major !== 'number' ||
     typeof port !== 'number' ||
-    typeof running !== 'boolean'
+    typeof running !== 'boolean' ||
+    (memoryGiB !== undefined && typeof memoryGiB !== 'number')
   ) {
     throw new TypeError('invalid node record');
   }
-  return { planId, componentId, name, role, major, port, running };
+  return { planId, componentId, name, role, major, port, running, ...(memoryGiB === undefined ? {} : { memoryGiB }) };
 }

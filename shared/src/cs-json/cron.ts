@@ -34,6 +34,33 @@ export function checkCron(expression: string, timezone = 'UTC'): CronCheck {
   return { ok: true };
 }
 
+/**
+ * Refuses a schedule that fires more than once an hour: a tighter schedule is load on the
+ * customer's database (and on the platform's workflows), not more protection. Cron fields are independent, so every hour
+ * a schedule fires in, it fires at every minute its minute field matches: the whole schedule fires
+ * more often than hourly exactly when that field matches two or more minutes. croner itself counts
+ * them (the same parser the local scheduler fires with), over one hour in which every minute exists.
+ * Call it on an expression checkCron accepted.
+ */
+export function checkBackupInterval(expression: string): CronCheck {
+  const minuteField = expression.split(' ')[0] ?? '';
+  const hourStart = new Date(Date.UTC(2000, 0, 1, 0, 0));
+  const nextHour = new Date(hourStart.getTime() + 60 * 60 * 1000);
+  const minutes = new Cron(`${minuteField} * * * *`, { paused: true, timezone: 'UTC' })
+    .nextRuns(60, new Date(hourStart.getTime() - 1))
+    .filter((run) => run < nextHour)
+    .map((run) => run.getUTCMinutes());
+  if (minutes.length <= 1) return { ok: true };
+  const shown = minutes.length > 4 ? `${minutes.slice(0, 4).join(', ')}, …` : minutes.join(', ');
+  const gap = Math.min(...minutes.slice(1).map((minute, index) => minute - (minutes[index] ?? 0)), 60 - (minutes.at(-1) ?? 0) + (minutes[0] ?? 0));
+  return {
+    ok: false,
+    reason:
+      `fires ${minutes.length} times an hour (at minutes ${shown}), as little as ${gap} minute${gap === 1 ? '' : 's'} apart; ` +
+      `backups run at most once an hour: give the minute field a single value, e.g. "${minutes[0]} ${expression.split(' ').slice(1).join(' ')}"`,
+  };
+}
+
 export function isTimeZone(name: string): boolean {
   try {
     new Intl.DateTimeFormat('en', { timeZone: name });

@@ -1,4 +1,4 @@
-export { checkCron, isTimeZone, nextRun, toScheduleExpression } from './cron.ts';
+export { checkBackupInterval, checkCron, isTimeZone, nextRun, toScheduleExpression } from './cron.ts';
 export { normalisedPlanJsonSchema, planJsonSchema, shorthandJsonSchema } from './json-schema.ts';
 export { checkCidr } from './network.ts';
 export { API_VERSION, DEFAULT_PG_VERSION, componentSchema, osNames, pgVersions, planSchema, targetSchema } from './schema.ts';

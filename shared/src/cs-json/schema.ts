@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { dataSizes, storageKinds, supportedPgMajors, workloads } from '../tuning/index.ts';
-import { checkCron, isTimeZone } from './cron.ts';
+import { checkBackupInterval, checkCron, isTimeZone } from './cron.ts';
 import { checkCidr } from './network.ts';
 
 // cs-json v1: the cloud-agnostic plan. Every object is strict (unknown fields are errors) and
@@ -38,9 +38,10 @@ const cidr = z.string().superRefine((text, context) => {
   if (!check.ok) context.addIssue({ code: 'custom', message: check.reason });
 });
 
-const cronExpression = z.string().max(100).superRefine((text, context) => {
+const backupSchedule = z.string().max(100).superRefine((text, context) => {
   const check = checkCron(text);
-  if (!check.ok) context.addIssue({ code: 'custom', message: check.reason });
+  const interval = check.ok ? checkBackupInterval(text) : check;
+  if (!interval.ok) context.addIssue({ code: 'custom', message: interval.reason });
 });
 
 export const targetSchema = z.discriminatedUnion(
@@ -85,7 +86,7 @@ const hardwareSchema = z.strictObject({
 
 const backupSchema = z.strictObject({
   enabled: z.boolean().default(true),
-  schedule: cronExpression.default('0 3 * * *'),
+  schedule: backupSchedule.default('0 3 * * *'),
   timezone: z.string().max(64).refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin').default('UTC'),
   retentionDays: z.int().min(1).max(3650).default(7),
   validate: z.boolean().default(true),
