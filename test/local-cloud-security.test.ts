@@ -2,7 +2,6 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createPrivateKey, randomBytes } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import { installationKeys } from '../infra/local/keys.ts';
 import { BACKUP_BUCKET, startS3 } from '../infra/local/s3.ts';
 import type { LocalS3 } from '../infra/local/s3.ts';
 import { cognitoLocalPrivateKey, decodePayload, signJwt } from './api/tokens.ts';
+import { installationSigningKey } from './support/jwt.ts';
 import { spawnLocalCloud, startLocalCloud, temporaryHome } from './support/local-cloud.ts';
 import type { LocalCloud } from './support/local-cloud.ts';
 import { processesWorkingIn } from './support/processes.ts';
@@ -25,9 +25,6 @@ import { logIn, signUp } from './support/users.ts';
 
 const FOREIGN_ORIGIN = 'http://evil.example';
 const OLD_FIXED_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
-
-const installationSigningKey = async (home: string): Promise<KeyObject> =>
-  createPrivateKey(((JSON.parse(await readFile(join(home, 'keys', 'token-signing.private.json'), 'utf8')) as { pem: string }).pem));
 
 async function plansStatus(cloud: LocalCloud, token: string): Promise<number> {
   const response = await fetch(`${cloud.url}/v1/plan`, { headers: { authorization: `Bearer ${token}` } });
