@@ -1,14 +1,69 @@
-// Preloaded into the cognito-local child (`node --import`), which has no shutdown logic of its own.
+// Preloaded into the cognito-local child (`node --import`), which has no shutdown logic of its own,
+// no setting for its signing key and no setting for CORS.
 //
 // Its files hold users and their passwords in clear: nobody else may read them.
+//
+// cognito-local signs with the private key in its package (lib/keys/), which every copy shares, and
+// answers every origin (`cors({ origin: '*' })`). Both are plain require()s inside the package, so
+// this fills require's cache before cognito-local loads: its key modules hold the installation's
+// key (CLOUDSEED_TOKEN_SIGNING_KEY_FILE, see keys.ts), and its `cors` lets through only the local
+// cloud's own origins (CLOUDSEED_ALLOWED_ORIGINS) and refuses requests from any other page.
+// Node documents require.cache as writable; nothing in node_modules is changed.
 //
 // cognito-local saves its user pools with an async fs.writeFile, which truncates the file before
 // writing: a process killed mid-write leaves an empty or half-written pool, and every user is gone.
 // So on SIGTERM/SIGINT, or when the local cloud that started it disappears (the IPC channel closes,
 // even if the parent was SIGKILLed), this exits only once no write is in flight.
 import fs from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createPublicKey } from 'node:crypto';
+import { createRequire } from 'node:module';
 
 process.umask(0o077);
+
+const require = createRequire(import.meta.url);
+
+function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === '') throw new Error(`${name} is required: cognito-local must not start with its shipped key or open CORS`);
+  return value;
+}
+
+/** Loads `path` through require and replaces what every later require of it gets. */
+function substitute(path: string, exports: unknown): void {
+  require(path);
+  const cached = require.cache[path];
+  if (cached === undefined) throw new Error(`${path} did not load`);
+  cached.exports = exports;
+}
+
+const signingKey = JSON.parse(fs.readFileSync(requiredEnv('CLOUDSEED_TOKEN_SIGNING_KEY_FILE'), 'utf8')) as { jwk: { kid: string }; pem: string };
+const publicKey = createPublicKey(signingKey.pem);
+substitute(require.resolve('cognito-local/lib/keys/cognitoLocal.private.json'), signingKey);
+substitute(require.resolve('cognito-local/lib/keys/cognitoLocal.public.json'), {
+  jwk: { ...publicKey.export({ format: 'jwk' }), kid: signingKey.jwk.kid, alg: 'RS256', use: 'sig' },
+  pem: publicKey.export({ format: 'pem', type: 'pkcs1' }),
+});
+
+type Middleware = (request: IncomingMessage, response: ServerResponse, next: (error?: unknown) => void) => void;
+type Cors = (options?: Record<string, unknown>) => Middleware;
+const allowedOrigins = requiredEnv('CLOUDSEED_ALLOWED_ORIGINS').split(',');
+const corsPath = createRequire(require.resolve('cognito-local/lib/server/server.js')).resolve('cors');
+const cors = require(corsPath) as Cors;
+substitute(corsPath, ((options = {}) => {
+  const allowing = cors({ ...options, origin: allowedOrigins });
+  return (request, response, next) => {
+    const origin = request.headers.origin;
+    // A browser names the page's origin on every cross-origin request, preflight or not; a request
+    // from another page is refused before cognito-local acts on it, not merely left unreadable.
+    if (origin !== undefined && !allowedOrigins.includes(origin)) {
+      response.writeHead(403, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ __type: 'AccessDeniedException', message: 'This origin may not call the local cloud.' }));
+      return;
+    }
+    allowing(request, response, next);
+  };
+}) satisfies Cors);
 
 type Callback = (...results: unknown[]) => void;
 const patchable = fs as unknown as { writeFile: (...args: unknown[]) => void };

@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stripVTControlCharacters } from 'node:util';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from './aws.ts';
+import { LOCAL_REGION } from './aws.ts';
+import type { LocalCredentials } from './aws.ts';
 import type { LocalCloudState } from './home.ts';
 import { log } from './log.ts';
 import { freePort, LOOPBACK, origin } from './ports.ts';
@@ -45,19 +46,29 @@ const READY_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 2_500;
 const PORT_ATTEMPTS = 3;
 
+export interface CognitoOptions {
+  /** The local Lambda endpoint its PreSignUp trigger calls. */
+  readonly lambdaEndpoint: string;
+  /** The installation's token-signing key file (keys.ts), used instead of the package's own key. */
+  readonly signingKeyFile: string;
+  /** The pages allowed to call it from a browser: the local cloud's own origins. */
+  readonly allowedOrigins: readonly string[];
+  readonly credentials: LocalCredentials;
+}
+
 /**
  * cognito-local as a child process, its data under `CLOUDSEED_HOME/cognito/.cognito`, on a free
  * loopback port. Its PreSignUp trigger calls the local Lambda endpoint, so sign-ups are confirmed.
  */
-export async function startCognitoLocal(home: string, lambdaEndpoint: string): Promise<CognitoLocal> {
+export async function startCognitoLocal(home: string, options: CognitoOptions): Promise<CognitoLocal> {
   const directory = join(home, 'cognito');
   await mkdir(join(directory, '.cognito', 'db'), { recursive: true, mode: 0o700 });
   for (let attempt = 1; ; attempt++) {
     // cognito-local must know its port before it starts (the issuer names it), so the port is
     // picked here and can, rarely, be taken in between: then try another.
     const port = await freePort();
-    await writeConfig(directory, port, lambdaEndpoint);
-    const child = spawnCognitoLocal(directory, port);
+    await writeConfig(directory, port, options);
+    const child = spawnCognitoLocal(directory, port, options);
     try {
       await waitUntilServing(child, port);
       return child;
@@ -69,9 +80,9 @@ export async function startCognitoLocal(home: string, lambdaEndpoint: string): P
   }
 }
 
-function writeConfig(directory: string, port: number, lambdaEndpoint: string): Promise<void> {
+function writeConfig(directory: string, port: number, { lambdaEndpoint, credentials }: CognitoOptions): Promise<void> {
   const config = {
-    LambdaClient: { endpoint: lambdaEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxRetries: 0 },
+    LambdaClient: { endpoint: lambdaEndpoint, region: LOCAL_REGION, credentials, maxRetries: 0 },
     TriggerFunctions: { PreSignUp: PRE_SIGN_UP_FUNCTION },
     TokenConfig: { IssuerDomain: origin(LOOPBACK, port) },
     UserPoolDefaults: { UsernameAttributes: ['email'] },
@@ -79,13 +90,16 @@ function writeConfig(directory: string, port: number, lambdaEndpoint: string): P
   return writeFile(join(directory, '.cognito', 'config.json'), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
 }
 
-function spawnCognitoLocal(directory: string, port: number): CognitoLocal {
+function spawnCognitoLocal(directory: string, port: number, { signingKeyFile, allowedOrigins }: CognitoOptions): CognitoLocal {
   const child = spawn(process.execPath, ['--import', GUARD, START_SCRIPT], {
     cwd: directory,
     env: {
       ...process.env,
       PORT: String(port),
       HOST: LOOPBACK,
+      // Read by cognito-guard.ts, which refuses to start cognito-local without them.
+      CLOUDSEED_TOKEN_SIGNING_KEY_FILE: signingKeyFile,
+      CLOUDSEED_ALLOWED_ORIGINS: allowedOrigins.join(','),
       AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
       NO_COLOR: '1',
     },
@@ -158,8 +172,8 @@ export interface UserPoolIds {
  * The `cloudseed` user pool and its `cloudseed-web` app client: the ones remembered in `state`
  * when they still exist, new ones otherwise.
  */
-export async function ensureUserPool(endpoint: string, state: LocalCloudState): Promise<UserPoolIds> {
-  const client = new CognitoIdentityProviderClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+export async function ensureUserPool(endpoint: string, credentials: LocalCredentials, state: LocalCloudState): Promise<UserPoolIds> {
+  const client = new CognitoIdentityProviderClient({ endpoint, region: LOCAL_REGION, credentials });
   try {
     const userPoolId = (await rememberedUserPool(client, state.userPoolId)) ?? (await createUserPool(client));
     const userPoolClientId = (await rememberedAppClient(client, userPoolId, state.userPoolClientId)) ?? (await createAppClient(client, userPoolId));

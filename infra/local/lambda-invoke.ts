@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { lambdaContext } from './lambda-context.ts';
+import { browserRefusal, refuse } from './browser-guard.ts';
 import { log } from './log.ts';
 import { closeServer, listen, LOOPBACK, origin } from './ports.ts';
 
@@ -26,6 +27,11 @@ const TIMEOUT_MS = 5_000;
 export async function startLambdaInvoke(): Promise<LambdaInvokeServer> {
   const functions = new Map<string, LambdaHandler>();
   const server = createServer((request, response) => {
+    const refusal = browserRefusal(request.headers);
+    if (refusal !== undefined) {
+      refuse(response, refusal);
+      return;
+    }
     invoke(functions, request, response).catch((error: unknown) => {
       log.crash('lambda invoke endpoint failed', error);
       if (!response.headersSent) reply(response, 500, { message: 'internal error' }, { 'x-amzn-errortype': 'ServiceException' });

@@ -1,4 +1,6 @@
 declare module 's3rver' {
+  import type { IncomingMessage } from 'node:http';
+
   interface S3rverOptions {
     address?: string;
     port?: number;
@@ -7,6 +9,9 @@ declare module 's3rver' {
     configureBuckets?: { name: string; configs: unknown[] }[];
   }
   interface MiddlewareContext {
+    req: IncomingMessage;
+    type: string;
+    body: unknown;
     method: string;
     path: string;
     query: Record<string, string | string[] | undefined>;

@@ -4,7 +4,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { Cron } from 'croner';
-import { LOCAL_CREDENTIALS } from './aws.ts';
+import type { LocalCredentials } from './aws.ts';
+import { browserRefusal, refuse } from './browser-guard.ts';
 import { log } from './log.ts';
 import { LOOPBACK, origin } from './ports.ts';
 
@@ -35,12 +36,12 @@ export function cronFields(expression: string): string {
   return fields.slice(0, 5).map((field) => (field === '?' ? '*' : field)).join(' ');
 }
 
-export async function startScheduler(home: string, region: string, stepFunctionsEndpoint: string): Promise<LocalScheduler> {
+export async function startScheduler(home: string, region: string, stepFunctionsEndpoint: string, credentials: LocalCredentials): Promise<LocalScheduler> {
   const file = join(home, 'schedules.json');
   await mkdir(home, { recursive: true });
   const schedules = new Map<string, Schedule>();
   const jobs = new Map<string, Cron>();
-  const sfn = new SFNClient({ endpoint: stepFunctionsEndpoint, region, credentials: LOCAL_CREDENTIALS });
+  const sfn = new SFNClient({ endpoint: stepFunctionsEndpoint, region, credentials });
 
   const key = (group: string, name: string) => `${group}/${name}`;
   const arm = (schedule: Schedule) => {
@@ -72,6 +73,11 @@ export async function startScheduler(home: string, region: string, stepFunctions
   }
 
   const server = createServer((request, response) => {
+    const refusal = browserRefusal(request.headers);
+    if (refusal !== undefined) {
+      refuse(response, refusal);
+      return;
+    }
     void handle(request, response);
   });
 

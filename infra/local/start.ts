@@ -2,14 +2,16 @@
 // same handler modules that run on Lambda (DESIGN §2). Prints one `ready` line on stdout when it
 // can serve; logs go to stderr. SIGINT/SIGTERM stop it, children first.
 //
-//   HOST             where the API listens (default 127.0.0.1); the emulators always use loopback
+//   HOST             where the API listens (default 127.0.0.1); the emulators always use loopback.
+//                    An address other than loopback is refused unless CLOUDSEED_ALLOW_REMOTE=1.
 //   PORT             default 8080; 0 picks a free port (the ready line says which)
-//   CLOUDSEED_HOME   state: DynamoDB tables, users, ids (default .cloudseed/ in the repository)
+//   CLOUDSEED_HOME   state: DynamoDB tables, users, ids, the installation's keys (default .cloudseed/
+//                    in the repository)
 //   CLOUDSEED_VERBOSE=1  request lines and the emulators' own output on stderr
 
 import { tables } from '@cloudseed/functions/lib/tables';
 import { DEFAULT_POSTGRES_ROOT, installedMajors } from '@cloudseed/functions/providers/local/server';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from './aws.ts';
+import { LOCAL_REGION } from './aws.ts';
 import { WEB_BUILD_DIR, webApp } from './web-app.ts';
 import { ensureUserPool, PRE_SIGN_UP_FUNCTION, startCognitoLocal } from './cognito.ts';
 import type { CognitoLocal } from './cognito.ts';
@@ -17,8 +19,10 @@ import { docsAssets } from './docs-assets.ts';
 import { ensureTables, startDynamo } from './dynamo.ts';
 import type { Dynamo } from './dynamo.ts';
 import { prepareHome, readState, writeState } from './home.ts';
+import { isLoopback, remoteHostRefusal } from './host-policy.ts';
 import { createHttpAdapter } from './http-adapter.ts';
 import type { HttpAdapter, PublicConfig } from './http-adapter.ts';
+import { installationKeys } from './keys.ts';
 import { startLambdaInvoke } from './lambda-invoke.ts';
 import type { LambdaInvokeServer } from './lambda-invoke.ts';
 import { log } from './log.ts';
@@ -45,7 +49,11 @@ let stopping = false;
 async function start(): Promise<void> {
   const host = process.env.HOST === undefined || process.env.HOST === '' ? LOOPBACK : process.env.HOST;
   const port = parsePort(process.env.PORT);
+  // Before anything is created or started.
+  const refusal = remoteHostRefusal(host, process.env);
+  if (refusal !== undefined) throw new Error(refusal);
   const home = await prepareHome(process.env.CLOUDSEED_HOME);
+  const keys = await installationKeys(home);
 
   // The public port first: if it is taken, say so before starting anything else.
   const adapter = createHttpAdapter();
@@ -57,12 +65,20 @@ async function start(): Promise<void> {
   }
   running.adapter = adapter;
   const apiBase = origin(host === '0.0.0.0' || host === '::' ? LOOPBACK : host, boundPort);
+  // The pages that may call cognito-local from a browser: the web app, under the names a browser
+  // on this machine may use for it.
+  const webOrigins = [...new Set([apiBase, ...(isLoopback(host) || host === '0.0.0.0' || host === '::' ? ['127.0.0.1', 'localhost', '::1'].map((name) => origin(name, boundPort)) : [])])];
 
   const [dynamo, lambda] = await Promise.all([
     startDynamo(home).then((started) => (running.dynamo = started)),
     startLambdaInvoke().then((started) => (running.lambda = started)),
   ]);
-  const cognito = await startCognitoLocal(home, lambda.endpoint);
+  const cognito = await startCognitoLocal(home, {
+    lambdaEndpoint: lambda.endpoint,
+    signingKeyFile: keys.tokenSigning.privateKeyFile,
+    allowedOrigins: webOrigins,
+    credentials: keys.credentials,
+  });
   running.cognito = cognito;
   void cognito.exited.then(({ code, signal }) => {
     if (stopping) return;
@@ -70,10 +86,13 @@ async function start(): Promise<void> {
     void stop(1);
   });
 
-  const [tableEnvironment, ids] = await Promise.all([ensureTables(dynamo.endpoint, tables), readState(home).then((state) => ensureUserPool(cognito.endpoint, state))]);
+  const [tableEnvironment, ids] = await Promise.all([
+    ensureTables(dynamo.endpoint, tables, keys.credentials),
+    readState(home).then((state) => ensureUserPool(cognito.endpoint, keys.credentials, state)),
+  ]);
   await writeState(home, ids);
   if (stopping) return;
-  const workflows = await startWorkflows(home, LOCAL_REGION);
+  const workflows = await startWorkflows(home, LOCAL_REGION, keys.credentials);
   running.workflows = workflows;
 
   // Before any handler module loads: they read their environment, once, as they load.
@@ -82,8 +101,8 @@ async function start(): Promise<void> {
     CLOUDSEED_HOME: home,
     AWS_REGION: LOCAL_REGION,
     AWS_DEFAULT_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ACCESS_KEY_ID: keys.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: keys.credentials.secretAccessKey,
     AWS_EC2_METADATA_DISABLED: 'true',
     DYNAMODB_ENDPOINT: dynamo.endpoint,
     USER_POOL_ID: ids.userPoolId,

@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { HistoryEvent } from '@cloudseed/shared';
+import { browserRefusal, refuse } from './browser-guard.ts';
 import { log } from './log.ts';
 import { LOOPBACK, origin } from './ports.ts';
 
@@ -138,6 +139,11 @@ export async function startStepFunctions(options: StepFunctionsOptions): Promise
   }
 
   const server = createServer((request, response) => {
+    const refusal = browserRefusal(request.headers);
+    if (refusal !== undefined) {
+      refuse(response, refusal);
+      return;
+    }
     void handle(request, response);
   });
 

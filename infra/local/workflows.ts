@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { consumeFault } from '@cloudseed/functions/providers/local/faults';
 import { stepModules } from '@cloudseed/functions/steps/index';
 import { StepError } from '@cloudseed/functions/steps/step';
+import type { LocalCredentials } from './aws.ts';
 import { log } from './log.ts';
 import { BACKUP_BUCKET, startS3 } from './s3.ts';
 import type { LocalS3 } from './s3.ts';
@@ -44,7 +45,7 @@ async function definition(name: string): Promise<Record<string, unknown>> {
 }
 
 /** Starts the Step Functions stand-in; the step modules load lazily, after the environment is set. */
-export async function startWorkflows(home: string, region: string): Promise<LocalWorkflows> {
+export async function startWorkflows(home: string, region: string, credentials: LocalCredentials): Promise<LocalWorkflows> {
   const loaded = new Map<string, TaskHandler>();
   const handlerFor = (substitution: string): TaskHandler => {
     const module = stepModules[substitution as keyof typeof stepModules] as string | undefined;
@@ -74,7 +75,7 @@ export async function startWorkflows(home: string, region: string): Promise<Loca
     },
     waitMs: LOCAL_WAIT_MS,
   });
-  const [scheduler, s3] = await Promise.all([startScheduler(home, region, stepFunctions.endpoint), startS3(home)]);
+  const [scheduler, s3] = await Promise.all([startScheduler(home, region, stepFunctions.endpoint, credentials), startS3(home, credentials)]);
   return {
     stepFunctions,
     scheduler,

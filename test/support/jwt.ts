@@ -1,5 +1,7 @@
-import { createPublicKey, verify } from 'node:crypto';
-import type { JsonWebKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey, verify } from 'node:crypto';
+import type { JsonWebKey, KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 
 export interface DecodedJwt {
   readonly header: Record<string, unknown>;
@@ -23,4 +25,10 @@ export async function verifyJwt(token: string, jwksUrl: string): Promise<Record<
   const valid = verify('RSA-SHA256', Buffer.from(`${head}.${body}`), createPublicKey({ key: jwk, format: 'jwk' }), Buffer.from(signature, 'base64url'));
   if (!valid) throw new Error('bad signature');
   return payload;
+}
+
+/** The key a local cloud's installation signs its tokens with (infra/local/keys.ts), to forge valid ones. */
+export async function installationSigningKey(home: string): Promise<KeyObject> {
+  const { pem } = JSON.parse(await readFile(join(home, 'keys', 'token-signing.private.json'), 'utf8')) as { pem: string };
+  return createPrivateKey(pem);
 }
