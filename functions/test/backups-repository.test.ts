@@ -5,11 +5,14 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { BackupRecord } from '@cloudseed/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/aws.ts';
+import { LOCAL_REGION } from '../../infra/local/aws.ts';
 import { ensureTables, startDynamo } from '../../infra/local/dynamo.ts';
 import type { Dynamo } from '../../infra/local/dynamo.ts';
 import { DynamoBackupRepository } from '../lib/backups-repository.ts';
 import { backupsTable } from '../lib/tables.ts';
+
+/** dynalite checks no credentials; the SDK only needs some to sign with. */
+const DYNALITE_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 
 // The backups table over a real dynalite: retention reads a plan's backups through listAll, which
 // must reach past the first page (a Query stops at its Limit or at 1 MB) to the oldest records.
@@ -35,7 +38,7 @@ beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), 'cloudseed-backups-repository-'));
   dynamo = await startDynamo(home);
   const env = await ensureTables(dynamo.endpoint, [backupsTable]);
-  client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }));
+  client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: DYNALITE_CREDENTIALS }));
   repository = new DynamoBackupRepository(client, env[backupsTable.env] ?? '');
   for (let day = 1; day <= 7; day++) await repository.create(record('plan-a', day));
   // Another plan of the same owner sorts right after plan-a's records: it must not leak in.

@@ -7,7 +7,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { validatePlan } from '@cloudseed/shared';
 import type { DeploymentRecord, Plan } from '@cloudseed/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/aws.ts';
+import { LOCAL_REGION } from '../../infra/local/aws.ts';
 import { ensureTables, startDynamo } from '../../infra/local/dynamo.ts';
 import type { Dynamo } from '../../infra/local/dynamo.ts';
 import { DynamoDeploymentRepository } from '../lib/deployments-repository.ts';
@@ -17,6 +17,9 @@ import { LimitReached, Quotas, RateLimited } from '../lib/quotas.ts';
 import type { QuotaLimits } from '../lib/quotas.ts';
 import { accountsTable, deploymentsTable, plansTable } from '../lib/tables.ts';
 import { DynamoUsageRepository } from '../lib/usage-repository.ts';
+
+/** dynalite checks no credentials; the SDK only needs some to sign with. */
+const DYNALITE_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 
 // The per-user limits over a real dynalite (no transactions there either): plans and running nodes
 // are counted from the tables, a claim on the owner's usage item settles races for the last slot,
@@ -36,7 +39,7 @@ beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), 'cloudseed-quotas-'));
   dynamo = await startDynamo(home);
   const env = await ensureTables(dynamo.endpoint, [plansTable, deploymentsTable, accountsTable]);
-  client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }), {
+  client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: DYNALITE_CREDENTIALS }), {
     marshallOptions: { removeUndefinedValues: true },
   });
   plans = new DynamoPlanRepository(client, env[plansTable.env] ?? '');
