@@ -59,6 +59,21 @@ describe('the customer account template', () => {
     expect(referencedId(json(app.customerTemplate).Outputs?.RoleArn?.Value)).toBe(roleId);
   });
 
+  it('is trusted by every platform role that assumes it: each is named by CloudFormation after the CloudSeedPlatform stack', () => {
+    expect(app.platform.stackName).toBe('CloudSeedPlatform');
+    const assumers = new Set(
+      resourcesOfType(app.platformTemplate, 'AWS::IAM::Policy')
+        .filter(([, policy]) => (record(props(policy).PolicyDocument).Statement as Statement[]).some((statement) => actionsOf(statement).includes('sts:AssumeRole')))
+        .flatMap(([, policy]) => list(props(policy).Roles).map((role) => referencedId(role))),
+    );
+    expect(assumers.size).toBeGreaterThan(0);
+    for (const roleId of assumers) {
+      const role = json(app.platformTemplate).Resources[roleId!]!;
+      // No RoleName: CloudFormation names it `<stack name>-<logical id>-<suffix>`, which the trust policy's `CloudSeedPlatform-*` matches.
+      expect(props(role).RoleName, roleId).toBeUndefined();
+    }
+  });
+
   it('allows every action AwsProvider calls, and no other', () => {
     const granted = new Set(deployerStatements().flatMap(actionsOf));
     for (const action of CUSTOMER_ROLE_ACTIONS) expect(granted.has(action), action).toBe(true);
@@ -217,12 +232,9 @@ describe('the customer account template', () => {
     const [boundaryId] = resourceAt('NodeBoundary/Resource');
     const node = allStatements(app.customerTemplate).filter(({ owner }) => owner === boundaryId).map(({ statement }) => statement);
     expect(node.length).toBeGreaterThan(0);
-    for (const statement of node) {
-      const resources = list(statement.Resource).map(flat);
-      if (actionsOf(statement).some((action) => /^ssm:GetParameter|^ssm:\*|^\*$/.test(action))) expect(resources).not.toContain('*');
-      if (actionsOf(statement).includes('kms:Decrypt')) {
-        expect(Object.keys(statement.Condition?.StringLike ?? {}).sort()).toEqual(['kms:EncryptionContext:PARAMETER_ARN', 'kms:ViaService']);
-      }
-    }
+    const reads = node.filter((statement) => actionsOf(statement).some((action) => /^ssm:GetParameter|^ssm:\*|^\*$/.test(action)));
+    expect(reads.flatMap((statement) => list(statement.Resource).map(flat))).toEqual(['arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:parameter/cloudseed/*']);
+    const decrypts = node.filter((statement) => actionsOf(statement).includes('kms:Decrypt'));
+    expect(decrypts.map((statement) => Object.keys(statement.Condition?.StringLike ?? {}).sort())).toEqual([['kms:EncryptionContext:PARAMETER_ARN', 'kms:ViaService']]);
   });
 });
