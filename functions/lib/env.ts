@@ -12,7 +12,6 @@
 //   CUSTOMER_TEMPLATE_URL optional: the S3 URL the platform publishes the customer template at; with
 //                         PLATFORM_ACCOUNT_ID, the accounts API builds the console's launch link from it
 //   BACKUP_BUCKET         local only: s3rver's bucket (on AWS each customer account has its own)
-//   NODE_INSTANCE_PROFILE aws only, functions that run AwsProvider: the nodes' instance profile
 //   CLOUDSEED_MAX_PLANS, CLOUDSEED_MAX_RUNNING_NODES, CLOUDSEED_MAX_BACKUPS_PER_DAY
 //                         optional: the per-user limits (quotas.ts has the defaults)
 

@@ -12,5 +12,5 @@ export function providerFor(target: Target): Promise<Provider> {
   if (target.cloud === 'local') {
     return (local ??= import('./local/index.ts').then(({ LocalProvider }) => new LocalProvider({ home: requireEnv('CLOUDSEED_HOME') })));
   }
-  return (aws ??= import('./aws/index.ts').then(({ AwsProvider }) => new AwsProvider({ instanceProfileName: requireEnv('NODE_INSTANCE_PROFILE') })));
+  return (aws ??= import('./aws/index.ts').then(({ AwsProvider }) => new AwsProvider()));
 }

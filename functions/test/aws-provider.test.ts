@@ -46,6 +46,19 @@ import {
 import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import type { GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient, STSServiceException } from '@aws-sdk/client-sts';
+import {
+  AddRoleToInstanceProfileCommand,
+  CreateInstanceProfileCommand,
+  CreateRoleCommand,
+  DeleteInstanceProfileCommand,
+  DeleteRoleCommand,
+  DeleteRolePolicyCommand,
+  GetInstanceProfileCommand,
+  IAMClient,
+  IAMServiceException,
+  PutRolePolicyCommand,
+  RemoveRoleFromInstanceProfileCommand,
+} from '@aws-sdk/client-iam';
 import { NotFound, renderAwsJson, validatePlan } from '@cloudseed/shared';
 import type { AwsComponent, Component } from '@cloudseed/shared';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -70,11 +83,13 @@ const ec2Mock = mockClient(EC2Client);
 const ssmMock = mockClient(SSMClient);
 const stsMock = mockClient(STSClient);
 const s3Mock = mockClient(S3Client);
+const iamMock = mockClient(IAMClient);
 
 const ACCOUNT: AccountConnection = { roleArn: 'arn:aws:iam::123456789012:role/CloudSeedDeploy', externalId: 'cs-ext-4f2a', region: 'eu-central-1' };
 const PLAN_ID = 'p-1';
 const DEPLOYMENT_ID = 'dep-1';
-const PROFILE = 'CloudSeedNode';
+/** The plan's own node role and instance profile. */
+const PROFILE = 'CloudSeedNode-p-1';
 const GROUP_ID = 'sg-0123456789abcdef0';
 const T0 = Date.parse('2030-01-01T00:00:00Z');
 const PASSWORD = 'Sup3rSecretPasswordValue12345678';
@@ -120,9 +135,13 @@ let now = T0;
 
 function provider(options: Partial<AwsProviderOptions> = {}): AwsProvider {
   return new AwsProvider({
-    instanceProfileName: PROFILE,
     sts: new STSClient({ region: 'us-east-1' }),
-    clientsFor: (account) => ({ ec2: new EC2Client({ region: account.region }), ssm: new SSMClient({ region: account.region }), s3: (region) => new S3Client({ region }) }),
+    clientsFor: (account) => ({
+      ec2: new EC2Client({ region: account.region }),
+      ssm: new SSMClient({ region: account.region }),
+      iam: new IAMClient({ region: account.region }),
+      s3: (region) => new S3Client({ region }),
+    }),
     clock: { now: () => now, sleep },
     ...options,
   });
@@ -130,6 +149,25 @@ function provider(options: Partial<AwsProviderOptions> = {}): AwsProvider {
 
 function ec2Error(code: string, message = `${code} (mocked)`): EC2ServiceException {
   return new EC2ServiceException({ name: code, $fault: 'client', $metadata: { httpStatusCode: 400 }, message });
+}
+
+function iamError(code: string, message = `${code} (mocked)`): IAMServiceException {
+  return new IAMServiceException({ name: code, $fault: 'client', $metadata: { httpStatusCode: 400 }, message });
+}
+
+/** The plan's node role and instance profile exist already (a launch brings the role's policy to the plan and moves on). */
+function nodeRoleExists(): void {
+  iamMock.on(CreateRoleCommand).rejects(iamError('EntityAlreadyExists'));
+  iamMock.on(PutRolePolicyCommand).resolves({});
+  iamMock.on(GetInstanceProfileCommand).resolves({ InstanceProfile: { InstanceProfileName: PROFILE, Roles: [{ RoleName: PROFILE }] } as never });
+}
+
+/** Every IAM call removing the plan's node role succeeds. */
+function nodeRoleRemovable(): void {
+  iamMock.on(RemoveRoleFromInstanceProfileCommand).resolves({});
+  iamMock.on(DeleteInstanceProfileCommand).resolves({});
+  iamMock.on(DeleteRolePolicyCommand).resolves({});
+  iamMock.on(DeleteRoleCommand).resolves({});
 }
 
 function node(name: string, role: 'primary' | 'replica', instanceId: string): NodeRef {
@@ -177,6 +215,7 @@ function sentActions(): string[] {
     ...ssmMock.calls().map((call) => ({ call, service: 'ssm' })),
     ...stsMock.calls().map((call) => ({ call, service: 'sts' })),
     ...s3Mock.calls().map((call) => ({ call, service: 's3' })),
+    ...iamMock.calls().map((call) => ({ call, service: 'iam' })),
   ];
   return calls
     .sort((a, b) => (a.call as unknown as { callId: number }).callId - (b.call as unknown as { callId: number }).callId)
@@ -202,11 +241,13 @@ beforeEach(() => {
   ssmMock.reset();
   stsMock.reset();
   s3Mock.reset();
+  iamMock.reset();
   // Anything a test did not expect fails loudly instead of resolving to undefined.
   ec2Mock.onAnyCommand().rejects(new Error('unexpected EC2 command'));
   ssmMock.onAnyCommand().rejects(new Error('unexpected SSM command'));
   stsMock.onAnyCommand().rejects(new Error('unexpected STS command'));
   s3Mock.onAnyCommand().rejects(new Error('unexpected S3 command'));
+  iamMock.onAnyCommand().rejects(new Error('unexpected IAM command'));
   stsMock.on(AssumeRoleCommand).callsFake(() => ({
     Credentials: { AccessKeyId: 'ASIAEXAMPLE', SecretAccessKey: 'secret', SessionToken: 'token', Expiration: new Date(now + 900_000) },
   }));
@@ -298,7 +339,7 @@ describe('preflight and the customer account', () => {
 
   it('builds real clients in the account region, with standard retries, that sign with the assumed role', async () => {
     ec2Mock.on(DescribeVpcsCommand).resolves({ Vpcs: [{ VpcId: 'vpc-1' }] });
-    const aws = new AwsProvider({ instanceProfileName: PROFILE, sts: new STSClient({ region: 'us-east-1' }), clock: { now: () => now, sleep } });
+    const aws = new AwsProvider({ sts: new STSClient({ region: 'us-east-1' }), clock: { now: () => now, sleep } });
 
     await aws.preflight(target());
 
@@ -546,6 +587,7 @@ describe('ensureSecurityGroup', () => {
 
 describe('launchNodes', () => {
   const network = { securityGroupId: GROUP_ID };
+  beforeEach(nodeRoleExists);
   const lookup = {
     Filters: [...COMPONENT_FILTERS, { Name: 'tag:cloudseed:node', Values: ['db-0'] }, { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] }],
   };
@@ -625,6 +667,7 @@ describe('launchNodes', () => {
     await provider().launchNodes(target(), network);
 
     expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(0);
+    expect(iamMock.calls()).toHaveLength(0);
   });
 
   it('launches into a configured subnet and drops a key pair the rendering might carry', async () => {
@@ -667,6 +710,7 @@ describe('launchNodes', () => {
 });
 
 describe('launchNodes on a re-deploy: the nodes that exist are brought to the plan in place', () => {
+  beforeEach(nodeRoleExists);
   const network = { securityGroupId: GROUP_ID };
   const PRIMARY = 'i-0000000000000000a';
   const REPLICA = 'i-0000000000000000b';
@@ -1215,6 +1259,9 @@ describe('health', () => {
 
 describe('destroy', () => {
   const liveFilter = [...COMPONENT_FILTERS, { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped', 'shutting-down'] }];
+  const planFilter = [{ Name: 'tag:cloudseed:plan-id', Values: [PLAN_ID] }, { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped', 'shutting-down'] }];
+  const nodeRoleRemoval = ['iam:RemoveRoleFromInstanceProfile', 'iam:DeleteInstanceProfile', 'iam:DeleteRolePolicy', 'iam:DeleteRole'];
+  beforeEach(nodeRoleRemovable);
 
   it('terminates the nodes, waits for them, deletes the group (retrying while ENIs detach), then the passwords', async () => {
     ec2Mock
@@ -1243,8 +1290,10 @@ describe('destroy', () => {
       'ec2:DeleteSecurityGroup',
       'ec2:DeleteSecurityGroup',
       'ssm:DeleteParameters',
+      'ec2:DescribeInstances',
+      ...nodeRoleRemoval,
     ]);
-    expect(inputs(ec2Mock.commandCalls(DescribeInstancesCommand))).toEqual([{ Filters: liveFilter }, { Filters: liveFilter }, { Filters: liveFilter }]);
+    expect(inputs(ec2Mock.commandCalls(DescribeInstancesCommand))).toEqual([{ Filters: liveFilter }, { Filters: liveFilter }, { Filters: liveFilter }, { Filters: planFilter }]);
     expect(inputs(ec2Mock.commandCalls(TerminateInstancesCommand))).toEqual([{ InstanceIds: ['i-0000000000000000a', 'i-0000000000000000b'] }]);
     expect(inputs(ec2Mock.commandCalls(DeleteSecurityGroupCommand))).toEqual([{ GroupId: GROUP_ID }, { GroupId: GROUP_ID }, { GroupId: GROUP_ID }]);
     expect(inputs(ssmMock.commandCalls(DeleteParametersCommand))).toEqual([
@@ -1259,7 +1308,7 @@ describe('destroy', () => {
 
     await provider().destroy(target());
 
-    expect(sentActions()).toEqual(['ec2:DescribeInstances', 'ec2:DescribeSecurityGroups', 'ssm:DeleteParameters']);
+    expect(sentActions()).toEqual(['ec2:DescribeInstances', 'ec2:DescribeSecurityGroups', 'ssm:DeleteParameters', 'ec2:DescribeInstances', ...nodeRoleRemoval]);
   });
 
   it('treats a group deleted in the meantime as deleted', async () => {
@@ -1315,6 +1364,8 @@ describe('a whole deployment and teardown', () => {
     ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-1' } });
     ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success' });
     ssmMock.on(DeleteParametersCommand).resolves({});
+    nodeRoleExists();
+    nodeRoleRemovable();
     const aws = provider();
     const deployment = target(cluster);
 
@@ -1334,6 +1385,204 @@ describe('a whole deployment and teardown', () => {
 
     expect(stsMock.commandCalls(AssumeRoleCommand)).toHaveLength(1);
     expect(nodes.map((ref) => ref.instanceId)).toEqual(ids);
+    expect(inputs(ec2Mock.commandCalls(RunInstancesCommand)).map((input) => input.IamInstanceProfile)).toEqual(ids.map(() => ({ Name: PROFILE })));
+    expect(iamMock.commandCalls(DeleteRoleCommand)).toHaveLength(1);
+  });
+});
+
+describe('the plan’s node role', () => {
+  const network = { securityGroupId: GROUP_ID };
+  const parameters = 'arn:aws:ssm:eu-central-1:123456789012:parameter/cloudseed/p-1/*';
+  const boundary = 'arn:aws:iam::123456789012:policy/CloudSeedNodeBoundary';
+
+  function launchable(): void {
+    ec2Mock.on(DescribeInstancesCommand).resolves(reservations());
+    ec2Mock.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0000000000000000a' }] });
+  }
+
+  function sentPolicy(): { Version: string; Statement: Array<{ Sid: string; Action: string[]; Resource: string; Condition?: Record<string, Record<string, string>> }> } {
+    const [input] = inputs(iamMock.commandCalls(PutRolePolicyCommand));
+    return JSON.parse(input!.PolicyDocument!) as ReturnType<typeof sentPolicy>;
+  }
+
+  it('is created in a fresh account, under /cloudseed/nodes/ with the boundary, given the plan’s policy, put in its profile, and launched with', async () => {
+    launchable();
+    iamMock.on(CreateRoleCommand).resolves({});
+    iamMock.on(PutRolePolicyCommand).resolves({});
+    iamMock.on(GetInstanceProfileCommand).rejects(iamError('NoSuchEntity'));
+    iamMock.on(CreateInstanceProfileCommand).resolves({});
+    iamMock.on(AddRoleToInstanceProfileCommand).resolves({});
+
+    await provider().launchNodes(target(), network);
+
+    expect(sentActions().filter((action) => !action.startsWith('sts:'))).toEqual([
+      'ec2:DescribeInstances',
+      'iam:CreateRole',
+      'iam:PutRolePolicy',
+      'iam:GetInstanceProfile',
+      'iam:CreateInstanceProfile',
+      'iam:AddRoleToInstanceProfile',
+      'ec2:RunInstances',
+    ]);
+    const [role] = inputs(iamMock.commandCalls(CreateRoleCommand));
+    expect({ ...role, AssumeRolePolicyDocument: JSON.parse(role!.AssumeRolePolicyDocument!) as unknown }).toEqual({
+      RoleName: PROFILE,
+      Path: '/cloudseed/nodes/',
+      PermissionsBoundary: boundary,
+      AssumeRolePolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] },
+      Description: "CloudSeed PostgreSQL nodes of plan p-1: SSM agent, the plan's password parameters and backups",
+    });
+    expect(inputs(iamMock.commandCalls(PutRolePolicyCommand)).map(({ RoleName, PolicyName }) => ({ RoleName, PolicyName }))).toEqual([{ RoleName: PROFILE, PolicyName: 'CloudSeedPlan' }]);
+    expect(sentPolicy()).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'SsmAgent',
+          Effect: 'Allow',
+          Action: [
+            'ssm:UpdateInstanceInformation',
+            'ec2messages:AcknowledgeMessage',
+            'ec2messages:DeleteMessage',
+            'ec2messages:FailMessage',
+            'ec2messages:GetEndpoint',
+            'ec2messages:GetMessages',
+            'ec2messages:SendReply',
+            'ssmmessages:CreateControlChannel',
+            'ssmmessages:OpenControlChannel',
+          ],
+          Resource: '*',
+        },
+        { Sid: 'ReadPlanParameters', Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: parameters },
+        {
+          Sid: 'DecryptPlanParameters',
+          Effect: 'Allow',
+          Action: ['kms:Decrypt'],
+          Resource: 'arn:aws:kms:eu-central-1:123456789012:key/*',
+          Condition: { StringEquals: { 'kms:ViaService': 'ssm.eu-central-1.amazonaws.com' }, StringLike: { 'kms:EncryptionContext:PARAMETER_ARN': parameters } },
+        },
+        {
+          Sid: 'StreamPlanBackups',
+          Effect: 'Allow',
+          Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'],
+          Resource: 'arn:aws:s3:::cloudseed-backups-123456789012-*/plans/p-1/*',
+          Condition: { StringEquals: { 's3:ResourceAccount': '123456789012' } },
+        },
+      ],
+    });
+    expect(inputs(iamMock.commandCalls(CreateInstanceProfileCommand))).toEqual([{ InstanceProfileName: PROFILE, Path: '/cloudseed/nodes/' }]);
+    expect(inputs(iamMock.commandCalls(AddRoleToInstanceProfileCommand))).toEqual([{ InstanceProfileName: PROFILE, RoleName: PROFILE }]);
+    expect(inputs(ec2Mock.commandCalls(RunInstancesCommand))[0]?.IamInstanceProfile).toEqual({ Name: PROFILE });
+  });
+
+  it('lets no statement read parameters on "*" or decrypt without naming the plan’s parameters in the encryption context', async () => {
+    launchable();
+    nodeRoleExists();
+
+    await provider().launchNodes(target(), network);
+
+    const statements = sentPolicy().Statement;
+    const reads = statements.filter((statement) => statement.Action.some((action) => action.startsWith('ssm:GetParameter')));
+    const decrypts = statements.filter((statement) => statement.Action.includes('kms:Decrypt'));
+    expect(reads.map((statement) => statement.Resource)).toEqual([parameters]);
+    expect(decrypts.map((statement) => statement.Condition?.StringLike?.['kms:EncryptionContext:PARAMETER_ARN'])).toEqual([parameters]);
+  });
+
+  it('is kept when it exists already: no error, the policy rewritten, nothing created twice', async () => {
+    launchable();
+    nodeRoleExists();
+
+    await expect(provider().launchNodes(target(), network)).resolves.toHaveLength(1);
+
+    expect(sentActions().filter((action) => action.startsWith('iam:'))).toEqual(['iam:CreateRole', 'iam:PutRolePolicy', 'iam:GetInstanceProfile']);
+  });
+
+  it('adds the role to a profile an interrupted run left empty', async () => {
+    launchable();
+    nodeRoleExists();
+    iamMock.on(GetInstanceProfileCommand).resolves({ InstanceProfile: { InstanceProfileName: PROFILE, Roles: [] } as never });
+    iamMock.on(AddRoleToInstanceProfileCommand).resolves({});
+
+    await provider().launchNodes(target(), network);
+
+    expect(inputs(iamMock.commandCalls(AddRoleToInstanceProfileCommand))).toEqual([{ InstanceProfileName: PROFILE, RoleName: PROFILE }]);
+    expect(iamMock.commandCalls(CreateInstanceProfileCommand)).toHaveLength(0);
+  });
+
+  it('refuses a profile of the plan’s name that holds another role, and launches nothing', async () => {
+    launchable();
+    nodeRoleExists();
+    iamMock.on(GetInstanceProfileCommand).resolves({ InstanceProfile: { InstanceProfileName: PROFILE, Roles: [{ RoleName: 'Admin' }] } as never });
+
+    await expect(provider().launchNodes(target(), network)).rejects.toThrow(new PermanentError(`instance profile ${PROFILE} holds Admin, not the plan's node role ${PROFILE}`));
+    expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(0);
+  });
+
+  it('waits for EC2 to see a new instance profile, launching again with the same ClientToken', async () => {
+    launchable();
+    nodeRoleExists();
+    const notYet = ec2Error('InvalidParameterValue', 'Value (CloudSeedNode-p-1) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name');
+    ec2Mock.on(RunInstancesCommand).rejectsOnce(notYet).rejectsOnce(notYet).resolves({ Instances: [{ InstanceId: 'i-0000000000000000a' }] });
+
+    const nodes = await provider().launchNodes(target(), network);
+
+    expect(nodes.map((ref) => ref.instanceId)).toEqual(['i-0000000000000000a']);
+    const tokens = inputs(ec2Mock.commandCalls(RunInstancesCommand)).map((input) => input.ClientToken);
+    expect(tokens).toHaveLength(3);
+    expect(new Set(tokens).size).toBe(1);
+    expect(sleep.mock.calls).toEqual([[5_000], [5_000]]);
+  });
+
+  it('gives up waiting for the profile with a TransientError, which the state machine retries', async () => {
+    launchable();
+    nodeRoleExists();
+    ec2Mock.on(RunInstancesCommand).rejects(ec2Error('InvalidParameterValue', 'Invalid IAM Instance Profile name'));
+
+    await expect(provider().launchNodes(target(), network)).rejects.toMatchObject({ name: 'TransientError', code: 'InvalidParameterValue' });
+    expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(13);
+  });
+
+  it('is removed with the plan’s last instance: role out of the profile, profile, policy, role; what is gone already counts as removed', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(reservations());
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
+    ssmMock.on(DeleteParametersCommand).resolves({});
+    iamMock.on(RemoveRoleFromInstanceProfileCommand).rejects(iamError('NoSuchEntity'));
+    iamMock.on(DeleteInstanceProfileCommand).rejects(iamError('NoSuchEntity'));
+    iamMock.on(DeleteRolePolicyCommand).resolves({});
+    iamMock.on(DeleteRoleCommand).resolves({});
+
+    await provider().destroy(target());
+
+    expect(inputs(iamMock.commandCalls(RemoveRoleFromInstanceProfileCommand))).toEqual([{ InstanceProfileName: PROFILE, RoleName: PROFILE }]);
+    expect(inputs(iamMock.commandCalls(DeleteInstanceProfileCommand))).toEqual([{ InstanceProfileName: PROFILE }]);
+    expect(inputs(iamMock.commandCalls(DeleteRolePolicyCommand))).toEqual([{ RoleName: PROFILE, PolicyName: 'CloudSeedPlan' }]);
+    expect(inputs(iamMock.commandCalls(DeleteRoleCommand))).toEqual([{ RoleName: PROFILE }]);
+
+    iamMock.on(DeleteRolePolicyCommand).rejects(iamError('NoSuchEntity'));
+    iamMock.on(DeleteRoleCommand).rejects(iamError('NoSuchEntity'));
+    await expect(provider().destroy(target())).resolves.toBeUndefined();
+  });
+
+  it('stays while another component of the plan still has instances', async () => {
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolvesOnce(reservations())
+      .resolves(reservations(instance('i-0000000000000000f', 'cache-0', 'running')));
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
+    ssmMock.on(DeleteParametersCommand).resolves({});
+
+    await provider().destroy(target());
+
+    expect(iamMock.calls()).toHaveLength(0);
+  });
+
+  it('is retried when IAM still holds it in the profile', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(reservations());
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
+    ssmMock.on(DeleteParametersCommand).resolves({});
+    nodeRoleRemovable();
+    iamMock.on(DeleteRoleCommand).rejects(iamError('DeleteConflict'));
+
+    await expect(provider().destroy(target())).rejects.toMatchObject({ name: 'TransientError', code: 'DeleteConflict' });
   });
 });
 
@@ -1644,7 +1893,7 @@ describe('backups', () => {
 
     it('builds the S3 client in the region the bucket’s name gives (not the plan’s), with the assumed role', async () => {
       s3Mock.on(DeleteObjectsCommand).resolves({});
-      const aws = new AwsProvider({ instanceProfileName: PROFILE, sts: new STSClient({ region: 'us-east-1' }), clock: { now: () => now, sleep } });
+      const aws = new AwsProvider({ sts: new STSClient({ region: 'us-east-1' }), clock: { now: () => now, sleep } });
 
       await aws.deleteBackup(target(), location);
 
@@ -1656,7 +1905,7 @@ describe('backups', () => {
 
     it('looks for a bucket whose name gives no region in the plan’s region', async () => {
       s3Mock.on(DeleteObjectsCommand).resolves({});
-      const aws = new AwsProvider({ instanceProfileName: PROFILE, sts: new STSClient({ region: 'us-east-1' }), clock: { now: () => now, sleep } });
+      const aws = new AwsProvider({ sts: new STSClient({ region: 'us-east-1' }), clock: { now: () => now, sleep } });
 
       await aws.deleteBackup(target(), { bucket: 'my-own-backups', key: KEY });
 

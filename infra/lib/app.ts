@@ -2,6 +2,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import type { AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { CUSTOMER_STACK_ID, CustomerAccountStack } from './customer-account-stack.ts';
+import { PLATFORM_STACK_ID } from './names.ts';
 import { PlatformStack } from './platform-stack.ts';
 
 // The CDK app: the platform, and the template customers launch to connect their accounts (which
@@ -19,7 +20,7 @@ export function createApp(props: AppProps & { readonly webBuildDir?: string } = 
   const { webBuildDir, ...appProps } = props;
   const app = new App(appProps);
   const stage = String(app.node.tryGetContext('stage') ?? 'dev');
-  const platform = new PlatformStack(app, 'CloudSeedPlatform', {
+  const platform = new PlatformStack(app, PLATFORM_STACK_ID, {
     stage,
     description: `CloudSeed platform (${stage})`,
     ...(webBuildDir ? { webBuildDir } : {}),

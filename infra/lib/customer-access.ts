@@ -3,10 +3,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import type { ConfigurableFunction } from './function.ts';
 import { acknowledge } from './nag.ts';
-import { CUSTOMER_ROLE_NAME, NODE_INSTANCE_PROFILE_NAME } from './names.ts';
+import { CUSTOMER_ROLE_NAME } from './names.ts';
 
 // Reaching a customer's account: the functions that run AwsProvider assume the role the customer
-// template created there, and pass the nodes' instance profile to RunInstances.
+// template created there (which creates each plan's node role there, named after the plan).
 
 /** `arn:<partition>:iam::*:role/CloudSeedDeployer*`: the customers' accounts are not known when the platform deploys. */
 export function customerRoleArnPattern(scope: Construct): string {
@@ -29,8 +29,7 @@ export function grantCustomerRoleAssumption(fn: ConfigurableFunction & Construct
   );
 }
 
-/** What AwsProvider needs: assuming the customer's role, and the name of the nodes' instance profile there. */
+/** What AwsProvider needs: assuming the customer's role. */
 export function grantCustomerAccountAccess(fn: ConfigurableFunction & Construct): void {
-  fn.addEnvironment('NODE_INSTANCE_PROFILE', NODE_INSTANCE_PROFILE_NAME);
   grantCustomerRoleAssumption(fn);
 }

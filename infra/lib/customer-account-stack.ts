@@ -8,13 +8,20 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { backupBucketName } from '@cloudseed/shared/accounts/accounts';
 import { CUSTOMER_ROLE_ACTIONS, NODE_ROLE_ACTIONS } from '@cloudseed/functions/providers/aws/actions';
+import { NODE_AGENT_ACTIONS, NODE_BACKUP_ACTIONS } from '@cloudseed/functions/providers/aws/node-role';
 import { acknowledge } from './nag.ts';
-import { BACKUP_OBJECTS, CUSTOMER_ROLE_NAME, MANAGED_TAG, NODE_INSTANCE_PROFILE_NAME, NODE_ROLE_NAME, PARAMETER_PATH } from './names.ts';
+import { BACKUP_OBJECTS, CUSTOMER_ROLE_NAME, MANAGED_TAG, NODE_BOUNDARY_POLICY_NAME, NODE_ROLE_PATH, PARAMETER_PATH, PLATFORM_STACK_ID } from './names.ts';
 
 // The template a customer launches in THEIR account to connect it: the role CloudSeed assumes
-// (trusting the platform account under the customer's ExternalId) with exactly the actions
-// AwsProvider calls, the role and instance profile the PostgreSQL nodes run with, and the bucket
-// their backups go to.
+// (trusting the platform's roles under the customer's ExternalId) with exactly the actions
+// AwsProvider calls, the permissions boundary of the nodes' roles, and the bucket their backups go to.
+//
+// Each plan's nodes get a role of their own (AwsProvider creates it under /cloudseed/nodes/, with an
+// inline policy naming the plan: node-role.ts), so a node reads only its own plan's passwords and
+// backups. The CloudSeed role may create and change roles only there, only with the
+// CloudSeedNodeBoundary boundary attached, and pass them only to EC2: whatever policy it writes, a
+// node can never do more than the boundary, which is the SSM agent's Run Command actions, the
+// /cloudseed/ parameters (decrypted only by SSM, only for those parameters) and the plans/ objects.
 //
 // Backups stay in the customer's account: `cloudseed-backups-<account>-<region>`, created in the
 // region the template is launched in, under plans/. Its name is derived from the account and that
@@ -31,7 +38,7 @@ export const CUSTOMER_STACK_ID = 'CloudSeedCustomerAccount';
 
 export class CustomerAccountStack extends Stack {
   readonly deployerRole: iam.Role;
-  readonly nodeRole: iam.Role;
+  readonly nodeBoundary: iam.ManagedPolicy;
   readonly backupBucket: s3.Bucket;
 
   constructor(scope: Construct, id: string, props: StackProps = {}) {
@@ -82,52 +89,53 @@ export class CustomerAccountStack extends Stack {
     const inThisAccount = { StringEquals: { 's3:ResourceAccount': account } };
     const bucketId = this.getLogicalId(this.backupBucket.node.defaultChild as CfnElement);
 
-    this.nodeRole = new iam.Role(this, 'NodeRole', {
-      roleName: NODE_ROLE_NAME,
-      description: "CloudSeed PostgreSQL nodes: SSM agent, their password parameters, and their backups in this account's CloudSeed bucket",
-      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
-    });
     const nodeStatements = [
+      new iam.PolicyStatement({ sid: 'SsmAgent', actions: [...NODE_AGENT_ACTIONS], resources: ['*'] }),
       new iam.PolicyStatement({ sid: 'ReadCloudSeedParameters', actions: ['ssm:GetParameter'], resources: [ssmParameters] }),
       new iam.PolicyStatement({
-        sid: 'DecryptParametersThroughSsm',
+        sid: 'DecryptCloudSeedParametersThroughSsm',
         actions: ['kms:Decrypt'],
         resources: [`arn:${partition}:kms:*:${account}:key/*`],
-        conditions: { StringLike: { 'kms:ViaService': 'ssm.*.amazonaws.com' } },
+        // SSM puts the parameter's ARN in the encryption context of every SecureString it decrypts.
+        conditions: { StringLike: { 'kms:ViaService': 'ssm.*.amazonaws.com', 'kms:EncryptionContext:PARAMETER_ARN': ssmParameters } },
       }),
       new iam.PolicyStatement({
         sid: 'StreamBackups',
         // pg_dump streams to S3 (a multipart upload, aborted when the dump fails); validation and restore stream it back.
-        actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'],
+        actions: [...NODE_BACKUP_ACTIONS],
         resources: [backupObjects],
         conditions: inThisAccount,
       }),
     ];
-    for (const statement of nodeStatements) this.nodeRole.addToPolicy(statement);
+    this.nodeBoundary = new iam.ManagedPolicy(this, 'NodeBoundary', {
+      managedPolicyName: NODE_BOUNDARY_POLICY_NAME,
+      description: "The most a CloudSeed node may ever do (the permissions boundary of every node role): SSM agent, /cloudseed/ parameters, and backups in this account's CloudSeed bucket",
+      statements: nodeStatements,
+    });
     const nodeMissing = NODE_ROLE_ACTIONS.filter((action) => !nodeStatements.some((statement) => statement.actions.includes(action)));
-    if (nodeMissing.length > 0) throw new Error(`the node role's policy lacks ${nodeMissing.join(', ')}, which the node scripts call`);
-    const profile = new iam.CfnInstanceProfile(this, 'NodeInstanceProfile', { instanceProfileName: NODE_INSTANCE_PROFILE_NAME, roles: [this.nodeRole.roleName] });
+    if (nodeMissing.length > 0) throw new Error(`the node boundary lacks ${nodeMissing.join(', ')}, which the node scripts call`);
     acknowledge(
-      this.nodeRole,
-      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
-      'AmazonSSMManagedInstanceCore is the AWS-maintained minimum for the SSM agent (Run Command is the only way onto the nodes: there is no SSH); AWS keeps it in step with the agent.',
+      this.nodeBoundary,
+      'AwsSolutions-IAM5[Resource::*]',
+      "The SSM agent's actions (ssm:UpdateInstanceInformation, ec2messages:*, ssmmessages control channel) do not support resource-level permissions; this boundary holds only those of AmazonSSMManagedInstanceCore that Run Command needs, and no parameter reads.",
     );
     acknowledge(
-      this.nodeRole,
+      this.nodeBoundary,
       `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:*:<AWS::AccountId>:parameter/${PARAMETER_PATH}/*]`,
-      'Nodes read the password parameters CloudSeed keeps under /cloudseed/<plan>/<component>/; plans are created at run time, in any region the customer deploys to.',
+      "A boundary is the ceiling of every plan's node role; each node role's own policy names only /cloudseed/<its plan>/ in its region, and the effective permission is the intersection.",
     );
     acknowledge(
-      this.nodeRole,
+      this.nodeBoundary,
       `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${BACKUP_OBJECTS}]`,
-      "Backups are keyed by plan, component and backup id at run time; nodes write and read them in this account's backup bucket, under plans/ only.",
+      "A boundary is the ceiling of every plan's node role; each node role's own policy names only plans/<its plan>/ objects, and the effective permission is the intersection.",
     );
     acknowledge(
-      this.nodeRole,
+      this.nodeBoundary,
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*]',
-      "SecureString parameters use the account's aws/ssm key, whose id differs per account and region; kms:ViaService limits the decrypts to those SSM makes on the node's behalf.",
+      "SecureString parameters use the account's aws/ssm key, whose id differs per account and region; kms:ViaService limits decrypts to those SSM makes, and the PARAMETER_ARN encryption context to CloudSeed's parameters.",
     );
+    const nodeRoles = `arn:${partition}:iam::${account}:role${NODE_ROLE_PATH}*`;
+    const nodeProfiles = `arn:${partition}:iam::${account}:instance-profile${NODE_ROLE_PATH}*`;
 
     const statements: iam.PolicyStatement[] = [
       new iam.PolicyStatement({
@@ -150,11 +158,9 @@ export class CustomerAccountStack extends Stack {
         actions: ['ec2:RunInstances'],
         resources: [ec2Arn('instance/*')],
         conditions: {
-          StringEquals: {
-            [`aws:RequestTag/${MANAGED_TAG}`]: managed,
-            'ec2:MetadataHttpTokens': 'required',
-            'ec2:InstanceProfile': `arn:${partition}:iam::${account}:instance-profile/${NODE_INSTANCE_PROFILE_NAME}`,
-          },
+          StringEquals: { [`aws:RequestTag/${MANAGED_TAG}`]: managed, 'ec2:MetadataHttpTokens': 'required' },
+          // A plan's own node profile, under the path where only boundary-capped roles can be.
+          StringLike: { 'ec2:InstanceProfile': nodeProfiles },
         },
       }),
       new iam.PolicyStatement({
@@ -226,9 +232,28 @@ export class CustomerAccountStack extends Stack {
         },
       }),
       new iam.PolicyStatement({
-        sid: 'PassNodeRoleToEc2',
+        sid: 'NodeRolesOnlyWithBoundary',
+        // IAM evaluates iam:PermissionsBoundary on these: a role without the boundary (or with another) cannot be created or given a policy.
+        actions: ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy'],
+        resources: [nodeRoles],
+        conditions: { StringEquals: { 'iam:PermissionsBoundary': this.nodeBoundary.managedPolicyArn } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'DeleteNodeRoles',
+        // DeleteRole has no iam:PermissionsBoundary key; under this path only boundary-capped roles can have been created.
+        actions: ['iam:DeleteRole'],
+        resources: [nodeRoles],
+      }),
+      new iam.PolicyStatement({
+        sid: 'NodeInstanceProfiles',
+        actions: ['iam:CreateInstanceProfile', 'iam:GetInstanceProfile', 'iam:AddRoleToInstanceProfile', 'iam:RemoveRoleFromInstanceProfile', 'iam:DeleteInstanceProfile'],
+        resources: [nodeProfiles],
+      }),
+      new iam.PolicyStatement({
+        sid: 'PassNodeRolesToEc2',
+        // On RunInstances, and on AddRoleToInstanceProfile (which IAM authorises as passing the role).
         actions: ['iam:PassRole'],
-        resources: [this.nodeRole.roleArn],
+        resources: [nodeRoles],
         conditions: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
       }),
       new iam.PolicyStatement({
@@ -276,7 +301,12 @@ export class CustomerAccountStack extends Stack {
     this.deployerRole = new iam.Role(this, 'DeployerRole', {
       roleName: CUSTOMER_ROLE_NAME,
       description: 'Assumed by the CloudSeed platform, with the ExternalId you were given',
-      assumedBy: new iam.AccountPrincipal(platformAccountId.valueAsString).withConditions({ StringEquals: { 'sts:ExternalId': externalId.valueAsString } }),
+      // Only the platform stack's own roles (its Lambda functions'), not any principal of the platform
+      // account that an administrator there lets assume roles: CloudFormation names them `<stack>-...`.
+      assumedBy: new iam.AccountPrincipal(platformAccountId.valueAsString).withConditions({
+        StringEquals: { 'sts:ExternalId': externalId.valueAsString },
+        ArnLike: { 'aws:PrincipalArn': `arn:${partition}:iam::${platformAccountId.valueAsString}:role/${PLATFORM_STACK_ID}-*` },
+      }),
       managedPolicies: [policy],
     });
     acknowledgeDeployerWildcards(policy, bucketId);
@@ -285,7 +315,7 @@ export class CustomerAccountStack extends Stack {
     if (missing.length > 0) throw new Error(`the customer role's policy lacks ${missing.join(', ')}, which AwsProvider calls`);
 
     new CfnOutput(this, 'RoleArn', { description: 'Give this role ARN to CloudSeed to connect the account', value: this.deployerRole.roleArn });
-    new CfnOutput(this, 'NodeInstanceProfileName', { description: 'The instance profile CloudSeed nodes run with', value: profile.ref });
+    new CfnOutput(this, 'NodeBoundaryPolicyArn', { description: 'The permissions boundary of every CloudSeed node role (one per plan, under /cloudseed/nodes/)', value: this.nodeBoundary.managedPolicyArn });
     new CfnOutput(this, 'BackupBucketName', {
       description: 'Where CloudSeed keeps the backups of your plans; connect the account with this stack’s region',
       value: this.backupBucket.bucketName,
@@ -313,7 +343,7 @@ function acknowledgeDeployerWildcards(policy: iam.ManagedPolicy, bucketId: strin
   const evidence: Record<string, string> = {
     'Resource::*': 'ec2:Describe*, ssm:DescribeInstanceInformation and ssm:GetCommandInvocation do not support resource-level permissions.',
     'Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:instance/*':
-      'Instances are created per plan at run time; every mutation is conditioned on the cloudseed:managed tag (RequestTag on launch, ResourceTag on stop, start, resize, terminate and Run Command) and launches must use IMDSv2 and the CloudSeedNode profile.',
+      "Instances are created per plan at run time; every mutation is conditioned on the cloudseed:managed tag (RequestTag on launch, ResourceTag on stop, start, resize, terminate and Run Command) and launches must use IMDSv2 and a plan's node profile under /cloudseed/nodes/.",
     'Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:volume/*': 'Root volumes are created by RunInstances (tagged cloudseed:managed and encrypted) and grown by ModifyVolume only when they carry that tag.',
     'Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:security-group/*':
       "Security groups are created per plan at run time; creation requires the cloudseed:managed tag and changes require it on the group.",
@@ -326,6 +356,10 @@ function acknowledgeDeployerWildcards(policy: iam.ManagedPolicy, bucketId: strin
     [`Resource::<${bucketId}.Arn>/${BACKUP_OBJECTS}`]: "Backups are objects of plans deployed at run time, in this account's backup bucket, under plans/ only.",
     'Resource::arn:<AWS::Partition>:ssm:*:*:parameter/aws/service/*': "The AMI ids come from AWS's public SSM parameters (resolve:ssm: in RunInstances), which AWS owns in every region.",
     'Resource::arn:<AWS::Partition>:ssm:*::document/AWS-RunShellScript': 'AWS-RunShellScript is the AWS-owned document in every region; this names that one document only.',
+    [`Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role${NODE_ROLE_PATH}*`]:
+      'Node roles are created per plan at run time, only under /cloudseed/nodes/, only with the CloudSeedNodeBoundary permissions boundary (iam:PermissionsBoundary), and passed only to EC2.',
+    [`Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:instance-profile${NODE_ROLE_PATH}*`]:
+      'Node instance profiles are created per plan at run time, only under /cloudseed/nodes/; the roles they hold are boundary-capped.',
   };
   for (const [finding, reason] of Object.entries(evidence)) acknowledge(policy, `AwsSolutions-IAM5[${finding}]`, reason);
 }

@@ -7,9 +7,18 @@ import { DEPLOYER_ROLE_NAME } from '@cloudseed/shared/accounts/accounts';
 /** The role the platform assumes in a customer's account (the customer template creates it; connecting an account checks its name). */
 export const CUSTOMER_ROLE_NAME = DEPLOYER_ROLE_NAME;
 
-/** The nodes' role and instance profile in the customer's account; the functions pass the profile to RunInstances. */
-export const NODE_ROLE_NAME = 'CloudSeedNode';
-export const NODE_INSTANCE_PROFILE_NAME = 'CloudSeedNode';
+/**
+ * Node roles and instance profiles, one per plan, live under this IAM path in the customer's account
+ * and must carry the boundary policy of this name (AwsProvider creates them, node-role.ts).
+ */
+export { NODE_BOUNDARY_POLICY_NAME, NODE_ROLE_PATH } from '@cloudseed/functions/providers/aws/node-role';
+
+/**
+ * The platform's stack. CloudFormation names the roles it creates without a name `<stack>-<id>-<suffix>`,
+ * so every platform role that assumes a customer's role starts with `CloudSeedPlatform-`: the
+ * customer's trust policy names that prefix (aws:PrincipalArn).
+ */
+export const PLATFORM_STACK_ID = 'CloudSeedPlatform';
 
 /** SSM parameters CloudSeed keeps in a customer's account (database passwords) live under this path. */
 export const PARAMETER_PATH = 'cloudseed';

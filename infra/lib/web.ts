@@ -1,11 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnCondition, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import type { Api } from './api.ts';
 import type { Auth } from './auth.ts';
@@ -24,6 +25,8 @@ import type { PublicConfig } from '@cloudseed/shared/config';
 
 export const WEB_BUILD_DIR = join(REPO_ROOT, 'web', 'build');
 export const DOCS_ASSETS = ['swagger-ui.css', 'swagger-ui-bundle.js'] as const;
+/** Requests to /v1/* one client address may make in five minutes before the web ACL blocks it (about 3 a second). */
+export const API_RATE_LIMIT = 1000;
 
 export interface WebProps {
   readonly api: Api;
@@ -63,6 +66,7 @@ export class Web extends Construct {
   readonly bucket: s3.Bucket;
   readonly distribution: cloudfront.Distribution;
   readonly deployment: s3deploy.BucketDeployment;
+  readonly webAcl: wafv2.CfnWebACL;
 
   constructor(scope: Construct, id: string, props: WebProps) {
     super(scope, id);
@@ -109,8 +113,12 @@ export class Web extends Construct {
       originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
     });
 
+    this.webAcl = apiRateLimit(this);
+    const inUsEast1 = this.webAcl.cfnOptions.condition!;
+
     this.distribution = new cloudfront.Distribution(this, 'Distribution', {
       comment: 'CloudSeed',
+      webAclId: Fn.conditionIf(inUsEast1.logicalId, this.webAcl.attrArn, Fn.ref('AWS::NoValue')).toString(),
       defaultRootObject: 'index.html',
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       enableLogging: true,
@@ -148,11 +156,6 @@ export class Web extends Construct {
     );
     acknowledge(
       this.distribution,
-      'AwsSolutions-CFR2',
-      'No WAF web ACL yet: the API is throttled at the stage and every non-public route needs a Cognito access token; a CloudFront web ACL (us-east-1, paid per request) is an operator choice per installation.',
-    );
-    acknowledge(
-      this.distribution,
       'AwsSolutions-CFR4',
       "The distribution uses CloudFront's default *.cloudfront.net certificate, whose viewer TLS policy CloudFront fixes; a custom domain with an ACM certificate (TLSv1.2_2021) is an installation's own setup.",
     );
@@ -178,6 +181,44 @@ export class Web extends Construct {
       distribution: this.distribution,
     }).deployment;
   }
+}
+
+/**
+ * A per-address rate limit on the API, in a web ACL on the distribution. API Gateway HTTP APIs
+ * cannot be associated with a (regional) web ACL, so it sits at CloudFront, whose web ACLs AWS
+ * creates only in us-east-1 (scope CLOUDFRONT). The platform stack is region-agnostic, so the web
+ * ACL exists when the stack is deployed in us-east-1; deployed elsewhere the API keeps the stage's
+ * throttle only (a cross-region web ACL would need a second, us-east-1 stack).
+ */
+function apiRateLimit(scope: Construct): wafv2.CfnWebACL {
+  const inUsEast1 = new CfnCondition(scope, 'InUsEast1', { expression: Fn.conditionEquals(Stack.of(scope).region, 'us-east-1') });
+  const metrics = (name: string) => ({ cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: name });
+  const acl = new wafv2.CfnWebACL(scope, 'WebAcl', {
+    description: 'CloudSeed: a rate limit per client address on the API',
+    scope: 'CLOUDFRONT',
+    defaultAction: { allow: {} },
+    visibilityConfig: metrics('CloudSeedWebAcl'),
+    rules: [
+      {
+        name: 'ApiRatePerAddress',
+        priority: 0,
+        action: { block: {} },
+        visibilityConfig: metrics('CloudSeedApiRatePerAddress'),
+        statement: {
+          rateBasedStatement: {
+            limit: API_RATE_LIMIT,
+            evaluationWindowSec: 300,
+            aggregateKeyType: 'IP',
+            scopeDownStatement: {
+              byteMatchStatement: { fieldToMatch: { uriPath: {} }, positionalConstraint: 'STARTS_WITH', searchString: '/v1/', textTransformations: [{ priority: 0, type: 'NONE' }] },
+            },
+          },
+        },
+      },
+    ],
+  });
+  acl.cfnOptions.condition = inUsEast1;
+  return acl;
 }
 
 /** Swagger UI's stylesheet and bundle from swagger-ui-dist, under docs-assets/ as the docs page links them. */

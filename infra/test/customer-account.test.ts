@@ -1,8 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CUSTOMER_ROLE_ACTIONS, NODE_ROLE_ACTIONS } from '@cloudseed/functions/providers/aws/index';
+import { NODE_AGENT_ACTIONS } from '@cloudseed/functions/providers/aws/node-role';
 import { backupBucketName } from '@cloudseed/shared/accounts/accounts';
-import { CUSTOMER_ROLE_NAME, NODE_INSTANCE_PROFILE_NAME, NODE_ROLE_NAME } from '../lib/names.ts';
-import { actionsOf, flat, json, list, pathOf, props, record, referencedId, resourcesOfType } from './synth.ts';
+import { CUSTOMER_ROLE_NAME, NODE_BOUNDARY_POLICY_NAME } from '../lib/names.ts';
+import { actionsOf, allStatements, flat, json, list, pathOf, props, record, referencedId, resourcesOfType } from './synth.ts';
 import type { Statement, Synthesized } from './synth.ts';
 import { synth } from './synth.ts';
 
@@ -43,15 +44,34 @@ describe('the customer account template', () => {
     expect(template.Rules).toBeUndefined();
   });
 
-  it('creates the CloudSeed role, trusting only the platform account under the ExternalId, and outputs its ARN', () => {
+  it('creates the CloudSeed role, trusting only the platform stack’s roles under the ExternalId, and outputs its ARN', () => {
     const [roleId, role] = resourceAt('DeployerRole/Resource');
     expect(props(role).RoleName).toBe(CUSTOMER_ROLE_NAME);
     const trust = record(props(role).AssumeRolePolicyDocument).Statement as Statement[];
     expect(trust).toHaveLength(1);
     expect(actionsOf(trust[0]!)).toEqual(['sts:AssumeRole']);
     expect(flat(record(trust[0]!.Principal).AWS)).toBe('arn:${AWS::Partition}:iam::${PlatformAccountId}:root');
-    expect(trust[0]!.Condition).toEqual({ StringEquals: { 'sts:ExternalId': { Ref: 'ExternalId' } } });
+    const { StringEquals, ArnLike, ...others } = trust[0]!.Condition!;
+    expect(others).toEqual({});
+    expect(StringEquals).toEqual({ 'sts:ExternalId': { Ref: 'ExternalId' } });
+    expect(Object.keys(ArnLike!)).toEqual(['aws:PrincipalArn']);
+    expect(flat(ArnLike!['aws:PrincipalArn'])).toBe('arn:${AWS::Partition}:iam::${PlatformAccountId}:role/CloudSeedPlatform-*');
     expect(referencedId(json(app.customerTemplate).Outputs?.RoleArn?.Value)).toBe(roleId);
+  });
+
+  it('is trusted by every platform role that assumes it: each is named by CloudFormation after the CloudSeedPlatform stack', () => {
+    expect(app.platform.stackName).toBe('CloudSeedPlatform');
+    const assumers = new Set(
+      resourcesOfType(app.platformTemplate, 'AWS::IAM::Policy')
+        .filter(([, policy]) => (record(props(policy).PolicyDocument).Statement as Statement[]).some((statement) => actionsOf(statement).includes('sts:AssumeRole')))
+        .flatMap(([, policy]) => list(props(policy).Roles).map((role) => referencedId(role))),
+    );
+    expect(assumers.size).toBeGreaterThan(0);
+    for (const roleId of assumers) {
+      const role = json(app.platformTemplate).Resources[roleId!]!;
+      // No RoleName: CloudFormation names it `<stack name>-<logical id>-<suffix>`, which the trust policy's `CloudSeedPlatform-*` matches.
+      expect(props(role).RoleName, roleId).toBeUndefined();
+    }
   });
 
   it('allows every action AwsProvider calls, and no other', () => {
@@ -82,9 +102,12 @@ describe('the customer account template', () => {
     expect(conditionKeys(tagging)).toContain('ec2:CreateAction');
   });
 
-  it('launches only with IMDSv2, the nodes’ profile and encrypted volumes', () => {
+  it('launches only with IMDSv2, a plan’s node profile and encrypted volumes', () => {
     const launches = deployerStatements().filter((statement) => actionsOf(statement).includes('ec2:RunInstances'));
     expect(launches.flatMap(conditionKeys)).toEqual(expect.arrayContaining(['ec2:MetadataHttpTokens', 'ec2:InstanceProfile', 'ec2:Encrypted']));
+    const instances = launches.find((statement) => statement.Sid === 'LaunchTaggedInstances')!;
+    expect(instances.Condition!.StringEquals).toEqual({ 'aws:RequestTag/cloudseed:managed': 'true', 'ec2:MetadataHttpTokens': 'required' });
+    expect(flat(instances.Condition!.StringLike!['ec2:InstanceProfile'])).toBe('arn:${AWS::Partition}:iam::${AWS::AccountId}:instance-profile/cloudseed/nodes/*');
   });
 
   it('runs only AWS-RunShellScript, only on managed instances', () => {
@@ -95,14 +118,40 @@ describe('the customer account template', () => {
     expect(conditionKeys(onInstances)).toContain('ssm:resourceTag/cloudseed:managed');
   });
 
-  it('keeps parameters under /cloudseed/ and passes only the node role, only to EC2', () => {
+  it('keeps parameters under /cloudseed/', () => {
     const parameters = deployerStatements().filter((statement) => actionsOf(statement).includes('ssm:PutParameter'));
     expect(parameters.flatMap((statement) => list(statement.Resource).map(flat))).toEqual(['arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:parameter/cloudseed/*']);
-    const [nodeRoleId] = resourceAt('NodeRole/Resource');
-    const passRole = deployerStatements().filter((statement) => actionsOf(statement).includes('iam:PassRole'));
-    expect(passRole).toHaveLength(1);
-    expect(referencedId(passRole[0]!.Resource)).toBe(nodeRoleId);
-    expect(passRole[0]!.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } });
+  });
+
+  it('creates and changes node roles only under /cloudseed/nodes/ with the node boundary, and passes them only to EC2', () => {
+    const [boundaryId] = resourceAt('NodeBoundary/Resource');
+    const iamStatements = deployerStatements()
+      .filter((statement) => actionsOf(statement).some((action) => action.startsWith('iam:')))
+      .map((statement) => ({ ...statement, Resource: list(statement.Resource).map(flat) }));
+    const roles = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cloudseed/nodes/*';
+    const profiles = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:instance-profile/cloudseed/nodes/*';
+    expect(iamStatements).toEqual([
+      {
+        Sid: 'NodeRolesOnlyWithBoundary',
+        Effect: 'Allow',
+        Action: ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy'],
+        Resource: [roles],
+        Condition: { StringEquals: { 'iam:PermissionsBoundary': { Ref: boundaryId } } },
+      },
+      { Sid: 'DeleteNodeRoles', Effect: 'Allow', Action: 'iam:DeleteRole', Resource: [roles] },
+      {
+        Sid: 'NodeInstanceProfiles',
+        Effect: 'Allow',
+        Action: ['iam:CreateInstanceProfile', 'iam:GetInstanceProfile', 'iam:AddRoleToInstanceProfile', 'iam:RemoveRoleFromInstanceProfile', 'iam:DeleteInstanceProfile'],
+        Resource: [profiles],
+      },
+      { Sid: 'PassNodeRolesToEc2', Effect: 'Allow', Action: 'iam:PassRole', Resource: [roles], Condition: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } } },
+    ]);
+    // Nothing that could lift or swap a boundary, or attach a managed policy.
+    const granted = deployerStatements().flatMap(actionsOf);
+    for (const action of ['iam:PutRolePermissionsBoundary', 'iam:DeleteRolePermissionsBoundary', 'iam:AttachRolePolicy', 'iam:UpdateAssumeRolePolicy', 'iam:CreatePolicyVersion']) {
+      expect(granted).not.toContain(action);
+    }
   });
 
   it('reaches on S3 only the backups in this account’s own backup bucket, with exactly the actions the providers use', () => {
@@ -137,25 +186,55 @@ describe('the customer account template', () => {
     expect(referencedId(json(app.customerTemplate).Outputs?.BackupBucketName?.Value)).toBe(bucketId);
   });
 
-  it('gives the nodes SSM, their parameters, decryption through SSM only, and their backups', () => {
-    const [nodeRoleId, nodeRole] = resourceAt('NodeRole/Resource');
-    expect(props(nodeRole).RoleName).toBe(NODE_ROLE_NAME);
-    expect(flat(list(props(nodeRole).ManagedPolicyArns)[0])).toBe('arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore');
-    const [[, profile] = []] = resourcesOfType(app.customerTemplate, 'AWS::IAM::InstanceProfile');
-    expect(props(profile!).InstanceProfileName).toBe(NODE_INSTANCE_PROFILE_NAME);
-    expect(list(props(profile!).Roles).map(referencedId)).toEqual([nodeRoleId]);
-    const statements = resourcesOfType(app.customerTemplate, 'AWS::IAM::Policy')
-      .filter(([, policy]) => list(props(policy).Roles).some((role) => referencedId(role) === nodeRoleId))
-      .flatMap(([, policy]) => record(props(policy).PolicyDocument).Statement as Statement[]);
+  it('caps every node role with a boundary: the SSM agent, /cloudseed/ parameters decrypted through SSM for those parameters only, and backups', () => {
+    const [boundaryId, boundary] = resourceAt('NodeBoundary/Resource');
     const [bucketId] = resourceAt('BackupBucket/Resource');
-    expect(statements.map((statement) => [actionsOf(statement), flat(statement.Resource)])).toEqual([
-      [['ssm:GetParameter'], 'arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:parameter/cloudseed/*'],
-      [['kms:Decrypt'], 'arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*'],
-      [['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'], `\${${bucketId}.Arn}/plans/*`],
+    expect(boundary.Type).toBe('AWS::IAM::ManagedPolicy');
+    expect(props(boundary).ManagedPolicyName).toBe(NODE_BOUNDARY_POLICY_NAME);
+    expect(props(boundary).Roles ?? []).toEqual([]);
+    const parameters = 'arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:parameter/cloudseed/*';
+    const statements = (record(props(boundary).PolicyDocument).Statement as Statement[]).map((statement) => ({
+      ...statement,
+      Resource: flat(statement.Resource),
+      ...(statement.Condition ? { Condition: JSON.parse(JSON.stringify(statement.Condition, (_key, value: unknown) => (typeof value === 'object' && value !== null && 'Fn::Join' in value ? flat(value) : value))) as unknown } : {}),
+    }));
+    expect(statements).toEqual([
+      { Sid: 'SsmAgent', Effect: 'Allow', Action: [...NODE_AGENT_ACTIONS], Resource: '*' },
+      { Sid: 'ReadCloudSeedParameters', Effect: 'Allow', Action: 'ssm:GetParameter', Resource: parameters },
+      {
+        Sid: 'DecryptCloudSeedParametersThroughSsm',
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: 'arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*',
+        Condition: { StringLike: { 'kms:ViaService': 'ssm.*.amazonaws.com', 'kms:EncryptionContext:PARAMETER_ARN': parameters } },
+      },
+      {
+        Sid: 'StreamBackups',
+        Effect: 'Allow',
+        Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'],
+        Resource: `\${${bucketId}.Arn}/plans/*`,
+        Condition: { StringEquals: { 's3:ResourceAccount': { Ref: 'AWS::AccountId' } } },
+      },
     ]);
-    expect(statements[2]!.Condition).toEqual({ StringEquals: { 's3:ResourceAccount': { Ref: 'AWS::AccountId' } } });
-    const granted = new Set(statements.flatMap(actionsOf));
+    const granted = new Set(statements.flatMap((statement) => list(statement.Action).map(String)));
     for (const action of NODE_ROLE_ACTIONS) expect(granted.has(action), action).toBe(true);
-    expect(statements[1]!.Condition).toEqual({ StringLike: { 'kms:ViaService': 'ssm.*.amazonaws.com' } });
+    expect(flat(json(app.customerTemplate).Outputs?.NodeBoundaryPolicyArn?.Value)).toBe(`\${${boundaryId}}`);
+  });
+
+  it('has no shared node role any more: no role trusting EC2, no instance profile, no AWS managed policy', () => {
+    expect(resourcesOfType(app.customerTemplate, 'AWS::IAM::InstanceProfile')).toEqual([]);
+    const roles = resourcesOfType(app.customerTemplate, 'AWS::IAM::Role');
+    expect(roles.map(([, role]) => props(role).RoleName)).toEqual([CUSTOMER_ROLE_NAME]);
+    expect(JSON.stringify(json(app.customerTemplate))).not.toContain('AmazonSSMManagedInstanceCore');
+  });
+
+  it('lets no node statement read every parameter, or decrypt without naming the parameter in the encryption context', () => {
+    const [boundaryId] = resourceAt('NodeBoundary/Resource');
+    const node = allStatements(app.customerTemplate).filter(({ owner }) => owner === boundaryId).map(({ statement }) => statement);
+    expect(node.length).toBeGreaterThan(0);
+    const reads = node.filter((statement) => actionsOf(statement).some((action) => /^ssm:GetParameter|^ssm:\*|^\*$/.test(action)));
+    expect(reads.flatMap((statement) => list(statement.Resource).map(flat))).toEqual(['arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:parameter/cloudseed/*']);
+    const decrypts = node.filter((statement) => actionsOf(statement).includes('kms:Decrypt'));
+    expect(decrypts.map((statement) => Object.keys(statement.Condition?.StringLike ?? {}).sort())).toEqual([['kms:EncryptionContext:PARAMETER_ARN', 'kms:ViaService']]);
   });
 });

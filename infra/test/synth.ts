@@ -56,6 +56,7 @@ export function validationReport(assembly: CloudAssembly): ValidationReport | un
 export interface CfnResource {
   readonly Type: string;
   readonly Properties?: Record<string, unknown>;
+  readonly Condition?: string;
   readonly DeletionPolicy?: string;
   readonly UpdateReplacePolicy?: string;
   readonly Metadata?: Record<string, unknown>;
@@ -63,6 +64,7 @@ export interface CfnResource {
 
 export interface CfnTemplate {
   readonly Resources: Record<string, CfnResource>;
+  readonly Conditions?: Record<string, unknown>;
   readonly Parameters?: Record<string, Record<string, unknown>>;
   readonly Outputs?: Record<string, Record<string, unknown>>;
   readonly Rules?: Record<string, unknown>;

@@ -6,6 +6,7 @@ import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VIEWER_ADDRESS_HEADER } from '@cloudseed/functions/lib/headers';
 import { inlineScriptHashes } from '../lib/web-policy.ts';
+import { API_RATE_LIMIT } from '../lib/web.ts';
 import { json, pathOf, props, record, referencedId, resourcesOfType } from './synth.ts';
 import type { Synthesized } from './synth.ts';
 import { synth } from './synth.ts';
@@ -146,5 +147,37 @@ describe('Web', () => {
   it('outputs the URL, the user pool and its client', () => {
     const outputs = json(withoutSpa.platformTemplate).Outputs ?? {};
     expect(Object.keys(outputs)).toEqual(expect.arrayContaining(['Url', 'UserPoolId', 'UserPoolClientId']));
+  });
+});
+
+describe('the web ACL', () => {
+  it('blocks a client address that sends more than API_RATE_LIMIT requests to /v1/ in five minutes, at CloudFront', () => {
+    const acls = resourcesOfType(withoutSpa.platformTemplate, 'AWS::WAFv2::WebACL');
+    expect(acls).toHaveLength(1);
+    const [aclId, acl] = acls[0]!;
+    expect(props(acl).Scope).toBe('CLOUDFRONT');
+    expect(props(acl).DefaultAction).toEqual({ Allow: {} });
+    expect(props(acl).Rules).toEqual([
+      {
+        Name: 'ApiRatePerAddress',
+        Priority: 0,
+        Action: { Block: {} },
+        VisibilityConfig: { CloudWatchMetricsEnabled: true, SampledRequestsEnabled: true, MetricName: 'CloudSeedApiRatePerAddress' },
+        Statement: {
+          RateBasedStatement: {
+            Limit: API_RATE_LIMIT,
+            EvaluationWindowSec: 300,
+            AggregateKeyType: 'IP',
+            ScopeDownStatement: {
+              ByteMatchStatement: { FieldToMatch: { UriPath: {} }, PositionalConstraint: 'STARTS_WITH', SearchString: '/v1/', TextTransformations: [{ Priority: 0, Type: 'NONE' }] },
+            },
+          },
+        },
+      },
+    ]);
+    // CloudFront web ACLs exist only in us-east-1: the ACL and its association follow the stack's region.
+    const condition = acl.Condition as string;
+    expect(json(withoutSpa.platformTemplate).Conditions?.[condition]).toEqual({ 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'us-east-1'] });
+    expect(distribution(withoutSpa).WebACLId).toEqual({ 'Fn::If': [condition, { 'Fn::GetAtt': [aclId, 'Arn'] }, { Ref: 'AWS::NoValue' }] });
   });
 });

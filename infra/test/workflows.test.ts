@@ -104,12 +104,13 @@ describe('the workflow steps', () => {
     expect(timeouts.get('RestoreBackup')).toBe(900);
   });
 
-  it('may assume only the CloudSeed role in customer accounts, and name the nodes’ instance profile', () => {
+  it('may assume only the CloudSeed role in customer accounts, and need no node profile name', () => {
     for (const [name, fnId] of stepFunctionIds()) {
       const assume = roleStatements(app.platformTemplate, fnId).filter((statement) => actionsOf(statement).includes('sts:AssumeRole'));
       expect(assume.map((statement) => flat(statement.Resource)), name).toEqual(['arn:${AWS::Partition}:iam::*:role/CloudSeedDeployer*']);
       const fn = json(app.platformTemplate).Resources[fnId]!;
-      expect(environmentOf(fn).NODE_INSTANCE_PROFILE, name).toBe('CloudSeedNode');
+      // Node roles are per plan, named from the plan id: there is no shared profile to configure.
+      expect(environmentOf(fn).NODE_INSTANCE_PROFILE, name).toBeUndefined();
     }
   });
 

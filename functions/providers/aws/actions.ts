@@ -6,7 +6,7 @@
 //
 // Some are not API calls of their own but are authorised as part of one:
 //   ec2:CreateTags          TagSpecifications on RunInstances, CreateSecurityGroup and ingress rules
-//   iam:PassRole            the instance profile's role, on RunInstances
+//   iam:PassRole            the plan's node role, on RunInstances and on AddRoleToInstanceProfile
 //   ssm:GetParameters       EC2 resolving `resolve:ssm:` AMI parameters for RunInstances
 //   ssm:AddTagsToResource   Tags on PutParameter
 // and some are authorised under another name:
@@ -41,6 +41,16 @@ export const AWS_PROVIDER_ACTIONS = [
   'ec2:TerminateInstances',
   'ec2:CreateTags',
   'iam:PassRole',
+  // The plan's node role and instance profile (node-role.ts): created at launch, removed with the plan.
+  'iam:CreateRole',
+  'iam:PutRolePolicy',
+  'iam:DeleteRolePolicy',
+  'iam:DeleteRole',
+  'iam:CreateInstanceProfile',
+  'iam:GetInstanceProfile',
+  'iam:AddRoleToInstanceProfile',
+  'iam:RemoveRoleFromInstanceProfile',
+  'iam:DeleteInstanceProfile',
   'ssm:PutParameter',
   'ssm:AddTagsToResource',
   'ssm:GetParameter',
@@ -59,17 +69,18 @@ export type AwsProviderAction = (typeof AWS_PROVIDER_ACTIONS)[number];
 /** What the role in the customer's account must allow. */
 export const CUSTOMER_ROLE_ACTIONS: readonly AwsProviderAction[] = AWS_PROVIDER_ACTIONS.filter((action) => !action.startsWith('sts:'));
 
-// What the nodes' instance profile must allow beyond the SSM agent's own (AmazonSSMManagedInstanceCore):
+// What a plan's node role must allow beyond the SSM agent's own (NODE_AGENT_ACTIONS in node-role.ts):
 // the scripts Run Command starts on a node call AWS with the node's credentials, not the customer
 // role's. A test checks every `aws` call in the rendered backup scripts against this list.
-//   ssm:GetParameter          configure and verify read the passwords (SecureString) under /cloudseed/
-//   kms:Decrypt               ... decrypted by SSM with the account's aws/ssm key (kms:ViaService ssm.*)
+//   ssm:GetParameter          configure and verify read the passwords (SecureString) under /cloudseed/<plan>/
+//   kms:Decrypt               ... decrypted by SSM with the account's aws/ssm key (kms:ViaService ssm.*,
+//                             and the encryption context naming one of those parameters)
 //   s3:PutObject              backup: the dump (a multipart upload of a stream), globals, manifest; and
 //                             the validation's fingerprints of the restored copy
 //   s3:AbortMultipartUpload   backup: `aws s3 cp -` aborts the upload of a dump that failed
 //   s3:GetObject              validation and restore stream the dump back
 //   s3:DeleteObject           a backup that fails removes what it stored
-// The S3 actions belong on the `plans/*` objects of the account's own backup bucket. Objects are
+// The S3 actions belong on the `plans/<plan>/*` objects of the account's own backup bucket. Objects are
 // written with SSE-S3 (`--sse AES256`, the bucket's default), so S3 needs no KMS permission; a
 // bucket encrypted with a customer managed key would need kms:GenerateDataKey and kms:Decrypt on
 // that key, granted in the key's policy to the nodes' role as well.

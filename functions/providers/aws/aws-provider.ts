@@ -18,6 +18,7 @@ import type { Filter, Instance, InstanceStatus, RunInstancesCommandInput, Securi
 import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DeleteParametersCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, GetParameterCommand, PutParameterCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { GetCommandInvocationCommandOutput, InstanceInformationStringFilter } from '@aws-sdk/client-ssm';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
 import { backupBucketRegion } from '@cloudseed/shared/accounts/accounts';
 import { findOs } from '@cloudseed/shared/catalog/os';
@@ -47,6 +48,7 @@ import { AccountSessions } from './credentials.ts';
 import type { AccountClients, ClientsFactory, Clock } from './credentials.ts';
 import { awsErrorCode, call, PermanentError, TransientError } from './errors.ts';
 import { desiredIngress, ingressChanges } from './ingress.ts';
+import { deleteNodeRole, ensureNodeRole, isProfileNotYetVisible, nodeRoleScope, PROFILE_PROPAGATION } from './node-role.ts';
 import { reconcileNodes } from './reconcile.ts';
 import { commandComment, failureReason, requireIpv4, shellCommands, verifyScript } from './run-command.ts';
 import type { ScriptEnvironment } from './run-command.ts';
@@ -58,8 +60,6 @@ import type { ScriptEnvironment } from './run-command.ts';
 // the state machines retry on.
 
 export interface AwsProviderOptions {
-  /** The instance profile (in the customer's account) every node runs with: SSM agent, and reading its own password parameters. */
-  readonly instanceProfileName: string;
   /** Platform-side STS client that assumes the customer's role. Default: standard retries, 5 attempts, the Lambda's region. */
   readonly sts?: STSClient;
   /** Builds EC2 and SSM clients for an account from the assumed role's credentials. Default: standard retries, 5 attempts, the account's region. */
@@ -114,6 +114,8 @@ function defaultClients(): ClientsFactory {
     return {
       ec2: new EC2Client(config),
       ssm: new SSMClient(config),
+      // IAM is global; the SDK signs for its one endpoint in the account's partition.
+      iam: new IAMClient(config),
       s3: (region) => {
         // followRegionRedirects: a bucket whose name does not say its region still answers, one round trip later.
         const client = s3.get(region) ?? new S3Client({ ...config, region, followRegionRedirects: true });
@@ -144,8 +146,7 @@ export class AwsProvider implements Provider {
   readonly #sessions: AccountSessions;
   readonly #clock: Clock;
 
-  constructor(options: AwsProviderOptions) {
-    if (!options.instanceProfileName) throw new Error('AwsProvider needs the name of the nodes’ instance profile');
+  constructor(options: AwsProviderOptions = {}) {
     this.#options = options;
     this.#clock = options.clock ?? realClock;
     const sts = options.sts ?? new STSClient({ retryMode: 'standard', maxAttempts: 5 });
@@ -240,12 +241,16 @@ export class AwsProvider implements Provider {
   }
 
   async launchNodes(target: DeployTarget, network: NetworkRef): Promise<NodeRef[]> {
-    const { ec2 } = this.#clients(target);
+    const { ec2, iam } = this.#clients(target);
     // Nodes that exist are changed to the plan in place, never replaced: their disks hold the data.
     const existing = await reconcileNodes(ec2, this.#clock, target.component, await this.#instancesByNode(ec2, target));
+    const missing = target.component.nodes.some((node) => !existing.has(node.name));
+    const account = accountOf(target);
+    // The plan's own node role, made (or brought to the plan's policy) only when a node is launched.
+    const profile = missing ? await ensureNodeRole(iam, nodeRoleScope(account.roleArn, account.region, target.planId)) : undefined;
     const nodes: NodeRef[] = [];
     for (const node of target.component.nodes) {
-      const instance = existing.get(node.name) ?? (await this.#runInstance(ec2, target, node, network));
+      const instance = existing.get(node.name) ?? (await this.#runInstance(ec2, target, node, network, profile!));
       nodes.push(nodeRef(target.component, node, instance));
     }
     return nodes;
@@ -327,7 +332,7 @@ export class AwsProvider implements Provider {
   }
 
   async destroy(target: DeployTarget): Promise<void> {
-    const { ec2, ssm } = this.#clients(target);
+    const { ec2, ssm, iam } = this.#clients(target);
     const filters: Filter[] = [...componentFilters(target), { Name: 'instance-state-name', Values: [...LIVE_STATES, 'shutting-down'] }];
     let instances = await describeInstances(ec2, filters);
     if (instances.length > 0) {
@@ -348,6 +353,10 @@ export class AwsProvider implements Provider {
     const names = [target.component.passwordParameter, replicationParameter(target.component), certificateAuthorityParameter(target.component)];
     // Names that do not exist come back in InvalidParameters, not as an error.
     await call('ssm:DeleteParameters', () => ssm.send(new DeleteParametersCommand({ Names: names })));
+
+    // The node role is the plan's, shared by its components: it goes with the plan's last instance.
+    const planInstances = await describeInstances(ec2, [{ Name: `tag:${TAG_PLAN_ID}`, Values: [target.planId] }, { Name: 'instance-state-name', Values: [...LIVE_STATES, 'shutting-down'] }]);
+    if (planInstances.length === 0) await deleteNodeRole(iam, target.planId);
   }
 
   // Backups run on the primary (backup-scripts.ts), which streams between PostgreSQL and the
@@ -540,7 +549,7 @@ export class AwsProvider implements Provider {
     return byNode;
   }
 
-  async #runInstance(ec2: EC2Client, target: DeployTarget, node: AwsNode, network: NetworkRef): Promise<Instance> {
+  async #runInstance(ec2: EC2Client, target: DeployTarget, node: AwsNode, network: NetworkRef, instanceProfileName: string): Promise<Instance> {
     // The transformer leaves the deploy-time fields out; whatever it might carry for them, or a
     // key pair (there is no SSH), is replaced or dropped here.
     const { KeyName: _keyName, ClientToken: _token, SecurityGroupIds: _groups, SubnetId: _subnet, IamInstanceProfile: _profile, TagSpecifications: _tags, ...rendered } = target.component.runInstances;
@@ -548,17 +557,30 @@ export class AwsProvider implements Provider {
       ...rendered,
       SecurityGroupIds: [network.securityGroupId],
       ...(this.#options.subnetId ? { SubnetId: this.#options.subnetId } : {}),
-      IamInstanceProfile: { Name: this.#options.instanceProfileName },
+      IamInstanceProfile: { Name: instanceProfileName },
       ClientToken: clientToken(target, node.name),
       TagSpecifications: [
         { ResourceType: 'instance', Tags: [...node.tags] },
         { ResourceType: 'volume', Tags: [...node.tags] },
       ],
     } as RunInstancesCommandInput;
-    const output = await call('ec2:RunInstances', () => ec2.send(new RunInstancesCommand(input)));
+    const output = await this.#runInstances(ec2, input);
     const instance = output.Instances?.[0];
     if (!instance?.InstanceId) throw new TransientError(`ec2:RunInstances returned no instance for ${node.name}`);
     return instance;
+  }
+
+  /** RunInstances, waiting out a new instance profile that EC2 does not see yet (the ClientToken makes the repeat safe). */
+  async #runInstances(ec2: EC2Client, input: RunInstancesCommandInput) {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await call('ec2:RunInstances', () => ec2.send(new RunInstancesCommand(input)));
+      } catch (error) {
+        if (!isProfileNotYetVisible(error)) throw error;
+        if (attempt === PROFILE_PROPAGATION.retries) throw new TransientError(`EC2 does not see instance profile ${input.IamInstanceProfile?.Name ?? ''} yet`, { code: 'InvalidParameterValue', cause: error });
+        await this.#clock.sleep(PROFILE_PROPAGATION.delayMs);
+      }
+    }
   }
 
   async #send(ssm: SSMClient, target: DeployTarget, ids: readonly string[], label: string, script: string, environment: ScriptEnvironment, timeoutSeconds: number): Promise<string> {

@@ -1,6 +1,7 @@
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { IAMClient } from '@aws-sdk/client-iam';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { AccountConnection } from '../provider.ts';
@@ -31,6 +32,8 @@ export type CredentialsProvider = () => Promise<AssumedCredentials>;
 export interface AccountClients {
   readonly ec2: EC2Client;
   readonly ssm: SSMClient;
+  /** IAM: the plan's node role and instance profile. */
+  readonly iam: IAMClient;
   /** S3 in a bucket's region: reads the objects the backup scripts store in the account's backup bucket, and deletes backups. */
   s3(region: string): S3Client;
 }

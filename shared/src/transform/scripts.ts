@@ -106,7 +106,8 @@ export function renderInstallScript(component: Component, image: OsImage): strin
   const lines = [...HEADER, `# Installs PostgreSQL ${major} on ${image.label}.`, `PG_MAJOR=${shellQuote(String(major))}`];
   if (image.packageManager === 'dnf') {
     lines.push(
-      `dnf install -y ${packages} openssl`,
+      // iptables-nft: the IMDS guard below (Amazon Linux 2023 ships without iptables).
+      `dnf install -y ${packages} openssl iptables-nft`,
       `DATA_DIR=${shellQuote(image.dataDir(major))}`,
       'if [ ! -s "$DATA_DIR/PG_VERSION" ]; then',
       '  postgresql-setup --initdb',
@@ -117,7 +118,7 @@ export function renderInstallScript(component: Component, image: OsImage): strin
     lines.push(
       'export DEBIAN_FRONTEND=noninteractive',
       'apt-get update -q',
-      'apt-get install -y -q postgresql-common ca-certificates openssl',
+      'apt-get install -y -q postgresql-common ca-certificates openssl iptables',
     );
     if (image.needsPgdg(major)) {
       lines.push('# The PostgreSQL project\'s own repository carries the majors the distribution does not.', '/usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y');
@@ -132,8 +133,54 @@ export function renderInstallScript(component: Component, image: OsImage): strin
       `systemctl enable ${shellQuote(image.serviceName(major))}`,
     );
   }
-  lines.push('echo "PostgreSQL $PG_MAJOR installed"', '');
+  lines.push(...imdsGuard(image.serviceName(major)), 'echo "PostgreSQL $PG_MAJOR installed"', '');
   return lines.join('\n');
+}
+
+/** The instance metadata service, over IPv4 and (when the instance enables it) IPv6. */
+export const IMDS_ADDRESSES = { ipv4: '169.254.169.254', ipv6: 'fd00:ec2::254' } as const;
+
+/**
+ * Keeps the postgres OS user away from the instance metadata service, whose credentials are the
+ * node role's: a database role that can run programs on the server (COPY ... PROGRAM, untrusted
+ * languages) runs them as postgres. A oneshot unit adds the owner-match rules at every boot, before
+ * PostgreSQL starts; the rules are checked (-C) before they are added, so a re-run adds nothing.
+ */
+function imdsGuard(postgresService: string): string[] {
+  const rule = (address: string) => `OUTPUT -d ${address} -m owner --uid-owner postgres -j REJECT`;
+  return [
+    '# The postgres OS user may not reach the instance metadata service (the node role\'s credentials).',
+    "cat > /usr/local/sbin/cloudseed-imds-guard <<'GUARD'",
+    '#!/bin/sh',
+    'set -e',
+    `iptables -C ${rule(IMDS_ADDRESSES.ipv4)} 2>/dev/null || iptables -A ${rule(IMDS_ADDRESSES.ipv4)}`,
+    'if [ -e /proc/net/if_inet6 ]; then',
+    `  ip6tables -C ${rule(IMDS_ADDRESSES.ipv6)} 2>/dev/null || ip6tables -A ${rule(IMDS_ADDRESSES.ipv6)}`,
+    'fi',
+    'GUARD',
+    'chmod 0755 /usr/local/sbin/cloudseed-imds-guard',
+    "cat > /etc/systemd/system/cloudseed-imds-guard.service <<'UNIT'",
+    '[Unit]',
+    'Description=CloudSeed: the postgres user may not reach the instance metadata service',
+    'DefaultDependencies=no',
+    'Wants=network-pre.target',
+    `Before=network-pre.target ${postgresService}.service`,
+    '',
+    '[Service]',
+    'Type=oneshot',
+    'RemainAfterExit=yes',
+    'ExecStart=/usr/local/sbin/cloudseed-imds-guard',
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    'UNIT',
+    'chmod 0644 /etc/systemd/system/cloudseed-imds-guard.service',
+    'systemctl daemon-reload',
+    'systemctl enable cloudseed-imds-guard.service',
+    // restart, not start: a oneshot that ran already (RemainAfterExit) would not run again, and the
+    // rules may have been flushed since.
+    'systemctl restart cloudseed-imds-guard.service',
+  ];
 }
 
 /**
