@@ -7,7 +7,8 @@ import { startLocalCloud } from '../support/local-cloud.ts';
 import type { LocalCloud } from '../support/local-cloud.ts';
 import { signUp } from '../support/users.ts';
 import type { SignedUpUser } from '../support/users.ts';
-import { cognitoLocalPrivateKey, decodePayload, signJwt, strangerPrivateKey, tamper } from './tokens.ts';
+import { installationSigningKey } from '../support/jwt.ts';
+import { decodePayload, signJwt, strangerPrivateKey, tamper } from './tokens.ts';
 
 const planBody = {
   apiVersion: 'cs/v1',
@@ -195,17 +196,19 @@ describe('authentication', () => {
       }),
     );
     const now = Math.floor(Date.now() / 1000);
+    // Signed with the key this installation really signs with, so that each fails on its claim alone.
+    const installationKey = await installationSigningKey(cloud.home);
     return [
       ['no Authorization header', null],
       ['a malformed header', 'x', { authorization: 'Bearer not-a-jwt' }],
       ['a Basic header', 'x', { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` }],
       ['a stranger\'s signature', signJwt(claims, strangerPrivateKey)],
       ['alg none', signJwt(claims, 'none')],
-      ['an expired token', signJwt({ ...claims, iat: now - 7200, exp: now - 3600 }, cognitoLocalPrivateKey)],
+      ['an expired token', signJwt({ ...claims, iat: now - 7200, exp: now - 3600 }, installationKey)],
       ['tampered claims', tamper(alice.accessToken, { sub: bob.sub })],
       ['a token of another app client', otherAuth.AuthenticationResult!.AccessToken!],
       ['an id token', alice.idToken],
-      ['another issuer', signJwt({ ...claims, iss: 'http://127.0.0.1:1/other-pool' }, cognitoLocalPrivateKey)],
+      ['another issuer', signJwt({ ...claims, iss: 'http://127.0.0.1:1/other-pool' }, installationKey)],
     ];
   }
 
