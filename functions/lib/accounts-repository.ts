@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { queryAll } from './dynamo-pages.ts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Conflict, NotFound } from '@cloudseed/shared/errors';
 import type { AccountRecord, AccountRepository } from '@cloudseed/shared';
@@ -49,23 +50,15 @@ export class DynamoAccountRepository implements AccountRepository {
   }
 
   async list(ownerId: string): Promise<AccountRecord[]> {
-    const records: AccountRecord[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#client.send(
-        new QueryCommand({
-          TableName: this.#table,
-          KeyConditionExpression: 'ownerId = :ownerId AND begins_with(accountKey, :prefix)',
-          ExpressionAttributeValues: { ':ownerId': ownerId, ':prefix': ROLE_PREFIX },
-          ConsistentRead: true,
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      records.push(...(page.Items ?? []).map(fromItem));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return records;
+    const items = await queryAll<Record<string, unknown>>(this.#client, {
+      TableName: this.#table,
+      KeyConditionExpression: 'ownerId = :ownerId AND begins_with(accountKey, :prefix)',
+      ExpressionAttributeValues: { ':ownerId': ownerId, ':prefix': ROLE_PREFIX },
+      ConsistentRead: true,
+    });
+    return items.map(fromItem);
   }
+
 
   async get(ownerId: string, id: string): Promise<AccountRecord | undefined> {
     return (await this.list(ownerId)).find((record) => record.id === id);

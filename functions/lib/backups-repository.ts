@@ -1,4 +1,5 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { queryAll } from './dynamo-pages.ts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { BackupRecord, BackupRepository } from '@cloudseed/shared';
 
@@ -49,24 +50,16 @@ export class DynamoBackupRepository implements BackupRepository {
    * 1 MB, and retention must see the oldest records, which come last.
    */
   async listAll(ownerId: string, planId: string, pageSize = 500): Promise<BackupRecord[]> {
-    const records: BackupRecord[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#client.send(
-        new QueryCommand({
-          TableName: this.#table,
-          KeyConditionExpression: 'ownerId = :ownerId AND begins_with(backupKey, :plan)',
-          ExpressionAttributeValues: { ':ownerId': ownerId, ':plan': `${planId}#` },
-          ScanIndexForward: false,
-          Limit: pageSize,
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      records.push(...(page.Items ?? []).map(strip));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return records;
+    const items = await queryAll<Record<string, unknown>>(this.#client, {
+      TableName: this.#table,
+      KeyConditionExpression: 'ownerId = :ownerId AND begins_with(backupKey, :plan)',
+      ExpressionAttributeValues: { ':ownerId': ownerId, ':plan': `${planId}#` },
+      ScanIndexForward: false,
+      Limit: pageSize,
+    });
+    return items.map(strip);
   }
+
 
   async update(ownerId: string, planId: string, backupId: string, changes: Partial<Omit<BackupRecord, 'ownerId' | 'planId' | 'backupId'>>): Promise<void> {
     const entries = Object.entries(changes).filter(([, value]) => value !== undefined);

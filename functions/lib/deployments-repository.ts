@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { queryAll, scanAll } from './dynamo-pages.ts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Conflict } from '@cloudseed/shared/errors';
 import type { DeploymentRecord, DeploymentRepository, DeploymentStatus, Failure, Plan } from '@cloudseed/shared';
@@ -26,66 +27,39 @@ export class DynamoDeploymentRepository implements DeploymentRepository {
   }
 
   async listByOwner(ownerId: string): Promise<DeploymentRecord[]> {
-    const records: DeploymentRecord[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#client.send(
-        new QueryCommand({
-          TableName: this.#table,
-          KeyConditionExpression: 'ownerId = :ownerId',
-          ExpressionAttributeValues: { ':ownerId': ownerId },
-          ProjectionExpression: 'ownerId, planId, #status, failure, degraded, backupFailure, deploymentId, #spec.#target',
-          ExpressionAttributeNames: { '#status': 'status', '#spec': 'spec', '#target': 'target' },
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      records.push(...((page.Items ?? []) as DeploymentRecord[]));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return records;
+    return queryAll<DeploymentRecord>(this.#client, {
+      TableName: this.#table,
+      KeyConditionExpression: 'ownerId = :ownerId',
+      ExpressionAttributeValues: { ':ownerId': ownerId },
+      ProjectionExpression: 'ownerId, planId, #status, failure, degraded, backupFailure, deploymentId, #spec.#target',
+      ExpressionAttributeNames: { '#status': 'status', '#spec': 'spec', '#target': 'target' },
+    });
   }
+
 
   /** Each of the owner's deployments with the components it was deployed with: what its nodes are counted from. */
   async listDeployedComponents(ownerId: string): Promise<DeployedComponents[]> {
-    const records: DeployedComponents[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#client.send(
-        new QueryCommand({
-          TableName: this.#table,
-          KeyConditionExpression: 'ownerId = :ownerId',
-          ExpressionAttributeValues: { ':ownerId': ownerId },
-          ProjectionExpression: 'planId, #status, components, #spec.components',
-          ExpressionAttributeNames: { '#status': 'status', '#spec': 'spec' },
-          ConsistentRead: true,
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      records.push(...((page.Items ?? []) as DeployedComponents[]));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return records;
+    return queryAll<DeployedComponents>(this.#client, {
+      TableName: this.#table,
+      KeyConditionExpression: 'ownerId = :ownerId',
+      ExpressionAttributeValues: { ':ownerId': ownerId },
+      ProjectionExpression: 'planId, #status, components, #spec.components',
+      ExpressionAttributeNames: { '#status': 'status', '#spec': 'spec' },
+      ConsistentRead: true,
+    });
   }
 
+
   async listByStatus(statuses: readonly DeploymentStatus[]): Promise<DeploymentRecord[]> {
-    const records: DeploymentRecord[] = [];
-    let startKey: Record<string, unknown> | undefined;
     const values = Object.fromEntries(statuses.map((status, index) => [`:s${index}`, status]));
-    do {
-      const page = await this.#client.send(
-        new ScanCommand({
-          TableName: this.#table,
-          FilterExpression: `#status IN (${Object.keys(values).join(', ')})`,
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: values,
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      records.push(...((page.Items ?? []) as DeploymentRecord[]));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return records;
+    return scanAll<DeploymentRecord>(this.#client, {
+      TableName: this.#table,
+      FilterExpression: `#status IN (${Object.keys(values).join(', ')})`,
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: values,
+    });
   }
+
 
   async start(record: DeploymentRecord, expectedRevision: number | undefined): Promise<void> {
     try {
