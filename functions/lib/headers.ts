@@ -10,3 +10,6 @@ export const VIEWER_ADDRESS_HEADER = 'x-cloudseed-viewer-address';
  * nobody reaches the API around the distribution and its web ACL (origin-verify.ts).
  */
 export const ORIGIN_VERIFY_HEADER = 'x-cloudseed-origin-verify';
+
+/** Names the origin secret (its ARN) to the API's functions, which read its value at cold start. */
+export const ORIGIN_SECRET_ENV = 'ORIGIN_VERIFY_SECRET_ARN';

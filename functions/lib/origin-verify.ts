@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ORIGIN_VERIFY_HEADER } from './headers.ts';
+import { ORIGIN_SECRET_ENV, ORIGIN_VERIFY_HEADER } from './headers.ts';
 import type { ApiMiddleware } from './http.ts';
 import { HttpProblem } from './problems.ts';
 
@@ -13,8 +13,6 @@ import { HttpProblem } from './problems.ts';
 // may read the function (lambda:GetFunctionConfiguration) would see it. The local cloud is not
 // behind CloudFront and sets no ARN: there the check is off. On AWS (CLOUDSEED_MODE=aws) a function
 // without the ARN refuses to start, rather than serving anyone who found the execute-api URL.
-
-export const ORIGIN_SECRET_ENV = 'ORIGIN_VERIFY_SECRET_ARN';
 
 async function loadExpectedDigest(): Promise<Buffer | undefined> {
   const secretArn = process.env[ORIGIN_SECRET_ENV];
