@@ -11,6 +11,8 @@
 //   PLATFORM_ACCOUNT_ID   optional, aws only: the account customers' roles trust (GET /v1/accounts shows it)
 //   CUSTOMER_TEMPLATE_URL optional: the S3 URL the platform publishes the customer template at; with
 //                         PLATFORM_ACCOUNT_ID, the accounts API builds the console's launch link from it
+//   ORIGIN_VERIFY_SECRET_ARN  aws only, API functions: the secret CloudFront sends in x-cloudseed-origin-verify;
+//                         the API refuses requests without it (origin-verify.ts). Unset in the local cloud.
 //   BACKUP_BUCKET         local only: s3rver's bucket (on AWS each customer account has its own)
 //   CLOUDSEED_MAX_PLANS, CLOUDSEED_MAX_RUNNING_NODES, CLOUDSEED_MAX_BACKUPS_PER_DAY
 //                         optional: the per-user limits (quotas.ts has the defaults)

@@ -4,6 +4,7 @@ import middy from '@middy/core';
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { Conflict, NotFound, PreconditionFailed, ValidationFailed } from '@cloudseed/shared/errors';
+import { originVerify } from './origin-verify.ts';
 import { HttpProblem, problemResponse } from './problems.ts';
 import { LimitReached, RateLimited } from './quotas.ts';
 
@@ -39,9 +40,15 @@ export interface Reply {
 export const MAX_BODY_BYTES = 64 * 1024;
 export const MAX_JSON_DEPTH = 32;
 
-/** The middleware stack every route shares; `extra` goes between logging and the body parser. */
+/**
+ * The middleware stack every route shares; `extra` goes between the origin check and the body parser.
+ * The origin check comes first so that a request around CloudFront costs no token verification.
+ */
 export function route(fn: (request: ApiRequest) => Promise<Reply>, extra: readonly ApiMiddleware[] = [], options: { body?: boolean } = {}) {
-  let handler = middy<ApiEvent, ApiResponse, Error, ApiContext>().use(injectLambdaContext(logger, { resetKeys: true })).use(requestIds());
+  let handler = middy<ApiEvent, ApiResponse, Error, ApiContext>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(requestIds())
+    .use(originVerify());
   for (const middleware of extra) handler = handler.use(middleware);
   if (options.body) handler = handler.use(jsonBody());
   return handler.use(problems()).handler(async (event, context) =>

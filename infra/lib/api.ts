@@ -1,6 +1,7 @@
-import { Stack } from 'aws-cdk-lib';
+import { Annotations, Stack } from 'aws-cdk-lib';
 import type { RemovalPolicy } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import { HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -13,11 +14,17 @@ import type { Data } from './data.ts';
 import { grantCustomerAccountAccess, grantCustomerRoleAssumption } from './customer-access.ts';
 import { CloudSeedFunction } from './function.ts';
 import { acknowledge } from './nag.ts';
+import { OriginSecret } from './origin-secret.ts';
 import type { WorkflowName, Workflows } from './workflows.ts';
 
 // The HTTP API: one Lambda function per route of functions/routes.ts, a Cognito JWT authorizer on
 // every route that needs a user, throttling and access logs on the one ($default) stage. CloudFront
 // serves it under /v1/* on the site's own origin, so there is no CORS.
+//
+// It is meant to be reached through CloudFront only, where the web ACL's rate rule is. Every route
+// requires the origin secret CloudFront sends (OriginSecret); with a custom domain of the
+// operator's (ApiDomain), CloudFront uses that as its origin and the execute-api endpoint is
+// switched off altogether.
 
 /** What a route's handler module touches, beyond the environment every function gets. */
 interface RouteAccess {
@@ -65,6 +72,38 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'api/delete-account.ts': { tables: 'write' },
 };
 
+/** A custom domain for the API, from the operator: `-c apiDomainName=… -c apiCertificateArn=…`. */
+export interface ApiDomain {
+  /** e.g. api.example.com; the operator points it (CNAME or alias) at the `ApiDomainTarget` output. */
+  readonly domainName: string;
+  /** An ACM certificate for domainName in the stack's own region (a regional endpoint's certificate is regional). */
+  readonly certificateArn: string;
+}
+
+export const API_DOMAIN_CONTEXT = { domainName: 'apiDomainName', certificateArn: 'apiCertificateArn' } as const;
+
+const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/;
+
+/** The custom API domain the context asks for: both values or neither, each well-formed, or the synth stops here with what is wrong. */
+export function apiDomainFromContext(tryGetContext: (key: string) => unknown): ApiDomain | undefined {
+  const read = (key: string): string | undefined => {
+    const value: unknown = tryGetContext(key);
+    if (value === undefined || value === '') return undefined;
+    if (typeof value !== 'string') throw new Error(`context ${key} must be a string`);
+    return value.trim();
+  };
+  const domainName = read(API_DOMAIN_CONTEXT.domainName)?.toLowerCase();
+  const certificateArn = read(API_DOMAIN_CONTEXT.certificateArn);
+  if (domainName === undefined && certificateArn === undefined) return undefined;
+  if (domainName === undefined || certificateArn === undefined) {
+    throw new Error(`a custom API domain needs both -c ${API_DOMAIN_CONTEXT.domainName}=<host name> and -c ${API_DOMAIN_CONTEXT.certificateArn}=<ACM certificate ARN in the stack's region>`);
+  }
+  if (!DOMAIN_NAME.test(domainName)) throw new Error(`context ${API_DOMAIN_CONTEXT.domainName} must be a host name such as api.example.com, not ${JSON.stringify(domainName)}`);
+  if (!CERTIFICATE_ARN.test(certificateArn)) throw new Error(`context ${API_DOMAIN_CONTEXT.certificateArn} must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>), not ${JSON.stringify(certificateArn)}`);
+  return { domainName, certificateArn };
+}
+
 export interface ApiProps {
   readonly auth: Auth;
   readonly data: Data;
@@ -73,6 +112,8 @@ export interface ApiProps {
   readonly removalPolicy: RemovalPolicy;
   /** Steady-state requests per second and burst for the whole stage. */
   readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
+  /** CloudFront's origin for the API; without it, the execute-api endpoint stays on (a synth warning says so). */
+  readonly domain?: ApiDomain;
 }
 
 /** `GET /v1/plan/{id}` → `GetV1PlanId`: a stable construct id per route. */
@@ -85,6 +126,9 @@ export class Api extends Construct {
   readonly httpApi: apigw.HttpApi;
   readonly stage: apigw.HttpStage;
   readonly functions: ReadonlyMap<Route, CloudSeedFunction>;
+  readonly originSecret: OriginSecret;
+  /** The operator's custom domain, when there is one: CloudFront's origin, instead of execute-api. */
+  readonly customDomain: apigw.DomainName | undefined;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
@@ -92,6 +136,8 @@ export class Api extends Construct {
     this.httpApi = new apigw.HttpApi(this, 'HttpApi', {
       description: 'CloudSeed API (served under /v1 by the CloudFront distribution)',
       createDefaultStage: false,
+      // CloudFront needs some way in: execute-api can be switched off only when the custom domain is one.
+      disableExecuteApiEndpoint: props.domain !== undefined,
     });
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: props.removalPolicy });
     this.stage = this.httpApi.addStage('DefaultStage', {
@@ -100,6 +146,15 @@ export class Api extends Construct {
       throttle: props.throttle ?? { rateLimit: 50, burstLimit: 100 },
       accessLogSettings: { destination: new apigw.LogGroupLogDestination(accessLogs) },
     });
+
+    this.customDomain = props.domain ? this.mapCustomDomain(props.domain) : undefined;
+    if (!props.domain) {
+      Annotations.of(this).addWarningV2(
+        '@cloudseed/api:execute-api-endpoint',
+        `The API's execute-api endpoint stays reachable: without -c ${API_DOMAIN_CONTEXT.domainName}=… -c ${API_DOMAIN_CONTEXT.certificateArn}=… CloudFront has no other way to the API. Requests there still need the origin secret that only CloudFront sends, but they meet API Gateway before the web ACL.`,
+      );
+    }
+    this.originSecret = new OriginSecret(this, 'OriginSecret');
 
     const authorizer = new HttpUserPoolAuthorizer('CognitoAccessTokens', auth.userPool, { userPoolClients: [auth.client] });
     const functions = new Map<Route, CloudSeedFunction>();
@@ -113,6 +168,7 @@ export class Api extends Construct {
         description: `CloudSeed API ${route.method} ${route.path}`,
         removalPolicy: props.removalPolicy,
       });
+      this.originSecret.grantVerifyTo(fn);
       if (route.auth) auth.trustTokensIn(fn);
       if (access.tables === 'write') data.grantReadWriteTo(fn);
       if (access.tables === 'read') data.grantReadTo(fn);
@@ -141,9 +197,26 @@ export class Api extends Construct {
     this.functions = functions;
   }
 
-  /** The API's host name, for CloudFront's origin. */
+  /** The API's host name, for CloudFront's origin: the custom domain when there is one, else execute-api's. */
   get domainName(): string {
+    if (this.customDomain) return this.customDomain.name;
     const stack = Stack.of(this);
     return `${this.httpApi.apiId}.execute-api.${stack.region}.${stack.urlSuffix}`;
+  }
+
+  /** What CloudFront must send with every request to the API. */
+  get originHeaders(): Record<string, string> {
+    return this.originSecret.originHeaders;
+  }
+
+  private mapCustomDomain(domain: ApiDomain): apigw.DomainName {
+    const customDomain = new apigw.DomainName(this, 'DomainName', {
+      domainName: domain.domainName,
+      certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', domain.certificateArn),
+      endpointType: apigw.EndpointType.REGIONAL,
+      securityPolicy: apigw.SecurityPolicy.TLS_1_2,
+    });
+    new apigw.ApiMapping(this, 'ApiMapping', { api: this.httpApi, domainName: customDomain, stage: this.stage });
+    return customDomain;
   }
 }

@@ -1,6 +1,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import type { AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { apiDomainFromContext } from './api.ts';
 import { CUSTOMER_STACK_ID, CustomerAccountStack } from './customer-account-stack.ts';
 import { PLATFORM_STACK_ID } from './names.ts';
 import { PlatformStack } from './platform-stack.ts';
@@ -20,8 +21,10 @@ export function createApp(props: AppProps & { readonly webBuildDir?: string } = 
   const { webBuildDir, ...appProps } = props;
   const app = new App(appProps);
   const stage = String(app.node.tryGetContext('stage') ?? 'dev');
+  const apiDomain = apiDomainFromContext((key) => app.node.tryGetContext(key));
   const platform = new PlatformStack(app, PLATFORM_STACK_ID, {
     stage,
+    ...(apiDomain ? { apiDomain } : {}),
     description: `CloudSeed platform (${stage})`,
     ...(webBuildDir ? { webBuildDir } : {}),
   });

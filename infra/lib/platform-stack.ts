@@ -3,6 +3,7 @@ import type { StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { AccessLogs } from './access-logs.ts';
 import { Api } from './api.ts';
+import type { ApiDomain } from './api.ts';
 import { Auth } from './auth.ts';
 import { Backups } from './backups.ts';
 import { synthesizeCustomerTemplate } from './customer-account-stack.ts';
@@ -26,6 +27,8 @@ export interface PlatformStackProps extends StackProps {
   readonly webBuildDir?: string;
   /** The customer template's JSON to publish; @default the CloudSeedCustomerAccount stack, synthesized. */
   readonly customerTemplate?: string;
+  /** A custom domain for the API (CloudFront's origin); without it the execute-api endpoint stays on. */
+  readonly apiDomain?: ApiDomain;
 }
 
 export class PlatformStack extends Stack {
@@ -54,7 +57,14 @@ export class PlatformStack extends Stack {
       retain,
     });
     this.workflows = new Workflows(this, 'Workflows', { data: this.data, backups: this.backups, removalPolicy });
-    this.api = new Api(this, 'Api', { auth: this.auth, data: this.data, workflows: this.workflows, customerTemplate: this.customerTemplate, removalPolicy });
+    this.api = new Api(this, 'Api', {
+      auth: this.auth,
+      data: this.data,
+      workflows: this.workflows,
+      customerTemplate: this.customerTemplate,
+      removalPolicy,
+      ...(props.apiDomain ? { domain: props.apiDomain } : {}),
+    });
     this.monitoring = new Monitoring(this, 'Monitoring', { data: this.data, workflows: this.workflows, api: this.api.httpApi, removalPolicy });
     this.web = new Web(this, 'Web', {
       api: this.api,
@@ -70,6 +80,13 @@ export class PlatformStack extends Stack {
     new CfnOutput(this, 'BackupScheduleGroup', { description: 'EventBridge Scheduler group for backup schedules', value: this.backups.scheduleGroup.scheduleGroupName });
     new CfnOutput(this, 'BackupSchedulerRoleArn', { description: 'Role the backup schedules run with', value: this.backups.schedulerRole.roleArn });
     new CfnOutput(this, 'CustomerTemplateUrl', { description: 'The customer template, as CloudFormation launches it (GET /v1/accounts gives each customer a launch link)', value: this.customerTemplate.url });
+    if (this.api.customDomain && props.apiDomain) {
+      new CfnOutput(this, 'ApiDomainTarget', {
+        description: `Point ${props.apiDomain.domainName} here (a CNAME, or a Route 53 alias with ApiDomainHostedZoneId): CloudFront reaches the API by that name`,
+        value: this.api.customDomain.regionalDomainName,
+      });
+      new CfnOutput(this, 'ApiDomainHostedZoneId', { description: 'The hosted zone of ApiDomainTarget, for a Route 53 alias record', value: this.api.customDomain.regionalHostedZoneId });
+    }
     new CfnOutput(this, 'AlarmTopicArn', { description: 'Subscribe to hear about failed workflows and API errors', value: this.monitoring.alarmTopic.topicArn });
   }
 }

@@ -108,9 +108,11 @@ export class Web extends Construct {
       code: cloudfront.FunctionCode.fromInline(VIEWER_ADDRESS),
       runtime: cloudfront.FunctionRuntime.JS_2_0,
     });
+    // The origin secret goes to the API origin only (never to S3): the API refuses requests without it.
     const api = new origins.HttpOrigin(props.api.domainName, {
       protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
       originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
+      customHeaders: props.api.originHeaders,
     });
 
     this.webAcl = apiRateLimit(this);

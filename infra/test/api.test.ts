@@ -91,7 +91,7 @@ describe('Api', () => {
     }
   });
 
-  it('lets only the deploy route start deploys, and gives public routes no permissions at all', () => {
+  it('lets only the deploy route start deploys, and gives public routes no permissions but reading the origin secret', () => {
     const starting = (module: string) =>
       roleStatements(app.platformTemplate, routeFunction(byModule(module))[0])
         .filter((statement) => actionsOf(statement).includes('states:StartExecution'))
@@ -99,9 +99,12 @@ describe('Api', () => {
     expect(starting('api/deploy-plan.ts')).toEqual([expect.stringMatching(/^\$\{WorkflowsDeploy[0-9A-F]+\}$/)]);
     expect(starting('api/delete-plan.ts')).toEqual([expect.stringMatching(/^\$\{WorkflowsTeardown[0-9A-F]+\}$/)]);
     expect(starting('api/get-plan.ts')).toEqual([]);
+    const [[originSecretId] = []] = resourcesOfType(app.platformTemplate, 'AWS::SecretsManager::Secret');
     for (const route of routes.filter((candidate) => !candidate.auth)) {
-      const actions = roleStatements(app.platformTemplate, routeFunction(route)[0]).flatMap(actionsOf);
-      expect(actions.filter((action) => !/^(logs|xray):/.test(action)), route.path).toEqual([]);
+      const statements = roleStatements(app.platformTemplate, routeFunction(route)[0]).filter((statement) => !actionsOf(statement).every((action) => /^(logs|xray):/.test(action)));
+      expect(statements.map((statement) => ({ actions: actionsOf(statement).sort(), resource: referencedId(statement.Resource) })), route.path).toEqual([
+        { actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], resource: originSecretId },
+      ]);
     }
   });
 

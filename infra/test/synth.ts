@@ -14,6 +14,8 @@ export interface SynthOptions {
   readonly bundle?: boolean;
   readonly stage?: string;
   readonly webBuildDir?: string;
+  /** More context values, as `-c key=value` gives them. */
+  readonly context?: Record<string, string>;
 }
 
 export interface Synthesized extends CloudSeedApp {
@@ -29,6 +31,7 @@ export function synth(options: SynthOptions = {}): Synthesized {
       'aws:cdk:enable-path-metadata': true,
       ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
       ...(options.stage ? { stage: options.stage } : {}),
+      ...options.context,
     },
     ...(options.webBuildDir ? { webBuildDir: options.webBuildDir } : {}),
   });
