@@ -69,8 +69,8 @@ export async function backupBench(targetMB = 200) {
     const restoreMs = performance.now() - restoreStarted;
 
     const mb = databaseBytes / (1024 * 1024);
-    // A schedule fires at most hourly: this one at the minute that starts two to three minutes from now.
-    const scheduledId = await deployPlan('bench-scheduled', `${new Date(Date.now() + 150_000).getUTCMinutes()} * * * *`);
+    // A schedule fires at most hourly: this one at the minute that starts 40 to 100 s from now.
+    const scheduledId = await deployPlan('bench-scheduled', `${new Date(Date.now() + 100_000).getUTCMinutes()} * * * *`);
     const scheduled = await until(
       async () => ((await call('GET', `/v1/plan/${scheduledId}/backups`)).items as Backup[]).find((item) => item.trigger === 'schedule'),
       (item) => item !== undefined && item.status !== 'running' && item.validation.status !== 'pending',

@@ -189,7 +189,7 @@ export class Api extends Construct {
         ...(route.auth ? { authorizer } : {}),
       });
       if (!route.auth && httpRoute) {
-        const reason = `${route.method} ${route.path} is public by design (DESIGN §3: health, the OpenAPI document and the docs page need no token).`;
+        const reason = `${route.method} ${route.path} is public by design (health, the OpenAPI document and the docs page need no token).`;
         acknowledge(httpRoute, 'AwsSolutions-APIG4', reason);
         acknowledge(httpRoute, 'AwsSolutions-COG4', reason);
       }

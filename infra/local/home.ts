@@ -1,6 +1,7 @@
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readJsonIfExists, writeJsonAtomic } from '@cloudseed/functions/providers/local/files';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -22,19 +23,7 @@ export interface LocalCloudState {
 const stateFile = (home: string) => join(home, 'local-cloud.json');
 
 export async function readState(home: string): Promise<LocalCloudState> {
-  let text: string;
-  try {
-    text = await readFile(stateFile(home), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw error;
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new Error(`${stateFile(home)} is not valid JSON; fix or delete it`);
-  }
+  const parsed = await readJsonIfExists(stateFile(home));
   if (typeof parsed !== 'object' || parsed === null) return {};
   const { userPoolId, userPoolClientId } = parsed as Record<string, unknown>;
   return {
@@ -43,10 +32,6 @@ export async function readState(home: string): Promise<LocalCloudState> {
   };
 }
 
-/** Written to a temporary file and renamed, so a crash never leaves half a file. */
 export async function writeState(home: string, state: LocalCloudState): Promise<void> {
-  const file = stateFile(home);
-  const temporary = `${file}.${process.pid}.tmp`;
-  await writeFile(temporary, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-  await rename(temporary, file);
+  await writeJsonAtomic(stateFile(home), state);
 }

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import type { LocalCredentials } from './aws.ts';
 import { browserRefusal, refuse } from './browser-guard.ts';
 import { log } from './log.ts';
 import { LOOPBACK, origin } from './ports.ts';
+import { readJsonIfExists, writeJsonAtomic } from '@cloudseed/functions/providers/local/files';
 
 // An EventBridge Scheduler stand-in: CreateSchedule, UpdateSchedule, GetSchedule and
 // DeleteSchedule over the SDK's REST API, with croner firing each schedule's target — a state
@@ -58,18 +59,11 @@ export async function startScheduler(home: string, region: string, stepFunctions
       }),
     );
   };
-  const persist = async () => {
-    await writeFile(`${file}.tmp`, JSON.stringify([...schedules.values()]), { mode: 0o600 });
-    await rename(`${file}.tmp`, file);
-  };
+  const persist = () => writeJsonAtomic(file, [...schedules.values()]);
 
-  try {
-    for (const schedule of JSON.parse(await readFile(file, 'utf8')) as Schedule[]) {
-      schedules.set(key(schedule.GroupName, schedule.Name), schedule);
-      arm(schedule);
-    }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  for (const schedule of ((await readJsonIfExists(file)) ?? []) as Schedule[]) {
+    schedules.set(key(schedule.GroupName, schedule.Name), schedule);
+    arm(schedule);
   }
 
   const server = createServer((request, response) => {

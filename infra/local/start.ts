@@ -1,5 +1,5 @@
 // `npm start`: the local cloud. dynalite, cognito-local and an API Gateway stand-in in front of the
-// same handler modules that run on Lambda (DESIGN §2). Prints one `ready` line on stdout when it
+// same handler modules that run on Lambda. Prints one `ready` line on stdout when it
 // can serve; logs go to stderr. SIGINT/SIGTERM stop it, children first.
 //
 //   HOST             where the API listens (default 127.0.0.1); the emulators always use loopback.

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import type { HistoryEvent } from '@cloudseed/shared';
 import { browserRefusal, refuse } from './browser-guard.ts';
 import { log } from './log.ts';
 import { LOOPBACK, origin } from './ports.ts';
+import { writeJsonAtomic } from '@cloudseed/functions/providers/local/files';
 
 // A Step Functions stand-in: StartExecution, DescribeExecution and GetExecutionHistory over the
 // SDK's JSON protocol, running the same ASL files with aws-local-stepfunctions. Task states run
@@ -343,9 +344,7 @@ function throttle(write: () => Promise<void>, ms: number) {
 }
 
 async function save(directory: string, execution: Execution): Promise<void> {
-  const file = join(directory, `${execution.name}.json`);
-  await writeFile(`${file}.tmp`, JSON.stringify(execution), { mode: 0o600 });
-  await rename(`${file}.tmp`, file);
+  await writeJsonAtomic(join(directory, `${execution.name}.json`), execution);
 }
 
 async function loadExecutions(directory: string): Promise<Execution[]> {

@@ -1,5 +1,5 @@
 /**
- * `GET /config.json` (DESIGN §3): what the web app needs to find the API and sign users in. CloudFront
+ * `GET /config.json`: what the web app needs to find the API and sign users in. CloudFront
  * serves it from the site bucket on AWS; the local cloud answers it itself.
  */
 export interface PublicConfig {

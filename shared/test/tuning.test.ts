@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { tune } from '../src/tuning/index.ts';
 import type { TuneInput } from '../src/tuning/index.ts';
 
-// Every expected value below was worked out by hand from shared/knowledge/pgtune.md.
+// Every expected value below was worked out by hand from pgtune's rules (le0pard/pgtune, Linux).
 // Notation: R = RAM in kB, sb = shared_buffers, W = workers counted in work_mem,
 // 1GB = 1048576 kB, 1MB = 1024 kB. Expected objects are written in pgtune's output order,
 // and each test also compares the key order.
@@ -29,7 +29,7 @@ interface Profile {
 
 const profiles: Profile[] = [
   {
-    // The worked example in pgtune.md. R = 16777216.
+    // pgtune's own worked example (16 GB, 4 CPUs, web, SSD). R = 16777216.
     // sb = R/4 = 4194304 = 4GB; ecs = 3R/4 = 12582912 = 12GB; mwm = R/16 = 1048576 = 1GB
     // wal_buffers: 3*4194304/100 = 125829 > 16384 -> 16MB
     // W = 4 (cpus 4); work_mem: (16777216-4194304)/((200+4)*3) = 12582912/612 = 20560.6 -> 20560kB

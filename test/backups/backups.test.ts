@@ -198,8 +198,9 @@ describe('backups', () => {
 
 describe('scheduled backups', () => {
   it('fires the plan\'s cron schedule and validates what it took', { timeout: 300_000 }, async () => {
-    // A schedule fires at most hourly: this one at the minute that starts two to three minutes from now.
-    const minute = new Date(Date.now() + 150_000).getUTCMinutes();
+    // A schedule fires at most hourly: this one at the minute that starts 40 to 100 s from now, time
+    // enough for the deploy to register it first.
+    const minute = new Date(Date.now() + 100_000).getUTCMinutes();
     const scheduled = await deployPlan('hourly', { enabled: true, schedule: `${minute} * * * *`, timezone: 'UTC', retentionDays: 1, validate: true });
     const backup = await until(
       () => backupsOf(scheduled),

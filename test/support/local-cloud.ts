@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
 import type { PublicConfig } from '@cloudseed/shared/config';
 
-/** `GET /config.json` (DESIGN §3). */
+/** `GET /config.json`. */
 export type LocalCloudConfig = PublicConfig;
 
 /** A `node infra/local/start.ts` process, ready or not. */

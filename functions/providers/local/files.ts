@@ -122,3 +122,19 @@ async function openNoFollow(path: string, flags: number, what: string): Promise<
     throw error;
   }
 }
+
+/** A JSON document written whole (files.ts's temporary file + rename), private to its owner unless `mode` says otherwise. */
+export async function writeJsonAtomic(path: string, value: unknown, mode = 0o600): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`, mode);
+}
+
+/** A JSON document's parsed value, or undefined when there is no file; one that does not parse is an error naming the file. */
+export async function readJsonIfExists(path: string): Promise<unknown> {
+  const text = await readTextIfExists(path);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new Error(`${path} is not valid JSON; fix or delete it`, { cause: error });
+  }
+}

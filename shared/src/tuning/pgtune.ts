@@ -1,6 +1,5 @@
-// A faithful reproduction of pgtune (le0pard/pgtune, Linux) as described in
-// shared/knowledge/pgtune.md. Values must match pgtune's output exactly, so the arithmetic
-// mirrors pgtune's (all in kB, rounded down) rather than being "improved".
+// A faithful reproduction of pgtune (le0pard/pgtune, Linux). Values must match pgtune's output
+// exactly, so the arithmetic mirrors pgtune's (all in kB, rounded down) rather than being "improved".
 
 import { formatKb, KB_PER_GB, KB_PER_MB, parseMemory } from './units.ts';
 

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import type { SignedUpUser } from '../../support/users.ts';
 
 // The HTTP API as a signed-in user, to arrange what a browser test is not about (a plan already
-// deployed, say) and to check what the browser did. DESIGN §3.
+// deployed, say) and to check what the browser did.
 
 export interface DeploymentView {
   status: string;

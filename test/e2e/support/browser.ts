@@ -5,7 +5,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { repoRoot } from '../../support/local-cloud.ts';
 import type { SignedUpUser } from '../../support/users.ts';
 
-// Debian's Chromium driven by playwright-core (DESIGN §4): never a downloaded browser.
+// Debian's Chromium driven by playwright-core: never a downloaded browser.
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];

@@ -4,7 +4,7 @@ import type { DomElement, DomWindow } from './dom.ts';
 // How the tests find and move things on CloudSeed's pages: by role and accessible name only, so
 // a test that cannot find something has found a missing name.
 
-/** svelte-dnd-action registers a drop only after the pointer has rested over the target (DESIGN §4). */
+/** svelte-dnd-action registers a drop only after the pointer has rested over the target. */
 const DROP_HOVER_MS = 200;
 
 export const palette = (page: Page): Locator => page.getByRole('navigation', { name: 'Components' });

@@ -1,6 +1,6 @@
 import type { PublicConfig } from '@cloudseed/shared/config';
 
-/** `GET /config.json`: where the API and the user pool are (DESIGN §3). */
+/** `GET /config.json`: where the API and the user pool are. */
 export type AppConfig = PublicConfig;
 
 let loading: Promise<AppConfig> | undefined;

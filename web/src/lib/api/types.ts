@@ -4,7 +4,7 @@ import type { AccountList as AccountListBody, AccountResource, ConnectAccountInp
 import type { backupResource } from '@cloudseed/shared/backups/backups';
 import type { TimelineStep } from '@cloudseed/shared/deployments/timeline';
 
-// What the API answers (DESIGN §3), as the web app reads it.
+// What the API answers, as the web app reads it.
 
 export type { Plan, PlanInput, PlanResource, PlanStatus };
 
