@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startLocalCloud } from '../test/support/local-cloud.ts';
 import { signUp } from '../test/support/users.ts';
@@ -47,8 +50,14 @@ export async function backupBench(targetMB = 200) {
 
     const planId = await deployPlan('bench-backup', '0 3 * * *');
     const creds = await call('GET', `/v1/plan/${planId}/deployment/credentials`);
-    const psql = (sql: string) =>
-      spawnSync('psql', ['-X', '-q', '-tA', String(creds.uri), '-c', sql], { encoding: 'utf8' }).stdout.trim();
+    // A client as the credentials route describes it: the plan's CA saved under the name the URI gives.
+    const clientDir = mkdtempSync(join(tmpdir(), 'cloudseed-bench-client-'));
+    writeFileSync(join(clientDir, String(creds.caFileName)), String(creds.caCertificate));
+    const psql = (sql: string) => {
+      const result = spawnSync('psql', ['-X', '-q', '-tA', '-v', 'ON_ERROR_STOP=1', String(creds.uri), '-c', sql], { encoding: 'utf8', cwd: clientDir });
+      if (result.status !== 0) throw new Error(`psql failed: ${result.stderr.trim()}`);
+      return result.stdout.trim();
+    };
     const rows = Math.round((targetMB * 1024 * 1024) / 300);
     psql(`CREATE TABLE payload AS SELECT g AS id, repeat(md5(g::text), 8) AS body FROM generate_series(1, ${rows}) g`);
     const databaseBytes = Number(psql("SELECT pg_database_size('app')"));
