@@ -47,14 +47,21 @@ function moduleLoadMs(file: string, env: Record<string, string>): number {
   return round(median(runs));
 }
 
-async function load(url: string, method: 'GET' | 'POST', token: string, body?: unknown) {
+/** Ten connections for ten seconds; the requests take turns among the given users' tokens. */
+async function load(url: string, method: 'GET' | 'POST', tokens: readonly string[], body?: unknown) {
+  let turn = 0;
   const result = await autocannon({
     url,
     method,
     connections: 10,
     duration: 10,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: body ? { 'content-type': 'application/json' } : {},
     ...(body ? { body: JSON.stringify(body) } : {}),
+    requests: [
+      {
+        setupRequest: (request) => ({ ...request, headers: { ...request.headers, authorization: `Bearer ${tokens[turn++ % tokens.length] ?? ''}` } }),
+      },
+    ],
   });
   return {
     requestsPerSecond: round(result.requests.average),
@@ -66,16 +73,18 @@ async function load(url: string, method: 'GET' | 'POST', token: string, body?: u
 }
 
 export async function apiBench() {
-  // Ten seconds of creates store thousands of plans for one user: lift the per-user plans limit.
-  const cloud = await startLocalCloud({ env: { CLOUDSEED_MAX_PLANS: '1000000' } });
+  // Ten seconds of creates store a few hundred plans per user: lift the per-user plans limit.
+  const cloud = await startLocalCloud({ env: { CLOUDSEED_MAX_PLANS: '100000' } });
   try {
     const user = await signUp(cloud.config);
+    // Creates come from ten users at once, as they would: one user's creates take turns on their usage item.
+    const creators = [user, ...(await Promise.all(Array.from({ length: 9 }, () => signUp(cloud.config))))];
     const plan = { apiVersion: 'cs/v1', name: 'bench', components: [{ id: 'db', type: 'postgres' }] };
     for (let index = 0; index < 20; index++) {
       await fetch(`${cloud.url}/v1/plan`, { method: 'POST', headers: { authorization: `Bearer ${user.accessToken}`, 'content-type': 'application/json' }, body: JSON.stringify(plan) });
     }
-    const listPlans = await load(`${cloud.url}/v1/plan?limit=20`, 'GET', user.accessToken);
-    const createPlan = await load(`${cloud.url}/v1/plan`, 'POST', user.accessToken, plan);
+    const listPlans = await load(`${cloud.url}/v1/plan?limit=20`, 'GET', [user.accessToken]);
+    const createPlan = await load(`${cloud.url}/v1/plan`, 'POST', creators.map((creator) => creator.accessToken), plan);
 
     // Inside the repository, so the runtime-provided SDK resolves from node_modules when loading.
     const outDir = mkdtempSync(join(repoRoot, 'node_modules', '.cloudseed-bundles-'));

@@ -41,8 +41,12 @@ export class DynamoPlanRepository implements PlanRepository {
     return { items: Items.map(fromItem), ...(lastId ? { lastId } : {}) };
   }
 
-  /** How many plans the owner has: a COUNT Query, paged (each page counts at most 1 MB of items). */
-  async count(ownerId: string): Promise<number> {
+  /**
+   * How many plans the owner has, counted up to `atMost` (a limit only needs to know whether it is
+   * reached, and the count then costs what the limit allows, however many plans there are): COUNT
+   * Queries, paged, each evaluating at most what is still missing.
+   */
+  async count(ownerId: string, atMost = Number.POSITIVE_INFINITY): Promise<number> {
     let total = 0;
     let startKey: Record<string, unknown> | undefined;
     do {
@@ -53,12 +57,13 @@ export class DynamoPlanRepository implements PlanRepository {
           ExpressionAttributeValues: { ':ownerId': ownerId },
           Select: 'COUNT',
           ConsistentRead: true,
+          ...(Number.isFinite(atMost) ? { Limit: atMost - total } : {}),
           ...(startKey ? { ExclusiveStartKey: startKey } : {}),
         }),
       );
       total += page.Count ?? 0;
       startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    } while (startKey && total < atMost);
     return total;
   }
 

@@ -85,7 +85,8 @@ export class Quotas {
   async createPlan<T>(ownerId: string, create: () => Promise<T>): Promise<T> {
     const { plans: limit } = this.#deps.limits;
     const token = await this.#claim(ownerId, async (claims, at) => {
-      const stored = await this.#deps.plans.count(ownerId);
+      // Counted up to the limit only: whether it is reached is all that matters here.
+      const stored = await this.#deps.plans.count(ownerId, limit);
       const current = stored + claims.filter((claim) => claim.kind === 'plan').length;
       if (current >= limit) {
         throw new LimitReached(`You have ${plural(current, 'plan')}, and an account may have at most ${limit}; delete a plan you no longer need to create another.`);

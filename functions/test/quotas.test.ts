@@ -74,7 +74,7 @@ function racing(racers: number): Quotas {
   };
   return new Quotas({
     usage,
-    plans: { count: async (ownerId) => meet(await plans.count(ownerId)) },
+    plans: { count: async (ownerId, atMost) => meet(await plans.count(ownerId, atMost)) },
     deployments: { listDeployedComponents: async (ownerId) => meet(await deployments.listDeployedComponents(ownerId)) },
     limits: LIMITS,
     now: () => new Date(),
@@ -143,6 +143,15 @@ describe('the plans limit', () => {
     expect(called).toBe(false);
     expect(await plans.count(owner)).toBe(3);
     expect((await usage.get(owner)).claims).toEqual({});
+  });
+
+  it('counts an owner’s plans only up to what the limit needs, however many there are', async () => {
+    const owner = newOwner();
+    for (const id of ['c1', 'c2', 'c3', 'c4', 'c5']) await storePlan(owner, id);
+
+    expect(await plans.count(owner)).toBe(5);
+    expect(await plans.count(owner, 3)).toBe(3);
+    expect(await plans.count(owner, 8)).toBe(5);
   });
 
   it('never lets two creates racing for the last slot both take it', async () => {
