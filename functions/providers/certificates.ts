@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
-import forge from 'node-forge';
+import type Forge from 'node-forge';
 
 // Every plan has its own certificate authority, and every PostgreSQL server of the plan presents a
 // certificate it signed for the names and addresses clients use. Clients are handed the CA and
@@ -9,7 +9,8 @@ import forge from 'node-forge';
 // on AWS, 0600 under CLOUDSEED_HOME locally); the certificate is public.
 //
 // Keys come from node:crypto; node-forge only assembles and signs the certificates, which
-// node:crypto cannot do.
+// node:crypto cannot do. It is loaded when a certificate is made, not with the module: most
+// functions that import this (the credentials route, say) only read certificates.
 
 const CA_KEY_BITS = 2048;
 const SERVER_KEY_BITS = 2048;
@@ -27,8 +28,11 @@ export interface KeyAndCertificate {
   readonly privateKeyPem: string;
 }
 
-export function createCertificateAuthority(commonName: string, now = new Date()): KeyAndCertificate {
-  const keys = rsaKeys(CA_KEY_BITS);
+const loadForge = async (): Promise<typeof Forge> => (await import('node-forge')).default;
+
+export async function createCertificateAuthority(commonName: string, now = new Date()): Promise<KeyAndCertificate> {
+  const forge = await loadForge();
+  const keys = rsaKeys(forge, CA_KEY_BITS);
   const name = [{ name: 'organizationName', value: 'CloudSeed' }, { name: 'commonName', value: commonName }];
   const certificate = forge.pki.createCertificate();
   certificate.publicKey = keys.publicKey;
@@ -42,14 +46,15 @@ export function createCertificateAuthority(commonName: string, now = new Date())
     { name: 'subjectKeyIdentifier' },
   ]);
   certificate.sign(keys.privateKey, forge.md.sha256.create());
-  return { certificatePem: pemOf(certificate), privateKeyPem: keys.privateKeyPem };
+  return { certificatePem: pemOf(forge, certificate), privateKeyPem: keys.privateKeyPem };
 }
 
 /** A server certificate signed by the CA for the given DNS names and IP addresses (the first is its common name). */
-export function issueServerCertificate(authority: KeyAndCertificate, hosts: readonly [string, ...string[]], now = new Date()): KeyAndCertificate {
+export async function issueServerCertificate(authority: KeyAndCertificate, hosts: readonly [string, ...string[]], now = new Date()): Promise<KeyAndCertificate> {
+  const forge = await loadForge();
   const caCertificate = forge.pki.certificateFromPem(authority.certificatePem);
   const caKey = forge.pki.privateKeyFromPem(authority.privateKeyPem);
-  const keys = rsaKeys(SERVER_KEY_BITS);
+  const keys = rsaKeys(forge, SERVER_KEY_BITS);
   const certificate = forge.pki.createCertificate();
   certificate.publicKey = keys.publicKey;
   certificate.serialNumber = serialNumber();
@@ -65,7 +70,7 @@ export function issueServerCertificate(authority: KeyAndCertificate, hosts: read
     { name: 'authorityKeyIdentifier', keyIdentifier: caCertificate.generateSubjectKeyIdentifier().getBytes() },
   ]);
   certificate.sign(caKey, forge.md.sha256.create());
-  return { certificatePem: pemOf(certificate), privateKeyPem: keys.privateKeyPem };
+  return { certificatePem: pemOf(forge, certificate), privateKeyPem: keys.privateKeyPem };
 }
 
 /**
@@ -101,9 +106,9 @@ export function privateKeyPemOf(bundle: string): string {
 }
 
 /** node-forge ends PEM lines with CRLF; files and SSM values keep plain newlines. */
-const pemOf = (certificate: forge.pki.Certificate): string => forge.pki.certificateToPem(certificate).replaceAll('\r\n', '\n');
+const pemOf = (forge: typeof Forge, certificate: Forge.pki.Certificate): string => forge.pki.certificateToPem(certificate).replaceAll('\r\n', '\n');
 
-function rsaKeys(bits: number) {
+function rsaKeys(forge: typeof Forge, bits: number) {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: bits, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
   const forgeKey = forge.pki.privateKeyFromPem(privateKey);
   return { privateKey: forgeKey, publicKey: forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e), privateKeyPem: privateKey };
@@ -116,7 +121,7 @@ function serialNumber(): string {
   return bytes.toString('hex');
 }
 
-function setValidity(certificate: forge.pki.Certificate, now: Date, days: number): void {
+function setValidity(certificate: Forge.pki.Certificate, now: Date, days: number): void {
   certificate.validity.notBefore = new Date(now.getTime() - BACKDATE_MS);
   certificate.validity.notAfter = new Date(now.getTime() + days * DAY_MS);
 }

@@ -112,7 +112,7 @@ describe('files root writes and reads for postgres', () => {
   it('put the server’s key and certificate in place without following symlinks planted for them', async () => {
     await asPostgres('ln', '-s', secret, paths.keyFile);
     await asPostgres('ln', '-s', join(rootOnly, 'server.crt.target'), paths.certFile);
-    await ensureServerCertificate(paths, createCertificateAuthority('test CA'));
+    await ensureServerCertificate(paths, await createCertificateAuthority('test CA'));
     expect(readFileSync(secret, 'utf8')).toContain('secret-hash');
     expect(existsSync(join(rootOnly, 'server.crt.target'))).toBe(false);
     expect(lstatSync(paths.keyFile).isFile()).toBe(true);

@@ -153,8 +153,8 @@ describe('server certificates signed by the plan’s CA', () => {
   });
 
   it('makes psql and node-postgres refuse a server presenting another plan’s certificate', async () => {
-    const otherPlans = createCertificateAuthority('CloudSeed CA for plan other');
-    const server = await impostor(issueServerCertificate(otherPlans, ['localhost', '127.0.0.1']));
+    const otherPlans = await createCertificateAuthority('CloudSeed CA for plan other');
+    const server = await impostor(await issueServerCertificate(otherPlans, ['localhost', '127.0.0.1']));
     try {
       const uri = creds.uri.replace(`:${creds.port}/`, `:${(server.address() as AddressInfo).port}/`);
       const viaPsql = await psql(uri, 'SELECT 1');

@@ -169,13 +169,14 @@ export class AwsProvider implements Provider {
     const authority = certificateAuthorityParameter(component);
     parameters.push({ name: authority, what: 'certificate authority of the plan (certificate and key)' });
     for (const { name, what } of parameters) {
+      const value = name === authority ? await newCertificateAuthority(target.planId) : generatePassword();
       try {
         await call('ssm:PutParameter', () =>
           ssm.send(
             new PutParameterCommand({
               Name: name,
               Description: `CloudSeed ${target.planId}/${component.id}: ${what}`,
-              Value: name === authority ? newCertificateAuthority(target.planId) : generatePassword(),
+              Value: value,
               Type: 'SecureString',
               Overwrite: false,
               Tags: baseTags(component),
@@ -634,8 +635,8 @@ function replicationParameter(component: AwsComponent): string {
 const certificateAuthorityParameter = (component: AwsComponent): string => certificateAuthorityParameterFor(component.passwordParameter);
 
 /** The CA as the nodes read it: certificate, then key, in one SecureString (well under the standard tier's 4 KB). */
-function newCertificateAuthority(planId: string): string {
-  const authority = createCertificateAuthority(`CloudSeed CA for plan ${planId}`);
+async function newCertificateAuthority(planId: string): Promise<string> {
+  const authority = await createCertificateAuthority(`CloudSeed CA for plan ${planId}`);
   return `${authority.certificatePem}${authority.privateKeyPem}`;
 }
 

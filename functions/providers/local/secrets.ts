@@ -35,8 +35,8 @@ export async function readSecret(file: string, what: string): Promise<string> {
 
 /** The plan's certificate authority, made once: its certificate and key in one 0600 file. */
 export async function ensureCertificateAuthority(file: string, commonName: string): Promise<void> {
-  await createOnce(file, () => {
-    const authority = createCertificateAuthority(commonName);
+  await createOnce(file, async () => {
+    const authority = await createCertificateAuthority(commonName);
     return `${authority.certificatePem}${authority.privateKeyPem}`;
   });
 }
@@ -52,12 +52,12 @@ export async function readCertificateAuthority(file: string, what: string): Prom
 }
 
 /** Writes the file unless it exists; of two racing callers exactly one content wins (link() fails when the name exists). */
-async function createOnce(file: string, content: () => string): Promise<void> {
+async function createOnce(file: string, content: () => string | Promise<string>): Promise<void> {
   await ensureDir(dirname(file), 0o700);
   if ((await readTextIfExists(file)) !== undefined) return;
   const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   try {
-    await writeFile(temporary, content(), { mode: 0o600, flag: 'wx' });
+    await writeFile(temporary, await content(), { mode: 0o600, flag: 'wx' });
     await link(temporary, file).catch((error: unknown) => {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     });

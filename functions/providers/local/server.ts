@@ -78,7 +78,7 @@ export async function ensureServerCertificate(paths: NodePaths, authority: KeyAn
   };
   const current = { certificatePem: (await read(paths.certFile)) ?? '', privateKeyPem: (await read(paths.keyFile)) ?? '' };
   if (!isCurrentServerCertificate(current, authority.certificatePem, LOCAL_SERVER_HOSTS)) {
-    const issued = issueServerCertificate(authority, LOCAL_SERVER_HOSTS);
+    const issued = await issueServerCertificate(authority, LOCAL_SERVER_HOSTS);
     await writeFileAtomic(paths.keyFile, issued.privateKeyPem, 0o600, postgres);
     await writeFileAtomic(paths.certFile, issued.certificatePem, 0o644, postgres);
   }
