@@ -18,6 +18,25 @@ export const FINGERPRINT_SETTINGS = [
   'SET client_min_messages = warning;',
 ].join('\n');
 
+/**
+ * The tables a backup fingerprints, as the FROM and WHERE of a query over `c` (pg_class) and `n`
+ * (pg_namespace): ordinary tables the database's users made, not the catalogs, not other
+ * sessions' temporary tables, not an extension's own tables (the extension makes those again when
+ * it is restored). The local provider and the EC2 scripts select from it alike.
+ */
+export const USER_TABLES_FROM = [
+  'FROM pg_catalog.pg_class c',
+  'JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace',
+  "WHERE c.relkind = 'r'",
+  "  AND c.relpersistence <> 't'",
+  "  AND n.nspname NOT IN ('pg_catalog', 'information_schema')",
+  "  AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'",
+  '  AND NOT EXISTS (',
+  '    SELECT FROM pg_catalog.pg_depend d',
+  "    WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid AND d.deptype = 'e'",
+  '  )',
+] as const;
+
 /** Passed when the restored copy has exactly the recorded tables with the recorded rows; else the first difference. */
 export function compareFingerprints(recorded: readonly TableFingerprint[], restored: readonly TableFingerprint[]): ValidationResult {
   const byName = new Map(restored.map((entry) => [entry.table, entry]));

@@ -1,6 +1,6 @@
 import { PINNED_SEARCH_PATH_OPTIONS } from '@cloudseed/shared/transform/admin-session';
 import { shellQuote } from '@cloudseed/shared/transform/scripts';
-import { FINGERPRINT_SETTINGS } from '../fingerprints.ts';
+import { FINGERPRINT_SETTINGS, USER_TABLES_FROM } from '../fingerprints.ts';
 
 // The bash scripts SSM Run Command runs as root on a deployment's primary to back it up, to prove
 // a backup by restoring it into a scratch database, and to restore it into the application
@@ -68,21 +68,6 @@ export interface SwapInput extends RestoreScriptInput {
    */
   readonly swapDeadlineSeconds: number;
 }
-
-// The tables a backup fingerprints: the same ones as local/fingerprints.ts lists (ordinary tables
-// of the database's users, not catalogs, other sessions' temporary tables or extensions' own).
-const USER_TABLES = [
-  'FROM pg_catalog.pg_class c',
-  'JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace',
-  "WHERE c.relkind = 'r'",
-  "  AND c.relpersistence <> 't'",
-  "  AND n.nspname NOT IN ('pg_catalog', 'information_schema')",
-  "  AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'",
-  '  AND NOT EXISTS (',
-  '    SELECT FROM pg_catalog.pg_depend d',
-  "    WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid AND d.deptype = 'e'",
-  '  )',
-];
 
 type Assignment = readonly [name: string, value: string];
 
@@ -175,7 +160,7 @@ const FINGERPRINT_FUNCTIONS = [
   "SET TRANSACTION SNAPSHOT :'snapshot';",
   '\\endif',
   "SELECT c.oid, pg_catalog.to_json(n.nspname || '.' || c.relname)",
-  ...USER_TABLES,
+  ...USER_TABLES_FROM,
   "ORDER BY n.nspname || '.' || c.relname COLLATE \"C\";",
   'COMMIT;',
   'SQL',
@@ -310,7 +295,7 @@ export function backupScript(input: BackupScriptInput): string {
     'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;',
     "SELECT pg_catalog.pg_export_snapshot(), pg_catalog.to_json(pg_catalog.current_setting('server_version')), pg_catalog.pg_database_size(pg_catalog.current_database());",
     "SELECT 'LOCK TABLE ' || pg_catalog.string_agg(pg_catalog.format('ONLY %I.%I', n.nspname, c.relname), ', ') || ' IN ACCESS SHARE MODE'",
-    ...USER_TABLES,
+    ...USER_TABLES_FROM,
     'HAVING count(*) > 0',
     '\\gexec',
     '\\echo CLOUDSEED_LOCKED',

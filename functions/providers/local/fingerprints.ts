@@ -1,3 +1,4 @@
+import { USER_TABLES_FROM } from '../fingerprints.ts';
 import type { TableFingerprint } from '../provider.ts';
 import type { SqlSession } from './pg-process.ts';
 
@@ -11,22 +12,9 @@ export interface TableName {
   readonly name: string;
 }
 
-// Ordinary tables the database's users made: not the catalogs, not other sessions' temporary
-// tables, not an extension's own tables (the extension makes those again when it is restored).
 // ONLY in the fingerprint keeps an inheritance parent from counting its children's rows too; the
 // partitions of a partitioned table are ordinary tables and are fingerprinted one by one.
-const USER_TABLES = `
-SELECT coalesce(json_agg(json_build_array(n.nspname, c.relname)), '[]')
-FROM pg_catalog.pg_class c
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'r'
-  AND c.relpersistence <> 't'
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
-  AND NOT EXISTS (
-    SELECT FROM pg_catalog.pg_depend d
-    WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
-  );`;
+const USER_TABLES = `SELECT coalesce(json_agg(json_build_array(n.nspname, c.relname)), '[]')\n${USER_TABLES_FROM.join('\n')};`;
 
 export async function listTables(session: SqlSession): Promise<TableName[]> {
   const parsed = JSON.parse(await session.query(USER_TABLES)) as [string, string][];
