@@ -377,7 +377,7 @@ describe('passwords', () => {
       {
         Name: '/cloudseed/p-1/certificate-authority',
         Description: 'CloudSeed p-1/db: certificate authority of the plan (certificate and key)',
-        Value: expect.stringMatching(/^-----BEGIN CERTIFICATE-----\n[\s\S]+-----END CERTIFICATE-----\n-----BEGIN RSA PRIVATE KEY-----\n[\s\S]+-----END RSA PRIVATE KEY-----\n$/) as unknown,
+        Value: expect.stringMatching(/^-{5}BEGIN CERTIFICATE-{5}\n[\s\S]+-{5}END CERTIFICATE-{5}\n-{5}BEGIN RSA PRIVATE KEY-{5}\n[\s\S]+-{5}END RSA PRIVATE KEY-{5}\n$/) as unknown,
         Type: 'SecureString',
         Overwrite: false,
         Tags: BASE_TAGS,
