@@ -8,11 +8,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { renderAwsJson, validatePlan } from '@cloudseed/shared';
-import type { PlanInput } from '@cloudseed/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalProvider } from '../providers/local/index.ts';
 import type { BackupLocation, BackupResult, DeployTarget, NodeRef } from '../providers/provider.ts';
+import { deployLocally, localTarget, runCommand } from './support/local-targets.ts';
 
 // Backups of a local deployment against the real things: a PostgreSQL 15 server run by the
 // LocalProvider and an s3rver holding the objects. No mocks. Every server started here is stopped
@@ -97,7 +96,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (home && provider) {
-    await provider.destroy(targetFor(PLAN)).catch(() => undefined);
+    await provider.destroy(localTarget(PLAN)).catch(() => undefined);
     await stopAll(home);
     await rm(home, { recursive: true, force: true });
   }
@@ -105,34 +104,9 @@ afterAll(async () => {
   if (s3Dir) await rm(s3Dir, { recursive: true, force: true });
 });
 
-function targetFor(planId: string): DeployTarget {
-  const input: PlanInput = {
-    apiVersion: 'cs/v1',
-    name: planId,
-    target: { cloud: 'local' },
-    components: [{ id: 'db', type: 'postgres', hardware: { cpus: 2, memoryGiB: 1 }, db: { version: '15', maxConnections: 50 }, network: { allowedCidrs: [] } }],
-  };
-  const result = validatePlan(input);
-  if (!result.ok) throw new Error(`invalid test plan: ${JSON.stringify(result.errors)}`);
-  const [component] = renderAwsJson(result.plan, { planId }).components;
-  const [spec] = result.plan.components;
-  if (!component || !spec) throw new Error('the test plan rendered no component');
-  return { ownerId: 'owner-1', planId, deploymentId: `dep-${planId}`, component, spec };
-}
-
-async function runCommand(target: DeployTarget, nodes: readonly NodeRef[], kind: 'install' | 'configure'): Promise<void> {
-  const command = await provider.sendCommand(target, nodes, kind);
-  expect(await provider.commandStatus(target, command)).toEqual({ state: 'done' });
-}
-
-/** The deploy workflow's steps in order, as the local cloud runs them. */
+/** Deploys the plan; its one node. */
 async function deploy(target: DeployTarget): Promise<NodeRef> {
-  await provider.preflight(target);
-  await provider.ensurePassword(target);
-  const nodes = await provider.launchNodes(target, await provider.ensureSecurityGroup(target));
-  for (const kind of ['install', 'configure'] as const) await runCommand(target, nodes, kind);
-  await provider.verify(target, nodes);
-  const [node] = nodes;
+  const [node] = await deployLocally(provider, target);
   if (!node) throw new Error('no node was launched');
   return node;
 }
@@ -176,7 +150,7 @@ async function poll<T>(read: () => Promise<T>, done: (value: T) => boolean, time
 }
 
 describe('backups of a local deployment', () => {
-  const target = targetFor(PLAN);
+  const target = localTarget(PLAN);
   let node: NodeRef;
   let password: string;
   let first: BackupResult;
@@ -351,7 +325,7 @@ describe('backups of a local deployment', () => {
   });
 
   it('backs up again once configure has brought the server back, and the big backup validates', { timeout: 180_000 }, async () => {
-    await runCommand(target, [node], 'configure');
+    await runCommand(provider, target, [node], 'configure');
     const tableBytes = Number(await asAdmin("SELECT pg_total_relation_size('public.big')", 'app'));
 
     const result = await provider.backup(target, node, location('big'));

@@ -1,13 +1,12 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { renderAwsJson, validatePlan } from '@cloudseed/shared';
-import type { PlanInput } from '@cloudseed/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { committedMemoryGiB, LocalProvider, machineMemoryGiB, PreflightRefused } from '../providers/local/local-provider.ts';
 import { readNodeRecord, writeNodeRecord } from '../providers/local/nodes.ts';
 import { nodePaths } from '../providers/local/paths.ts';
 import type { DeployTarget } from '../providers/provider.ts';
+import { localTarget } from './support/local-targets.ts';
 
 // The local cloud's preflight counts the memory already promised to the servers deployed on this
 // machine: a plan that fits the machine alone is refused when other plans' nodes hold the rest.
@@ -28,27 +27,7 @@ afterAll(async () => {
   if (home) await rm(home, { recursive: true, force: true });
 });
 
-function targetFor(planId: string, memoryGiB: number, replicas = 0): DeployTarget {
-  const input: PlanInput = {
-    apiVersion: 'cs/v1',
-    name: planId,
-    target: { cloud: 'local' },
-    components: [
-      {
-        id: 'db',
-        type: 'postgres',
-        hardware: { cpus: 2, memoryGiB },
-        db: { version: '15', maxConnections: 50, topology: replicas > 0 ? { mode: 'cluster', replicas } : { mode: 'single', replicas: 0 } },
-      },
-    ],
-  };
-  const result = validatePlan(input);
-  if (!result.ok) throw new Error(`invalid test plan: ${JSON.stringify(result.errors)}`);
-  const [component] = renderAwsJson(result.plan, { planId }).components;
-  const [spec] = result.plan.components;
-  if (!component || !spec) throw new Error('the test plan rendered no component');
-  return { ownerId: 'owner-1', planId, deploymentId: `dep-${planId}`, component, spec };
-}
+const targetFor = (planId: string, memoryGiB: number, replicas = 0): DeployTarget => localTarget(planId, { memoryGiB, replicas });
 
 /** A node of another plan as launchNodes and configure leave it in node.json. */
 async function deployedNode(planId: string, name: string, memoryGiB: number | undefined, port: number): Promise<void> {

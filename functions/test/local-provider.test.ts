@@ -5,13 +5,12 @@ import { connect } from 'node:net';
 import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { renderAwsJson, validatePlan } from '@cloudseed/shared';
-import type { PlanInput } from '@cloudseed/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clearFaults, consumeFault, injectFault, LocalProvider, machineMemoryGiB, PreflightRefused, readFaults, startExisting, stopAll } from '../providers/local/index.ts';
 import { committedMemoryGiB } from '../providers/local/local-provider.ts';
 import { pathsOf } from '../providers/local/paths.ts';
 import type { DeployTarget, NodeRef } from '../providers/provider.ts';
+import { deployLocally, localTarget, runCommand } from './support/local-targets.ts';
 
 // The local provider against real PostgreSQL 15 servers on this machine: no mocks. One temporary
 // CLOUDSEED_HOME for the file; every server started here is stopped in afterAll, pass or fail.
@@ -37,58 +36,10 @@ afterAll(async () => {
   await rm(home, { recursive: true, force: true });
 });
 
-interface ComponentOptions {
-  readonly version?: string;
-  readonly memoryGiB?: number;
-  readonly maxConnections?: number;
-  readonly replicas?: number;
-  readonly allowedCidrs?: string[];
-}
-
-function targetFor(planId: string, options: ComponentOptions = {}): DeployTarget {
-  const replicas = options.replicas ?? 0;
-  const input: PlanInput = {
-    apiVersion: 'cs/v1',
-    name: planId,
-    target: { cloud: 'local' },
-    components: [
-      {
-        id: 'db',
-        type: 'postgres',
-        hardware: { cpus: 2, memoryGiB: options.memoryGiB ?? 1 },
-        db: {
-          version: options.version ?? '15',
-          maxConnections: options.maxConnections ?? 50,
-          topology: replicas > 0 ? { mode: 'cluster', replicas } : { mode: 'single', replicas: 0 },
-        },
-        network: { allowedCidrs: options.allowedCidrs ?? [] },
-      },
-    ],
-  };
-  const result = validatePlan(input);
-  if (!result.ok) throw new Error(`invalid test plan: ${JSON.stringify(result.errors)}`);
-  const [component] = renderAwsJson(result.plan, { planId }).components;
-  const [spec] = result.plan.components;
-  if (!component || !spec) throw new Error('the test plan rendered no component');
-  return { ownerId: 'owner-1', planId, deploymentId: `dep-${planId}`, component, spec };
-}
-
-/** The workflow's steps in order, as the local cloud runs them. */
+/** The workflow's steps in order, remembering the plan so that the file's end destroys it. */
 async function deploy(target: DeployTarget): Promise<NodeRef[]> {
   if (!deployed.some((known) => known.planId === target.planId)) deployed.push(target);
-  await provider.preflight(target);
-  await provider.ensurePassword(target);
-  const network = await provider.ensureSecurityGroup(target);
-  const nodes = await provider.launchNodes(target, network);
-  expect(await provider.nodesReady(target, nodes)).toEqual({ state: 'done' });
-  for (const kind of ['install', 'configure'] as const) await runCommand(target, nodes, kind);
-  await provider.verify(target, nodes);
-  return nodes;
-}
-
-async function runCommand(target: DeployTarget, nodes: readonly NodeRef[], kind: 'install' | 'configure'): Promise<void> {
-  const command = await provider.sendCommand(target, nodes, kind);
-  expect(await provider.commandStatus(target, command)).toEqual({ state: 'done' });
+  return deployLocally(provider, target);
 }
 
 interface Login {
@@ -157,7 +108,7 @@ function processGone(pid: number): boolean {
 }
 
 describe('a single node', () => {
-  const target = targetFor('single');
+  const target = localTarget('single');
   let nodes: NodeRef[] = [];
   let node: NodeRef;
   let password: string;
@@ -219,7 +170,7 @@ describe('a single node', () => {
     const login = { password };
     await psql(node, 'CREATE TABLE orders (id int PRIMARY KEY); INSERT INTO orders SELECT generate_series(1, 100)', login);
     const before = postmasterPid(target, node);
-    await runCommand(targetFor('single', { maxConnections: 60 }), nodes, 'configure');
+    await runCommand(provider, localTarget('single', { maxConnections: 60 }), nodes, 'configure');
     expect(postmasterPid(target, node)).not.toBe(before);
     expect(await psql(node, 'SHOW max_connections', login)).toBe('60');
     expect(await psql(node, 'SELECT count(*) FROM orders', login)).toBe('100');
@@ -227,7 +178,7 @@ describe('a single node', () => {
 
   it('reloads without a restart when only pg_hba changes', { timeout: DEPLOY_TIMEOUT }, async () => {
     const before = postmasterPid(target, node);
-    await runCommand(targetFor('single', { maxConnections: 60, allowedCidrs: ['203.0.113.0/24'] }), nodes, 'configure');
+    await runCommand(provider, localTarget('single', { maxConnections: 60, allowedCidrs: ['203.0.113.0/24'] }), nodes, 'configure');
     expect(postmasterPid(target, node)).toBe(before);
     expect(readFileSync(join(nodeDir(target, node), 'data', 'pg_hba.conf'), 'utf8')).toMatch(/^hostssl\s+app\s+app\s+203\.0\.113\.0\/24\s+scram-sha-256$/m);
     expect(await psql(node, 'SELECT 1', { password })).toBe('1');
@@ -240,7 +191,7 @@ describe('a single node', () => {
     await poll(() => Promise.resolve(processGone(pid)), (gone) => gone);
     expect(await provider.health(target, nodes)).toEqual([{ name: 'db-0', role: 'primary', healthy: false, detail: 'server process is not running' }]);
 
-    await runCommand(targetFor('single', { maxConnections: 60 }), nodes, 'configure');
+    await runCommand(provider, localTarget('single', { maxConnections: 60 }), nodes, 'configure');
     expect(await provider.health(target, nodes)).toEqual([{ name: 'db-0', role: 'primary', healthy: true }]);
     expect(await psql(node, 'SELECT count(*) FROM orders', { password })).toBe('100');
   });
@@ -268,7 +219,7 @@ describe('a single node', () => {
 });
 
 describe('a cluster with one replica', () => {
-  const target = targetFor('cluster', { replicas: 1 });
+  const target = localTarget('cluster', { replicas: 1 });
 
   it('streams a write from the primary to the read-only replica', { timeout: DEPLOY_TIMEOUT }, async () => {
     const nodes = await deploy(target);
@@ -293,9 +244,9 @@ describe('a cluster with one replica', () => {
   });
 
   it('takes a raised max_connections on both nodes and keeps replicating', { timeout: DEPLOY_TIMEOUT }, async () => {
-    const raised = targetFor('cluster', { replicas: 1, maxConnections: 80 });
+    const raised = localTarget('cluster', { replicas: 1, maxConnections: 80 });
     const nodes = await provider.launchNodes(raised, await provider.ensureSecurityGroup(raised));
-    await runCommand(raised, nodes, 'configure');
+    await runCommand(provider, raised, nodes, 'configure');
     await provider.verify(raised, nodes);
     const [primary, replica] = nodes as [NodeRef, NodeRef];
     const login = { password: await provider.readPassword(raised) };
@@ -316,7 +267,7 @@ describe('a cluster with one replica', () => {
 
 describe('preflight', () => {
   it('refuses a major that is not installed, naming the ones that are', async () => {
-    await expect(provider.preflight(targetFor('seventeen', { version: '17' }))).rejects.toThrow(
+    await expect(provider.preflight(localTarget('seventeen', { version: '17' }))).rejects.toThrow(
       'PostgreSQL 17 is not installed on this machine (installed: 15); choose 15 or install postgresql-17',
     );
     expect(existsSync(join(home, 'instances', 'seventeen'))).toBe(false);
@@ -325,7 +276,7 @@ describe('preflight', () => {
   it('refuses more memory than this machine has, with both numbers', async () => {
     const machineGiB = totalmem() / 1024 ** 3;
     const tooMuch = Math.ceil(machineGiB) + 8;
-    const error = await provider.preflight(targetFor('huge', { memoryGiB: tooMuch })).catch((caught: unknown) => caught);
+    const error = await provider.preflight(localTarget('huge', { memoryGiB: tooMuch })).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(PreflightRefused);
     expect((error as Error).message).toMatch(new RegExp(`asks for ${tooMuch} GiB of memory .*at most [\\d.]+ GiB \\(${Math.round(machineGiB * 10) / 10} GiB installed`));
     expect(existsSync(join(home, 'instances', 'huge'))).toBe(false);
@@ -334,14 +285,14 @@ describe('preflight', () => {
   it('counts every node of a cluster', async () => {
     // The largest size one node may have here, beside what this file's other plans still hold: two of them are too much.
     const largest = Math.floor((machineMemoryGiB().usable - (await committedMemoryGiB(home)).memoryGiB) * 2) / 2;
-    await expect(provider.preflight(targetFor('pair', { memoryGiB: largest, replicas: 1 }))).rejects.toThrow(`(${largest} GiB × 2 nodes)`);
-    await expect(provider.preflight(targetFor('pair', { memoryGiB: largest }))).resolves.toBeUndefined();
+    await expect(provider.preflight(localTarget('pair', { memoryGiB: largest, replicas: 1 }))).rejects.toThrow(`(${largest} GiB × 2 nodes)`);
+    await expect(provider.preflight(localTarget('pair', { memoryGiB: largest }))).resolves.toBeUndefined();
   });
 });
 
 describe('commands', () => {
   it('report a failure and its reason through commandStatus instead of throwing', async () => {
-    const target = targetFor('never-launched');
+    const target = localTarget('never-launched');
     const nodes: NodeRef[] = [{ name: 'db-0', role: 'primary', instanceId: 'local-never-launched-db-0', host: '127.0.0.1', port: 1 }];
     const command = await provider.sendCommand(target, nodes, 'configure');
     expect(command).toMatchObject({ kind: 'configure', instanceIds: ['local-never-launched-db-0'] });

@@ -6,12 +6,13 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { findOs, renderAwsJson, renderConfigureScript, validatePlan } from '@cloudseed/shared';
-import type { OsImage, PlanInput } from '@cloudseed/shared';
+import { findOs, renderConfigureScript, validatePlan } from '@cloudseed/shared';
+import type { OsImage } from '@cloudseed/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalProvider } from '../providers/local/index.ts';
 import { scramVerifier } from '../providers/local/secrets.ts';
 import type { BackupLocation, DeployTarget, NodeRef } from '../providers/provider.ts';
+import { deployLocally, localTarget } from './support/local-targets.ts';
 
 // A tenant owns its database and may put functions and operators in it that shadow the catalog's,
 // and constraints, defaults, triggers and index expressions that call its own code. The local
@@ -59,7 +60,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (home && provider) {
-    await provider.destroy(targetFor(PLAN)).catch(() => undefined);
+    await provider.destroy(localTarget(PLAN)).catch(() => undefined);
     await stopAll(home);
     await rm(home, { recursive: true, force: true });
   }
@@ -68,31 +69,8 @@ afterAll(async () => {
   await rm(marker, { force: true });
 });
 
-function targetFor(planId: string): DeployTarget {
-  const input: PlanInput = {
-    apiVersion: 'cs/v1',
-    name: planId,
-    target: { cloud: 'local' },
-    components: [{ id: 'db', type: 'postgres', hardware: { cpus: 2, memoryGiB: 1 }, db: { version: '15', maxConnections: 50 }, network: { allowedCidrs: [] } }],
-  };
-  const result = validatePlan(input);
-  if (!result.ok) throw new Error(`invalid test plan: ${JSON.stringify(result.errors)}`);
-  const [component] = renderAwsJson(result.plan, { planId }).components;
-  const [spec] = result.plan.components;
-  if (!component || !spec) throw new Error('the test plan rendered no component');
-  return { ownerId: 'owner-1', planId, deploymentId: `dep-${planId}`, component, spec };
-}
-
 async function deploy(target: DeployTarget): Promise<NodeRef> {
-  await provider.preflight(target);
-  await provider.ensurePassword(target);
-  const nodes = await provider.launchNodes(target, await provider.ensureSecurityGroup(target));
-  for (const kind of ['install', 'configure'] as const) {
-    const command = await provider.sendCommand(target, nodes, kind);
-    expect(await provider.commandStatus(target, command)).toEqual({ state: 'done' });
-  }
-  await provider.verify(target, nodes);
-  const [node] = nodes;
+  const [node] = await deployLocally(provider, target);
   if (!node) throw new Error('no node was launched');
   return node;
 }
@@ -167,7 +145,7 @@ CREATE STATISTICS guarded_stats ON (public.indexed(v)), w FROM public.guarded;
 INSERT INTO public.guarded (v) SELECT g FROM generate_series(1, 50) g;`;
 
 describe('tenant code in the application database', () => {
-  const target = targetFor(PLAN);
+  const target = localTarget(PLAN);
   let node: NodeRef;
   let password: string;
 
