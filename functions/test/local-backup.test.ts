@@ -2,7 +2,6 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalProvider } from '../providers/local/index.ts';
 import type { BackupLocation, BackupResult, DeployTarget, NodeRef } from '../providers/provider.ts';
 import { deployLocally, localTarget, runCommand } from './support/local-targets.ts';
+import { newS3rver } from './support/s3rver.ts';
+import type { S3rverServer } from './support/s3rver.ts';
 
 // Backups of a local deployment against the real things: a PostgreSQL 15 server run by the
 // LocalProvider and an s3rver holding the objects. No mocks. Every server started here is stopped
@@ -24,29 +25,6 @@ const DEPLOY_TIMEOUT = 180_000;
 const BIG_ROWS = 800_000;
 const execFileAsync = promisify(execFile);
 
-// s3rver is CommonJS without types; this is the part of it the test uses.
-interface KoaContext {
-  readonly method: string;
-  readonly path: string;
-  readonly query: Readonly<Record<string, string | string[] | undefined>>;
-  status: number;
-  type: string;
-  body: unknown;
-}
-type Middleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
-interface S3rverServer {
-  readonly middleware: Middleware[];
-  run(): Promise<{ readonly port: number }>;
-  close(): Promise<void>;
-}
-type S3rverConstructor = new (options: {
-  readonly port: number;
-  readonly address: string;
-  readonly directory: string;
-  readonly silent: boolean;
-  readonly configureBuckets: readonly { readonly name: string; readonly configs: readonly string[] }[];
-}) => S3rverServer;
-const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
 
 let home: string;
 let s3Dir: string;
@@ -62,7 +40,7 @@ let failPartsOf: string | undefined;
 beforeAll(async () => {
   home = await mkdtemp(join(tmpdir(), 'cs-bk-'));
   s3Dir = await mkdtemp(join(tmpdir(), 'cs-bk-s3-'));
-  s3rver = new S3rver({ port: 0, address: '127.0.0.1', directory: s3Dir, silent: true, configureBuckets: [{ name: BUCKET, configs: [] }] });
+  s3rver = newS3rver(s3Dir, BUCKET);
   // s3rver 3 answers AbortMultipartUpload with 405 MethodNotAllowed and keeps the parts on disk.
   // This stands in for the missing route (drop the upload's directory, answer 204, as S3 does),
   // so the test can see that a failed backup aborts its upload and leaves no parts behind.

@@ -2,7 +2,6 @@ import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,6 +12,8 @@ import type { LocalProvider } from '../providers/local/index.ts';
 import { scramVerifier } from '../providers/local/secrets.ts';
 import type { BackupLocation, DeployTarget, NodeRef } from '../providers/provider.ts';
 import { deployLocally, localTarget } from './support/local-targets.ts';
+import { newS3rver } from './support/s3rver.ts';
+import type { S3rverServer } from './support/s3rver.ts';
 
 // A tenant owns its database and may put functions and operators in it that shadow the catalog's,
 // and constraints, defaults, triggers and index expressions that call its own code. The local
@@ -25,18 +26,6 @@ const BUCKET = 'cloudseed-backups';
 const PLAN = 'tenant';
 const execFileAsync = promisify(execFile);
 
-interface S3rverServer {
-  run(): Promise<{ readonly port: number }>;
-  close(): Promise<void>;
-}
-type S3rverConstructor = new (options: {
-  readonly port: number;
-  readonly address: string;
-  readonly directory: string;
-  readonly silent: boolean;
-  readonly configureBuckets: readonly { readonly name: string; readonly configs: readonly string[] }[];
-}) => S3rverServer;
-const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
 
 let home: string;
 let s3Dir: string;
@@ -49,7 +38,7 @@ const marker = join(tmpdir(), `cs-tenant-marker-${randomBytes(6).toString('hex')
 beforeAll(async () => {
   home = await mkdtemp(join(tmpdir(), 'cs-tn-'));
   s3Dir = await mkdtemp(join(tmpdir(), 'cs-tn-s3-'));
-  s3rver = new S3rver({ port: 0, address: '127.0.0.1', directory: s3Dir, silent: true, configureBuckets: [{ name: BUCKET, configs: [] }] });
+  s3rver = newS3rver(s3Dir, BUCKET);
   const { port } = await s3rver.run();
   // lib/s3.ts builds its client when it is first imported: the environment comes first.
   Object.assign(process.env, { S3_ENDPOINT: `http://127.0.0.1:${port}`, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' });

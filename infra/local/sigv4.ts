@@ -99,18 +99,9 @@ function fromHeader(request: SignedRequest, query: [string, string][]): Claimed 
   const signature = fields.get('Signature');
   const amzDate = request.headers['x-amz-date'];
   if (credential === undefined || signedHeaders === undefined || signature === undefined || typeof amzDate !== 'string') return 'incomplete Authorization header';
-  const slash = credential.indexOf('/');
   const payloadHash = request.headers['x-amz-content-sha256'];
-  return {
-    accessKeyId: credential.slice(0, slash),
-    scope: credential.slice(slash + 1),
-    signedHeaders: signedHeaders.split(';'),
-    signature,
-    amzDate,
-    // S3 requests name their payload's hash; nobody here sends a body unsigned by other means.
-    payloadHash: typeof payloadHash === 'string' ? payloadHash : sha256Hex(''),
-    query,
-  };
+  // S3 requests name their payload's hash; nobody here sends a body unsigned by other means.
+  return claimOf(credential, signedHeaders, signature, amzDate, typeof payloadHash === 'string' ? payloadHash : sha256Hex(''), query);
 }
 
 function fromQuery(query: [string, string][], now: Date): Claimed | string {
@@ -128,16 +119,13 @@ function fromQuery(query: [string, string][], now: Date): Claimed | string {
   if (signedAt === undefined) return 'malformed X-Amz-Date';
   if (now.getTime() > signedAt.getTime() + expires * 1000) return 'presigned URL expired';
   if (signedAt.getTime() - now.getTime() > MAX_SKEW_MS) return 'presigned URL from the future';
+  return claimOf(credential, signedHeaders, signature, amzDate, 'UNSIGNED-PAYLOAD', query.filter(([key]) => key !== 'X-Amz-Signature'));
+}
+
+/** What a request says about its signature, from the Authorization header or the presigned URL alike. */
+function claimOf(credential: string, signedHeaders: string, signature: string, amzDate: string, payloadHash: string, query: [string, string][]): Claimed {
   const slash = credential.indexOf('/');
-  return {
-    accessKeyId: credential.slice(0, slash),
-    scope: credential.slice(slash + 1),
-    signedHeaders: signedHeaders.split(';'),
-    signature,
-    amzDate,
-    payloadHash: 'UNSIGNED-PAYLOAD',
-    query: query.filter(([key]) => key !== 'X-Amz-Signature'),
-  };
+  return { accessKeyId: credential.slice(0, slash), scope: credential.slice(slash + 1), signedHeaders: signedHeaders.split(';'), signature, amzDate, payloadHash, query };
 }
 
 function parseQuery(text: string): [string, string][] {
