@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 missing=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 command -v shellcheck >/dev/null || missing+=(shellcheck)
+# The EC2 scripts compute SCRAM verifiers with python3; the tests run that code here too.
+command -v python3 >/dev/null || missing+=(python3)
 # The browser the end-to-end tests and the web benchmark drive (Debian's, never a downloaded one).
 [ -x /usr/bin/chromium ] || missing+=(chromium fonts-liberation)
 
