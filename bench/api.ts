@@ -81,10 +81,19 @@ export async function apiBench() {
     const creators = [user, ...(await Promise.all(Array.from({ length: 9 }, () => signUp(cloud.config))))];
     const plan = { apiVersion: 'cs/v1', name: 'bench', components: [{ id: 'db', type: 'postgres' }] };
     for (let index = 0; index < 20; index++) {
-      await fetch(`${cloud.url}/v1/plan`, { method: 'POST', headers: { authorization: `Bearer ${user.accessToken}`, 'content-type': 'application/json' }, body: JSON.stringify(plan) });
+      await fetch(`${cloud.url}/v1/plan`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${user.accessToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify(plan),
+      });
     }
     const listPlans = await load(`${cloud.url}/v1/plan?limit=20`, 'GET', [user.accessToken]);
-    const createPlan = await load(`${cloud.url}/v1/plan`, 'POST', creators.map((creator) => creator.accessToken), plan);
+    const createPlan = await load(
+      `${cloud.url}/v1/plan`,
+      'POST',
+      creators.map((creator) => creator.accessToken),
+      plan,
+    );
 
     // Inside the repository, so the runtime-provided SDK resolves from node_modules when loading.
     const outDir = mkdtempSync(join(repoRoot, 'node_modules', '.cloudseed-bundles-'));
@@ -102,11 +111,20 @@ export async function apiBench() {
       SCHEDULER_ENDPOINT: 'http://127.0.0.1:9',
       S3_ENDPOINT: 'http://127.0.0.1:9',
       BACKUP_BUCKET: 'cloudseed-backups',
-      ...Object.fromEntries(['deploy', 'teardown', 'backup', 'restore'].map((name) => [`${name.toUpperCase()}_STATE_MACHINE_ARN`, `arn:aws:states:us-east-1:000000000000:stateMachine:cloudseed-${name}`])),
+      ...Object.fromEntries(
+        ['deploy', 'teardown', 'backup', 'restore'].map((name) => [
+          `${name.toUpperCase()}_STATE_MACHINE_ARN`,
+          `arn:aws:states:us-east-1:000000000000:stateMachine:cloudseed-${name}`,
+        ]),
+      ),
       CLOUDSEED_HOME: cloud.home,
     };
     try {
-      const bundles = (await bundleHandlers(outDir)).map((bundle) => ({ route: bundle.route, sizeKB: bundle.sizeKB, coldLoadMs: moduleLoadMs(bundle.file, env) }));
+      const bundles = (await bundleHandlers(outDir)).map((bundle) => ({
+        route: bundle.route,
+        sizeKB: bundle.sizeKB,
+        coldLoadMs: moduleLoadMs(bundle.file, env),
+      }));
       return { listPlans, createPlan, bundles };
     } finally {
       rmSync(outDir, { recursive: true, force: true });

@@ -28,7 +28,9 @@ export async function backupBench(targetMB = 200) {
     const user = await signUp(cloud.config);
     const headers = { authorization: `Bearer ${user.accessToken}`, 'content-type': 'application/json' };
     const call = async (method: string, path: string, body?: unknown) =>
-      (await fetch(`${cloud.url}${path}`, { method, headers, ...(body ? { body: JSON.stringify(body) } : {}) }).then((response) => response.json())) as Record<string, unknown>;
+      (await fetch(`${cloud.url}${path}`, { method, headers, ...(body ? { body: JSON.stringify(body) } : {}) }).then((response) =>
+        response.json(),
+      )) as Record<string, unknown>;
     const until = async <T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> => {
       for (;;) {
         const value = await read();
@@ -40,11 +42,16 @@ export async function backupBench(targetMB = 200) {
       const plan = await call('POST', '/v1/plan', {
         apiVersion: 'cs/v1',
         name,
-        components: [{ id: 'db', type: 'postgres', hardware: { memoryGiB: 2 }, db: { version: '15', backup: { enabled: true, schedule, validate: true } } }],
+        components: [
+          { id: 'db', type: 'postgres', hardware: { memoryGiB: 2 }, db: { version: '15', backup: { enabled: true, schedule, validate: true } } },
+        ],
       });
       const id = String(plan.id);
       await call('POST', `/v1/plan/${id}/deploy`);
-      await until(() => call('GET', `/v1/plan/${id}/deployment`), (deployment) => deployment.status === 'running');
+      await until(
+        () => call('GET', `/v1/plan/${id}/deployment`),
+        (deployment) => deployment.status === 'running',
+      );
       return id;
     };
 
@@ -54,7 +61,10 @@ export async function backupBench(targetMB = 200) {
     const clientDir = mkdtempSync(join(tmpdir(), 'cloudseed-bench-client-'));
     writeFileSync(join(clientDir, String(creds.caFileName)), String(creds.caCertificate));
     const psql = (sql: string) => {
-      const result = spawnSync('psql', ['-X', '-q', '-tA', '-v', 'ON_ERROR_STOP=1', String(creds.uri), '-c', sql], { encoding: 'utf8', cwd: clientDir });
+      const result = spawnSync('psql', ['-X', '-q', '-tA', '-v', 'ON_ERROR_STOP=1', String(creds.uri), '-c', sql], {
+        encoding: 'utf8',
+        cwd: clientDir,
+      });
       if (result.status !== 0) throw new Error(`psql failed: ${result.stderr.trim()}`);
       return result.stdout.trim();
     };
@@ -74,7 +84,10 @@ export async function backupBench(targetMB = 200) {
 
     const restoreStarted = performance.now();
     await call('POST', `/v1/plan/${planId}/backups/${String(backupId)}/restore`, { confirm: true });
-    await until(() => call('GET', `/v1/plan/${planId}/deployment`), (deployment) => deployment.status !== 'deploying');
+    await until(
+      () => call('GET', `/v1/plan/${planId}/deployment`),
+      (deployment) => deployment.status !== 'deploying',
+    );
     const restoreMs = performance.now() - restoreStarted;
 
     const mb = databaseBytes / (1024 * 1024);

@@ -16,7 +16,9 @@ export async function deployBench(runs = 5) {
     const user = await signUp(cloud.config);
     const headers = { authorization: `Bearer ${user.accessToken}`, 'content-type': 'application/json' };
     const call = async (method: string, path: string, body?: unknown) =>
-      (await fetch(`${cloud.url}${path}`, { method, headers, ...(body ? { body: JSON.stringify(body) } : {}) }).then((response) => response.json())) as Record<string, unknown>;
+      (await fetch(`${cloud.url}${path}`, { method, headers, ...(body ? { body: JSON.stringify(body) } : {}) }).then((response) =>
+        response.json(),
+      )) as Record<string, unknown>;
 
     const measure = async (topology: { mode: string; replicas: number }) => {
       const totals: number[] = [];

@@ -22,7 +22,13 @@ export function measure(name: string, work: () => unknown, seconds = 1): Measure
   const elapsed = performance.now() - started;
   samples.sort((a, b) => a - b);
   const percentile = (p: number) => round((samples[Math.min(samples.length - 1, Math.floor(samples.length * p))] ?? 0) * 1000);
-  return { name, iterations: samples.length, opsPerSecond: Math.round((samples.length / elapsed) * 1000), p50Micros: percentile(0.5), p99Micros: percentile(0.99) };
+  return {
+    name,
+    iterations: samples.length,
+    opsPerSecond: Math.round((samples.length / elapsed) * 1000),
+    p50Micros: percentile(0.5),
+    p99Micros: percentile(0.99),
+  };
 }
 
 export function median(values: readonly number[]): number {

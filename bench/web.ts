@@ -85,9 +85,12 @@ export async function webBench(runs = RUNS): Promise<WebBench> {
 async function freshContext(browser: Browser, baseURL: string, user: SignedUpUser | undefined): Promise<BrowserContext> {
   const context = await browser.newContext({ baseURL, viewport: VIEWPORT });
   if (user !== undefined) {
-    await context.addInitScript(([key, value]) => {
-      (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem(key, value);
-    }, ['cloudseed.session', JSON.stringify(storedSession(user))] as const);
+    await context.addInitScript(
+      ([key, value]) => {
+        (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem(key, value);
+      },
+      ['cloudseed.session', JSON.stringify(storedSession(user))] as const,
+    );
   }
   await context.newPage();
   return context;

@@ -33,7 +33,10 @@ async function plansStatus(cloud: LocalCloud, token: string): Promise<number> {
 }
 
 function preflight(url: string, origin: string, method = 'POST'): Promise<Response> {
-  return fetch(url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': 'content-type,x-amz-target' } });
+  return fetch(url, {
+    method: 'OPTIONS',
+    headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': 'content-type,x-amz-target' },
+  });
 }
 
 describe('access tokens of the local cloud', () => {
@@ -65,10 +68,12 @@ describe('access tokens of the local cloud', () => {
     expect(await plansStatus(cloud, accessToken)).toBe(200);
   });
 
-  it('has cognito-local serve the installation\'s public key, not the package\'s', async () => {
-    const served = (await (await fetch(`${cloud.config.cognitoEndpoint}/${cloud.config.userPoolId}/.well-known/jwks.json`)).json());
+  it("has cognito-local serve the installation's public key, not the package's", async () => {
+    const served = await (await fetch(`${cloud.config.cognitoEndpoint}/${cloud.config.userPoolId}/.well-known/jwks.json`)).json();
     const installation = JSON.parse(await readFile(join(cloud.home, 'keys', 'token-signing.jwks.json'), 'utf8')) as { keys: { n: string }[] };
-    const shipped = JSON.parse(await readFile(new URL('../node_modules/cognito-local/lib/keys/cognitoLocal.public.json', import.meta.url), 'utf8')) as { jwk: { n: string } };
+    const shipped = JSON.parse(
+      await readFile(new URL('../node_modules/cognito-local/lib/keys/cognitoLocal.public.json', import.meta.url), 'utf8'),
+    ) as { jwk: { n: string } };
 
     expect(served).toEqual(installation);
     expect(installation.keys.map((key) => key.n)).not.toContain(shipped.jwk.n);
@@ -82,7 +87,7 @@ describe('access tokens of the local cloud', () => {
   });
 });
 
-describe('the installation\'s keys', () => {
+describe("the installation's keys", () => {
   it('are made once and kept across restarts; a new sign-in after a restart works', async () => {
     const home = await temporaryHome();
     const first = await startLocalCloud({ home });
@@ -120,7 +125,15 @@ describe('s3rver', () => {
   let s3: LocalS3;
   let credentials: { accessKeyId: string; secretAccessKey: string };
   const client = (signWith: { accessKeyId: string; secretAccessKey: string }) =>
-    new S3Client({ endpoint: s3.endpoint, region: 'local', forcePathStyle: true, credentials: signWith, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED', maxAttempts: 1 });
+    new S3Client({
+      endpoint: s3.endpoint,
+      region: 'local',
+      forcePathStyle: true,
+      credentials: signWith,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      maxAttempts: 1,
+    });
   const status = async (promise: Promise<unknown>) => {
     try {
       await promise;
@@ -140,12 +153,18 @@ describe('s3rver', () => {
     await s3.close();
   });
 
-  it('serves requests signed with the installation\'s credentials, headers or presigned URL', async () => {
+  it("serves requests signed with the installation's credentials, headers or presigned URL", async () => {
     const body = randomBytes(64).toString('hex');
     await client(credentials).send(new PutObjectCommand({ Bucket: BACKUP_BUCKET, Key: 'plans/a/b.txt', Body: body }));
 
     const object = await client(credentials).send(new GetObjectCommand({ Bucket: BACKUP_BUCKET, Key: 'plans/a/b.txt' }));
-    const presigned = await fetch(await getSignedUrl(client(credentials), new GetObjectCommand({ Bucket: BACKUP_BUCKET, Key: 'plans/a/b.txt', ResponseContentDisposition: 'attachment; filename="b (1).txt"' }), { expiresIn: 60 }));
+    const presigned = await fetch(
+      await getSignedUrl(
+        client(credentials),
+        new GetObjectCommand({ Bucket: BACKUP_BUCKET, Key: 'plans/a/b.txt', ResponseContentDisposition: 'attachment; filename="b (1).txt"' }),
+        { expiresIn: 60 },
+      ),
+    );
 
     expect(await object.Body?.transformToString()).toBe(body);
     expect(presigned.status).toBe(200);
@@ -153,7 +172,8 @@ describe('s3rver', () => {
   });
 
   it('refuses the old fixed credentials, its own built-in key, a wrong secret and no signature with 403', async () => {
-    const put = (signWith: typeof credentials) => client(signWith).send(new PutObjectCommand({ Bucket: BACKUP_BUCKET, Key: 'intruder.txt', Body: 'x' }));
+    const put = (signWith: typeof credentials) =>
+      client(signWith).send(new PutObjectCommand({ Bucket: BACKUP_BUCKET, Key: 'intruder.txt', Body: 'x' }));
 
     expect(await status(put(OLD_FIXED_CREDENTIALS))).toBe(403);
     expect(await status(put({ accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }))).toBe(403);
@@ -164,7 +184,9 @@ describe('s3rver', () => {
   });
 
   it('refuses a presigned URL whose key was changed after signing', async () => {
-    const url = new URL(await getSignedUrl(client(credentials), new GetObjectCommand({ Bucket: BACKUP_BUCKET, Key: 'plans/a/b.txt' }), { expiresIn: 60 }));
+    const url = new URL(
+      await getSignedUrl(client(credentials), new GetObjectCommand({ Bucket: BACKUP_BUCKET, Key: 'plans/a/b.txt' }), { expiresIn: 60 }),
+    );
     url.pathname = `/${BACKUP_BUCKET}/plans/a/other.txt`;
 
     expect((await fetch(url)).status).toBe(403);
@@ -229,7 +251,7 @@ describe('cross-origin requests to the local cloud', () => {
     await cloud.stop();
   });
 
-  it('lets the web app\'s own origin call cognito-local', async () => {
+  it("lets the web app's own origin call cognito-local", async () => {
     const response = await preflight(`${cloud.config.cognitoEndpoint}/`, cloud.url);
 
     expect(response.status).toBe(204);
@@ -240,7 +262,11 @@ describe('cross-origin requests to the local cloud', () => {
     const options = await preflight(`${cloud.config.cognitoEndpoint}/`, FOREIGN_ORIGIN);
     const signUpAttempt = await fetch(`${cloud.config.cognitoEndpoint}/`, {
       method: 'POST',
-      headers: { origin: FOREIGN_ORIGIN, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSCognitoIdentityProviderService.ListUserPools' },
+      headers: {
+        origin: FOREIGN_ORIGIN,
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': 'AWSCognitoIdentityProviderService.ListUserPools',
+      },
       body: JSON.stringify({ MaxResults: 10 }),
     });
 
@@ -273,7 +299,8 @@ describe('HOST', () => {
   });
 
   it('allows loopback addresses without the acknowledgement', () => {
-    for (const host of ['127.0.0.1', '127.0.1.1', '::1', '[::1]', 'localhost', '::ffff:127.0.0.1']) expect(remoteHostRefusal(host, {}), host).toBeUndefined();
+    for (const host of ['127.0.0.1', '127.0.1.1', '::1', '[::1]', 'localhost', '::ffff:127.0.0.1'])
+      expect(remoteHostRefusal(host, {}), host).toBeUndefined();
   });
 
   it('allows any address with CLOUDSEED_ALLOW_REMOTE=1, and only with 1', () => {

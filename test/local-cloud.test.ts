@@ -37,7 +37,10 @@ describe('the local cloud', () => {
   });
 
   it('prints one ready line, on stdout, with the URL it serves on', () => {
-    const readyLines = cloud.stdout().split('\n').filter((line) => line.includes('ready'));
+    const readyLines = cloud
+      .stdout()
+      .split('\n')
+      .filter((line) => line.includes('ready'));
 
     expect(readyLines).toEqual([`CloudSeed local cloud ready at ${cloud.url}`]);
     expect(cloud.url).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
@@ -55,9 +58,23 @@ describe('the local cloud', () => {
     const remembered = JSON.parse(await readFile(join(cloud.home, 'local-cloud.json'), 'utf8')) as Record<string, string>;
 
     expect(response.headers.get('content-type')).toBe('application/json');
-    expect(Object.keys(config).sort()).toEqual(['apiBase', 'cognitoEndpoint', 'mode', 'postgresVersions', 'region', 'userPoolClientId', 'userPoolId']);
+    expect(Object.keys(config).sort()).toEqual([
+      'apiBase',
+      'cognitoEndpoint',
+      'mode',
+      'postgresVersions',
+      'region',
+      'userPoolClientId',
+      'userPoolId',
+    ]);
     expect(config.postgresVersions).toContain('15');
-    expect(config).toMatchObject({ mode: 'local', region: 'local', apiBase: cloud.url, userPoolId: remembered.userPoolId, userPoolClientId: remembered.userPoolClientId });
+    expect(config).toMatchObject({
+      mode: 'local',
+      region: 'local',
+      apiBase: cloud.url,
+      userPoolId: remembered.userPoolId,
+      userPoolClientId: remembered.userPoolClientId,
+    });
     expect(config.cognitoEndpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(config.cognitoEndpoint).not.toBe(cloud.url);
   });
@@ -95,7 +112,10 @@ describe('the local cloud', () => {
 
   it('refuses a body declared larger than 1 MiB with 413 before reading any of it', async () => {
     // Only the headers are sent: a server that waited for the body would never answer.
-    const response = await rawRequest(cloud.url, `POST /v1/plan HTTP/1.1\nHost: x\nContent-Type: application/json\nContent-Length: ${2 * MAX_BODY_BYTES}`);
+    const response = await rawRequest(
+      cloud.url,
+      `POST /v1/plan HTTP/1.1\nHost: x\nContent-Type: application/json\nContent-Length: ${2 * MAX_BODY_BYTES}`,
+    );
 
     expect(response.status).toBe(413);
     expect(response.headers['content-type']).toBe(PROBLEM_JSON);
@@ -105,9 +125,16 @@ describe('the local cloud', () => {
 
   it('refuses a chunked body with 413 once it passes 1 MiB', async () => {
     const chunk = Buffer.alloc(256 * 1024, 'a');
-    const framed = Buffer.concat([...Array.from({ length: 6 }, () => [Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]).flat(), Buffer.from('0\r\n\r\n')]);
+    const framed = Buffer.concat([
+      ...Array.from({ length: 6 }, () => [Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]).flat(),
+      Buffer.from('0\r\n\r\n'),
+    ]);
 
-    const response = await rawRequest(cloud.url, 'POST /v1/plan HTTP/1.1\nHost: x\nContent-Type: application/json\nTransfer-Encoding: chunked', framed);
+    const response = await rawRequest(
+      cloud.url,
+      'POST /v1/plan HTTP/1.1\nHost: x\nContent-Type: application/json\nTransfer-Encoding: chunked',
+      framed,
+    );
 
     expect(response.status).toBe(413);
   });
@@ -171,15 +198,36 @@ describe('the HTTP adapter', () => {
   let url: string;
   let echoed: { event: APIGatewayProxyEventV2; context: Context; remainingMs: number } | undefined;
 
-  const config: PublicConfig = { mode: 'local', region: 'local', userPoolId: 'pool', userPoolClientId: 'client', cognitoEndpoint: 'http://127.0.0.1:1', apiBase: 'http://127.0.0.1:2' };
-  const route = (method: LoadedRoute['method'], path: string, handler: LoadedRoute['handler']): LoadedRoute => ({ method, path, module: 'test', auth: false, functionName: 'cloudseed-test', handler });
+  const config: PublicConfig = {
+    mode: 'local',
+    region: 'local',
+    userPoolId: 'pool',
+    userPoolClientId: 'client',
+    cognitoEndpoint: 'http://127.0.0.1:1',
+    apiBase: 'http://127.0.0.1:2',
+  };
+  const route = (method: LoadedRoute['method'], path: string, handler: LoadedRoute['handler']): LoadedRoute => ({
+    method,
+    path,
+    module: 'test',
+    auth: false,
+    functionName: 'cloudseed-test',
+    handler,
+  });
   const routes: LoadedRoute[] = [
     route('POST', '/v1/echo/{id}', (event, context) => {
       echoed = { event, context, remainingMs: context.getRemainingTimeInMillis() };
-      return Promise.resolve({ statusCode: 201, headers: { 'Content-Type': 'text/plain', 'x-count': 3 }, cookies: ['a=1; Path=/', 'b=2'], body: 'made' });
+      return Promise.resolve({
+        statusCode: 201,
+        headers: { 'Content-Type': 'text/plain', 'x-count': 3 },
+        cookies: ['a=1; Path=/', 'b=2'],
+        body: 'made',
+      });
     }),
     route('GET', '/v1/echo', () => Promise.resolve({ hello: 'world' })),
-    route('GET', '/v1/echo/literal', () => Promise.resolve({ statusCode: 200, body: Buffer.from([0xff, 0x00, 0x01]).toString('base64'), isBase64Encoded: true })),
+    route('GET', '/v1/echo/literal', () =>
+      Promise.resolve({ statusCode: 200, body: Buffer.from([0xff, 0x00, 0x01]).toString('base64'), isBase64Encoded: true }),
+    ),
     route('GET', '/v1/boom', () => Promise.reject(new Error('secret detail'))),
     route('GET', '/v1/files/{path+}', (event) => Promise.resolve({ statusCode: 200, body: event.pathParameters?.path ?? '' })),
   ];
@@ -248,7 +296,13 @@ describe('the HTTP adapter', () => {
         stage: '$default',
       },
     });
-    expect(event?.headers).toMatchObject({ 'x-repeated': 'one,two', 'content-type': 'text/plain', 'user-agent': 'raw-test/1', 'x-forwarded-for': '127.0.0.1', 'x-forwarded-proto': 'http' });
+    expect(event?.headers).toMatchObject({
+      'x-repeated': 'one,two',
+      'content-type': 'text/plain',
+      'user-agent': 'raw-test/1',
+      'x-forwarded-for': '127.0.0.1',
+      'x-forwarded-proto': 'http',
+    });
     expect(event?.headers).not.toHaveProperty('cookie');
     expect(Object.keys(event?.headers ?? {}).every((name) => name === name.toLowerCase())).toBe(true);
     expect(event?.requestContext.requestId).toMatch(/^[0-9a-f-]{36}$/);
@@ -257,7 +311,11 @@ describe('the HTTP adapter', () => {
   });
 
   it('gives the handler a Lambda context for the request', () => {
-    expect(echoed?.context).toMatchObject({ functionName: 'cloudseed-test', functionVersion: '$LATEST', awsRequestId: echoed?.event.requestContext.requestId });
+    expect(echoed?.context).toMatchObject({
+      functionName: 'cloudseed-test',
+      functionVersion: '$LATEST',
+      awsRequestId: echoed?.event.requestContext.requestId,
+    });
     expect(echoed?.remainingMs).toBeGreaterThan(25_000);
     expect(echoed?.remainingMs).toBeLessThanOrEqual(30_000);
   });
@@ -507,7 +565,9 @@ describe('the local cloud as a process', () => {
 
       expect(await cloud.exited).toBe(1);
       expect(cloud.stdout()).toBe('');
-      expect(cloud.stderr().trim().split('\n')).toEqual([expect.stringContaining(`cannot listen on 127.0.0.1:${port}: the address is already in use`)]);
+      expect(cloud.stderr().trim().split('\n')).toEqual([
+        expect.stringContaining(`cannot listen on 127.0.0.1:${port}: the address is already in use`),
+      ]);
       expect(await processesWorkingIn(cloud.home)).toEqual([]);
     } finally {
       blocker.close();
@@ -536,7 +596,11 @@ async function withStoppedTables<T>(home: string, use: (client: DynamoDBClient) 
   const server = dynalite({ path: join(home, 'dynamodb') });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
-  const client = new DynamoDBClient({ endpoint: `http://127.0.0.1:${port}`, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const client = new DynamoDBClient({
+    endpoint: `http://127.0.0.1:${port}`,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   try {
     return await use(client);
   } finally {

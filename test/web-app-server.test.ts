@@ -18,7 +18,14 @@ describe('the web app in the local cloud', () => {
   let directory: string;
   let adapter: HttpAdapter;
   let url: string;
-  const config: PublicConfig = { mode: 'local', region: 'local', userPoolId: 'pool', userPoolClientId: 'client', cognitoEndpoint: 'http://127.0.0.1:9229', apiBase: '' };
+  const config: PublicConfig = {
+    mode: 'local',
+    region: 'local',
+    userPoolId: 'pool',
+    userPoolClientId: 'client',
+    cognitoEndpoint: 'http://127.0.0.1:9229',
+    apiBase: '',
+  };
 
   beforeAll(async () => {
     directory = await mkdtemp(join(tmpdir(), 'cloudseed-web-'));
@@ -76,15 +83,20 @@ describe('the web app in the local cloud', () => {
     expect((await fetch(`${url}/_app/version.json`)).headers.get('cache-control')).toBe('no-cache');
   });
 
-  it.each(['/missing.js', '/_app/immutable/chunks/nope.js', '/leak.txt', '/../secret.txt', '/%2e%2e/secret.txt', '/_app/..%2f..%2fsecret.txt', '/bad%zz.js'])(
-    'answers %s with a 404 and never leaves the build directory',
-    async (path) => {
-      const response = await rawRequest(url, `GET ${path} HTTP/1.1\nHost: x\nConnection: close`);
+  it.each([
+    '/missing.js',
+    '/_app/immutable/chunks/nope.js',
+    '/leak.txt',
+    '/../secret.txt',
+    '/%2e%2e/secret.txt',
+    '/_app/..%2f..%2fsecret.txt',
+    '/bad%zz.js',
+  ])('answers %s with a 404 and never leaves the build directory', async (path) => {
+    const response = await rawRequest(url, `GET ${path} HTTP/1.1\nHost: x\nConnection: close`);
 
-      expect(response.status).toBe(404);
-      expect(response.body.toString()).not.toContain('outside');
-    },
-  );
+    expect(response.status).toBe(404);
+    expect(response.body.toString()).not.toContain('outside');
+  });
 
   it('answers writes to page paths with 405', async () => {
     const response = await fetch(`${url}/plans`, { method: 'POST', body: '{}' });

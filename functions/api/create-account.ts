@@ -3,7 +3,4 @@ import { authedRoute } from '../lib/authed-route.ts';
 import { accounts } from '../lib/accounts.ts';
 import { json } from '../lib/http.ts';
 
-export const handler = authedRoute(
-  async ({ user, body }) => json(201, accountResource(await accounts.connect(user.sub, body))),
-  { body: true },
-);
+export const handler = authedRoute(async ({ user, body }) => json(201, accountResource(await accounts.connect(user.sub, body))), { body: true });

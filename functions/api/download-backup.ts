@@ -17,5 +17,10 @@ export const handler = authedRoute(async ({ user, params }) => {
   // The backup is where the plan was deployed when it was taken: its deployment's target, or the plan's once that is gone.
   const target = (await deployments.get(user.sub, plan.id))?.spec.target ?? plan.spec.target;
   const url = await backupDownloadUrl(user.sub, target, record.location, { filename: `${plan.id}-${backupId}.dump`, expiresIn: LINK_SECONDS });
-  return json(200, { url, expiresAt: new Date(Date.now() + LINK_SECONDS * 1000).toISOString(), format: 'pg_dump custom format (pg_restore)', sha256: record.sha256 });
+  return json(200, {
+    url,
+    expiresAt: new Date(Date.now() + LINK_SECONDS * 1000).toISOString(),
+    format: 'pg_dump custom format (pg_restore)',
+    sha256: record.sha256,
+  });
 });

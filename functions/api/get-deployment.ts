@@ -30,7 +30,19 @@ export const handler = authedRoute(async ({ user, params }) => {
       ? { endpoint: { host: primary.host, port: primary.port, database: components[0].databaseName, username: components[0].username } }
       : {}),
     ...(components.length > 0
-      ? { nodes: components.flatMap((component) => component.nodes.map((node) => ({ component: component.id, name: node.name, role: node.role, host: node.host, port: node.port, healthy: node.healthy ?? true, ...(node.detail ? { detail: node.detail } : {}) }))) }
+      ? {
+          nodes: components.flatMap((component) =>
+            component.nodes.map((node) => ({
+              component: component.id,
+              name: node.name,
+              role: node.role,
+              host: node.host,
+              port: node.port,
+              healthy: node.healthy ?? true,
+              ...(node.detail ? { detail: node.detail } : {}),
+            })),
+          ),
+        }
       : {}),
     ...(backupSpec?.enabled
       ? {

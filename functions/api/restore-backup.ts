@@ -11,8 +11,16 @@ import { quotas } from '../lib/usage.ts';
 /** Restores a backup into the running deployment; the body must say `{ "confirm": true }`. */
 export const handler = authedRoute(
   async ({ user, params, body }) => {
-    const confirmed = typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 1 && (body as { confirm?: unknown }).confirm === true;
-    if (!confirmed) throw badRequest('A restore replaces the database\'s contents; send { "confirm": true } to go ahead.', [{ path: '/confirm', message: 'must be true (and the only field)' }]);
+    const confirmed =
+      typeof body === 'object' &&
+      body !== null &&
+      !Array.isArray(body) &&
+      Object.keys(body).length === 1 &&
+      (body as { confirm?: unknown }).confirm === true;
+    if (!confirmed)
+      throw badRequest('A restore replaces the database\'s contents; send { "confirm": true } to go ahead.', [
+        { path: '/confirm', message: 'must be true (and the only field)' },
+      ]);
     const plan = await plans.get(user.sub, params.id ?? '');
     const backupId = params.backupId ?? '';
     const record = BACKUP_ID.test(backupId) ? await backups.get(user.sub, plan.id, backupId) : undefined;

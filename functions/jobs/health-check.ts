@@ -31,10 +31,17 @@ export async function checkDeployment(deployment: DeploymentRecord): Promise<voi
     });
   }
   const degraded = problems.length > 0 ? { step: 'HealthCheck', reason: problems.join('; '), at: new Date().toISOString() } : undefined;
-  const unchanged = JSON.stringify(components) === JSON.stringify(deployment.components ?? []) && (degraded?.reason ?? '') === (deployment.degraded?.reason ?? '');
+  const unchanged =
+    JSON.stringify(components) === JSON.stringify(deployment.components ?? []) && (degraded?.reason ?? '') === (deployment.degraded?.reason ?? '');
   if (unchanged) return;
   try {
-    await deployments.update(deployment.ownerId, deployment.planId, deployment.deploymentId, { components, ...(degraded ? { degraded } : {}) }, degraded ? [] : ['degraded']);
+    await deployments.update(
+      deployment.ownerId,
+      deployment.planId,
+      deployment.deploymentId,
+      { components, ...(degraded ? { degraded } : {}) },
+      degraded ? [] : ['degraded'],
+    );
     logger.info(degraded ? 'deployment degraded' : 'deployment recovered', { planId: deployment.planId, reason: degraded?.reason });
   } catch (error) {
     // A deployment started since we read it: its own workflow decides the status now.

@@ -26,7 +26,9 @@ export class DynamoAccountRepository implements AccountRepository {
   }
 
   async getExternalId(ownerId: string): Promise<string | undefined> {
-    const { Item } = await this.#client.send(new GetCommand({ TableName: this.#table, Key: { ownerId, accountKey: EXTERNAL_ID_KEY }, ConsistentRead: true }));
+    const { Item } = await this.#client.send(
+      new GetCommand({ TableName: this.#table, Key: { ownerId, accountKey: EXTERNAL_ID_KEY }, ConsistentRead: true }),
+    );
     return Item?.externalId as string | undefined;
   }
 
@@ -58,7 +60,6 @@ export class DynamoAccountRepository implements AccountRepository {
     });
     return items.map(fromItem);
   }
-
 
   async get(ownerId: string, id: string): Promise<AccountRecord | undefined> {
     return (await this.list(ownerId)).find((record) => record.id === id);

@@ -60,8 +60,12 @@ export class DynamoBackupRepository implements BackupRepository {
     return items.map(strip);
   }
 
-
-  async update(ownerId: string, planId: string, backupId: string, changes: Partial<Omit<BackupRecord, 'ownerId' | 'planId' | 'backupId'>>): Promise<void> {
+  async update(
+    ownerId: string,
+    planId: string,
+    backupId: string,
+    changes: Partial<Omit<BackupRecord, 'ownerId' | 'planId' | 'backupId'>>,
+  ): Promise<void> {
     const entries = Object.entries(changes).filter(([, value]) => value !== undefined);
     if (entries.length === 0) return;
     await this.#client.send(

@@ -24,7 +24,11 @@ export const backups = new DynamoBackupRepository(documentClient, requireEnv(bac
 const links = new BackupLinks(new STSClient({ retryMode: 'standard', maxAttempts: 3 }));
 
 /** Where a new backup of the deployed target goes. */
-export async function backupLocationFor(ownerId: string, target: Target, ids: { planId: string; componentId: string; backupId: string }): Promise<BackupLocation> {
+export async function backupLocationFor(
+  ownerId: string,
+  target: Target,
+  ids: { planId: string; componentId: string; backupId: string },
+): Promise<BackupLocation> {
   const key = backupKey(ids.planId, ids.componentId, ids.backupId);
   if (target.cloud === 'local') return { bucket: localBackupBucket(), key };
   const bucket = await accounts.backupBucketFor(ownerId, target);
@@ -33,17 +37,25 @@ export async function backupLocationFor(ownerId: string, target: Target, ids: { 
 }
 
 /** A link that downloads the object for `expiresIn` seconds, saved as `filename`. */
-export async function backupDownloadUrl(ownerId: string, target: Target, location: BackupLocation, options: { filename: string; expiresIn: number }): Promise<string> {
+export async function backupDownloadUrl(
+  ownerId: string,
+  target: Target,
+  location: BackupLocation,
+  options: { filename: string; expiresIn: number },
+): Promise<string> {
   const disposition = `attachment; filename="${options.filename}"`;
   if (target.cloud === 'local') {
-    return getSignedUrl(s3, new GetObjectCommand({ Bucket: location.bucket, Key: location.key, ResponseContentDisposition: disposition }), { expiresIn: options.expiresIn });
+    return getSignedUrl(s3, new GetObjectCommand({ Bucket: location.bucket, Key: location.key, ResponseContentDisposition: disposition }), {
+      expiresIn: options.expiresIn,
+    });
   }
   const connection = await accounts.connectionFor(ownerId, target);
   if (!connection) throw new Conflict('The AWS account this backup is stored in is not connected any more; connect it again to download the backup.');
   try {
     return await links.downloadUrl(connection, location, options);
   } catch (error) {
-    if (error instanceof AccountAccessError) throw new Conflict('CloudSeed cannot assume the role of the AWS account this backup is stored in; check the CloudSeed stack there.');
+    if (error instanceof AccountAccessError)
+      throw new Conflict('CloudSeed cannot assume the role of the AWS account this backup is stored in; check the CloudSeed stack there.');
     throw error;
   }
 }

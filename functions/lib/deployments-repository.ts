@@ -36,7 +36,6 @@ export class DynamoDeploymentRepository implements DeploymentRepository {
     });
   }
 
-
   /** Each of the owner's deployments with the components it was deployed with: what its nodes are counted from. */
   async listDeployedComponents(ownerId: string): Promise<DeployedComponents[]> {
     return queryAll<DeployedComponents>(this.#client, {
@@ -49,7 +48,6 @@ export class DynamoDeploymentRepository implements DeploymentRepository {
     });
   }
 
-
   async listByStatus(statuses: readonly DeploymentStatus[]): Promise<DeploymentRecord[]> {
     const values = Object.fromEntries(statuses.map((status, index) => [`:s${index}`, status]));
     return scanAll<DeploymentRecord>(this.#client, {
@@ -59,7 +57,6 @@ export class DynamoDeploymentRepository implements DeploymentRepository {
       ExpressionAttributeValues: values,
     });
   }
-
 
   async start(record: DeploymentRecord, expectedRevision: number | undefined): Promise<void> {
     try {
@@ -77,7 +74,8 @@ export class DynamoDeploymentRepository implements DeploymentRepository {
         }),
       );
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new Conflict('Another deployment or a backup of this plan is in progress; wait for it to finish.');
+      if (error instanceof ConditionalCheckFailedException)
+        throw new Conflict('Another deployment or a backup of this plan is in progress; wait for it to finish.');
       throw error;
     }
   }
@@ -150,7 +148,8 @@ export class DynamoDeploymentRepository implements DeploymentRepository {
         }),
       );
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new Conflict('A backup of this plan is already running, or the plan is not running.');
+      if (error instanceof ConditionalCheckFailedException)
+        throw new Conflict('A backup of this plan is already running, or the plan is not running.');
       throw error;
     }
   }

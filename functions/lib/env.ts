@@ -27,7 +27,8 @@ export function requireEnv(name: string): string {
 export function positiveIntegerEnv(name: string, fallback: number): number {
   const value = process.env[name];
   if (value === undefined || value === '') return fallback;
-  if (!/^[1-9]\d{0,8}$/.test(value)) throw new Error(`environment variable ${name} must be a whole number of at least 1, not ${JSON.stringify(value)}`);
+  if (!/^[1-9]\d{0,8}$/.test(value))
+    throw new Error(`environment variable ${name} must be a whole number of at least 1, not ${JSON.stringify(value)}`);
   return Number(value);
 }
 

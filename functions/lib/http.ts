@@ -101,9 +101,12 @@ export function jsonBody(): ApiMiddleware {
       if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) {
         throw new HttpProblem(413, 'Content Too Large', `The body must be at most ${MAX_BODY_BYTES} bytes.`);
       }
-      if (text.trim() === '') throw new HttpProblem(400, 'Bad Request', 'A JSON body is required.', { errors: [{ path: '/', message: 'is required' }] });
+      if (text.trim() === '')
+        throw new HttpProblem(400, 'Bad Request', 'A JSON body is required.', { errors: [{ path: '/', message: 'is required' }] });
       if (nestingDepth(text) > MAX_JSON_DEPTH) {
-        throw new HttpProblem(400, 'Bad Request', `The body nests deeper than ${MAX_JSON_DEPTH} levels.`, { errors: [{ path: '/', message: 'nests too deeply' }] });
+        throw new HttpProblem(400, 'Bad Request', `The body nests deeper than ${MAX_JSON_DEPTH} levels.`, {
+          errors: [{ path: '/', message: 'nests too deeply' }],
+        });
       }
       try {
         request.context.jsonBody = JSON.parse(text) as unknown;
@@ -138,7 +141,10 @@ function problems(): ApiMiddleware {
       const { error } = request;
       if (request.response !== undefined && request.response !== null && error === undefined) return;
       if (error instanceof HttpProblem) {
-        request.response = problemResponse(error.status, error.title, error.message, { ...(error.errors ? { errors: error.errors } : {}), headers: error.headers });
+        request.response = problemResponse(error.status, error.title, error.message, {
+          ...(error.errors ? { errors: error.errors } : {}),
+          headers: error.headers,
+        });
       } else if (error instanceof ValidationFailed) {
         request.response = problemResponse(400, 'Bad Request', error.message, { errors: error.errors });
       } else if (error instanceof NotFound) {

@@ -12,7 +12,10 @@ function embedded(schema: Record<string, unknown>): Record<string, unknown> {
   return rest;
 }
 
-const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } });
+const problem = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+});
 const planResponse = (description: string) => ({
   description,
   headers: { ETag: { description: 'The plan version, for If-Match', schema: { type: 'string' } } },
@@ -20,18 +23,30 @@ const planResponse = (description: string) => ({
 });
 const planIdParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 const backupIdParameter = { name: 'backupId', in: 'path', required: true, schema: { type: 'string' } };
-const ifMatch = { name: 'If-Match', in: 'header', required: false, description: 'The ETag you read; a stale one is refused with 412.', schema: { type: 'string' } };
+const ifMatch = {
+  name: 'If-Match',
+  in: 'header',
+  required: false,
+  description: 'The ETag you read; a stale one is refused with 412.',
+  schema: { type: 'string' },
+};
 const planBody = {
   required: true,
   description: `A cs-json v1 document, or the original spec's shorthand. At most ${MAX_BODY_BYTES} bytes.`,
-  content: { 'application/json': { schema: { oneOf: [{ $ref: '#/components/schemas/PlanInput' }, { $ref: '#/components/schemas/PlanShorthand' }] } } },
+  content: {
+    'application/json': { schema: { oneOf: [{ $ref: '#/components/schemas/PlanInput' }, { $ref: '#/components/schemas/PlanShorthand' }] } },
+  },
 };
 const dailyLimit = {
   ...problem(`You started ${limits.backupsPerDay} backups and restores today (UTC), the most an account may; scheduled backups do not count`),
   headers: { 'Retry-After': { description: 'Seconds until midnight UTC, when the count starts again', schema: { type: 'integer', minimum: 1 } } },
 };
 const authErrors = { 401: problem('Missing or invalid access token'), 404: problem('No such plan for this account') };
-const bodyErrors = { 400: problem('Invalid body; `errors` lists each field'), 413: problem('Body too large'), 415: problem('Body is not application/json') };
+const bodyErrors = {
+  400: problem('Invalid body; `errors` lists each field'),
+  413: problem('Body too large'),
+  415: problem('Body is not application/json'),
+};
 
 export const openApiDocument = {
   openapi: '3.1.0',
@@ -75,23 +90,44 @@ export const openApiDocument = {
       post: {
         summary: 'Deploy the plan: create what is missing or reconcile what runs',
         responses: {
-          202: { description: 'Started', content: { 'application/json': { schema: { type: 'object', required: ['deploymentId', 'mode'], properties: { deploymentId: { type: 'string' }, mode: { enum: ['create', 'update'] } } } } } },
-          400: problem('The change cannot be applied to the running deployment, or a plan on AWS names no connected account (`/target/accountId`); `errors` says why'),
-          409: problem(`A deployment, teardown or backup is in progress, or your deployed plans would run more than ${limits.runningNodes} nodes (a cluster runs 1 + replicas)`),
+          202: {
+            description: 'Started',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['deploymentId', 'mode'],
+                  properties: { deploymentId: { type: 'string' }, mode: { enum: ['create', 'update'] } },
+                },
+              },
+            },
+          },
+          400: problem(
+            'The change cannot be applied to the running deployment, or a plan on AWS names no connected account (`/target/accountId`); `errors` says why',
+          ),
+          409: problem(
+            `A deployment, teardown or backup is in progress, or your deployed plans would run more than ${limits.runningNodes} nodes (a cluster runs 1 + replicas)`,
+          ),
           ...authErrors,
         },
       },
     },
     '/v1/plan/{id}/deployment': {
       parameters: [planIdParameter],
-      get: { summary: 'Status, steps timeline, endpoint, nodes and backups of the deployment', responses: { 200: { description: 'The deployment', content: { 'application/json': { schema: { $ref: '#/components/schemas/Deployment' } } } }, ...authErrors } },
+      get: {
+        summary: 'Status, steps timeline, endpoint, nodes and backups of the deployment',
+        responses: {
+          200: { description: 'The deployment', content: { 'application/json': { schema: { $ref: '#/components/schemas/Deployment' } } } },
+          ...authErrors,
+        },
+      },
     },
     '/v1/plan/{id}/deployment/credentials': {
       parameters: [planIdParameter],
       get: {
-        summary: 'Connection details with the password (the only route that returns it) and the plan\'s CA certificate',
+        summary: "Connection details with the password (the only route that returns it) and the plan's CA certificate",
         description:
-          'Servers present a certificate signed by the plan\'s own CA. Save `caCertificate` as `caFileName` where the client runs: `uri` says `sslmode=verify-full&sslrootcert=<caFileName>`, which libpq (psql) and node-postgres both honour.',
+          "Servers present a certificate signed by the plan's own CA. Save `caCertificate` as `caFileName` where the client runs: `uri` says `sslmode=verify-full&sslrootcert=<caFileName>`, which libpq (psql) and node-postgres both honour.",
         responses: {
           200: {
             description: 'Credentials',
@@ -107,7 +143,7 @@ export const openApiDocument = {
                     username: { type: 'string' },
                     password: { type: 'string' },
                     uri: { type: 'string', description: 'postgresql:// URI with the password, sslmode=verify-full and sslrootcert' },
-                    caCertificate: { type: 'string', description: 'PEM certificate of the plan\'s CA' },
+                    caCertificate: { type: 'string', description: "PEM certificate of the plan's CA" },
                     caFileName: { type: 'string', description: 'the file name the URI expects the CA certificate under' },
                   },
                 },
@@ -124,30 +160,57 @@ export const openApiDocument = {
       get: { summary: 'Backups, newest first', responses: { 200: { description: 'Backups' }, ...authErrors } },
       post: {
         summary: 'Back up now',
-        responses: { 202: { description: 'Started; returns { backupId }' }, 409: problem('Not running, or a backup is already running'), 429: dailyLimit, ...authErrors },
+        responses: {
+          202: { description: 'Started; returns { backupId }' },
+          409: problem('Not running, or a backup is already running'),
+          429: dailyLimit,
+          ...authErrors,
+        },
       },
     },
     '/v1/plan/{id}/backups/{backupId}/restore': {
       parameters: [planIdParameter, backupIdParameter],
       post: {
         summary: 'Restore a backup into the running deployment',
-        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['confirm'], additionalProperties: false, properties: { confirm: { const: true } } } } } },
-        responses: { 202: { description: 'Restoring' }, 400: problem('Not confirmed'), 409: problem('Not running or busy'), 429: dailyLimit, ...authErrors },
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: { type: 'object', required: ['confirm'], additionalProperties: false, properties: { confirm: { const: true } } },
+            },
+          },
+        },
+        responses: {
+          202: { description: 'Restoring' },
+          400: problem('Not confirmed'),
+          409: problem('Not running or busy'),
+          429: dailyLimit,
+          ...authErrors,
+        },
       },
     },
     '/v1/plan/{id}/backups/{backupId}/validate': {
       parameters: [planIdParameter, backupIdParameter],
-      post: { summary: 'Prove a backup again by restoring it into a scratch database', responses: { 202: { description: 'Validation started' }, 409: problem('Busy'), ...authErrors } },
+      post: {
+        summary: 'Prove a backup again by restoring it into a scratch database',
+        responses: { 202: { description: 'Validation started' }, 409: problem('Busy'), ...authErrors },
+      },
     },
     '/v1/plan/{id}/backups/{backupId}/download': {
       parameters: [planIdParameter, backupIdParameter],
-      get: { summary: 'A 15-minute link to the pg_dump archive', responses: { 200: { description: '{ url, expiresAt }' }, 409: problem('The backup did not complete'), ...authErrors } },
+      get: {
+        summary: 'A 15-minute link to the pg_dump archive',
+        responses: { 200: { description: '{ url, expiresAt }' }, 409: problem('The backup did not complete'), ...authErrors },
+      },
     },
     '/v1/accounts': {
       get: {
         summary: 'Your connected AWS accounts, and what the CloudSeed role template needs (your ExternalId, the platform account)',
         responses: {
-          200: { description: 'Accounts; the local cloud lists its built-in account `local` first', content: { 'application/json': { schema: { $ref: '#/components/schemas/AccountList' } } } },
+          200: {
+            description: 'Accounts; the local cloud lists its built-in account `local` first',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/AccountList' } } },
+          },
           401: authErrors[401],
         },
       },
@@ -169,7 +232,11 @@ export const openApiDocument = {
         responses: {
           200: {
             description: 'Your address',
-            content: { 'application/json': { schema: { type: 'object', required: ['address', 'cidr'], properties: { address: { type: 'string' }, cidr: { type: 'string' } } } } },
+            content: {
+              'application/json': {
+                schema: { type: 'object', required: ['address', 'cidr'], properties: { address: { type: 'string' }, cidr: { type: 'string' } } },
+              },
+            },
           },
           401: authErrors[401],
         },
@@ -204,7 +271,9 @@ export const openApiDocument = {
     },
   },
   components: {
-    securitySchemes: { cognito: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A Cognito access token of the CloudSeed app client' } },
+    securitySchemes: {
+      cognito: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A Cognito access token of the CloudSeed app client' },
+    },
     schemas: {
       PlanInput: embedded(planJsonSchema),
       PlanShorthand: embedded(shorthandJsonSchema),
@@ -229,11 +298,27 @@ export const openApiDocument = {
           reason: { type: 'string' },
           steps: {
             type: 'array',
-            items: { type: 'object', required: ['name', 'status', 'startedAt'], properties: { name: { type: 'string' }, status: { enum: ['running', 'succeeded', 'failed'] }, startedAt: { type: 'string' }, endedAt: { type: 'string' }, error: { type: 'string' } } },
+            items: {
+              type: 'object',
+              required: ['name', 'status', 'startedAt'],
+              properties: {
+                name: { type: 'string' },
+                status: { enum: ['running', 'succeeded', 'failed'] },
+                startedAt: { type: 'string' },
+                endedAt: { type: 'string' },
+                error: { type: 'string' },
+              },
+            },
           },
-          endpoint: { type: 'object', properties: { host: { type: 'string' }, port: { type: 'integer' }, database: { type: 'string' }, username: { type: 'string' } } },
+          endpoint: {
+            type: 'object',
+            properties: { host: { type: 'string' }, port: { type: 'integer' }, database: { type: 'string' }, username: { type: 'string' } },
+          },
           nodes: { type: 'array', items: { type: 'object' } },
-          backup: { type: 'object', properties: { schedule: { type: 'string' }, timezone: { type: 'string' }, nextRunAt: { type: 'string' }, lastBackup: { type: 'object' } } },
+          backup: {
+            type: 'object',
+            properties: { schedule: { type: 'string' }, timezone: { type: 'string' }, nextRunAt: { type: 'string' }, lastBackup: { type: 'object' } },
+          },
           executionArn: { type: 'string' },
         },
       },
@@ -242,7 +327,7 @@ export const openApiDocument = {
         type: 'object',
         required: ['id', 'name', 'kind'],
         properties: {
-          id: { type: 'string', description: 'A uuid, or `local` for the local cloud\'s built-in account' },
+          id: { type: 'string', description: "A uuid, or `local` for the local cloud's built-in account" },
           name: { type: 'string' },
           kind: { enum: ['aws', 'local'] },
           awsAccountId: { type: 'string', pattern: '^\\d{12}$' },
@@ -263,7 +348,8 @@ export const openApiDocument = {
           launchStackUrl: {
             type: 'string',
             format: 'uri',
-            description: "The CloudFormation console's quick-create link for the template (in us-east-1; change `region=` for another), with PlatformAccountId and your ExternalId filled in",
+            description:
+              "The CloudFormation console's quick-create link for the template (in us-east-1; change `region=` for another), with PlatformAccountId and your ExternalId filled in",
           },
         },
       },

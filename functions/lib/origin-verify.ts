@@ -48,7 +48,8 @@ export function originVerify(): ApiMiddleware {
     before: ({ event }) => {
       if (expected === undefined) return;
       const given = event.headers[ORIGIN_VERIFY_HEADER];
-      if (!isOriginSecret(given, expected)) throw new HttpProblem(403, 'Forbidden', 'This API answers only requests made through the CloudSeed site.');
+      if (!isOriginSecret(given, expected))
+        throw new HttpProblem(403, 'Forbidden', 'This API answers only requests made through the CloudSeed site.');
       delete event.headers[ORIGIN_VERIFY_HEADER];
     },
   };

@@ -17,9 +17,7 @@ export class DynamoPlanRepository implements PlanRepository {
   }
 
   async create(record: PlanRecord): Promise<void> {
-    await this.#client.send(
-      new PutCommand({ TableName: this.#table, Item: toItem(record), ConditionExpression: 'attribute_not_exists(planId)' }),
-    );
+    await this.#client.send(new PutCommand({ TableName: this.#table, Item: toItem(record), ConditionExpression: 'attribute_not_exists(planId)' }));
   }
 
   async get(ownerId: string, id: string): Promise<PlanRecord | undefined> {

@@ -30,10 +30,14 @@ export class HttpProblem extends Error {
 export const unauthorized = () =>
   new HttpProblem(401, 'Unauthorized', 'A valid access token is required.', { headers: { 'www-authenticate': 'Bearer' } });
 
-export const badRequest = (detail: string, errors?: readonly FieldProblem[]) =>
-  new HttpProblem(400, 'Bad Request', detail, errors ? { errors } : {});
+export const badRequest = (detail: string, errors?: readonly FieldProblem[]) => new HttpProblem(400, 'Bad Request', detail, errors ? { errors } : {});
 
-export function problemResponse(status: number, title: string, detail: string, extra: { errors?: readonly FieldProblem[]; headers?: Record<string, string> } = {}): APIGatewayProxyStructuredResultV2 {
+export function problemResponse(
+  status: number,
+  title: string,
+  detail: string,
+  extra: { errors?: readonly FieldProblem[]; headers?: Record<string, string> } = {},
+): APIGatewayProxyStructuredResultV2 {
   const body: ProblemDocument = { type: 'about:blank', status, title, detail, ...(extra.errors ? { errors: extra.errors } : {}) };
   return {
     statusCode: status,

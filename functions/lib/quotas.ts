@@ -89,7 +89,9 @@ export class Quotas {
       const stored = await this.#deps.plans.count(ownerId, limit);
       const current = stored + claims.filter((claim) => claim.kind === 'plan').length;
       if (current >= limit) {
-        throw new LimitReached(`You have ${plural(current, 'plan')}, and an account may have at most ${limit}; delete a plan you no longer need to create another.`);
+        throw new LimitReached(
+          `You have ${plural(current, 'plan')}, and an account may have at most ${limit}; delete a plan you no longer need to create another.`,
+        );
       }
       return { kind: 'plan', at };
     });

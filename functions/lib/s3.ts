@@ -8,9 +8,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 const endpoint = process.env.S3_ENDPOINT;
 
 export const s3 = new S3Client(
-  endpoint
-    ? { endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
-    : {},
+  endpoint ? { endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {},
 );
 
 /** The local cloud's backup bucket (BACKUP_BUCKET, s3rver's). */

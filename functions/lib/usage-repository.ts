@@ -57,7 +57,11 @@ export class DynamoUsageRepository {
           Key: this.#key(ownerId),
           UpdateExpression: 'SET claims = :claims, version = :next',
           ConditionExpression: seen.version === undefined ? 'attribute_not_exists(version)' : 'version = :seen',
-          ExpressionAttributeValues: { ':claims': claims, ':next': (seen.version ?? 0) + 1, ...(seen.version === undefined ? {} : { ':seen': seen.version }) },
+          ExpressionAttributeValues: {
+            ':claims': claims,
+            ':next': (seen.version ?? 0) + 1,
+            ...(seen.version === undefined ? {} : { ':seen': seen.version }),
+          },
         }),
       );
       return true;
@@ -69,19 +73,21 @@ export class DynamoUsageRepository {
 
   /** Ends a claim whose work is stored (or abandoned). Idempotent. */
   async dropClaim(ownerId: string, token: string): Promise<void> {
-    await this.#client.send(
-      new UpdateCommand({
-        TableName: this.#table,
-        Key: this.#key(ownerId),
-        // The version moves too: a claim written from a read taken before this would bring it back.
-        UpdateExpression: 'SET version = version + :one REMOVE claims.#token',
-        ConditionExpression: 'attribute_exists(claims.#token)',
-        ExpressionAttributeNames: { '#token': token },
-        ExpressionAttributeValues: { ':one': 1 },
-      }),
-    ).catch((error: unknown) => {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    });
+    await this.#client
+      .send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: this.#key(ownerId),
+          // The version moves too: a claim written from a read taken before this would bring it back.
+          UpdateExpression: 'SET version = version + :one REMOVE claims.#token',
+          ConditionExpression: 'attribute_exists(claims.#token)',
+          ExpressionAttributeNames: { '#token': token },
+          ExpressionAttributeValues: { ':one': 1 },
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      });
   }
 
   /**
@@ -90,13 +96,24 @@ export class DynamoUsageRepository {
    */
   async countBackup(ownerId: string, day: string, limit: number): Promise<number | undefined> {
     // Usually the item already counts today: one conditional increment.
-    const counted = await this.#countIf(ownerId, 'SET backupsToday = backupsToday + :one', 'backupDay = :day AND backupsToday < :limit', { ':day': day, ':limit': limit });
+    const counted = await this.#countIf(ownerId, 'SET backupsToday = backupsToday + :one', 'backupDay = :day AND backupsToday < :limit', {
+      ':day': day,
+      ':limit': limit,
+    });
     if (counted !== undefined) return counted;
     // The first of a new day: start at one, unless another request just did.
-    const started = await this.#countIf(ownerId, 'SET backupDay = :day, backupsToday = :one', 'attribute_not_exists(backupDay) OR backupDay <> :day', { ':day': day });
+    const started = await this.#countIf(
+      ownerId,
+      'SET backupDay = :day, backupsToday = :one',
+      'attribute_not_exists(backupDay) OR backupDay <> :day',
+      { ':day': day },
+    );
     if (started !== undefined) return started;
     // Another request started the day between the two writes: count on it once more.
-    return this.#countIf(ownerId, 'SET backupsToday = backupsToday + :one', 'backupDay = :day AND backupsToday < :limit', { ':day': day, ':limit': limit });
+    return this.#countIf(ownerId, 'SET backupsToday = backupsToday + :one', 'backupDay = :day AND backupsToday < :limit', {
+      ':day': day,
+      ':limit': limit,
+    });
   }
 
   /** Gives back a count taken on `day` for a backup or restore that did not start. */

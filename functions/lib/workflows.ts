@@ -32,7 +32,13 @@ export const workflows: WorkflowEngine = {
 
 /** The steps of an execution; none when its history is gone (Step Functions keeps it 90 days). */
 /** Starts a backup the API has already locked and recorded; the execution is named after it. */
-export async function startBackup(input: { ownerId: string; planId: string; componentId: string; backupId: string; validateOnly?: boolean }): Promise<string> {
+export async function startBackup(input: {
+  ownerId: string;
+  planId: string;
+  componentId: string;
+  backupId: string;
+  validateOnly?: boolean;
+}): Promise<string> {
   const { executionArn } = await client.send(
     new StartExecutionCommand({
       stateMachineArn: backupArn,

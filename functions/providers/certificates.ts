@@ -33,7 +33,10 @@ const loadForge = async (): Promise<typeof Forge> => (await import('node-forge')
 export async function createCertificateAuthority(commonName: string, now = new Date()): Promise<KeyAndCertificate> {
   const forge = await loadForge();
   const keys = rsaKeys(forge, CA_KEY_BITS);
-  const name = [{ name: 'organizationName', value: 'CloudSeed' }, { name: 'commonName', value: commonName }];
+  const name = [
+    { name: 'organizationName', value: 'CloudSeed' },
+    { name: 'commonName', value: commonName },
+  ];
   const certificate = forge.pki.createCertificate();
   certificate.publicKey = keys.publicKey;
   certificate.serialNumber = serialNumber();
@@ -50,7 +53,11 @@ export async function createCertificateAuthority(commonName: string, now = new D
 }
 
 /** A server certificate signed by the CA for the given DNS names and IP addresses (the first is its common name). */
-export async function issueServerCertificate(authority: KeyAndCertificate, hosts: readonly [string, ...string[]], now = new Date()): Promise<KeyAndCertificate> {
+export async function issueServerCertificate(
+  authority: KeyAndCertificate,
+  hosts: readonly [string, ...string[]],
+  now = new Date(),
+): Promise<KeyAndCertificate> {
   const forge = await loadForge();
   const caCertificate = forge.pki.certificateFromPem(authority.certificatePem);
   const caKey = forge.pki.privateKeyFromPem(authority.privateKeyPem);
@@ -83,7 +90,8 @@ export function isCurrentServerCertificate(pair: KeyAndCertificate, caCertificat
     const ca = new X509Certificate(caCertificatePem);
     if (!certificate.checkIssued(ca) || !certificate.verify(ca.publicKey)) return false;
     if (Date.parse(certificate.validTo) - now.getTime() < RENEW_BEFORE_DAYS * DAY_MS) return false;
-    if (!hosts.every((host) => (isIP(host) ? certificate.checkIP(host) : certificate.checkHost(host, { wildcards: false })) !== undefined)) return false;
+    if (!hosts.every((host) => (isIP(host) ? certificate.checkIP(host) : certificate.checkHost(host, { wildcards: false })) !== undefined))
+      return false;
     const keyOfPair = createPublicKey(createPrivateKey(pair.privateKeyPem)).export({ type: 'spki', format: 'der' });
     return keyOfPair.equals(certificate.publicKey.export({ type: 'spki', format: 'der' }));
   } catch {
@@ -109,7 +117,11 @@ export function privateKeyPemOf(bundle: string): string {
 const pemOf = (forge: typeof Forge, certificate: Forge.pki.Certificate): string => forge.pki.certificateToPem(certificate).replaceAll('\r\n', '\n');
 
 function rsaKeys(forge: typeof Forge, bits: number) {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: bits, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: bits,
+    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
   const forgeKey = forge.pki.privateKeyFromPem(privateKey);
   return { privateKey: forgeKey, publicKey: forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e), privateKeyPem: privateKey };
 }

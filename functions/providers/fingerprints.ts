@@ -56,5 +56,8 @@ export function compareFingerprints(recorded: readonly TableFingerprint[], resto
   const unexpected = restored.find((entry) => !recordedNames.has(entry.table));
   if (unexpected) return { status: 'failed', detail: `table ${unexpected.table} is in the restored copy but not in the backup's record` };
   const rows = recorded.reduce((sum, entry) => sum + entry.rows, 0);
-  return { status: 'passed', detail: `${recorded.length} ${recorded.length === 1 ? 'table' : 'tables'}, ${rows} ${rows === 1 ? 'row' : 'rows'} match` };
+  return {
+    status: 'passed',
+    detail: `${recorded.length} ${recorded.length === 1 ? 'table' : 'tables'}, ${rows} ${rows === 1 ? 'row' : 'rows'} match`,
+  };
 }

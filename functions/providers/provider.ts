@@ -34,7 +34,8 @@ export interface NodeRef {
   readonly port: number;
 }
 
-export type Progress = { readonly state: 'done' } | { readonly state: 'pending'; readonly detail: string } | { readonly state: 'failed'; readonly reason: string };
+export type Progress =
+  { readonly state: 'done' } | { readonly state: 'pending'; readonly detail: string } | { readonly state: 'failed'; readonly reason: string };
 
 export type CommandKind = 'install' | 'configure';
 

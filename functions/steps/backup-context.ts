@@ -38,6 +38,13 @@ export async function backupContext(ownerId: string, planId: string, componentId
 }
 
 export function recordedResult(record: BackupRecord): BackupResult {
-  if (record.sha256 === undefined || record.sizeBytes === undefined || !record.tables) throw new Error(`backup ${record.backupId} holds no completed dump`);
-  return { sizeBytes: record.sizeBytes, sha256: record.sha256, durationMs: record.durationMs ?? 0, serverVersion: record.serverVersion ?? '', tables: record.tables };
+  if (record.sha256 === undefined || record.sizeBytes === undefined || !record.tables)
+    throw new Error(`backup ${record.backupId} holds no completed dump`);
+  return {
+    sizeBytes: record.sizeBytes,
+    sha256: record.sha256,
+    durationMs: record.durationMs ?? 0,
+    serverVersion: record.serverVersion ?? '',
+    tables: record.tables,
+  };
 }

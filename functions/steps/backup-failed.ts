@@ -10,7 +10,10 @@ export const handler = step('RecordBackupFailure', async (input: BackupInput) =>
   const failure = failureFromCause(input.error);
   if (!input.backupId) return { recorded: false, reason: failure.reason };
   const at = new Date().toISOString();
-  const [record, deployment] = await Promise.all([backups.get(input.ownerId, input.planId, input.backupId), deployments.get(input.ownerId, input.planId)]);
+  const [record, deployment] = await Promise.all([
+    backups.get(input.ownerId, input.planId, input.backupId),
+    deployments.get(input.ownerId, input.planId),
+  ]);
   if (record) {
     await backups.update(input.ownerId, input.planId, input.backupId, {
       status: 'failed',
@@ -20,6 +23,10 @@ export const handler = step('RecordBackupFailure', async (input: BackupInput) =>
     });
     if (deployment) await (await providerFor(deployment.spec.target)).deleteBackup(await targetOf(deployment, input.componentId), record.location);
   }
-  await deployments.releaseBackup(input.ownerId, input.planId, input.backupId, { step: failure.step, reason: `backup ${input.backupId} failed: ${failure.reason}`, at });
+  await deployments.releaseBackup(input.ownerId, input.planId, input.backupId, {
+    step: failure.step,
+    reason: `backup ${input.backupId} failed: ${failure.reason}`,
+    at,
+  });
   return { recorded: true, reason: failure.reason };
 });

@@ -7,7 +7,9 @@ import { step } from './step.ts';
 export const handler = step('ValidateBackup', async (input: BackupInput) => {
   const { target, provider, primary, record } = await backupContext(input.ownerId, input.planId, input.componentId, input.backupId);
   if (!target.spec.db.backup.validate) {
-    await backups.update(input.ownerId, input.planId, record.backupId, { validation: { status: 'skipped', detail: 'validation is off in the plan' } });
+    await backups.update(input.ownerId, input.planId, record.backupId, {
+      validation: { status: 'skipped', detail: 'validation is off in the plan' },
+    });
     return { validation: 'skipped' };
   }
   const validation = await provider.validateBackup(target, primary, record.location, recordedResult(record));

@@ -50,7 +50,14 @@ export async function targetOf(deployment: DeploymentRecord, componentId: string
   const spec = deployment.spec.components.find((candidate) => candidate.id === componentId);
   if (!component || !spec) throw new Error(`the plan has no component ${componentId}`);
   const account = await accounts.connectionFor(deployment.ownerId, deployment.spec.target);
-  return { ownerId: deployment.ownerId, planId: deployment.planId, deploymentId: deployment.deploymentId, component, spec, ...(account ? { account } : {}) };
+  return {
+    ownerId: deployment.ownerId,
+    planId: deployment.planId,
+    deploymentId: deployment.deploymentId,
+    component,
+    spec,
+    ...(account ? { account } : {}),
+  };
 }
 
 export async function componentContext(input: ComponentInput): Promise<{ deployment: DeploymentRecord; target: DeployTarget; provider: Provider }> {

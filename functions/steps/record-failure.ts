@@ -14,7 +14,9 @@ interface StepErrorOutput {
  */
 export const handler = step('RecordFailure', async (input: DeploymentInput & { error?: StepErrorOutput; compensationError?: StepErrorOutput }) => {
   const cause = failureFromCause(input.error);
-  const cleanup = input.compensationError ? `; cleaning up also failed (${failureFromCause(input.compensationError).reason}), delete the plan to retry it` : '';
+  const cleanup = input.compensationError
+    ? `; cleaning up also failed (${failureFromCause(input.compensationError).reason}), delete the plan to retry it`
+    : '';
   const failure = { step: cause.step, reason: `${cause.reason}${cleanup}`, at: new Date().toISOString() };
   const deployment = await currentDeployment(input);
   await deployments.update(

@@ -13,7 +13,13 @@ export const handler = step('RegisterMonitoring', async (input: ComponentInput):
   const { target } = await componentContext(input);
   const { backup } = target.spec.db;
   if (backup.enabled) {
-    await putBackupSchedule({ ownerId: input.ownerId, planId: input.planId, componentId: target.spec.id, cron: backup.schedule, timezone: backup.timezone });
+    await putBackupSchedule({
+      ownerId: input.ownerId,
+      planId: input.planId,
+      componentId: target.spec.id,
+      cron: backup.schedule,
+      timezone: backup.timezone,
+    });
   } else {
     await deleteBackupSchedule(input.planId, target.spec.id);
   }

@@ -42,11 +42,21 @@ const CONNECTION: AccountConnection = { roleArn: ROLE_ARN, externalId: 'Zk3d9Qm1
 const BUCKET = 'cloudseed-backups-123456789012-eu-central-1';
 
 function stsError(name: string, status: number): STSServiceException {
-  return new STSServiceException({ name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status }, message: `${name} from STS` });
+  return new STSServiceException({
+    name,
+    $fault: status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: status },
+    message: `${name} from STS`,
+  });
 }
 
 function s3Error(name: string, status: number): S3ServiceException {
-  return new S3ServiceException({ name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status }, message: `${name} from S3` });
+  return new S3ServiceException({
+    name,
+    $fault: status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: status },
+    message: `${name} from S3`,
+  });
 }
 
 function assumes(): void {
@@ -63,7 +73,7 @@ describe('StsAccountVerifier', () => {
     s3Mock.onAnyCommand().rejects(new Error('unexpected S3 command'));
   });
 
-  it('assumes the role with the customer\'s ExternalId, a verify session name and 15 minutes, then finds the backup bucket with it', async () => {
+  it("assumes the role with the customer's ExternalId, a verify session name and 15 minutes, then finds the backup bucket with it", async () => {
     assumes();
     s3Mock.on(HeadBucketCommand).resolves({ BucketRegion: 'eu-central-1' });
 
@@ -103,13 +113,17 @@ describe('StsAccountVerifier', () => {
     await expect(new StsAccountVerifier(new STSClient({ region: 'us-east-1' })).verify(CONNECTION, BUCKET)).resolves.toBe('no-backup-bucket');
   });
 
-  it('lets any other failure through: it says nothing about the customer\'s role', async () => {
+  it("lets any other failure through: it says nothing about the customer's role", async () => {
     stsMock.on(AssumeRoleCommand).rejects(stsError('ServiceUnavailable', 503));
 
-    await expect(new StsAccountVerifier(new STSClient({ region: 'us-east-1' })).verify(CONNECTION, BUCKET)).rejects.toMatchObject({ name: 'ServiceUnavailable' });
+    await expect(new StsAccountVerifier(new STSClient({ region: 'us-east-1' })).verify(CONNECTION, BUCKET)).rejects.toMatchObject({
+      name: 'ServiceUnavailable',
+    });
     assumes();
     s3Mock.on(HeadBucketCommand).rejects(s3Error('InternalError', 500));
-    await expect(new StsAccountVerifier(new STSClient({ region: 'us-east-1' })).verify(CONNECTION, BUCKET)).rejects.toMatchObject({ name: 'InternalError' });
+    await expect(new StsAccountVerifier(new STSClient({ region: 'us-east-1' })).verify(CONNECTION, BUCKET)).rejects.toMatchObject({
+      name: 'InternalError',
+    });
   });
 });
 
@@ -129,7 +143,9 @@ describe('launchStackUrl', () => {
   it('opens the console’s quick-create page in the region with the template, the stack name and both parameters', () => {
     const templateUrl = 'https://cloudseedplatform-customertemplatebucket1a2b3c-x9y8z7.s3.eu-west-1.amazonaws.com/cloudseed-account.json';
 
-    const link = new URL(launchStackUrl({ templateUrl, platformAccountId: '999999999999', externalId: 'Zk3d9Qm1x7VbT2rLp8sN4wHc6yJ0aEu-_F', region: 'eu-central-1' }));
+    const link = new URL(
+      launchStackUrl({ templateUrl, platformAccountId: '999999999999', externalId: 'Zk3d9Qm1x7VbT2rLp8sN4wHc6yJ0aEu-_F', region: 'eu-central-1' }),
+    );
 
     expect(`${link.origin}${link.pathname}`).toBe('https://console.aws.amazon.com/cloudformation/home');
     expect(link.searchParams.get('region')).toBe('eu-central-1');
@@ -173,7 +189,8 @@ class MemoryAccounts implements AccountRepository {
     return Promise.resolve(this.records.find((record) => record.ownerId === ownerId && record.id === id));
   }
   create(record: AccountRecord) {
-    if (this.records.some((existing) => existing.ownerId === record.ownerId && sameRole(existing.roleArn, record.roleArn))) return Promise.reject(new Conflict('raced'));
+    if (this.records.some((existing) => existing.ownerId === record.ownerId && sameRole(existing.roleArn, record.roleArn)))
+      return Promise.reject(new Conflict('raced'));
     this.records.push(record);
     return Promise.resolve();
   }
@@ -327,14 +344,16 @@ describe('AccountService.list', () => {
     expect(first).not.toHaveProperty('launchStackUrl');
   });
 
-  it('gives the launch link for the default region, with the platform account and the customer\'s own ExternalId, once the template is published', async () => {
+  it("gives the launch link for the default region, with the platform account and the customer's own ExternalId, once the template is published", async () => {
     const { accounts } = setup({ templateUrl: TEMPLATE_URL });
 
     const alice = await accounts.list('alice');
     const bob = await accounts.list('bob');
 
     expect(alice).toMatchObject({ templateUrl: TEMPLATE_URL, platformAccountId: '999999999999' });
-    expect(alice.launchStackUrl).toBe(launchStackUrl({ templateUrl: TEMPLATE_URL, platformAccountId: '999999999999', externalId: alice.externalId, region: 'us-east-1' }));
+    expect(alice.launchStackUrl).toBe(
+      launchStackUrl({ templateUrl: TEMPLATE_URL, platformAccountId: '999999999999', externalId: alice.externalId, region: 'us-east-1' }),
+    );
     expect(bob.launchStackUrl).toContain(`param_ExternalId=${bob.externalId}`);
     expect(bob.launchStackUrl).not.toContain(alice.externalId);
   });
@@ -352,7 +371,7 @@ describe('AccountService.list', () => {
 });
 
 describe('AccountService.connect', () => {
-  it('verifies the role with the customer\'s ExternalId, then stores it with defaults filled', async () => {
+  it("verifies the role with the customer's ExternalId, then stores it with defaults filled", async () => {
     const { accounts, verifier } = setup();
     const { externalId } = await accounts.list('alice');
 
@@ -360,10 +379,26 @@ describe('AccountService.connect', () => {
 
     expect((verifier as RecordingVerifier).calls).toEqual([{ roleArn: ROLE_ARN, externalId, region: 'us-east-1' }]);
     expect((verifier as RecordingVerifier).buckets).toEqual(['cloudseed-backups-123456789012-us-east-1']);
-    expect(account).toMatchObject({ ownerId: 'alice', id: uuid(1), name: 'AWS 123456789012', awsAccountId: '123456789012', roleArn: ROLE_ARN, region: 'us-east-1' });
+    expect(account).toMatchObject({
+      ownerId: 'alice',
+      id: uuid(1),
+      name: 'AWS 123456789012',
+      awsAccountId: '123456789012',
+      roleArn: ROLE_ARN,
+      region: 'us-east-1',
+    });
     expect(account.verifiedAt).toBe(account.createdAt);
     expect((await accounts.list('alice')).items).toEqual([
-      { id: uuid(1), name: 'AWS 123456789012', kind: 'aws', awsAccountId: '123456789012', roleArn: ROLE_ARN, region: 'us-east-1', createdAt: account.createdAt, verifiedAt: account.verifiedAt },
+      {
+        id: uuid(1),
+        name: 'AWS 123456789012',
+        kind: 'aws',
+        awsAccountId: '123456789012',
+        roleArn: ROLE_ARN,
+        region: 'us-east-1',
+        createdAt: account.createdAt,
+        verifiedAt: account.verifiedAt,
+      },
     ]);
   });
 
@@ -389,7 +424,11 @@ describe('AccountService.connect', () => {
 
   it('accepts a role named after CloudSeedDeployer in another partition', async () => {
     const { accounts } = setup();
-    const account = await accounts.connect('alice', { roleArn: 'arn:aws-us-gov:iam::123456789012:role/CloudSeedDeployer-prod', name: 'gov prod', region: 'us-gov-west-1' });
+    const account = await accounts.connect('alice', {
+      roleArn: 'arn:aws-us-gov:iam::123456789012:role/CloudSeedDeployer-prod',
+      name: 'gov prod',
+      region: 'us-gov-west-1',
+    });
     expect(account).toMatchObject({ name: 'gov prod', region: 'us-gov-west-1', awsAccountId: '123456789012' });
   });
 
@@ -414,7 +453,9 @@ describe('AccountService.connect', () => {
 
     expect(error).toBeInstanceOf(ValidationFailed);
     const link = launchStackUrl({ templateUrl: TEMPLATE_URL, platformAccountId: '999999999999', externalId, region: 'eu-west-1' });
-    expect((error as ValidationFailed).message).toBe(`CloudSeed could not assume the role; see errors. To create it, launch the CloudSeed template in eu-west-1: ${link}`);
+    expect((error as ValidationFailed).message).toBe(
+      `CloudSeed could not assume the role; see errors. To create it, launch the CloudSeed template in eu-west-1: ${link}`,
+    );
   });
 
   it('refuses a region where the account has no CloudSeed backup bucket at /region, and stores nothing', async () => {
@@ -427,7 +468,8 @@ describe('AccountService.connect', () => {
     expect(errors).toEqual([
       {
         path: '/region',
-        message: 'CloudSeed cannot reach the backup bucket cloudseed-backups-123456789012-eu-west-1 with this role: give the region the CloudSeed template was launched in, and launch its current version',
+        message:
+          'CloudSeed cannot reach the backup bucket cloudseed-backups-123456789012-eu-west-1 with this role: give the region the CloudSeed template was launched in, and launch its current version',
       },
     ]);
     expect(verifier.buckets).toEqual(['cloudseed-backups-123456789012-eu-west-1']);
@@ -441,8 +483,12 @@ describe('AccountService.connect', () => {
     s3Mock.on(HeadBucketCommand).rejects(s3Error('NotFound', 404));
     const { accounts } = setup({ verifier: new StsAccountVerifier(new STSClient({ region: 'us-east-1' })) });
 
-    expect((await problemsOf(accounts.connect('alice', { roleArn: ROLE_ARN, region: 'ap-south-1' }))).map((problem) => problem.path)).toEqual(['/region']);
-    expect(s3Mock.commandCalls(HeadBucketCommand).map((call) => call.args[0].input)).toEqual([{ Bucket: 'cloudseed-backups-123456789012-ap-south-1' }]);
+    expect((await problemsOf(accounts.connect('alice', { roleArn: ROLE_ARN, region: 'ap-south-1' }))).map((problem) => problem.path)).toEqual([
+      '/region',
+    ]);
+    expect(s3Mock.commandCalls(HeadBucketCommand).map((call) => call.args[0].input)).toEqual([
+      { Bucket: 'cloudseed-backups-123456789012-ap-south-1' },
+    ]);
   });
 
   it('maps AccessDenied from STS through the real verifier to the same 400', async () => {
@@ -478,7 +524,7 @@ describe('AccountService.connect', () => {
     expect(repository.records).toHaveLength(MAX_ACCOUNTS);
   });
 
-  it('refuses in the local cloud with the verifier\'s Conflict, after validating the body', async () => {
+  it("refuses in the local cloud with the verifier's Conflict, after validating the body", async () => {
     const { accounts, repository } = setup({ builtInLocal: true, verifier: new LocalAccountVerifier() });
 
     await expect(accounts.connect('alice', { roleArn: 'nope' })).rejects.toBeInstanceOf(ValidationFailed);
@@ -521,7 +567,7 @@ describe('AccountService.disconnect', () => {
     expect(repository.records.map((record) => record.id)).toEqual([other.id]);
   });
 
-  it('answers 404 for an unknown id, a non-id and another customer\'s account', async () => {
+  it("answers 404 for an unknown id, a non-id and another customer's account", async () => {
     const { accounts, repository } = setup();
     const bobs = await accounts.connect('bob', { roleArn: ROLE_ARN });
 
@@ -536,11 +582,13 @@ describe('AccountService.disconnect', () => {
 });
 
 describe('AccountService.backupBucketFor', () => {
-  it('names the bucket of the account a target names, in the region the account was connected in, not the plan\'s', async () => {
+  it("names the bucket of the account a target names, in the region the account was connected in, not the plan's", async () => {
     const { accounts } = setup();
     const account = await accounts.connect('alice', { roleArn: ROLE_ARN, region: 'eu-central-1' });
 
-    expect(await accounts.backupBucketFor('alice', { cloud: 'aws', region: 'eu-west-1', accountId: account.id })).toBe('cloudseed-backups-123456789012-eu-central-1');
+    expect(await accounts.backupBucketFor('alice', { cloud: 'aws', region: 'eu-west-1', accountId: account.id })).toBe(
+      'cloudseed-backups-123456789012-eu-central-1',
+    );
     expect(await accounts.backupBucketFor('bob', { cloud: 'aws', region: 'eu-west-1', accountId: account.id })).toBeUndefined();
     expect(await accounts.backupBucketFor('alice', { cloud: 'aws', region: 'eu-west-1' })).toBeUndefined();
     expect(await accounts.backupBucketFor('alice', { cloud: 'local' })).toBeUndefined();
@@ -548,12 +596,16 @@ describe('AccountService.backupBucketFor', () => {
 });
 
 describe('AccountService.connectionFor', () => {
-  it('gives the provider the role, the customer\'s ExternalId and the plan\'s region', async () => {
+  it("gives the provider the role, the customer's ExternalId and the plan's region", async () => {
     const { accounts } = setup();
     const account = await accounts.connect('alice', { roleArn: ROLE_ARN, region: 'us-east-1' });
     const { externalId } = await accounts.list('alice');
 
-    expect(await accounts.connectionFor('alice', { cloud: 'aws', region: 'eu-west-1', accountId: account.id })).toEqual({ roleArn: ROLE_ARN, externalId, region: 'eu-west-1' });
+    expect(await accounts.connectionFor('alice', { cloud: 'aws', region: 'eu-west-1', accountId: account.id })).toEqual({
+      roleArn: ROLE_ARN,
+      externalId,
+      region: 'eu-west-1',
+    });
     expect(await accounts.connectionFor('bob', { cloud: 'aws', region: 'eu-west-1', accountId: account.id })).toBeUndefined();
     expect(await accounts.connectionFor('alice', { cloud: 'aws', region: 'eu-west-1' })).toBeUndefined();
     expect(await accounts.connectionFor('alice', { cloud: 'local' })).toBeUndefined();
@@ -575,7 +627,7 @@ describe('DeployService with accounts', () => {
     expect(deployments.records).toEqual([]);
   });
 
-  it('refuses another customer\'s account', async () => {
+  it("refuses another customer's account", async () => {
     const { accounts, plans, deploys, started } = setup();
     const bobs = await accounts.connect('bob', { roleArn: ROLE_ARN });
     const plan = await plans.create('alice', awsPlan(bobs.id));

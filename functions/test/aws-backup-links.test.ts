@@ -9,7 +9,11 @@ import type { AccountConnection, BackupLocation } from '../providers/provider.ts
 const stsMock = mockClient(STSClient);
 const s3Mock = mockClient(S3Client);
 
-const ACCOUNT: AccountConnection = { roleArn: 'arn:aws:iam::123456789012:role/CloudSeedDeployer', externalId: 'Zk3d9Qm1x7VbT2rLp8sN4wHc6yJ0aEuF', region: 'eu-west-1' };
+const ACCOUNT: AccountConnection = {
+  roleArn: 'arn:aws:iam::123456789012:role/CloudSeedDeployer',
+  externalId: 'Zk3d9Qm1x7VbT2rLp8sN4wHc6yJ0aEuF',
+  region: 'eu-west-1',
+};
 // The account's own bucket, in the region the template was launched in (not the plan's).
 const LOCATION: BackupLocation = { bucket: 'cloudseed-backups-123456789012-eu-central-1', key: 'plans/p-1/db/20300101T000000Z-0a1b2c3d.dump' };
 const OPTIONS = { filename: 'p-1-20300101T000000Z-0a1b2c3d.dump', expiresIn: 900 };
@@ -22,7 +26,12 @@ beforeEach(() => {
   stsMock.onAnyCommand().rejects(new Error('unexpected STS command'));
   s3Mock.onAnyCommand().rejects(new Error('unexpected S3 command'));
   stsMock.on(AssumeRoleCommand).resolves({
-    Credentials: { AccessKeyId: 'ASIADOWNLOAD', SecretAccessKey: 'secret', SessionToken: 'session-token', Expiration: new Date(Date.now() + 900_000) },
+    Credentials: {
+      AccessKeyId: 'ASIADOWNLOAD',
+      SecretAccessKey: 'secret',
+      SessionToken: 'session-token',
+      Expiration: new Date(Date.now() + 900_000),
+    },
   });
 });
 
@@ -45,7 +54,9 @@ describe('BackupLinks.downloadUrl', () => {
   });
 
   it('refuses a role that no longer trusts the platform with an AccountAccessError', async () => {
-    stsMock.on(AssumeRoleCommand).rejects(new STSServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'not authorized' }));
+    stsMock
+      .on(AssumeRoleCommand)
+      .rejects(new STSServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'not authorized' }));
 
     await expect(links().downloadUrl(ACCOUNT, LOCATION, OPTIONS)).rejects.toBeInstanceOf(AccountAccessError);
   });

@@ -24,7 +24,7 @@ const execFileAsync = promisify(execFile);
 
 const hostile: BackupScriptInput = {
   bucket: 'cloudseed-backups',
-  key: "plans/p-1/db/it's $(reboot) `id` \"x\".dump",
+  key: 'plans/p-1/db/it\'s $(reboot) `id` "x".dump',
   region: 'eu-west-1',
   database: 'app',
   owner: 'app',
@@ -58,7 +58,7 @@ describe('the backup scripts', () => {
     expect(script).toContain("PG_BIN='/usr/lib/postgresql/16/bin'\n");
     expect(script).toMatch(/^#!\/usr\/bin\/env bash\n# CloudSeed [a-z-]+: .*\nset -euo pipefail\n/);
     // The values appear nowhere else: the rest of the script expands the variables.
-    expect(script.split('it\'\\\'\'s $(reboot)')).toHaveLength(2);
+    expect(script.split("it'\\''s $(reboot)")).toHaveLength(2);
   });
 
   it.each(Object.entries(scripts))('pin the search path of every psql, pg_dump, pg_dumpall and pg_restore to pg_catalog: %s', (_name, render) => {
@@ -84,10 +84,20 @@ describe('the backup scripts', () => {
   });
 
   it('call AWS only with what NODE_ROLE_ACTIONS allows the nodes, and the nodes need all of it', () => {
-    const result = validatePlan({ apiVersion: 'cs/v1', name: 'orders', target: { cloud: 'aws', region: 'eu-central-1' }, components: [{ id: 'db', type: 'postgres' }] });
+    const result = validatePlan({
+      apiVersion: 'cs/v1',
+      name: 'orders',
+      target: { cloud: 'aws', region: 'eu-central-1' },
+      components: [{ id: 'db', type: 'postgres' }],
+    });
     if (!result.ok) throw new Error(JSON.stringify(result.errors));
     const component = renderAwsJson(result.plan, { planId: 'p-1' }).components[0]!;
-    const nodeScripts = [component.scripts.install, component.scripts.configure, verifyScript(component, 'eu-central-1'), ...Object.values(scripts).map((render) => render(hostile))];
+    const nodeScripts = [
+      component.scripts.install,
+      component.scripts.configure,
+      verifyScript(component, 'eu-central-1'),
+      ...Object.values(scripts).map((render) => render(hostile)),
+    ];
     const used = new Set<string>();
     for (const line of nodeScripts.join('\n').split('\n')) {
       if (/\baws ssm get-parameter\b/.test(line)) used.add('ssm:GetParameter').add('kms:Decrypt');
@@ -177,7 +187,10 @@ async function freePort(): Promise<number> {
 }
 
 async function asPostgres(command: string, args: string[]): Promise<string> {
-  const { stdout } = await execFileAsync('runuser', ['-u', 'postgres', '--', join(PG_BIN, command), ...args], { cwd: '/', env: { ...process.env, PGHOST: dir, PGPORT: String(port) } });
+  const { stdout } = await execFileAsync('runuser', ['-u', 'postgres', '--', join(PG_BIN, command), ...args], {
+    cwd: '/',
+    env: { ...process.env, PGHOST: dir, PGPORT: String(port) },
+  });
   return stdout;
 }
 
@@ -208,7 +221,7 @@ async function run(script: string, env: Record<string, string> = {}): Promise<Ru
 
 const stored = (key: string) => readFile(join(dir, 's3', input.bucket, key), 'utf8');
 const storedKeys = async () => (await readdir(join(dir, 's3', input.bucket, 'plans/p-1/db')).catch(() => [])).sort();
-const databases = async () => (await psql('postgres', 'SELECT string_agg(datname, \',\' ORDER BY datname) FROM pg_database')).split(',');
+const databases = async () => (await psql('postgres', "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database")).split(',');
 
 beforeAll(async () => {
   // Short: the server's Unix socket lives in it.
@@ -221,13 +234,27 @@ beforeAll(async () => {
   input = { bucket: 'cloudseed-backups', key: KEY, region: 'eu-west-1', database: 'app', owner: 'app', port, binDir: PG_BIN };
   await asPostgres('initdb', ['-D', join(dir, 'data'), '-U', 'postgres', '--auth-local=peer', '--auth-host=scram-sha-256']);
   // The access rules configure writes: peer for postgres, and for postgres as the owner (restores log in as it).
-  const plan = validatePlan({ apiVersion: 'cs/v1', name: 'p', target: { cloud: 'aws', region: 'eu-west-1' }, components: [{ id: 'db', type: 'postgres' }] });
+  const plan = validatePlan({
+    apiVersion: 'cs/v1',
+    name: 'p',
+    target: { cloud: 'aws', region: 'eu-west-1' },
+    components: [{ id: 'db', type: 'postgres' }],
+  });
   if (!plan.ok) throw new Error(JSON.stringify(plan.errors));
   const [component] = plan.plan.components;
   if (!component) throw new Error('no component');
   await writeFile(join(dir, 'data', 'pg_hba.conf'), renderPgHba(component), { mode: 0o644 });
   await writeFile(join(dir, 'data', 'pg_ident.conf'), renderPgIdent(component), { mode: 0o644 });
-  await asPostgres('pg_ctl', ['-D', join(dir, 'data'), '-w', '-l', join(dir, 'server.log'), '-o', `-p ${port} -k ${dir} -c listen_addresses=''`, 'start']);
+  await asPostgres('pg_ctl', [
+    '-D',
+    join(dir, 'data'),
+    '-w',
+    '-l',
+    join(dir, 'server.log'),
+    '-o',
+    `-p ${port} -k ${dir} -c listen_addresses=''`,
+    'start',
+  ]);
   await psql('postgres', 'CREATE ROLE app LOGIN');
   await psql('postgres', 'CREATE DATABASE app OWNER app');
   await asPostgres('psql', [
@@ -263,7 +290,7 @@ afterAll(async () => {
 describe('the backup scripts on a real server', () => {
   let manifest: ReturnType<typeof backupManifest>;
 
-  it('backs up: the dump, the globals and a manifest whose fingerprints are the local provider\'s', async () => {
+  it("backs up: the dump, the globals and a manifest whose fingerprints are the local provider's", async () => {
     const result = await run(scripts.backup(input));
 
     expect(result.stderr).toBe('');
@@ -271,7 +298,11 @@ describe('the backup scripts on a real server', () => {
     const summary = resultOf(result.stdout, 'backup');
     expect(result.stdout.trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`^${RESULT_MARKER} \\{`)) as unknown]);
     manifest = backupManifest(await stored(`${KEY}.manifest.json`), 'manifest');
-    expect(manifest).toMatchObject({ sha256: summary['sha256'], sizeBytes: summary['sizeBytes'], serverVersion: expect.stringMatching(/^15\./) as unknown });
+    expect(manifest).toMatchObject({
+      sha256: summary['sha256'],
+      sizeBytes: summary['sizeBytes'],
+      serverVersion: expect.stringMatching(/^15\./) as unknown,
+    });
     const dump = await readFile(join(dir, 's3', input.bucket, KEY));
     expect(dump.subarray(0, 5).toString()).toBe('PGDMP');
     expect(dump.length).toBe(manifest.sizeBytes);
@@ -321,7 +352,8 @@ describe('the backup scripts on a real server', () => {
   it('restores: replaces the contents, ends open sessions, and the application role owns what it restored', async () => {
     await psql('app', 'DELETE FROM orders WHERE id > 10; CREATE TABLE made_later (v int);');
     const session = asPostgres('psql', ['-X', '-d', 'app', '-c', 'SELECT pg_sleep(60)']).catch((error: unknown) => error);
-    while ((await psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)' AND datname = 'app'")) !== '1') await setTimeout(50);
+    while ((await psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)' AND datname = 'app'")) !== '1')
+      await setTimeout(50);
 
     const result = await run(scripts.restore(input, manifest.sha256));
 
@@ -329,9 +361,12 @@ describe('the backup scripts on a real server', () => {
     expect(result.code).toBe(0);
     expect(resultOf(result.stdout, 'restore')).toEqual({ status: 'restored', sha256: manifest.sha256 });
     expect(await psql('app', 'SELECT count(*) FROM orders')).toBe('20000');
-    expect(await psql('app', "SELECT string_agg(tablename || ':' || tableowner, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname IN ('public', 'sales')")).toBe(
-      'empty:app,odd|name:app,orders:app,parted:app,parted_high:app,parted_low:app',
-    );
+    expect(
+      await psql(
+        'app',
+        "SELECT string_agg(tablename || ':' || tableowner, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname IN ('public', 'sales')",
+      ),
+    ).toBe('empty:app,odd|name:app,orders:app,parted:app,parted_high:app,parted_low:app');
     expect(await psql('postgres', "SELECT pg_get_userbyid(datdba) || ':' || datallowconn FROM pg_database WHERE datname = 'app'")).toBe('app:true');
     expect(await databases()).toEqual(['app', 'postgres', 'template0', 'template1']);
     expect(String(await session)).toMatch(/terminat/);
@@ -344,7 +379,9 @@ describe('the backup scripts on a real server', () => {
 
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
-    expect(result.stderr.trim()).toBe(`cloudseed restore: the stored object does not match its checksum (sha256 ${manifest.sha256}, recorded ${'b'.repeat(64)}); nothing was restored`);
+    expect(result.stderr.trim()).toBe(
+      `cloudseed restore: the stored object does not match its checksum (sha256 ${manifest.sha256}, recorded ${'b'.repeat(64)}); nothing was restored`,
+    );
     expect(await psql('app', 'SELECT count(*) FROM orders')).toBe('10');
   }, 60_000);
 
@@ -352,7 +389,9 @@ describe('the backup scripts on a real server', () => {
     const result = await run(restoreScript({ ...input, recordedSha256: manifest.sha256, swapDeadlineSeconds: 0 }));
 
     expect(result.code).toBe(1);
-    expect(result.stderr.trim()).toBe('cloudseed restore: the restore took longer than 0 s, too close to its time limit to swap the databases safely; app was left as it was');
+    expect(result.stderr.trim()).toBe(
+      'cloudseed restore: the restore took longer than 0 s, too close to its time limit to swap the databases safely; app was left as it was',
+    );
     expect(await psql('app', 'SELECT count(*) FROM orders')).toBe('10');
     expect(await databases()).toEqual(['app', 'postgres', 'template0', 'template1']);
   }, 60_000);
@@ -367,7 +406,7 @@ describe('the backup scripts on a real server', () => {
     expect(await psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE application_name = '${APPLICATION_NAME}'`)).toBe('0');
   }, 60_000);
 
-  it('runs none of the tenant\'s code as the superuser: shadowing operators and functions, a CHECK constraint, a trigger, an index', async () => {
+  it("runs none of the tenant's code as the superuser: shadowing operators and functions, a CHECK constraint, a trigger, an index", async () => {
     const marker = join(dir, 'escalated');
     // Logged in as app (not SET ROLE in a superuser session, out of which the CHECK constraint's code would RESET ROLE).
     await asPostgres('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-U', 'app', '-d', 'app', '-c', tenantCode(marker)]);

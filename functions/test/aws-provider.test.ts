@@ -189,7 +189,12 @@ function instance(id: string, nodeName: string, state: string, extra: Partial<In
 
 /** The root volume of an instance: `vol-…` with the instance id's digits. */
 function rootVolume(instanceId: string, size: number): Volume {
-  return { VolumeId: volumeId(instanceId), Size: size, VolumeType: 'gp3', Attachments: [{ InstanceId: instanceId, Device: '/dev/xvda', State: 'attached' }] };
+  return {
+    VolumeId: volumeId(instanceId),
+    Size: size,
+    VolumeType: 'gp3',
+    Attachments: [{ InstanceId: instanceId, Device: '/dev/xvda', State: 'attached' }],
+  };
 }
 
 function volumeId(instanceId: string): string {
@@ -278,15 +283,25 @@ describe('preflight and the customer account', () => {
   });
 
   it('maps AccessDenied on AssumeRole to a clear AccountAccessError', async () => {
-    stsMock
-      .on(AssumeRoleCommand)
-      .rejects(new STSServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'not authorized to perform: sts:AssumeRole' }));
+    stsMock.on(AssumeRoleCommand).rejects(
+      new STSServiceException({
+        name: 'AccessDenied',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 403 },
+        message: 'not authorized to perform: sts:AssumeRole',
+      }),
+    );
 
-    const error: unknown = await provider().preflight(target()).catch((caught: unknown) => caught);
+    const error: unknown = await provider()
+      .preflight(target())
+      .catch((caught: unknown) => caught);
 
     expect(error).toBeInstanceOf(AccountAccessError);
     expect(error).toBeInstanceOf(PermanentError);
-    expect(error).toMatchObject({ name: 'AccountAccessError', message: `CloudSeed cannot assume ${ACCOUNT.roleArn}; check the trust policy and ExternalId` });
+    expect(error).toMatchObject({
+      name: 'AccountAccessError',
+      message: `CloudSeed cannot assume ${ACCOUNT.roleArn}; check the trust policy and ExternalId`,
+    });
     expect(inputs(ec2Mock.commandCalls(DescribeVpcsCommand))).toEqual([]);
   });
 
@@ -295,7 +310,9 @@ describe('preflight and the customer account', () => {
     stsMock
       .on(AssumeRoleCommand)
       .rejectsOnce(new STSServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'denied' }))
-      .resolves({ Credentials: { AccessKeyId: 'ASIAEXAMPLE', SecretAccessKey: 'secret', SessionToken: 'token', Expiration: new Date(now + 900_000) } });
+      .resolves({
+        Credentials: { AccessKeyId: 'ASIAEXAMPLE', SecretAccessKey: 'secret', SessionToken: 'token', Expiration: new Date(now + 900_000) },
+      });
     const aws = provider();
 
     await expect(aws.preflight(target())).rejects.toThrow(AccountAccessError);
@@ -377,7 +394,9 @@ describe('passwords', () => {
       {
         Name: '/cloudseed/p-1/certificate-authority',
         Description: 'CloudSeed p-1/db: certificate authority of the plan (certificate and key)',
-        Value: expect.stringMatching(/^-{5}BEGIN CERTIFICATE-{5}\n[\s\S]+-{5}END CERTIFICATE-{5}\n-{5}BEGIN RSA PRIVATE KEY-{5}\n[\s\S]+-{5}END RSA PRIVATE KEY-{5}\n$/) as unknown,
+        Value: expect.stringMatching(
+          /^-{5}BEGIN CERTIFICATE-{5}\n[\s\S]+-{5}END CERTIFICATE-{5}\n-{5}BEGIN RSA PRIVATE KEY-{5}\n[\s\S]+-{5}END RSA PRIVATE KEY-{5}\n$/,
+        ) as unknown,
         Type: 'SecureString',
         Overwrite: false,
         Tags: BASE_TAGS,
@@ -394,7 +413,9 @@ describe('passwords', () => {
     ssmMock.on(PutParameterCommand).resolves({ Version: 1 });
     await provider().ensurePassword(target());
     const stored = inputs(ssmMock.commandCalls(PutParameterCommand))[1]?.Value ?? '';
-    ssmMock.on(GetParameterCommand, { Name: '/cloudseed/p-1/certificate-authority', WithDecryption: true }).resolves({ Parameter: { Value: stored } });
+    ssmMock
+      .on(GetParameterCommand, { Name: '/cloudseed/p-1/certificate-authority', WithDecryption: true })
+      .resolves({ Parameter: { Value: stored } });
 
     const certificate = await provider().readCaCertificate(target());
 
@@ -416,14 +437,18 @@ describe('passwords', () => {
   });
 
   it('keeps a password that already exists', async () => {
-    ssmMock.on(PutParameterCommand).rejects(new ParameterAlreadyExists({ $metadata: { httpStatusCode: 400 }, message: 'The parameter already exists.' }));
+    ssmMock
+      .on(PutParameterCommand)
+      .rejects(new ParameterAlreadyExists({ $metadata: { httpStatusCode: 400 }, message: 'The parameter already exists.' }));
 
     await expect(provider().ensurePassword(target(cluster))).resolves.toBeUndefined();
     expect(ssmMock.commandCalls(PutParameterCommand)).toHaveLength(3);
   });
 
   it('surfaces other SSM errors as permanent', async () => {
-    ssmMock.on(PutParameterCommand).rejects(new SSMServiceException({ name: 'AccessDeniedException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'no' }));
+    ssmMock
+      .on(PutParameterCommand)
+      .rejects(new SSMServiceException({ name: 'AccessDeniedException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'no' }));
 
     await expect(provider().ensurePassword(target())).rejects.toMatchObject({ name: 'PermanentError', code: 'AccessDeniedException' });
   });
@@ -508,8 +533,24 @@ describe('ensureSecurityGroup', () => {
           GroupId: GROUP_ID,
           GroupName: 'cloudseed-p-1-db',
           IpPermissions: [
-            { IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, IpRanges: [{ CidrIp: '203.0.113.0/24' }, { CidrIp: '198.51.100.0/24', Description: 'old plan' }], Ipv6Ranges: [], UserIdGroupPairs: [], PrefixListIds: [] },
-            { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }], Ipv6Ranges: [], UserIdGroupPairs: [], PrefixListIds: [] },
+            {
+              IpProtocol: 'tcp',
+              FromPort: 5432,
+              ToPort: 5432,
+              IpRanges: [{ CidrIp: '203.0.113.0/24' }, { CidrIp: '198.51.100.0/24', Description: 'old plan' }],
+              Ipv6Ranges: [],
+              UserIdGroupPairs: [],
+              PrefixListIds: [],
+            },
+            {
+              IpProtocol: 'tcp',
+              FromPort: 22,
+              ToPort: 22,
+              IpRanges: [{ CidrIp: '0.0.0.0/0' }],
+              Ipv6Ranges: [],
+              UserIdGroupPairs: [],
+              PrefixListIds: [],
+            },
           ],
           IpPermissionsEgress: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
         },
@@ -524,7 +565,14 @@ describe('ensureSecurityGroup', () => {
     expect(inputs(ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand))).toEqual([
       {
         GroupId: GROUP_ID,
-        IpPermissions: [{ IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, Ipv6Ranges: [{ CidrIpv6: '2001:db8::/48', Description: 'PostgreSQL clients (plan allowedCidrs)' }] }],
+        IpPermissions: [
+          {
+            IpProtocol: 'tcp',
+            FromPort: 5432,
+            ToPort: 5432,
+            Ipv6Ranges: [{ CidrIpv6: '2001:db8::/48', Description: 'PostgreSQL clients (plan allowedCidrs)' }],
+          },
+        ],
         TagSpecifications: [{ ResourceType: 'security-group-rule', Tags: BASE_TAGS }],
       },
     ]);
@@ -571,13 +619,21 @@ describe('ensureSecurityGroup', () => {
 
     await provider({ vpcId: 'vpc-7' }).ensureSecurityGroup(target());
 
-    expect(inputs(ec2Mock.commandCalls(DescribeSecurityGroupsCommand))).toEqual([{ Filters: [...lookup.Filters, { Name: 'vpc-id', Values: ['vpc-7'] }] }]);
+    expect(inputs(ec2Mock.commandCalls(DescribeSecurityGroupsCommand))).toEqual([
+      { Filters: [...lookup.Filters, { Name: 'vpc-id', Values: ['vpc-7'] }] },
+    ]);
     expect(inputs(ec2Mock.commandCalls(CreateSecurityGroupCommand))[0]?.VpcId).toBe('vpc-7');
     expect(ec2Mock.commandCalls(DescribeVpcsCommand)).toHaveLength(0);
   });
 
   it('refuses a rendered rule that opens anything but PostgreSQL', async () => {
-    const ssh = { ...single, securityGroup: { ...single.securityGroup, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] } };
+    const ssh = {
+      ...single,
+      securityGroup: {
+        ...single.securityGroup,
+        IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+      },
+    };
     ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: GROUP_ID, IpPermissions: [] }] });
 
     await expect(provider().ensureSecurityGroup(target(ssh))).rejects.toThrow(/must open tcp 5432 only/);
@@ -589,7 +645,11 @@ describe('launchNodes', () => {
   const network = { securityGroupId: GROUP_ID };
   beforeEach(nodeRoleExists);
   const lookup = {
-    Filters: [...COMPONENT_FILTERS, { Name: 'tag:cloudseed:node', Values: ['db-0'] }, { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] }],
+    Filters: [
+      ...COMPONENT_FILTERS,
+      { Name: 'tag:cloudseed:node', Values: ['db-0'] },
+      { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+    ],
   };
 
   function expectedRunInstances(component: AwsComponent, index: number) {
@@ -628,7 +688,10 @@ describe('launchNodes', () => {
 
   it('sends the same ClientToken when the launch is retried, and a different one per node and deployment', async () => {
     ec2Mock.on(DescribeInstancesCommand).resolves(reservations());
-    ec2Mock.on(RunInstancesCommand).rejectsOnce(ec2Error('RequestLimitExceeded')).resolves({ Instances: [{ InstanceId: 'i-0000000000000000a' }] });
+    ec2Mock
+      .on(RunInstancesCommand)
+      .rejectsOnce(ec2Error('RequestLimitExceeded'))
+      .resolves({ Instances: [{ InstanceId: 'i-0000000000000000a' }] });
     const aws = provider();
 
     await expect(aws.launchNodes(target(), network)).rejects.toThrow(TransientError);
@@ -642,9 +705,14 @@ describe('launchNodes', () => {
   });
 
   it('does not launch a node that already runs, and launches only the missing ones of a cluster', async () => {
-    ec2Mock.on(DescribeInstancesCommand).resolves(
-      reservations(instance('i-0000000000000000a', 'db-0', 'running', { PublicIpAddress: '198.51.100.7', PrivateIpAddress: '172.31.5.10' }), instance('i-0000000000000000c', 'db-2', 'pending')),
-    );
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolves(
+        reservations(
+          instance('i-0000000000000000a', 'db-0', 'running', { PublicIpAddress: '198.51.100.7', PrivateIpAddress: '172.31.5.10' }),
+          instance('i-0000000000000000c', 'db-2', 'pending'),
+        ),
+      );
     ec2Mock.on(DescribeVolumesCommand).resolves({ Volumes: [rootVolume('i-0000000000000000a', 20), rootVolume('i-0000000000000000c', 20)] });
     ec2Mock.on(DescribeVolumesModificationsCommand).resolves({ VolumesModifications: [] });
     ec2Mock.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0000000000000000b', PrivateIpAddress: '172.31.5.11' }] });
@@ -691,7 +759,9 @@ describe('launchNodes', () => {
     ec2Mock.on(DescribeInstancesCommand).resolves(reservations());
     ec2Mock.on(RunInstancesCommand).rejects(ec2Error(code));
 
-    const error: unknown = await provider().launchNodes(target(), network).catch((caught: unknown) => caught);
+    const error: unknown = await provider()
+      .launchNodes(target(), network)
+      .catch((caught: unknown) => caught);
 
     expect(error).toBeInstanceOf(type);
     expect(error).toMatchObject({ name, code, message: `ec2:RunInstances failed: ${code}: ${code} (mocked)` });
@@ -777,12 +847,23 @@ describe('launchNodes on a re-deploy: the nodes that exist are brought to the pl
   }
 
   function runningPair(): Instance[] {
-    return [instance(PRIMARY, 'db-0', 'running', { PublicIpAddress: '198.51.100.7' }), instance(REPLICA, 'db-1', 'running', { PublicIpAddress: '198.51.100.8' })];
+    return [
+      instance(PRIMARY, 'db-0', 'running', { PublicIpAddress: '198.51.100.7' }),
+      instance(REPLICA, 'db-1', 'running', { PublicIpAddress: '198.51.100.8' }),
+    ];
   }
 
   const byId = (id: string) => ({ Filters: [{ Name: 'instance-id', Values: [id] }] });
   const lookup = ['ec2:DescribeInstances', 'ec2:DescribeVolumes', 'ec2:DescribeVolumesModifications'];
-  const stopChangeStart = ['ec2:StopInstances', 'ec2:DescribeInstances', 'ec2:DescribeInstances', 'ec2:ModifyInstanceAttribute', 'ec2:StartInstances', 'ec2:DescribeInstances', 'ec2:DescribeInstances'];
+  const stopChangeStart = [
+    'ec2:StopInstances',
+    'ec2:DescribeInstances',
+    'ec2:DescribeInstances',
+    'ec2:ModifyInstanceAttribute',
+    'ec2:StartInstances',
+    'ec2:DescribeInstances',
+    'ec2:DescribeInstances',
+  ];
 
   it('changes the instance type of the replica, then of the primary: stop, wait until stopped, modify, start, wait until running', async () => {
     fleet(runningPair());
@@ -797,7 +878,10 @@ describe('launchNodes on a re-deploy: the nodes that exist are brought to the pl
       { InstanceId: PRIMARY, InstanceType: { Value: 't4g.large' } },
     ]);
     expect(inputs(ec2Mock.commandCalls(StartInstancesCommand))).toEqual([{ InstanceIds: [REPLICA] }, { InstanceIds: [PRIMARY] }]);
-    expect(inputs(ec2Mock.commandCalls(DescribeInstancesCommand)).slice(1)).toEqual([...Array.from({ length: 4 }, () => byId(REPLICA)), ...Array.from({ length: 4 }, () => byId(PRIMARY))]);
+    expect(inputs(ec2Mock.commandCalls(DescribeInstancesCommand)).slice(1)).toEqual([
+      ...Array.from({ length: 4 }, () => byId(REPLICA)),
+      ...Array.from({ length: 4 }, () => byId(PRIMARY)),
+    ]);
     expect(sleep.mock.calls).toEqual(Array.from({ length: 8 }, () => [5_000]));
     expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(0);
     // A restarted node has a new public address.
@@ -814,30 +898,49 @@ describe('launchNodes on a re-deploy: the nodes that exist are brought to the pl
     const nodes = await provider().launchNodes(target(samePair), network);
 
     expect(sentActions()).toEqual(lookup);
-    expect(inputs(ec2Mock.commandCalls(DescribeVolumesCommand))).toEqual([{ Filters: [{ Name: 'attachment.instance-id', Values: [PRIMARY, REPLICA] }] }]);
-    expect(inputs(ec2Mock.commandCalls(DescribeVolumesModificationsCommand))).toEqual([{ Filters: [{ Name: 'volume-id', Values: [volumeId(PRIMARY), volumeId(REPLICA)] }] }]);
+    expect(inputs(ec2Mock.commandCalls(DescribeVolumesCommand))).toEqual([
+      { Filters: [{ Name: 'attachment.instance-id', Values: [PRIMARY, REPLICA] }] },
+    ]);
+    expect(inputs(ec2Mock.commandCalls(DescribeVolumesModificationsCommand))).toEqual([
+      { Filters: [{ Name: 'volume-id', Values: [volumeId(PRIMARY), volumeId(REPLICA)] }] },
+    ]);
     expect(nodes.map((ref) => ref.host)).toEqual(['198.51.100.7', '198.51.100.8']);
   });
 
   it('grows each root volume to the plan size without stopping a node, and waits until the size has taken effect', async () => {
     fleet(runningPair());
     disks(20, PRIMARY, REPLICA);
-    const modification = (id: string, state: 'modifying' | 'optimizing' | 'completed') => ({ VolumeId: volumeId(id), ModificationState: state, OriginalSize: 20, TargetSize: 50 });
+    const modification = (id: string, state: 'modifying' | 'optimizing' | 'completed') => ({
+      VolumeId: volumeId(id),
+      ModificationState: state,
+      OriginalSize: 20,
+      TargetSize: 50,
+    });
     ec2Mock
       .on(DescribeVolumesModificationsCommand)
       .resolvesOnce({ VolumesModifications: [] })
       .resolvesOnce({ VolumesModifications: [modification(PRIMARY, 'optimizing'), modification(REPLICA, 'modifying')] })
       .resolves({ VolumesModifications: [modification(REPLICA, 'completed')] });
-    ec2Mock.on(ModifyVolumeCommand).callsFake((input: ModifyVolumeCommandInput) => ({ VolumeModification: { VolumeId: input.VolumeId, ModificationState: 'modifying', TargetSize: input.Size } }));
+    ec2Mock.on(ModifyVolumeCommand).callsFake((input: ModifyVolumeCommandInput) => ({
+      VolumeModification: { VolumeId: input.VolumeId, ModificationState: 'modifying', TargetSize: input.Size },
+    }));
 
     await provider().launchNodes(target(biggerDiskPair), network);
 
-    expect(sentActions()).toEqual([...lookup, 'ec2:ModifyVolume', 'ec2:ModifyVolume', 'ec2:DescribeVolumesModifications', 'ec2:DescribeVolumesModifications']);
+    expect(sentActions()).toEqual([
+      ...lookup,
+      'ec2:ModifyVolume',
+      'ec2:ModifyVolume',
+      'ec2:DescribeVolumesModifications',
+      'ec2:DescribeVolumesModifications',
+    ]);
     expect(inputs(ec2Mock.commandCalls(ModifyVolumeCommand))).toEqual([
       { VolumeId: volumeId(PRIMARY), Size: 50 },
       { VolumeId: volumeId(REPLICA), Size: 50 },
     ]);
-    expect(inputs(ec2Mock.commandCalls(DescribeVolumesModificationsCommand)).at(-1)).toEqual({ Filters: [{ Name: 'volume-id', Values: [volumeId(REPLICA)] }] });
+    expect(inputs(ec2Mock.commandCalls(DescribeVolumesModificationsCommand)).at(-1)).toEqual({
+      Filters: [{ Name: 'volume-id', Values: [volumeId(REPLICA)] }],
+    });
     expect(ec2Mock.commandCalls(StopInstancesCommand)).toHaveLength(0);
   });
 
@@ -875,7 +978,9 @@ describe('launchNodes on a re-deploy: the nodes that exist are brought to the pl
     const attempt = provider().launchNodes(target(largerSingle), network);
 
     await expect(attempt).rejects.toThrow(PermanentError);
-    await expect(attempt).rejects.toThrow(`the disk of node db-0 (${volumeId(PRIMARY)}) is 100 GiB but the plan asks for 20 GiB: disks only grow. Plan at least 100 GiB`);
+    await expect(attempt).rejects.toThrow(
+      `the disk of node db-0 (${volumeId(PRIMARY)}) is 100 GiB but the plan asks for 20 GiB: disks only grow. Plan at least 100 GiB`,
+    );
     expect(sentActions()).toEqual(['ec2:DescribeInstances', 'ec2:DescribeVolumes']);
   });
 
@@ -898,7 +1003,10 @@ describe('launchNodes on a re-deploy: the nodes that exist are brought to the pl
     disks(20, PRIMARY);
     const aws = provider();
 
-    await expect(aws.launchNodes(target(largerSingle), network)).rejects.toMatchObject({ name: 'CapacityError', code: 'InsufficientInstanceCapacity' });
+    await expect(aws.launchNodes(target(largerSingle), network)).rejects.toMatchObject({
+      name: 'CapacityError',
+      code: 'InsufficientInstanceCapacity',
+    });
     const firstAttempt = sentActions().length;
     const nodes = await aws.launchNodes(target(largerSingle), network);
 
@@ -965,11 +1073,16 @@ describe('launchNodes on a re-deploy: the nodes that exist are brought to the pl
   });
 
   it('gives up with a TransientError when a node takes too long to stop, before changing its type', async () => {
-    ec2Mock.on(DescribeInstancesCommand).resolvesOnce(reservations(instance(PRIMARY, 'db-0', 'running'))).resolves(reservations(instance(PRIMARY, 'db-0', 'stopping')));
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolvesOnce(reservations(instance(PRIMARY, 'db-0', 'running')))
+      .resolves(reservations(instance(PRIMARY, 'db-0', 'stopping')));
     ec2Mock.on(StopInstancesCommand).resolves({});
     disks(20, PRIMARY);
 
-    await expect(provider().launchNodes(target(largerSingle), network)).rejects.toThrow(new TransientError(`node db-0 (${PRIMARY}) did not become stopped within 180 s`));
+    await expect(provider().launchNodes(target(largerSingle), network)).rejects.toThrow(
+      new TransientError(`node db-0 (${PRIMARY}) did not become stopped within 180 s`),
+    );
     expect(sleep).toHaveBeenCalledTimes(36);
     expect(ec2Mock.commandCalls(ModifyInstanceAttributeCommand)).toHaveLength(0);
   });
@@ -979,16 +1092,26 @@ describe('nodesReady', () => {
   const nodes = [node('db-0', 'primary', 'i-0000000000000000a'), node('db-1', 'replica', 'i-0000000000000000b')];
 
   it('is pending until every instance runs and its SSM agent is online', async () => {
-    ec2Mock.on(DescribeInstancesCommand).resolves(reservations(instance('i-0000000000000000a', 'db-0', 'running'), instance('i-0000000000000000b', 'db-1', 'pending')));
-    ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: 'i-0000000000000000a', PingStatus: 'Online' }] });
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolves(reservations(instance('i-0000000000000000a', 'db-0', 'running'), instance('i-0000000000000000b', 'db-1', 'pending')));
+    ssmMock
+      .on(DescribeInstanceInformationCommand)
+      .resolves({ InstanceInformationList: [{ InstanceId: 'i-0000000000000000a', PingStatus: 'Online' }] });
 
     await expect(provider().nodesReady(target(cluster), nodes)).resolves.toEqual({ state: 'pending', detail: '1 of 2 nodes online' });
-    expect(inputs(ec2Mock.commandCalls(DescribeInstancesCommand))).toEqual([{ Filters: [{ Name: 'instance-id', Values: ['i-0000000000000000a', 'i-0000000000000000b'] }] }]);
-    expect(inputs(ssmMock.commandCalls(DescribeInstanceInformationCommand))).toEqual([{ Filters: [{ Key: 'InstanceIds', Values: ['i-0000000000000000a', 'i-0000000000000000b'] }] }]);
+    expect(inputs(ec2Mock.commandCalls(DescribeInstancesCommand))).toEqual([
+      { Filters: [{ Name: 'instance-id', Values: ['i-0000000000000000a', 'i-0000000000000000b'] }] },
+    ]);
+    expect(inputs(ssmMock.commandCalls(DescribeInstanceInformationCommand))).toEqual([
+      { Filters: [{ Key: 'InstanceIds', Values: ['i-0000000000000000a', 'i-0000000000000000b'] }] },
+    ]);
   });
 
   it('is done when all are running and online', async () => {
-    ec2Mock.on(DescribeInstancesCommand).resolves(reservations(instance('i-0000000000000000a', 'db-0', 'running'), instance('i-0000000000000000b', 'db-1', 'running')));
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolves(reservations(instance('i-0000000000000000a', 'db-0', 'running'), instance('i-0000000000000000b', 'db-1', 'running')));
     ssmMock.on(DescribeInstanceInformationCommand).resolves({
       InstanceInformationList: [
         { InstanceId: 'i-0000000000000000a', PingStatus: 'Online' },
@@ -1000,14 +1123,14 @@ describe('nodesReady', () => {
   });
 
   it('fails when an instance stopped or was terminated', async () => {
-    ec2Mock
-      .on(DescribeInstancesCommand)
-      .resolves(
-        reservations(
-          instance('i-0000000000000000a', 'db-0', 'running'),
-          instance('i-0000000000000000b', 'db-1', 'terminated', { StateReason: { Code: 'Server.InsufficientInstanceCapacity', Message: 'Server.InsufficientInstanceCapacity: Insufficient capacity.' } }),
-        ),
-      );
+    ec2Mock.on(DescribeInstancesCommand).resolves(
+      reservations(
+        instance('i-0000000000000000a', 'db-0', 'running'),
+        instance('i-0000000000000000b', 'db-1', 'terminated', {
+          StateReason: { Code: 'Server.InsufficientInstanceCapacity', Message: 'Server.InsufficientInstanceCapacity: Insufficient capacity.' },
+        }),
+      ),
+    );
 
     await expect(provider().nodesReady(target(cluster), nodes)).resolves.toEqual({
       state: 'failed',
@@ -1027,7 +1150,13 @@ describe('sendCommand', () => {
 
   function expectedCommands(kind: string, script: string, environment = ''): string[] {
     const encoded = Buffer.from(script).toString('base64');
-    return ['set -e', 'umask 077', `printf '%s' '${encoded}' | base64 -d > /root/cloudseed-${kind}.sh`, `chmod 700 /root/cloudseed-${kind}.sh`, `${environment}bash /root/cloudseed-${kind}.sh`];
+    return [
+      'set -e',
+      'umask 077',
+      `printf '%s' '${encoded}' | base64 -d > /root/cloudseed-${kind}.sh`,
+      `chmod 700 /root/cloudseed-${kind}.sh`,
+      `${environment}bash /root/cloudseed-${kind}.sh`,
+    ];
   }
 
   it('runs the install script on every node with AWS-RunShellScript, base64-encoded', async () => {
@@ -1035,7 +1164,11 @@ describe('sendCommand', () => {
 
     const command = await provider().sendCommand(target(cluster), [primary, ...replicas], 'install');
 
-    expect(command).toEqual({ kind: 'install', commandId: 'cmd-install', instanceIds: ['i-0000000000000000a', 'i-0000000000000000b', 'i-0000000000000000c'] });
+    expect(command).toEqual({
+      kind: 'install',
+      commandId: 'cmd-install',
+      instanceIds: ['i-0000000000000000a', 'i-0000000000000000b', 'i-0000000000000000c'],
+    });
     const sent = inputs(ssmMock.commandCalls(SendCommandCommand));
     expect(sent).toEqual([
       {
@@ -1080,8 +1213,14 @@ describe('sendCommand', () => {
 
     const command = await provider().sendCommand(target(cluster), [primary, ...replicas], 'configure');
 
-    expect(command).toEqual({ kind: 'configure', commandId: 'cmd-0,cmd-1,cmd-2', instanceIds: ['i-0000000000000000a', 'i-0000000000000000b', 'i-0000000000000000c'] });
-    expect(inputs(ec2Mock.commandCalls(DescribeInstancesCommand))).toEqual([{ Filters: [{ Name: 'instance-id', Values: ['i-0000000000000000a', 'i-0000000000000000b', 'i-0000000000000000c'] }] }]);
+    expect(command).toEqual({
+      kind: 'configure',
+      commandId: 'cmd-0,cmd-1,cmd-2',
+      instanceIds: ['i-0000000000000000a', 'i-0000000000000000b', 'i-0000000000000000c'],
+    });
+    expect(inputs(ec2Mock.commandCalls(DescribeInstancesCommand))).toEqual([
+      { Filters: [{ Name: 'instance-id', Values: ['i-0000000000000000a', 'i-0000000000000000b', 'i-0000000000000000c'] }] },
+    ]);
     const sent = inputs(ssmMock.commandCalls(SendCommandCommand));
     expect(sent.map((input) => input.InstanceIds)).toEqual([['i-0000000000000000a'], ['i-0000000000000000b'], ['i-0000000000000000c']]);
     expect(sent.map((input) => input.Parameters!['commands'])).toEqual([
@@ -1092,9 +1231,14 @@ describe('sendCommand', () => {
   });
 
   it.each(['172.31.5.11; reboot', '172.031.5.11', '256.1.1.1', '', undefined])('refuses to put %j in a command as an address', async (address) => {
-    ec2Mock.on(DescribeInstancesCommand).resolves(
-      reservations(instance('i-0000000000000000a', 'db-0', 'running', { PrivateIpAddress: '172.31.5.10' }), instance('i-0000000000000000b', 'db-1', 'running', address === undefined ? {} : { PrivateIpAddress: address })),
-    );
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolves(
+        reservations(
+          instance('i-0000000000000000a', 'db-0', 'running', { PrivateIpAddress: '172.31.5.10' }),
+          instance('i-0000000000000000b', 'db-1', 'running', address === undefined ? {} : { PrivateIpAddress: address }),
+        ),
+      );
 
     await expect(provider().sendCommand(target(cluster), [primary, replicas[0]!], 'configure')).rejects.toThrow(PermanentError);
     expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
@@ -1110,7 +1254,10 @@ describe('sendCommand', () => {
 
     await provider({ commandLogGroup: '/cloudseed/commands' }).sendCommand(target(), [primary], 'install');
 
-    expect(inputs(ssmMock.commandCalls(SendCommandCommand))[0]?.CloudWatchOutputConfig).toEqual({ CloudWatchLogGroupName: '/cloudseed/commands', CloudWatchOutputEnabled: true });
+    expect(inputs(ssmMock.commandCalls(SendCommandCommand))[0]?.CloudWatchOutputConfig).toEqual({
+      CloudWatchLogGroupName: '/cloudseed/commands',
+      CloudWatchOutputEnabled: true,
+    });
   });
 });
 
@@ -1122,11 +1269,33 @@ describe('commandStatus', () => {
     ['Pending', { state: 'pending', detail: '0 of 1 nodes finished install' }],
     ['InProgress', { state: 'pending', detail: '0 of 1 nodes finished install' }],
     ['Delayed', { state: 'pending', detail: '0 of 1 nodes finished install' }],
-    ['Failed', { state: 'failed', reason: 'install failed on i-0000000000000000a (exit 1): Last metadata expiration check\ndnf: no package postgresql17-server' }],
-    ['TimedOut', { state: 'failed', reason: 'install timed out on i-0000000000000000a (exit 1): Last metadata expiration check\ndnf: no package postgresql17-server' }],
-    ['Cancelled', { state: 'failed', reason: 'install was cancelled on i-0000000000000000a (exit 1): Last metadata expiration check\ndnf: no package postgresql17-server' }],
+    [
+      'Failed',
+      {
+        state: 'failed',
+        reason: 'install failed on i-0000000000000000a (exit 1): Last metadata expiration check\ndnf: no package postgresql17-server',
+      },
+    ],
+    [
+      'TimedOut',
+      {
+        state: 'failed',
+        reason: 'install timed out on i-0000000000000000a (exit 1): Last metadata expiration check\ndnf: no package postgresql17-server',
+      },
+    ],
+    [
+      'Cancelled',
+      {
+        state: 'failed',
+        reason: 'install was cancelled on i-0000000000000000a (exit 1): Last metadata expiration check\ndnf: no package postgresql17-server',
+      },
+    ],
   ] as const)('maps %s to %j', async (status, progress) => {
-    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: status, ResponseCode: 1, StandardErrorContent: '\nLast metadata expiration check\ndnf: no package postgresql17-server\n\n' });
+    ssmMock.on(GetCommandInvocationCommand).resolves({
+      Status: status,
+      ResponseCode: 1,
+      StandardErrorContent: '\nLast metadata expiration check\ndnf: no package postgresql17-server\n\n',
+    });
 
     await expect(provider().commandStatus(target(), command)).resolves.toEqual(progress);
     expect(inputs(ssmMock.commandCalls(GetCommandInvocationCommand))).toEqual([{ CommandId: 'cmd-1', InstanceId: 'i-0000000000000000a' }]);
@@ -1158,7 +1327,11 @@ describe('commandStatus', () => {
       .on(GetCommandInvocationCommand, { CommandId: 'cmd-1', InstanceId: 'i-0000000000000000b' })
       .resolves({ Status: 'InProgress' });
 
-    const progress = await provider().commandStatus(target(cluster), { kind: 'configure', commandId: 'cmd-0,cmd-1', instanceIds: ['i-0000000000000000a', 'i-0000000000000000b'] });
+    const progress = await provider().commandStatus(target(cluster), {
+      kind: 'configure',
+      commandId: 'cmd-0,cmd-1',
+      instanceIds: ['i-0000000000000000a', 'i-0000000000000000b'],
+    });
 
     expect(progress).toEqual({ state: 'pending', detail: '1 of 2 nodes finished configure' });
     expect(inputs(ssmMock.commandCalls(GetCommandInvocationCommand))).toEqual([
@@ -1168,7 +1341,9 @@ describe('commandStatus', () => {
   });
 
   it('refuses a command reference whose ids do not match its instances', async () => {
-    await expect(provider().commandStatus(target(), { kind: 'install', commandId: 'a,b', instanceIds: ['i-0000000000000000a'] })).rejects.toThrow(PermanentError);
+    await expect(provider().commandStatus(target(), { kind: 'install', commandId: 'a,b', instanceIds: ['i-0000000000000000a'] })).rejects.toThrow(
+      PermanentError,
+    );
   });
 });
 
@@ -1186,7 +1361,12 @@ describe('verify', () => {
     await provider().verify(target(), nodes);
 
     const [input] = inputs(ssmMock.commandCalls(SendCommandCommand));
-    expect(input).toMatchObject({ DocumentName: 'AWS-RunShellScript', InstanceIds: ['i-0000000000000000a'], TimeoutSeconds: 60, Comment: 'CloudSeed p-1/db verify' });
+    expect(input).toMatchObject({
+      DocumentName: 'AWS-RunShellScript',
+      InstanceIds: ['i-0000000000000000a'],
+      TimeoutSeconds: 60,
+      Comment: 'CloudSeed p-1/db verify',
+    });
     const script = decodedScript(input!.Parameters!['commands']!);
     expect(script).toContain("runuser -u postgres -- psql -X -tA -c 'SELECT 1'");
     expect(script).toContain("PGSSLMODE=verify-full PGSSLROOTCERT='/etc/cloudseed/ca.crt'");
@@ -1206,7 +1386,9 @@ describe('verify', () => {
       StandardErrorContent: 'psql: error: connection to server at "127.0.0.1", port 5432 failed: FATAL:  no pg_hba.conf entry for host "127.0.0.1"',
     });
 
-    const error: unknown = await provider().verify(target(), nodes).catch((caught: unknown) => caught);
+    const error: unknown = await provider()
+      .verify(target(), nodes)
+      .catch((caught: unknown) => caught);
 
     expect(error).toBeInstanceOf(PermanentError);
     expect((error as Error).message).toBe(
@@ -1229,8 +1411,18 @@ describe('health', () => {
   it('reports each node from its instance state and status checks', async () => {
     ec2Mock.on(DescribeInstanceStatusCommand).resolves({
       InstanceStatuses: [
-        { InstanceId: 'i-0000000000000000a', InstanceState: { Name: 'running', Code: 16 }, SystemStatus: { Status: 'ok' }, InstanceStatus: { Status: 'ok' } },
-        { InstanceId: 'i-0000000000000000b', InstanceState: { Name: 'running', Code: 16 }, SystemStatus: { Status: 'ok' }, InstanceStatus: { Status: 'impaired' } },
+        {
+          InstanceId: 'i-0000000000000000a',
+          InstanceState: { Name: 'running', Code: 16 },
+          SystemStatus: { Status: 'ok' },
+          InstanceStatus: { Status: 'ok' },
+        },
+        {
+          InstanceId: 'i-0000000000000000b',
+          InstanceState: { Name: 'running', Code: 16 },
+          SystemStatus: { Status: 'ok' },
+          InstanceStatus: { Status: 'impaired' },
+        },
       ],
     });
 
@@ -1238,7 +1430,9 @@ describe('health', () => {
       { name: 'db-0', role: 'primary', healthy: true },
       { name: 'db-1', role: 'replica', healthy: false, detail: 'status checks: system ok, instance impaired' },
     ]);
-    expect(inputs(ec2Mock.commandCalls(DescribeInstanceStatusCommand))).toEqual([{ InstanceIds: ['i-0000000000000000a', 'i-0000000000000000b'], IncludeAllInstances: true }]);
+    expect(inputs(ec2Mock.commandCalls(DescribeInstanceStatusCommand))).toEqual([
+      { InstanceIds: ['i-0000000000000000a', 'i-0000000000000000b'], IncludeAllInstances: true },
+    ]);
   });
 
   it('reports a stopped node and a missing one', async () => {
@@ -1259,7 +1453,10 @@ describe('health', () => {
 
 describe('destroy', () => {
   const liveFilter = [...COMPONENT_FILTERS, { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped', 'shutting-down'] }];
-  const planFilter = [{ Name: 'tag:cloudseed:plan-id', Values: [PLAN_ID] }, { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped', 'shutting-down'] }];
+  const planFilter = [
+    { Name: 'tag:cloudseed:plan-id', Values: [PLAN_ID] },
+    { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped', 'shutting-down'] },
+  ];
   const nodeRoleRemoval = ['iam:RemoveRoleFromInstanceProfile', 'iam:DeleteInstanceProfile', 'iam:DeleteRolePolicy', 'iam:DeleteRole'];
   beforeEach(nodeRoleRemovable);
 
@@ -1276,7 +1473,9 @@ describe('destroy', () => {
       .rejectsOnce(ec2Error('DependencyViolation', 'resource sg-0123456789abcdef0 has a dependent object'))
       .rejectsOnce(ec2Error('DependencyViolation', 'resource sg-0123456789abcdef0 has a dependent object'))
       .resolves({ Return: true });
-    ssmMock.on(DeleteParametersCommand).resolves({ DeletedParameters: ['/cloudseed/p-1/db/password'], InvalidParameters: ['/cloudseed/p-1/db/replication-password'] });
+    ssmMock
+      .on(DeleteParametersCommand)
+      .resolves({ DeletedParameters: ['/cloudseed/p-1/db/password'], InvalidParameters: ['/cloudseed/p-1/db/replication-password'] });
 
     await provider().destroy(target(cluster));
 
@@ -1293,7 +1492,12 @@ describe('destroy', () => {
       'ec2:DescribeInstances',
       ...nodeRoleRemoval,
     ]);
-    expect(inputs(ec2Mock.commandCalls(DescribeInstancesCommand))).toEqual([{ Filters: liveFilter }, { Filters: liveFilter }, { Filters: liveFilter }, { Filters: planFilter }]);
+    expect(inputs(ec2Mock.commandCalls(DescribeInstancesCommand))).toEqual([
+      { Filters: liveFilter },
+      { Filters: liveFilter },
+      { Filters: liveFilter },
+      { Filters: planFilter },
+    ]);
     expect(inputs(ec2Mock.commandCalls(TerminateInstancesCommand))).toEqual([{ InstanceIds: ['i-0000000000000000a', 'i-0000000000000000b'] }]);
     expect(inputs(ec2Mock.commandCalls(DeleteSecurityGroupCommand))).toEqual([{ GroupId: GROUP_ID }, { GroupId: GROUP_ID }, { GroupId: GROUP_ID }]);
     expect(inputs(ssmMock.commandCalls(DeleteParametersCommand))).toEqual([
@@ -1304,11 +1508,19 @@ describe('destroy', () => {
   it('is a no-op apart from the parameters when nothing is there', async () => {
     ec2Mock.on(DescribeInstancesCommand).resolves(reservations());
     ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
-    ssmMock.on(DeleteParametersCommand).resolves({ DeletedParameters: [], InvalidParameters: ['/cloudseed/p-1/db/password', '/cloudseed/p-1/db/replication-password'] });
+    ssmMock
+      .on(DeleteParametersCommand)
+      .resolves({ DeletedParameters: [], InvalidParameters: ['/cloudseed/p-1/db/password', '/cloudseed/p-1/db/replication-password'] });
 
     await provider().destroy(target());
 
-    expect(sentActions()).toEqual(['ec2:DescribeInstances', 'ec2:DescribeSecurityGroups', 'ssm:DeleteParameters', 'ec2:DescribeInstances', ...nodeRoleRemoval]);
+    expect(sentActions()).toEqual([
+      'ec2:DescribeInstances',
+      'ec2:DescribeSecurityGroups',
+      'ssm:DeleteParameters',
+      'ec2:DescribeInstances',
+      ...nodeRoleRemoval,
+    ]);
   });
 
   it('treats a group deleted in the meantime as deleted', async () => {
@@ -1344,23 +1556,39 @@ describe('a whole deployment and teardown', () => {
     const ids = ['i-0000000000000000a', 'i-0000000000000000b', 'i-0000000000000000c'];
     const running = reservations(...ids.map((id, index) => instance(id, `db-${index}`, 'running', { PrivateIpAddress: `172.31.5.${10 + index}` })));
     ec2Mock.on(DescribeVpcsCommand).resolves({ Vpcs: [{ VpcId: 'vpc-1' }] });
-    ec2Mock.on(DescribeSecurityGroupsCommand).resolvesOnce({ SecurityGroups: [] }).resolves({ SecurityGroups: [{ GroupId: GROUP_ID }] });
+    ec2Mock
+      .on(DescribeSecurityGroupsCommand)
+      .resolvesOnce({ SecurityGroups: [] })
+      .resolves({ SecurityGroups: [{ GroupId: GROUP_ID }] });
     ec2Mock.on(CreateSecurityGroupCommand).resolves({ GroupId: GROUP_ID });
     ec2Mock.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true });
-    ec2Mock.on(DescribeInstancesCommand).resolvesOnce(reservations()).resolvesOnce(running).resolvesOnce(running).resolvesOnce(running).resolves(reservations());
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolvesOnce(reservations())
+      .resolvesOnce(running)
+      .resolvesOnce(running)
+      .resolvesOnce(running)
+      .resolves(reservations());
     ec2Mock
       .on(RunInstancesCommand)
       .resolvesOnce({ Instances: [{ InstanceId: ids[0] }] })
       .resolvesOnce({ Instances: [{ InstanceId: ids[1] }] })
       .resolvesOnce({ Instances: [{ InstanceId: ids[2] }] });
     ec2Mock.on(DescribeInstanceStatusCommand).resolves({
-      InstanceStatuses: ids.map((id) => ({ InstanceId: id, InstanceState: { Name: 'running' as const, Code: 16 }, SystemStatus: { Status: 'ok' as const }, InstanceStatus: { Status: 'ok' as const } })),
+      InstanceStatuses: ids.map((id) => ({
+        InstanceId: id,
+        InstanceState: { Name: 'running' as const, Code: 16 },
+        SystemStatus: { Status: 'ok' as const },
+        InstanceStatus: { Status: 'ok' as const },
+      })),
     });
     ec2Mock.on(TerminateInstancesCommand).resolves({});
     ec2Mock.on(DeleteSecurityGroupCommand).resolves({});
     ssmMock.on(PutParameterCommand).resolves({ Version: 1 });
     ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: PASSWORD } });
-    ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: ids.map((id) => ({ InstanceId: id, PingStatus: 'Online' as const })) });
+    ssmMock
+      .on(DescribeInstanceInformationCommand)
+      .resolves({ InstanceInformationList: ids.map((id) => ({ InstanceId: id, PingStatus: 'Online' as const })) });
     ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-1' } });
     ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success' });
     ssmMock.on(DeleteParametersCommand).resolves({});
@@ -1400,7 +1628,10 @@ describe('the plan’s node role', () => {
     ec2Mock.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0000000000000000a' }] });
   }
 
-  function sentPolicy(): { Version: string; Statement: Array<{ Sid: string; Action: string[]; Resource: string; Condition?: Record<string, Record<string, string>> }> } {
+  function sentPolicy(): {
+    Version: string;
+    Statement: Array<{ Sid: string; Action: string[]; Resource: string; Condition?: Record<string, Record<string, string>> }>;
+  } {
     const [input] = inputs(iamMock.commandCalls(PutRolePolicyCommand));
     return JSON.parse(input!.PolicyDocument!) as ReturnType<typeof sentPolicy>;
   }
@@ -1429,10 +1660,15 @@ describe('the plan’s node role', () => {
       RoleName: PROFILE,
       Path: '/cloudseed/nodes/',
       PermissionsBoundary: boundary,
-      AssumeRolePolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] },
+      AssumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+      },
       Description: "CloudSeed PostgreSQL nodes of plan p-1: SSM agent, the plan's password parameters and backups",
     });
-    expect(inputs(iamMock.commandCalls(PutRolePolicyCommand)).map(({ RoleName, PolicyName }) => ({ RoleName, PolicyName }))).toEqual([{ RoleName: PROFILE, PolicyName: 'CloudSeedPlan' }]);
+    expect(inputs(iamMock.commandCalls(PutRolePolicyCommand)).map(({ RoleName, PolicyName }) => ({ RoleName, PolicyName }))).toEqual([
+      { RoleName: PROFILE, PolicyName: 'CloudSeedPlan' },
+    ]);
     expect(sentPolicy()).toEqual({
       Version: '2012-10-17',
       Statement: [
@@ -1458,7 +1694,10 @@ describe('the plan’s node role', () => {
           Effect: 'Allow',
           Action: ['kms:Decrypt'],
           Resource: 'arn:aws:kms:eu-central-1:123456789012:key/*',
-          Condition: { StringEquals: { 'kms:ViaService': 'ssm.eu-central-1.amazonaws.com' }, StringLike: { 'kms:EncryptionContext:PARAMETER_ARN': parameters } },
+          Condition: {
+            StringEquals: { 'kms:ViaService': 'ssm.eu-central-1.amazonaws.com' },
+            StringLike: { 'kms:EncryptionContext:PARAMETER_ARN': parameters },
+          },
         },
         {
           Sid: 'StreamPlanBackups',
@@ -1513,15 +1752,24 @@ describe('the plan’s node role', () => {
     nodeRoleExists();
     iamMock.on(GetInstanceProfileCommand).resolves({ InstanceProfile: { InstanceProfileName: PROFILE, Roles: [{ RoleName: 'Admin' }] } as never });
 
-    await expect(provider().launchNodes(target(), network)).rejects.toThrow(new PermanentError(`instance profile ${PROFILE} holds Admin, not the plan's node role ${PROFILE}`));
+    await expect(provider().launchNodes(target(), network)).rejects.toThrow(
+      new PermanentError(`instance profile ${PROFILE} holds Admin, not the plan's node role ${PROFILE}`),
+    );
     expect(ec2Mock.commandCalls(RunInstancesCommand)).toHaveLength(0);
   });
 
   it('waits for EC2 to see a new instance profile, launching again with the same ClientToken', async () => {
     launchable();
     nodeRoleExists();
-    const notYet = ec2Error('InvalidParameterValue', 'Value (CloudSeedNode-p-1) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name');
-    ec2Mock.on(RunInstancesCommand).rejectsOnce(notYet).rejectsOnce(notYet).resolves({ Instances: [{ InstanceId: 'i-0000000000000000a' }] });
+    const notYet = ec2Error(
+      'InvalidParameterValue',
+      'Value (CloudSeedNode-p-1) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name',
+    );
+    ec2Mock
+      .on(RunInstancesCommand)
+      .rejectsOnce(notYet)
+      .rejectsOnce(notYet)
+      .resolves({ Instances: [{ InstanceId: 'i-0000000000000000a' }] });
 
     const nodes = await provider().launchNodes(target(), network);
 
@@ -1604,7 +1852,13 @@ describe('backups', () => {
 
   function expectedCommands(label: string, script: string): string[] {
     const encoded = Buffer.from(script).toString('base64');
-    return ['set -e', 'umask 077', `printf '%s' '${encoded}' | base64 -d > /root/cloudseed-${label}.sh`, `chmod 700 /root/cloudseed-${label}.sh`, `bash /root/cloudseed-${label}.sh`];
+    return [
+      'set -e',
+      'umask 077',
+      `printf '%s' '${encoded}' | base64 -d > /root/cloudseed-${label}.sh`,
+      `chmod 700 /root/cloudseed-${label}.sh`,
+      `bash /root/cloudseed-${label}.sh`,
+    ];
   }
 
   /** A GetObject answer whose body is `text`. */
@@ -1613,7 +1867,12 @@ describe('backups', () => {
   }
 
   function s3Error(code: string, status: number): S3ServiceException {
-    return new S3ServiceException({ name: code, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status }, message: `${code} (mocked)` });
+    return new S3ServiceException({
+      name: code,
+      $fault: status >= 500 ? 'server' : 'client',
+      $metadata: { httpStatusCode: status },
+      message: `${code} (mocked)`,
+    });
   }
 
   function finishes(stdout: string): void {
@@ -1627,7 +1886,9 @@ describe('backups', () => {
 
   function fails(stderr: string, status: 'Failed' | 'TimedOut' = 'Failed'): void {
     ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-backup' } });
-    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: status, ResponseCode: status === 'Failed' ? 1 : -1, StandardOutputContent: '', StandardErrorContent: stderr });
+    ssmMock
+      .on(GetCommandInvocationCommand)
+      .resolves({ Status: status, ResponseCode: status === 'Failed' ? 1 : -1, StandardOutputContent: '', StandardErrorContent: stderr });
   }
 
   const backupLine = `CLOUDSEED_RESULT {"sizeBytes":4096,"sha256":"${SHA}","durationMs":812,"serverVersion":"16.4","tableCount":2}\n`;
@@ -1654,7 +1915,9 @@ describe('backups', () => {
       const script = decodedScript(sent[0]!.Parameters!['commands']!);
       expect(script).toContain(`BUCKET='${BUCKET}'\nKEY='${KEY}'\nREGION='eu-west-1'\nDATABASE='app'\n`);
       expect(script).toContain('pg_dump --format=custom --snapshot="$SNAPSHOT_ID"');
-      expect(inputs(ssmMock.commandCalls(GetCommandInvocationCommand))).toEqual(Array.from({ length: 3 }, () => ({ CommandId: 'cmd-backup', InstanceId: 'i-0000000000000000a' })));
+      expect(inputs(ssmMock.commandCalls(GetCommandInvocationCommand))).toEqual(
+        Array.from({ length: 3 }, () => ({ CommandId: 'cmd-backup', InstanceId: 'i-0000000000000000a' })),
+      );
       expect(sleep.mock.calls).toEqual([[5000], [5000], [5000]]);
       expect(inputs(s3Mock.commandCalls(GetObjectCommand))).toEqual([{ Bucket: BUCKET, Key: `${KEY}.manifest.json` }]);
       expect(s3Mock.commandCalls(DeleteObjectsCommand)).toHaveLength(0);
@@ -1673,10 +1936,14 @@ describe('backups', () => {
     });
 
     it('fails with the end of the script standard error and removes whatever reached S3', async () => {
-      fails('pg_dump: error: query failed: ERROR:  canceling statement due to lock timeout\ncloudseed backup: pg_dump failed: lock timeout\ncloudseed backup: failed; removed what it had stored\n');
+      fails(
+        'pg_dump: error: query failed: ERROR:  canceling statement due to lock timeout\ncloudseed backup: pg_dump failed: lock timeout\ncloudseed backup: failed; removed what it had stored\n',
+      );
       s3Mock.on(DeleteObjectsCommand).resolves({});
 
-      const error: unknown = await provider().backup(target(), primary, location).catch((caught: unknown) => caught);
+      const error: unknown = await provider()
+        .backup(target(), primary, location)
+        .catch((caught: unknown) => caught);
 
       expect(error).toBeInstanceOf(PermanentError);
       expect((error as Error).message).toBe(
@@ -1697,7 +1964,11 @@ describe('backups', () => {
     it.each([
       ['no result line', 'uploading...\n', /finished but printed no CLOUDSEED_RESULT line; its output began: uploading\.\.\./],
       ['a result that is not JSON', 'CLOUDSEED_RESULT {"sizeBytes":40\n', /printed a result that is not a JSON object: \{"sizeBytes":40/],
-      ['a result without a sha256', 'CLOUDSEED_RESULT {"sizeBytes":1,"durationMs":1,"serverVersion":"16","tableCount":0}\n', /has no valid sha256 \(undefined\)/],
+      [
+        'a result without a sha256',
+        'CLOUDSEED_RESULT {"sizeBytes":1,"durationMs":1,"serverVersion":"16","tableCount":0}\n',
+        /has no valid sha256 \(undefined\)/,
+      ],
     ])('refuses %s', async (_case, stdout, message) => {
       finishes(stdout);
       s3Mock.on(DeleteObjectsCommand).resolves({});
@@ -1708,7 +1979,9 @@ describe('backups', () => {
 
     it('refuses a manifest that describes another dump than the script reported', async () => {
       finishes(backupLine);
-      s3Mock.on(GetObjectCommand).resolves(body(JSON.stringify({ sizeBytes: 4096, sha256: 'd'.repeat(64), durationMs: 1, serverVersion: '16.4', tables })));
+      s3Mock
+        .on(GetObjectCommand)
+        .resolves(body(JSON.stringify({ sizeBytes: 4096, sha256: 'd'.repeat(64), durationMs: 1, serverVersion: '16.4', tables })));
       s3Mock.on(DeleteObjectsCommand).resolves({});
 
       await expect(provider().backup(target(), primary, location)).rejects.toThrow(/does not describe the dump/);
@@ -1719,18 +1992,24 @@ describe('backups', () => {
       s3Mock.on(GetObjectCommand).rejects(s3Error('NoSuchKey', 404));
       s3Mock.on(DeleteObjectsCommand).resolves({});
 
-      await expect(provider().backup(target(), primary, location)).rejects.toThrow(`the backup's manifest s3://${BUCKET}/${KEY}.manifest.json does not exist`);
+      await expect(provider().backup(target(), primary, location)).rejects.toThrow(
+        `the backup's manifest s3://${BUCKET}/${KEY}.manifest.json does not exist`,
+      );
     });
 
     it('keeps waiting through throttling, and gives up after 13 minutes with a PermanentError', async () => {
       ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-backup' } });
       ssmMock
         .on(GetCommandInvocationCommand)
-        .rejectsOnce(new SSMServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' }))
+        .rejectsOnce(
+          new SSMServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' }),
+        )
         .resolves({ Status: 'InProgress' });
       s3Mock.on(DeleteObjectsCommand).resolves({});
 
-      const error: unknown = await provider().backup(target(), primary, location).catch((caught: unknown) => caught);
+      const error: unknown = await provider()
+        .backup(target(), primary, location)
+        .catch((caught: unknown) => caught);
 
       expect(error).toBeInstanceOf(PermanentError);
       expect((error as Error).message).toBe('the backup of p-1/db on db-0 (i-0000000000000000a) took longer than 13 minutes (command cmd-backup)');
@@ -1766,7 +2045,10 @@ describe('backups', () => {
         {
           DocumentName: 'AWS-RunShellScript',
           InstanceIds: ['i-0000000000000000a'],
-          Parameters: { commands: expectedCommands('backup-validation', validateScript({ ...scriptInput, recordedSha256: SHA })), executionTimeout: ['720'] },
+          Parameters: {
+            commands: expectedCommands('backup-validation', validateScript({ ...scriptInput, recordedSha256: SHA })),
+            executionTimeout: ['720'],
+          },
           TimeoutSeconds: 720,
           Comment: 'CloudSeed p-1/db backup-validation',
         },
@@ -1784,7 +2066,8 @@ describe('backups', () => {
 
       await expect(provider().validateBackup(target(), primary, location, recorded)).resolves.toEqual({
         status: 'failed',
-        detail: 'table public.orders differs: the restored copy has 2 rows (checksum 0123456789abcdef0123456789abcdef), the backup recorded 3 rows (checksum 0123456789abcdef0123456789abcdef)',
+        detail:
+          'table public.orders differs: the restored copy has 2 rows (checksum 0123456789abcdef0123456789abcdef), the backup recorded 3 rows (checksum 0123456789abcdef0123456789abcdef)',
       });
     });
 
@@ -1811,7 +2094,9 @@ describe('backups', () => {
 
     it('throws when the script could not check the backup at all', async () => {
       s3Mock.on(HeadObjectCommand).resolves({});
-      fails('fatal error: An error occurred (403) when calling the GetObject operation: Forbidden\ncloudseed backup-validation: could not read s3://cloudseed-backups-123/plans/p-1/db/bk-1.dump\n');
+      fails(
+        'fatal error: An error occurred (403) when calling the GetObject operation: Forbidden\ncloudseed backup-validation: could not read s3://cloudseed-backups-123/plans/p-1/db/bk-1.dump\n',
+      );
 
       await expect(provider().validateBackup(target(), primary, location, recorded)).rejects.toThrow(
         'backup-validation failed on db-0 (i-0000000000000000a) (exit 1): fatal error: An error occurred (403) when calling the GetObject operation: Forbidden\ncloudseed backup-validation: could not read s3://cloudseed-backups-123/plans/p-1/db/bk-1.dump',
@@ -1837,12 +2122,17 @@ describe('backups', () => {
         {
           DocumentName: 'AWS-RunShellScript',
           InstanceIds: ['i-0000000000000000a'],
-          Parameters: { commands: expectedCommands('restore', restoreScript({ ...scriptInput, recordedSha256: SHA, swapDeadlineSeconds: 660 })), executionTimeout: ['720'] },
+          Parameters: {
+            commands: expectedCommands('restore', restoreScript({ ...scriptInput, recordedSha256: SHA, swapDeadlineSeconds: 660 })),
+            executionTimeout: ['720'],
+          },
           TimeoutSeconds: 720,
           Comment: 'CloudSeed p-1/db restore',
         },
       ]);
-      expect(decodedScript(sent[0]!.Parameters!['commands']!)).toContain(`DATABASE='app'\nOWNER='app'\nRECORDED_SHA256='${SHA}'\nSWAP_DEADLINE_SECONDS='660'\n`);
+      expect(decodedScript(sent[0]!.Parameters!['commands']!)).toContain(
+        `DATABASE='app'\nOWNER='app'\nRECORDED_SHA256='${SHA}'\nSWAP_DEADLINE_SECONDS='660'\n`,
+      );
     });
 
     it('fails with the script reason, leaving the database as it was', async () => {
@@ -1864,7 +2154,9 @@ describe('backups', () => {
     it('refuses to start when the object is gone', async () => {
       s3Mock.on(HeadObjectCommand).rejects(s3Error('NotFound', 404));
 
-      await expect(provider().restoreBackup(target(), primary, location, recorded)).rejects.toThrow(`the backup object s3://${BUCKET}/${KEY} does not exist; nothing was restored`);
+      await expect(provider().restoreBackup(target(), primary, location, recorded)).rejects.toThrow(
+        `the backup object s3://${BUCKET}/${KEY} does not exist; nothing was restored`,
+      );
       expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
     });
   });
@@ -1885,7 +2177,9 @@ describe('backups', () => {
     ] as const)('maps a key S3 could not delete (%s) to a %o', async (code, type) => {
       s3Mock.on(DeleteObjectsCommand).resolves({ Errors: [{ Key: `${KEY}.globals.sql`, Code: code, Message: 'mocked' }] });
 
-      const error: unknown = await provider().deleteBackup(target(), location).catch((caught: unknown) => caught);
+      const error: unknown = await provider()
+        .deleteBackup(target(), location)
+        .catch((caught: unknown) => caught);
 
       expect(error).toBeInstanceOf(type);
       expect((error as Error).message).toBe(`could not delete s3://${BUCKET}/${KEY}.globals.sql: ${code}: mocked`);

@@ -22,7 +22,11 @@ const OWNER = 'alice';
 const PLAN = '11111111-2222-4333-8444-555555555555';
 /** Each record carries 120 table fingerprints (~8 KB): 200 of them are more than one 1 MB page. */
 const RECORDS = 200;
-const FINGERPRINTS = Array.from({ length: 120 }, (_, index) => ({ table: `public.table_${String(index).padStart(3, '0')}_with_a_long_name`, rows: 1000 + index, checksum: 'f'.repeat(32) }));
+const FINGERPRINTS = Array.from({ length: 120 }, (_, index) => ({
+  table: `public.table_${String(index).padStart(3, '0')}_with_a_long_name`,
+  rows: 1000 + index,
+  checksum: 'f'.repeat(32),
+}));
 
 let home: string;
 let dynamo: Dynamo;
@@ -32,7 +36,10 @@ let backups: typeof BackupsModule.backups;
 function record(index: number): BackupRecord {
   // One a day, oldest first, ending ten days ago: all past a 7-day retention.
   const startedAt = new Date(Date.UTC(2020, 0, 1) + index * 86_400_000);
-  const backupId = `${startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')}-${index.toString(16).padStart(8, '0')}`;
+  const backupId = `${startedAt
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')}-${index.toString(16).padStart(8, '0')}`;
   return {
     ownerId: OWNER,
     planId: PLAN,
@@ -69,7 +76,12 @@ beforeAll(async () => {
   const { deployments } = await import('../lib/plans.ts');
   retention = await import('../steps/backup-retention.ts');
 
-  const plan = validatePlan({ apiVersion: 'cs/v1', name: 'orders', target: { cloud: 'local' }, components: [{ id: 'db', type: 'postgres', db: { backup: { retentionDays: 7 } } }] });
+  const plan = validatePlan({
+    apiVersion: 'cs/v1',
+    name: 'orders',
+    target: { cloud: 'local' },
+    components: [{ id: 'db', type: 'postgres', db: { backup: { retentionDays: 7 } } }],
+  });
   if (!plan.ok) throw new Error(JSON.stringify(plan.errors));
   await deployments.start(
     {
@@ -82,7 +94,14 @@ beforeAll(async () => {
       spec: plan.plan,
       startedAt: new Date().toISOString(),
       revision: 1,
-      components: [{ id: 'db', databaseName: 'app', username: 'app', nodes: [{ name: 'db-1', role: 'primary', instanceId: 'local-db-1', host: '127.0.0.1', port: 5999 }] }],
+      components: [
+        {
+          id: 'db',
+          databaseName: 'app',
+          username: 'app',
+          nodes: [{ name: 'db-1', role: 'primary', instanceId: 'local-db-1', host: '127.0.0.1', port: 5999 }],
+        },
+      ],
     },
     undefined,
   );

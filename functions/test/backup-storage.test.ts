@@ -46,7 +46,9 @@ beforeAll(async () => {
   });
   lib = await import('../lib/backups.ts');
   const { accounts } = await import('../lib/accounts.ts');
-  stsMock.on(AssumeRoleCommand).resolves({ Credentials: { AccessKeyId: 'ASIAVERIFY', SecretAccessKey: 'secret', SessionToken: 'token', Expiration: new Date(Date.now() + 900_000) } });
+  stsMock.on(AssumeRoleCommand).resolves({
+    Credentials: { AccessKeyId: 'ASIAVERIFY', SecretAccessKey: 'secret', SessionToken: 'token', Expiration: new Date(Date.now() + 900_000) },
+  });
   s3Mock.on(HeadBucketCommand).resolves({});
   ({ externalId } = await accounts.list('alice'));
   account = await accounts.connect('alice', { roleArn: ROLE_ARN, region: 'eu-central-1' });
@@ -86,7 +88,9 @@ describe('backupDownloadUrl', () => {
   const options = { filename: 'p-1-20300101T000000Z-0a1b2c3d.dump', expiresIn: 900 };
 
   it('signs a link to the customer’s bucket with a session of their role, under their ExternalId', async () => {
-    stsMock.on(AssumeRoleCommand).resolves({ Credentials: { AccessKeyId: 'ASIADOWNLOAD', SecretAccessKey: 'secret', SessionToken: 'token', Expiration: new Date(Date.now() + 900_000) } });
+    stsMock.on(AssumeRoleCommand).resolves({
+      Credentials: { AccessKeyId: 'ASIADOWNLOAD', SecretAccessKey: 'secret', SessionToken: 'token', Expiration: new Date(Date.now() + 900_000) },
+    });
     const location = { bucket: 'cloudseed-backups-123456789012-eu-central-1', key: KEY };
 
     const url = new URL(await lib.backupDownloadUrl('alice', { cloud: 'aws', region: 'eu-west-1', accountId: account.id }, location, options));
@@ -102,7 +106,12 @@ describe('backupDownloadUrl', () => {
     stsMock.on(AssumeRoleCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }));
 
     await expect(
-      lib.backupDownloadUrl('alice', { cloud: 'aws', region: 'eu-west-1', accountId: account.id }, { bucket: 'cloudseed-backups-123456789012-eu-central-1', key: KEY }, options),
+      lib.backupDownloadUrl(
+        'alice',
+        { cloud: 'aws', region: 'eu-west-1', accountId: account.id },
+        { bucket: 'cloudseed-backups-123456789012-eu-central-1', key: KEY },
+        options,
+      ),
     ).rejects.toBeInstanceOf(Conflict);
   });
 

@@ -55,7 +55,15 @@ describe('DynamoBackupRepository.listAll', () => {
   it('pages through every backup of the plan, newest first, when they span more pages than one', async () => {
     const all = await repository.listAll('alice', 'plan-a', 3);
 
-    expect(all.map((backup) => backup.startedAt.slice(0, 10))).toEqual(['2030-01-07', '2030-01-06', '2030-01-05', '2030-01-04', '2030-01-03', '2030-01-02', '2030-01-01']);
+    expect(all.map((backup) => backup.startedAt.slice(0, 10))).toEqual([
+      '2030-01-07',
+      '2030-01-06',
+      '2030-01-05',
+      '2030-01-04',
+      '2030-01-03',
+      '2030-01-02',
+      '2030-01-01',
+    ]);
     expect(all.every((backup) => backup.planId === 'plan-a' && !('backupKey' in backup))).toBe(true);
   });
 

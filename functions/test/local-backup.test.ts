@@ -25,7 +25,6 @@ const DEPLOY_TIMEOUT = 180_000;
 const BIG_ROWS = 800_000;
 const execFileAsync = promisify(execFile);
 
-
 let home: string;
 let s3Dir: string;
 let s3rver: S3rverServer | undefined;
@@ -52,7 +51,8 @@ beforeAll(async () => {
     ctx.status = 204;
   });
   s3rver.middleware.unshift(async (ctx, next) => {
-    if (ctx.method !== 'PUT' || ctx.query['partNumber'] === undefined || failPartsOf === undefined || ctx.path !== `/${BUCKET}/${failPartsOf}`) return next();
+    if (ctx.method !== 'PUT' || ctx.query['partNumber'] === undefined || failPartsOf === undefined || ctx.path !== `/${BUCKET}/${failPartsOf}`)
+      return next();
     ctx.status = 500;
     ctx.type = 'application/xml';
     ctx.body = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code><Message>injected by the test</Message></Error>';
@@ -90,7 +90,11 @@ async function deploy(target: DeployTarget): Promise<NodeRef> {
 }
 
 function postgresAccount(): { uid: number; gid: number } {
-  const fields = readFileSync('/etc/passwd', 'utf8').split('\n').find((line) => line.startsWith('postgres:'))?.split(':') ?? [];
+  const fields =
+    readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((line) => line.startsWith('postgres:'))
+      ?.split(':') ?? [];
   return { uid: Number(fields[2]), gid: Number(fields[3]) };
 }
 
@@ -152,11 +156,15 @@ describe('backups of a local deployment', () => {
   /** SQL as the local superuser over the node's Unix socket. */
   async function asAdmin(sql: string, database = 'postgres'): Promise<string> {
     const socketDir = join(home, 'instances', PLAN, node.name, 'socket');
-    const { stdout } = await execFileAsync(PSQL, ['-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-h', socketDir, '-p', String(node.port), '-U', 'postgres', '-d', database, '-c', sql], {
-      ...postgresAccount(),
-      cwd: '/',
-      env: { PATH: '/usr/bin:/bin' },
-    });
+    const { stdout } = await execFileAsync(
+      PSQL,
+      ['-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-h', socketDir, '-p', String(node.port), '-U', 'postgres', '-d', database, '-c', sql],
+      {
+        ...postgresAccount(),
+        cwd: '/',
+        env: { PATH: '/usr/bin:/bin' },
+      },
+    );
     return stdout.trim();
   }
 
@@ -216,14 +224,19 @@ describe('backups of a local deployment', () => {
     const tables = first.tables.map((entry) => (entry.table === 'public.customers' ? { ...entry, rows: 1999 } : entry));
     const result = await provider.validateBackup(target, node, location('first'), { ...first, tables });
     expect(result.status).toBe('failed');
-    expect(result.detail).toMatch(/^table public\.customers differs: the restored copy has 2000 rows \(checksum [0-9a-f]{32}\), the backup recorded 1999 rows/);
+    expect(result.detail).toMatch(
+      /^table public\.customers differs: the restored copy has 2000 rows \(checksum [0-9a-f]{32}\), the backup recorded 1999 rows/,
+    );
 
-    const missing = await provider.validateBackup(target, node, location('first'), { ...first, tables: [...first.tables, { table: 'public.gone', rows: 1, checksum: 'x' }] });
+    const missing = await provider.validateBackup(target, node, location('first'), {
+      ...first,
+      tables: [...first.tables, { table: 'public.gone', rows: 1, checksum: 'x' }],
+    });
     expect(missing).toEqual({ status: 'failed', detail: 'table public.gone is missing from the restored copy' });
     expect(await workDatabases()).toBe('');
   });
 
-  it('fails a validation when pg_restore cannot read the object, with pg_restore\'s reason', { timeout: 60_000 }, async () => {
+  it("fails a validation when pg_restore cannot read the object, with pg_restore's reason", { timeout: 60_000 }, async () => {
     const garbage = Buffer.from('this is not a pg_dump archive\n'.repeat(100));
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: location('garbage').key, Body: garbage }));
     const result = await provider.validateBackup(target, node, location('garbage'), { ...first, sha256: sha256(garbage), sizeBytes: garbage.length });
@@ -237,7 +250,10 @@ describe('backups of a local deployment', () => {
     await asApp('DROP TABLE events; DELETE FROM customers WHERE id > 1000; CREATE TABLE after_backup (x int)');
     // A session of the application that is busy when the restore swaps the databases.
     const busy = appError('SELECT pg_sleep(60)');
-    await poll(() => asAdmin("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'"), (count) => count === '1');
+    await poll(
+      () => asAdmin("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'"),
+      (count) => count === '1',
+    );
 
     await provider.restoreBackup(target, node, location('first'), first);
 
@@ -248,7 +264,7 @@ describe('backups of a local deployment', () => {
     expect(await asApp("SELECT count(*) FROM pg_tables WHERE tablename = 'after_backup'")).toBe('0');
     expect(await asApp("SELECT string_agg(DISTINCT tableowner, ',') FROM pg_tables WHERE schemaname IN ('public', 'billing')")).toBe('app');
     expect(await asApp("INSERT INTO events VALUES ('after restore', '{}', 2, now()); SELECT count(*) FROM events")).toBe('3003');
-    expect(await asApp('INSERT INTO customers VALUES (5000, \'new\', NULL); SELECT count(*) FROM customers')).toBe('2001');
+    expect(await asApp("INSERT INTO customers VALUES (5000, 'new', NULL); SELECT count(*) FROM customers")).toBe('2001');
     expect(await asApp('SELECT count(*) FROM billing."Invoice Lines" l JOIN customers c ON c.id = l.customer_id')).toBe('500');
     expect(await workDatabases()).toBe('');
     await provider.deleteBackup(target, location('after-restore'));
@@ -257,7 +273,8 @@ describe('backups of a local deployment', () => {
   it('refuses an object whose bytes changed: validation fails on the checksum, restore throws, nothing is left', { timeout: 60_000 }, async () => {
     const bytes = await objectBytes(location('first').key);
     const flipped = Buffer.from(bytes);
-    for (let offset = Math.floor(flipped.length / 2); offset < Math.floor(flipped.length / 2) + 16; offset += 1) flipped[offset] = (flipped[offset] ?? 0) ^ 0xff;
+    for (let offset = Math.floor(flipped.length / 2); offset < Math.floor(flipped.length / 2) + 16; offset += 1)
+      flipped[offset] = (flipped[offset] ?? 0) ^ 0xff;
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: location('first').key, Body: flipped }));
 
     const result = await provider.validateBackup(target, node, location('first'), first);
@@ -265,13 +282,17 @@ describe('backups of a local deployment', () => {
       status: 'failed',
       detail: `the stored object does not match its checksum (sha256 ${sha256(flipped)}, recorded ${first.sha256})`,
     });
-    await expect(provider.restoreBackup(target, node, location('first'), first)).rejects.toThrow(/does not match its checksum .*; nothing was restored$/);
+    await expect(provider.restoreBackup(target, node, location('first'), first)).rejects.toThrow(
+      /does not match its checksum .*; nothing was restored$/,
+    );
     expect(await workDatabases()).toBe('');
     expect(await asApp('SELECT count(*) FROM customers')).toBe('2001');
   });
 
   it('leaves no object and no multipart upload behind when the server is killed during the dump', { timeout: 120_000 }, async () => {
-    await asApp(`CREATE TABLE big AS SELECT g AS id, md5(g::text) AS a, md5((g * 7)::text) AS b, g % 1000 AS c FROM generate_series(1, ${BIG_ROWS}) g`);
+    await asApp(
+      `CREATE TABLE big AS SELECT g AS id, md5(g::text) AS a, md5((g * 7)::text) AS b, g % 1000 AS c FROM generate_series(1, ${BIG_ROWS}) g`,
+    );
     const key = location('killed').key;
 
     const backup = provider.backup(target, node, location('killed'));
@@ -293,7 +314,9 @@ describe('backups of a local deployment', () => {
     const error = await failure;
     expect(error).toBeInstanceOf(Error);
     // pg_dump and the fingerprinting session both lose the server; whichever notices first is the reason.
-    expect((error as Error).message).toMatch(/^(pg_dump failed|fingerprinting the tables in the dump's snapshot failed): .*server closed the connection unexpectedly/);
+    expect((error as Error).message).toMatch(
+      /^(pg_dump failed|fingerprinting the tables in the dump's snapshot failed): .*server closed the connection unexpectedly/,
+    );
     expect(await objectExists(key)).toBe(false);
     expect(await objectExists(`${key}.globals.sql`)).toBe(false);
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: key }));
@@ -311,7 +334,10 @@ describe('backups of a local deployment', () => {
     expect(sha256(await objectBytes(location('big').key))).toBe(result.sha256);
 
     const validating = Date.now();
-    expect(await provider.validateBackup(target, node, location('big'), result)).toEqual({ status: 'passed', detail: `5 tables, ${BIG_ROWS + 5504} rows match` });
+    expect(await provider.validateBackup(target, node, location('big'), result)).toEqual({
+      status: 'passed',
+      detail: `5 tables, ${BIG_ROWS + 5504} rows match`,
+    });
     const validateMs = Date.now() - validating;
 
     const mb = (bytes: number) => bytes / 1e6;
@@ -333,7 +359,12 @@ describe('backups of a local deployment', () => {
     expect(await objectExists(location('refused').key)).toBe(false);
     expect(await objectExists(`${location('refused').key}.globals.sql`)).toBe(false);
     expect(await pendingUploads()).toEqual([]);
-    expect(await poll(() => asAdmin("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE '%pg_dump%' OR application_name LIKE 'cloudseed%'"), (count) => count === '0')).toBe('0');
+    expect(
+      await poll(
+        () => asAdmin("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE '%pg_dump%' OR application_name LIKE 'cloudseed%'"),
+        (count) => count === '0',
+      ),
+    ).toBe('0');
   });
 
   it('refuses a backup to a bucket that does not exist before dumping anything', async () => {
@@ -342,7 +373,7 @@ describe('backups of a local deployment', () => {
     );
   });
 
-  it('deletes a backup\'s objects, and deleting again is harmless', async () => {
+  it("deletes a backup's objects, and deleting again is harmless", async () => {
     for (const name of ['first', 'big']) {
       await provider.deleteBackup(target, location(name));
       expect(await objectExists(location(name).key)).toBe(false);

@@ -33,7 +33,16 @@ const targetFor = (planId: string, memoryGiB: number, replicas = 0): DeployTarge
 async function deployedNode(planId: string, name: string, memoryGiB: number | undefined, port: number): Promise<void> {
   const paths = nodePaths(home, planId, name);
   await mkdir(paths.root, { recursive: true });
-  await writeNodeRecord(paths, { planId, componentId: 'db', name, role: 'primary', major: 15, port, running: true, ...(memoryGiB === undefined ? {} : { memoryGiB }) });
+  await writeNodeRecord(paths, {
+    planId,
+    componentId: 'db',
+    name,
+    role: 'primary',
+    major: 15,
+    port,
+    running: true,
+    ...(memoryGiB === undefined ? {} : { memoryGiB }),
+  });
 }
 
 async function forget(planId: string): Promise<void> {
@@ -56,7 +65,9 @@ describe('preflight on a machine other plans already use', () => {
       expect(error).toBeInstanceOf(PreflightRefused);
       const left = Math.round((machineMemoryGiB().usable - largest) * 10) / 10;
       expect((error as Error).message).toContain(`the plan asks for 1 GiB of memory (1 GiB × 1 node)`);
-      expect((error as Error).message).toContain(`of which ${Math.round(largest * 10) / 10} GiB is already promised to 2 nodes deployed here, leaving ${left} GiB`);
+      expect((error as Error).message).toContain(
+        `of which ${Math.round(largest * 10) / 10} GiB is already promised to 2 nodes deployed here, leaving ${left} GiB`,
+      );
       expect((error as Error).message).toMatch(/or delete a plan that runs here$/);
       expect(await committedMemoryGiB(home)).toEqual({ memoryGiB: largest, nodes: 2 });
     } finally {
@@ -80,7 +91,8 @@ describe('preflight on a machine other plans already use', () => {
       const nodes = await provider.launchNodes(target, await provider.ensureSecurityGroup(target));
 
       expect(nodes).toHaveLength(2);
-      for (const node of nodes) expect(await readNodeRecord(nodePaths(home, 'launched', node.name))).toMatchObject({ memoryGiB: 1.5, running: false });
+      for (const node of nodes)
+        expect(await readNodeRecord(nodePaths(home, 'launched', node.name))).toMatchObject({ memoryGiB: 1.5, running: false });
       expect(await committedMemoryGiB(home)).toEqual({ memoryGiB: 3, nodes: 2 });
     } finally {
       await provider.destroy(target);

@@ -6,7 +6,17 @@ import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clearFaults, consumeFault, injectFault, LocalProvider, machineMemoryGiB, PreflightRefused, readFaults, startExisting, stopAll } from '../providers/local/index.ts';
+import {
+  clearFaults,
+  consumeFault,
+  injectFault,
+  LocalProvider,
+  machineMemoryGiB,
+  PreflightRefused,
+  readFaults,
+  startExisting,
+  stopAll,
+} from '../providers/local/index.ts';
 import { committedMemoryGiB } from '../providers/local/local-provider.ts';
 import { pathsOf } from '../providers/local/paths.ts';
 import type { DeployTarget, NodeRef } from '../providers/provider.ts';
@@ -82,8 +92,15 @@ async function poll<T>(read: () => Promise<T>, done: (value: T) => boolean, time
 }
 
 const nodeDir = (target: DeployTarget, node: NodeRef) => join(home, 'instances', target.planId, node.name);
-const postgresUid = () => Number(readFileSync('/etc/passwd', 'utf8').split('\n').find((line) => line.startsWith('postgres:'))?.split(':')[2]);
-const postmasterPid = (target: DeployTarget, node: NodeRef) => Number(readFileSync(join(nodeDir(target, node), 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+const postgresUid = () =>
+  Number(
+    readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((line) => line.startsWith('postgres:'))
+      ?.split(':')[2],
+  );
+const postmasterPid = (target: DeployTarget, node: NodeRef) =>
+  Number(readFileSync(join(nodeDir(target, node), 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
 const mode = async (path: string) => (await stat(path)).mode & 0o777;
 
 function isListening(port: number): Promise<boolean> {
@@ -128,7 +145,13 @@ describe('a single node', () => {
     expect(await psql(node, 'SHOW shared_buffers', login)).toBe(target.component.postgres.settings['shared_buffers']);
     expect(await psql(node, 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()', login)).toBe('t');
     expect(await psql(node, 'SHOW password_encryption', login)).toBe('scram-sha-256');
-    expect(await psql(node, 'SELECT current_database() || \' \' || pg_catalog.pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()', login)).toBe('app app');
+    expect(
+      await psql(
+        node,
+        "SELECT current_database() || ' ' || pg_catalog.pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()",
+        login,
+      ),
+    ).toBe('app app');
   });
 
   it('refuses a login without TLS and a wrong password', async () => {
@@ -180,7 +203,9 @@ describe('a single node', () => {
     const before = postmasterPid(target, node);
     await runCommand(provider, localTarget('single', { maxConnections: 60, allowedCidrs: ['203.0.113.0/24'] }), nodes, 'configure');
     expect(postmasterPid(target, node)).toBe(before);
-    expect(readFileSync(join(nodeDir(target, node), 'data', 'pg_hba.conf'), 'utf8')).toMatch(/^hostssl\s+app\s+app\s+203\.0\.113\.0\/24\s+scram-sha-256$/m);
+    expect(readFileSync(join(nodeDir(target, node), 'data', 'pg_hba.conf'), 'utf8')).toMatch(
+      /^hostssl\s+app\s+app\s+203\.0\.113\.0\/24\s+scram-sha-256$/m,
+    );
     expect(await psql(node, 'SELECT 1', { password })).toBe('1');
   });
 
@@ -188,8 +213,13 @@ describe('a single node', () => {
     expect(await provider.health(target, nodes)).toEqual([{ name: 'db-0', role: 'primary', healthy: true }]);
     const pid = postmasterPid(target, node);
     process.kill(pid, 'SIGKILL');
-    await poll(() => Promise.resolve(processGone(pid)), (gone) => gone);
-    expect(await provider.health(target, nodes)).toEqual([{ name: 'db-0', role: 'primary', healthy: false, detail: 'server process is not running' }]);
+    await poll(
+      () => Promise.resolve(processGone(pid)),
+      (gone) => gone,
+    );
+    expect(await provider.health(target, nodes)).toEqual([
+      { name: 'db-0', role: 'primary', healthy: false, detail: 'server process is not running' },
+    ]);
 
     await runCommand(provider, localTarget('single', { maxConnections: 60 }), nodes, 'configure');
     expect(await provider.health(target, nodes)).toEqual([{ name: 'db-0', role: 'primary', healthy: true }]);
@@ -223,12 +253,15 @@ describe('a cluster with one replica', () => {
 
   it('streams a write from the primary to the read-only replica', { timeout: DEPLOY_TIMEOUT }, async () => {
     const nodes = await deploy(target);
-    expect(nodes.map((node) => [node.name, node.role])).toEqual([['db-0', 'primary'], ['db-1', 'replica']]);
+    expect(nodes.map((node) => [node.name, node.role])).toEqual([
+      ['db-0', 'primary'],
+      ['db-1', 'replica'],
+    ]);
     const [primary, replica] = nodes as [NodeRef, NodeRef];
     expect(replica.port).not.toBe(primary.port);
     const login = { password: await provider.readPassword(target) };
 
-    await psql(primary, 'CREATE TABLE events (note text); INSERT INTO events VALUES (\'replicated\')', login);
+    await psql(primary, "CREATE TABLE events (note text); INSERT INTO events VALUES ('replicated')", login);
     const seen = await poll(
       () => psql(replica, 'SELECT note FROM events', login).catch(() => ''),
       (note) => note === 'replicated',
@@ -252,8 +285,13 @@ describe('a cluster with one replica', () => {
     const login = { password: await provider.readPassword(raised) };
     expect(await psql(primary, 'SHOW max_connections', login)).toBe('80');
     expect(await psql(replica, 'SHOW max_connections', login)).toBe('80');
-    await psql(primary, 'INSERT INTO events VALUES (\'after restart\')', login);
-    expect(await poll(() => psql(replica, 'SELECT count(*) FROM events', login), (count) => count === '2')).toBe('2');
+    await psql(primary, "INSERT INTO events VALUES ('after restart')", login);
+    expect(
+      await poll(
+        () => psql(replica, 'SELECT count(*) FROM events', login),
+        (count) => count === '2',
+      ),
+    ).toBe('2');
   });
 
   it('is destroyed with both servers', { timeout: DEPLOY_TIMEOUT }, async () => {
@@ -278,7 +316,9 @@ describe('preflight', () => {
     const tooMuch = Math.ceil(machineGiB) + 8;
     const error = await provider.preflight(localTarget('huge', { memoryGiB: tooMuch })).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(PreflightRefused);
-    expect((error as Error).message).toMatch(new RegExp(`asks for ${tooMuch} GiB of memory .*at most [\\d.]+ GiB \\(${Math.round(machineGiB * 10) / 10} GiB installed`));
+    expect((error as Error).message).toMatch(
+      new RegExp(`asks for ${tooMuch} GiB of memory .*at most [\\d.]+ GiB \\(${Math.round(machineGiB * 10) / 10} GiB installed`),
+    );
     expect(existsSync(join(home, 'instances', 'huge'))).toBe(false);
   });
 

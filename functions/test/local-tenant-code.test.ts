@@ -26,7 +26,6 @@ const BUCKET = 'cloudseed-backups';
 const PLAN = 'tenant';
 const execFileAsync = promisify(execFile);
 
-
 let home: string;
 let s3Dir: string;
 let s3rver: S3rverServer | undefined;
@@ -41,7 +40,12 @@ beforeAll(async () => {
   s3rver = newS3rver(s3Dir, BUCKET);
   const { port } = await s3rver.run();
   // lib/s3.ts builds its client when it is first imported: the environment comes first.
-  Object.assign(process.env, { S3_ENDPOINT: `http://127.0.0.1:${port}`, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' });
+  Object.assign(process.env, {
+    S3_ENDPOINT: `http://127.0.0.1:${port}`,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+  });
   const local = await import('../providers/local/index.ts');
   provider = new local.LocalProvider({ home });
   stopAll = local.stopAll;
@@ -65,7 +69,11 @@ async function deploy(target: DeployTarget): Promise<NodeRef> {
 }
 
 function postgresAccount(): { uid: number; gid: number } {
-  const fields = readFileSync('/etc/passwd', 'utf8').split('\n').find((line) => line.startsWith('postgres:'))?.split(':') ?? [];
+  const fields =
+    readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((line) => line.startsWith('postgres:'))
+      ?.split(':') ?? [];
   return { uid: Number(fields[2]), gid: Number(fields[3]) };
 }
 
@@ -148,26 +156,34 @@ describe('tenant code in the application database', () => {
 
   async function asAdmin(sql: string, database = 'postgres'): Promise<string> {
     const socketDir = join(home, 'instances', PLAN, node.name, 'socket');
-    const { stdout } = await execFileAsync(PSQL, ['-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-h', socketDir, '-p', String(node.port), '-U', 'postgres', '-d', database, '-c', sql], {
-      ...postgresAccount(),
-      cwd: '/',
-      env: { PATH: '/usr/bin:/bin' },
-    });
+    const { stdout } = await execFileAsync(
+      PSQL,
+      ['-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-h', socketDir, '-p', String(node.port), '-U', 'postgres', '-d', database, '-c', sql],
+      {
+        ...postgresAccount(),
+        cwd: '/',
+        env: { PATH: '/usr/bin:/bin' },
+      },
+    );
     return stdout.trim();
   }
 
   const appIsSuperuser = () => asAdmin("SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = 'app'");
 
-  it('deploys a node whose application role fills its database with shadowing operators and functions, and code in its tables', { timeout: 180_000 }, async () => {
-    node = await deploy(target);
-    password = await provider.readPassword(target);
-    await asApp(`${ESCALATE}\n${SHADOWS}\n${TENANT_TABLES}`);
-    await asApp('SELECT public.escalate()');
-    expect(await appIsSuperuser()).toBe('f');
-    expect(existsSync(marker)).toBe(false);
-  });
+  it(
+    'deploys a node whose application role fills its database with shadowing operators and functions, and code in its tables',
+    { timeout: 180_000 },
+    async () => {
+      node = await deploy(target);
+      password = await provider.readPassword(target);
+      await asApp(`${ESCALATE}\n${SHADOWS}\n${TENANT_TABLES}`);
+      await asApp('SELECT public.escalate()');
+      expect(await appIsSuperuser()).toBe('f');
+      expect(existsSync(marker)).toBe(false);
+    },
+  );
 
-  it('backs up, validates and restores without ever running the tenant\'s code as the superuser', { timeout: 120_000 }, async () => {
+  it("backs up, validates and restores without ever running the tenant's code as the superuser", { timeout: 120_000 }, async () => {
     const backup = await provider.backup(target, node, location('shadowed'));
     expect(backup.tables.map(({ table, rows }) => [table, rows])).toEqual([['public.guarded', 50]]);
     expect(await appIsSuperuser()).toBe('f');
@@ -183,10 +199,14 @@ describe('tenant code in the application database', () => {
     expect(existsSync(marker)).toBe(false);
     expect(await asApp('SELECT count(*), sum(v), min(w) FROM public.guarded')).toBe('50|1275|7');
     // The restored objects are the tenant's, so its code keeps running as the tenant, nothing more.
-    expect(await asApp("SELECT string_agg(DISTINCT pg_catalog.pg_get_userbyid(proowner), ',') FROM pg_catalog.pg_proc WHERE pronamespace = 'public'::regnamespace")).toBe('app');
+    expect(
+      await asApp(
+        "SELECT string_agg(DISTINCT pg_catalog.pg_get_userbyid(proowner), ',') FROM pg_catalog.pg_proc WHERE pronamespace = 'public'::regnamespace",
+      ),
+    ).toBe('app');
   });
 
-  it('keeps the application role\'s password out of pg_stat_statements and the server log', { timeout: 60_000 }, async () => {
+  it("keeps the application role's password out of pg_stat_statements and the server log", { timeout: 60_000 }, async () => {
     expect(await asAdmin('SHOW shared_preload_libraries')).toContain('pg_stat_statements');
     // A second configure sets the password again, now with pg_stat_statements counting.
     await asAdmin('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
@@ -202,29 +222,40 @@ describe('tenant code in the application database', () => {
     expect(logs.join('\n')).not.toContain(password);
   });
 
-  it('accepts the verifier an EC2 node computes with the configure script\'s own code, and it is the local provider\'s', { timeout: 60_000 }, async () => {
-    const component = validatePlan({ apiVersion: 'cs/v1', name: 'x', target: { cloud: 'aws', region: 'eu-west-1' }, components: [{ id: 'db', type: 'postgres' }] });
-    if (!component.ok) throw new Error(JSON.stringify(component.errors));
-    const [spec] = component.plan.components;
-    if (!spec) throw new Error('no component');
-    const script = renderConfigureScript(spec, findOs('amazon-linux', '2023') as OsImage, { region: 'eu-west-1', passwordParameter: '/p' }).split('\n');
-    const from = script.findIndex((line) => line.startsWith('SCRAM_VERIFIER_PY='));
-    const to = script.findIndex((line, index) => index > from && line === '}');
-    const helpers = script.slice(from, to + 1).join('\n');
-    expect(helpers).toContain('scram_verifier() {');
+  it(
+    "accepts the verifier an EC2 node computes with the configure script's own code, and it is the local provider's",
+    { timeout: 60_000 },
+    async () => {
+      const component = validatePlan({
+        apiVersion: 'cs/v1',
+        name: 'x',
+        target: { cloud: 'aws', region: 'eu-west-1' },
+        components: [{ id: 'db', type: 'postgres' }],
+      });
+      if (!component.ok) throw new Error(JSON.stringify(component.errors));
+      const [spec] = component.plan.components;
+      if (!spec) throw new Error('no component');
+      const script = renderConfigureScript(spec, findOs('amazon-linux', '2023') as OsImage, { region: 'eu-west-1', passwordParameter: '/p' }).split(
+        '\n',
+      );
+      const from = script.findIndex((line) => line.startsWith('SCRAM_VERIFIER_PY='));
+      const to = script.findIndex((line, index) => index > from && line === '}');
+      const helpers = script.slice(from, to + 1).join('\n');
+      expect(helpers).toContain('scram_verifier() {');
 
-    const fresh = 'N3wPasswordFromTheNodeOnlyAbc123';
-    const computed = spawnSync('bash', ['-c', `set -euo pipefail\n${helpers}\nscram_verifier "$1"`, 'bash', fresh], { encoding: 'utf8' });
-    expect(computed.stderr).toBe('');
-    const verifier = computed.stdout;
-    const salt = /^SCRAM-SHA-256\$4096:([^$]+)\$/.exec(verifier)?.[1] ?? '';
-    expect(verifier).toBe(await scramVerifier(fresh, Buffer.from(salt, 'base64')));
+      const fresh = 'N3wPasswordFromTheNodeOnlyAbc123';
+      const computed = spawnSync('bash', ['-c', `set -euo pipefail\n${helpers}\nscram_verifier "$1"`, 'bash', fresh], { encoding: 'utf8' });
+      expect(computed.stderr).toBe('');
+      const verifier = computed.stdout;
+      const salt = /^SCRAM-SHA-256\$4096:([^$]+)\$/.exec(verifier)?.[1] ?? '';
+      expect(verifier).toBe(await scramVerifier(fresh, Buffer.from(salt, 'base64')));
 
-    await asAdmin(`ALTER ROLE app PASSWORD '${verifier}'`);
-    try {
-      expect(await asApp('SELECT current_user', fresh)).toBe('app');
-    } finally {
-      await asAdmin(`ALTER ROLE app PASSWORD '${await scramVerifier(password)}'`);
-    }
-  });
+      await asAdmin(`ALTER ROLE app PASSWORD '${verifier}'`);
+      try {
+        expect(await asApp('SELECT current_user', fresh)).toBe('app');
+      } finally {
+        await asAdmin(`ALTER ROLE app PASSWORD '${await scramVerifier(password)}'`);
+      }
+    },
+  );
 });

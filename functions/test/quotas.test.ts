@@ -97,7 +97,13 @@ async function storePlan(ownerId: string, id: string): Promise<void> {
   await plans.create({ ownerId, id, version: 1, createdAt: at, updatedAt: at, spec: specWith(0) });
 }
 
-async function deployed(ownerId: string, planId: string, replicas: number, status: DeploymentRecord['status'] = 'running', launched = true): Promise<void> {
+async function deployed(
+  ownerId: string,
+  planId: string,
+  replicas: number,
+  status: DeploymentRecord['status'] = 'running',
+  launched = true,
+): Promise<void> {
   await deployments.start(
     {
       ownerId,
@@ -133,13 +139,17 @@ describe('the plans limit', () => {
     for (const id of ['p1', 'p2', 'p3']) await quotas.createPlan(owner, () => storePlan(owner, id));
 
     let called = false;
-    const refusal = await quotas.createPlan(owner, async () => {
-      called = true;
-      await storePlan(owner, 'p4');
-    }).catch((error: unknown) => error);
+    const refusal = await quotas
+      .createPlan(owner, async () => {
+        called = true;
+        await storePlan(owner, 'p4');
+      })
+      .catch((error: unknown) => error);
 
     expect(refusal).toBeInstanceOf(LimitReached);
-    expect((refusal as Error).message).toBe('You have 3 plans, and an account may have at most 3; delete a plan you no longer need to create another.');
+    expect((refusal as Error).message).toBe(
+      'You have 3 plans, and an account may have at most 3; delete a plan you no longer need to create another.',
+    );
     expect(called).toBe(false);
     expect(await plans.count(owner)).toBe(3);
     expect((await usage.get(owner)).claims).toEqual({});
@@ -171,7 +181,9 @@ describe('the plans limit', () => {
     const owner = newOwner();
     const quotas = racing(5);
 
-    const results = await Promise.allSettled(['a', 'b', 'c', 'd', 'e'].map((id) => quotas.createPlan(owner, () => slowly(() => storePlan(owner, id)))));
+    const results = await Promise.allSettled(
+      ['a', 'b', 'c', 'd', 'e'].map((id) => quotas.createPlan(owner, () => slowly(() => storePlan(owner, id)))),
+    );
 
     expect(outcomes(results)).toEqual({ passed: 3, refusals: ['LimitReached', 'LimitReached'] });
     expect(await plans.count(owner)).toBe(3);
@@ -205,10 +217,12 @@ describe('the running-nodes limit', () => {
     await deployed(owner, 'never-launched', 3, 'failed', false);
     let called = false;
 
-    const refusal = await quotasAt().deployPlan(owner, 'new', specWith(1), async () => {
-      called = true;
-      await deployed(owner, 'new', 1);
-    }).catch((error: unknown) => error);
+    const refusal = await quotasAt()
+      .deployPlan(owner, 'new', specWith(1), async () => {
+        called = true;
+        await deployed(owner, 'new', 1);
+      })
+      .catch((error: unknown) => error);
 
     expect(refusal).toBeInstanceOf(LimitReached);
     expect((refusal as Error).message).toBe(
@@ -242,7 +256,9 @@ describe('the running-nodes limit', () => {
     // Both count 3 running nodes before either claims the last two.
     const quotas = racing(2);
 
-    const results = await Promise.allSettled(['x', 'y'].map((id) => quotas.deployPlan(owner, id, specWith(1), () => slowly(() => deployed(owner, id, 1)))));
+    const results = await Promise.allSettled(
+      ['x', 'y'].map((id) => quotas.deployPlan(owner, id, specWith(1), () => slowly(() => deployed(owner, id, 1)))),
+    );
 
     expect(outcomes(results)).toEqual({ passed: 1, refusals: ['LimitReached'] });
     const started = await Promise.all(['x', 'y'].map((id) => deployments.get(owner, id)));
@@ -259,10 +275,12 @@ describe('the daily limit of on-demand backups and restores', () => {
     await quotas.startBackup(owner, () => Promise.resolve());
     let called = false;
 
-    const refusal = await quotas.startBackup(owner, () => {
-      called = true;
-      return Promise.resolve();
-    }).catch((error: unknown) => error);
+    const refusal = await quotas
+      .startBackup(owner, () => {
+        called = true;
+        return Promise.resolve();
+      })
+      .catch((error: unknown) => error);
 
     expect(refusal).toBeInstanceOf(RateLimited);
     expect((refusal as RateLimited).retryAfterSeconds).toBe(2.5 * 3600);
@@ -307,7 +325,9 @@ describe('limits from the environment', () => {
       expect(positiveIntegerEnv(name, 50)).toBe(7);
       for (const value of ['0', '-1', '1.5', '1e3', 'ten', ' 5']) {
         process.env[name] = value;
-        expect(() => positiveIntegerEnv(name, 50)).toThrow(`environment variable ${name} must be a whole number of at least 1, not ${JSON.stringify(value)}`);
+        expect(() => positiveIntegerEnv(name, 50)).toThrow(
+          `environment variable ${name} must be a whole number of at least 1, not ${JSON.stringify(value)}`,
+        );
       }
     } finally {
       delete process.env[name];

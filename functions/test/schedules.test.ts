@@ -1,4 +1,11 @@
-import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException, SchedulerClient, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
+import {
+  ConflictException,
+  CreateScheduleCommand,
+  DeleteScheduleCommand,
+  ResourceNotFoundException,
+  SchedulerClient,
+  UpdateScheduleCommand,
+} from '@aws-sdk/client-scheduler';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type * as Schedules from '../lib/schedules.ts';
@@ -23,7 +30,13 @@ beforeEach(() => {
   scheduler.reset();
 });
 
-const schedule = { ownerId: 'owner-1', planId: '0b7c9a52-3f1e-4c55-9a51-2f8e1e0c2d11', componentId: 'db', cron: '30 2 * * 1-5', timezone: 'Europe/Berlin' };
+const schedule = {
+  ownerId: 'owner-1',
+  planId: '0b7c9a52-3f1e-4c55-9a51-2f8e1e0c2d11',
+  componentId: 'db',
+  cron: '30 2 * * 1-5',
+  timezone: 'Europe/Berlin',
+};
 const expected = {
   Name: 'cloudseed-backup-0b7c9a52-3f1e-4c55-9a51-2f8e1e0c2d11-db',
   GroupName: 'cloudseed-backups',
@@ -60,7 +73,10 @@ describe('backup schedules', () => {
   });
 
   it('delete the schedule, and treat one already gone as deleted', async () => {
-    scheduler.on(DeleteScheduleCommand).resolvesOnce({}).rejectsOnce(new ResourceNotFoundException({ message: 'gone', Message: 'gone', $metadata: {} }));
+    scheduler
+      .on(DeleteScheduleCommand)
+      .resolvesOnce({})
+      .rejectsOnce(new ResourceNotFoundException({ message: 'gone', Message: 'gone', $metadata: {} }));
     await schedules.deleteBackupSchedule(schedule.planId, 'db');
     await schedules.deleteBackupSchedule(schedule.planId, 'db');
     expect(scheduler.commandCalls(DeleteScheduleCommand).map((call) => call.args[0].input)).toEqual([
@@ -69,7 +85,7 @@ describe('backup schedules', () => {
     ]);
   });
 
-  it('keep schedule names within EventBridge\'s 64 characters and distinct per component', () => {
+  it("keep schedule names within EventBridge's 64 characters and distinct per component", () => {
     const first = schedules.scheduleName(schedule.planId, 'database-primary-eu-west-one-a');
     const second = schedules.scheduleName(schedule.planId, 'database-primary-eu-west-one-b');
     expect(first.length).toBeLessThanOrEqual(64);

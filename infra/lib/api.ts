@@ -97,10 +97,16 @@ export function apiDomainFromContext(tryGetContext: (key: string) => unknown): A
   const certificateArn = read(API_DOMAIN_CONTEXT.certificateArn);
   if (domainName === undefined && certificateArn === undefined) return undefined;
   if (domainName === undefined || certificateArn === undefined) {
-    throw new Error(`a custom API domain needs both -c ${API_DOMAIN_CONTEXT.domainName}=<host name> and -c ${API_DOMAIN_CONTEXT.certificateArn}=<ACM certificate ARN in the stack's region>`);
+    throw new Error(
+      `a custom API domain needs both -c ${API_DOMAIN_CONTEXT.domainName}=<host name> and -c ${API_DOMAIN_CONTEXT.certificateArn}=<ACM certificate ARN in the stack's region>`,
+    );
   }
-  if (!DOMAIN_NAME.test(domainName)) throw new Error(`context ${API_DOMAIN_CONTEXT.domainName} must be a host name such as api.example.com, not ${JSON.stringify(domainName)}`);
-  if (!CERTIFICATE_ARN.test(certificateArn)) throw new Error(`context ${API_DOMAIN_CONTEXT.certificateArn} must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>), not ${JSON.stringify(certificateArn)}`);
+  if (!DOMAIN_NAME.test(domainName))
+    throw new Error(`context ${API_DOMAIN_CONTEXT.domainName} must be a host name such as api.example.com, not ${JSON.stringify(domainName)}`);
+  if (!CERTIFICATE_ARN.test(certificateArn))
+    throw new Error(
+      `context ${API_DOMAIN_CONTEXT.certificateArn} must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>), not ${JSON.stringify(certificateArn)}`,
+    );
   return { domainName, certificateArn };
 }
 

@@ -66,6 +66,10 @@ function acknowledgeHandler(deployment: ContentDeployment, props: ContentDeploym
   for (const [finding, reason] of Object.entries(findings)) acknowledge(deployment.role, `AwsSolutions-IAM5[${finding}]`, reason);
   const handlers = stack.node.children.filter((child) => child.node.id.startsWith('Custom::CDKBucketDeployment'));
   for (const handler of handlers) {
-    acknowledge(handler, 'AwsSolutions-L1', "The BucketDeployment handler's Python runtime is chosen by aws-cdk-lib and moves with it; it runs only during deployments.");
+    acknowledge(
+      handler,
+      'AwsSolutions-L1',
+      "The BucketDeployment handler's Python runtime is chosen by aws-cdk-lib and moves with it; it runs only during deployments.",
+    );
   }
 }

@@ -10,7 +10,15 @@ import { backupBucketName } from '@cloudseed/shared/accounts/accounts';
 import { CUSTOMER_ROLE_ACTIONS, NODE_ROLE_ACTIONS } from '@cloudseed/functions/providers/aws/actions';
 import { NODE_AGENT_ACTIONS, NODE_BACKUP_ACTIONS } from '@cloudseed/functions/providers/aws/node-role';
 import { acknowledge } from './nag.ts';
-import { BACKUP_OBJECTS, CUSTOMER_ROLE_NAME, MANAGED_TAG, NODE_BOUNDARY_POLICY_NAME, NODE_ROLE_PATH, PARAMETER_PATH, PLATFORM_STACK_ID } from './names.ts';
+import {
+  BACKUP_OBJECTS,
+  CUSTOMER_ROLE_NAME,
+  MANAGED_TAG,
+  NODE_BOUNDARY_POLICY_NAME,
+  NODE_ROLE_PATH,
+  PARAMETER_PATH,
+  PLATFORM_STACK_ID,
+} from './names.ts';
 
 // The template a customer launches in THEIR account to connect it: the role CloudSeed assumes
 // (trusting the platform's roles under the customer's ExternalId) with exactly the actions
@@ -44,7 +52,8 @@ export class CustomerAccountStack extends Stack {
   constructor(scope: Construct, id: string, props: StackProps = {}) {
     // A plain template: no CDK bootstrap version check in the customer's account (it has no assets).
     super(scope, id, { ...props, synthesizer: new DefaultStackSynthesizer({ generateBootstrapVersionRule: false }) });
-    this.templateOptions.description = 'CloudSeed account connection: lets the CloudSeed platform deploy PostgreSQL into this account and keep its backups in this account, and nothing else.';
+    this.templateOptions.description =
+      'CloudSeed account connection: lets the CloudSeed platform deploy PostgreSQL into this account and keep its backups in this account, and nothing else.';
 
     const platformAccountId = new CfnParameter(this, 'PlatformAccountId', {
       type: 'String',
@@ -76,7 +85,9 @@ export class CustomerAccountStack extends Stack {
       // CloudSeed deletes backups past their plan's retention; a deleted or overwritten one can still
       // be recovered for a week, after which its versions and then its delete marker go.
       versioned: true,
-      lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(1), noncurrentVersionExpiration: Duration.days(7), expiredObjectDeleteMarker: true }],
+      lifecycleRules: [
+        { abortIncompleteMultipartUploadAfter: Duration.days(1), noncurrentVersionExpiration: Duration.days(7), expiredObjectDeleteMarker: true },
+      ],
       // The backups are the customer's: removing the connection leaves them.
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -109,7 +120,8 @@ export class CustomerAccountStack extends Stack {
     ];
     this.nodeBoundary = new iam.ManagedPolicy(this, 'NodeBoundary', {
       managedPolicyName: NODE_BOUNDARY_POLICY_NAME,
-      description: "The most a CloudSeed node may ever do (the permissions boundary of every node role): SSM agent, /cloudseed/ parameters, and backups in this account's CloudSeed bucket",
+      description:
+        "The most a CloudSeed node may ever do (the permissions boundary of every node role): SSM agent, /cloudseed/ parameters, and backups in this account's CloudSeed bucket",
       statements: nodeStatements,
     });
     const nodeMissing = NODE_ROLE_ACTIONS.filter((action) => !nodeStatements.some((statement) => statement.actions.includes(action)));
@@ -228,7 +240,10 @@ export class CustomerAccountStack extends Stack {
         actions: ['ec2:CreateTags'],
         resources: [ec2Arn('instance/*'), ec2Arn('volume/*'), ec2Arn('security-group/*'), ec2Arn('security-group-rule/*')],
         conditions: {
-          StringEquals: { 'ec2:CreateAction': ['RunInstances', 'CreateSecurityGroup', 'AuthorizeSecurityGroupIngress'], [`aws:RequestTag/${MANAGED_TAG}`]: managed },
+          StringEquals: {
+            'ec2:CreateAction': ['RunInstances', 'CreateSecurityGroup', 'AuthorizeSecurityGroupIngress'],
+            [`aws:RequestTag/${MANAGED_TAG}`]: managed,
+          },
         },
       }),
       new iam.PolicyStatement({
@@ -246,7 +261,13 @@ export class CustomerAccountStack extends Stack {
       }),
       new iam.PolicyStatement({
         sid: 'NodeInstanceProfiles',
-        actions: ['iam:CreateInstanceProfile', 'iam:GetInstanceProfile', 'iam:AddRoleToInstanceProfile', 'iam:RemoveRoleFromInstanceProfile', 'iam:DeleteInstanceProfile'],
+        actions: [
+          'iam:CreateInstanceProfile',
+          'iam:GetInstanceProfile',
+          'iam:AddRoleToInstanceProfile',
+          'iam:RemoveRoleFromInstanceProfile',
+          'iam:DeleteInstanceProfile',
+        ],
         resources: [nodeProfiles],
       }),
       new iam.PolicyStatement({
@@ -295,7 +316,8 @@ export class CustomerAccountStack extends Stack {
     ];
 
     const policy = new iam.ManagedPolicy(this, 'DeployerPolicy', {
-      description: 'What CloudSeed does in this account: EC2 instances and security groups tagged cloudseed:managed, Run Command on them, and its /cloudseed/ parameters',
+      description:
+        'What CloudSeed does in this account: EC2 instances and security groups tagged cloudseed:managed, Run Command on them, and its /cloudseed/ parameters',
       statements,
     });
     this.deployerRole = new iam.Role(this, 'DeployerRole', {
@@ -315,7 +337,10 @@ export class CustomerAccountStack extends Stack {
     if (missing.length > 0) throw new Error(`the customer role's policy lacks ${missing.join(', ')}, which AwsProvider calls`);
 
     new CfnOutput(this, 'RoleArn', { description: 'Give this role ARN to CloudSeed to connect the account', value: this.deployerRole.roleArn });
-    new CfnOutput(this, 'NodeBoundaryPolicyArn', { description: 'The permissions boundary of every CloudSeed node role (one per plan, under /cloudseed/nodes/)', value: this.nodeBoundary.managedPolicyArn });
+    new CfnOutput(this, 'NodeBoundaryPolicyArn', {
+      description: 'The permissions boundary of every CloudSeed node role (one per plan, under /cloudseed/nodes/)',
+      value: this.nodeBoundary.managedPolicyArn,
+    });
     new CfnOutput(this, 'BackupBucketName', {
       description: 'Where CloudSeed keeps the backups of your plans; connect the account with this stack’s region',
       value: this.backupBucket.bucketName,
@@ -344,18 +369,28 @@ function acknowledgeDeployerWildcards(policy: iam.ManagedPolicy, bucketId: strin
     'Resource::*': 'ec2:Describe*, ssm:DescribeInstanceInformation and ssm:GetCommandInvocation do not support resource-level permissions.',
     'Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:instance/*':
       "Instances are created per plan at run time; every mutation is conditioned on the cloudseed:managed tag (RequestTag on launch, ResourceTag on stop, start, resize, terminate and Run Command) and launches must use IMDSv2 and a plan's node profile under /cloudseed/nodes/.",
-    'Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:volume/*': 'Root volumes are created by RunInstances (tagged cloudseed:managed and encrypted) and grown by ModifyVolume only when they carry that tag.',
+    'Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:volume/*':
+      'Root volumes are created by RunInstances (tagged cloudseed:managed and encrypted) and grown by ModifyVolume only when they carry that tag.',
     'Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:security-group/*':
-      "Security groups are created per plan at run time; creation requires the cloudseed:managed tag and changes require it on the group.",
-    'Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:security-group-rule/*': 'Ingress rules are created per plan and tagged cloudseed:managed on creation.',
-    'Resource::arn:<AWS::Partition>:ec2:*::image/*': "Nodes launch from AWS's public images (Amazon Linux, Ubuntu, Debian) or an AMI the plan names, owned by other accounts.",
-    'Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:subnet/*': "Nodes launch into the region's default VPC subnets, which differ per account and region.",
-    'Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:network-interface/*': 'RunInstances creates the network interface of each node; it has no id beforehand.',
-    'Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:vpc/*': "Security groups go into the region's default VPC, whose id differs per account and region.",
-    [`Resource::arn:<AWS::Partition>:ssm:*:<AWS::AccountId>:parameter/${PARAMETER_PATH}/*`]: 'Password parameters are created per plan at run time, only under /cloudseed/.',
-    [`Resource::<${bucketId}.Arn>/${BACKUP_OBJECTS}`]: "Backups are objects of plans deployed at run time, in this account's backup bucket, under plans/ only.",
-    'Resource::arn:<AWS::Partition>:ssm:*:*:parameter/aws/service/*': "The AMI ids come from AWS's public SSM parameters (resolve:ssm: in RunInstances), which AWS owns in every region.",
-    'Resource::arn:<AWS::Partition>:ssm:*::document/AWS-RunShellScript': 'AWS-RunShellScript is the AWS-owned document in every region; this names that one document only.',
+      'Security groups are created per plan at run time; creation requires the cloudseed:managed tag and changes require it on the group.',
+    'Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:security-group-rule/*':
+      'Ingress rules are created per plan and tagged cloudseed:managed on creation.',
+    'Resource::arn:<AWS::Partition>:ec2:*::image/*':
+      "Nodes launch from AWS's public images (Amazon Linux, Ubuntu, Debian) or an AMI the plan names, owned by other accounts.",
+    'Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:subnet/*':
+      "Nodes launch into the region's default VPC subnets, which differ per account and region.",
+    'Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:network-interface/*':
+      'RunInstances creates the network interface of each node; it has no id beforehand.',
+    'Resource::arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:vpc/*':
+      "Security groups go into the region's default VPC, whose id differs per account and region.",
+    [`Resource::arn:<AWS::Partition>:ssm:*:<AWS::AccountId>:parameter/${PARAMETER_PATH}/*`]:
+      'Password parameters are created per plan at run time, only under /cloudseed/.',
+    [`Resource::<${bucketId}.Arn>/${BACKUP_OBJECTS}`]:
+      "Backups are objects of plans deployed at run time, in this account's backup bucket, under plans/ only.",
+    'Resource::arn:<AWS::Partition>:ssm:*:*:parameter/aws/service/*':
+      "The AMI ids come from AWS's public SSM parameters (resolve:ssm: in RunInstances), which AWS owns in every region.",
+    'Resource::arn:<AWS::Partition>:ssm:*::document/AWS-RunShellScript':
+      'AWS-RunShellScript is the AWS-owned document in every region; this names that one document only.',
     [`Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role${NODE_ROLE_PATH}*`]:
       'Node roles are created per plan at run time, only under /cloudseed/nodes/, only with the CloudSeedNodeBoundary permissions boundary (iam:PermissionsBoundary), and passed only to EC2.',
     [`Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:instance-profile${NODE_ROLE_PATH}*`]:

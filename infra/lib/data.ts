@@ -50,7 +50,9 @@ export class Data extends Construct {
 
   constructor(scope: Construct, id: string, props: DataProps) {
     super(scope, id);
-    const byName = new Map(tables.map((definition) => [definition.logicalName, new CloudSeedTable(this, pascal(definition.logicalName), definition, props)]));
+    const byName = new Map(
+      tables.map((definition) => [definition.logicalName, new CloudSeedTable(this, pascal(definition.logicalName), definition, props)]),
+    );
     this.all = [...byName.values()];
     this.plans = required(byName, 'plans');
     this.deployments = required(byName, 'deployments');

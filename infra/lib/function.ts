@@ -34,7 +34,8 @@ export interface CloudSeedFunctionProps {
 }
 
 // ESM bundles still meet CommonJS dependencies that call require() (parts of the AWS SDK do).
-const REQUIRE_SHIM = "import { createRequire as __cloudseedCreateRequire } from 'node:module'; const require = __cloudseedCreateRequire(import.meta.url);";
+const REQUIRE_SHIM =
+  "import { createRequire as __cloudseedCreateRequire } from 'node:module'; const require = __cloudseedCreateRequire(import.meta.url);";
 
 export class CloudSeedFunction extends Construct implements ConfigurableFunction {
   readonly lambda: NodejsFunction;

@@ -77,16 +77,28 @@ export class PlatformStack extends Stack {
     new CfnOutput(this, 'Url', { description: 'CloudSeed', value: `https://${this.web.distribution.distributionDomainName}` });
     new CfnOutput(this, 'UserPoolId', { value: this.auth.userPool.userPoolId });
     new CfnOutput(this, 'UserPoolClientId', { value: this.auth.client.userPoolClientId });
-    new CfnOutput(this, 'BackupScheduleGroup', { description: 'EventBridge Scheduler group for backup schedules', value: this.backups.scheduleGroup.scheduleGroupName });
+    new CfnOutput(this, 'BackupScheduleGroup', {
+      description: 'EventBridge Scheduler group for backup schedules',
+      value: this.backups.scheduleGroup.scheduleGroupName,
+    });
     new CfnOutput(this, 'BackupSchedulerRoleArn', { description: 'Role the backup schedules run with', value: this.backups.schedulerRole.roleArn });
-    new CfnOutput(this, 'CustomerTemplateUrl', { description: 'The customer template, as CloudFormation launches it (GET /v1/accounts gives each customer a launch link)', value: this.customerTemplate.url });
+    new CfnOutput(this, 'CustomerTemplateUrl', {
+      description: 'The customer template, as CloudFormation launches it (GET /v1/accounts gives each customer a launch link)',
+      value: this.customerTemplate.url,
+    });
     if (this.api.customDomain && props.apiDomain) {
       new CfnOutput(this, 'ApiDomainTarget', {
         description: `Point ${props.apiDomain.domainName} here (a CNAME, or a Route 53 alias with ApiDomainHostedZoneId): CloudFront reaches the API by that name`,
         value: this.api.customDomain.regionalDomainName,
       });
-      new CfnOutput(this, 'ApiDomainHostedZoneId', { description: 'The hosted zone of ApiDomainTarget, for a Route 53 alias record', value: this.api.customDomain.regionalHostedZoneId });
+      new CfnOutput(this, 'ApiDomainHostedZoneId', {
+        description: 'The hosted zone of ApiDomainTarget, for a Route 53 alias record',
+        value: this.api.customDomain.regionalHostedZoneId,
+      });
     }
-    new CfnOutput(this, 'AlarmTopicArn', { description: 'Subscribe to hear about failed workflows and API errors', value: this.monitoring.alarmTopic.topicArn });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      description: 'Subscribe to hear about failed workflows and API errors',
+      value: this.monitoring.alarmTopic.topicArn,
+    });
   }
 }

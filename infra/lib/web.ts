@@ -17,7 +17,6 @@ import { contentSecurityPolicy, inlineScriptHashes } from './web-policy.ts';
 import { VIEWER_ADDRESS_HEADER } from '@cloudseed/functions/lib/headers';
 import type { PublicConfig } from '@cloudseed/shared/config';
 
-
 // The site: a private bucket behind CloudFront (origin access control), the API under /v1/* on
 // the same origin, Swagger UI's assets under /docs-assets/*, security headers on every answer.
 // The bucket gets /config.json (what the SPA needs to find Cognito and the API), the docs assets
@@ -51,7 +50,6 @@ const SPA_REWRITE = `function handler(event) {
   if (last.indexOf('.') === -1) request.uri = '/200.html';
   return request;
 }`;
-
 
 // Behind CloudFront the API sees an edge server's address, not the customer's. This sets the
 // viewer's own address on every API request, replacing any value the caller sent, so the
@@ -212,7 +210,12 @@ function apiRateLimit(scope: Construct): wafv2.CfnWebACL {
             evaluationWindowSec: 300,
             aggregateKeyType: 'IP',
             scopeDownStatement: {
-              byteMatchStatement: { fieldToMatch: { uriPath: {} }, positionalConstraint: 'STARTS_WITH', searchString: '/v1/', textTransformations: [{ priority: 0, type: 'NONE' }] },
+              byteMatchStatement: {
+                fieldToMatch: { uriPath: {} },
+                positionalConstraint: 'STARTS_WITH',
+                searchString: '/v1/',
+                textTransformations: [{ priority: 0, type: 'NONE' }],
+              },
             },
           },
         },

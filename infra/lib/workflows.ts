@@ -95,7 +95,10 @@ export class Workflows extends Construct {
     }
     this.steps = steps;
 
-    const machines = Object.fromEntries(WORKFLOW_NAMES.map((name) => [name, this.#stateMachine(name, props.removalPolicy)])) as Record<WorkflowName, sfn.StateMachine>;
+    const machines = Object.fromEntries(WORKFLOW_NAMES.map((name) => [name, this.#stateMachine(name, props.removalPolicy)])) as Record<
+      WorkflowName,
+      sfn.StateMachine
+    >;
     this.machines = machines;
 
     props.backups.allowSchedulesToStart(machines.backup);
@@ -148,7 +151,10 @@ export class Workflows extends Construct {
     const file = workflowFile(name);
     const placeholders = placeholdersOf(file);
     const unknown = placeholders.filter((placeholder) => !isStep(placeholder));
-    if (unknown.length > 0) throw new Error(`${file} uses ${unknown.map((placeholder) => `\${${placeholder}}`).join(', ')}, which functions/steps/index.ts does not define`);
+    if (unknown.length > 0)
+      throw new Error(
+        `${file} uses ${unknown.map((placeholder) => `\${${placeholder}}`).join(', ')}, which functions/steps/index.ts does not define`,
+      );
     const used = placeholders.filter(isStep).map((placeholder) => [placeholder, this.#step(placeholder)] as const);
 
     const machine = new sfn.StateMachine(this, id, {

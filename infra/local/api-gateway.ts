@@ -21,7 +21,10 @@ export function apiGatewayEvent(input: EventInput): APIGatewayProxyEventV2 {
   const headers = eventHeaders(request);
   const sourceIp = clientAddress(request);
   const domainName = (headers.host ?? 'localhost').replace(/:\d+$/, '');
-  const cookies = (request.headersDistinct.cookie ?? []).flatMap((value) => value.split(';')).map((cookie) => cookie.trim()).filter((cookie) => cookie !== '');
+  const cookies = (request.headersDistinct.cookie ?? [])
+    .flatMap((value) => value.split(';'))
+    .map((cookie) => cookie.trim())
+    .filter((cookie) => cookie !== '');
   const queryStringParameters = queryParameters(input.rawQueryString);
   const body = eventBody(input.body);
   return {

@@ -190,7 +190,11 @@ async function rememberedUserPool(client: CognitoIdentityProviderClient, userPoo
 }
 
 /** The remembered app client's id if it still exists, in that pool. */
-async function rememberedAppClient(client: CognitoIdentityProviderClient, userPoolId: string, clientId: string | undefined): Promise<string | undefined> {
+async function rememberedAppClient(
+  client: CognitoIdentityProviderClient,
+  userPoolId: string,
+  clientId: string | undefined,
+): Promise<string | undefined> {
   if (clientId === undefined) return undefined;
   return (await found(() => client.send(new DescribeUserPoolClientCommand({ UserPoolId: userPoolId, ClientId: clientId })))) ? clientId : undefined;
 }

@@ -47,7 +47,11 @@ export const physicalTableName = (table: TableDefinition) => `cloudseed-${table.
  * Returns the environment the functions read: `<table.env>` → physical name.
  * The local cloud signs with its own credentials; a test's own dynalite takes any (see startDynamo).
  */
-export async function ensureTables(endpoint: string, definitions: readonly TableDefinition[], credentials: LocalCredentials = ANY_CREDENTIALS): Promise<Record<string, string>> {
+export async function ensureTables(
+  endpoint: string,
+  definitions: readonly TableDefinition[],
+  credentials: LocalCredentials = ANY_CREDENTIALS,
+): Promise<Record<string, string>> {
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials });
   try {
     const environment: Record<string, string> = {};

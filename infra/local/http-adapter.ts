@@ -57,7 +57,10 @@ export function createHttpAdapter(): HttpAdapter {
   const server = createServer((request, response) => {
     const started = Date.now();
     response.once('finish', () => log.debug(`${request.method} ${request.url} → ${response.statusCode} (${Date.now() - started} ms)`));
-    const handled = serving === undefined ? Promise.resolve(problem(response, 503, 'Service Unavailable', 'The local cloud is still starting.')) : handle(serving, request, response);
+    const handled =
+      serving === undefined
+        ? Promise.resolve(problem(response, 503, 'Service Unavailable', 'The local cloud is still starting.'))
+        : handle(serving, request, response);
     handled.catch((error: unknown) => {
       if (request.destroyed && (error as NodeJS.ErrnoException).code === 'ECONNRESET') return; // the client went away
       log.crash(`${request.method} ${request.url} failed in the adapter`, error);
@@ -86,14 +89,24 @@ async function handle({ app, router }: Serving, request: IncomingMessage, respon
   }
 
   if (rawPath === '/config.json') {
-    if (allowRead(method, response)) send(response, method, { statusCode: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: Buffer.from(JSON.stringify(app.config)) });
+    if (allowRead(method, response))
+      send(response, method, {
+        statusCode: 200,
+        headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+        body: Buffer.from(JSON.stringify(app.config)),
+      });
     return;
   }
   if (rawPath.startsWith('/docs-assets/')) {
     if (!allowRead(method, response)) return;
     const asset = await app.docs.get(rawPath.slice('/docs-assets/'.length));
     if (asset === undefined) problem(response, 404, 'Not Found', `No asset at ${rawPath}.`);
-    else send(response, method, { statusCode: 200, headers: { 'content-type': asset.contentType, 'cache-control': 'public, max-age=3600', 'x-content-type-options': 'nosniff' }, body: asset.body });
+    else
+      send(response, method, {
+        statusCode: 200,
+        headers: { 'content-type': asset.contentType, 'cache-control': 'public, max-age=3600', 'x-content-type-options': 'nosniff' },
+        body: asset.body,
+      });
     return;
   }
 
@@ -138,7 +151,9 @@ async function handle({ app, router }: Serving, request: IncomingMessage, respon
   });
   let result: HttpResult;
   try {
-    result = httpResult(await withTimeout(route.handler(event, lambdaContext(route.functionName, requestId, HANDLER_TIMEOUT_MS)), HANDLER_TIMEOUT_MS));
+    result = httpResult(
+      await withTimeout(route.handler(event, lambdaContext(route.functionName, requestId, HANDLER_TIMEOUT_MS)), HANDLER_TIMEOUT_MS),
+    );
   } catch (error) {
     if (error instanceof HandlerTimeout) {
       log.error(`${route.functionName} did not answer within ${HANDLER_TIMEOUT_MS} ms (request ${requestId})`);

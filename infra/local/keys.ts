@@ -56,10 +56,15 @@ async function tokenSigningKey(home: string): Promise<TokenSigningKey> {
 
 async function emulatorCredentials(home: string): Promise<LocalCredentials> {
   const text = await readOrCreate(join(home, CREDENTIALS_FILE), () =>
-    JSON.stringify({ accessKeyId: `LOCAL${randomBytes(10).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(30).toString('base64url') }, null, 2),
+    JSON.stringify(
+      { accessKeyId: `LOCAL${randomBytes(10).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(30).toString('base64url') },
+      null,
+      2,
+    ),
   );
   const { accessKeyId, secretAccessKey } = JSON.parse(text) as Partial<LocalCredentials>;
-  if (typeof accessKeyId !== 'string' || typeof secretAccessKey !== 'string') throw new Error(`${join(home, CREDENTIALS_FILE)} is damaged; delete it to make new credentials`);
+  if (typeof accessKeyId !== 'string' || typeof secretAccessKey !== 'string')
+    throw new Error(`${join(home, CREDENTIALS_FILE)} is damaged; delete it to make new credentials`);
   return { accessKeyId, secretAccessKey };
 }
 

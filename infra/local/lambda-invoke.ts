@@ -54,7 +54,10 @@ async function invoke(functions: ReadonlyMap<string, LambdaHandler>, request: In
   }
   // The SDK sends a bare name, a partial ARN or a full ARN; the name is the last `:` part that is
   // not a version or alias qualifier.
-  const functionName = decodeURIComponent(match[1] ?? '').replace(/^arn:aws:lambda:[^:]*:[^:]*:function:/, '').split(':')[0] ?? '';
+  const functionName =
+    decodeURIComponent(match[1] ?? '')
+      .replace(/^arn:aws:lambda:[^:]*:[^:]*:function:/, '')
+      .split(':')[0] ?? '';
   const handler = functions.get(functionName);
   if (handler === undefined) {
     reply(response, 404, { Type: 'User', message: `Function not found: ${functionName}` }, { 'x-amzn-errortype': 'ResourceNotFoundException' });
@@ -62,14 +65,24 @@ async function invoke(functions: ReadonlyMap<string, LambdaHandler>, request: In
   }
   const payload = await readPayload(request);
   if (payload === undefined) {
-    reply(response, 413, { Type: 'User', message: `Request must be smaller than ${MAX_PAYLOAD_BYTES} bytes` }, { 'x-amzn-errortype': 'RequestTooLargeException' });
+    reply(
+      response,
+      413,
+      { Type: 'User', message: `Request must be smaller than ${MAX_PAYLOAD_BYTES} bytes` },
+      { 'x-amzn-errortype': 'RequestTooLargeException' },
+    );
     return;
   }
   let event: unknown;
   try {
     event = payload.length === 0 ? {} : JSON.parse(payload.toString('utf8'));
   } catch {
-    reply(response, 400, { Type: 'User', message: 'Could not parse request body into json' }, { 'x-amzn-errortype': 'InvalidRequestContentException' });
+    reply(
+      response,
+      400,
+      { Type: 'User', message: 'Could not parse request body into json' },
+      { 'x-amzn-errortype': 'InvalidRequestContentException' },
+    );
     return;
   }
   const requestId = randomUUID();
@@ -81,7 +94,12 @@ async function invoke(functions: ReadonlyMap<string, LambdaHandler>, request: In
     log.crash(`function ${functionName} failed (${requestId})`, error);
     const errorType = error instanceof Error ? error.name : 'Error';
     const errorMessage = error instanceof Error ? error.message : String(error);
-    reply(response, 200, { errorType, errorMessage, trace: [] }, { 'x-amz-function-error': 'Unhandled', 'x-amz-executed-version': '$LATEST', 'x-amzn-requestid': requestId });
+    reply(
+      response,
+      200,
+      { errorType, errorMessage, trace: [] },
+      { 'x-amz-function-error': 'Unhandled', 'x-amz-executed-version': '$LATEST', 'x-amzn-requestid': requestId },
+    );
   }
 }
 

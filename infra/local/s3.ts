@@ -24,7 +24,11 @@ export interface LocalS3 {
 
 function acceptOnly(credentials: LocalCredentials): void {
   const account = createRequire(import.meta.url)('s3rver/lib/models/account.js') as {
-    DUMMY_ACCOUNT: { accessKeys: Map<string, string>; createKeyPair(accessKeyId: string, secretAccessKey: string): void; revokeAccessKey(accessKeyId: string): void };
+    DUMMY_ACCOUNT: {
+      accessKeys: Map<string, string>;
+      createKeyPair(accessKeyId: string, secretAccessKey: string): void;
+      revokeAccessKey(accessKeyId: string): void;
+    };
   };
   for (const accessKeyId of [...account.DUMMY_ACCOUNT.accessKeys.keys()]) account.DUMMY_ACCOUNT.revokeAccessKey(accessKeyId);
   account.DUMMY_ACCOUNT.createKeyPair(credentials.accessKeyId, credentials.secretAccessKey);
@@ -51,7 +55,10 @@ export async function startS3(home: string, credentials: LocalCredentials): Prom
   server.middleware.unshift(async (context, next) => {
     const request = context.req;
     const refusal = browserRefusal(request.headers);
-    const check = refusal === undefined ? checkSignature({ method: request.method ?? 'GET', url: request.url ?? '/', headers: request.headers }, credentials) : undefined;
+    const check =
+      refusal === undefined
+        ? checkSignature({ method: request.method ?? 'GET', url: request.url ?? '/', headers: request.headers }, credentials)
+        : undefined;
     if (refusal === undefined && check?.ok === true) return next();
     context.status = 403;
     context.type = 'application/xml';

@@ -34,10 +34,18 @@ export function cronFields(expression: string): string {
   const match = /^cron\((.+)\)$/.exec(expression.trim());
   const fields = match?.[1]?.split(/\s+/) ?? [];
   if (fields.length !== 6) throw new Error(`unsupported schedule expression ${expression}`);
-  return fields.slice(0, 5).map((field) => (field === '?' ? '*' : field)).join(' ');
+  return fields
+    .slice(0, 5)
+    .map((field) => (field === '?' ? '*' : field))
+    .join(' ');
 }
 
-export async function startScheduler(home: string, region: string, stepFunctionsEndpoint: string, credentials: LocalCredentials): Promise<LocalScheduler> {
+export async function startScheduler(
+  home: string,
+  region: string,
+  stepFunctionsEndpoint: string,
+  credentials: LocalCredentials,
+): Promise<LocalScheduler> {
   const file = join(home, 'schedules.json');
   await mkdir(home, { recursive: true });
   const schedules = new Map<string, Schedule>();
@@ -53,9 +61,11 @@ export async function startScheduler(home: string, region: string, stepFunctions
     jobs.set(
       id,
       new Cron(cronFields(schedule.ScheduleExpression), { timezone: schedule.ScheduleExpressionTimezone ?? 'UTC', protect: true }, () => {
-        sfn.send(new StartExecutionCommand({ stateMachineArn: schedule.Target.Arn, input: schedule.Target.Input ?? '{}' })).catch((error: unknown) => {
-          log.error(`schedule ${id} could not start its target`, error);
-        });
+        sfn
+          .send(new StartExecutionCommand({ stateMachineArn: schedule.Target.Arn, input: schedule.Target.Input ?? '{}' }))
+          .catch((error: unknown) => {
+            log.error(`schedule ${id} could not start its target`, error);
+          });
       }),
     );
   };
@@ -106,7 +116,8 @@ export async function startScheduler(home: string, region: string, stepFunctions
       }
       if (request.method === 'POST' && existing) return reply(409, { Message: `Schedule ${name} already exists.` }, 'ConflictException');
       if (request.method === 'PUT' && !existing) return reply(404, { Message: `Schedule ${name} does not exist.` }, 'ResourceNotFoundException');
-      if (!body.ScheduleExpression || !body.Target?.Arn) return reply(400, { Message: 'ScheduleExpression and Target are required' }, 'ValidationException');
+      if (!body.ScheduleExpression || !body.Target?.Arn)
+        return reply(400, { Message: 'ScheduleExpression and Target are required' }, 'ValidationException');
       const schedule: Schedule = {
         Name: name,
         GroupName: groupName,

@@ -52,7 +52,8 @@ export function checkSignature(request: SignedRequest, credentials: LocalCredent
   }
   const signedAt = parseAmzDate(claimed.amzDate);
   if (signedAt === undefined) return refused('malformed X-Amz-Date');
-  if (typeof request.headers.authorization === 'string' && Math.abs(now.getTime() - signedAt.getTime()) > MAX_SKEW_MS) return refused('request time too skewed');
+  if (typeof request.headers.authorization === 'string' && Math.abs(now.getTime() - signedAt.getTime()) > MAX_SKEW_MS)
+    return refused('request time too skewed');
   if (!claimed.signedHeaders.includes('host')) return refused('host is not signed');
 
   const canonicalHeaders: string[] = [];
@@ -98,7 +99,8 @@ function fromHeader(request: SignedRequest, query: [string, string][]): Claimed 
   const signedHeaders = fields.get('SignedHeaders');
   const signature = fields.get('Signature');
   const amzDate = request.headers['x-amz-date'];
-  if (credential === undefined || signedHeaders === undefined || signature === undefined || typeof amzDate !== 'string') return 'incomplete Authorization header';
+  if (credential === undefined || signedHeaders === undefined || signature === undefined || typeof amzDate !== 'string')
+    return 'incomplete Authorization header';
   const payloadHash = request.headers['x-amz-content-sha256'];
   // S3 requests name their payload's hash; nobody here sends a body unsigned by other means.
   return claimOf(credential, signedHeaders, signature, amzDate, typeof payloadHash === 'string' ? payloadHash : sha256Hex(''), query);
@@ -119,13 +121,35 @@ function fromQuery(query: [string, string][], now: Date): Claimed | string {
   if (signedAt === undefined) return 'malformed X-Amz-Date';
   if (now.getTime() > signedAt.getTime() + expires * 1000) return 'presigned URL expired';
   if (signedAt.getTime() - now.getTime() > MAX_SKEW_MS) return 'presigned URL from the future';
-  return claimOf(credential, signedHeaders, signature, amzDate, 'UNSIGNED-PAYLOAD', query.filter(([key]) => key !== 'X-Amz-Signature'));
+  return claimOf(
+    credential,
+    signedHeaders,
+    signature,
+    amzDate,
+    'UNSIGNED-PAYLOAD',
+    query.filter(([key]) => key !== 'X-Amz-Signature'),
+  );
 }
 
 /** What a request says about its signature, from the Authorization header or the presigned URL alike. */
-function claimOf(credential: string, signedHeaders: string, signature: string, amzDate: string, payloadHash: string, query: [string, string][]): Claimed {
+function claimOf(
+  credential: string,
+  signedHeaders: string,
+  signature: string,
+  amzDate: string,
+  payloadHash: string,
+  query: [string, string][],
+): Claimed {
   const slash = credential.indexOf('/');
-  return { accessKeyId: credential.slice(0, slash), scope: credential.slice(slash + 1), signedHeaders: signedHeaders.split(';'), signature, amzDate, payloadHash, query };
+  return {
+    accessKeyId: credential.slice(0, slash),
+    scope: credential.slice(slash + 1),
+    signedHeaders: signedHeaders.split(';'),
+    signature,
+    amzDate,
+    payloadHash,
+    query,
+  };
 }
 
 function parseQuery(text: string): [string, string][] {

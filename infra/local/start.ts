@@ -67,7 +67,12 @@ async function start(): Promise<void> {
   const apiBase = origin(host === '0.0.0.0' || host === '::' ? LOOPBACK : host, boundPort);
   // The pages that may call cognito-local from a browser: the web app, under the names a browser
   // on this machine may use for it.
-  const webOrigins = [...new Set([apiBase, ...(isLoopback(host) || host === '0.0.0.0' || host === '::' ? ['127.0.0.1', 'localhost', '::1'].map((name) => origin(name, boundPort)) : [])])];
+  const webOrigins = [
+    ...new Set([
+      apiBase,
+      ...(isLoopback(host) || host === '0.0.0.0' || host === '::' ? ['127.0.0.1', 'localhost', '::1'].map((name) => origin(name, boundPort)) : []),
+    ]),
+  ];
 
   const [dynamo, lambda] = await Promise.all([
     startDynamo(home).then((started) => (running.dynamo = started)),
@@ -82,7 +87,9 @@ async function start(): Promise<void> {
   running.cognito = cognito;
   void cognito.exited.then(({ code, signal }) => {
     if (stopping) return;
-    log.error(`cognito-local exited unexpectedly (code ${code}, signal ${signal}); stopping the local cloud. Its last output:\n${cognito.recentOutput()}`);
+    log.error(
+      `cognito-local exited unexpectedly (code ${code}, signal ${signal}); stopping the local cloud. Its last output:\n${cognito.recentOutput()}`,
+    );
     void stop(1);
   });
 
@@ -165,7 +172,8 @@ async function stop(code: number): Promise<void> {
 function parsePort(value: string | undefined): number {
   if (value === undefined || value === '') return 8080;
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number from 0 to 65535, not ${JSON.stringify(value)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`PORT must be a port number from 0 to 65535, not ${JSON.stringify(value)}`);
   return port;
 }
 

@@ -135,7 +135,11 @@ export async function startStepFunctions(options: StepFunctionsOptions): Promise
 
   function find(body: Record<string, unknown>): Execution {
     const execution = executions.get(typeof body.executionArn === 'string' ? body.executionArn : '');
-    if (!execution) throw new ApiError('ExecutionDoesNotExist', `Execution does not exist: ${typeof body.executionArn === 'string' ? body.executionArn : '(none)'}`);
+    if (!execution)
+      throw new ApiError(
+        'ExecutionDoesNotExist',
+        `Execution does not exist: ${typeof body.executionArn === 'string' ? body.executionArn : '(none)'}`,
+      );
     return execution;
   }
 
@@ -241,7 +245,11 @@ function compile(workflow: WorkflowDefinition, options: StepFunctionsOptions, ma
       Object.assign(execution, { status: 'SUCCEEDED', output: JSON.stringify(output) });
     } catch (error) {
       const failure = error as { name?: string; message?: string; cause?: { name?: string; message?: string } };
-      Object.assign(execution, { status: 'FAILED', error: failure.cause?.name ?? failure.name ?? 'Error', cause: failure.cause?.message ?? failure.message ?? '' });
+      Object.assign(execution, {
+        status: 'FAILED',
+        error: failure.cause?.name ?? failure.name ?? 'Error',
+        cause: failure.cause?.message ?? failure.message ?? '',
+      });
     }
     await recording.catch((error: unknown) => log.error('reading the execution events failed', error));
     execution.stopDate = new Date().toISOString();
@@ -278,7 +286,13 @@ class HistoryWriter {
     const push = (type: string, details: Record<string, unknown> = {}) => {
       const id = this.#execution.events.length + 1;
       const previous = this.#lastIdOf.get(chain) ?? this.#lastIdOf.get('root');
-      this.#execution.events.push({ id, ...(previous === undefined ? {} : { previousEventId: previous }), timestamp: new Date(event.timestamp).toISOString(), type, ...details });
+      this.#execution.events.push({
+        id,
+        ...(previous === undefined ? {} : { previousEventId: previous }),
+        timestamp: new Date(event.timestamp).toISOString(),
+        type,
+        ...details,
+      });
       this.#lastIdOf.set(chain, id);
     };
     const stateType = event.state?.type ?? '';
@@ -303,7 +317,9 @@ class HistoryWriter {
       case 'StateFailed':
         if (stateType === 'Task') {
           this.#failedTask.add(chain);
-          push('TaskFailed', { taskFailedEventDetails: { resourceType: 'lambda', resource: 'invoke', error: event.Error, cause: stringify(event.Cause) } });
+          push('TaskFailed', {
+            taskFailedEventDetails: { resourceType: 'lambda', resource: 'invoke', error: event.Error, cause: stringify(event.Cause) },
+          });
         } else push(`${stateType}StateFailed`, { error: event.Error, cause: stringify(event.Cause) });
         break;
       case 'StateRetried':

@@ -94,5 +94,10 @@ function notBuilt(): WebAsset {
       '<body style="font-family:system-ui;margin:3rem"><h1>The web app has not been built</h1>' +
       '<p>Run <code>npm run build</code> (or <code>npm run setup</code>) and reload. The API is up at <a href="/v1/docs">/v1/docs</a>.</p></body></html>',
   );
-  return { status: 503, contentType: 'text/html; charset=utf-8', body, headers: { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' } };
+  return {
+    status: 503,
+    contentType: 'text/html; charset=utf-8',
+    body,
+    headers: { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' },
+  };
 }

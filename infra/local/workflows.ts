@@ -102,7 +102,11 @@ export async function startInstances(home: string): Promise<{ stop(): Promise<vo
   for (const interrupted of await deployments.listByStatus(['deploying', 'deleting'])) {
     const at = new Date().toISOString();
     const reason = `the local cloud stopped while this ${interrupted.status === 'deleting' ? 'teardown' : 'deployment'} ran; run it again`;
-    await deployments.update(interrupted.ownerId, interrupted.planId, interrupted.deploymentId, { status: 'failed', failure: { step: 'workflow', reason, at }, endedAt: at });
+    await deployments.update(interrupted.ownerId, interrupted.planId, interrupted.deploymentId, {
+      status: 'failed',
+      failure: { step: 'workflow', reason, at },
+      endedAt: at,
+    });
   }
   const { checkAll } = (await import('@cloudseed/functions/jobs/health-check')) as { checkAll: () => Promise<number> };
   let checking: Promise<unknown> = Promise.resolve();

@@ -29,7 +29,10 @@ function distribution(app: Synthesized): Record<string, unknown> {
 
 function originFor(app: Synthesized, pattern: string | undefined): Record<string, unknown> {
   const config = distribution(app);
-  const used = pattern === undefined ? record(config.DefaultCacheBehavior) : (config.CacheBehaviors as Record<string, unknown>[]).find((candidate) => candidate.PathPattern === pattern);
+  const used =
+    pattern === undefined
+      ? record(config.DefaultCacheBehavior)
+      : (config.CacheBehaviors as Record<string, unknown>[]).find((candidate) => candidate.PathPattern === pattern);
   const origin = (config.Origins as Record<string, unknown>[]).find((candidate) => candidate.Id === used?.TargetOriginId);
   if (!origin) throw new Error(`no origin for ${pattern ?? 'the default behaviour'}`);
   return origin;
@@ -146,14 +149,21 @@ describe('the custom domain context', () => {
   it('is off with neither value, and on with both', () => {
     expect(from({})).toBeUndefined();
     expect(from({ apiDomainName: '', apiCertificateArn: '' })).toBeUndefined();
-    expect(from({ apiDomainName: ' API.Example.com ', apiCertificateArn: CERTIFICATE_ARN })).toEqual({ domainName: 'api.example.com', certificateArn: CERTIFICATE_ARN });
+    expect(from({ apiDomainName: ' API.Example.com ', apiCertificateArn: CERTIFICATE_ARN })).toEqual({
+      domainName: 'api.example.com',
+      certificateArn: CERTIFICATE_ARN,
+    });
   });
 
   it('stops the synth with what is missing or malformed', () => {
     expect(() => from({ apiDomainName: DOMAIN })).toThrow(/needs both -c apiDomainName=.* and -c apiCertificateArn=/);
     expect(() => from({ apiCertificateArn: CERTIFICATE_ARN })).toThrow(/needs both/);
-    expect(() => from({ apiDomainName: 'https://api.example.com/', apiCertificateArn: CERTIFICATE_ARN })).toThrow(/apiDomainName must be a host name/);
-    expect(() => from({ apiDomainName: DOMAIN, apiCertificateArn: 'arn:aws:iam::111122223333:server-certificate/x' })).toThrow(/apiCertificateArn must be an ACM certificate ARN/);
+    expect(() => from({ apiDomainName: 'https://api.example.com/', apiCertificateArn: CERTIFICATE_ARN })).toThrow(
+      /apiDomainName must be a host name/,
+    );
+    expect(() => from({ apiDomainName: DOMAIN, apiCertificateArn: 'arn:aws:iam::111122223333:server-certificate/x' })).toThrow(
+      /apiCertificateArn must be an ACM certificate ARN/,
+    );
     expect(() => from({ apiDomainName: 42, apiCertificateArn: CERTIFICATE_ARN })).toThrow(/apiDomainName must be a string/);
     expect(() => synth({ context: { apiDomainName: DOMAIN } })).toThrow(/needs both/);
   });

@@ -2,7 +2,19 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '@cloudseed/functions/routes';
 import { ROUTE_ACCESS, routeId } from '../lib/api.ts';
 import { WORKFLOWS } from '../lib/workflows.ts';
-import { actionsOf, cloudSeedFunctions, environmentOf, flat, json, pathOf, props, record, referencedId, resourcesOfType, roleStatements } from './synth.ts';
+import {
+  actionsOf,
+  cloudSeedFunctions,
+  environmentOf,
+  flat,
+  json,
+  pathOf,
+  props,
+  record,
+  referencedId,
+  resourcesOfType,
+  roleStatements,
+} from './synth.ts';
 import type { CfnResource, Synthesized } from './synth.ts';
 import { synth } from './synth.ts';
 
@@ -49,7 +61,9 @@ describe('Api', () => {
     expect(flat(jwt.Issuer)).toBe(`https://cognito-idp.\${AWS::Region}.amazonaws.com/\${${pools[0]![0]}}`);
     expect((jwt.Audience as unknown[]).map(referencedId)).toEqual([clients[0]![0]]);
 
-    const byKey = new Map(resourcesOfType(app.platformTemplate, 'AWS::ApiGatewayV2::Route').map(([, route]) => [props(route).RouteKey, props(route)]));
+    const byKey = new Map(
+      resourcesOfType(app.platformTemplate, 'AWS::ApiGatewayV2::Route').map(([, route]) => [props(route).RouteKey, props(route)]),
+    );
     const apiRoute = (route: (typeof routes)[number]) => byKey.get(`${route.method} ${route.path}`)!;
     for (const route of routes.filter((candidate) => candidate.auth)) {
       expect(apiRoute(route).AuthorizationType, route.path).toBe('JWT');
@@ -59,7 +73,12 @@ describe('Api', () => {
       expect(apiRoute(route).AuthorizationType, route.path).toBe('NONE');
       expect(apiRoute(route).AuthorizerId, route.path).toBeUndefined();
     }
-    expect(routes.filter((route) => !route.auth).map((route) => route.path).sort()).toEqual(['/v1/docs', '/v1/health', '/v1/openapi.json']);
+    expect(
+      routes
+        .filter((route) => !route.auth)
+        .map((route) => route.path)
+        .sort(),
+    ).toEqual(['/v1/docs', '/v1/health', '/v1/openapi.json']);
   });
 
   it('throttles the $default stage and logs its access to a log group', () => {
@@ -101,10 +120,13 @@ describe('Api', () => {
     expect(starting('api/get-plan.ts')).toEqual([]);
     const [[originSecretId] = []] = resourcesOfType(app.platformTemplate, 'AWS::SecretsManager::Secret');
     for (const route of routes.filter((candidate) => !candidate.auth)) {
-      const statements = roleStatements(app.platformTemplate, routeFunction(route)[0]).filter((statement) => !actionsOf(statement).every((action) => /^(logs|xray):/.test(action)));
-      expect(statements.map((statement) => ({ actions: actionsOf(statement).sort(), resource: referencedId(statement.Resource) })), route.path).toEqual([
-        { actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], resource: originSecretId },
-      ]);
+      const statements = roleStatements(app.platformTemplate, routeFunction(route)[0]).filter(
+        (statement) => !actionsOf(statement).every((action) => /^(logs|xray):/.test(action)),
+      );
+      expect(
+        statements.map((statement) => ({ actions: actionsOf(statement).sort(), resource: referencedId(statement.Resource) })),
+        route.path,
+      ).toEqual([{ actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], resource: originSecretId }]);
     }
   });
 
@@ -114,20 +136,36 @@ describe('Api', () => {
         .filter((statement) => actionsOf(statement).includes('sts:AssumeRole'))
         .flatMap((statement) => [statement.Resource].flat().map(flat));
     const withoutProvider = routes.filter((route) => !ROUTE_ACCESS[route.module]?.customerAccount);
-    expect(withoutProvider.filter((route) => assumes(route.module).length > 0).map((route) => route.module).sort()).toEqual(['api/create-account.ts', 'api/download-backup.ts']);
+    expect(
+      withoutProvider
+        .filter((route) => assumes(route.module).length > 0)
+        .map((route) => route.module)
+        .sort(),
+    ).toEqual(['api/create-account.ts', 'api/download-backup.ts']);
     for (const module of ['api/create-account.ts', 'api/download-backup.ts']) {
       expect(assumes(module), module).toEqual(['arn:${AWS::Partition}:iam::*:role/CloudSeedDeployer*']);
       expect(environmentOf(routeFunction(byModule(module))[1]).NODE_INSTANCE_PROFILE, module).toBeUndefined();
     }
     // Backups are in the customers' buckets: the download route signs with their role and may touch no S3 itself.
-    expect(roleStatements(app.platformTemplate, routeFunction(byModule('api/download-backup.ts'))[0]).flatMap(actionsOf).filter((action) => action.startsWith('s3:'))).toEqual([]);
+    expect(
+      roleStatements(app.platformTemplate, routeFunction(byModule('api/download-backup.ts'))[0])
+        .flatMap(actionsOf)
+        .filter((action) => action.startsWith('s3:')),
+    ).toEqual([]);
   });
 
   it('tells the account routes the platform account and where the customer template is published, and no other route', () => {
-    const [templateBucketId] = resourcesOfType(app.platformTemplate, 'AWS::S3::Bucket').find(([, bucket]) => pathOf(bucket) === 'CloudSeedPlatform/CustomerTemplate/Bucket/Resource')!;
+    const [templateBucketId] = resourcesOfType(app.platformTemplate, 'AWS::S3::Bucket').find(
+      ([, bucket]) => pathOf(bucket) === 'CloudSeedPlatform/CustomerTemplate/Bucket/Resource',
+    )!;
     const told = routes.filter((route) => 'CUSTOMER_TEMPLATE_URL' in environmentOf(routeFunction(route)[1])).map((route) => route.module);
     expect(told.sort()).toEqual(['api/create-account.ts', 'api/list-accounts.ts']);
-    expect(routes.filter((route) => 'PLATFORM_ACCOUNT_ID' in environmentOf(routeFunction(route)[1])).map((route) => route.module).sort()).toEqual(told);
+    expect(
+      routes
+        .filter((route) => 'PLATFORM_ACCOUNT_ID' in environmentOf(routeFunction(route)[1]))
+        .map((route) => route.module)
+        .sort(),
+    ).toEqual(told);
     for (const module of told) {
       const environment = environmentOf(routeFunction(byModule(module))[1]);
       expect(environment.PLATFORM_ACCOUNT_ID, module).toEqual({ Ref: 'AWS::AccountId' });

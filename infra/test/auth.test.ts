@@ -30,7 +30,9 @@ describe('Auth', () => {
     const [[, client] = []] = resourcesOfType(dev.platformTemplate, 'AWS::Cognito::UserPoolClient');
     const properties = props(client!);
     expect(properties.GenerateSecret).toBe(false);
-    expect(properties.ExplicitAuthFlows).toEqual(expect.arrayContaining(['ALLOW_USER_SRP_AUTH', 'ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH']));
+    expect(properties.ExplicitAuthFlows).toEqual(
+      expect.arrayContaining(['ALLOW_USER_SRP_AUTH', 'ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH']),
+    );
     expect(properties.ExplicitAuthFlows).not.toContain('ALLOW_ADMIN_USER_PASSWORD_AUTH');
     expect(properties.AccessTokenValidity).toBe(60);
     expect(properties.TokenValidityUnits).toMatchObject({ AccessToken: 'minutes' });

@@ -29,27 +29,40 @@ describe('every bucket', () => {
     for (const [id, bucket] of buckets) {
       // The customer template's bucket may have a public policy, which customer-template.test.ts checks names one object.
       const publicPolicy = id === templateBucketId;
-      expect(props(bucket).PublicAccessBlockConfiguration, id).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: !publicPolicy, IgnorePublicAcls: true, RestrictPublicBuckets: !publicPolicy });
+      expect(props(bucket).PublicAccessBlockConfiguration, id).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: !publicPolicy,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: !publicPolicy,
+      });
       expect(props(bucket).BucketEncryption, id).toBeDefined();
       const policy = policies.find(([, candidate]) => referencedId(props(candidate).Bucket) === id);
       expect(policy, `${id} has a bucket policy`).toBeDefined();
       const statements = record(props(policy![1]).PolicyDocument).Statement as { Effect: string; Condition?: unknown; Action: unknown }[];
-      expect(statements, id).toContainEqual(expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+      expect(statements, id).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      );
     }
   });
 });
 
 describe('Backups', () => {
   it('keeps no backups in the platform: no bucket of its own, and no function is told of one', () => {
-    expect(Object.values(json(app.platformTemplate).Resources).filter((resource) => pathOf(resource).startsWith('CloudSeedPlatform/Backups/Bucket'))).toEqual([]);
-    for (const [id, fn] of resourcesOfType(app.platformTemplate, 'AWS::Lambda::Function')) expect(environmentOf(fn), id).not.toHaveProperty('BACKUP_BUCKET');
+    expect(
+      Object.values(json(app.platformTemplate).Resources).filter((resource) => pathOf(resource).startsWith('CloudSeedPlatform/Backups/Bucket')),
+    ).toEqual([]);
+    for (const [id, fn] of resourcesOfType(app.platformTemplate, 'AWS::Lambda::Function'))
+      expect(environmentOf(fn), id).not.toHaveProperty('BACKUP_BUCKET');
     expect(Object.keys(json(app.platformTemplate).Outputs ?? {})).not.toContain('BackupBucket');
   });
 
   it('has the schedule group, and a role only Scheduler in this account may assume, that may only start the backup workflow', () => {
     app.platformTemplate.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: BACKUP_SCHEDULE_GROUP });
     const [roleId, role] = resourceAt('Backups/SchedulerRole/Resource');
-    const trust = record(props(role).AssumeRolePolicyDocument).Statement as { Principal: unknown; Condition: Record<string, Record<string, unknown>> }[];
+    const trust = record(props(role).AssumeRolePolicyDocument).Statement as {
+      Principal: unknown;
+      Condition: Record<string, Record<string, unknown>>;
+    }[];
     expect(trust).toHaveLength(1);
     expect(trust[0]!.Principal).toEqual({ Service: 'scheduler.amazonaws.com' });
     expect(trust[0]!.Condition.StringEquals).toEqual({ 'aws:SourceAccount': { Ref: 'AWS::AccountId' } });

@@ -63,7 +63,9 @@ describe('the customer account template', () => {
     expect(app.platform.stackName).toBe('CloudSeedPlatform');
     const assumers = new Set(
       resourcesOfType(app.platformTemplate, 'AWS::IAM::Policy')
-        .filter(([, policy]) => (record(props(policy).PolicyDocument).Statement as Statement[]).some((statement) => actionsOf(statement).includes('sts:AssumeRole')))
+        .filter(([, policy]) =>
+          (record(props(policy).PolicyDocument).Statement as Statement[]).some((statement) => actionsOf(statement).includes('sts:AssumeRole')),
+        )
         .flatMap(([, policy]) => list(props(policy).Roles).map((role) => referencedId(role))),
     );
     expect(assumers.size).toBeGreaterThan(0);
@@ -83,20 +85,28 @@ describe('the customer account template', () => {
 
   it('allows "*" only for calls that have no resource-level permissions', () => {
     for (const statement of deployerStatements().filter((candidate) => list(candidate.Resource).includes('*'))) {
-      for (const action of actionsOf(statement)) expect(action).toMatch(/^(ec2:Describe\w+|ssm:DescribeInstanceInformation|ssm:GetCommandInvocation)$/);
+      for (const action of actionsOf(statement))
+        expect(action).toMatch(/^(ec2:Describe\w+|ssm:DescribeInstanceInformation|ssm:GetCommandInvocation)$/);
     }
   });
 
   it('ties EC2 changes to the cloudseed:managed tag, except on what a launch uses but cannot tag', () => {
     const untaggable = /:(image|subnet|network-interface|vpc)\/\*$/;
-    const mutating = (statement: Statement) => actionsOf(statement).filter((action) => action.startsWith('ec2:') && !action.startsWith('ec2:Describe'));
+    const mutating = (statement: Statement) =>
+      actionsOf(statement).filter((action) => action.startsWith('ec2:') && !action.startsWith('ec2:Describe'));
     const onUntaggable = (statement: Statement) => list(statement.Resource).every((resource) => untaggable.test(flat(resource)));
     const changes = deployerStatements().filter((statement) => mutating(statement).length > 0);
     for (const statement of changes.filter(onUntaggable)) {
-      expect(mutating(statement).every((action) => /^ec2:(RunInstances|CreateSecurityGroup)$/.test(action)), statement.Sid).toBe(true);
+      expect(
+        mutating(statement).every((action) => /^ec2:(RunInstances|CreateSecurityGroup)$/.test(action)),
+        statement.Sid,
+      ).toBe(true);
     }
     for (const statement of changes.filter((candidate) => !onUntaggable(candidate))) {
-      expect(conditionKeys(statement).some((key) => /^aws:(RequestTag|ResourceTag)\/cloudseed:managed$/.test(key)), statement.Sid).toBe(true);
+      expect(
+        conditionKeys(statement).some((key) => /^aws:(RequestTag|ResourceTag)\/cloudseed:managed$/.test(key)),
+        statement.Sid,
+      ).toBe(true);
     }
     const tagging = deployerStatements().find((statement) => actionsOf(statement).includes('ec2:CreateTags'))!;
     expect(conditionKeys(tagging)).toContain('ec2:CreateAction');
@@ -107,20 +117,31 @@ describe('the customer account template', () => {
     expect(launches.flatMap(conditionKeys)).toEqual(expect.arrayContaining(['ec2:MetadataHttpTokens', 'ec2:InstanceProfile', 'ec2:Encrypted']));
     const instances = launches.find((statement) => statement.Sid === 'LaunchTaggedInstances')!;
     expect(instances.Condition!.StringEquals).toEqual({ 'aws:RequestTag/cloudseed:managed': 'true', 'ec2:MetadataHttpTokens': 'required' });
-    expect(flat(instances.Condition!.StringLike!['ec2:InstanceProfile'])).toBe('arn:${AWS::Partition}:iam::${AWS::AccountId}:instance-profile/cloudseed/nodes/*');
+    expect(flat(instances.Condition!.StringLike!['ec2:InstanceProfile'])).toBe(
+      'arn:${AWS::Partition}:iam::${AWS::AccountId}:instance-profile/cloudseed/nodes/*',
+    );
   });
 
   it('runs only AWS-RunShellScript, only on managed instances', () => {
     const commands = deployerStatements().filter((statement) => actionsOf(statement).includes('ssm:SendCommand'));
     const resources = commands.flatMap((statement) => list(statement.Resource).map(flat));
-    expect(resources.sort()).toEqual(['arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:instance/*', 'arn:${AWS::Partition}:ssm:*::document/AWS-RunShellScript']);
-    const onInstances = commands.find((statement) => list(statement.Resource).map(flat).some((resource) => resource.includes(':instance/')))!;
+    expect(resources.sort()).toEqual([
+      'arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:instance/*',
+      'arn:${AWS::Partition}:ssm:*::document/AWS-RunShellScript',
+    ]);
+    const onInstances = commands.find((statement) =>
+      list(statement.Resource)
+        .map(flat)
+        .some((resource) => resource.includes(':instance/')),
+    )!;
     expect(conditionKeys(onInstances)).toContain('ssm:resourceTag/cloudseed:managed');
   });
 
   it('keeps parameters under /cloudseed/', () => {
     const parameters = deployerStatements().filter((statement) => actionsOf(statement).includes('ssm:PutParameter'));
-    expect(parameters.flatMap((statement) => list(statement.Resource).map(flat))).toEqual(['arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:parameter/cloudseed/*']);
+    expect(parameters.flatMap((statement) => list(statement.Resource).map(flat))).toEqual([
+      'arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:parameter/cloudseed/*',
+    ]);
   });
 
   it('creates and changes node roles only under /cloudseed/nodes/ with the node boundary, and passes them only to EC2', () => {
@@ -142,14 +163,32 @@ describe('the customer account template', () => {
       {
         Sid: 'NodeInstanceProfiles',
         Effect: 'Allow',
-        Action: ['iam:CreateInstanceProfile', 'iam:GetInstanceProfile', 'iam:AddRoleToInstanceProfile', 'iam:RemoveRoleFromInstanceProfile', 'iam:DeleteInstanceProfile'],
+        Action: [
+          'iam:CreateInstanceProfile',
+          'iam:GetInstanceProfile',
+          'iam:AddRoleToInstanceProfile',
+          'iam:RemoveRoleFromInstanceProfile',
+          'iam:DeleteInstanceProfile',
+        ],
         Resource: [profiles],
       },
-      { Sid: 'PassNodeRolesToEc2', Effect: 'Allow', Action: 'iam:PassRole', Resource: [roles], Condition: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } } },
+      {
+        Sid: 'PassNodeRolesToEc2',
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: [roles],
+        Condition: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+      },
     ]);
     // Nothing that could lift or swap a boundary, or attach a managed policy.
     const granted = deployerStatements().flatMap(actionsOf);
-    for (const action of ['iam:PutRolePermissionsBoundary', 'iam:DeleteRolePermissionsBoundary', 'iam:AttachRolePolicy', 'iam:UpdateAssumeRolePolicy', 'iam:CreatePolicyVersion']) {
+    for (const action of [
+      'iam:PutRolePermissionsBoundary',
+      'iam:DeleteRolePermissionsBoundary',
+      'iam:AttachRolePolicy',
+      'iam:UpdateAssumeRolePolicy',
+      'iam:CreatePolicyVersion',
+    ]) {
       expect(granted).not.toContain(action);
     }
   });
@@ -169,20 +208,36 @@ describe('the customer account template', () => {
   it('creates the backup bucket, named after the account and region as the platform derives it, private, encrypted, TLS-only and kept', () => {
     const [bucketId, bucket] = resourceAt('BackupBucket/Resource');
     expect(flat(props(bucket).BucketName)).toBe(backupBucketName('${AWS::AccountId}', '${AWS::Region}'));
-    expect(props(bucket).PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
-    expect(props(bucket).BucketEncryption).toEqual({ ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] });
+    expect(props(bucket).PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(props(bucket).BucketEncryption).toEqual({
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+    });
     expect(props(bucket).OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
     expect(props(bucket).VersioningConfiguration).toEqual({ Status: 'Enabled' });
     expect(record(props(bucket).LifecycleConfiguration).Rules).toEqual([
-      expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, NoncurrentVersionExpiration: { NoncurrentDays: 7 }, ExpiredObjectDeleteMarker: true, Status: 'Enabled' }),
+      expect.objectContaining({
+        AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+        NoncurrentVersionExpiration: { NoncurrentDays: 7 },
+        ExpiredObjectDeleteMarker: true,
+        Status: 'Enabled',
+      }),
     ]);
     expect(bucket.DeletionPolicy).toBe('Retain');
     expect(bucket.UpdateReplacePolicy).toBe('Retain');
 
-    const policies = resourcesOfType(app.customerTemplate, 'AWS::S3::BucketPolicy').filter(([, policy]) => referencedId(props(policy).Bucket) === bucketId);
+    const policies = resourcesOfType(app.customerTemplate, 'AWS::S3::BucketPolicy').filter(
+      ([, policy]) => referencedId(props(policy).Bucket) === bucketId,
+    );
     expect(policies).toHaveLength(1);
     const statements = record(props(policies[0]![1]).PolicyDocument).Statement as Statement[];
-    expect(statements).toEqual([expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Principal: { AWS: '*' }, Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]);
+    expect(statements).toEqual([
+      expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Principal: { AWS: '*' }, Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    ]);
     expect(referencedId(json(app.customerTemplate).Outputs?.BackupBucketName?.Value)).toBe(bucketId);
   });
 
@@ -196,7 +251,15 @@ describe('the customer account template', () => {
     const statements = (record(props(boundary).PolicyDocument).Statement as Statement[]).map((statement) => ({
       ...statement,
       Resource: flat(statement.Resource),
-      ...(statement.Condition ? { Condition: JSON.parse(JSON.stringify(statement.Condition, (_key, value: unknown) => (typeof value === 'object' && value !== null && 'Fn::Join' in value ? flat(value) : value))) as unknown } : {}),
+      ...(statement.Condition
+        ? {
+            Condition: JSON.parse(
+              JSON.stringify(statement.Condition, (_key, value: unknown) =>
+                typeof value === 'object' && value !== null && 'Fn::Join' in value ? flat(value) : value,
+              ),
+            ) as unknown,
+          }
+        : {}),
     }));
     expect(statements).toEqual([
       { Sid: 'SsmAgent', Effect: 'Allow', Action: [...NODE_AGENT_ACTIONS], Resource: '*' },
@@ -230,11 +293,17 @@ describe('the customer account template', () => {
 
   it('lets no node statement read every parameter, or decrypt without naming the parameter in the encryption context', () => {
     const [boundaryId] = resourceAt('NodeBoundary/Resource');
-    const node = allStatements(app.customerTemplate).filter(({ owner }) => owner === boundaryId).map(({ statement }) => statement);
+    const node = allStatements(app.customerTemplate)
+      .filter(({ owner }) => owner === boundaryId)
+      .map(({ statement }) => statement);
     expect(node.length).toBeGreaterThan(0);
     const reads = node.filter((statement) => actionsOf(statement).some((action) => /^ssm:GetParameter|^ssm:\*|^\*$/.test(action)));
-    expect(reads.flatMap((statement) => list(statement.Resource).map(flat))).toEqual(['arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:parameter/cloudseed/*']);
+    expect(reads.flatMap((statement) => list(statement.Resource).map(flat))).toEqual([
+      'arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:parameter/cloudseed/*',
+    ]);
     const decrypts = node.filter((statement) => actionsOf(statement).includes('kms:Decrypt'));
-    expect(decrypts.map((statement) => Object.keys(statement.Condition?.StringLike ?? {}).sort())).toEqual([['kms:EncryptionContext:PARAMETER_ARN', 'kms:ViaService']]);
+    expect(decrypts.map((statement) => Object.keys(statement.Condition?.StringLike ?? {}).sort())).toEqual([
+      ['kms:EncryptionContext:PARAMETER_ARN', 'kms:ViaService'],
+    ]);
   });
 });

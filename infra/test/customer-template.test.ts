@@ -19,7 +19,9 @@ function resourceAt(path: string): [string, CfnResource] {
 }
 
 function templateDeployment(): CfnResource {
-  const found = resourcesOfType(app.platformTemplate, 'Custom::CDKBucketDeployment').filter(([, resource]) => pathOf(resource).startsWith('CloudSeedPlatform/CustomerTemplate/'));
+  const found = resourcesOfType(app.platformTemplate, 'Custom::CDKBucketDeployment').filter(([, resource]) =>
+    pathOf(resource).startsWith('CloudSeedPlatform/CustomerTemplate/'),
+  );
   expect(found).toHaveLength(1);
   return found[0]![1];
 }
@@ -49,13 +51,22 @@ describe('the published customer template', () => {
 
   it('may be read by anyone, that one object only; ACLs stay blocked and every other request needs TLS', () => {
     const [bucketId, bucket] = resourceAt('CustomerTemplate/Bucket/Resource');
-    expect(props(bucket).PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: false, RestrictPublicBuckets: false });
+    expect(props(bucket).PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      IgnorePublicAcls: true,
+      BlockPublicPolicy: false,
+      RestrictPublicBuckets: false,
+    });
     expect(props(bucket).OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
-    expect(props(bucket).BucketEncryption).toEqual({ ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] });
+    expect(props(bucket).BucketEncryption).toEqual({
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+    });
     const [logsId] = resourceAt('AccessLogs/Bucket/Resource');
     expect(referencedId(record(props(bucket).LoggingConfiguration).DestinationBucketName)).toBe(logsId);
 
-    const policies = resourcesOfType(app.platformTemplate, 'AWS::S3::BucketPolicy').filter(([, policy]) => referencedId(props(policy).Bucket) === bucketId);
+    const policies = resourcesOfType(app.platformTemplate, 'AWS::S3::BucketPolicy').filter(
+      ([, policy]) => referencedId(props(policy).Bucket) === bucketId,
+    );
     expect(policies).toHaveLength(1);
     const statements = record(props(policies[0]![1]).PolicyDocument).Statement as Statement[];
     const allows = statements.filter((statement) => statement.Effect === 'Allow');
@@ -70,7 +81,9 @@ describe('the published customer template', () => {
   });
 
   it('is written by a deployment handler of its own, which may write to the template bucket and no other of the platform', () => {
-    const siteDeployment = resourcesOfType(app.platformTemplate, 'Custom::CDKBucketDeployment').find(([, resource]) => pathOf(resource).startsWith('CloudSeedPlatform/Web/'))!;
+    const siteDeployment = resourcesOfType(app.platformTemplate, 'Custom::CDKBucketDeployment').find(([, resource]) =>
+      pathOf(resource).startsWith('CloudSeedPlatform/Web/'),
+    )!;
     expect(flat(props(templateDeployment()).ServiceToken)).not.toBe(flat(props(siteDeployment[1]).ServiceToken));
 
     const [roleId] = resourceAt('CustomerTemplate/Content/Role/Resource');
@@ -80,13 +93,17 @@ describe('the published customer template', () => {
     const [templateBucketId] = resourceAt('CustomerTemplate/Bucket/Resource');
     const platformBuckets = resourcesOfType(app.platformTemplate, 'AWS::S3::Bucket').map(([id]) => id);
     const writes = statements.filter((statement) => actionsOf(statement).some((action) => /^s3:(PutObject|DeleteObject)/.test(action)));
-    const written = writes.flatMap((statement) => list(statement.Resource).map(flat)).filter((resource) => platformBuckets.some((id) => resource.includes(`\${${id}.Arn}`)));
+    const written = writes
+      .flatMap((statement) => list(statement.Resource).map(flat))
+      .filter((resource) => platformBuckets.some((id) => resource.includes(`\${${id}.Arn}`)));
     expect(written.length).toBeGreaterThan(0);
     for (const resource of written) expect(resource).toContain(`\${${templateBucketId}.Arn}`);
   });
 
   it('is given as the S3 URL CloudFormation launches from', () => {
     const [bucketId] = resourceAt('CustomerTemplate/Bucket/Resource');
-    expect(flat(json(app.platformTemplate).Outputs?.CustomerTemplateUrl?.Value)).toBe(`https://\${${bucketId}.RegionalDomainName}/${CUSTOMER_TEMPLATE_KEY}`);
+    expect(flat(json(app.platformTemplate).Outputs?.CustomerTemplateUrl?.Value)).toBe(
+      `https://\${${bucketId}.RegionalDomainName}/${CUSTOMER_TEMPLATE_KEY}`,
+    );
   });
 });

@@ -14,7 +14,9 @@ beforeAll(() => {
 
 function tableWithKeys(app: Synthesized, partitionKey: string, sortKey: string | undefined) {
   const keySchema = [{ AttributeName: partitionKey, KeyType: 'HASH' }, ...(sortKey ? [{ AttributeName: sortKey, KeyType: 'RANGE' }] : [])];
-  return resourcesOfType(app.platformTemplate, 'AWS::DynamoDB::Table').filter(([, table]) => JSON.stringify(props(table).KeySchema) === JSON.stringify(keySchema));
+  return resourcesOfType(app.platformTemplate, 'AWS::DynamoDB::Table').filter(
+    ([, table]) => JSON.stringify(props(table).KeySchema) === JSON.stringify(keySchema),
+  );
 }
 
 describe('Data', () => {
@@ -57,7 +59,9 @@ describe('Data', () => {
   it('names each table to the functions by the variable tables.ts gives it', () => {
     const variables = new Set(tables.map((definition) => definition.env));
     const named = new Set(
-      resourcesOfType(dev.platformTemplate, 'AWS::Lambda::Function').flatMap(([, fn]) => Object.keys((props(fn).Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {})),
+      resourcesOfType(dev.platformTemplate, 'AWS::Lambda::Function').flatMap(([, fn]) =>
+        Object.keys((props(fn).Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}),
+      ),
     );
     for (const variable of variables) expect(named.has(variable), variable).toBe(true);
   });

@@ -26,16 +26,25 @@ describe('Monitoring', () => {
   it('names the tables the health check reads, the accounts table included (AWS targets are reached through their account)', () => {
     const fn = json(app.platformTemplate).Resources[idAt('Monitoring/HealthCheck/Function/Resource')]!;
     const environment = environmentOf(fn);
-    for (const variable of ['PLANS_TABLE', 'DEPLOYMENTS_TABLE', 'ACCOUNTS_TABLE']) expect(referencedId(environment[variable]), variable).toBeDefined();
+    for (const variable of ['PLANS_TABLE', 'DEPLOYMENTS_TABLE', 'ACCOUNTS_TABLE'])
+      expect(referencedId(environment[variable]), variable).toBeDefined();
   });
 
   it('alarms on a failed deploy and on API 5xx within five minutes, to an encrypted topic', () => {
     const topicId = idAt('Monitoring/Alarms/Resource');
     const alarms = resourcesOfType(app.platformTemplate, 'AWS::CloudWatch::Alarm').map(([, alarm]) => props(alarm));
-    const deployFailed = alarms.find((alarm) => alarm.MetricName === 'ExecutionsFailed' && JSON.stringify(alarm.Dimensions).includes(idAt('Workflows/Deploy/Resource')));
+    const deployFailed = alarms.find(
+      (alarm) => alarm.MetricName === 'ExecutionsFailed' && JSON.stringify(alarm.Dimensions).includes(idAt('Workflows/Deploy/Resource')),
+    );
     const serverErrors = alarms.find((alarm) => alarm.MetricName === '5xx' && alarm.Namespace === 'AWS/ApiGateway');
     for (const alarm of [deployFailed, serverErrors]) {
-      expect(alarm).toMatchObject({ Threshold: 1, Period: 300, Statistic: 'Sum', ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1 });
+      expect(alarm).toMatchObject({
+        Threshold: 1,
+        Period: 300,
+        Statistic: 'Sum',
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 1,
+      });
       expect((alarm!.AlarmActions as unknown[]).map(referencedId)).toEqual([topicId]);
     }
     const topic = json(app.platformTemplate).Resources[topicId]!;

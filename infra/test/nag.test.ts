@@ -21,14 +21,18 @@ beforeAll(() => {
 describe('the whole app under cdk-nag', () => {
   it('has no unacknowledged finding, error or warning', () => {
     const report = validationReport(app.assembly);
-    const findings = (report?.pluginReports ?? []).flatMap((plugin) => plugin.violations.map((violation) => `${plugin.pluginName}: ${violation.ruleName} (${violation.severity ?? '?'})`));
+    const findings = (report?.pluginReports ?? []).flatMap((plugin) =>
+      plugin.violations.map((violation) => `${plugin.pluginName}: ${violation.ruleName} (${violation.severity ?? '?'})`),
+    );
     expect(findings).toEqual([]);
   });
 
   it('annotates no stack with an AwsSolutions error or warning', () => {
     for (const stack of [app.platform, app.customerAccount]) {
       const messages = app.assembly.getStackArtifact(stack.artifactId).messages;
-      const nag = messages.filter((message) => message.level !== SynthesisMessageLevel.INFO && JSON.stringify(message.entry.data).includes('AwsSolutions-'));
+      const nag = messages.filter(
+        (message) => message.level !== SynthesisMessageLevel.INFO && JSON.stringify(message.entry.data).includes('AwsSolutions-'),
+      );
       expect(nag, stack.stackName).toEqual([]);
     }
   });

@@ -46,7 +46,10 @@ export function synth(options: SynthOptions = {}): Synthesized {
 
 /** The cdk-nag and CloudFormation validation report CDK writes into the assembly, if any plugin had something to say. */
 export interface ValidationReport {
-  readonly pluginReports: readonly { readonly pluginName: string; readonly violations: readonly { readonly ruleName: string; readonly severity?: string }[] }[];
+  readonly pluginReports: readonly {
+    readonly pluginName: string;
+    readonly violations: readonly { readonly ruleName: string; readonly severity?: string }[];
+  }[];
 }
 
 export function validationReport(assembly: CloudAssembly): ValidationReport | undefined {
@@ -168,7 +171,7 @@ export function flat(value: unknown): string {
   if (typeof value !== 'object' || value === null) return String(value);
   const object = value as Record<string, unknown>;
   const join = object['Fn::Join'];
-  if (Array.isArray(join)) return (list(join[1])).map(flat).join(String(join[0]));
+  if (Array.isArray(join)) return list(join[1]).map(flat).join(String(join[0]));
   if (typeof object.Ref === 'string') return `\${${object.Ref}}`;
   const getAtt = object['Fn::GetAtt'];
   if (Array.isArray(getAtt)) return `\${${getAtt.map(String).join('.')}}`;

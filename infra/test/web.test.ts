@@ -58,7 +58,11 @@ describe('Web', () => {
     expect(defaultBehaviour.ViewerProtocolPolicy).toBe('redirect-to-https');
 
     const api = behaviour(withoutSpa, '/v1/*');
-    expect(api).toMatchObject({ CachePolicyId: CACHING_DISABLED, OriginRequestPolicyId: ALL_VIEWER_EXCEPT_HOST_HEADER, ViewerProtocolPolicy: 'https-only' });
+    expect(api).toMatchObject({
+      CachePolicyId: CACHING_DISABLED,
+      OriginRequestPolicyId: ALL_VIEWER_EXCEPT_HOST_HEADER,
+      ViewerProtocolPolicy: 'https-only',
+    });
     expect(api.AllowedMethods).toEqual(expect.arrayContaining(['GET', 'POST', 'PUT', 'DELETE']));
     const apiOrigin = originOf(withoutSpa, api.TargetOriginId);
     expect(apiOrigin.CustomOriginConfig).toMatchObject({ OriginProtocolPolicy: 'https-only', OriginSSLProtocols: ['TLSv1.2'] });
@@ -73,13 +77,17 @@ describe('Web', () => {
   });
 
   const cloudFrontFunction = (comment: RegExp) => {
-    const found = resourcesOfType(withoutSpa.platformTemplate, 'AWS::CloudFront::Function').find(([, fn]) => comment.test(String(record(props(fn).FunctionConfig).Comment)));
+    const found = resourcesOfType(withoutSpa.platformTemplate, 'AWS::CloudFront::Function').find(([, fn]) =>
+      comment.test(String(record(props(fn).FunctionConfig).Comment)),
+    );
     if (!found) throw new Error(`no CloudFront function ${String(comment)}`);
     return { id: found[0], code: String(props(found[1]).FunctionCode) };
   };
 
   it('serves the landing page at /, the SPA’s other pages from /200.html, and files as they are', () => {
-    const handler = runInNewContext(`${cloudFrontFunction(/single-page app/).code}; handler`) as (event: { request: { uri: string } }) => { uri: string };
+    const handler = runInNewContext(`${cloudFrontFunction(/single-page app/).code}; handler`) as (event: { request: { uri: string } }) => {
+      uri: string;
+    };
     expect(handler({ request: { uri: '/plans/3f0c' } }).uri).toBe('/200.html');
     expect(handler({ request: { uri: '/login' } }).uri).toBe('/200.html');
     expect(handler({ request: { uri: '/' } }).uri).toBe('/index.html');
@@ -92,7 +100,10 @@ describe('Web', () => {
   it('tells the API the viewer’s own address on every /v1/* request, whatever the caller sent', () => {
     const fn = cloudFrontFunction(/address of the viewer/);
     const handler = runInNewContext(`${fn.code}; handler`) as (event: unknown) => { headers: Record<string, { value: string }> };
-    const request = handler({ viewer: { ip: '203.0.113.7' }, request: { uri: '/v1/client-address', headers: { [VIEWER_ADDRESS_HEADER]: { value: '10.0.0.1' } } } });
+    const request = handler({
+      viewer: { ip: '203.0.113.7' },
+      request: { uri: '/v1/client-address', headers: { [VIEWER_ADDRESS_HEADER]: { value: '10.0.0.1' } } },
+    });
     expect(request.headers[VIEWER_ADDRESS_HEADER]).toEqual({ value: '203.0.113.7' });
     const api = behaviour(withoutSpa, '/v1/*');
     const associations = api.FunctionAssociations as Record<string, unknown>[];
@@ -126,7 +137,9 @@ describe('Web', () => {
 
   it('deploys config.json and the docs assets always, and the SPA only once it is built', () => {
     const siteDeployment = (app: Synthesized) => {
-      const found = resourcesOfType(app.platformTemplate, 'Custom::CDKBucketDeployment').find(([, resource]) => pathOf(resource).startsWith('CloudSeedPlatform/Web/'));
+      const found = resourcesOfType(app.platformTemplate, 'Custom::CDKBucketDeployment').find(([, resource]) =>
+        pathOf(resource).startsWith('CloudSeedPlatform/Web/'),
+      );
       if (!found) throw new Error('no deployment of the site');
       return found[1];
     };
@@ -140,7 +153,9 @@ describe('Web', () => {
   });
 
   it('logs CloudFront access to the access log bucket', () => {
-    const logs = Object.entries(json(withoutSpa.platformTemplate).Resources).find(([, resource]) => pathOf(resource) === 'CloudSeedPlatform/AccessLogs/Bucket/Resource');
+    const logs = Object.entries(json(withoutSpa.platformTemplate).Resources).find(
+      ([, resource]) => pathOf(resource) === 'CloudSeedPlatform/AccessLogs/Bucket/Resource',
+    );
     expect(JSON.stringify(distribution(withoutSpa).Logging)).toContain(logs![0]);
   });
 
@@ -169,7 +184,12 @@ describe('the web ACL', () => {
             EvaluationWindowSec: 300,
             AggregateKeyType: 'IP',
             ScopeDownStatement: {
-              ByteMatchStatement: { FieldToMatch: { UriPath: {} }, PositionalConstraint: 'STARTS_WITH', SearchString: '/v1/', TextTransformations: [{ Priority: 0, Type: 'NONE' }] },
+              ByteMatchStatement: {
+                FieldToMatch: { UriPath: {} },
+                PositionalConstraint: 'STARTS_WITH',
+                SearchString: '/v1/',
+                TextTransformations: [{ Priority: 0, Type: 'NONE' }],
+              },
             },
           },
         },

@@ -2,7 +2,19 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stepModules } from '@cloudseed/functions/steps/index';
 import { WORKFLOW_NAMES, WORKFLOWS, placeholdersOf, workflowFile } from '../lib/workflows.ts';
-import { actionsOf, cloudSeedFunctions, environmentOf, flat, json, pathOf, props, record, referencedId, resourcesOfType, roleStatements } from './synth.ts';
+import {
+  actionsOf,
+  cloudSeedFunctions,
+  environmentOf,
+  flat,
+  json,
+  pathOf,
+  props,
+  record,
+  referencedId,
+  resourcesOfType,
+  roleStatements,
+} from './synth.ts';
 import type { CfnResource, Synthesized } from './synth.ts';
 import { synth } from './synth.ts';
 
@@ -13,7 +25,9 @@ beforeAll(() => {
 }, 60_000);
 
 function machine(id: string): CfnResource {
-  const found = resourcesOfType(app.platformTemplate, 'AWS::StepFunctions::StateMachine').find(([, resource]) => pathOf(resource).endsWith(`/Workflows/${id}/Resource`));
+  const found = resourcesOfType(app.platformTemplate, 'AWS::StepFunctions::StateMachine').find(([, resource]) =>
+    pathOf(resource).endsWith(`/Workflows/${id}/Resource`),
+  );
   if (!found) throw new Error(`no state machine ${id}`);
   return found[1];
 }
@@ -80,7 +94,11 @@ describe.each(WORKFLOW_NAMES)('the %s workflow', (name) => {
       .filter((statement) => [statement.Action].flat().includes('lambda:InvokeFunction'));
     const granted = invokes.flatMap((statement) => [statement.Resource].flat().map(flat));
     const functions = stepFunctionIds();
-    expect(granted.sort()).toEqual(placeholdersOf(file).map((placeholder) => `\${${functions.get(placeholder)}.Arn}`).sort());
+    expect(granted.sort()).toEqual(
+      placeholdersOf(file)
+        .map((placeholder) => `\${${functions.get(placeholder)}.Arn}`)
+        .sort(),
+    );
   });
 
   it('logs every event without execution data, and traces', () => {
@@ -95,7 +113,9 @@ describe.each(WORKFLOW_NAMES)('the %s workflow', (name) => {
 
 describe('the workflow steps', () => {
   it('get the timeouts their work needs', () => {
-    const timeouts = new Map(cloudSeedFunctions(app.platformTemplate).map(([, fn]) => [/\/Steps\/(\w+)\/Function/.exec(pathOf(fn))?.[1], props(fn).Timeout]));
+    const timeouts = new Map(
+      cloudSeedFunctions(app.platformTemplate).map(([, fn]) => [/\/Steps\/(\w+)\/Function/.exec(pathOf(fn))?.[1], props(fn).Timeout]),
+    );
     expect(timeouts.get('Destroy')).toBe(600);
     expect(timeouts.get('Verify')).toBe(120);
     expect(timeouts.get('Preflight')).toBe(60);
@@ -107,7 +127,10 @@ describe('the workflow steps', () => {
   it('may assume only the CloudSeed role in customer accounts, and need no node profile name', () => {
     for (const [name, fnId] of stepFunctionIds()) {
       const assume = roleStatements(app.platformTemplate, fnId).filter((statement) => actionsOf(statement).includes('sts:AssumeRole'));
-      expect(assume.map((statement) => flat(statement.Resource)), name).toEqual(['arn:${AWS::Partition}:iam::*:role/CloudSeedDeployer*']);
+      expect(
+        assume.map((statement) => flat(statement.Resource)),
+        name,
+      ).toEqual(['arn:${AWS::Partition}:iam::*:role/CloudSeedDeployer*']);
       const fn = json(app.platformTemplate).Resources[fnId]!;
       // Node roles are per plan, named from the plan id: there is no shared profile to configure.
       expect(environmentOf(fn).NODE_INSTANCE_PROFILE, name).toBeUndefined();

@@ -26,7 +26,11 @@ describe('retention', () => {
   });
 
   it('always keeps the newest good backup, however old', () => {
-    const records = [backup('old-good', 30), backup('newer-failed', 20, { status: 'failed' }), backup('newest-invalid', 10, { validation: { status: 'failed' } })];
+    const records = [
+      backup('old-good', 30),
+      backup('newer-failed', 20, { status: 'failed' }),
+      backup('newest-invalid', 10, { validation: { status: 'failed' } }),
+    ];
     expect(expiredBackups(records, 7, now).map((record) => record.backupId)).toEqual(['newer-failed', 'newest-invalid']);
   });
 
@@ -50,7 +54,15 @@ describe('backup ids and records', () => {
   });
 
   it('shows totals, not the per-table fingerprints', () => {
-    const resource = backupResource(backup('x', 0, { tables: [{ table: 'public.a', rows: 2, checksum: 'c1' }, { table: 'public.b', rows: 3, checksum: 'c2' }], sizeBytes: 10 }));
+    const resource = backupResource(
+      backup('x', 0, {
+        tables: [
+          { table: 'public.a', rows: 2, checksum: 'c1' },
+          { table: 'public.b', rows: 3, checksum: 'c2' },
+        ],
+        sizeBytes: 10,
+      }),
+    );
     expect(resource).toMatchObject({ backupId: 'x', tables: 2, rows: 5, sizeBytes: 10, validation: { status: 'passed' } });
     expect(JSON.stringify(resource)).not.toContain('c1');
   });

@@ -52,8 +52,7 @@ describe('instance catalog', () => {
 
   it('marks Graviton families arm64 and the t families burstable', () => {
     const wrong = instanceTypes.filter(
-      (t) =>
-        t.architecture !== (t.family.endsWith('g') ? 'arm64' : 'x86_64') || t.burstable !== t.family.startsWith('t'),
+      (t) => t.architecture !== (t.family.endsWith('g') ? 'arm64' : 'x86_64') || t.burstable !== t.family.startsWith('t'),
     );
     expect(wrong.map((t) => t.name)).toEqual([]);
   });
@@ -63,9 +62,7 @@ describe('instance catalog', () => {
     for (const f of ['t3', 't4g', 'm6i', 'm7i', 'm7g', 'r6i', 'r7i', 'r7g', 'c7g']) expect(families).toContain(f);
     const wanted = [
       ...['t3', 't4g'].flatMap((f) => ['micro', 'small', 'medium', 'large', 'xlarge', '2xlarge'].map((s) => `${f}.${s}`)),
-      ...['m6i', 'm7i', 'm7g', 'r6i', 'r7i', 'r7g', 'c7g'].flatMap((f) =>
-        ['large', 'xlarge', '2xlarge', '4xlarge'].map((s) => `${f}.${s}`),
-      ),
+      ...['m6i', 'm7i', 'm7g', 'r6i', 'r7i', 'r7g', 'c7g'].flatMap((f) => ['large', 'xlarge', '2xlarge', '4xlarge'].map((s) => `${f}.${s}`)),
     ];
     expect(wanted.filter((name) => findInstanceType(name) === undefined)).toEqual([]);
   });
@@ -73,14 +70,11 @@ describe('instance catalog', () => {
   it('grows vCPUs, memory and price together within a family', () => {
     const byFamily = Map.groupBy(instanceTypes, (t) => t.family);
     for (const members of byFamily.values()) {
-      const sorted = members.toSorted(
-        (a, b) => sizeOrder.indexOf(a.name.split('.')[1] ?? '') - sizeOrder.indexOf(b.name.split('.')[1] ?? ''),
-      );
+      const sorted = members.toSorted((a, b) => sizeOrder.indexOf(a.name.split('.')[1] ?? '') - sizeOrder.indexOf(b.name.split('.')[1] ?? ''));
       const outOfStep = sorted.filter((larger, i) => {
         const smaller = sorted[i - 1];
         return (
-          smaller !== undefined &&
-          (larger.vcpus < smaller.vcpus || larger.memoryGiB <= smaller.memoryGiB || larger.hourlyUsd <= smaller.hourlyUsd)
+          smaller !== undefined && (larger.vcpus < smaller.vcpus || larger.memoryGiB <= smaller.memoryGiB || larger.hourlyUsd <= smaller.hourlyUsd)
         );
       });
       expect(outOfStep.map((t) => t.name)).toEqual([]);
@@ -251,18 +245,10 @@ describe('OS table', () => {
   });
 
   it('uses the documented SSM parameter paths', () => {
-    expect(os('amazon-linux', '2023').amiParameter('x86_64')).toBe(
-      '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64',
-    );
-    expect(os('amazon-linux', '2023').amiParameter('arm64')).toBe(
-      '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64',
-    );
-    expect(os('ubuntu', '24.04').amiParameter('x86_64')).toBe(
-      '/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id',
-    );
-    expect(os('ubuntu', '24.04').amiParameter('arm64')).toBe(
-      '/aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id',
-    );
+    expect(os('amazon-linux', '2023').amiParameter('x86_64')).toBe('/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64');
+    expect(os('amazon-linux', '2023').amiParameter('arm64')).toBe('/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64');
+    expect(os('ubuntu', '24.04').amiParameter('x86_64')).toBe('/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id');
+    expect(os('ubuntu', '24.04').amiParameter('arm64')).toBe('/aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id');
     expect(os('debian', '12').amiParameter('x86_64')).toBe('/aws/service/debian/release/bookworm/latest/amd64');
     expect(os('debian', '12').amiParameter('arm64')).toBe('/aws/service/debian/release/bookworm/latest/arm64');
   });

@@ -12,7 +12,11 @@ const files: Record<string, string> = {
     hardware: { instance_type: 't3.medium', storage: 'ssd' },
     db: { flavor: 'pg', version: '15', backup: 'needed' },
   }),
-  'bad.json': JSON.stringify({ apiVersion: 'cs/v1', name: 'orders', components: [{ id: 'db', type: 'postgres', hardware: { storage: { sizeGiB: 2 } }, db: { maxConnections: 1 } }] }),
+  'bad.json': JSON.stringify({
+    apiVersion: 'cs/v1',
+    name: 'orders',
+    components: [{ id: 'db', type: 'postgres', hardware: { storage: { sizeGiB: 2 } }, db: { maxConnections: 1 } }],
+  }),
   'broken.json': '{"apiVersion": "cs/v1",',
 };
 
@@ -28,7 +32,7 @@ async function cli(...argv: string[]) {
 }
 
 describe('cloudseed tune', () => {
-  it('prints pgtune\'s numbers for the worked example', async () => {
+  it("prints pgtune's numbers for the worked example", async () => {
     const { code, stdout } = await cli('tune', '--pg', '16', '--memory', '16GB', '--cpus', '4', '--workload', 'web', '--storage', 'ssd');
     expect(code).toBe(EXIT_OK);
     const settings = stdout.split('\n').filter((line) => line.includes(' = ') && !line.startsWith('#'));
@@ -57,10 +61,29 @@ describe('cloudseed tune', () => {
   });
 
   it('writes JSON with --json, values as postgresql.conf takes them', async () => {
-    const { code, stdout } = await cli('tune', '--pg', '13', '--memory', '2GB', '--connections', '50', '--workload', 'oltp', '--storage', 'hdd', '--json');
+    const { code, stdout } = await cli(
+      'tune',
+      '--pg',
+      '13',
+      '--memory',
+      '2GB',
+      '--connections',
+      '50',
+      '--workload',
+      'oltp',
+      '--storage',
+      'hdd',
+      '--json',
+    );
     expect(code).toBe(EXIT_OK);
     const parsed = JSON.parse(stdout) as { settings: Record<string, string>; warnings: string[] };
-    expect(parsed.settings).toMatchObject({ max_connections: '50', shared_buffers: '512MB', effective_io_concurrency: '2', random_page_cost: '4', wal_compression: 'on' });
+    expect(parsed.settings).toMatchObject({
+      max_connections: '50',
+      shared_buffers: '512MB',
+      effective_io_concurrency: '2',
+      random_page_cost: '4',
+      wal_compression: 'on',
+    });
     expect(parsed.warnings).toEqual([]);
   });
 
@@ -90,7 +113,11 @@ describe('cloudseed tune', () => {
 
 describe('cloudseed validate', () => {
   it('accepts a valid plan and the original shorthand', async () => {
-    expect(await cli('validate', 'plan.json')).toEqual({ code: EXIT_OK, stdout: 'plan.json: valid cs/v1 plan "orders" with 1 component\n', stderr: '' });
+    expect(await cli('validate', 'plan.json')).toEqual({
+      code: EXIT_OK,
+      stdout: 'plan.json: valid cs/v1 plan "orders" with 1 component\n',
+      stderr: '',
+    });
     expect((await cli('validate', 'shorthand.json')).code).toBe(EXIT_OK);
   });
 
@@ -118,13 +145,17 @@ describe('cloudseed render', () => {
   it('prints aws-json for --target aws', async () => {
     const { code, stdout } = await cli('render', 'plan.json', '--target', 'aws', '--plan-id', 'orders-1');
     expect(code).toBe(EXIT_OK);
-    const document = JSON.parse(stdout) as { apiVersion: string; planId: string; components: { runInstances: { MetadataOptions: { HttpTokens: string } } }[] };
+    const document = JSON.parse(stdout) as {
+      apiVersion: string;
+      planId: string;
+      components: { runInstances: { MetadataOptions: { HttpTokens: string } } }[];
+    };
     expect(document.apiVersion).toBe('cs-aws/v1');
     expect(document.planId).toBe('orders-1');
     expect(document.components[0]!.runInstances.MetadataOptions.HttpTokens).toBe('required');
   });
 
-  it('prints the local document for the plan\'s own local target, identically each time', async () => {
+  it("prints the local document for the plan's own local target, identically each time", async () => {
     const first = await cli('render', 'plan.json');
     expect(JSON.parse(first.stdout)).toMatchObject({ apiVersion: 'cs-local/v1', planId: 'preview' });
     expect((await cli('render', 'plan.json')).stdout).toBe(first.stdout);

@@ -151,7 +151,9 @@ describe('cs-json v1 documents', () => {
   });
 
   it('treats prototype-pollution keys as unknown fields and pollutes nothing', () => {
-    const input: unknown = JSON.parse('{"apiVersion":"cs/v1","name":"x","components":[{"id":"db","type":"postgres","__proto__":{"polluted":true}}],"constructor":{"prototype":{"polluted":true}}}');
+    const input: unknown = JSON.parse(
+      '{"apiVersion":"cs/v1","name":"x","components":[{"id":"db","type":"postgres","__proto__":{"polluted":true}}],"constructor":{"prototype":{"polluted":true}}}',
+    );
     expect(pathsOf(input).sort()).toEqual(['/components/0/__proto__', '/constructor']);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
@@ -212,9 +214,15 @@ describe('real-world limits', () => {
     const many = Array.from({ length: 21 }, (_, index) => ({ id: `db${index}`, type: 'postgres' }));
     expect(pathsOf({ ...minimal, components: many })).toEqual(['/components']);
     expectValid({ ...minimal, components: many.slice(0, 20) });
-    expect(problemsOf({ ...minimal, components: [{ id: 'db', type: 'postgres' }, { id: 'db', type: 'postgres' }] })).toEqual([
-      { path: '/components/1/id', message: 'duplicates the id of /components/0' },
-    ]);
+    expect(
+      problemsOf({
+        ...minimal,
+        components: [
+          { id: 'db', type: 'postgres' },
+          { id: 'db', type: 'postgres' },
+        ],
+      }),
+    ).toEqual([{ path: '/components/1/id', message: 'duplicates the id of /components/0' }]);
   });
 
   it.each(['a', 'orders', 'Orders DB 2', 'a.b_c-d', 'x'.repeat(63)])('accepts the plan name %j', (name) => {
@@ -258,9 +266,7 @@ describe('instance type hints and AWS targets', () => {
   });
 
   it('offers only ssd (gp3) on AWS', () => {
-    expect(pathsOf({ ...withComponent({ hardware: { storage: { type: 'hdd' } } }), target: aws })).toEqual([
-      '/components/0/hardware/storage/type',
-    ]);
+    expect(pathsOf({ ...withComponent({ hardware: { storage: { type: 'hdd' } } }), target: aws })).toEqual(['/components/0/hardware/storage/type']);
   });
 
   it('validates the target', () => {
@@ -378,10 +384,13 @@ describe('backup schedules', () => {
     expect(!check.ok && check.reason).toMatch(reason);
   });
 
-  it.each(['0 3 * * *', '0 * * * *', '59 */2 * * *', '15 0-23 * * 1-5', '0 0,12 * * *', '30 4 1,15 * *'])('lets %s back up at most hourly', (cron) => {
-    expect(checkBackupInterval(cron)).toEqual({ ok: true });
-    expect(validatePlan(withComponent({ db: { backup: { schedule: cron } } })).ok).toBe(true);
-  });
+  it.each(['0 3 * * *', '0 * * * *', '59 */2 * * *', '15 0-23 * * 1-5', '0 0,12 * * *', '30 4 1,15 * *'])(
+    'lets %s back up at most hourly',
+    (cron) => {
+      expect(checkBackupInterval(cron)).toEqual({ ok: true });
+      expect(validatePlan(withComponent({ db: { backup: { schedule: cron } } })).ok).toBe(true);
+    },
+  );
 
   it.each([
     ['*/30 * * * *', /2 times an hour \(at minutes 0, 30\), as little as 30 minutes apart/],
@@ -440,7 +449,11 @@ describe('validation never throws', () => {
       name: fc.oneof(fc.string(), fc.constant('orders')),
       sizeGiB: fc.oneof(fc.integer({ min: -10, max: 20_000 }), fc.double(), fc.string()),
       maxConnections: fc.oneof(fc.integer({ min: -5, max: 12_000 }), fc.constant(null)),
-      cidr: fc.oneof(fc.ipV4().map((ip) => `${ip}/32`), fc.string(), fc.ipV6().map((ip) => `${ip}/128`)),
+      cidr: fc.oneof(
+        fc.ipV4().map((ip) => `${ip}/32`),
+        fc.string(),
+        fc.ipV6().map((ip) => `${ip}/128`),
+      ),
     });
     fc.assert(
       fc.property(mutation, ({ name, sizeGiB, maxConnections, cidr }) => {

@@ -45,26 +45,32 @@ describe('the install script’s metadata-service guard', () => {
     for (const directory of directories.splice(0)) rmSync(directory, { recursive: true, force: true });
   });
 
-  it.each(images)('on %s %s installs iptables and rejects the postgres user’s traffic to IMDS, at every boot before PostgreSQL', (os, version, pg, installsIptables) => {
-    const script = installScript(os, version, pg);
-    const image = findOs(os, version) as OsImage;
+  it.each(images)(
+    'on %s %s installs iptables and rejects the postgres user’s traffic to IMDS, at every boot before PostgreSQL',
+    (os, version, pg, installsIptables) => {
+      const script = installScript(os, version, pg);
+      const image = findOs(os, version) as OsImage;
 
-    const install = script.split('\n').find((line) => line.startsWith(installsIptables))!;
-    expect(install.split(' ')).toContain(image.packageManager === 'dnf' ? 'iptables-nft' : 'iptables');
-    const guard = hereDocument(script, 'GUARD');
-    expect(guard).toContain(`iptables -C ${IPV4_RULE} 2>/dev/null || iptables -A ${IPV4_RULE}`);
-    expect(guard).toContain(`ip6tables -C ${IPV6_RULE} 2>/dev/null || ip6tables -A ${IPV6_RULE}`);
-    const unit = hereDocument(script, 'UNIT');
-    expect(unit).toContain(`Before=network-pre.target ${image.serviceName(Number(pg))}.service`);
-    expect(unit).toContain('ExecStart=/usr/local/sbin/cloudseed-imds-guard');
-    expect(unit).toContain('WantedBy=multi-user.target');
-    expect(script).toContain('systemctl enable cloudseed-imds-guard.service\nsystemctl restart cloudseed-imds-guard.service');
-    // Installed before the script reports success.
-    expect(script.indexOf('cloudseed-imds-guard.service\n')).toBeLessThan(script.indexOf('echo "PostgreSQL $PG_MAJOR installed"'));
-  });
+      const install = script.split('\n').find((line) => line.startsWith(installsIptables))!;
+      expect(install.split(' ')).toContain(image.packageManager === 'dnf' ? 'iptables-nft' : 'iptables');
+      const guard = hereDocument(script, 'GUARD');
+      expect(guard).toContain(`iptables -C ${IPV4_RULE} 2>/dev/null || iptables -A ${IPV4_RULE}`);
+      expect(guard).toContain(`ip6tables -C ${IPV6_RULE} 2>/dev/null || ip6tables -A ${IPV6_RULE}`);
+      const unit = hereDocument(script, 'UNIT');
+      expect(unit).toContain(`Before=network-pre.target ${image.serviceName(Number(pg))}.service`);
+      expect(unit).toContain('ExecStart=/usr/local/sbin/cloudseed-imds-guard');
+      expect(unit).toContain('WantedBy=multi-user.target');
+      expect(script).toContain('systemctl enable cloudseed-imds-guard.service\nsystemctl restart cloudseed-imds-guard.service');
+      // Installed before the script reports success.
+      expect(script.indexOf('cloudseed-imds-guard.service\n')).toBeLessThan(script.indexOf('echo "PostgreSQL $PG_MAJOR installed"'));
+    },
+  );
 
   it.each(images)('on %s %s is a shellcheck-clean POSIX sh script', (os, version, pg) => {
-    const result = spawnSync('shellcheck', ['--shell=sh', '--severity=style', '-'], { input: hereDocument(installScript(os, version, pg), 'GUARD'), encoding: 'utf8' });
+    const result = spawnSync('shellcheck', ['--shell=sh', '--severity=style', '-'], {
+      input: hereDocument(installScript(os, version, pg), 'GUARD'),
+      encoding: 'utf8',
+    });
     expect(result.error, 'shellcheck must be installed (apt-get install shellcheck)').toBeUndefined();
     expect(result.stdout).toBe('');
     expect(result.status).toBe(0);

@@ -46,7 +46,12 @@ describe('PlanService', () => {
   it('creates version 1, not deployed, with the normalised spec', async () => {
     const { plans } = service();
     const plan = await plans.create('alice', body);
-    expect(toResource(plan)).toMatchObject({ version: 1, status: 'not_deployed', createdAt: '2026-01-01T00:00:00.000Z', spec: { target: { cloud: 'local' } } });
+    expect(toResource(plan)).toMatchObject({
+      version: 1,
+      status: 'not_deployed',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      spec: { target: { cloud: 'local' } },
+    });
     expect(toResource(plan)).not.toHaveProperty('ownerId');
     expect(etagOf(plan)).toBe('"1"');
   });
@@ -68,7 +73,7 @@ describe('PlanService', () => {
     await expect(plans.delete('alice', plan.id, '"1"')).rejects.toBeInstanceOf(PreconditionFailed);
   });
 
-  it('answers NotFound for another owner\'s plan and for ids that are not ids', async () => {
+  it("answers NotFound for another owner's plan and for ids that are not ids", async () => {
     const { plans } = service();
     const plan = await plans.create('alice', body);
     await expect(plans.get('bob', plan.id)).rejects.toBeInstanceOf(NotFound);

@@ -46,7 +46,7 @@ describe('renderAwsJson', () => {
     expect(JSON.stringify(renderAwsJson(plan(), { planId: 'p-1' }))).toBe(first);
   });
 
-  it('launches with IMDSv2 required, an encrypted gp3 root of the plan\'s size, tags and no key pair', () => {
+  it("launches with IMDSv2 required, an encrypted gp3 root of the plan's size, tags and no key pair", () => {
     const rendered = renderAwsJson(plan({ hardware: { storage: { sizeGiB: 250 }, aws: { instanceType: 'm7i.large' } } }), { planId: 'p-1' });
     const component = only(rendered.components);
     expect(component.runInstances).toEqual({
@@ -56,7 +56,10 @@ describe('renderAwsJson', () => {
       MaxCount: 1,
       MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1, InstanceMetadataTags: 'disabled' },
       BlockDeviceMappings: [
-        { DeviceName: '/dev/xvda', Ebs: { VolumeType: 'gp3', VolumeSize: 250, Encrypted: true, DeleteOnTermination: true, Iops: 3000, Throughput: 125 } },
+        {
+          DeviceName: '/dev/xvda',
+          Ebs: { VolumeType: 'gp3', VolumeSize: 250, Encrypted: true, DeleteOnTermination: true, Iops: 3000, Throughput: 125 },
+        },
       ],
       DisableApiTermination: false,
       InstanceInitiatedShutdownBehavior: 'stop',
@@ -81,17 +84,20 @@ describe('renderAwsJson', () => {
     expect(component.runInstances.ImageId).toBe(`resolve:ssm:${findOs('amazon-linux', '2023')!.amiParameter(expected.architecture)}`);
   });
 
-  it('uses a pinned AMI and the OS\'s root device', () => {
+  it("uses a pinned AMI and the OS's root device", () => {
     const component = only(
-      renderAwsJson(plan({ os: { name: 'ubuntu', version: '24.04' }, hardware: { aws: { instanceType: 't3.large', ami: 'ami-0123456789abcdef0' } } }), {
-        planId: 'p-1',
-      }).components,
+      renderAwsJson(
+        plan({ os: { name: 'ubuntu', version: '24.04' }, hardware: { aws: { instanceType: 't3.large', ami: 'ami-0123456789abcdef0' } } }),
+        {
+          planId: 'p-1',
+        },
+      ).components,
     );
     expect(component.runInstances.ImageId).toBe('ami-0123456789abcdef0');
     expect(component.runInstances.BlockDeviceMappings).toMatchObject([{ DeviceName: '/dev/sda1' }]);
   });
 
-  it('opens 5432 to the plan\'s allowedCidrs and nothing else', () => {
+  it("opens 5432 to the plan's allowedCidrs and nothing else", () => {
     const component = only(renderAwsJson(plan(), { planId: 'p-1' }).components);
     expect(component.securityGroup.IpPermissions).toEqual([
       {
@@ -107,9 +113,12 @@ describe('renderAwsJson', () => {
 
   it('lists a primary and its replicas for a cluster and prices every node', () => {
     const component = only(
-      renderAwsJson(plan({ hardware: { aws: { instanceType: 'r7g.large' }, storage: { sizeGiB: 100 } }, db: { topology: { mode: 'cluster', replicas: 2 } } }), {
-        planId: 'p-1',
-      }).components,
+      renderAwsJson(
+        plan({ hardware: { aws: { instanceType: 'r7g.large' }, storage: { sizeGiB: 100 } }, db: { topology: { mode: 'cluster', replicas: 2 } } }),
+        {
+          planId: 'p-1',
+        },
+      ).components,
     );
     expect(component.nodes.map((node) => [node.name, node.role])).toEqual([
       ['db-0', 'primary'],
@@ -121,7 +130,9 @@ describe('renderAwsJson', () => {
   });
 
   it('carries the pgtune settings, the backup schedule and the password parameter name, never a password', () => {
-    const rendered = renderAwsJson(plan({ hardware: { aws: { instanceType: 'm7g.xlarge' } }, db: { version: '16', maxConnections: 200 } }), { planId: 'p-1' });
+    const rendered = renderAwsJson(plan({ hardware: { aws: { instanceType: 'm7g.xlarge' } }, db: { version: '16', maxConnections: 200 } }), {
+      planId: 'p-1',
+    });
     const component = only(rendered.components);
     expect(component.postgres.settings).toEqual(
       tune({ pgMajor: 16, memoryKb: 16 * 1024 * 1024, cpus: 4, connections: 200, workload: 'web', storage: 'ssd', dataSize: 'mid_ram' }).settings,
@@ -143,8 +154,9 @@ describe('renderAwsJson', () => {
 });
 
 describe('postgresql.conf and pg_hba.conf', () => {
-  it('writes pgtune\'s block, then a marked production block with TLS, scram and logging', () => {
-    const conf = only(renderAwsJson(plan({ hardware: { aws: { instanceType: 'm7g.xlarge' } } }), { planId: 'p-1' }).components).postgres.postgresqlConf;
+  it("writes pgtune's block, then a marked production block with TLS, scram and logging", () => {
+    const conf = only(renderAwsJson(plan({ hardware: { aws: { instanceType: 'm7g.xlarge' } } }), { planId: 'p-1' }).components).postgres
+      .postgresqlConf;
     const [tuned, production] = conf.split('# --- CloudSeed production settings');
     expect(tuned).toContain('# --- pgtune: web workload');
     expect(tuned).toContain('shared_buffers = 4GB\n');
@@ -157,18 +169,20 @@ describe('postgresql.conf and pg_hba.conf', () => {
     expect(production).not.toContain('wal_level');
   });
 
-  it('turns WAL shipping back on for a cluster even on a desktop workload, after pgtune\'s minimal', () => {
-    const conf = only(
-      renderAwsJson(plan({ db: { workload: 'desktop', topology: { mode: 'cluster', replicas: 1 } } }), { planId: 'p-1' }).components,
-    ).postgres.postgresqlConf;
+  it("turns WAL shipping back on for a cluster even on a desktop workload, after pgtune's minimal", () => {
+    const conf = only(renderAwsJson(plan({ db: { workload: 'desktop', topology: { mode: 'cluster', replicas: 1 } } }), { planId: 'p-1' }).components)
+      .postgres.postgresqlConf;
     expect(conf.indexOf('wal_level = minimal')).toBeGreaterThan(-1);
     expect(conf.indexOf('wal_level = replica')).toBeGreaterThan(conf.indexOf('wal_level = minimal'));
     expect(conf).toContain('hot_standby = on');
   });
 
-  it('lets only TLS + SCRAM clients from the allowed networks reach the plan\'s database', () => {
+  it("lets only TLS + SCRAM clients from the allowed networks reach the plan's database", () => {
     const hba = renderPgHba(plan().components[0]!, { replicationCidrs: ['10.0.0.0/16'] });
-    const rules = hba.split('\n').filter((line) => line && !line.startsWith('#')).map((line) => line.split(/\s+/));
+    const rules = hba
+      .split('\n')
+      .filter((line) => line && !line.startsWith('#'))
+      .map((line) => line.split(/\s+/));
     expect(rules).toEqual([
       ['local', 'all', 'postgres', 'peer'],
       ['local', 'all', 'app', 'peer', 'map=cloudseed-owner'],
@@ -217,7 +231,7 @@ describe('install and configure scripts', () => {
     expect(result.status).toBe(0);
   });
 
-  it('configures replicas from the primary and lets only the replicas\' addresses replicate', () => {
+  it("configures replicas from the primary and lets only the replicas' addresses replicate", () => {
     const { configure } = scriptsFor('debian', '12', '15', { mode: 'cluster', replicas: 2 });
     expect(configure).toContain('pg_basebackup --pgdata="$DATA_DIR" --wal-method=stream --write-recovery-conf');
     expect(configure).toContain("REPLICATION_PASSWORD_PARAMETER='/cloudseed/p-1/db/replication-password'");
@@ -226,7 +240,8 @@ describe('install and configure scripts', () => {
     const from = lines.findIndex((line) => line.startsWith('HBA="$(cat'));
     const to = lines.findIndex((line) => line.startsWith('HBA="${HBA/'));
     const snippet = [...helpers, ...lines.slice(from, to + 1), 'printf "%s\\n" "$HBA"'].join('\n');
-    const run = (hosts: string) => spawnSync('bash', ['-c', snippet], { encoding: 'utf8', env: { PATH: process.env.PATH, CLOUDSEED_REPLICA_HOSTS: hosts } });
+    const run = (hosts: string) =>
+      spawnSync('bash', ['-c', snippet], { encoding: 'utf8', env: { PATH: process.env.PATH, CLOUDSEED_REPLICA_HOSTS: hosts } });
 
     const hba = run('10.0.1.5 10.0.2.6');
     expect(hba.status).toBe(0);
@@ -251,14 +266,14 @@ describe('install and configure scripts', () => {
     }
   });
 
-  it('installs from the distribution or from the PostgreSQL project\'s repository as the OS table says', () => {
+  it("installs from the distribution or from the PostgreSQL project's repository as the OS table says", () => {
     expect(scriptsFor('amazon-linux', '2023', '17').install).toContain("dnf install -y 'postgresql17-server' 'postgresql17-contrib' openssl");
     expect(scriptsFor('debian', '12', '15').install).not.toContain('apt.postgresql.org.sh');
     expect(scriptsFor('debian', '12', '17').install).toContain('/usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y');
     expect(scriptsFor('debian', '12', '17').install).toContain("apt-get install -y -q 'postgresql-17'");
   });
 
-  it('grows the root partition and file system to the volume\'s size on every configure', () => {
+  it("grows the root partition and file system to the volume's size on every configure", () => {
     const { configure } = scriptsFor('amazon-linux', '2023', '17');
     expect(configure).toContain('growpart "$ROOT_DISK" "$ROOT_PARTITION" || [ "$?" -eq 1 ]');
     expect(configure).toContain('xfs) xfs_growfs / ;;');
@@ -275,8 +290,8 @@ describe('install and configure scripts', () => {
 
   it('sends PostgreSQL only SCRAM verifiers computed on the node, never a password in clear', () => {
     const { configure } = scriptsFor('debian', '12', '15', { mode: 'cluster', replicas: 1 });
-    expect(configure).toContain("ALTER ROLE :\"db_user\" WITH LOGIN NOSUPERUSER NOCREATEROLE NOREPLICATION PASSWORD :'db_verifier';");
-    expect(configure).toContain("ALTER ROLE :\"replication_user\" WITH REPLICATION LOGIN PASSWORD :'replication_verifier';");
+    expect(configure).toContain('ALTER ROLE :"db_user" WITH LOGIN NOSUPERUSER NOCREATEROLE NOREPLICATION PASSWORD :\'db_verifier\';');
+    expect(configure).toContain('ALTER ROLE :"replication_user" WITH REPLICATION LOGIN PASSWORD :\'replication_verifier\';');
     expect(configure).not.toMatch(/PASSWORD :'\w*password'/);
     expect(configure).not.toMatch(/\\set \w*password/);
     expect(configure).not.toMatch(/openssl kdf/);
@@ -290,10 +305,17 @@ describe('install and configure scripts', () => {
     const end = lines.findIndex((line, index) => index > to && line === '}');
     const helpers = lines.slice(from, end + 1).join('\n');
     const readAs = (secret: string) =>
-      spawnSync('bash', ['-c', `set -euo pipefail\nread_secret() { printf '%s' "$SECRET"; }\n${helpers}\nread_password /p "the replication password parameter" | scram_verifier "$(cat)"`], {
-        encoding: 'utf8',
-        env: { PATH: process.env.PATH, SECRET: secret },
-      });
+      spawnSync(
+        'bash',
+        [
+          '-c',
+          `set -euo pipefail\nread_secret() { printf '%s' "$SECRET"; }\n${helpers}\nread_password /p "the replication password parameter" | scram_verifier "$(cat)"`,
+        ],
+        {
+          encoding: 'utf8',
+          env: { PATH: process.env.PATH, SECRET: secret },
+        },
+      );
 
     const good = readAs('A1b2C3d4E5f6G7h8I9j0K1l2M3n4');
     expect(good.status).toBe(0);
@@ -309,18 +331,26 @@ describe('install and configure scripts', () => {
 
   it('lets only the postgres OS user log in as the application role over the socket, for restores', () => {
     const { configure } = scriptsFor('debian', '12', '15');
-    expect(configure).toContain("cat > \"$CONF_DIR/pg_ident.conf\" <<'CLOUDSEED_IDENT'");
+    expect(configure).toContain('cat > "$CONF_DIR/pg_ident.conf" <<\'CLOUDSEED_IDENT\'');
     expect(configure).toMatch(/^cloudseed-owner\s+postgres\s+app$/m);
     expect(configure).toMatch(/^local\s+all\s+app\s+peer map=cloudseed-owner$/m);
-    expect(configure.match(/^local\s.*$/gm)).toEqual([expect.stringMatching(/^local\s+all\s+postgres\s+peer$/), expect.stringMatching(/^local\s+all\s+app\s+peer map=cloudseed-owner$/)]);
+    expect(configure.match(/^local\s.*$/gm)).toEqual([
+      expect.stringMatching(/^local\s+all\s+postgres\s+peer$/),
+      expect.stringMatching(/^local\s+all\s+app\s+peer map=cloudseed-owner$/),
+    ]);
   });
 
   it('pins the search path of every superuser session to pg_catalog before the first psql', () => {
-    for (const topology of [{ mode: 'single', replicas: 0 }, { mode: 'cluster', replicas: 1 }]) {
+    for (const topology of [
+      { mode: 'single', replicas: 0 },
+      { mode: 'cluster', replicas: 1 },
+    ]) {
       const lines = scriptsFor('amazon-linux', '2023', '17', topology).configure.split('\n');
       const pinned = lines.indexOf("export PGOPTIONS='-c search_path=pg_catalog'");
       expect(pinned).toBeGreaterThan(0);
-      const clients = lines.map((line, index) => [line, index] as const).filter(([line]) => /\b(psql|pg_basebackup|run_sql)\b/.test(line) && !line.startsWith('#'));
+      const clients = lines
+        .map((line, index) => [line, index] as const)
+        .filter(([line]) => /\b(psql|pg_basebackup|run_sql)\b/.test(line) && !line.startsWith('#'));
       expect(clients.length).toBeGreaterThan(1);
       for (const [line, index] of clients) {
         expect(index, line).toBeGreaterThan(pinned);

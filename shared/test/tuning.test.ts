@@ -969,13 +969,7 @@ describe('tune: defaults', () => {
   it('uses pgtune default connections per workload', () => {
     const connections = (workload: TuneInput['workload']) =>
       tune({ pgMajor: 16, memoryKb: 4 * GB, workload, storage: 'ssd' }).settings['max_connections'];
-    expect(['web', 'oltp', 'dw', 'desktop', 'mixed'].map((w) => connections(w as TuneInput['workload']))).toEqual([
-      '200',
-      '300',
-      '40',
-      '20',
-      '100',
-    ]);
+    expect(['web', 'oltp', 'dw', 'desktop', 'mixed'].map((w) => connections(w as TuneInput['workload']))).toEqual(['200', '300', '40', '20', '100']);
   });
 
   it('never emits io_workers on Linux', () => {
@@ -985,16 +979,8 @@ describe('tune: defaults', () => {
   });
 
   it('emits io_method only from PG 18', () => {
-    const ioMethod = (pgMajor: number) =>
-      tune({ pgMajor, memoryKb: 4 * GB, workload: 'web', storage: 'ssd' }).settings['io_method'];
-    expect([13, 14, 15, 16, 17, 18].map(ioMethod)).toEqual([
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-      'io_uring',
-    ]);
+    const ioMethod = (pgMajor: number) => tune({ pgMajor, memoryKb: 4 * GB, workload: 'web', storage: 'ssd' }).settings['io_method'];
+    expect([13, 14, 15, 16, 17, 18].map(ioMethod)).toEqual([undefined, undefined, undefined, undefined, undefined, 'io_uring']);
   });
 });
 
@@ -1027,8 +1013,7 @@ describe('tune: random_page_cost', () => {
 });
 
 describe('tune: warnings', () => {
-  const warningsFor = (input: Partial<TuneInput>) =>
-    tune({ pgMajor: 14, memoryKb: 8 * GB, workload: 'web', storage: 'ssd', ...input }).warnings;
+  const warningsFor = (input: Partial<TuneInput>) => tune({ pgMajor: 14, memoryKb: 8 * GB, workload: 'web', storage: 'ssd', ...input }).warnings;
 
   it('gives none for an ordinary PG 14 server', () => {
     expect(warningsFor({})).toEqual([]);
@@ -1055,9 +1040,7 @@ describe('tune: warnings', () => {
 
   it('notes dw cost defaults on non-hdd storage when data >= RAM', () => {
     expect(warningsFor({ workload: 'dw', storage: 'ssd', dataSize: 'mid_ram' })).toEqual([warn.dw('SSDs')]);
-    expect(warningsFor({ workload: 'dw', storage: 'nvme', dataSize: 'greater_ram' })).toEqual([
-      warn.dw('NVMe drives'),
-    ]);
+    expect(warningsFor({ workload: 'dw', storage: 'nvme', dataSize: 'greater_ram' })).toEqual([warn.dw('NVMe drives')]);
     expect(warningsFor({ workload: 'dw', storage: 'hdd', dataSize: 'greater_ram' })).toEqual([]);
     expect(warningsFor({ workload: 'dw', storage: 'ssd', dataSize: 'less_ram' })).toEqual([]);
     expect(warningsFor({ workload: 'oltp', storage: 'ssd', dataSize: 'greater_ram' })).toEqual([]);

@@ -36,7 +36,11 @@ async function call(method: string, path: string, options: { token?: string | nu
   const headers: Record<string, string> = {};
   if (options.token !== null) headers.authorization = `Bearer ${options.token ?? alice.accessToken}`;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${cloud.url}${path}`, { method, headers, ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }) });
+  const response = await fetch(`${cloud.url}${path}`, {
+    method,
+    headers,
+    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+  });
   const text = await response.text();
   return { status: response.status, contentType: response.headers.get('content-type'), json: (text ? JSON.parse(text) : undefined) as unknown };
 }
@@ -52,7 +56,11 @@ afterAll(async () => {
 
 describe('GET /v1/accounts', () => {
   it('lists the built-in local account first, with an ExternalId that is the same on every call and differs per customer', async () => {
-    const [first, second, bobs] = await Promise.all([call('GET', '/v1/accounts'), call('GET', '/v1/accounts'), call('GET', '/v1/accounts', { token: bob.accessToken })]);
+    const [first, second, bobs] = await Promise.all([
+      call('GET', '/v1/accounts'),
+      call('GET', '/v1/accounts'),
+      call('GET', '/v1/accounts', { token: bob.accessToken }),
+    ]);
 
     expect(first.status).toBe(200);
     const list = first.json as AccountList;
@@ -69,7 +77,7 @@ describe('GET /v1/accounts', () => {
 describe('POST /v1/accounts', () => {
   it.each([
     ['a bad ARN', { roleArn: 'arn:aws:iam::123:role/CloudSeedDeployer' }, '/roleArn'],
-    ['a role that is not CloudSeed\'s', { roleArn: 'arn:aws:iam::123456789012:role/OrganizationAccountAccessRole' }, '/roleArn'],
+    ["a role that is not CloudSeed's", { roleArn: 'arn:aws:iam::123456789012:role/OrganizationAccountAccessRole' }, '/roleArn'],
     ['an unknown field', { roleArn: ROLE_ARN, externalId: 'chosen-by-me' }, '/externalId'],
     ['a bad region', { roleArn: ROLE_ARN, region: 'moon-1' }, '/region'],
   ])('answers %s with a 400 naming the field', async (_label, body, path) => {
@@ -112,7 +120,11 @@ describe('DELETE /v1/accounts/{id}', () => {
 
 describe('authentication', () => {
   it('answers 401 on every accounts route without a token', async () => {
-    for (const [method, path, body] of [['GET', '/v1/accounts'], ['POST', '/v1/accounts', { roleArn: ROLE_ARN }], ['DELETE', '/v1/accounts/local']] as const) {
+    for (const [method, path, body] of [
+      ['GET', '/v1/accounts'],
+      ['POST', '/v1/accounts', { roleArn: ROLE_ARN }],
+      ['DELETE', '/v1/accounts/local'],
+    ] as const) {
       const response = await call(method, path, { token: null, ...(body ? { body } : {}) });
       expect(response.status, `${method} ${path}`).toBe(401);
       expect(response.json).toEqual({ type: 'about:blank', status: 401, title: 'Unauthorized', detail: 'A valid access token is required.' });
@@ -155,7 +167,9 @@ describe('GET /v1/client-address', () => {
   });
 
   it('ignores a viewer-address header locally, where no CloudFront sets it', async () => {
-    const response = await fetch(`${cloud.url}/v1/client-address`, { headers: { authorization: `Bearer ${alice.accessToken}`, 'x-cloudseed-viewer-address': '203.0.113.9' } });
+    const response = await fetch(`${cloud.url}/v1/client-address`, {
+      headers: { authorization: `Bearer ${alice.accessToken}`, 'x-cloudseed-viewer-address': '203.0.113.9' },
+    });
 
     expect(await response.json()).toEqual({ address: '127.0.0.1', cidr: '127.0.0.1/32' });
   });

@@ -40,7 +40,12 @@ function planBody(name: string, replicas = 0) {
         id: 'db',
         type: 'postgres',
         hardware: { memoryGiB: 1 },
-        db: { version: '15', maxConnections: 30, topology: replicas > 0 ? { mode: 'cluster', replicas } : { mode: 'single', replicas: 0 }, backup: { validate: false } },
+        db: {
+          version: '15',
+          maxConnections: 30,
+          topology: replicas > 0 ? { mode: 'cluster', replicas } : { mode: 'single', replicas: 0 },
+          backup: { validate: false },
+        },
       },
     ],
   };
@@ -63,7 +68,12 @@ async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, tim
   return value;
 }
 
-function expectProblem(response: { status: number; headers: Headers; json: Record<string, unknown> }, status: number, title: string, detail: RegExp): void {
+function expectProblem(
+  response: { status: number; headers: Headers; json: Record<string, unknown> },
+  status: number,
+  title: string,
+  detail: RegExp,
+): void {
   expect(response.status).toBe(status);
   expect(response.headers.get('content-type')).toBe('application/problem+json');
   const problem = response.json as unknown as Problem;
@@ -124,31 +134,52 @@ describe('the running-nodes and daily backup limits', () => {
 
     const single = await createPlan(user, 'single');
     expect((await call(user, 'POST', `/v1/plan/${single}/deploy`)).status).toBe(202);
-    await until(async () => (await call(user, 'GET', `/v1/plan/${single}/deployment`)).json, (deployment) => deployment.status === 'running');
+    await until(
+      async () => (await call(user, 'GET', `/v1/plan/${single}/deployment`)).json,
+      (deployment) => deployment.status === 'running',
+    );
 
     // A cluster of two next to the running single node would be three.
     const smaller = await call(user, 'PUT', `/v1/plan/${cluster}`, planBody('cluster', 1));
     expect(smaller.status).toBe(200);
-    expectProblem(await call(user, 'POST', `/v1/plan/${cluster}/deploy`), 409, 'Limit Reached', /^Your deployed plans run 1 node, and an account may run at most 2; this plan would add 2 nodes\./);
+    expectProblem(
+      await call(user, 'POST', `/v1/plan/${cluster}/deploy`),
+      409,
+      'Limit Reached',
+      /^Your deployed plans run 1 node, and an account may run at most 2; this plan would add 2 nodes\./,
+    );
 
     // The one on-demand backup of the day…
     const started = await call(user, 'POST', `/v1/plan/${single}/backups`);
     expect(started.status).toBe(202);
     const backupId = started.json.backupId as string;
     await until(
-      async () => ((await call(user, 'GET', `/v1/plan/${single}/backups`)).json.items as { backupId: string; status: string }[]).find((backup) => backup.backupId === backupId),
+      async () =>
+        ((await call(user, 'GET', `/v1/plan/${single}/backups`)).json.items as { backupId: string; status: string }[]).find(
+          (backup) => backup.backupId === backupId,
+        ),
       (backup) => backup?.status === 'succeeded',
     );
 
     // …and no second one, nor a restore, until midnight UTC.
     const again = await call(user, 'POST', `/v1/plan/${single}/backups`);
-    expectProblem(again, 429, 'Too Many Requests', /^You have started 1 backup or restore today, the most an account may start in a day \(scheduled backups do not count\)/);
+    expectProblem(
+      again,
+      429,
+      'Too Many Requests',
+      /^You have started 1 backup or restore today, the most an account may start in a day \(scheduled backups do not count\)/,
+    );
     const midnight = new Date();
     midnight.setUTCHours(24, 0, 0, 0);
     const retryAfter = Number(again.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(Math.ceil((midnight.getTime() - Date.now()) / 1000) + 5);
-    expectProblem(await call(user, 'POST', `/v1/plan/${single}/backups/${backupId}/restore`, { confirm: true }), 429, 'Too Many Requests', /1 backup or restore today/);
+    expectProblem(
+      await call(user, 'POST', `/v1/plan/${single}/backups/${backupId}/restore`, { confirm: true }),
+      429,
+      'Too Many Requests',
+      /1 backup or restore today/,
+    );
     expect(((await call(user, 'GET', `/v1/plan/${single}/backups`)).json.items as unknown[]).length).toBe(1);
     expect((await call(user, 'GET', `/v1/plan/${single}/deployment`)).json.status).toBe('running');
 

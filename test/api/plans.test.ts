@@ -41,7 +41,11 @@ let cloud: LocalCloud;
 let alice: SignedUpUser;
 let bob: SignedUpUser;
 
-async function call(method: string, path: string, options: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> } = {}) {
+async function call(
+  method: string,
+  path: string,
+  options: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+) {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token !== null) headers.authorization = `Bearer ${options.token ?? alice.accessToken}`;
   let body: string | undefined = options.raw;
@@ -112,11 +116,16 @@ describe('plans CRUD', () => {
     expect(await allPlanIds(alice.accessToken)).not.toContain(plan.id);
   });
 
-  it('accepts the original spec\'s shorthand body', async () => {
+  it("accepts the original spec's shorthand body", async () => {
     const plan = await createPlan(alice.accessToken, shorthandBody);
     expect(plan.spec.name).toBe('postgres-15');
     expect(plan.spec.target).toEqual({ cloud: 'local' });
-    expect(plan.spec.components[0]!.hardware).toEqual({ cpus: 2, memoryGiB: 4, storage: { type: 'ssd', sizeGiB: 20 }, aws: { instanceType: 't3.medium' } });
+    expect(plan.spec.components[0]!.hardware).toEqual({
+      cpus: 2,
+      memoryGiB: 4,
+      storage: { type: 'ssd', sizeGiB: 20 },
+      aws: { instanceType: 't3.medium' },
+    });
     expect(plan.spec.components[0]!.db).toMatchObject({ version: '15', backup: { enabled: true } });
   });
 
@@ -133,7 +142,9 @@ describe('plans CRUD', () => {
     let nextToken: string | undefined;
     let pages = 0;
     do {
-      const response = await call('GET', `/v1/plan?limit=2${nextToken ? `&nextToken=${encodeURIComponent(nextToken)}` : ''}`, { token: carol.accessToken });
+      const response = await call('GET', `/v1/plan?limit=2${nextToken ? `&nextToken=${encodeURIComponent(nextToken)}` : ''}`, {
+        token: carol.accessToken,
+      });
       expect(response.status).toBe(200);
       const page = response.json as { items: PlanResource[]; nextToken?: string };
       expect(page.items.length).toBeLessThanOrEqual(2);
@@ -182,7 +193,11 @@ describe('authentication', () => {
       region: 'us-east-1',
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     }).send(
-      new CreateUserPoolClientCommand({ UserPoolId: cloud.config.userPoolId, ClientName: 'another-app', ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'] }),
+      new CreateUserPoolClientCommand({
+        UserPoolId: cloud.config.userPoolId,
+        ClientName: 'another-app',
+        ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
+      }),
     );
     const otherAuth = await new CognitoIdentityProviderClient({
       endpoint: cloud.config.cognitoEndpoint,
@@ -202,7 +217,7 @@ describe('authentication', () => {
       ['no Authorization header', null],
       ['a malformed header', 'x', { authorization: 'Bearer not-a-jwt' }],
       ['a Basic header', 'x', { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` }],
-      ['a stranger\'s signature', signJwt(claims, strangerPrivateKey)],
+      ["a stranger's signature", signJwt(claims, strangerPrivateKey)],
       ['alg none', signJwt(claims, 'none')],
       ['an expired token', signJwt({ ...claims, iat: now - 7200, exp: now - 3600 }, installationKey)],
       ['tampered claims', tamper(alice.accessToken, { sub: bob.sub })],
@@ -238,7 +253,7 @@ describe('authentication', () => {
 });
 
 describe('tenancy', () => {
-  it('hides one customer\'s plans from another on every route: 404, never 403, and nothing changes', async () => {
+  it("hides one customer's plans from another on every route: 404, never 403, and nothing changes", async () => {
     const plan = await createPlan();
     for (const [method, body] of [['GET'], ['PUT', planBody], ['DELETE']] as const) {
       const response = await call(method, `/v1/plan/${plan.id}`, { token: bob.accessToken, ...(body ? { body } : {}) });
@@ -265,7 +280,9 @@ describe('optimistic concurrency', () => {
   it('lets exactly one of N concurrent updates of the same version win', async () => {
     const plan = await createPlan();
     const attempts = await Promise.all(
-      Array.from({ length: 8 }, (_, index) => call('PUT', `/v1/plan/${plan.id}`, { body: { ...planBody, name: `writer-${index}` }, headers: { 'if-match': '"1"' } })),
+      Array.from({ length: 8 }, (_, index) =>
+        call('PUT', `/v1/plan/${plan.id}`, { body: { ...planBody, name: `writer-${index}` }, headers: { 'if-match': '"1"' } }),
+      ),
     );
     const statuses = attempts.map((attempt) => attempt.status).sort();
     expect(statuses).toEqual([200, 412, 412, 412, 412, 412, 412, 412]);
@@ -275,7 +292,9 @@ describe('optimistic concurrency', () => {
 
   it('never loses an update when N clients write without If-Match: each either lands or is told to retry', async () => {
     const plan = await createPlan();
-    const attempts = await Promise.all(Array.from({ length: 6 }, (_, index) => call('PUT', `/v1/plan/${plan.id}`, { body: { ...planBody, name: `blind-${index}` } })));
+    const attempts = await Promise.all(
+      Array.from({ length: 6 }, (_, index) => call('PUT', `/v1/plan/${plan.id}`, { body: { ...planBody, name: `blind-${index}` } })),
+    );
     const landed = attempts.filter((attempt) => attempt.status === 200).length;
     expect(attempts.every((attempt) => attempt.status === 200 || attempt.status === 412)).toBe(true);
     expect((await call('GET', `/v1/plan/${plan.id}`)).json).toMatchObject({ version: 1 + landed });
@@ -292,13 +311,38 @@ describe('bad input', () => {
     ['an oversize body', { body: { ...planBody, padding: 'x'.repeat(70_000) } }, 413],
     ['deep nesting', { raw: `{"apiVersion":"cs/v1","name":"x","components":${deep}}`, headers: { 'content-type': 'application/json' } }, 400, '/'],
     ['a wrong type', { body: { ...planBody, components: 'db' } }, 400, '/components'],
-    ['an out-of-range value', { body: { ...planBody, components: [{ id: 'db', type: 'postgres', hardware: { storage: { sizeGiB: 99_999 } } }] } }, 400, '/components/0/hardware/storage/sizeGiB'],
+    [
+      'an out-of-range value',
+      { body: { ...planBody, components: [{ id: 'db', type: 'postgres', hardware: { storage: { sizeGiB: 99_999 } } }] } },
+      400,
+      '/components/0/hardware/storage/sizeGiB',
+    ],
     ['an unknown field', { body: { ...planBody, owner: 'someone-else' } }, 400, '/owner'],
-    ['a prototype-pollution key', { raw: '{"apiVersion":"cs/v1","name":"x","components":[{"id":"db","type":"postgres"}],"__proto__":{"admin":true}}', headers: { 'content-type': 'application/json' } }, 400, '/__proto__'],
+    [
+      'a prototype-pollution key',
+      {
+        raw: '{"apiVersion":"cs/v1","name":"x","components":[{"id":"db","type":"postgres"}],"__proto__":{"admin":true}}',
+        headers: { 'content-type': 'application/json' },
+      },
+      400,
+      '/__proto__',
+    ],
     ['shell injection in the name', { body: { ...planBody, name: 'x; rm -rf /' } }, 400, '/name'],
-    ['pg_hba injection in a CIDR', { body: { ...planBody, components: [{ id: 'db', type: 'postgres', network: { allowedCidrs: ['10.0.0.0/8\nhost all all 0.0.0.0/0 trust'] } }] } }, 400, '/components/0/network/allowedCidrs/0'],
+    [
+      'pg_hba injection in a CIDR',
+      {
+        body: { ...planBody, components: [{ id: 'db', type: 'postgres', network: { allowedCidrs: ['10.0.0.0/8\nhost all all 0.0.0.0/0 trust'] } }] },
+      },
+      400,
+      '/components/0/network/allowedCidrs/0',
+    ],
     ['a JSON array', { body: [planBody] }, 400, '/'],
-    ['a shorthand with an unknown instance type', { body: { ...shorthandBody, hardware: { instance_type: 'z9.huge', storage: 'ssd' } } }, 400, '/hardware/instance_type'],
+    [
+      'a shorthand with an unknown instance type',
+      { body: { ...shorthandBody, hardware: { instance_type: 'z9.huge', storage: 'ssd' } } },
+      400,
+      '/hardware/instance_type',
+    ],
   ];
 
   it.each(cases)('answers %s with a %i problem naming the field, and stores nothing', async (_label, request, status, path) => {
@@ -329,7 +373,17 @@ describe('bad input', () => {
         apiVersion: fc.oneof(fc.constant('cs/v1'), fc.string()),
         name: fc.oneof(fc.constant('fuzz'), fc.string()),
         components: fc.oneof(
-          fc.array(fc.record({ id: fc.oneof(fc.constant('db'), fc.string()), type: fc.constant('postgres'), hardware: field, db: field, network: field, os: field }), { maxLength: 3 }),
+          fc.array(
+            fc.record({
+              id: fc.oneof(fc.constant('db'), fc.string()),
+              type: fc.constant('postgres'),
+              hardware: field,
+              db: field,
+              network: field,
+              os: field,
+            }),
+            { maxLength: 3 },
+          ),
           fc.jsonValue(),
         ),
         target: field,
@@ -339,7 +393,10 @@ describe('bad input', () => {
     await fc.assert(
       fc.asyncProperty(body, async (candidate) => {
         const created = await call('POST', '/v1/plan', { raw: JSON.stringify(candidate) ?? 'null', headers: { 'content-type': 'application/json' } });
-        const replaced = await call('PUT', `/v1/plan/${plan.id}`, { raw: JSON.stringify(candidate) ?? 'null', headers: { 'content-type': 'application/json' } });
+        const replaced = await call('PUT', `/v1/plan/${plan.id}`, {
+          raw: JSON.stringify(candidate) ?? 'null',
+          headers: { 'content-type': 'application/json' },
+        });
         for (const response of [created, replaced]) {
           if (response.status >= 500) return false;
           if (response.status === 200 || response.status === 201) {

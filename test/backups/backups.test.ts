@@ -31,7 +31,10 @@ let creds: { host: string; port: number; password: string };
 async function call(method: string, path: string, options: { token?: string; body?: unknown } = {}) {
   const response = await fetch(`${cloud.url}${path}`, {
     method,
-    headers: { authorization: `Bearer ${options.token ?? alice.accessToken}`, ...(options.body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${options.token ?? alice.accessToken}`,
+      ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
   });
   const text = await response.text();
@@ -54,10 +57,14 @@ const backupNamed = async (backupId: string) => (await backupsOf()).find((backup
 const deployment = async (id = planId) => (await call('GET', `/v1/plan/${id}/deployment`)).json;
 
 function sql(statement: string): string {
-  const result = spawnSync('psql', ['-X', '-q', '-tA', '-v', 'ON_ERROR_STOP=1', `host=${creds.host} port=${creds.port} dbname=app user=app sslmode=require`, '-c', statement], {
-    encoding: 'utf8',
-    env: { ...process.env, PGPASSWORD: creds.password },
-  });
+  const result = spawnSync(
+    'psql',
+    ['-X', '-q', '-tA', '-v', 'ON_ERROR_STOP=1', `host=${creds.host} port=${creds.port} dbname=app user=app sslmode=require`, '-c', statement],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, PGPASSWORD: creds.password },
+    },
+  );
   if (result.status !== 0) throw new Error(result.stderr);
   return result.stdout.trim();
 }
@@ -66,11 +73,18 @@ const fingerprint = () => sql("SELECT count(*) || ':' || md5(string_agg(id::text
 
 async function deployPlan(name: string, backup: Record<string, unknown>): Promise<string> {
   const created = await call('POST', '/v1/plan', {
-    body: { apiVersion: 'cs/v1', name, components: [{ id: 'db', type: 'postgres', hardware: { memoryGiB: 1 }, db: { version: '15', maxConnections: 30, backup } }] },
+    body: {
+      apiVersion: 'cs/v1',
+      name,
+      components: [{ id: 'db', type: 'postgres', hardware: { memoryGiB: 1 }, db: { version: '15', maxConnections: 30, backup } }],
+    },
   });
   const id = created.json.id as string;
   expect((await call('POST', `/v1/plan/${id}/deploy`)).status).toBe(202);
-  await until(() => deployment(id), (current) => current.status === 'running');
+  await until(
+    () => deployment(id),
+    (current) => current.status === 'running',
+  );
   return id;
 }
 
@@ -78,7 +92,10 @@ async function runBackup(): Promise<Backup> {
   const started = await call('POST', `/v1/plan/${planId}/backups`);
   expect(started.status).toBe(202);
   const backupId = started.json.backupId as string;
-  return until(() => backupNamed(backupId), (backup) => backup?.status !== 'running' && backup?.validation.status !== 'pending') as Promise<Backup>;
+  return until(
+    () => backupNamed(backupId),
+    (backup) => backup?.status !== 'running' && backup?.validation.status !== 'pending',
+  ) as Promise<Backup>;
 }
 
 beforeAll(async () => {
@@ -86,7 +103,9 @@ beforeAll(async () => {
   [alice, bob] = await Promise.all([signUp(cloud.config), signUp(cloud.config)]);
   planId = await deployPlan('orders', { enabled: true, schedule: '0 3 * * *', retentionDays: 7, validate: true });
   creds = (await call('GET', `/v1/plan/${planId}/deployment/credentials`)).json as typeof creds;
-  sql("CREATE TABLE orders (id int PRIMARY KEY, note text); INSERT INTO orders SELECT g, CASE WHEN g % 7 = 0 THEN NULL ELSE md5(g::text) END FROM generate_series(1, 5000) g; CREATE TABLE events (payload text); INSERT INTO events SELECT 'e' || g FROM generate_series(1, 300) g");
+  sql(
+    "CREATE TABLE orders (id int PRIMARY KEY, note text); INSERT INTO orders SELECT g, CASE WHEN g % 7 = 0 THEN NULL ELSE md5(g::text) END FROM generate_series(1, 5000) g; CREATE TABLE events (payload text); INSERT INTO events SELECT 'e' || g FROM generate_series(1, 300) g",
+  );
 });
 
 afterAll(async () => {
@@ -101,7 +120,10 @@ describe('backups', () => {
     expect(started.status).toBe(202);
     expect((await call('POST', `/v1/plan/${planId}/backups`)).status).toBe(409);
     const backupId = started.json.backupId as string;
-    good = (await until(() => backupNamed(backupId), (backup) => backup?.status !== 'running' && backup?.validation.status !== 'pending')) as Backup;
+    good = (await until(
+      () => backupNamed(backupId),
+      (backup) => backup?.status !== 'running' && backup?.validation.status !== 'pending',
+    )) as Backup;
     expect(good, JSON.stringify(good)).toMatchObject({ status: 'succeeded', trigger: 'manual', rows: 5300, validation: { status: 'passed' } });
     expect(good.sizeBytes).toBeGreaterThan(1000);
     expect(good.sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -117,18 +139,23 @@ describe('backups', () => {
     const restore = await call('POST', `/v1/plan/${planId}/backups/${good.backupId}/restore`, { body: { confirm: true } });
     expect(restore.status).toBe(202);
     expect((await call('GET', `/v1/plan/${planId}`)).json.status).toBe('deploying');
-    await until(() => deployment(), (current) => current.status !== 'deploying');
+    await until(
+      () => deployment(),
+      (current) => current.status !== 'deploying',
+    );
     expect((await deployment()).status).toBe('running');
     expect(fingerprint()).toBe(before);
     expect(sql("INSERT INTO orders VALUES (999999, 'after restore') RETURNING id")).toBe('999999');
   });
 
-  it('refuses a restore without confirmation, of another customer\'s plan, or of an unknown backup', async () => {
+  it("refuses a restore without confirmation, of another customer's plan, or of an unknown backup", async () => {
     for (const body of [undefined, {}, { confirm: false }, { confirm: 'yes' }, { confirm: true, extra: 1 }]) {
       const response = await call('POST', `/v1/plan/${planId}/backups/${good.backupId}/restore`, { body: body ?? {} });
       expect(response.status, JSON.stringify(body)).toBe(400);
     }
-    expect((await call('POST', `/v1/plan/${planId}/backups/${good.backupId}/restore`, { token: bob.accessToken, body: { confirm: true } })).status).toBe(404);
+    expect(
+      (await call('POST', `/v1/plan/${planId}/backups/${good.backupId}/restore`, { token: bob.accessToken, body: { confirm: true } })).status,
+    ).toBe(404);
     expect((await call('GET', `/v1/plan/${planId}/backups`, { token: bob.accessToken })).status).toBe(404);
     expect((await call('POST', `/v1/plan/${planId}/backups`, { token: bob.accessToken })).status).toBe(404);
     expect((await call('POST', `/v1/plan/${planId}/backups/20260101T000000Z-00000000/restore`, { body: { confirm: true } })).status).toBe(404);
@@ -152,17 +179,26 @@ describe('backups', () => {
     bytes.writeUInt8(bytes.readUInt8(middle) ^ 0xff, middle);
     writeFileSync(object, bytes);
     expect((await call('POST', `/v1/plan/${planId}/backups/${good.backupId}/validate`)).status).toBe(202);
-    const checked = (await until(() => backupNamed(good.backupId), (backup) => backup?.validation.status !== 'pending')) as Backup;
+    const checked = (await until(
+      () => backupNamed(good.backupId),
+      (backup) => backup?.validation.status !== 'pending',
+    )) as Backup;
     expect(checked.validation.status).toBe('failed');
     expect(checked.validation.detail).toMatch(/checksum/);
     const red = (await call('GET', `/v1/plan/${planId}`)).json;
     expect(red.status).toBe('failed');
     expect(String(red.statusReason)).toMatch(/did not validate/);
     expect((await call('POST', `/v1/plan/${planId}/backups/${good.backupId}/restore`, { body: { confirm: true } })).status).toBe(202);
-    const refused = await until(() => deployment(), (current) => current.status !== 'deploying');
+    const refused = await until(
+      () => deployment(),
+      (current) => current.status !== 'deploying',
+    );
     expect(String(refused.reason)).toMatch(/sha256|checksum/);
     expect((await call('POST', `/v1/plan/${planId}/deploy`)).status).toBe(202);
-    await until(() => deployment(), (current) => current.status === 'running' || current.status === 'failed');
+    await until(
+      () => deployment(),
+      (current) => current.status === 'running' || current.status === 'failed',
+    );
 
     const next = await runBackup();
     expect(next).toMatchObject({ status: 'succeeded', validation: { status: 'passed' } });
@@ -170,7 +206,7 @@ describe('backups', () => {
   });
 
   it('fails a backup whose server dies mid-dump, leaves no object, and the next backup succeeds', async () => {
-    sql("CREATE TABLE bulk AS SELECT g AS id, repeat(md5(g::text), 8) AS filler FROM generate_series(1, 400000) g");
+    sql('CREATE TABLE bulk AS SELECT g AS id, repeat(md5(g::text), 8) AS filler FROM generate_series(1, 400000) g');
     const started = await call('POST', `/v1/plan/${planId}/backups`);
     expect(started.status).toBe(202);
     const backupId = started.json.backupId as string;
@@ -181,7 +217,10 @@ describe('backups', () => {
       20_000,
     );
     process.kill(Number(readFileSync(pidFile, 'utf8').split('\n')[0]), 'SIGKILL');
-    const failed = (await until(() => backupNamed(backupId), (backup) => backup?.status !== 'running')) as Backup;
+    const failed = (await until(
+      () => backupNamed(backupId),
+      (backup) => backup?.status !== 'running',
+    )) as Backup;
     expect(failed.status).toBe('failed');
     expect(failed.error).toMatch(/DumpBackup: /);
     const prefix = join(cloud.home, 's3', 'cloudseed-backups', 'plans', planId, 'db');
@@ -189,7 +228,11 @@ describe('backups', () => {
     expect((await call('GET', `/v1/plan/${planId}`)).json.status).toBe('failed');
 
     expect((await call('POST', `/v1/plan/${planId}/deploy`)).status).toBe(202);
-    await until(() => deployment(), (current) => current.status === 'running', 60_000);
+    await until(
+      () => deployment(),
+      (current) => current.status === 'running',
+      60_000,
+    );
     const next = await runBackup();
     expect(next).toMatchObject({ status: 'succeeded', validation: { status: 'passed' } });
     expect(existsSync(join(prefix, `${next.backupId}.dump._S3rver_object`))).toBe(true);
@@ -197,7 +240,7 @@ describe('backups', () => {
 });
 
 describe('scheduled backups', () => {
-  it('fires the plan\'s cron schedule and validates what it took', { timeout: 300_000 }, async () => {
+  it("fires the plan's cron schedule and validates what it took", { timeout: 300_000 }, async () => {
     // A schedule fires at most hourly: this one at the minute that starts 40 to 100 s from now, time
     // enough for the deploy to register it first.
     const minute = new Date(Date.now() + 100_000).getUTCMinutes();

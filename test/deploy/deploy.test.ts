@@ -40,14 +40,25 @@ function planBody(name: string, db: Record<string, unknown> = {}, hardware: Reco
   return {
     apiVersion: 'cs/v1',
     name,
-    components: [{ id: 'db', type: 'postgres', hardware: { cpus: 2, memoryGiB: 1, storage: { sizeGiB: 20 }, ...hardware }, db: { version: '15', maxConnections: 40, ...db } }],
+    components: [
+      {
+        id: 'db',
+        type: 'postgres',
+        hardware: { cpus: 2, memoryGiB: 1, storage: { sizeGiB: 20 }, ...hardware },
+        db: { version: '15', maxConnections: 40, ...db },
+      },
+    ],
   };
 }
 
 async function call(method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
   const response = await fetch(`${cloud.url}${path}`, {
     method,
-    headers: { authorization: `Bearer ${options.token ?? alice.accessToken}`, ...(options.body ? { 'content-type': 'application/json' } : {}), ...options.headers },
+    headers: {
+      authorization: `Bearer ${options.token ?? alice.accessToken}`,
+      ...(options.body ? { 'content-type': 'application/json' } : {}),
+      ...options.headers,
+    },
     ...(options.body ? { body: JSON.stringify(options.body) } : {}),
   });
   const text = await response.text();
@@ -96,7 +107,15 @@ async function credentials(planId: string): Promise<Credentials> {
 function psql(creds: Credentials, sql: string, options: { sslmode?: string; password?: string; host?: string } = {}) {
   const result = spawnSync(
     'psql',
-    ['-X', '-tA', '-v', 'ON_ERROR_STOP=1', `host=${options.host ?? creds.host} port=${creds.port} dbname=${creds.database} user=${creds.username} sslmode=${options.sslmode ?? 'require'} connect_timeout=5`, '-c', sql],
+    [
+      '-X',
+      '-tA',
+      '-v',
+      'ON_ERROR_STOP=1',
+      `host=${options.host ?? creds.host} port=${creds.port} dbname=${creds.database} user=${creds.username} sslmode=${options.sslmode ?? 'require'} connect_timeout=5`,
+      '-c',
+      sql,
+    ],
     { encoding: 'utf8', env: { ...process.env, PGPASSWORD: options.password ?? creds.password } },
   );
   return { ok: result.status === 0, out: result.stdout.trim(), err: result.stderr.trim() };
@@ -144,7 +163,21 @@ describe('deploy', () => {
     const running = await waitFor(planId, settled);
     expect(running.status, JSON.stringify(running)).toBe('running');
     expect(running.steps.map((step) => step.name)).toEqual(
-      expect.arrayContaining(['Render', 'Preflight', 'EnsurePassword', 'EnsureSecurityGroup', 'LaunchNodes', 'CheckNodes', 'SendInstall', 'CheckInstall', 'SendConfigure', 'CheckConfigure', 'Verify', 'RegisterMonitoring', 'MarkRunning']),
+      expect.arrayContaining([
+        'Render',
+        'Preflight',
+        'EnsurePassword',
+        'EnsureSecurityGroup',
+        'LaunchNodes',
+        'CheckNodes',
+        'SendInstall',
+        'CheckInstall',
+        'SendConfigure',
+        'CheckConfigure',
+        'Verify',
+        'RegisterMonitoring',
+        'MarkRunning',
+      ]),
     );
     expect(running.steps.every((step) => step.status === 'succeeded' && step.endedAt)).toBe(true);
     expect(running.executionArn).toMatch(/^arn:aws:states:.+:execution:cloudseed-deploy:/);
@@ -152,7 +185,9 @@ describe('deploy', () => {
     expect((await call('GET', `/v1/plan/${planId}`)).json).toMatchObject({ status: 'running' });
 
     creds = await credentials(planId);
-    expect(creds.uri).toBe(`postgresql://app:${creds.password}@127.0.0.1:${creds.port}/app?sslmode=verify-full&sslrootcert=cloudseed-${planId}-ca.crt`);
+    expect(creds.uri).toBe(
+      `postgresql://app:${creds.password}@127.0.0.1:${creds.port}/app?sslmode=verify-full&sslrootcert=cloudseed-${planId}-ca.crt`,
+    );
     expect(JSON.stringify(running)).not.toContain(creds.password);
 
     const tuned = tune({ pgMajor: 15, memoryKb: 1024 * 1024, cpus: 2, connections: 40, workload: 'web', storage: 'ssd' }).settings;
@@ -189,9 +224,13 @@ describe('deploy', () => {
   });
 
   it('re-deploys a changed plan in place and keeps the data', async () => {
-    expect(psql(creds, 'CREATE TABLE orders (id int PRIMARY KEY, note text); INSERT INTO orders SELECT g, md5(g::text) FROM generate_series(1, 500) g').ok).toBe(true);
+    expect(
+      psql(creds, 'CREATE TABLE orders (id int PRIMARY KEY, note text); INSERT INTO orders SELECT g, md5(g::text) FROM generate_series(1, 500) g').ok,
+    ).toBe(true);
     const checksum = psql(creds, "SELECT md5(string_agg(id::text || note, ',' ORDER BY id)) FROM orders").out;
-    expect((await call('PUT', `/v1/plan/${planId}`, { body: planBody('orders', { maxConnections: 60 }, { storage: { sizeGiB: 30 } }) })).status).toBe(200);
+    expect((await call('PUT', `/v1/plan/${planId}`, { body: planBody('orders', { maxConnections: 60 }, { storage: { sizeGiB: 30 } }) })).status).toBe(
+      200,
+    );
     const updated = await deploy(planId, 'update');
     expect(updated.status, JSON.stringify(updated)).toBe('running');
     const after = await credentials(planId);
@@ -201,7 +240,10 @@ describe('deploy', () => {
   });
 
   it('refuses a smaller disk or another major for a running deployment, and starts nothing', async () => {
-    expect((await call('PUT', `/v1/plan/${planId}`, { body: planBody('orders', { maxConnections: 60, version: '16' }, { storage: { sizeGiB: 10 } }) })).status).toBe(200);
+    expect(
+      (await call('PUT', `/v1/plan/${planId}`, { body: planBody('orders', { maxConnections: 60, version: '16' }, { storage: { sizeGiB: 10 } }) }))
+        .status,
+    ).toBe(200);
     const refused = await call('POST', `/v1/plan/${planId}/deploy`);
     expect(refused.status).toBe(400);
     expect((refused.json as { errors: { path: string }[] }).errors.map((error) => error.path).sort()).toEqual([
@@ -209,7 +251,9 @@ describe('deploy', () => {
       '/components/0/hardware/storage/sizeGiB',
     ]);
     expect((await deployment(planId)).status).toBe('running');
-    expect((await call('PUT', `/v1/plan/${planId}`, { body: planBody('orders', { maxConnections: 60 }, { storage: { sizeGiB: 30 } }) })).status).toBe(200);
+    expect((await call('PUT', `/v1/plan/${planId}`, { body: planBody('orders', { maxConnections: 60 }, { storage: { sizeGiB: 30 } }) })).status).toBe(
+      200,
+    );
   });
 
   it('turns red when the server dies, and green again after a re-deploy', async () => {
@@ -220,7 +264,9 @@ describe('deploy', () => {
     const red = await waitFor(planId, (current) => current.status === 'failed', 30_000);
     expect(red.reason).toMatch(/db-0/);
     expect(red.nodes?.find((node) => node.name === 'db-0')).toMatchObject({ healthy: false });
-    const listed = ((await call('GET', '/v1/plan')).json as { items: { id: string; status: string; statusReason?: string }[] }).items.find((plan) => plan.id === planId);
+    const listed = ((await call('GET', '/v1/plan')).json as { items: { id: string; status: string; statusReason?: string }[] }).items.find(
+      (plan) => plan.id === planId,
+    );
     expect(listed?.status).toBe('failed');
     expect(listed?.statusReason).toMatch(/db-0/);
     const green = await deploy(planId, 'update');
@@ -260,7 +306,21 @@ describe('failures', () => {
     expect((await call('GET', `/v1/plan/${planId}/deployment/credentials`)).status).toBe(409);
   });
 
-  const steps = ['Render', 'Preflight', 'EnsurePassword', 'EnsureSecurityGroup', 'LaunchNodes', 'CheckNodes', 'SendInstall', 'CheckInstall', 'SendConfigure', 'CheckConfigure', 'Verify', 'RegisterMonitoring', 'MarkRunning'];
+  const steps = [
+    'Render',
+    'Preflight',
+    'EnsurePassword',
+    'EnsureSecurityGroup',
+    'LaunchNodes',
+    'CheckNodes',
+    'SendInstall',
+    'CheckInstall',
+    'SendConfigure',
+    'CheckConfigure',
+    'Verify',
+    'RegisterMonitoring',
+    'MarkRunning',
+  ];
 
   it.each(steps)('an injected failure at %s retries, goes red with that step, leaves no orphans, and the next deploy succeeds', async (step) => {
     const planId = await createPlan(planBody(`fault-${step.toLowerCase()}`));
@@ -288,7 +348,7 @@ describe('failures', () => {
 });
 
 describe('cluster', () => {
-  it('runs a primary and a streaming replica that sees the primary\'s writes', async () => {
+  it("runs a primary and a streaming replica that sees the primary's writes", async () => {
     const planId = await createPlan({
       ...planBody('cluster', { topology: { mode: 'cluster', replicas: 1 } }),
     });

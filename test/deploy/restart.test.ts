@@ -49,7 +49,14 @@ const plan = {
 function select(credentials: Record<string, unknown>, sql: string): string {
   const result = spawnSync(
     'psql',
-    ['-X', '-q', '-tA', `host=${String(credentials.host)} port=${String(credentials.port)} dbname=app user=app sslmode=require connect_timeout=5`, '-c', sql],
+    [
+      '-X',
+      '-q',
+      '-tA',
+      `host=${String(credentials.host)} port=${String(credentials.port)} dbname=app user=app sslmode=require connect_timeout=5`,
+      '-c',
+      sql,
+    ],
     { encoding: 'utf8', env: { ...process.env, PGPASSWORD: String(credentials.password) } },
   );
   return result.status === 0 ? result.stdout.trim() : `error: ${result.stderr.trim()}`;

@@ -70,7 +70,10 @@ function runClient(file: string, args: readonly string[], env: Record<string, st
 
 /** psql with the connection string as given, run where the CA file was saved. */
 function psql(uri: string, sql: string): Promise<ClientRun> {
-  return runClient('psql', ['-X', '-tA', '-v', 'ON_ERROR_STOP=1', '-c', sql, uri], { PATH: process.env.PATH ?? '/usr/bin:/bin', PGCONNECT_TIMEOUT: '5' });
+  return runClient('psql', ['-X', '-tA', '-v', 'ON_ERROR_STOP=1', '-c', sql, uri], {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    PGCONNECT_TIMEOUT: '5',
+  });
 }
 
 /** A node-postgres client in its own process, so that the relative sslrootcert resolves where the CA was saved. */
@@ -107,7 +110,14 @@ beforeAll(async () => {
   const created = await call('POST', '/v1/plan', alice.accessToken, {
     apiVersion: 'cs/v1',
     name: 'tls',
-    components: [{ id: 'db', type: 'postgres', hardware: { cpus: 1, memoryGiB: 1, storage: { sizeGiB: 10 } }, db: { version: '15', maxConnections: 20, backup: { enabled: false } } }],
+    components: [
+      {
+        id: 'db',
+        type: 'postgres',
+        hardware: { cpus: 1, memoryGiB: 1, storage: { sizeGiB: 10 } },
+        db: { version: '15', maxConnections: 20, backup: { enabled: false } },
+      },
+    ],
   });
   planId = (created.json as { id: string }).id;
   const started = await call('POST', `/v1/plan/${planId}/deploy`, alice.accessToken);

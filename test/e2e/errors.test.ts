@@ -157,39 +157,52 @@ describe('the plan editor', () => {
     expect(await deployButton(page).isDisabled()).toBe(true);
   });
 
-  it('shows a failed deploy in red with the failing step, and the dashboard gives the reason on hover and on focus', { timeout: DEPLOY_MS + 20_000 }, async () => {
-    const planId = await api.createPlan('fails-at-configure');
-    writeFileSync(join(cloud.home, 'faults.json'), JSON.stringify({ SendConfigure: 'always' }));
-    try {
-      await signInWithStoredSession(page, user);
-      await page.goto(`/plans/${planId}`);
-      await deployButton(page).click();
+  it(
+    'shows a failed deploy in red with the failing step, and the dashboard gives the reason on hover and on focus',
+    { timeout: DEPLOY_MS + 20_000 },
+    async () => {
+      const planId = await api.createPlan('fails-at-configure');
+      writeFileSync(join(cloud.home, 'faults.json'), JSON.stringify({ SendConfigure: 'always' }));
+      try {
+        await signInWithStoredSession(page, user);
+        await page.goto(`/plans/${planId}`);
+        await deployButton(page).click();
 
-      const failed = deploymentRegion(page).getByText('Failed', { exact: true }).first();
-      await failed.waitFor({ timeout: DEPLOY_MS });
-      expect(await statusTone(failed)).toBe('red');
-      await deploymentRegion(page).getByText(/SendConfigure|Send configure/i).first().waitFor();
-      await deploymentRegion(page).getByText(/injected fault/).first().waitFor();
-      await screenshot(page, 'e04-deploy-failed');
-    } finally {
-      writeFileSync(join(cloud.home, 'faults.json'), '{}');
-    }
-    expect((await api.deployment(planId)).status).toBe('failed');
+        const failed = deploymentRegion(page).getByText('Failed', { exact: true }).first();
+        await failed.waitFor({ timeout: DEPLOY_MS });
+        expect(await statusTone(failed)).toBe('red');
+        await deploymentRegion(page)
+          .getByText(/SendConfigure|Send configure/i)
+          .first()
+          .waitFor();
+        await deploymentRegion(page)
+          .getByText(/injected fault/)
+          .first()
+          .waitFor();
+        await screenshot(page, 'e04-deploy-failed');
+      } finally {
+        writeFileSync(join(cloud.home, 'faults.json'), '{}');
+      }
+      expect((await api.deployment(planId)).status).toBe('failed');
 
-    await page.goto('/plans');
-    const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'fails-at-configure' }) }).or(page.getByRole('listitem').filter({ has: page.getByRole('link', { name: 'fails-at-configure' }) }));
-    const status = row.getByText('Failed', { exact: true });
-    await status.waitFor();
-    expect(await statusTone(status)).toBe('red');
-    const reason = page.getByText(/SendConfigure: injected fault/);
+      await page.goto('/plans');
+      const row = page
+        .getByRole('row')
+        .filter({ has: page.getByRole('link', { name: 'fails-at-configure' }) })
+        .or(page.getByRole('listitem').filter({ has: page.getByRole('link', { name: 'fails-at-configure' }) }));
+      const status = row.getByText('Failed', { exact: true });
+      await status.waitFor();
+      expect(await statusTone(status)).toBe('red');
+      const reason = page.getByText(/SendConfigure: injected fault/);
 
-    await status.hover();
-    await reason.waitFor({ state: 'visible' });
-    await screenshot(page, 'e05-dashboard-failure-reason');
-    await page.mouse.move(0, 0);
-    await reason.waitFor({ state: 'hidden' });
+      await status.hover();
+      await reason.waitFor({ state: 'visible' });
+      await screenshot(page, 'e05-dashboard-failure-reason');
+      await page.mouse.move(0, 0);
+      await reason.waitFor({ state: 'hidden' });
 
-    await row.getByRole('button', { name: /Failed/ }).focus();
-    await reason.waitFor({ state: 'visible' });
-  });
+      await row.getByRole('button', { name: /Failed/ }).focus();
+      await reason.waitFor({ state: 'visible' });
+    },
+  );
 });

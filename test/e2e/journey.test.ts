@@ -102,13 +102,20 @@ describe('a new customer', () => {
   });
 
   it('opens a new plan with the palette and an empty canvas', async () => {
-    await page.getByRole('link', { name: 'New plan' }).or(page.getByRole('button', { name: 'New plan' })).first().click();
+    await page
+      .getByRole('link', { name: 'New plan' })
+      .or(page.getByRole('button', { name: 'New plan' }))
+      .first()
+      .click();
     await page.waitForURL('**/plans/new');
 
     await palettePostgres(page).waitFor();
     await canvas(page).waitFor();
     await page.getByText('App service').waitFor();
-    await page.getByText(/coming soon/i).first().waitFor();
+    await page
+      .getByText(/coming soon/i)
+      .first()
+      .waitFor();
     expect(await deployButton(page).isDisabled()).toBe(true);
     await screenshot(page, '04-new-plan');
   });
@@ -139,7 +146,7 @@ describe('a new customer', () => {
     await screenshot(page, '06-properties');
   });
 
-  it('saves the plan: the button says Saved and the address becomes the plan\'s', async () => {
+  it("saves the plan: the button says Saved and the address becomes the plan's", async () => {
     await saveButton(page).click();
 
     await page.getByRole('button', { name: 'Saved' }).waitFor();
@@ -184,13 +191,19 @@ describe('a new customer', () => {
     await deployment.getByText(revealed, { exact: true }).waitFor();
 
     // The string verifies the server against the plan's CA, saved under the name it gives.
-    const [download] = await Promise.all([page.waitForEvent('download'), deployment.getByRole('button', { name: 'Download CA certificate' }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      deployment.getByRole('button', { name: 'Download CA certificate' }).click(),
+    ]);
     expect(uri).toMatch(/\?sslmode=verify-full&sslrootcert=cloudseed-[\w-]+-ca\.crt$/);
     expect(uri).toContain(`sslrootcert=${download.suggestedFilename()}`);
     await download.saveAs(join(clientDir, download.suggestedFilename()));
 
     connection = { uri, password: revealed, cwd: clientDir };
-    const result = psql(connection, "SELECT current_user, current_database(), current_setting('server_version_num')::int / 10000, current_setting('ssl')");
+    const result = psql(
+      connection,
+      "SELECT current_user, current_database(), current_setting('server_version_num')::int / 10000, current_setting('ssl')",
+    );
     expect(result, result.err).toMatchObject({ ok: true, out: 'app|app|15|on' });
     await screenshot(page, '09-connection');
   });
@@ -215,8 +228,14 @@ describe('a new customer', () => {
     const backups = backupsRegion(page);
     await backups.getByRole('button', { name: 'Run backup now' }).click();
 
-    await backups.getByText(/validated|passed/i).first().waitFor({ timeout: DEPLOY_MS });
-    await backups.getByText(/succeeded/i).first().waitFor();
+    await backups
+      .getByText(/validated|passed/i)
+      .first()
+      .waitFor({ timeout: DEPLOY_MS });
+    await backups
+      .getByText(/succeeded/i)
+      .first()
+      .waitFor();
     await backups.getByRole('button', { name: 'Restore' }).first().waitFor();
     await screenshot(page, '11-backup-validated');
   });
@@ -245,7 +264,10 @@ describe('a new customer', () => {
     await screenshot(page, '14-delete-confirmation');
     await dialog.getByRole('button', { name: /^Delete/ }).click();
 
-    await page.getByText(/Deleting|Tearing down/i).first().waitFor();
+    await page
+      .getByText(/Deleting|Tearing down/i)
+      .first()
+      .waitFor();
     await screenshot(page, '15-tearing-down');
     await page.waitForURL(/\/plans$/, { timeout: DEPLOY_MS });
     await page.getByRole('heading', { name: 'Plans', exact: true }).waitFor();

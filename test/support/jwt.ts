@@ -22,7 +22,12 @@ export async function verifyJwt(token: string, jwksUrl: string): Promise<Record<
   const jwk = keys.find((key) => key.kid === header.kid);
   if (jwk === undefined) throw new Error(`no key ${String(header.kid)} at ${jwksUrl}`);
   const [head = '', body = '', signature = ''] = token.split('.');
-  const valid = verify('RSA-SHA256', Buffer.from(`${head}.${body}`), createPublicKey({ key: jwk, format: 'jwk' }), Buffer.from(signature, 'base64url'));
+  const valid = verify(
+    'RSA-SHA256',
+    Buffer.from(`${head}.${body}`),
+    createPublicKey({ key: jwk, format: 'jwk' }),
+    Buffer.from(signature, 'base64url'),
+  );
   if (!valid) throw new Error('bad signature');
   return payload;
 }

@@ -35,7 +35,11 @@ export function rawRequest(url: string, head: string, body: Buffer | string = ''
       chunks.push(chunk);
       finish();
     });
-    socket.on('end', () => finish(parse(Buffer.concat(chunks), Date.now() - started) === undefined ? new Error('the connection closed before a complete response') : undefined));
+    socket.on('end', () =>
+      finish(
+        parse(Buffer.concat(chunks), Date.now() - started) === undefined ? new Error('the connection closed before a complete response') : undefined,
+      ),
+    );
     socket.on('error', (error) => {
       // The server may reset a connection it refused the rest of the body on; a complete response
       // that arrived first still counts.

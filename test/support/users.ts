@@ -20,7 +20,11 @@ export interface Tokens {
 type CognitoConfig = Pick<LocalCloudConfig, 'cognitoEndpoint' | 'userPoolClientId'>;
 
 async function withCognito<T>(config: CognitoConfig, call: (client: CognitoIdentityProviderClient) => Promise<T>): Promise<T> {
-  const client = new CognitoIdentityProviderClient({ endpoint: config.cognitoEndpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const client = new CognitoIdentityProviderClient({
+    endpoint: config.cognitoEndpoint,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   try {
     return await call(client);
   } finally {
@@ -46,8 +50,15 @@ export async function signUp(config: CognitoConfig, email = randomEmail(), passw
 /** USER_PASSWORD_AUTH, the flow the local cloud's SPA uses. */
 export async function logIn(config: CognitoConfig, email: string, password: string): Promise<Tokens> {
   const { AuthenticationResult: result } = await withCognito(config, (client) =>
-    client.send(new InitiateAuthCommand({ ClientId: config.userPoolClientId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: email, PASSWORD: password } })),
+    client.send(
+      new InitiateAuthCommand({
+        ClientId: config.userPoolClientId,
+        AuthFlow: 'USER_PASSWORD_AUTH',
+        AuthParameters: { USERNAME: email, PASSWORD: password },
+      }),
+    ),
   );
-  if (result?.AccessToken === undefined || result.IdToken === undefined || result.RefreshToken === undefined) throw new Error(`InitiateAuth gave ${email} no tokens`);
+  if (result?.AccessToken === undefined || result.IdToken === undefined || result.RefreshToken === undefined)
+    throw new Error(`InitiateAuth gave ${email} no tokens`);
   return { accessToken: result.AccessToken, idToken: result.IdToken, refreshToken: result.RefreshToken };
 }

@@ -31,7 +31,10 @@ export class StsAccountVerifier implements AccountVerifier {
   readonly #sts: STSClient;
   readonly #s3For: VerifierS3Factory;
 
-  constructor(sts: STSClient, s3For: VerifierS3Factory = (region, credentials) => new S3Client({ region, credentials, retryMode: 'standard', maxAttempts: 3 })) {
+  constructor(
+    sts: STSClient,
+    s3For: VerifierS3Factory = (region, credentials) => new S3Client({ region, credentials, retryMode: 'standard', maxAttempts: 3 }),
+  ) {
     this.#sts = sts;
     this.#s3For = s3For;
   }

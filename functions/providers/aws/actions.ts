@@ -84,6 +84,13 @@ export const CUSTOMER_ROLE_ACTIONS: readonly AwsProviderAction[] = AWS_PROVIDER_
 // written with SSE-S3 (`--sse AES256`, the bucket's default), so S3 needs no KMS permission; a
 // bucket encrypted with a customer managed key would need kms:GenerateDataKey and kms:Decrypt on
 // that key, granted in the key's policy to the nodes' role as well.
-export const NODE_ROLE_ACTIONS = ['ssm:GetParameter', 'kms:Decrypt', 's3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'] as const;
+export const NODE_ROLE_ACTIONS = [
+  'ssm:GetParameter',
+  'kms:Decrypt',
+  's3:PutObject',
+  's3:AbortMultipartUpload',
+  's3:GetObject',
+  's3:DeleteObject',
+] as const;
 
 export type NodeRoleAction = (typeof NODE_ROLE_ACTIONS)[number];

@@ -16,7 +16,15 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { Filter, Instance, InstanceStatus, RunInstancesCommandInput, SecurityGroup } from '@aws-sdk/client-ec2';
 import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DeleteParametersCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, GetParameterCommand, PutParameterCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import {
+  DeleteParametersCommand,
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  GetParameterCommand,
+  PutParameterCommand,
+  SendCommandCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
 import type { GetCommandInvocationCommandOutput, InstanceInformationStringFilter } from '@aws-sdk/client-ssm';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
@@ -138,7 +146,9 @@ export function generatePassword(): string {
 
 /** Deterministic per deployment and node, so a retried RunInstances returns the instance the first call started. */
 export function clientToken(target: DeployTarget, nodeName: string): string {
-  return createHash('sha256').update(JSON.stringify([target.deploymentId, target.planId, target.component.id, nodeName])).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify([target.deploymentId, target.planId, target.component.id, nodeName]))
+    .digest('hex');
 }
 
 export class AwsProvider implements Provider {
@@ -193,12 +203,15 @@ export class AwsProvider implements Provider {
   async readPassword(target: DeployTarget): Promise<string> {
     const { ssm } = this.#clients(target);
     try {
-      const output = await call('ssm:GetParameter', () => ssm.send(new GetParameterCommand({ Name: target.component.passwordParameter, WithDecryption: true })));
+      const output = await call('ssm:GetParameter', () =>
+        ssm.send(new GetParameterCommand({ Name: target.component.passwordParameter, WithDecryption: true })),
+      );
       const value = output.Parameter?.Value;
       if (value === undefined) throw new NotFound(`the password of ${target.planId}/${target.component.id} is empty`);
       return value;
     } catch (error) {
-      if (awsErrorCode(error) === 'ParameterNotFound') throw new NotFound(`the password of ${target.planId}/${target.component.id} does not exist (not deployed yet?)`);
+      if (awsErrorCode(error) === 'ParameterNotFound')
+        throw new NotFound(`the password of ${target.planId}/${target.component.id} does not exist (not deployed yet?)`);
       throw error;
     }
   }
@@ -210,7 +223,8 @@ export class AwsProvider implements Provider {
       const output = await call('ssm:GetParameter', () => ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true })));
       return certificatePemOf(output.Parameter?.Value ?? '');
     } catch (error) {
-      if (awsErrorCode(error) === 'ParameterNotFound') throw new NotFound(`the certificate authority of ${target.planId} does not exist (not deployed yet?)`);
+      if (awsErrorCode(error) === 'ParameterNotFound')
+        throw new NotFound(`the certificate authority of ${target.planId} does not exist (not deployed yet?)`);
       throw error;
     }
   }
@@ -236,7 +250,11 @@ export class AwsProvider implements Provider {
       );
     }
     if (revoke.length > 0) {
-      await convergeRule('ec2:RevokeSecurityGroupIngress', () => ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: revoke })), 'InvalidPermission.NotFound');
+      await convergeRule(
+        'ec2:RevokeSecurityGroupIngress',
+        () => ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: revoke })),
+        'InvalidPermission.NotFound',
+      );
     }
     return { securityGroupId: groupId };
   }
@@ -261,7 +279,9 @@ export class AwsProvider implements Provider {
     if (nodes.length === 0) return { state: 'failed', reason: 'there are no nodes to wait for' };
     const { ec2, ssm } = this.#clients(target);
     const ids = instanceIds(nodes);
-    const instances = new Map((await describeInstances(ec2, [{ Name: 'instance-id', Values: ids }])).map((instance) => [instance.InstanceId, instance]));
+    const instances = new Map(
+      (await describeInstances(ec2, [{ Name: 'instance-id', Values: ids }])).map((instance) => [instance.InstanceId, instance]),
+    );
     for (const node of nodes) {
       const instance = instances.get(node.instanceId);
       const state = instance?.State?.Name;
@@ -271,7 +291,9 @@ export class AwsProvider implements Provider {
       }
     }
     const agents = await agentPingStatus(ssm, ids);
-    const online = nodes.filter((node) => instances.get(node.instanceId)?.State?.Name === 'running' && agents.get(node.instanceId) === 'Online').length;
+    const online = nodes.filter(
+      (node) => instances.get(node.instanceId)?.State?.Name === 'running' && agents.get(node.instanceId) === 'Online',
+    ).length;
     if (online === nodes.length) return { state: 'done' };
     return { state: 'pending', detail: `${online} of ${nodes.length} nodes online` };
   }
@@ -312,7 +334,9 @@ export class AwsProvider implements Provider {
       if (progress.state === 'done') return;
       if (progress.state === 'failed') throw new PermanentError(progress.reason);
     }
-    throw new TransientError(`the verification of ${target.planId}/${target.component.id} did not finish within ${(VERIFY_POLL_MS * VERIFY_POLLS) / 1000} s`);
+    throw new TransientError(
+      `the verification of ${target.planId}/${target.component.id} did not finish within ${(VERIFY_POLL_MS * VERIFY_POLLS) / 1000} s`,
+    );
   }
 
   async health(target: DeployTarget, nodes: readonly NodeRef[]): Promise<NodeHealth[]> {
@@ -356,7 +380,10 @@ export class AwsProvider implements Provider {
     await call('ssm:DeleteParameters', () => ssm.send(new DeleteParametersCommand({ Names: names })));
 
     // The node role is the plan's, shared by its components: it goes with the plan's last instance.
-    const planInstances = await describeInstances(ec2, [{ Name: `tag:${TAG_PLAN_ID}`, Values: [target.planId] }, { Name: 'instance-state-name', Values: [...LIVE_STATES, 'shutting-down'] }]);
+    const planInstances = await describeInstances(ec2, [
+      { Name: `tag:${TAG_PLAN_ID}`, Values: [target.planId] },
+      { Name: 'instance-state-name', Values: [...LIVE_STATES, 'shutting-down'] },
+    ]);
     if (planInstances.length === 0) await deleteNodeRole(iam, target.planId);
   }
 
@@ -372,11 +399,22 @@ export class AwsProvider implements Provider {
     try {
       const summary = backupSummary(resultOf(await this.#runOnPrimary(ssm, target, primary, 'backup', backupScript(input)), what), what);
       const manifestUrl = objectUrl(location.bucket, manifestKey(location.key));
-      const manifest = backupManifest(await readObject(s3, location.bucket, manifestKey(location.key), `the backup's manifest ${manifestUrl}`), `the manifest ${manifestUrl}`);
+      const manifest = backupManifest(
+        await readObject(s3, location.bucket, manifestKey(location.key), `the backup's manifest ${manifestUrl}`),
+        `the manifest ${manifestUrl}`,
+      );
       if (manifest.sha256 !== summary.sha256 || manifest.sizeBytes !== summary.sizeBytes || manifest.tables.length !== summary.tableCount) {
-        throw new PermanentError(`the manifest ${manifestUrl} does not describe the dump ${what} reported (sha256 ${summary.sha256}, ${summary.sizeBytes} bytes, ${summary.tableCount} tables)`);
+        throw new PermanentError(
+          `the manifest ${manifestUrl} does not describe the dump ${what} reported (sha256 ${summary.sha256}, ${summary.sizeBytes} bytes, ${summary.tableCount} tables)`,
+        );
       }
-      return { sizeBytes: summary.sizeBytes, sha256: summary.sha256, durationMs: summary.durationMs, serverVersion: summary.serverVersion, tables: manifest.tables };
+      return {
+        sizeBytes: summary.sizeBytes,
+        sha256: summary.sha256,
+        durationMs: summary.durationMs,
+        serverVersion: summary.serverVersion,
+        tables: manifest.tables,
+      };
     } catch (error) {
       // The script removes what it stored when it fails, but not when SSM kills it at its timeout.
       await this.#deleteObjects(s3, location).catch(() => undefined);
@@ -388,13 +426,21 @@ export class AwsProvider implements Provider {
     const input = { ...this.#backupInput(target, primary, location), recordedSha256: recordedSha256(recorded) };
     const { ssm } = this.#clients(target);
     const s3 = this.#s3(target, location);
-    if (!(await objectExists(s3, location.bucket, location.key))) return { status: 'failed', detail: `the backup object ${objectUrl(location.bucket, location.key)} does not exist` };
+    if (!(await objectExists(s3, location.bucket, location.key)))
+      return { status: 'failed', detail: `the backup object ${objectUrl(location.bucket, location.key)} does not exist` };
     const what = `the validation of backup ${objectUrl(location.bucket, location.key)} on ${nodeLabel(primary)}`;
-    const outcome = validationOutcome(resultOf(await this.#runOnPrimary(ssm, target, primary, 'backup-validation', validateScript(input)), what), what);
+    const outcome = validationOutcome(
+      resultOf(await this.#runOnPrimary(ssm, target, primary, 'backup-validation', validateScript(input)), what),
+      what,
+    );
     if (outcome.status === 'failed') return outcome;
     const reportUrl = objectUrl(location.bucket, validationKey(location.key));
-    const restored = restoredFingerprints(await readObject(s3, location.bucket, validationKey(location.key), `the fingerprints of the restored copy ${reportUrl}`), reportUrl);
-    if (restored.length !== outcome.tableCount) throw new PermanentError(`${reportUrl} holds ${restored.length} tables, but ${what} fingerprinted ${outcome.tableCount}`);
+    const restored = restoredFingerprints(
+      await readObject(s3, location.bucket, validationKey(location.key), `the fingerprints of the restored copy ${reportUrl}`),
+      reportUrl,
+    );
+    if (restored.length !== outcome.tableCount)
+      throw new PermanentError(`${reportUrl} holds ${restored.length} tables, but ${what} fingerprinted ${outcome.tableCount}`);
     return compareFingerprints(recorded.tables, restored);
   }
 
@@ -403,11 +449,13 @@ export class AwsProvider implements Provider {
     const { ssm } = this.#clients(target);
     const s3 = this.#s3(target, location);
     const url = objectUrl(location.bucket, location.key);
-    if (!(await objectExists(s3, location.bucket, location.key))) throw new PermanentError(`the backup object ${url} does not exist; nothing was restored`);
+    if (!(await objectExists(s3, location.bucket, location.key)))
+      throw new PermanentError(`the backup object ${url} does not exist; nothing was restored`);
     const what = `the restore of ${url} into ${target.planId}/${target.component.id} on ${nodeLabel(primary)}`;
     const script = restoreScript({ ...input, swapDeadlineSeconds: BACKUP_COMMAND_SECONDS - SWAP_MARGIN_SECONDS });
     const outcome = restoreOutcome(resultOf(await this.#runOnPrimary(ssm, target, primary, 'restore', script), what), what);
-    if (outcome.sha256 !== recorded.sha256) throw new PermanentError(`${what} restored an object with sha256 ${outcome.sha256}, not the recorded ${recorded.sha256}`);
+    if (outcome.sha256 !== recorded.sha256)
+      throw new PermanentError(`${what} restored an object with sha256 ${outcome.sha256}, not the recorded ${recorded.sha256}`);
   }
 
   async deleteBackup(target: DeployTarget, location: BackupLocation): Promise<void> {
@@ -431,9 +479,11 @@ export class AwsProvider implements Provider {
     if (primary.role !== 'primary') throw new PermanentError(`backups run on the primary, not on ${primary.role} ${primary.name}`);
     instanceIds([primary]);
     const { os, postgres } = target.component;
-    for (const name of [postgres.databaseName, postgres.username]) if (!SQL_NAME.test(name)) throw new PermanentError(`${name} is not a database or role name CloudSeed creates`);
+    for (const name of [postgres.databaseName, postgres.username])
+      if (!SQL_NAME.test(name)) throw new PermanentError(`${name} is not a database or role name CloudSeed creates`);
     const image = findOs(os.name, os.version);
-    if (!image?.pgMajors.includes(postgres.major)) throw new PermanentError(`${os.name} ${os.version} has no PostgreSQL ${postgres.major} for CloudSeed to back up`);
+    if (!image?.pgMajors.includes(postgres.major))
+      throw new PermanentError(`${os.name} ${os.version} has no PostgreSQL ${postgres.major} for CloudSeed to back up`);
     return {
       bucket: location.bucket,
       key: location.key,
@@ -452,7 +502,9 @@ export class AwsProvider implements Provider {
       await this.#clock.sleep(BACKUP_POLL_MS);
       let invocation: GetCommandInvocationCommandOutput;
       try {
-        invocation = await call('ssm:GetCommandInvocation', () => ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: primary.instanceId })));
+        invocation = await call('ssm:GetCommandInvocation', () =>
+          ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: primary.instanceId })),
+        );
       } catch (error) {
         // Not visible yet right after SendCommand; throttled: the script runs on regardless, ask again.
         if (awsErrorCode(error) === 'InvocationDoesNotExist' || error instanceof TransientError) continue;
@@ -463,12 +515,19 @@ export class AwsProvider implements Provider {
       if (failure) throw new PermanentError(failure);
     }
     const minutes = (BACKUP_POLL_MS * BACKUP_POLLS) / 60_000;
-    throw new PermanentError(`the ${label} of ${target.planId}/${target.component.id} on ${nodeLabel(primary)} took longer than ${minutes} minutes (command ${commandId})`);
+    throw new PermanentError(
+      `the ${label} of ${target.planId}/${target.component.id} on ${nodeLabel(primary)} took longer than ${minutes} minutes (command ${commandId})`,
+    );
   }
 
   async #deleteObjects(s3: S3Client, location: BackupLocation): Promise<void> {
     const output = await call('s3:DeleteObject', () =>
-      s3.send(new DeleteObjectsCommand({ Bucket: location.bucket, Delete: { Objects: backupObjectKeys(location.key).map((Key) => ({ Key })), Quiet: true } })),
+      s3.send(
+        new DeleteObjectsCommand({
+          Bucket: location.bucket,
+          Delete: { Objects: backupObjectKeys(location.key).map((Key) => ({ Key })), Quiet: true },
+        }),
+      ),
     );
     // Keys that do not exist are deleted all the same; what comes back is what could not be.
     const failed = output.Errors?.[0];
@@ -491,7 +550,10 @@ export class AwsProvider implements Provider {
     }
     const output = await call('ec2:DescribeVpcs', () => ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'isDefault', Values: ['true'] }] })));
     const vpcId = output.Vpcs?.[0]?.VpcId;
-    if (!vpcId) throw new PermanentError(`the account has no default VPC in ${region}; create one (aws ec2 create-default-vpc) or configure a VPC for CloudSeed`);
+    if (!vpcId)
+      throw new PermanentError(
+        `the account has no default VPC in ${region}; create one (aws ec2 create-default-vpc) or configure a VPC for CloudSeed`,
+      );
     return vpcId;
   }
 
@@ -507,7 +569,14 @@ export class AwsProvider implements Provider {
     const vpcId = await this.#vpcId(target, ec2);
     try {
       const output = await call('ec2:CreateSecurityGroup', () =>
-        ec2.send(new CreateSecurityGroupCommand({ GroupName, Description, VpcId: vpcId, TagSpecifications: [{ ResourceType: 'security-group', Tags: [...tags] }] })),
+        ec2.send(
+          new CreateSecurityGroupCommand({
+            GroupName,
+            Description,
+            VpcId: vpcId,
+            TagSpecifications: [{ ResourceType: 'security-group', Tags: [...tags] }],
+          }),
+        ),
       );
       if (!output.GroupId) throw new TransientError(`ec2:CreateSecurityGroup returned no group id for ${GroupName}`);
       // A new group has no ingress rules (and the default egress, which stays).
@@ -516,7 +585,11 @@ export class AwsProvider implements Provider {
       if (awsErrorCode(error) !== 'InvalidGroup.Duplicate') throw error;
       // Created concurrently, or by a run whose tags did not match: only a tagged one is ours.
       const group = await this.#findSecurityGroup(ec2, target);
-      if (!group) throw new PermanentError(`a security group named ${GroupName} exists in ${vpcId} but is not tagged as this plan's`, { code: 'InvalidGroup.Duplicate', cause: error });
+      if (!group)
+        throw new PermanentError(`a security group named ${GroupName} exists in ${vpcId} but is not tagged as this plan's`, {
+          code: 'InvalidGroup.Duplicate',
+          cause: error,
+        });
       return group;
     }
   }
@@ -539,9 +612,15 @@ export class AwsProvider implements Provider {
 
   async #instancesByNode(ec2: EC2Client, target: DeployTarget): Promise<Map<string, Instance>> {
     const names = target.component.nodes.map((node) => node.name);
-    const instances = await describeInstances(ec2, [...componentFilters(target), { Name: `tag:${TAG_NODE}`, Values: names }, { Name: 'instance-state-name', Values: LIVE_STATES }]);
+    const instances = await describeInstances(ec2, [
+      ...componentFilters(target),
+      { Name: `tag:${TAG_NODE}`, Values: names },
+      { Name: 'instance-state-name', Values: LIVE_STATES },
+    ]);
     // Should two ever carry one node's tag, the oldest is the node: the same answer on every run.
-    instances.sort((a, b) => (a.LaunchTime?.getTime() ?? 0) - (b.LaunchTime?.getTime() ?? 0) || (a.InstanceId ?? '').localeCompare(b.InstanceId ?? ''));
+    instances.sort(
+      (a, b) => (a.LaunchTime?.getTime() ?? 0) - (b.LaunchTime?.getTime() ?? 0) || (a.InstanceId ?? '').localeCompare(b.InstanceId ?? ''),
+    );
     const byNode = new Map<string, Instance>();
     for (const instance of instances) {
       const node = instance.Tags?.find((tag) => tag.Key === TAG_NODE)?.Value;
@@ -553,7 +632,15 @@ export class AwsProvider implements Provider {
   async #runInstance(ec2: EC2Client, target: DeployTarget, node: AwsNode, network: NetworkRef, instanceProfileName: string): Promise<Instance> {
     // The transformer leaves the deploy-time fields out; whatever it might carry for them, or a
     // key pair (there is no SSH), is replaced or dropped here.
-    const { KeyName: _keyName, ClientToken: _token, SecurityGroupIds: _groups, SubnetId: _subnet, IamInstanceProfile: _profile, TagSpecifications: _tags, ...rendered } = target.component.runInstances;
+    const {
+      KeyName: _keyName,
+      ClientToken: _token,
+      SecurityGroupIds: _groups,
+      SubnetId: _subnet,
+      IamInstanceProfile: _profile,
+      TagSpecifications: _tags,
+      ...rendered
+    } = target.component.runInstances;
     const input = {
       ...rendered,
       SecurityGroupIds: [network.securityGroupId],
@@ -578,13 +665,25 @@ export class AwsProvider implements Provider {
         return await call('ec2:RunInstances', () => ec2.send(new RunInstancesCommand(input)));
       } catch (error) {
         if (!isProfileNotYetVisible(error)) throw error;
-        if (attempt === PROFILE_PROPAGATION.retries) throw new TransientError(`EC2 does not see instance profile ${input.IamInstanceProfile?.Name ?? ''} yet`, { code: 'InvalidParameterValue', cause: error });
+        if (attempt === PROFILE_PROPAGATION.retries)
+          throw new TransientError(`EC2 does not see instance profile ${input.IamInstanceProfile?.Name ?? ''} yet`, {
+            code: 'InvalidParameterValue',
+            cause: error,
+          });
         await this.#clock.sleep(PROFILE_PROPAGATION.delayMs);
       }
     }
   }
 
-  async #send(ssm: SSMClient, target: DeployTarget, ids: readonly string[], label: string, script: string, environment: ScriptEnvironment, timeoutSeconds: number): Promise<string> {
+  async #send(
+    ssm: SSMClient,
+    target: DeployTarget,
+    ids: readonly string[],
+    label: string,
+    script: string,
+    environment: ScriptEnvironment,
+    timeoutSeconds: number,
+  ): Promise<string> {
     const logGroup = this.#options.commandLogGroup;
     const output = await call('ssm:SendCommand', () =>
       ssm.send(
@@ -606,7 +705,9 @@ export class AwsProvider implements Provider {
 
 function accountOf(target: DeployTarget): AccountConnection {
   if (!target.account) {
-    throw new PermanentError(`plan ${target.planId} deploys to AWS but no AWS account is connected; connect the account (role ARN and ExternalId) and deploy again`);
+    throw new PermanentError(
+      `plan ${target.planId} deploys to AWS but no AWS account is connected; connect the account (role ARN and ExternalId) and deploy again`,
+    );
   }
   return target.account;
 }
@@ -615,12 +716,14 @@ function accountOf(target: DeployTarget): AccountConnection {
 function checkTags(target: DeployTarget): void {
   const { component } = target;
   const tagged = [...component.securityGroup.tags, ...component.nodes.flatMap((node) => node.tags)];
-  const wrong = (key: string, value: string) => tagged.filter((tag) => tag.Key === key).some((tag) => tag.Value !== value) || !tagged.some((tag) => tag.Key === key);
+  const wrong = (key: string, value: string) =>
+    tagged.filter((tag) => tag.Key === key).some((tag) => tag.Value !== value) || !tagged.some((tag) => tag.Key === key);
   if (wrong(TAG_PLAN_ID, target.planId) || wrong(TAG_COMPONENT, component.id)) {
     throw new PermanentError(`component ${component.id} was rendered for another plan or component than ${target.planId}/${component.id}`);
   }
   for (const node of component.nodes) {
-    if (!node.tags.some((tag) => tag.Key === TAG_NODE && tag.Value === node.name)) throw new PermanentError(`node ${node.name} is not tagged with its name`);
+    if (!node.tags.some((tag) => tag.Key === TAG_NODE && tag.Value === node.name))
+      throw new PermanentError(`node ${node.name} is not tagged with its name`);
   }
 }
 
@@ -670,7 +773,8 @@ async function convergeRule(action: string, send: () => Promise<unknown>, raceCo
     await call(action, send);
   } catch (error) {
     // Someone changed the group between our read and this write: read again on the retry.
-    if (awsErrorCode(error) === raceCode) throw new TransientError(`${action} raced with another change to the security group`, { code: raceCode, cause: error });
+    if (awsErrorCode(error) === raceCode)
+      throw new TransientError(`${action} raced with another change to the security group`, { code: raceCode, cause: error });
     throw error;
   }
 }
@@ -679,7 +783,9 @@ async function describeInstances(ec2: EC2Client, filters: Filter[]): Promise<Ins
   const instances: Instance[] = [];
   let token: string | undefined;
   do {
-    const page = await call('ec2:DescribeInstances', () => ec2.send(new DescribeInstancesCommand({ Filters: filters, ...(token ? { NextToken: token } : {}) })));
+    const page = await call('ec2:DescribeInstances', () =>
+      ec2.send(new DescribeInstancesCommand({ Filters: filters, ...(token ? { NextToken: token } : {}) })),
+    );
     for (const reservation of page.Reservations ?? []) instances.push(...(reservation.Instances ?? []));
     token = page.NextToken;
   } while (token);
@@ -691,7 +797,9 @@ async function agentPingStatus(ssm: SSMClient, ids: string[]): Promise<Map<strin
   const status = new Map<string, string>();
   let token: string | undefined;
   do {
-    const page = await call('ssm:DescribeInstanceInformation', () => ssm.send(new DescribeInstanceInformationCommand({ Filters: filters, ...(token ? { NextToken: token } : {}) })));
+    const page = await call('ssm:DescribeInstanceInformation', () =>
+      ssm.send(new DescribeInstanceInformationCommand({ Filters: filters, ...(token ? { NextToken: token } : {}) })),
+    );
     for (const info of page.InstanceInformationList ?? []) if (info.InstanceId && info.PingStatus) status.set(info.InstanceId, info.PingStatus);
     token = page.NextToken;
   } while (token);
@@ -700,7 +808,9 @@ async function agentPingStatus(ssm: SSMClient, ids: string[]): Promise<Map<strin
 
 async function instanceStatuses(ec2: EC2Client, ids: string[]): Promise<Map<string, InstanceStatus>> {
   const describe = async (instanceIds: string[]) => {
-    const output = await call('ec2:DescribeInstanceStatus', () => ec2.send(new DescribeInstanceStatusCommand({ InstanceIds: instanceIds, IncludeAllInstances: true })));
+    const output = await call('ec2:DescribeInstanceStatus', () =>
+      ec2.send(new DescribeInstanceStatusCommand({ InstanceIds: instanceIds, IncludeAllInstances: true })),
+    );
     return output.InstanceStatuses ?? [];
   };
   let statuses: InstanceStatus[];
@@ -727,7 +837,8 @@ async function clusterEnvironments(ec2: EC2Client, nodes: readonly NodeRef[]): P
   if (primaries.length !== 1) throw new PermanentError(`a cluster needs exactly one primary node, not ${primaries.length}`);
   const primary = primaries[0]!;
   const instances = await describeInstances(ec2, [{ Name: 'instance-id', Values: nodes.map((node) => node.instanceId) }]);
-  const privateIp = (node: NodeRef) => requireIpv4(instances.find((instance) => instance.InstanceId === node.instanceId)?.PrivateIpAddress, `node ${node.name} (${node.instanceId})`);
+  const privateIp = (node: NodeRef) =>
+    requireIpv4(instances.find((instance) => instance.InstanceId === node.instanceId)?.PrivateIpAddress, `node ${node.name} (${node.instanceId})`);
   const primaryIp = privateIp(primary);
   const replicaIps = nodes.filter((node) => node.role === 'replica').map(privateIp);
   return new Map(
@@ -755,13 +866,20 @@ function splitCommandIds(command: CommandRef): Array<{ commandId: string; instan
   return command.instanceIds.map((instanceId, index) => ({ commandId: ids.length === 1 ? ids[0]! : ids[index]!, instanceId }));
 }
 
-async function invocationsStatus(ssm: SSMClient, label: string, invocations: ReadonlyArray<{ commandId: string; instanceId: string }>, describe: (instanceId: string) => string): Promise<Progress> {
+async function invocationsStatus(
+  ssm: SSMClient,
+  label: string,
+  invocations: ReadonlyArray<{ commandId: string; instanceId: string }>,
+  describe: (instanceId: string) => string,
+): Promise<Progress> {
   let finished = 0;
   let pending = false;
   for (const { commandId, instanceId } of invocations) {
     let invocation;
     try {
-      invocation = await call('ssm:GetCommandInvocation', () => ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId })));
+      invocation = await call('ssm:GetCommandInvocation', () =>
+        ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId })),
+      );
     } catch (error) {
       // Right after SendCommand the invocation may not be visible yet.
       if (awsErrorCode(error) === 'InvocationDoesNotExist') {
@@ -785,7 +903,12 @@ async function invocationsStatus(ssm: SSMClient, label: string, invocations: Rea
 
 /** Why an invocation that ended without success did, with the end of its standard error; undefined while it runs. */
 function invocationFailure(label: string, invocation: GetCommandInvocationCommandOutput, where: string): string | undefined {
-  const outcomes: Partial<Record<string, string>> = { Failed: 'failed', TimedOut: 'timed out', Cancelled: 'was cancelled', Cancelling: 'was cancelled' };
+  const outcomes: Partial<Record<string, string>> = {
+    Failed: 'failed',
+    TimedOut: 'timed out',
+    Cancelled: 'was cancelled',
+    Cancelling: 'was cancelled',
+  };
   const outcome = invocation.Status === undefined ? undefined : outcomes[invocation.Status];
   if (!outcome) return undefined;
   const exit = invocation.ResponseCode !== undefined && invocation.ResponseCode >= 0 ? ` (exit ${invocation.ResponseCode})` : '';
@@ -804,7 +927,8 @@ function objectUrl(bucket: string, key: string): string {
 function checkLocation(location: BackupLocation): void {
   if (!BUCKET_NAME.test(location.bucket)) throw new PermanentError(`${JSON.stringify(location.bucket)} is not an S3 bucket name`);
   // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
-  if (location.key === '' || location.key.length > 1000 || /[\u0000-\u001f\u007f]/.test(location.key)) throw new PermanentError(`${JSON.stringify(location.key)} is not a backup object key`);
+  if (location.key === '' || location.key.length > 1000 || /[\u0000-\u001f\u007f]/.test(location.key))
+    throw new PermanentError(`${JSON.stringify(location.key)} is not a backup object key`);
 }
 
 function recordedSha256(recorded: BackupResult): string {

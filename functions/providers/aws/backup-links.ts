@@ -38,7 +38,14 @@ export class BackupLinks {
     let output;
     try {
       output = await call('sts:AssumeRole', () =>
-        this.#sts.send(new AssumeRoleCommand({ RoleArn: account.roleArn, ExternalId: account.externalId, RoleSessionName: DOWNLOAD_SESSION_NAME, DurationSeconds: expiresIn })),
+        this.#sts.send(
+          new AssumeRoleCommand({
+            RoleArn: account.roleArn,
+            ExternalId: account.externalId,
+            RoleSessionName: DOWNLOAD_SESSION_NAME,
+            DurationSeconds: expiresIn,
+          }),
+        ),
       );
     } catch (error) {
       const code = awsErrorCode(error);

@@ -22,7 +22,8 @@ export interface BackupManifest {
   readonly tables: TableFingerprint[];
 }
 
-export type ValidationOutcome = { readonly status: 'restored'; readonly sha256: string; readonly tableCount: number } | { readonly status: 'failed'; readonly detail: string };
+export type ValidationOutcome =
+  { readonly status: 'restored'; readonly sha256: string; readonly tableCount: number } | { readonly status: 'failed'; readonly detail: string };
 
 export interface RestoreOutcome {
   readonly status: 'restored';
@@ -69,7 +70,8 @@ export function backupManifest(body: string, what: string): BackupManifest {
 
 export function validationOutcome(result: Json, what: string): ValidationOutcome {
   if (result['status'] === 'failed') return { status: 'failed', detail: text(result, 'detail', what) };
-  if (result['status'] === 'restored') return { status: 'restored', sha256: sha256(result, 'sha256', what), tableCount: count(result, 'tableCount', what) };
+  if (result['status'] === 'restored')
+    return { status: 'restored', sha256: sha256(result, 'sha256', what), tableCount: count(result, 'tableCount', what) };
   throw new PermanentError(`${what} reported an unknown status ${JSON.stringify(result['status'])}`);
 }
 
@@ -108,7 +110,8 @@ function fingerprints(object: Json, what: string): TableFingerprint[] {
 
 function count(object: Json, field: string, what: string): number {
   const value = object[field];
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new PermanentError(`${what} has no valid ${field} (${JSON.stringify(value)})`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+    throw new PermanentError(`${what} has no valid ${field} (${JSON.stringify(value)})`);
   return value;
 }
 

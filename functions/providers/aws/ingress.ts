@@ -8,7 +8,11 @@ import { PermanentError } from './errors.ts';
 
 export const REPLICATION_RULE_DESCRIPTION = 'PostgreSQL replication between the component nodes';
 
-type Source = { readonly kind: 'ipv4'; readonly cidr: string } | { readonly kind: 'ipv6'; readonly cidr: string } | { readonly kind: 'group'; readonly groupId: string } | { readonly kind: 'prefix-list'; readonly id: string };
+type Source =
+  | { readonly kind: 'ipv4'; readonly cidr: string }
+  | { readonly kind: 'ipv6'; readonly cidr: string }
+  | { readonly kind: 'group'; readonly groupId: string }
+  | { readonly kind: 'prefix-list'; readonly id: string };
 
 interface Rule {
   readonly protocol: string;
@@ -31,7 +35,12 @@ export function desiredIngress(component: AwsComponent, groupId: string | undefi
   const port = component.postgres.port;
   const permissions = component.securityGroup.IpPermissions.map((permission, index) => checkedPermission(permission, index, port));
   if (component.securityGroup.replicationBetweenNodes && groupId !== undefined) {
-    permissions.push({ IpProtocol: 'tcp', FromPort: port, ToPort: port, UserIdGroupPairs: [{ GroupId: groupId, Description: REPLICATION_RULE_DESCRIPTION }] });
+    permissions.push({
+      IpProtocol: 'tcp',
+      FromPort: port,
+      ToPort: port,
+      UserIdGroupPairs: [{ GroupId: groupId, Description: REPLICATION_RULE_DESCRIPTION }],
+    });
   }
   return permissions;
 }
@@ -40,8 +49,14 @@ export function ingressChanges(current: readonly IpPermission[], desired: readon
   const have = new Map(current.flatMap(rulesOf).map((rule) => [keyOf(rule), rule]));
   const want = new Map(desired.flatMap(rulesOf).map((rule) => [keyOf(rule), rule]));
   return {
-    authorize: permissionsOf([...want].filter(([key]) => !have.has(key)).map(([, rule]) => rule), true),
-    revoke: permissionsOf([...have].filter(([key]) => !want.has(key)).map(([, rule]) => rule), false),
+    authorize: permissionsOf(
+      [...want].filter(([key]) => !have.has(key)).map(([, rule]) => rule),
+      true,
+    ),
+    revoke: permissionsOf(
+      [...have].filter(([key]) => !want.has(key)).map(([, rule]) => rule),
+      false,
+    ),
   };
 }
 
@@ -61,12 +76,14 @@ function checkedPermission(value: unknown, index: number, port: number): IpPermi
     ToPort: port,
     IpRanges: IpRanges.map((range: unknown) => {
       const { CidrIp, Description } = (range ?? {}) as Record<string, unknown>;
-      if (typeof CidrIp !== 'string' || !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(CidrIp)) throw new PermanentError(`${where} has an IPv4 range that is not a CIDR`);
+      if (typeof CidrIp !== 'string' || !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(CidrIp))
+        throw new PermanentError(`${where} has an IPv4 range that is not a CIDR`);
       return typeof Description === 'string' ? { CidrIp, Description } : { CidrIp };
     }),
     Ipv6Ranges: Ipv6Ranges.map((range: unknown) => {
       const { CidrIpv6, Description } = (range ?? {}) as Record<string, unknown>;
-      if (typeof CidrIpv6 !== 'string' || !/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(CidrIpv6)) throw new PermanentError(`${where} has an IPv6 range that is not a CIDR`);
+      if (typeof CidrIpv6 !== 'string' || !/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(CidrIpv6))
+        throw new PermanentError(`${where} has an IPv6 range that is not a CIDR`);
       return typeof Description === 'string' ? { CidrIpv6, Description } : { CidrIpv6 };
     }),
   };
@@ -75,17 +92,26 @@ function checkedPermission(value: unknown, index: number, port: number): IpPermi
 function rulesOf(permission: IpPermission): Rule[] {
   const base = { protocol: permission.IpProtocol ?? '-1', fromPort: permission.FromPort, toPort: permission.ToPort };
   return [
-    ...(permission.IpRanges ?? []).flatMap((range) => (range.CidrIp ? [{ ...base, source: { kind: 'ipv4', cidr: range.CidrIp } as const, description: range.Description }] : [])),
-    ...(permission.Ipv6Ranges ?? []).flatMap((range) => (range.CidrIpv6 ? [{ ...base, source: { kind: 'ipv6', cidr: range.CidrIpv6 } as const, description: range.Description }] : [])),
-    ...(permission.UserIdGroupPairs ?? []).flatMap((pair) => (pair.GroupId ? [{ ...base, source: { kind: 'group', groupId: pair.GroupId } as const, description: pair.Description }] : [])),
-    ...(permission.PrefixListIds ?? []).flatMap((list) => (list.PrefixListId ? [{ ...base, source: { kind: 'prefix-list', id: list.PrefixListId } as const, description: list.Description }] : [])),
+    ...(permission.IpRanges ?? []).flatMap((range) =>
+      range.CidrIp ? [{ ...base, source: { kind: 'ipv4', cidr: range.CidrIp } as const, description: range.Description }] : [],
+    ),
+    ...(permission.Ipv6Ranges ?? []).flatMap((range) =>
+      range.CidrIpv6 ? [{ ...base, source: { kind: 'ipv6', cidr: range.CidrIpv6 } as const, description: range.Description }] : [],
+    ),
+    ...(permission.UserIdGroupPairs ?? []).flatMap((pair) =>
+      pair.GroupId ? [{ ...base, source: { kind: 'group', groupId: pair.GroupId } as const, description: pair.Description }] : [],
+    ),
+    ...(permission.PrefixListIds ?? []).flatMap((list) =>
+      list.PrefixListId ? [{ ...base, source: { kind: 'prefix-list', id: list.PrefixListId } as const, description: list.Description }] : [],
+    ),
   ];
 }
 
 function keyOf(rule: Rule): string {
   // EC2 reports "all ports" as -1 or leaves the ports out, depending on the protocol.
   const ports = rule.protocol === '-1' ? 'all' : `${rule.fromPort ?? -1}-${rule.toPort ?? -1}`;
-  const source = rule.source.kind === 'group' ? rule.source.groupId : rule.source.kind === 'prefix-list' ? rule.source.id : rule.source.cidr.toLowerCase();
+  const source =
+    rule.source.kind === 'group' ? rule.source.groupId : rule.source.kind === 'prefix-list' ? rule.source.id : rule.source.cidr.toLowerCase();
   return `${rule.protocol.toLowerCase()}|${ports}|${rule.source.kind}|${source}`;
 }
 
@@ -105,7 +131,9 @@ function permissionsOf(rules: readonly Rule[], withDescriptions: boolean): IpPer
     const ipv4 = group.flatMap((rule) => (rule.source.kind === 'ipv4' ? [{ CidrIp: rule.source.cidr, ...described(rule.description) }] : []));
     const ipv6 = group.flatMap((rule) => (rule.source.kind === 'ipv6' ? [{ CidrIpv6: rule.source.cidr, ...described(rule.description) }] : []));
     const groups = group.flatMap((rule) => (rule.source.kind === 'group' ? [{ GroupId: rule.source.groupId, ...described(rule.description) }] : []));
-    const prefixLists = group.flatMap((rule) => (rule.source.kind === 'prefix-list' ? [{ PrefixListId: rule.source.id, ...described(rule.description) }] : []));
+    const prefixLists = group.flatMap((rule) =>
+      rule.source.kind === 'prefix-list' ? [{ PrefixListId: rule.source.id, ...described(rule.description) }] : [],
+    );
     if (ipv4.length > 0) permission.IpRanges = ipv4;
     if (ipv6.length > 0) permission.Ipv6Ranges = ipv6;
     if (groups.length > 0) permission.UserIdGroupPairs = groups;

@@ -121,7 +121,10 @@ export function nodeRolePolicy(scope: NodeRoleScope): PolicyDocument {
         Effect: 'Allow',
         Action: ['kms:Decrypt'],
         Resource: `arn:${partition}:kms:${region}:${accountId}:key/*`,
-        Condition: { StringEquals: { 'kms:ViaService': `ssm.${region}.${dnsSuffix}` }, StringLike: { 'kms:EncryptionContext:PARAMETER_ARN': parameters } },
+        Condition: {
+          StringEquals: { 'kms:ViaService': `ssm.${region}.${dnsSuffix}` },
+          StringLike: { 'kms:EncryptionContext:PARAMETER_ARN': parameters },
+        },
       },
       {
         Sid: 'StreamPlanBackups',
@@ -134,7 +137,10 @@ export function nodeRolePolicy(scope: NodeRoleScope): PolicyDocument {
   };
 }
 
-const EC2_TRUST = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+const EC2_TRUST = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+});
 
 /**
  * Creates the plan's node role and instance profile, or brings existing ones to the plan's policy.
@@ -156,7 +162,9 @@ export async function ensureNodeRole(iam: IAMClient, scope: NodeRoleScope): Prom
       ),
     ),
   );
-  await call('iam:PutRolePolicy', () => iam.send(new PutRolePolicyCommand({ RoleName: name, PolicyName: NODE_POLICY_NAME, PolicyDocument: JSON.stringify(nodeRolePolicy(scope)) })));
+  await call('iam:PutRolePolicy', () =>
+    iam.send(new PutRolePolicyCommand({ RoleName: name, PolicyName: NODE_POLICY_NAME, PolicyDocument: JSON.stringify(nodeRolePolicy(scope)) })),
+  );
 
   let roles: string[];
   try {
@@ -164,7 +172,9 @@ export async function ensureNodeRole(iam: IAMClient, scope: NodeRoleScope): Prom
     roles = (output.InstanceProfile?.Roles ?? []).flatMap((role) => (role.RoleName ? [role.RoleName] : []));
   } catch (error) {
     if (awsErrorCode(error) !== 'NoSuchEntity') throw error;
-    await ignoring('EntityAlreadyExists', () => call('iam:CreateInstanceProfile', () => iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: name, Path: NODE_ROLE_PATH }))));
+    await ignoring('EntityAlreadyExists', () =>
+      call('iam:CreateInstanceProfile', () => iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: name, Path: NODE_ROLE_PATH }))),
+    );
     roles = [];
   }
   if (roles.includes(name)) return name;
@@ -173,7 +183,8 @@ export async function ensureNodeRole(iam: IAMClient, scope: NodeRoleScope): Prom
     await call('iam:AddRoleToInstanceProfile', () => iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: name, RoleName: name })));
   } catch (error) {
     // An instance profile holds one role: a concurrent run added it first. Look again on the retry.
-    if (awsErrorCode(error) === 'LimitExceeded') throw new TransientError(`instance profile ${name} changed while CloudSeed added its role`, { code: 'LimitExceeded', cause: error });
+    if (awsErrorCode(error) === 'LimitExceeded')
+      throw new TransientError(`instance profile ${name} changed while CloudSeed added its role`, { code: 'LimitExceeded', cause: error });
     throw error;
   }
   return name;
@@ -182,16 +193,25 @@ export async function ensureNodeRole(iam: IAMClient, scope: NodeRoleScope): Prom
 /** Removes the plan's node role and instance profile; what is gone already counts as removed. */
 export async function deleteNodeRole(iam: IAMClient, planId: string): Promise<void> {
   const name = nodeRoleName(planId);
-  await ignoring('NoSuchEntity', () => call('iam:RemoveRoleFromInstanceProfile', () => iam.send(new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: name, RoleName: name }))));
-  await ignoring('NoSuchEntity', () => call('iam:DeleteInstanceProfile', () => iam.send(new DeleteInstanceProfileCommand({ InstanceProfileName: name }))));
-  await ignoring('NoSuchEntity', () => call('iam:DeleteRolePolicy', () => iam.send(new DeleteRolePolicyCommand({ RoleName: name, PolicyName: NODE_POLICY_NAME }))));
+  await ignoring('NoSuchEntity', () =>
+    call('iam:RemoveRoleFromInstanceProfile', () =>
+      iam.send(new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: name, RoleName: name })),
+    ),
+  );
+  await ignoring('NoSuchEntity', () =>
+    call('iam:DeleteInstanceProfile', () => iam.send(new DeleteInstanceProfileCommand({ InstanceProfileName: name }))),
+  );
+  await ignoring('NoSuchEntity', () =>
+    call('iam:DeleteRolePolicy', () => iam.send(new DeleteRolePolicyCommand({ RoleName: name, PolicyName: NODE_POLICY_NAME }))),
+  );
   try {
     await call('iam:DeleteRole', () => iam.send(new DeleteRoleCommand({ RoleName: name })));
   } catch (error) {
     const code = awsErrorCode(error);
     if (code === 'NoSuchEntity') return;
     // IAM lets go of a profile's role a little after RemoveRoleFromInstanceProfile.
-    if (code === 'DeleteConflict') throw new TransientError(`node role ${name} is still attached; deleting it again on the retry`, { code, cause: error });
+    if (code === 'DeleteConflict')
+      throw new TransientError(`node role ${name} is still attached; deleting it again on the retry`, { code, cause: error });
     throw error;
   }
 }

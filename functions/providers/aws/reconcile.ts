@@ -56,7 +56,12 @@ interface PlannedHardware {
  * are stopped. Returns the instances by node name, as EC2 describes them afterwards (a node that
  * was restarted may have a new public address).
  */
-export async function reconcileNodes(ec2: EC2Client, clock: Clock, component: AwsComponent, existing: ReadonlyMap<string, Instance>): Promise<Map<string, Instance>> {
+export async function reconcileNodes(
+  ec2: EC2Client,
+  clock: Clock,
+  component: AwsComponent,
+  existing: ReadonlyMap<string, Instance>,
+): Promise<Map<string, Instance>> {
   const result = new Map(existing);
   const nodes = component.nodes.flatMap((node): ExistingNode[] => {
     const instance = existing.get(node.name);
@@ -81,7 +86,12 @@ export async function reconcileNodes(ec2: EC2Client, clock: Clock, component: Aw
 }
 
 /** The root volumes to grow to the plan's size, and those an earlier attempt asked to grow that have not taken the size yet. */
-async function diskChanges(ec2: EC2Client, nodes: readonly ExistingNode[], rootDevice: string | undefined, plannedGiB: number): Promise<{ grow: RootVolume[]; inProgress: RootVolume[] }> {
+async function diskChanges(
+  ec2: EC2Client,
+  nodes: readonly ExistingNode[],
+  rootDevice: string | undefined,
+  plannedGiB: number,
+): Promise<{ grow: RootVolume[]; inProgress: RootVolume[] }> {
   const volumes = await rootVolumes(ec2, nodes, rootDevice, plannedGiB);
   for (const volume of volumes) {
     if (volume.sizeGiB > plannedGiB) {
@@ -90,7 +100,10 @@ async function diskChanges(ec2: EC2Client, nodes: readonly ExistingNode[], rootD
       );
     }
   }
-  const modifications = await latestModifications(ec2, volumes.map((volume) => volume.volumeId));
+  const modifications = await latestModifications(
+    ec2,
+    volumes.map((volume) => volume.volumeId),
+  );
   const grow: RootVolume[] = [];
   const inProgress: RootVolume[] = [];
   for (const volume of volumes) {
@@ -107,7 +120,12 @@ function plannedHardware(component: AwsComponent): PlannedHardware {
   const rendered = component.runInstances as Pick<RunInstancesCommandInput, 'InstanceType' | 'BlockDeviceMappings'>;
   if (typeof rendered.InstanceType !== 'string') throw new PermanentError(`component ${component.id} was rendered without an instance type`);
   const root = rendered.BlockDeviceMappings?.[0];
-  return { instanceType: rendered.InstanceType, architecture: component.architecture, rootDevice: root?.DeviceName, volumeSizeGiB: root?.Ebs?.VolumeSize };
+  return {
+    instanceType: rendered.InstanceType,
+    architecture: component.architecture,
+    rootDevice: root?.DeviceName,
+    volumeSizeGiB: root?.Ebs?.VolumeSize,
+  };
 }
 
 function nodeLabel({ node, instanceId }: ExistingNode): string {
@@ -123,17 +141,29 @@ function checkArchitecture(existing: ExistingNode, plan: PlannedHardware): void 
   );
 }
 
-async function rootVolumes(ec2: EC2Client, nodes: readonly ExistingNode[], rootDevice: string | undefined, plannedGiB: number): Promise<RootVolume[]> {
+async function rootVolumes(
+  ec2: EC2Client,
+  nodes: readonly ExistingNode[],
+  rootDevice: string | undefined,
+  plannedGiB: number,
+): Promise<RootVolume[]> {
   const volumes = await paginate(
     (NextToken) =>
       call('ec2:DescribeVolumes', () =>
-        ec2.send(new DescribeVolumesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: nodes.map(({ instanceId }) => instanceId) }], ...(NextToken ? { NextToken } : {}) })),
+        ec2.send(
+          new DescribeVolumesCommand({
+            Filters: [{ Name: 'attachment.instance-id', Values: nodes.map(({ instanceId }) => instanceId) }],
+            ...(NextToken ? { NextToken } : {}),
+          }),
+        ),
       ),
     (page) => page.Volumes,
   );
   return nodes.flatMap((existing): RootVolume[] => {
     const device = existing.instance.RootDeviceName ?? rootDevice;
-    const volume = volumes.find((candidate: Volume) => candidate.Attachments?.some((attachment) => attachment.InstanceId === existing.instanceId && attachment.Device === device));
+    const volume = volumes.find((candidate: Volume) =>
+      candidate.Attachments?.some((attachment) => attachment.InstanceId === existing.instanceId && attachment.Device === device),
+    );
     if (volume?.VolumeId && volume.Size !== undefined) return [{ node: existing.node, volumeId: volume.VolumeId, sizeGiB: volume.Size, plannedGiB }];
     // Only a node launched moments ago (by an earlier attempt, from the plan) does not show its root volume yet.
     if (existing.instance.State?.Name === 'pending') return [];
@@ -148,7 +178,10 @@ async function latestModifications(ec2: EC2Client, volumeIds: readonly string[])
   // A filter, not VolumeIds: a volume that was never modified is then missing from the answer instead of failing it.
   const filters: Filter[] = [{ Name: 'volume-id', Values: [...volumeIds] }];
   const modifications = await paginate(
-    (NextToken) => call('ec2:DescribeVolumesModifications', () => ec2.send(new DescribeVolumesModificationsCommand({ Filters: filters, ...(NextToken ? { NextToken } : {}) }))),
+    (NextToken) =>
+      call('ec2:DescribeVolumesModifications', () =>
+        ec2.send(new DescribeVolumesModificationsCommand({ Filters: filters, ...(NextToken ? { NextToken } : {}) })),
+      ),
     (page) => page.VolumesModifications,
   );
   for (const modification of modifications) {
@@ -167,7 +200,10 @@ async function growVolume(ec2: EC2Client, volume: RootVolume): Promise<void> {
   } catch (error) {
     const code = awsErrorCode(error);
     if (code === 'IncorrectModificationState') {
-      throw new TransientError(`the disk of node ${volume.node.name} (${volume.volumeId}) is still being modified; it grows once that is done`, { code, cause: error });
+      throw new TransientError(`the disk of node ${volume.node.name} (${volume.volumeId}) is still being modified; it grows once that is done`, {
+        code,
+        cause: error,
+      });
     }
     throw error;
   }
@@ -177,14 +213,21 @@ async function waitForVolumes(ec2: EC2Client, clock: Clock, volumes: readonly Ro
   let waiting = volumes;
   for (let poll = 0; waiting.length > 0; poll += 1) {
     if (poll === VOLUME_POLLS) {
-      throw new TransientError(`the disk(s) ${waiting.map((volume) => volume.volumeId).join(', ')} did not take their new size within ${(VOLUME_POLL_MS * VOLUME_POLLS) / 1000} s`);
+      throw new TransientError(
+        `the disk(s) ${waiting.map((volume) => volume.volumeId).join(', ')} did not take their new size within ${(VOLUME_POLL_MS * VOLUME_POLLS) / 1000} s`,
+      );
     }
     await clock.sleep(VOLUME_POLL_MS);
-    const modifications = await latestModifications(ec2, waiting.map((volume) => volume.volumeId));
+    const modifications = await latestModifications(
+      ec2,
+      waiting.map((volume) => volume.volumeId),
+    );
     for (const volume of waiting) {
       const modification = modifications.get(volume.volumeId);
       if (modification?.ModificationState === 'failed') {
-        throw new PermanentError(`growing the disk of node ${volume.node.name} (${volume.volumeId}) failed${modification.StatusMessage ? `: ${modification.StatusMessage}` : ''}`);
+        throw new PermanentError(
+          `growing the disk of node ${volume.node.name} (${volume.volumeId}) failed${modification.StatusMessage ? `: ${modification.StatusMessage}` : ''}`,
+        );
       }
     }
     waiting = waiting.filter((volume) => !VOLUME_GROWN.has(modifications.get(volume.volumeId)?.ModificationState ?? ''));
@@ -213,7 +256,9 @@ async function convergeInstance(ec2: EC2Client, clock: Clock, existing: Existing
 async function changeType(ec2: EC2Client, existing: ExistingNode, instanceType: string): Promise<void> {
   const { instance, instanceId } = existing;
   try {
-    await instanceCall('ec2:ModifyInstanceAttribute', () => ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: instanceId, InstanceType: { Value: instanceType } })));
+    await instanceCall('ec2:ModifyInstanceAttribute', () =>
+      ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: instanceId, InstanceType: { Value: instanceType } })),
+    );
   } catch (error) {
     if (!(error instanceof PermanentError)) throw error;
     // EC2 refused the new type for this instance: bring the node back as it was rather than leave it down.
@@ -222,7 +267,10 @@ async function changeType(ec2: EC2Client, existing: ExistingNode, instanceType: 
       await call('ec2:StartInstances', () => ec2.send(new StartInstancesCommand({ InstanceIds: [instanceId] })));
     } catch (startError) {
       const why = startError instanceof Error ? startError.message : String(startError);
-      throw new PermanentError(`${error.message}; starting ${nodeLabel(existing)} again as ${previous} failed too, it is stopped: ${why}`, { code: error.code, cause: error });
+      throw new PermanentError(`${error.message}; starting ${nodeLabel(existing)} again as ${previous} failed too, it is stopped: ${why}`, {
+        code: error.code,
+        cause: error,
+      });
     }
     throw new PermanentError(`${error.message}; ${nodeLabel(existing)} was started again as ${previous}`, { code: error.code, cause: error });
   }
@@ -234,7 +282,8 @@ async function instanceCall<T>(action: string, send: () => Promise<T>): Promise<
     return await call(action, send);
   } catch (error) {
     const code = awsErrorCode(error);
-    if (code === 'IncorrectInstanceState') throw new TransientError(`${action} found the instance in another state than expected`, { code, cause: error });
+    if (code === 'IncorrectInstanceState')
+      throw new TransientError(`${action} found the instance in another state than expected`, { code, cause: error });
     throw error;
   }
 }
@@ -243,11 +292,16 @@ async function waitForState(ec2: EC2Client, clock: Clock, existing: ExistingNode
   const { instanceId } = existing;
   for (let poll = 0; poll < INSTANCE_POLLS; poll += 1) {
     await clock.sleep(INSTANCE_POLL_MS);
-    const output = await call('ec2:DescribeInstances', () => ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: [instanceId] }] })));
-    const instance = output.Reservations?.flatMap((reservation) => reservation.Instances ?? []).find((candidate) => candidate.InstanceId === instanceId);
+    const output = await call('ec2:DescribeInstances', () =>
+      ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: [instanceId] }] })),
+    );
+    const instance = output.Reservations?.flatMap((reservation) => reservation.Instances ?? []).find(
+      (candidate) => candidate.InstanceId === instanceId,
+    );
     const state = instance?.State?.Name;
     if (instance && state && wanted.includes(state)) return instance;
-    if (state && GONE.has(state)) throw new PermanentError(`${nodeLabel(existing)} is ${state}; CloudSeed was stopping or starting it to match the plan`);
+    if (state && GONE.has(state))
+      throw new PermanentError(`${nodeLabel(existing)} is ${state}; CloudSeed was stopping or starting it to match the plan`);
     const reason = instance?.StateReason;
     if (wanted.includes('running') && state === 'stopped' && reason?.Code?.includes('InsufficientInstanceCapacity')) {
       // Started, then stopped again for want of capacity: retried like a launch that found none.
@@ -257,7 +311,10 @@ async function waitForState(ec2: EC2Client, clock: Clock, existing: ExistingNode
   throw new TransientError(`${nodeLabel(existing)} did not become ${wanted.join(' or ')} within ${(INSTANCE_POLL_MS * INSTANCE_POLLS) / 1000} s`);
 }
 
-async function paginate<P extends { NextToken?: string | undefined }, T>(fetch: (token: string | undefined) => Promise<P>, items: (page: P) => readonly T[] | undefined): Promise<T[]> {
+async function paginate<P extends { NextToken?: string | undefined }, T>(
+  fetch: (token: string | undefined) => Promise<P>,
+  items: (page: P) => readonly T[] | undefined,
+): Promise<T[]> {
   const all: T[] = [];
   let token: string | undefined;
   do {

@@ -101,7 +101,12 @@ interface DumpOutcome {
  * rejects. (Upload.abort() would make done() reject at once while parts are still in flight, and
  * the abort of the multipart upload would race whatever the caller does next.)
  */
-async function dumpAndFingerprint(dump: PostgresTool, session: SqlSession, tables: readonly TableName[], location: BackupLocation): Promise<DumpOutcome> {
+async function dumpAndFingerprint(
+  dump: PostgresTool,
+  session: SqlSession,
+  tables: readonly TableName[],
+  location: BackupLocation,
+): Promise<DumpOutcome> {
   let dumpExit: ToolExit | undefined;
   const dumpExited = dump.exited.then((exit) => (dumpExit = exit));
   const measure = new Measure(async () => {
@@ -151,13 +156,20 @@ async function dumpAndFingerprint(dump: PostgresTool, session: SqlSession, table
 }
 
 async function uploadGlobals(server: Server, location: BackupLocation): Promise<void> {
-  const globals = await runChecked('pg_dumpall --globals-only', join(server.bin, 'pg_dumpall'), [...superuserLogin(server), '--globals-only', '--no-password'], {
-    asPostgres: true,
-    binDir: server.bin,
-  });
-  await s3.send(new PutObjectCommand({ Bucket: location.bucket, Key: globalsKey(location), Body: globals, ContentType: 'application/sql' })).catch((error: unknown) => {
-    throw new Error(`uploading the globals to ${objectUrl(location, globalsKey(location))} failed: ${messageOf(error)}`);
-  });
+  const globals = await runChecked(
+    'pg_dumpall --globals-only',
+    join(server.bin, 'pg_dumpall'),
+    [...superuserLogin(server), '--globals-only', '--no-password'],
+    {
+      asPostgres: true,
+      binDir: server.bin,
+    },
+  );
+  await s3
+    .send(new PutObjectCommand({ Bucket: location.bucket, Key: globalsKey(location), Body: globals, ContentType: 'application/sql' }))
+    .catch((error: unknown) => {
+      throw new Error(`uploading the globals to ${objectUrl(location, globalsKey(location))} failed: ${messageOf(error)}`);
+    });
 }
 
 export async function validateBackupObject(db: DatabaseRef, location: BackupLocation, recorded: BackupResult): Promise<ValidationResult> {
@@ -205,7 +217,8 @@ export async function restoreBackupObject(db: DatabaseRef, location: BackupLocat
   try {
     const restored = await restoreInto(db, incoming, location);
     if (restored.exit.code !== 0) throw new Error(`pg_restore failed: ${failureOf(restored.exit)}; ${db.database} was left as it was`);
-    if (restored.sha256 !== recorded.sha256) throw new Error(`${checksumMismatch(restored.sha256, recorded.sha256)}; ${db.database} was left as it was`);
+    if (restored.sha256 !== recorded.sha256)
+      throw new Error(`${checksumMismatch(restored.sha256, recorded.sha256)}; ${db.database} was left as it was`);
     // pg_restore brings no planner statistics; the application should not start without them. The
     // tenant's index and statistics expressions run as the table's owner in a security-restricted
     // operation (SET ROLE refused), not as the superuser who asks.
@@ -216,7 +229,9 @@ export async function restoreBackupObject(db: DatabaseRef, location: BackupLocat
     throw error;
   }
   await dropDatabase(db.server, replaced).catch((error: unknown) => {
-    throw new Error(`the backup was restored into ${db.database}, but the database it replaced (${replaced}) could not be dropped: ${messageOf(error)}`);
+    throw new Error(
+      `the backup was restored into ${db.database}, but the database it replaced (${replaced}) could not be dropped: ${messageOf(error)}`,
+    );
   });
 }
 

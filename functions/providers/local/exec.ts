@@ -68,7 +68,9 @@ const DEFAULT_TIMEOUT_MS = 120_000;
 
 export function run(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const account = options.asPostgres ? postgresAccount() : undefined;
-  const base = account ? postgresEnvironment(options.binDir, account) : { PATH: searchPath(options.binDir), LANG: 'C.UTF-8', TZ: 'UTC', HOME: '/root' };
+  const base = account
+    ? postgresEnvironment(options.binDir, account)
+    : { PATH: searchPath(options.binDir), LANG: 'C.UTF-8', TZ: 'UTC', HOME: '/root' };
   const env = { ...base, ...options.env };
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {

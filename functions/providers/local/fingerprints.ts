@@ -6,7 +6,6 @@ import type { SqlSession } from './pg-process.ts';
 // table its row count and an md5 over the md5s of its rows' text, sorted, so that a table without
 // a primary key has a fingerprint too and the order rows happen to be stored in does not matter.
 
-
 export interface TableName {
   readonly schema: string;
   readonly name: string;
@@ -36,7 +35,6 @@ export async function fingerprintAll(session: SqlSession, tables: readonly Table
   for (const table of tables) fingerprints.push(await fingerprint(session, table));
   return fingerprints;
 }
-
 
 export const tableLabel = (table: TableName): string => `${table.schema}.${table.name}`;
 export const qualifiedName = (table: TableName): string => `${identifier(table.schema)}.${identifier(table.name)}`;

@@ -43,9 +43,13 @@ export async function startExisting(home: string, options: LifecycleOptions = {}
     outcomes.push(
       ...(await Promise.all(
         group.map((node) =>
-          attempt(node, async (server) => {
-            if (!(await isRunning(server.paths))) await startServer(server);
-          }, options),
+          attempt(
+            node,
+            async (server) => {
+              if (!(await isRunning(server.paths))) await startServer(server);
+            },
+            options,
+          ),
         ),
       )),
     );

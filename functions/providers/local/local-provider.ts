@@ -4,7 +4,14 @@ import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { DomainError } from '@cloudseed/shared/errors';
 import { LOOPBACK_CIDRS } from '@cloudseed/shared/transform/local-json';
-import { productionSettings, renderPgHba, renderPgIdent, renderPostgresqlConf, REPLICATION_USER, tuneComponent } from '@cloudseed/shared/transform/postgres-config';
+import {
+  productionSettings,
+  renderPgHba,
+  renderPgIdent,
+  renderPostgresqlConf,
+  REPLICATION_USER,
+  tuneComponent,
+} from '@cloudseed/shared/transform/postgres-config';
 import type { AwsNode, Component, ServerLayout } from '@cloudseed/shared';
 import type {
   BackupLocation,
@@ -27,7 +34,19 @@ import { ensureDir, exists, readTextIfExists, writeFileAtomic } from './files.ts
 import { withLock } from './lock.ts';
 import { listNodes, readNodeRecord, writeNodeRecord } from './nodes.ts';
 import type { NodeRecord } from './nodes.ts';
-import { certificateAuthorityFile, commandsDir, instancesRoot, nodePaths, passwordFile, pathsOf, planInstancesDir, planSecretsDir, replicationPasswordFile, safeName, secretsRoot } from './paths.ts';
+import {
+  certificateAuthorityFile,
+  commandsDir,
+  instancesRoot,
+  nodePaths,
+  passwordFile,
+  pathsOf,
+  planInstancesDir,
+  planSecretsDir,
+  replicationPasswordFile,
+  safeName,
+  secretsRoot,
+} from './paths.ts';
 import type { NodePaths } from './paths.ts';
 import { reserveLoopbackPorts } from './ports.ts';
 import { ensureCertificateAuthority, ensureSecret, readCertificateAuthority, readSecret, scramVerifier } from './secrets.ts';
@@ -109,7 +128,8 @@ export class LocalProvider implements Provider {
       );
     }
     const missing = await missingPrograms(binDirOf(this.#postgresRoot, major));
-    if (missing.length > 0) throw new PreflightRefused(`PostgreSQL ${major} on this machine lacks ${missing.join(', ')}; reinstall postgresql-${major}`);
+    if (missing.length > 0)
+      throw new PreflightRefused(`PostgreSQL ${major} on this machine lacks ${missing.join(', ')}; reinstall postgresql-${major}`);
 
     const spec = specOf(target);
     const nodes = target.component.nodes.length;
@@ -148,7 +168,9 @@ export class LocalProvider implements Provider {
 
   ensureSecurityGroup(target: DeployTarget): Promise<NetworkRef> {
     // Nothing to create: locally the "security group" is pg_hba.conf, written at configure.
-    return Promise.resolve().then(() => ({ securityGroupId: `local-${safeName('plan id', target.planId)}-${safeName('component id', target.component.id)}` }));
+    return Promise.resolve().then(() => ({
+      securityGroupId: `local-${safeName('plan id', target.planId)}-${safeName('component id', target.component.id)}`,
+    }));
   }
 
   async launchNodes(target: DeployTarget, _network: NetworkRef): Promise<NodeRef[]> {
@@ -231,7 +253,14 @@ export class LocalProvider implements Provider {
       const record = await readNodeRecord(paths);
       if (!record) throw new Error(`node ${node.name} has not been launched`);
       // verify-full against the node's own certificate: TLS is on, and it is this server's.
-      const connection = conninfo({ host: '127.0.0.1', port: record.port, dbname: databaseName, user: username, sslmode: 'verify-full', sslrootcert: paths.caFile });
+      const connection = conninfo({
+        host: '127.0.0.1',
+        port: record.port,
+        dbname: databaseName,
+        user: username,
+        sslmode: 'verify-full',
+        sslrootcert: paths.caFile,
+      });
       const result = await run(join(bin, 'psql'), ['-X', '-A', '-t', '-w', '-v', 'ON_ERROR_STOP=1', '-c', 'SELECT 1', '-d', connection], {
         binDir: bin,
         env: { PGPASSWORD: password, PGCONNECT_TIMEOUT: '10' },
@@ -253,7 +282,8 @@ export class LocalProvider implements Provider {
         const { databaseName: database, username } = target.component.postgres;
         const answer = await readiness(this.#serverOf(record, paths), { database, username });
         if (answer === 0) return { ...base, healthy: true };
-        if (answer === 1) return { ...base, healthy: false, detail: 'server is rejecting connections (starting up, shutting down or in crash recovery)' };
+        if (answer === 1)
+          return { ...base, healthy: false, detail: 'server is rejecting connections (starting up, shutting down or in crash recovery)' };
         return { ...base, healthy: false, detail: `not accepting connections on 127.0.0.1:${record.port}` };
       }),
     );
@@ -319,7 +349,8 @@ export class LocalProvider implements Provider {
     // The packages are the machine's: "installing" is making sure the plan's major is there.
     const { major } = target.component.postgres;
     const missing = await missingPrograms(binDirOf(this.#postgresRoot, major));
-    if (missing.length > 0) throw new Error(`PostgreSQL ${major} is not installed on this machine (missing ${missing.join(', ')}); install postgresql-${major}`);
+    if (missing.length > 0)
+      throw new Error(`PostgreSQL ${major} is not installed on this machine (missing ${missing.join(', ')}); install postgresql-${major}`);
   }
 
   async #configure(target: DeployTarget, wanted: readonly NodeRef[]): Promise<void> {
@@ -333,7 +364,10 @@ export class LocalProvider implements Provider {
     const selected = (node: LocalNode) => wanted.some((ref) => ref.name === node.record.name);
     const password = await this.readPassword(target);
     const authority = await this.#authorityOf(target);
-    const replicationPassword = replicas.length > 0 ? await readSecret(replicationPasswordFile(this.#home, target.planId, target.component.id), 'the replication password') : undefined;
+    const replicationPassword =
+      replicas.length > 0
+        ? await readSecret(replicationPasswordFile(this.#home, target.planId, target.component.id), 'the replication password')
+        : undefined;
 
     // Raising a hot-standby limit (max_connections, ...) must reach the standbys before the primary,
     // lowering it the primary first; new replicas are cloned from the reconfigured primary.
@@ -348,7 +382,13 @@ export class LocalProvider implements Provider {
     }
   }
 
-  async #configureNode(spec: Component, node: LocalNode, primary: LocalNode, authority: KeyAndCertificate, replicationPassword: string | undefined): Promise<void> {
+  async #configureNode(
+    spec: Component,
+    node: LocalNode,
+    primary: LocalNode,
+    authority: KeyAndCertificate,
+    replicationPassword: string | undefined,
+  ): Promise<void> {
     const { paths, server, record } = node;
     await withLock(paths.root, async () => {
       await prepareNodeDirs(paths);
@@ -445,7 +485,9 @@ export async function ensureHomeReachable(home: string): Promise<void> {
   await ensureDir(instancesRoot(home), 0o711);
   const probe = await run('test', ['-x', instancesRoot(home)], { asPostgres: true });
   if (probe.code !== 0) {
-    throw new PreflightRefused(`the postgres OS user cannot reach ${instancesRoot(home)}; every directory above CLOUDSEED_HOME must be searchable by others (chmod o+x)`);
+    throw new PreflightRefused(
+      `the postgres OS user cannot reach ${instancesRoot(home)}; every directory above CLOUDSEED_HOME must be searchable by others (chmod o+x)`,
+    );
   }
 }
 
@@ -466,7 +508,10 @@ export function machineMemoryGiB(): { readonly total: number; readonly kept: num
  * own nodes, which a redeploy replaces. A node recorded before nodes kept their memory counts as
  * nothing: its plan's next deploy records it.
  */
-export async function committedMemoryGiB(home: string, except?: Pick<DeployTarget, 'planId' | 'component'>): Promise<{ readonly memoryGiB: number; readonly nodes: number }> {
+export async function committedMemoryGiB(
+  home: string,
+  except?: Pick<DeployTarget, 'planId' | 'component'>,
+): Promise<{ readonly memoryGiB: number; readonly nodes: number }> {
   const others = (await listNodes(home)).filter(
     ({ record }) => !(except && record.planId === except.planId && record.componentId === except.component.id),
   );
@@ -514,7 +559,8 @@ async function applyConfig(server: Server): Promise<void> {
 
 /** The cs-json component renders the configuration; it must be the one the aws-json component came from. */
 function specOf(target: DeployTarget): Component {
-  if (target.spec.id !== target.component.id) throw new Error(`target.spec is component ${target.spec.id} but target.component is ${target.component.id}`);
+  if (target.spec.id !== target.component.id)
+    throw new Error(`target.spec is component ${target.spec.id} but target.component is ${target.component.id}`);
   return target.spec;
 }
 

@@ -82,7 +82,8 @@ export async function ensureServerCertificate(paths: NodePaths, authority: KeyAn
     await writeFileAtomic(paths.keyFile, issued.privateKeyPem, 0o600, postgres);
     await writeFileAtomic(paths.certFile, issued.certificatePem, 0o644, postgres);
   }
-  if ((await readTextIfExists(paths.caFile)) !== authority.certificatePem) await writeFileAtomic(paths.caFile, authority.certificatePem, 0o644, postgres);
+  if ((await readTextIfExists(paths.caFile)) !== authority.certificatePem)
+    await writeFileAtomic(paths.caFile, authority.certificatePem, 0o644, postgres);
 }
 
 /**
@@ -210,20 +211,26 @@ async function isPostgresProcess(pid: number): Promise<boolean> {
 }
 
 function pgCtl(server: Server, args: readonly string[]) {
-  return run(join(server.bin, 'pg_ctl'), ['-D', server.paths.data, ...args], { asPostgres: true, binDir: server.bin, timeoutMs: (START_TIMEOUT_SECONDS + 30) * 1000 });
+  return run(join(server.bin, 'pg_ctl'), ['-D', server.paths.data, ...args], {
+    asPostgres: true,
+    binDir: server.bin,
+    timeoutMs: (START_TIMEOUT_SECONDS + 30) * 1000,
+  });
 }
 
 export async function startServer(server: Server): Promise<void> {
   await clearStaleLock(server);
   const since = Date.now();
   const result = await pgCtl(server, ['start', '-w', '-t', String(START_TIMEOUT_SECONDS), '-s', '-l', server.paths.startupLog]);
-  if (result.code !== 0) throw new Error(`PostgreSQL on ${server.name} did not start: ${await startFailureReason(server.paths, since, describeFailure(result))}`);
+  if (result.code !== 0)
+    throw new Error(`PostgreSQL on ${server.name} did not start: ${await startFailureReason(server.paths, since, describeFailure(result))}`);
 }
 
 export async function restartServer(server: Server): Promise<void> {
   const since = Date.now();
   const result = await pgCtl(server, ['restart', '-w', '-t', String(START_TIMEOUT_SECONDS), '-s', '-m', 'fast', '-l', server.paths.startupLog]);
-  if (result.code !== 0) throw new Error(`PostgreSQL on ${server.name} did not restart: ${await startFailureReason(server.paths, since, describeFailure(result))}`);
+  if (result.code !== 0)
+    throw new Error(`PostgreSQL on ${server.name} did not restart: ${await startFailureReason(server.paths, since, describeFailure(result))}`);
 }
 
 export async function reloadServer(server: Server): Promise<void> {
@@ -290,9 +297,13 @@ async function dataDirInUse(paths: NodePaths): Promise<boolean> {
  * SCRAM challenge, which is proof enough, and logs one line instead of a whole session.
  */
 export async function readiness(server: Server, login: { readonly database: string; readonly username: string }): Promise<number | null> {
-  const result = await run(join(server.bin, 'pg_isready'), ['-q', '-h', '127.0.0.1', '-p', String(server.port), '-t', '3', '-d', login.database, '-U', login.username], {
-    binDir: server.bin,
-  });
+  const result = await run(
+    join(server.bin, 'pg_isready'),
+    ['-q', '-h', '127.0.0.1', '-p', String(server.port), '-t', '3', '-d', login.database, '-U', login.username],
+    {
+      binDir: server.bin,
+    },
+  );
   return result.code;
 }
 

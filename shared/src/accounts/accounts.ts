@@ -225,12 +225,14 @@ export class AccountService {
   /** Connects an account once CloudSeed has assumed its role with the customer's ExternalId. */
   async connect(ownerId: string, body: unknown): Promise<AccountRecord> {
     const parsed = connectAccountSchema.safeParse(body, { reportInput: true });
-    if (!parsed.success) throw new ValidationFailed(toProblems(parsed.error.issues), 'The account connection is not valid; see errors for each field.');
+    if (!parsed.success)
+      throw new ValidationFailed(toProblems(parsed.error.issues), 'The account connection is not valid; see errors for each field.');
     const { roleArn, region } = parsed.data;
     const awsAccountId = awsAccountIdOf(roleArn) ?? '';
     const existing = await this.#deps.repository.list(ownerId);
     if (existing.some((account) => sameRole(account.roleArn, roleArn))) throw new Conflict('This role is connected already.');
-    if (existing.length >= MAX_ACCOUNTS) throw new Conflict(`You have connected ${MAX_ACCOUNTS} accounts, the most CloudSeed allows; remove one first.`);
+    if (existing.length >= MAX_ACCOUNTS)
+      throw new Conflict(`You have connected ${MAX_ACCOUNTS} accounts, the most CloudSeed allows; remove one first.`);
     const externalId = await this.#externalId(ownerId);
     const backupBucket = backupBucketName(awsAccountId, region);
     const outcome = await this.#deps.verifier.verify({ roleArn, externalId, region }, backupBucket);
@@ -244,18 +246,30 @@ export class AccountService {
       throw new ValidationFailed([{ path: '/region', message }], `The account's backup bucket is not in ${region}; see errors.${relaunch}`);
     }
     const now = this.#deps.now().toISOString();
-    const record: AccountRecord = { ownerId, id: this.#deps.newId(), name: parsed.data.name ?? `AWS ${awsAccountId}`, roleArn, awsAccountId, region, createdAt: now, verifiedAt: now };
+    const record: AccountRecord = {
+      ownerId,
+      id: this.#deps.newId(),
+      name: parsed.data.name ?? `AWS ${awsAccountId}`,
+      roleArn,
+      awsAccountId,
+      region,
+      createdAt: now,
+      verifiedAt: now,
+    };
     await this.#deps.repository.create(record);
     return record;
   }
 
   /** Removes a connection no deployed plan runs in any more. */
   async disconnect(ownerId: string, id: string): Promise<void> {
-    if (this.#deps.builtInLocal && id === LOCAL_ACCOUNT_ID) throw new Conflict('The local account is built into the local cloud; it cannot be removed.');
+    if (this.#deps.builtInLocal && id === LOCAL_ACCOUNT_ID)
+      throw new Conflict('The local account is built into the local cloud; it cannot be removed.');
     if (!(await this.find(ownerId, id))) throw new NotFound(`There is no account ${id}.`);
     const using = await this.#plansUsing(ownerId, id);
     if (using.length > 0) {
-      throw new Conflict(`Deployed plans run in this account (${using.join(', ')}); delete them, or wait for their teardown to finish, before removing it.`);
+      throw new Conflict(
+        `Deployed plans run in this account (${using.join(', ')}); delete them, or wait for their teardown to finish, before removing it.`,
+      );
     }
     await this.#deps.repository.delete(ownerId, id);
   }
@@ -293,7 +307,9 @@ export class AccountService {
   async #plansUsing(ownerId: string, accountId: string): Promise<string[]> {
     const deployed = await this.#deps.deployments.listByOwner(ownerId);
     if (deployed.length === 0) return [];
-    const using = new Map(deployed.filter((deployment) => targets(deployment.spec.target, accountId)).map((deployment) => [deployment.planId, deployment.planId]));
+    const using = new Map(
+      deployed.filter((deployment) => targets(deployment.spec.target, accountId)).map((deployment) => [deployment.planId, deployment.planId]),
+    );
     const deployedIds = new Set(deployed.map((deployment) => deployment.planId));
     let afterId: string | undefined;
     do {

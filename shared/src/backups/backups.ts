@@ -40,7 +40,10 @@ export interface BackupRepository {
 
 /** Sortable by time, unique: `20261124T075400Z-3f9a1c2b`. */
 export function newBackupId(now: Date, random: string): string {
-  return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')}-${random.slice(0, 8)}`;
+  return `${now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')}-${random.slice(0, 8)}`;
 }
 
 export const BACKUP_ID = /^\d{8}T\d{6}Z-[0-9a-f]{8}$/;

@@ -12,12 +12,7 @@ export interface InstanceType {
 
 type Row = readonly [name: string, vcpus: number, memoryGiB: number, hourlyUsd: number];
 
-function defineFamily(
-  familyName: string,
-  architecture: Architecture,
-  burstable: boolean,
-  rows: readonly Row[],
-): InstanceType[] {
+function defineFamily(familyName: string, architecture: Architecture, burstable: boolean, rows: readonly Row[]): InstanceType[] {
   return rows.map(([name, vcpus, memoryGiB, hourlyUsd]) =>
     Object.freeze({ name, family: familyName, vcpus, memoryGiB, architecture, hourlyUsd, burstable }),
   );

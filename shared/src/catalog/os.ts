@@ -23,9 +23,7 @@ function defineOs(spec: OsImage): OsImage {
   const pgMajors = Object.freeze([...spec.pgMajors]);
   const supported = (pgMajor: number): number => {
     if (!pgMajors.includes(pgMajor)) {
-      throw new RangeError(
-        `${spec.label} cannot install PostgreSQL ${pgMajor}; it offers ${pgMajors.join(', ')}`,
-      );
+      throw new RangeError(`${spec.label} cannot install PostgreSQL ${pgMajor}; it offers ${pgMajors.join(', ')}`);
     }
     return pgMajor;
   };
@@ -104,8 +102,7 @@ const ubuntu2404 = debianFamily({
   version: '24.04',
   label: 'Ubuntu 24.04 LTS',
   distroPgMajor: 16,
-  amiParameter: (architecture) =>
-    `/aws/service/canonical/ubuntu/server/24.04/stable/current/${debianArch[architecture]}/hvm/ebs-gp3/ami-id`,
+  amiParameter: (architecture) => `/aws/service/canonical/ubuntu/server/24.04/stable/current/${debianArch[architecture]}/hvm/ebs-gp3/ami-id`,
 });
 
 const debian12 = debianFamily({

@@ -125,7 +125,8 @@ async function renderCommand(args: readonly string[], io: CliIo): Promise<number
   if (values.target !== undefined && values.target !== 'aws' && values.target !== 'local') {
     throw new UsageError('--target must be aws or local');
   }
-  const target = values.target === 'aws' ? { cloud: 'aws' as const, region: 'us-east-1' } : values.target === 'local' ? { cloud: 'local' as const } : undefined;
+  const target =
+    values.target === 'aws' ? { cloud: 'aws' as const, region: 'us-east-1' } : values.target === 'local' ? { cloud: 'local' as const } : undefined;
   const loaded = await loadPlan(file, io, target);
   if ('problems' in loaded) return reportProblems(file, loaded.problems, io);
   const rendered = loaded.plan.target.cloud === 'aws' ? renderAwsJson(loaded.plan, { planId }) : renderLocalJson(loaded.plan, { planId });

@@ -4,7 +4,8 @@ import { Cron } from 'croner';
 // subset that both the local scheduler and EventBridge Scheduler can express.
 
 const NUMERIC_FIELD = /^(?:\*|\d{1,2}(?:-\d{1,2})?)(?:\/\d{1,2})?(?:,(?:\*|\d{1,2}(?:-\d{1,2})?)(?:\/\d{1,2})?)*$/;
-const MONTH_FIELD = /^(?:\*|(?:\d{1,2}|[A-Z]{3})(?:-(?:\d{1,2}|[A-Z]{3}))?)(?:\/\d{1,2})?(?:,(?:\*|(?:\d{1,2}|[A-Z]{3})(?:-(?:\d{1,2}|[A-Z]{3}))?)(?:\/\d{1,2})?)*$/;
+const MONTH_FIELD =
+  /^(?:\*|(?:\d{1,2}|[A-Z]{3})(?:-(?:\d{1,2}|[A-Z]{3}))?)(?:\/\d{1,2})?(?:,(?:\*|(?:\d{1,2}|[A-Z]{3})(?:-(?:\d{1,2}|[A-Z]{3}))?)(?:\/\d{1,2})?)*$/;
 const WEEKDAY_FIELD = /^(?:\*|(?:[0-7]|[A-Z]{3})(?:-(?:[0-7]|[A-Z]{3}))?)(?:,(?:[0-7]|[A-Z]{3})(?:-(?:[0-7]|[A-Z]{3}))?)*$/;
 const WEEKDAY_NAMES = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'] as const;
 

@@ -38,11 +38,14 @@ const cidr = z.string().superRefine((text, context) => {
   if (!check.ok) context.addIssue({ code: 'custom', message: check.reason });
 });
 
-const backupSchedule = z.string().max(100).superRefine((text, context) => {
-  const check = checkCron(text);
-  const interval = check.ok ? checkBackupInterval(text) : check;
-  if (!interval.ok) context.addIssue({ code: 'custom', message: interval.reason });
-});
+const backupSchedule = z
+  .string()
+  .max(100)
+  .superRefine((text, context) => {
+    const check = checkCron(text);
+    const interval = check.ok ? checkBackupInterval(text) : check;
+    if (!interval.ok) context.addIssue({ code: 'custom', message: interval.reason });
+  });
 
 export const targetSchema = z.discriminatedUnion(
   'cloud',

@@ -39,10 +39,7 @@ export function isShorthand(input: unknown): input is Record<string, unknown> {
   return 'db' in input || 'hardware' in input || typeof (input as { os?: unknown }).os === 'string';
 }
 
-export function shorthandToPlan(
-  input: unknown,
-  target: Target,
-): { ok: true; document: PlanInput } | { ok: false; errors: FieldProblem[] } {
+export function shorthandToPlan(input: unknown, target: Target): { ok: true; document: PlanInput } | { ok: false; errors: FieldProblem[] } {
   const parsed = shorthandSchema.safeParse(input, { reportInput: true });
   if (!parsed.success) return { ok: false, errors: toProblems(parsed.error.issues) };
   const { hardware, db, os } = parsed.data;

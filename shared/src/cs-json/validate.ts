@@ -83,7 +83,10 @@ function normaliseComponent(component: ParsedComponent, target: Target, base: st
         errors.push({ path: `${base}/hardware/cpus`, message: `${hint} has ${instance.vcpus} vCPUs; leave cpus out or make it ${instance.vcpus}` });
       }
       if (hardware.memoryGiB !== undefined && hardware.memoryGiB !== instance.memoryGiB) {
-        errors.push({ path: `${base}/hardware/memoryGiB`, message: `${hint} has ${instance.memoryGiB} GiB; leave memoryGiB out or make it ${instance.memoryGiB}` });
+        errors.push({
+          path: `${base}/hardware/memoryGiB`,
+          message: `${hint} has ${instance.memoryGiB} GiB; leave memoryGiB out or make it ${instance.memoryGiB}`,
+        });
       }
       cpus = instance.vcpus;
       memoryGiB = instance.memoryGiB;

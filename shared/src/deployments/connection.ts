@@ -15,7 +15,8 @@ export const caFileName = (planId: string): string => `cloudseed-${planId.replac
 
 /** `postgresql://user[:password]@host:port/database?sslmode=verify-full&sslrootcert=<file>`. */
 export function connectionUri(endpoint: ConnectionEndpoint, planId: string, password?: string): string {
-  const login = password === undefined ? encodeURIComponent(endpoint.username) : `${encodeURIComponent(endpoint.username)}:${encodeURIComponent(password)}`;
+  const login =
+    password === undefined ? encodeURIComponent(endpoint.username) : `${encodeURIComponent(endpoint.username)}:${encodeURIComponent(password)}`;
   const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host;
   return `postgresql://${login}@${host}:${endpoint.port}/${encodeURIComponent(endpoint.database)}?sslmode=verify-full&sslrootcert=${caFileName(planId)}`;
 }

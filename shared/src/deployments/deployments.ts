@@ -98,7 +98,13 @@ export interface DeploymentRepository {
    */
   start(record: DeploymentRecord, expectedRevision: number | undefined): Promise<void>;
   /** Changes fields of the current deployment; refused (Conflict) when another deployment holds the item now. */
-  update(ownerId: string, planId: string, deploymentId: string, changes: Partial<Omit<DeploymentRecord, 'ownerId' | 'planId' | 'deploymentId' | 'revision'>>, remove?: readonly (keyof DeploymentRecord)[]): Promise<DeploymentRecord>;
+  update(
+    ownerId: string,
+    planId: string,
+    deploymentId: string,
+    changes: Partial<Omit<DeploymentRecord, 'ownerId' | 'planId' | 'deploymentId' | 'revision'>>,
+    remove?: readonly (keyof DeploymentRecord)[],
+  ): Promise<DeploymentRecord>;
   delete(ownerId: string, planId: string, deploymentId: string): Promise<void>;
   /** Takes the plan's backup lock; Conflict while another backup holds it or the deployment is not running. */
   claimBackup(ownerId: string, planId: string, backupId: string): Promise<void>;

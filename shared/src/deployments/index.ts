@@ -1,5 +1,14 @@
 export { deployModeFor, isBusy, planStatus, statusReason } from './deployments.ts';
-export type { WorkflowMode, DeployMode, DeployedComponent, DeployedNode, DeploymentRecord, DeploymentRepository, DeploymentStatus, Failure } from './deployments.ts';
+export type {
+  WorkflowMode,
+  DeployMode,
+  DeployedComponent,
+  DeployedNode,
+  DeploymentRecord,
+  DeploymentRepository,
+  DeploymentStatus,
+  Failure,
+} from './deployments.ts';
 export { redeployProblems } from './redeploy.ts';
 export { readableCause, timelineFromHistory } from './timeline.ts';
 export type { HistoryEvent, StepStatus, TimelineStep } from './timeline.ts';

@@ -13,16 +13,25 @@ export function redeployProblems(running: Plan, next: Plan): FieldProblem[] {
     if (!current) return;
     const base = `/components/${index}`;
     if (component.hardware.storage.sizeGiB < current.hardware.storage.sizeGiB) {
-      problems.push({ path: `${base}/hardware/storage/sizeGiB`, message: `disks only grow: the running disk is ${current.hardware.storage.sizeGiB} GiB` });
+      problems.push({
+        path: `${base}/hardware/storage/sizeGiB`,
+        message: `disks only grow: the running disk is ${current.hardware.storage.sizeGiB} GiB`,
+      });
     }
     if (component.db.version !== current.db.version) {
-      problems.push({ path: `${base}/db/version`, message: `PostgreSQL ${current.db.version} is running; a major upgrade needs a new plan and a restore from backup` });
+      problems.push({
+        path: `${base}/db/version`,
+        message: `PostgreSQL ${current.db.version} is running; a major upgrade needs a new plan and a restore from backup`,
+      });
     }
     if (component.os.name !== current.os.name || component.os.version !== current.os.version) {
       problems.push({ path: `${base}/os`, message: `the running nodes use ${current.os.name} ${current.os.version}; the OS cannot change in place` });
     }
     if (component.db.databaseName !== current.db.databaseName) {
-      problems.push({ path: `${base}/db/databaseName`, message: `the running database is ${current.db.databaseName}; it cannot be renamed by a re-deploy` });
+      problems.push({
+        path: `${base}/db/databaseName`,
+        message: `the running database is ${current.db.databaseName}; it cannot be renamed by a re-deploy`,
+      });
     }
     if (component.db.username !== current.db.username) {
       problems.push({ path: `${base}/db/username`, message: `the running role is ${current.db.username}; it cannot be renamed by a re-deploy` });

@@ -44,7 +44,8 @@ export class DeployService {
   async deploy(ownerId: string, planId: string): Promise<{ deploymentId: string; mode: DeployMode; executionArn: string }> {
     const plan = await this.#deps.plans.get(ownerId, planId);
     const current = await this.#deps.deployments.get(ownerId, planId);
-    if (isBusy(current)) throw new Conflict(`The plan is ${current?.status === 'deleting' ? 'being deleted' : 'already deploying'}; wait for it to finish.`);
+    if (isBusy(current))
+      throw new Conflict(`The plan is ${current?.status === 'deleting' ? 'being deleted' : 'already deploying'}; wait for it to finish.`);
     await this.#requireAccount(ownerId, plan.spec.target);
     const mode = deployModeFor(current);
     if (mode === 'update' && current) {
@@ -72,7 +73,8 @@ export class DeployService {
   async delete(ownerId: string, planId: string, ifMatch?: string): Promise<'deleted' | 'tearing_down'> {
     const plan = await this.#deps.plans.get(ownerId, planId);
     const current = await this.#deps.deployments.get(ownerId, planId);
-    if (isBusy(current)) throw new Conflict(`The plan is ${current?.status === 'deleting' ? 'already being deleted' : 'deploying'}; wait for it to finish.`);
+    if (isBusy(current))
+      throw new Conflict(`The plan is ${current?.status === 'deleting' ? 'already being deleted' : 'deploying'}; wait for it to finish.`);
     const deployed = current !== undefined && (current.status !== 'failed' || (current.components?.length ?? 0) > 0 || current.mode === 'teardown');
     if (!deployed) {
       await this.#deps.plans.delete(ownerId, plan.id, ifMatch);
@@ -96,7 +98,8 @@ export class DeployService {
   async restore(ownerId: string, planId: string, backupId: string): Promise<void> {
     await this.#deps.plans.get(ownerId, planId);
     const current = await this.#deps.deployments.get(ownerId, planId);
-    if (!current || current.status !== 'running' || !current.components?.length) throw new Conflict('The plan is not running; a backup can only be restored into a running deployment.');
+    if (!current || current.status !== 'running' || !current.components?.length)
+      throw new Conflict('The plan is not running; a backup can only be restored into a running deployment.');
     const record: DeploymentRecord = {
       ...current,
       status: 'deploying',
@@ -115,7 +118,10 @@ export class DeployService {
     const message = target.accountId
       ? `no connected account ${target.accountId}: connect the account (POST /v1/accounts) or name one you have connected`
       : 'no connected account: a plan on AWS names one of your connected accounts (GET /v1/accounts)';
-    throw new ValidationFailed([{ path: '/target/accountId', message }], 'The plan deploys to AWS but names no account you have connected; see errors.');
+    throw new ValidationFailed(
+      [{ path: '/target/accountId', message }],
+      'The plan deploys to AWS but names no account you have connected; see errors.',
+    );
   }
 
   async #startOrRelease(record: DeploymentRecord, backupId?: string): Promise<string> {

@@ -104,7 +104,10 @@ export class PlanService {
   }
 
   list(ownerId: string, options: { limit?: number; afterId?: string } = {}): Promise<PlanPage> {
-    return this.#deps.repository.list(ownerId, { limit: options.limit ?? DEFAULT_PAGE_SIZE, ...(options.afterId ? { afterId: options.afterId } : {}) });
+    return this.#deps.repository.list(ownerId, {
+      limit: options.limit ?? DEFAULT_PAGE_SIZE,
+      ...(options.afterId ? { afterId: options.afterId } : {}),
+    });
   }
 
   async update(ownerId: string, id: string, body: unknown, ifMatch?: string): Promise<PlanRecord> {
@@ -112,7 +115,9 @@ export class PlanService {
     const current = await this.get(ownerId, id);
     const pinned = versionFromIfMatch(ifMatch);
     if (pinned !== undefined && pinned !== current.version) {
-      throw new PreconditionFailed(`The plan has changed since you read it (it is at version ${current.version}); read it again and reapply your change.`);
+      throw new PreconditionFailed(
+        `The plan has changed since you read it (it is at version ${current.version}); read it again and reapply your change.`,
+      );
     }
     const record: PlanRecord = { ...current, spec, version: current.version + 1, updatedAt: this.#deps.now().toISOString() };
     await this.#deps.repository.replace(record, current.version);

@@ -138,7 +138,12 @@ function renderComponent(plan: Plan, component: Component, region: string, planI
     return {
       name,
       role,
-      tags: [...baseTags, { Key: 'cloudseed:node', Value: name }, { Key: 'cloudseed:role', Value: role }, { Key: 'Name', Value: `${plan.name}/${name}` }],
+      tags: [
+        ...baseTags,
+        { Key: 'cloudseed:node', Value: name },
+        { Key: 'cloudseed:role', Value: role },
+        { Key: 'Name', Value: `${plan.name}/${name}` },
+      ],
     };
   });
   const clustered = nodes.length > 1;
@@ -169,7 +174,14 @@ function renderComponent(plan: Plan, component: Component, region: string, planI
       BlockDeviceMappings: [
         {
           DeviceName: ROOT_DEVICE[image.name],
-          Ebs: { VolumeType: 'gp3', VolumeSize: component.hardware.storage.sizeGiB, Encrypted: true, DeleteOnTermination: true, Iops: 3000, Throughput: 125 },
+          Ebs: {
+            VolumeType: 'gp3',
+            VolumeSize: component.hardware.storage.sizeGiB,
+            Encrypted: true,
+            DeleteOnTermination: true,
+            Iops: 3000,
+            Throughput: 125,
+          },
         },
       ],
       DisableApiTermination: false,
@@ -189,7 +201,11 @@ function renderComponent(plan: Plan, component: Component, region: string, planI
     },
     scripts: {
       install: renderInstallScript(component, image),
-      configure: renderConfigureScript(component, image, { region, passwordParameter, ...(replicationPasswordParameter ? { replicationPasswordParameter } : {}) }),
+      configure: renderConfigureScript(component, image, {
+        region,
+        passwordParameter,
+        ...(replicationPasswordParameter ? { replicationPasswordParameter } : {}),
+      }),
     },
     backup: {
       enabled: component.db.backup.enabled,

@@ -114,7 +114,7 @@ export function renderPgHba(component: Component, options: HbaOptions = {}): str
   const { databaseName, username } = component.db;
   const clients = [...new Set([...component.network.allowedCidrs, ...(options.extraCidrs ?? [])])];
   const rows = [
-    '# Written by CloudSeed from the plan\'s allowedCidrs. Changes here are replaced on the next deploy.',
+    "# Written by CloudSeed from the plan's allowedCidrs. Changes here are replaced on the next deploy.",
     '# TYPE    DATABASE     USER          ADDRESS                  METHOD',
     row('local', 'all', ADMIN_USER, '', 'peer'),
     row('local', 'all', username, '', `peer map=${OWNER_MAP}`),

@@ -56,7 +56,7 @@ export function certificateAuthorityParameterFor(passwordParameter: string): str
  * in a directory only root can read.
  */
 const PLAN_CA = [
-  '# The plan\'s CA: its certificate stays (replicas verify their primary with it), its key only while this runs.',
+  "# The plan's CA: its certificate stays (replicas verify their primary with it), its key only while this runs.",
   'CA_WORK="$(mktemp -d)"',
   'trap \'rm -rf "$CA_WORK"\' EXIT',
   'read_secret "$CA_PARAMETER" > "$CA_WORK/ca.pem"',
@@ -66,7 +66,7 @@ const PLAN_CA = [
 ];
 
 const SERVER_CERTIFICATE = [
-  '# The server certificate, signed by the plan\'s CA for the names and addresses clients use.',
+  "# The server certificate, signed by the plan's CA for the names and addresses clients use.",
   'imds() { curl -sf -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" "http://169.254.169.254/latest/meta-data/$1" || true; }',
   'IMDS_TOKEN="$(curl -sf -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" http://169.254.169.254/latest/api/token)"',
   'PRIVATE_IP="$(imds local-ipv4)"',
@@ -121,11 +121,16 @@ export function renderInstallScript(component: Component, image: OsImage): strin
       'apt-get install -y -q postgresql-common ca-certificates openssl iptables',
     );
     if (image.needsPgdg(major)) {
-      lines.push('# The PostgreSQL project\'s own repository carries the majors the distribution does not.', '/usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y');
+      lines.push(
+        "# The PostgreSQL project's own repository carries the majors the distribution does not.",
+        '/usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y',
+      );
     }
     lines.push(
       `apt-get install -y -q ${packages}`,
-      image.name === 'ubuntu' ? 'command -v aws >/dev/null || snap install aws-cli --classic' : 'command -v aws >/dev/null || apt-get install -y -q awscli',
+      image.name === 'ubuntu'
+        ? 'command -v aws >/dev/null || snap install aws-cli --classic'
+        : 'command -v aws >/dev/null || apt-get install -y -q awscli',
       '# The package creates the "main" cluster; make sure it exists after a partial earlier run.',
       'if [ ! -d "/etc/postgresql/$PG_MAJOR/main" ]; then',
       '  pg_createcluster "$PG_MAJOR" main',
@@ -149,7 +154,7 @@ export const IMDS_ADDRESSES = { ipv4: '169.254.169.254', ipv6: 'fd00:ec2::254' }
 function imdsGuard(postgresService: string): string[] {
   const rule = (address: string) => `OUTPUT -d ${address} -m owner --uid-owner postgres -j REJECT`;
   return [
-    '# The postgres OS user may not reach the instance metadata service (the node role\'s credentials).',
+    "# The postgres OS user may not reach the instance metadata service (the node role's credentials).",
     "cat > /usr/local/sbin/cloudseed-imds-guard <<'GUARD'",
     '#!/bin/sh',
     'set -e',
@@ -212,7 +217,7 @@ export function renderConfigureScript(component: Component, image: OsImage, cont
     `DB_USER=${shellQuote(component.db.username)}`,
     'NODE_ROLE="${CLOUDSEED_NODE_ROLE:-primary}"',
     'export PATH="$PG_BIN:$PATH"',
-    '# Superuser sessions find no function or operator of the tenant\'s by name (admin-session.ts).',
+    "# Superuser sessions find no function or operator of the tenant's by name (admin-session.ts).",
     `export PGOPTIONS=${shellQuote(PINNED_SEARCH_PATH_OPTIONS)}`,
     'run_sql() { runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 "$@"; }',
     'read_secret() { aws ssm get-parameter --region "$REGION" --name "$1" --with-decryption --query Parameter.Value --output text; }',
@@ -271,7 +276,7 @@ export function renderConfigureScript(component: Component, image: OsImage, cont
   }
   lines.push(
     ...SERVER_CERTIFICATE,
-    "cat > \"$CONF_DIR/cloudseed.conf\" <<'CLOUDSEED_CONF'",
+    'cat > "$CONF_DIR/cloudseed.conf" <<\'CLOUDSEED_CONF\'',
     conf.trimEnd(),
     'CLOUDSEED_CONF',
     "HBA=\"$(cat <<'CLOUDSEED_HBA'",
@@ -290,7 +295,7 @@ export function renderConfigureScript(component: Component, image: OsImage, cont
     );
   }
   lines.push(
-    "cat > \"$CONF_DIR/pg_ident.conf\" <<'CLOUDSEED_IDENT'",
+    'cat > "$CONF_DIR/pg_ident.conf" <<\'CLOUDSEED_IDENT\'',
     renderPgIdent(component).trimEnd(),
     'CLOUDSEED_IDENT',
     'printf \'%s\\n\' "$HBA" > "$CONF_DIR/pg_hba.conf"',
@@ -308,7 +313,7 @@ export function renderConfigureScript(component: Component, image: OsImage, cont
     'fi',
     '',
     '# Passwords never appear in a command line, nor reach the server: only their SCRAM verifiers do',
-    '# (pg_stat_statements and the statement log would otherwise keep the password in ALTER ROLE\'s text).',
+    "# (pg_stat_statements and the statement log would otherwise keep the password in ALTER ROLE's text).",
     'DB_PASSWORD="$(read_password "$PASSWORD_PARAMETER" "the password parameter")"',
     'DB_VERIFIER="$(scram_verifier "$DB_PASSWORD")"',
     'unset DB_PASSWORD',
@@ -323,21 +328,24 @@ export function renderConfigureScript(component: Component, image: OsImage, cont
   lines.push(
     '{',
     "  printf '\\\\set db_verifier '\\''%s'\\''\\n' \"$DB_VERIFIER\"",
-    "  printf '\\\\set db_name %s\\n\\\\set db_user %s\\n' \"$DB_NAME\" \"$DB_USER\"",
+    '  printf \'\\\\set db_name %s\\n\\\\set db_user %s\\n\' "$DB_NAME" "$DB_USER"',
   );
-  if (clustered) lines.push("  printf '\\\\set replication_verifier '\\''%s'\\''\\n\\\\set replication_user %s\\n' \"$REPLICATION_VERIFIER\" \"$REPLICATION_USER\"");
+  if (clustered)
+    lines.push(
+      "  printf '\\\\set replication_verifier '\\''%s'\\''\\n\\\\set replication_user %s\\n' \"$REPLICATION_VERIFIER\" \"$REPLICATION_USER\"",
+    );
   lines.push(
     "  cat <<'CLOUDSEED_SQL'",
     "SET log_statement = 'none';",
     'SET log_min_duration_statement = -1;',
     "SELECT format('CREATE ROLE %I LOGIN', :'db_user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'db_user') \\gexec",
-    "ALTER ROLE :\"db_user\" WITH LOGIN NOSUPERUSER NOCREATEROLE NOREPLICATION PASSWORD :'db_verifier';",
+    'ALTER ROLE :"db_user" WITH LOGIN NOSUPERUSER NOCREATEROLE NOREPLICATION PASSWORD :\'db_verifier\';',
     "SELECT format('CREATE DATABASE %I OWNER %I', :'db_name', :'db_user') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db_name') \\gexec",
   );
   if (clustered) {
     lines.push(
       "SELECT format('CREATE ROLE %I REPLICATION LOGIN', :'replication_user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'replication_user') \\gexec",
-      "ALTER ROLE :\"replication_user\" WITH REPLICATION LOGIN PASSWORD :'replication_verifier';",
+      'ALTER ROLE :"replication_user" WITH REPLICATION LOGIN PASSWORD :\'replication_verifier\';',
     );
   }
   lines.push('CLOUDSEED_SQL', '} | run_sql -d postgres', 'echo "PostgreSQL configured"', '');

@@ -141,10 +141,7 @@ export function tune(input: TuneInput): TuneResult {
 
   const maxConnections = input.connections ?? profile.defaultConnections;
   const sharedBuffers = Math.floor(memoryKb / profile.sharedBuffersDivisor);
-  const maintenanceWorkMem = Math.min(
-    Math.floor(memoryKb / profile.maintenanceDivisor),
-    MAINTENANCE_WORK_MEM_CAP_KB,
-  );
+  const maintenanceWorkMem = Math.min(Math.floor(memoryKb / profile.maintenanceDivisor), MAINTENANCE_WORK_MEM_CAP_KB);
   const parallel = parallelSettings(cpus, workload);
   const workMem = workMemKb({
     memoryKb,
@@ -202,9 +199,7 @@ export function tune(input: TuneInput): TuneResult {
 
 function validate(input: TuneInput): void {
   if (!supportedPgMajors.includes(input.pgMajor)) {
-    throw new RangeError(
-      `Unsupported PostgreSQL major version ${input.pgMajor}: expected one of ${supportedPgMajors.join(', ')}`,
-    );
+    throw new RangeError(`Unsupported PostgreSQL major version ${input.pgMajor}: expected one of ${supportedPgMajors.join(', ')}`);
   }
   if (!Number.isSafeInteger(input.memoryKb) || input.memoryKb <= 0) {
     throw new RangeError(`Invalid memory ${input.memoryKb} kB: expected a positive whole number of kB`);
@@ -212,13 +207,8 @@ function validate(input: TuneInput): void {
   if (input.cpus !== undefined && (!Number.isSafeInteger(input.cpus) || input.cpus < 1)) {
     throw new RangeError(`Invalid CPU count ${input.cpus}: expected a whole number of at least 1`);
   }
-  if (
-    input.connections !== undefined &&
-    (!Number.isSafeInteger(input.connections) || input.connections < 1)
-  ) {
-    throw new RangeError(
-      `Invalid connection count ${input.connections}: expected a whole number of at least 1`,
-    );
+  if (input.connections !== undefined && (!Number.isSafeInteger(input.connections) || input.connections < 1)) {
+    throw new RangeError(`Invalid connection count ${input.connections}: expected a whole number of at least 1`);
   }
   // The types already forbid these, but callers may hand over unchecked JSON.
   if (!workloads.includes(input.workload)) {

@@ -25,9 +25,7 @@ export function parseMemory(text: string): number {
   const unit = match?.[3];
   const factor = unit === undefined ? undefined : kbPerUnit[unit.toLowerCase()];
   if (whole === undefined || factor === undefined) {
-    throw new RangeError(
-      `Invalid memory size ${JSON.stringify(text)}: expected a positive number followed by kB, MB, GB or TB, e.g. '16GB'`,
-    );
+    throw new RangeError(`Invalid memory size ${JSON.stringify(text)}: expected a positive number followed by kB, MB, GB or TB, e.g. '16GB'`);
   }
   const fraction = match?.[2] ?? '';
   // BigInt keeps decimals exact: '1.1GB' must not become 1153433.6000000001 kB.

@@ -55,7 +55,15 @@ export class Api {
       apiVersion: 'cs/v1',
       name,
       target: { cloud: 'local' },
-      components: [{ id: 'db', type: 'postgres', hardware: { cpus: 1, memoryGiB: 1, storage: { type: 'ssd', sizeGiB: 10 } }, db: { version: '15', maxConnections: 50, ...db }, network: { allowedCidrs: ['127.0.0.1/32'] } }],
+      components: [
+        {
+          id: 'db',
+          type: 'postgres',
+          hardware: { cpus: 1, memoryGiB: 1, storage: { type: 'ssd', sizeGiB: 10 } },
+          db: { version: '15', maxConnections: 50, ...db },
+          network: { allowedCidrs: ['127.0.0.1/32'] },
+        },
+      ],
     });
     if (status !== 201) throw new Error(`POST /v1/plan answered ${status}: ${JSON.stringify(body)}`);
     return body.id;

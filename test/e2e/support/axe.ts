@@ -21,6 +21,13 @@ export async function seriousViolations(page: Page): Promise<Result[]> {
 /** One line per failing element: rule id, its target, what the rule asks for. */
 export function describeViolations(violations: readonly Result[]): string {
   return violations
-    .flatMap((violation) => violation.nodes.map((node) => `${violation.id} (${violation.impact ?? 'unknown'}) at ${JSON.stringify(node.target)}: ${violation.help} — ${node.failureSummary ?? ''}`.replaceAll('\n', ' ')))
+    .flatMap((violation) =>
+      violation.nodes.map((node) =>
+        `${violation.id} (${violation.impact ?? 'unknown'}) at ${JSON.stringify(node.target)}: ${violation.help} — ${node.failureSummary ?? ''}`.replaceAll(
+          '\n',
+          ' ',
+        ),
+      ),
+    )
     .join('\n');
 }

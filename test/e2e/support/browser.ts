@@ -8,7 +8,15 @@ import type { SignedUpUser } from '../../support/users.ts';
 // Debian's Chromium driven by playwright-core: never a downloaded browser.
 
 export const CHROMIUM = '/usr/bin/chromium';
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 export const VIEWPORT = { width: 1280, height: 800 } as const;
 
 const WEB_BUILD_INDEX = join(repoRoot, 'web', 'build', 'index.html');

@@ -11,7 +11,8 @@ export const palette = (page: Page): Locator => page.getByRole('navigation', { n
 /** The palette's PostgreSQL item, whatever role the drag-and-drop library gives it. */
 export const palettePostgres = (page: Page): Locator => palette(page).getByLabel('PostgreSQL', { exact: true });
 export const canvas = (page: Page): Locator => page.getByRole('region', { name: 'Canvas' });
-export const properties = (page: Page): Locator => page.getByRole('complementary', { name: 'Properties' }).or(page.getByRole('region', { name: 'Properties' }));
+export const properties = (page: Page): Locator =>
+  page.getByRole('complementary', { name: 'Properties' }).or(page.getByRole('region', { name: 'Properties' }));
 export const deploymentRegion = (page: Page): Locator => page.getByRole('region', { name: 'Deployment' });
 export const backupsRegion = (page: Page): Locator => page.getByRole('region', { name: 'Backups' });
 /** The plan's name in the editor's toolbar ("Name"), not "Database name" in the properties. */

@@ -1,4 +1,11 @@
-import { accountResource, AccountService, DENIED_MESSAGE, type AccountRecord, type AccountRepository, type VerifyOutcome } from '@cloudseed/shared/accounts/accounts';
+import {
+  accountResource,
+  AccountService,
+  DENIED_MESSAGE,
+  type AccountRecord,
+  type AccountRepository,
+  type VerifyOutcome,
+} from '@cloudseed/shared/accounts/accounts';
 import type { DeploymentRecord } from '@cloudseed/shared/deployments/deployments';
 import { Conflict, NotFound, ValidationFailed } from '@cloudseed/shared/errors';
 import type { PlanPage } from '@cloudseed/shared/plans/plans';
@@ -31,7 +38,10 @@ function memoryRepository(): AccountRepository {
       return Promise.resolve();
     },
     delete: (ownerId, id) => {
-      records.splice(records.findIndex((record) => record.ownerId === ownerId && record.id === id), 1);
+      records.splice(
+        records.findIndex((record) => record.ownerId === ownerId && record.id === id),
+        1,
+      );
       return Promise.resolve();
     },
   };
@@ -44,7 +54,8 @@ function platform() {
     repository: memoryRepository(),
     verifier: { verify: () => Promise.resolve(state.outcome) },
     plans: {
-      list: () => Promise.resolve({ items: state.deployed.map((deployment) => ({ id: deployment.planId, spec: deployment.spec })) } as unknown as PlanPage),
+      list: () =>
+        Promise.resolve({ items: state.deployed.map((deployment) => ({ id: deployment.planId, spec: deployment.spec })) } as unknown as PlanPage),
     },
     deployments: { listByOwner: () => Promise.resolve(state.deployed) },
     now: () => new Date('2026-11-24T09:00:00.000Z'),
@@ -56,7 +67,10 @@ function platform() {
   });
 
   const problem = (status: number, title: string, detail: string, errors?: unknown) =>
-    new Response(JSON.stringify({ status, title, detail, ...(errors ? { errors } : {}) }), { status, headers: { 'content-type': 'application/problem+json' } });
+    new Response(JSON.stringify({ status, title, detail, ...(errors ? { errors } : {}) }), {
+      status,
+      headers: { 'content-type': 'application/problem+json' },
+    });
 
   const fetcher: typeof fetch = async (input, init) => {
     const path = typeof input === 'string' ? input : input instanceof URL ? input.pathname : input.url;
@@ -64,7 +78,9 @@ function platform() {
     try {
       if (method === 'GET' && path === '/v1/accounts') return Response.json(await service.list(OWNER));
       if (method === 'POST' && path === '/v1/accounts') {
-        return Response.json(accountResource(await service.connect(OWNER, JSON.parse(typeof init?.body === 'string' ? init.body : 'null'))), { status: 201 });
+        return Response.json(accountResource(await service.connect(OWNER, JSON.parse(typeof init?.body === 'string' ? init.body : 'null'))), {
+          status: 201,
+        });
       }
       const remove = /^\/v1\/accounts\/([^/]+)$/.exec(path);
       if (method === 'DELETE' && remove?.[1]) {
@@ -108,7 +124,12 @@ describe('the AWS accounts page over the account rules', () => {
 
     await screen.findByText('Connected production (AWS account 123456789012).');
     const row = screen.getByRole('rowheader', { name: /^production/ }).closest('tr');
-    expect(within(row as HTMLElement).getAllByRole('cell').map((cell) => cell.textContent?.trim()).slice(0, 2)).toEqual(['123456789012', 'eu-west-1']);
+    expect(
+      within(row as HTMLElement)
+        .getAllByRole('cell')
+        .map((cell) => cell.textContent?.trim())
+        .slice(0, 2),
+    ).toEqual(['123456789012', 'eu-west-1']);
     expect(screen.queryByRole('alert')).toBeNull();
   });
 
@@ -117,14 +138,21 @@ describe('the AWS accounts page over the account rules', () => {
     state.outcome = 'verified';
     await client.connectAccount({ roleArn: ROLE_ARN, name: 'production', region: 'eu-west-1' });
     const [account] = (await client.accountList()).items;
-    state.deployed = [{ planId: 'plan-1', spec: { name: 'orders', target: { cloud: 'aws', region: 'eu-west-1', accountId: account?.id } } } as unknown as DeploymentRecord];
+    state.deployed = [
+      {
+        planId: 'plan-1',
+        spec: { name: 'orders', target: { cloud: 'aws', region: 'eu-west-1', accountId: account?.id } },
+      } as unknown as DeploymentRecord,
+    ];
     render(AccountsView, { accounts: new Accounts(client), mode: 'aws' });
 
     await fireEvent.click(await screen.findByRole('button', { name: 'Remove production' }));
     const dialog = await screen.findByRole('dialog', { name: 'Remove production?' });
     await fireEvent.click(within(dialog).getByRole('button', { name: 'Remove account' }));
 
-    expect((await within(dialog).findByRole('alert')).textContent).toMatch(/^production was not removed: Deployed plans run in this account \(orders\)/);
+    expect((await within(dialog).findByRole('alert')).textContent).toMatch(
+      /^production was not removed: Deployed plans run in this account \(orders\)/,
+    );
 
     state.deployed = [];
     await fireEvent.click(within(dialog).getByRole('button', { name: 'Remove account' }));

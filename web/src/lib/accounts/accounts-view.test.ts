@@ -38,7 +38,11 @@ describe('the AWS accounts page', () => {
     const local = rowOf('This machine \\(local cloud\\)');
     expect(within(local).queryByRole('button')).toBeNull();
     const production = rowOf('production');
-    expect(within(production).getAllByRole('cell').map((cell) => cell.textContent?.trim())).toEqual(['123456789012', 'eu-west-1', expect.stringMatching(/2026/), 'Remove']);
+    expect(
+      within(production)
+        .getAllByRole('cell')
+        .map((cell) => cell.textContent?.trim()),
+    ).toEqual(['123456789012', 'eu-west-1', expect.stringMatching(/2026/), 'Remove']);
     expect(within(production).getByText(ROLE_ARN)).toBeTruthy();
     expect(within(production).getByRole('button', { name: 'Remove production' })).toBeTruthy();
     // No platform account and no template here: the ExternalId alone, and no launch link.
@@ -75,7 +79,9 @@ describe('the AWS accounts page', () => {
 
     const field = screen.getByLabelText('Role ARN');
     expect(field.getAttribute('aria-invalid')).toBe('true');
-    expect(document.getElementById(field.getAttribute('aria-describedby')?.split(' ')[0] ?? '')?.textContent).toMatch(/Must be an IAM role ARN such as/);
+    expect(document.getElementById(field.getAttribute('aria-describedby')?.split(' ')[0] ?? '')?.textContent).toMatch(
+      /Must be an IAM role ARN such as/,
+    );
     await screen.findByText(/Must be an IAM role ARN such as/);
     expect(document.activeElement).toBe(field);
     expect(client.connectAccount).not.toHaveBeenCalled();
@@ -84,10 +90,15 @@ describe('the AWS accounts page', () => {
   it('shows the field errors of a 400 under their fields, and the launch link of a role that refused in the alert', async () => {
     const client = fakeClient();
     client.connectAccount.mockRejectedValue(
-      new ApiError(400, 'Bad Request', `The account's backup bucket is not in eu-west-2; see errors. To create it, launch the CloudSeed template in eu-west-2: ${LAUNCH_STACK_URL.replace('us-east-1', 'eu-west-2')}`, [
-        { path: '/roleArn', message: DENIED_MESSAGE },
-        { path: '/region', message: 'CloudSeed cannot reach the backup bucket cloudseed-backups-123456789012-eu-west-2 with this role' },
-      ]),
+      new ApiError(
+        400,
+        'Bad Request',
+        `The account's backup bucket is not in eu-west-2; see errors. To create it, launch the CloudSeed template in eu-west-2: ${LAUNCH_STACK_URL.replace('us-east-1', 'eu-west-2')}`,
+        [
+          { path: '/roleArn', message: DENIED_MESSAGE },
+          { path: '/region', message: 'CloudSeed cannot reach the backup bucket cloudseed-backups-123456789012-eu-west-2 with this role' },
+        ],
+      ),
     );
     await show(client);
 
@@ -111,7 +122,13 @@ describe('the AWS accounts page', () => {
 
   it('shows the local cloud’s refusal in an alert', async () => {
     const client = fakeClient(localList());
-    client.connectAccount.mockRejectedValue(new ApiError(409, 'Conflict', 'The local cloud cannot reach AWS; connect AWS accounts in CloudSeed on AWS. Plans here deploy to the built-in local account.'));
+    client.connectAccount.mockRejectedValue(
+      new ApiError(
+        409,
+        'Conflict',
+        'The local cloud cannot reach AWS; connect AWS accounts in CloudSeed on AWS. Plans here deploy to the built-in local account.',
+      ),
+    );
     await show(client, 'local');
 
     await connect(ROLE_ARN);
@@ -156,7 +173,13 @@ describe('the AWS accounts page', () => {
 
   it('shows why an account cannot be removed (409) in the dialog, which stays open', async () => {
     const client = fakeClient(awsList(awsAccount()));
-    client.deleteAccount.mockRejectedValue(new ApiError(409, 'Conflict', 'Deployed plans run in this account (orders); delete them, or wait for their teardown to finish, before removing it.'));
+    client.deleteAccount.mockRejectedValue(
+      new ApiError(
+        409,
+        'Conflict',
+        'Deployed plans run in this account (orders); delete them, or wait for their teardown to finish, before removing it.',
+      ),
+    );
     await show(client);
 
     await fireEvent.click(within(rowOf('production')).getByRole('button', { name: 'Remove production' }));

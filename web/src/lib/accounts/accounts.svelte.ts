@@ -123,7 +123,9 @@ export class ConnectAccountForm {
       return;
     }
     if (!(error instanceof ApiError)) {
-      this.problem = { text: error instanceof TypeError ? unreachable('Connecting the account') : 'Connecting the account failed. Try again in a moment.' };
+      this.problem = {
+        text: error instanceof TypeError ? unreachable('Connecting the account') : 'Connecting the account failed. Try again in a moment.',
+      };
       return;
     }
     const errors: Partial<Record<ConnectField, string>> = {};
@@ -231,7 +233,8 @@ export class Accounts {
       }
       // Already gone (another tab removed it): what the user asked for.
       if (!(error instanceof ApiError && error.status === 404)) {
-        this.removeError = error instanceof ApiError ? `${row.name} was not removed: ${error.detail || error.title}` : unreachable('Removing the account');
+        this.removeError =
+          error instanceof ApiError ? `${row.name} was not removed: ${error.detail || error.title}` : unreachable('Removing the account');
         return false;
       }
     }

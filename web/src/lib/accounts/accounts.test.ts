@@ -11,7 +11,14 @@ describe('an account as a table row', () => {
   });
 
   it('shows a connected account’s AWS id, region and connection time, and a later verification only when there was one', () => {
-    expect(describeAccount(awsAccount())).toMatchObject({ name: 'production', local: false, awsAccountId: '123456789012', region: 'eu-west-1', connectedAt: '2026-11-20T10:00:00.000Z', verifiedAt: undefined });
+    expect(describeAccount(awsAccount())).toMatchObject({
+      name: 'production',
+      local: false,
+      awsAccountId: '123456789012',
+      region: 'eu-west-1',
+      connectedAt: '2026-11-20T10:00:00.000Z',
+      verifiedAt: undefined,
+    });
     expect(describeAccount(awsAccount({ verifiedAt: '2026-11-21T08:00:00.000Z' })).verifiedAt).toBe('2026-11-21T08:00:00.000Z');
   });
 });
@@ -35,7 +42,10 @@ describe('a refusal’s detail', () => {
   it('takes the launch link out of the text and drops the pointer to the field errors', () => {
     const detail = `CloudSeed could not assume the role; see errors. To create it, launch the CloudSeed template in eu-west-1: ${LAUNCH_STACK_URL}`;
 
-    expect(readDetail(detail)).toEqual({ text: 'CloudSeed could not assume the role. To create it, launch the CloudSeed template in eu-west-1.', link: LAUNCH_STACK_URL });
+    expect(readDetail(detail)).toEqual({
+      text: 'CloudSeed could not assume the role. To create it, launch the CloudSeed template in eu-west-1.',
+      link: LAUNCH_STACK_URL,
+    });
     expect(readDetail('This role is connected already.')).toEqual({ text: 'This role is connected already.' });
   });
 });
@@ -90,16 +100,22 @@ describe('connecting an account', () => {
 
     await form.submit();
 
-    expect(form.errors).toEqual({ name: 'Must be 1-63 letters, digits, spaces, dots, underscores or hyphens', region: 'Must be an AWS region code such as us-east-1' });
+    expect(form.errors).toEqual({
+      name: 'Must be 1-63 letters, digits, spaces, dots, underscores or hyphens',
+      region: 'Must be an AWS region code such as us-east-1',
+    });
     expect(form.problem).toBeUndefined();
   });
 
   it('shows a role CloudSeed could not assume under the role ARN, and the launch link the answer gave in the alert', async () => {
     const client = fakeClient();
     client.connectAccount.mockRejectedValue(
-      new ApiError(400, 'Bad Request', `CloudSeed could not assume the role; see errors. To create it, launch the CloudSeed template in eu-west-1: ${LAUNCH_STACK_URL}`, [
-        { path: '/roleArn', message: DENIED_MESSAGE },
-      ]),
+      new ApiError(
+        400,
+        'Bad Request',
+        `CloudSeed could not assume the role; see errors. To create it, launch the CloudSeed template in eu-west-1: ${LAUNCH_STACK_URL}`,
+        [{ path: '/roleArn', message: DENIED_MESSAGE }],
+      ),
     );
     const form = new ConnectAccountForm(client);
     form.roleArn = ROLE_ARN;
@@ -107,19 +123,30 @@ describe('connecting an account', () => {
     await form.submit();
 
     expect(form.errors).toEqual({ roleArn: DENIED_MESSAGE });
-    expect(form.problem).toEqual({ text: 'CloudSeed could not assume the role. To create it, launch the CloudSeed template in eu-west-1.', link: LAUNCH_STACK_URL });
+    expect(form.problem).toEqual({
+      text: 'CloudSeed could not assume the role. To create it, launch the CloudSeed template in eu-west-1.',
+      link: LAUNCH_STACK_URL,
+    });
   });
 
   it('shows a refusal about no field in the alert, e.g. the local cloud’s', async () => {
     const client = fakeClient();
-    client.connectAccount.mockRejectedValue(new ApiError(409, 'Conflict', 'The local cloud cannot reach AWS; connect AWS accounts in CloudSeed on AWS. Plans here deploy to the built-in local account.'));
+    client.connectAccount.mockRejectedValue(
+      new ApiError(
+        409,
+        'Conflict',
+        'The local cloud cannot reach AWS; connect AWS accounts in CloudSeed on AWS. Plans here deploy to the built-in local account.',
+      ),
+    );
     const form = new ConnectAccountForm(client);
     form.roleArn = ROLE_ARN;
 
     await form.submit();
 
     expect(form.errors).toEqual({});
-    expect(form.problem?.text).toBe('The local cloud cannot reach AWS; connect AWS accounts in CloudSeed on AWS. Plans here deploy to the built-in local account.');
+    expect(form.problem?.text).toBe(
+      'The local cloud cannot reach AWS; connect AWS accounts in CloudSeed on AWS. Plans here deploy to the built-in local account.',
+    );
     expect(form.pending).toBe(false);
   });
 
@@ -215,7 +242,13 @@ describe('removing an account', () => {
 
   it('keeps the dialog open with the reason when the API refuses (409)', async () => {
     const client = fakeClient(awsList(awsAccount()));
-    client.deleteAccount.mockRejectedValue(new ApiError(409, 'Conflict', 'Deployed plans run in this account (orders); delete them, or wait for their teardown to finish, before removing it.'));
+    client.deleteAccount.mockRejectedValue(
+      new ApiError(
+        409,
+        'Conflict',
+        'Deployed plans run in this account (orders); delete them, or wait for their teardown to finish, before removing it.',
+      ),
+    );
     const accounts = new Accounts(client);
     await accounts.refresh();
     const [row] = accounts.rows;
@@ -225,7 +258,9 @@ describe('removing an account', () => {
     expect(await accounts.remove()).toBe(false);
 
     expect(accounts.confirming).toBe(true);
-    expect(accounts.removeError).toBe('production was not removed: Deployed plans run in this account (orders); delete them, or wait for their teardown to finish, before removing it.');
+    expect(accounts.removeError).toBe(
+      'production was not removed: Deployed plans run in this account (orders); delete them, or wait for their teardown to finish, before removing it.',
+    );
     expect(accounts.rows).toHaveLength(1);
 
     accounts.cancelRemove();

@@ -41,7 +41,14 @@ export function fakeClient(list: AccountList = awsList()) {
   return {
     accountList: vi.fn<AccountsClient['accountList']>(() => Promise.resolve(list)),
     connectAccount: vi.fn<AccountsClient['connectAccount']>((input) =>
-      Promise.resolve(awsAccount({ id: 'c0ffee00-0000-4000-8000-000000000002', name: input.name ?? 'AWS 123456789012', roleArn: input.roleArn, region: input.region ?? 'us-east-1' })),
+      Promise.resolve(
+        awsAccount({
+          id: 'c0ffee00-0000-4000-8000-000000000002',
+          name: input.name ?? 'AWS 123456789012',
+          roleArn: input.roleArn,
+          region: input.region ?? 'us-east-1',
+        }),
+      ),
     ),
     deleteAccount: vi.fn<AccountsClient['deleteAccount']>(() => Promise.resolve()),
   } satisfies AccountsClient;

@@ -1,5 +1,16 @@
 import type { FieldProblem } from '@cloudseed/shared/errors';
-import type { Account, AccountList, Backup, ConnectAccountInput, Credentials, Deployment, DeployStarted, PlanInput, PlanList, PlanResource } from './types.ts';
+import type {
+  Account,
+  AccountList,
+  Backup,
+  ConnectAccountInput,
+  Credentials,
+  Deployment,
+  DeployStarted,
+  PlanInput,
+  PlanList,
+  PlanResource,
+} from './types.ts';
 
 /** An RFC 9457 problem answered by the API, with the field problems of a 400. */
 export class ApiError extends Error {

@@ -160,10 +160,12 @@ export class LogInForm extends AuthForm<'email' | 'password'> {
   async submit(): Promise<boolean> {
     if (!this.validate()) return false;
     const email = this.email.trim();
-    return (await this.run(async () => {
-      await this.service.logIn(email, this.password);
-      return true;
-    })) === true;
+    return (
+      (await this.run(async () => {
+        await this.service.logIn(email, this.password);
+        return true;
+      })) === true
+    );
   }
 
   /**

@@ -26,19 +26,31 @@ describe('log in', () => {
   });
 
   it('puts a wrong password on the password field and an unknown user on the e-mail field', async () => {
-    const wrong = new LogInForm(fakeAuthService({ logIn: () => Promise.reject(new AuthError('Wrong e-mail address or password.', 'NotAuthorizedException', 'password')) }), 'ada@example.com');
+    const wrong = new LogInForm(
+      fakeAuthService({ logIn: () => Promise.reject(new AuthError('Wrong e-mail address or password.', 'NotAuthorizedException', 'password')) }),
+      'ada@example.com',
+    );
     wrong.password = 'nope';
     await wrong.submit();
     expect(wrong.errors).toEqual({ password: 'Wrong e-mail address or password.' });
 
-    const unknown = new LogInForm(fakeAuthService({ logIn: () => Promise.reject(new AuthError('There is no account with this e-mail address. Check it, or sign up.', 'UserNotFoundException', 'email')) }), 'who@example.com');
+    const unknown = new LogInForm(
+      fakeAuthService({
+        logIn: () =>
+          Promise.reject(new AuthError('There is no account with this e-mail address. Check it, or sign up.', 'UserNotFoundException', 'email')),
+      }),
+      'who@example.com',
+    );
     unknown.password = 'nope';
     await unknown.submit();
     expect(unknown.errors).toEqual({ email: 'There is no account with this e-mail address. Check it, or sign up.' });
   });
 
   it('shows a refusal that is about no field above the form', async () => {
-    const form = new LogInForm(fakeAuthService({ logIn: () => Promise.reject(new AuthError('Too many attempts. Wait a minute and try again.', 'TooManyRequestsException')) }), 'ada@example.com');
+    const form = new LogInForm(
+      fakeAuthService({ logIn: () => Promise.reject(new AuthError('Too many attempts. Wait a minute and try again.', 'TooManyRequestsException')) }),
+      'ada@example.com',
+    );
     form.password = 'x';
 
     await form.submit();
@@ -64,7 +76,10 @@ describe('log in', () => {
   });
 
   it('clears a server error once the field is edited', async () => {
-    const form = new LogInForm(fakeAuthService({ logIn: () => Promise.reject(new AuthError('Wrong e-mail address or password.', 'NotAuthorizedException', 'password')) }), 'ada@example.com');
+    const form = new LogInForm(
+      fakeAuthService({ logIn: () => Promise.reject(new AuthError('Wrong e-mail address or password.', 'NotAuthorizedException', 'password')) }),
+      'ada@example.com',
+    );
     form.password = 'nope';
     await form.submit();
 
@@ -75,7 +90,13 @@ describe('log in', () => {
   });
 
   it('knows when the address still needs its confirmation code', async () => {
-    const form = new LogInForm(fakeAuthService({ logIn: () => Promise.reject(new AuthError('Confirm your e-mail address first: enter the code we sent you.', 'UserNotConfirmedException', 'email')) }), 'ada@example.com');
+    const form = new LogInForm(
+      fakeAuthService({
+        logIn: () =>
+          Promise.reject(new AuthError('Confirm your e-mail address first: enter the code we sent you.', 'UserNotConfirmedException', 'email')),
+      }),
+      'ada@example.com',
+    );
     form.password = 'x';
 
     await form.submit();
@@ -136,7 +157,12 @@ describe('sign up', () => {
   });
 
   it('says so on the e-mail field when the account exists', async () => {
-    const form = new SignUpForm(fakeAuthService({ signUp: () => Promise.reject(new AuthError('An account with this e-mail address already exists. Log in instead.', 'UsernameExistsException', 'email')) }));
+    const form = new SignUpForm(
+      fakeAuthService({
+        signUp: () =>
+          Promise.reject(new AuthError('An account with this e-mail address already exists. Log in instead.', 'UsernameExistsException', 'email')),
+      }),
+    );
     form.email = 'ada@example.com';
     form.password = STRONG;
 
@@ -184,7 +210,12 @@ describe('confirm the e-mail address', () => {
   });
 
   it('puts a wrong code on the code field', async () => {
-    const form = new ConfirmForm(fakeAuthService({ confirm: () => Promise.reject(new AuthError('That code is not right. Check the e-mail and try again.', 'CodeMismatchException', 'code')) }), 'ada@example.com');
+    const form = new ConfirmForm(
+      fakeAuthService({
+        confirm: () => Promise.reject(new AuthError('That code is not right. Check the e-mail and try again.', 'CodeMismatchException', 'code')),
+      }),
+      'ada@example.com',
+    );
     form.code = '000000';
 
     expect(await form.submit()).toBeUndefined();

@@ -14,7 +14,14 @@ vi.mock('@aws-sdk/client-cognito-identity-provider', () => ({
 
 const { logIn } = await import('./cognito.ts');
 
-const config: AppConfig = { mode: 'local', region: 'us-east-1', userPoolId: 'pool', userPoolClientId: 'client', cognitoEndpoint: 'http://127.0.0.1:9229', apiBase: '' };
+const config: AppConfig = {
+  mode: 'local',
+  region: 'us-east-1',
+  userPoolId: 'pool',
+  userPoolClientId: 'client',
+  cognitoEndpoint: 'http://127.0.0.1:9229',
+  apiBase: '',
+};
 
 function cognitoError(name: string, message: string): Error {
   return Object.assign(new Error(message), { name });
@@ -32,12 +39,20 @@ describe('logging in through Cognito', () => {
   it('puts an unknown user on the e-mail field', async () => {
     send.mockRejectedValueOnce(cognitoError('UserNotFoundException', 'User does not exist.'));
 
-    await expect(logIn(config, 'who@example.com', 'x')).rejects.toMatchObject({ message: 'There is no account with this e-mail address. Check it, or sign up.', field: 'email' });
+    await expect(logIn(config, 'who@example.com', 'x')).rejects.toMatchObject({
+      message: 'There is no account with this e-mail address. Check it, or sign up.',
+      field: 'email',
+    });
   });
 
   it('returns the tokens of a successful log in', async () => {
     send.mockResolvedValueOnce({ AuthenticationResult: { AccessToken: 'a', IdToken: 'i', RefreshToken: 'r', ExpiresIn: 300 } });
 
-    await expect(logIn(config, 'ada@example.com', 'Correct-Horse-9')).resolves.toEqual({ accessToken: 'a', idToken: 'i', refreshToken: 'r', expiresInSeconds: 300 });
+    await expect(logIn(config, 'ada@example.com', 'Correct-Horse-9')).resolves.toEqual({
+      accessToken: 'a',
+      idToken: 'i',
+      refreshToken: 'r',
+      expiresInSeconds: 300,
+    });
   });
 });

@@ -62,14 +62,19 @@ export async function logIn(config: AppConfig, email: string, password: string):
   return withReadableErrors(async () => {
     try {
       const { AuthenticationResult, ChallengeName } = await client.send(
-        new sdk.InitiateAuthCommand({ ClientId: config.userPoolClientId, AuthFlow: 'USER_PASSWORD_AUTH', AuthParameters: { USERNAME: email, PASSWORD: password } }),
+        new sdk.InitiateAuthCommand({
+          ClientId: config.userPoolClientId,
+          AuthFlow: 'USER_PASSWORD_AUTH',
+          AuthParameters: { USERNAME: email, PASSWORD: password },
+        }),
       );
       if (ChallengeName) throw new AuthError(`This account needs a step the web app does not offer yet (${ChallengeName}).`, ChallengeName);
       return tokensFrom(AuthenticationResult);
     } catch (error) {
       // The local cloud's Cognito answers a wrong password with InvalidPasswordException, which
       // elsewhere means a password too weak for the policy; at sign-in it can only be a wrong one.
-      if (error instanceof Error && error.name === 'InvalidPasswordException') throw new AuthError('Wrong e-mail address or password.', 'NotAuthorizedException', 'password');
+      if (error instanceof Error && error.name === 'InvalidPasswordException')
+        throw new AuthError('Wrong e-mail address or password.', 'NotAuthorizedException', 'password');
       throw error;
     }
   });
@@ -79,7 +84,11 @@ export async function refresh(config: AppConfig, refreshToken: string): Promise<
   const { sdk, client } = await cognito(config);
   return withReadableErrors(async () => {
     const { AuthenticationResult } = await client.send(
-      new sdk.InitiateAuthCommand({ ClientId: config.userPoolClientId, AuthFlow: 'REFRESH_TOKEN_AUTH', AuthParameters: { REFRESH_TOKEN: refreshToken } }),
+      new sdk.InitiateAuthCommand({
+        ClientId: config.userPoolClientId,
+        AuthFlow: 'REFRESH_TOKEN_AUTH',
+        AuthParameters: { REFRESH_TOKEN: refreshToken },
+      }),
     );
     return tokensFrom(AuthenticationResult);
   });
@@ -90,7 +99,12 @@ export async function signUp(config: AppConfig, email: string, password: string)
   const { sdk, client } = await cognito(config);
   return withReadableErrors(async () => {
     const { UserConfirmed } = await client.send(
-      new sdk.SignUpCommand({ ClientId: config.userPoolClientId, Username: email, Password: password, UserAttributes: [{ Name: 'email', Value: email }] }),
+      new sdk.SignUpCommand({
+        ClientId: config.userPoolClientId,
+        Username: email,
+        Password: password,
+        UserAttributes: [{ Name: 'email', Value: email }],
+      }),
     );
     return { confirmed: UserConfirmed === true };
   });
@@ -98,7 +112,9 @@ export async function signUp(config: AppConfig, email: string, password: string)
 
 export async function confirmSignUp(config: AppConfig, email: string, code: string): Promise<void> {
   const { sdk, client } = await cognito(config);
-  await withReadableErrors(() => client.send(new sdk.ConfirmSignUpCommand({ ClientId: config.userPoolClientId, Username: email, ConfirmationCode: code })));
+  await withReadableErrors(() =>
+    client.send(new sdk.ConfirmSignUpCommand({ ClientId: config.userPoolClientId, Username: email, ConfirmationCode: code })),
+  );
 }
 
 export async function resendCode(config: AppConfig, email: string): Promise<void> {
@@ -135,7 +151,11 @@ export function readable(error: unknown): AuthError {
     case 'UsernameExistsException':
       return new AuthError('An account with this e-mail address already exists. Log in instead.', code, 'email');
     case 'InvalidPasswordException':
-      return new AuthError(message ? `Use a stronger password: ${message.replace(/^Password did not conform with policy: ?/i, '')}` : 'Use a stronger password.', code, 'password');
+      return new AuthError(
+        message ? `Use a stronger password: ${message.replace(/^Password did not conform with policy: ?/i, '')}` : 'Use a stronger password.',
+        code,
+        'password',
+      );
     case 'UserNotConfirmedException':
       return new AuthError('Confirm your e-mail address first: enter the code we sent you.', code, 'email');
     case 'CodeMismatchException':

@@ -8,7 +8,9 @@ describe('the password policy, checked before Cognito', () => {
 
   it('lists everything a weak password lacks, in words', () => {
     expect(missingFromPassword('short')).toEqual(['at least 12 characters', 'an upper-case letter', 'a digit', 'a symbol such as ! or -']);
-    expect(passwordProblem('alllowercaseletters')).toBe('Use a stronger password: it needs an upper-case letter, a digit and a symbol such as ! or -.');
+    expect(passwordProblem('alllowercaseletters')).toBe(
+      'Use a stronger password: it needs an upper-case letter, a digit and a symbol such as ! or -.',
+    );
   });
 
   it('does not count a space as a symbol', () => {

@@ -21,7 +21,9 @@ export interface StoredSession {
 function isStoredSession(value: unknown): value is StoredSession {
   if (typeof value !== 'object' || value === null) return false;
   const session = value as Record<string, unknown>;
-  return ['email', 'accessToken', 'idToken', 'refreshToken'].every((key) => typeof session[key] === 'string') && typeof session.expiresAt === 'number';
+  return (
+    ['email', 'accessToken', 'idToken', 'refreshToken'].every((key) => typeof session[key] === 'string') && typeof session.expiresAt === 'number'
+  );
 }
 
 export class Session {

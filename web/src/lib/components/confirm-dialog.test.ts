@@ -11,7 +11,16 @@ const message = createRawSnippet(() => ({ render: () => '<p>This replaces the cu
 function open(props: Partial<{ onconfirm: () => void | Promise<void>; oncancel: () => void; error: string }> = {}) {
   const onconfirm = props.onconfirm ?? vi.fn();
   const oncancel = props.oncancel ?? vi.fn();
-  const result = render(ConfirmDialog, { open: true, title: 'Restore backup?', confirmLabel: 'Restore', danger: true, children: message, onconfirm, oncancel, ...(props.error ? { error: props.error } : {}) });
+  const result = render(ConfirmDialog, {
+    open: true,
+    title: 'Restore backup?',
+    confirmLabel: 'Restore',
+    danger: true,
+    children: message,
+    onconfirm,
+    oncancel,
+    ...(props.error ? { error: props.error } : {}),
+  });
   flushSync();
   return { ...result, onconfirm, oncancel };
 }

@@ -10,7 +10,17 @@ beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
 
 function plan(status: PlanResource['status'], statusReason?: string): { value: PlanResource } {
-  return { value: { id: PLAN_ID, version: 1, createdAt: '', updatedAt: '', spec: {} as PlanResource['spec'], status, ...(statusReason ? { statusReason } : {}) } };
+  return {
+    value: {
+      id: PLAN_ID,
+      version: 1,
+      createdAt: '',
+      updatedAt: '',
+      spec: {} as PlanResource['spec'],
+      status,
+      ...(statusReason ? { statusReason } : {}),
+    },
+  };
 }
 
 function fakeClient(outcome: 'deleted' | 'tearing-down') {
@@ -95,6 +105,8 @@ describe('Delete plan', () => {
 
     await confirmDelete();
 
-    expect(within(screen.getByRole('dialog')).getByRole('alert').textContent).toBe('Deleting the plan failed: The plan is deploying; wait for it to finish.');
+    expect(within(screen.getByRole('dialog')).getByRole('alert').textContent).toBe(
+      'Deleting the plan failed: The plan is deploying; wait for it to finish.',
+    );
   });
 });

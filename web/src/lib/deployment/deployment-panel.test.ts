@@ -48,7 +48,9 @@ function stepRow(name: string): HTMLElement {
 
 async function seriousViolations(): Promise<string[]> {
   const results = await axe.run(document.body, { rules: { 'color-contrast': { enabled: false } } });
-  return results.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical').map((violation) => `${violation.id}: ${violation.help}`);
+  return results.violations
+    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+    .map((violation) => `${violation.id}: ${violation.help}`);
 }
 
 describe('the Deployment panel', () => {
@@ -212,7 +214,9 @@ describe('the Deployment panel', () => {
   });
 
   it('tells the editor when the plan is gone after a teardown', async () => {
-    const client = fakeClient(deployingDeployment({ status: 'deleting', mode: 'teardown', steps: [{ name: 'Destroy', status: 'running', startedAt: at(0) }] }));
+    const client = fakeClient(
+      deployingDeployment({ status: 'deleting', mode: 'teardown', steps: [{ name: 'Destroy', status: 'running', startedAt: at(0) }] }),
+    );
     const ongone = vi.fn();
     await mount(client, { ongone });
     expect(stepRow('Remove servers, network rules and secrets').textContent).toContain('In progress');
@@ -261,7 +265,18 @@ describe('the Deployment panel', () => {
   });
 
   it('has no serious or critical accessibility problems while running', async () => {
-    await mount(fakeClient(runningDeployment(), [backup(), backup({ backupId: '20261124T030000Z-0000beef', trigger: 'schedule', status: 'failed', error: 'DumpBackup: disk full', validation: { status: 'skipped' } })]));
+    await mount(
+      fakeClient(runningDeployment(), [
+        backup(),
+        backup({
+          backupId: '20261124T030000Z-0000beef',
+          trigger: 'schedule',
+          status: 'failed',
+          error: 'DumpBackup: disk full',
+          validation: { status: 'skipped' },
+        }),
+      ]),
+    );
     await fireEvent.click(screen.getByRole('button', { name: 'Show password' }));
     await settle();
 
@@ -329,7 +344,9 @@ describe('the Backups region', () => {
     await fireEvent.click(screen.getByRole('button', { name: 'Run backup now' }));
     await settle();
 
-    expect(within(screen.getByRole('region', { name: 'Backups' })).getByRole('alert').textContent).toBe('Starting the backup failed: A backup of this plan is already running.');
+    expect(within(screen.getByRole('region', { name: 'Backups' })).getByRole('alert').textContent).toBe(
+      'Starting the backup failed: A backup of this plan is already running.',
+    );
   });
 
   it('restores only after the user confirms in the dialog', async () => {
@@ -365,7 +382,9 @@ describe('the Backups region', () => {
 
   it('keeps the dialog open with the reason when a restore is refused', async () => {
     const client = fakeClient(runningDeployment(), [backup()]);
-    client.restoreBackup.mockRejectedValue(new ApiError(409, 'Conflict', 'The plan is not running; a backup can only be restored into a running deployment.'));
+    client.restoreBackup.mockRejectedValue(
+      new ApiError(409, 'Conflict', 'The plan is not running; a backup can only be restored into a running deployment.'),
+    );
     await mount(client);
 
     await fireEvent.click(screen.getByRole('button', { name: 'Restore' }));
@@ -377,7 +396,12 @@ describe('the Backups region', () => {
   });
 
   it('offers Restore only for backups that succeeded, and only while running', async () => {
-    await mount(fakeClient(failedDeployment(), [backup(), backup({ backupId: '20261124T030000Z-0000beef', status: 'failed', validation: { status: 'skipped' } })]));
+    await mount(
+      fakeClient(failedDeployment(), [
+        backup(),
+        backup({ backupId: '20261124T030000Z-0000beef', status: 'failed', validation: { status: 'skipped' } }),
+      ]),
+    );
 
     const buttons = screen.getAllByRole<HTMLButtonElement>('button', { name: 'Restore' });
     expect(buttons).toHaveLength(1);

@@ -14,7 +14,10 @@ export const SLOW_POLL_MS = 10_000;
 const IN_PROGRESS: ReadonlySet<PlanStatus> = new Set(['deploying', 'deleting']);
 
 /** The part of the API the deployment view uses; tests hand in a fake. */
-export type DeploymentClient = Pick<ApiClient, 'deployment' | 'credentials' | 'backups' | 'runBackup' | 'restoreBackup' | 'validateBackup' | 'backupDownload'>;
+export type DeploymentClient = Pick<
+  ApiClient,
+  'deployment' | 'credentials' | 'backups' | 'runBackup' | 'restoreBackup' | 'validateBackup' | 'backupDownload'
+>;
 
 export interface DeploymentStateOptions {
   /** Told whenever the status or its reason changes, and once with the first answer. */
@@ -51,7 +54,11 @@ export class DeploymentState {
     this.#client = client;
     this.#planId = planId;
     this.#options = options;
-    this.#poller = new Poller(() => this.refresh(), () => this.interval, options.document);
+    this.#poller = new Poller(
+      () => this.refresh(),
+      () => this.interval,
+      options.document,
+    );
   }
 
   /** How long until the next refresh. */
@@ -146,7 +153,11 @@ export type TeardownOutcome = { readonly gone: true } | { readonly gone: false; 
  * and the plan is gone) or the plan leaves "deleting" some other way (the teardown failed: the
  * plan stays, red, with the reason). Stops early, unresolved, when `signal` aborts.
  */
-export function waitUntilGone(client: PlanLookup, planId: string, options: { readonly intervalMs?: number; readonly signal?: AbortSignal } = {}): Promise<TeardownOutcome> {
+export function waitUntilGone(
+  client: PlanLookup,
+  planId: string,
+  options: { readonly intervalMs?: number; readonly signal?: AbortSignal } = {},
+): Promise<TeardownOutcome> {
   const interval = options.intervalMs ?? FAST_POLL_MS;
   return new Promise((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | undefined;

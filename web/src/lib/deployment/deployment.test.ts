@@ -92,7 +92,10 @@ describe('DeploymentState', () => {
 
 describe('waitUntilGone', () => {
   it('polls the plan until it answers 404', async () => {
-    const getPlan = vi.fn().mockResolvedValueOnce({ value: { status: 'deleting' } }).mockRejectedValueOnce(new ApiError(404, 'Not Found', 'There is no plan.'));
+    const getPlan = vi
+      .fn()
+      .mockResolvedValueOnce({ value: { status: 'deleting' } })
+      .mockRejectedValueOnce(new ApiError(404, 'Not Found', 'There is no plan.'));
 
     const outcome = waitUntilGone({ getPlan }, PLAN_ID, { intervalMs: 500 });
     await vi.advanceTimersByTimeAsync(500);

@@ -67,7 +67,10 @@ describe('formatting', () => {
   });
 
   it('splits a failure reason into its step and what happened', () => {
-    expect(readableReason('Preflight: PostgreSQL 17 is not installed on this machine')).toEqual({ step: 'Preflight checks', text: 'PostgreSQL 17 is not installed on this machine' });
+    expect(readableReason('Preflight: PostgreSQL 17 is not installed on this machine')).toEqual({
+      step: 'Preflight checks',
+      text: 'PostgreSQL 17 is not installed on this machine',
+    });
     expect(readableReason('ValidateBackup: backup 20261124T030000Z-0000beef did not validate: row counts differ')).toEqual({
       step: 'Validate the backup',
       text: 'backup 20261124T030000Z-0000beef did not validate: row counts differ',
@@ -83,7 +86,9 @@ describe('formatting', () => {
 
   it('links an execution to its console page in its own region', () => {
     const arn = 'arn:aws:states:eu-west-1:123456789012:execution:cloudseed-deploy:abc';
-    expect(stepFunctionsConsoleUrl(arn, 'us-east-1')).toBe(`https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${arn}`);
+    expect(stepFunctionsConsoleUrl(arn, 'us-east-1')).toBe(
+      `https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${arn}`,
+    );
     expect(stepFunctionsConsoleUrl('arn:aws:states:local:000000000000:execution:x:y', undefined)).toBeUndefined();
   });
 });

@@ -43,8 +43,36 @@ const STEP_LABELS: Readonly<Record<string, string>> = {
 
 /** The steps a workflow of this kind goes through, in order: the ones not reached yet show as pending. */
 const EXPECTED_STEPS: Readonly<Record<NonNullable<Deployment['mode']>, readonly string[]>> = {
-  create: ['Render', 'Preflight', 'EnsurePassword', 'EnsureSecurityGroup', 'LaunchNodes', 'CheckNodes', 'SendInstall', 'CheckInstall', 'SendConfigure', 'CheckConfigure', 'Verify', 'RegisterMonitoring', 'MarkRunning'],
-  update: ['Render', 'Preflight', 'EnsurePassword', 'EnsureSecurityGroup', 'LaunchNodes', 'CheckNodes', 'SendInstall', 'CheckInstall', 'SendConfigure', 'CheckConfigure', 'Verify', 'RegisterMonitoring', 'MarkRunning'],
+  create: [
+    'Render',
+    'Preflight',
+    'EnsurePassword',
+    'EnsureSecurityGroup',
+    'LaunchNodes',
+    'CheckNodes',
+    'SendInstall',
+    'CheckInstall',
+    'SendConfigure',
+    'CheckConfigure',
+    'Verify',
+    'RegisterMonitoring',
+    'MarkRunning',
+  ],
+  update: [
+    'Render',
+    'Preflight',
+    'EnsurePassword',
+    'EnsureSecurityGroup',
+    'LaunchNodes',
+    'CheckNodes',
+    'SendInstall',
+    'CheckInstall',
+    'SendConfigure',
+    'CheckConfigure',
+    'Verify',
+    'RegisterMonitoring',
+    'MarkRunning',
+  ],
   teardown: ['Render', 'Destroy', 'DeletePlan'],
   restore: ['RestoreBackup', 'FinishRestore'],
 };

@@ -56,7 +56,13 @@ export function failedDeployment(): Deployment {
     endedAt: at(20),
     steps: [
       { name: 'Render', status: 'succeeded', startedAt: at(0), endedAt: at(3) },
-      { name: 'Preflight', status: 'failed', startedAt: at(3), endedAt: at(6), error: 'PostgreSQL 17 is not installed on this machine (installed: 15); choose 15 or install postgresql-17' },
+      {
+        name: 'Preflight',
+        status: 'failed',
+        startedAt: at(3),
+        endedAt: at(6),
+        error: 'PostgreSQL 17 is not installed on this machine (installed: 15); choose 15 or install postgresql-17',
+      },
       { name: 'Compensate', status: 'succeeded', startedAt: at(6), endedAt: at(11) },
       { name: 'RecordFailure', status: 'succeeded', startedAt: at(11), endedAt: at(18) },
     ],
@@ -99,7 +105,9 @@ export function fakeClient(deployment: Deployment = runningDeployment(), backups
     runBackup: vi.fn<DeploymentClient['runBackup']>(() => Promise.resolve({ backupId: '20261124T100000Z-00000001' })),
     restoreBackup: vi.fn<DeploymentClient['restoreBackup']>(() => Promise.resolve()),
     validateBackup: vi.fn<DeploymentClient['validateBackup']>(() => Promise.resolve()),
-    backupDownload: vi.fn<DeploymentClient['backupDownload']>(() => Promise.resolve({ url: 'http://127.0.0.1/backup.dump', expiresAt: at(900_000), format: 'pg_dump custom format (pg_restore)' })),
+    backupDownload: vi.fn<DeploymentClient['backupDownload']>(() =>
+      Promise.resolve({ url: 'http://127.0.0.1/backup.dump', expiresAt: at(900_000), format: 'pg_dump custom format (pg_restore)' }),
+    ),
   } satisfies DeploymentClient;
 }
 

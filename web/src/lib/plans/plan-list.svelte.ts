@@ -39,13 +39,19 @@ export interface PlanRow {
 export function describePlan(plan: PlanResource): PlanRow {
   const { spec } = plan;
   const [first, ...others] = spec.components;
-  const nodes = spec.components.reduce((sum, component) => sum + (component.db.topology.mode === 'cluster' ? 1 + component.db.topology.replicas : 1), 0);
+  const nodes = spec.components.reduce(
+    (sum, component) => sum + (component.db.topology.mode === 'cluster' ? 1 + component.db.topology.replicas : 1),
+    0,
+  );
   return {
     id: plan.id,
     name: spec.name,
     href: `/plans/${encodeURIComponent(plan.id)}`,
     target: spec.target.cloud === 'aws' ? `AWS ${spec.target.region}` : 'Local cloud',
-    instance: first === undefined ? '—' : `${first.hardware.aws?.instanceType ?? `${first.hardware.cpus} vCPU · ${first.hardware.memoryGiB} GiB`}${others.length > 0 ? ` + ${others.length} more` : ''}`,
+    instance:
+      first === undefined
+        ? '—'
+        : `${first.hardware.aws?.instanceType ?? `${first.hardware.cpus} vCPU · ${first.hardware.memoryGiB} GiB`}${others.length > 0 ? ` + ${others.length} more` : ''}`,
     detail: [first ? `PostgreSQL ${first.db.version}` : undefined, `${nodes} ${nodes === 1 ? 'node' : 'nodes'}`].filter(Boolean).join(' · '),
     monthlyUsd: monthlyEstimate(plan),
     status: plan.status,
@@ -92,7 +98,11 @@ export class PlanList {
   constructor(source: PlanSource, options: PlanListOptions = {}) {
     this.#source = source;
     this.#options = options;
-    this.#poller = new Poller(() => this.refresh(), () => this.interval, options.document);
+    this.#poller = new Poller(
+      () => this.refresh(),
+      () => this.interval,
+      options.document,
+    );
   }
 
   /** A plan is deploying or being deleted: its status will change soon. */

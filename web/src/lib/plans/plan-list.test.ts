@@ -42,7 +42,9 @@ function plan(id: string, status: PlanStatus = 'not_deployed', overrides: Partia
 }
 
 /** A PlanSource whose answers the test sets, counting the calls. */
-function source(...pages: PlanPage[]): PlanSource & { calls: (string | undefined)[]; answer: (page: PlanPage) => void; fail: (error: Error) => void } {
+function source(
+  ...pages: PlanPage[]
+): PlanSource & { calls: (string | undefined)[]; answer: (page: PlanPage) => void; fail: (error: Error) => void } {
   let next: () => Promise<PlanPage> = () => Promise.resolve(pages.shift() ?? { items: [] });
   const calls: (string | undefined)[] = [];
   return {
@@ -253,7 +255,13 @@ describe('a plan as a dashboard row', () => {
       ...base,
       spec: {
         ...base.spec,
-        components: [{ ...component, hardware: { cpus: 2, memoryGiB: 4, storage: { type: 'ssd', sizeGiB: 20 } }, db: { ...component.db, topology: { mode: 'cluster', replicas: 2 } } }],
+        components: [
+          {
+            ...component,
+            hardware: { cpus: 2, memoryGiB: 4, storage: { type: 'ssd', sizeGiB: 20 } },
+            db: { ...component.db, topology: { mode: 'cluster', replicas: 2 } },
+          },
+        ],
       },
     });
 
@@ -268,7 +276,10 @@ describe('a plan as a dashboard row', () => {
     const base = plan('c');
     const [component] = base.spec.components;
     if (!component) throw new Error('fixture has a component');
-    const row = describePlan({ ...base, spec: { ...base.spec, components: [{ ...component, hardware: { ...component.hardware, aws: { instanceType: 'x9.huge' } } }] } });
+    const row = describePlan({
+      ...base,
+      spec: { ...base.spec, components: [{ ...component, hardware: { ...component.hardware, aws: { instanceType: 'x9.huge' } } }] },
+    });
 
     expect(row.instance).toBe('x9.huge');
     expect(row.monthlyUsd).toBeUndefined();

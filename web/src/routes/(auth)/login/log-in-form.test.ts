@@ -32,7 +32,10 @@ describe('the log-in form', () => {
   });
 
   it('marks both fields when Cognito refuses the pair, with the message shown once and read with each', async () => {
-    setUp(fakeAuthService({ logIn: () => Promise.reject(new AuthError('Wrong e-mail address or password.', 'NotAuthorizedException', 'password')) }), 'ada@example.com');
+    setUp(
+      fakeAuthService({ logIn: () => Promise.reject(new AuthError('Wrong e-mail address or password.', 'NotAuthorizedException', 'password')) }),
+      'ada@example.com',
+    );
     await fill('Password', 'not-it');
 
     await fireEvent.click(screen.getByRole('button', { name: 'Log in' }));
@@ -53,7 +56,12 @@ describe('the log-in form', () => {
   });
 
   it('shows a problem that is about no field as an alert', async () => {
-    setUp(fakeAuthService({ logIn: () => Promise.reject(new AuthError('Cannot reach the sign-in service. Check your connection and try again.', 'NetworkError')) }), 'ada@example.com');
+    setUp(
+      fakeAuthService({
+        logIn: () => Promise.reject(new AuthError('Cannot reach the sign-in service. Check your connection and try again.', 'NetworkError')),
+      }),
+      'ada@example.com',
+    );
     await fill('Password', 'whatever');
 
     await fireEvent.click(screen.getByRole('button', { name: 'Log in' }));
@@ -73,7 +81,13 @@ describe('the log-in form', () => {
   });
 
   it('offers the code step to an address that is not confirmed yet', async () => {
-    setUp(fakeAuthService({ logIn: () => Promise.reject(new AuthError('Confirm your e-mail address first: enter the code we sent you.', 'UserNotConfirmedException', 'email')) }), 'ada@example.com');
+    setUp(
+      fakeAuthService({
+        logIn: () =>
+          Promise.reject(new AuthError('Confirm your e-mail address first: enter the code we sent you.', 'UserNotConfirmedException', 'email')),
+      }),
+      'ada@example.com',
+    );
     await fill('Password', 'whatever');
 
     await fireEvent.click(screen.getByRole('button', { name: 'Log in' }));

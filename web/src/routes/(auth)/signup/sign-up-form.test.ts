@@ -39,7 +39,9 @@ describe('the sign-up form', () => {
     const describedBy = (password.getAttribute('aria-describedby') ?? '').split(' ');
     const error = document.getElementById('password-error');
     expect(describedBy).toContain('password-error');
-    expect(error?.textContent).toContain('Use a stronger password: it needs at least 12 characters, an upper-case letter, a digit and a symbol such as ! or -.');
+    expect(error?.textContent).toContain(
+      'Use a stronger password: it needs at least 12 characters, an upper-case letter, a digit and a symbol such as ! or -.',
+    );
     expect(document.activeElement).toBe(password);
     expect(auth.signUp).not.toHaveBeenCalled();
     expect(screen.getByLabelText('E-mail address').getAttribute('aria-invalid')).toBeNull();
@@ -54,7 +56,9 @@ describe('the sign-up form', () => {
 
     const email = screen.getByLabelText('E-mail address');
     expect(email.getAttribute('aria-invalid')).toBe('true');
-    expect(document.getElementById(email.getAttribute('aria-describedby') ?? '')?.textContent).toContain('Enter an e-mail address such as you@company.com.');
+    expect(document.getElementById(email.getAttribute('aria-describedby') ?? '')?.textContent).toContain(
+      'Enter an e-mail address such as you@company.com.',
+    );
     expect(document.activeElement).toBe(email);
   });
 
@@ -77,7 +81,12 @@ describe('the sign-up form', () => {
   });
 
   it('says an account exists on the e-mail field, with a way to log in', async () => {
-    setUp(fakeAuthService({ signUp: () => Promise.reject(new AuthError('An account with this e-mail address already exists. Log in instead.', 'UsernameExistsException', 'email')) }));
+    setUp(
+      fakeAuthService({
+        signUp: () =>
+          Promise.reject(new AuthError('An account with this e-mail address already exists. Log in instead.', 'UsernameExistsException', 'email')),
+      }),
+    );
     await fill('E-mail address', 'ada@example.com');
     await fill('Password', 'Correct-Horse-9');
 
