@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Conflict, DomainError } from '@cloudseed/shared/errors';
-import { nodeCount } from '@cloudseed/shared/transform/aws-json';
+import { nodeCount } from '@cloudseed/shared/postgres/nodes';
 import type { Plan } from '@cloudseed/shared';
 import type { DynamoDeploymentRepository } from './deployments-repository.ts';
 import { positiveIntegerEnv } from './env.ts';

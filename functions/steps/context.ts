@@ -1,4 +1,4 @@
-import { renderAwsJson } from '@cloudseed/shared/transform/aws-json';
+import { renderAwsJson } from '@cloudseed/shared/targets/aws/aws-json';
 import type { DeploymentRecord } from '@cloudseed/shared';
 import { accounts } from '../lib/accounts.ts';
 import { deployments } from '../lib/plans.ts';

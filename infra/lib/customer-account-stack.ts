@@ -6,7 +6,7 @@ import type { CfnElement, StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import { backupBucketName } from '@cloudseed/shared/accounts/accounts';
+import { backupBucketName } from '@cloudseed/shared/targets/aws/account';
 import { CUSTOMER_ROLE_ACTIONS, NODE_ROLE_ACTIONS } from '@cloudseed/functions/providers/aws/actions';
 import { NODE_AGENT_ACTIONS, NODE_BACKUP_ACTIONS } from '@cloudseed/functions/providers/aws/node-role';
 import { acknowledge } from './nag.ts';

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { DEPLOYER_ROLE_NAME } from '@cloudseed/shared/accounts/accounts';
+import { DEPLOYER_ROLE_NAME } from '@cloudseed/shared/targets/aws/account';
 
 // Names that two sides must agree on without a reference between them: the customer's template
 // creates these in the customer's account, and the platform's functions name them there.

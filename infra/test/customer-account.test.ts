@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CUSTOMER_ROLE_ACTIONS, NODE_ROLE_ACTIONS } from '@cloudseed/functions/providers/aws/index';
 import { NODE_AGENT_ACTIONS } from '@cloudseed/functions/providers/aws/node-role';
-import { backupBucketName } from '@cloudseed/shared/accounts/accounts';
+import { backupBucketName } from '@cloudseed/shared/targets/aws/account';
 import { CUSTOMER_ROLE_NAME, NODE_BOUNDARY_POLICY_NAME } from '../lib/names.ts';
 import { actionsOf, allStatements, flat, json, list, pathOf, props, record, referencedId, resourcesOfType } from './synth.ts';
 import type { Statement, Synthesized } from './synth.ts';

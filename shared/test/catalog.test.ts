@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { InstanceType } from '../src/catalog/index.ts';
+import type { InstanceType } from '../src/index.ts';
 import {
+  amiParameter,
   GP3_USD_PER_GIB_MONTH,
   HOURS_PER_MONTH,
   cheapestFit,
@@ -10,7 +11,7 @@ import {
   instanceTypes,
   monthlyCost,
   operatingSystems,
-} from '../src/catalog/index.ts';
+} from '../src/index.ts';
 
 function instance(name: string): InstanceType {
   const found = findInstanceType(name);
@@ -233,8 +234,8 @@ describe('OS table', () => {
   it('names a distinct public SSM parameter per OS and architecture', () => {
     const all = new Set<string>();
     for (const o of operatingSystems) {
-      const x86 = o.amiParameter('x86_64');
-      const arm = o.amiParameter('arm64');
+      const x86 = amiParameter(o, 'x86_64');
+      const arm = amiParameter(o, 'arm64');
       expect(x86).not.toBe(arm);
       for (const p of [x86, arm]) {
         expect(p).toMatch(/^\/aws\/service\//);
@@ -245,12 +246,12 @@ describe('OS table', () => {
   });
 
   it('uses the documented SSM parameter paths', () => {
-    expect(os('amazon-linux', '2023').amiParameter('x86_64')).toBe('/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64');
-    expect(os('amazon-linux', '2023').amiParameter('arm64')).toBe('/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64');
-    expect(os('ubuntu', '24.04').amiParameter('x86_64')).toBe('/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id');
-    expect(os('ubuntu', '24.04').amiParameter('arm64')).toBe('/aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id');
-    expect(os('debian', '12').amiParameter('x86_64')).toBe('/aws/service/debian/release/bookworm/latest/amd64');
-    expect(os('debian', '12').amiParameter('arm64')).toBe('/aws/service/debian/release/bookworm/latest/arm64');
+    expect(amiParameter(os('amazon-linux', '2023'), 'x86_64')).toBe('/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64');
+    expect(amiParameter(os('amazon-linux', '2023'), 'arm64')).toBe('/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64');
+    expect(amiParameter(os('ubuntu', '24.04'), 'x86_64')).toBe('/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id');
+    expect(amiParameter(os('ubuntu', '24.04'), 'arm64')).toBe('/aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id');
+    expect(amiParameter(os('debian', '12'), 'x86_64')).toBe('/aws/service/debian/release/bookworm/latest/amd64');
+    expect(amiParameter(os('debian', '12'), 'arm64')).toBe('/aws/service/debian/release/bookworm/latest/arm64');
   });
 
   it('offers only majors 13..18, ascending, with an answer for each', () => {

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import {
+  amiParameter,
   cheapestFit,
   findOs,
   monthlyCost,
@@ -81,7 +82,7 @@ describe('renderAwsJson', () => {
     const expected = cheapestFit({ cpus: 2, memoryGiB: 8 })!;
     expect(component.instanceType).toBe(expected.name);
     expect(component.architecture).toBe(expected.architecture);
-    expect(component.runInstances.ImageId).toBe(`resolve:ssm:${findOs('amazon-linux', '2023')!.amiParameter(expected.architecture)}`);
+    expect(component.runInstances.ImageId).toBe(`resolve:ssm:${amiParameter(findOs('amazon-linux', '2023')!, expected.architecture)}`);
   });
 
   it("uses a pinned AMI and the OS's root device", () => {

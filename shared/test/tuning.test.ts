@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { tune } from '../src/tuning/index.ts';
-import type { TuneInput } from '../src/tuning/index.ts';
+import { tune } from '../src/postgres/index.ts';
+import type { TuneInput } from '../src/postgres/index.ts';
 
 // Every expected value below was worked out by hand from pgtune's rules (le0pard/pgtune, Linux).
 // Notation: R = RAM in kB, sb = shared_buffers, W = workers counted in work_mem,

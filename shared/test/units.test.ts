@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatKb, parseMemory } from '../src/tuning/index.ts';
+import { formatKb, parseMemory } from '../src/postgres/index.ts';
 
 describe('parseMemory', () => {
   it.each([

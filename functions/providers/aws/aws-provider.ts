@@ -28,10 +28,10 @@ import {
 import type { GetCommandInvocationCommandOutput, InstanceInformationStringFilter } from '@aws-sdk/client-ssm';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
-import { backupBucketRegion } from '@cloudseed/shared/accounts/accounts';
-import { findOs } from '@cloudseed/shared/catalog/os';
+import { backupBucketRegion } from '@cloudseed/shared/targets/aws/account';
+import { findOs } from '@cloudseed/shared/postgres/os';
 import { NotFound } from '@cloudseed/shared/errors';
-import { certificateAuthorityParameterFor, replicationPasswordParameterFor } from '@cloudseed/shared/transform/scripts';
+import { certificateAuthorityParameterFor, replicationPasswordParameterFor } from '@cloudseed/shared/targets/aws/scripts';
 import type { AwsComponent, AwsNode, Tag } from '@cloudseed/shared';
 import { compareFingerprints } from '../fingerprints.ts';
 import type {

@@ -2,7 +2,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { backupBucketRegion } from '@cloudseed/shared/accounts/accounts';
+import { backupBucketRegion } from '@cloudseed/shared/targets/aws/account';
 import type { AccountConnection, BackupLocation } from '../provider.ts';
 import { AccountAccessError, awsErrorCode, call, PermanentError } from './errors.ts';
 

@@ -1,5 +1,5 @@
-import { PINNED_SEARCH_PATH_OPTIONS } from '@cloudseed/shared/transform/admin-session';
-import { shellQuote } from '@cloudseed/shared/transform/scripts';
+import { PINNED_SEARCH_PATH_OPTIONS } from '@cloudseed/shared/postgres/admin-session';
+import { shellQuote } from '@cloudseed/shared/targets/aws/scripts';
 import { FINGERPRINT_SETTINGS, USER_TABLES_FROM } from '../fingerprints.ts';
 
 // The bash scripts SSM Run Command runs as root on a deployment's primary to back it up, to prove

@@ -10,7 +10,7 @@ import {
   RemoveRoleFromInstanceProfileCommand,
 } from '@aws-sdk/client-iam';
 import type { IAMClient } from '@aws-sdk/client-iam';
-import { BACKUP_BUCKET_PREFIX } from '@cloudseed/shared/accounts/accounts';
+import { BACKUP_BUCKET_PREFIX } from '@cloudseed/shared/targets/aws/account';
 import { awsErrorCode, call, PermanentError, TransientError } from './errors.ts';
 
 // Each plan's nodes run with a role of their own, so a node can read only its own plan's password

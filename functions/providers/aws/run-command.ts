@@ -1,4 +1,4 @@
-import { CA_CERTIFICATE_FILE, shellQuote } from '@cloudseed/shared/transform/scripts';
+import { CA_CERTIFICATE_FILE, shellQuote } from '@cloudseed/shared/targets/aws/scripts';
 import type { AwsComponent } from '@cloudseed/shared';
 import { PermanentError } from './errors.ts';
 

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { PINNED_SEARCH_PATH_OPTIONS } from '@cloudseed/shared/transform/admin-session';
+import { PINNED_SEARCH_PATH_OPTIONS } from '@cloudseed/shared/postgres/admin-session';
 
 // Every program the local provider runs goes through here: a fixed environment (never the local
 // cloud's own, which may hold AWS credentials), secrets only in `env` or `input`, never in argv,

@@ -3,7 +3,7 @@ import { chmod, mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { DomainError } from '@cloudseed/shared/errors';
-import { LOOPBACK_CIDRS } from '@cloudseed/shared/transform/local-json';
+import { LOOPBACK_CIDRS } from '@cloudseed/shared/targets/local/local-json';
 import {
   productionSettings,
   renderPgHba,
@@ -11,7 +11,7 @@ import {
   renderPostgresqlConf,
   REPLICATION_USER,
   tuneComponent,
-} from '@cloudseed/shared/transform/postgres-config';
+} from '@cloudseed/shared/postgres/config';
 import type { AwsNode, Component, ServerLayout } from '@cloudseed/shared';
 import type {
   BackupLocation,

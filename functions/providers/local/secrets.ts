@@ -2,7 +2,7 @@ import { createHash, createHmac, pbkdf2, randomBytes, randomInt } from 'node:cry
 import { link, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
-import { GENERATED_PASSWORD_PATTERN, SCRAM_ITERATIONS, scramVerifierText } from '@cloudseed/shared/transform/admin-session';
+import { GENERATED_PASSWORD_PATTERN, SCRAM_ITERATIONS, scramVerifierText } from '@cloudseed/shared/postgres/admin-session';
 import { certificatePemOf, createCertificateAuthority, privateKeyPemOf } from '../certificates.ts';
 import type { KeyAndCertificate } from '../certificates.ts';
 import { ensureDir, readTextIfExists } from './files.ts';

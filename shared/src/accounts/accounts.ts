@@ -6,6 +6,7 @@ import type { DeploymentRepository } from '../deployments/deployments.ts';
 import { Conflict, NotFound, ValidationFailed } from '../errors.ts';
 import { MAX_PAGE_SIZE } from '../plans/plans.ts';
 import type { PlanService } from '../plans/plans.ts';
+import { awsAccountIdOf, backupBucketName, DEPLOYER_ROLE_NAME, launchStackUrl } from '../targets/aws/account.ts';
 
 // The AWS accounts a customer connects: a role in their account (created by the CloudSeed
 // template) that trusts the platform account under the customer's ExternalId, and the bucket the
@@ -14,67 +15,14 @@ import type { PlanService } from '../plans/plans.ts';
 // stored only after CloudSeed has assumed the role with it and found the backup bucket in the
 // region given. Storage and the checks are ports; DynamoDB, STS and S3 (or tests) plug in their own.
 
-/** The role the customer template creates; the platform may assume only roles named like this. */
-export const DEPLOYER_ROLE_NAME = 'CloudSeedDeployer';
-/** The name the launch link gives the customer's stack. */
-export const CUSTOMER_STACK_NAME = 'CloudSeed';
-/**
- * The customer template's backup bucket is `cloudseed-backups-<account id>-<region>`, in the region
- * the template was launched in (the connected account's region): the platform derives it from the
- * account record without asking, and the name says where the objects are.
- */
-export const BACKUP_BUCKET_PREFIX = 'cloudseed-backups';
 export const MAX_ACCOUNTS = 20;
 export const LOCAL_ACCOUNT_ID = 'local';
 export const ACCOUNT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-const ROLE_ARN = /^arn:aws(-[a-z]+)*:iam::(\d{12}):role\/([\w+=,.@/-]{1,512})$/;
-// No path: the platform's own IAM policy allows sts:AssumeRole on `role/CloudSeedDeployer*` only.
-const DEPLOYER_ROLE = new RegExp(`^${DEPLOYER_ROLE_NAME}[\\w+=,.@-]*$`);
-
 export const DENIED_MESSAGE = 'CloudSeed cannot assume this role: check the trust policy names the platform account and your ExternalId';
-const BACKUP_BUCKET = new RegExp(`^${BACKUP_BUCKET_PREFIX}-(\\d{12})-([a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\\d{1,2})$`);
-const CONSOLE = 'https://console.aws.amazon.com/cloudformation/home';
 
-/** `cloudseed-backups-<account id>-<region>`; CDK tokens pass through, so the customer template names its bucket with this too. */
-export function backupBucketName(awsAccountId: string, region: string): string {
-  return `${BACKUP_BUCKET_PREFIX}-${awsAccountId}-${region}`;
-}
-
-/** The region a bucket named by backupBucketName is in; undefined for any other name. */
-export function backupBucketRegion(bucket: string): string | undefined {
-  return BACKUP_BUCKET.exec(bucket)?.[2];
-}
-
-/** The 12 digits of a role ARN's account; undefined when it is not a role ARN. */
-export function awsAccountIdOf(roleArn: string): string | undefined {
-  return ROLE_ARN.exec(roleArn)?.[2];
-}
-
-export interface LaunchStackInput {
-  /** The S3 https URL the platform publishes the customer template at. */
-  readonly templateUrl: string;
-  readonly platformAccountId: string;
-  readonly externalId: string;
-  /** Where the console opens: the stack, and with it the backup bucket, is created in this region. */
-  readonly region: string;
-}
-
-/**
- * The CloudFormation console's quick-create page for the customer template, with the stack name,
- * the platform account and the customer's ExternalId filled in. (The console fills only parameters
- * that are not NoEcho, which is why the template shows the ExternalId: IAM does not treat it as a
- * secret; what protects the role is that CloudSeed alone issues it, one per customer.)
- */
-export function launchStackUrl(input: LaunchStackInput): string {
-  const query = new URLSearchParams({
-    templateURL: input.templateUrl,
-    stackName: CUSTOMER_STACK_NAME,
-    param_PlatformAccountId: input.platformAccountId,
-    param_ExternalId: input.externalId,
-  });
-  return `${CONSOLE}?${new URLSearchParams({ region: input.region }).toString()}#/stacks/quickcreate?${query.toString()}`;
-}
+// No path: the platform's own IAM policy allows sts:AssumeRole on `role/CloudSeedDeployer*` only.
+const ROLE_ARN = /^arn:aws(-[a-z]+)*:iam::(\d{12}):role\/([\w+=,.@/-]{1,512})$/;
+const DEPLOYER_ROLE = new RegExp(`^${DEPLOYER_ROLE_NAME}[\\w+=,.@-]*$`);
 
 /** The customer's AWS account as the provider reaches it: the role, the customer's ExternalId, and the region to work in. */
 export interface AccountConnection {

@@ -1,20 +1,13 @@
 export {
   ACCOUNT_ID,
   AccountService,
-  BACKUP_BUCKET_PREFIX,
-  CUSTOMER_STACK_NAME,
   DENIED_MESSAGE,
-  DEPLOYER_ROLE_NAME,
   LOCAL_ACCOUNT,
   LOCAL_ACCOUNT_ID,
   MAX_ACCOUNTS,
   accountResource,
-  awsAccountIdOf,
-  backupBucketName,
-  backupBucketRegion,
   connectAccountJsonSchema,
   connectAccountSchema,
-  launchStackUrl,
   sameRole,
 } from './accounts.ts';
 export type {
@@ -26,6 +19,5 @@ export type {
   AccountServiceDependencies,
   AccountVerifier,
   ConnectAccountInput,
-  LaunchStackInput,
   VerifyOutcome,
 } from './accounts.ts';

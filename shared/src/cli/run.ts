@@ -4,10 +4,10 @@ import { planJsonSchema } from '../cs-json/json-schema.ts';
 import type { Plan } from '../cs-json/schema.ts';
 import { validatePlan } from '../cs-json/validate.ts';
 import type { FieldProblem } from '../errors.ts';
-import { renderAwsJson } from '../transform/aws-json.ts';
-import { renderLocalJson } from '../transform/local-json.ts';
-import { dataSizes, parseMemory, storageKinds, supportedPgMajors, tune, workloads } from '../tuning/index.ts';
-import type { DataSize, StorageKind, Workload } from '../tuning/index.ts';
+import { renderAwsJson } from '../targets/aws/aws-json.ts';
+import { renderLocalJson } from '../targets/local/local-json.ts';
+import { dataSizes, parseMemory, storageKinds, supportedPgMajors, tune, workloads } from '../postgres/pgtune.ts';
+import type { DataSize, StorageKind, Workload } from '../postgres/pgtune.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_INVALID = 1;

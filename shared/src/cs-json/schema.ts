@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { dataSizes, storageKinds, supportedPgMajors, workloads } from '../tuning/index.ts';
+import { dataSizes, storageKinds, supportedPgMajors, workloads } from '../postgres/pgtune.ts';
 import { checkBackupInterval, checkCron, isTimeZone } from './cron.ts';
 import { checkCidr } from './network.ts';
 

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { findInstanceType } from '../catalog/index.ts';
+import { findInstanceType } from '../targets/aws/instances.ts';
 import type { FieldProblem } from '../errors.ts';
 import { AMI_ID, API_VERSION, DEFAULT_PG_VERSION, pgVersions, planName } from './schema.ts';
 import type { PlanInput, Target } from './schema.ts';

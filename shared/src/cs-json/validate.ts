@@ -1,5 +1,6 @@
 import type * as z from 'zod';
-import { cheapestFit, findInstanceType, findOs } from '../catalog/index.ts';
+import { findOs } from '../postgres/os.ts';
+import { cheapestFit, findInstanceType } from '../targets/aws/instances.ts';
 import type { FieldProblem } from '../errors.ts';
 import { toProblems } from './problems.ts';
 import { componentSchema, planSchema, targetSchema } from './schema.ts';

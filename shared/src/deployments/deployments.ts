@@ -1,5 +1,5 @@
 import type { Plan } from '../cs-json/schema.ts';
-import type { NodeRole } from '../transform/postgres-config.ts';
+import type { NodeRole } from '../postgres/config.ts';
 
 // A plan's deployment: one item per plan that carries the lock (at most one workflow runs per
 // plan), what is running and how to reach it, and why it failed. The plan's status shown on the

@@ -1,12 +1,12 @@
-import { cheapestFit, findInstanceType } from '@cloudseed/shared/catalog/instances';
-import type { CostEstimate, InstanceType } from '@cloudseed/shared/catalog/instances';
+import { cheapestFit, findInstanceType } from '@cloudseed/shared/targets/aws/instances';
+import type { CostEstimate, InstanceType } from '@cloudseed/shared/targets/aws/instances';
 import { API_VERSION } from '@cloudseed/shared/cs-json/schema';
 import type { Component, PlanInput } from '@cloudseed/shared/cs-json/schema';
 import { validatePlan } from '@cloudseed/shared/cs-json/validate';
 import type { FieldProblem } from '@cloudseed/shared/errors';
-import { componentCost } from '@cloudseed/shared/transform/aws-json';
-import { tuneComponent } from '@cloudseed/shared/transform/postgres-config';
-import type { TuneResult } from '@cloudseed/shared/tuning/pgtune';
+import { componentCost } from '@cloudseed/shared/targets/aws/aws-json';
+import { tuneComponent } from '@cloudseed/shared/postgres/config';
+import type { TuneResult } from '@cloudseed/shared/postgres/pgtune';
 
 // The plan being edited: the cs-json document as the form holds it, checked on every change by
 // the same validatePlan the API runs, with each problem kept at its JSON-pointer path so every

@@ -1,4 +1,4 @@
-import { HOURS_PER_MONTH } from '@cloudseed/shared/catalog/instances';
+import { HOURS_PER_MONTH } from '@cloudseed/shared/targets/aws/instances';
 
 export const HOURS_PER_MONTH_LABEL = `AWS us-east-1 on-demand, ${HOURS_PER_MONTH} hours a month`;
 

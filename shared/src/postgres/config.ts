@@ -1,6 +1,6 @@
 import type { Component } from '../cs-json/schema.ts';
-import { tune } from '../tuning/index.ts';
-import type { TuneResult } from '../tuning/index.ts';
+import { tune } from './pgtune.ts';
+import type { TuneResult } from './pgtune.ts';
 
 // What a component's PostgreSQL server is told: pgtune's settings for its size and workload,
 // then CloudSeed's production block. The same text is written on an EC2 instance and on a

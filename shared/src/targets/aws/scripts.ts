@@ -1,8 +1,8 @@
-import type { OsImage } from '../catalog/index.ts';
-import type { Component } from '../cs-json/schema.ts';
-import { GENERATED_PASSWORD_PATTERN, PINNED_SEARCH_PATH_OPTIONS, SCRAM_VERIFIER_PYTHON } from './admin-session.ts';
-import { REPLICATION_MARKER, REPLICATION_USER, renderPgHba, renderPgIdent, renderPostgresqlConf } from './postgres-config.ts';
-import type { ServerLayout } from './postgres-config.ts';
+import type { OsImage } from '../../postgres/os.ts';
+import type { Component } from '../../cs-json/schema.ts';
+import { GENERATED_PASSWORD_PATTERN, PINNED_SEARCH_PATH_OPTIONS, SCRAM_VERIFIER_PYTHON } from '../../postgres/admin-session.ts';
+import { REPLICATION_MARKER, REPLICATION_USER, renderPgHba, renderPgIdent, renderPostgresqlConf } from '../../postgres/config.ts';
+import type { ServerLayout } from '../../postgres/config.ts';
 
 // Shell scripts that SSM Run Command executes as root on the instance. Every value that comes
 // from the plan is assigned once, single-quoted, at the top; the rest of the script only expands

@@ -1,4 +1,5 @@
-import type { Architecture } from './instances.ts';
+/** CPU architecture of a node; every supported OS has images for both. */
+export type Architecture = 'x86_64' | 'arm64';
 
 export type OsName = 'amazon-linux' | 'ubuntu' | 'debian';
 
@@ -8,7 +9,6 @@ export interface OsImage {
   readonly label: string;
   readonly packageManager: 'dnf' | 'apt';
   readonly pgMajors: readonly number[];
-  amiParameter(architecture: Architecture): string;
   packages(pgMajor: number): readonly string[];
   needsPgdg(pgMajor: number): boolean;
   binDir(pgMajor: number): string;
@@ -33,7 +33,6 @@ function defineOs(spec: OsImage): OsImage {
     label: spec.label,
     packageManager: spec.packageManager,
     pgMajors,
-    amiParameter: (architecture: Architecture) => spec.amiParameter(architecture),
     packages: (pgMajor: number) => Object.freeze([...spec.packages(supported(pgMajor))]),
     needsPgdg: (pgMajor: number) => spec.needsPgdg(supported(pgMajor)),
     binDir: (pgMajor: number) => spec.binDir(supported(pgMajor)),
@@ -41,9 +40,6 @@ function defineOs(spec: OsImage): OsImage {
     serviceName: (pgMajor: number) => spec.serviceName(supported(pgMajor)),
   });
 }
-
-// Canonical and Debian name architectures the Debian way in their SSM paths.
-const debianArch = { x86_64: 'amd64', arm64: 'arm64' } as const satisfies Record<Architecture, string>;
 
 // AL2023 packages each major as postgresqlNN, postgresqlNN-server, postgresqlNN-contrib,
 // all installing into /usr/bin, so the majors conflict and exactly one is installed.
@@ -60,7 +56,6 @@ const amazonLinux2023 = defineOs({
   label: 'Amazon Linux 2023',
   packageManager: 'dnf',
   pgMajors: [15, 16, 17, 18],
-  amiParameter: (architecture) => `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${architecture}`,
   packages: (pgMajor) => [`postgresql${pgMajor}-server`, `postgresql${pgMajor}-contrib`],
   needsPgdg: () => false,
   binDir: () => '/usr/bin',
@@ -75,20 +70,13 @@ const amazonLinux2023 = defineOs({
 // Majors 13..18 come from apt.postgresql.org except the one the distribution ships.
 // 13 is past upstream end of life (2025-11) but PGDG still carries it, so a customer
 // can stand up a copy of an old database before upgrading it.
-function debianFamily(spec: {
-  name: 'ubuntu' | 'debian';
-  version: string;
-  label: string;
-  distroPgMajor: number;
-  amiParameter: (architecture: Architecture) => string;
-}): OsImage {
+function debianFamily(spec: { name: 'ubuntu' | 'debian'; version: string; label: string; distroPgMajor: number }): OsImage {
   return defineOs({
     name: spec.name,
     version: spec.version,
     label: spec.label,
     packageManager: 'apt',
     pgMajors: [13, 14, 15, 16, 17, 18],
-    amiParameter: spec.amiParameter,
     packages: (pgMajor) => [`postgresql-${pgMajor}`],
     needsPgdg: (pgMajor) => pgMajor !== spec.distroPgMajor,
     binDir: (pgMajor) => `/usr/lib/postgresql/${pgMajor}/bin`,
@@ -102,7 +90,6 @@ const ubuntu2404 = debianFamily({
   version: '24.04',
   label: 'Ubuntu 24.04 LTS',
   distroPgMajor: 16,
-  amiParameter: (architecture) => `/aws/service/canonical/ubuntu/server/24.04/stable/current/${debianArch[architecture]}/hvm/ebs-gp3/ami-id`,
 });
 
 const debian12 = debianFamily({
@@ -110,7 +97,6 @@ const debian12 = debianFamily({
   version: '12',
   label: 'Debian 12 (bookworm)',
   distroPgMajor: 15,
-  amiParameter: (architecture) => `/aws/service/debian/release/bookworm/latest/${debianArch[architecture]}`,
 });
 
 export const operatingSystems: readonly OsImage[] = Object.freeze([amazonLinux2023, ubuntu2404, debian12]);

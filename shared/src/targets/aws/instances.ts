@@ -1,4 +1,4 @@
-export type Architecture = 'x86_64' | 'arm64';
+import type { Architecture } from '../../postgres/os.ts';
 
 export interface InstanceType {
   readonly name: string;

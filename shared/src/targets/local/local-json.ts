@@ -1,8 +1,9 @@
-import type { Plan } from '../cs-json/schema.ts';
-import { componentCost, nodeCount, TRANSFORMER_VERSION } from './aws-json.ts';
-import type { RenderContext } from './aws-json.ts';
-import type { NodeRole } from './postgres-config.ts';
-import { renderPgHba, tuneComponent } from './postgres-config.ts';
+import type { Plan } from '../../cs-json/schema.ts';
+import { renderPgHba, tuneComponent } from '../../postgres/config.ts';
+import { planNodes } from '../../postgres/nodes.ts';
+import { componentCost } from '../aws/aws-json.ts';
+import type { RenderContext } from '../version.ts';
+import { TRANSFORMER_VERSION } from '../version.ts';
 
 // The local cloud's deployment document: the same tuning and pg_hba as on AWS, with loopback as
 // the only network. Ports and paths are chosen when the instance starts, so they are not here.
@@ -20,10 +21,7 @@ export function renderLocalJson(plan: Plan, context: RenderContext) {
       const tuned = tuneComponent(component);
       return {
         id: component.id,
-        nodes: Array.from({ length: nodeCount(component) }, (_, index) => ({
-          name: `${component.id}-${index}`,
-          role: (index === 0 ? 'primary' : 'replica') satisfies NodeRole,
-        })),
+        nodes: planNodes(component),
         postgres: {
           major: Number(component.db.version),
           databaseName: component.db.databaseName,

@@ -1,9 +1,15 @@
-import { cheapestFit, findInstanceType, findOs, monthlyCost } from '../catalog/index.ts';
-import type { CostEstimate, InstanceType, OsImage } from '../catalog/index.ts';
-import { toScheduleExpression } from '../cs-json/cron.ts';
-import type { Component, Plan } from '../cs-json/schema.ts';
-import type { NodeRole } from './postgres-config.ts';
-import { renderPgHba, renderPostgresqlConf, tuneComponent } from './postgres-config.ts';
+import { toScheduleExpression } from '../../cs-json/cron.ts';
+import type { Component, Plan } from '../../cs-json/schema.ts';
+import type { NodeRole } from '../../postgres/config.ts';
+import { renderPgHba, renderPostgresqlConf, tuneComponent } from '../../postgres/config.ts';
+import { nodeCount, planNodes, POSTGRES_PORT } from '../../postgres/nodes.ts';
+import { findOs } from '../../postgres/os.ts';
+import type { OsImage } from '../../postgres/os.ts';
+import { TRANSFORMER_VERSION } from '../version.ts';
+import type { RenderContext } from '../version.ts';
+import { amiParameter as amiParameterOf } from './images.ts';
+import { cheapestFit, findInstanceType, monthlyCost } from './instances.ts';
+import type { CostEstimate, InstanceType } from './instances.ts';
 import { INSTANCE_LOOPBACK, awsServerLayout, renderConfigureScript, renderInstallScript, replicationPasswordParameterFor } from './scripts.ts';
 
 // cs-json -> aws-json: everything the deploy workflow needs, computed up front. The output is a
@@ -11,8 +17,6 @@ import { INSTANCE_LOOPBACK, awsServerLayout, renderConfigureScript, renderInstal
 // renders to byte-identical JSON and a diff of two renders is a diff of two plans.
 
 export const AWS_JSON_VERSION = 'cs-aws/v1';
-export const TRANSFORMER_VERSION = '1.0.0';
-export const POSTGRES_PORT = 5432;
 /** Fields of RunInstances that only the deploy step knows (they depend on the customer's account or the execution). */
 export const DEPLOY_TIME_FIELDS = ['ClientToken', 'SecurityGroupIds', 'SubnetId', 'IamInstanceProfile'] as const;
 
@@ -83,10 +87,6 @@ export interface AwsJson {
   readonly monthlyCostUsd: number;
 }
 
-export interface RenderContext {
-  readonly planId: string;
-}
-
 export function instanceTypeFor(component: Component): InstanceType {
   const hint = component.hardware.aws?.instanceType;
   const instance = hint === undefined ? cheapestFit(component.hardware) : findInstanceType(hint);
@@ -98,10 +98,6 @@ export function osImageFor(component: Component): OsImage {
   const image = findOs(component.os.name, component.os.version);
   if (!image) throw new RangeError(`${component.os.name} ${component.os.version} is not in the OS table`);
   return image;
-}
-
-export function nodeCount(component: Component): number {
-  return component.db.topology.mode === 'cluster' ? 1 + component.db.topology.replicas : 1;
 }
 
 export function componentCost(component: Component): CostEstimate {
@@ -132,9 +128,7 @@ function renderComponent(plan: Plan, component: Component, region: string, planI
     { Key: 'cloudseed:plan-id', Value: planId },
     { Key: 'cloudseed:component', Value: component.id },
   ];
-  const nodes: AwsNode[] = Array.from({ length: nodeCount(component) }, (_, index) => {
-    const name = `${component.id}-${index}`;
-    const role: NodeRole = index === 0 ? 'primary' : 'replica';
+  const nodes: AwsNode[] = planNodes(component).map(({ name, role }) => {
     return {
       name,
       role,
@@ -151,7 +145,7 @@ function renderComponent(plan: Plan, component: Component, region: string, planI
   const replicationPasswordParameter = clustered ? replicationPasswordParameterFor(passwordParameter) : undefined;
   const tuned = tuneComponent(component);
   const layout = awsServerLayout(image, major);
-  const amiParameter = image.amiParameter(instance.architecture);
+  const amiParameter = amiParameterOf(image, instance.architecture);
   return {
     id: component.id,
     instanceType: instance.name,
