@@ -1,13 +1,10 @@
 import { mkdir } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { Cron } from 'croner';
 import type { LocalCredentials } from './aws.ts';
-import { browserRefusal, refuse } from './browser-guard.ts';
+import { ServiceError, startJsonService } from './json-service.ts';
 import { log } from './log.ts';
-import { LOOPBACK, origin } from './ports.ts';
 import { readJsonIfExists, writeJsonAtomic } from '@cloudseed/functions/providers/local/files';
 
 // An EventBridge Scheduler stand-in: CreateSchedule, UpdateSchedule, GetSchedule and
@@ -76,48 +73,32 @@ export async function startScheduler(
     arm(schedule);
   }
 
-  const server = createServer((request, response) => {
-    const refusal = browserRefusal(request.headers);
-    if (refusal !== undefined) {
-      refuse(response, refusal);
-      return;
-    }
-    void handle(request, response);
-  });
-
-  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? '/', 'http://local');
-    const name = decodeURIComponent(/^\/schedules\/([^/]+)$/.exec(url.pathname)?.[1] ?? '');
-    const group = url.searchParams.get('groupName') ?? 'default';
-    const reply = (status: number, body: unknown, errorType?: string) => {
-      response.writeHead(status, { 'content-type': 'application/json', ...(errorType ? { 'x-amzn-errortype': errorType } : {}) });
-      response.end(JSON.stringify(body));
-    };
-    try {
-      if (!name) return reply(404, { Message: 'unknown operation' }, 'ResourceNotFoundException');
-      const chunks: Buffer[] = [];
-      for await (const chunk of request) chunks.push(chunk as Buffer);
-      const body = chunks.length > 0 ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Partial<Schedule>) : {};
-      const groupName = body.GroupName ?? group;
+  const notFound = (name: string) => new ServiceError('ResourceNotFoundException', `Schedule ${name} does not exist.`, 404);
+  const service = await startJsonService(
+    { name: 'the Scheduler stand-in', errorBody: (error) => ({ Message: error.message }) },
+    async ({ method, url, body: requestBody }) => {
+      const name = decodeURIComponent(/^\/schedules\/([^/]+)$/.exec(url.pathname)?.[1] ?? '');
+      if (!name) throw new ServiceError('ResourceNotFoundException', 'unknown operation', 404);
+      const body = requestBody as Partial<Schedule>;
+      const groupName = body.GroupName ?? url.searchParams.get('groupName') ?? 'default';
       const id = key(groupName, name);
       const existing = schedules.get(id);
       const arn = `arn:aws:scheduler:${region}:000000000000:schedule/${groupName}/${name}`;
-      if (request.method === 'GET') {
-        if (!existing) return reply(404, { Message: `Schedule ${name} does not exist.` }, 'ResourceNotFoundException');
-        return reply(200, { ...existing, Arn: arn });
+      if (method === 'GET') {
+        if (!existing) throw notFound(name);
+        return { body: { ...existing, Arn: arn } };
       }
-      if (request.method === 'DELETE') {
-        if (!existing) return reply(404, { Message: `Schedule ${name} does not exist.` }, 'ResourceNotFoundException');
+      if (method === 'DELETE') {
+        if (!existing) throw notFound(name);
         jobs.get(id)?.stop();
         jobs.delete(id);
         schedules.delete(id);
         await persist();
-        return reply(200, {});
+        return { body: {} };
       }
-      if (request.method === 'POST' && existing) return reply(409, { Message: `Schedule ${name} already exists.` }, 'ConflictException');
-      if (request.method === 'PUT' && !existing) return reply(404, { Message: `Schedule ${name} does not exist.` }, 'ResourceNotFoundException');
-      if (!body.ScheduleExpression || !body.Target?.Arn)
-        return reply(400, { Message: 'ScheduleExpression and Target are required' }, 'ValidationException');
+      if (method === 'POST' && existing) throw new ServiceError('ConflictException', `Schedule ${name} already exists.`, 409);
+      if (method === 'PUT' && !existing) throw notFound(name);
+      if (!body.ScheduleExpression || !body.Target?.Arn) throw new ServiceError('ValidationException', 'ScheduleExpression and Target are required');
       const schedule: Schedule = {
         Name: name,
         GroupName: groupName,
@@ -129,32 +110,20 @@ export async function startScheduler(
       try {
         cronFields(schedule.ScheduleExpression);
       } catch (error) {
-        return reply(400, { Message: (error as Error).message }, 'ValidationException');
+        throw new ServiceError('ValidationException', (error as Error).message);
       }
       schedules.set(id, schedule);
       arm(schedule);
       await persist();
-      return reply(200, { ScheduleArn: arn });
-    } catch (error) {
-      log.error('Scheduler stand-in failed', error);
-      return reply(500, { Message: 'internal error' }, 'InternalServerException');
-    }
-  }
+      return { body: { ScheduleArn: arn } };
+    },
+  );
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, LOOPBACK, () => resolve());
-  });
-  const address = server.address();
-  if (!address || typeof address === 'string') throw new Error('the Scheduler stand-in has no port');
   return {
-    endpoint: origin(LOOPBACK, address.port),
+    endpoint: service.endpoint,
     close: async () => {
       for (const job of jobs.values()) job.stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await service.close();
     },
   };
 }

@@ -1,13 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { HistoryEvent } from '@cloudseed/shared';
-import { browserRefusal, refuse } from './browser-guard.ts';
+import { ServiceError, startJsonService } from './json-service.ts';
 import { log } from './log.ts';
-import { LOOPBACK, origin } from './ports.ts';
 import { writeJsonAtomic } from '@cloudseed/functions/providers/local/files';
 
 // A Step Functions stand-in: StartExecution, DescribeExecution and GetExecutionHistory over the
@@ -60,16 +57,6 @@ export interface LocalStepFunctions {
   close(): Promise<void>;
 }
 
-class ApiError extends Error {
-  readonly type: string;
-  readonly status: number;
-  constructor(type: string, message: string, status = 400) {
-    super(message);
-    this.type = type;
-    this.status = status;
-  }
-}
-
 export async function startStepFunctions(options: StepFunctionsOptions): Promise<LocalStepFunctions> {
   const directory = join(options.home, 'executions');
   await mkdir(directory, { recursive: true, mode: 0o700 });
@@ -95,14 +82,14 @@ export async function startStepFunctions(options: StepFunctionsOptions): Promise
     StartExecution: (body) => {
       const stateMachineArn = typeof body.stateMachineArn === 'string' ? body.stateMachineArn : '';
       const machine = machines.get(stateMachineArn);
-      if (!machine) throw new ApiError('StateMachineDoesNotExist', `State machine does not exist: ${stateMachineArn}`);
+      if (!machine) throw new ServiceError('StateMachineDoesNotExist', `State machine does not exist: ${stateMachineArn}`);
       const name = typeof body.name === 'string' ? body.name : randomUUID();
       const input = typeof body.input === 'string' ? body.input : '{}';
       const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
       const existing = executions.get(executionArn);
       if (existing) {
         if (existing.input === input) return { executionArn, startDate: toEpoch(existing.startDate) };
-        throw new ApiError('ExecutionAlreadyExists', `Execution already exists: ${executionArn}`);
+        throw new ServiceError('ExecutionAlreadyExists', `Execution already exists: ${executionArn}`);
       }
       const execution: Execution = { executionArn, stateMachineArn, name, status: 'RUNNING', startDate: new Date().toISOString(), input, events: [] };
       executions.set(executionArn, execution);
@@ -136,64 +123,31 @@ export async function startStepFunctions(options: StepFunctionsOptions): Promise
   function find(body: Record<string, unknown>): Execution {
     const execution = executions.get(typeof body.executionArn === 'string' ? body.executionArn : '');
     if (!execution)
-      throw new ApiError(
+      throw new ServiceError(
         'ExecutionDoesNotExist',
         `Execution does not exist: ${typeof body.executionArn === 'string' ? body.executionArn : '(none)'}`,
       );
     return execution;
   }
 
-  const server = createServer((request, response) => {
-    const refusal = browserRefusal(request.headers);
-    if (refusal !== undefined) {
-      refuse(response, refusal);
-      return;
-    }
-    void handle(request, response);
-  });
-
-  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const target = String(request.headers['x-amz-target'] ?? '');
-    const action = actions[target.replace(/^AWSStepFunctions\./, '')];
-    try {
-      if (request.method !== 'POST' || !action) throw new ApiError('UnknownOperationException', `Unsupported operation ${target}`);
-      const chunks: Buffer[] = [];
-      for await (const chunk of request) chunks.push(chunk as Buffer);
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
-      reply(response, 200, await action(body));
-    } catch (error) {
-      if (error instanceof ApiError) reply(response, error.status, { __type: error.type, message: error.message });
-      else {
-        log.error('Step Functions stand-in failed', error);
-        reply(response, 500, { __type: 'InternalFailure', message: 'internal error' });
-      }
-    }
-  }
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, LOOPBACK, () => resolve());
-  });
-  const address = server.address();
-  if (!address || typeof address === 'string') throw new Error('the Step Functions stand-in has no port');
+  const service = await startJsonService(
+    { name: 'the Step Functions stand-in', contentType: 'application/x-amz-json-1.0' },
+    async ({ method, headers, body }) => {
+      const target = String(headers['x-amz-target'] ?? '');
+      const action = actions[target.replace(/^AWSStepFunctions\./, '')];
+      if (method !== 'POST' || !action) throw new ServiceError('UnknownOperationException', `Unsupported operation ${target}`);
+      return { body: await action(body as Record<string, unknown>) };
+    },
+  );
 
   return {
-    endpoint: origin(LOOPBACK, address.port),
+    endpoint: service.endpoint,
     stateMachineArn: arn,
     idle: async () => {
       await Promise.allSettled([...running]);
     },
-    close: () =>
-      new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => service.close(),
   };
-}
-
-function reply(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
-  response.end(JSON.stringify(body));
 }
 
 function toEpoch(iso: string): number {
