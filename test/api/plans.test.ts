@@ -514,6 +514,30 @@ describe('API documents', () => {
       const operations = document.paths[route.path] as Record<string, unknown> | undefined;
       expect(operations?.[route.method.toLowerCase()], `${route.method} ${route.path} is documented`).toBeDefined();
     }
+    interface Parameter {
+      name: string;
+      in: string;
+    }
+    type PathItem = { parameters?: Parameter[] } & Record<
+      'get' | 'post',
+      { parameters?: Parameter[]; responses: Record<string, unknown> } | undefined
+    >;
+    for (const [path, method] of [
+      ['/v1/plan/{id}/deployment', 'get'],
+      ['/v1/plan/{id}/deployment/credentials', 'get'],
+      ['/v1/plan/{id}/backups', 'post'],
+    ] as const) {
+      const item = document.paths[path] as PathItem;
+      const parameters = [...(item.parameters ?? []), ...(item[method]?.parameters ?? [])];
+      expect(parameters, `${method} ${path} takes ?component`).toContainEqual({
+        name: 'component',
+        in: 'query',
+        required: false,
+        description: expect.any(String) as unknown,
+        schema: { type: 'string' },
+      });
+      expect(item[method]?.responses[400], `${method} ${path} documents the 400`).toBeDefined();
+    }
   });
 
   it('serves a docs page whose assets come from this server', async () => {
