@@ -1,3 +1,4 @@
+import { componentById, databaseComponent } from '@cloudseed/shared/cs-json/components';
 import { caFileName, connectionUri } from '@cloudseed/shared/deployments/connection';
 import { Conflict } from '@cloudseed/shared/errors';
 import { authedRoute } from '../lib/authed-route.ts';
@@ -8,12 +9,14 @@ import { targetOf } from '../steps/context.ts';
 
 /**
  * The only place the application role's password leaves its secret store. With it comes the plan's
- * CA certificate, which the connection string tells clients to verify the server against.
+ * CA certificate, which the connection string tells clients to verify the server against. The
+ * database is `?component=<id>`, else the plan's first.
  */
-export const handler = authedRoute(async ({ user, params }) => {
+export const handler = authedRoute(async ({ user, params, query }) => {
   const plan = await plans.get(user.sub, params.id ?? '');
   const deployment = await deployments.get(user.sub, plan.id);
-  const component = deployment?.components?.[0];
+  const database = databaseComponent(deployment?.spec ?? plan.spec, query.component, '?component');
+  const component = componentById({ components: deployment?.components ?? [] }, database.id);
   const primary = component?.nodes.find((node) => node.role === 'primary');
   if (!deployment || !component || !primary?.host) throw new Conflict('The plan has no running deployment yet; deploy it first.');
   const provider = await providerFor(deployment.spec.target);

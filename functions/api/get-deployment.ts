@@ -1,5 +1,6 @@
 import { planStatus, statusReason } from '@cloudseed/shared/deployments/deployments';
 import { backupResource } from '@cloudseed/shared/backups/backups';
+import { componentById, databaseComponent } from '@cloudseed/shared/cs-json/components';
 import { nextRun } from '@cloudseed/shared/cs-json/cron';
 import { authedRoute } from '../lib/authed-route.ts';
 import { backups } from '../lib/backups.ts';
@@ -7,17 +8,22 @@ import { json } from '../lib/http.ts';
 import { deployments, plans } from '../lib/plans.ts';
 import { executionTimeline } from '../lib/workflows.ts';
 
-export const handler = authedRoute(async ({ user, params }) => {
+/** The deployment, with the endpoint and backups of one database: `?component=<id>`, else the plan's first. */
+export const handler = authedRoute(async ({ user, params, query }) => {
   const plan = await plans.get(user.sub, params.id ?? '');
   const deployment = await deployments.get(user.sub, plan.id);
+  // What was deployed says which databases there are; before the first deploy, the plan does.
+  const database = databaseComponent(deployment?.spec ?? plan.spec, query.component, '?component');
   if (!deployment) return json(200, { status: planStatus(undefined), steps: [] });
   const reason = statusReason(deployment);
   const steps = deployment.executionArn ? await executionTimeline(deployment.executionArn, deployment.spec.components.length > 1) : [];
   const components = deployment.components ?? [];
-  const primary = components[0]?.nodes.find((node) => node.role === 'primary');
-  const backupSpec = deployment.spec.components[0]?.db.backup;
-  const lastBackup = backupSpec?.enabled ? (await backups.list(user.sub, plan.id, 1))[0] : undefined;
-  const next = backupSpec?.enabled && deployment.status !== 'deleting' ? nextRun(backupSpec.schedule, backupSpec.timezone, new Date()) : undefined;
+  const deployed = componentById({ components }, database.id);
+  const primary = deployed?.nodes.find((node) => node.role === 'primary');
+  const backupSpec = database.db.backup;
+  // Newest first: one page holds the newest backup of each database the plan backs up on schedule.
+  const lastBackup = backupSpec.enabled ? (await backups.list(user.sub, plan.id)).find((backup) => backup.componentId === database.id) : undefined;
+  const next = backupSpec.enabled && deployment.status !== 'deleting' ? nextRun(backupSpec.schedule, backupSpec.timezone, new Date()) : undefined;
   return json(200, {
     status: planStatus(deployment),
     ...(reason ? { reason } : {}),
@@ -26,8 +32,8 @@ export const handler = authedRoute(async ({ user, params }) => {
     startedAt: deployment.startedAt,
     ...(deployment.endedAt ? { endedAt: deployment.endedAt } : {}),
     steps,
-    ...(primary && components[0]
-      ? { endpoint: { host: primary.host, port: primary.port, database: components[0].databaseName, username: components[0].username } }
+    ...(primary && deployed
+      ? { endpoint: { host: primary.host, port: primary.port, database: deployed.databaseName, username: deployed.username } }
       : {}),
     ...(components.length > 0
       ? {
@@ -44,7 +50,7 @@ export const handler = authedRoute(async ({ user, params }) => {
           ),
         }
       : {}),
-    ...(backupSpec?.enabled
+    ...(backupSpec.enabled
       ? {
           backup: {
             schedule: backupSpec.schedule,

@@ -23,6 +23,14 @@ const planResponse = (description: string) => ({
 });
 const planIdParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 const backupIdParameter = { name: 'backupId', in: 'path', required: true, schema: { type: 'string' } };
+const componentParameter = {
+  name: 'component',
+  in: 'query',
+  required: false,
+  description: "The id of the plan's database component to act on; without it, the plan's first database component.",
+  schema: { type: 'string' },
+};
+const unknownComponent = problem('`component` names no database component of the plan; `errors` names `?component`');
 const ifMatch = {
   name: 'If-Match',
   in: 'header',
@@ -113,17 +121,18 @@ export const openApiDocument = {
       },
     },
     '/v1/plan/{id}/deployment': {
-      parameters: [planIdParameter],
+      parameters: [planIdParameter, componentParameter],
       get: {
-        summary: 'Status, steps timeline, endpoint, nodes and backups of the deployment',
+        summary: 'Status, steps timeline and nodes of the deployment, with the endpoint and backups of one database',
         responses: {
           200: { description: 'The deployment', content: { 'application/json': { schema: { $ref: '#/components/schemas/Deployment' } } } },
+          400: unknownComponent,
           ...authErrors,
         },
       },
     },
     '/v1/plan/{id}/deployment/credentials': {
-      parameters: [planIdParameter],
+      parameters: [planIdParameter, componentParameter],
       get: {
         summary: "Connection details with the password (the only route that returns it) and the plan's CA certificate",
         description:
@@ -150,6 +159,7 @@ export const openApiDocument = {
               },
             },
           },
+          400: unknownComponent,
           409: problem('Not deployed yet'),
           ...authErrors,
         },
@@ -159,9 +169,11 @@ export const openApiDocument = {
       parameters: [planIdParameter],
       get: { summary: 'Backups, newest first', responses: { 200: { description: 'Backups' }, ...authErrors } },
       post: {
-        summary: 'Back up now',
+        summary: 'Back up one database now',
+        parameters: [componentParameter],
         responses: {
           202: { description: 'Started; returns { backupId }' },
+          400: unknownComponent,
           409: problem('Not running, or a backup is already running'),
           429: dailyLimit,
           ...authErrors,

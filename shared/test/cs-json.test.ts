@@ -1,7 +1,18 @@
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkBackupInterval, checkCidr, checkCron, planJsonSchema, toScheduleExpression, validatePlan } from '../src/index.ts';
+import {
+  ValidationFailed,
+  checkBackupInterval,
+  checkCidr,
+  checkCron,
+  componentById,
+  databaseComponent,
+  planJsonSchema,
+  postgresComponents,
+  toScheduleExpression,
+  validatePlan,
+} from '../src/index.ts';
 import type { FieldProblem, Plan } from '../src/index.ts';
 
 const designExample = {
@@ -241,6 +252,57 @@ describe('real-world limits', () => {
       { path: '/components/0/type', message: 'must be "postgres" (the only component type in cs/v1)' },
     ]);
   });
+
+  it('names the accepted kinds at /type when a component has no type, and checks the other components as usual', () => {
+    const problems = problemsOf({
+      ...minimal,
+      components: [{ id: 'db' }, { id: 'analytics', type: 'postgres', db: { maxConnections: 1 } }],
+    });
+    expect(problems).toEqual([
+      { path: '/components/0/type', message: 'must be "postgres" (the only component type in cs/v1)' },
+      { path: '/components/1/db/maxConnections', message: 'Too small: expected number to be >=5' },
+    ]);
+  });
+});
+
+describe('components addressed by id', () => {
+  const plan = expectValid({
+    ...minimal,
+    components: [
+      { id: 'orders', type: 'postgres', db: { databaseName: 'orders' } },
+      { id: 'analytics', type: 'postgres', db: { databaseName: 'analytics' } },
+    ],
+  });
+
+  it('finds a component by its id, whatever its place in the plan', () => {
+    expect(componentById(plan, 'analytics')?.db.databaseName).toBe('analytics');
+    expect(componentById(plan, 'orders')?.db.databaseName).toBe('orders');
+    expect(componentById(plan, 'nope')).toBeUndefined();
+  });
+
+  it('lists the postgres components in plan order', () => {
+    expect(postgresComponents(plan).map((component) => component.id)).toEqual(['orders', 'analytics']);
+  });
+
+  it('picks the database a request names, or the first one when it names none', () => {
+    expect(databaseComponent(plan, 'analytics', '?component').id).toBe('analytics');
+    expect(databaseComponent(plan, undefined, '?component').id).toBe('orders');
+  });
+
+  it('refuses an id the plan does not have, at the field the caller wrote it in', () => {
+    const refusal = (() => {
+      try {
+        databaseComponent(plan, 'billing', '?component');
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    })();
+    expect(refusal).toBeInstanceOf(ValidationFailed);
+    expect((refusal as ValidationFailed).errors).toEqual([
+      { path: '?component', message: 'names no database component of this plan; it has orders, analytics' },
+    ]);
+  });
 });
 
 describe('instance type hints and AWS targets', () => {
@@ -430,6 +492,12 @@ describe('the JSON Schema document', () => {
       required: ['apiVersion', 'name', 'components'],
       properties: { components: { type: 'array', minItems: 1, maxItems: 20 } },
     });
+  });
+
+  it('describes components as a union told apart by type, with postgres its one member', () => {
+    const items = (planJsonSchema.properties?.components as { items: { oneOf: { properties: { type: unknown }; required: string[] }[] } }).items;
+    expect(items.oneOf.map((member) => member.properties.type)).toEqual([{ type: 'string', const: 'postgres' }]);
+    expect(items.oneOf[0]!.required).toEqual(['id', 'type']);
   });
 });
 

@@ -29,6 +29,16 @@ interface PlanResource {
   status: string;
   spec: { name: string; target: unknown; components: { hardware: Record<string, unknown>; db: Record<string, unknown> }[] };
 }
+interface Backup {
+  backupId: string;
+  component: string;
+  status: string;
+}
+interface Deployment {
+  status: string;
+  endpoint?: { host: string; port: number; database: string; username: string };
+  backup?: { lastBackup?: Backup };
+}
 interface Problem {
   type: string;
   status: number;
@@ -411,6 +421,85 @@ describe('bad input', () => {
   }, 120_000);
 });
 
+describe('components addressed by id', () => {
+  const twoDatabases = {
+    apiVersion: 'cs/v1',
+    name: 'two-databases',
+    components: ['orders', 'analytics'].map((id, index) => ({
+      id,
+      type: 'postgres',
+      position: { x: 40 + index * 300, y: 40 },
+      hardware: { memoryGiB: 1 },
+      db: { version: '15', maxConnections: 30, databaseName: id, backup: { validate: false } },
+    })),
+  };
+
+  async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 150_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let value = await read();
+    while (!done(value)) {
+      if (Date.now() > deadline) throw new Error(`timed out; last: ${JSON.stringify(value)}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      value = await read();
+    }
+    return value;
+  }
+
+  function expectUnknownComponent(response: Awaited<ReturnType<typeof call>>, has: string): void {
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect((response.json as Problem).errors).toEqual([{ path: '?component', message: `names no database component of this plan; it has ${has}` }]);
+  }
+
+  it('refuses a component id the plan does not have on every database route, with the field, and changes nothing', async () => {
+    const plan = await createPlan();
+
+    expectUnknownComponent(await call('GET', `/v1/plan/${plan.id}/deployment?component=nope`), 'db');
+    expectUnknownComponent(await call('GET', `/v1/plan/${plan.id}/deployment/credentials?component=nope`), 'db');
+    expectUnknownComponent(await call('POST', `/v1/plan/${plan.id}/backups?component=nope`), 'db');
+
+    expect((await call('GET', `/v1/plan/${plan.id}/deployment?component=db`)).json).toEqual({ status: 'not_deployed', steps: [] });
+    expect((await call('GET', `/v1/plan/${plan.id}/deployment/credentials?component=db`)).status).toBe(409);
+    expect((await call('GET', `/v1/plan/${plan.id}/backups`)).json).toEqual({ items: [] });
+    expect((await call('GET', `/v1/plan/${plan.id}`)).json).toEqual(plan);
+  });
+
+  it('reports, hands out credentials for and backs up the database ?component names, the first one without it', async () => {
+    const plan = await createPlan(alice.accessToken, twoDatabases);
+    expect((await call('POST', `/v1/plan/${plan.id}/deploy`)).status).toBe(202);
+    const deployment = (query = '') => call('GET', `/v1/plan/${plan.id}/deployment${query}`).then((response) => response.json as Deployment);
+    const running = await until(deployment, (value) => value.status !== 'deploying');
+    expect(running.status).toBe('running');
+
+    const analytics = await deployment('?component=analytics');
+    expect(running.endpoint).toMatchObject({ database: 'orders', username: 'app' });
+    expect(analytics.endpoint).toMatchObject({ database: 'analytics', username: 'app' });
+    expect(analytics.endpoint!.port).not.toBe(running.endpoint!.port);
+    expect(await deployment('?component=orders')).toMatchObject({ endpoint: running.endpoint });
+
+    const credentials = await call('GET', `/v1/plan/${plan.id}/deployment/credentials?component=analytics`);
+    expect(credentials.status).toBe(200);
+    expect(credentials.json).toMatchObject({
+      ...analytics.endpoint,
+      uri: expect.stringContaining(`:${analytics.endpoint!.port}/analytics?`) as unknown,
+    });
+
+    const started = await call('POST', `/v1/plan/${plan.id}/backups?component=analytics`);
+    expect(started.status).toBe(202);
+    const { backupId } = started.json as { backupId: string };
+    const backups = () => call('GET', `/v1/plan/${plan.id}/backups`).then((response) => (response.json as { items: Backup[] }).items);
+    const finished = await until(backups, (items) => items.some((item) => item.backupId === backupId && item.status !== 'running'));
+    expect(finished).toEqual([expect.objectContaining({ backupId, component: 'analytics', status: 'succeeded' })]);
+    expect((await deployment('?component=analytics')).backup?.lastBackup).toMatchObject({ backupId, component: 'analytics' });
+    expect((await deployment()).backup).not.toHaveProperty('lastBackup');
+
+    expectUnknownComponent(await call('POST', `/v1/plan/${plan.id}/backups?component=billing`), 'orders, analytics');
+    expect((await backups()).map((item) => item.backupId)).toEqual([backupId]);
+
+    expect((await call('DELETE', `/v1/plan/${plan.id}`)).status).toBe(202);
+  }, 300_000);
+});
+
 describe('API documents', () => {
   it('serves an OpenAPI 3.1 document generated from the plan schema', async () => {
     const document = (await call('GET', '/v1/openapi.json', { token: null })).json as {
@@ -424,6 +513,30 @@ describe('API documents', () => {
     for (const route of routes) {
       const operations = document.paths[route.path] as Record<string, unknown> | undefined;
       expect(operations?.[route.method.toLowerCase()], `${route.method} ${route.path} is documented`).toBeDefined();
+    }
+    interface Parameter {
+      name: string;
+      in: string;
+    }
+    type PathItem = { parameters?: Parameter[] } & Record<
+      'get' | 'post',
+      { parameters?: Parameter[]; responses: Record<string, unknown> } | undefined
+    >;
+    for (const [path, method] of [
+      ['/v1/plan/{id}/deployment', 'get'],
+      ['/v1/plan/{id}/deployment/credentials', 'get'],
+      ['/v1/plan/{id}/backups', 'post'],
+    ] as const) {
+      const item = document.paths[path] as PathItem;
+      const parameters = [...(item.parameters ?? []), ...(item[method]?.parameters ?? [])];
+      expect(parameters, `${method} ${path} takes ?component`).toContainEqual({
+        name: 'component',
+        in: 'query',
+        required: false,
+        description: expect.any(String) as unknown,
+        schema: { type: 'string' },
+      });
+      expect(item[method]?.responses[400], `${method} ${path} documents the 400`).toBeDefined();
     }
   });
 

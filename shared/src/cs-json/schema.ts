@@ -60,6 +60,8 @@ export const targetSchema = z.discriminatedUnion(
   { error: 'must be { "cloud": "local" } or { "cloud": "aws", "region": "..." }' },
 );
 
+const componentId = z.string().regex(COMPONENT_ID, 'must be 1-31 lower-case letters, digits or hyphens, starting with a letter');
+
 const positionSchema = z.strictObject({
   x: z.number().min(0).max(100_000),
   y: z.number().min(0).max(100_000),
@@ -129,14 +131,28 @@ const networkSchema = z.strictObject({
     .refine((cidrs) => new Set(cidrs).size === cidrs.length, 'must not repeat a CIDR'),
 });
 
-export const componentSchema = z.strictObject({
-  id: z.string().regex(COMPONENT_ID, 'must be 1-31 lower-case letters, digits or hyphens, starting with a letter'),
-  type: z.literal('postgres', { error: 'must be "postgres" (the only component type in cs/v1)' }),
+// Components are told apart by `type`: each kind is one member schema (and one normaliser in
+// validate.ts), so a new kind joins the union without touching the others.
+
+const postgresComponentSchema = z.strictObject({
+  id: componentId,
+  type: z.literal('postgres'),
   position: positionSchema.default({ x: 80, y: 80 }),
   os: osSchema.default({ name: 'amazon-linux', version: '2023' }),
   hardware: hardwareSchema.prefault({}),
   db: dbSchema.prefault({}),
   network: networkSchema.prefault({}),
+});
+
+const componentMembers = [postgresComponentSchema] as const;
+const componentKinds = componentMembers.map((member) => `"${member.shape.type.value}"`);
+
+export const componentSchema = z.discriminatedUnion('type', componentMembers, {
+  // A missing or unknown `type` matches no member; every other problem is the member's own.
+  error: (issue) =>
+    issue.code === 'invalid_union'
+      ? `must be ${componentKinds.join(' or ')} (${componentKinds.length === 1 ? 'the only component type' : 'the component types'} in cs/v1)`
+      : undefined,
 });
 
 export const planSchema = z.strictObject({
@@ -148,12 +164,17 @@ export const planSchema = z.strictObject({
 
 export type PlanInput = z.input<typeof planSchema>;
 type ParsedPlan = z.output<typeof planSchema>;
-type ParsedComponent = z.output<typeof componentSchema>;
+/** A component of any kind as parsed: defaults filled, not yet normalised. */
+export type ParsedComponent = z.output<typeof componentSchema>;
+/** A postgres component as parsed: every field with a default is written out; its size may still be open. */
+export type ParsedPostgresComponent = z.output<typeof postgresComponentSchema>;
 
-/** A component after normalisation: its size is always known. */
-export type Component = Omit<ParsedComponent, 'hardware'> & {
-  hardware: ParsedComponent['hardware'] & { cpus: number; memoryGiB: number };
+/** A postgres component after normalisation: its size is always known. */
+export type PostgresComponent = Omit<ParsedPostgresComponent, 'hardware'> & {
+  hardware: ParsedPostgresComponent['hardware'] & { cpus: number; memoryGiB: number };
 };
+/** A component of any kind after normalisation, told apart by `type`. */
+export type Component = PostgresComponent;
 /** A validated, normalised cs-json document: every default filled, every cross-field rule met. */
 export type Plan = Omit<ParsedPlan, 'components'> & { components: Component[] };
 export type Target = Plan['target'];

@@ -1,10 +1,9 @@
-import type * as z from 'zod';
 import { findOs } from '../postgres/os.ts';
 import { cheapestFit, findInstanceType } from '../targets/aws/instances.ts';
 import type { FieldProblem } from '../errors.ts';
 import { toProblems } from './problems.ts';
 import { componentSchema, planSchema, targetSchema } from './schema.ts';
-import type { Component, Plan, Target } from './schema.ts';
+import type { Component, ParsedComponent, ParsedPostgresComponent, Plan, PostgresComponent, Target } from './schema.ts';
 import { isShorthand, shorthandPath, shorthandToPlan } from './shorthand.ts';
 
 export type ValidationResult = { ok: true; plan: Plan } | { ok: false; errors: FieldProblem[] };
@@ -55,12 +54,25 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-type ParsedComponent = z.output<typeof planSchema>['components'][number];
+/** Checks what one component's schema cannot see on its own and fills what its kind derives; problems go to `errors`. */
+type Normaliser<Kind extends ParsedComponent['type']> = (
+  component: Extract<ParsedComponent, { type: Kind }>,
+  target: Target,
+  base: string,
+  errors: FieldProblem[],
+) => Extract<Component, { type: Kind }>;
+
+/** One normaliser per component kind, beside its member of the schema's union. */
+const normalisers: { readonly [Kind in ParsedComponent['type']]: Normaliser<Kind> } = { postgres: normalisePostgres };
+
+function normaliseComponent(component: ParsedComponent, target: Target, base: string, errors: FieldProblem[]): Component {
+  return normalisers[component.type](component, target, base, errors);
+}
 
 const DEFAULT_CPUS = 2;
 const DEFAULT_MEMORY_GIB = 4;
 
-function normaliseComponent(component: ParsedComponent, target: Target, base: string, errors: FieldProblem[]): Component {
+function normalisePostgres(component: ParsedPostgresComponent, target: Target, base: string, errors: FieldProblem[]): PostgresComponent {
   const { hardware, os, db } = component;
   const image = findOs(os.name, os.version);
   if (!image) {

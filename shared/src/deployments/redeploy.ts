@@ -1,3 +1,4 @@
+import { componentById } from '../cs-json/components.ts';
 import type { Plan } from '../cs-json/schema.ts';
 import type { FieldProblem } from '../errors.ts';
 
@@ -9,7 +10,7 @@ import type { FieldProblem } from '../errors.ts';
 export function redeployProblems(running: Plan, next: Plan): FieldProblem[] {
   const problems: FieldProblem[] = [];
   next.components.forEach((component, index) => {
-    const current = running.components.find((candidate) => candidate.id === component.id);
+    const current = componentById(running, component.id);
     if (!current) return;
     const base = `/components/${index}`;
     if (component.hardware.storage.sizeGiB < current.hardware.storage.sizeGiB) {
@@ -38,7 +39,7 @@ export function redeployProblems(running: Plan, next: Plan): FieldProblem[] {
     }
   });
   running.components.forEach((component) => {
-    if (!next.components.some((candidate) => candidate.id === component.id)) {
+    if (!componentById(next, component.id)) {
       problems.push({ path: '/components', message: `component ${component.id} is running; delete the plan to remove it` });
     }
   });

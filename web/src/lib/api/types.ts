@@ -2,7 +2,9 @@ import type { Plan, PlanInput } from '@cloudseed/shared/cs-json/schema';
 import type { PlanResource, PlanStatus } from '@cloudseed/shared/plans/plans';
 import type { AccountList as AccountListBody, AccountResource, ConnectAccountInput } from '@cloudseed/shared/accounts/accounts';
 import type { backupResource } from '@cloudseed/shared/backups/backups';
+import type { ConnectionEndpoint } from '@cloudseed/shared/deployments/connection';
 import type { TimelineStep } from '@cloudseed/shared/deployments/timeline';
+import type { NodeRole } from '@cloudseed/shared/postgres/config';
 
 // What the API answers, as the web app reads it.
 
@@ -18,19 +20,14 @@ export type DeploymentStep = TimelineStep;
 export interface DeploymentNode {
   readonly component: string;
   readonly name: string;
-  readonly role: 'primary' | 'replica';
+  readonly role: NodeRole;
   readonly host: string;
   readonly port: number;
   readonly healthy: boolean;
   readonly detail?: string;
 }
 
-export interface Endpoint {
-  readonly host: string;
-  readonly port: number;
-  readonly database: string;
-  readonly username: string;
-}
+export type Endpoint = ConnectionEndpoint;
 
 export type Backup = ReturnType<typeof backupResource>;
 

@@ -1,7 +1,8 @@
 import { cheapestFit, findInstanceType } from '@cloudseed/shared/targets/aws/instances';
 import type { CostEstimate, InstanceType } from '@cloudseed/shared/targets/aws/instances';
+import { componentById } from '@cloudseed/shared/cs-json/components';
 import { API_VERSION } from '@cloudseed/shared/cs-json/schema';
-import type { Component, PlanInput } from '@cloudseed/shared/cs-json/schema';
+import type { ParsedPostgresComponent, Plan, PlanInput, PostgresComponent } from '@cloudseed/shared/cs-json/schema';
 import { validatePlan } from '@cloudseed/shared/cs-json/validate';
 import type { FieldProblem } from '@cloudseed/shared/errors';
 import { componentCost } from '@cloudseed/shared/targets/aws/aws-json';
@@ -12,43 +13,25 @@ import type { TuneResult } from '@cloudseed/shared/postgres/pgtune';
 // the same validatePlan the API runs, with each problem kept at its JSON-pointer path so every
 // field shows its own. The tuned settings and the cost come from the same knowledge base.
 
-export type ComponentInput = PlanInput['components'][number];
+/** A number input holds null while it is empty; validatePlan then reports the field as required. */
+type Bindable<T> = T extends number
+  ? number | null
+  : T extends readonly (infer Item)[]
+    ? Bindable<Item>[]
+    : T extends object
+      ? { -readonly [Key in keyof T]: Bindable<T[Key]> }
+      : T;
 
-/** Every field written out, so the form can bind to each one. */
-export interface EditableComponent {
-  id: string;
-  type: 'postgres';
-  position: { x: number; y: number };
-  os: { name: 'amazon-linux' | 'ubuntu' | 'debian'; version: string };
-  hardware: {
-    cpus?: number | null;
-    memoryGiB?: number | null;
-    storage: { type: 'ssd' | 'hdd' | 'san' | 'nvme'; sizeGiB: number | null };
-    aws?: { instanceType?: string; ami?: string };
-  };
-  db: {
-    engine: 'postgres';
-    version: string;
-    maxConnections: number | null;
-    workload: 'web' | 'oltp' | 'dw' | 'desktop' | 'mixed';
-    dataSize: 'less_ram' | 'mid_ram' | 'greater_ram';
-    databaseName: string;
-    username: string;
-    topology: { mode: 'single' | 'cluster'; replicas: number | null };
-    backup: { enabled: boolean; schedule: string; timezone: string; retentionDays: number | null; validate: boolean };
-  };
-  network: { allowedCidrs: string[] };
-}
+/**
+ * A postgres component as the form holds it: the schema's parsed shape, every field with a default
+ * written out so the form can bind to each one. The canvas places cards, so a position is never empty.
+ */
+export type EditableComponent = Omit<Bindable<ParsedPostgresComponent>, 'position'> & Pick<ParsedPostgresComponent, 'position'>;
 
-export interface EditablePlan {
-  apiVersion: typeof API_VERSION;
-  name: string;
-  target: { cloud: 'local' } | { cloud: 'aws'; region: string; accountId?: string };
-  components: EditableComponent[];
-}
+export type EditablePlan = Omit<Plan, 'components'> & { components: EditableComponent[] };
 
 export interface Preview {
-  readonly component: Component;
+  readonly component: PostgresComponent;
   readonly instance: InstanceType | undefined;
   readonly tuning: TuneResult;
   readonly cost: CostEstimate;
@@ -101,7 +84,7 @@ export class PlanDraft {
   readonly dirty = $derived(this.saved !== JSON.stringify(this.plan));
 
   readonly selectedIndex = $derived(this.plan.components.findIndex((component) => component.id === this.selectedId));
-  readonly selected: EditableComponent | undefined = $derived(this.plan.components[this.selectedIndex]);
+  readonly selected: EditableComponent | undefined = $derived(this.selectedId === undefined ? undefined : componentById(this.plan, this.selectedId));
 
   /** The problem at exactly `path` (a JSON pointer), if any. */
   problem(path: string): string | undefined {
@@ -173,7 +156,7 @@ export function previewOf(component: EditableComponent | undefined): Preview | u
   if (component === undefined) return undefined;
   const result = validatePlan({ apiVersion: API_VERSION, name: 'preview', target: { cloud: 'local' }, components: [$state.snapshot(component)] });
   if (!result.ok) return undefined;
-  const normalised = result.plan.components[0];
+  const normalised = componentById(result.plan, component.id);
   if (normalised === undefined) return undefined;
   const hint = normalised.hardware.aws?.instanceType;
   const instance = hint ? findInstanceType(hint) : cheapestFit({ cpus: normalised.hardware.cpus, memoryGiB: normalised.hardware.memoryGiB });
@@ -181,6 +164,6 @@ export function previewOf(component: EditableComponent | undefined): Preview | u
 }
 
 /** A plan from the API as the form edits it. */
-export function editable(spec: PlanInput): EditablePlan {
-  return structuredClone(spec) as unknown as EditablePlan;
+export function editable(spec: Plan): EditablePlan {
+  return structuredClone(spec);
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { newPlan, PlanDraft, previewOf } from './draft.svelte.ts';
+import { validatePlan } from '@cloudseed/shared/cs-json/validate';
+import { editable, newPlan, PlanDraft, previewOf } from './draft.svelte.ts';
 
 function draftWithOne() {
   const draft = new PlanDraft(newPlan({ cloud: 'local' }), false);
@@ -73,6 +74,22 @@ describe('the plan being edited', () => {
 
     draft.plan.components[0]!.db.maxConnections = 200;
     expect(draft.dirty).toBe(true);
+  });
+
+  it('edits a plan the API returned as it is, and keeps the selected component by id when others go', () => {
+    const { draft } = draftWithOne();
+    draft.add('16');
+    const result = validatePlan(draft.toInput());
+    if (!result.ok) throw new Error(JSON.stringify(result.errors));
+
+    const loaded = new PlanDraft(editable(result.plan), true);
+    loaded.selectedId = 'postgres-2';
+    loaded.remove('postgres');
+
+    expect(loaded.selected?.id).toBe('postgres-2');
+    expect(loaded.selected?.db.version).toBe('16');
+    expect(loaded.selectedIndex).toBe(0);
+    expect(previewOf(loaded.selected)?.component).toMatchObject({ id: 'postgres-2', db: { version: '16' } });
   });
 
   it('moves the selection when the selected component is removed', () => {
