@@ -1,3 +1,5 @@
+import { CapacityError, PermanentError, ProviderError, TransientError } from '../errors.ts';
+
 // How AWS failures map onto the port's error kinds (../errors.ts):
 //
 //   CapacityError       EC2 has no capacity for the instance type in this AZ right now
@@ -11,9 +13,8 @@
 //                       PostgreSQL failing verification.
 //   AccountAccessError  CloudSeed cannot assume the customer's role (trust policy or ExternalId).
 //
-// `code` is the AWS error code the error came from.
-
-import { CapacityError, PermanentError, ProviderError, TransientError } from '../errors.ts';
+// `code` is the AWS error code the error came from. AccountAccessError is re-exported for the
+// backup download links, which reach the account with the same role.
 
 export { AccountAccessError } from '../errors.ts';
 
