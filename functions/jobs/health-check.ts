@@ -3,8 +3,7 @@ import { Conflict } from '@cloudseed/shared/errors';
 import type { DeployedComponent, DeploymentRecord } from '@cloudseed/shared';
 import { deployments } from '../lib/plans.ts';
 import { providerFor } from '../providers/index.ts';
-import type { NodeRef } from '../providers/provider.ts';
-import { targetOf } from '../steps/context.ts';
+import { nodeRefOf, targetOf } from '../steps/context.ts';
 
 // Connects to every node of every running deployment. A node down turns the deployment red with
 // the reason; when every node answers again it turns green. Runs on a schedule: EventBridge on
@@ -17,8 +16,7 @@ export async function checkDeployment(deployment: DeploymentRecord): Promise<voi
   const components: DeployedComponent[] = [];
   const problems: string[] = [];
   for (const component of deployment.components ?? []) {
-    const nodes: NodeRef[] = component.nodes.map(({ name, role, instanceId, host, port }) => ({ name, role, instanceId, host, port }));
-    const health = await provider.health(await targetOf(deployment, component.id), nodes);
+    const health = await provider.health(await targetOf(deployment, component.id), component.nodes.map(nodeRefOf));
     components.push({
       ...component,
       nodes: component.nodes.map((node) => {

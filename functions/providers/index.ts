@@ -2,15 +2,22 @@ import type { Target } from '@cloudseed/shared';
 import { requireEnv } from '../lib/env.ts';
 import type { Provider } from './provider.ts';
 
-// One provider per kind of target, loaded on first use and kept for the container's life. Each
-// loads only its own dependencies: a local plan never pulls in the EC2 and SSM clients.
+// One provider per cloud a plan can target, loaded on first use and kept for the container's life.
+// Each loads only its own dependencies: a local plan never pulls in the EC2 and SSM clients. A new
+// cloud is one more row.
 
-let aws: Promise<Provider> | undefined;
-let local: Promise<Provider> | undefined;
+const loaders: Record<Target['cloud'], () => Promise<Provider>> = {
+  aws: () => import('./aws/index.ts').then(({ AwsProvider }) => new AwsProvider()),
+  local: () => import('./local/index.ts').then(({ LocalProvider }) => new LocalProvider({ home: requireEnv('CLOUDSEED_HOME') })),
+};
+
+const loaded = new Map<Target['cloud'], Promise<Provider>>();
 
 export function providerFor(target: Target): Promise<Provider> {
-  if (target.cloud === 'local') {
-    return (local ??= import('./local/index.ts').then(({ LocalProvider }) => new LocalProvider({ home: requireEnv('CLOUDSEED_HOME') })));
+  let provider = loaded.get(target.cloud);
+  if (!provider) {
+    provider = loaders[target.cloud]();
+    loaded.set(target.cloud, provider);
   }
-  return (aws ??= import('./aws/index.ts').then(({ AwsProvider }) => new AwsProvider()));
+  return provider;
 }

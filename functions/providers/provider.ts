@@ -1,34 +1,39 @@
-import type { AccountConnection, AwsComponent, Component, NodeRole } from '@cloudseed/shared';
+import type { AccountConnection, Component, NodeRole, Target } from '@cloudseed/shared';
 
-// The port every deploy, teardown and health-check step talks to. AwsProvider does it with EC2 and
+// The port every deploy, teardown, backup and health-check step talks to. It speaks the domain: a
+// cs-json component in, neutral references out; each provider renders its own cloud's document
+// from the component (aws/ the aws-json, local/ the local one). AwsProvider does it with EC2 and
 // SSM in the customer's account; LocalProvider with real PostgreSQL server processes on this
 // machine. Every method is idempotent: a step that is retried, or an execution that is run again,
-// converges on the same resources instead of creating new ones.
+// converges on the same resources instead of creating new ones. What they throw is in errors.ts.
 
-/** The customer's AWS account, reached by assuming a role that trusts the platform (shared/src/accounts). */
+/** The customer's cloud account, reached by assuming a role that trusts the platform (shared/src/accounts). */
 export type { AccountConnection };
 
-/** What one component's steps work on. `component` is the transformer's output for it. */
+/** What one component's steps work on: the component as the deployed plan (normalised cs-json) says it. */
 export interface DeployTarget {
   readonly ownerId: string;
   readonly planId: string;
+  readonly planName: string;
   /** Stable for one deployment (the create or update it belongs to); used for idempotency tokens. */
   readonly deploymentId: string;
-  readonly component: AwsComponent;
-  /** The same component as the plan (normalised cs-json) says it; the local provider renders its config from it. */
-  readonly spec: Component;
+  /** Where the plan deploys (its cs-json `target`). */
+  readonly target: Target;
+  readonly component: Component;
+  /** The connection to the customer's account the plan names; absent locally, or when it is not connected (any more). */
   readonly account?: AccountConnection;
 }
 
+/** The network boundary of one component: a security group on AWS, pg_hba locally. */
 export interface NetworkRef {
-  readonly securityGroupId: string;
+  readonly networkId: string;
 }
 
 export interface NodeRef {
   readonly name: string;
   readonly role: NodeRole;
-  /** EC2 instance id, or the local server's id. */
-  readonly instanceId: string;
+  /** The cloud's id for the node: an EC2 instance id, or the local server's id. */
+  readonly nodeId: string;
   /** Address clients use: the public or private IP on AWS, 127.0.0.1 locally. */
   readonly host?: string;
   readonly port: number;
@@ -39,10 +44,11 @@ export type Progress =
 
 export type CommandKind = 'install' | 'configure';
 
+/** A command sent to nodes: one id for all of them, or one per node (then in the order of `nodeIds`). */
 export interface CommandRef {
   readonly kind: CommandKind;
-  readonly commandId: string;
-  readonly instanceIds: readonly string[];
+  readonly commandIds: readonly string[];
+  readonly nodeIds: readonly string[];
 }
 
 export interface NodeHealth {
@@ -92,14 +98,14 @@ export interface Provider {
   ensureSecurityGroup(target: DeployTarget): Promise<NetworkRef>;
   /** Reconciles the nodes that exist to the plan (instance type, disk size) and launches the missing ones; returns all of them. */
   launchNodes(target: DeployTarget, network: NetworkRef): Promise<NodeRef[]>;
-  /** Running, and reachable by the provider's command channel (SSM agent online). */
+  /** Running, and the provider's command channel to every node is ready. */
   nodesReady(target: DeployTarget, nodes: readonly NodeRef[]): Promise<Progress>;
   sendCommand(target: DeployTarget, nodes: readonly NodeRef[], kind: CommandKind): Promise<CommandRef>;
   commandStatus(target: DeployTarget, command: CommandRef): Promise<Progress>;
   /** Connects to every node over TLS as the application role and runs `SELECT 1`. */
   verify(target: DeployTarget, nodes: readonly NodeRef[]): Promise<void>;
   health(target: DeployTarget, nodes: readonly NodeRef[]): Promise<NodeHealth[]>;
-  /** Removes every resource tagged with the plan and component: nodes, then the security group, then the password. */
+  /** Removes every resource of the plan's component: nodes, then the network boundary, then the secrets. */
   destroy(target: DeployTarget): Promise<void>;
   /**
    * Dumps the primary's application database (and the globals) to the location, streaming, and

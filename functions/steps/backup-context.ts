@@ -3,7 +3,7 @@ import { backups } from '../lib/backups.ts';
 import { deployments } from '../lib/plans.ts';
 import { providerFor } from '../providers/index.ts';
 import type { BackupResult, DeployTarget, NodeRef, Provider } from '../providers/provider.ts';
-import { targetOf } from './context.ts';
+import { nodeRefOf, targetOf } from './context.ts';
 
 export interface BackupInput {
   readonly ownerId: string;
@@ -33,8 +33,13 @@ export async function backupContext(ownerId: string, planId: string, componentId
   if (!record) throw new Error(`there is no backup ${backupId}`);
   const node = deployment.components?.find((component) => component.id === componentId)?.nodes.find((candidate) => candidate.role === 'primary');
   if (!node) throw new Error(`component ${componentId} has no running primary`);
-  const primary: NodeRef = { name: node.name, role: node.role, instanceId: node.instanceId, host: node.host, port: node.port };
-  return { deployment, target: await targetOf(deployment, componentId), provider: await providerFor(deployment.spec.target), primary, record };
+  return {
+    deployment,
+    target: await targetOf(deployment, componentId),
+    provider: await providerFor(deployment.spec.target),
+    primary: nodeRefOf(node),
+    record,
+  };
 }
 
 export function recordedResult(record: BackupRecord): BackupResult {

@@ -8,7 +8,7 @@ import { step } from './step.ts';
 export const handler = step('ApplyRetention', async (input: BackupInput) => {
   const { target, provider } = await backupContext(input.ownerId, input.planId, input.componentId, input.backupId);
   const all = (await backups.listAll(input.ownerId, input.planId)).filter((record) => record.componentId === input.componentId);
-  const expired = expiredBackups(all, target.spec.db.backup.retentionDays, new Date());
+  const expired = expiredBackups(all, target.component.db.backup.retentionDays, new Date());
   for (const record of expired) {
     await provider.deleteBackup(target, record.location);
     await backups.delete(input.ownerId, input.planId, record.backupId);

@@ -6,7 +6,7 @@ import { step } from './step.ts';
 /** Restores the backup into a scratch database and compares every table with what the dump recorded. */
 export const handler = step('ValidateBackup', async (input: BackupInput) => {
   const { target, provider, primary, record } = await backupContext(input.ownerId, input.planId, input.componentId, input.backupId);
-  if (!target.spec.db.backup.validate) {
+  if (!target.component.db.backup.validate) {
     await backups.update(input.ownerId, input.planId, record.backupId, {
       validation: { status: 'skipped', detail: 'validation is off in the plan' },
     });

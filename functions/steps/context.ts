@@ -1,5 +1,4 @@
-import { renderAwsJson } from '@cloudseed/shared/targets/aws/aws-json';
-import type { DeploymentRecord } from '@cloudseed/shared';
+import type { DeployedNode, DeploymentRecord } from '@cloudseed/shared';
 import { accounts } from '../lib/accounts.ts';
 import { deployments } from '../lib/plans.ts';
 import { providerFor } from '../providers/index.ts';
@@ -41,23 +40,29 @@ export async function currentDeployment(input: DeploymentInput): Promise<Deploym
 }
 
 /**
- * What the provider works on for one component of a deployment. On AWS that includes the
+ * What the provider works on for one component of a deployment: the component as the deployed plan
+ * says it (each provider renders its own cloud's document from it). On AWS that includes the
  * connection to the account the deployed plan names, in the plan's region; when that account is
  * not connected (any more) there is none, and AwsProvider refuses with a message that says so.
  */
 export async function targetOf(deployment: DeploymentRecord, componentId: string): Promise<DeployTarget> {
-  const component = renderAwsJson(deployment.spec, { planId: deployment.planId }).components.find((candidate) => candidate.id === componentId);
-  const spec = deployment.spec.components.find((candidate) => candidate.id === componentId);
-  if (!component || !spec) throw new Error(`the plan has no component ${componentId}`);
+  const component = deployment.spec.components.find((candidate) => candidate.id === componentId);
+  if (!component) throw new Error(`the plan has no component ${componentId}`);
   const account = await accounts.connectionFor(deployment.ownerId, deployment.spec.target);
   return {
     ownerId: deployment.ownerId,
     planId: deployment.planId,
+    planName: deployment.spec.name,
     deploymentId: deployment.deploymentId,
+    target: deployment.spec.target,
     component,
-    spec,
     ...(account ? { account } : {}),
   };
+}
+
+/** A node as the deployment record keeps it, as the provider addresses it. */
+export function nodeRefOf({ name, role, instanceId, host, port }: DeployedNode): NodeRef {
+  return { name, role, nodeId: instanceId, ...(host ? { host } : {}), port };
 }
 
 export async function componentContext(input: ComponentInput): Promise<{ deployment: DeploymentRecord; target: DeployTarget; provider: Provider }> {

@@ -5,7 +5,7 @@ import { step } from './step.ts';
 
 export const handler = step('Destroy', async (input: ComponentInput) => {
   const { target, provider } = await componentContext(input);
-  await deleteBackupSchedule(input.planId, target.spec.id);
+  await deleteBackupSchedule(input.planId, target.component.id);
   await provider.destroy(target);
-  return { destroyed: target.spec.id };
+  return { destroyed: target.component.id };
 });

@@ -11,25 +11,25 @@ import { step } from './step.ts';
  */
 export const handler = step('RegisterMonitoring', async (input: ComponentInput): Promise<DeployedComponent> => {
   const { target } = await componentContext(input);
-  const { backup } = target.spec.db;
+  const { backup } = target.component.db;
   if (backup.enabled) {
     await putBackupSchedule({
       ownerId: input.ownerId,
       planId: input.planId,
-      componentId: target.spec.id,
+      componentId: target.component.id,
       cron: backup.schedule,
       timezone: backup.timezone,
     });
   } else {
-    await deleteBackupSchedule(input.planId, target.spec.id);
+    await deleteBackupSchedule(input.planId, target.component.id);
   }
   const nodes = required(input.nodes, 'the nodes').map((node) => ({
     name: node.name,
     role: node.role,
-    instanceId: node.instanceId,
+    instanceId: node.nodeId,
     host: required(node.host, `the address of ${node.name}`),
     port: node.port,
     healthy: true,
   }));
-  return { id: target.spec.id, nodes, databaseName: target.spec.db.databaseName, username: target.spec.db.username };
+  return { id: target.component.id, nodes, databaseName: target.component.db.databaseName, username: target.component.db.username };
 });

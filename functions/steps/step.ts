@@ -1,9 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { retryableName } from '../providers/errors.ts';
 import { findError } from './errors.ts';
 
 // Every workflow step runs through here. Errors leave as { name, message } that Step Functions
-// (and the local runner) match on: the name keeps retryable errors retryable (TransientError,
-// CapacityError), everything else becomes StepFailed; the message is JSON naming the step and the
+// (and the local runner) match on: a provider error of a kind the workflow retries keeps its name
+// (TransientError, CapacityError: ../providers/errors.ts), everything else becomes StepFailed; the message is JSON naming the step and the
 // reason, which RecordFailure turns into the red status a customer reads.
 
 export const logger = new Logger({ serviceName: 'cloudseed-steps' });
@@ -20,8 +21,6 @@ export class StepError extends Error {
   }
 }
 
-const RETRYABLE = new Set(['TransientError', 'CapacityError']);
-
 export function step<Input, Output>(name: string, fn: (input: Input) => Promise<Output>): (input: Input) => Promise<Output> {
   return async (input) => {
     logger.appendKeys({ step: name });
@@ -31,7 +30,7 @@ export function step<Input, Output>(name: string, fn: (input: Input) => Promise<
       if (error instanceof StepError) throw error;
       const { name: errorName, message } = findError(error);
       logger.warn('step failed', { error: errorName, reason: message });
-      throw new StepError(RETRYABLE.has(errorName) ? errorName : 'StepFailed', { step: name, reason: message });
+      throw new StepError(retryableName(error) ?? 'StepFailed', { step: name, reason: message });
     }
   };
 }

@@ -3,7 +3,7 @@ import { AssumeRoleCommand, STSClient, STSServiceException } from '@aws-sdk/clie
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { BackupLinks } from '../providers/aws/backup-links.ts';
-import { AccountAccessError, PermanentError } from '../providers/aws/errors.ts';
+import { AccountAccessError, PermanentError } from '../providers/errors.ts';
 import type { AccountConnection, BackupLocation } from '../providers/provider.ts';
 
 const stsMock = mockClient(STSClient);

@@ -6,6 +6,7 @@ import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tuneComponent } from '@cloudseed/shared';
 import {
   clearFaults,
   consumeFault,
@@ -134,7 +135,7 @@ describe('a single node', () => {
     nodes = await deploy(target);
     expect(nodes).toHaveLength(1);
     node = nodes[0] as NodeRef;
-    expect(node).toMatchObject({ name: 'db-0', role: 'primary', instanceId: 'local-single-db-0', host: '127.0.0.1' });
+    expect(node).toMatchObject({ name: 'db-0', role: 'primary', nodeId: 'local-single-db-0', host: '127.0.0.1' });
     password = await provider.readPassword(target);
     expect(password).toMatch(/^[A-Za-z0-9]{32}$/);
   });
@@ -142,7 +143,7 @@ describe('a single node', () => {
   it('serves the plan over TLS with the tuned settings', async () => {
     const login = { password };
     expect(await psql(node, 'SHOW max_connections', login)).toBe('50');
-    expect(await psql(node, 'SHOW shared_buffers', login)).toBe(target.component.postgres.settings['shared_buffers']);
+    expect(await psql(node, 'SHOW shared_buffers', login)).toBe(tuneComponent(target.component).settings['shared_buffers']);
     expect(await psql(node, 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()', login)).toBe('t');
     expect(await psql(node, 'SHOW password_encryption', login)).toBe('scram-sha-256');
     expect(
@@ -185,8 +186,8 @@ describe('a single node', () => {
   it('is idempotent: the same password, nodes and port again', async () => {
     await provider.ensurePassword(target);
     expect(await provider.readPassword(target)).toBe(password);
-    expect(await provider.ensureSecurityGroup(target)).toEqual({ securityGroupId: 'local-single-db' });
-    expect(await provider.launchNodes(target, { securityGroupId: 'local-single-db' })).toEqual(nodes);
+    expect(await provider.ensureSecurityGroup(target)).toEqual({ networkId: 'local-single-db' });
+    expect(await provider.launchNodes(target, { networkId: 'local-single-db' })).toEqual(nodes);
   });
 
   it('restarts for a changed max_connections and keeps the data', { timeout: DEPLOY_TIMEOUT }, async () => {
@@ -333,11 +334,11 @@ describe('preflight', () => {
 describe('commands', () => {
   it('report a failure and its reason through commandStatus instead of throwing', async () => {
     const target = localTarget('never-launched');
-    const nodes: NodeRef[] = [{ name: 'db-0', role: 'primary', instanceId: 'local-never-launched-db-0', host: '127.0.0.1', port: 1 }];
+    const nodes: NodeRef[] = [{ name: 'db-0', role: 'primary', nodeId: 'local-never-launched-db-0', host: '127.0.0.1', port: 1 }];
     const command = await provider.sendCommand(target, nodes, 'configure');
-    expect(command).toMatchObject({ kind: 'configure', instanceIds: ['local-never-launched-db-0'] });
+    expect(command).toMatchObject({ kind: 'configure', nodeIds: ['local-never-launched-db-0'] });
     expect(await provider.commandStatus(target, command)).toEqual({ state: 'failed', reason: 'node db-0 has not been launched' });
-    expect(await provider.commandStatus(target, { ...command, commandId: 'local-configure-unknown' })).toMatchObject({ state: 'failed' });
+    expect(await provider.commandStatus(target, { ...command, commandIds: ['local-configure-unknown'] })).toMatchObject({ state: 'failed' });
     await provider.destroy(target);
     expect(existsSync(join(home, 'instances', 'never-launched'))).toBe(false);
   });

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { RETRYABLE_ERRORS } from '@cloudseed/functions/providers/errors';
 import { stepModules } from '@cloudseed/functions/steps/index';
 import { WORKFLOW_NAMES, WORKFLOWS, placeholdersOf, workflowFile } from '../lib/workflows.ts';
 import {
@@ -45,19 +46,29 @@ function stepFunctionIds(): Map<string, string> {
 interface AslState {
   readonly Type: string;
   readonly Resource?: string;
+  readonly Retry?: readonly { readonly ErrorEquals: readonly string[] }[];
   readonly States?: Record<string, AslState>;
   readonly Iterator?: { readonly States: Record<string, AslState> };
   readonly ItemProcessor?: { readonly States: Record<string, AslState> };
   readonly Branches?: readonly { readonly States: Record<string, AslState> }[];
 }
 
-function taskResources(states: Record<string, AslState>): string[] {
-  return Object.values(states).flatMap((state) => [
-    ...(state.Type === 'Task' ? [state.Resource ?? ''] : []),
-    ...(state.Iterator ? taskResources(state.Iterator.States) : []),
-    ...(state.ItemProcessor ? taskResources(state.ItemProcessor.States) : []),
-    ...(state.Branches ?? []).flatMap((branch) => taskResources(branch.States)),
+function taskStates(states: Record<string, AslState>): Array<[string, AslState]> {
+  return Object.entries(states).flatMap(([name, state]): Array<[string, AslState]> => [
+    ...(state.Type === 'Task' ? [[name, state] as [string, AslState]] : []),
+    ...(state.Iterator ? taskStates(state.Iterator.States) : []),
+    ...(state.ItemProcessor ? taskStates(state.ItemProcessor.States) : []),
+    ...(state.Branches ?? []).flatMap((branch) => taskStates(branch.States)),
   ]);
+}
+
+function taskResources(states: Record<string, AslState>): string[] {
+  return taskStates(states).map(([, state]) => state.Resource ?? '');
+}
+
+/** The errors a Task state retries that steps throw (Lambda's own and Step Functions' names left out). */
+function retriedStepErrors(state: AslState): string[] {
+  return (state.Retry ?? []).flatMap((retrier) => retrier.ErrorEquals).filter((name) => !/^(Lambda|States)\./.test(name));
 }
 
 describe.each(WORKFLOW_NAMES)('the %s workflow', (name) => {
@@ -86,6 +97,16 @@ describe.each(WORKFLOW_NAMES)('the %s workflow', (name) => {
     }
   });
 
+  it('retries in every Task state the transient provider errors, and only the kinds the provider errors say are retryable', () => {
+    const asl = JSON.parse(readFileSync(file, 'utf8')) as { States: Record<string, AslState> };
+    const retryable: readonly string[] = Object.values(RETRYABLE_ERRORS);
+    for (const [stateName, state] of taskStates(asl.States)) {
+      const retried = retriedStepErrors(state);
+      expect(retried, stateName).toContain(RETRYABLE_ERRORS.transient);
+      for (const name of retried) expect(retryable, `${stateName} retries ${name}`).toContain(name);
+    }
+  });
+
   it('may invoke exactly the functions it names', () => {
     const roleId = referencedId(props(machine(id)).RoleArn);
     const invokes = resourcesOfType(app.platformTemplate, 'AWS::IAM::Policy')
@@ -108,6 +129,19 @@ describe.each(WORKFLOW_NAMES)('the %s workflow', (name) => {
     const destination = record(record((record(properties.LoggingConfiguration).Destinations as unknown[])[0]).CloudWatchLogsLogGroup).LogGroupArn;
     const logGroup = json(app.platformTemplate).Resources[referencedId(destination) ?? ''];
     expect(props(logGroup!).RetentionInDays).toBeTypeOf('number');
+  });
+});
+
+describe('the workflows together', () => {
+  it('retry every kind of provider error that is retryable somewhere', () => {
+    const retried = new Set(
+      WORKFLOW_NAMES.flatMap((name) =>
+        taskStates((JSON.parse(readFileSync(workflowFile(name), 'utf8')) as { States: Record<string, AslState> }).States).flatMap(([, state]) =>
+          retriedStepErrors(state),
+        ),
+      ),
+    );
+    expect([...retried].sort()).toEqual(Object.values(RETRYABLE_ERRORS).sort());
   });
 });
 

@@ -4,7 +4,8 @@ import type { STSClient } from '@aws-sdk/client-sts';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { backupBucketRegion } from '@cloudseed/shared/targets/aws/account';
 import type { AccountConnection, BackupLocation } from '../provider.ts';
-import { AccountAccessError, awsErrorCode, call, PermanentError } from './errors.ts';
+import { AccountAccessError, PermanentError } from '../errors.ts';
+import { awsErrorCode, call } from './errors.ts';
 
 // Download links for backups on AWS. The objects are in the customer's own bucket, which only
 // the customer's roles may read, so a link is signed with credentials of the CloudSeed role there:

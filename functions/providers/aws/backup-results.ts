@@ -1,6 +1,6 @@
 import type { TableFingerprint } from '../provider.ts';
 import { RESULT_MARKER } from './backup-scripts.ts';
-import { PermanentError } from './errors.ts';
+import { PermanentError } from '../errors.ts';
 
 // Reading what the backup scripts report: the one `CLOUDSEED_RESULT {json}` line of standard
 // output, and the JSON objects they store next to the dump. Anything that does not have the

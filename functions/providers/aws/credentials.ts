@@ -5,7 +5,8 @@ import type { IAMClient } from '@aws-sdk/client-iam';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { AccountConnection } from '../provider.ts';
-import { AccountAccessError, awsErrorCode, call, TransientError } from './errors.ts';
+import { AccountAccessError, TransientError } from '../errors.ts';
+import { awsErrorCode, call } from './errors.ts';
 
 // Reaching the customer's account: AssumeRole with the ExternalId the customer's trust policy
 // names, for 15 minutes, then EC2 and SSM clients in the plan's region (and S3 in the backup

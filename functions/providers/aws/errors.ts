@@ -1,57 +1,22 @@
-// The errors AwsProvider throws. Each has a stable `name`, set explicitly so that bundling or
-// minifying cannot change it: Lambda reports it as the error type, and the deploy and teardown
-// state machines match on it in their Retry and Catch blocks.
+import { CapacityError, PermanentError, ProviderError, TransientError } from '../errors.ts';
+
+// How AWS failures map onto the port's error kinds (../errors.ts):
 //
 //   CapacityError       EC2 has no capacity for the instance type in this AZ right now
-//                       (InsufficientInstanceCapacity, InsufficientHostCapacity). Retry with a long
-//                       backoff; it usually clears within minutes.
+//                       (InsufficientInstanceCapacity, InsufficientHostCapacity).
 //   TransientError      throttling that outlasted the SDK's own retries (RequestLimitExceeded,
 //                       ThrottlingException, ...), AWS-side 5xx faults, network failures, and
 //                       waits that ran out of time (instances still shutting down, ENIs still
-//                       attached). Retry with backoff: the step is idempotent.
+//                       attached).
 //   PermanentError      a request AWS rejects as it stands (bad parameters, missing permissions in
 //                       the customer's role, no default VPC, no account connected) and deployed
-//                       PostgreSQL failing verification. Do not retry; fail with the message.
-//   AccountAccessError  a PermanentError: CloudSeed cannot assume the customer's role (trust policy
-//                       or ExternalId). Do not retry; the customer has to fix the connection.
+//                       PostgreSQL failing verification.
+//   AccountAccessError  CloudSeed cannot assume the customer's role (trust policy or ExternalId).
 //
-// Every error carries `code`, the AWS error code it came from when there was one, and `cause`.
+// `code` is the AWS error code the error came from. AccountAccessError is re-exported for the
+// backup download links, which reach the account with the same role.
 
-export class PermanentError extends Error {
-  override readonly name: string = 'PermanentError';
-  readonly code: string | undefined;
-  constructor(message: string, options: { code?: string; cause?: unknown } = {}) {
-    super(message, { cause: options.cause });
-    this.code = options.code;
-  }
-}
-
-export class AccountAccessError extends PermanentError {
-  override readonly name = 'AccountAccessError';
-}
-
-export class TransientError extends Error {
-  override readonly name = 'TransientError';
-  readonly code: string | undefined;
-  constructor(message: string, options: { code?: string; cause?: unknown } = {}) {
-    super(message, { cause: options.cause });
-    this.code = options.code;
-  }
-}
-
-export class CapacityError extends Error {
-  override readonly name = 'CapacityError';
-  readonly code: string | undefined;
-  constructor(message: string, options: { code?: string; cause?: unknown } = {}) {
-    super(message, { cause: options.cause });
-    this.code = options.code;
-  }
-}
-
-export type ProviderError = PermanentError | TransientError | CapacityError;
-
-/** The names the state machines match on; `AccountAccessError` is also a `PermanentError` by `instanceof`. */
-export const PROVIDER_ERROR_NAMES = ['CapacityError', 'TransientError', 'PermanentError', 'AccountAccessError'] as const;
+export { AccountAccessError } from '../errors.ts';
 
 const CAPACITY_CODES = new Set(['InsufficientInstanceCapacity', 'InsufficientHostCapacity']);
 
@@ -78,13 +43,9 @@ const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE
 
 /** The AWS error code of an SDK error (its `name`), or of a provider error that wraps one. */
 export function awsErrorCode(error: unknown): string | undefined {
-  if (error instanceof PermanentError || error instanceof TransientError || error instanceof CapacityError) return error.code;
+  if (error instanceof ProviderError) return error.code;
   if (typeof error === 'object' && error !== null && '$metadata' in error && error instanceof Error) return error.name;
   return undefined;
-}
-
-function isProviderError(error: unknown): error is ProviderError {
-  return error instanceof PermanentError || error instanceof TransientError || error instanceof CapacityError;
 }
 
 /**
@@ -93,7 +54,7 @@ function isProviderError(error: unknown): error is ProviderError {
  * Anything that is neither an AWS nor a network error (a bug) is rethrown as it is.
  */
 export function toProviderError(error: unknown, action: string): unknown {
-  if (isProviderError(error)) return error;
+  if (error instanceof ProviderError) return error;
   if (!(error instanceof Error)) return error;
   const sdk = '$metadata' in error;
   const systemCode = (error as { code?: unknown }).code;

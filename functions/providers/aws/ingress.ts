@@ -1,6 +1,6 @@
 import type { IpPermission } from '@aws-sdk/client-ec2';
 import type { AwsComponent } from '@cloudseed/shared';
-import { PermanentError } from './errors.ts';
+import { PermanentError } from '../errors.ts';
 
 // The security group's ingress is made exactly what the plan renders, so a re-deploy with other
 // CIDRs converges: rules are compared one source at a time (one CIDR or one group per rule) and

@@ -11,7 +11,8 @@ import {
 } from '@aws-sdk/client-iam';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import { BACKUP_BUCKET_PREFIX } from '@cloudseed/shared/targets/aws/account';
-import { awsErrorCode, call, PermanentError, TransientError } from './errors.ts';
+import { PermanentError, TransientError } from '../errors.ts';
+import { awsErrorCode, call } from './errors.ts';
 
 // Each plan's nodes run with a role of their own, so a node can read only its own plan's password
 // parameters and backups. EC2 instance-profile sessions carry no instance tags as principal tags,

@@ -10,7 +10,8 @@ import {
 import type { EC2Client, Filter, Instance, InstanceStateName, RunInstancesCommandInput, Volume, VolumeModification } from '@aws-sdk/client-ec2';
 import type { AwsComponent, AwsNode } from '@cloudseed/shared';
 import type { Clock } from './credentials.ts';
-import { awsErrorCode, call, CapacityError, PermanentError, TransientError } from './errors.ts';
+import { CapacityError, PermanentError, TransientError } from '../errors.ts';
+import { awsErrorCode, call } from './errors.ts';
 
 // A re-deploy brings the nodes that already exist to the plan in place, so the data on their
 // disks stays where it is. A root volume that is smaller than the plan grows while the node keeps

@@ -1,6 +1,6 @@
 import { CA_CERTIFICATE_FILE, shellQuote } from '@cloudseed/shared/targets/aws/scripts';
 import type { AwsComponent } from '@cloudseed/shared';
-import { PermanentError } from './errors.ts';
+import { PermanentError } from '../errors.ts';
 
 // How a script reaches an instance through SSM Run Command (AWS-RunShellScript). The script goes
 // in base64, so nothing in it is interpreted by the shell that writes it to disk and its text

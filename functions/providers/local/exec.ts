@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { PINNED_SEARCH_PATH_OPTIONS } from '@cloudseed/shared/postgres/admin-session';
+import { PermanentError } from '../errors.ts';
 
 // Every program the local provider runs goes through here: a fixed environment (never the local
 // cloud's own, which may hold AWS credentials), secrets only in `env` or `input`, never in argv,
@@ -26,7 +27,7 @@ export function postgresAccount(): OsAccount {
   const uid = Number(fields?.[2]);
   const gid = Number(fields?.[3]);
   if (!fields || !Number.isInteger(uid) || !Number.isInteger(gid)) {
-    throw new Error('there is no postgres OS user on this machine; install the postgresql package, which creates it');
+    throw new PermanentError('there is no postgres OS user on this machine; install the postgresql package, which creates it');
   }
   postgresAccountCache = { uid, gid, home: fields[5] ?? '/' };
   return postgresAccountCache;

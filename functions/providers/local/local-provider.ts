@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { chmod, mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
-import { DomainError } from '@cloudseed/shared/errors';
 import { LOOPBACK_CIDRS } from '@cloudseed/shared/targets/local/local-json';
 import {
   productionSettings,
@@ -12,7 +11,10 @@ import {
   REPLICATION_USER,
   tuneComponent,
 } from '@cloudseed/shared/postgres/config';
-import type { AwsNode, Component, ServerLayout } from '@cloudseed/shared';
+import { planNodes } from '@cloudseed/shared/postgres/nodes';
+import type { PlannedNode } from '@cloudseed/shared/postgres/nodes';
+import type { Component, ServerLayout } from '@cloudseed/shared';
+import { PermanentError } from '../errors.ts';
 import type {
   BackupLocation,
   BackupResult,
@@ -91,7 +93,7 @@ export interface LocalProviderOptions {
 }
 
 /** A deployment this machine cannot run; said before anything is created. */
-export class PreflightRefused extends DomainError {
+export class PreflightRefused extends PermanentError {
   override readonly name = 'PreflightRefused';
 }
 
@@ -119,7 +121,7 @@ export class LocalProvider implements Provider {
   }
 
   async preflight(target: DeployTarget): Promise<void> {
-    const { major } = target.component.postgres;
+    const major = majorOf(target.component);
     const installed = await installedMajors(this.#postgresRoot);
     if (!installed.includes(major)) {
       const choice = installed.length > 0 ? `choose ${installed.join(' or ')} or ` : '';
@@ -131,8 +133,8 @@ export class LocalProvider implements Provider {
     if (missing.length > 0)
       throw new PreflightRefused(`PostgreSQL ${major} on this machine lacks ${missing.join(', ')}; reinstall postgresql-${major}`);
 
-    const spec = specOf(target);
-    const nodes = target.component.nodes.length;
+    const spec = target.component;
+    const nodes = planNodes(spec).length;
     const asked = spec.hardware.memoryGiB * nodes;
     const { total, kept, usable } = machineMemoryGiB();
     const committed = await committedMemoryGiB(this.#home, target);
@@ -154,7 +156,7 @@ export class LocalProvider implements Provider {
     await ensureDir(secretsRoot(this.#home), 0o700);
     await ensureDir(planSecretsDir(this.#home, target.planId), 0o700);
     await ensureSecret(passwordFile(this.#home, target.planId, target.component.id));
-    if (isClustered(target)) await ensureSecret(replicationPasswordFile(this.#home, target.planId, target.component.id));
+    if (isClustered(target.component)) await ensureSecret(replicationPasswordFile(this.#home, target.planId, target.component.id));
     await ensureCertificateAuthority(certificateAuthorityFile(this.#home, target.planId), `CloudSeed CA for plan ${target.planId}`);
   }
 
@@ -169,7 +171,7 @@ export class LocalProvider implements Provider {
   ensureSecurityGroup(target: DeployTarget): Promise<NetworkRef> {
     // Nothing to create: locally the "security group" is pg_hba.conf, written at configure.
     return Promise.resolve().then(() => ({
-      securityGroupId: `local-${safeName('plan id', target.planId)}-${safeName('component id', target.component.id)}`,
+      networkId: `local-${safeName('plan id', target.planId)}-${safeName('component id', target.component.id)}`,
     }));
   }
 
@@ -179,8 +181,9 @@ export class LocalProvider implements Provider {
     return withLock(`ports:${this.#home}`, async () => {
       const taken = new Set((await listNodes(this.#home)).map((node) => node.record.port));
       const records: NodeRecord[] = [];
-      const unlaunched: AwsNode[] = [];
-      for (const node of target.component.nodes) {
+      const unlaunched: PlannedNode[] = [];
+      const planned = planNodes(target.component);
+      for (const node of planned) {
         const record = await readNodeRecord(nodePaths(this.#home, target.planId, node.name));
         if (record) records.push(record);
         else unlaunched.push(node);
@@ -192,20 +195,20 @@ export class LocalProvider implements Provider {
           componentId: target.component.id,
           name: node.name,
           role: node.role,
-          major: target.component.postgres.major,
+          major: majorOf(target.component),
           port: ports[index] ?? 0,
           running: false,
-          memoryGiB: specOf(target).hardware.memoryGiB,
+          memoryGiB: target.component.hardware.memoryGiB,
         };
         const paths = nodePaths(this.#home, target.planId, node.name);
         await prepareNodeDirs(paths);
         await writeNodeRecord(paths, record);
         records.push(record);
       }
-      return target.component.nodes.map((node) => {
+      return planned.map((node) => {
         const record = records.find((candidate) => candidate.name === node.name);
-        if (!record) throw new Error(`node ${node.name} was not launched`);
-        return { name: node.name, role: node.role, instanceId: instanceIdOf(target.planId, node.name), host: '127.0.0.1', port: record.port };
+        if (!record) throw new PermanentError(`node ${node.name} was not launched`);
+        return { name: node.name, role: node.role, nodeId: nodeIdOf(target.planId, node.name), host: '127.0.0.1', port: record.port };
       });
     });
   }
@@ -234,24 +237,27 @@ export class LocalProvider implements Provider {
     const dir = commandsDir(this.#home, target.planId, target.component.id);
     await ensureDir(dir, 0o700);
     await writeFileAtomic(join(dir, `${commandId}.json`), `${JSON.stringify(outcome, null, 2)}\n`, 0o600);
-    return { kind, commandId, instanceIds: nodes.map((node) => node.instanceId) };
+    return { kind, commandIds: [commandId], nodeIds: nodes.map((node) => node.nodeId) };
   }
 
   async commandStatus(target: DeployTarget, command: CommandRef): Promise<Progress> {
-    const file = join(commandsDir(this.#home, target.planId, target.component.id), `${safeName('command id', command.commandId)}.json`);
+    const [commandId, ...others] = command.commandIds;
+    if (commandId === undefined || others.length > 0)
+      throw new PermanentError(`a local command has one id, not ${command.commandIds.length} (${command.commandIds.join(', ')})`);
+    const file = join(commandsDir(this.#home, target.planId, target.component.id), `${safeName('command id', commandId)}.json`);
     const text = await readTextIfExists(file);
-    if (text === undefined) return { state: 'failed', reason: `command ${command.commandId} is unknown to this local cloud` };
+    if (text === undefined) return { state: 'failed', reason: `command ${commandId} is unknown to this local cloud` };
     return (JSON.parse(text) as CommandOutcome).progress;
   }
 
   async verify(target: DeployTarget, nodes: readonly NodeRef[]): Promise<void> {
     const password = await this.readPassword(target);
-    const { databaseName, username, major } = target.component.postgres;
-    const bin = binDirOf(this.#postgresRoot, major);
+    const { databaseName, username } = target.component.db;
+    const bin = binDirOf(this.#postgresRoot, majorOf(target.component));
     for (const node of nodes) {
       const paths = nodePaths(this.#home, target.planId, node.name);
       const record = await readNodeRecord(paths);
-      if (!record) throw new Error(`node ${node.name} has not been launched`);
+      if (!record) throw new PermanentError(`node ${node.name} has not been launched`);
       // verify-full against the node's own certificate: TLS is on, and it is this server's.
       const connection = conninfo({
         host: '127.0.0.1',
@@ -266,7 +272,7 @@ export class LocalProvider implements Provider {
         env: { PGPASSWORD: password, PGCONNECT_TIMEOUT: '10' },
       });
       if (result.code !== 0 || result.stdout.trim() !== '1') {
-        throw new Error(`cannot run SELECT 1 on ${node.name} over TLS as ${username}: ${describeFailure(result)}`);
+        throw new PermanentError(`cannot run SELECT 1 on ${node.name} over TLS as ${username}: ${describeFailure(result)}`);
       }
     }
   }
@@ -279,7 +285,7 @@ export class LocalProvider implements Provider {
         const record = await readNodeRecord(paths);
         if (!record) return { ...base, healthy: false, detail: 'the node has not been launched' };
         if (!(await isRunning(paths))) return { ...base, healthy: false, detail: 'server process is not running' };
-        const { databaseName: database, username } = target.component.postgres;
+        const { databaseName: database, username } = target.component.db;
         const answer = await readiness(this.#serverOf(record, paths), { database, username });
         if (answer === 0) return { ...base, healthy: true };
         if (answer === 1)
@@ -299,7 +305,7 @@ export class LocalProvider implements Provider {
       const paths = pathsOf(join(planDir, name));
       await withLock(paths.root, async () => {
         const record = await readNodeRecord(paths).catch(() => undefined);
-        const major = record?.major ?? target.component.postgres.major;
+        const major = record?.major ?? majorOf(target.component);
         await stopServer({ name, paths, port: record?.port ?? 0, bin: binDirOf(this.#postgresRoot, major) });
         await removeNodeDir(paths);
       });
@@ -334,12 +340,12 @@ export class LocalProvider implements Provider {
 
   /** The application database on the component's running primary: backups, validations and restores all work there. */
   async #databaseOf(target: DeployTarget, primary: NodeRef): Promise<DatabaseRef> {
-    const spec = specOf(target);
+    const spec = target.component;
     const paths = nodePaths(this.#home, target.planId, primary.name);
     const record = await readNodeRecord(paths);
-    if (!record) throw new Error(`node ${primary.name} has not been launched`);
-    if (record.role !== 'primary') throw new Error(`node ${primary.name} is a replica; backups and restores run on the primary`);
-    if (!(await isRunning(paths))) throw new Error(`the server of ${primary.name} is not running`);
+    if (!record) throw new PermanentError(`node ${primary.name} has not been launched`);
+    if (record.role !== 'primary') throw new PermanentError(`node ${primary.name} is a replica; backups and restores run on the primary`);
+    if (!(await isRunning(paths))) throw new PermanentError(`the server of ${primary.name} is not running`);
     return { server: this.#serverOf(record, paths), database: spec.db.databaseName, owner: spec.db.username };
   }
 
@@ -347,19 +353,19 @@ export class LocalProvider implements Provider {
 
   async #install(target: DeployTarget): Promise<void> {
     // The packages are the machine's: "installing" is making sure the plan's major is there.
-    const { major } = target.component.postgres;
+    const major = majorOf(target.component);
     const missing = await missingPrograms(binDirOf(this.#postgresRoot, major));
     if (missing.length > 0)
-      throw new Error(`PostgreSQL ${major} is not installed on this machine (missing ${missing.join(', ')}); install postgresql-${major}`);
+      throw new PermanentError(`PostgreSQL ${major} is not installed on this machine (missing ${missing.join(', ')}); install postgresql-${major}`);
   }
 
   async #configure(target: DeployTarget, wanted: readonly NodeRef[]): Promise<void> {
-    const spec = specOf(target);
+    const spec = target.component;
     // The local cloud resets CLOUDSEED_HOME to 0700 when it starts; a retried configure may come first.
     await ensureHomeReachable(this.#home);
     const nodes = await this.#nodesOf(target);
     const primary = nodes.find((node) => node.record.role === 'primary');
-    if (!primary) throw new Error(`component ${target.component.id} has no primary node`);
+    if (!primary) throw new PermanentError(`component ${target.component.id} has no primary node`);
     const replicas = nodes.filter((node) => node !== primary);
     const selected = (node: LocalNode) => wanted.some((ref) => ref.name === node.record.name);
     const password = await this.readPassword(target);
@@ -396,13 +402,14 @@ export class LocalProvider implements Provider {
       await ensureServerCertificate(paths, authority);
       const dataMajor = (await readTextIfExists(join(paths.data, 'PG_VERSION')))?.trim();
       if (dataMajor !== undefined && dataMajor !== String(record.major)) {
-        throw new Error(`${record.name} holds PostgreSQL ${dataMajor} data; changing the major version in place is not supported`);
+        throw new PermanentError(`${record.name} holds PostgreSQL ${dataMajor} data; changing the major version in place is not supported`);
       }
       if (record.role === 'primary') {
         if (!(await isInitialised(paths))) await initdb(server);
       } else if (!(await isInitialised(paths)) || !(await isStandby(paths))) {
-        if (replicationPassword === undefined) throw new Error(`${record.name} is a replica but the component has no replication password`);
-        if (!(await isRunning(primary.paths))) throw new Error(`${record.name} cannot be cloned: the primary ${primary.record.name} is not running`);
+        if (replicationPassword === undefined) throw new PermanentError(`${record.name} is a replica but the component has no replication password`);
+        if (!(await isRunning(primary.paths)))
+          throw new PermanentError(`${record.name} cannot be cloned: the primary ${primary.record.name} is not running`);
         await stopServer(server);
         await basebackup(server, primary.record.port, REPLICATION_USER, replicationPassword);
       } else {
@@ -456,10 +463,10 @@ export class LocalProvider implements Provider {
 
   async #nodesOf(target: DeployTarget): Promise<LocalNode[]> {
     const nodes: LocalNode[] = [];
-    for (const node of target.component.nodes) {
+    for (const node of planNodes(target.component)) {
       const paths = nodePaths(this.#home, target.planId, node.name);
       const record = await readNodeRecord(paths);
-      if (!record) throw new Error(`node ${node.name} has not been launched`);
+      if (!record) throw new PermanentError(`node ${node.name} has not been launched`);
       nodes.push({ record, paths, server: this.#serverOf(record, paths) });
     }
     return nodes;
@@ -551,21 +558,15 @@ async function applyConfig(server: Server): Promise<void> {
   }
   const check = await checkConfig(server);
   if (check.errors.length > 0) {
-    throw new Error(`the new configuration of ${server.name} has errors, so the server keeps its previous one: ${check.errors.join('; ')}`);
+    throw new PermanentError(`the new configuration of ${server.name} has errors, so the server keeps its previous one: ${check.errors.join('; ')}`);
   }
   if (check.needRestart.length > 0) await restartServer(server);
   else await reloadServer(server);
 }
 
-/** The cs-json component renders the configuration; it must be the one the aws-json component came from. */
-function specOf(target: DeployTarget): Component {
-  if (target.spec.id !== target.component.id)
-    throw new Error(`target.spec is component ${target.spec.id} but target.component is ${target.component.id}`);
-  return target.spec;
-}
-
-const isClustered = (target: DeployTarget): boolean => target.component.nodes.length > 1;
-const instanceIdOf = (planId: string, nodeName: string): string => `local-${planId}-${nodeName}`;
+const majorOf = (component: Component): number => Number(component.db.version);
+const isClustered = (component: Component): boolean => planNodes(component).length > 1;
+const nodeIdOf = (planId: string, nodeName: string): string => `local-${planId}-${nodeName}`;
 const gib = (value: number): string => String(Math.round(value * 10) / 10);
 const literal = (value: string): string => `'${value.replaceAll("'", "''")}'`;
 const identifier = (value: string): string => `"${value.replaceAll('"', '""')}"`;

@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
+import { TransientError } from '../errors.ts';
 
 // A node's port is chosen once, when it is launched, and kept in its node.json: clients and
 // replicas rely on it across restarts. The kernel hands out free loopback ports; every port is
@@ -10,7 +11,7 @@ export async function reserveLoopbackPorts(count: number, taken: ReadonlySet<num
   const ports: number[] = [];
   try {
     for (let attempt = 0; ports.length < count; attempt += 1) {
-      if (attempt > count + 100) throw new Error('could not find a free loopback port');
+      if (attempt > count + 100) throw new TransientError('could not find a free loopback port');
       const server = await listenOnAnyPort();
       held.push(server);
       const address = server.address();

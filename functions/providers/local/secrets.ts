@@ -6,6 +6,7 @@ import { GENERATED_PASSWORD_PATTERN, SCRAM_ITERATIONS, scramVerifierText } from 
 import { certificatePemOf, createCertificateAuthority, privateKeyPemOf } from '../certificates.ts';
 import type { KeyAndCertificate } from '../certificates.ts';
 import { ensureDir, readTextIfExists } from './files.ts';
+import { PermanentError } from '../errors.ts';
 
 // Passwords and the plans' certificate authorities under CLOUDSEED_HOME/secrets: the local stand-in
 // for SSM Parameter Store. Only root (the local cloud) reads them; the servers get a SCRAM verifier,
@@ -27,9 +28,9 @@ export async function ensureSecret(file: string): Promise<void> {
 
 export async function readSecret(file: string, what: string): Promise<string> {
   const text = await readTextIfExists(file);
-  if (text === undefined) throw new Error(`${what} has not been created yet (ensurePassword runs first)`);
+  if (text === undefined) throw new PermanentError(`${what} has not been created yet (ensurePassword runs first)`);
   const password = text.trim();
-  if (!PASSWORD_SHAPE.test(password)) throw new Error(`${what} in ${file} is not a CloudSeed-generated password`);
+  if (!PASSWORD_SHAPE.test(password)) throw new PermanentError(`${what} in ${file} is not a CloudSeed-generated password`);
   return password;
 }
 
@@ -43,11 +44,11 @@ export async function ensureCertificateAuthority(file: string, commonName: strin
 
 export async function readCertificateAuthority(file: string, what: string): Promise<KeyAndCertificate> {
   const text = await readTextIfExists(file);
-  if (text === undefined) throw new Error(`${what} has not been created yet (ensurePassword runs first)`);
+  if (text === undefined) throw new PermanentError(`${what} has not been created yet (ensurePassword runs first)`);
   try {
     return { certificatePem: certificatePemOf(text), privateKeyPem: privateKeyPemOf(text) };
   } catch (error) {
-    throw new Error(`${what} in ${file} is not a CloudSeed certificate authority: ${(error as Error).message}`, { cause: error });
+    throw new PermanentError(`${what} in ${file} is not a CloudSeed certificate authority: ${(error as Error).message}`, { cause: error });
   }
 }
 

@@ -5,6 +5,7 @@ import type { KeyAndCertificate } from '../certificates.ts';
 import { describeFailure, postgresAccount, rootAccount, run, runChecked } from './exec.ts';
 import { ensureDir, exists, isMissing, readTextIfExists, statNoFollow, UnsafePath, writeFileAtomic } from './files.ts';
 import type { NodePaths } from './paths.ts';
+import { PermanentError, TransientError } from '../errors.ts';
 
 // One local PostgreSQL server: its data directory, certificate and configuration files, and the
 // pg_ctl / psql calls that manage it. PostgreSQL's programs run as the postgres OS user; the files
@@ -223,19 +224,21 @@ export async function startServer(server: Server): Promise<void> {
   const since = Date.now();
   const result = await pgCtl(server, ['start', '-w', '-t', String(START_TIMEOUT_SECONDS), '-s', '-l', server.paths.startupLog]);
   if (result.code !== 0)
-    throw new Error(`PostgreSQL on ${server.name} did not start: ${await startFailureReason(server.paths, since, describeFailure(result))}`);
+    throw new PermanentError(`PostgreSQL on ${server.name} did not start: ${await startFailureReason(server.paths, since, describeFailure(result))}`);
 }
 
 export async function restartServer(server: Server): Promise<void> {
   const since = Date.now();
   const result = await pgCtl(server, ['restart', '-w', '-t', String(START_TIMEOUT_SECONDS), '-s', '-m', 'fast', '-l', server.paths.startupLog]);
   if (result.code !== 0)
-    throw new Error(`PostgreSQL on ${server.name} did not restart: ${await startFailureReason(server.paths, since, describeFailure(result))}`);
+    throw new PermanentError(
+      `PostgreSQL on ${server.name} did not restart: ${await startFailureReason(server.paths, since, describeFailure(result))}`,
+    );
 }
 
 export async function reloadServer(server: Server): Promise<void> {
   const result = await pgCtl(server, ['reload', '-s']);
-  if (result.code !== 0) throw new Error(`PostgreSQL on ${server.name} did not reload its configuration: ${describeFailure(result)}`);
+  if (result.code !== 0) throw new PermanentError(`PostgreSQL on ${server.name} did not reload its configuration: ${describeFailure(result)}`);
 }
 
 /** Stops the server: fast (clients disconnected, clean checkpoint), then immediate, then SIGKILL. Quiet when it is not running. */
@@ -264,7 +267,7 @@ async function clearStaleLock(server: Server): Promise<void> {
   if (pid === undefined || (await isPostgresProcess(pid))) return;
   await waitFor(async () => !(await dataDirInUse(server.paths)), 15_000);
   if (await dataDirInUse(server.paths)) {
-    throw new Error(`processes of ${server.name}'s previous server still use its data directory; try again when they have exited`);
+    throw new TransientError(`processes of ${server.name}'s previous server still use its data directory; try again when they have exited`);
   }
   if (processExists(pid)) {
     await rm(join(server.paths.data, 'postmaster.pid'), { force: true });

@@ -1,4 +1,4 @@
-import { renderAwsJson, validatePlan } from '@cloudseed/shared';
+import { validatePlan } from '@cloudseed/shared';
 import type { PlanInput } from '@cloudseed/shared';
 import type { DeployTarget, NodeRef, Provider } from '../../providers/provider.ts';
 
@@ -35,10 +35,9 @@ export function localTarget(planId: string, options: LocalComponentOptions = {})
   };
   const result = validatePlan(input);
   if (!result.ok) throw new Error(`invalid test plan: ${JSON.stringify(result.errors)}`);
-  const [component] = renderAwsJson(result.plan, { planId }).components;
-  const [spec] = result.plan.components;
-  if (!component || !spec) throw new Error('the test plan rendered no component');
-  return { ownerId: 'owner-1', planId, deploymentId: `dep-${planId}`, component, spec };
+  const [component] = result.plan.components;
+  if (!component) throw new Error('the test plan has no component');
+  return { ownerId: 'owner-1', planId, planName: result.plan.name, deploymentId: `dep-${planId}`, target: result.plan.target, component };
 }
 
 /** Runs a command on the nodes and fails with its reason unless it is done. */

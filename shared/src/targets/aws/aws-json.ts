@@ -104,9 +104,21 @@ export function componentCost(component: Component): CostEstimate {
   return monthlyCost(instanceTypeFor(component), component.hardware.storage.sizeGiB, nodeCount(component));
 }
 
+/** What one component renders against: the plan it belongs to and the region it deploys to. */
+interface ComponentContext {
+  readonly planId: string;
+  readonly planName: string;
+  readonly region: string;
+}
+
+/** The region a plan's aws-json is rendered for (a plan for another cloud gets the default, for its cost estimate). */
+export function renderRegion(target: Plan['target']): string {
+  return target.cloud === 'aws' ? target.region : 'us-east-1';
+}
+
 export function renderAwsJson(plan: Plan, context: RenderContext): AwsJson {
-  const region = plan.target.cloud === 'aws' ? plan.target.region : 'us-east-1';
-  const components = plan.components.map((component) => renderComponent(plan, component, region, context.planId));
+  const region = renderRegion(plan.target);
+  const components = plan.components.map((component) => renderAwsComponent(component, { planId: context.planId, planName: plan.name, region }));
   const total = components.reduce((sum, component) => sum + component.cost.totalUsd, 0);
   return {
     apiVersion: AWS_JSON_VERSION,
@@ -119,7 +131,8 @@ export function renderAwsJson(plan: Plan, context: RenderContext): AwsJson {
   };
 }
 
-function renderComponent(plan: Plan, component: Component, region: string, planId: string): AwsComponent {
+/** One component of a plan as aws-json: what the AWS provider deploys it from. */
+export function renderAwsComponent(component: Component, { planId, planName, region }: ComponentContext): AwsComponent {
   const instance = instanceTypeFor(component);
   const image = osImageFor(component);
   const major = Number(component.db.version);
@@ -136,7 +149,7 @@ function renderComponent(plan: Plan, component: Component, region: string, planI
         ...baseTags,
         { Key: 'cloudseed:node', Value: name },
         { Key: 'cloudseed:role', Value: role },
-        { Key: 'Name', Value: `${plan.name}/${name}` },
+        { Key: 'Name', Value: `${planName}/${name}` },
       ],
     };
   });
@@ -154,10 +167,10 @@ function renderComponent(plan: Plan, component: Component, region: string, planI
     nodes,
     securityGroup: {
       GroupName: `cloudseed-${planId}-${component.id}`,
-      Description: `CloudSeed ${plan.name}/${component.id}: PostgreSQL from the plan's allowed networks only`,
+      Description: `CloudSeed ${planName}/${component.id}: PostgreSQL from the plan's allowed networks only`,
       IpPermissions: ingressRules(component),
       replicationBetweenNodes: clustered,
-      tags: [...baseTags, { Key: 'Name', Value: `${plan.name}/${component.id}` }],
+      tags: [...baseTags, { Key: 'Name', Value: `${planName}/${component.id}` }],
     },
     runInstances: {
       ImageId: component.hardware.aws?.ami ?? `resolve:ssm:${amiParameter}`,

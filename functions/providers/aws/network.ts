@@ -1,0 +1,141 @@
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  DeleteSecurityGroupCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+  RevokeSecurityGroupIngressCommand,
+} from '@aws-sdk/client-ec2';
+import type { Filter, SecurityGroup } from '@aws-sdk/client-ec2';
+import type { NetworkRef } from '../provider.ts';
+import { PermanentError, TransientError } from '../errors.ts';
+import type { AwsContext } from './clients.ts';
+import { awsErrorCode, call } from './errors.ts';
+import { desiredIngress, ingressChanges } from './ingress.ts';
+import { accountOf, baseTags, componentFilters } from './target.ts';
+
+// The component's network boundary on AWS: one security group in the account's default VPC (or the
+// configured one) that opens PostgreSQL to the plan's allowed networks, and, in a cluster, to the
+// group's own members for replication. Its id is the NetworkRef's networkId.
+
+const DEPENDENCY_RETRY_MS = 10_000;
+const DEPENDENCY_RETRIES = 12;
+
+export async function ensureSecurityGroup(context: AwsContext): Promise<NetworkRef> {
+  const { ec2 } = context.clients;
+  const group = (await findSecurityGroup(context)) ?? (await createSecurityGroup(context));
+  const groupId = group.GroupId!;
+  const { authorize, revoke } = ingressChanges(group.IpPermissions ?? [], desiredIngress(context.component, groupId));
+  // Authorise before revoking, so a client that stays allowed is never cut off in between.
+  if (authorize.length > 0) {
+    await convergeRule(
+      'ec2:AuthorizeSecurityGroupIngress',
+      () =>
+        ec2.send(
+          new AuthorizeSecurityGroupIngressCommand({
+            GroupId: groupId,
+            IpPermissions: authorize,
+            TagSpecifications: [{ ResourceType: 'security-group-rule', Tags: baseTags(context.component) }],
+          }),
+        ),
+      'InvalidPermission.Duplicate',
+    );
+  }
+  if (revoke.length > 0) {
+    await convergeRule(
+      'ec2:RevokeSecurityGroupIngress',
+      () => ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: revoke })),
+      'InvalidPermission.NotFound',
+    );
+  }
+  return { networkId: groupId };
+}
+
+/** The VPC the security group goes in: the configured one, the configured subnet's, or the account's default VPC. */
+export async function vpcIdOf({ target, clients: { ec2 }, placement }: AwsContext): Promise<string> {
+  if (placement.vpcId) return placement.vpcId;
+  const region = accountOf(target).region;
+  const subnetId = placement.subnetId;
+  if (subnetId) {
+    const output = await call('ec2:DescribeSubnets', () => ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnetId] })));
+    const vpcId = output.Subnets?.[0]?.VpcId;
+    if (!vpcId) throw new PermanentError(`subnet ${subnetId} does not exist in ${region}`);
+    return vpcId;
+  }
+  const output = await call('ec2:DescribeVpcs', () => ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'isDefault', Values: ['true'] }] })));
+  const vpcId = output.Vpcs?.[0]?.VpcId;
+  if (!vpcId)
+    throw new PermanentError(`the account has no default VPC in ${region}; create one (aws ec2 create-default-vpc) or configure a VPC for CloudSeed`);
+  return vpcId;
+}
+
+/** Deletes the component's security group, waiting for terminated instances to let go of it; gone already is fine. */
+export async function removeSecurityGroup(context: AwsContext): Promise<void> {
+  const group = await findSecurityGroup(context);
+  if (!group?.GroupId) return;
+  const groupId = group.GroupId;
+  const { ec2 } = context.clients;
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      await call('ec2:DeleteSecurityGroup', () => ec2.send(new DeleteSecurityGroupCommand({ GroupId: groupId })));
+      return;
+    } catch (error) {
+      const code = awsErrorCode(error);
+      if (code === 'InvalidGroup.NotFound') return;
+      // The terminated instances' network interfaces take a while to let go of the group.
+      if (code !== 'DependencyViolation') throw error;
+      if (attempt === DEPENDENCY_RETRIES) throw new TransientError(`security group ${groupId} is still in use`, { code, cause: error });
+      await context.clock.sleep(DEPENDENCY_RETRY_MS);
+    }
+  }
+}
+
+async function findSecurityGroup({ target, component, clients: { ec2 }, placement }: AwsContext): Promise<SecurityGroup | undefined> {
+  const filters: Filter[] = [{ Name: 'group-name', Values: [component.securityGroup.GroupName] }, ...componentFilters(target)];
+  if (placement.vpcId) filters.push({ Name: 'vpc-id', Values: [placement.vpcId] });
+  const output = await call('ec2:DescribeSecurityGroups', () => ec2.send(new DescribeSecurityGroupsCommand({ Filters: filters })));
+  return output.SecurityGroups?.find((group) => group.GroupId !== undefined);
+}
+
+async function createSecurityGroup(context: AwsContext): Promise<SecurityGroup> {
+  const { GroupName, Description, tags } = context.component.securityGroup;
+  const { ec2 } = context.clients;
+  const vpcId = await vpcIdOf(context);
+  try {
+    const output = await call('ec2:CreateSecurityGroup', () =>
+      ec2.send(
+        new CreateSecurityGroupCommand({
+          GroupName,
+          Description,
+          VpcId: vpcId,
+          TagSpecifications: [{ ResourceType: 'security-group', Tags: [...tags] }],
+        }),
+      ),
+    );
+    if (!output.GroupId) throw new TransientError(`ec2:CreateSecurityGroup returned no group id for ${GroupName}`);
+    // A new group has no ingress rules (and the default egress, which stays).
+    return { GroupId: output.GroupId, IpPermissions: [] };
+  } catch (error) {
+    if (awsErrorCode(error) !== 'InvalidGroup.Duplicate') throw error;
+    // Created concurrently, or by a run whose tags did not match: only a tagged one is ours.
+    const group = await findSecurityGroup(context);
+    if (!group)
+      throw new PermanentError(`a security group named ${GroupName} exists in ${vpcId} but is not tagged as this plan's`, {
+        code: 'InvalidGroup.Duplicate',
+        cause: error,
+      });
+    return group;
+  }
+}
+
+async function convergeRule(action: string, send: () => Promise<unknown>, raceCode: string): Promise<void> {
+  try {
+    await call(action, send);
+  } catch (error) {
+    // Someone changed the group between our read and this write: read again on the retry.
+    if (awsErrorCode(error) === raceCode)
+      throw new TransientError(`${action} raced with another change to the security group`, { code: raceCode, cause: error });
+    throw error;
+  }
+}

@@ -1,0 +1,93 @@
+import { randomInt } from 'node:crypto';
+import { DeleteParametersCommand, GetParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
+import { NotFound } from '@cloudseed/shared/errors';
+import { certificateAuthorityParameterFor, replicationPasswordParameterFor } from '@cloudseed/shared/targets/aws/scripts';
+import type { AwsComponent } from '@cloudseed/shared';
+import { certificatePemOf, createCertificateAuthority } from '../certificates.ts';
+import type { AwsContext } from './clients.ts';
+import { awsErrorCode, call } from './errors.ts';
+import { baseTags, isCluster } from './target.ts';
+
+// Secrets on AWS: SecureString parameters in the customer's SSM Parameter Store, which only the
+// plan's instances and the credentials route read. The application role's password, a cluster's
+// replication password, and the plan's certificate authority (certificate and key).
+
+const PASSWORD_LENGTH = 32;
+const PASSWORD_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** 32 characters from [A-Za-z0-9], drawn with a CSPRNG (about 190 bits). */
+export function generatePassword(): string {
+  return Array.from({ length: PASSWORD_LENGTH }, () => PASSWORD_ALPHABET[randomInt(PASSWORD_ALPHABET.length)]).join('');
+}
+
+export async function ensurePassword({ target, component, clients: { ssm } }: AwsContext): Promise<void> {
+  const parameters = [{ name: component.passwordParameter, what: `password of PostgreSQL role ${component.postgres.username}` }];
+  if (isCluster(component)) parameters.push({ name: replicationParameter(component), what: 'password of the replication role' });
+  const authority = certificateAuthorityParameter(component);
+  parameters.push({ name: authority, what: 'certificate authority of the plan (certificate and key)' });
+  for (const { name, what } of parameters) {
+    const value = name === authority ? await newCertificateAuthority(target.planId) : generatePassword();
+    try {
+      await call('ssm:PutParameter', () =>
+        ssm.send(
+          new PutParameterCommand({
+            Name: name,
+            Description: `CloudSeed ${target.planId}/${component.id}: ${what}`,
+            Value: value,
+            Type: 'SecureString',
+            Overwrite: false,
+            Tags: baseTags(component),
+          }),
+        ),
+      );
+    } catch (error) {
+      // Created by an earlier run: keep it, the server already uses it.
+      if (awsErrorCode(error) !== 'ParameterAlreadyExists') throw error;
+    }
+  }
+}
+
+export async function readPassword({ target, component, clients: { ssm } }: AwsContext): Promise<string> {
+  try {
+    const output = await call('ssm:GetParameter', () =>
+      ssm.send(new GetParameterCommand({ Name: component.passwordParameter, WithDecryption: true })),
+    );
+    const value = output.Parameter?.Value;
+    if (value === undefined) throw new NotFound(`the password of ${target.planId}/${component.id} is empty`);
+    return value;
+  } catch (error) {
+    if (awsErrorCode(error) === 'ParameterNotFound')
+      throw new NotFound(`the password of ${target.planId}/${component.id} does not exist (not deployed yet?)`);
+    throw error;
+  }
+}
+
+export async function readCaCertificate({ target, component, clients: { ssm } }: AwsContext): Promise<string> {
+  const name = certificateAuthorityParameter(component);
+  try {
+    const output = await call('ssm:GetParameter', () => ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true })));
+    return certificatePemOf(output.Parameter?.Value ?? '');
+  } catch (error) {
+    if (awsErrorCode(error) === 'ParameterNotFound')
+      throw new NotFound(`the certificate authority of ${target.planId} does not exist (not deployed yet?)`);
+    throw error;
+  }
+}
+
+export async function deleteSecrets({ component, clients: { ssm } }: AwsContext): Promise<void> {
+  const names = [component.passwordParameter, replicationParameter(component), certificateAuthorityParameter(component)];
+  // Names that do not exist come back in InvalidParameters, not as an error.
+  await call('ssm:DeleteParameters', () => ssm.send(new DeleteParametersCommand({ Names: names })));
+}
+
+function replicationParameter(component: AwsComponent): string {
+  return component.replicationPasswordParameter ?? replicationPasswordParameterFor(component.passwordParameter);
+}
+
+const certificateAuthorityParameter = (component: AwsComponent): string => certificateAuthorityParameterFor(component.passwordParameter);
+
+/** The CA as the nodes read it: certificate, then key, in one SecureString (well under the standard tier's 4 KB). */
+async function newCertificateAuthority(planId: string): Promise<string> {
+  const authority = await createCertificateAuthority(`CloudSeed CA for plan ${planId}`);
+  return `${authority.certificatePem}${authority.privateKeyPem}`;
+}
