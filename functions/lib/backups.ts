@@ -4,7 +4,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { backupKey } from '@cloudseed/shared/backups/backups';
 import { Conflict } from '@cloudseed/shared/errors';
 import type { Target } from '@cloudseed/shared';
-import { AccountAccessError } from '../providers/aws/errors.ts';
+import { AccountAccessError } from '../providers/errors.ts';
 import { BackupLinks } from '../providers/aws/backup-links.ts';
 import type { BackupLocation } from '../providers/provider.ts';
 import { accounts } from './accounts.ts';

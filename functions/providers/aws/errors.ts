@@ -13,10 +13,7 @@ import { CapacityError, PermanentError, ProviderError, TransientError } from '..
 //                       PostgreSQL failing verification.
 //   AccountAccessError  CloudSeed cannot assume the customer's role (trust policy or ExternalId).
 //
-// `code` is the AWS error code the error came from. AccountAccessError is re-exported for the
-// backup download links, which reach the account with the same role.
-
-export { AccountAccessError } from '../errors.ts';
+// `code` is the AWS error code the error came from.
 
 const CAPACITY_CODES = new Set(['InsufficientInstanceCapacity', 'InsufficientHostCapacity']);
 
