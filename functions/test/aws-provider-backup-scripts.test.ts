@@ -54,17 +54,20 @@ describe('the backup scripts', () => {
     const script = render(hostile);
 
     expect(script).toContain(`KEY='plans/p-1/db/it'\\''s $(reboot) \`id\` "x".dump'\n`);
-    expect(script).toContain("BUCKET='cloudseed-backups'\nKEY=");
+    expect(script).toContain("\nBUCKET='cloudseed-backups'\n");
     expect(script).toContain("PG_BIN='/usr/lib/postgresql/16/bin'\n");
-    expect(script).toMatch(/^#!\/usr\/bin\/env bash\n# CloudSeed [a-z-]+: .*\nset -euo pipefail\n/);
+    // The header assigns, then the prelude and the files run with errexit, nounset and pipefail.
+    expect(script).toMatch(/^#!\/usr\/bin\/env bash\n# CloudSeed [a-z-]+: .*\nTASK='/);
+    expect(script).toContain('\nset -euo pipefail\n');
     // The values appear nowhere else: the rest of the script expands the variables.
     expect(script.split("it'\\''s $(reboot)")).toHaveLength(2);
   });
 
   it.each(Object.entries(scripts))('pin the search path of every psql, pg_dump, pg_dumpall and pg_restore to pg_catalog: %s', (_name, render) => {
     const lines = render(realistic).split('\n');
-    const pinned = lines.indexOf("export PGOPTIONS='-c search_path=pg_catalog'");
-    expect(pinned).toBeGreaterThan(0);
+    expect(lines).toContain("PGOPTIONS='-c search_path=pg_catalog'");
+    const pinned = lines.indexOf('export PGPORT PGAPPNAME PGOPTIONS');
+    expect(pinned).toBeGreaterThan(lines.indexOf("PGOPTIONS='-c search_path=pg_catalog'"));
     const direct = lines.filter((line) => /(^\s*|[|;&]\s*|\$\(\s*)(psql|pg_dump|pg_dumpall|pg_restore)\b/.test(line) && !/^\s*#/.test(line));
     expect(direct).toEqual([]);
     const uses = lines.flatMap((line, index) => (/\bas_postgres (psql|pg_dump|pg_dumpall|pg_restore)\b/.test(line) ? [index] : []));
@@ -102,9 +105,9 @@ describe('the backup scripts', () => {
     for (const line of nodeScripts.join('\n').split('\n')) {
       if (/\baws ssm get-parameter\b/.test(line)) used.add('ssm:GetParameter').add('kms:Decrypt');
       if (/\bs3 cp - /.test(line)) used.add('s3:PutObject').add('s3:AbortMultipartUpload');
-      if (/\bs3 cp "\$OBJECT" - /.test(line)) used.add('s3:GetObject');
+      if (/\bs3 cp "\$1" - /.test(line)) used.add('s3:GetObject');
       if (/\bs3 rm /.test(line)) used.add('s3:DeleteObject');
-      const other = /\baws (?!ssm get-parameter\b|--region "\$REGION" s3 )\S+/.exec(line);
+      const other = /(?<!command -v )\baws (?!ssm get-parameter\b|--region "\$REGION" s3 )\S+/.exec(line);
       expect(other, `an aws call NODE_ROLE_ACTIONS does not cover: ${line}`).toBeNull();
     }
 
