@@ -86,6 +86,30 @@ describe('the backup scripts', () => {
     }
   });
 
+  it('are, with the install, configure and verify scripts, shellcheck-clean as an instance receives them: header, prelude and files', () => {
+    const result = validatePlan({
+      apiVersion: 'cs/v1',
+      name: 'orders',
+      target: { cloud: 'aws', region: 'eu-central-1' },
+      components: [{ id: 'db', type: 'postgres', db: { topology: { mode: 'cluster', replicas: 1 } } }],
+    });
+    if (!result.ok) throw new Error(JSON.stringify(result.errors));
+    const component = renderAwsJson(result.plan, { planId: 'p-1' }).components[0]!;
+    const rendered = {
+      install: component.scripts.install,
+      configure: component.scripts.configure,
+      verify: verifyScript(component, 'eu-central-1'),
+      ...Object.fromEntries(Object.entries(scripts).map(([name, render]) => [name, render(realistic)])),
+    };
+    for (const [name, script] of Object.entries(rendered)) {
+      expect(script, name).toMatch(/^#!\/usr\/bin\/env bash\n/);
+      expect(script, name).toContain('\nread_secret() {');
+      const lint = spawnSync('shellcheck', ['-s', 'bash', '--severity=style', '-'], { input: script, encoding: 'utf8' });
+      expect(lint.stdout, name).toBe('');
+      expect(lint.status, name).toBe(0);
+    }
+  });
+
   it('call AWS only with what NODE_ROLE_ACTIONS allows the nodes, and the nodes need all of it', () => {
     const result = validatePlan({
       apiVersion: 'cs/v1',

@@ -14,7 +14,8 @@ import type { ServerLayout } from '../../postgres/config.ts';
 // The files are read once, when this module loads, from sh/ beside it: beside the source when Node
 // runs it, beside the bundle in a Lambda function (infra/lib/function.ts copies the folder there).
 
-const SCRIPT_FOLDER = new URL('./sh/', import.meta.url);
+/** The folder of the node scripts; a Lambda bundle carries it beside its entry file, under the same name. */
+export const SCRIPT_FOLDER = new URL('./sh/', import.meta.url);
 const SCRIPT_FILES: ReadonlyMap<string, string> = new Map(
   readdirSync(SCRIPT_FOLDER)
     .filter((name) => name.endsWith('.sh'))
