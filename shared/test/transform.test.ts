@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   amiParameter,
@@ -15,6 +16,7 @@ import {
   validatePlan,
 } from '../src/index.ts';
 import type { OsImage, Plan } from '../src/index.ts';
+import { SCRIPT_FOLDER } from '../src/targets/aws/scripts.ts';
 
 function plan(component: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Plan {
   const result = validatePlan({
@@ -361,6 +363,23 @@ describe('install and configure scripts', () => {
         expect(index, line).toBeGreaterThan(pinned);
         expect(line).not.toMatch(/env -i|PGOPTIONS=|--login|runuser -l/);
       }
+    }
+  });
+
+  it('are a header of quoted values, then the AWS prelude and the .sh file, verbatim', () => {
+    const { install, configure } = scriptsFor('debian', '12', '15');
+    const file = (name: string) => readFileSync(new URL(name, SCRIPT_FOLDER), 'utf8');
+    for (const [script, body] of [
+      [install, 'install.sh'],
+      [configure, 'configure.sh'],
+    ] as const) {
+      expect(script.endsWith(`\n${file('prelude.sh')}\n${file(body)}`), body).toBe(true);
+      const header = script.slice(0, script.length - file('prelude.sh').length - file(body).length - 2);
+      // Past its first two lines (the shebang and what the script does) the header only assigns.
+      const assignments = header.split('\n').slice(2).join('\n');
+      expect(assignments).toMatch(
+        /^(?:(?:# shellcheck disable=SC2016 # a literal value\n)?[A-Z][A-Z0-9_]*=(?:'(?:[^']|'\\'')*'|\((?:'[^']*' ?)*\))\n)+$/,
+      );
     }
   });
 
