@@ -3,9 +3,9 @@ import { renderNodeScript } from '@cloudseed/shared/targets/aws/scripts';
 import type { ShellValues } from '@cloudseed/shared/targets/aws/scripts';
 import { FINGERPRINT_SETTINGS, rowHashesOf, USER_TABLES_FROM } from '../fingerprints.ts';
 
-// The bash scripts (shared/src/targets/aws/sh/backup*.sh, validate.sh, restore.sh) SSM Run Command runs as root on a deployment's primary to back it up, to prove
-// a backup by restoring it into a scratch database, and to restore it into the application
-// database. The instance streams everything between PostgreSQL and S3 itself (its instance profile
+// The bash scripts SSM Run Command runs as root on a deployment's primary to back it up, to prove a
+// backup by restoring it into a scratch database, and to restore it into the application database
+// (shared/src/targets/aws/sh/: backup.sh, validate.sh, restore.sh and the backup-*.sh they share). The instance streams everything between PostgreSQL and S3 itself (its instance profile
 // may write the backup objects and read them back); nothing passes through the Lambda.
 //
 // Next to `<key>`, the pg_dump --format=custom archive, a backup has:
