@@ -37,6 +37,14 @@ export const USER_TABLES_FROM = [
   '  )',
 ] as const;
 
+/**
+ * The md5 of each row's text of `relation` (a quoted, schema-qualified name), as `h`, in the C
+ * collation so that every server sorts them alike. ONLY keeps an inheritance parent from counting its
+ * children's rows too; the partitions of a partitioned table are ordinary tables, fingerprinted one by
+ * one. ROW(r.*) rather than r: a column named like the alias would win over the whole-row reference.
+ */
+export const rowHashesOf = (relation: string): string => `SELECT pg_catalog.md5(ROW(r.*)::text) COLLATE "C" AS h FROM ONLY ${relation} AS r`;
+
 /** Passed when the restored copy has exactly the recorded tables with the recorded rows; else the first difference. */
 export function compareFingerprints(recorded: readonly TableFingerprint[], restored: readonly TableFingerprint[]): ValidationResult {
   const byName = new Map(restored.map((entry) => [entry.table, entry]));

@@ -54,17 +54,20 @@ describe('the backup scripts', () => {
     const script = render(hostile);
 
     expect(script).toContain(`KEY='plans/p-1/db/it'\\''s $(reboot) \`id\` "x".dump'\n`);
-    expect(script).toContain("BUCKET='cloudseed-backups'\nKEY=");
+    expect(script).toContain("\nBUCKET='cloudseed-backups'\n");
     expect(script).toContain("PG_BIN='/usr/lib/postgresql/16/bin'\n");
-    expect(script).toMatch(/^#!\/usr\/bin\/env bash\n# CloudSeed [a-z-]+: .*\nset -euo pipefail\n/);
+    // The header assigns, then the prelude and the files run with errexit, nounset and pipefail.
+    expect(script).toMatch(/^#!\/usr\/bin\/env bash\n# CloudSeed [a-z-]+: .*\nTASK='/);
+    expect(script).toContain('\nset -euo pipefail\n');
     // The values appear nowhere else: the rest of the script expands the variables.
     expect(script.split("it'\\''s $(reboot)")).toHaveLength(2);
   });
 
   it.each(Object.entries(scripts))('pin the search path of every psql, pg_dump, pg_dumpall and pg_restore to pg_catalog: %s', (_name, render) => {
     const lines = render(realistic).split('\n');
-    const pinned = lines.indexOf("export PGOPTIONS='-c search_path=pg_catalog'");
-    expect(pinned).toBeGreaterThan(0);
+    expect(lines).toContain("PGOPTIONS='-c search_path=pg_catalog'");
+    const pinned = lines.indexOf('export PGPORT PGAPPNAME PGOPTIONS');
+    expect(pinned).toBeGreaterThan(lines.indexOf("PGOPTIONS='-c search_path=pg_catalog'"));
     const direct = lines.filter((line) => /(^\s*|[|;&]\s*|\$\(\s*)(psql|pg_dump|pg_dumpall|pg_restore)\b/.test(line) && !/^\s*#/.test(line));
     expect(direct).toEqual([]);
     const uses = lines.flatMap((line, index) => (/\bas_postgres (psql|pg_dump|pg_dumpall|pg_restore)\b/.test(line) ? [index] : []));
@@ -80,6 +83,30 @@ describe('the backup scripts', () => {
       for (const upload of script.split('\n').filter((line) => /\bs3 cp - /.test(line))) expect(upload).toContain('--sse AES256');
       expect(script).toContain('exec 3>&1 1>&2');
       expect(script.match(/>&3/g)).toHaveLength(1);
+    }
+  });
+
+  it('are, with the install, configure and verify scripts, shellcheck-clean as an instance receives them: header, prelude and files', () => {
+    const result = validatePlan({
+      apiVersion: 'cs/v1',
+      name: 'orders',
+      target: { cloud: 'aws', region: 'eu-central-1' },
+      components: [{ id: 'db', type: 'postgres', db: { topology: { mode: 'cluster', replicas: 1 } } }],
+    });
+    if (!result.ok) throw new Error(JSON.stringify(result.errors));
+    const component = renderAwsJson(result.plan, { planId: 'p-1' }).components[0]!;
+    const rendered = {
+      install: component.scripts.install,
+      configure: component.scripts.configure,
+      verify: verifyScript(component, 'eu-central-1'),
+      ...Object.fromEntries(Object.entries(scripts).map(([name, render]) => [name, render(realistic)])),
+    };
+    for (const [name, script] of Object.entries(rendered)) {
+      expect(script, name).toMatch(/^#!\/usr\/bin\/env bash\n/);
+      expect(script, name).toContain('\nread_secret() {');
+      const lint = spawnSync('shellcheck', ['-s', 'bash', '--severity=style', '-'], { input: script, encoding: 'utf8' });
+      expect(lint.stdout, name).toBe('');
+      expect(lint.status, name).toBe(0);
     }
   });
 
@@ -102,9 +129,9 @@ describe('the backup scripts', () => {
     for (const line of nodeScripts.join('\n').split('\n')) {
       if (/\baws ssm get-parameter\b/.test(line)) used.add('ssm:GetParameter').add('kms:Decrypt');
       if (/\bs3 cp - /.test(line)) used.add('s3:PutObject').add('s3:AbortMultipartUpload');
-      if (/\bs3 cp "\$OBJECT" - /.test(line)) used.add('s3:GetObject');
+      if (/\bs3 cp "\$1" - /.test(line)) used.add('s3:GetObject');
       if (/\bs3 rm /.test(line)) used.add('s3:DeleteObject');
-      const other = /\baws (?!ssm get-parameter\b|--region "\$REGION" s3 )\S+/.exec(line);
+      const other = /(?<!command -v )\baws (?!ssm get-parameter\b|--region "\$REGION" s3 )\S+/.exec(line);
       expect(other, `an aws call NODE_ROLE_ACTIONS does not cover: ${line}`).toBeNull();
     }
 

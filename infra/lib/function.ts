@@ -1,10 +1,12 @@
-import { join } from 'node:path';
+import { basename, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { SCRIPT_FOLDER, shellQuote } from '@cloudseed/shared/targets/aws/scripts';
 import { REPO_ROOT } from './names.ts';
 import { acknowledge, XRAY_REASON } from './nag.ts';
 
@@ -32,6 +34,16 @@ export interface CloudSeedFunctionProps {
   readonly logRetention?: logs.RetentionDays;
   readonly removalPolicy?: RemovalPolicy;
 }
+
+// The node scripts are .sh files that scripts.ts reads, when it loads, from the folder beside it; in
+// a bundle "beside it" is beside index.mjs, so the folder is copied there under the same name. Every
+// function gets it: a handler that imports the shared package's index loads scripts.ts too. Read from
+// disk rather than inlined by an esbuild loader because Node runs the same modules unbundled (the
+// local cloud, the tests), and Node cannot import a .sh file.
+const SCRIPT_SOURCE = relative(REPO_ROOT, fileURLToPath(SCRIPT_FOLDER));
+const copyNodeScripts = (inputDir: string, outputDir: string): string[] => [
+  `cp -R ${shellQuote(join(inputDir, SCRIPT_SOURCE))} ${shellQuote(join(outputDir, basename(SCRIPT_SOURCE)))}`,
+];
 
 // ESM bundles still meet CommonJS dependencies that call require() (parts of the AWS SDK do).
 const REQUIRE_SHIM =
@@ -83,6 +95,7 @@ export class CloudSeedFunction extends Construct implements ConfigurableFunction
         sourcesContent: false,
         // Our pinned SDK versions, not whichever the runtime happens to ship.
         bundleAwsSDK: true,
+        commandHooks: { beforeBundling: () => [], beforeInstall: () => [], afterBundling: copyNodeScripts },
       },
     });
     acknowledge(this, 'AwsSolutions-IAM5[Resource::*]', XRAY_REASON);

@@ -1,4 +1,12 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { App, Stack } from 'aws-cdk-lib';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { backupScript } from '@cloudseed/functions/providers/aws/backup-scripts';
+import { SCRIPT_FOLDER } from '@cloudseed/shared/targets/aws/scripts';
+import { CloudSeedFunction } from '../lib/function.ts';
 import { routes } from '@cloudseed/functions/routes';
 import { stepModules } from '@cloudseed/functions/steps/index';
 import { actionsOf, allStatements, cloudSeedFunctions, environmentOf, json, props, record, referencedId, resourcesOfType } from './synth.ts';
@@ -76,4 +84,29 @@ describe('IAM across both stacks', () => {
       }
     }
   });
+});
+
+describe('a function bundle', () => {
+  it('carries the node scripts beside index.mjs, where the bundled code reads them', () => {
+    // Bundled as CDK bundles every CloudSeed function (esbuild, then the hooks), with the backup scripts as the entry.
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': ['*'] } });
+    new CloudSeedFunction(new Stack(app, 'Probe'), 'Scripts', { module: 'providers/aws/backup-scripts.ts', service: 'cloudseed-probe' });
+    const assembly = app.synth();
+    onTestFinished(() => rmSync(assembly.directory, { recursive: true, force: true }));
+    const [asset] = readdirSync(assembly.directory).filter((name) => name.startsWith('asset.'));
+    expect(asset).toBeDefined();
+    const bundle = join(assembly.directory, asset!);
+
+    const source = fileURLToPath(SCRIPT_FOLDER);
+    const files = readdirSync(source).filter((name) => name.endsWith('.sh'));
+    expect(files).toContain('prelude.sh');
+    for (const file of files) expect(readFileSync(join(bundle, 'sh', file), 'utf8'), file).toBe(readFileSync(join(source, file), 'utf8'));
+
+    // The bundle, run by Node from its own folder, renders what the sources render.
+    const input = { bucket: 'b', key: 'plans/p-1/db/k.dump', region: 'eu-west-1', database: 'app', owner: 'app', port: 5432, binDir: '/usr/bin' };
+    const program = `const { backupScript } = await import(${JSON.stringify(pathToFileURL(join(bundle, 'index.mjs')).href)}); process.stdout.write(backupScript(${JSON.stringify(input)}));`;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', program], { cwd: bundle, encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe(backupScript(input));
+  }, 120_000);
 });

@@ -26,10 +26,10 @@ function installScript(os: string, version: string, pg: string): string {
   return renderInstallScript(result.plan.components[0]!, findOs(os, version) as OsImage);
 }
 
-/** The body of a quoted here-document (`<<'NAME'` … `NAME`). */
+/** The body of a here-document (`<<'NAME'` or `<<NAME` … `NAME`). */
 function hereDocument(script: string, name: string): string {
   const lines = script.split('\n');
-  const start = lines.findIndex((line) => line.endsWith(`<<'${name}'`));
+  const start = lines.findIndex((line) => line.endsWith(`<<'${name}'`) || line.endsWith(`<<${name}`));
   const end = lines.indexOf(name, start + 1);
   expect(start).toBeGreaterThanOrEqual(0);
   expect(end).toBeGreaterThan(start);
@@ -51,13 +51,15 @@ describe('the install script’s metadata-service guard', () => {
       const script = installScript(os, version, pg);
       const image = findOs(os, version) as OsImage;
 
-      const install = script.split('\n').find((line) => line.startsWith(installsIptables))!;
+      const install = script.split('\n').find((line) => line.trimStart().startsWith(installsIptables))!;
       expect(install.split(' ')).toContain(image.packageManager === 'dnf' ? 'iptables-nft' : 'iptables');
       const guard = hereDocument(script, 'GUARD');
       expect(guard).toContain(`iptables -C ${IPV4_RULE} 2>/dev/null || iptables -A ${IPV4_RULE}`);
       expect(guard).toContain(`ip6tables -C ${IPV6_RULE} 2>/dev/null || ip6tables -A ${IPV6_RULE}`);
       const unit = hereDocument(script, 'UNIT');
-      expect(unit).toContain(`Before=network-pre.target ${image.serviceName(Number(pg))}.service`);
+      // The unit's here-document expands SERVICE, which the header assigns.
+      expect(script).toContain(`\nSERVICE='${image.serviceName(Number(pg))}'\n`);
+      expect(unit).toContain('Before=network-pre.target $SERVICE.service');
       expect(unit).toContain('ExecStart=/usr/local/sbin/cloudseed-imds-guard');
       expect(unit).toContain('WantedBy=multi-user.target');
       expect(script).toContain('systemctl enable cloudseed-imds-guard.service\nsystemctl restart cloudseed-imds-guard.service');

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   amiParameter,
@@ -15,6 +16,7 @@ import {
   validatePlan,
 } from '../src/index.ts';
 import type { OsImage, Plan } from '../src/index.ts';
+import { SCRIPT_FOLDER } from '../src/targets/aws/scripts.ts';
 
 function plan(component: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Plan {
   const result = validatePlan({
@@ -236,11 +238,9 @@ describe('install and configure scripts', () => {
     const { configure } = scriptsFor('debian', '12', '15', { mode: 'cluster', replicas: 2 });
     expect(configure).toContain('pg_basebackup --pgdata="$DATA_DIR" --wal-method=stream --write-recovery-conf');
     expect(configure).toContain("REPLICATION_PASSWORD_PARAMETER='/cloudseed/p-1/db/replication-password'");
-    const lines = configure.split('\n');
-    const helpers = lines.filter((line) => line.startsWith('is_ipv4()') || line.startsWith('REPLICATION_USER='));
-    const from = lines.findIndex((line) => line.startsWith('HBA="$(cat'));
-    const to = lines.findIndex((line) => line.startsWith('HBA="${HBA/'));
-    const snippet = [...helpers, ...lines.slice(from, to + 1), 'printf "%s\\n" "$HBA"'].join('\n');
+    // Everything before the script's first command only assigns values and defines functions.
+    const definitions = configure.slice(0, configure.indexOf('# A re-deploy may have grown the disk'));
+    const snippet = `${definitions}\nrender_hba`;
     const run = (hosts: string) =>
       spawnSync('bash', ['-c', snippet], { encoding: 'utf8', env: { PATH: process.env.PATH, CLOUDSEED_REPLICA_HOSTS: hosts } });
 
@@ -268,10 +268,18 @@ describe('install and configure scripts', () => {
   });
 
   it("installs from the distribution or from the PostgreSQL project's repository as the OS table says", () => {
-    expect(scriptsFor('amazon-linux', '2023', '17').install).toContain("dnf install -y 'postgresql17-server' 'postgresql17-contrib' openssl");
-    expect(scriptsFor('debian', '12', '15').install).not.toContain('apt.postgresql.org.sh');
-    expect(scriptsFor('debian', '12', '17').install).toContain('/usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y');
-    expect(scriptsFor('debian', '12', '17').install).toContain("apt-get install -y -q 'postgresql-17'");
+    const amazon = scriptsFor('amazon-linux', '2023', '17').install;
+    expect(amazon).toContain("\nPACKAGES=('postgresql17-server' 'postgresql17-contrib')\n");
+    expect(amazon).toContain('dnf install -y "${PACKAGES[@]}" openssl');
+    // PGDG (empty or not) decides whether install.sh adds the PostgreSQL project's repository.
+    expect(scriptsFor('debian', '12', '15').install).toContain("\nPGDG=''\n");
+    const pgdg = scriptsFor('debian', '12', '17').install;
+    expect(pgdg).toContain("\nPGDG='yes'\n");
+    expect(pgdg).toContain(
+      'if [ -n "$PGDG" ]; then\n    # The PostgreSQL project\'s own repository carries the majors the distribution does not.\n    /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y',
+    );
+    expect(pgdg).toContain("\nPACKAGES=('postgresql-17')\n");
+    expect(pgdg).toContain('apt-get install -y -q "${PACKAGES[@]}"');
   });
 
   it("grows the root partition and file system to the volume's size on every configure", () => {
@@ -300,17 +308,13 @@ describe('install and configure scripts', () => {
 
   it('refuses a password or replication password that is not CloudSeed-generated before it reaches psql or a pgpass line', () => {
     const { configure } = scriptsFor('debian', '12', '15', { mode: 'cluster', replicas: 1 });
-    const lines = configure.split('\n');
-    const from = lines.findIndex((line) => line.startsWith('PASSWORD_SHAPE='));
-    const to = lines.findIndex((line, index) => index > from && line.startsWith('scram_verifier() {'));
-    const end = lines.findIndex((line, index) => index > to && line === '}');
-    const helpers = lines.slice(from, end + 1).join('\n');
+    const definitions = configure.slice(0, configure.indexOf('# A re-deploy may have grown the disk'));
     const readAs = (secret: string) =>
       spawnSync(
         'bash',
         [
           '-c',
-          `set -euo pipefail\nread_secret() { printf '%s' "$SECRET"; }\n${helpers}\nread_password /p "the replication password parameter" | scram_verifier "$(cat)"`,
+          `${definitions}\nread_secret() { printf '%s' "$SECRET"; }\nread_password /p "the replication password parameter" | scram_verifier "$(cat)"`,
         ],
         {
           encoding: 'utf8',
@@ -326,14 +330,15 @@ describe('install and configure scripts', () => {
       expect(refused.status).not.toBe(0);
       expect(refused.stderr).toContain('the replication password parameter does not hold a CloudSeed-generated password');
     }
-    const replica = lines.find((line) => line.includes('REPLICATION_PASSWORD="$('));
+    const replica = configure.split('\n').find((line) => line.includes('REPLICATION_PASSWORD="$('));
     expect(replica).toContain('read_password "$REPLICATION_PASSWORD_PARAMETER"');
   });
 
   it('lets only the postgres OS user log in as the application role over the socket, for restores', () => {
     const { configure } = scriptsFor('debian', '12', '15');
-    expect(configure).toContain('cat > "$CONF_DIR/pg_ident.conf" <<\'CLOUDSEED_IDENT\'');
-    expect(configure).toMatch(/^cloudseed-owner\s+postgres\s+app$/m);
+    expect(configure).toContain('printf \'%s\\n\' "$PG_IDENT" > "$CONF_DIR/pg_ident.conf"');
+    // The map's last line closes the header's quoted PG_IDENT value.
+    expect(configure).toMatch(/^cloudseed-owner\s+postgres\s+app'$/m);
     expect(configure).toMatch(/^local\s+all\s+app\s+peer map=cloudseed-owner$/m);
     expect(configure.match(/^local\s.*$/gm)).toEqual([
       expect.stringMatching(/^local\s+all\s+postgres\s+peer$/),
@@ -347,8 +352,9 @@ describe('install and configure scripts', () => {
       { mode: 'cluster', replicas: 1 },
     ]) {
       const lines = scriptsFor('amazon-linux', '2023', '17', topology).configure.split('\n');
-      const pinned = lines.indexOf("export PGOPTIONS='-c search_path=pg_catalog'");
-      expect(pinned).toBeGreaterThan(0);
+      expect(lines).toContain("PGOPTIONS='-c search_path=pg_catalog'");
+      const pinned = lines.indexOf('export PGOPTIONS');
+      expect(pinned).toBeGreaterThan(lines.indexOf("PGOPTIONS='-c search_path=pg_catalog'"));
       const clients = lines
         .map((line, index) => [line, index] as const)
         .filter(([line]) => /\b(psql|pg_basebackup|run_sql)\b/.test(line) && !line.startsWith('#'));
@@ -357,6 +363,23 @@ describe('install and configure scripts', () => {
         expect(index, line).toBeGreaterThan(pinned);
         expect(line).not.toMatch(/env -i|PGOPTIONS=|--login|runuser -l/);
       }
+    }
+  });
+
+  it('are a header of quoted values, then the AWS prelude and the .sh file, verbatim', () => {
+    const { install, configure } = scriptsFor('debian', '12', '15');
+    const file = (name: string) => readFileSync(new URL(name, SCRIPT_FOLDER), 'utf8');
+    for (const [script, body] of [
+      [install, 'install.sh'],
+      [configure, 'configure.sh'],
+    ] as const) {
+      expect(script.endsWith(`\n${file('prelude.sh')}\n${file(body)}`), body).toBe(true);
+      const header = script.slice(0, script.length - file('prelude.sh').length - file(body).length - 2);
+      // Past its first two lines (the shebang and what the script does) the header only assigns.
+      const assignments = header.split('\n').slice(2).join('\n');
+      expect(assignments).toMatch(
+        /^(?:(?:# shellcheck disable=SC2016 # a literal value\n)?[A-Z][A-Z0-9_]*=(?:'(?:[^']|'\\'')*'|\((?:'[^']*' ?)*\))\n)+$/,
+      );
     }
   });
 

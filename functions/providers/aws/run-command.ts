@@ -1,4 +1,4 @@
-import { CA_CERTIFICATE_FILE, shellQuote } from '@cloudseed/shared/targets/aws/scripts';
+import { CA_CERTIFICATE_FILE, renderNodeScript, shellQuote } from '@cloudseed/shared/targets/aws/scripts';
 import type { AwsComponent } from '@cloudseed/shared';
 import { PermanentError } from '../errors.ts';
 
@@ -66,24 +66,23 @@ export function failureReason(prefix: string, standardError: string | undefined)
 }
 
 /**
- * Checks a node the way a client would: the local superuser runs `SELECT 1`, then the application
- * role connects over TCP with `sslmode=verify-full` against the plan's CA and confirms its own
- * connection is TLS. The
- * password is read from Parameter Store inside the script into PGPASSWORD, never written anywhere.
+ * Checks a node the way a client would (verify.sh): the local superuser runs `SELECT 1`, then the
+ * application role connects over TCP with `sslmode=verify-full` against the plan's CA and confirms
+ * its own connection is TLS. The password is read from Parameter Store inside the script into
+ * PGPASSWORD, never written anywhere.
  */
 export function verifyScript(component: AwsComponent, region: string): string {
   const { port, databaseName, username } = component.postgres;
-  return [
-    '#!/usr/bin/env bash',
-    'set -euo pipefail',
-    'umask 077',
-    `REGION=${shellQuote(region)}`,
-    `PASSWORD_PARAMETER=${shellQuote(component.passwordParameter)}`,
-    `[ "$(runuser -u postgres -- psql -X -tA -c 'SELECT 1')" = 1 ] || { echo "PostgreSQL does not answer SELECT 1 locally" >&2; exit 1; }`,
-    'PGPASSWORD="$(aws ssm get-parameter --region "$REGION" --name "$PASSWORD_PARAMETER" --with-decryption --query Parameter.Value --output text)"',
-    `export PGPASSWORD PGHOST=127.0.0.1 PGPORT=${shellQuote(String(port))} PGSSLMODE=verify-full PGSSLROOTCERT=${shellQuote(CA_CERTIFICATE_FILE)} PGUSER=${shellQuote(username)} PGDATABASE=${shellQuote(databaseName)} PGCONNECT_TIMEOUT=10`,
-    `[ "$(psql -X -tA -c 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')" = t ] || { echo "the application role's connection is not TLS" >&2; exit 1; }`,
-    'echo "PostgreSQL answers over TLS"',
-    '',
-  ].join('\n');
+  return renderNodeScript(
+    'verify: PostgreSQL answers locally and to the application role over TLS.',
+    {
+      REGION: region,
+      PASSWORD_PARAMETER: component.passwordParameter,
+      PGPORT: String(port),
+      PGSSLROOTCERT: CA_CERTIFICATE_FILE,
+      PGUSER: username,
+      PGDATABASE: databaseName,
+    },
+    ['verify.sh'],
+  );
 }

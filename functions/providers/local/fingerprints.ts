@@ -1,4 +1,4 @@
-import { USER_TABLES_FROM } from '../fingerprints.ts';
+import { rowHashesOf, USER_TABLES_FROM } from '../fingerprints.ts';
 import type { TableFingerprint } from '../provider.ts';
 import type { SqlSession } from './pg-process.ts';
 
@@ -11,8 +11,6 @@ export interface TableName {
   readonly name: string;
 }
 
-// ONLY in the fingerprint keeps an inheritance parent from counting its children's rows too; the
-// partitions of a partitioned table are ordinary tables and are fingerprinted one by one.
 const USER_TABLES = `SELECT coalesce(json_agg(json_build_array(n.nspname, c.relname)), '[]')\n${USER_TABLES_FROM.join('\n')};`;
 
 export async function listTables(session: SqlSession): Promise<TableName[]> {
@@ -21,9 +19,8 @@ export async function listTables(session: SqlSession): Promise<TableName[]> {
 }
 
 export async function fingerprint(session: SqlSession, table: TableName): Promise<TableFingerprint> {
-  // ROW(r.*) rather than r: a column named like the alias would win over the whole-row reference.
   const output = await session.query(
-    `SELECT count(*), coalesce(md5(string_agg(h, '' ORDER BY h)), '') FROM (SELECT md5(ROW(r.*)::text) AS h FROM ONLY ${qualifiedName(table)} AS r) AS hashed;`,
+    `SELECT count(*), coalesce(pg_catalog.md5(pg_catalog.string_agg(h, '' ORDER BY h)), '') FROM (${rowHashesOf(qualifiedName(table))}) AS hashed;`,
   );
   const match = /^(\d+)\|([0-9a-f]{32})?\n?$/.exec(output);
   if (!match) throw new Error(`unexpected fingerprint of ${tableLabel(table)}: ${JSON.stringify(output.slice(0, 200))}`);

@@ -307,8 +307,10 @@ describe('verify', () => {
     });
     const script = decodedScript(input!.Parameters!['commands']!);
     expect(script).toContain("runuser -u postgres -- psql -X -tA -c 'SELECT 1'");
-    expect(script).toContain("PGSSLMODE=verify-full PGSSLROOTCERT='/etc/cloudseed/ca.crt'");
-    expect(script).toContain("PGUSER='app' PGDATABASE='app'");
+    expect(script).toContain("PGSSLROOTCERT='/etc/cloudseed/ca.crt'");
+    expect(script).toContain('PGSSLMODE=verify-full');
+    expect(script).toContain("PGUSER='app'");
+    expect(script).toContain("PGDATABASE='app'");
     expect(script).toContain("PASSWORD_PARAMETER='/cloudseed/p-1/db/password'");
     expect(script).toContain("REGION='eu-central-1'");
     expect(JSON.stringify(input)).not.toContain('PGPASSWORD');

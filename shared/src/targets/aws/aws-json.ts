@@ -2,13 +2,13 @@ import { toScheduleExpression } from '../../cs-json/cron.ts';
 import type { Component, Plan } from '../../cs-json/schema.ts';
 import type { NodeRole } from '../../postgres/config.ts';
 import { renderPgHba, renderPostgresqlConf, tuneComponent } from '../../postgres/config.ts';
-import { nodeCount, planNodes, POSTGRES_PORT } from '../../postgres/nodes.ts';
+import { planNodes, POSTGRES_PORT } from '../../postgres/nodes.ts';
 import { findOs } from '../../postgres/os.ts';
 import type { OsImage } from '../../postgres/os.ts';
 import { TRANSFORMER_VERSION } from '../version.ts';
 import type { RenderContext } from '../version.ts';
 import { amiParameter as amiParameterOf } from './images.ts';
-import { cheapestFit, findInstanceType, monthlyCost } from './instances.ts';
+import { componentCost, instanceTypeFor } from './cost.ts';
 import type { CostEstimate, InstanceType } from './instances.ts';
 import { INSTANCE_LOOPBACK, awsServerLayout, renderConfigureScript, renderInstallScript, replicationPasswordParameterFor } from './scripts.ts';
 
@@ -87,21 +87,10 @@ export interface AwsJson {
   readonly monthlyCostUsd: number;
 }
 
-export function instanceTypeFor(component: Component): InstanceType {
-  const hint = component.hardware.aws?.instanceType;
-  const instance = hint === undefined ? cheapestFit(component.hardware) : findInstanceType(hint);
-  if (!instance) throw new RangeError(`no catalog instance type fits component ${component.id}`);
-  return instance;
-}
-
 export function osImageFor(component: Component): OsImage {
   const image = findOs(component.os.name, component.os.version);
   if (!image) throw new RangeError(`${component.os.name} ${component.os.version} is not in the OS table`);
   return image;
-}
-
-export function componentCost(component: Component): CostEstimate {
-  return monthlyCost(instanceTypeFor(component), component.hardware.storage.sizeGiB, nodeCount(component));
 }
 
 /** What one component renders against: the plan it belongs to and the region it deploys to. */

@@ -10,7 +10,8 @@ export {
   launchStackUrl,
 } from './account.ts';
 export type { LaunchStackInput } from './account.ts';
-export { AWS_JSON_VERSION, DEPLOY_TIME_FIELDS, componentCost, instanceTypeFor, osImageFor, renderAwsJson } from './aws-json.ts';
+export { AWS_JSON_VERSION, DEPLOY_TIME_FIELDS, osImageFor, renderAwsJson } from './aws-json.ts';
+export { componentCost, instanceTypeFor } from './cost.ts';
 export type { AwsComponent, AwsJson, AwsNode, Tag } from './aws-json.ts';
 export { amiParameter } from './images.ts';
 export { GP3_USD_PER_GIB_MONTH, HOURS_PER_MONTH, cheapestFit, findInstanceType, instanceTypes, monthlyCost } from './instances.ts';

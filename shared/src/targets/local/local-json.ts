@@ -1,7 +1,7 @@
 import type { Plan } from '../../cs-json/schema.ts';
 import { renderPgHba, tuneComponent } from '../../postgres/config.ts';
 import { planNodes } from '../../postgres/nodes.ts';
-import { componentCost } from '../aws/aws-json.ts';
+import { componentCost } from '../aws/cost.ts';
 import type { RenderContext } from '../version.ts';
 import { TRANSFORMER_VERSION } from '../version.ts';
 

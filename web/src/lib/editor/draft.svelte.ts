@@ -5,7 +5,7 @@ import { API_VERSION } from '@cloudseed/shared/cs-json/schema';
 import type { ParsedPostgresComponent, Plan, PlanInput, PostgresComponent } from '@cloudseed/shared/cs-json/schema';
 import { validatePlan } from '@cloudseed/shared/cs-json/validate';
 import type { FieldProblem } from '@cloudseed/shared/errors';
-import { componentCost } from '@cloudseed/shared/targets/aws/aws-json';
+import { componentCost } from '@cloudseed/shared/targets/aws/cost';
 import { tuneComponent } from '@cloudseed/shared/postgres/config';
 import type { TuneResult } from '@cloudseed/shared/postgres/pgtune';
 

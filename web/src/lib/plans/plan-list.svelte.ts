@@ -1,4 +1,4 @@
-import { componentCost } from '@cloudseed/shared/targets/aws/aws-json';
+import { componentCost } from '@cloudseed/shared/targets/aws/cost';
 import { ApiError, SignedOut } from '../api/client.ts';
 import type { PlanList as PlanPage, PlanResource, PlanStatus } from '../api/types.ts';
 import { Poller, type VisibilityTarget } from '../poller.ts';

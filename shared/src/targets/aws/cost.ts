@@ -1,0 +1,18 @@
+import type { Component } from '../../cs-json/schema.ts';
+import { nodeCount } from '../../postgres/nodes.ts';
+import { cheapestFit, findInstanceType, monthlyCost } from './instances.ts';
+import type { CostEstimate, InstanceType } from './instances.ts';
+
+// What a component costs on AWS, and which instance type it runs on: questions the editor asks in the
+// browser, so this module reaches nothing of the node scripts (sh/ is read from disk).
+
+export function instanceTypeFor(component: Component): InstanceType {
+  const hint = component.hardware.aws?.instanceType;
+  const instance = hint === undefined ? cheapestFit(component.hardware) : findInstanceType(hint);
+  if (!instance) throw new RangeError(`no catalog instance type fits component ${component.id}`);
+  return instance;
+}
+
+export function componentCost(component: Component): CostEstimate {
+  return monthlyCost(instanceTypeFor(component), component.hardware.storage.sizeGiB, nodeCount(component));
+}

@@ -1,0 +1,154 @@
+# shellcheck shell=bash
+# Configures a node from the plan: tuning, TLS, pg_hba, the application role and database.
+# Idempotent: running it again converges. Clusters run the same script on every node; the provider
+# says which node it is through CLOUDSEED_NODE_ROLE (primary | replica), CLOUDSEED_PRIMARY_HOST
+# (replicas) and CLOUDSEED_REPLICA_HOSTS (primary; space-separated), known only once the instances run.
+# From the header: PG_BIN, DATA_DIR, CONF_DIR, SERVICE, REGION, PASSWORD_PARAMETER, CA_PARAMETER,
+# CA_CERT, DB_NAME, DB_USER, PGOPTIONS, PASSWORD_SHAPE, SCRAM_VERIFIER_PY, POSTGRESQL_CONF, PG_HBA,
+# PG_IDENT, INCLUDE_LINE, CLUSTERED (non-empty for a cluster) and, for a cluster, REPLICATION_USER,
+# REPLICATION_PASSWORD_PARAMETER and REPLICATION_MARKER (the line of PG_HBA the replicas' rules replace).
+set -euo pipefail
+umask 077
+NODE_ROLE="${CLOUDSEED_NODE_ROLE:-primary}"
+export PATH="$PG_BIN:$PATH"
+# Superuser sessions find no function or operator of the tenant's by name (admin-session.ts).
+export PGOPTIONS
+run_sql() { runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+is_ipv4() { [[ "$1" =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}$ ]]; }
+# $1: the parameter, $2: what it is. A password of another shape could break out of a pgpass line.
+read_password() {
+  local password
+  password="$(read_secret "$1")"
+  [[ "$password" =~ $PASSWORD_SHAPE ]] || { echo "$2 does not hold a CloudSeed-generated password" >&2; exit 1; }
+  printf '%s' "$password"
+}
+# Prints the SCRAM-SHA-256 verifier of password $1; printf, a shell builtin, hands it to python3.
+scram_verifier() {
+  local verifier
+  verifier="$(printf '%s' "$1" | python3 -c "$SCRAM_VERIFIER_PY")"
+  [[ "$verifier" =~ ^SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$ ]] || { echo "could not compute a SCRAM verifier" >&2; exit 1; }
+  printf '%s' "$verifier"
+}
+# Prints pg_hba.conf: the plan's rules, and for a cluster one rule per replica address in CLOUDSEED_REPLICA_HOSTS.
+render_hba() {
+  if [ -z "$CLUSTERED" ]; then
+    printf '%s\n' "$PG_HBA"
+    return
+  fi
+  local host rules=""
+  for host in ${CLOUDSEED_REPLICA_HOSTS:-}; do
+    is_ipv4 "$host" || { echo "CLOUDSEED_REPLICA_HOSTS holds something that is not an IPv4 address" >&2; exit 1; }
+    rules+="hostssl  replication  $REPLICATION_USER    $host/32               scram-sha-256"$'\n'
+  done
+  printf '%s\n' "${PG_HBA/"$REPLICATION_MARKER"/$rules}"
+}
+
+# A re-deploy may have grown the disk: grow the partition and the file system to match.
+ROOT_SOURCE="$(findmnt -n -o SOURCE /)"
+ROOT_DISK="/dev/$(lsblk -n -o PKNAME "$ROOT_SOURCE")"
+ROOT_PARTITION="$(cat "/sys/class/block/$(basename "$ROOT_SOURCE")/partition")"
+growpart "$ROOT_DISK" "$ROOT_PARTITION" || [ "$?" -eq 1 ]  # 1: already the full size
+case "$(findmnt -n -o FSTYPE /)" in
+  xfs) xfs_growfs / ;;
+  ext4) resize2fs "$ROOT_SOURCE" ;;
+esac
+
+# The plan's CA: its certificate stays (replicas verify their primary with it), its key only while this runs.
+CA_WORK="$(mktemp -d)"
+trap 'rm -rf "$CA_WORK"' EXIT
+read_secret "$CA_PARAMETER" > "$CA_WORK/ca.pem"
+openssl x509 -in "$CA_WORK/ca.pem" -out "$CA_WORK/ca.crt"
+install -D -m 644 "$CA_WORK/ca.crt" "$CA_CERT"
+
+if [ -n "$CLUSTERED" ] && [ "$NODE_ROLE" = replica ] && [ ! -f "$DATA_DIR/standby.signal" ]; then
+  # A new replica starts as a copy of the primary, streamed over TLS.
+  PRIMARY_HOST="${CLOUDSEED_PRIMARY_HOST:?the primary host is required for a replica}"
+  is_ipv4 "$PRIMARY_HOST" || { echo "CLOUDSEED_PRIMARY_HOST is not an IPv4 address" >&2; exit 1; }
+  REPLICATION_PASSWORD="$(read_password "$REPLICATION_PASSWORD_PARAMETER" "the replication password parameter")"
+  systemctl stop "$SERVICE" || true
+  find "$DATA_DIR" -mindepth 1 -delete
+  PGPASS_FILE="$(mktemp)"
+  printf '%s:5432:replication:%s:%s\n' "$PRIMARY_HOST" "$REPLICATION_USER" "$REPLICATION_PASSWORD" > "$PGPASS_FILE"
+  chown postgres:postgres "$PGPASS_FILE"
+  runuser -u postgres -- env PGPASSFILE="$PGPASS_FILE" pg_basebackup --pgdata="$DATA_DIR" --wal-method=stream --write-recovery-conf \
+    --dbname="host=$PRIMARY_HOST port=5432 user=$REPLICATION_USER sslmode=verify-full sslrootcert=$CA_CERT"
+  rm -f "$PGPASS_FILE"
+  unset REPLICATION_PASSWORD
+fi
+
+# The server certificate, signed by the plan's CA for every name and address clients may use (from
+# the instance metadata service), so that sslmode=verify-full holds. It is issued again when the CA
+# or the names changed or its end is near. The CA's key is on the node only while it signs, in a
+# directory only root can read.
+imds() { curl -sf -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" "http://169.254.169.254/latest/meta-data/$1" || true; }
+IMDS_TOKEN="$(curl -sf -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" http://169.254.169.254/latest/api/token)"
+PRIVATE_IP="$(imds local-ipv4)"
+is_ipv4 "$PRIVATE_IP" || { echo "the instance metadata service gave no private IPv4 address" >&2; exit 1; }
+SANS="DNS:localhost,IP:127.0.0.1,IP:$PRIVATE_IP"
+PUBLIC_IP="$(imds public-ipv4)"
+if is_ipv4 "$PUBLIC_IP"; then SANS+=",IP:$PUBLIC_IP"; fi
+for name in "$(imds local-hostname)" "$(imds public-hostname)"; do
+  if [[ "$name" =~ ^[A-Za-z0-9.-]+$ ]]; then SANS+=",DNS:$name"; fi
+done
+CERT="$DATA_DIR/cloudseed-server.crt"
+KEY="$DATA_DIR/cloudseed-server.key"
+if ! openssl verify -CAfile "$CA_WORK/ca.crt" "$CERT" >/dev/null 2>&1 \
+  || ! openssl x509 -in "$CERT" -noout -checkend 2592000 >/dev/null \
+  || [ "$(cat "$DATA_DIR/cloudseed-server.names" 2>/dev/null)" != "$SANS" ]; then
+  openssl pkey -in "$CA_WORK/ca.pem" -out "$CA_WORK/ca.key"
+  openssl req -x509 -new -newkey rsa:2048 -nodes -days 397 -subj "/CN=$PRIVATE_IP" \
+    -CA "$CA_WORK/ca.crt" -CAkey "$CA_WORK/ca.key" -keyout "$CA_WORK/server.key" -out "$CA_WORK/server.crt" \
+    -addext "subjectAltName=$SANS" -addext "basicConstraints=critical,CA:FALSE" \
+    -addext "keyUsage=critical,digitalSignature,keyEncipherment" -addext "extendedKeyUsage=serverAuth"
+  install -o postgres -g postgres -m 600 "$CA_WORK/server.key" "$KEY"
+  install -o postgres -g postgres -m 644 "$CA_WORK/server.crt" "$CERT"
+  printf '%s\n' "$SANS" > "$DATA_DIR/cloudseed-server.names"
+fi
+rm -rf "$CA_WORK"
+
+printf '%s\n' "$POSTGRESQL_CONF" > "$CONF_DIR/cloudseed.conf"
+HBA="$(render_hba)"
+printf '%s\n' "$PG_IDENT" > "$CONF_DIR/pg_ident.conf"
+printf '%s\n' "$HBA" > "$CONF_DIR/pg_hba.conf"
+chown postgres:postgres "$CONF_DIR/cloudseed.conf" "$CONF_DIR/pg_ident.conf" "$CONF_DIR/pg_hba.conf"
+grep -qxF "$INCLUDE_LINE" "$CONF_DIR/postgresql.conf" || echo "$INCLUDE_LINE" >> "$CONF_DIR/postgresql.conf"
+
+systemctl start "$SERVICE"
+systemctl reload "$SERVICE"
+if [ "$(run_sql -tA -c "SELECT count(*) FROM pg_settings WHERE pending_restart")" != 0 ]; then
+  systemctl restart "$SERVICE"
+fi
+if [ "$NODE_ROLE" = replica ]; then
+  echo "PostgreSQL replica configured"
+  exit 0
+fi
+
+# Passwords never appear in a command line, nor reach the server: only their SCRAM verifiers do
+# (pg_stat_statements and the statement log would otherwise keep the password in ALTER ROLE's text).
+DB_PASSWORD="$(read_password "$PASSWORD_PARAMETER" "the password parameter")"
+DB_VERIFIER="$(scram_verifier "$DB_PASSWORD")"
+unset DB_PASSWORD
+if [ -n "$CLUSTERED" ]; then
+  REPLICATION_PASSWORD="$(read_password "$REPLICATION_PASSWORD_PARAMETER" "the replication password parameter")"
+  REPLICATION_VERIFIER="$(scram_verifier "$REPLICATION_PASSWORD")"
+  unset REPLICATION_PASSWORD
+fi
+{
+  printf '\\set db_verifier '\''%s'\''\n' "$DB_VERIFIER"
+  printf '\\set db_name %s\n\\set db_user %s\n' "$DB_NAME" "$DB_USER"
+  cat <<'CLOUDSEED_SQL'
+SET log_statement = 'none';
+SET log_min_duration_statement = -1;
+SELECT format('CREATE ROLE %I LOGIN', :'db_user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'db_user') \gexec
+ALTER ROLE :"db_user" WITH LOGIN NOSUPERUSER NOCREATEROLE NOREPLICATION PASSWORD :'db_verifier';
+SELECT format('CREATE DATABASE %I OWNER %I', :'db_name', :'db_user') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db_name') \gexec
+CLOUDSEED_SQL
+  if [ -n "$CLUSTERED" ]; then
+    printf '\\set replication_verifier '\''%s'\''\n\\set replication_user %s\n' "$REPLICATION_VERIFIER" "$REPLICATION_USER"
+    cat <<'CLOUDSEED_SQL'
+SELECT format('CREATE ROLE %I REPLICATION LOGIN', :'replication_user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'replication_user') \gexec
+ALTER ROLE :"replication_user" WITH REPLICATION LOGIN PASSWORD :'replication_verifier';
+CLOUDSEED_SQL
+  fi
+} | run_sql -d postgres
+echo "PostgreSQL configured"

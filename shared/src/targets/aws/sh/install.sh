@@ -1,0 +1,71 @@
+# shellcheck shell=bash
+# Installs PostgreSQL PG_MAJOR from the image's packages, and keeps the postgres OS user away from
+# the instance metadata service. Idempotent: running it again converges.
+# From the header: PG_MAJOR, OS_NAME, PACKAGE_MANAGER (dnf | apt), PACKAGES (an array), PGDG
+# (non-empty when the PostgreSQL project's repository carries this major), DATA_DIR, SERVICE.
+set -euo pipefail
+umask 077
+
+if [ "$PACKAGE_MANAGER" = dnf ]; then
+  # iptables-nft: the IMDS guard below (Amazon Linux 2023 ships without iptables).
+  dnf install -y "${PACKAGES[@]}" openssl iptables-nft
+  if [ ! -s "$DATA_DIR/PG_VERSION" ]; then
+    postgresql-setup --initdb
+  fi
+else
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q postgresql-common ca-certificates openssl iptables
+  if [ -n "$PGDG" ]; then
+    # The PostgreSQL project's own repository carries the majors the distribution does not.
+    /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y
+  fi
+  apt-get install -y -q "${PACKAGES[@]}"
+  if [ "$OS_NAME" = ubuntu ]; then
+    command -v aws >/dev/null || snap install aws-cli --classic
+  else
+    command -v aws >/dev/null || apt-get install -y -q awscli
+  fi
+  # The package creates the "main" cluster; make sure it exists after a partial earlier run.
+  if [ ! -d "/etc/postgresql/$PG_MAJOR/main" ]; then
+    pg_createcluster "$PG_MAJOR" main
+  fi
+fi
+systemctl enable "$SERVICE"
+
+# The postgres OS user may not reach the instance metadata service (the node role's credentials): a
+# database role that can run programs on the server (COPY ... PROGRAM, untrusted languages) runs
+# them as postgres. A oneshot unit adds the owner-match rules, over IPv4 and (when the instance
+# enables it) IPv6, at every boot before PostgreSQL starts; each rule is checked (-C) before it is
+# added, so a re-run adds nothing.
+cat > /usr/local/sbin/cloudseed-imds-guard <<'GUARD'
+#!/bin/sh
+set -e
+iptables -C OUTPUT -d 169.254.169.254 -m owner --uid-owner postgres -j REJECT 2>/dev/null || iptables -A OUTPUT -d 169.254.169.254 -m owner --uid-owner postgres -j REJECT
+if [ -e /proc/net/if_inet6 ]; then
+  ip6tables -C OUTPUT -d fd00:ec2::254 -m owner --uid-owner postgres -j REJECT 2>/dev/null || ip6tables -A OUTPUT -d fd00:ec2::254 -m owner --uid-owner postgres -j REJECT
+fi
+GUARD
+chmod 0755 /usr/local/sbin/cloudseed-imds-guard
+cat > /etc/systemd/system/cloudseed-imds-guard.service <<UNIT
+[Unit]
+Description=CloudSeed: the postgres user may not reach the instance metadata service
+DefaultDependencies=no
+Wants=network-pre.target
+Before=network-pre.target $SERVICE.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/local/sbin/cloudseed-imds-guard
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+chmod 0644 /etc/systemd/system/cloudseed-imds-guard.service
+systemctl daemon-reload
+# restart, not start: a oneshot that ran already (RemainAfterExit) would not run again, and the
+# rules may have been flushed since.
+systemctl enable cloudseed-imds-guard.service
+systemctl restart cloudseed-imds-guard.service
+echo "PostgreSQL $PG_MAJOR installed"
