@@ -238,10 +238,13 @@ describe('tenant code in the application database', () => {
       const script = renderConfigureScript(spec, findOs('amazon-linux', '2023') as OsImage, { region: 'eu-west-1', passwordParameter: '/p' }).split(
         '\n',
       );
-      const from = script.findIndex((line) => line.startsWith('SCRAM_VERIFIER_PY='));
-      const to = script.findIndex((line, index) => index > from && line === '}');
-      const helpers = script.slice(from, to + 1).join('\n');
-      expect(helpers).toContain('scram_verifier() {');
+      // The Python program is a quoted value in the script's header; the function that runs it is in configure.sh.
+      const valueFrom = script.findIndex((line) => line.startsWith('SCRAM_VERIFIER_PY='));
+      const valueTo = script.findIndex((line, index) => index > valueFrom && line.endsWith("'"));
+      const functionFrom = script.indexOf('scram_verifier() {');
+      const functionTo = script.findIndex((line, index) => index > functionFrom && line === '}');
+      expect([valueFrom, functionFrom].every((index) => index >= 0)).toBe(true);
+      const helpers = [...script.slice(valueFrom, valueTo + 1), ...script.slice(functionFrom, functionTo + 1)].join('\n');
 
       const fresh = 'N3wPasswordFromTheNodeOnlyAbc123';
       const computed = spawnSync('bash', ['-c', `set -euo pipefail\n${helpers}\nscram_verifier "$1"`, 'bash', fresh], { encoding: 'utf8' });

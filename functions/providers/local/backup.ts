@@ -1,3 +1,4 @@
+import { quoteIdentifier, quoteLiteral } from '@cloudseed/shared/postgres/sql';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -9,7 +10,7 @@ import { s3 } from '../../lib/s3.ts';
 import type { BackupLocation, BackupResult, TableFingerprint, ValidationResult } from '../provider.ts';
 import { runChecked } from './exec.ts';
 import { compareFingerprints, FINGERPRINT_SETTINGS } from '../fingerprints.ts';
-import { fingerprintAll, identifier, listTables, literal, qualifiedName } from './fingerprints.ts';
+import { fingerprintAll, listTables, qualifiedName } from './fingerprints.ts';
 import type { TableName } from './fingerprints.ts';
 import { failureOf, ownerLogin, SqlSession, startTool, superuserLogin } from './pg-process.ts';
 import type { PostgresTool, ToolExit } from './pg-process.ts';
@@ -236,19 +237,20 @@ export async function restoreBackupObject(db: DatabaseRef, location: BackupLocat
 }
 
 async function swapIn(db: DatabaseRef, incoming: string, replaced: string): Promise<void> {
-  const name = identifier(db.database);
-  const exists = (await adminSql(db.server, `SELECT count(*) FROM pg_catalog.pg_database WHERE datname = ${literal(db.database)};\n`)).trim() === '1';
+  const name = quoteIdentifier(db.database);
+  const exists =
+    (await adminSql(db.server, `SELECT count(*) FROM pg_catalog.pg_database WHERE datname = ${quoteLiteral(db.database)};\n`)).trim() === '1';
   if (!exists) {
-    await adminSql(db.server, `ALTER DATABASE ${identifier(incoming)} RENAME TO ${name};\n`);
+    await adminSql(db.server, `ALTER DATABASE ${quoteIdentifier(incoming)} RENAME TO ${name};\n`);
     return;
   }
   // From here on new sessions are refused, so the ones ended now cannot be replaced before the rename.
   await adminSql(db.server, `ALTER DATABASE ${name} ALLOW_CONNECTIONS false;\n`);
   const swap = [
-    `SELECT count(pg_catalog.pg_terminate_backend(pid, 10000)) FROM pg_catalog.pg_stat_activity WHERE datname = ${literal(db.database)} AND pid <> pg_catalog.pg_backend_pid();`,
+    `SELECT count(pg_catalog.pg_terminate_backend(pid, 10000)) FROM pg_catalog.pg_stat_activity WHERE datname = ${quoteLiteral(db.database)} AND pid <> pg_catalog.pg_backend_pid();`,
     'BEGIN;',
-    `ALTER DATABASE ${name} RENAME TO ${identifier(replaced)};`,
-    `ALTER DATABASE ${identifier(incoming)} RENAME TO ${name};`,
+    `ALTER DATABASE ${name} RENAME TO ${quoteIdentifier(replaced)};`,
+    `ALTER DATABASE ${quoteIdentifier(incoming)} RENAME TO ${name};`,
     'COMMIT;',
   ].join('\n');
   for (let attempt = 1; ; attempt += 1) {
@@ -360,11 +362,11 @@ async function restoreInto(db: DatabaseRef, database: string, location: BackupLo
 }
 
 async function createDatabase(db: DatabaseRef, name: string): Promise<void> {
-  await adminSql(db.server, `CREATE DATABASE ${identifier(name)} OWNER ${identifier(db.owner)} TEMPLATE template0;\n`);
+  await adminSql(db.server, `CREATE DATABASE ${quoteIdentifier(name)} OWNER ${quoteIdentifier(db.owner)} TEMPLATE template0;\n`);
 }
 
 async function dropDatabase(server: Server, name: string): Promise<void> {
-  await adminSql(server, `DROP DATABASE IF EXISTS ${identifier(name)} WITH (FORCE);\n`);
+  await adminSql(server, `DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE);\n`);
 }
 
 const checksumMismatch = (actual: string, recorded: string): string =>

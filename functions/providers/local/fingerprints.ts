@@ -1,3 +1,4 @@
+import { quoteIdentifier } from '@cloudseed/shared/postgres/sql';
 import { rowHashesOf, USER_TABLES_FROM } from '../fingerprints.ts';
 import type { TableFingerprint } from '../provider.ts';
 import type { SqlSession } from './pg-process.ts';
@@ -34,8 +35,6 @@ export async function fingerprintAll(session: SqlSession, tables: readonly Table
 }
 
 export const tableLabel = (table: TableName): string => `${table.schema}.${table.name}`;
-export const qualifiedName = (table: TableName): string => `${identifier(table.schema)}.${identifier(table.name)}`;
-export const identifier = (value: string): string => `"${value.replaceAll('"', '""')}"`;
-export const literal = (value: string): string => `'${value.replaceAll("'", "''")}'`;
+export const qualifiedName = (table: TableName): string => `${quoteIdentifier(table.schema)}.${quoteIdentifier(table.name)}`;
 
 const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -1,3 +1,4 @@
+import { quoteIdentifier, quoteLiteral } from '@cloudseed/shared/postgres/sql';
 import { randomUUID } from 'node:crypto';
 import { chmod, mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { totalmem } from 'node:os';
@@ -434,15 +435,15 @@ export class LocalProvider implements Provider {
       "SET log_statement = 'none';",
       'SET log_min_duration_statement = -1;',
       'SET client_min_messages = warning;',
-      `SELECT format('CREATE ROLE %I LOGIN', ${literal(username)}) WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${literal(username)}) \\gexec`,
-      `ALTER ROLE ${identifier(username)} WITH LOGIN NOSUPERUSER NOCREATEROLE NOREPLICATION PASSWORD ${literal(await scramVerifier(password))};`,
-      `SELECT format('CREATE DATABASE %I OWNER %I', ${literal(databaseName)}, ${literal(username)}) WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = ${literal(databaseName)}) \\gexec`,
-      `ALTER DATABASE ${identifier(databaseName)} OWNER TO ${identifier(username)};`,
+      `SELECT format('CREATE ROLE %I LOGIN', ${quoteLiteral(username)}) WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${quoteLiteral(username)}) \\gexec`,
+      `ALTER ROLE ${quoteIdentifier(username)} WITH LOGIN NOSUPERUSER NOCREATEROLE NOREPLICATION PASSWORD ${quoteLiteral(await scramVerifier(password))};`,
+      `SELECT format('CREATE DATABASE %I OWNER %I', ${quoteLiteral(databaseName)}, ${quoteLiteral(username)}) WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = ${quoteLiteral(databaseName)}) \\gexec`,
+      `ALTER DATABASE ${quoteIdentifier(databaseName)} OWNER TO ${quoteIdentifier(username)};`,
     ];
     if (replicationPassword !== undefined) {
       statements.push(
-        `SELECT format('CREATE ROLE %I REPLICATION LOGIN', ${literal(REPLICATION_USER)}) WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${literal(REPLICATION_USER)}) \\gexec`,
-        `ALTER ROLE ${identifier(REPLICATION_USER)} WITH REPLICATION LOGIN PASSWORD ${literal(await scramVerifier(replicationPassword))};`,
+        `SELECT format('CREATE ROLE %I REPLICATION LOGIN', ${quoteLiteral(REPLICATION_USER)}) WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${quoteLiteral(REPLICATION_USER)}) \\gexec`,
+        `ALTER ROLE ${quoteIdentifier(REPLICATION_USER)} WITH REPLICATION LOGIN PASSWORD ${quoteLiteral(await scramVerifier(replicationPassword))};`,
       );
     }
     await adminSql(primary, `${statements.join('\n')}\n`);
@@ -451,7 +452,7 @@ export class LocalProvider implements Provider {
   async #raisesStandbyLimits(spec: Component, primary: LocalNode): Promise<boolean> {
     if (!(await isRunning(primary.paths))) return false;
     const wanted: Record<string, string> = { ...tuneComponent(spec).settings, ...productionSettings(spec, layoutOf(primary.record, primary.paths)) };
-    const names = HOT_STANDBY_LIMITS.map(literal).join(', ');
+    const names = HOT_STANDBY_LIMITS.map(quoteLiteral).join(', ');
     const current = await adminSql(primary.server, `SELECT name, setting FROM pg_settings WHERE name IN (${names});\n`);
     return current
       .split('\n')
@@ -568,8 +569,6 @@ const majorOf = (component: Component): number => Number(component.db.version);
 const isClustered = (component: Component): boolean => planNodes(component).length > 1;
 const nodeIdOf = (planId: string, nodeName: string): string => `local-${planId}-${nodeName}`;
 const gib = (value: number): string => String(Math.round(value * 10) / 10);
-const literal = (value: string): string => `'${value.replaceAll("'", "''")}'`;
-const identifier = (value: string): string => `"${value.replaceAll('"', '""')}"`;
 
 async function filterAsync<T>(items: readonly T[], predicate: (item: T) => Promise<boolean>): Promise<T[]> {
   const keep = await Promise.all(items.map(predicate));

@@ -1,3 +1,4 @@
+import { quoteLiteral } from './sql.ts';
 import type { Component } from '../cs-json/schema.ts';
 import { tune } from './pgtune.ts';
 import type { TuneResult } from './pgtune.ts';
@@ -36,28 +37,28 @@ export function tuneComponent(component: Component): TuneResult {
 export function productionSettings(component: Component, layout: ServerLayout): Record<string, string> {
   const clustered = component.db.topology.mode === 'cluster';
   const settings: Record<string, string> = {
-    listen_addresses: quote(layout.listenAddresses),
+    listen_addresses: quoteLiteral(layout.listenAddresses),
     port: String(layout.port),
-    ...(layout.unixSocketDirectory === undefined ? {} : { unix_socket_directories: quote(layout.unixSocketDirectory) }),
+    ...(layout.unixSocketDirectory === undefined ? {} : { unix_socket_directories: quoteLiteral(layout.unixSocketDirectory) }),
     ssl: 'on',
-    ssl_cert_file: quote(layout.sslCertFile),
-    ssl_key_file: quote(layout.sslKeyFile),
-    ssl_min_protocol_version: quote('TLSv1.2'),
+    ssl_cert_file: quoteLiteral(layout.sslCertFile),
+    ssl_key_file: quoteLiteral(layout.sslKeyFile),
+    ssl_min_protocol_version: quoteLiteral('TLSv1.2'),
     password_encryption: 'scram-sha-256',
     logging_collector: 'on',
-    log_directory: quote(layout.logDirectory),
-    log_filename: quote('postgresql-%a.log'),
+    log_directory: quoteLiteral(layout.logDirectory),
+    log_filename: quoteLiteral('postgresql-%a.log'),
     log_truncate_on_rotation: 'on',
     log_rotation_age: '1d',
-    log_line_prefix: quote('%m [%p] %q%u@%d '),
+    log_line_prefix: quoteLiteral('%m [%p] %q%u@%d '),
     log_connections: 'on',
     log_disconnections: 'on',
     log_checkpoints: 'on',
     log_lock_waits: 'on',
     log_temp_files: '0',
     log_min_duration_statement: '1s',
-    log_timezone: quote('UTC'),
-    shared_preload_libraries: quote('pg_stat_statements'),
+    log_timezone: quoteLiteral('UTC'),
+    shared_preload_libraries: quoteLiteral('pg_stat_statements'),
   };
   if (clustered) {
     // pgtune's desktop profile turns WAL shipping off; a cluster needs it whatever the workload.
@@ -144,8 +145,4 @@ function row(type: string, database: string, user: string, address: string, meth
 
 function settingLines(settings: Record<string, string>): string[] {
   return Object.entries(settings).map(([name, value]) => `${name} = ${value}`);
-}
-
-function quote(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
 }
