@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startLocalCloud } from '../support/local-cloud.ts';
-import type { LocalCloud } from '../support/local-cloud.ts';
-import { signUp } from '../support/users.ts';
-import type { SignedUpUser } from '../support/users.ts';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { until } from '../support/api.ts';
+import type { CallOptions, Credentials, Deployment } from '../support/api.ts';
+import { planWith } from '../support/plans.ts';
+import { useLocalCloud } from '../support/use-local-cloud.ts';
 
 // Scheduled, validated backups on the local cloud: pg_dump to s3rver, proven by a restore.
 
@@ -22,39 +22,15 @@ interface Backup {
   error?: string;
 }
 
-let cloud: LocalCloud;
-let alice: SignedUpUser;
-let bob: SignedUpUser;
+const cloud = useLocalCloud();
 let planId: string;
-let creds: { host: string; port: number; password: string };
+let creds: Credentials;
 
-async function call(method: string, path: string, options: { token?: string; body?: unknown } = {}) {
-  const response = await fetch(`${cloud.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${options.token ?? alice.accessToken}`,
-      ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, json: (text ? JSON.parse(text) : undefined) as Record<string, unknown> };
-}
-
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!done(value)) {
-    if (Date.now() > deadline) throw new Error(`timed out; last: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    value = await read();
-  }
-  return value;
-}
+const call = (method: string, path: string, options: CallOptions = {}) => cloud.api.call<Record<string, unknown>>(method, path, options);
 
 const backupsOf = async (id = planId) => (await call('GET', `/v1/plan/${id}/backups`)).json.items as Backup[];
 const backupNamed = async (backupId: string) => (await backupsOf()).find((backup) => backup.backupId === backupId);
-const deployment = async (id = planId) => (await call('GET', `/v1/plan/${id}/deployment`)).json;
+const deployment = (id = planId): Promise<Deployment> => cloud.api.deployment(id);
 
 function sql(statement: string): string {
   const result = spawnSync(
@@ -72,19 +48,9 @@ function sql(statement: string): string {
 const fingerprint = () => sql("SELECT count(*) || ':' || md5(string_agg(id::text || coalesce(note, '∅'), ',' ORDER BY id)) FROM orders");
 
 async function deployPlan(name: string, backup: Record<string, unknown>): Promise<string> {
-  const created = await call('POST', '/v1/plan', {
-    body: {
-      apiVersion: 'cs/v1',
-      name,
-      components: [{ id: 'db', type: 'postgres', hardware: { memoryGiB: 1 }, db: { version: '15', maxConnections: 30, backup } }],
-    },
-  });
-  const id = created.json.id as string;
-  expect((await call('POST', `/v1/plan/${id}/deploy`)).status).toBe(202);
-  await until(
-    () => deployment(id),
-    (current) => current.status === 'running',
-  );
+  const id = await cloud.api.createPlan(planWith({ name, db: { backup } }));
+  const { deployment } = await cloud.api.deploy(id);
+  expect(deployment.status).toBe('running');
   return id;
 }
 
@@ -99,17 +65,11 @@ async function runBackup(): Promise<Backup> {
 }
 
 beforeAll(async () => {
-  cloud = await startLocalCloud();
-  [alice, bob] = await Promise.all([signUp(cloud.config), signUp(cloud.config)]);
   planId = await deployPlan('orders', { enabled: true, schedule: '0 3 * * *', retentionDays: 7, validate: true });
-  creds = (await call('GET', `/v1/plan/${planId}/deployment/credentials`)).json as typeof creds;
+  creds = await cloud.api.credentials(planId);
   sql(
     "CREATE TABLE orders (id int PRIMARY KEY, note text); INSERT INTO orders SELECT g, CASE WHEN g % 7 = 0 THEN NULL ELSE md5(g::text) END FROM generate_series(1, 5000) g; CREATE TABLE events (payload text); INSERT INTO events SELECT 'e' || g FROM generate_series(1, 300) g",
   );
-});
-
-afterAll(async () => {
-  await cloud?.stop();
 });
 
 describe('backups', () => {
@@ -154,12 +114,13 @@ describe('backups', () => {
       expect(response.status, JSON.stringify(body)).toBe(400);
     }
     expect(
-      (await call('POST', `/v1/plan/${planId}/backups/${good.backupId}/restore`, { token: bob.accessToken, body: { confirm: true } })).status,
+      (await call('POST', `/v1/plan/${planId}/backups/${good.backupId}/restore`, { token: cloud.other.user.accessToken, body: { confirm: true } }))
+        .status,
     ).toBe(404);
-    expect((await call('GET', `/v1/plan/${planId}/backups`, { token: bob.accessToken })).status).toBe(404);
-    expect((await call('POST', `/v1/plan/${planId}/backups`, { token: bob.accessToken })).status).toBe(404);
+    expect((await call('GET', `/v1/plan/${planId}/backups`, { token: cloud.other.user.accessToken })).status).toBe(404);
+    expect((await call('POST', `/v1/plan/${planId}/backups`, { token: cloud.other.user.accessToken })).status).toBe(404);
     expect((await call('POST', `/v1/plan/${planId}/backups/20260101T000000Z-00000000/restore`, { body: { confirm: true } })).status).toBe(404);
-    expect((await call('GET', `/v1/plan/${planId}/backups/${good.backupId}/download`, { token: bob.accessToken })).status).toBe(404);
+    expect((await call('GET', `/v1/plan/${planId}/backups/${good.backupId}/download`, { token: cloud.other.user.accessToken })).status).toBe(404);
   });
 
   it('hands out a short-lived download link to the archive', async () => {
