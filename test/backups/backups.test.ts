@@ -24,6 +24,7 @@ interface Backup {
 
 const cloud = useLocalCloud();
 let planId: string;
+let scheduledPlanId: string;
 let creds: Credentials;
 
 const call = (method: string, path: string, options: CallOptions = {}) => cloud.api.call<Record<string, unknown>>(method, path, options);
@@ -65,12 +66,19 @@ async function runBackup(): Promise<Backup> {
 }
 
 beforeAll(async () => {
-  planId = await deployPlan('orders', { enabled: true, schedule: '0 3 * * *', retentionDays: 7, validate: true });
+  // A schedule fires at most hourly: this one at the minute that starts 40 to 100 s from now, time
+  // enough for the deploy to register it first. Deployed here, beside the plan the other tests
+  // use, its wait runs while they do.
+  const minute = new Date(Date.now() + 100_000).getUTCMinutes();
+  [planId, scheduledPlanId] = await Promise.all([
+    deployPlan('orders', { enabled: true, schedule: '0 3 * * *', retentionDays: 7, validate: true }),
+    deployPlan('hourly', { enabled: true, schedule: `${minute} * * * *`, timezone: 'UTC', retentionDays: 1, validate: true }),
+  ]);
   creds = await cloud.api.credentials(planId);
   sql(
     "CREATE TABLE orders (id int PRIMARY KEY, note text); INSERT INTO orders SELECT g, CASE WHEN g % 7 = 0 THEN NULL ELSE md5(g::text) END FROM generate_series(1, 5000) g; CREATE TABLE events (payload text); INSERT INTO events SELECT 'e' || g FROM generate_series(1, 300) g",
   );
-});
+}, 120_000);
 
 describe('backups', () => {
   let good: Backup;
@@ -172,8 +180,10 @@ describe('backups', () => {
     expect(started.status).toBe(202);
     const backupId = started.json.backupId as string;
     const pidFile = join(cloud.home, 'instances', planId, 'db-0', 'data', 'postmaster.pid');
+    // This server's pg_dump, not another plan's scheduled one (nor another test run's).
+    const { port } = await cloud.api.credentials(planId);
     await until(
-      () => Promise.resolve(spawnSync('pgrep', ['-f', 'pg_dump'], { encoding: 'utf8' }).stdout.trim()),
+      () => Promise.resolve(spawnSync('pgrep', ['-f', `pg_dump .*-p ${port} `], { encoding: 'utf8' }).stdout.trim()),
       (pids) => pids !== '',
       20_000,
     );
@@ -202,16 +212,12 @@ describe('backups', () => {
 
 describe('scheduled backups', () => {
   it("fires the plan's cron schedule and validates what it took", { timeout: 300_000 }, async () => {
-    // A schedule fires at most hourly: this one at the minute that starts 40 to 100 s from now, time
-    // enough for the deploy to register it first.
-    const minute = new Date(Date.now() + 100_000).getUTCMinutes();
-    const scheduled = await deployPlan('hourly', { enabled: true, schedule: `${minute} * * * *`, timezone: 'UTC', retentionDays: 1, validate: true });
     const backup = await until(
-      () => backupsOf(scheduled),
+      () => backupsOf(scheduledPlanId),
       (items) => items.some((item) => item.trigger === 'schedule' && item.status !== 'running' && item.validation.status !== 'pending'),
       240_000,
     );
     expect(backup.find((item) => item.trigger === 'schedule')).toMatchObject({ status: 'succeeded', validation: { status: 'passed' } });
-    expect((await call('DELETE', `/v1/plan/${scheduled}`)).status).toBe(202);
+    expect((await call('DELETE', `/v1/plan/${scheduledPlanId}`)).status).toBe(202);
   });
 });
