@@ -2,7 +2,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { clearFaults, injectFault } from '@cloudseed/functions/providers/local/index';
 import type { FaultMode } from '@cloudseed/functions/providers/local/index';
 import { Api } from './api.ts';
-import { startLocalCloud, temporaryHome } from './local-cloud.ts';
+import { requireWebBuild, startLocalCloud, temporaryHome } from './local-cloud.ts';
 import type { LocalCloud, LocalCloudConfig } from './local-cloud.ts';
 import { processesWorkingIn } from './processes.ts';
 import { signUp } from './users.ts';
@@ -14,6 +14,8 @@ import type { SignedUpUser } from './users.ts';
 export interface UseLocalCloudOptions {
   /** More environment for the local cloud: the per-user limits, say. */
   readonly env?: Readonly<Record<string, string>>;
+  /** The tests open its pages: fail at once, saying how to build it, when the web app is not built. */
+  readonly webApp?: boolean;
 }
 
 /** A signed-up user and the API as they see it. */
@@ -71,6 +73,7 @@ export function useLocalCloud(options: UseLocalCloudOptions = {}): LocalCloudHan
   };
 
   beforeAll(async () => {
+    if (options.webApp === true) requireWebBuild();
     await start();
     const config = started().config;
     users = await Promise.all([signUp(config), signUp(config)]);
