@@ -2,7 +2,7 @@
 // method, a raw body, extra headers, another token or none) and hands back the response as it
 // came; the other methods are the arrangements many tests share, and throw when the API refuses.
 
-export interface ApiResponse<T> {
+interface ApiResponse<T> {
   readonly status: number;
   readonly headers: Headers;
   readonly text: string;

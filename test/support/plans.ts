@@ -5,7 +5,7 @@
 type Part = Readonly<Record<string, unknown>>;
 
 /** A cs-json document as a client sends it: loose on purpose, so that tests can also send invalid ones. */
-export interface PlanBody {
+interface PlanBody {
   readonly apiVersion: 'cs/v1';
   readonly name: string;
   readonly target?: Part;
@@ -13,7 +13,7 @@ export interface PlanBody {
 }
 
 /** What a test changes: the plan's name and target, and its one PostgreSQL component's parts. */
-export interface PlanChanges {
+interface PlanChanges {
   readonly name?: string;
   readonly target?: Part;
   /** Merged into the single-node plan's hardware, key by key (a `storage` given here replaces it whole). */

@@ -11,7 +11,7 @@ import type { SignedUpUser } from './users.ts';
 // One local cloud for the tests of one file (or of one describe block, when called inside it), on
 // its own CLOUDSEED_HOME, with two users signed up: the tests' own and another customer.
 
-export interface UseLocalCloudOptions {
+interface UseLocalCloudOptions {
   /** More environment for the local cloud: the per-user limits, say. */
   readonly env?: Readonly<Record<string, string>>;
   /** The tests open its pages: fail at once, saying how to build it, when the web app is not built. */
@@ -24,7 +24,7 @@ export interface Session {
   readonly api: Api;
 }
 
-export interface LocalCloudHandle {
+interface LocalCloudHandle {
   /** The adapter's origin; it changes when the cloud starts again. */
   readonly url: string;
   readonly config: LocalCloudConfig;
