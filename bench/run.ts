@@ -4,7 +4,7 @@ import { apiBench } from './api.ts';
 import { backupBench } from './backups.ts';
 import { deployBench } from './deploy.ts';
 import { knowledgeBaseBench } from './knowledge-base.ts';
-import { requireWebBuild } from '../test/e2e/support/browser.ts';
+import { requireWebBuild } from '../test/support/local-cloud.ts';
 import { printWebBench, webBench } from './web.ts';
 
 // `npm run bench`: measures CloudSeed on this machine and writes the figures to

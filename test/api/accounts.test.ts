@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalCloud } from '../support/local-cloud.ts';
-import type { LocalCloud } from '../support/local-cloud.ts';
-import { signUp } from '../support/users.ts';
-import type { SignedUpUser } from '../support/users.ts';
+import { describe, expect, it } from 'vitest';
+import type { CallOptions } from '../support/api.ts';
+import { planWith } from '../support/plans.ts';
+import { useLocalCloud } from '../support/use-local-cloud.ts';
 
 // Connecting AWS accounts, against the real local cloud. The local cloud cannot reach AWS, so it
 // connects none: what runs here is everything around the AssumeRole check (which
@@ -28,38 +27,19 @@ interface Problem {
 
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/CloudSeedDeployer';
 
-let cloud: LocalCloud;
-let alice: SignedUpUser;
-let bob: SignedUpUser;
+const cloud = useLocalCloud();
 
-async function call(method: string, path: string, options: { token?: string | null; body?: unknown } = {}) {
-  const headers: Record<string, string> = {};
-  if (options.token !== null) headers.authorization = `Bearer ${options.token ?? alice.accessToken}`;
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${cloud.url}${path}`, {
-    method,
-    headers,
-    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, contentType: response.headers.get('content-type'), json: (text ? JSON.parse(text) : undefined) as unknown };
+async function call(method: string, path: string, options: CallOptions = {}) {
+  const response = await cloud.api.call(method, path, options);
+  return { ...response, contentType: response.headers.get('content-type') };
 }
-
-beforeAll(async () => {
-  cloud = await startLocalCloud();
-  [alice, bob] = await Promise.all([signUp(cloud.config), signUp(cloud.config)]);
-}, 60_000);
-
-afterAll(async () => {
-  await cloud?.stop();
-});
 
 describe('GET /v1/accounts', () => {
   it('lists the built-in local account first, with an ExternalId that is the same on every call and differs per customer', async () => {
     const [first, second, bobs] = await Promise.all([
       call('GET', '/v1/accounts'),
       call('GET', '/v1/accounts'),
-      call('GET', '/v1/accounts', { token: bob.accessToken }),
+      call('GET', '/v1/accounts', { token: cloud.other.user.accessToken }),
     ]);
 
     expect(first.status).toBe(200);
@@ -137,16 +117,9 @@ describe('deploying a plan on AWS', () => {
     ['an account that is not connected', '00000000-0000-4000-8000-000000000000'],
     ['no account', undefined],
   ])('refuses a plan naming %s with 400 at /target/accountId, and starts nothing', async (_label, accountId) => {
-    const created = await call('POST', '/v1/plan', {
-      body: {
-        apiVersion: 'cs/v1',
-        name: 'on-aws',
-        target: { cloud: 'aws', region: 'eu-west-1', ...(accountId ? { accountId } : {}) },
-        components: [{ id: 'db', type: 'postgres' }],
-      },
-    });
-    expect(created.status).toBe(201);
-    const planId = (created.json as { id: string }).id;
+    const planId = await cloud.api.createPlan(
+      planWith({ name: 'on-aws', target: { cloud: 'aws', region: 'eu-west-1', ...(accountId ? { accountId } : {}) } }),
+    );
 
     const deploy = await call('POST', `/v1/plan/${planId}/deploy`);
 
@@ -167,11 +140,9 @@ describe('GET /v1/client-address', () => {
   });
 
   it('ignores a viewer-address header locally, where no CloudFront sets it', async () => {
-    const response = await fetch(`${cloud.url}/v1/client-address`, {
-      headers: { authorization: `Bearer ${alice.accessToken}`, 'x-cloudseed-viewer-address': '203.0.113.9' },
-    });
+    const response = await call('GET', '/v1/client-address', { headers: { 'x-cloudseed-viewer-address': '203.0.113.9' } });
 
-    expect(await response.json()).toEqual({ address: '127.0.0.1', cidr: '127.0.0.1/32' });
+    expect(response.json).toEqual({ address: '127.0.0.1', cidr: '127.0.0.1/32' });
   });
 
   it('needs a token', async () => {

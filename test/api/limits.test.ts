@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startLocalCloud } from '../support/local-cloud.ts';
-import type { LocalCloud } from '../support/local-cloud.ts';
-import { signUp } from '../support/users.ts';
-import type { SignedUpUser } from '../support/users.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { until } from '../support/api.ts';
+import { planWith } from '../support/plans.ts';
+import { useLocalCloud } from '../support/use-local-cloud.ts';
+import type { Session } from '../support/use-local-cloud.ts';
 
 // The per-user limits through the real local cloud (dynalite, cognito-local, real PostgreSQL 15),
 // started with small limits from the same environment variables the platform's functions read.
@@ -19,53 +19,23 @@ interface Problem {
   errors?: { path: string; message: string }[];
 }
 
-let cloud: LocalCloud;
+const cloud = useLocalCloud({ env: LIMITS });
 
-async function call(user: SignedUpUser, method: string, path: string, body?: unknown) {
-  const response = await fetch(`${cloud.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${user.accessToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, json: (text ? JSON.parse(text) : undefined) as Record<string, unknown> };
+function call(user: Session, method: string, path: string, body?: unknown) {
+  return user.api.call<Record<string, unknown>>(method, path, body === undefined ? {} : { body });
 }
 
 function planBody(name: string, replicas = 0) {
-  return {
-    apiVersion: 'cs/v1',
+  return planWith({
     name,
-    components: [
-      {
-        id: 'db',
-        type: 'postgres',
-        hardware: { memoryGiB: 1 },
-        db: {
-          version: '15',
-          maxConnections: 30,
-          topology: replicas > 0 ? { mode: 'cluster', replicas } : { mode: 'single', replicas: 0 },
-          backup: { validate: false },
-        },
-      },
-    ],
-  };
+    db: { topology: replicas > 0 ? { mode: 'cluster', replicas } : { mode: 'single', replicas: 0 }, backup: { validate: false } },
+  });
 }
 
-async function createPlan(user: SignedUpUser, name: string, replicas = 0): Promise<string> {
+async function createPlan(user: Session, name: string, replicas = 0): Promise<string> {
   const created = await call(user, 'POST', '/v1/plan', planBody(name, replicas));
   expect(created.status).toBe(201);
   return created.json.id as string;
-}
-
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!done(value)) {
-    if (Date.now() > deadline) throw new Error(`timed out; last: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    value = await read();
-  }
-  return value;
 }
 
 function expectProblem(
@@ -81,17 +51,9 @@ function expectProblem(
   expect(problem.detail).toMatch(detail);
 }
 
-beforeAll(async () => {
-  cloud = await startLocalCloud({ env: LIMITS });
-});
-
-afterAll(async () => {
-  await cloud?.stop();
-});
-
 describe('the plans limit', () => {
   it('refuses a plan past the limit with a 409 problem naming the limit and the count, and stores nothing', async () => {
-    const user = await signUp(cloud.config);
+    const user = await cloud.signUp();
     await createPlan(user, 'one');
     await createPlan(user, 'two');
 
@@ -103,7 +65,7 @@ describe('the plans limit', () => {
   });
 
   it('lets exactly the free slots through when one user creates in parallel', async () => {
-    const user = await signUp(cloud.config);
+    const user = await cloud.signUp();
 
     const statuses = await Promise.all(['a', 'b', 'c', 'd'].map(async (name) => (await call(user, 'POST', '/v1/plan', planBody(name))).status));
 
@@ -112,7 +74,7 @@ describe('the plans limit', () => {
   });
 
   it('frees a deleted plan’s slot, and counts each user on their own', async () => {
-    const [user, other] = await Promise.all([signUp(cloud.config), signUp(cloud.config)]);
+    const [user, other] = await Promise.all([cloud.signUp(), cloud.signUp()]);
     const first = await createPlan(user, 'one');
     await createPlan(user, 'two');
     await createPlan(other, 'theirs');
@@ -124,7 +86,7 @@ describe('the plans limit', () => {
 
 describe('the running-nodes and daily backup limits', () => {
   it('refuses deploys past the nodes limit (counting every deployed plan), then backups and restores past the daily limit with Retry-After', async () => {
-    const user = await signUp(cloud.config);
+    const user = await cloud.signUp();
     const cluster = await createPlan(user, 'cluster', 2);
 
     // 1 + 2 replicas is more than the 2 nodes a user may run: refused before anything starts.

@@ -1,25 +1,18 @@
 import { CognitoIdentityProviderClient, CreateUserPoolClientCommand, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '@cloudseed/functions/routes';
 import { validatePlan } from '@cloudseed/shared';
-import { startLocalCloud } from '../support/local-cloud.ts';
-import type { LocalCloud } from '../support/local-cloud.ts';
+import type { CallOptions } from '../support/api.ts';
+import { planWith, shorthandPlan } from '../support/plans.ts';
+import { useLocalCloud } from '../support/use-local-cloud.ts';
 import { signUp } from '../support/users.ts';
 import type { SignedUpUser } from '../support/users.ts';
 import { installationSigningKey } from '../support/jwt.ts';
 import { decodePayload, signJwt, strangerPrivateKey, tamper } from './tokens.ts';
 
-const planBody = {
-  apiVersion: 'cs/v1',
-  name: 'orders',
-  components: [{ id: 'db', type: 'postgres', db: { version: '15', maxConnections: 120 }, network: { allowedCidrs: ['203.0.113.0/24'] } }],
-};
-const shorthandBody = {
-  os: 'linux',
-  hardware: { instance_type: 't3.medium', storage: 'ssd' },
-  db: { flavor: 'pg', version: '15', backup: 'needed' },
-};
+const planBody = planWith({ db: { version: '15', maxConnections: 120 }, network: { allowedCidrs: ['203.0.113.0/24'] } });
+const shorthandBody = shorthandPlan;
 
 interface PlanResource {
   id: string;
@@ -47,27 +40,15 @@ interface Problem {
   errors?: { path: string; message: string }[];
 }
 
-let cloud: LocalCloud;
+const cloud = useLocalCloud();
 let alice: SignedUpUser;
 let bob: SignedUpUser;
 
-async function call(
-  method: string,
-  path: string,
-  options: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
-) {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.token !== null) headers.authorization = `Bearer ${options.token ?? alice.accessToken}`;
-  let body: string | undefined = options.raw;
-  if (options.body !== undefined) {
-    body = JSON.stringify(options.body);
-    headers['content-type'] ??= 'application/json';
-  }
-  const response = await fetch(`${cloud.url}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
-  const text = await response.text();
-  const isJson = /json/.test(response.headers.get('content-type') ?? '');
-  return { status: response.status, headers: response.headers, text, json: (isJson && text ? JSON.parse(text) : undefined) as unknown };
-}
+beforeAll(() => {
+  [alice, bob] = [cloud.user, cloud.other.user];
+});
+
+const call = (method: string, path: string, options: CallOptions = {}) => cloud.api.call(method, path, options);
 
 async function createPlan(token: string = alice.accessToken, body: unknown = planBody): Promise<PlanResource> {
   const response = await call('POST', '/v1/plan', { token, body });
@@ -86,15 +67,6 @@ async function allPlanIds(token: string): Promise<string[]> {
   } while (nextToken);
   return ids;
 }
-
-beforeAll(async () => {
-  cloud = await startLocalCloud();
-  [alice, bob] = await Promise.all([signUp(cloud.config), signUp(cloud.config)]);
-}, 60_000);
-
-afterAll(async () => {
-  await cloud?.stop();
-});
 
 describe('plans CRUD', () => {
   it('creates, reads, lists, updates and deletes a plan', async () => {

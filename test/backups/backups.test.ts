@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startLocalCloud } from '../support/local-cloud.ts';
-import type { LocalCloud } from '../support/local-cloud.ts';
-import { signUp } from '../support/users.ts';
-import type { SignedUpUser } from '../support/users.ts';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { until } from '../support/api.ts';
+import type { CallOptions, Credentials, Deployment } from '../support/api.ts';
+import { planWith } from '../support/plans.ts';
+import { useLocalCloud } from '../support/use-local-cloud.ts';
 
 // Scheduled, validated backups on the local cloud: pg_dump to s3rver, proven by a restore.
 
@@ -22,39 +22,16 @@ interface Backup {
   error?: string;
 }
 
-let cloud: LocalCloud;
-let alice: SignedUpUser;
-let bob: SignedUpUser;
+const cloud = useLocalCloud();
 let planId: string;
-let creds: { host: string; port: number; password: string };
+let scheduledPlanId: string;
+let creds: Credentials;
 
-async function call(method: string, path: string, options: { token?: string; body?: unknown } = {}) {
-  const response = await fetch(`${cloud.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${options.token ?? alice.accessToken}`,
-      ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, json: (text ? JSON.parse(text) : undefined) as Record<string, unknown> };
-}
-
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!done(value)) {
-    if (Date.now() > deadline) throw new Error(`timed out; last: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    value = await read();
-  }
-  return value;
-}
+const call = (method: string, path: string, options: CallOptions = {}) => cloud.api.call<Record<string, unknown>>(method, path, options);
 
 const backupsOf = async (id = planId) => (await call('GET', `/v1/plan/${id}/backups`)).json.items as Backup[];
 const backupNamed = async (backupId: string) => (await backupsOf()).find((backup) => backup.backupId === backupId);
-const deployment = async (id = planId) => (await call('GET', `/v1/plan/${id}/deployment`)).json;
+const deployment = (id = planId): Promise<Deployment> => cloud.api.deployment(id);
 
 function sql(statement: string): string {
   const result = spawnSync(
@@ -72,19 +49,9 @@ function sql(statement: string): string {
 const fingerprint = () => sql("SELECT count(*) || ':' || md5(string_agg(id::text || coalesce(note, '∅'), ',' ORDER BY id)) FROM orders");
 
 async function deployPlan(name: string, backup: Record<string, unknown>): Promise<string> {
-  const created = await call('POST', '/v1/plan', {
-    body: {
-      apiVersion: 'cs/v1',
-      name,
-      components: [{ id: 'db', type: 'postgres', hardware: { memoryGiB: 1 }, db: { version: '15', maxConnections: 30, backup } }],
-    },
-  });
-  const id = created.json.id as string;
-  expect((await call('POST', `/v1/plan/${id}/deploy`)).status).toBe(202);
-  await until(
-    () => deployment(id),
-    (current) => current.status === 'running',
-  );
+  const id = await cloud.api.createPlan(planWith({ name, db: { backup } }));
+  const { deployment } = await cloud.api.deploy(id);
+  expect(deployment.status).toBe('running');
   return id;
 }
 
@@ -99,18 +66,19 @@ async function runBackup(): Promise<Backup> {
 }
 
 beforeAll(async () => {
-  cloud = await startLocalCloud();
-  [alice, bob] = await Promise.all([signUp(cloud.config), signUp(cloud.config)]);
-  planId = await deployPlan('orders', { enabled: true, schedule: '0 3 * * *', retentionDays: 7, validate: true });
-  creds = (await call('GET', `/v1/plan/${planId}/deployment/credentials`)).json as typeof creds;
+  // A schedule fires at most hourly: this one at the minute that starts 40 to 100 s from now, time
+  // enough for the deploy to register it first. Deployed here, beside the plan the other tests
+  // use, its wait runs while they do.
+  const minute = new Date(Date.now() + 100_000).getUTCMinutes();
+  [planId, scheduledPlanId] = await Promise.all([
+    deployPlan('orders', { enabled: true, schedule: '0 3 * * *', retentionDays: 7, validate: true }),
+    deployPlan('hourly', { enabled: true, schedule: `${minute} * * * *`, timezone: 'UTC', retentionDays: 1, validate: true }),
+  ]);
+  creds = await cloud.api.credentials(planId);
   sql(
     "CREATE TABLE orders (id int PRIMARY KEY, note text); INSERT INTO orders SELECT g, CASE WHEN g % 7 = 0 THEN NULL ELSE md5(g::text) END FROM generate_series(1, 5000) g; CREATE TABLE events (payload text); INSERT INTO events SELECT 'e' || g FROM generate_series(1, 300) g",
   );
-});
-
-afterAll(async () => {
-  await cloud?.stop();
-});
+}, 120_000);
 
 describe('backups', () => {
   let good: Backup;
@@ -154,12 +122,13 @@ describe('backups', () => {
       expect(response.status, JSON.stringify(body)).toBe(400);
     }
     expect(
-      (await call('POST', `/v1/plan/${planId}/backups/${good.backupId}/restore`, { token: bob.accessToken, body: { confirm: true } })).status,
+      (await call('POST', `/v1/plan/${planId}/backups/${good.backupId}/restore`, { token: cloud.other.user.accessToken, body: { confirm: true } }))
+        .status,
     ).toBe(404);
-    expect((await call('GET', `/v1/plan/${planId}/backups`, { token: bob.accessToken })).status).toBe(404);
-    expect((await call('POST', `/v1/plan/${planId}/backups`, { token: bob.accessToken })).status).toBe(404);
+    expect((await call('GET', `/v1/plan/${planId}/backups`, { token: cloud.other.user.accessToken })).status).toBe(404);
+    expect((await call('POST', `/v1/plan/${planId}/backups`, { token: cloud.other.user.accessToken })).status).toBe(404);
     expect((await call('POST', `/v1/plan/${planId}/backups/20260101T000000Z-00000000/restore`, { body: { confirm: true } })).status).toBe(404);
-    expect((await call('GET', `/v1/plan/${planId}/backups/${good.backupId}/download`, { token: bob.accessToken })).status).toBe(404);
+    expect((await call('GET', `/v1/plan/${planId}/backups/${good.backupId}/download`, { token: cloud.other.user.accessToken })).status).toBe(404);
   });
 
   it('hands out a short-lived download link to the archive', async () => {
@@ -211,8 +180,10 @@ describe('backups', () => {
     expect(started.status).toBe(202);
     const backupId = started.json.backupId as string;
     const pidFile = join(cloud.home, 'instances', planId, 'db-0', 'data', 'postmaster.pid');
+    // This server's pg_dump, not another plan's scheduled one (nor another test run's).
+    const { port } = await cloud.api.credentials(planId);
     await until(
-      () => Promise.resolve(spawnSync('pgrep', ['-f', 'pg_dump'], { encoding: 'utf8' }).stdout.trim()),
+      () => Promise.resolve(spawnSync('pgrep', ['-f', `pg_dump .*-p ${port} `], { encoding: 'utf8' }).stdout.trim()),
       (pids) => pids !== '',
       20_000,
     );
@@ -241,16 +212,12 @@ describe('backups', () => {
 
 describe('scheduled backups', () => {
   it("fires the plan's cron schedule and validates what it took", { timeout: 300_000 }, async () => {
-    // A schedule fires at most hourly: this one at the minute that starts 40 to 100 s from now, time
-    // enough for the deploy to register it first.
-    const minute = new Date(Date.now() + 100_000).getUTCMinutes();
-    const scheduled = await deployPlan('hourly', { enabled: true, schedule: `${minute} * * * *`, timezone: 'UTC', retentionDays: 1, validate: true });
     const backup = await until(
-      () => backupsOf(scheduled),
+      () => backupsOf(scheduledPlanId),
       (items) => items.some((item) => item.trigger === 'schedule' && item.status !== 'running' && item.validation.status !== 'pending'),
       240_000,
     );
     expect(backup.find((item) => item.trigger === 'schedule')).toMatchObject({ status: 'succeeded', validation: { status: 'passed' } });
-    expect((await call('DELETE', `/v1/plan/${scheduled}`)).status).toBe(202);
+    expect((await call('DELETE', `/v1/plan/${scheduledPlanId}`)).status).toBe(202);
   });
 });

@@ -1,107 +1,40 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { tune } from '@cloudseed/shared';
-import { startLocalCloud } from '../support/local-cloud.ts';
-import type { LocalCloud } from '../support/local-cloud.ts';
-import { signUp } from '../support/users.ts';
-import type { SignedUpUser } from '../support/users.ts';
+import { settled } from '../support/api.ts';
+import type { Credentials, Deployment } from '../support/api.ts';
+import { clusterPlan, planWith } from '../support/plans.ts';
+import { useLocalCloud } from '../support/use-local-cloud.ts';
 
 // One-click deploy on the local cloud, end to end over HTTP: real PostgreSQL servers, reached
 // with psql over TLS like a customer would.
 
-interface Deployment {
-  status: string;
-  reason?: string;
-  mode?: string;
-  steps: { name: string; status: string; startedAt: string; endedAt?: string; error?: string }[];
-  endpoint?: { host: string; port: number; database: string; username: string };
-  nodes?: { name: string; role: string; host: string; port: number; healthy: boolean; detail?: string }[];
-  executionArn?: string;
-}
-interface Credentials {
-  host: string;
-  port: number;
-  database: string;
-  username: string;
-  password: string;
-  uri: string;
-}
-
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 60_000 });
 
-let cloud: LocalCloud;
-let alice: SignedUpUser;
-let bob: SignedUpUser;
+const cloud = useLocalCloud();
 
 function planBody(name: string, db: Record<string, unknown> = {}, hardware: Record<string, unknown> = {}) {
-  return {
-    apiVersion: 'cs/v1',
+  return planWith({
     name,
-    components: [
-      {
-        id: 'db',
-        type: 'postgres',
-        hardware: { cpus: 2, memoryGiB: 1, storage: { sizeGiB: 20 }, ...hardware },
-        db: { version: '15', maxConnections: 40, ...db },
-      },
-    ],
-  };
-}
-
-async function call(method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
-  const response = await fetch(`${cloud.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${options.token ?? alice.accessToken}`,
-      ...(options.body ? { 'content-type': 'application/json' } : {}),
-      ...options.headers,
-    },
-    ...(options.body ? { body: JSON.stringify(options.body) } : {}),
+    hardware: { cpus: 2, memoryGiB: 1, storage: { sizeGiB: 20 }, ...hardware },
+    db: { version: '15', maxConnections: 40, ...db },
   });
-  const text = await response.text();
-  return { status: response.status, json: (text ? JSON.parse(text) : undefined) as unknown };
 }
 
-async function createPlan(body: unknown, token = alice.accessToken): Promise<string> {
-  const response = await call('POST', '/v1/plan', { body, token });
-  expect(response.status).toBe(201);
-  return (response.json as { id: string }).id;
-}
-
-async function deployment(planId: string, token = alice.accessToken): Promise<Deployment> {
-  const response = await call('GET', `/v1/plan/${planId}/deployment`, { token });
-  expect(response.status).toBe(200);
-  return response.json as Deployment;
-}
-
-async function waitFor(planId: string, done: (deployment: Deployment) => boolean, timeoutMs = 90_000): Promise<Deployment> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await deployment(planId);
-  while (!done(last)) {
-    if (Date.now() > deadline) throw new Error(`timed out; last deployment: ${JSON.stringify(last)}`);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    last = await deployment(planId);
-  }
-  return last;
-}
-
-const settled = (deployment: Deployment) => deployment.status === 'running' || deployment.status === 'failed';
+const call = (method: string, path: string, options: { token?: string; body?: unknown } = {}) => cloud.api.call(method, path, options);
+const createPlan = (body: unknown) => cloud.api.createPlan(body);
+const deployment = (planId: string) => cloud.api.deployment(planId);
+const waitFor = (planId: string, done: (deployment: Deployment) => boolean, timeoutMs?: number) =>
+  cloud.api.waitForDeployment(planId, done, timeoutMs);
+const credentials = (planId: string) => cloud.api.credentials(planId);
 
 async function deploy(planId: string, expectedMode: 'create' | 'update'): Promise<Deployment> {
-  const started = await call('POST', `/v1/plan/${planId}/deploy`);
-  expect(started.status).toBe(202);
-  expect((started.json as { mode: string }).mode).toBe(expectedMode);
-  expect((started.json as { deploymentId: unknown }).deploymentId).toBeTypeOf('string');
-  return waitFor(planId, settled);
-}
-
-async function credentials(planId: string): Promise<Credentials> {
-  const response = await call('GET', `/v1/plan/${planId}/deployment/credentials`);
-  expect(response.status).toBe(200);
-  return response.json as Credentials;
+  const { mode, deployment } = await cloud.api.deploy(planId);
+  expect(mode).toBe(expectedMode);
+  return deployment;
 }
 
 function psql(creds: Credentials, sql: string, options: { sslmode?: string; password?: string; host?: string } = {}) {
@@ -136,15 +69,6 @@ function instanceDirs(planId: string): string[] {
   const directory = join(cloud.home, 'instances', planId);
   return existsSync(directory) ? readdirSync(directory) : [];
 }
-
-beforeAll(async () => {
-  cloud = await startLocalCloud();
-  [alice, bob] = await Promise.all([signUp(cloud.config), signUp(cloud.config)]);
-}, 60_000);
-
-afterAll(async () => {
-  await cloud?.stop();
-});
 
 describe('deploy', () => {
   let planId: string;
@@ -219,7 +143,7 @@ describe('deploy', () => {
       ['GET', `/v1/plan/${planId}/deployment/credentials`],
       ['DELETE', `/v1/plan/${planId}`],
     ] as const) {
-      expect((await call(method, path, { token: bob.accessToken })).status, `${method} ${path}`).toBe(404);
+      expect((await call(method, path, { token: cloud.other.user.accessToken })).status, `${method} ${path}`).toBe(404);
     }
   });
 
@@ -324,9 +248,9 @@ describe('failures', () => {
 
   it.each(steps)('an injected failure at %s retries, goes red with that step, leaves no orphans, and the next deploy succeeds', async (step) => {
     const planId = await createPlan(planBody(`fault-${step.toLowerCase()}`));
-    writeFileSync(join(cloud.home, 'faults.json'), JSON.stringify({ [step]: 'always' }));
+    cloud.injectFault(step, 'always');
     const failed = await deploy(planId, 'create');
-    writeFileSync(join(cloud.home, 'faults.json'), '{}');
+    cloud.clearFaults();
     expect(failed.status, JSON.stringify(failed)).toBe('failed');
     expect(failed.reason).toMatch(new RegExp(`^${step}: `));
     expect(instanceDirs(planId)).toEqual([]);
@@ -340,7 +264,7 @@ describe('failures', () => {
 
   it('retries a step that fails once and still goes green', async () => {
     const planId = await createPlan(planBody('flaky'));
-    writeFileSync(join(cloud.home, 'faults.json'), JSON.stringify({ LaunchNodes: 'once' }));
+    cloud.injectFault('LaunchNodes', 'once');
     const running = await deploy(planId, 'create');
     expect(running.status, JSON.stringify(running)).toBe('running');
     expect((await call('DELETE', `/v1/plan/${planId}`)).status).toBe(202);
@@ -349,9 +273,7 @@ describe('failures', () => {
 
 describe('cluster', () => {
   it("runs a primary and a streaming replica that sees the primary's writes", async () => {
-    const planId = await createPlan({
-      ...planBody('cluster', { topology: { mode: 'cluster', replicas: 1 } }),
-    });
+    const planId = await createPlan(clusterPlan);
     const running = await deploy(planId, 'create');
     expect(running.status, JSON.stringify(running)).toBe('running');
     expect(running.nodes?.map((node) => [node.name, node.role])).toEqual([

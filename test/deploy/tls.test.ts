@@ -9,10 +9,9 @@ import { join } from 'node:path';
 import { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createCertificateAuthority, issueServerCertificate } from '@cloudseed/functions/providers/certificates';
-import { startLocalCloud } from '../support/local-cloud.ts';
-import type { LocalCloud } from '../support/local-cloud.ts';
-import { signUp } from '../support/users.ts';
-import type { SignedUpUser } from '../support/users.ts';
+import type { Credentials } from '../support/api.ts';
+import { planWith } from '../support/plans.ts';
+import { useLocalCloud } from '../support/use-local-cloud.ts';
 
 // Clients can verify the server they talk to: every server certificate is signed by the plan's own
 // CA, and the connection string the credentials route hands out says `sslmode=verify-full` with
@@ -20,38 +19,15 @@ import type { SignedUpUser } from '../support/users.ts';
 // refused the self-signed certificates servers used to have, both connect with it exactly as given,
 // and both refuse a server that presents a certificate of another plan's CA.
 
-interface Credentials {
-  host: string;
-  port: number;
-  database: string;
-  username: string;
-  password: string;
-  uri: string;
-  caCertificate: string;
-  caFileName: string;
-}
-
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 60_000 });
 
 const PG_MODULE = createRequire(import.meta.url).resolve('pg');
 
-let cloud: LocalCloud;
-let alice: SignedUpUser;
-let bob: SignedUpUser;
+const cloud = useLocalCloud();
 let planId: string;
 let creds: Credentials;
 /** Where a client runs: the CA saved under the name the connection string gives. */
 let clientDir: string;
-
-async function call(method: string, path: string, token: string, body?: unknown) {
-  const response = await fetch(`${cloud.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await response.text();
-  return { status: response.status, json: (text ? JSON.parse(text) : undefined) as unknown };
-}
 
 interface ClientRun {
   readonly ok: boolean;
@@ -105,40 +81,17 @@ function impostor(certificate: { certificatePem: string; privateKeyPem: string }
 }
 
 beforeAll(async () => {
-  cloud = await startLocalCloud();
-  [alice, bob] = await Promise.all([signUp(cloud.config), signUp(cloud.config)]);
-  const created = await call('POST', '/v1/plan', alice.accessToken, {
-    apiVersion: 'cs/v1',
-    name: 'tls',
-    components: [
-      {
-        id: 'db',
-        type: 'postgres',
-        hardware: { cpus: 1, memoryGiB: 1, storage: { sizeGiB: 10 } },
-        db: { version: '15', maxConnections: 20, backup: { enabled: false } },
-      },
-    ],
-  });
-  planId = (created.json as { id: string }).id;
-  const started = await call('POST', `/v1/plan/${planId}/deploy`, alice.accessToken);
-  if (started.status !== 202) throw new Error(`deploy was not started: ${JSON.stringify(started.json)}`);
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    const { json } = await call('GET', `/v1/plan/${planId}/deployment`, alice.accessToken);
-    const status = (json as { status: string }).status;
-    if (status === 'running') break;
-    if (status === 'failed' || Date.now() > deadline) throw new Error(`deploy did not succeed: ${JSON.stringify(json)}`);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-  }
-  const response = await call('GET', `/v1/plan/${planId}/deployment/credentials`, alice.accessToken);
-  if (response.status !== 200) throw new Error(`no credentials: ${JSON.stringify(response.json)}`);
-  creds = response.json as Credentials;
+  planId = await cloud.api.createPlan(
+    planWith({ name: 'tls', hardware: { cpus: 1, memoryGiB: 1, storage: { sizeGiB: 10 } }, db: { maxConnections: 20, backup: { enabled: false } } }),
+  );
+  const { deployment } = await cloud.api.deploy(planId);
+  if (deployment.status !== 'running') throw new Error(`deploy did not succeed: ${JSON.stringify(deployment)}`);
+  creds = await cloud.api.credentials(planId);
   clientDir = mkdtempSync(join(tmpdir(), 'cloudseed-client-'));
   writeFileSync(join(clientDir, creds.caFileName), creds.caCertificate);
 }, 120_000);
 
-afterAll(async () => {
-  await cloud?.stop();
+afterAll(() => {
   if (clientDir) rmSync(clientDir, { recursive: true, force: true });
 });
 
@@ -179,7 +132,7 @@ describe('server certificates signed by the plan’s CA', () => {
   });
 
   it('gives the CA only to the plan’s owner', async () => {
-    const response = await call('GET', `/v1/plan/${planId}/deployment/credentials`, bob.accessToken);
+    const response = await cloud.other.api.call('GET', `/v1/plan/${planId}/deployment/credentials`);
     expect(response.status).toBe(404);
     expect(JSON.stringify(response.json)).not.toContain('BEGIN CERTIFICATE');
   });

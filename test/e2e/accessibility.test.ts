@@ -1,12 +1,10 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startLocalCloud } from '../support/local-cloud.ts';
-import type { LocalCloud } from '../support/local-cloud.ts';
-import { signUp } from '../support/users.ts';
+import { useLocalCloud } from '../support/use-local-cloud.ts';
 import type { SignedUpUser } from '../support/users.ts';
 import { Api } from './support/api.ts';
 import { describeViolations, seriousViolations } from './support/axe.ts';
-import { closeTab, launchBrowser, openTab, requireWebBuild, signInWithStoredSession } from './support/browser.ts';
+import { closeTab, launchBrowser, openTab, signInWithStoredSession } from './support/browser.ts';
 import type { TestTab } from './support/browser.ts';
 import { canvas, deploymentRegion, palettePostgres, properties } from './support/pages.ts';
 import { screenshot } from './support/screenshots.ts';
@@ -14,7 +12,7 @@ import { screenshot } from './support/screenshots.ts';
 // axe-core on every page in the states a customer meets them: no violation of impact serious or
 // critical. Each failure names the rule, the element and what the rule asks for.
 
-let cloud: LocalCloud;
+const cloud = useLocalCloud({ webApp: true });
 let browser: Browser;
 let tab: TestTab;
 let page: Page;
@@ -23,9 +21,8 @@ let api: Api;
 let runningPlanId: string;
 
 beforeAll(async () => {
-  requireWebBuild();
-  [cloud, browser] = await Promise.all([startLocalCloud(), launchBrowser()]);
-  user = await signUp(cloud.config);
+  browser = await launchBrowser();
+  user = cloud.user;
   api = new Api(cloud.url, user);
   runningPlanId = await api.createPlan('accessible-db');
   const deployed = await api.deploy(runningPlanId);

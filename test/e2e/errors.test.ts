@@ -1,13 +1,10 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startLocalCloud } from '../support/local-cloud.ts';
-import type { LocalCloud } from '../support/local-cloud.ts';
+import { useLocalCloud } from '../support/use-local-cloud.ts';
 import { logIn, randomEmail, randomPassword, signUp } from '../support/users.ts';
 import type { SignedUpUser } from '../support/users.ts';
 import { Api } from './support/api.ts';
-import { closeTab, launchBrowser, openTab, requireWebBuild, signInWithStoredSession } from './support/browser.ts';
+import { closeTab, launchBrowser, openTab, signInWithStoredSession } from './support/browser.ts';
 import type { TestTab } from './support/browser.ts';
 import { canvas, deployButton, deploymentRegion, fieldError, palettePostgres, properties, saveButton, statusTone } from './support/pages.ts';
 import { screenshot } from './support/screenshots.ts';
@@ -17,14 +14,13 @@ import { screenshot } from './support/screenshots.ts';
 
 const DEPLOY_MS = 60_000;
 
-let cloud: LocalCloud;
+const cloud = useLocalCloud({ webApp: true });
 let browser: Browser;
 let tab: TestTab;
 let page: Page;
 
 beforeAll(async () => {
-  requireWebBuild();
-  [cloud, browser] = await Promise.all([startLocalCloud(), launchBrowser()]);
+  browser = await launchBrowser();
 }, 60_000);
 
 afterAll(async () => {
@@ -162,7 +158,7 @@ describe('the plan editor', () => {
     { timeout: DEPLOY_MS + 20_000 },
     async () => {
       const planId = await api.createPlan('fails-at-configure');
-      writeFileSync(join(cloud.home, 'faults.json'), JSON.stringify({ SendConfigure: 'always' }));
+      cloud.injectFault('SendConfigure', 'always');
       try {
         await signInWithStoredSession(page, user);
         await page.goto(`/plans/${planId}`);
@@ -181,7 +177,7 @@ describe('the plan editor', () => {
           .waitFor();
         await screenshot(page, 'e04-deploy-failed');
       } finally {
-        writeFileSync(join(cloud.home, 'faults.json'), '{}');
+        cloud.clearFaults();
       }
       expect((await api.deployment(planId)).status).toBe('failed');
 

@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startLocalCloud } from '../support/local-cloud.ts';
-import type { LocalCloud } from '../support/local-cloud.ts';
+import { useLocalCloud } from '../support/use-local-cloud.ts';
 import { randomEmail, randomPassword } from '../support/users.ts';
 import { psql } from './support/api.ts';
-import { collectPageErrors, launchBrowser, newContext, requireWebBuild } from './support/browser.ts';
+import { collectPageErrors, launchBrowser, newContext } from './support/browser.ts';
 import {
   backupsRegion,
   canvas,
@@ -32,7 +31,7 @@ const DEPLOY_MS = 60_000;
 const PLAN = 'journey-db';
 const MARKER = 'journey_marker';
 
-let cloud: LocalCloud;
+const cloud = useLocalCloud({ webApp: true });
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
@@ -46,8 +45,7 @@ let connection: { uri: string; password: string; cwd: string };
 const clientDir = mkdtempSync(join(tmpdir(), 'cloudseed-journey-client-'));
 
 beforeAll(async () => {
-  requireWebBuild();
-  [cloud, browser] = await Promise.all([startLocalCloud(), launchBrowser()]);
+  browser = await launchBrowser();
   context = await newContext(browser, cloud.url);
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: cloud.url });
   page = await context.newPage();

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +39,7 @@ export interface StartOptions {
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const START = join(repoRoot, 'infra', 'local', 'start.ts');
+const WEB_BUILD_INDEX = join(repoRoot, 'web', 'build', 'index.html');
 const READY_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -59,6 +60,13 @@ process.once('exit', () => {
   for (const cloud of running) cloud.process.kill('SIGKILL');
   for (const home of temporaryHomes) rmSync(home, { recursive: true, force: true });
 });
+
+/** The local cloud serves web/build; without it every page is a 404, so say what to do instead. */
+export function requireWebBuild(): void {
+  if (!existsSync(WEB_BUILD_INDEX)) {
+    throw new Error(`${WEB_BUILD_INDEX} is missing: the browser tests need the built web app. Run \`npm run build\` first (\`npm test\` does).`);
+  }
+}
 
 /** A fresh CLOUDSEED_HOME, removed when the test process exits. */
 export async function temporaryHome(): Promise<string> {

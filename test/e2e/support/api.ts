@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { planWith } from '../../support/plans.ts';
 import type { SignedUpUser } from '../../support/users.ts';
 
 // The HTTP API as a signed-in user, to arrange what a browser test is not about (a plan already
@@ -51,20 +52,17 @@ export class Api {
   }
 
   async createPlan(name: string, db: Record<string, unknown> = {}): Promise<string> {
-    const { status, body } = await this.call<{ id: string }>('POST', '/v1/plan', {
-      apiVersion: 'cs/v1',
-      name,
-      target: { cloud: 'local' },
-      components: [
-        {
-          id: 'db',
-          type: 'postgres',
-          hardware: { cpus: 1, memoryGiB: 1, storage: { type: 'ssd', sizeGiB: 10 } },
-          db: { version: '15', maxConnections: 50, ...db },
-          network: { allowedCidrs: ['127.0.0.1/32'] },
-        },
-      ],
-    });
+    const { status, body } = await this.call<{ id: string }>(
+      'POST',
+      '/v1/plan',
+      planWith({
+        name,
+        target: { cloud: 'local' },
+        hardware: { cpus: 1, memoryGiB: 1, storage: { type: 'ssd', sizeGiB: 10 } },
+        db: { version: '15', maxConnections: 50, ...db },
+        network: { allowedCidrs: ['127.0.0.1/32'] },
+      }),
+    );
     if (status !== 201) throw new Error(`POST /v1/plan answered ${status}: ${JSON.stringify(body)}`);
     return body.id;
   }

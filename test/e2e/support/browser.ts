@@ -1,8 +1,6 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { repoRoot } from '../../support/local-cloud.ts';
 import type { SignedUpUser } from '../../support/users.ts';
 
 // Debian's Chromium driven by playwright-core: never a downloaded browser.
@@ -18,15 +16,6 @@ export const CHROMIUM_ARGS = [
   '--no-first-run',
 ];
 export const VIEWPORT = { width: 1280, height: 800 } as const;
-
-const WEB_BUILD_INDEX = join(repoRoot, 'web', 'build', 'index.html');
-
-/** The local cloud serves web/build; without it every page is a 404, so say what to do instead. */
-export function requireWebBuild(): void {
-  if (!existsSync(WEB_BUILD_INDEX)) {
-    throw new Error(`${WEB_BUILD_INDEX} is missing: the browser tests need the built web app. Run \`npm run build\` first (\`npm test\` does).`);
-  }
-}
 
 export function launchBrowser(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium).`);
