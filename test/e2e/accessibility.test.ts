@@ -2,7 +2,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { useLocalCloud } from '../support/use-local-cloud.ts';
 import type { SignedUpUser } from '../support/users.ts';
-import { Api } from './support/api.ts';
+import { BrowserTestApi } from './support/api.ts';
 import { describeViolations, seriousViolations } from './support/axe.ts';
 import { closeTab, launchBrowser, openTab, signInWithStoredSession } from './support/browser.ts';
 import type { TestTab } from './support/browser.ts';
@@ -17,17 +17,17 @@ let browser: Browser;
 let tab: TestTab;
 let page: Page;
 let user: SignedUpUser;
-let api: Api;
+let api: BrowserTestApi;
 let runningPlanId: string;
 
 beforeAll(async () => {
   browser = await launchBrowser();
   user = cloud.user;
-  api = new Api(cloud.url, user);
-  runningPlanId = await api.createPlan('accessible-db');
-  const deployed = await api.deploy(runningPlanId);
+  api = new BrowserTestApi(cloud.url, user);
+  runningPlanId = await api.createLocalPlan('accessible-db');
+  const { deployment: deployed } = await api.deploy(runningPlanId);
   if (deployed.status !== 'running') throw new Error(`the plan for the deployment view did not deploy: ${JSON.stringify(deployed)}`);
-  await api.createPlan('never-deployed');
+  await api.createLocalPlan('never-deployed');
 }, 90_000);
 
 afterAll(async () => {

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { useLocalCloud } from '../support/use-local-cloud.ts';
 import { logIn, randomEmail, randomPassword, signUp } from '../support/users.ts';
 import type { SignedUpUser } from '../support/users.ts';
-import { Api } from './support/api.ts';
+import { BrowserTestApi } from './support/api.ts';
 import { closeTab, launchBrowser, openTab, signInWithStoredSession } from './support/browser.ts';
 import type { TestTab } from './support/browser.ts';
 import { canvas, deployButton, deploymentRegion, fieldError, palettePostgres, properties, saveButton, statusTone } from './support/pages.ts';
@@ -110,15 +110,15 @@ describe('signing up', () => {
 
 describe('the plan editor', () => {
   let user: SignedUpUser;
-  let api: Api;
+  let api: BrowserTestApi;
 
   beforeAll(async () => {
     user = await signUp(cloud.config);
-    api = new Api(cloud.url, user);
+    api = new BrowserTestApi(cloud.url, user);
   });
 
   it('shows an inline error for 1 GiB of storage and a bad CIDR, and Deploy stays disabled', async () => {
-    const planId = await api.createPlan('invalid-fields');
+    const planId = await api.createLocalPlan('invalid-fields');
     await signInWithStoredSession(page, user);
     await page.goto(`/plans/${planId}`);
     await canvas(page).getByText('db', { exact: true }).click();
@@ -157,7 +157,7 @@ describe('the plan editor', () => {
     'shows a failed deploy in red with the failing step, and the dashboard gives the reason on hover and on focus',
     { timeout: DEPLOY_MS + 20_000 },
     async () => {
-      const planId = await api.createPlan('fails-at-configure');
+      const planId = await api.createLocalPlan('fails-at-configure');
       cloud.injectFault('SendConfigure', 'always');
       try {
         await signInWithStoredSession(page, user);

@@ -1,15 +1,11 @@
 import { spawnSync } from 'node:child_process';
+import { Api, until } from '../../support/api.ts';
 import { planWith } from '../../support/plans.ts';
 import type { SignedUpUser } from '../../support/users.ts';
 
 // The HTTP API as a signed-in user, to arrange what a browser test is not about (a plan already
-// deployed, say) and to check what the browser did.
-
-export interface DeploymentView {
-  status: string;
-  reason?: string;
-  steps: { name: string; status: string; error?: string }[];
-}
+// deployed, a backup taken) and to check what the browser did: the test kit's client plus the
+// arrangements only browser tests share.
 
 export interface BackupView {
   backupId: string;
@@ -17,44 +13,14 @@ export interface BackupView {
   validation: { status: string; detail?: string };
 }
 
-export interface Credentials {
-  host: string;
-  port: number;
-  database: string;
-  username: string;
-  password: string;
-  uri: string;
-}
-
-export interface PlanSummary {
-  id: string;
-  status: string;
-  spec: { name: string };
-}
-
-export class Api {
-  readonly #baseUrl: string;
-  readonly #user: SignedUpUser;
-
+export class BrowserTestApi extends Api {
   constructor(baseUrl: string, user: SignedUpUser) {
-    this.#baseUrl = baseUrl;
-    this.#user = user;
+    super(baseUrl, user.accessToken);
   }
 
-  async call<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-    const response = await fetch(`${this.#baseUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${this.#user.accessToken}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
-  }
-
-  async createPlan(name: string, db: Record<string, unknown> = {}): Promise<string> {
-    const { status, body } = await this.call<{ id: string }>(
-      'POST',
-      '/v1/plan',
+  /** A small local plan named `name`; its id. */
+  createLocalPlan(name: string, db: Record<string, unknown> = {}): Promise<string> {
+    return this.createPlan(
       planWith({
         name,
         target: { cloud: 'local' },
@@ -63,49 +29,23 @@ export class Api {
         network: { allowedCidrs: ['127.0.0.1/32'] },
       }),
     );
-    if (status !== 201) throw new Error(`POST /v1/plan answered ${status}: ${JSON.stringify(body)}`);
-    return body.id;
-  }
-
-  async plans(): Promise<PlanSummary[]> {
-    return (await this.call<{ items: PlanSummary[] }>('GET', '/v1/plan')).body.items;
-  }
-
-  async deployment(planId: string): Promise<DeploymentView> {
-    return (await this.call<DeploymentView>('GET', `/v1/plan/${planId}/deployment`)).body;
-  }
-
-  async credentials(planId: string): Promise<Credentials> {
-    const { status, body } = await this.call<Credentials>('GET', `/v1/plan/${planId}/deployment/credentials`);
-    if (status !== 200) throw new Error(`GET credentials answered ${status}`);
-    return body;
   }
 
   /** Runs a backup now and waits until it has finished and its validation too. */
   async backUp(planId: string, timeoutMs = 60_000): Promise<BackupView> {
     const started = await this.call<{ backupId: string }>('POST', `/v1/plan/${planId}/backups`);
-    if (started.status !== 202) throw new Error(`POST backups answered ${started.status}: ${JSON.stringify(started.body)}`);
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const { body } = await this.call<{ items: BackupView[] }>('GET', `/v1/plan/${planId}/backups`);
-      const backup = body.items.find((item) => item.backupId === started.body.backupId);
-      if (backup !== undefined && backup.status !== 'running' && backup.validation.status !== 'pending') return backup;
-      if (Date.now() > deadline) throw new Error(`backup ${started.body.backupId} unfinished after ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-
-  /** Starts a deploy and waits for it to settle; the final deployment view. */
-  async deploy(planId: string, timeoutMs = 60_000): Promise<DeploymentView> {
-    const started = await this.call('POST', `/v1/plan/${planId}/deploy`);
-    if (started.status !== 202) throw new Error(`POST deploy answered ${started.status}: ${JSON.stringify(started.body)}`);
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const deployment = await this.deployment(planId);
-      if (deployment.status !== 'deploying') return deployment;
-      if (Date.now() > deadline) throw new Error(`plan ${planId} still deploying after ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    if (started.status !== 202) throw new Error(`POST backups answered ${started.status}: ${started.text}`);
+    const backupOf = async () =>
+      (await this.call<{ items: BackupView[] }>('GET', `/v1/plan/${planId}/backups`)).json.items.find(
+        (item) => item.backupId === started.json.backupId,
+      );
+    const backup = await until(
+      backupOf,
+      (found) => found !== undefined && found.status !== 'running' && found.validation.status !== 'pending',
+      timeoutMs,
+    );
+    if (backup === undefined) throw new Error(`backup ${started.json.backupId} is not listed`);
+    return backup;
   }
 }
 

@@ -1,4 +1,6 @@
 import { componentCost } from '@cloudseed/shared/targets/aws/cost';
+import { postgresComponents } from '@cloudseed/shared/cs-json/components';
+import { nodeCount } from '@cloudseed/shared/postgres/nodes';
 import { ApiError, SignedOut } from '../api/client.ts';
 import type { PlanList as PlanPage, PlanResource, PlanStatus } from '../api/types.ts';
 import { Poller, type VisibilityTarget } from '../poller.ts';
@@ -38,11 +40,8 @@ export interface PlanRow {
 
 export function describePlan(plan: PlanResource): PlanRow {
   const { spec } = plan;
-  const [first, ...others] = spec.components;
-  const nodes = spec.components.reduce(
-    (sum, component) => sum + (component.db.topology.mode === 'cluster' ? 1 + component.db.topology.replicas : 1),
-    0,
-  );
+  const [first, ...others] = postgresComponents(spec);
+  const nodes = spec.components.reduce((sum, component) => sum + nodeCount(component), 0);
   return {
     id: plan.id,
     name: spec.name,
