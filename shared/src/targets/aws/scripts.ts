@@ -50,7 +50,20 @@ export function renderNodeScript(summary: string, values: ShellValues, files: re
     if (items.some((item) => /[$`]/.test(item))) header.push('# shellcheck disable=SC2016 # a literal value');
     header.push(typeof value === 'string' ? `${name}=${shellQuote(value)}` : `${name}=(${items.map(shellQuote).join(' ')})`);
   }
-  return [header.join('\n'), '', PRELUDE, ...files.map(scriptFile)].join('\n');
+  return `${header.join('\n')}\n\n${scriptBody(files)}`;
+}
+
+const bodies = new Map<string, string>();
+
+/** The prelude and `files`, joined once per list: every render of a plan sends the same text after its header. */
+function scriptBody(files: readonly string[]): string {
+  const key = files.join('\n');
+  let body = bodies.get(key);
+  if (body === undefined) {
+    body = [PRELUDE, ...files.map(scriptFile)].join('\n');
+    bodies.set(key, body);
+  }
+  return body;
 }
 
 export interface ConfigureContext {
