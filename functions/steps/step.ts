@@ -4,8 +4,9 @@ import { findError } from './errors.ts';
 
 // Every workflow step runs through here. Errors leave as { name, message } that Step Functions
 // (and the local runner) match on: a provider error of a kind the workflow retries keeps its name
-// (TransientError, CapacityError: ../providers/errors.ts), everything else becomes StepFailed; the message is JSON naming the step and the
-// reason, which RecordFailure turns into the red status a customer reads.
+// (TransientError, CapacityError: ../providers/errors.ts), everything else becomes StepFailed; the
+// message is JSON naming the step and the reason, which RecordFailure turns into the red status a
+// customer reads.
 
 export const logger = new Logger({ serviceName: 'cloudseed-steps' });
 
