@@ -1,4 +1,5 @@
 import type { AccountConnection, Component, NodeRole, Target } from '@cloudseed/shared';
+import type { ArchiveBackupType } from '@cloudseed/shared/postgres/pgbackrest';
 
 // The port every deploy, teardown, backup and health-check step talks to. It speaks the domain: a
 // cs-json component in, neutral references out; each provider renders its own cloud's document
@@ -82,6 +83,39 @@ export interface BackupResult {
   readonly tables: readonly TableFingerprint[];
 }
 
+/** A physical backup in the cluster's pgBackRest repository, and the fingerprints that prove it. */
+export interface ArchiveBackupResult {
+  /** pgBackRest's label of the backup set, e.g. `20261205-083000F_20261205-120000I`. */
+  readonly label: string;
+  /** What pgBackRest made: a diff or incr asked for with no full before it becomes a full. */
+  readonly type: ArchiveBackupType;
+  /** ISO times pgBackRest started and stopped the backup. */
+  readonly startedAt: string;
+  readonly stoppedAt: string;
+  /** The database's size, and what this backup added to the repository (compressed). */
+  readonly databaseBytes: number;
+  readonly sizeBytes: number;
+  readonly durationMs: number;
+  readonly serverVersion: string;
+  /**
+   * A named restore point written right after the backup, while every user table was locked
+   * against writes, in the same snapshot the fingerprints were taken in: a restore of the backup
+   * replayed to it must hold exactly these rows.
+   */
+  readonly restorePoint: string;
+  readonly tables: readonly TableFingerprint[];
+}
+
+/** The times a point-in-time restore can reach (ISO). */
+export interface RecoveryWindow {
+  readonly earliest: string;
+  readonly latest: string;
+}
+
+/** Where a point-in-time restore stops: a time in the window, or a backup's restore point. */
+export type RecoveryTarget =
+  { readonly kind: 'time'; readonly time: string } | { readonly kind: 'restore-point'; readonly name: string; readonly label: string };
+
 export type ValidationResult = { readonly status: 'passed'; readonly detail: string } | { readonly status: 'failed'; readonly detail: string };
 
 export interface Provider {
@@ -118,4 +152,29 @@ export interface Provider {
   restoreBackup(target: DeployTarget, primary: NodeRef, location: BackupLocation, recorded: BackupResult): Promise<void>;
   /** Removes a backup's objects. */
   deleteBackup(target: DeployTarget, location: BackupLocation): Promise<void>;
+
+  // --- continuous archiving (pgBackRest): every node archives to the cluster's stanza ---------------
+
+  /**
+   * Takes a pgBackRest backup of the primary (the stanza is created when missing), expires what
+   * retention lets go, then writes the restore point the fingerprints belong to and switches WAL so
+   * it is archived. A failed backup leaves no backup set behind.
+   */
+  archiveBackup(target: DeployTarget, primary: NodeRef, request: { backupId: string; type: ArchiveBackupType }): Promise<ArchiveBackupResult>;
+  /**
+   * Proves a backup: restores it into a scratch server (never the deployment's), replays WAL to its
+   * restore point, runs `pgbackrest verify` and reads its output, and compares the fingerprints.
+   * The scratch server is always removed.
+   */
+  validateArchiveBackup(target: DeployTarget, primary: NodeRef, recorded: ArchiveBackupResult): Promise<ValidationResult>;
+  /** The window a restore can reach; undefined while there is no backup in the repository yet. */
+  recoveryWindow(target: DeployTarget, primary: NodeRef): Promise<RecoveryWindow | undefined>;
+  /**
+   * Restores the cluster in place to the target: the primary is stopped, restored with WAL replayed
+   * to the target and promoted on a new timeline, then started writable. Replicas are rebuilt
+   * separately (rebuildReplicas).
+   */
+  restoreToPoint(target: DeployTarget, primary: NodeRef, recoveryTarget: RecoveryTarget): Promise<void>;
+  /** Rebuilds every replica from the (restored or new) primary and waits until each streams. */
+  rebuildReplicas(target: DeployTarget, primary: NodeRef, replicas: readonly NodeRef[]): Promise<void>;
 }

@@ -1,7 +1,11 @@
 import { STSClient } from '@aws-sdk/client-sts';
 import { renderAwsComponent, renderRegion } from '@cloudseed/shared/targets/aws/aws-json';
 import type { AwsComponent } from '@cloudseed/shared';
+import type { ArchiveBackupType } from '@cloudseed/shared/postgres/pgbackrest';
 import type {
+  ArchiveBackupResult,
+  RecoveryTarget,
+  RecoveryWindow,
   BackupLocation,
   BackupResult,
   CommandKind,
@@ -14,6 +18,7 @@ import type {
   Provider,
   ValidationResult,
 } from '../provider.ts';
+import { PermanentError } from '../errors.ts';
 import * as backups from './backups.ts';
 import { defaultClients, realClock } from './clients.ts';
 import type { AwsContext, AwsPlacement } from './clients.ts';
@@ -132,6 +137,27 @@ export class AwsProvider implements Provider {
   async deleteBackup(target: DeployTarget, location: BackupLocation): Promise<void> {
     backups.checkLocation(location);
     await backups.deleteBackup(this.#context(target), location);
+  }
+  // --- continuous archiving: pgBackRest (being built; see provider.ts) ------------------------------
+
+  archiveBackup(_target: DeployTarget, _primary: NodeRef, _request: { backupId: string; type: ArchiveBackupType }): Promise<ArchiveBackupResult> {
+    return Promise.reject(new PermanentError('continuous archiving is not built for this cloud yet'));
+  }
+
+  validateArchiveBackup(_target: DeployTarget, _primary: NodeRef, _recorded: ArchiveBackupResult): Promise<ValidationResult> {
+    return Promise.reject(new PermanentError('continuous archiving is not built for this cloud yet'));
+  }
+
+  recoveryWindow(_target: DeployTarget, _primary: NodeRef): Promise<RecoveryWindow | undefined> {
+    return Promise.reject(new PermanentError('continuous archiving is not built for this cloud yet'));
+  }
+
+  restoreToPoint(_target: DeployTarget, _primary: NodeRef, _recoveryTarget: RecoveryTarget): Promise<void> {
+    return Promise.reject(new PermanentError('continuous archiving is not built for this cloud yet'));
+  }
+
+  rebuildReplicas(_target: DeployTarget, _primary: NodeRef, _replicas: readonly NodeRef[]): Promise<void> {
+    return Promise.reject(new PermanentError('continuous archiving is not built for this cloud yet'));
   }
 
   /** The target's account clients (refusing a target with no account), its aws-json component, the clock and where things go. */

@@ -16,7 +16,11 @@ import { planNodes } from '@cloudseed/shared/postgres/nodes';
 import type { PlannedNode } from '@cloudseed/shared/postgres/nodes';
 import type { Component, ServerLayout } from '@cloudseed/shared';
 import { PermanentError } from '../errors.ts';
+import type { ArchiveBackupType } from '@cloudseed/shared/postgres/pgbackrest';
 import type {
+  ArchiveBackupResult,
+  RecoveryTarget,
+  RecoveryWindow,
   BackupLocation,
   BackupResult,
   CommandKind,
@@ -458,6 +462,28 @@ export class LocalProvider implements Provider {
       .split('\n')
       .map((line) => line.split('|'))
       .some(([name, setting]) => name !== undefined && wanted[name] !== undefined && Number(wanted[name]) > Number(setting));
+  }
+
+  // --- continuous archiving: pgBackRest (being built; see provider.ts) ------------------------------
+
+  archiveBackup(_target: DeployTarget, _primary: NodeRef, _request: { backupId: string; type: ArchiveBackupType }): Promise<ArchiveBackupResult> {
+    return Promise.reject(new PermanentError('continuous archiving is not built for this cloud yet'));
+  }
+
+  validateArchiveBackup(_target: DeployTarget, _primary: NodeRef, _recorded: ArchiveBackupResult): Promise<ValidationResult> {
+    return Promise.reject(new PermanentError('continuous archiving is not built for this cloud yet'));
+  }
+
+  recoveryWindow(_target: DeployTarget, _primary: NodeRef): Promise<RecoveryWindow | undefined> {
+    return Promise.reject(new PermanentError('continuous archiving is not built for this cloud yet'));
+  }
+
+  restoreToPoint(_target: DeployTarget, _primary: NodeRef, _recoveryTarget: RecoveryTarget): Promise<void> {
+    return Promise.reject(new PermanentError('continuous archiving is not built for this cloud yet'));
+  }
+
+  rebuildReplicas(_target: DeployTarget, _primary: NodeRef, _replicas: readonly NodeRef[]): Promise<void> {
+    return Promise.reject(new PermanentError('continuous archiving is not built for this cloud yet'));
   }
 
   // --- helpers ------------------------------------------------------------------------------------

@@ -1,0 +1,265 @@
+import { quoteLiteral } from './sql.ts';
+
+// Continuous archiving with pgBackRest, the same on every cloud: one stanza per cluster (named after
+// the component) in a repository path per plan, one configuration file per instance, WAL pushed
+// asynchronously and zstd-compressed, a segment at least every minute (archive_timeout), and a
+// heartbeat commit every 15 seconds so that any time in the window has a later commit to stop at.
+// The targets say where the repository is (s3rver over TLS locally, the customer's bucket on AWS)
+// and where the instance's files are; this module renders the rest and reads pgBackRest's answers.
+
+export const ARCHIVE_TIMEOUT_SECONDS = 60;
+export const HEARTBEAT_SECONDS = 15;
+/** Schema and table of the heartbeat; the superuser writes it, nobody else may. */
+export const HEARTBEAT_TABLE = 'cloudseed.heartbeat';
+
+export type ArchiveBackupType = 'full' | 'diff' | 'incr';
+
+export interface S3Repository {
+  readonly bucket: string;
+  /** Host name the certificate is issued to (s3.<region>.amazonaws.com on AWS, localhost here). */
+  readonly endpoint: string;
+  readonly region: string;
+  /** Omitted for 443. */
+  readonly port?: number;
+  /** `auto`: the instance role's credentials (AWS); `shared`: the key pair given here. */
+  readonly keyType: 'auto' | 'shared';
+  readonly key?: string;
+  readonly keySecret?: string;
+  /** A CA bundle the endpoint's certificate verifies with (the local cloud's own CA). */
+  readonly caFile?: string;
+  readonly uriStyle: 'host' | 'path';
+  /** aes-256-cbc passphrase of the repository (AWS); omitted for a repository only this machine reads. */
+  readonly cipherPass?: string;
+}
+
+export interface PgbackrestInstance {
+  readonly stanza: string;
+  /** The repository path of the plan: `/pgbackrest/<planId>`. */
+  readonly repoPath: string;
+  readonly repository: S3Repository;
+  readonly dataDir: string;
+  readonly port: number;
+  readonly socketDir?: string;
+  /** Directories of this instance alone: spool (async archiving), logs, locks. */
+  readonly spoolPath: string;
+  readonly logPath: string;
+  readonly lockPath: string;
+  readonly retentionDays: number;
+  readonly processMax: number;
+}
+
+export const repoPathFor = (planId: string): string => `/pgbackrest/${planId}`;
+
+/** pgbackrest.conf for one instance. Values are single words or paths: a newline in one is refused. */
+export function renderPgbackrestConf(instance: PgbackrestInstance): string {
+  const repo = instance.repository;
+  const global: Record<string, string | number | undefined> = {
+    'repo1-type': 's3',
+    'repo1-path': instance.repoPath,
+    'repo1-s3-bucket': repo.bucket,
+    'repo1-s3-endpoint': repo.endpoint,
+    'repo1-s3-region': repo.region,
+    'repo1-s3-uri-style': repo.uriStyle,
+    'repo1-s3-key-type': repo.keyType,
+    'repo1-s3-key': repo.key,
+    'repo1-s3-key-secret': repo.keySecret,
+    'repo1-storage-port': repo.port,
+    'repo1-storage-ca-file': repo.caFile,
+    'repo1-cipher-type': repo.cipherPass === undefined ? undefined : 'aes-256-cbc',
+    'repo1-cipher-pass': repo.cipherPass,
+    'repo1-retention-full-type': 'time',
+    'repo1-retention-full': instance.retentionDays,
+    'compress-type': 'zst',
+    'compress-level': 3,
+    'archive-async': 'y',
+    'archive-push-queue-max': '4GiB',
+    'spool-path': instance.spoolPath,
+    'log-path': instance.logPath,
+    'lock-path': instance.lockPath,
+    'log-level-console': 'warn',
+    'log-level-stderr': 'off',
+    'log-level-file': 'info',
+    'process-max': instance.processMax,
+    'start-fast': 'y',
+    delta: 'y',
+  };
+  const stanza: Record<string, string | number | undefined> = {
+    'pg1-path': instance.dataDir,
+    'pg1-port': instance.port,
+    'pg1-socket-path': instance.socketDir,
+    'pg1-user': 'postgres',
+  };
+  return [
+    '# Written by CloudSeed: continuous archiving and backups of this instance.',
+    '[global]',
+    ...optionLines(global),
+    '',
+    `[${word(instance.stanza, 'stanza')}]`,
+    ...optionLines(stanza),
+    '',
+  ].join('\n');
+}
+
+function optionLines(options: Record<string, string | number | undefined>): string[] {
+  return Object.entries(options)
+    .filter((entry): entry is [string, string | number] => entry[1] !== undefined)
+    .map(([key, value]) => `${key}=${word(String(value), key)}`);
+}
+
+function word(value: string, what: string): string {
+  if (/[\n\r]/.test(value) || value.trim() !== value || value === '') throw new Error(`pgBackRest ${what} ${JSON.stringify(value)} is not one line`);
+  return value;
+}
+
+/** The server settings that archive through the instance's pgBackRest config (and fetch from it in recovery). */
+export function archiveSettings(configFile: string, stanza: string): Record<string, string> {
+  const pgbackrest = `pgbackrest --config=${configFile} --stanza=${stanza}`;
+  return {
+    wal_level: 'replica',
+    archive_mode: 'on',
+    archive_command: quoteLiteral(`${pgbackrest} archive-push %p`),
+    archive_timeout: String(ARCHIVE_TIMEOUT_SECONDS),
+    restore_command: quoteLiteral(`${pgbackrest} archive-get %f "%p"`),
+  };
+}
+
+/** SQL the heartbeat runs as the superuser: one row a beat, an hour of them kept, with the WAL position. */
+export const HEARTBEAT_SQL = [
+  'SET client_min_messages = warning;',
+  'CREATE SCHEMA IF NOT EXISTS cloudseed;',
+  'REVOKE ALL ON SCHEMA cloudseed FROM PUBLIC;',
+  `CREATE TABLE IF NOT EXISTS ${HEARTBEAT_TABLE} (at timestamptz PRIMARY KEY, lsn pg_lsn NOT NULL);`,
+  `INSERT INTO ${HEARTBEAT_TABLE} VALUES (clock_timestamp(), pg_current_wal_insert_lsn()) ON CONFLICT DO NOTHING;`,
+  `DELETE FROM ${HEARTBEAT_TABLE} WHERE at < now() - interval '1 hour';`,
+].join(' ');
+
+/**
+ * The newest time a restore can reach (ISO, or '' when nothing is archived yet): just before the
+ * newest heartbeat whose commit is in an archived segment, so that recovery finds a later commit to
+ * stop at. Run on the primary as the superuser.
+ */
+export const LATEST_RECOVERABLE_SQL = [
+  'WITH archived AS (',
+  "  SELECT ('x' || substr(last_archived_wal, 9, 8))::bit(32)::bigint::numeric * 4294967296",
+  "       + (('x' || substr(last_archived_wal, 17, 8))::bit(32)::bigint + 1) * (SELECT setting::numeric FROM pg_settings WHERE name = 'wal_segment_size') AS wal_end",
+  "    FROM pg_stat_archiver WHERE last_archived_wal ~ '^[0-9A-F]{24}$')",
+  `SELECT COALESCE(to_char((max(h.at) - interval '1 millisecond') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), '')`,
+  `  FROM ${HEARTBEAT_TABLE} h, archived WHERE (h.lsn - '0/0'::pg_lsn) + 8192 < archived.wal_end;`,
+].join('\n');
+
+// --- pgBackRest's answers -------------------------------------------------------------------------
+
+export interface ArchiveBackupInfo {
+  readonly label: string;
+  readonly type: ArchiveBackupType;
+  /** ISO times the backup started and stopped. */
+  readonly startedAt: string;
+  readonly stoppedAt: string;
+  /** Size of the database at the backup, and of what this backup added to the repository. */
+  readonly databaseBytes: number;
+  readonly repositoryBytes: number;
+  readonly walStart: string;
+  readonly walStop: string;
+}
+
+export interface StanzaInfo {
+  readonly backups: readonly ArchiveBackupInfo[];
+  /** The oldest and newest WAL segments in the repository, across its database histories. */
+  readonly archiveMin?: string;
+  readonly archiveMax?: string;
+  readonly status: { readonly code: number; readonly message: string };
+}
+
+interface InfoJson {
+  name?: unknown;
+  status?: { code?: unknown; message?: unknown };
+  backup?: {
+    label?: unknown;
+    type?: unknown;
+    timestamp?: { start?: unknown; stop?: unknown };
+    info?: { size?: unknown; repository?: { delta?: unknown } };
+    archive?: { start?: unknown; stop?: unknown };
+  }[];
+  archive?: { min?: unknown; max?: unknown }[];
+}
+
+/** Reads `pgbackrest info --output=json` for one stanza; an answer of another shape is an error. */
+export function parseStanzaInfo(text: string, stanza: string): StanzaInfo {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error(`pgbackrest info did not answer JSON: ${text.slice(0, 200)}`);
+  }
+  const entry = Array.isArray(parsed) ? (parsed as InfoJson[]).find((candidate) => candidate.name === stanza) : undefined;
+  if (!entry) throw new Error(`pgbackrest info knows no stanza ${stanza}`);
+  const backups = (entry.backup ?? []).map((backup): ArchiveBackupInfo => {
+    const type = backup.type;
+    const start = backup.timestamp?.start;
+    const stop = backup.timestamp?.stop;
+    if (
+      typeof backup.label !== 'string' ||
+      (type !== 'full' && type !== 'diff' && type !== 'incr') ||
+      typeof start !== 'number' ||
+      typeof stop !== 'number'
+    ) {
+      throw new Error(`pgbackrest info describes a backup of stanza ${stanza} it cannot read`);
+    }
+    return {
+      label: backup.label,
+      type,
+      startedAt: new Date(start * 1000).toISOString(),
+      stoppedAt: new Date(stop * 1000).toISOString(),
+      databaseBytes: typeof backup.info?.size === 'number' ? backup.info.size : 0,
+      repositoryBytes: typeof backup.info?.repository?.delta === 'number' ? backup.info.repository.delta : 0,
+      walStart: typeof backup.archive?.start === 'string' ? backup.archive.start : '',
+      walStop: typeof backup.archive?.stop === 'string' ? backup.archive.stop : '',
+    };
+  });
+  const mins = (entry.archive ?? []).map((archive) => archive.min).filter((name): name is string => typeof name === 'string');
+  const maxes = (entry.archive ?? []).map((archive) => archive.max).filter((name): name is string => typeof name === 'string');
+  return {
+    backups,
+    ...(mins.length > 0 ? { archiveMin: mins.sort()[0] } : {}),
+    ...(maxes.length > 0 ? { archiveMax: maxes.sort().at(-1) } : {}),
+    status: {
+      code: typeof entry.status?.code === 'number' ? entry.status.code : -1,
+      message: typeof entry.status?.message === 'string' ? entry.status.message : 'unknown',
+    },
+  };
+}
+
+/**
+ * `pgbackrest verify` can print an error and still end "completed successfully": its output is the
+ * verdict. Answers the problems it reported (empty when the repository checked out).
+ */
+export function verifyProblems(output: string): string[] {
+  return output
+    .split('\n')
+    .filter((line) => /\b(ERROR|WARN)\b/.test(line) || /\b(invalid|missing|checksum|corrupt)\b/i.test(line.replace(/\btotal\b.*$/, '')))
+    .filter((line) => !/\b0 (invalid|missing)/i.test(line))
+    .map((line) => line.replace(/^\S+ \S+ P\d+ +/, '').trim());
+}
+
+/** The earliest time a restore can reach: the end of the oldest backup still in the repository. */
+export function earliestRecoverable(info: StanzaInfo): string | undefined {
+  return info.backups.map((backup) => backup.stoppedAt).sort()[0];
+}
+
+/**
+ * What a scheduled backup should be: a full when the newest full is older than `fullEveryDays` (or
+ * there is none), a differential when nothing but incrementals ran for `differentialEveryHours`,
+ * else an incremental.
+ */
+export function scheduledBackupType(
+  history: readonly { type: ArchiveBackupType; startedAt: string }[],
+  now: Date,
+  policy: { fullEveryDays: number; differentialEveryHours: number },
+): ArchiveBackupType {
+  const newest = (types: readonly ArchiveBackupType[]) =>
+    Math.max(...history.filter((backup) => types.includes(backup.type)).map((backup) => Date.parse(backup.startedAt)), Number.NEGATIVE_INFINITY);
+  const hour = 60 * 60 * 1000;
+  if (now.getTime() - newest(['full']) >= policy.fullEveryDays * 24 * hour - hour / 2) return 'full';
+  if (now.getTime() - newest(['full', 'diff']) >= policy.differentialEveryHours * hour - hour / 2) return 'diff';
+  return 'incr';
+}
