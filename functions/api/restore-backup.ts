@@ -1,4 +1,4 @@
-import { BACKUP_ID } from '@cloudseed/shared/backups/backups';
+import { BACKUP_ID, kindOf } from '@cloudseed/shared/backups/backups';
 import { Conflict, NotFound } from '@cloudseed/shared/errors';
 import { authedRoute } from '../lib/authed-route.ts';
 import { backups } from '../lib/backups.ts';
@@ -8,7 +8,11 @@ import { plans } from '../lib/plans.ts';
 import { badRequest } from '../lib/problems.ts';
 import { quotas } from '../lib/usage.ts';
 
-/** Restores a backup into the running deployment; the body must say `{ "confirm": true }`. */
+/**
+ * Restores a backup into the running deployment; the body must say `{ "confirm": true }`. A
+ * physical backup rebuilds the cluster as it was at the backup's end (its restore point); a
+ * logical one is loaded into the application database.
+ */
 export const handler = authedRoute(
   async ({ user, params, body }) => {
     const confirmed =
@@ -26,7 +30,8 @@ export const handler = authedRoute(
     const record = BACKUP_ID.test(backupId) ? await backups.get(user.sub, plan.id, backupId) : undefined;
     if (!record) throw new NotFound(`There is no backup ${backupId}.`);
     if (record.status !== 'succeeded') throw new Conflict(`Backup ${backupId} did not complete; choose another one.`);
-    await quotas.startBackup(user.sub, () => deploys.restore(user.sub, plan.id, backupId));
+    const kind = kindOf(record) === 'physical' ? 'backup' : 'logical';
+    await quotas.startBackup(user.sub, () => deploys.restore(user.sub, plan.id, { kind, componentId: record.componentId, backupId }));
     return json(202, { status: 'restoring', backupId }, { location: `/v1/plan/${plan.id}/deployment` });
   },
   { body: true },

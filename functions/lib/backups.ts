@@ -2,6 +2,9 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { backupKey } from '@cloudseed/shared/backups/backups';
+import type { BackupKind, BackupRecord, BackupTrigger } from '@cloudseed/shared/backups/backups';
+import { repoPathFor } from '@cloudseed/shared/postgres/pgbackrest';
+import type { ArchiveBackupType } from '@cloudseed/shared/postgres/pgbackrest';
 import { Conflict } from '@cloudseed/shared/errors';
 import type { Target } from '@cloudseed/shared';
 import { AccountAccessError } from '../providers/errors.ts';
@@ -23,17 +26,56 @@ export const backups = new DynamoBackupRepository(documentClient, requireEnv(bac
 
 const links = new BackupLinks(new STSClient({ retryMode: 'standard', maxAttempts: 3 }));
 
-/** Where a new backup of the deployed target goes. */
+/**
+ * Where a new backup of the deployed target goes: a logical export's object, or the stanza's
+ * folder of the cluster's pgBackRest repository (the label is added once pgBackRest has made it).
+ */
 export async function backupLocationFor(
   ownerId: string,
   target: Target,
   ids: { planId: string; componentId: string; backupId: string },
+  kind: BackupKind = 'logical',
 ): Promise<BackupLocation> {
-  const key = backupKey(ids.planId, ids.componentId, ids.backupId);
+  const key = kind === 'logical' ? backupKey(ids.planId, ids.componentId, ids.backupId) : archiveBackupKey(ids.planId, ids.componentId);
   if (target.cloud === 'local') return { bucket: localBackupBucket(), key };
   const bucket = await accounts.backupBucketFor(ownerId, target);
   if (!bucket) throw new Conflict('The AWS account this plan is deployed to is not connected any more; connect it again to back the plan up.');
   return { bucket, key };
+}
+
+export const archiveBackupKey = (planId: string, componentId: string, label?: string): string =>
+  `${repoPathFor(planId).slice(1)}/backup/${componentId}/${label ?? ''}`;
+
+export interface BackupOpening {
+  readonly ownerId: string;
+  readonly planId: string;
+  readonly componentId: string;
+  readonly backupId: string;
+  readonly trigger: BackupTrigger;
+  readonly kind: BackupKind;
+  /** Physical backups: what to ask pgBackRest for. */
+  readonly type?: ArchiveBackupType;
+  readonly now: Date;
+}
+
+/** Opens the record of a backup whose lock the caller holds: running, validation pending. */
+export async function openBackup(target: Target, opening: BackupOpening): Promise<BackupRecord> {
+  const { ownerId, planId, componentId, backupId, trigger, kind, type, now } = opening;
+  const record: BackupRecord = {
+    ownerId,
+    planId,
+    backupId,
+    componentId,
+    trigger,
+    kind,
+    ...(kind === 'physical' ? { type: type ?? 'full' } : {}),
+    status: 'running',
+    startedAt: now.toISOString(),
+    location: await backupLocationFor(ownerId, target, { planId, componentId, backupId }, kind),
+    validation: { status: 'pending' },
+  };
+  await backups.create(record);
+  return record;
 }
 
 /** A link that downloads the object for `expiresIn` seconds, saved as `filename`. */

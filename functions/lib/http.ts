@@ -44,13 +44,18 @@ export const MAX_JSON_DEPTH = 32;
  * The middleware stack every route shares; `extra` goes between the origin check and the body parser.
  * The origin check comes first so that a request around CloudFront costs no token verification.
  */
-export function route(fn: (request: ApiRequest) => Promise<Reply>, extra: readonly ApiMiddleware[] = [], options: { body?: boolean } = {}) {
+/** `body: 'optional'` lets a request come without one (no body, no content type): the handler sees undefined. */
+export function route(
+  fn: (request: ApiRequest) => Promise<Reply>,
+  extra: readonly ApiMiddleware[] = [],
+  options: { body?: boolean | 'optional' } = {},
+) {
   let handler = middy<ApiEvent, ApiResponse, Error, ApiContext>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(requestIds())
     .use(originVerify());
   for (const middleware of extra) handler = handler.use(middleware);
-  if (options.body) handler = handler.use(jsonBody());
+  if (options.body) handler = handler.use(jsonBody(options.body === 'optional'));
   return handler.use(problems()).handler(async (event, context) =>
     toResponse(
       await fn({
@@ -88,10 +93,11 @@ function requestIds(): ApiMiddleware {
 }
 
 /** Parses a JSON body: content type, size and nesting are checked before JSON.parse sees it. */
-export function jsonBody(): ApiMiddleware {
+export function jsonBody(optional = false): ApiMiddleware {
   return {
     before: (request) => {
       const { event } = request;
+      if (optional && (event.body ?? '') === '' && event.headers['content-type'] === undefined) return;
       const contentType = (event.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
       if (contentType !== 'application/json' && !/^application\/[a-z0-9.+-]+\+json$/.test(contentType)) {
         throw new HttpProblem(415, 'Unsupported Media Type', 'Send the body as application/json.');

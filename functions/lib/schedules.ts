@@ -8,8 +8,10 @@ import {
 import { createHash } from 'node:crypto';
 import { toScheduleExpression } from '@cloudseed/shared/cs-json/cron';
 
-// One EventBridge Scheduler schedule per deployed component with backups on, starting the backup
-// workflow. Locally the same calls reach the local cloud's Scheduler stand-in.
+// EventBridge Scheduler schedules per deployed component with backups on, starting the backup
+// workflow: the daily one (trigger `schedule`: a full or a differential) and, when the plan asks
+// for them, the incrementals between (trigger `incremental`). Locally the same calls reach the
+// local cloud's Scheduler stand-in.
 
 const endpoint = process.env.SCHEDULER_ENDPOINT;
 const client = new SchedulerClient(endpoint ? { endpoint } : {});
@@ -21,20 +23,37 @@ export interface BackupSchedule {
   readonly componentId: string;
   readonly cron: string;
   readonly timezone: string;
+  readonly trigger?: ScheduleTrigger;
 }
 
-/** `cloudseed-backup-<plan>-<component>`; a component id too long for Scheduler's 64 characters is replaced by its hash. */
-export function scheduleName(planId: string, componentId: string): string {
-  const name = `cloudseed-backup-${planId}-${componentId}`;
+export type ScheduleTrigger = 'schedule' | 'incremental';
+const PREFIXES: Record<ScheduleTrigger, string> = { schedule: 'cloudseed-backup-', incremental: 'cloudseed-incr-' };
+
+/** `cloudseed-backup-<plan>-<component>` (`cloudseed-incr-` for incrementals); a component id too long for Scheduler's 64 characters is replaced by its hash. */
+export function scheduleName(planId: string, componentId: string, trigger: ScheduleTrigger = 'schedule'): string {
+  const prefix = `${PREFIXES[trigger]}${planId}-`;
+  const name = `${prefix}${componentId}`;
   if (name.length <= 64) return name;
-  const room = 64 - `cloudseed-backup-${planId}-`.length;
-  return `cloudseed-backup-${planId}-${createHash('sha256').update(componentId).digest('hex').slice(0, room)}`;
+  return `${prefix}${createHash('sha256')
+    .update(componentId)
+    .digest('hex')
+    .slice(0, 64 - prefix.length)}`;
+}
+
+/**
+ * Every `hours` hours, half an hour off the daily backup's minute (when it names one), so that an
+ * incremental does not take the lock the daily backup needs at the same minute.
+ */
+export function incrementalCron(dailyCron: string, hours: number): string {
+  const minute = Number(dailyCron.split(' ')[0]);
+  return `${Number.isInteger(minute) ? (minute + 30) % 60 : 30} */${hours} * * *`;
 }
 
 /** Creates or updates the component's backup schedule. */
 export async function putBackupSchedule(schedule: BackupSchedule): Promise<void> {
+  const trigger = schedule.trigger ?? 'schedule';
   const input = {
-    Name: scheduleName(schedule.planId, schedule.componentId),
+    Name: scheduleName(schedule.planId, schedule.componentId, trigger),
     GroupName: GROUP,
     ScheduleExpression: toScheduleExpression(schedule.cron),
     ScheduleExpressionTimezone: schedule.timezone,
@@ -43,7 +62,7 @@ export async function putBackupSchedule(schedule: BackupSchedule): Promise<void>
     Target: {
       Arn: required('BACKUP_STATE_MACHINE_ARN'),
       RoleArn: process.env.SCHEDULER_ROLE_ARN ?? 'arn:aws:iam::000000000000:role/local-scheduler',
-      Input: JSON.stringify({ ownerId: schedule.ownerId, planId: schedule.planId, componentId: schedule.componentId, trigger: 'schedule' }),
+      Input: JSON.stringify({ ownerId: schedule.ownerId, planId: schedule.planId, componentId: schedule.componentId, trigger }),
     },
   };
   try {
@@ -54,11 +73,14 @@ export async function putBackupSchedule(schedule: BackupSchedule): Promise<void>
   }
 }
 
-export async function deleteBackupSchedule(planId: string, componentId: string): Promise<void> {
-  try {
-    await client.send(new DeleteScheduleCommand({ Name: scheduleName(planId, componentId), GroupName: GROUP }));
-  } catch (error) {
-    if (!(error instanceof ResourceNotFoundException)) throw error;
+/** Removes the component's schedule of that trigger; without one, both. */
+export async function deleteBackupSchedule(planId: string, componentId: string, trigger?: ScheduleTrigger): Promise<void> {
+  for (const each of trigger ? [trigger] : (['schedule', 'incremental'] as const)) {
+    try {
+      await client.send(new DeleteScheduleCommand({ Name: scheduleName(planId, componentId, each), GroupName: GROUP }));
+    } catch (error) {
+      if (!(error instanceof ResourceNotFoundException)) throw error;
+    }
   }
 }
 

@@ -8,7 +8,11 @@ import type { Provider } from './provider.ts';
 
 const loaders: Record<Target['cloud'], () => Promise<Provider>> = {
   aws: () => import('./aws/index.ts').then(({ AwsProvider }) => new AwsProvider()),
-  local: () => import('./local/index.ts').then(({ LocalProvider }) => new LocalProvider({ home: requireEnv('CLOUDSEED_HOME') })),
+  local: () =>
+    import('./local/index.ts').then(
+      ({ LocalProvider, archiveRepositoryFrom }) =>
+        new LocalProvider({ home: requireEnv('CLOUDSEED_HOME'), archive: archiveRepositoryFrom(process.env) }),
+    ),
 };
 
 const loaded = new Map<Target['cloud'], Promise<Provider>>();

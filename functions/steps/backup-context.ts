@@ -2,14 +2,15 @@ import type { BackupRecord, DeploymentRecord } from '@cloudseed/shared';
 import { backups } from '../lib/backups.ts';
 import { deployments } from '../lib/plans.ts';
 import { providerFor } from '../providers/index.ts';
-import type { BackupResult, DeployTarget, NodeRef, Provider } from '../providers/provider.ts';
+import type { ArchiveBackupResult, BackupResult, DeployTarget, NodeRef, Provider } from '../providers/provider.ts';
 import { nodeRefOf, targetOf } from './context.ts';
 
 export interface BackupInput {
   readonly ownerId: string;
   readonly planId: string;
   readonly componentId: string;
-  readonly trigger: 'schedule' | 'manual';
+  /** schedule: the daily backup; incremental: one between (both from the plan's schedules); manual: the API's. */
+  readonly trigger: 'schedule' | 'incremental' | 'manual';
   readonly backupId?: string;
   /** Re-validates this existing backup instead of taking a new one. */
   readonly validateOnly?: boolean;
@@ -51,5 +52,22 @@ export function recordedResult(record: BackupRecord): BackupResult {
     durationMs: record.durationMs ?? 0,
     serverVersion: record.serverVersion ?? '',
     tables: record.tables,
+  };
+}
+
+export function recordedArchive(record: BackupRecord): ArchiveBackupResult {
+  const { label, type, stoppedAt, restorePoint, tables } = record;
+  if (!label || !type || !stoppedAt || !restorePoint || !tables) throw new Error(`backup ${record.backupId} holds no completed pgBackRest backup`);
+  return {
+    label,
+    type,
+    startedAt: record.startedAt,
+    stoppedAt,
+    databaseBytes: record.databaseBytes ?? 0,
+    sizeBytes: record.sizeBytes ?? 0,
+    durationMs: record.durationMs ?? 0,
+    serverVersion: record.serverVersion ?? '',
+    restorePoint,
+    tables,
   };
 }

@@ -1,3 +1,4 @@
+import { kindOf } from '@cloudseed/shared/backups/backups';
 import { backups } from '../lib/backups.ts';
 import { deployments } from '../lib/plans.ts';
 import { providerFor } from '../providers/index.ts';
@@ -21,7 +22,9 @@ export const handler = step('RecordBackupFailure', async (input: BackupInput) =>
       error: `${failure.step}: ${failure.reason}`,
       validation: record.validation.status === 'pending' ? { status: 'skipped', detail: 'the backup did not complete' } : record.validation,
     });
-    if (deployment) await (await providerFor(deployment.spec.target)).deleteBackup(await targetOf(deployment, input.componentId), record.location);
+    // pgBackRest keeps no failed backup set; a logical export's partial objects go.
+    if (deployment && kindOf(record) === 'logical')
+      await (await providerFor(deployment.spec.target)).deleteBackup(await targetOf(deployment, input.componentId), record.location);
   }
   await deployments.releaseBackup(input.ownerId, input.planId, input.backupId, {
     step: failure.step,

@@ -26,6 +26,9 @@ export const stepModules = {
   RecordBackupFailureFunctionArn: 'steps/backup-failed.ts',
   RestoreBackupFunctionArn: 'steps/restore.ts',
   FinishRestoreFunctionArn: 'steps/restore-finish.ts',
+  RestoreToPointFunctionArn: 'steps/restore-to-point.ts',
+  RebuildReplicasFunctionArn: 'steps/rebuild-replicas.ts',
+  StartFullBackupFunctionArn: 'steps/restore-full-backup.ts',
 } as const;
 
 export type StepSubstitution = keyof typeof stepModules;

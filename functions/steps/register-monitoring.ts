@@ -1,5 +1,5 @@
 import type { DeployedComponent } from '@cloudseed/shared';
-import { deleteBackupSchedule, putBackupSchedule } from '../lib/schedules.ts';
+import { deleteBackupSchedule, incrementalCron, putBackupSchedule } from '../lib/schedules.ts';
 import { componentContext, required } from './context.ts';
 import type { ComponentInput } from './context.ts';
 import { step } from './step.ts';
@@ -13,13 +13,13 @@ export const handler = step('RegisterMonitoring', async (input: ComponentInput):
   const { target } = await componentContext(input);
   const { backup } = target.component.db;
   if (backup.enabled) {
-    await putBackupSchedule({
-      ownerId: input.ownerId,
-      planId: input.planId,
-      componentId: target.component.id,
-      cron: backup.schedule,
-      timezone: backup.timezone,
-    });
+    const schedule = { ownerId: input.ownerId, planId: input.planId, componentId: target.component.id, timezone: backup.timezone };
+    await putBackupSchedule({ ...schedule, cron: backup.schedule });
+    if (backup.incrementalEveryHours > 0) {
+      await putBackupSchedule({ ...schedule, cron: incrementalCron(backup.schedule, backup.incrementalEveryHours), trigger: 'incremental' });
+    } else {
+      await deleteBackupSchedule(input.planId, target.component.id, 'incremental');
+    }
   } else {
     await deleteBackupSchedule(input.planId, target.component.id);
   }

@@ -51,10 +51,13 @@ const STEP_ACCESS: Partial<Record<StepSubstitution, StepAccess>> = {
   // An in-place resize stops, modifies and starts each node in turn (replicas first): minutes per node.
   LaunchNodesFunctionArn: { timeout: Duration.minutes(15) },
   RegisterMonitoringFunctionArn: { schedules: true },
-  // pg_dump, its validation and pg_restore run on the node through Run Command and are waited for.
+  // The backup (pgBackRest or pg_dump), its validation and pg_restore run on the node through Run Command and are waited for.
   DumpBackupFunctionArn: { timeout: Duration.minutes(15) },
   ValidateBackupFunctionArn: { timeout: Duration.minutes(15) },
   RestoreBackupFunctionArn: { timeout: Duration.minutes(15) },
+  // pgBackRest's restore of the primary and the clones of the replicas, waited for the same way.
+  RestoreToPointFunctionArn: { timeout: Duration.minutes(15) },
+  RebuildReplicasFunctionArn: { timeout: Duration.minutes(15) },
 };
 
 /** The `${Name}` placeholders of an ASL file, in order of first use. */

@@ -4,6 +4,7 @@ import { stepModules } from '@cloudseed/functions/steps/index';
 import { StepError } from '@cloudseed/functions/steps/step';
 import type { LocalCredentials } from './aws.ts';
 import { log } from './log.ts';
+import { HEARTBEAT_SECONDS } from '@cloudseed/shared/postgres/pgbackrest';
 import { BACKUP_BUCKET, startS3 } from './s3.ts';
 import type { LocalS3 } from './s3.ts';
 import { startScheduler } from './scheduler.ts';
@@ -37,6 +38,10 @@ export function workflowEnvironment(workflows: LocalWorkflows): Record<string, s
     SCHEDULER_ENDPOINT: workflows.scheduler.endpoint,
     S3_ENDPOINT: workflows.s3.endpoint,
     BACKUP_BUCKET,
+    // pgBackRest's repository: the same bucket, over TLS.
+    ARCHIVE_S3_HOST: workflows.s3.tls.host,
+    ARCHIVE_S3_PORT: String(workflows.s3.tls.port),
+    ARCHIVE_S3_CA_FILE: workflows.s3.tls.caFile,
   };
 }
 
@@ -94,7 +99,7 @@ export async function startWorkflows(home: string, region: string, credentials: 
  */
 export async function startInstances(home: string): Promise<{ stop(): Promise<void> }> {
   // Loaded here, after the environment is set: the provider builds its clients as it loads.
-  const { startExisting, stopAll } = await import('@cloudseed/functions/providers/local/lifecycle');
+  const { beatAll, startExisting, stopAll } = await import('@cloudseed/functions/providers/local/lifecycle');
   for (const outcome of await startExisting(home)) {
     if (!outcome.ok) log.error(`could not restart ${outcome.planId}/${outcome.name}: ${outcome.error ?? 'unknown error'}`);
   }
@@ -114,10 +119,16 @@ export async function startInstances(home: string): Promise<{ stop(): Promise<vo
     checking = checking.then(checkAll).catch((error: unknown) => log.error('health check failed', error));
   }, HEALTH_INTERVAL_MS);
   timer.unref();
+  let beating: Promise<unknown> = Promise.resolve();
+  const heartbeat = setInterval(() => {
+    beating = beating.then(() => beatAll(home)).catch((error: unknown) => log.error('heartbeat failed', error));
+  }, HEARTBEAT_SECONDS * 1000);
+  heartbeat.unref();
   return {
     stop: async () => {
       clearInterval(timer);
-      await checking;
+      clearInterval(heartbeat);
+      await Promise.all([checking, beating]);
       await stopAll(home);
     },
   };

@@ -4,3 +4,4 @@ export { startExisting, stopAll } from './lifecycle.ts';
 export type { LifecycleOptions, NodeOutcome } from './lifecycle.ts';
 export { clearFaults, consumeFault, injectFault, readFaults } from './faults.ts';
 export type { FaultMode, Faults } from './faults.ts';
+export { archiveRepositoryFrom } from './archive.ts';

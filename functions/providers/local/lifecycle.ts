@@ -1,4 +1,6 @@
-import { binDirOf, DEFAULT_POSTGRES_ROOT, isRunning, startServer, stopServer } from './server.ts';
+import { HEARTBEAT_SQL } from '@cloudseed/shared/postgres/pgbackrest';
+import { exists } from './files.ts';
+import { adminSql, binDirOf, DEFAULT_POSTGRES_ROOT, isRunning, isStandby, startServer, stopServer } from './server.ts';
 import type { Server } from './server.ts';
 import { ensureHomeReachable } from './local-provider.ts';
 import { withLock } from './lock.ts';
@@ -67,4 +69,28 @@ async function attempt(node: KnownNode, action: (server: Server) => Promise<void
   } catch (error) {
     return { ...base, ok: false, error: error instanceof Error ? error.message : String(error) };
   }
+}
+
+/**
+ * One heartbeat commit on every running primary that archives: the newest archived one bounds the
+ * recovery window, and a restore to any earlier time finds a later commit to stop at. Answers how
+ * many primaries took it; one that cannot (starting, stopping, being restored) is skipped.
+ */
+export async function beatAll(home: string, options: LifecycleOptions = {}): Promise<number> {
+  let beats = 0;
+  for (const { record, paths } of await listNodes(home)) {
+    if (!record.running || !(await exists(paths.pgbackrestConf)) || (await isStandby(paths)) || !(await isRunning(paths))) continue;
+    const server: Server = {
+      name: record.name,
+      paths,
+      port: record.port,
+      bin: binDirOf(options.postgresRoot ?? DEFAULT_POSTGRES_ROOT, record.major),
+    };
+    const beat = await adminSql(server, HEARTBEAT_SQL).then(
+      () => true,
+      () => false,
+    );
+    if (beat) beats += 1;
+  }
+  return beats;
 }

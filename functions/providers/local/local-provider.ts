@@ -15,7 +15,7 @@ import {
 import { planNodes } from '@cloudseed/shared/postgres/nodes';
 import type { PlannedNode } from '@cloudseed/shared/postgres/nodes';
 import type { Component, ServerLayout } from '@cloudseed/shared';
-import { PermanentError } from '../errors.ts';
+import { PermanentError, TransientError } from '../errors.ts';
 import type { ArchiveBackupType } from '@cloudseed/shared/postgres/pgbackrest';
 import type {
   ArchiveBackupResult,
@@ -33,6 +33,19 @@ import type {
   Provider,
   ValidationResult,
 } from '../provider.ts';
+import {
+  checkArchiving,
+  clearRecoverySettings,
+  ensureStanza,
+  recoveryWindowOf,
+  removeStanza,
+  restoreDataDir,
+  takeArchiveBackup,
+  validateArchiveBackup,
+  waitUntilWritable,
+  writeArchiveConfig,
+} from './archive.ts';
+import type { Archive, ArchiveRepository } from './archive.ts';
 import { backupDatabase, deleteBackupObjects, restoreBackupObject, validateBackupObject } from './backup.ts';
 import type { DatabaseRef } from './backup.ts';
 import type { KeyAndCertificate } from '../certificates.ts';
@@ -62,6 +75,7 @@ import {
   adminSql,
   basebackup,
   binDirOf,
+  emptyPostgresDir,
   checkConfig,
   conninfo,
   ensureServerCertificate,
@@ -95,6 +109,8 @@ export interface LocalProviderOptions {
   readonly home: string;
   /** Where PostgreSQL majors are installed as `<root>/<major>/bin`; Debian's layout by default. */
   readonly postgresRoot?: string;
+  /** pgBackRest's repository (the local cloud's S3 over TLS); without one the servers do not archive. */
+  readonly archive?: ArchiveRepository;
 }
 
 /** A deployment this machine cannot run; said before anything is created. */
@@ -120,9 +136,12 @@ export class LocalProvider implements Provider {
   readonly #home: string;
   readonly #postgresRoot: string;
 
+  readonly #archive: ArchiveRepository | undefined;
+
   constructor(options: LocalProviderOptions) {
     this.#home = options.home;
     this.#postgresRoot = options.postgresRoot ?? DEFAULT_POSTGRES_ROOT;
+    this.#archive = options.archive;
   }
 
   async preflight(target: DeployTarget): Promise<void> {
@@ -315,6 +334,7 @@ export class LocalProvider implements Provider {
         await removeNodeDir(paths);
       });
     }
+    if (this.#archive) await removeStanza(this.#archive, target.planId, componentId);
     await rm(commandsDir(this.#home, target.planId, componentId), { recursive: true, force: true });
     await rm(passwordFile(this.#home, target.planId, componentId), { force: true });
     await rm(replicationPasswordFile(this.#home, target.planId, componentId), { force: true });
@@ -383,23 +403,26 @@ export class LocalProvider implements Provider {
     // Raising a hot-standby limit (max_connections, ...) must reach the standbys before the primary,
     // lowering it the primary first; new replicas are cloned from the reconfigured primary.
     const standbysFirst = (await this.#raisesStandbyLimits(spec, primary)) ? await filterAsync(replicas, (node) => isStandby(node.paths)) : [];
-    for (const replica of standbysFirst.filter(selected)) await this.#configureNode(spec, replica, primary, authority, replicationPassword);
+    for (const replica of standbysFirst.filter(selected)) await this.#configureNode(target, replica, primary, authority, replicationPassword);
     if (selected(primary)) {
-      await this.#configureNode(spec, primary, primary, authority, replicationPassword);
+      await this.#configureNode(target, primary, primary, authority, replicationPassword);
       await this.#ensureRoles(spec, primary.server, password, replicationPassword);
+      const archive = this.#archiveOf(target, primary.paths);
+      if (archive) await ensureStanza(archive);
     }
     for (const replica of replicas.filter((node) => selected(node) && !standbysFirst.includes(node))) {
-      await this.#configureNode(spec, replica, primary, authority, replicationPassword);
+      await this.#configureNode(target, replica, primary, authority, replicationPassword);
     }
   }
 
   async #configureNode(
-    spec: Component,
+    target: DeployTarget,
     node: LocalNode,
     primary: LocalNode,
     authority: KeyAndCertificate,
     replicationPassword: string | undefined,
   ): Promise<void> {
+    const spec = target.component;
     const { paths, server, record } = node;
     await withLock(paths.root, async () => {
       await prepareNodeDirs(paths);
@@ -420,16 +443,22 @@ export class LocalProvider implements Provider {
       } else {
         await trustPlanCa(paths, primary.paths);
       }
-      const clustered = spec.db.topology.mode === 'cluster';
-      await writeServerConfig(
-        paths,
-        renderPostgresqlConf(spec, layoutOf(record, paths)),
-        renderPgHba(spec, { extraCidrs: LOOPBACK_CIDRS, ...(clustered ? { replicationCidrs: ['127.0.0.1/32'] } : {}) }),
-        renderPgIdent(spec),
-      );
+      await this.#writeConfigFiles(target, node, await this.#writeArchiveConfig(target, record, paths));
       await applyConfig(server);
       await writeNodeRecord(paths, { ...record, running: true, memoryGiB: spec.hardware.memoryGiB });
     });
+  }
+
+  /** postgresql.conf's include, pg_hba.conf and pg_ident.conf as the plan says. */
+  async #writeConfigFiles(target: DeployTarget, node: LocalNode, archive: Archive | undefined): Promise<void> {
+    const spec = target.component;
+    const clustered = spec.db.topology.mode === 'cluster';
+    await writeServerConfig(
+      node.paths,
+      renderPostgresqlConf(spec, layoutOf(node.record, node.paths, archive)),
+      renderPgHba(spec, { extraCidrs: LOOPBACK_CIDRS, ...(clustered ? { replicationCidrs: ['127.0.0.1/32'] } : {}) }),
+      renderPgIdent(spec),
+    );
   }
 
   async #ensureRoles(spec: Component, primary: Server, password: string, replicationPassword: string | undefined): Promise<void> {
@@ -455,7 +484,10 @@ export class LocalProvider implements Provider {
 
   async #raisesStandbyLimits(spec: Component, primary: LocalNode): Promise<boolean> {
     if (!(await isRunning(primary.paths))) return false;
-    const wanted: Record<string, string> = { ...tuneComponent(spec).settings, ...productionSettings(spec, layoutOf(primary.record, primary.paths)) };
+    const wanted: Record<string, string> = {
+      ...tuneComponent(spec).settings,
+      ...productionSettings(spec, layoutOf(primary.record, primary.paths, this.#archiveOf({ component: spec }, primary.paths))),
+    };
     const names = HOT_STANDBY_LIMITS.map(quoteLiteral).join(', ');
     const current = await adminSql(primary.server, `SELECT name, setting FROM pg_settings WHERE name IN (${names});\n`);
     return current
@@ -464,26 +496,91 @@ export class LocalProvider implements Provider {
       .some(([name, setting]) => name !== undefined && wanted[name] !== undefined && Number(wanted[name]) > Number(setting));
   }
 
-  // --- continuous archiving: pgBackRest (being built; see provider.ts) ------------------------------
+  // --- continuous archiving (archive.ts) --------------------------------------------------------
 
-  archiveBackup(_target: DeployTarget, _primary: NodeRef, _request: { backupId: string; type: ArchiveBackupType }): Promise<ArchiveBackupResult> {
-    return Promise.reject(new PermanentError('continuous archiving is not built for this cloud yet'));
+  async archiveBackup(target: DeployTarget, primary: NodeRef, request: { backupId: string; type: ArchiveBackupType }): Promise<ArchiveBackupResult> {
+    const db = await this.#databaseOf(target, primary);
+    return takeArchiveBackup(db, this.#requireArchive(target, db.server.paths), request);
   }
 
-  validateArchiveBackup(_target: DeployTarget, _primary: NodeRef, _recorded: ArchiveBackupResult): Promise<ValidationResult> {
-    return Promise.reject(new PermanentError('continuous archiving is not built for this cloud yet'));
+  async validateArchiveBackup(target: DeployTarget, primary: NodeRef, recorded: ArchiveBackupResult): Promise<ValidationResult> {
+    const db = await this.#databaseOf(target, primary);
+    const archive = this.#requireArchive(target, db.server.paths);
+    return withLock(`ports:${this.#home}`, async () => {
+      // Held while the scratch server runs: no new node takes its port meanwhile.
+      const taken = new Set((await listNodes(this.#home)).map((node) => node.record.port));
+      const [port] = await reserveLoopbackPorts(1, taken);
+      if (port === undefined) throw new TransientError('no free loopback port for the scratch restore');
+      return validateArchiveBackup(this.#home, db, archive, recorded, port);
+    });
   }
 
-  recoveryWindow(_target: DeployTarget, _primary: NodeRef): Promise<RecoveryWindow | undefined> {
-    return Promise.reject(new PermanentError('continuous archiving is not built for this cloud yet'));
+  async recoveryWindow(target: DeployTarget, primary: NodeRef): Promise<RecoveryWindow | undefined> {
+    const db = await this.#databaseOf(target, primary);
+    return recoveryWindowOf(db.server, this.#requireArchive(target, db.server.paths));
   }
 
-  restoreToPoint(_target: DeployTarget, _primary: NodeRef, _recoveryTarget: RecoveryTarget): Promise<void> {
-    return Promise.reject(new PermanentError('continuous archiving is not built for this cloud yet'));
+  async restoreToPoint(target: DeployTarget, primary: NodeRef, recoveryTarget: RecoveryTarget): Promise<void> {
+    const nodes = await this.#nodesOf(target);
+    const node = nodes.find((candidate) => candidate.record.name === primary.name);
+    if (node?.record.role !== 'primary') throw new PermanentError(`node ${primary.name} is not the primary of ${target.component.id}`);
+    const archive = this.#requireArchive(target, node.paths);
+    // The replicas follow a history the restore abandons: they stop now and are cloned again after.
+    for (const replica of nodes.filter((candidate) => candidate !== node)) {
+      await withLock(replica.paths.root, () => stopServer(replica.server));
+    }
+    await withLock(node.paths.root, async () => {
+      await stopServer(node.server);
+      await restoreDataDir(node.server, archive, recoveryTarget);
+      // The restored directory holds the configuration of its time; the plan's current one applies.
+      await this.#writeConfigFiles(target, node, archive);
+      await startServer(node.server);
+      await waitUntilWritable(node.server);
+      await clearRecoverySettings(node.server);
+      await writeNodeRecord(node.paths, { ...node.record, running: true });
+    });
+    // The new timeline's first segment in the repository, so that the window reaches past the restore.
+    await checkArchiving(node.server, archive);
   }
 
-  rebuildReplicas(_target: DeployTarget, _primary: NodeRef, _replicas: readonly NodeRef[]): Promise<void> {
-    return Promise.reject(new PermanentError('continuous archiving is not built for this cloud yet'));
+  async rebuildReplicas(target: DeployTarget, primary: NodeRef, replicas: readonly NodeRef[]): Promise<void> {
+    const nodes = await this.#nodesOf(target);
+    const primaryNode = nodes.find((candidate) => candidate.record.name === primary.name);
+    if (primaryNode?.record.role !== 'primary') throw new PermanentError(`node ${primary.name} is not the primary of ${target.component.id}`);
+    const authority = await this.#authorityOf(target);
+    const replicationPassword = await readSecret(replicationPasswordFile(this.#home, target.planId, target.component.id), 'the replication password');
+    for (const ref of replicas) {
+      const replica = nodes.find((candidate) => candidate.record.name === ref.name && candidate.record.role === 'replica');
+      if (!replica) throw new PermanentError(`node ${ref.name} is not a replica of ${target.component.id}`);
+      await withLock(replica.paths.root, async () => {
+        await stopServer(replica.server);
+        // An empty data directory is cloned again from the primary by the configure below.
+        await emptyPostgresDir(replica.paths.data);
+      });
+      await this.#configureNode(target, replica, primaryNode, authority, replicationPassword);
+    }
+  }
+
+  /** The node's archiving, when the local cloud has a repository. */
+  #archiveOf(target: Pick<DeployTarget, 'component'>, paths: NodePaths): Archive | undefined {
+    return this.#archive ? { configFile: paths.pgbackrestConf, stanza: safeName('component id', target.component.id) } : undefined;
+  }
+
+  #requireArchive(target: DeployTarget, paths: NodePaths): Archive {
+    const archive = this.#archiveOf(target, paths);
+    if (!archive) throw new PermanentError('this local cloud has no archive repository (start it with npm start)');
+    return archive;
+  }
+
+  async #writeArchiveConfig(target: DeployTarget, record: NodeRecord, paths: NodePaths): Promise<Archive | undefined> {
+    if (!this.#archive) return undefined;
+    return writeArchiveConfig(paths, {
+      planId: target.planId,
+      stanza: safeName('component id', target.component.id),
+      port: record.port,
+      retentionDays: target.component.db.backup.retentionDays,
+      repository: this.#archive,
+    });
   }
 
   // --- helpers ------------------------------------------------------------------------------------
@@ -553,7 +650,7 @@ export async function committedMemoryGiB(
 }
 
 /** The server's paths and port: the only part of postgresql.conf that differs from an EC2 instance's. */
-export function layoutOf(record: NodeRecord, paths: NodePaths): ServerLayout {
+export function layoutOf(record: NodeRecord, paths: NodePaths, archive?: Archive): ServerLayout {
   return {
     listenAddresses: '127.0.0.1',
     port: record.port,
@@ -561,6 +658,7 @@ export function layoutOf(record: NodeRecord, paths: NodePaths): ServerLayout {
     sslKeyFile: paths.keyFile,
     logDirectory: paths.logDir,
     unixSocketDirectory: paths.socketDir,
+    ...(archive ? { archive } : {}),
   };
 }
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 //     data/                                  the cluster (initdb or pg_basebackup)   \
 //     tls/server.crt, server.key, ca.crt     signed by the plan's CA, key 0600        > 0700, postgres'
 //     log/, socket/                          server logs, Unix socket                /
+//     pgbackrest/pgbackrest.conf, spool/...  the node's pgBackRest config (0600), its spool, logs, locks (postgres', 0700)
 //   instances/<planId>/commands/<component>/ outcomes of install/configure commands
 //   secrets/<planId>/<component>.password    0600, root-owned; .replication-password for clusters
 //   secrets/<planId>/ca.pem                  the plan's certificate authority (certificate + key), 0600
@@ -54,6 +55,9 @@ export interface NodePaths {
   readonly socketDir: string;
   /** A replica's credentials for streaming from the primary (libpq passfile). */
   readonly replicationPassfile: string;
+  /** pgBackRest's config of this node (it holds the repository's key) and its spool, log and lock directories. */
+  readonly pgbackrestDir: string;
+  readonly pgbackrestConf: string;
 }
 
 export function nodePaths(home: string, planId: string, nodeName: string): NodePaths {
@@ -73,6 +77,8 @@ export function pathsOf(root: string): NodePaths {
     startupLog: join(root, 'log', 'startup.log'),
     socketDir: socketDirFor(root),
     replicationPassfile: join(root, 'replication.pgpass'),
+    pgbackrestDir: join(root, 'pgbackrest'),
+    pgbackrestConf: join(root, 'pgbackrest', 'pgbackrest.conf'),
   };
 }
 

@@ -58,7 +58,7 @@ export async function prepareNodeDirs(paths: NodePaths): Promise<void> {
   const postgres = postgresAccount();
   // Nodes made before the node directory was root's had it postgres'; it is taken back.
   await ensureDir(paths.root, 0o711, rootAccount(), postgres);
-  for (const dir of [paths.data, paths.tlsDir, paths.logDir, paths.socketDir]) await ensureDir(dir, 0o700, postgres);
+  for (const dir of [paths.data, paths.tlsDir, paths.logDir, paths.socketDir, paths.pgbackrestDir]) await ensureDir(dir, 0o700, postgres);
 }
 
 /**
@@ -102,7 +102,7 @@ export async function removeNodeDir(paths: NodePaths): Promise<void> {
   if (root === undefined) return;
   // A node made before the node directory was root's: take it back first, so nothing in it can move.
   if (root.uid !== 0) await ensureDir(paths.root, 0o711, rootAccount(), postgresAccount());
-  for (const dir of [paths.data, paths.tlsDir, paths.logDir, paths.socketDir]) {
+  for (const dir of [paths.data, paths.tlsDir, paths.logDir, paths.socketDir, paths.pgbackrestDir]) {
     await emptyPostgresDir(dir);
     await rmdir(dir).catch((error: unknown) => {
       if (!isMissing(error)) throw error;

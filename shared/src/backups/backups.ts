@@ -1,7 +1,13 @@
 // Backups as the customer sees them: one record per backup, proven by a restore when the plan
 // asks for validation. The object itself lives in S3; the record says what is in it.
 
+import type { ArchiveBackupType } from '../postgres/pgbackrest.ts';
+
 export type BackupStatus = 'running' | 'succeeded' | 'failed';
+/** physical: a pgBackRest backup, restored to any time with the archived WAL; logical: a pg_dump export to download. */
+export type BackupKind = 'physical' | 'logical';
+/** schedule: the daily backup; incremental: one of those between; restore: the full after a restore; manual: asked for. */
+export type BackupTrigger = 'schedule' | 'incremental' | 'manual' | 'restore';
 export type ValidationStatus = 'pending' | 'passed' | 'failed' | 'skipped';
 
 export interface TableFingerprintRecord {
@@ -15,7 +21,15 @@ export interface BackupRecord {
   readonly planId: string;
   readonly backupId: string;
   readonly componentId: string;
-  readonly trigger: 'schedule' | 'manual';
+  readonly trigger: BackupTrigger;
+  /** Absent on backups made before continuous archiving: those are logical. */
+  readonly kind?: BackupKind;
+  /** Physical backups: what pgBackRest made, its label, when it stopped and the restore point its validation replays to. */
+  readonly type?: ArchiveBackupType;
+  readonly label?: string;
+  readonly stoppedAt?: string;
+  readonly restorePoint?: string;
+  readonly databaseBytes?: number;
   readonly status: BackupStatus;
   readonly startedAt: string;
   readonly finishedAt?: string;
@@ -52,12 +66,18 @@ export function backupKey(planId: string, componentId: string, backupId: string)
   return `plans/${planId}/${componentId}/${backupId}.dump`;
 }
 
+export const kindOf = (record: Pick<BackupRecord, 'kind'>): BackupKind => record.kind ?? 'logical';
+
 /** What the API shows of a backup. */
 export function backupResource(record: BackupRecord) {
   return {
     backupId: record.backupId,
     component: record.componentId,
     trigger: record.trigger,
+    kind: kindOf(record),
+    ...(record.type ? { type: record.type } : {}),
+    ...(record.label ? { label: record.label } : {}),
+    ...(record.stoppedAt ? { stoppedAt: record.stoppedAt } : {}),
     status: record.status,
     startedAt: record.startedAt,
     ...(record.finishedAt ? { finishedAt: record.finishedAt } : {}),

@@ -89,12 +89,22 @@ const hardwareSchema = z.strictObject({
     .optional(),
 });
 
+// WAL is archived continuously; these say when base backups are taken. The daily one (`schedule`)
+// is a full when the newest full is `fullEveryDays` old, else a differential; incrementals run
+// every `incrementalEveryHours` between them (0: none).
 const backupSchema = z.strictObject({
   enabled: z.boolean().default(true),
   schedule: backupSchedule.default('0 3 * * *'),
   timezone: z.string().max(64).refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin').default('UTC'),
   retentionDays: z.int().min(1).max(3650).default(7),
   validate: z.boolean().default(true),
+  fullEveryDays: z.int().min(1).max(35).default(7),
+  incrementalEveryHours: z
+    .int()
+    .min(0)
+    .max(12)
+    .refine((hours) => hours === 0 || 24 % hours === 0, 'must divide a day: 0 (none), 1, 2, 3, 4, 6, 8 or 12')
+    .default(4),
 });
 
 const topologySchema = z

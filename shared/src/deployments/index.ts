@@ -13,6 +13,6 @@ export { redeployProblems } from './redeploy.ts';
 export { readableCause, timelineFromHistory } from './timeline.ts';
 export type { HistoryEvent, StepStatus, TimelineStep } from './timeline.ts';
 export { DeployService } from './service.ts';
-export type { DeployServiceDependencies, WorkflowEngine, WorkflowInput } from './service.ts';
+export type { DeployServiceDependencies, RestoreRequest, WorkflowEngine, WorkflowInput } from './service.ts';
 export { caFileName, connectionUri } from './connection.ts';
 export type { ConnectionEndpoint } from './connection.ts';

@@ -14,9 +14,18 @@ export interface WorkflowInput {
   readonly planId: string;
   readonly deploymentId: string;
   readonly mode: WorkflowMode;
-  /** Restores only: the backup to restore. */
-  readonly backupId?: string;
+  /** Restores only: what is restored. */
+  readonly restore?: RestoreRequest;
 }
+
+/**
+ * A logical backup is loaded into the running database; a point-in-time restore rebuilds the
+ * cluster from its pgBackRest repository, to a time or to a physical backup's restore point.
+ */
+export type RestoreRequest =
+  | { readonly kind: 'logical'; readonly componentId: string; readonly backupId: string }
+  | { readonly kind: 'point-in-time'; readonly componentId: string; readonly targetTime: string }
+  | { readonly kind: 'backup'; readonly componentId: string; readonly backupId: string };
 
 export interface WorkflowEngine {
   /** Starts the workflow named by the input's mode; returns the execution's id (ARN). */
@@ -94,8 +103,8 @@ export class DeployService {
     return 'tearing_down';
   }
 
-  /** Restores a backup into what runs: the plan goes orange, then green (or red with the reason). */
-  async restore(ownerId: string, planId: string, backupId: string): Promise<void> {
+  /** Restores into what runs: the plan goes orange, then green (or red with the reason). */
+  async restore(ownerId: string, planId: string, request: RestoreRequest): Promise<{ deploymentId: string }> {
     await this.#deps.plans.get(ownerId, planId);
     const current = await this.#deps.deployments.get(ownerId, planId);
     if (!current || current.status !== 'running' || !current.components?.length)
@@ -109,7 +118,8 @@ export class DeployService {
       revision: current.revision + 1,
     };
     await this.#deps.deployments.start(record, current.revision);
-    await this.#startOrRelease(record, backupId);
+    await this.#startOrRelease(record, request);
+    return { deploymentId: record.deploymentId };
   }
 
   async #requireAccount(ownerId: string, target: Target): Promise<void> {
@@ -124,14 +134,14 @@ export class DeployService {
     );
   }
 
-  async #startOrRelease(record: DeploymentRecord, backupId?: string): Promise<string> {
+  async #startOrRelease(record: DeploymentRecord, restore?: RestoreRequest): Promise<string> {
     try {
       const executionArn = await this.#deps.workflows.start({
         ownerId: record.ownerId,
         planId: record.planId,
         deploymentId: record.deploymentId,
         mode: record.mode,
-        ...(backupId ? { backupId } : {}),
+        ...(restore ? { restore } : {}),
       });
       await this.#deps.deployments.update(record.ownerId, record.planId, record.deploymentId, { executionArn });
       return executionArn;

@@ -1,5 +1,6 @@
 import { quoteLiteral } from './sql.ts';
 import type { Component } from '../cs-json/schema.ts';
+import { archiveSettings } from './pgbackrest.ts';
 import { tune } from './pgtune.ts';
 import type { TuneResult } from './pgtune.ts';
 
@@ -17,6 +18,8 @@ export interface ServerLayout {
   readonly logDirectory: string;
   /** Where the server's Unix socket lives; omitted to keep the distribution's default. */
   readonly unixSocketDirectory?: string;
+  /** Continuous archiving through this instance's pgBackRest config, to the cluster's stanza. */
+  readonly archive?: { readonly configFile: string; readonly stanza: string };
 }
 
 export const REPLICATION_USER = 'replicator';
@@ -71,6 +74,7 @@ export function productionSettings(component: Component, layout: ServerLayout): 
       hot_standby_feedback: 'on',
     });
   }
+  if (layout.archive) Object.assign(settings, archiveSettings(layout.archive.configFile, layout.archive.stanza));
   return settings;
 }
 

@@ -230,15 +230,24 @@ export function parseStanzaInfo(text: string, stanza: string): StanzaInfo {
 }
 
 /**
- * `pgbackrest verify` can print an error and still end "completed successfully": its output is the
- * verdict. Answers the problems it reported (empty when the repository checked out).
+ * `pgbackrest verify --output=text --verbose` can print an error and still end "completed successfully": its
+ * output is the verdict. Answers the problems it reported (empty when the repository checked out):
+ * errors and warnings, a stanza or backup whose status is not ok/valid, non-zero counts of missing
+ * or invalid files, and WAL ranges it flags.
  */
 export function verifyProblems(output: string): string[] {
-  return output
-    .split('\n')
-    .filter((line) => /\b(ERROR|WARN)\b/.test(line) || /\b(invalid|missing|checksum|corrupt)\b/i.test(line.replace(/\btotal\b.*$/, '')))
-    .filter((line) => !/\b0 (invalid|missing)/i.test(line))
-    .map((line) => line.replace(/^\S+ \S+ P\d+ +/, '').trim());
+  const problems: string[] = [];
+  for (const raw of output.split('\n')) {
+    const line = raw.trim();
+    const logged = /\b(ERROR|WARN)(?: \[\d+\])?: (.*)$/.exec(line);
+    if (logged) problems.push(`${logged[1]}: ${logged[2]}`);
+    else if (/^status: /.test(line) && line !== 'status: ok') problems.push(line);
+    else if (/^backup: .*status: (?!valid\b)/.test(line)) problems.push(line);
+    else if (/\b(missing|checksum invalid|size invalid|other): [1-9]/.test(line)) problems.push(line);
+    else if (/^wal range: .*(missing|invalid)/i.test(line)) problems.push(line);
+  }
+  if (problems.length === 0 && !/^status: ok$/m.test(output)) problems.push('pgbackrest verify did not report "status: ok"');
+  return [...new Set(problems)];
 }
 
 /** The earliest time a restore can reach: the end of the oldest backup still in the repository. */
@@ -247,19 +256,18 @@ export function earliestRecoverable(info: StanzaInfo): string | undefined {
 }
 
 /**
- * What a scheduled backup should be: a full when the newest full is older than `fullEveryDays` (or
- * there is none), a differential when nothing but incrementals ran for `differentialEveryHours`,
- * else an incremental.
+ * What a scheduled backup is: the daily one a full when the newest full is `fullEveryDays` old (or
+ * there is none), else a differential; the ones between are incrementals.
  */
 export function scheduledBackupType(
+  trigger: 'daily' | 'incremental',
   history: readonly { type: ArchiveBackupType; startedAt: string }[],
   now: Date,
-  policy: { fullEveryDays: number; differentialEveryHours: number },
+  fullEveryDays: number,
 ): ArchiveBackupType {
-  const newest = (types: readonly ArchiveBackupType[]) =>
-    Math.max(...history.filter((backup) => types.includes(backup.type)).map((backup) => Date.parse(backup.startedAt)), Number.NEGATIVE_INFINITY);
-  const hour = 60 * 60 * 1000;
-  if (now.getTime() - newest(['full']) >= policy.fullEveryDays * 24 * hour - hour / 2) return 'full';
-  if (now.getTime() - newest(['full', 'diff']) >= policy.differentialEveryHours * hour - hour / 2) return 'diff';
-  return 'incr';
+  const fulls = history.filter((backup) => backup.type === 'full').map((backup) => Date.parse(backup.startedAt));
+  const newestFull = Math.max(...fulls, Number.NEGATIVE_INFINITY);
+  // Half an hour of slack: a full that ran a little late a week ago still counts as a week old.
+  if (now.getTime() - newestFull >= fullEveryDays * 24 * 60 * 60 * 1000 - 30 * 60 * 1000) return 'full';
+  return trigger === 'daily' ? 'diff' : 'incr';
 }
