@@ -3,6 +3,7 @@ import type {
   Account,
   AccountList,
   Backup,
+  BackupRequest,
   ConnectAccountInput,
   Credentials,
   Deployment,
@@ -10,6 +11,8 @@ import type {
   PlanInput,
   PlanList,
   PlanResource,
+  PointInTimeRestoreStarted,
+  RecoveryWindow,
 } from './types.ts';
 
 /** An RFC 9457 problem answered by the API, with the field problems of a 400. */
@@ -101,8 +104,18 @@ export class ApiClient {
     return items;
   }
 
-  runBackup(id: string): Promise<{ backupId: string }> {
-    return this.json('POST', `/v1/plan/${encodeURIComponent(id)}/backups`);
+  /** Without a request the API takes a full physical backup. */
+  runBackup(id: string, request?: BackupRequest): Promise<{ backupId: string }> {
+    return this.json('POST', `/v1/plan/${encodeURIComponent(id)}/backups`, request);
+  }
+
+  recoveryWindow(id: string): Promise<RecoveryWindow> {
+    return this.json('GET', `/v1/plan/${encodeURIComponent(id)}/recovery-window`);
+  }
+
+  /** Restores the running deployment in place to `targetTime` (ISO, UTC); a 400 names /targetTime when it is outside the window. */
+  restoreToPoint(id: string, targetTime: string): Promise<PointInTimeRestoreStarted> {
+    return this.json('POST', `/v1/plan/${encodeURIComponent(id)}/restore`, { targetTime, confirm: true });
   }
 
   async restoreBackup(id: string, backupId: string): Promise<void> {

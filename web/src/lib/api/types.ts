@@ -5,6 +5,7 @@ import type { backupResource } from '@cloudseed/shared/backups/backups';
 import type { ConnectionEndpoint } from '@cloudseed/shared/deployments/connection';
 import type { TimelineStep } from '@cloudseed/shared/deployments/timeline';
 import type { NodeRole } from '@cloudseed/shared/postgres/config';
+import type { ArchiveBackupType } from '@cloudseed/shared/postgres/pgbackrest';
 
 // What the API answers, as the web app reads it.
 
@@ -29,7 +30,37 @@ export interface DeploymentNode {
 
 export type Endpoint = ConnectionEndpoint;
 
-export type Backup = ReturnType<typeof backupResource>;
+/**
+ * A physical backup is a pgBackRest backup set (full, differential or incremental) in the plan's
+ * repository; a logical one is a pg_dump export, the only kind that can be downloaded. Records
+ * from before continuous archiving carry no kind: they are pg_dump exports.
+ */
+export type Backup = LogicalBackup | PhysicalBackup;
+export type LogicalBackup = ReturnType<typeof backupResource> & { readonly kind?: 'logical' };
+export type PhysicalBackup = ReturnType<typeof backupResource> & {
+  readonly kind: 'physical';
+  readonly type: ArchiveBackupType;
+  /** pgBackRest's label of the backup set, e.g. `20261205-083000F`. */
+  readonly label: string;
+  readonly stoppedAt?: string;
+};
+
+/** `POST /v1/plan/{id}/backups`: a physical backup of a type (full by default), or a pg_dump export. */
+export type BackupRequest = { readonly type: ArchiveBackupType } | { readonly kind: 'logical' };
+
+/** `GET /v1/plan/{id}/recovery-window`: the times a point-in-time restore can reach; null until the first backup is in the repository. */
+export interface RecoveryWindow {
+  readonly component: string;
+  readonly earliest: string | null;
+  readonly latest: string | null;
+}
+
+/** `POST /v1/plan/{id}/restore` answered 202: the restore runs; the deployment shows its steps. */
+export interface PointInTimeRestoreStarted {
+  readonly status: 'restoring';
+  readonly component: string;
+  readonly targetTime: string;
+}
 
 export interface Deployment {
   readonly status: PlanStatus;

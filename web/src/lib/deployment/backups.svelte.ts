@@ -1,5 +1,5 @@
 import { SignedOut } from '../api/client.ts';
-import type { Backup } from '../api/types.ts';
+import type { Backup, BackupRequest } from '../api/types.ts';
 import type { DeploymentClient } from './deployment.svelte.ts';
 import { describeError } from './format.ts';
 
@@ -14,8 +14,8 @@ export class BackupsState {
   loaded = $state(false);
   /** The last request failed, in words. */
   error = $state<string | undefined>();
-  /** "Run backup now" was pressed and its POST has not answered yet. */
-  starting = $state(false);
+  /** "Run backup now" or "Logical export" was pressed and its POST has not answered yet. */
+  starting = $state<'backup' | 'export' | undefined>();
   /** Backups whose validation this view asked for and that have not settled yet. */
   validating = $state.raw<readonly string[]>([]);
 
@@ -48,18 +48,19 @@ export class BackupsState {
     return this.#inFlight;
   }
 
-  /** POST run-now, then follow the new backup until it finishes. */
-  async runNow(): Promise<void> {
+  /** POST run-now, then follow the new backup until it finishes. `{ kind: 'logical' }` is a pg_dump export, the kind that downloads. */
+  async runNow(request: BackupRequest = { type: 'full' }): Promise<void> {
     if (this.starting) return;
-    this.starting = true;
+    const logical = 'kind' in request;
+    this.starting = logical ? 'export' : 'backup';
     this.error = undefined;
     try {
-      await this.#client.runBackup(this.#planId);
+      await this.#client.runBackup(this.#planId, request);
     } catch (error) {
-      this.error = describeError(error, 'Starting the backup');
+      this.error = describeError(error, logical ? 'Starting the export' : 'Starting the backup');
       return;
     } finally {
-      this.starting = false;
+      this.starting = undefined;
     }
     await this.load({ fresh: true });
   }

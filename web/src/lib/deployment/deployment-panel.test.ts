@@ -5,6 +5,8 @@ import { ApiError } from '../api/client.ts';
 import DeploymentPanel from './deployment-panel.svelte';
 import { FAST_POLL_MS, SLOW_POLL_MS } from './deployment.svelte.ts';
 import { BACKUP_POLL_MS } from './backups.svelte.ts';
+import { formatDateTime } from './format.ts';
+import { browserTimeZone, toLocalInput } from './point-in-time.ts';
 import {
   at,
   backup,
@@ -13,8 +15,10 @@ import {
   failedDeployment,
   fakeClient,
   fakeClipboard,
+  physicalBackup,
   PLAN_ID,
   polyfillDialog,
+  RECOVERY_WINDOW,
   runningDeployment,
   settle,
   T0,
@@ -267,6 +271,7 @@ describe('the Deployment panel', () => {
   it('has no serious or critical accessibility problems while running', async () => {
     await mount(
       fakeClient(runningDeployment(), [
+        physicalBackup(),
         backup(),
         backup({
           backupId: '20261124T030000Z-0000beef',
@@ -311,6 +316,41 @@ describe('the Backups region', () => {
     expect(row?.textContent).toContain('3 tables, 120 rows match');
   });
 
+  it('says what kind each backup is, and offers the download only for a logical export', async () => {
+    await mount(
+      fakeClient(runningDeployment(), [
+        physicalBackup({ backupId: '20261124T120000Z-0000000c', type: 'incr', label: '20261124-094905F_20261124-120000I' }),
+        physicalBackup({ backupId: '20261124T110000Z-0000000b', type: 'diff', label: '20261124-094905F_20261124-110000D' }),
+        physicalBackup(),
+        backup(),
+      ]),
+    );
+
+    const rows = within(screen.getByRole('region', { name: 'Backups' }))
+      .getAllByRole('row')
+      .slice(1);
+    const typeOf = (row: HTMLElement | undefined) => row?.querySelectorAll('td')[0]?.textContent.trim().replace(/\s+/g, ' ');
+    expect(rows.map(typeOf)).toEqual([
+      'Incremental 20261124-094905F_20261124-120000I',
+      'Differential 20261124-094905F_20261124-110000D',
+      'Full 20261124-094905F',
+      'Logical export',
+    ]);
+    expect(rows.map((row) => within(row).queryByRole('button', { name: 'Download' }) !== null)).toEqual([false, false, false, true]);
+    expect(rows.map((row) => within(row).queryByRole('button', { name: 'Restore' }) !== null)).toEqual([true, true, true, true]);
+  });
+
+  it('takes a logical export on demand', async () => {
+    const client = fakeClient(runningDeployment(), []);
+    await mount(client);
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Logical export' }));
+    await settle();
+
+    expect(client.runBackup).toHaveBeenCalledExactlyOnceWith(PLAN_ID, { kind: 'logical' });
+    expect(client.backups).toHaveBeenCalledTimes(2);
+  });
+
   it('runs a backup now and follows it every 2 s until it finishes', async () => {
     const client = fakeClient(runningDeployment(), []);
     await mount(client);
@@ -319,7 +359,7 @@ describe('the Backups region', () => {
 
     await fireEvent.click(screen.getByRole('button', { name: 'Run backup now' }));
     await settle();
-    expect(client.runBackup).toHaveBeenCalledExactlyOnceWith(PLAN_ID);
+    expect(client.runBackup).toHaveBeenCalledExactlyOnceWith(PLAN_ID, { type: 'full' });
     expect(client.backups).toHaveBeenCalledTimes(2);
     expect(screen.getByRole('region', { name: 'Backups' }).textContent).toContain('In progress');
     expect(screen.getByRole<HTMLButtonElement>('button', { name: 'Run backup now' }).disabled).toBe(true);
@@ -377,7 +417,7 @@ describe('the Backups region', () => {
     expect(screen.queryByRole('dialog')).toBeNull();
     expect(stepRow('Restore the backup').textContent).toContain('In progress');
     expect(stepRow('Finish the restore').textContent).toContain('Pending');
-    expect(screen.getByText(/Restoring a backup/)).toBeTruthy();
+    expect(screen.getByText(/Restoring the database/)).toBeTruthy();
   });
 
   it('keeps the dialog open with the reason when a restore is refused', async () => {
@@ -406,5 +446,113 @@ describe('the Backups region', () => {
     const buttons = screen.getAllByRole<HTMLButtonElement>('button', { name: 'Restore' });
     expect(buttons).toHaveLength(1);
     expect(buttons[0]?.disabled).toBe(true);
+  });
+});
+
+describe('the Point-in-time recovery region', () => {
+  const region = () => screen.getByRole('region', { name: 'Point-in-time recovery' });
+  const restoreToPoint = () => within(region()).getByRole<HTMLButtonElement>('button', { name: 'Restore to a point in time' });
+
+  it('shows the window in local time, with the exact UTC instant in a tooltip', async () => {
+    const client = fakeClient();
+    await mount(client);
+
+    expect(client.recoveryWindow).toHaveBeenCalledExactlyOnceWith(PLAN_ID);
+    const [earliest, latest] = within(region()).getAllByText((_, element) => element?.tagName === 'TIME');
+    expect(earliest?.textContent).toBe(formatDateTime(RECOVERY_WINDOW.earliest, { seconds: true }));
+    expect(earliest?.getAttribute('title')).toBe('2026-11-24 09:49:05 UTC');
+    expect(latest?.getAttribute('datetime')).toBe(RECOVERY_WINDOW.latest);
+    expect(latest?.getAttribute('title')).toBe('2026-11-24 09:49:45 UTC');
+    expect(region().textContent).toMatch(/Any second from .+ to .+/);
+    expect(restoreToPoint().disabled).toBe(false);
+  });
+
+  it('loads the window again with every refresh of the deployment, as it moves', async () => {
+    const client = fakeClient();
+    // Each answer is a new document, as the API's are.
+    client.deployment.mockImplementation(() => Promise.resolve(runningDeployment()));
+    await mount(client);
+    client.recoveryWindow.mockResolvedValue({ component: 'db', earliest: RECOVERY_WINDOW.earliest, latest: at(55_000) });
+
+    await vi.advanceTimersByTimeAsync(SLOW_POLL_MS);
+    await settle();
+
+    expect(client.recoveryWindow).toHaveBeenCalledTimes(2);
+    expect(
+      within(region())
+        .getAllByText((_, element) => element?.tagName === 'TIME')[1]
+        ?.getAttribute('datetime'),
+    ).toBe(at(55_000));
+  });
+
+  it('says the window opens with the first backup, and offers no restore until then', async () => {
+    const client = fakeClient();
+    client.recoveryWindow.mockResolvedValue({ component: 'db', earliest: null, latest: null });
+    await mount(client);
+
+    expect(region().textContent).toContain('Available after the first backup.');
+    expect(restoreToPoint().disabled).toBe(true);
+  });
+
+  it('is not there unless the plan runs with backups on', async () => {
+    const failed = fakeClient(failedDeployment());
+    const { unmount } = await mount(failed);
+    expect(screen.queryByRole('region', { name: 'Point-in-time recovery' })).toBeNull();
+    expect(failed.recoveryWindow).not.toHaveBeenCalled();
+    unmount();
+
+    const withoutBackups = fakeClient(runningDeployment({ backup: undefined }));
+    await mount(withoutBackups);
+    expect(screen.queryByRole('region', { name: 'Point-in-time recovery' })).toBeNull();
+  });
+
+  it('restores to the latest time after the plan is confirmed, then follows the restore’s steps', async () => {
+    const client = fakeClient();
+    await mount(client);
+
+    await fireEvent.click(restoreToPoint());
+    await settle();
+    const dialog = screen.getByRole('dialog', { name: 'Restore “orders” to a point in time?' });
+    expect(within(dialog).getByLabelText<HTMLInputElement>('Restore to').value).toBe(toLocalInput(RECOVERY_WINDOW.latest, browserTimeZone()));
+    vi.useRealTimers();
+    expect(await seriousViolations()).toEqual([]);
+    vi.useFakeTimers();
+    vi.setSystemTime(T0 + 60_000);
+
+    client.deployment.mockResolvedValue(
+      runningDeployment({
+        status: 'deploying',
+        mode: 'restore',
+        endedAt: undefined,
+        steps: [{ name: 'RestoreToPoint', status: 'running', startedAt: at(59_000) }],
+      }),
+    );
+    await fireEvent.click(within(dialog).getByRole('checkbox', { name: /Rewind “orders”/ }));
+    await fireEvent.click(within(dialog).getByRole('button', { name: 'Restore to this time' }));
+    await settle();
+
+    expect(client.restoreToPoint).toHaveBeenCalledExactlyOnceWith(PLAN_ID, RECOVERY_WINDOW.latest);
+    expect(screen.queryByRole('dialog')).toBeNull();
+    expect(within(screen.getByRole('region', { name: 'Deployment' })).getByText('Deploying', { exact: true })).toBeTruthy();
+    expect(stepRow('Restore to the point in time').textContent).toContain('In progress');
+    expect(stepRow('Rebuild replicas').textContent).toContain('Pending');
+    expect(stepRow('Start a full backup').textContent).toContain('Pending');
+    expect(screen.getByText(/Restoring the database/)).toBeTruthy();
+  });
+
+  it('shows a refused restore in the dialog and keeps it open', async () => {
+    const client = fakeClient();
+    client.restoreToPoint.mockRejectedValue(new ApiError(409, 'Conflict', 'A deployment of this plan is running; try again when it has finished.'));
+    await mount(client);
+
+    await fireEvent.click(restoreToPoint());
+    await settle();
+    const dialog = screen.getByRole('dialog');
+    await fireEvent.click(within(dialog).getByRole('checkbox', { name: /Rewind “orders”/ }));
+    await fireEvent.click(within(dialog).getByRole('button', { name: 'Restore to this time' }));
+    await settle();
+
+    expect(within(dialog).getByRole('alert').textContent).toContain('A deployment of this plan is running');
+    expect(screen.getByRole('dialog')).toBe(dialog);
   });
 });

@@ -27,6 +27,20 @@ describe('step names', () => {
     expect(timelineRows({ status: 'failed', mode: 'restore', steps })).toHaveLength(1);
   });
 
+  it('lists a point-in-time restore’s steps in words, with the full backup that follows it', () => {
+    const steps = [
+      { name: 'RestoreToPoint', status: 'succeeded' as const, startedAt: '2026-11-24T09:49:08.658Z', endedAt: '2026-11-24T09:49:12.400Z' },
+      { name: 'RebuildReplicas', status: 'running' as const, startedAt: '2026-11-24T09:49:12.400Z' },
+    ];
+
+    expect(timelineRows({ status: 'deploying', mode: 'restore', steps }).map((row) => [row.label, row.state])).toEqual([
+      ['Restore to the point in time', 'succeeded'],
+      ['Rebuild replicas', 'running'],
+      ['Finish the restore', 'pending'],
+      ['Start a full backup', 'pending'],
+    ]);
+  });
+
   it('does not list a step of one component as pending when another component reached it', () => {
     const rows = timelineRows({
       status: 'deploying',

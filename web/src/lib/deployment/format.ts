@@ -28,7 +28,10 @@ const STEP_LABELS: Readonly<Record<string, string>> = {
   RecordTeardownFailure: 'Record the failure',
   // restore.asl.json
   RestoreBackup: 'Restore the backup',
+  RestoreToPoint: 'Restore to the point in time',
+  RebuildReplicas: 'Rebuild replicas',
   FinishRestore: 'Finish the restore',
+  StartFullBackup: 'Start a full backup',
   // backup.asl.json and the other places a failure can come from
   StartBackup: 'Start the backup',
   DumpBackup: 'Dump the database',
@@ -74,8 +77,11 @@ const EXPECTED_STEPS: Readonly<Record<NonNullable<Deployment['mode']>, readonly 
     'MarkRunning',
   ],
   teardown: ['Render', 'Destroy', 'DeletePlan'],
-  restore: ['RestoreBackup', 'FinishRestore'],
+  restore: ['RestoreToPoint', 'RebuildReplicas', 'FinishRestore', 'StartFullBackup'],
 };
+
+/** A restore of a pg_dump export goes through fewer steps than one replaying the archive to a time. */
+const LOGICAL_RESTORE_STEPS: readonly string[] = ['RestoreBackup', 'FinishRestore'];
 
 export type StepState = DeploymentStep['status'] | 'pending';
 
@@ -115,7 +121,7 @@ export function timelineRows(deployment: Pick<Deployment, 'status' | 'mode' | 's
   const inProgress = deployment.status === 'deploying' || deployment.status === 'deleting';
   if (!inProgress || !deployment.mode) return rows;
   const reached = new Set(deployment.steps.map((step) => step.name.replace(/ \(.+\)$/, '')));
-  const expected = EXPECTED_STEPS[deployment.mode];
+  const expected = deployment.mode === 'restore' && reached.has('RestoreBackup') ? LOGICAL_RESTORE_STEPS : EXPECTED_STEPS[deployment.mode];
   const last = Math.max(-1, ...[...reached].map((name) => expected.indexOf(name)));
   for (const name of expected.slice(last + 1)) rows.push({ key: `pending:${name}`, label: stepLabel(name), state: 'pending' });
   return rows;

@@ -1,6 +1,6 @@
 import { flushSync } from 'svelte';
 import { vi } from 'vitest';
-import type { Backup, Credentials, Deployment } from '../api/types.ts';
+import type { Backup, Credentials, Deployment, LogicalBackup, PhysicalBackup } from '../api/types.ts';
 import type { DeploymentClient } from './deployment.svelte.ts';
 
 // Test doubles for the deployment view: an API client whose answers a test sets, fixtures shaped
@@ -70,7 +70,8 @@ export function failedDeployment(): Deployment {
   };
 }
 
-export function backup(changes: Partial<Backup> = {}): Backup {
+/** A pg_dump export, as every backup was before continuous archiving. */
+export function backup(changes: Partial<LogicalBackup> = {}): LogicalBackup {
   return {
     backupId: '20261124T094905Z-88300bce',
     component: 'db',
@@ -82,6 +83,21 @@ export function backup(changes: Partial<Backup> = {}): Backup {
     durationMs: 113,
     validation: { status: 'passed', detail: '3 tables, 120 rows match' },
     ...changes,
+  };
+}
+
+/** From the first backup's start to the last archived commit, as the local cloud answers. */
+export const RECOVERY_WINDOW = { earliest: '2026-11-24T09:49:05.512Z', latest: '2026-11-24T09:49:45.000Z' } as const;
+
+/** A pgBackRest backup set: full unless told otherwise. */
+export function physicalBackup(changes: Partial<PhysicalBackup> = {}): PhysicalBackup {
+  return {
+    ...backup({ backupId: '20261124T094905Z-5e1f0a2b', sizeBytes: 3_355_443 }),
+    type: 'full',
+    label: '20261124-094905F',
+    stoppedAt: at(6000),
+    ...changes,
+    kind: 'physical',
   };
 }
 
@@ -107,6 +123,10 @@ export function fakeClient(deployment: Deployment = runningDeployment(), backups
     validateBackup: vi.fn<DeploymentClient['validateBackup']>(() => Promise.resolve()),
     backupDownload: vi.fn<DeploymentClient['backupDownload']>(() =>
       Promise.resolve({ url: 'http://127.0.0.1/backup.dump', expiresAt: at(900_000), format: 'pg_dump custom format (pg_restore)' }),
+    ),
+    recoveryWindow: vi.fn<DeploymentClient['recoveryWindow']>(() => Promise.resolve({ component: 'db', ...RECOVERY_WINDOW })),
+    restoreToPoint: vi.fn<DeploymentClient['restoreToPoint']>((_planId, targetTime) =>
+      Promise.resolve({ status: 'restoring', component: 'db', targetTime }),
     ),
   } satisfies DeploymentClient;
 }
