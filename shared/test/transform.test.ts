@@ -160,7 +160,8 @@ describe('postgresql.conf and pg_hba.conf', () => {
   it("writes pgtune's block, then a marked production block with TLS, scram and logging", () => {
     const conf = only(renderAwsJson(plan({ hardware: { aws: { instanceType: 'm7g.xlarge' } } }), { planId: 'p-1' }).components).postgres
       .postgresqlConf;
-    const [tuned, production] = conf.split('# --- CloudSeed production settings');
+    const [tuned, rest] = conf.split('# --- CloudSeed production settings');
+    const [production, archiving] = (rest ?? '').split('# --- CloudSeed continuous archiving');
     expect(tuned).toContain('# --- pgtune: web workload');
     expect(tuned).toContain('shared_buffers = 4GB\n');
     expect(tuned).toContain('max_connections = 100\n');
@@ -170,6 +171,16 @@ describe('postgresql.conf and pg_hba.conf', () => {
     expect(production).toContain("ssl_min_protocol_version = 'TLSv1.2'\n");
     expect(production).toContain('log_connections = on\n');
     expect(production).not.toContain('wal_level');
+    // Every node archives through its own pgBackRest config, for the component's stanza.
+    expect(archiving).toContain('\nwal_level = replica\narchive_mode = on\n');
+    expect(archiving).toContain("archive_command = 'pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --stanza=db archive-push %p'\n");
+    expect(archiving).toContain('archive_timeout = 60\n');
+  });
+
+  it("archives even on a desktop workload, overriding pgtune's minimal WAL", () => {
+    const conf = only(renderAwsJson(plan({ db: { workload: 'desktop' } }), { planId: 'p-1' }).components).postgres.postgresqlConf;
+    expect(conf.lastIndexOf('wal_level = replica')).toBeGreaterThan(conf.indexOf('wal_level = minimal'));
+    expect(conf.indexOf('wal_level = minimal')).toBeGreaterThan(-1);
   });
 
   it("turns WAL shipping back on for a cluster even on a desktop workload, after pgtune's minimal", () => {
@@ -213,7 +224,7 @@ describe('install and configure scripts', () => {
     const image = findOs(os, version) as OsImage;
     return {
       install: renderInstallScript(component, image),
-      configure: renderConfigureScript(component, image, { region: 'eu-central-1', passwordParameter: '/cloudseed/p-1/db/password' }),
+      configure: renderConfigureScript(component, image, { planId: 'p-1', region: 'eu-central-1', passwordParameter: '/cloudseed/p-1/db/password' }),
     };
   }
 
