@@ -11,8 +11,8 @@ import { baseTags, isCluster } from './target.ts';
 // Secrets on AWS: SecureString parameters in the customer's SSM Parameter Store, which only the
 // plan's instances and the credentials route read. The application role's password, a cluster's
 // replication password, the plan's certificate authority (certificate and key), and the passphrase
-// of the component's pgBackRest repository. Teardown leaves the passphrase, like the repository it
-// encrypts: the backups are the customer's, and without it they could never be read again.
+// of the component's pgBackRest repository. Teardown deletes them all: a torn-down plan's repository
+// (left in the customer's bucket, like its dumps) can no longer be decrypted.
 
 const PASSWORD_LENGTH = 32;
 const PASSWORD_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -78,7 +78,12 @@ export async function readCaCertificate({ target, component, clients: { ssm } }:
 }
 
 export async function deleteSecrets({ component, clients: { ssm } }: AwsContext): Promise<void> {
-  const names = [component.passwordParameter, replicationParameter(component), certificateAuthorityParameter(component)];
+  const names = [
+    component.passwordParameter,
+    replicationParameter(component),
+    certificateAuthorityParameter(component),
+    archiveCipherParameterFor(component.passwordParameter),
+  ];
   // Names that do not exist come back in InvalidParameters, not as an error.
   await call('ssm:DeleteParameters', () => ssm.send(new DeleteParametersCommand({ Names: names })));
 }
