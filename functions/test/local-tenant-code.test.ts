@@ -235,9 +235,11 @@ describe('tenant code in the application database', () => {
       if (!component.ok) throw new Error(JSON.stringify(component.errors));
       const [spec] = component.plan.components;
       if (!spec) throw new Error('no component');
-      const script = renderConfigureScript(spec, findOs('amazon-linux', '2023') as OsImage, { region: 'eu-west-1', passwordParameter: '/p' }).split(
-        '\n',
-      );
+      const script = renderConfigureScript(spec, findOs('amazon-linux', '2023') as OsImage, {
+        planId: 'p',
+        region: 'eu-west-1',
+        passwordParameter: '/p',
+      }).split('\n');
       // The Python program is a quoted value in the script's header; the function that runs it is in configure.sh.
       const valueFrom = script.findIndex((line) => line.startsWith('SCRAM_VERIFIER_PY='));
       const valueTo = script.findIndex((line, index) => index > valueFrom && line.endsWith("'"));

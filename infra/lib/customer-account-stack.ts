@@ -8,7 +8,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { backupBucketName } from '@cloudseed/shared/targets/aws/account';
 import { CUSTOMER_ROLE_ACTIONS, NODE_ROLE_ACTIONS } from '@cloudseed/functions/providers/aws/actions';
-import { NODE_AGENT_ACTIONS, NODE_BACKUP_ACTIONS } from '@cloudseed/functions/providers/aws/node-role';
+import { ARCHIVE_PREFIX, NODE_AGENT_ACTIONS, NODE_BACKUP_ACTIONS } from '@cloudseed/functions/providers/aws/node-role';
 import { acknowledge } from './nag.ts';
 import {
   BACKUP_OBJECTS,
@@ -29,7 +29,8 @@ import {
 // backups. The CloudSeed role may create and change roles only there, only with the
 // CloudSeedNodeBoundary boundary attached, and pass them only to EC2: whatever policy it writes, a
 // node can never do more than the boundary, which is the SSM agent's Run Command actions, the
-// /cloudseed/ parameters (decrypted only by SSM, only for those parameters) and the plans/ objects.
+// /cloudseed/ parameters (decrypted only by SSM, only for those parameters), the plans/ objects and
+// the pgbackrest/ repositories (continuous archiving, which only the nodes read and write).
 //
 // Backups stay in the customer's account: `cloudseed-backups-<account>-<region>`, created in the
 // region the template is launched in, under plans/. Its name is derived from the account and that
@@ -43,6 +44,8 @@ import {
 // while creating. Describe* calls do not support resource-level permissions and need "*".
 
 export const CUSTOMER_STACK_ID = 'CloudSeedCustomerAccount';
+/** The plans' pgBackRest repositories in the backup bucket, `pgbackrest/<plan>/`: the nodes alone read and write them. */
+const ARCHIVE_OBJECTS = `${ARCHIVE_PREFIX}*`;
 
 export class CustomerAccountStack extends Stack {
   readonly deployerRole: iam.Role;
@@ -117,6 +120,19 @@ export class CustomerAccountStack extends Stack {
         resources: [backupObjects],
         conditions: inThisAccount,
       }),
+      new iam.PolicyStatement({
+        sid: 'ArchiveRepositories',
+        // pgBackRest pushes WAL and backup sets, reads them back to restore, and expires them.
+        actions: [...NODE_BACKUP_ACTIONS],
+        resources: [this.backupBucket.arnForObjects(ARCHIVE_OBJECTS)],
+        conditions: inThisAccount,
+      }),
+      new iam.PolicyStatement({
+        sid: 'ListArchiveRepositories',
+        actions: ['s3:ListBucket'],
+        resources: [this.backupBucket.bucketArn],
+        conditions: { ...inThisAccount, StringLike: { 's3:prefix': ARCHIVE_OBJECTS } },
+      }),
     ];
     this.nodeBoundary = new iam.ManagedPolicy(this, 'NodeBoundary', {
       managedPolicyName: NODE_BOUNDARY_POLICY_NAME,
@@ -140,6 +156,11 @@ export class CustomerAccountStack extends Stack {
       this.nodeBoundary,
       `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${BACKUP_OBJECTS}]`,
       "A boundary is the ceiling of every plan's node role; each node role's own policy names only plans/<its plan>/ objects, and the effective permission is the intersection.",
+    );
+    acknowledge(
+      this.nodeBoundary,
+      `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${ARCHIVE_OBJECTS}]`,
+      "A boundary is the ceiling of every plan's node role; each node role's own policy names only pgbackrest/<its plan>/ objects, and the effective permission is the intersection.",
     );
     acknowledge(
       this.nodeBoundary,

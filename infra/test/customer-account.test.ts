@@ -241,7 +241,7 @@ describe('the customer account template', () => {
     expect(referencedId(json(app.customerTemplate).Outputs?.BackupBucketName?.Value)).toBe(bucketId);
   });
 
-  it('caps every node role with a boundary: the SSM agent, /cloudseed/ parameters decrypted through SSM for those parameters only, and backups', () => {
+  it('caps every node role with a boundary: the SSM agent, /cloudseed/ parameters decrypted through SSM for those parameters only, backups and pgBackRest repositories', () => {
     const [boundaryId, boundary] = resourceAt('NodeBoundary/Resource');
     const [bucketId] = resourceAt('BackupBucket/Resource');
     expect(boundary.Type).toBe('AWS::IAM::ManagedPolicy');
@@ -277,6 +277,20 @@ describe('the customer account template', () => {
         Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'],
         Resource: `\${${bucketId}.Arn}/plans/*`,
         Condition: { StringEquals: { 's3:ResourceAccount': { Ref: 'AWS::AccountId' } } },
+      },
+      {
+        Sid: 'ArchiveRepositories',
+        Effect: 'Allow',
+        Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'],
+        Resource: `\${${bucketId}.Arn}/pgbackrest/*`,
+        Condition: { StringEquals: { 's3:ResourceAccount': { Ref: 'AWS::AccountId' } } },
+      },
+      {
+        Sid: 'ListArchiveRepositories',
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: `\${${bucketId}.Arn}`,
+        Condition: { StringEquals: { 's3:ResourceAccount': { Ref: 'AWS::AccountId' } }, StringLike: { 's3:prefix': 'pgbackrest/*' } },
       },
     ]);
     const granted = new Set(statements.flatMap((statement) => list(statement.Action).map(String)));

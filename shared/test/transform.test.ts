@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   amiParameter,
@@ -160,7 +162,8 @@ describe('postgresql.conf and pg_hba.conf', () => {
   it("writes pgtune's block, then a marked production block with TLS, scram and logging", () => {
     const conf = only(renderAwsJson(plan({ hardware: { aws: { instanceType: 'm7g.xlarge' } } }), { planId: 'p-1' }).components).postgres
       .postgresqlConf;
-    const [tuned, production] = conf.split('# --- CloudSeed production settings');
+    const [tuned, rest] = conf.split('# --- CloudSeed production settings');
+    const [production, archiving] = (rest ?? '').split('# --- CloudSeed continuous archiving');
     expect(tuned).toContain('# --- pgtune: web workload');
     expect(tuned).toContain('shared_buffers = 4GB\n');
     expect(tuned).toContain('max_connections = 100\n');
@@ -170,6 +173,16 @@ describe('postgresql.conf and pg_hba.conf', () => {
     expect(production).toContain("ssl_min_protocol_version = 'TLSv1.2'\n");
     expect(production).toContain('log_connections = on\n');
     expect(production).not.toContain('wal_level');
+    // Every node archives through its own pgBackRest config, for the component's stanza.
+    expect(archiving).toContain('\nwal_level = replica\narchive_mode = on\n');
+    expect(archiving).toContain("archive_command = 'pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --stanza=db archive-push %p'\n");
+    expect(archiving).toContain('archive_timeout = 60\n');
+  });
+
+  it("archives even on a desktop workload, overriding pgtune's minimal WAL", () => {
+    const conf = only(renderAwsJson(plan({ db: { workload: 'desktop' } }), { planId: 'p-1' }).components).postgres.postgresqlConf;
+    expect(conf.lastIndexOf('wal_level = replica')).toBeGreaterThan(conf.indexOf('wal_level = minimal'));
+    expect(conf.indexOf('wal_level = minimal')).toBeGreaterThan(-1);
   });
 
   it("turns WAL shipping back on for a cluster even on a desktop workload, after pgtune's minimal", () => {
@@ -213,7 +226,7 @@ describe('install and configure scripts', () => {
     const image = findOs(os, version) as OsImage;
     return {
       install: renderInstallScript(component, image),
-      configure: renderConfigureScript(component, image, { region: 'eu-central-1', passwordParameter: '/cloudseed/p-1/db/password' }),
+      configure: renderConfigureScript(component, image, { planId: 'p-1', region: 'eu-central-1', passwordParameter: '/cloudseed/p-1/db/password' }),
     };
   }
 
@@ -295,6 +308,68 @@ describe('install and configure scripts', () => {
     expect(configure).toContain('aws ssm get-parameter --region "$REGION" --name "$1" --with-decryption');
     expect(configure).toContain('DB_PASSWORD="$(read_password "$PASSWORD_PARAMETER" "the password parameter")"');
     expect(configure).not.toMatch(/-v\s+\S*password/i);
+  });
+
+  it("installs pgBackRest beside PostgreSQL: the distribution's on Debian, the PostgreSQL project's RHEL 9 build on Amazon Linux", () => {
+    expect(scriptsFor('debian', '12', '15').install).toContain('apt-get install -y -q "${PACKAGES[@]}" pgbackrest\n');
+    const amazon = scriptsFor('amazon-linux', '2023', '17').install;
+    expect(amazon).toContain('baseurl=https://download.postgresql.org/pub/repos/yum/common/redhat/rhel-9-$basearch\n');
+    expect(amazon).toContain('gpgcheck=1\n');
+    expect(amazon).toContain('includepkgs=pgbackrest\n');
+    expect(amazon).toContain('dnf install -y pgbackrest\n');
+  });
+
+  it("configures each node's own encrypted pgBackRest repository in the account's bucket, the passphrase only in the file", () => {
+    const { configure } = scriptsFor('debian', '12', '15', { mode: 'cluster', replicas: 1 });
+    expect(configure).toContain("CIPHER_PARAMETER='/cloudseed/p-1/db/archive-cipher-pass'\n");
+    expect(configure).toContain("STANZA='db'\n");
+    expect(configure).toContain('pgbackrest --config="$ARCHIVE_CONF_FILE" --stanza="$STANZA" stanza-create');
+    // The rendered script holds the tokens, never a passphrase.
+    expect(configure.match(/repo1-cipher-pass=.*/g)).toEqual(['repo1-cipher-pass=@cipher-pass@']);
+
+    // The node's substitution, run: the bucket named after the instance's account, the passphrase from Parameter Store.
+    const definitions = configure.slice(0, configure.indexOf('# A re-deploy may have grown the disk'));
+    const from = configure.indexOf('ARCHIVE_TEXT="${ARCHIVE_CONF/');
+    const to = configure.indexOf('mv -f "$ARCHIVE_CONF_FILE.new" "$ARCHIVE_CONF_FILE"\n');
+    expect(from).toBeGreaterThan(0);
+    expect(to).toBeGreaterThan(from);
+    const dir = mkdtempSync(join(tmpdir(), 'cloudseed-archive-conf-'));
+    try {
+      const secret = 'RepoPassphraseFromParameterStore1';
+      const program = [
+        definitions,
+        `read_secret() { [ "$1" = "$CIPHER_PARAMETER" ] && printf '%s' '${secret}'; }`,
+        'chown() { :; }',
+        `ARCHIVE_CONF_FILE='${dir}/pgbackrest.conf'`,
+        "ACCOUNT_ID='123456789012'",
+        configure.slice(from, to),
+        'mv -f "$ARCHIVE_CONF_FILE.new" "$ARCHIVE_CONF_FILE"',
+      ].join('\n');
+      const result = spawnSync('bash', ['-c', program], { encoding: 'utf8' });
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      const conf = readFileSync(join(dir, 'pgbackrest.conf'), 'utf8');
+      expect(conf).toContain('\nrepo1-path=/pgbackrest/p-1\nrepo1-s3-bucket=cloudseed-backups-123456789012-eu-central-1\n');
+      expect(conf).toContain(
+        '\nrepo1-s3-endpoint=s3.eu-central-1.amazonaws.com\nrepo1-s3-region=eu-central-1\nrepo1-s3-uri-style=host\nrepo1-s3-key-type=auto\n',
+      );
+      expect(conf).toContain(`\nrepo1-cipher-type=aes-256-cbc\nrepo1-cipher-pass=${secret}\n`);
+      expect(conf).toContain('\n[db]\npg1-path=/var/lib/postgresql/15/main\npg1-port=5432\npg1-socket-path=/run/postgresql\npg1-user=postgres\n');
+      expect(conf).not.toContain('@');
+      expect(statSync(join(dir, 'pgbackrest.conf')).mode & 0o777).toBe(0o640);
+      expect(program).not.toContain(`repo1-cipher-pass=${secret}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('beats every 15 s on whichever node is out of recovery, and rebuilds a replica when told to', () => {
+    const { configure } = scriptsFor('amazon-linux', '2023', '17', { mode: 'cluster', replicas: 1 });
+    expect(configure).toContain("HEARTBEAT_SECONDS='15'\n");
+    expect(configure).toContain('SELECT pg_catalog.pg_is_in_recovery()\')" = f ] || exit 0');
+    expect(configure).toContain('OnUnitActiveSec=${HEARTBEAT_SECONDS}s');
+    expect(configure).toContain('systemctl enable --now cloudseed-heartbeat.timer');
+    expect(configure).toContain('{ [ ! -f "$DATA_DIR/standby.signal" ] || [ -n "${CLOUDSEED_REBUILD_REPLICA:-}" ]; }');
   });
 
   it('sends PostgreSQL only SCRAM verifiers computed on the node, never a password in clear', () => {

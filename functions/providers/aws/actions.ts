@@ -80,8 +80,10 @@ export const CUSTOMER_ROLE_ACTIONS: readonly AwsProviderAction[] = AWS_PROVIDER_
 //   s3:AbortMultipartUpload   backup: `aws s3 cp -` aborts the upload of a dump that failed
 //   s3:GetObject              validation and restore stream the dump back
 //   s3:DeleteObject           a backup that fails removes what it stored
-// The S3 actions belong on the `plans/<plan>/*` objects of the account's own backup bucket. Objects are
-// written with SSE-S3 (`--sse AES256`, the bucket's default), so S3 needs no KMS permission; a
+// The S3 actions belong on the `plans/<plan>/*` objects of the account's own backup bucket, and on
+// `pgbackrest/<plan>/*`, the plan's pgBackRest repository, which pgBackRest (not the aws CLI these
+// actions are checked against) also lists: node-role.ts grants s3:ListBucket under that prefix alone.
+// Objects are written with SSE-S3 (`--sse AES256`, the bucket's default), so S3 needs no KMS permission; a
 // bucket encrypted with a customer managed key would need kms:GenerateDataKey and kms:Decrypt on
 // that key, granted in the key's policy to the nodes' role as well.
 export const NODE_ROLE_ACTIONS = [

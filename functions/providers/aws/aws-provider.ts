@@ -18,7 +18,7 @@ import type {
   Provider,
   ValidationResult,
 } from '../provider.ts';
-import { PermanentError } from '../errors.ts';
+import * as archive from './archive.ts';
 import * as backups from './backups.ts';
 import { defaultClients, realClock } from './clients.ts';
 import type { AwsContext, AwsPlacement } from './clients.ts';
@@ -34,7 +34,7 @@ import { accountOf, checkTags } from './target.ts';
 // The Provider port on AWS: EC2 instances with SSM as the only way in, in the customer's own
 // account. This class only composes the services, one module each: network (security group),
 // instances (EC2 and the node role), secrets (SSM Parameter Store), commands (SSM Run Command),
-// backups (scripts on the primary, S3). Every service looks before it creates and finds its
+// backups (scripts on the primary, S3), archive (pgBackRest scripts on the nodes). Every service looks before it creates and finds its
 // resources again by their tags, so a retried step or a re-run execution converges instead of
 // duplicating. Errors are the port's (../errors.ts), mapped from the SDK's by errors.ts.
 
@@ -138,26 +138,26 @@ export class AwsProvider implements Provider {
     backups.checkLocation(location);
     await backups.deleteBackup(this.#context(target), location);
   }
-  // --- continuous archiving: pgBackRest (being built; see provider.ts) ------------------------------
+  // --- continuous archiving: pgBackRest ------------------------------------------------------------
 
-  archiveBackup(_target: DeployTarget, _primary: NodeRef, _request: { backupId: string; type: ArchiveBackupType }): Promise<ArchiveBackupResult> {
-    return Promise.reject(new PermanentError('continuous archiving is not built for this cloud yet'));
+  archiveBackup(target: DeployTarget, primary: NodeRef, request: { backupId: string; type: ArchiveBackupType }): Promise<ArchiveBackupResult> {
+    return archive.archiveBackup(this.#context(target), primary, request);
   }
 
-  validateArchiveBackup(_target: DeployTarget, _primary: NodeRef, _recorded: ArchiveBackupResult): Promise<ValidationResult> {
-    return Promise.reject(new PermanentError('continuous archiving is not built for this cloud yet'));
+  validateArchiveBackup(target: DeployTarget, primary: NodeRef, recorded: ArchiveBackupResult): Promise<ValidationResult> {
+    return archive.validateArchiveBackup(this.#context(target), primary, recorded);
   }
 
-  recoveryWindow(_target: DeployTarget, _primary: NodeRef): Promise<RecoveryWindow | undefined> {
-    return Promise.reject(new PermanentError('continuous archiving is not built for this cloud yet'));
+  recoveryWindow(target: DeployTarget, primary: NodeRef): Promise<RecoveryWindow | undefined> {
+    return archive.recoveryWindow(this.#context(target), primary);
   }
 
-  restoreToPoint(_target: DeployTarget, _primary: NodeRef, _recoveryTarget: RecoveryTarget): Promise<void> {
-    return Promise.reject(new PermanentError('continuous archiving is not built for this cloud yet'));
+  restoreToPoint(target: DeployTarget, primary: NodeRef, recoveryTarget: RecoveryTarget): Promise<void> {
+    return archive.restoreToPoint(this.#context(target), primary, recoveryTarget);
   }
 
-  rebuildReplicas(_target: DeployTarget, _primary: NodeRef, _replicas: readonly NodeRef[]): Promise<void> {
-    return Promise.reject(new PermanentError('continuous archiving is not built for this cloud yet'));
+  rebuildReplicas(target: DeployTarget, primary: NodeRef, replicas: readonly NodeRef[]): Promise<void> {
+    return archive.rebuildReplicas(this.#context(target), primary, replicas);
   }
 
   /** The target's account clients (refusing a target with no account), its aws-json component, the clock and where things go. */

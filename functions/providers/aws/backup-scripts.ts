@@ -28,7 +28,7 @@ import { FINGERPRINT_SETTINGS, rowHashesOf, USER_TABLES_FROM } from '../fingerpr
 
 export const RESULT_MARKER = 'CLOUDSEED_RESULT';
 /** The file the three scripts lock, one at a time per node. */
-const LOCK_FILE = '/run/cloudseed-backup.lock';
+export const LOCK_FILE = '/run/cloudseed-backup.lock';
 /** libpq application_name of every session the scripts open, so a failed run can end its own sessions. */
 export const APPLICATION_NAME = 'cloudseed-backup';
 

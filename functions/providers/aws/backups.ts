@@ -12,6 +12,7 @@ import { backupObjectKeys, backupScript, manifestKey, restoreScript, validateScr
 import type { BackupScriptInput } from './backup-scripts.ts';
 import type { AwsContext } from './clients.ts';
 import { invocationFailure, sendScript } from './commands.ts';
+import type { ScriptEnvironment } from './run-command.ts';
 import { awsErrorCode, call } from './errors.ts';
 import { instanceIds, nodeLabel } from './instances.ts';
 import { accountOf } from './target.ts';
@@ -37,7 +38,7 @@ export async function backup(context: AwsContext, primary: NodeRef, location: Ba
   const s3 = s3For(context, location);
   const what = `the backup of ${context.target.planId}/${context.component.id} on ${nodeLabel(primary)}`;
   try {
-    const summary = backupSummary(resultOf(await runOnPrimary(context, primary, 'backup', backupScript(input)), what), what);
+    const summary = backupSummary(resultOf(await runOnNode(context, primary, 'backup', backupScript(input)), what), what);
     const manifestUrl = objectUrl(location.bucket, manifestKey(location.key));
     const manifest = backupManifest(
       await readObject(s3, location.bucket, manifestKey(location.key), `the backup's manifest ${manifestUrl}`),
@@ -73,7 +74,7 @@ export async function validateBackup(
   if (!(await objectExists(s3, location.bucket, location.key)))
     return { status: 'failed', detail: `the backup object ${objectUrl(location.bucket, location.key)} does not exist` };
   const what = `the validation of backup ${objectUrl(location.bucket, location.key)} on ${nodeLabel(primary)}`;
-  const outcome = validationOutcome(resultOf(await runOnPrimary(context, primary, 'backup-validation', validateScript(input)), what), what);
+  const outcome = validationOutcome(resultOf(await runOnNode(context, primary, 'backup-validation', validateScript(input)), what), what);
   if (outcome.status === 'failed') return outcome;
   const reportUrl = objectUrl(location.bucket, validationKey(location.key));
   const restored = restoredFingerprints(
@@ -93,7 +94,7 @@ export async function restoreBackup(context: AwsContext, primary: NodeRef, locat
     throw new PermanentError(`the backup object ${url} does not exist; nothing was restored`);
   const what = `the restore of ${url} into ${context.target.planId}/${context.component.id} on ${nodeLabel(primary)}`;
   const script = restoreScript({ ...input, swapDeadlineSeconds: BACKUP_COMMAND_SECONDS - SWAP_MARGIN_SECONDS });
-  const outcome = restoreOutcome(resultOf(await runOnPrimary(context, primary, 'restore', script), what), what);
+  const outcome = restoreOutcome(resultOf(await runOnNode(context, primary, 'restore', script), what), what);
   if (outcome.sha256 !== recorded.sha256)
     throw new PermanentError(`${what} restored an object with sha256 ${outcome.sha256}, not the recorded ${recorded.sha256}`);
 }
@@ -143,16 +144,25 @@ function backupInput({ target, component }: AwsContext, primary: NodeRef, locati
   };
 }
 
-/** Runs a backup script on the primary and waits for it; its standard output, or a PermanentError with the end of its standard error. */
-async function runOnPrimary(context: AwsContext, primary: NodeRef, label: string, script: string): Promise<string | undefined> {
+/**
+ * Runs a script on one node (the primary, for backups) and waits for it; its standard output, or a
+ * PermanentError with the end of its standard error.
+ */
+export async function runOnNode(
+  context: AwsContext,
+  node: NodeRef,
+  label: string,
+  script: string,
+  environment: ScriptEnvironment = [],
+): Promise<string | undefined> {
   const { ssm } = context.clients;
-  const commandId = await sendScript(context, [primary.nodeId], label, script, [], BACKUP_COMMAND_SECONDS);
+  const commandId = await sendScript(context, [node.nodeId], label, script, environment, BACKUP_COMMAND_SECONDS);
   for (let poll = 0; poll < BACKUP_POLLS; poll += 1) {
     await context.clock.sleep(BACKUP_POLL_MS);
     let invocation: GetCommandInvocationCommandOutput;
     try {
       invocation = await call('ssm:GetCommandInvocation', () =>
-        ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: primary.nodeId })),
+        ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: node.nodeId })),
       );
     } catch (error) {
       // Not visible yet right after SendCommand; throttled: the script runs on regardless, ask again.
@@ -160,12 +170,12 @@ async function runOnPrimary(context: AwsContext, primary: NodeRef, label: string
       throw error;
     }
     if (invocation.Status === 'Success') return invocation.StandardOutputContent;
-    const failure = invocationFailure(label, invocation, nodeLabel(primary));
+    const failure = invocationFailure(label, invocation, nodeLabel(node));
     if (failure) throw new PermanentError(failure);
   }
   const minutes = (BACKUP_POLL_MS * BACKUP_POLLS) / 60_000;
   throw new PermanentError(
-    `the ${label} of ${context.target.planId}/${context.component.id} on ${nodeLabel(primary)} took longer than ${minutes} minutes (command ${commandId})`,
+    `the ${label} of ${context.target.planId}/${context.component.id} on ${nodeLabel(node)} took longer than ${minutes} minutes (command ${commandId})`,
   );
 }
 
@@ -206,7 +216,7 @@ async function objectExists(s3: S3Client, bucket: string, key: string): Promise<
   }
 }
 
-async function readObject(s3: S3Client, bucket: string, key: string, what: string): Promise<string> {
+export async function readObject(s3: S3Client, bucket: string, key: string, what: string): Promise<string> {
   try {
     const output = await call('s3:GetObject', () => s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })));
     if (!output.Body) throw new PermanentError(`${what} is empty`);

@@ -157,6 +157,12 @@ async function clusterEnvironments(ec2: EC2Client, nodes: readonly NodeRef[]): P
   );
 }
 
+/** The private IPv4 address of one node, as its replicas reach it. */
+export async function privateAddressOf(ec2: EC2Client, node: NodeRef): Promise<string> {
+  const [instance] = await describeInstances(ec2, [{ Name: 'instance-id', Values: [node.nodeId] }]);
+  return requireIpv4(instance?.PrivateIpAddress, `node ${nodeLabel(node)}`);
+}
+
 /** A CommandRef holds one command id for all its nodes, or one per node. */
 function invocationsOf(command: CommandRef): Array<{ commandId: string; instanceId: string }> {
   const ids = command.commandIds;

@@ -49,8 +49,10 @@ export const NODE_AGENT_ACTIONS = [
   'ssmmessages:OpenControlChannel',
 ] as const;
 
-/** The S3 actions of the backup scripts on a node (see NODE_ROLE_ACTIONS in actions.ts). */
+/** The S3 object actions of the backup scripts and of pgBackRest on a node (see NODE_ROLE_ACTIONS in actions.ts). */
 export const NODE_BACKUP_ACTIONS = ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'] as const;
+/** The prefix of every plan's pgBackRest repository in the backup bucket (repoPathFor without its leading slash). */
+export const ARCHIVE_PREFIX = 'pgbackrest/';
 
 const ROLE_ARN = /^arn:(aws(?:-[a-z]+)*):iam::(\d{12}):role\//;
 const PLAN_ID = /^[A-Za-z0-9-]{1,50}$/;
@@ -70,7 +72,7 @@ export interface PolicyStatement {
   readonly Effect: 'Allow';
   readonly Action: string[];
   readonly Resource: string;
-  readonly Condition?: Record<string, Record<string, string>>;
+  readonly Condition?: Record<string, Record<string, string | string[]>>;
 }
 
 export interface PolicyDocument {
@@ -112,6 +114,9 @@ export function nodeRolePolicy(scope: NodeRoleScope): PolicyDocument {
   const { partition, accountId, region, planId } = scope;
   const parameters = `arn:${partition}:ssm:${region}:${accountId}:parameter/cloudseed/${planId}/*`;
   const dnsSuffix = partition === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com';
+  const buckets = `arn:${partition}:s3:::${BACKUP_BUCKET_PREFIX}-${accountId}-*`;
+  const inThisAccount = { 's3:ResourceAccount': accountId };
+  const repository = `${ARCHIVE_PREFIX}${planId}`;
   return {
     Version: '2012-10-17',
     Statement: [
@@ -131,8 +136,22 @@ export function nodeRolePolicy(scope: NodeRoleScope): PolicyDocument {
         Sid: 'StreamPlanBackups',
         Effect: 'Allow',
         Action: [...NODE_BACKUP_ACTIONS],
-        Resource: `arn:${partition}:s3:::${BACKUP_BUCKET_PREFIX}-${accountId}-*/plans/${planId}/*`,
-        Condition: { StringEquals: { 's3:ResourceAccount': accountId } },
+        Resource: `${buckets}/plans/${planId}/*`,
+        Condition: { StringEquals: inThisAccount },
+      },
+      {
+        Sid: 'ArchivePlanRepository',
+        Effect: 'Allow',
+        Action: [...NODE_BACKUP_ACTIONS],
+        Resource: `${buckets}/${repository}/*`,
+        Condition: { StringEquals: inThisAccount },
+      },
+      {
+        Sid: 'ListPlanRepository',
+        Effect: 'Allow',
+        Action: ['s3:ListBucket'],
+        Resource: buckets,
+        Condition: { StringEquals: inThisAccount, StringLike: { 's3:prefix': [repository, `${repository}/*`] } },
       },
     ],
   };

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { DeleteParametersCommand, GetParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { NotFound } from '@cloudseed/shared/errors';
-import { certificateAuthorityParameterFor, replicationPasswordParameterFor } from '@cloudseed/shared/targets/aws/scripts';
+import { archiveCipherParameterFor, certificateAuthorityParameterFor, replicationPasswordParameterFor } from '@cloudseed/shared/targets/aws/scripts';
 import type { AwsComponent } from '@cloudseed/shared';
 import { certificatePemOf, createCertificateAuthority } from '../certificates.ts';
 import type { AwsContext } from './clients.ts';
@@ -10,7 +10,9 @@ import { baseTags, isCluster } from './target.ts';
 
 // Secrets on AWS: SecureString parameters in the customer's SSM Parameter Store, which only the
 // plan's instances and the credentials route read. The application role's password, a cluster's
-// replication password, and the plan's certificate authority (certificate and key).
+// replication password, the plan's certificate authority (certificate and key), and the passphrase
+// of the component's pgBackRest repository. Teardown deletes them all: a torn-down plan's repository
+// (left in the customer's bucket, like its dumps) can no longer be decrypted.
 
 const PASSWORD_LENGTH = 32;
 const PASSWORD_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -25,6 +27,7 @@ export async function ensurePassword({ target, component, clients: { ssm } }: Aw
   if (isCluster(component)) parameters.push({ name: replicationParameter(component), what: 'password of the replication role' });
   const authority = certificateAuthorityParameter(component);
   parameters.push({ name: authority, what: 'certificate authority of the plan (certificate and key)' });
+  parameters.push({ name: archiveCipherParameterFor(component.passwordParameter), what: 'passphrase of the pgBackRest repository (aes-256-cbc)' });
   for (const { name, what } of parameters) {
     const value = name === authority ? await newCertificateAuthority(target.planId) : generatePassword();
     try {
@@ -75,7 +78,12 @@ export async function readCaCertificate({ target, component, clients: { ssm } }:
 }
 
 export async function deleteSecrets({ component, clients: { ssm } }: AwsContext): Promise<void> {
-  const names = [component.passwordParameter, replicationParameter(component), certificateAuthorityParameter(component)];
+  const names = [
+    component.passwordParameter,
+    replicationParameter(component),
+    certificateAuthorityParameter(component),
+    archiveCipherParameterFor(component.passwordParameter),
+  ];
   // Names that do not exist come back in InvalidParameters, not as an error.
   await call('ssm:DeleteParameters', () => ssm.send(new DeleteParametersCommand({ Names: names })));
 }

@@ -646,6 +646,23 @@ describe('the plan’s node role', () => {
           Resource: 'arn:aws:s3:::cloudseed-backups-123456789012-*/plans/p-1/*',
           Condition: { StringEquals: { 's3:ResourceAccount': '123456789012' } },
         },
+        {
+          Sid: 'ArchivePlanRepository',
+          Effect: 'Allow',
+          Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'],
+          Resource: 'arn:aws:s3:::cloudseed-backups-123456789012-*/pgbackrest/p-1/*',
+          Condition: { StringEquals: { 's3:ResourceAccount': '123456789012' } },
+        },
+        {
+          Sid: 'ListPlanRepository',
+          Effect: 'Allow',
+          Action: ['s3:ListBucket'],
+          Resource: 'arn:aws:s3:::cloudseed-backups-123456789012-*',
+          Condition: {
+            StringEquals: { 's3:ResourceAccount': '123456789012' },
+            StringLike: { 's3:prefix': ['pgbackrest/p-1', 'pgbackrest/p-1/*'] },
+          },
+        },
       ],
     });
     expect(inputs(iamMock.commandCalls(CreateInstanceProfileCommand))).toEqual([{ InstanceProfileName: PROFILE, Path: '/cloudseed/nodes/' }]);

@@ -98,7 +98,14 @@ describe('destroy', () => {
     expect(inputs(ec2Mock.commandCalls(TerminateInstancesCommand))).toEqual([{ InstanceIds: ['i-0000000000000000a', 'i-0000000000000000b'] }]);
     expect(inputs(ec2Mock.commandCalls(DeleteSecurityGroupCommand))).toEqual([{ GroupId: GROUP_ID }, { GroupId: GROUP_ID }, { GroupId: GROUP_ID }]);
     expect(inputs(ssmMock.commandCalls(DeleteParametersCommand))).toEqual([
-      { Names: ['/cloudseed/p-1/db/password', '/cloudseed/p-1/db/replication-password', '/cloudseed/p-1/certificate-authority'] },
+      {
+        Names: [
+          '/cloudseed/p-1/db/password',
+          '/cloudseed/p-1/db/replication-password',
+          '/cloudseed/p-1/certificate-authority',
+          '/cloudseed/p-1/db/archive-cipher-pass',
+        ],
+      },
     ]);
   });
 

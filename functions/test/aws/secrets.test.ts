@@ -44,7 +44,17 @@ describe('passwords', () => {
         Overwrite: false,
         Tags: BASE_TAGS,
       },
+      {
+        Name: '/cloudseed/p-1/db/archive-cipher-pass',
+        Description: 'CloudSeed p-1/db: passphrase of the pgBackRest repository (aes-256-cbc)',
+        Value: expect.stringMatching(/^[A-Za-z0-9]{32}$/) as unknown,
+        Type: 'SecureString',
+        Overwrite: false,
+        Tags: BASE_TAGS,
+      },
     ]);
+    // Two draws of the generator: the repository's passphrase is not the password.
+    expect(sent[2]?.Value).not.toBe(sent[0]?.Value);
     const authority = sent[1]?.Value ?? '';
     // Within the standard tier's 4 KB, and a CA: the nodes sign their server certificates with it.
     expect(authority.length).toBeLessThan(4096);
@@ -76,6 +86,7 @@ describe('passwords', () => {
       ['/cloudseed/p-1/db/password', 'SecureString', false],
       ['/cloudseed/p-1/db/replication-password', 'SecureString', false],
       ['/cloudseed/p-1/certificate-authority', 'SecureString', false],
+      ['/cloudseed/p-1/db/archive-cipher-pass', 'SecureString', false],
     ]);
   });
 
@@ -85,7 +96,7 @@ describe('passwords', () => {
       .rejects(new ParameterAlreadyExists({ $metadata: { httpStatusCode: 400 }, message: 'The parameter already exists.' }));
 
     await expect(provider().ensurePassword(target(cluster))).resolves.toBeUndefined();
-    expect(ssmMock.commandCalls(PutParameterCommand)).toHaveLength(3);
+    expect(ssmMock.commandCalls(PutParameterCommand)).toHaveLength(4);
   });
 
   it('surfaces other SSM errors as permanent', async () => {

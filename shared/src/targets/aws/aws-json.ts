@@ -1,7 +1,7 @@
 import { toScheduleExpression } from '../../cs-json/cron.ts';
 import type { Component, Plan } from '../../cs-json/schema.ts';
 import type { NodeRole } from '../../postgres/config.ts';
-import { renderPgHba, renderPostgresqlConf, tuneComponent } from '../../postgres/config.ts';
+import { renderPgHba, tuneComponent } from '../../postgres/config.ts';
 import { planNodes, POSTGRES_PORT } from '../../postgres/nodes.ts';
 import { findOs } from '../../postgres/os.ts';
 import type { OsImage } from '../../postgres/os.ts';
@@ -10,7 +10,13 @@ import type { RenderContext } from '../version.ts';
 import { amiParameter as amiParameterOf } from './images.ts';
 import { componentCost, instanceTypeFor } from './cost.ts';
 import type { CostEstimate, InstanceType } from './instances.ts';
-import { INSTANCE_LOOPBACK, awsServerLayout, renderConfigureScript, renderInstallScript, replicationPasswordParameterFor } from './scripts.ts';
+import {
+  INSTANCE_LOOPBACK,
+  renderAwsPostgresqlConf,
+  renderConfigureScript,
+  renderInstallScript,
+  replicationPasswordParameterFor,
+} from './scripts.ts';
 
 // cs-json -> aws-json: everything the deploy workflow needs, computed up front. The output is a
 // pure function of (plan, planId): no clock, no randomness, no lookups, so the same input always
@@ -146,7 +152,6 @@ export function renderAwsComponent(component: Component, { planId, planName, reg
   const passwordParameter = `/cloudseed/${planId}/${component.id}/password`;
   const replicationPasswordParameter = clustered ? replicationPasswordParameterFor(passwordParameter) : undefined;
   const tuned = tuneComponent(component);
-  const layout = awsServerLayout(image, major);
   const amiParameter = amiParameterOf(image, instance.architecture);
   return {
     id: component.id,
@@ -192,12 +197,13 @@ export function renderAwsComponent(component: Component, { planId, planName, reg
       username: component.db.username,
       settings: tuned.settings,
       warnings: tuned.warnings,
-      postgresqlConf: renderPostgresqlConf(component, layout),
+      postgresqlConf: renderAwsPostgresqlConf(component, image),
       pgHbaConf: renderPgHba(component, { extraCidrs: INSTANCE_LOOPBACK }),
     },
     scripts: {
       install: renderInstallScript(component, image),
       configure: renderConfigureScript(component, image, {
+        planId,
         region,
         passwordParameter,
         ...(replicationPasswordParameter ? { replicationPasswordParameter } : {}),

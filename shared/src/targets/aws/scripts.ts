@@ -4,6 +4,8 @@ import type { Component } from '../../cs-json/schema.ts';
 import { GENERATED_PASSWORD_PATTERN, PINNED_SEARCH_PATH_OPTIONS, SCRAM_VERIFIER_PYTHON } from '../../postgres/admin-session.ts';
 import { REPLICATION_MARKER, REPLICATION_USER, renderPgHba, renderPgIdent, renderPostgresqlConf } from '../../postgres/config.ts';
 import type { ServerLayout } from '../../postgres/config.ts';
+import { archiveSettings, HEARTBEAT_SQL, HEARTBEAT_SECONDS, renderPgbackrestConf, repoPathFor } from '../../postgres/pgbackrest.ts';
+import { BACKUP_BUCKET_PREFIX } from './account.ts';
 
 // Shell scripts that SSM Run Command executes as root on an instance. Each is a real bash file in
 // sh/ (shellchecked by `npm run lint`), sent as: a header that assigns every value from the plan
@@ -67,6 +69,7 @@ function scriptBody(files: readonly string[]): string {
 }
 
 export interface ConfigureContext {
+  readonly planId: string;
   readonly region: string;
   /** SecureString parameter that holds the application role's password. */
   readonly passwordParameter: string;
@@ -100,6 +103,73 @@ export const CA_CERTIFICATE_FILE = '/etc/cloudseed/ca.crt';
 /** The plan's certificate authority (certificate and key, SecureString): `/cloudseed/<plan>/certificate-authority`. */
 export function certificateAuthorityParameterFor(passwordParameter: string): string {
   return passwordParameter.replace(/[^/]*\/[^/]*$/, 'certificate-authority');
+}
+
+/**
+ * The passphrase the plan component's pgBackRest repository is encrypted with (SecureString, beside
+ * the password): `/cloudseed/<plan>/<component>/archive-cipher-pass`.
+ */
+export function archiveCipherParameterFor(passwordParameter: string): string {
+  return passwordParameter.replace(/[^/]*$/, 'archive-cipher-pass');
+}
+
+/** Every node's own pgBackRest configuration: the path PostgreSQL's archive_command names. */
+export const ARCHIVE_CONFIG_FILE = '/etc/pgbackrest/pgbackrest.conf';
+/** Where the node's pgBackRest keeps its asynchronous archiving queue, its logs and its locks. */
+export const ARCHIVE_PATHS = { spool: '/var/spool/pgbackrest', log: '/var/log/pgbackrest', lock: '/tmp/pgbackrest' } as const;
+/**
+ * What configure.sh replaces on the node: the bucket (named after the account, which only the
+ * instance knows, see archiveRepository) and the passphrase (read from Parameter Store there, so it
+ * never travels in a command).
+ */
+export const ARCHIVE_BUCKET_TOKEN = '@bucket@';
+export const ARCHIVE_CIPHER_TOKEN = '@cipher-pass@';
+
+/**
+ * The node's pgbackrest.conf with the two tokens above in it. The repository is the account's
+ * backup bucket, taken to be in the plan's region: the instance fills in its account id, and the
+ * instance role's credentials sign (key type auto). The stanza is the component.
+ */
+export function renderAwsPgbackrestConf(component: Component, image: OsImage, context: Pick<ConfigureContext, 'planId' | 'region'>): string {
+  const major = Number(component.db.version);
+  return renderPgbackrestConf({
+    stanza: component.id,
+    repoPath: repoPathFor(context.planId),
+    repository: {
+      bucket: ARCHIVE_BUCKET_TOKEN,
+      endpoint: `s3.${context.region}.amazonaws.com`,
+      region: context.region,
+      keyType: 'auto',
+      uriStyle: 'host',
+      cipherPass: ARCHIVE_CIPHER_TOKEN,
+    },
+    dataDir: image.dataDir(major),
+    port: awsServerLayout(image, major).port,
+    socketDir: '/run/postgresql',
+    spoolPath: ARCHIVE_PATHS.spool,
+    logPath: ARCHIVE_PATHS.log,
+    lockPath: ARCHIVE_PATHS.lock,
+    retentionDays: component.db.backup.retentionDays,
+    // Backups and restores share the instance with the database: at most half its CPUs, at most 4.
+    processMax: Math.min(4, Math.max(1, Math.floor(component.hardware.cpus / 2))),
+  });
+}
+
+/**
+ * postgresql.conf on AWS: the plan's settings, then continuous archiving through the node's own
+ * pgBackRest config. Every node archives with archive_mode=on: a replica starts archiving only once
+ * it is promoted.
+ */
+export function renderAwsPostgresqlConf(component: Component, image: OsImage): string {
+  const major = Number(component.db.version);
+  const archive = Object.entries(archiveSettings(ARCHIVE_CONFIG_FILE, component.id)).map(([name, value]) => `${name} = ${value}`);
+  return [
+    renderPostgresqlConf(component, awsServerLayout(image, major)).trimEnd(),
+    '',
+    '# --- CloudSeed continuous archiving: pgBackRest, WAL to the repository at least every minute',
+    ...archive,
+    '',
+  ].join('\n');
 }
 
 /** The instance's own address for TLS self-checks. */
@@ -146,12 +216,22 @@ export function renderConfigureScript(component: Component, image: OsImage, cont
       PGOPTIONS: PINNED_SEARCH_PATH_OPTIONS,
       PASSWORD_SHAPE: GENERATED_PASSWORD_PATTERN,
       SCRAM_VERIFIER_PY: SCRAM_VERIFIER_PYTHON,
-      POSTGRESQL_CONF: renderPostgresqlConf(component, awsServerLayout(image, major)).trimEnd(),
+      POSTGRESQL_CONF: renderAwsPostgresqlConf(component, image).trimEnd(),
       // The instance checks itself over TLS from loopback (verify, health), so loopback is a client too.
       PG_HBA: renderPgHba(component, { extraCidrs: INSTANCE_LOOPBACK, replicationMarker: clustered }).trimEnd(),
       PG_IDENT: renderPgIdent(component).trimEnd(),
       INCLUDE_LINE: "include_if_exists = 'cloudseed.conf'",
       CLUSTERED: clustered ? 'yes' : '',
+      STANZA: component.id,
+      ARCHIVE_CONF: renderAwsPgbackrestConf(component, image, context).trimEnd(),
+      ARCHIVE_CONF_FILE: ARCHIVE_CONFIG_FILE,
+      ARCHIVE_DIRS: [ARCHIVE_PATHS.spool, ARCHIVE_PATHS.log, ARCHIVE_PATHS.lock],
+      ARCHIVE_BUCKET_PREFIX: BACKUP_BUCKET_PREFIX,
+      ARCHIVE_BUCKET_TOKEN,
+      ARCHIVE_CIPHER_TOKEN,
+      CIPHER_PARAMETER: archiveCipherParameterFor(context.passwordParameter),
+      HEARTBEAT_SQL,
+      HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS),
       ...(clustered
         ? {
             REPLICATION_USER,

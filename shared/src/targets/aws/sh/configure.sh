@@ -7,6 +7,10 @@
 # CA_CERT, DB_NAME, DB_USER, PGOPTIONS, PASSWORD_SHAPE, SCRAM_VERIFIER_PY, POSTGRESQL_CONF, PG_HBA,
 # PG_IDENT, INCLUDE_LINE, CLUSTERED (non-empty for a cluster) and, for a cluster, REPLICATION_USER,
 # REPLICATION_PASSWORD_PARAMETER and REPLICATION_MARKER (the line of PG_HBA the replicas' rules replace).
+# Continuous archiving: STANZA, ARCHIVE_CONF (pgbackrest.conf with ARCHIVE_BUCKET_TOKEN and
+# ARCHIVE_CIPHER_TOKEN in it), ARCHIVE_CONF_FILE, ARCHIVE_DIRS (an array), ARCHIVE_BUCKET_PREFIX,
+# CIPHER_PARAMETER, HEARTBEAT_SQL and HEARTBEAT_SECONDS. CLOUDSEED_REBUILD_REPLICA (non-empty) makes
+# a replica clone its primary again even when it already is one (after a point-in-time restore).
 set -euo pipefail
 umask 077
 NODE_ROLE="${CLOUDSEED_NODE_ROLE:-primary}"
@@ -60,7 +64,8 @@ read_secret "$CA_PARAMETER" > "$CA_WORK/ca.pem"
 openssl x509 -in "$CA_WORK/ca.pem" -out "$CA_WORK/ca.crt"
 install -D -m 644 "$CA_WORK/ca.crt" "$CA_CERT"
 
-if [ -n "$CLUSTERED" ] && [ "$NODE_ROLE" = replica ] && [ ! -f "$DATA_DIR/standby.signal" ]; then
+CLONED=''
+if [ -n "$CLUSTERED" ] && [ "$NODE_ROLE" = replica ] && { [ ! -f "$DATA_DIR/standby.signal" ] || [ -n "${CLOUDSEED_REBUILD_REPLICA:-}" ]; }; then
   # A new replica starts as a copy of the primary, streamed over TLS.
   PRIMARY_HOST="${CLOUDSEED_PRIMARY_HOST:?the primary host is required for a replica}"
   is_ipv4 "$PRIMARY_HOST" || { echo "CLOUDSEED_PRIMARY_HOST is not an IPv4 address" >&2; exit 1; }
@@ -74,6 +79,7 @@ if [ -n "$CLUSTERED" ] && [ "$NODE_ROLE" = replica ] && [ ! -f "$DATA_DIR/standb
     --dbname="host=$PRIMARY_HOST port=5432 user=$REPLICATION_USER sslmode=verify-full sslrootcert=$CA_CERT"
   rm -f "$PGPASS_FILE"
   unset REPLICATION_PASSWORD
+  CLONED=yes
 fi
 
 # The server certificate, signed by the plan's CA for every name and address clients may use (from
@@ -106,6 +112,63 @@ if ! openssl verify -CAfile "$CA_WORK/ca.crt" "$CERT" >/dev/null 2>&1 \
 fi
 rm -rf "$CA_WORK"
 
+# Continuous archiving: this node's own pgBackRest config (a promoted replica archives with its own
+# paths). The repository is the account's backup bucket, named after the account the instance runs
+# in; the passphrase comes from Parameter Store into the file alone (0640 root:postgres), never
+# into a command line.
+ACCOUNT_ID="$(curl -sf -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" http://169.254.169.254/latest/dynamic/instance-identity/document \
+  | python3 -c 'import json, sys; print(json.load(sys.stdin)["accountId"])' || true)"
+[[ "$ACCOUNT_ID" =~ ^[0-9]{12}$ ]] || { echo "the instance metadata service gave no account id" >&2; exit 1; }
+install -d -o root -g postgres -m 0750 "$(dirname "$ARCHIVE_CONF_FILE")"
+for dir in "${ARCHIVE_DIRS[@]}"; do install -d -o postgres -g postgres -m 0750 "$dir"; done
+ARCHIVE_TEXT="${ARCHIVE_CONF/"$ARCHIVE_BUCKET_TOKEN"/"$ARCHIVE_BUCKET_PREFIX-$ACCOUNT_ID-$REGION"}"
+CIPHER_PASS="$(read_password "$CIPHER_PARAMETER" "the repository passphrase parameter")"
+ARCHIVE_TEXT="${ARCHIVE_TEXT/"$ARCHIVE_CIPHER_TOKEN"/"$CIPHER_PASS"}"
+printf '%s\n' "$ARCHIVE_TEXT" > "$ARCHIVE_CONF_FILE.new"
+unset CIPHER_PASS ARCHIVE_TEXT
+chown root:postgres "$ARCHIVE_CONF_FILE.new"
+chmod 0640 "$ARCHIVE_CONF_FILE.new"
+mv -f "$ARCHIVE_CONF_FILE.new" "$ARCHIVE_CONF_FILE"
+
+# The heartbeat: a commit every HEARTBEAT_SECONDS on whichever node is the primary, so that every time
+# in the recovery window has a later commit for a point-in-time restore to stop at.
+install -d -m 0755 /etc/cloudseed
+printf '%s\n' "$HEARTBEAT_SQL" > /etc/cloudseed/heartbeat.sql
+chmod 0644 /etc/cloudseed/heartbeat.sql
+cat > /usr/local/sbin/cloudseed-heartbeat <<HEARTBEAT
+#!/bin/sh
+# A replica (in recovery) has nothing to commit; it starts beating when it is promoted.
+set -e
+[ "\$("$PG_BIN/psql" -X -At -d postgres -c 'SELECT pg_catalog.pg_is_in_recovery()')" = f ] || exit 0
+exec "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres -f /etc/cloudseed/heartbeat.sql
+HEARTBEAT
+chmod 0755 /usr/local/sbin/cloudseed-heartbeat
+cat > /etc/systemd/system/cloudseed-heartbeat.service <<UNIT
+[Unit]
+Description=CloudSeed: a heartbeat commit for point-in-time recovery
+
+[Service]
+Type=oneshot
+User=postgres
+Environment="PGOPTIONS=$PGOPTIONS"
+ExecStart=/usr/local/sbin/cloudseed-heartbeat
+UNIT
+cat > /etc/systemd/system/cloudseed-heartbeat.timer <<UNIT
+[Unit]
+Description=CloudSeed: a heartbeat commit every $HEARTBEAT_SECONDS s
+
+[Timer]
+OnBootSec=${HEARTBEAT_SECONDS}s
+OnUnitActiveSec=${HEARTBEAT_SECONDS}s
+AccuracySec=1s
+
+[Install]
+WantedBy=timers.target
+UNIT
+chmod 0644 /etc/systemd/system/cloudseed-heartbeat.service /etc/systemd/system/cloudseed-heartbeat.timer
+systemctl daemon-reload
+systemctl enable --now cloudseed-heartbeat.timer
+
 printf '%s\n' "$POSTGRESQL_CONF" > "$CONF_DIR/cloudseed.conf"
 HBA="$(render_hba)"
 printf '%s\n' "$PG_IDENT" > "$CONF_DIR/pg_ident.conf"
@@ -119,6 +182,15 @@ if [ "$(run_sql -tA -c "SELECT count(*) FROM pg_settings WHERE pending_restart")
   systemctl restart "$SERVICE"
 fi
 if [ "$NODE_ROLE" = replica ]; then
+  if [ -n "$CLONED" ]; then
+    # A new clone is configured once it streams from its primary.
+    for _ in $(seq 1 60); do
+      [ "$(run_sql -tA -c "SELECT count(*) FROM pg_catalog.pg_stat_wal_receiver WHERE status = 'streaming'")" = 1 ] && break
+      sleep 5
+    done
+    [ "$(run_sql -tA -c "SELECT count(*) FROM pg_catalog.pg_stat_wal_receiver WHERE status = 'streaming'")" = 1 ] \
+      || { echo "the replica does not stream from its primary after 5 minutes" >&2; exit 1; }
+  fi
   echo "PostgreSQL replica configured"
   exit 0
 fi
@@ -151,4 +223,9 @@ ALTER ROLE :"replication_user" WITH REPLICATION LOGIN PASSWORD :'replication_ver
 CLOUDSEED_SQL
   fi
 } | run_sql -d postgres
+
+# The cluster's stanza in the repository; done already is fine. pgBackRest writes its messages to
+# standard output, which SSM would not show as the reason.
+runuser -u postgres -- pgbackrest --config="$ARCHIVE_CONF_FILE" --stanza="$STANZA" stanza-create 1>&2 \
+  || { echo "pgbackrest stanza-create failed (see above)" >&2; exit 1; }
 echo "PostgreSQL configured"

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# Installs PostgreSQL PG_MAJOR from the image's packages, and keeps the postgres OS user away from
-# the instance metadata service. Idempotent: running it again converges.
+# Installs PostgreSQL PG_MAJOR from the image's packages and pgBackRest (continuous archiving), and
+# keeps the postgres OS user away from the instance metadata service. Idempotent: running it again converges.
 # From the header: PG_MAJOR, OS_NAME, PACKAGE_MANAGER (dnf | apt), PACKAGES (an array), PGDG
 # (non-empty when the PostgreSQL project's repository carries this major), DATA_DIR, SERVICE.
 set -euo pipefail
@@ -12,6 +12,20 @@ if [ "$PACKAGE_MANAGER" = dnf ]; then
   if [ ! -s "$DATA_DIR/PG_VERSION" ]; then
     postgresql-setup --initdb
   fi
+  # Amazon Linux 2023 has no pgBackRest. The PostgreSQL project's "common" repository for RHEL 9
+  # builds it against the libraries AL2023 has too (libpq, OpenSSL 3, zstd, lz4, libxml2, libyaml);
+  # only that package is taken from it, signed with the project's key.
+  cat > /etc/yum.repos.d/cloudseed-pgdg-common.repo <<'REPO'
+[cloudseed-pgdg-common]
+name=PostgreSQL common RPMs for RHEL 9 (pgBackRest only)
+baseurl=https://download.postgresql.org/pub/repos/yum/common/redhat/rhel-9-$basearch
+enabled=1
+gpgcheck=1
+gpgkey=https://download.postgresql.org/pub/repos/yum/keys/PGDG-RPM-GPG-KEY-RHEL
+includepkgs=pgbackrest
+REPO
+  chmod 0644 /etc/yum.repos.d/cloudseed-pgdg-common.repo
+  dnf install -y pgbackrest
 else
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
@@ -20,7 +34,8 @@ else
     # The PostgreSQL project's own repository carries the majors the distribution does not.
     /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y
   fi
-  apt-get install -y -q "${PACKAGES[@]}"
+  # pgBackRest: the distribution's (Debian 12: 2.45), or the PostgreSQL project's when its repository was added.
+  apt-get install -y -q "${PACKAGES[@]}" pgbackrest
   if [ "$OS_NAME" = ubuntu ]; then
     command -v aws >/dev/null || snap install aws-cli --classic
   else
@@ -68,4 +83,4 @@ systemctl daemon-reload
 # rules may have been flushed since.
 systemctl enable cloudseed-imds-guard.service
 systemctl restart cloudseed-imds-guard.service
-echo "PostgreSQL $PG_MAJOR installed"
+echo "PostgreSQL $PG_MAJOR and pgBackRest installed"
