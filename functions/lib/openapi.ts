@@ -169,11 +169,24 @@ export const openApiDocument = {
       parameters: [planIdParameter],
       get: { summary: 'Backups, newest first', responses: { 200: { description: 'Backups' }, ...authErrors } },
       post: {
-        summary: 'Back up one database now',
+        summary:
+          'Back up one database now: a pgBackRest backup (a full unless `type` says otherwise), or a pg_dump export with { "kind": "logical" }',
         parameters: [componentParameter],
+        requestBody: {
+          required: false,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                additionalProperties: false,
+                properties: { kind: { enum: ['physical', 'logical'] }, type: { enum: ['full', 'diff', 'incr'] } },
+              },
+            },
+          },
+        },
         responses: {
-          202: { description: 'Started; returns { backupId }' },
-          400: unknownComponent,
+          202: { description: 'Started; returns { backupId, kind, type? }' },
+          400: problem('`component` names no database component of the plan, or the body is not valid; `errors` names the field'),
           409: problem('Not running, or a backup is already running'),
           429: dailyLimit,
           ...authErrors,
@@ -183,7 +196,7 @@ export const openApiDocument = {
     '/v1/plan/{id}/backups/{backupId}/restore': {
       parameters: [planIdParameter, backupIdParameter],
       post: {
-        summary: 'Restore a backup into the running deployment',
+        summary: "Restore a backup into the running deployment: a physical backup rebuilds the cluster as it was at the backup's end",
         requestBody: {
           required: true,
           content: {
@@ -208,11 +221,70 @@ export const openApiDocument = {
         responses: { 202: { description: 'Validation started' }, 409: problem('Busy'), ...authErrors },
       },
     },
+    '/v1/plan/{id}/recovery-window': {
+      parameters: [planIdParameter],
+      get: {
+        summary: 'The times a point-in-time restore of one database can reach',
+        parameters: [componentParameter],
+        responses: {
+          200: {
+            description: '{ component, earliest, latest }: ISO times, null until the first backup is in the repository',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['component', 'earliest', 'latest'],
+                  properties: {
+                    component: { type: 'string' },
+                    earliest: { type: ['string', 'null'], format: 'date-time' },
+                    latest: { type: ['string', 'null'], format: 'date-time' },
+                  },
+                },
+              },
+            },
+          },
+          400: unknownComponent,
+          409: problem('Not running (deploying, restoring or not deployed)'),
+          ...authErrors,
+        },
+      },
+    },
+    '/v1/plan/{id}/restore': {
+      parameters: [planIdParameter],
+      post: {
+        summary: 'Restore one database in place to a time in its recovery window; it comes back on a new timeline, its replicas rebuilt',
+        parameters: [componentParameter],
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['targetTime', 'confirm'],
+                additionalProperties: false,
+                properties: { targetTime: { type: 'string', format: 'date-time' }, confirm: { const: true } },
+              },
+            },
+          },
+        },
+        responses: {
+          202: { description: 'Restoring; returns { status, component, targetTime, deploymentId }; GET /deployment shows the steps' },
+          400: problem('`targetTime` is not a time or is outside the recovery window, or not confirmed; `errors` names the field'),
+          409: problem('Not running, or a deployment, restore or backup is in progress'),
+          429: dailyLimit,
+          ...authErrors,
+        },
+      },
+    },
     '/v1/plan/{id}/backups/{backupId}/download': {
       parameters: [planIdParameter, backupIdParameter],
       get: {
-        summary: 'A 15-minute link to the pg_dump archive',
-        responses: { 200: { description: '{ url, expiresAt }' }, 409: problem('The backup did not complete'), ...authErrors },
+        summary: "A 15-minute link to a logical export's pg_dump archive",
+        responses: {
+          200: { description: '{ url, expiresAt }' },
+          409: problem('The backup did not complete, or is a physical (pgBackRest) backup, which is restored rather than downloaded'),
+          ...authErrors,
+        },
       },
     },
     '/v1/accounts': {

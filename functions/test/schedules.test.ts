@@ -72,15 +72,33 @@ describe('backup schedules', () => {
     expect(scheduler.commandCalls(CreateScheduleCommand)).toHaveLength(0);
   });
 
-  it('delete the schedule, and treat one already gone as deleted', async () => {
+  it('create the incrementals between as a schedule of their own, half an hour off the daily one', async () => {
+    scheduler.on(UpdateScheduleCommand).resolves({ ScheduleArn: 'arn:aws:scheduler:eu-west-1:111122223333:schedule/cloudseed-backups/x' });
+    await schedules.putBackupSchedule({ ...schedule, cron: schedules.incrementalCron(schedule.cron, 4), trigger: 'incremental' });
+    expect(scheduler.commandCalls(UpdateScheduleCommand).map((call) => call.args[0].input)).toEqual([
+      {
+        ...expected,
+        Name: 'cloudseed-incr-0b7c9a52-3f1e-4c55-9a51-2f8e1e0c2d11-db',
+        ScheduleExpression: 'cron(0 */4 * * ? *)',
+        Target: { ...expected.Target, Input: expected.Target.Input.replace('"trigger":"schedule"', '"trigger":"incremental"') },
+      },
+    ]);
+    expect(schedules.incrementalCron('0 3 * * *', 6)).toBe('30 */6 * * *');
+    expect(schedules.incrementalCron('@daily', 12)).toBe('30 */12 * * *');
+  });
+
+  it('delete both schedules, or one, and treat one already gone as deleted', async () => {
     scheduler
       .on(DeleteScheduleCommand)
       .resolvesOnce({})
+      .rejectsOnce(new ResourceNotFoundException({ message: 'gone', Message: 'gone', $metadata: {} }))
       .rejectsOnce(new ResourceNotFoundException({ message: 'gone', Message: 'gone', $metadata: {} }));
     await schedules.deleteBackupSchedule(schedule.planId, 'db');
-    await schedules.deleteBackupSchedule(schedule.planId, 'db');
+    await schedules.deleteBackupSchedule(schedule.planId, 'db', 'schedule');
+    const incremental = 'cloudseed-incr-0b7c9a52-3f1e-4c55-9a51-2f8e1e0c2d11-db';
     expect(scheduler.commandCalls(DeleteScheduleCommand).map((call) => call.args[0].input)).toEqual([
       { Name: expected.Name, GroupName: 'cloudseed-backups' },
+      { Name: incremental, GroupName: 'cloudseed-backups' },
       { Name: expected.Name, GroupName: 'cloudseed-backups' },
     ]);
   });

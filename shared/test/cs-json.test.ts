@@ -68,7 +68,15 @@ describe('cs-json v1 documents', () => {
     const component = plan.components[0]!;
     expect(component.hardware).toEqual({ cpus: 2, memoryGiB: 4, storage: { type: 'ssd', sizeGiB: 20 }, aws: { instanceType: 't3.medium' } });
     expect(component.db).toMatchObject({ version: '15', dataSize: 'mid_ram', databaseName: 'app', username: 'app' });
-    expect(component.db.backup).toEqual({ enabled: true, schedule: '0 3 * * *', timezone: 'UTC', retentionDays: 7, validate: true });
+    expect(component.db.backup).toEqual({
+      enabled: true,
+      schedule: '0 3 * * *',
+      timezone: 'UTC',
+      retentionDays: 7,
+      validate: true,
+      fullEveryDays: 7,
+      incrementalEveryHours: 4,
+    });
   });
 
   it('fills every default of a minimal plan', () => {
@@ -93,7 +101,15 @@ describe('cs-json v1 documents', () => {
             databaseName: 'app',
             username: 'app',
             topology: { mode: 'single', replicas: 0 },
-            backup: { enabled: true, schedule: '0 3 * * *', timezone: 'UTC', retentionDays: 7, validate: true },
+            backup: {
+              enabled: true,
+              schedule: '0 3 * * *',
+              timezone: 'UTC',
+              retentionDays: 7,
+              validate: true,
+              fullEveryDays: 7,
+              incrementalEveryHours: 4,
+            },
           },
           network: { allowedCidrs: [] },
         },
@@ -364,7 +380,15 @@ describe('the original spec shorthand', () => {
       aws: { instanceType: 't3.medium', ami: 'ami-0abcdef1234567890' },
     });
     expect(component.db.version).toBe('15');
-    expect(component.db.backup).toEqual({ enabled: true, schedule: '0 3 * * *', timezone: 'UTC', retentionDays: 7, validate: true });
+    expect(component.db.backup).toEqual({
+      enabled: true,
+      schedule: '0 3 * * *',
+      timezone: 'UTC',
+      retentionDays: 7,
+      validate: true,
+      fullEveryDays: 7,
+      incrementalEveryHours: 4,
+    });
   });
 
   it('uses the caller\'s default target and honours backup "not_needed" and a name', () => {

@@ -64,7 +64,7 @@ describe('the install script’s metadata-service guard', () => {
       expect(unit).toContain('WantedBy=multi-user.target');
       expect(script).toContain('systemctl enable cloudseed-imds-guard.service\nsystemctl restart cloudseed-imds-guard.service');
       // Installed before the script reports success.
-      expect(script.indexOf('cloudseed-imds-guard.service\n')).toBeLessThan(script.indexOf('echo "PostgreSQL $PG_MAJOR installed"'));
+      expect(script.indexOf('cloudseed-imds-guard.service\n')).toBeLessThan(script.indexOf('echo "PostgreSQL $PG_MAJOR and pgBackRest installed"'));
     },
   );
 

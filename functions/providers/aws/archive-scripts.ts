@@ -1,5 +1,5 @@
 import { PINNED_SEARCH_PATH_OPTIONS } from '@cloudseed/shared/postgres/admin-session';
-import { HEARTBEAT_SQL, LATEST_RECOVERABLE_SQL } from '@cloudseed/shared/postgres/pgbackrest';
+import { CLEAR_RECOVERY_SQL, HEARTBEAT_SQL, LATEST_RECOVERABLE_SQL } from '@cloudseed/shared/postgres/pgbackrest';
 import type { ArchiveBackupType } from '@cloudseed/shared/postgres/pgbackrest';
 import { ARCHIVE_CONFIG_FILE, renderNodeScript } from '@cloudseed/shared/targets/aws/scripts';
 import type { ShellValues } from '@cloudseed/shared/targets/aws/scripts';
@@ -136,6 +136,7 @@ export function restoreToPointScript(input: RestoreToPointInput): string {
       TARGET_SET: input.target.set,
       PROMOTE_TIMEOUT_SECONDS: String(RECOVERY_SECONDS),
       HEARTBEAT_SQL,
+      CLEAR_RECOVERY_SQL,
     }),
     ['archive-helpers.sh', 'backup-helpers.sh', 'archive-restore.sh'],
   );

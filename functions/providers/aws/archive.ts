@@ -1,4 +1,4 @@
-import { earliestRecoverable, verifyProblems } from '@cloudseed/shared/postgres/pgbackrest';
+import { earliestRecoverable, pgbackrestTime, verifyProblems } from '@cloudseed/shared/postgres/pgbackrest';
 import type { ArchiveBackupType } from '@cloudseed/shared/postgres/pgbackrest';
 import { findOs } from '@cloudseed/shared/postgres/os';
 import { awsAccountIdOf, backupBucketName, backupBucketRegion } from '@cloudseed/shared/targets/aws/account';
@@ -79,7 +79,7 @@ export async function validateArchiveBackup(context: AwsContext, primary: NodeRe
   // verify can print an error and still end "completed successfully": its lines are the verdict.
   const problems = verifyProblems(report.verify);
   if (report.verifyExit !== 0 || problems.length > 0) {
-    const shown = problems[0] ?? report.verify.trim().split('\n').at(-1) ?? '';
+    const shown = problems[0] ?? report.verify.trim().split('\n').at(-1)?.trim() ?? '';
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
     return {
       status: 'failed',
@@ -177,7 +177,7 @@ function scriptTarget(recoveryTarget: RecoveryTarget): { type: 'time' | 'name'; 
   if (recoveryTarget.kind === 'time') {
     if (!ISO_TIME.test(recoveryTarget.time) || Number.isNaN(Date.parse(recoveryTarget.time)))
       throw new PermanentError(`${JSON.stringify(recoveryTarget.time)} is not an ISO time to restore to`);
-    return { type: 'time', target: recoveryTarget.time, set: '' };
+    return { type: 'time', target: pgbackrestTime(recoveryTarget.time), set: '' };
   }
   if (!recoveryTarget.name.startsWith(RESTORE_POINT_PREFIX))
     throw new PermanentError(`${JSON.stringify(recoveryTarget.name)} is not a restore point CloudSeed writes`);

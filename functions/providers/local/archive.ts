@@ -3,10 +3,12 @@ import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  CLEAR_RECOVERY_SQL,
   earliestRecoverable,
   HEARTBEAT_SQL,
   LATEST_RECOVERABLE_SQL,
   parseStanzaInfo,
+  pgbackrestTime,
   renderPgbackrestConf,
   repoPathFor,
   verifyProblems,
@@ -253,9 +255,6 @@ export async function recoveryWindowOf(primary: Server, archive: Archive): Promi
   return { earliest, latest };
 }
 
-/** pgBackRest chooses the backup set by the target time only in its own form: `2026-12-05 08:30:00.123+00`. */
-const pgbackrestTime = (iso: string): string => new Date(iso).toISOString().replace('T', ' ').replace('Z', '+00');
-
 /** The arguments of `pgbackrest restore` that stop recovery at the target and promote. */
 function targetArgs(target: RecoveryTarget): string[] {
   if (target.kind === 'time') return ['--type=time', `--target=${pgbackrestTime(target.time)}`, '--target-action=promote'];
@@ -271,25 +270,9 @@ export async function restoreDataDir(server: Server, archive: Archive, target: R
   await pgbackrestChecked(archive, `restoring ${server.name}`, ['--delta', ...targetArgs(target), 'restore'], RESTORE_TIMEOUT_MS);
 }
 
-/**
- * pgBackRest writes the recovery settings into postgresql.auto.conf; once the server is promoted
- * they are dead weight, and worse in a clone: a replica copied with them would recover to the same
- * target and promote itself. The server's own restore_command (from its config) applies again.
- */
+/** Drops the recovery settings pgBackRest left in postgresql.auto.conf (CLEAR_RECOVERY_SQL says why). */
 export async function clearRecoverySettings(server: Server): Promise<void> {
-  const names = [
-    'restore_command',
-    'recovery_target',
-    'recovery_target_time',
-    'recovery_target_name',
-    'recovery_target_lsn',
-    'recovery_target_xid',
-    'recovery_target_action',
-    'recovery_target_timeline',
-    'recovery_target_inclusive',
-    'archive_mode',
-  ];
-  await adminSql(server, `${names.map((name) => `ALTER SYSTEM RESET ${name};`).join(' ')} SELECT pg_reload_conf();`);
+  await adminSql(server, CLEAR_RECOVERY_SQL);
 }
 
 /** Waits until the restored server has replayed to its target, been promoted and takes a write. */

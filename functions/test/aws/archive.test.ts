@@ -183,11 +183,17 @@ describe('continuous archiving', () => {
 
   describe('validateArchiveBackup', () => {
     const key = 'plans/p-1/db/archive/bk-1.validation.json';
-    const verifyOk = 'P00   INFO: verify command end: completed successfully';
+    const verifyOk = [
+      'stanza: db',
+      'status: ok',
+      '  archiveId: 15-1, total WAL checked: 4, total valid WAL: 4',
+      `  backup: ${LABEL}, status: valid, total files checked: 965, total valid files: 965`,
+      '    missing: 0, checksum invalid: 0, size invalid: 0, other: 0',
+    ].join('\n');
     const restored = (verify: string, verifyExit = 0) => ({ status: 'restored', bucket: BUCKET, tableCount: 2, verifyExit, verify });
 
     it('restores the set into a scratch server to its restore point, compares the fingerprints and reads verify', async () => {
-      reports(restored(''));
+      reports(restored(verifyOk));
       s3Mock.on(GetObjectCommand).resolves(body(JSON.stringify({ tables })));
 
       const result = await provider().validateArchiveBackup(target(), primary, recorded);
@@ -216,18 +222,38 @@ describe('continuous archiving', () => {
       expect(result.detail).toContain('invalid checksum in archive 000000010000000000000002');
     });
 
-    it('fails a backup whose verify exited with an error', async () => {
-      reports(restored('', 1));
+    it('fails a backup whose verify reports a backup with invalid files, though its status line says ok', async () => {
+      reports(restored(verifyOk.replace('checksum invalid: 0', 'checksum invalid: 2').replace('status: valid', 'status: invalid')));
+      s3Mock.on(GetObjectCommand).resolves(body(JSON.stringify({ tables })));
+
+      const result = await provider().validateArchiveBackup(target(), primary, recorded);
+
+      expect(result.status).toBe('failed');
+      expect(result.detail).toContain(`backup: ${LABEL}, status: invalid`);
+    });
+
+    it('fails a backup whose verify printed no report at all', async () => {
+      reports(restored(''));
       s3Mock.on(GetObjectCommand).resolves(body(JSON.stringify({ tables })));
 
       expect(await provider().validateArchiveBackup(target(), primary, recorded)).toEqual({
         status: 'failed',
-        detail: 'pgbackrest verify exited 1:',
+        detail: 'pgbackrest verify reported pgbackrest verify did not report "status: ok"',
+      });
+    });
+
+    it('fails a backup whose verify exited with an error', async () => {
+      reports(restored(verifyOk, 1));
+      s3Mock.on(GetObjectCommand).resolves(body(JSON.stringify({ tables })));
+
+      expect(await provider().validateArchiveBackup(target(), primary, recorded)).toEqual({
+        status: 'failed',
+        detail: `pgbackrest verify exited 1: ${verifyOk.split('\n').at(-1)?.trim() ?? ''}`,
       });
     });
 
     it('fails a restored copy whose rows differ from the recorded ones', async () => {
-      reports(restored(''));
+      reports(restored(verifyOk));
       const changed = [{ ...tables[0]!, rows: 2 }, tables[1]!];
       s3Mock.on(GetObjectCommand).resolves(body(JSON.stringify({ tables: changed })));
 
@@ -286,10 +312,11 @@ describe('continuous archiving', () => {
 
       await provider().restoreToPoint(target(), primary, { kind: 'time', time: '2030-01-01T01:30:00.000Z' });
 
-      const script = restoreToPointScript({ ...restoreInput, target: { type: 'time', target: '2030-01-01T01:30:00.000Z', set: '' } });
+      // In pgBackRest's own form: it picks the backup set for a time target only in that form.
+      const script = restoreToPointScript({ ...restoreInput, target: { type: 'time', target: '2030-01-01 01:30:00.000+00', set: '' } });
       expect(inputs(ssmMock.commandCalls(SendCommandCommand))).toEqual([sendCommand('point-in-time-restore', script)]);
       expect(sentScript()).toContain(
-        "SERVICE='postgresql'\nLOG_DIR='/var/lib/pgsql/data/log'\nTARGET_TYPE='time'\nTARGET='2030-01-01T01:30:00.000Z'\nTARGET_SET=''\n",
+        "SERVICE='postgresql'\nLOG_DIR='/var/lib/pgsql/data/log'\nTARGET_TYPE='time'\nTARGET='2030-01-01 01:30:00.000+00'\nTARGET_SET=''\n",
       );
     });
 

@@ -147,6 +147,31 @@ export const LATEST_RECOVERABLE_SQL = [
   `  FROM ${HEARTBEAT_TABLE} h, archived WHERE (h.lsn - '0/0'::pg_lsn) + 8192 < archived.wal_end;`,
 ].join('\n');
 
+/** pgBackRest picks the backup set for a time target only when the time is in its own form: `2026-12-05 08:30:00.123+00`. */
+export const pgbackrestTime = (iso: string): string => new Date(iso).toISOString().replace('T', ' ').replace('Z', '+00');
+
+/**
+ * pgBackRest writes the recovery settings into postgresql.auto.conf; once the server is promoted
+ * they are dead weight, and worse in a clone: a replica copied with them would recover to the same
+ * target and promote itself. Run as the superuser after the promotion; the server's own
+ * restore_command (from its config) applies again.
+ */
+export const CLEAR_RECOVERY_SQL = [
+  'restore_command',
+  'recovery_target',
+  'recovery_target_time',
+  'recovery_target_name',
+  'recovery_target_lsn',
+  'recovery_target_xid',
+  'recovery_target_action',
+  'recovery_target_timeline',
+  'recovery_target_inclusive',
+  'archive_mode',
+]
+  .map((name) => `ALTER SYSTEM RESET ${name};`)
+  .concat('SELECT pg_catalog.pg_reload_conf();')
+  .join(' ');
+
 // --- pgBackRest's answers -------------------------------------------------------------------------
 
 export interface ArchiveBackupInfo {

@@ -4,7 +4,8 @@
 # it, starts PostgreSQL, and waits until it is out of recovery on its new timeline and a commit
 # works. A failure after the stop leaves PostgreSQL stopped or in recovery: the reason says where.
 # From the header: SERVICE, LOG_DIR, TARGET_TYPE (time | name), TARGET, TARGET_SET (a label, or
-# empty to let pgBackRest pick the newest backup before the target), PROMOTE_TIMEOUT_SECONDS, HEARTBEAT_SQL.
+# empty to let pgBackRest pick the newest backup before the target), PROMOTE_TIMEOUT_SECONDS, HEARTBEAT_SQL,
+# CLEAR_RECOVERY_SQL.
 require_repository
 take_lock
 finish() {
@@ -29,6 +30,8 @@ for _ in $(seq 1 "$PROMOTE_TIMEOUT_SECONDS"); do
   sleep 1
 done
 [ "$PROMOTED" = t ] || fail "PostgreSQL did not leave recovery within $PROMOTE_TIMEOUT_SECONDS s of the restore: $(server_log)"
+# The recovery settings pgBackRest wrote go: a replica cloned with them would promote itself.
+sql -d postgres <<<"$CLEAR_RECOVERY_SQL" >/dev/null || fail "PostgreSQL is promoted but its recovery settings could not be cleared"
 # A commit works: the heartbeat's own.
 sql -d postgres <<<"$HEARTBEAT_SQL" >/dev/null || fail "PostgreSQL is out of recovery but a commit failed"
 TIMELINE="$(sql -d postgres -c 'SELECT pg_catalog.substr(pg_catalog.pg_walfile_name(pg_catalog.pg_current_wal_lsn()), 1, 8)')"
