@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 missing=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+# Continuous WAL archiving, backups and point-in-time restores of the local cloud's servers.
+command -v pgbackrest >/dev/null || missing+=(pgbackrest)
 command -v shellcheck >/dev/null || missing+=(shellcheck)
 # The EC2 scripts compute SCRAM verifiers with python3; the tests run that code here too.
 command -v python3 >/dev/null || missing+=(python3)
