@@ -1,10 +1,6 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startLocalCloud } from '../test/support/local-cloud.ts';
-import { signUp } from '../test/support/users.ts';
+import { benchClient } from './client.ts';
 import { round } from './harness.ts';
 
 interface Backup {
@@ -18,62 +14,22 @@ interface Backup {
 }
 
 /**
- * A 200 MB database on the local cloud: backup (pg_dump → s3rver), validation (restore into a
- * scratch database and compare) and restore throughput; and how long a scheduled backup takes
- * from the moment its schedule fires to being validated.
+ * A 200 MB database on the local cloud: a logical export (pg_dump → s3rver), its validation
+ * (restore into a scratch database and compare) and restore throughput; and how long a scheduled
+ * backup (pgBackRest) takes from the moment its schedule fires to being validated.
  */
 export async function backupBench(targetMB = 200) {
   const cloud = await startLocalCloud();
   try {
-    const user = await signUp(cloud.config);
-    const headers = { authorization: `Bearer ${user.accessToken}`, 'content-type': 'application/json' };
-    const call = async (method: string, path: string, body?: unknown) =>
-      (await fetch(`${cloud.url}${path}`, { method, headers, ...(body ? { body: JSON.stringify(body) } : {}) }).then((response) =>
-        response.json(),
-      )) as Record<string, unknown>;
-    const until = async <T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> => {
-      for (;;) {
-        const value = await read();
-        if (done(value)) return value;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    };
-    const deployPlan = async (name: string, schedule: string) => {
-      const plan = await call('POST', '/v1/plan', {
-        apiVersion: 'cs/v1',
-        name,
-        components: [
-          { id: 'db', type: 'postgres', hardware: { memoryGiB: 2 }, db: { version: '15', backup: { enabled: true, schedule, validate: true } } },
-        ],
-      });
-      const id = String(plan.id);
-      await call('POST', `/v1/plan/${id}/deploy`);
-      await until(
-        () => call('GET', `/v1/plan/${id}/deployment`),
-        (deployment) => deployment.status === 'running',
-      );
-      return id;
-    };
-
-    const planId = await deployPlan('bench-backup', '0 3 * * *');
-    const creds = await call('GET', `/v1/plan/${planId}/deployment/credentials`);
-    // A client as the credentials route describes it: the plan's CA saved under the name the URI gives.
-    const clientDir = mkdtempSync(join(tmpdir(), 'cloudseed-bench-client-'));
-    writeFileSync(join(clientDir, String(creds.caFileName)), String(creds.caCertificate));
-    const psql = (sql: string) => {
-      const result = spawnSync('psql', ['-X', '-q', '-tA', '-v', 'ON_ERROR_STOP=1', String(creds.uri), '-c', sql], {
-        encoding: 'utf8',
-        cwd: clientDir,
-      });
-      if (result.status !== 0) throw new Error(`psql failed: ${result.stderr.trim()}`);
-      return result.stdout.trim();
-    };
+    const { call, until, deployPlan, psqlOf } = await benchClient(cloud);
+    const planId = await deployPlan('bench-backup', { schedule: '0 3 * * *' });
+    const psql = await psqlOf(planId);
     const rows = Math.round((targetMB * 1024 * 1024) / 300);
     psql(`CREATE TABLE payload AS SELECT g AS id, repeat(md5(g::text), 8) AS body FROM generate_series(1, ${rows}) g`);
     const databaseBytes = Number(psql("SELECT pg_database_size('app')"));
 
     const started = performance.now();
-    const { backupId } = await call('POST', `/v1/plan/${planId}/backups`);
+    const { backupId } = await call('POST', `/v1/plan/${planId}/backups`, { kind: 'logical' });
     const backup = await until(
       async () => ((await call('GET', `/v1/plan/${planId}/backups`)).items as Backup[]).find((item) => item.backupId === backupId),
       (item) => item !== undefined && item.status !== 'running' && item.validation.status !== 'pending',
@@ -92,7 +48,10 @@ export async function backupBench(targetMB = 200) {
 
     const mb = databaseBytes / (1024 * 1024);
     // A schedule fires at most hourly: this one at the minute that starts 40 to 100 s from now.
-    const scheduledId = await deployPlan('bench-scheduled', `${new Date(Date.now() + 100_000).getUTCMinutes()} * * * *`);
+    const scheduledId = await deployPlan('bench-scheduled', {
+      schedule: `${new Date(Date.now() + 100_000).getUTCMinutes()} * * * *`,
+      incrementalEveryHours: 0,
+    });
     const scheduled = await until(
       async () => ((await call('GET', `/v1/plan/${scheduledId}/backups`)).items as Backup[]).find((item) => item.trigger === 'schedule'),
       (item) => item !== undefined && item.status !== 'running' && item.validation.status !== 'pending',

@@ -3,6 +3,7 @@ import { arch, cpus, platform, totalmem } from 'node:os';
 import { apiBench } from './api.ts';
 import { backupBench } from './backups.ts';
 import { deployBench } from './deploy.ts';
+import { pointInTimeBench } from './point-in-time.ts';
 import { knowledgeBaseBench } from './knowledge-base.ts';
 import { requireWebBuild } from '../test/support/local-cloud.ts';
 import { printWebBench, webBench } from './web.ts';
@@ -15,6 +16,7 @@ const knowledgeBase = knowledgeBaseBench();
 const api = await apiBench();
 const deploy = await deployBench();
 const backups = await backupBench();
+const pointInTime = await pointInTimeBench();
 const web = await webBench();
 const results = {
   measuredAt: new Date().toISOString(),
@@ -30,6 +32,7 @@ const results = {
   api,
   deploy,
   backups,
+  pointInTime,
   web,
 };
 
@@ -48,7 +51,9 @@ for (const [topology, figures] of Object.entries(deploy)) {
   console.log(`${topology}: median ${figures.medianMs} ms (runs ${figures.runsMs.join(', ')})`);
   console.table(figures.stepsMedianMs);
 }
-console.log('\nBackups on the local cloud (200 MB database)');
+console.log('\nBackups on the local cloud (200 MB database): a logical export, and a scheduled pgBackRest backup');
 console.table(backups);
+console.log('\nContinuous archiving and point-in-time recovery on the local cloud (pgBackRest to s3rver over TLS)');
+console.table(pointInTime);
 printWebBench(web);
 console.log('Written to bench/results/latest.json');

@@ -64,6 +64,9 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'api/validate-backup.ts': { tables: 'write', starts: ['backup'] },
   'api/restore-backup.ts': { tables: 'write', starts: ['restore'] },
   'api/download-backup.ts': { tables: 'read', assumesCustomerRole: true },
+  // The recovery window is read on the primary (AwsProvider over SSM), and a restore checks it first.
+  'api/get-recovery-window.ts': { tables: 'read', customerAccount: true },
+  'api/restore-point-in-time.ts': { tables: 'write', starts: ['restore'], customerAccount: true },
   'api/get-client-address.ts': {},
   // The first list of a customer's accounts issues their ExternalId: a write.
   'api/list-accounts.ts': { tables: 'write', templateLaunch: true },

@@ -83,14 +83,17 @@ async function holdsObject(dir: string): Promise<boolean> {
 }
 
 /**
- * s3rver 3 leaves a common prefix out of a delimited listing when nothing sits right inside it, only
- * deeper ("archive/<stanza>/" lists no "15-1/" whose objects are all in "15-1/0000000100000000/"):
- * pgBackRest's verify then finds no WAL to check. The missing prefixes are added from the directories.
+ * Two fixes to s3rver 3's listings, which pgBackRest and the local provider rely on:
+ * - a listing is answered whole: a truncated one needs a continuation token, which s3rver makes
+ *   with DES, a cipher OpenSSL 3 refuses (a 500 for any listing past 1000 keys);
+ * - a delimited listing leaves out a common prefix when nothing sits right inside it, only deeper
+ *   ("archive/<stanza>/" lists no "15-1/" whose objects are all in "15-1/0000000100000000/"):
+ *   pgBackRest's verify then finds no WAL to check. The missing prefixes are added from the directories.
  */
-function listNestedPrefixes(store: ListingStore, directory: string): void {
+function fixListings(store: ListingStore, directory: string): void {
   const list = store.listObjects.bind(store);
   store.listObjects = async (bucket, options) => {
-    const listing = await list(bucket, options);
+    const listing = await list(bucket, { ...options, maxKeys: Number.POSITIVE_INFINITY });
     const { delimiter = '', prefix = '', startAfter = '' } = options;
     if (delimiter !== '/' || listing.isTruncated) return listing;
     const cut = prefix.lastIndexOf('/') + 1;
@@ -114,7 +117,7 @@ export async function startS3(home: string, credentials: LocalCredentials): Prom
   const directory = join(home, 's3');
   await mkdir(directory, { recursive: true, mode: 0o700 });
   const server = new S3rver({ address: LOOPBACK, port: 0, directory, silent: true, configureBuckets: [{ name: BACKUP_BUCKET, configs: [] }] });
-  listNestedPrefixes(server.store, directory);
+  fixListings(server.store, directory);
   // s3rver 3 answers AbortMultipartUpload with 405 and keeps the parts on disk; a failed backup
   // aborts its upload, so stand in for the call as S3 does: drop the upload's parts, answer 204.
   server.middleware.unshift(async (context, next) => {
@@ -147,7 +150,10 @@ export async function startS3(home: string, credentials: LocalCredentials): Prom
     endpoint: origin(LOOPBACK, port),
     tls: { host: TLS_HOST, port: (secure.address() as AddressInfo).port, caFile: tls.caFile },
     close: async () => {
-      await new Promise<void>((resolve) => secure.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => secure.close(() => resolve()));
+      // pgBackRest keeps its connections open between requests: they must not hold the stop up.
+      secure.closeAllConnections();
+      await closed;
       await server.close();
     },
   };

@@ -155,6 +155,8 @@ async function stop(code: number): Promise<void> {
     ['the HTTP adapter', adapter && (() => adapter.close())],
     ['the workflows', workflows && (() => workflows.close())],
     ['the PostgreSQL servers', instances && (() => instances.stop())],
+    // After the servers: they archive their last WAL segments to it as they shut down.
+    ['S3', workflows && (() => workflows.s3.close())],
     ['cognito-local', cognito && (() => cognito.stop())],
     ['the Lambda endpoint', lambda && (() => lambda.close())],
     ['dynalite', dynamo && (() => dynamo.close())],

@@ -85,10 +85,10 @@ export async function startWorkflows(home: string, region: string, credentials: 
     stepFunctions,
     scheduler,
     s3,
+    // S3 stays up: the servers archive their last WAL to it as they stop (start.ts closes it after them).
     close: async () => {
       await scheduler.close();
       await stepFunctions.close();
-      await s3.close();
     },
   };
 }

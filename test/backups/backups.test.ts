@@ -7,7 +7,8 @@ import type { CallOptions, Credentials, Deployment } from '../support/api.ts';
 import { planWith } from '../support/plans.ts';
 import { useLocalCloud } from '../support/use-local-cloud.ts';
 
-// Scheduled, validated backups on the local cloud: pg_dump to s3rver, proven by a restore.
+// Logical exports on the local cloud (pg_dump to s3rver, proven by a restore, downloadable), and the
+// plan's schedule firing a pgBackRest backup.
 
 vi.setConfig({ testTimeout: 150_000, hookTimeout: 90_000 });
 
@@ -15,6 +16,8 @@ interface Backup {
   backupId: string;
   status: string;
   trigger: string;
+  kind: string;
+  type?: string;
   sizeBytes?: number;
   sha256?: string;
   rows?: number;
@@ -55,8 +58,10 @@ async function deployPlan(name: string, backup: Record<string, unknown>): Promis
   return id;
 }
 
+const LOGICAL = { body: { kind: 'logical' } };
+
 async function runBackup(): Promise<Backup> {
-  const started = await call('POST', `/v1/plan/${planId}/backups`);
+  const started = await call('POST', `/v1/plan/${planId}/backups`, LOGICAL);
   expect(started.status).toBe(202);
   const backupId = started.json.backupId as string;
   return until(
@@ -72,7 +77,14 @@ beforeAll(async () => {
   const minute = new Date(Date.now() + 100_000).getUTCMinutes();
   [planId, scheduledPlanId] = await Promise.all([
     deployPlan('orders', { enabled: true, schedule: '0 3 * * *', retentionDays: 7, validate: true }),
-    deployPlan('hourly', { enabled: true, schedule: `${minute} * * * *`, timezone: 'UTC', retentionDays: 1, validate: true }),
+    deployPlan('hourly', {
+      enabled: true,
+      schedule: `${minute} * * * *`,
+      timezone: 'UTC',
+      retentionDays: 1,
+      validate: true,
+      incrementalEveryHours: 0,
+    }),
   ]);
   creds = await cloud.api.credentials(planId);
   sql(
@@ -83,16 +95,24 @@ beforeAll(async () => {
 describe('backups', () => {
   let good: Backup;
 
-  it('backs up on demand, validated by a restore, and shows it on the deployment', async () => {
-    const started = await call('POST', `/v1/plan/${planId}/backups`);
+  it('exports on demand, validated by a restore, and shows it on the deployment', async () => {
+    const started = await call('POST', `/v1/plan/${planId}/backups`, LOGICAL);
     expect(started.status).toBe(202);
-    expect((await call('POST', `/v1/plan/${planId}/backups`)).status).toBe(409);
+    expect(started.json).toMatchObject({ kind: 'logical' });
+    expect((await call('POST', `/v1/plan/${planId}/backups`, LOGICAL)).status).toBe(409);
     const backupId = started.json.backupId as string;
     good = (await until(
       () => backupNamed(backupId),
       (backup) => backup?.status !== 'running' && backup?.validation.status !== 'pending',
     )) as Backup;
-    expect(good, JSON.stringify(good)).toMatchObject({ status: 'succeeded', trigger: 'manual', rows: 5300, validation: { status: 'passed' } });
+    expect(good, JSON.stringify(good)).toMatchObject({
+      status: 'succeeded',
+      trigger: 'manual',
+      kind: 'logical',
+      rows: 5300,
+      validation: { status: 'passed' },
+    });
+    expect(good.type).toBeUndefined();
     expect(good.sizeBytes).toBeGreaterThan(1000);
     expect(good.sha256).toMatch(/^[0-9a-f]{64}$/);
     const view = await deployment();
@@ -129,6 +149,19 @@ describe('backups', () => {
     expect((await call('POST', `/v1/plan/${planId}/backups`, { token: cloud.other.user.accessToken })).status).toBe(404);
     expect((await call('POST', `/v1/plan/${planId}/backups/20260101T000000Z-00000000/restore`, { body: { confirm: true } })).status).toBe(404);
     expect((await call('GET', `/v1/plan/${planId}/backups/${good.backupId}/download`, { token: cloud.other.user.accessToken })).status).toBe(404);
+    const refusals: [unknown, string[]][] = [
+      [{ kind: 'dump' }, ['/kind']],
+      [{ type: 'weekly' }, ['/type']],
+      [{ kind: 'logical', type: 'full' }, ['/type']],
+      [{ when: 'now' }, ['/when']],
+      [[], ['/']],
+    ];
+    for (const [body, paths] of refusals) {
+      const response = await call('POST', `/v1/plan/${planId}/backups`, { body });
+      expect(response.status, JSON.stringify(body)).toBe(400);
+      expect((response.json.errors as { path: string }[]).map((error) => error.path)).toEqual(paths);
+    }
+    expect(((await call('GET', `/v1/plan/${planId}/backups`)).json.items as Backup[]).filter((backup) => backup.status === 'running')).toEqual([]);
   });
 
   it('hands out a short-lived download link to the archive', async () => {
@@ -176,7 +209,7 @@ describe('backups', () => {
 
   it('fails a backup whose server dies mid-dump, leaves no object, and the next backup succeeds', async () => {
     sql('CREATE TABLE bulk AS SELECT g AS id, repeat(md5(g::text), 8) AS filler FROM generate_series(1, 400000) g');
-    const started = await call('POST', `/v1/plan/${planId}/backups`);
+    const started = await call('POST', `/v1/plan/${planId}/backups`, LOGICAL);
     expect(started.status).toBe(202);
     const backupId = started.json.backupId as string;
     const pidFile = join(cloud.home, 'instances', planId, 'db-0', 'data', 'postmaster.pid');
@@ -217,7 +250,12 @@ describe('scheduled backups', () => {
       (items) => items.some((item) => item.trigger === 'schedule' && item.status !== 'running' && item.validation.status !== 'pending'),
       240_000,
     );
-    expect(backup.find((item) => item.trigger === 'schedule')).toMatchObject({ status: 'succeeded', validation: { status: 'passed' } });
+    // The first of the daily runs: pgBackRest's full, proven by a scratch restore to its restore point.
+    const scheduled = backup.find((item) => item.trigger === 'schedule');
+    expect(scheduled).toMatchObject({ kind: 'physical', type: 'full', status: 'succeeded', validation: { status: 'passed' } });
+    const download = await call('GET', `/v1/plan/${scheduledPlanId}/backups/${String(scheduled?.backupId)}/download`);
+    expect(download.status).toBe(409);
+    expect(String(download.json.detail)).toMatch(/restored in place rather than downloaded/);
     expect((await call('DELETE', `/v1/plan/${scheduledPlanId}`)).status).toBe(202);
   });
 });

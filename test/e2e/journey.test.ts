@@ -252,6 +252,10 @@ describe('a new customer', () => {
     await expect.poll(() => psql(connection, `SELECT note FROM ${MARKER}`).out, { timeout: DEPLOY_MS, interval: 250 }).toBe('before the backup');
     await waitForStatus('Running');
     await screenshot(page, '13-restored');
+    // A full backup of the restored cluster follows; the plan can be changed again once it is done.
+    await expect
+      .poll(() => backupsRegion(page).getByRole('button', { name: 'Run backup now' }).isEnabled(), { timeout: DEPLOY_MS, interval: 250 })
+      .toBe(true);
   });
 
   it('deletes the plan after a confirmation, tears it down, and is back on the dashboard without it', { timeout: DEPLOY_MS + STEP_MS }, async () => {

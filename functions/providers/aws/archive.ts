@@ -92,11 +92,14 @@ export async function validateArchiveBackup(context: AwsContext, primary: NodeRe
   };
 }
 
+/** The window is read for an API request: answered within API Gateway's 29 s, or not at all. */
+const WINDOW_LIMITS = { commandSeconds: 30, pollMs: 1_000, polls: 20 };
+
 export async function recoveryWindow(context: AwsContext, primary: NodeRef): Promise<RecoveryWindow | undefined> {
   const input = archiveInput(context, primary);
   const what = `the recovery window of ${context.target.planId}/${context.component.id} on ${nodeLabel(primary)}`;
   const report = recoveryWindowReport(
-    resultOf(await runOnNode(context, primary, 'recovery-window', recoveryWindowScript(input)), what),
+    resultOf(await runOnNode(context, primary, 'recovery-window', recoveryWindowScript(input), [], WINDOW_LIMITS), what),
     input.stanza,
     what,
   );

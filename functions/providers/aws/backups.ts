@@ -148,17 +148,25 @@ function backupInput({ target, component }: AwsContext, primary: NodeRef, locati
  * Runs a script on one node (the primary, for backups) and waits for it; its standard output, or a
  * PermanentError with the end of its standard error.
  */
+/** How long SSM lets a script run, and how often and how many times the provider asks how it went. */
+export interface CommandLimits {
+  readonly commandSeconds: number;
+  readonly pollMs: number;
+  readonly polls: number;
+}
+
 export async function runOnNode(
   context: AwsContext,
   node: NodeRef,
   label: string,
   script: string,
   environment: ScriptEnvironment = [],
+  limits: CommandLimits = { commandSeconds: BACKUP_COMMAND_SECONDS, pollMs: BACKUP_POLL_MS, polls: BACKUP_POLLS },
 ): Promise<string | undefined> {
   const { ssm } = context.clients;
-  const commandId = await sendScript(context, [node.nodeId], label, script, environment, BACKUP_COMMAND_SECONDS);
-  for (let poll = 0; poll < BACKUP_POLLS; poll += 1) {
-    await context.clock.sleep(BACKUP_POLL_MS);
+  const commandId = await sendScript(context, [node.nodeId], label, script, environment, limits.commandSeconds);
+  for (let poll = 0; poll < limits.polls; poll += 1) {
+    await context.clock.sleep(limits.pollMs);
     let invocation: GetCommandInvocationCommandOutput;
     try {
       invocation = await call('ssm:GetCommandInvocation', () =>
@@ -173,9 +181,8 @@ export async function runOnNode(
     const failure = invocationFailure(label, invocation, nodeLabel(node));
     if (failure) throw new PermanentError(failure);
   }
-  const minutes = (BACKUP_POLL_MS * BACKUP_POLLS) / 60_000;
   throw new PermanentError(
-    `the ${label} of ${context.target.planId}/${context.component.id} on ${nodeLabel(node)} took longer than ${minutes} minutes (command ${commandId})`,
+    `the ${label} of ${context.target.planId}/${context.component.id} on ${nodeLabel(node)} took longer than ${(limits.pollMs * limits.polls) / 1000} s (command ${commandId})`,
   );
 }
 

@@ -1,19 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { readFile } from 'node:fs/promises';
+import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  baseBackupFor,
   CLEAR_RECOVERY_SQL,
   earliestRecoverable,
   HEARTBEAT_SQL,
   LATEST_RECOVERABLE_SQL,
   parseStanzaInfo,
+  parseTimelineHistory,
   pgbackrestTime,
   renderPgbackrestConf,
   repoPathFor,
   verifyProblems,
 } from '@cloudseed/shared/postgres/pgbackrest';
-import type { ArchiveBackupType, StanzaInfo } from '@cloudseed/shared/postgres/pgbackrest';
+import type { ArchiveBackupType, StanzaInfo, TimelineHistory } from '@cloudseed/shared/postgres/pgbackrest';
 import { quoteLiteral } from '@cloudseed/shared/postgres/sql';
 import { s3 } from '../../lib/s3.ts';
 import { compareFingerprints, FINGERPRINT_SETTINGS } from '../fingerprints.ts';
@@ -146,15 +148,24 @@ export async function removeStanza(repository: ArchiveRepository, planId: string
     let token: string | undefined;
     do {
       const page = await s3.send(new ListObjectsV2Command({ Bucket: repository.bucket, Prefix: prefix, ContinuationToken: token }));
-      const keys = (page.Contents ?? []).flatMap((object) => (object.Key ? [{ Key: object.Key }] : []));
-      if (keys.length > 0) await s3.send(new DeleteObjectsCommand({ Bucket: repository.bucket, Delete: { Objects: keys, Quiet: true } }));
+      const keys = (page.Contents ?? []).flatMap((object) => (object.Key ? [object.Key] : []));
+      // One at a time: s3rver's DeleteObjects wants a Content-MD5 the SDK no longer sends, and
+      // concurrent deletes in one folder race over removing it once empty (an internal error).
+      for (const Key of keys) await s3.send(new DeleteObjectCommand({ Bucket: repository.bucket, Key }));
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
   }
 }
 
-/** Creates the stanza; a no-op when it exists for this cluster. */
+/** pgBackRest's info status codes for a stanza that is not there (yet): no stanza path, no stanza data. */
+const MISSING_STANZA = new Set([1, 3]);
+
+/**
+ * Creates the stanza when it is not there. Only then: stanza-create takes the archive lock, which
+ * the asynchronous archive-push of a running server holds whenever it is pushing.
+ */
 export async function ensureStanza(archive: Archive): Promise<void> {
+  if (!MISSING_STANZA.has((await stanzaInfo(archive)).status.code)) return;
   await pgbackrestChecked(archive, `creating pgBackRest stanza ${archive.stanza}`, ['stanza-create']);
 }
 
@@ -246,28 +257,47 @@ async function fingerprintAtRestorePoint(
 
 /** The window a restore can reach, from the repository's oldest backup to the newest archived heartbeat. */
 export async function recoveryWindowOf(primary: Server, archive: Archive): Promise<RecoveryWindow | undefined> {
-  const stopped = earliestRecoverable(await stanzaInfo(archive));
-  if (stopped === undefined) return undefined;
-  // pgBackRest's stop time is whole seconds: a second later the backup is consistent for certain.
-  const earliest = new Date(Date.parse(stopped) + 1000).toISOString();
+  const earliest = earliestRecoverable(await stanzaInfo(archive));
+  if (earliest === undefined) return undefined;
   const latest = (await adminSql(primary, LATEST_RECOVERABLE_SQL)).trim();
   if (latest === '' || latest < earliest) return undefined;
   return { earliest, latest };
 }
 
-/** The arguments of `pgbackrest restore` that stop recovery at the target and promote. */
-function targetArgs(target: RecoveryTarget): string[] {
-  if (target.kind === 'time') return ['--type=time', `--target=${pgbackrestTime(target.time)}`, '--target-action=promote'];
-  return [`--set=${target.label}`, '--type=name', `--target=${target.name}`, '--target-action=promote'];
+/**
+ * The arguments of `pgbackrest restore` that stop recovery at the target and promote. A time is
+ * reached from the base backup on the cluster's history (`set`); a restore point on the timeline
+ * of its backup, whatever happened since.
+ */
+function targetArgs(target: RecoveryTarget, set?: string): string[] {
+  if (target.kind === 'time')
+    return [...(set ? [`--set=${set}`] : []), '--type=time', `--target=${pgbackrestTime(target.time)}`, '--target-action=promote'];
+  return [`--set=${target.label}`, '--type=name', `--target=${target.name}`, '--target-timeline=current', '--target-action=promote'];
+}
+
+/** The timeline the data directory is on (its newest history file names it) and its history. */
+export async function timelineHistoryOf(paths: NodePaths): Promise<TimelineHistory> {
+  const wal = join(paths.data, 'pg_wal');
+  const newest = (await readdir(wal).catch(() => []))
+    .filter((name) => /^[0-9A-F]{8}\.history$/.test(name))
+    .sort()
+    .at(-1);
+  if (!newest) return parseTimelineHistory(1, undefined);
+  return parseTimelineHistory(Number.parseInt(newest.slice(0, 8), 16), await readFile(join(wal, newest), 'utf8'));
 }
 
 /**
  * Restores the (stopped) server's data directory in place to the target: `--delta` keeps the files
  * that already match. The caller writes the current configuration and starts the server.
  */
-export async function restoreDataDir(server: Server, archive: Archive, target: RecoveryTarget): Promise<void> {
+export async function restoreDataDir(server: Server, archive: Archive, target: RecoveryTarget, history: TimelineHistory): Promise<void> {
   if (await isRunning(server.paths)) throw new PermanentError(`${server.name} must be stopped before its data directory is restored`);
-  await pgbackrestChecked(archive, `restoring ${server.name}`, ['--delta', ...targetArgs(target), 'restore'], RESTORE_TIMEOUT_MS);
+  let set: string | undefined;
+  if (target.kind === 'time') {
+    set = baseBackupFor(await stanzaInfo(archive), history, target.time)?.label;
+    if (!set) throw new PermanentError(`no backup on the cluster's history stopped before ${target.time}`);
+  }
+  await pgbackrestChecked(archive, `restoring ${server.name}`, ['--delta', ...targetArgs(target, set), 'restore'], RESTORE_TIMEOUT_MS);
 }
 
 /** Drops the recovery settings pgBackRest left in postgresql.auto.conf (CLEAR_RECOVERY_SQL says why). */

@@ -41,6 +41,7 @@ import {
   removeStanza,
   restoreDataDir,
   takeArchiveBackup,
+  timelineHistoryOf,
   validateArchiveBackup,
   waitUntilWritable,
   writeArchiveConfig,
@@ -531,7 +532,9 @@ export class LocalProvider implements Provider {
     }
     await withLock(node.paths.root, async () => {
       await stopServer(node.server);
-      await restoreDataDir(node.server, archive, recoveryTarget);
+      // Read before the restore replaces the directory: the history the target time is on.
+      const history = await timelineHistoryOf(node.paths);
+      await restoreDataDir(node.server, archive, recoveryTarget, history);
       // The restored directory holds the configuration of its time; the plan's current one applies.
       await this.#writeConfigFiles(target, node, archive);
       await startServer(node.server);

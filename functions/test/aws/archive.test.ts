@@ -74,12 +74,12 @@ describe('continuous archiving', () => {
     ];
   }
 
-  function sendCommand(label: string, script: string, instanceId = 'i-0000000000000000a', environment = '') {
+  function sendCommand(label: string, script: string, instanceId = 'i-0000000000000000a', environment = '', seconds = 720) {
     return {
       DocumentName: 'AWS-RunShellScript',
       InstanceIds: [instanceId],
-      Parameters: { commands: expectedCommands(label, script, environment), executionTimeout: ['720'] },
-      TimeoutSeconds: 720,
+      Parameters: { commands: expectedCommands(label, script, environment), executionTimeout: [String(seconds)] },
+      TimeoutSeconds: seconds,
       Comment: `CloudSeed p-1/db ${label}`,
     };
   }
@@ -284,10 +284,21 @@ describe('continuous archiving', () => {
       reports({ latest: '2030-01-01T02:00:14.999Z', info });
 
       expect(await provider().recoveryWindow(target(), primary)).toEqual({
-        earliest: '2030-01-01T00:01:00.000Z',
+        earliest: '2030-01-01T00:01:01.000Z',
         latest: '2030-01-01T02:00:14.999Z',
       });
-      expect(inputs(ssmMock.commandCalls(SendCommandCommand))).toEqual([sendCommand('recovery-window', recoveryWindowScript(input))]);
+      // Read for an API request: SSM's shortest timeout, polled every second.
+      expect(inputs(ssmMock.commandCalls(SendCommandCommand))).toEqual([
+        sendCommand('recovery-window', recoveryWindowScript(input), undefined, '', 30),
+      ]);
+    });
+
+    it('gives up within API Gateway’s 29 s when the node does not answer', async () => {
+      ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-archive' } });
+      ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
+
+      await expect(provider().recoveryWindow(target(), primary)).rejects.toThrow(/recovery-window of p-1\/db on .* took longer than 20 s/);
+      expect(ssmMock.commandCalls(GetCommandInvocationCommand)).toHaveLength(20);
     });
 
     it('is undefined while the repository holds no backup, or nothing after the first one is archived yet', async () => {

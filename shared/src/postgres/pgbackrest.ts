@@ -185,6 +185,9 @@ export interface ArchiveBackupInfo {
   readonly repositoryBytes: number;
   readonly walStart: string;
   readonly walStop: string;
+  /** The timeline it was taken on (its first WAL segment's), and where it stopped. */
+  readonly timeline: number;
+  readonly lsnStop: string;
 }
 
 export interface StanzaInfo {
@@ -204,6 +207,7 @@ interface InfoJson {
     timestamp?: { start?: unknown; stop?: unknown };
     info?: { size?: unknown; repository?: { delta?: unknown } };
     archive?: { start?: unknown; stop?: unknown };
+    lsn?: { start?: unknown; stop?: unknown };
   }[];
   archive?: { min?: unknown; max?: unknown }[];
 }
@@ -239,6 +243,8 @@ export function parseStanzaInfo(text: string, stanza: string): StanzaInfo {
       repositoryBytes: typeof backup.info?.repository?.delta === 'number' ? backup.info.repository.delta : 0,
       walStart: typeof backup.archive?.start === 'string' ? backup.archive.start : '',
       walStop: typeof backup.archive?.stop === 'string' ? backup.archive.stop : '',
+      timeline: typeof backup.archive?.start === 'string' ? Number.parseInt(backup.archive.start.slice(0, 8), 16) : 0,
+      lsnStop: typeof backup.lsn?.stop === 'string' ? backup.lsn.stop : '',
     };
   });
   const mins = (entry.archive ?? []).map((archive) => archive.min).filter((name): name is string => typeof name === 'string');
@@ -275,9 +281,53 @@ export function verifyProblems(output: string): string[] {
   return [...new Set(problems)];
 }
 
-/** The earliest time a restore can reach: the end of the oldest backup still in the repository. */
+/** A timeline and the ones it branched from, each with the WAL position it left them at (a `.history` file). */
+export interface TimelineHistory {
+  readonly timeline: number;
+  readonly parents: readonly { readonly timeline: number; readonly switchLsn: string }[];
+}
+
+/** Reads the history file of `timeline` (`<parent>\t<switch LSN>\t<reason>` a line); timeline 1 has none. */
+export function parseTimelineHistory(timeline: number, text: string | undefined): TimelineHistory {
+  const parents = (text ?? '')
+    .split('\n')
+    .map((line) => /^\s*(\d+)\s+([0-9A-F]+\/[0-9A-F]+)/i.exec(line))
+    .filter((match): match is RegExpExecArray => match !== null)
+    .map((match) => ({ timeline: Number(match[1]), switchLsn: String(match[2]) }));
+  return { timeline, parents };
+}
+
+const lsnValue = (lsn: string): bigint => {
+  const [high = '0', low = '0'] = lsn.split('/');
+  return (BigInt(`0x${high}`) << 32n) + BigInt(`0x${low}`);
+};
+
+/**
+ * The backup a restore to `targetTime` starts from: the newest one that stopped before the time and
+ * lies on the cluster's history — taken on its current timeline, or on a timeline it branched from
+ * before the branch. pgBackRest's own choice (the newest that stopped before the time) may be a
+ * backup of a history a restore abandoned, from which recovery cannot reach the current timeline.
+ */
+export function baseBackupFor(info: StanzaInfo, history: TimelineHistory, targetTime: string): ArchiveBackupInfo | undefined {
+  const target = Date.parse(targetTime);
+  const onHistory = (backup: ArchiveBackupInfo) => {
+    if (backup.timeline === history.timeline) return true;
+    const parent = history.parents.find((entry) => entry.timeline === backup.timeline);
+    return parent !== undefined && backup.lsnStop !== '' && lsnValue(backup.lsnStop) <= lsnValue(parent.switchLsn);
+  };
+  return info.backups
+    .filter((backup) => Date.parse(backup.stoppedAt) < target && onHistory(backup))
+    .sort((a, b) => a.stoppedAt.localeCompare(b.stoppedAt))
+    .at(-1);
+}
+
+/**
+ * The earliest time a restore can reach: the end of the oldest backup still in the repository, a
+ * second on (pgBackRest's stop time is whole seconds: the backup is consistent by then for certain).
+ */
 export function earliestRecoverable(info: StanzaInfo): string | undefined {
-  return info.backups.map((backup) => backup.stoppedAt).sort()[0];
+  const oldest = info.backups.map((backup) => backup.stoppedAt).sort()[0];
+  return oldest === undefined ? undefined : new Date(Date.parse(oldest) + 1000).toISOString();
 }
 
 /**

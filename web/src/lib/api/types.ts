@@ -32,12 +32,13 @@ export type Endpoint = ConnectionEndpoint;
 
 /**
  * A physical backup is a pgBackRest backup set (full, differential or incremental) in the plan's
- * repository; a logical one is a pg_dump export, the only kind that can be downloaded. Records
- * from before continuous archiving carry no kind: they are pg_dump exports.
+ * repository; a logical one is a pg_dump export, the only kind that can be downloaded (the API
+ * calls the records from before continuous archiving logical too).
  */
 export type Backup = LogicalBackup | PhysicalBackup;
-export type LogicalBackup = ReturnType<typeof backupResource> & { readonly kind?: 'logical' };
-export type PhysicalBackup = ReturnType<typeof backupResource> & {
+type BackupBase = Omit<ReturnType<typeof backupResource>, 'kind' | 'type' | 'label' | 'stoppedAt'>;
+export type LogicalBackup = BackupBase & { readonly kind: 'logical' };
+export type PhysicalBackup = BackupBase & {
   readonly kind: 'physical';
   readonly type: ArchiveBackupType;
   /** pgBackRest's label of the backup set, e.g. `20261205-083000F`. */

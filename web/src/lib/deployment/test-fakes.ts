@@ -76,6 +76,7 @@ export function backup(changes: Partial<LogicalBackup> = {}): LogicalBackup {
     backupId: '20261124T094905Z-88300bce',
     component: 'db',
     trigger: 'manual',
+    kind: 'logical',
     status: 'succeeded',
     startedAt: at(5000),
     finishedAt: at(6000),

@@ -56,7 +56,7 @@ export function newComponent(id: string, index: number, pgVersion: string): Edit
       databaseName: 'app',
       username: 'app',
       topology: { mode: 'single', replicas: 0 },
-      backup: { enabled: true, schedule: '0 3 * * *', timezone: 'UTC', retentionDays: 7, validate: true },
+      backup: { enabled: true, schedule: '0 3 * * *', timezone: 'UTC', retentionDays: 7, validate: true, fullEveryDays: 7, incrementalEveryHours: 4 },
     },
     network: { allowedCidrs: [] },
   };

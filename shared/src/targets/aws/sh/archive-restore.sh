@@ -19,6 +19,8 @@ server_log() { tail_of "$(find "$LOG_DIR" -maxdepth 1 -type f -name 'postgresql*
 
 RESTORE_ARGS=(--delta --type="$TARGET_TYPE" --target="$TARGET" --target-action=promote)
 if [ -n "$TARGET_SET" ]; then RESTORE_ARGS+=(--set="$TARGET_SET"); fi
+# A restore point is reached on the timeline of its backup, whatever happened since.
+if [ "$TARGET_TYPE" = name ]; then RESTORE_ARGS+=(--target-timeline=current); fi
 systemctl stop "$SERVICE"
 backrest restore "${RESTORE_ARGS[@]}" >"$WORK/restore.out" 2>&1 \
   || fail "pgbackrest restore failed; PostgreSQL is stopped: $(tail_of "$WORK/restore.out")"
