@@ -70,6 +70,12 @@ beforeAll(async () => {
 });
 
 describe('the archive over time', () => {
+  it('proves a backup by a scratch restore to its restore point, the fingerprints and pgbackrest verify', () => {
+    expect(full.validation.detail).toMatch(
+      /1 table, 20000 rows match; restored to its restore point and replayed WAL; pgbackrest verify found the repository valid/,
+    );
+  });
+
   it('keeps the recovery window within about a minute of now on an idle database', async () => {
     const idleSince = Date.now();
     const window = await until(

