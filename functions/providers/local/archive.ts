@@ -200,6 +200,10 @@ export async function takeArchiveBackup(
   try {
     const restorePoint = restorePointName(request.backupId);
     const { tables, serverVersion } = await fingerprintAtRestorePoint(db, restorePoint);
+    // The window opens a second after the backup's (whole-second) stop time: the heartbeat that
+    // ends it comes after that, or the window would stay shut until the next one is archived.
+    const opens = Date.parse(made.stoppedAt) + 1100;
+    if (Date.now() < opens) await new Promise((resolve) => setTimeout(resolve, opens - Date.now()));
     // The restore point's segment in the repository: `check` switches WAL and waits for it.
     await checkArchiving(db.server, archive);
     return {
