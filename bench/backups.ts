@@ -25,8 +25,8 @@ export async function backupBench(targetMB = 200) {
     const planId = await deployPlan('bench-backup', { schedule: '0 3 * * *' });
     const psql = await psqlOf(planId);
     const rows = Math.round((targetMB * 1024 * 1024) / 300);
-    psql(`CREATE TABLE payload AS SELECT g AS id, repeat(md5(g::text), 8) AS body FROM generate_series(1, ${rows}) g`);
-    const databaseBytes = Number(psql("SELECT pg_database_size('app')"));
+    await psql(`CREATE TABLE payload AS SELECT g AS id, repeat(md5(g::text), 8) AS body FROM generate_series(1, ${rows}) g`);
+    const databaseBytes = Number(await psql("SELECT pg_database_size('app')"));
 
     const started = performance.now();
     const { backupId } = await call('POST', `/v1/plan/${planId}/backups`, { kind: 'logical' });

@@ -1,7 +1,8 @@
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { LocalCloud } from '../test/support/local-cloud.ts';
 import { signUp } from '../test/support/users.ts';
 
@@ -13,8 +14,11 @@ export interface BenchClient {
   readonly until: <T>(read: () => Promise<T>, done: (value: T) => boolean) => Promise<T>;
   /** Deploys a single-node plan with 2 GiB and the given backup settings; its id once it runs. */
   readonly deployPlan: (name: string, backup: Record<string, unknown>) => Promise<string>;
-  /** A psql of the plan's application database, as its application role. */
-  readonly psqlOf: (planId: string) => Promise<(sql: string) => string>;
+  /**
+   * A psql of the plan's application database, as its application role. Asynchronous: the local
+   * cloud runs in this process, and a blocked event loop makes its API drop kept-alive connections.
+   */
+  readonly psqlOf: (planId: string) => Promise<(sql: string) => Promise<string>>;
 }
 
 export async function benchClient(cloud: LocalCloud): Promise<BenchClient> {
@@ -56,13 +60,15 @@ export async function benchClient(cloud: LocalCloud): Promise<BenchClient> {
       // A client as the credentials route describes it: the plan's CA saved under the name the URI gives.
       const clientDir = mkdtempSync(join(tmpdir(), 'cloudseed-bench-client-'));
       writeFileSync(join(clientDir, String(creds.caFileName)), String(creds.caCertificate));
-      return (sql: string) => {
-        const result = spawnSync('psql', ['-X', '-q', '-tA', '-v', 'ON_ERROR_STOP=1', String(creds.uri), '-c', sql], {
+      return async (sql: string) => {
+        const { stdout } = await promisify(execFile)('psql', ['-X', '-q', '-tA', '-v', 'ON_ERROR_STOP=1', String(creds.uri), '-c', sql], {
           encoding: 'utf8',
           cwd: clientDir,
+          maxBuffer: 16 * 1024 * 1024,
+        }).catch((error: unknown) => {
+          throw new Error(`psql failed: ${String((error as { stderr?: string }).stderr ?? error).trim()}`);
         });
-        if (result.status !== 0) throw new Error(`psql failed: ${result.stderr.trim()}`);
-        return result.stdout.trim();
+        return stdout.trim();
       };
     },
   };

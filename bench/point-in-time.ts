@@ -31,10 +31,10 @@ export async function pointInTimeBench(targetMB = 1100) {
     const psql = await psqlOf(planId);
     // Four distinct md5s a row: text that compresses about as well as real data does, not like a repeated string.
     const rows = Math.round((targetMB * 1024 * 1024) / 170);
-    psql(
+    await psql(
       `CREATE TABLE payload AS SELECT g AS id, md5(g::text) || md5((g + 1)::text) || md5((g * 7)::text) || md5((g * 13)::text) AS body FROM generate_series(1, ${rows}) g`,
     );
-    const databaseBytes = Number(psql("SELECT pg_database_size('app')"));
+    const databaseBytes = Number(await psql("SELECT pg_database_size('app')"));
     const mb = databaseBytes / (1024 * 1024);
 
     const started = performance.now();
@@ -51,7 +51,7 @@ export async function pointInTimeBench(targetMB = 1100) {
     const rpoSeconds: number[] = [];
     for (let sample = 0; sample < RPO_SAMPLES; sample++) {
       const committedAt = Date.parse(
-        psql("INSERT INTO payload VALUES (0, 'rpo') RETURNING to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"),
+        await psql("INSERT INTO payload VALUES (0, 'rpo') RETURNING to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"),
       );
       await until(windowOf, (window) => window.latest !== null && Date.parse(window.latest) >= committedAt);
       rpoSeconds.push((Date.now() - committedAt) / 1000);
