@@ -108,7 +108,7 @@ describe('pgBackRest', () => {
       wal_level: 'replica',
       archive_mode: 'on',
       archive_command: "'pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --stanza=db archive-push %p'",
-      archive_timeout: '60',
+      archive_timeout: '55',
       restore_command: '\'pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --stanza=db archive-get %f "%p"\'',
     });
   });

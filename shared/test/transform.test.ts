@@ -176,7 +176,7 @@ describe('postgresql.conf and pg_hba.conf', () => {
     // Every node archives through its own pgBackRest config, for the component's stanza.
     expect(archiving).toContain('\nwal_level = replica\narchive_mode = on\n');
     expect(archiving).toContain("archive_command = 'pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --stanza=db archive-push %p'\n");
-    expect(archiving).toContain('archive_timeout = 60\n');
+    expect(archiving).toContain('archive_timeout = 55\n');
   });
 
   it("archives even on a desktop workload, overriding pgtune's minimal WAL", () => {

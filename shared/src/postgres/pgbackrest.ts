@@ -2,12 +2,13 @@ import { quoteLiteral } from './sql.ts';
 
 // Continuous archiving with pgBackRest, the same on every cloud: one stanza per cluster (named after
 // the component) in a repository path per plan, one configuration file per instance, WAL pushed
-// asynchronously and zstd-compressed, a segment at least every minute (archive_timeout), and a
+// asynchronously and zstd-compressed, a segment switched at least every 55 s (archive_timeout: its upload
+// finishes inside the minute, so the recovery point is never more than a minute old), and a
 // heartbeat commit every 15 seconds so that any time in the window has a later commit to stop at.
 // The targets say where the repository is (s3rver over TLS locally, the customer's bucket on AWS)
 // and where the instance's files are; this module renders the rest and reads pgBackRest's answers.
 
-export const ARCHIVE_TIMEOUT_SECONDS = 60;
+export const ARCHIVE_TIMEOUT_SECONDS = 55;
 export const HEARTBEAT_SECONDS = 15;
 /** Schema and table of the heartbeat; the superuser writes it, nobody else may. */
 export const HEARTBEAT_TABLE = 'cloudseed.heartbeat';
