@@ -100,7 +100,7 @@ describe('cs-json v1 documents', () => {
             dataSize: 'mid_ram',
             databaseName: 'app',
             username: 'app',
-            topology: { mode: 'single', replicas: 0 },
+            topology: { mode: 'single', replicas: 0, synchronous: false },
             backup: {
               enabled: true,
               schedule: '0 3 * * *',
@@ -212,6 +212,8 @@ describe('real-world limits', () => {
     [{ db: { topology: { mode: 'single', replicas: 1 } } }, '/components/0/db/topology/replicas'],
     [{ db: { topology: { mode: 'cluster', replicas: 0 } } }, '/components/0/db/topology/replicas'],
     [{ db: { topology: { mode: 'cluster', replicas: 6 } } }, '/components/0/db/topology/replicas'],
+    [{ db: { topology: { mode: 'single', synchronous: true } } }, '/components/0/db/topology/synchronous'],
+    [{ db: { topology: { mode: 'cluster', replicas: 1, synchronous: 'yes' } } }, '/components/0/db/topology/synchronous'],
     [{ db: { backup: { retentionDays: 0 } } }, '/components/0/db/backup/retentionDays'],
     [{ db: { backup: { timezone: 'Mars/Olympus' } } }, '/components/0/db/backup/timezone'],
     [{ db: { backup: { schedule: '0 3 * *' } } }, '/components/0/db/backup/schedule'],

@@ -17,6 +17,18 @@ export interface DeployedNode {
   readonly port: number;
   readonly healthy?: boolean;
   readonly detail?: string;
+  /** A cluster member as Patroni last saw it (the health check records it). */
+  readonly ha?: MemberStatus;
+}
+
+/** A cluster member as its high-availability manager (Patroni) sees it. */
+export interface MemberStatus {
+  readonly patroniRole: 'leader' | 'replica' | 'sync_standby' | 'standby_leader';
+  /** running, streaming, starting, stopped, crashed… */
+  readonly state: string;
+  readonly timeline?: number;
+  /** Bytes of WAL behind the leader. */
+  readonly lagBytes?: number;
 }
 
 export interface DeployedComponent {

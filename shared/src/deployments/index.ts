@@ -8,6 +8,7 @@ export type {
   DeploymentRepository,
   DeploymentStatus,
   Failure,
+  MemberStatus,
 } from './deployments.ts';
 export { redeployProblems } from './redeploy.ts';
 export { readableCause, timelineFromHistory } from './timeline.ts';
@@ -15,4 +16,4 @@ export type { HistoryEvent, StepStatus, TimelineStep } from './timeline.ts';
 export { DeployService } from './service.ts';
 export type { DeployServiceDependencies, RestoreRequest, WorkflowEngine, WorkflowInput } from './service.ts';
 export { caFileName, connectionUri } from './connection.ts';
-export type { ConnectionEndpoint } from './connection.ts';
+export type { ConnectionEndpoint, SessionAttributes } from './connection.ts';

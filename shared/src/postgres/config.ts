@@ -24,6 +24,8 @@ export interface ServerLayout {
 
 export const REPLICATION_USER = 'replicator';
 export const ADMIN_USER = 'postgres';
+/** The role pg_rewind logs in as when an old cluster leader rejoins (it needs only a few functions, not a superuser). */
+export const REWIND_USER = 'cloudseed_rewind';
 
 export function tuneComponent(component: Component): TuneResult {
   return tune({
@@ -100,6 +102,8 @@ export interface HbaOptions {
   readonly extraCidrs?: readonly string[];
   /** Networks the replicas connect from; replication is only allowed when given. */
   readonly replicationCidrs?: readonly string[];
+  /** Networks a rejoining cluster member runs pg_rewind from (as REWIND_USER, to the postgres database). */
+  readonly rewindCidrs?: readonly string[];
   /** Leaves a marker line where a script inserts the replicas' rules once their addresses are known. */
   readonly replicationMarker?: boolean;
 }
@@ -125,6 +129,7 @@ export function renderPgHba(component: Component, options: HbaOptions = {}): str
     row('local', 'all', username, '', `peer map=${OWNER_MAP}`),
     ...clients.map((cidr) => row('hostssl', databaseName, username, cidr, 'scram-sha-256')),
     ...(options.replicationCidrs ?? []).map((cidr) => row('hostssl', 'replication', REPLICATION_USER, cidr, 'scram-sha-256')),
+    ...(options.rewindCidrs ?? []).map((cidr) => row('hostssl', 'postgres', REWIND_USER, cidr, 'scram-sha-256')),
     ...(options.replicationMarker ? [REPLICATION_MARKER] : []),
     row('host', 'all', 'all', '0.0.0.0/0', 'reject'),
     row('host', 'all', 'all', '::/0', 'reject'),

@@ -55,7 +55,7 @@ export function newComponent(id: string, index: number, pgVersion: string): Edit
       dataSize: 'mid_ram',
       databaseName: 'app',
       username: 'app',
-      topology: { mode: 'single', replicas: 0 },
+      topology: { mode: 'single', replicas: 0, synchronous: false },
       backup: { enabled: true, schedule: '0 3 * * *', timezone: 'UTC', retentionDays: 7, validate: true, fullEveryDays: 7, incrementalEveryHours: 4 },
     },
     network: { allowedCidrs: [] },

@@ -30,7 +30,7 @@ function plan(id: string, status: PlanStatus = 'not_deployed', overrides: Partia
             dataSize: 'mid_ram',
             databaseName: 'app',
             username: 'app',
-            topology: { mode: 'single', replicas: 0 },
+            topology: { mode: 'single', replicas: 0, synchronous: false },
             backup: {
               enabled: true,
               schedule: '0 3 * * *',
@@ -267,7 +267,7 @@ describe('a plan as a dashboard row', () => {
           {
             ...component,
             hardware: { cpus: 2, memoryGiB: 4, storage: { type: 'ssd', sizeGiB: 20 } },
-            db: { ...component.db, topology: { mode: 'cluster', replicas: 2 } },
+            db: { ...component.db, topology: { mode: 'cluster', replicas: 2, synchronous: false } },
           },
         ],
       },
