@@ -9,6 +9,10 @@ missing=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 # Continuous WAL archiving, backups and point-in-time restores of the local cloud's servers.
 command -v pgbackrest >/dev/null || missing+=(pgbackrest)
+# A cluster's automatic failover: Patroni on every node, the leader lock in a three-member etcd
+# (Patroni's etcd3 client is python3-etcd's, named here so that no other DCS client is picked).
+command -v patroni >/dev/null || missing+=(patroni python3-etcd)
+command -v etcd >/dev/null || missing+=(etcd-server)
 command -v shellcheck >/dev/null || missing+=(shellcheck)
 # The EC2 scripts compute SCRAM verifiers with python3; the tests run that code here too.
 command -v python3 >/dev/null || missing+=(python3)

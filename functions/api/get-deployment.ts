@@ -2,6 +2,7 @@ import { planStatus, statusReason } from '@cloudseed/shared/deployments/deployme
 import { backupResource } from '@cloudseed/shared/backups/backups';
 import { componentById, databaseComponent } from '@cloudseed/shared/cs-json/components';
 import { nextRun } from '@cloudseed/shared/cs-json/cron';
+import { membersOf } from '@cloudseed/shared/deployments/connection';
 import { authedRoute } from '../lib/authed-route.ts';
 import { backups } from '../lib/backups.ts';
 import { json } from '../lib/http.ts';
@@ -33,7 +34,15 @@ export const handler = authedRoute(async ({ user, params, query }) => {
     ...(deployment.endedAt ? { endedAt: deployment.endedAt } : {}),
     steps,
     ...(primary && deployed
-      ? { endpoint: { host: primary.host, port: primary.port, database: deployed.databaseName, username: deployed.username } }
+      ? {
+          endpoint: {
+            host: primary.host,
+            port: primary.port,
+            database: deployed.databaseName,
+            username: deployed.username,
+            ...(deployed.nodes.length > 1 ? { members: membersOf(deployed.nodes) } : {}),
+          },
+        }
       : {}),
     ...(components.length > 0
       ? {
@@ -46,6 +55,7 @@ export const handler = authedRoute(async ({ user, params, query }) => {
               port: node.port,
               healthy: node.healthy ?? true,
               ...(node.detail ? { detail: node.detail } : {}),
+              ...(node.ha ? { ha: node.ha } : {}),
             })),
           ),
         }

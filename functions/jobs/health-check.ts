@@ -5,8 +5,9 @@ import { deployments } from '../lib/plans.ts';
 import { providerFor } from '../providers/index.ts';
 import { nodeRefOf, targetOf } from '../steps/context.ts';
 
-// Connects to every node of every running deployment. A node down turns the deployment red with
-// the reason; when every node answers again it turns green. Runs on a schedule: EventBridge on
+// Asks every node of every running deployment (a cluster's Patroni answers for its members). A
+// node down turns the deployment red with the reason; when every node answers again it turns
+// green. A cluster's roles are recorded as they are now, so a failover moves the primary. Runs on a schedule: EventBridge on
 // AWS, a timer in the local cloud.
 
 const logger = new Logger({ serviceName: 'cloudseed-health' });
@@ -20,11 +21,18 @@ export async function checkDeployment(deployment: DeploymentRecord): Promise<voi
     components.push({
       ...component,
       nodes: component.nodes.map((node) => {
-        const { detail: _previous, ...rest } = node;
+        const { detail: _previous, ha: _before, ...rest } = node;
         const result = health.find((candidate) => candidate.name === node.name);
         const healthy = result?.healthy ?? false;
         if (!healthy) problems.push(`${node.name}: ${result?.detail ?? 'no health report'}`);
-        return { ...rest, healthy, ...(!healthy ? { detail: result?.detail ?? 'no health report' } : {}) };
+        return {
+          ...rest,
+          // A cluster's leader moves on failover: the deployment records who leads now.
+          role: result?.role ?? node.role,
+          healthy,
+          ...(!healthy ? { detail: result?.detail ?? 'no health report' } : {}),
+          ...(result?.ha ? { ha: result.ha } : {}),
+        };
       }),
     });
   }

@@ -1,5 +1,6 @@
 import type { AccountConnection, Component, NodeRole, Target } from '@cloudseed/shared';
 import type { ArchiveBackupType } from '@cloudseed/shared/postgres/pgbackrest';
+import type { MemberStatus } from '@cloudseed/shared';
 
 // The port every deploy, teardown, backup and health-check step talks to. It speaks the domain: a
 // cs-json component in, neutral references out; each provider renders its own cloud's document
@@ -52,11 +53,19 @@ export interface CommandRef {
   readonly nodeIds: readonly string[];
 }
 
+export interface Switchover {
+  readonly from: string;
+  readonly to: string;
+}
+
 export interface NodeHealth {
   readonly name: string;
+  /** The role the node has now: in a cluster the leader may have moved since the deploy. */
   readonly role: NodeRole;
   readonly healthy: boolean;
   readonly detail?: string;
+  /** What Patroni says of a cluster member. */
+  readonly ha?: MemberStatus;
 }
 
 /** Where a backup's object lives. Locally an s3rver bucket; on AWS the platform's backup bucket. */
@@ -177,4 +186,10 @@ export interface Provider {
   restoreToPoint(target: DeployTarget, primary: NodeRef, recoveryTarget: RecoveryTarget): Promise<void>;
   /** Rebuilds every replica from the (restored or new) primary and waits until each streams. */
   rebuildReplicas(target: DeployTarget, primary: NodeRef, replicas: readonly NodeRef[]): Promise<void>;
+  /**
+   * A planned switchover of a cluster: the leader hands over to `candidate` (a replica's node name)
+   * or to the healthiest replica, and answers once the new leader serves writes. A single server,
+   * an unknown or unhealthy candidate, or a cluster without a leader is refused (PermanentError).
+   */
+  switchover(target: DeployTarget, candidate?: string): Promise<Switchover>;
 }

@@ -17,6 +17,7 @@ import type { LocalStepFunctions, TaskHandler } from './stepfunctions.ts';
 // PostgreSQL servers of earlier deployments started again (and stopped with the cloud).
 
 const HEALTH_INTERVAL_MS = Number(process.env.CLOUDSEED_HEALTH_INTERVAL_MS ?? 2000);
+const SUPERVISE_INTERVAL_MS = 5000;
 const LOCAL_WAIT_MS = 20;
 
 export interface LocalWorkflows {
@@ -99,7 +100,7 @@ export async function startWorkflows(home: string, region: string, credentials: 
  */
 export async function startInstances(home: string): Promise<{ stop(): Promise<void> }> {
   // Loaded here, after the environment is set: the provider builds its clients as it loads.
-  const { beatAll, startExisting, stopAll } = await import('@cloudseed/functions/providers/local/lifecycle');
+  const { beatAll, reviveLost, startExisting, stopAll } = await import('@cloudseed/functions/providers/local/lifecycle');
   for (const outcome of await startExisting(home)) {
     if (!outcome.ok) log.error(`could not restart ${outcome.planId}/${outcome.name}: ${outcome.error ?? 'unknown error'}`);
   }
@@ -124,11 +125,23 @@ export async function startInstances(home: string): Promise<{ stop(): Promise<vo
     beating = beating.then(() => beatAll(home)).catch((error: unknown) => log.error('heartbeat failed', error));
   }, HEARTBEAT_SECONDS * 1000);
   heartbeat.unref();
+  // A cluster member whose Patroni died comes back, as a machine that reboots does.
+  let reviving: Promise<unknown> = Promise.resolve();
+  const supervisor = setInterval(() => {
+    reviving = reviving
+      .then(() => reviveLost(home))
+      .then((revived) => {
+        for (const name of revived) log.warn(`started Patroni of ${name} again`);
+      })
+      .catch((error: unknown) => log.error('reviving cluster members failed', error));
+  }, SUPERVISE_INTERVAL_MS);
+  supervisor.unref();
   return {
     stop: async () => {
       clearInterval(timer);
       clearInterval(heartbeat);
-      await Promise.all([checking, beating]);
+      clearInterval(supervisor);
+      await Promise.all([checking, beating, reviving]);
       await stopAll(home);
     },
   };

@@ -104,7 +104,10 @@ describe('Patroni configuration', () => {
   it('renders patroni.yml as JSON (which YAML reads) with the member’s addresses, files and credentials', () => {
     const text = renderPatroniConfig(cluster(), member);
     expect(text.split('\n')[0]).toMatch(/^# Written by CloudSeed for plan-1-db\/db-1/);
-    const config = JSON.parse(text.split('\n').slice(1).join('\n')) as Record<string, any>;
+    const config = JSON.parse(text.split('\n').slice(1).join('\n')) as {
+      postgresql: { authentication: { superuser: object } };
+      bootstrap: { dcs: { ttl: number } };
+    };
     expect(config).toMatchObject({
       scope: 'plan-1-db',
       namespace: '/cloudseed/',

@@ -26,7 +26,16 @@ export interface Deployment {
   mode?: string;
   steps: { name: string; status: string; startedAt: string; endedAt?: string; error?: string }[];
   endpoint?: { host: string; port: number; database: string; username: string };
-  nodes?: { name: string; role: string; host: string; port: number; healthy: boolean; detail?: string }[];
+  nodes?: {
+    name: string;
+    role: string;
+    host: string;
+    port: number;
+    healthy: boolean;
+    detail?: string;
+    /** A cluster member as Patroni sees it. */
+    ha?: { patroniRole: string; state: string; timeline?: number; lagBytes?: number };
+  }[];
   backup?: { schedule: string; timezone: string; nextRunAt: string; lastBackup?: { backupId: string } };
   executionArn?: string;
 }
@@ -38,6 +47,8 @@ export interface Credentials {
   username: string;
   password: string;
   uri: string;
+  /** A cluster's: prefers a replica. */
+  readOnlyUri?: string;
   caCertificate: string;
   caFileName: string;
 }

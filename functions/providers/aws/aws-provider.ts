@@ -16,8 +16,10 @@ import type {
   NodeRef,
   Progress,
   Provider,
+  Switchover,
   ValidationResult,
 } from '../provider.ts';
+import { PermanentError } from '../errors.ts';
 import * as archive from './archive.ts';
 import * as backups from './backups.ts';
 import { defaultClients, realClock } from './clients.ts';
@@ -158,6 +160,11 @@ export class AwsProvider implements Provider {
 
   rebuildReplicas(target: DeployTarget, primary: NodeRef, replicas: readonly NodeRef[]): Promise<void> {
     return archive.rebuildReplicas(this.#context(target), primary, replicas);
+  }
+
+  switchover(_target: DeployTarget, _candidate?: string): Promise<Switchover> {
+    // EC2 clusters stream to replicas without Patroni so far: there is no manager to hand over.
+    return Promise.reject(new PermanentError('a switchover needs Patroni, which AWS clusters do not run yet; it runs on the local cloud'));
   }
 
   /** The target's account clients (refusing a target with no account), its aws-json component, the clock and where things go. */

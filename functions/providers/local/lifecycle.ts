@@ -5,6 +5,8 @@ import type { Server } from './server.ts';
 import { ensureHomeReachable } from './local-provider.ts';
 import { withLock } from './lock.ts';
 import { listNodes } from './nodes.ts';
+import { HA_TIMING } from '@cloudseed/shared/postgres/patroni';
+import { listDcsDirs, patroniDaemon, patroniLost, readDcs, startDcs, startPatroni, stopDcs, stopPatroni } from './ha.ts';
 import type { KnownNode } from './nodes.ts';
 
 // The local cloud's own start and stop: pg_ctl detaches the servers, so they would outlive the
@@ -23,14 +25,31 @@ export interface NodeOutcome {
   readonly error?: string;
 }
 
-/** Stops every server under CLOUDSEED_HOME (replicas first, so the primary's walsenders end quietly). Keeps node.json's `running`. */
+/**
+ * Stops every server under CLOUDSEED_HOME (standbys first, so the primary's walsenders end quietly;
+ * a cluster member's through its Patroni), then the clusters' etcd. Keeps node.json's `running`.
+ */
 export async function stopAll(home: string, options: LifecycleOptions = {}): Promise<NodeOutcome[]> {
   const nodes = await listNodes(home);
-  const byRole = (role: string) => nodes.filter((node) => node.record.role === role);
+  const standby = await Promise.all(nodes.map((node) => isStandby(node.paths)));
   const outcomes: NodeOutcome[] = [];
-  for (const group of [byRole('replica'), byRole('primary')]) {
-    outcomes.push(...(await Promise.all(group.map((node) => attempt(node, (server) => stopServer(server), options)))));
+  for (const group of [nodes.filter((_, index) => standby[index]), nodes.filter((_, index) => !standby[index])]) {
+    outcomes.push(
+      ...(await Promise.all(
+        group.map((node) =>
+          attempt(
+            node,
+            async (server) => {
+              await stopPatroni(server.paths);
+              await stopServer(server);
+            },
+            options,
+          ),
+        ),
+      )),
+    );
   }
+  await Promise.all((await listDcsDirs(home)).map((dir) => stopDcs(dir).catch(() => undefined)));
   return outcomes;
 }
 
@@ -39,6 +58,11 @@ export async function startExisting(home: string, options: LifecycleOptions = {}
   const nodes = (await listNodes(home)).filter((node) => node.record.running);
   if (nodes.length === 0) return [];
   await ensureHomeReachable(home);
+  // A cluster's etcd first: its members' Patroni wait for it.
+  for (const dir of await listDcsDirs(home)) {
+    const record = await readDcs(dir);
+    if (record) await startDcs(dir, record).catch(() => undefined);
+  }
   const byRole = (role: string) => nodes.filter((node) => node.record.role === role);
   const outcomes: NodeOutcome[] = [];
   for (const group of [byRole('primary'), byRole('replica')]) {
@@ -48,7 +72,10 @@ export async function startExisting(home: string, options: LifecycleOptions = {}
           attempt(
             node,
             async (server) => {
-              if (!(await isRunning(server.paths))) await startServer(server);
+              // Patroni brings its server back as whichever role the cluster gives it now.
+              if (node.record.restPort !== undefined && (await exists(server.paths.patroniConfig)))
+                await startPatroni(patroniDaemon(server.paths, node.record.name, server.bin), server.paths);
+              else if (!(await isRunning(server.paths))) await startServer(server);
             },
             options,
           ),
@@ -93,4 +120,35 @@ export async function beatAll(home: string, options: LifecycleOptions = {}): Pro
     if (beat) beats += 1;
   }
   return beats;
+}
+
+/**
+ * How long a cluster member's Patroni stays down before the local cloud starts it again: longer
+ * than the leader lock lives, as a lost machine is away for longer than that before it reboots,
+ * so the cluster fails over first and the old leader comes back as a replica (pg_rewind). On EC2
+ * systemd restarts a Patroni that merely crashed at once; here every loss counts as a node's.
+ */
+export const REVIVE_AFTER_MS = (HA_TIMING.ttl + 2 * HA_TIMING.loopWait) * 1000;
+const lostSince = new Map<string, number>();
+
+/** Starts the cluster members whose Patroni was lost (killed or crashed, not stopped) at least REVIVE_AFTER_MS ago; answers their names. */
+export async function reviveLost(home: string, options: LifecycleOptions = {}, now = Date.now()): Promise<string[]> {
+  const revived: string[] = [];
+  for (const { record, paths } of await listNodes(home)) {
+    if (record.restPort === undefined || !record.running || !(await patroniLost(paths))) {
+      lostSince.delete(paths.root);
+      continue;
+    }
+    const since = lostSince.get(paths.root) ?? now;
+    lostSince.set(paths.root, since);
+    if (now - since < REVIVE_AFTER_MS) continue;
+    await withLock(paths.root, async () => {
+      // Checked again under the node's lock: a restore or a teardown may have held it meanwhile.
+      if (!(await patroniLost(paths))) return;
+      await startPatroni(patroniDaemon(paths, record.name, binDirOf(options.postgresRoot ?? DEFAULT_POSTGRES_ROOT, record.major)), paths);
+      revived.push(`${record.planId}/${record.name}`);
+    });
+    lostSince.delete(paths.root);
+  }
+  return revived;
 }

@@ -13,6 +13,16 @@ import {
   tuneComponent,
 } from '@cloudseed/shared/postgres/config';
 import { planNodes } from '@cloudseed/shared/postgres/nodes';
+import {
+  clusterWideSettings,
+  dcsConfig,
+  HA_TIMING,
+  MAXIMUM_LAG_ON_FAILOVER,
+  renderPatroniConfig,
+  RESTART_SETTINGS,
+  REWIND_GRANTS,
+  REWIND_USER,
+} from '@cloudseed/shared/postgres/patroni';
 import type { PlannedNode } from '@cloudseed/shared/postgres/nodes';
 import type { Component, ServerLayout } from '@cloudseed/shared';
 import { PermanentError, TransientError } from '../errors.ts';
@@ -31,6 +41,7 @@ import type {
   NodeRef,
   Progress,
   Provider,
+  Switchover,
   ValidationResult,
 } from '../provider.ts';
 import {
@@ -47,10 +58,30 @@ import {
   writeArchiveConfig,
 } from './archive.ts';
 import type { Archive, ArchiveRepository } from './archive.ts';
+import {
+  clusterState,
+  ensureDcs,
+  forgetCluster,
+  listDcsDirs,
+  patchClusterConfig,
+  patroniCall,
+  patroniDaemon,
+  patroniRunning,
+  readDcs,
+  removeDcs,
+  scopeOf,
+  seedClusterConfig,
+  startPatroni,
+  stopPatroni,
+  waitForCluster,
+  waitForFailsafe,
+  waitForPrimary,
+} from './ha.ts';
+import type { DcsRecord } from './ha.ts';
 import { backupDatabase, deleteBackupObjects, restoreBackupObject, validateBackupObject } from './backup.ts';
 import type { DatabaseRef } from './backup.ts';
 import type { KeyAndCertificate } from '../certificates.ts';
-import { describeFailure, postgresAccount, run } from './exec.ts';
+import { describeFailure, run } from './exec.ts';
 import { ensureDir, exists, readTextIfExists, writeFileAtomic } from './files.ts';
 import { withLock } from './lock.ts';
 import { listNodes, readNodeRecord, writeNodeRecord } from './nodes.ts';
@@ -58,13 +89,16 @@ import type { NodeRecord } from './nodes.ts';
 import {
   certificateAuthorityFile,
   commandsDir,
+  dcsDir,
   instancesRoot,
   nodePaths,
   passwordFile,
+  patroniPasswordFile,
   pathsOf,
   planInstancesDir,
   planSecretsDir,
   replicationPasswordFile,
+  rewindPasswordFile,
   safeName,
   secretsRoot,
 } from './paths.ts';
@@ -74,7 +108,6 @@ import { ensureCertificateAuthority, ensureSecret, readCertificateAuthority, rea
 import {
   DEFAULT_POSTGRES_ROOT,
   adminSql,
-  basebackup,
   binDirOf,
   emptyPostgresDir,
   checkConfig,
@@ -84,7 +117,6 @@ import {
   installedMajors,
   isInitialised,
   isRunning,
-  isStandby,
   missingPrograms,
   prepareNodeDirs,
   readiness,
@@ -94,6 +126,8 @@ import {
   startServer,
   stopServer,
   writeServerConfig,
+  writeMemberConfig,
+  pointAtMemberConfig,
 } from './server.ts';
 import type { Server } from './server.ts';
 
@@ -181,7 +215,11 @@ export class LocalProvider implements Provider {
     await ensureDir(secretsRoot(this.#home), 0o700);
     await ensureDir(planSecretsDir(this.#home, target.planId), 0o700);
     await ensureSecret(passwordFile(this.#home, target.planId, target.component.id));
-    if (isClustered(target.component)) await ensureSecret(replicationPasswordFile(this.#home, target.planId, target.component.id));
+    if (isClustered(target.component)) {
+      for (const file of [replicationPasswordFile, rewindPasswordFile, patroniPasswordFile]) {
+        await ensureSecret(file(this.#home, target.planId, target.component.id));
+      }
+    }
     await ensureCertificateAuthority(certificateAuthorityFile(this.#home, target.planId), `CloudSeed CA for plan ${target.planId}`);
   }
 
@@ -204,16 +242,24 @@ export class LocalProvider implements Provider {
     await ensureHomeReachable(this.#home);
     await ensureDir(planInstancesDir(this.#home, target.planId), 0o711);
     return withLock(`ports:${this.#home}`, async () => {
-      const taken = new Set((await listNodes(this.#home)).map((node) => node.record.port));
+      const taken = await takenPorts(this.#home);
+      const clustered = isClustered(target.component);
       const records: NodeRecord[] = [];
       const unlaunched: PlannedNode[] = [];
       const planned = planNodes(target.component);
       for (const node of planned) {
         const record = await readNodeRecord(nodePaths(this.#home, target.planId, node.name));
-        if (record) records.push(record);
-        else unlaunched.push(node);
+        if (!record) unlaunched.push(node);
+        else if (clustered && record.restPort === undefined) {
+          // A replica of a cluster launched before Patroni managed clusters: it gets its REST API port now.
+          const [restPort] = await reserveLoopbackPorts(1, taken);
+          taken.add(restPort ?? 0);
+          const withRest = { ...record, restPort: restPort ?? 0 };
+          await writeNodeRecord(nodePaths(this.#home, target.planId, node.name), withRest);
+          records.push(withRest);
+        } else records.push(record);
       }
-      const ports = await reserveLoopbackPorts(unlaunched.length, taken);
+      const ports = await reserveLoopbackPorts(unlaunched.length * (clustered ? 2 : 1), taken);
       for (const [index, node] of unlaunched.entries()) {
         const record: NodeRecord = {
           planId: target.planId,
@@ -221,14 +267,22 @@ export class LocalProvider implements Provider {
           name: node.name,
           role: node.role,
           major: majorOf(target.component),
-          port: ports[index] ?? 0,
+          port: ports[clustered ? index * 2 : index] ?? 0,
           running: false,
           memoryGiB: target.component.hardware.memoryGiB,
+          ...(clustered ? { restPort: ports[index * 2 + 1] ?? 0 } : {}),
         };
         const paths = nodePaths(this.#home, target.planId, node.name);
         await prepareNodeDirs(paths);
         await writeNodeRecord(paths, record);
         records.push(record);
+      }
+      if (clustered) {
+        await ensureDcs(dcsDir(this.#home, target.planId, target.component.id), scopeOf(target.planId, target.component.id), async (count) => {
+          const reserved = await reserveLoopbackPorts(count, taken);
+          for (const port of reserved) taken.add(port);
+          return reserved;
+        });
       }
       return planned.map((node) => {
         const record = records.find((candidate) => candidate.name === node.name);
@@ -303,6 +357,7 @@ export class LocalProvider implements Provider {
   }
 
   async health(target: DeployTarget, nodes: readonly NodeRef[]): Promise<NodeHealth[]> {
+    if (isClustered(target.component)) return this.#clusterHealth(target, nodes);
     return Promise.all(
       nodes.map(async (node): Promise<NodeHealth> => {
         const base = { name: node.name, role: node.role };
@@ -331,14 +386,20 @@ export class LocalProvider implements Provider {
       await withLock(paths.root, async () => {
         const record = await readNodeRecord(paths).catch(() => undefined);
         const major = record?.major ?? majorOf(target.component);
+        await stopPatroni(paths);
         await stopServer({ name, paths, port: record?.port ?? 0, bin: binDirOf(this.#postgresRoot, major) });
         await removeNodeDir(paths);
       });
     }
+    const dcs = dcsDir(this.#home, target.planId, componentId);
+    await removeDcs(dcs);
+    await rm(dcs, { recursive: true, force: true });
     if (this.#archive) await removeStanza(this.#archive, target.planId, componentId);
     await rm(commandsDir(this.#home, target.planId, componentId), { recursive: true, force: true });
     await rm(passwordFile(this.#home, target.planId, componentId), { force: true });
-    await rm(replicationPasswordFile(this.#home, target.planId, componentId), { force: true });
+    for (const file of [replicationPasswordFile, rewindPasswordFile, patroniPasswordFile]) {
+      await rm(file(this.#home, target.planId, componentId), { force: true });
+    }
     await removeIfEmpty(join(planDir, 'commands'));
     await removeIfEmpty(planDir);
     // The CA is the plan's: it goes with the plan's last server.
@@ -367,12 +428,18 @@ export class LocalProvider implements Provider {
   /** The application database on the component's running primary: backups, validations and restores all work there. */
   async #databaseOf(target: DeployTarget, primary: NodeRef): Promise<DatabaseRef> {
     const spec = target.component;
+    const database = { database: spec.db.databaseName, owner: spec.db.username };
+    if (isClustered(spec)) {
+      // Whichever member leads now: the deployment's primary may have failed over since.
+      const leader = await this.#leaderOf(target, await this.#nodesOf(target));
+      return { server: leader.server, ...database };
+    }
     const paths = nodePaths(this.#home, target.planId, primary.name);
     const record = await readNodeRecord(paths);
     if (!record) throw new PermanentError(`node ${primary.name} has not been launched`);
     if (record.role !== 'primary') throw new PermanentError(`node ${primary.name} is a replica; backups and restores run on the primary`);
     if (!(await isRunning(paths))) throw new PermanentError(`the server of ${primary.name} is not running`);
-    return { server: this.#serverOf(record, paths), database: spec.db.databaseName, owner: spec.db.username };
+    return { server: this.#serverOf(record, paths), ...database };
   }
 
   // --- commands -----------------------------------------------------------------------------------
@@ -390,60 +457,30 @@ export class LocalProvider implements Provider {
     // The local cloud resets CLOUDSEED_HOME to 0700 when it starts; a retried configure may come first.
     await ensureHomeReachable(this.#home);
     const nodes = await this.#nodesOf(target);
-    const primary = nodes.find((node) => node.record.role === 'primary');
-    if (!primary) throw new PermanentError(`component ${target.component.id} has no primary node`);
-    const replicas = nodes.filter((node) => node !== primary);
-    const selected = (node: LocalNode) => wanted.some((ref) => ref.name === node.record.name);
-    const password = await this.readPassword(target);
-    const authority = await this.#authorityOf(target);
-    const replicationPassword =
-      replicas.length > 0
-        ? await readSecret(replicationPasswordFile(this.#home, target.planId, target.component.id), 'the replication password')
-        : undefined;
-
-    // Raising a hot-standby limit (max_connections, ...) must reach the standbys before the primary,
-    // lowering it the primary first; new replicas are cloned from the reconfigured primary.
-    const standbysFirst = (await this.#raisesStandbyLimits(spec, primary)) ? await filterAsync(replicas, (node) => isStandby(node.paths)) : [];
-    for (const replica of standbysFirst.filter(selected)) await this.#configureNode(target, replica, primary, authority, replicationPassword);
-    if (selected(primary)) {
-      await this.#configureNode(target, primary, primary, authority, replicationPassword);
-      await this.#ensureRoles(spec, primary.server, password, replicationPassword);
-      const archive = this.#archiveOf(target, primary.paths);
-      if (archive) await ensureStanza(archive);
+    if (isClustered(spec)) {
+      await this.#configureCluster(target, nodes, wanted);
+      return;
     }
-    for (const replica of replicas.filter((node) => selected(node) && !standbysFirst.includes(node))) {
-      await this.#configureNode(target, replica, primary, authority, replicationPassword);
-    }
+    // A single server: a cluster's nodes are Patroni's (above).
+    const [server] = nodes;
+    if (!server) throw new PermanentError(`component ${target.component.id} has no node`);
+    await this.#configureServer(target, server, await this.#authorityOf(target));
+    await this.#ensureRoles(spec, server.server, await this.readPassword(target), undefined);
+    const archive = this.#archiveOf(target, server.paths);
+    if (archive) await ensureStanza(archive);
   }
 
-  async #configureNode(
-    target: DeployTarget,
-    node: LocalNode,
-    primary: LocalNode,
-    authority: KeyAndCertificate,
-    replicationPassword: string | undefined,
-  ): Promise<void> {
+  async #configureServer(target: DeployTarget, node: LocalNode, authority: KeyAndCertificate): Promise<void> {
     const spec = target.component;
     const { paths, server, record } = node;
     await withLock(paths.root, async () => {
       await prepareNodeDirs(paths);
-      // First: a new replica verifies its primary with the CA copy this writes.
       await ensureServerCertificate(paths, authority);
       const dataMajor = (await readTextIfExists(join(paths.data, 'PG_VERSION')))?.trim();
       if (dataMajor !== undefined && dataMajor !== String(record.major)) {
         throw new PermanentError(`${record.name} holds PostgreSQL ${dataMajor} data; changing the major version in place is not supported`);
       }
-      if (record.role === 'primary') {
-        if (!(await isInitialised(paths))) await initdb(server);
-      } else if (!(await isInitialised(paths)) || !(await isStandby(paths))) {
-        if (replicationPassword === undefined) throw new PermanentError(`${record.name} is a replica but the component has no replication password`);
-        if (!(await isRunning(primary.paths)))
-          throw new PermanentError(`${record.name} cannot be cloned: the primary ${primary.record.name} is not running`);
-        await stopServer(server);
-        await basebackup(server, primary.record.port, REPLICATION_USER, replicationPassword);
-      } else {
-        await trustPlanCa(paths, primary.paths);
-      }
+      if (!(await isInitialised(paths))) await initdb(server);
       await this.#writeConfigFiles(target, node, await this.#writeArchiveConfig(target, record, paths));
       await applyConfig(server);
       await writeNodeRecord(paths, { ...record, running: true, memoryGiB: spec.hardware.memoryGiB });
@@ -453,16 +490,21 @@ export class LocalProvider implements Provider {
   /** postgresql.conf's include, pg_hba.conf and pg_ident.conf as the plan says. */
   async #writeConfigFiles(target: DeployTarget, node: LocalNode, archive: Archive | undefined): Promise<void> {
     const spec = target.component;
-    const clustered = spec.db.topology.mode === 'cluster';
     await writeServerConfig(
       node.paths,
       renderPostgresqlConf(spec, layoutOf(node.record, node.paths, archive)),
-      renderPgHba(spec, { extraCidrs: LOOPBACK_CIDRS, ...(clustered ? { replicationCidrs: ['127.0.0.1/32'] } : {}) }),
+      renderPgHba(spec, { extraCidrs: LOOPBACK_CIDRS }),
       renderPgIdent(spec),
     );
   }
 
-  async #ensureRoles(spec: Component, primary: Server, password: string, replicationPassword: string | undefined): Promise<void> {
+  async #ensureRoles(
+    spec: Component,
+    primary: Server,
+    password: string,
+    replicationPassword: string | undefined,
+    rewindPassword?: string,
+  ): Promise<void> {
     const { databaseName, username } = spec.db;
     // Only SCRAM verifiers travel, and on standard input; the statement log is off for the session anyway.
     const statements = [
@@ -478,6 +520,13 @@ export class LocalProvider implements Provider {
       statements.push(
         `SELECT format('CREATE ROLE %I REPLICATION LOGIN', ${quoteLiteral(REPLICATION_USER)}) WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${quoteLiteral(REPLICATION_USER)}) \\gexec`,
         `ALTER ROLE ${quoteIdentifier(REPLICATION_USER)} WITH REPLICATION LOGIN PASSWORD ${quoteLiteral(await scramVerifier(replicationPassword))};`,
+      );
+    }
+    if (rewindPassword !== undefined) {
+      statements.push(
+        `SELECT format('CREATE ROLE %I LOGIN', ${quoteLiteral(REWIND_USER)}) WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${quoteLiteral(REWIND_USER)}) \\gexec`,
+        `ALTER ROLE ${quoteIdentifier(REWIND_USER)} WITH LOGIN NOSUPERUSER NOREPLICATION PASSWORD ${quoteLiteral(await scramVerifier(rewindPassword))};`,
+        ...REWIND_GRANTS.map((fn) => `GRANT EXECUTE ON FUNCTION ${fn} TO ${quoteIdentifier(REWIND_USER)};`),
       );
     }
     await adminSql(primary, `${statements.join('\n')}\n`);
@@ -497,6 +546,289 @@ export class LocalProvider implements Provider {
       .some(([name, setting]) => name !== undefined && wanted[name] !== undefined && Number(wanted[name]) > Number(setting));
   }
 
+  // --- clusters: Patroni and etcd (ha.ts) -----------------------------------------------------------
+
+  /**
+   * A cluster's configure: the leader (or, for a new cluster, node 0) is configured and adopted by
+   * its Patroni first, the roles follow on it, then each replica is cloned from it when new and
+   * handed to its Patroni. Settings that need a restart are applied member by member.
+   */
+  async #configureCluster(target: DeployTarget, nodes: LocalNode[], wanted: readonly NodeRef[]): Promise<void> {
+    const spec = target.component;
+    const dcs = await this.#dcsOf(target);
+    const secrets = await this.#clusterSecrets(target);
+    const authority = await this.#authorityOf(target);
+    const restPorts = restPortsOf(nodes);
+    const before = await clusterState(restPorts);
+    const leader = nodes.find((node) => node.record.name === before?.leader?.name) ?? nodes.find((node) => node.record.role === 'primary');
+    if (!leader) throw new PermanentError(`component ${spec.id} has no primary node`);
+    const raising = await this.#raisesStandbyLimits(spec, leader);
+    const archive = this.#archiveOf(target, leader.paths);
+    const settings = dcsConfig(spec, layoutOf(leader.record, leader.paths, archive));
+
+    await this.#configureMember(target, leader, leader, dcs, authority, secrets, before === undefined ? settings : undefined);
+    await waitForPrimary(leader.record.restPort ?? 0, leader.record.name, 90_000);
+    // Patroni names the leader as it starts the promotion; writes work once it is done.
+    await waitUntilWritable(leader.server);
+    await this.#ensureRoles(spec, leader.server, secrets.password, secrets.replication, secrets.rewind);
+    if (archive) await ensureStanza(archive);
+    // Settings every member shares live in etcd: the plan's current ones replace them.
+    if (before !== undefined) await patchClusterConfig(leader.record.restPort ?? 0, secrets.restApi, settings);
+
+    const selected = nodes.filter((node) => node !== leader && wanted.some((ref) => ref.name === node.record.name));
+    await Promise.all(selected.map((replica) => this.#configureMember(target, replica, leader, dcs, authority, secrets)));
+    await waitForCluster(
+      restPorts,
+      (state) =>
+        state.leader?.name === leader.record.name &&
+        nodes.every((node) => state.members.some((member) => member.name === node.record.name && isServing(member.state))),
+      120_000,
+      `every member of ${spec.id} serving`,
+    );
+    await waitForFailsafe(
+      leader.record.restPort ?? 0,
+      nodes.map((node) => node.record.name),
+      30_000,
+    );
+    await waitForStreaming(
+      leader.server,
+      nodes.filter((node) => node !== leader).map((node) => node.record.name),
+      60_000,
+    );
+    await this.#restartStale(nodes, leader, clusterWideSettings(spec, layoutOf(leader.record, leader.paths, archive)), raising, secrets);
+  }
+
+  /**
+   * Restarts, through Patroni, the members whose server runs with other settings than the plan's
+   * (a cluster-wide one from etcd, or one of their own files that needs a restart). Patroni takes
+   * new etcd settings in its next loop: a member is given that long to say it wants a restart, and
+   * is checked again after its restart until it runs with the plan's settings. Raised hot-standby
+   * limits reach the replicas before the leader, lowered ones the leader first.
+   */
+  async #restartStale(
+    nodes: LocalNode[],
+    leader: LocalNode,
+    wanted: Record<string, string>,
+    raising: boolean,
+    secrets: ClusterSecrets,
+  ): Promise<void> {
+    const names = RESTART_SETTINGS.filter((name) => wanted[name] !== undefined);
+    const stale = async (node: LocalNode): Promise<boolean> => {
+      const rows = await adminSql(
+        node.server,
+        `SELECT name || '=' || current_setting(name) FROM pg_settings WHERE name IN (${names.map(quoteLiteral).join(', ')}) UNION ALL SELECT 'pending' FROM pg_settings WHERE pending_restart;\n`,
+      );
+      const current = new Map(
+        rows
+          .split('\n')
+          .filter(Boolean)
+          .map((row) => row.split('=') as [string, string]),
+      );
+      return current.has('pending') || names.some((name) => current.get(name) !== wanted[name]);
+    };
+    const deadline = Date.now() + 90_000;
+    for (let round = 0; ; round++) {
+      const restart = await filterAsync(nodes, stale);
+      if (restart.length === 0) return;
+      if (Date.now() > deadline)
+        throw new TransientError(`${restart.map((node) => node.record.name).join(', ')} still run with settings the plan changed`);
+      // Patroni's next loop: it reads the new settings from etcd before it is asked to restart.
+      await new Promise((resolve) => setTimeout(resolve, round === 0 ? HA_TIMING.loopWait * 1000 : 1000));
+      const order = raising ? [...restart.filter((node) => node !== leader), ...restart.filter((node) => node === leader)] : [...restart].reverse();
+      for (const node of order) {
+        const restarted = await patroniCall(node.record.restPort ?? 0, 'POST', '/restart', secrets.restApi, {});
+        if (restarted.status !== 200) throw new TransientError(`Patroni could not restart ${node.record.name}: ${restarted.text}`);
+      }
+    }
+  }
+
+  /**
+   * One member: files, then a new leader's first server (initdb, started once so that its control
+   * file holds the plan's limits, roles made), then Patroni started (which clones a new replica from
+   * the leader) or reloaded. `seed`: the cluster's settings, written into etcd before a cluster's first
+   * Patroni starts.
+   */
+  async #configureMember(
+    target: DeployTarget,
+    node: LocalNode,
+    leader: LocalNode,
+    dcs: DcsRecord,
+    authority: KeyAndCertificate,
+    secrets: ClusterSecrets,
+    seed?: unknown,
+  ): Promise<void> {
+    const spec = target.component;
+    const { paths, server, record } = node;
+    await withLock(paths.root, async () => {
+      await prepareNodeDirs(paths);
+      await ensureServerCertificate(paths, authority);
+      const dataMajor = (await readTextIfExists(join(paths.data, 'PG_VERSION')))?.trim();
+      if (dataMajor !== undefined && dataMajor !== String(record.major)) {
+        throw new PermanentError(`${record.name} holds PostgreSQL ${dataMajor} data; changing the major version in place is not supported`);
+      }
+      const fresh = !(await isInitialised(paths));
+      if (fresh) {
+        await stopPatroni(paths);
+        // A new replica's Patroni clones the leader itself (pg_basebackup): a clone made behind its
+        // back looks to it like a primary that crashed, and its crash recovery would fork the clone.
+        if (node === leader) await initdb(server);
+        else await emptyPostgresDir(paths.data);
+      }
+      const archive = await this.#writeArchiveConfig(target, record, paths);
+      const layout = layoutOf(record, paths, archive);
+      await writeMemberConfig(
+        paths,
+        renderPostgresqlConf(spec, layout),
+        renderPgHba(spec, { extraCidrs: LOOPBACK_CIDRS, replicationCidrs: ['127.0.0.1/32'], rewindCidrs: ['127.0.0.1/32'] }),
+        renderPgIdent(spec),
+        renderPatroniConfig(spec, {
+          name: record.name,
+          scope: dcs.scope,
+          postgres: { host: '127.0.0.1', port: record.port },
+          restApi: { host: '127.0.0.1', port: record.restPort ?? 0 },
+          etcd: dcs.members.map((member) => member.client),
+          dataDir: paths.data,
+          binDir: server.bin,
+          configFile: join(paths.configDir, 'postgresql.conf'),
+          hbaFile: join(paths.configDir, 'pg_hba.conf'),
+          identFile: join(paths.configDir, 'pg_ident.conf'),
+          pgpassFile: join(paths.configDir, 'pgpass'),
+          caFile: paths.caFile,
+          layout,
+          watchdog: 'off',
+          restApiUser: secrets.restApi,
+          replicationPassword: secrets.replication,
+          rewindPassword: secrets.rewind,
+        }),
+      );
+      if (fresh && node === leader) {
+        // Started once as a plain primary: its control file takes the plan's max_connections and
+        // the other limits (Patroni would otherwise keep initdb's larger ones), and the roles the
+        // replicas log in with exist before any replica tries.
+        await pointAtMemberConfig(paths);
+        await startServer(server);
+        await this.#ensureRoles(spec, server, secrets.password, secrets.replication, secrets.rewind);
+        await stopServer(server);
+      }
+      if (seed !== undefined) await seedClusterConfig(dcs, seed);
+      if (await patroniRunning(paths)) {
+        const reloaded = await patroniCall(record.restPort ?? 0, 'POST', '/reload', secrets.restApi);
+        if (reloaded.status >= 300) throw new TransientError(`Patroni of ${record.name} did not reload: ${reloaded.text}`);
+      } else {
+        // A server pg_ctl started (a cluster from before Patroni, or a restore) is handed over stopped.
+        await stopServer(server);
+        await startPatroni(patroniDaemon(paths, record.name, server.bin), paths);
+      }
+      await writeNodeRecord(paths, { ...record, running: true, memoryGiB: spec.hardware.memoryGiB });
+    });
+  }
+
+  async switchover(target: DeployTarget, candidate?: string): Promise<Switchover> {
+    if (!isClustered(target.component)) throw new PermanentError(`${target.component.id} is a single server: it has no replica to hand over to`);
+    const nodes = await this.#nodesOf(target);
+    const state = await clusterState(restPortsOf(nodes));
+    const leader = nodes.find((node) => node.record.name === state?.leader?.name);
+    if (!state || !leader) throw new PermanentError(`${target.component.id} has no leader now, so there is nothing to hand over`);
+    const eligible = (name: string) =>
+      state.members.some(
+        (member) => member.name === name && member.role !== 'leader' && isServing(member.state) && (member.lagBytes ?? 0) <= MAXIMUM_LAG_ON_FAILOVER,
+      );
+    if (candidate !== undefined && !nodes.some((node) => node.record.name === candidate))
+      throw new PermanentError(
+        `${candidate} is not a node of ${target.component.id} (its nodes: ${nodes.map((node) => node.record.name).join(', ')})`,
+      );
+    if (candidate === leader.record.name) throw new PermanentError(`${candidate} leads ${target.component.id} already`);
+    if (candidate !== undefined && !eligible(candidate)) throw new PermanentError(`${candidate} is not a healthy replica in step with the leader`);
+    // Without a candidate, the replica furthest ahead (least lag) takes over.
+    const chosen =
+      candidate ??
+      [...state.members]
+        .filter((member) => eligible(member.name))
+        .sort((a, b) => (a.lagBytes ?? 0) - (b.lagBytes ?? 0))
+        .at(0)?.name;
+    if (chosen === undefined) throw new PermanentError(`${target.component.id} has no healthy replica in step with the leader to hand over to`);
+    const secrets = await this.#clusterSecrets(target);
+    const answer = await patroniCall(leader.record.restPort ?? 0, 'POST', '/switchover', secrets.restApi, {
+      leader: leader.record.name,
+      candidate: chosen,
+    });
+    if (answer.status !== 200) throw new PermanentError(`Patroni did not switch over: ${answer.text.trim()}`);
+    const next = nodes.find((node) => node.record.name === chosen);
+    if (next) {
+      await waitForPrimary(next.record.restPort ?? 0, chosen, 60_000);
+      await waitUntilWritable(next.server);
+    }
+    return { from: leader.record.name, to: chosen };
+  }
+
+  async #clusterHealth(target: DeployTarget, refs: readonly NodeRef[]): Promise<NodeHealth[]> {
+    const nodes = await this.#nodesOf(target);
+    const state = await clusterState(restPortsOf(nodes));
+    return refs.map((ref): NodeHealth => {
+      const base = { name: ref.name, role: ref.role };
+      if (!state) return { ...base, healthy: false, detail: 'no Patroni of the cluster answers' };
+      const member = state.members.find((candidate) => candidate.name === ref.name);
+      if (!member) return { ...base, healthy: false, detail: 'not a member of the cluster (Patroni is not running on it)' };
+      const role = member.role === 'leader' ? 'primary' : 'replica';
+      const ha = {
+        patroniRole: member.role,
+        state: member.state,
+        ...(member.timeline === undefined ? {} : { timeline: member.timeline }),
+        ...(member.lagBytes === undefined ? {} : { lagBytes: member.lagBytes }),
+      };
+      if (!isServing(member.state)) return { ...base, role, ha, healthy: false, detail: `Patroni says ${member.state}` };
+      return { ...base, role, ha, healthy: true };
+    });
+  }
+
+  /** The cluster's node that serves writes now (Patroni's leader), which may not be node 0 after a failover. */
+  async #leaderOf(target: DeployTarget, nodes: LocalNode[]): Promise<LocalNode> {
+    const state = await clusterState(restPortsOf(nodes));
+    const leader = nodes.find((node) => node.record.name === state?.leader?.name);
+    if (!leader) throw new TransientError(`${target.component.id} has no leader now${state ? '' : ' (no Patroni of the cluster answers)'}`);
+    return leader;
+  }
+
+  async #dcsOf(target: DeployTarget): Promise<DcsRecord> {
+    const record = await readDcs(dcsDir(this.#home, target.planId, target.component.id));
+    if (!record)
+      throw new PermanentError(`the cluster ${target.component.id} has no etcd (its nodes were launched before clusters had one; deploy again)`);
+    return record;
+  }
+
+  async #clusterSecrets(target: DeployTarget): Promise<ClusterSecrets> {
+    const read = (file: (home: string, planId: string, componentId: string) => string, what: string) =>
+      readSecret(file(this.#home, target.planId, target.component.id), what);
+    return {
+      password: await this.readPassword(target),
+      replication: await read(replicationPasswordFile, 'the replication password'),
+      rewind: await read(rewindPasswordFile, 'the rewind password'),
+      restApi: { username: 'cloudseed', password: await read(patroniPasswordFile, "the password of Patroni's REST API") },
+    };
+  }
+
+  /** Stops every member's Patroni (replicas first) and forgets the cluster in etcd: a restore starts it again from one data directory. */
+  async #dissolveCluster(target: DeployTarget, nodes: LocalNode[], leader: LocalNode): Promise<void> {
+    for (const node of [...nodes.filter((candidate) => candidate !== leader), leader]) {
+      await withLock(node.paths.root, async () => {
+        await stopPatroni(node.paths);
+        await stopServer(node.server);
+      });
+    }
+    await forgetCluster(await this.#dcsOf(target));
+  }
+
+  /** Hands the restored leader back to its Patroni (which adopts it as the cluster's new history) and waits for it to lead. */
+  async #reformCluster(target: DeployTarget, nodes: LocalNode[], leader: LocalNode): Promise<void> {
+    await withLock(leader.paths.root, async () => {
+      await stopServer(leader.server);
+      await startPatroni(patroniDaemon(leader.paths, leader.record.name, leader.server.bin), leader.paths);
+    });
+    await waitForPrimary(leader.record.restPort ?? 0, leader.record.name, 90_000);
+    // Patroni names the leader as it starts the promotion; writes work once it is done.
+    await waitUntilWritable(leader.server);
+  }
+
   // --- continuous archiving (archive.ts) --------------------------------------------------------
 
   async archiveBackup(target: DeployTarget, primary: NodeRef, request: { backupId: string; type: ArchiveBackupType }): Promise<ArchiveBackupResult> {
@@ -509,8 +841,7 @@ export class LocalProvider implements Provider {
     const archive = this.#requireArchive(target, db.server.paths);
     return withLock(`ports:${this.#home}`, async () => {
       // Held while the scratch server runs: no new node takes its port meanwhile.
-      const taken = new Set((await listNodes(this.#home)).map((node) => node.record.port));
-      const [port] = await reserveLoopbackPorts(1, taken);
+      const [port] = await reserveLoopbackPorts(1, await takenPorts(this.#home));
       if (port === undefined) throw new TransientError('no free loopback port for the scratch restore');
       return validateArchiveBackup(this.#home, db, archive, recorded, port);
     });
@@ -523,10 +854,13 @@ export class LocalProvider implements Provider {
 
   async restoreToPoint(target: DeployTarget, primary: NodeRef, recoveryTarget: RecoveryTarget): Promise<void> {
     const nodes = await this.#nodesOf(target);
-    const node = nodes.find((candidate) => candidate.record.name === primary.name);
-    if (node?.record.role !== 'primary') throw new PermanentError(`node ${primary.name} is not the primary of ${target.component.id}`);
+    const clustered = isClustered(target.component);
+    const node = clustered ? await this.#leaderOf(target, nodes) : nodes.find((candidate) => candidate.record.name === primary.name);
+    if (node === undefined || (!clustered && node.record.role !== 'primary'))
+      throw new PermanentError(`node ${primary.name} is not the primary of ${target.component.id}`);
     const archive = this.#requireArchive(target, node.paths);
     // The replicas follow a history the restore abandons: they stop now and are cloned again after.
+    if (clustered) await this.#dissolveCluster(target, nodes, node);
     for (const replica of nodes.filter((candidate) => candidate !== node)) {
       await withLock(replica.paths.root, () => stopServer(replica.server));
     }
@@ -536,32 +870,48 @@ export class LocalProvider implements Provider {
       const history = await timelineHistoryOf(node.paths);
       await restoreDataDir(node.server, archive, recoveryTarget, history);
       // The restored directory holds the configuration of its time; the plan's current one applies.
-      await this.#writeConfigFiles(target, node, archive);
+      // A member's own files are outside the data directory; the restored postgresql.conf may name another member's.
+      if (clustered) await pointAtMemberConfig(node.paths);
+      else await this.#writeConfigFiles(target, node, archive);
       await startServer(node.server);
       await waitUntilWritable(node.server);
       await clearRecoverySettings(node.server);
       await writeNodeRecord(node.paths, { ...node.record, running: true });
     });
+    if (clustered) await this.#reformCluster(target, nodes, node);
     // The new timeline's first segment in the repository, so that the window reaches past the restore.
-    await checkArchiving(node.server, archive);
+    await checkArchiving((clustered ? await this.#leaderOf(target, nodes) : node).server, archive);
   }
 
-  async rebuildReplicas(target: DeployTarget, primary: NodeRef, replicas: readonly NodeRef[]): Promise<void> {
+  async rebuildReplicas(target: DeployTarget, _primary: NodeRef, replicas: readonly NodeRef[]): Promise<void> {
+    // Only a cluster has replicas: its members other than the leader, whatever role the deployment remembers.
+    if (!isClustered(target.component) || replicas.length === 0) return;
     const nodes = await this.#nodesOf(target);
-    const primaryNode = nodes.find((candidate) => candidate.record.name === primary.name);
-    if (primaryNode?.record.role !== 'primary') throw new PermanentError(`node ${primary.name} is not the primary of ${target.component.id}`);
+    const leader = await this.#leaderOf(target, nodes);
     const authority = await this.#authorityOf(target);
-    const replicationPassword = await readSecret(replicationPasswordFile(this.#home, target.planId, target.component.id), 'the replication password');
-    for (const ref of replicas) {
-      const replica = nodes.find((candidate) => candidate.record.name === ref.name && candidate.record.role === 'replica');
-      if (!replica) throw new PermanentError(`node ${ref.name} is not a replica of ${target.component.id}`);
+    const secrets = await this.#clusterSecrets(target);
+    const dcs = await this.#dcsOf(target);
+    const rebuilt = nodes.filter((node) => node !== leader && replicas.some((ref) => ref.name === node.record.name));
+    for (const replica of rebuilt) {
       await withLock(replica.paths.root, async () => {
+        await stopPatroni(replica.paths);
         await stopServer(replica.server);
-        // An empty data directory is cloned again from the primary by the configure below.
+        // An empty data directory: its Patroni clones the leader again when the configure below starts it.
         await emptyPostgresDir(replica.paths.data);
       });
-      await this.#configureNode(target, replica, primaryNode, authority, replicationPassword);
     }
+    await Promise.all(rebuilt.map((replica) => this.#configureMember(target, replica, leader, dcs, authority, secrets)));
+    await waitForCluster(
+      restPortsOf(nodes),
+      (state) => nodes.every((node) => state.members.some((member) => member.name === node.record.name && isServing(member.state))),
+      120_000,
+      `every member of ${target.component.id} serving after the restore`,
+    );
+    await waitForStreaming(
+      leader.server,
+      rebuilt.map((node) => node.record.name),
+      60_000,
+    );
   }
 
   /** The node's archiving, when the local cloud has a repository. */
@@ -665,19 +1015,6 @@ export function layoutOf(record: NodeRecord, paths: NodePaths, archive?: Archive
   };
 }
 
-/**
- * Replicas cloned before servers had CA-signed certificates verify their primary with the
- * primary's old self-signed certificate (pg_basebackup -R wrote that path into
- * postgresql.auto.conf); they are pointed at their own copy of the plan's CA instead, which the
- * reload that follows applies (primary_conninfo is reloadable).
- */
-async function trustPlanCa(paths: NodePaths, primaryPaths: NodePaths): Promise<void> {
-  const autoConf = join(paths.data, 'postgresql.auto.conf');
-  const text = await readTextIfExists(autoConf);
-  if (text === undefined || !text.includes(primaryPaths.certFile)) return;
-  await writeFileAtomic(autoConf, text.replaceAll(primaryPaths.certFile, paths.caFile), 0o600, postgresAccount());
-}
-
 /** Reload when the running server can take the new files, restart when a setting needs it, refuse broken files. */
 async function applyConfig(server: Server): Promise<void> {
   if (!(await isRunning(server.paths))) {
@@ -694,6 +1031,53 @@ async function applyConfig(server: Server): Promise<void> {
 
 const majorOf = (component: Component): number => Number(component.db.version);
 const isClustered = (component: Component): boolean => planNodes(component).length > 1;
+const restPortsOf = (nodes: readonly LocalNode[]): number[] =>
+  nodes.flatMap((node) => (node.record.restPort === undefined ? [] : [node.record.restPort]));
+/** Patroni's states of a member whose server serves (the leader "running", a replica "streaming" or "running"). */
+const isServing = (state: string): boolean => state === 'running' || state === 'streaming';
+
+interface ClusterSecrets {
+  readonly password: string;
+  readonly replication: string;
+  readonly rewind: string;
+  readonly restApi: { readonly username: string; readonly password: string };
+}
+
+/**
+ * Waits until every replica streams from the leader (Patroni calls a replica "running" as soon as
+ * its server runs, before it has found its replication slot): one that is not streaming when the
+ * leader fails may have to follow a new timeline from WAL the leader never archived.
+ */
+async function waitForStreaming(leader: Server, replicas: readonly string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let streaming: string[] = [];
+  while (!replicas.every((name) => streaming.includes(name))) {
+    if (Date.now() > deadline)
+      throw new TransientError(
+        `not every replica streams from ${leader.name} after ${timeoutMs / 1000} s (streaming: ${streaming.join(', ') || 'none'})`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    streaming = (await adminSql(leader, "SELECT application_name FROM pg_stat_replication WHERE state = 'streaming';").catch(() => ''))
+      .split('\n')
+      .filter((name) => name !== '');
+  }
+}
+
+/** Every loopback port the local cloud has given out: servers', Patroni's and etcd's. */
+async function takenPorts(home: string): Promise<Set<number>> {
+  const taken = new Set<number>();
+  for (const { record } of await listNodes(home)) {
+    taken.add(record.port);
+    if (record.restPort !== undefined) taken.add(record.restPort);
+  }
+  for (const dir of await listDcsDirs(home)) {
+    for (const member of (await readDcs(dir))?.members ?? []) {
+      taken.add(member.client.port);
+      taken.add(member.peer.port);
+    }
+  }
+  return taken;
+}
 const nodeIdOf = (planId: string, nodeName: string): string => `local-${planId}-${nodeName}`;
 const gib = (value: number): string => String(Math.round(value * 10) / 10);
 

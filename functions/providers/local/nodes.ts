@@ -18,6 +18,8 @@ export interface NodeRecord {
   readonly running: boolean;
   /** The memory the plan promised this server (its machine size); preflight counts it as taken while the server runs. */
   readonly memoryGiB?: number;
+  /** A cluster member: Patroni runs its server and answers on this loopback port. */
+  readonly restPort?: number;
 }
 
 export async function readNodeRecord(paths: NodePaths): Promise<NodeRecord | undefined> {
@@ -64,7 +66,7 @@ async function subdirectories(dir: string): Promise<string[]> {
 
 function parseRecord(value: unknown): NodeRecord {
   const record = value as Partial<Record<keyof NodeRecord, unknown>>;
-  const { planId, componentId, name, role, major, port, running, memoryGiB } = record;
+  const { planId, componentId, name, role, major, port, running, memoryGiB, restPort } = record;
   if (
     typeof planId !== 'string' ||
     typeof componentId !== 'string' ||
@@ -73,9 +75,20 @@ function parseRecord(value: unknown): NodeRecord {
     typeof major !== 'number' ||
     typeof port !== 'number' ||
     typeof running !== 'boolean' ||
-    (memoryGiB !== undefined && typeof memoryGiB !== 'number')
+    (memoryGiB !== undefined && typeof memoryGiB !== 'number') ||
+    (restPort !== undefined && typeof restPort !== 'number')
   ) {
     throw new TypeError('invalid node record');
   }
-  return { planId, componentId, name, role, major, port, running, ...(memoryGiB === undefined ? {} : { memoryGiB }) };
+  return {
+    planId,
+    componentId,
+    name,
+    role,
+    major,
+    port,
+    running,
+    ...(memoryGiB === undefined ? {} : { memoryGiB }),
+    ...(restPort === undefined ? {} : { restPort }),
+  };
 }

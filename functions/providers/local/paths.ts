@@ -6,11 +6,15 @@ import { join } from 'node:path';
 //
 //   instances/<planId>/<component>-<n>/     one server, 0711, owned by root
 //     node.json                              its port and whether it should be running (root's)
-//     replication.pgpass                     a replica's login to its primary (postgres', 0600)
 //     data/                                  the cluster (initdb or pg_basebackup)   \
 //     tls/server.crt, server.key, ca.crt     signed by the plan's CA, key 0600        > 0700, postgres'
 //     log/, socket/                          server logs, Unix socket                /
 //     pgbackrest/pgbackrest.conf, spool/...  the node's pgBackRest config (0600), its spool, logs, locks (postgres', 0700)
+//     config/                                a cluster member's postgresql.conf, pg_hba.conf, pg_ident.conf, patroni.yml
+//                                            and Patroni's passfile, outside data/ so no clone or rewind replaces them (postgres', 0700)
+//     patroni.pid, patroni.log               a cluster member's Patroni (root's)
+//   instances/<planId>/<component>-dcs/      a cluster's etcd (root's, 0711): dcs.json (members and ports),
+//     member-<n>/ (postgres', 0700), member-<n>.pid, member-<n>.log
 //   instances/<planId>/commands/<component>/ outcomes of install/configure commands
 //   secrets/<planId>/<component>.password    0600, root-owned; .replication-password for clusters
 //   secrets/<planId>/ca.pem                  the plan's certificate authority (certificate + key), 0600
@@ -38,6 +42,12 @@ export const passwordFile = (home: string, planId: string, componentId: string):
   join(planSecretsDir(home, planId), `${safeName('component id', componentId)}.password`);
 export const replicationPasswordFile = (home: string, planId: string, componentId: string): string =>
   join(planSecretsDir(home, planId), `${safeName('component id', componentId)}.replication-password`);
+export const rewindPasswordFile = (home: string, planId: string, componentId: string): string =>
+  join(planSecretsDir(home, planId), `${safeName('component id', componentId)}.rewind-password`);
+export const patroniPasswordFile = (home: string, planId: string, componentId: string): string =>
+  join(planSecretsDir(home, planId), `${safeName('component id', componentId)}.patroni-password`);
+export const dcsDir = (home: string, planId: string, componentId: string): string =>
+  join(planInstancesDir(home, planId), `${safeName('component id', componentId)}-dcs`);
 export const certificateAuthorityFile = (home: string, planId: string): string => join(planSecretsDir(home, planId), 'ca.pem');
 export const faultsFile = (home: string): string => join(home, 'faults.json');
 
@@ -53,11 +63,14 @@ export interface NodePaths {
   readonly logDir: string;
   readonly startupLog: string;
   readonly socketDir: string;
-  /** A replica's credentials for streaming from the primary (libpq passfile). */
-  readonly replicationPassfile: string;
   /** pgBackRest's config of this node (it holds the repository's key) and its spool, log and lock directories. */
   readonly pgbackrestDir: string;
   readonly pgbackrestConf: string;
+  /** A cluster member's own configuration files (Patroni's included), outside the data directory. */
+  readonly configDir: string;
+  readonly patroniConfig: string;
+  readonly patroniPid: string;
+  readonly patroniLog: string;
 }
 
 export function nodePaths(home: string, planId: string, nodeName: string): NodePaths {
@@ -76,9 +89,12 @@ export function pathsOf(root: string): NodePaths {
     logDir: join(root, 'log'),
     startupLog: join(root, 'log', 'startup.log'),
     socketDir: socketDirFor(root),
-    replicationPassfile: join(root, 'replication.pgpass'),
     pgbackrestDir: join(root, 'pgbackrest'),
     pgbackrestConf: join(root, 'pgbackrest', 'pgbackrest.conf'),
+    configDir: join(root, 'config'),
+    patroniConfig: join(root, 'config', 'patroni.yml'),
+    patroniPid: join(root, 'patroni.pid'),
+    patroniLog: join(root, 'patroni.log'),
   };
 }
 

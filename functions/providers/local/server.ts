@@ -102,7 +102,7 @@ export async function removeNodeDir(paths: NodePaths): Promise<void> {
   if (root === undefined) return;
   // A node made before the node directory was root's: take it back first, so nothing in it can move.
   if (root.uid !== 0) await ensureDir(paths.root, 0o711, rootAccount(), postgresAccount());
-  for (const dir of [paths.data, paths.tlsDir, paths.logDir, paths.socketDir, paths.pgbackrestDir]) {
+  for (const dir of [paths.data, paths.tlsDir, paths.logDir, paths.socketDir, paths.pgbackrestDir, paths.configDir]) {
     await emptyPostgresDir(dir);
     await rmdir(dir).catch((error: unknown) => {
       if (!isMissing(error)) throw error;
@@ -123,6 +123,33 @@ export async function writeServerConfig(paths: NodePaths, conf: string, hba: str
     const separator = current === '' || current.endsWith('\n') ? '' : '\n';
     await writeFileAtomic(mainConf, `${current}${separator}${INCLUDE_LINE}\n`, 0o600, postgres);
   }
+}
+
+/**
+ * A cluster member's files: the same settings, pg_hba.conf and pg_ident.conf in the member's config
+ * directory, outside the data directory (a clone or pg_rewind copies the leader's data directory
+ * whole), and patroni.yml, which points its PostgreSQL at them.
+ */
+export async function writeMemberConfig(paths: NodePaths, conf: string, hba: string, ident: string, patroni: string): Promise<void> {
+  const postgres = postgresAccount();
+  await ensureDir(paths.configDir, 0o700, postgres);
+  await writeFileAtomic(join(paths.configDir, 'postgresql.conf'), conf, 0o600, postgres);
+  await writeFileAtomic(join(paths.configDir, 'pg_ident.conf'), ident, 0o600, postgres);
+  await writeFileAtomic(join(paths.configDir, 'pg_hba.conf'), hba, 0o600, postgres);
+  await writeFileAtomic(paths.patroniConfig, patroni, 0o600, postgres);
+}
+
+/** A member's data directory started without Patroni (a restore): postgresql.conf points at the member's own files. */
+export async function pointAtMemberConfig(paths: NodePaths): Promise<void> {
+  const quote = (path: string) => `'${path.replaceAll("'", "''")}'`;
+  const conf = [
+    '# Written by CloudSeed while Patroni does not run this server; Patroni writes its own when it takes the server back.',
+    `include ${quote(join(paths.configDir, 'postgresql.conf'))}`,
+    `hba_file = ${quote(join(paths.configDir, 'pg_hba.conf'))}`,
+    `ident_file = ${quote(join(paths.configDir, 'pg_ident.conf'))}`,
+    '',
+  ].join('\n');
+  await writeFileAtomic(join(paths.data, 'postgresql.conf'), conf, 0o600, postgresAccount());
 }
 
 // --- cluster creation -----------------------------------------------------------------------------
@@ -149,30 +176,6 @@ export async function initdb(server: Server): Promise<void> {
     join(server.bin, 'initdb'),
     ['-D', server.paths.data, '-U', 'postgres', '--auth-local=peer', '--auth-host=scram-sha-256', '--data-checksums', '--encoding=UTF8', ...locale],
     { asPostgres: true, binDir: server.bin },
-  );
-}
-
-/** Clones the primary into this node's empty data directory and makes it a standby that streams from it. */
-export async function basebackup(server: Server, primaryPort: number, replicationUser: string, replicationPassword: string): Promise<void> {
-  const postgres = postgresAccount();
-  await emptyPostgresDir(server.paths.data);
-  // The passfile outlives the clone: primary_conninfo names it, so the standby reconnects after a restart.
-  await writeFileAtomic(server.paths.replicationPassfile, `127.0.0.1:${primaryPort}:*:${replicationUser}:${replicationPassword}\n`, 0o600, postgres);
-  const dbname = conninfo({
-    host: '127.0.0.1',
-    port: primaryPort,
-    user: replicationUser,
-    sslmode: 'verify-full',
-    // The replica's own copy of the plan's CA, which every configure keeps current.
-    sslrootcert: server.paths.caFile,
-    passfile: server.paths.replicationPassfile,
-    application_name: server.name,
-  });
-  await runChecked(
-    `cloning the primary into ${server.name} (pg_basebackup)`,
-    join(server.bin, 'pg_basebackup'),
-    ['-D', server.paths.data, '-X', 'stream', '-R', '-c', 'fast', '-w', '-d', dbname],
-    { asPostgres: true, binDir: server.bin, timeoutMs: 600_000 },
   );
 }
 

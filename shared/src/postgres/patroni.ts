@@ -34,6 +34,9 @@ const CLUSTER_WIDE = [
   'wal_log_hints',
 ] as const;
 
+/** The cluster-wide settings a server takes only when it restarts. */
+export const RESTART_SETTINGS = CLUSTER_WIDE.filter((name) => name !== 'wal_keep_size');
+
 /** Grants that let REWIND_USER run pg_rewind against a leader (PostgreSQL's documented minimum). */
 export const REWIND_GRANTS = [
   'pg_catalog.pg_ls_dir(text, boolean, boolean)',
