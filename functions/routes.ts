@@ -32,6 +32,7 @@ export const routes: readonly Route[] = [
   { method: 'POST', path: '/v1/plan/{id}/backups/{backupId}/validate', module: 'api/validate-backup.ts', auth: true },
   { method: 'GET', path: '/v1/plan/{id}/recovery-window', module: 'api/get-recovery-window.ts', auth: true },
   { method: 'POST', path: '/v1/plan/{id}/restore', module: 'api/restore-point-in-time.ts', auth: true },
+  { method: 'POST', path: '/v1/plan/{id}/switchover', module: 'api/switchover.ts', auth: true },
   { method: 'GET', path: '/v1/client-address', module: 'api/get-client-address.ts', auth: true },
   { method: 'GET', path: '/v1/accounts', module: 'api/list-accounts.ts', auth: true },
   { method: 'POST', path: '/v1/accounts', module: 'api/create-account.ts', auth: true },

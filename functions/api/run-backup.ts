@@ -11,7 +11,7 @@ import { json } from '../lib/http.ts';
 import { deployments, plans } from '../lib/plans.ts';
 import { badRequest } from '../lib/problems.ts';
 import { quotas } from '../lib/usage.ts';
-import { startBackup } from '../lib/workflows.ts';
+import { startBackup } from '../lib/backup-workflow.ts';
 
 const TYPES: readonly ArchiveBackupType[] = ['full', 'diff', 'incr'];
 

@@ -4,7 +4,7 @@ import { authedRoute } from '../lib/authed-route.ts';
 import { backups } from '../lib/backups.ts';
 import { json } from '../lib/http.ts';
 import { deployments, plans } from '../lib/plans.ts';
-import { startBackup } from '../lib/workflows.ts';
+import { startBackup } from '../lib/backup-workflow.ts';
 
 /** Proves an existing backup again: restore into a scratch database and compare (202; the result lands on the backup). */
 export const handler = authedRoute(async ({ user, params }) => {

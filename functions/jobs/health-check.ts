@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Conflict } from '@cloudseed/shared/errors';
 import type { DeployedComponent, DeploymentRecord } from '@cloudseed/shared';
+import { startFullBackup } from '../lib/backup-workflow.ts';
 import { deployments } from '../lib/plans.ts';
 import { providerFor } from '../providers/index.ts';
 import { nodeRefOf, targetOf } from '../steps/context.ts';
@@ -36,10 +37,25 @@ export async function checkDeployment(deployment: DeploymentRecord): Promise<voi
       }),
     });
   }
-  const degraded = problems.length > 0 ? { step: 'HealthCheck', reason: problems.join('; '), at: new Date().toISOString() } : undefined;
+  // A cluster whose leader answers still serves: orange, not red. Every database must.
+  const serving =
+    components.length > 0 && components.every((component) => component.nodes.some((node) => node.role === 'primary' && node.healthy === true));
+  const degraded =
+    problems.length > 0
+      ? { step: 'HealthCheck', reason: problems.join('; '), at: new Date().toISOString(), ...(serving ? { serving } : {}) }
+      : undefined;
   const unchanged =
-    JSON.stringify(components) === JSON.stringify(deployment.components ?? []) && (degraded?.reason ?? '') === (deployment.degraded?.reason ?? '');
+    JSON.stringify(components) === JSON.stringify(deployment.components ?? []) &&
+    (degraded?.reason ?? '') === (deployment.degraded?.reason ?? '') &&
+    degraded?.serving === deployment.degraded?.serving;
   if (unchanged) return;
+  // A database whose leader moved (failover or switchover) is on a new timeline: its next backup is a full.
+  const newLeaders = components.filter((component) => {
+    const before = deployment.components?.find((previous) => previous.id === component.id)?.nodes.find((node) => node.role === 'primary')?.name;
+    const now = component.nodes.find((node) => node.role === 'primary' && node.healthy === true)?.name;
+    const backup = deployment.spec.components.find((spec) => spec.id === component.id);
+    return before !== undefined && now !== undefined && before !== now && backup?.type === 'postgres' && backup.db.backup.enabled;
+  });
   try {
     await deployments.update(
       deployment.ownerId,
@@ -52,6 +68,17 @@ export async function checkDeployment(deployment: DeploymentRecord): Promise<voi
   } catch (error) {
     // A deployment started since we read it: its own workflow decides the status now.
     if (!(error instanceof Conflict)) throw error;
+    return;
+  }
+  for (const component of newLeaders) {
+    try {
+      await startFullBackup(deployment, component.id, 'failover');
+      logger.info('full backup after a change of leader', { planId: deployment.planId, component: component.id });
+    } catch (error) {
+      // Another backup holds the lock: it runs on the new leader, and the scheduled full follows.
+      if (!(error instanceof Conflict)) throw error;
+      logger.warn('no full backup after a change of leader: another backup runs', { planId: deployment.planId, component: component.id });
+    }
   }
 }
 

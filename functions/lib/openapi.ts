@@ -276,6 +276,32 @@ export const openApiDocument = {
         },
       },
     },
+    '/v1/plan/{id}/switchover': {
+      parameters: [planIdParameter],
+      post: {
+        summary:
+          "Hand a cluster's leadership to a replica (a planned switchover, a few seconds); clients on the cluster's connection string reach the new leader",
+        parameters: [componentParameter],
+        requestBody: {
+          required: false,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                additionalProperties: false,
+                properties: { candidate: { type: 'string', description: 'A replica node name, e.g. db-1' } },
+              },
+            },
+          },
+        },
+        responses: {
+          202: { description: 'Switched; returns { status, component, from, to }; GET /deployment shows the new roles' },
+          400: problem('`candidate` is not a node of the cluster, or the body has other fields; `errors` names the field'),
+          409: problem('Not running, a single server, or no healthy replica in step with the leader (or the candidate is not one)'),
+          ...authErrors,
+        },
+      },
+    },
     '/v1/plan/{id}/backups/{backupId}/download': {
       parameters: [planIdParameter, backupIdParameter],
       get: {

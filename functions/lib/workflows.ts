@@ -14,7 +14,6 @@ const machines: Record<WorkflowInput['mode'], string> = {
   teardown: requireEnv('TEARDOWN_STATE_MACHINE_ARN'),
   restore: requireEnv('RESTORE_STATE_MACHINE_ARN'),
 };
-const backupArn = requireEnv('BACKUP_STATE_MACHINE_ARN');
 
 export const workflows: WorkflowEngine = {
   async start(input: WorkflowInput): Promise<string> {
@@ -31,25 +30,6 @@ export const workflows: WorkflowEngine = {
 };
 
 /** The steps of an execution; none when its history is gone (Step Functions keeps it 90 days). */
-/** Starts a backup the API has already locked and recorded; the execution is named after it. */
-export async function startBackup(input: {
-  ownerId: string;
-  planId: string;
-  componentId: string;
-  backupId: string;
-  validateOnly?: boolean;
-}): Promise<string> {
-  const { executionArn } = await client.send(
-    new StartExecutionCommand({
-      stateMachineArn: backupArn,
-      name: input.validateOnly ? `${input.backupId}-validate-${Date.now()}` : input.backupId,
-      input: JSON.stringify({ ...input, trigger: 'manual' }),
-    }),
-  );
-  if (!executionArn) throw new Error('StartExecution returned no executionArn');
-  return executionArn;
-}
-
 export async function executionTimeline(executionArn: string, multipleComponents: boolean): Promise<TimelineStep[]> {
   const events: SfnHistoryEvent[] = [];
   let nextToken: string | undefined;

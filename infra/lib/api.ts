@@ -67,6 +67,8 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   // The recovery window is read on the primary (AwsProvider over SSM), and a restore checks it first.
   'api/get-recovery-window.ts': { tables: 'read', customerAccount: true },
   'api/restore-point-in-time.ts': { tables: 'write', starts: ['restore'], customerAccount: true },
+  // Patroni is asked on the cluster's leader (AwsProvider over SSM); the deployment's roles are written after.
+  'api/switchover.ts': { tables: 'write', starts: ['backup'], customerAccount: true },
   'api/get-client-address.ts': {},
   // The first list of a customer's accounts issues their ExternalId: a write.
   'api/list-accounts.ts': { tables: 'write', templateLaunch: true },

@@ -46,6 +46,7 @@ export class Data extends Construct {
   readonly plans: CloudSeedTable;
   readonly deployments: CloudSeedTable;
   readonly accounts: CloudSeedTable;
+  readonly backups: CloudSeedTable;
   readonly all: readonly CloudSeedTable[];
 
   constructor(scope: Construct, id: string, props: DataProps) {
@@ -57,6 +58,7 @@ export class Data extends Construct {
     this.plans = required(byName, 'plans');
     this.deployments = required(byName, 'deployments');
     this.accounts = required(byName, 'accounts');
+    this.backups = required(byName, 'backups');
   }
 
   /** Every table, read and write: the workflow steps work on plans and deployments alike. */

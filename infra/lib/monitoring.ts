@@ -19,7 +19,11 @@ import { CloudSeedFunction } from './function.ts';
 
 export interface MonitoringProps {
   readonly data: Data;
-  readonly workflows: { readonly deploy: sfn.IStateMachine; readonly teardown: sfn.IStateMachine };
+  readonly workflows: {
+    readonly deploy: sfn.IStateMachine;
+    readonly teardown: sfn.IStateMachine;
+    grantStartTo(fn: CloudSeedFunction, ...names: 'backup'[]): void;
+  };
   readonly api: apigw.IHttpApi;
   readonly removalPolicy: RemovalPolicy;
 }
@@ -41,6 +45,9 @@ export class Monitoring extends Construct {
     });
     props.data.deployments.grantReadWriteTo(this.healthCheck);
     props.data.plans.grantReadTo(this.healthCheck);
+    // A cluster whose leader moved gets a full backup at once (functions/lib/backup-workflow.ts).
+    props.data.backups.grantReadWriteTo(this.healthCheck);
+    props.workflows.grantStartTo(this.healthCheck, 'backup');
     // The connection to each deployment's AWS account (steps/context.ts targetOf).
     props.data.accounts.grantReadTo(this.healthCheck);
     grantCustomerAccountAccess(this.healthCheck);

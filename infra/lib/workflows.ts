@@ -40,6 +40,8 @@ interface StepAccess {
   readonly timeout?: Duration;
   /** Creates, updates or deletes the deployment's backup schedules (functions/lib/schedules.ts). */
   readonly schedules?: boolean;
+  /** Starts the backup workflow (functions/lib/backup-workflow.ts). */
+  readonly startsBackup?: boolean;
 }
 
 const STEP_ACCESS: Partial<Record<StepSubstitution, StepAccess>> = {
@@ -58,6 +60,8 @@ const STEP_ACCESS: Partial<Record<StepSubstitution, StepAccess>> = {
   // pgBackRest's restore of the primary and the clones of the replicas, waited for the same way.
   RestoreToPointFunctionArn: { timeout: Duration.minutes(15) },
   RebuildReplicasFunctionArn: { timeout: Duration.minutes(15) },
+  // The full backup after a restore, on the new timeline.
+  StartFullBackupFunctionArn: { startsBackup: true },
 };
 
 /** The `${Name}` placeholders of an ASL file, in order of first use. */
@@ -106,10 +110,11 @@ export class Workflows extends Construct {
 
     props.backups.allowSchedulesToStart(machines.backup);
     for (const [name, access] of Object.entries(STEP_ACCESS) as [StepSubstitution, StepAccess][]) {
-      if (!access.schedules) continue;
       const fn = this.#step(name);
-      props.backups.grantScheduleManagementTo(fn);
-      fn.addEnvironment(WORKFLOWS.backup.env, machines.backup.stateMachineArn);
+      if (access.schedules) props.backups.grantScheduleManagementTo(fn);
+      // Only the backup workflow's ARN: a step's own workflow names the step, so naming that one back would be a cycle.
+      if (access.schedules || access.startsBackup) fn.addEnvironment(WORKFLOWS.backup.env, machines.backup.stateMachineArn);
+      if (access.startsBackup) machines.backup.grantStartExecution(fn);
     }
   }
 

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { until } from '../support/api.ts';
 import type { Credentials } from '../support/api.ts';
@@ -13,6 +15,14 @@ import { useLocalCloud } from '../support/use-local-cloud.ts';
 vi.setConfig({ testTimeout: 150_000, hookTimeout: 120_000 });
 
 const NODES = ['db-0', 'db-1', 'db-2'];
+
+interface Backup {
+  trigger: string;
+  kind: string;
+  type?: string;
+  status: string;
+  startedAt: string;
+}
 const cloud = useLocalCloud();
 let planId: string;
 let creds: Credentials;
@@ -20,7 +30,9 @@ let sql: (statement: string, uri?: string) => Promise<string>;
 let writes: WriteLoop;
 
 beforeAll(async () => {
-  planId = await cloud.api.createPlan(planWith({ name: 'ha', db: { topology: { mode: 'cluster', replicas: 2 }, backup: { enabled: false } } }));
+  planId = await cloud.api.createPlan(
+    planWith({ name: 'ha', db: { topology: { mode: 'cluster', replicas: 2 }, backup: { validate: false, incrementalEveryHours: 0 } } }),
+  );
   const { deployment } = await cloud.api.deploy(planId);
   if (deployment.status !== 'running') throw new Error(`the cluster did not deploy: ${deployment.reason ?? deployment.status}`);
   creds = await cloud.api.credentials(planId);
@@ -83,7 +95,49 @@ describe('a three-node cluster', () => {
     for (const node of nodes) expect(node.ha?.timeline).toBeGreaterThan(0);
   });
 
+  it('switches over to a chosen replica in under 5 s, writes going on through the same connection string', async () => {
+    await settledCluster();
+    const before = await leader();
+    const candidate = NODES.find((name) => name !== before) ?? '';
+    const started = Date.now();
+    const response = await cloud.api.call<Record<string, unknown>>('POST', `/v1/plan/${planId}/switchover`, { body: { candidate } });
+    const elapsed = Date.now() - started;
+    expect(response.status, response.text).toBe(202);
+    expect(response.json).toEqual({ status: 'switched', component: 'db', from: before, to: candidate });
+    expect(elapsed).toBeLessThan(5_000);
+    expect(await leader()).toBe(candidate);
+    // The deployment says who leads at once; writes after the switchover land on the new leader.
+    const deployment = await cloud.api.deployment(planId);
+    expect(deployment.nodes?.find((node) => node.role === 'primary')?.name).toBe(candidate);
+    await writes.firstAfter(Date.now(), 10_000);
+    // The old leader follows the new one.
+    await until(
+      () => clusterMembers(cloud.home, planId, NODES),
+      (members) => members.some((member) => member.name === before && member.role === 'replica' && member.state === 'running'),
+      30_000,
+    );
+  });
+
+  it('refuses a switchover to a node that is not a replica of the cluster, or with other fields, and changes nothing', async () => {
+    const before = await leader();
+    for (const [body, path] of [
+      [{ candidate: 'db-9' }, '/candidate'],
+      [{ candidate: '../db-1' }, '/candidate'],
+      [{ candidate: 'db-1', now: true }, '/now'],
+    ] as const) {
+      const response = await cloud.api.call<{ errors: { path: string }[] }>('POST', `/v1/plan/${planId}/switchover`, { body });
+      expect(response.status, response.text).toBe(400);
+      expect(response.json.errors.map((error) => error.path)).toContain(path);
+    }
+    const toLeader = await cloud.api.call('POST', `/v1/plan/${planId}/switchover`, { body: { candidate: before } });
+    expect(toLeader.status, toLeader.text).toBe(409);
+    const stranger = await cloud.other.api.call('POST', `/v1/plan/${planId}/switchover`, { body: {} });
+    expect(stranger.status).toBe(404);
+    expect(await leader()).toBe(before);
+  });
+
   it('comes back within 10 s through the same connection string when the leader’s postmaster is killed', async () => {
+    await settledCluster();
     const before = await leader();
     const killedAt = Date.now();
     killPostmaster(cloud.home, planId, before);
@@ -98,7 +152,9 @@ describe('a three-node cluster', () => {
     const lostAt = Date.now();
     killNode(cloud.home, planId, before);
     const resumed = await writes.firstAfter(lostAt, 60_000).catch(async (error: unknown) => {
-      throw new Error(`${String(error)}; Patroni says ${JSON.stringify(await clusterMembers(cloud.home, planId, NODES))}; ${writes.failures} failed writes, last: ${writes.lastError}`);
+      throw new Error(
+        `${String(error)}; Patroni says ${JSON.stringify(await clusterMembers(cloud.home, planId, NODES))}; ${writes.failures} failed writes, last: ${writes.lastError}`,
+      );
     });
     expect(resumed.at - lostAt).toBeLessThan(30_000);
     const after = await leader();
@@ -127,5 +183,32 @@ describe('a three-node cluster', () => {
       30_000,
     );
     expect(deployment.nodes?.find((node) => node.name === before)?.ha?.patroniRole).toBe('replica');
+
+    // The new leader's timeline starts with a full backup of its own.
+    const backup = await until(
+      async () =>
+        ((await cloud.api.call<{ items: Backup[] }>('GET', `/v1/plan/${planId}/backups`)).json.items ?? []).find(
+          (item) => item.trigger === 'failover' && Date.parse(item.startedAt) > lostAt,
+        ),
+      (item) => item !== undefined && item.status !== 'running',
+      60_000,
+    );
+    expect(backup).toMatchObject({ kind: 'physical', type: 'full', status: 'succeeded' });
+  });
+});
+
+describe('a single server', () => {
+  it('runs without Patroni or etcd, and has nothing to switch over to', async () => {
+    const single = await cloud.api.createPlan(planWith({ name: 'solo', db: { backup: { enabled: false } } }));
+    const { deployment } = await cloud.api.deploy(single);
+    expect(deployment.status, deployment.reason).toBe('running');
+    expect(existsSync(join(cloud.home, 'instances', single, 'db-0', 'patroni.pid'))).toBe(false);
+    expect(existsSync(join(cloud.home, 'instances', single, 'db-dcs'))).toBe(false);
+    const credentials = await cloud.api.credentials(single);
+    expect(credentials.uri).not.toContain('target_session_attrs');
+    expect(credentials.readOnlyUri).toBeUndefined();
+    const response = await cloud.api.call('POST', `/v1/plan/${single}/switchover`);
+    expect(response.status, response.text).toBe(409);
+    await cloud.api.call('DELETE', `/v1/plan/${single}`);
   });
 });

@@ -231,7 +231,8 @@ export async function waitForFailsafe(restPort: number, members: readonly string
       return members.every((name) => known.includes(name));
     },
     timeoutMs,
-    () => `the leader did not name every member in the failsafe key within ${Math.round(timeoutMs / 1000)} s (it names ${known.join(', ') || 'none'})`,
+    () =>
+      `the leader did not name every member in the failsafe key within ${Math.round(timeoutMs / 1000)} s (it names ${known.join(', ') || 'none'})`,
   );
 }
 

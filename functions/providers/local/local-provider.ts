@@ -777,6 +777,8 @@ export class LocalProvider implements Provider {
         ...(member.lagBytes === undefined ? {} : { lagBytes: member.lagBytes }),
       };
       if (!isServing(member.state)) return { ...base, role, ha, healthy: false, detail: `Patroni says ${member.state}` };
+      if ((member.lagBytes ?? 0) > MAXIMUM_LAG_ON_FAILOVER)
+        return { ...base, role, ha, healthy: false, detail: `${Math.round((member.lagBytes ?? 0) / 1024 / 1024)} MiB behind the leader` };
       return { ...base, role, ha, healthy: true };
     });
   }

@@ -7,7 +7,7 @@ export type BackupStatus = 'running' | 'succeeded' | 'failed';
 /** physical: a pgBackRest backup, restored to any time with the archived WAL; logical: a pg_dump export to download. */
 export type BackupKind = 'physical' | 'logical';
 /** schedule: the daily backup; incremental: one of those between; restore: the full after a restore; manual: asked for. */
-export type BackupTrigger = 'schedule' | 'incremental' | 'manual' | 'restore';
+export type BackupTrigger = 'schedule' | 'incremental' | 'manual' | 'restore' | 'failover';
 export type ValidationStatus = 'pending' | 'passed' | 'failed' | 'skipped';
 
 export interface TableFingerprintRecord {

@@ -59,8 +59,8 @@ export interface DeploymentRecord {
   readonly endedAt?: string;
   readonly components?: readonly DeployedComponent[];
   readonly failure?: Failure;
-  /** Set by the health check while a running deployment has a node down. */
-  readonly degraded?: Failure;
+  /** Set by the health check while a running deployment has a node down; `serving` while a cluster's leader still takes writes. */
+  readonly degraded?: Failure & { readonly serving?: boolean };
   /** Set while the last backup failed or did not validate; cleared by the next good one. */
   readonly backupFailure?: Failure;
   /** The backup holding the plan's backup lock (two backups of a plan never run at once). */
@@ -69,14 +69,18 @@ export interface DeploymentRecord {
   readonly revision: number;
 }
 
-/** The plan status the dashboard shows: grey, orange, green or red. */
-export function planStatus(deployment: DeploymentRecord | undefined): 'not_deployed' | 'deploying' | 'running' | 'failed' | 'deleting' {
+/**
+ * The plan status the dashboard shows: grey, orange (deploying, deleting, or degraded: a cluster
+ * whose leader serves writes while a member is down or behind), green or red (nothing serves writes).
+ */
+export function planStatus(deployment: DeploymentRecord | undefined): 'not_deployed' | 'deploying' | 'running' | 'degraded' | 'failed' | 'deleting' {
   if (!deployment) return 'not_deployed';
-  if (deployment.status === 'running' && (deployment.degraded || deployment.backupFailure)) return 'failed';
+  if (deployment.status === 'running' && deployment.degraded) return deployment.degraded.serving === true ? 'degraded' : 'failed';
+  if (deployment.status === 'running' && deployment.backupFailure) return 'failed';
   return deployment.status;
 }
 
-/** Why the plan is red, in words a customer can act on. */
+/** Why the plan is red or degraded, in words a customer can act on. */
 export function statusReason(deployment: DeploymentRecord | undefined): string | undefined {
   if (!deployment) return undefined;
   if (deployment.status === 'failed' && deployment.failure) return `${deployment.failure.step}: ${deployment.failure.reason}`;

@@ -3,6 +3,7 @@ import type { PlanResource, PlanStatus } from '@cloudseed/shared/plans/plans';
 import type { AccountList as AccountListBody, AccountResource, ConnectAccountInput } from '@cloudseed/shared/accounts/accounts';
 import type { backupResource } from '@cloudseed/shared/backups/backups';
 import type { ConnectionEndpoint } from '@cloudseed/shared/deployments/connection';
+import type { MemberStatus } from '@cloudseed/shared/deployments/deployments';
 import type { TimelineStep } from '@cloudseed/shared/deployments/timeline';
 import type { NodeRole } from '@cloudseed/shared/postgres/config';
 import type { ArchiveBackupType } from '@cloudseed/shared/postgres/pgbackrest';
@@ -26,6 +27,8 @@ export interface DeploymentNode {
   readonly port: number;
   readonly healthy: boolean;
   readonly detail?: string;
+  /** A cluster member as Patroni sees it. */
+  readonly ha?: MemberStatus;
 }
 
 export type Endpoint = ConnectionEndpoint;
