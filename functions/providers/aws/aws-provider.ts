@@ -25,6 +25,7 @@ import * as backups from './backups.ts';
 import { defaultClients, realClock } from './clients.ts';
 import type { AwsContext, AwsPlacement } from './clients.ts';
 import * as commands from './commands.ts';
+import * as ha from './ha.ts';
 import { AccountSessions } from './credentials.ts';
 import type { ClientsFactory, Clock } from './credentials.ts';
 import { desiredIngress } from './ingress.ts';
@@ -113,7 +114,11 @@ export class AwsProvider implements Provider {
   }
 
   health(target: DeployTarget, nodes: readonly NodeRef[]): Promise<NodeHealth[]> {
-    return instances.health(this.#context(target), nodes);
+    const context = this.#context(target);
+    const { component } = context;
+    // A Patroni cluster's roles move by themselves: Patroni says who leads and who streams.
+    if (ha.isPatroniCluster(component)) return ha.clusterHealth({ ...context, component }, nodes);
+    return instances.health(context, nodes);
   }
 
   async destroy(target: DeployTarget): Promise<void> {
@@ -154,17 +159,20 @@ export class AwsProvider implements Provider {
     return archive.recoveryWindow(this.#context(target), primary);
   }
 
-  restoreToPoint(target: DeployTarget, primary: NodeRef, recoveryTarget: RecoveryTarget): Promise<void> {
-    return archive.restoreToPoint(this.#context(target), primary, recoveryTarget);
+  async restoreToPoint(target: DeployTarget, primary: NodeRef, recoveryTarget: RecoveryTarget): Promise<void> {
+    const context = this.#context(target);
+    refuseUnderPatroni(context.component, 'a point-in-time restore');
+    await archive.restoreToPoint(context, primary, recoveryTarget);
   }
 
-  rebuildReplicas(target: DeployTarget, primary: NodeRef, replicas: readonly NodeRef[]): Promise<void> {
-    return archive.rebuildReplicas(this.#context(target), primary, replicas);
+  async rebuildReplicas(target: DeployTarget, primary: NodeRef, replicas: readonly NodeRef[]): Promise<void> {
+    const context = this.#context(target);
+    refuseUnderPatroni(context.component, 'rebuilding replicas');
+    await archive.rebuildReplicas(context, primary, replicas);
   }
 
-  switchover(_target: DeployTarget, _candidate?: string): Promise<Switchover> {
-    // EC2 clusters stream to replicas without Patroni so far: there is no manager to hand over.
-    return Promise.reject(new PermanentError('a switchover needs Patroni, which AWS clusters do not run yet; it runs on the local cloud'));
+  switchover(target: DeployTarget, candidate?: string): Promise<Switchover> {
+    return ha.switchover(this.#context(target), candidate);
   }
 
   /** The target's account clients (refusing a target with no account), its aws-json component, the clock and where things go. */
@@ -182,4 +190,14 @@ export class AwsProvider implements Provider {
     }
     return component;
   }
+}
+
+/**
+ * A Patroni cluster's restore must stop Patroni on every node, restore the leader and let Patroni
+ * clone the replicas (as the local cloud's #dissolveCluster and #reformCluster do); the scripts for
+ * a streaming pair would instead restart a server Patroni manages behind its back.
+ */
+function refuseUnderPatroni(component: AwsComponent, what: string): void {
+  if (ha.isPatroniCluster(component))
+    throw new PermanentError(`${what} of a cluster that fails over by itself (Patroni) is not supported on AWS yet; it is on the local cloud`);
 }
