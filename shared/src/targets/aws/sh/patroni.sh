@@ -123,7 +123,7 @@ configure_patroni() {
       # Started before the cluster has a leader, Patroni would initialise a cluster of its own.
       until curl -sf -m 5 "http://$primary:$PATRONI_REST_PORT/cluster" \
         | python3 -c 'import json, sys; sys.exit(0 if any(m.get("role") in ("leader", "master") and m.get("state") == "running" for m in json.load(sys.stdin)["members"]) else 1)'; do
-        [ "$waited" -lt 600 ] || { echo "the cluster has no running leader after 10 minutes" >&2; exit 1; }
+        [ "$waited" -lt 300 ] || { echo "the cluster has no running leader after 5 minutes" >&2; exit 1; }
         sleep 5
         waited=$((waited + 5))
       done
@@ -161,8 +161,9 @@ UNIT
   if [ -n "$fresh" ] && [ "$NODE_ROLE" = primary ]; then
     wait_for_rest /primary 300
   else
-    # A new replica is running once Patroni's clone of the leader is done.
-    wait_for_rest /health 540
+    # A new replica is running once Patroni's clone of the leader is done. Both waits stay inside
+    # the configure command's 600 s.
+    wait_for_rest /health 270
   fi
   # Patroni does not watch hba_file: the server reads the rules written above now.
   run_sql -tA -c 'SELECT pg_catalog.pg_reload_conf()' >/dev/null
