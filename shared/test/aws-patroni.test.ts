@@ -172,5 +172,8 @@ describe('install and configure scripts of a Patroni cluster', () => {
     expect(configure).toContain('if [ -n "$CLUSTERED" ] && [ -z "$PATRONI" ] && [ "$NODE_ROLE" = replica ]');
     expect(configure).toContain('ExecStart=/usr/bin/patroni $PATRONI_CONFIG_FILE');
     expect(configure).toContain('systemctl disable "$SERVICE"');
+    // Debian's umbrella postgresql.service would otherwise start the cluster beside Patroni at boot.
+    expect(configure).toContain('if [ -f "$CONF_DIR/start.conf" ]; then printf \'manual\\n\' >"$CONF_DIR/start.conf"; fi');
+    expect(configure).toContain('if [ "$(uname -m)" = aarch64 ]; then environment=\'Environment=ETCD_UNSUPPORTED_ARCH=arm64\'; fi');
   });
 });

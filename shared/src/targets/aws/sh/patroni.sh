@@ -56,8 +56,10 @@ wait_for_rest() {
 
 # This node's etcd member, when it is one of the three: its own unit, restarted only when it changed.
 configure_etcd_member() {
-  local member="${CLOUDSEED_ETCD_MEMBER:-}" arg command=/usr/bin/etcd
+  local member="${CLOUDSEED_ETCD_MEMBER:-}" arg command=/usr/bin/etcd environment=''
   [ -n "$member" ] || return 0
+  # etcd 3.4 (Debian 12's) starts on Graviton only when told that arm64 is meant; later ones ignore it.
+  if [ "$(uname -m)" = aarch64 ]; then environment='Environment=ETCD_UNSUPPORTED_ARCH=arm64'; fi
   local args=()
   case "$member" in
     0) args=("${ETCD_ARGS_0[@]}") ;;
@@ -77,6 +79,7 @@ After=network-online.target
 
 [Service]
 User=etcd
+$environment
 ExecStart=$command
 Restart=always
 RestartSec=5
@@ -128,9 +131,13 @@ configure_patroni() {
         waited=$((waited + 5))
       done
     fi
-    # Patroni alone starts PostgreSQL from now on, at boot too.
+    # Patroni alone starts PostgreSQL from now on, at boot too. On Debian and Ubuntu the umbrella
+    # postgresql.service would start the cluster anyway unless its start.conf says manual.
     systemctl disable "$SERVICE"
+    if [ -f "$CONF_DIR/start.conf" ]; then printf 'manual\n' >"$CONF_DIR/start.conf"; fi
   fi
+  # From here on the node is Patroni's: a run that stops half-way must not start the server beside it.
+  touch "$PATRONI_DIR/adopted"
 
   if install_unit cloudseed-patroni.service <<UNIT; then systemctl restart cloudseed-patroni.service; fi
 [Unit]
@@ -156,7 +163,6 @@ UNIT
   systemctl enable --now cloudseed-patroni.service
   # Patroni reads its configuration again (and PostgreSQL's, through custom_conf) on a reload.
   systemctl reload cloudseed-patroni.service
-  touch "$PATRONI_DIR/adopted"
 
   if [ -n "$fresh" ] && [ "$NODE_ROLE" = primary ]; then
     wait_for_rest /primary 300
