@@ -161,6 +161,46 @@ describe('install and configure scripts of a Patroni cluster', () => {
     ]);
   });
 
+  it('on a re-deploy, patches the shared settings into Patroni and restarts the pending members, replicas first when a limit rises', () => {
+    const { configure } = scripts('debian', '12', '15');
+    expect(configure).toContain('"max_connections":"100"');
+    const definitions = configure.slice(0, configure.indexOf('# A re-deploy may have grown the disk'));
+    const answer = JSON.stringify({
+      members: [
+        { name: 'db-0', role: 'leader', state: 'running', api_url: 'http://10.0.1.4:8008/patroni', pending_restart: true },
+        { name: 'db-1', role: 'replica', state: 'streaming', api_url: 'http://10.0.1.5:8008/patroni', pending_restart: true },
+        { name: 'db-2', role: 'replica', state: 'streaming', api_url: 'http://10.0.1.6:8008/patroni' },
+      ],
+    });
+    const stubs = [
+      'PATRONI_DIR="$(mktemp -d)"; PRIVATE_IP=10.0.1.4',
+      'rest_call() { echo "$1 $2 $3"; }; sleep() { :; }; run_sql() { echo "$CURRENT"; }; curl() { printf "%s" "$ANSWER"; }',
+      'PATRONI_DCS="$DCS"',
+      'apply_cluster_settings',
+    ].join('\n');
+    const run = (current: string, wanted: string) =>
+      spawnSync('bash', ['-c', `${definitions}\n${stubs}`], {
+        encoding: 'utf8',
+        env: {
+          PATH: process.env.PATH,
+          CURRENT: current,
+          DCS: JSON.stringify({ postgresql: { parameters: { max_connections: wanted } } }),
+          ANSWER: answer,
+        },
+      });
+    const raised = run('100', '200');
+    expect(raised.status).toBe(0);
+    expect(raised.stdout.trim().split('\n')).toEqual([
+      'PATCH http://10.0.1.4:8008/config {"postgresql":{"parameters":{"max_connections":"200"}}}',
+      'POST http://10.0.1.5:8008/restart {"restart_pending": true}',
+      'POST http://10.0.1.4:8008/restart {"restart_pending": true}',
+    ]);
+    expect(run('200', '100').stdout.trim().split('\n').slice(1)).toEqual([
+      'POST http://10.0.1.4:8008/restart {"restart_pending": true}',
+      'POST http://10.0.1.5:8008/restart {"restart_pending": true}',
+    ]);
+  });
+
   it('reads every password on the node from Parameter Store and creates the rewind role with only its grants', () => {
     const { configure } = scripts('amazon-linux', '2023', '17');
     expect(configure).toContain("REST_PASSWORD_PARAMETER='/cloudseed/p-1/db/patroni-password'");

@@ -3,7 +3,8 @@
 # configure.sh calls; they read its variables (PRIVATE_IP, NODE_ROLE, POSTGRESQL_CONF, HBA, PG_IDENT…).
 # From the header: PATRONI_DIR, PATRONI_CONFIG_FILE, PATRONI_YML and ETCD_ARGS_0..2 (with the TOKEN_*
 # tokens in them), PATRONI_REST_PORT, REST_PASSWORD_PARAMETER, REWIND_USER, REWIND_PASSWORD_PARAMETER,
-# REWIND_GRANTS (an array), ETCD_DATA_DIR. From the provider: CLOUDSEED_NODE_NAME, CLOUDSEED_ETCD_HOSTS
+# REWIND_GRANTS (an array), ETCD_DATA_DIR, PATRONI_REST_USER, PATRONI_DCS (the settings every member
+# shares, as Patroni's PATCH /config takes them). From the provider: CLOUDSEED_NODE_NAME, CLOUDSEED_ETCD_HOSTS
 # (the private addresses of the three etcd members, in order), CLOUDSEED_ETCD_MEMBER (0, 1 or 2 on the
 # nodes that run one; empty elsewhere), CLOUDSEED_PRIMARY_HOST (where a new replica waits for a leader).
 
@@ -52,6 +53,49 @@ wait_for_rest() {
     sleep 5
     waited=$((waited + 5))
   done
+}
+
+# Calls Patroni's REST API with its login: method $1 on URL $2 with JSON body $3; fails unless it
+# answers 200. The password reaches curl through its standard input, never its command line.
+rest_call() {
+  local status answer password
+  password="$(read_password "$REST_PASSWORD_PARAMETER" "the Patroni password parameter")"
+  answer="$(mktemp)"
+  status="$(printf 'user = "%s:%s"\n' "$PATRONI_REST_USER" "$password" \
+    | curl -s -m 120 -K - -o "$answer" -w '%{http_code}' -X "$1" -H 'Content-Type: application/json' --data "$3" "$2" || true)"
+  if [ "$status" != 200 ]; then
+    echo "Patroni's $1 $2 answered HTTP $status: $(head -c 300 "$answer")" >&2
+    rm -f "$answer"
+    exit 1
+  fi
+  rm -f "$answer"
+}
+
+# On a re-deploy, on the leader: the plan's shared settings replace those in etcd (Patroni put the
+# first ones there when it adopted the leader), then the members that need a restart for them are
+# restarted through Patroni. Raised limits reach the replicas before the leader, lowered ones the
+# leader first: a hot standby needs at least the leader's max_connections.
+apply_cluster_settings() {
+  local current url
+  rest_call PATCH "http://$PRIVATE_IP:$PATRONI_REST_PORT/config" "$PATRONI_DCS"
+  # Patroni takes the new settings in its next loop and only then knows who must restart.
+  sleep 12
+  current="$(run_sql -tA -c 'SHOW max_connections')"
+  curl -sf -m 10 "http://$PRIVATE_IP:$PATRONI_REST_PORT/cluster" >"$PATRONI_DIR/cluster.json"
+  while read -r url; do
+    rest_call POST "$url/restart" '{"restart_pending": true}'
+  done < <(python3 - "$PATRONI_DIR/cluster.json" "$current" "$PATRONI_DCS" <<'PY'
+import json, sys
+members = json.load(open(sys.argv[1]))["members"]
+wanted = int(json.loads(sys.argv[3])["postgresql"]["parameters"].get("max_connections", sys.argv[2]))
+raising = wanted > int(sys.argv[2])
+pending = [m for m in members if m.get("pending_restart") and m.get("api_url")]
+pending.sort(key=lambda m: (m["role"] in ("leader", "master")) == raising)
+for member in pending:
+    print(member["api_url"].rsplit("/", 1)[0])
+PY
+)
+  rm -f "$PATRONI_DIR/cluster.json"
 }
 
 # This node's etcd member, when it is one of the three: its own unit, restarted only when it changed.
@@ -173,6 +217,7 @@ UNIT
   fi
   # Patroni does not watch hba_file: the server reads the rules written above now.
   run_sql -tA -c 'SELECT pg_catalog.pg_reload_conf()' >/dev/null
+  if [ -z "$fresh" ] && is_leader; then apply_cluster_settings; fi
 }
 
 # Succeeds when this node's Patroni leads the cluster now (which may not be the deploy's primary).
