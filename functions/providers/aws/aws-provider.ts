@@ -129,16 +129,19 @@ export class AwsProvider implements Provider {
     await instances.removeNodeRoleIfUnused(context);
   }
 
-  backup(target: DeployTarget, primary: NodeRef, location: BackupLocation): Promise<BackupResult> {
-    return backups.backup(this.#context(target), primary, location);
+  async backup(target: DeployTarget, primary: NodeRef, location: BackupLocation): Promise<BackupResult> {
+    const context = this.#context(target);
+    return backups.backup(context, await writerOf(context, primary), location);
   }
 
-  validateBackup(target: DeployTarget, primary: NodeRef, location: BackupLocation, recorded: BackupResult): Promise<ValidationResult> {
-    return backups.validateBackup(this.#context(target), primary, location, recorded);
+  async validateBackup(target: DeployTarget, primary: NodeRef, location: BackupLocation, recorded: BackupResult): Promise<ValidationResult> {
+    const context = this.#context(target);
+    return backups.validateBackup(context, await writerOf(context, primary), location, recorded);
   }
 
-  restoreBackup(target: DeployTarget, primary: NodeRef, location: BackupLocation, recorded: BackupResult): Promise<void> {
-    return backups.restoreBackup(this.#context(target), primary, location, recorded);
+  async restoreBackup(target: DeployTarget, primary: NodeRef, location: BackupLocation, recorded: BackupResult): Promise<void> {
+    const context = this.#context(target);
+    await backups.restoreBackup(context, await writerOf(context, primary), location, recorded);
   }
 
   async deleteBackup(target: DeployTarget, location: BackupLocation): Promise<void> {
@@ -147,16 +150,19 @@ export class AwsProvider implements Provider {
   }
   // --- continuous archiving: pgBackRest ------------------------------------------------------------
 
-  archiveBackup(target: DeployTarget, primary: NodeRef, request: { backupId: string; type: ArchiveBackupType }): Promise<ArchiveBackupResult> {
-    return archive.archiveBackup(this.#context(target), primary, request);
+  async archiveBackup(target: DeployTarget, primary: NodeRef, request: { backupId: string; type: ArchiveBackupType }): Promise<ArchiveBackupResult> {
+    const context = this.#context(target);
+    return archive.archiveBackup(context, await writerOf(context, primary), request);
   }
 
-  validateArchiveBackup(target: DeployTarget, primary: NodeRef, recorded: ArchiveBackupResult): Promise<ValidationResult> {
-    return archive.validateArchiveBackup(this.#context(target), primary, recorded);
+  async validateArchiveBackup(target: DeployTarget, primary: NodeRef, recorded: ArchiveBackupResult): Promise<ValidationResult> {
+    const context = this.#context(target);
+    return archive.validateArchiveBackup(context, await writerOf(context, primary), recorded);
   }
 
-  recoveryWindow(target: DeployTarget, primary: NodeRef): Promise<RecoveryWindow | undefined> {
-    return archive.recoveryWindow(this.#context(target), primary);
+  async recoveryWindow(target: DeployTarget, primary: NodeRef): Promise<RecoveryWindow | undefined> {
+    const context = this.#context(target);
+    return archive.recoveryWindow(context, await writerOf(context, primary));
   }
 
   async restoreToPoint(target: DeployTarget, primary: NodeRef, recoveryTarget: RecoveryTarget): Promise<void> {
@@ -190,6 +196,12 @@ export class AwsProvider implements Provider {
     }
     return component;
   }
+}
+
+/** Where backups, validations and restores run: a Patroni cluster's leader now, else the primary the deployment gave. */
+function writerOf(context: AwsContext, primary: NodeRef): Promise<NodeRef> {
+  const { component } = context;
+  return ha.isPatroniCluster(component) ? ha.leaderNode({ ...context, component }) : Promise.resolve(primary);
 }
 
 /**

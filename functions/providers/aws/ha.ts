@@ -79,6 +79,15 @@ export async function clusterState(
   return undefined;
 }
 
+/** The node that leads now, as the primary: the deployment's primary may have failed over since. */
+export async function leaderNode(context: AwsContext & { component: PatroniComponent }): Promise<NodeRef> {
+  const nodes = await runningNodes(context);
+  const state = await clusterState(context, nodes);
+  const leader = nodes.find((node) => node.name === state?.leader?.name);
+  if (!leader) throw new TransientError(`${context.component.id} has no leader now${state ? '' : ' (no Patroni of the cluster answers)'}`);
+  return { ...leader, role: 'primary' };
+}
+
 /** Each node as Patroni sees it: its role now (the leader may have moved since the deploy), its state, timeline and lag. */
 export async function clusterHealth(context: AwsContext & { component: PatroniComponent }, nodes: readonly NodeRef[]): Promise<NodeHealth[]> {
   const state = await clusterState(context, nodes);

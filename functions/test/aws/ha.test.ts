@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { GetCommandInvocationCommand, PutParameterCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
 import { describe, expect, it } from 'vitest';
-import { PermanentError } from '../../providers/errors.ts';
+import { PermanentError, TransientError } from '../../providers/errors.ts';
 import { clusterStateScript, isPatroniCluster, switchoverScript } from '../../providers/aws/ha.ts';
 import { shellCommands } from '../../providers/aws/run-command.ts';
 import {
@@ -305,6 +305,37 @@ describe('switchover on AWS', () => {
       new PermanentError('db streams to one replica without Patroni: automatic failover and switchover on AWS need at least 2 replicas'),
     );
     expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+  });
+});
+
+describe('backups of a Patroni cluster', () => {
+  it("run on the node that leads now, not on the deployment's primary, which may have failed over", async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(running);
+    ssmMock
+      .on(SendCommandCommand)
+      .resolvesOnce({ Command: { CommandId: 'cmd-state' } })
+      .resolves({ Command: { CommandId: 'cmd-window' } });
+    ssmMock.on(GetCommandInvocationCommand, { CommandId: 'cmd-state' }).resolves({ Status: 'Success', StandardOutputContent: clusterAnswer() });
+    ssmMock.on(GetCommandInvocationCommand, { CommandId: 'cmd-window' }).resolves({ Status: 'Failed', StandardErrorContent: 'stopped here' });
+
+    await expect(provider().recoveryWindow(target(haCluster), nodes[0]!)).rejects.toThrow('stopped here');
+
+    const sent = inputs(ssmMock.commandCalls(SendCommandCommand));
+    expect(sent.map((input) => [input.Comment, input.InstanceIds])).toEqual([
+      ['CloudSeed p-1/db cluster-state', ids],
+      ['CloudSeed p-1/db recovery-window', [ids[1]]],
+    ]);
+  });
+
+  it('report that there is no leader rather than run on a replica', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(running);
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-state' } });
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Failed' });
+
+    await expect(provider().archiveBackup(target(haCluster), nodes[0]!, { backupId: 'b-1', type: 'full' })).rejects.toThrow(
+      new TransientError('db has no leader now (no Patroni of the cluster answers)'),
+    );
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(1);
   });
 });
 
