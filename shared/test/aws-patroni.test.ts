@@ -201,6 +201,22 @@ describe('install and configure scripts of a Patroni cluster', () => {
     ]);
   });
 
+  it("configures a replica only once the leader lists it in etcd's failsafe key", () => {
+    const { configure } = scripts('debian', '12', '15');
+    const definitions = configure.slice(0, configure.indexOf('# A re-deploy may have grown the disk'));
+    const run = (failsafe: string) =>
+      spawnSync(
+        'bash',
+        ['-c', `${definitions}\nPRIVATE_IP=10.0.1.5 NODE_NAME=db-1\nsleep() { :; }; curl() { printf '%s' "$FAILSAFE"; }\nwait_in_failsafe`],
+        { encoding: 'utf8', env: { PATH: process.env.PATH, FAILSAFE: failsafe } },
+      );
+    expect(run('{"db-0": "http://10.0.1.4:8008/patroni", "db-1": "http://10.0.1.5:8008/patroni"}').status).toBe(0);
+    const missing = run('{"db-0": "http://10.0.1.4:8008/patroni"}');
+    expect(missing.status).not.toBe(0);
+    expect(missing.stderr).toContain('the leader did not list db-1 in the failsafe key within 60 s');
+    expect(configure).toContain('  if [ -n "$PATRONI" ]; then wait_in_failsafe; fi\n  echo "PostgreSQL replica configured');
+  });
+
   it('reads every password on the node from Parameter Store and creates the rewind role with only its grants', () => {
     const { configure } = scripts('amazon-linux', '2023', '17');
     expect(configure).toContain("REST_PASSWORD_PARAMETER='/cloudseed/p-1/db/patroni-password'");

@@ -211,6 +211,7 @@ if [ "$NODE_ROLE" = replica ]; then
     [ "$(run_sql -tA -c "SELECT count(*) FROM pg_catalog.pg_stat_wal_receiver WHERE status = 'streaming'")" = 1 ] \
       || { echo "the replica does not stream from its primary after 5 minutes" >&2; exit 1; }
   fi
+  if [ -n "$PATRONI" ]; then wait_in_failsafe; fi
   echo "PostgreSQL replica configured${PATRONI:+ (Patroni)}"
   exit 0
 fi

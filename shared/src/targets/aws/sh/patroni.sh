@@ -55,6 +55,18 @@ wait_for_rest() {
   done
 }
 
+# Waits up to a minute until the leader lists this member in etcd's failsafe key: with failsafe_mode,
+# a leader that loses etcd keeps leading only while every member it lists there still answers it,
+# so a member it does not know yet would make it step down.
+wait_in_failsafe() {
+  local waited=0
+  until curl -sf -m 5 "http://$PRIVATE_IP:$PATRONI_REST_PORT/failsafe" | python3 -c 'import json, sys; sys.exit(0 if sys.argv[1] in json.load(sys.stdin) else 1)' "$NODE_NAME"; do
+    [ "$waited" -lt 60 ] || { echo "the leader did not list $NODE_NAME in the failsafe key within 60 s" >&2; exit 1; }
+    sleep 5
+    waited=$((waited + 5))
+  done
+}
+
 # Calls Patroni's REST API with its login: method $1 on URL $2 with JSON body $3; fails unless it
 # answers 200. The password reaches curl through its standard input, never its command line.
 rest_call() {
