@@ -96,26 +96,39 @@ describe('the security group of a Patroni cluster', () => {
     expect(ec2Mock.commandCalls(RevokeSecurityGroupIngressCommand)).toHaveLength(0);
   });
 
-  it('revokes the etcd and Patroni rules when the plan shrinks to a primary and one replica', async () => {
-    const { Description: _etcd, ...etcdPair } = etcdRule.UserIdGroupPairs[0]!;
-    const { Description: _patroni, ...patroniPair } = patroniRule.UserIdGroupPairs[0]!;
+  it('refuses a plan that shrinks a Patroni cluster to a primary and one replica before changing the group', async () => {
     ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: GROUP_ID, IpPermissions: [planRule, etcdRule, patroniRule] }] });
-    ec2Mock.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
 
-    await provider().ensureSecurityGroup(target(cluster));
-
+    await expect(provider().ensureSecurityGroup(target(cluster))).rejects.toThrow(
+      new PermanentError(
+        'db runs Patroni (automatic failover), which on AWS needs at least 2 replicas; keep 2 or more, or remove the component and deploy it again',
+      ),
+    );
     expect(inputs(ec2Mock.commandCalls(DescribeSecurityGroupsCommand))).toEqual([
       { Filters: [{ Name: 'group-name', Values: ['cloudseed-p-1-db'] }, ...COMPONENT_FILTERS] },
     ]);
     expect(ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand)).toHaveLength(0);
-    expect(inputs(ec2Mock.commandCalls(RevokeSecurityGroupIngressCommand))).toEqual([
+    expect(ec2Mock.commandCalls(RevokeSecurityGroupIngressCommand)).toHaveLength(0);
+  });
+
+  it('converges a Patroni cluster group that lost its etcd and Patroni rules, and revokes one opened too widely', async () => {
+    const { UserIdGroupPairs: _pairs, ...cidrRule } = planRule;
+    const wide = { IpProtocol: 'tcp', FromPort: 8008, ToPort: 8008, IpRanges: [{ CidrIp: '203.0.113.0/24' }] };
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: GROUP_ID, IpPermissions: [cidrRule, wide] }] });
+    ec2Mock.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true });
+    ec2Mock.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+
+    await provider().ensureSecurityGroup(target(haCluster));
+
+    expect(inputs(ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand))).toEqual([
       {
         GroupId: GROUP_ID,
-        IpPermissions: [
-          { IpProtocol: 'tcp', FromPort: 2379, ToPort: 2380, UserIdGroupPairs: [etcdPair] },
-          { IpProtocol: 'tcp', FromPort: 8008, ToPort: 8008, UserIdGroupPairs: [patroniPair] },
-        ],
+        IpPermissions: [{ IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, UserIdGroupPairs: planRule.UserIdGroupPairs }, etcdRule, patroniRule],
+        TagSpecifications: [{ ResourceType: 'security-group-rule', Tags: BASE_TAGS }],
       },
+    ]);
+    expect(inputs(ec2Mock.commandCalls(RevokeSecurityGroupIngressCommand))).toEqual([
+      { GroupId: GROUP_ID, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 8008, ToPort: 8008, IpRanges: [{ CidrIp: '203.0.113.0/24' }] }] },
     ]);
   });
 });
