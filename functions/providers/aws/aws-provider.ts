@@ -25,6 +25,7 @@ import * as backups from './backups.ts';
 import { defaultClients, realClock } from './clients.ts';
 import type { AwsContext, AwsPlacement } from './clients.ts';
 import * as commands from './commands.ts';
+import * as ha from './ha.ts';
 import { AccountSessions } from './credentials.ts';
 import type { ClientsFactory, Clock } from './credentials.ts';
 import { desiredIngress } from './ingress.ts';
@@ -113,7 +114,11 @@ export class AwsProvider implements Provider {
   }
 
   health(target: DeployTarget, nodes: readonly NodeRef[]): Promise<NodeHealth[]> {
-    return instances.health(this.#context(target), nodes);
+    const context = this.#context(target);
+    const { component } = context;
+    // A Patroni cluster's roles move by themselves: Patroni says who leads and who streams.
+    if (ha.isPatroniCluster(component)) return ha.clusterHealth({ ...context, component }, nodes);
+    return instances.health(context, nodes);
   }
 
   async destroy(target: DeployTarget): Promise<void> {
@@ -124,16 +129,19 @@ export class AwsProvider implements Provider {
     await instances.removeNodeRoleIfUnused(context);
   }
 
-  backup(target: DeployTarget, primary: NodeRef, location: BackupLocation): Promise<BackupResult> {
-    return backups.backup(this.#context(target), primary, location);
+  async backup(target: DeployTarget, primary: NodeRef, location: BackupLocation): Promise<BackupResult> {
+    const context = this.#context(target);
+    return backups.backup(context, await writerOf(context, primary), location);
   }
 
-  validateBackup(target: DeployTarget, primary: NodeRef, location: BackupLocation, recorded: BackupResult): Promise<ValidationResult> {
-    return backups.validateBackup(this.#context(target), primary, location, recorded);
+  async validateBackup(target: DeployTarget, primary: NodeRef, location: BackupLocation, recorded: BackupResult): Promise<ValidationResult> {
+    const context = this.#context(target);
+    return backups.validateBackup(context, await writerOf(context, primary), location, recorded);
   }
 
-  restoreBackup(target: DeployTarget, primary: NodeRef, location: BackupLocation, recorded: BackupResult): Promise<void> {
-    return backups.restoreBackup(this.#context(target), primary, location, recorded);
+  async restoreBackup(target: DeployTarget, primary: NodeRef, location: BackupLocation, recorded: BackupResult): Promise<void> {
+    const context = this.#context(target);
+    await backups.restoreBackup(context, await writerOf(context, primary), location, recorded);
   }
 
   async deleteBackup(target: DeployTarget, location: BackupLocation): Promise<void> {
@@ -142,29 +150,35 @@ export class AwsProvider implements Provider {
   }
   // --- continuous archiving: pgBackRest ------------------------------------------------------------
 
-  archiveBackup(target: DeployTarget, primary: NodeRef, request: { backupId: string; type: ArchiveBackupType }): Promise<ArchiveBackupResult> {
-    return archive.archiveBackup(this.#context(target), primary, request);
+  async archiveBackup(target: DeployTarget, primary: NodeRef, request: { backupId: string; type: ArchiveBackupType }): Promise<ArchiveBackupResult> {
+    const context = this.#context(target);
+    return archive.archiveBackup(context, await writerOf(context, primary), request);
   }
 
-  validateArchiveBackup(target: DeployTarget, primary: NodeRef, recorded: ArchiveBackupResult): Promise<ValidationResult> {
-    return archive.validateArchiveBackup(this.#context(target), primary, recorded);
+  async validateArchiveBackup(target: DeployTarget, primary: NodeRef, recorded: ArchiveBackupResult): Promise<ValidationResult> {
+    const context = this.#context(target);
+    return archive.validateArchiveBackup(context, await writerOf(context, primary), recorded);
   }
 
-  recoveryWindow(target: DeployTarget, primary: NodeRef): Promise<RecoveryWindow | undefined> {
-    return archive.recoveryWindow(this.#context(target), primary);
+  async recoveryWindow(target: DeployTarget, primary: NodeRef): Promise<RecoveryWindow | undefined> {
+    const context = this.#context(target);
+    return archive.recoveryWindow(context, await writerOf(context, primary));
   }
 
-  restoreToPoint(target: DeployTarget, primary: NodeRef, recoveryTarget: RecoveryTarget): Promise<void> {
-    return archive.restoreToPoint(this.#context(target), primary, recoveryTarget);
+  async restoreToPoint(target: DeployTarget, primary: NodeRef, recoveryTarget: RecoveryTarget): Promise<void> {
+    const context = this.#context(target);
+    refuseUnderPatroni(context.component, 'a point-in-time restore');
+    await archive.restoreToPoint(context, primary, recoveryTarget);
   }
 
-  rebuildReplicas(target: DeployTarget, primary: NodeRef, replicas: readonly NodeRef[]): Promise<void> {
-    return archive.rebuildReplicas(this.#context(target), primary, replicas);
+  async rebuildReplicas(target: DeployTarget, primary: NodeRef, replicas: readonly NodeRef[]): Promise<void> {
+    const context = this.#context(target);
+    refuseUnderPatroni(context.component, 'rebuilding replicas');
+    await archive.rebuildReplicas(context, primary, replicas);
   }
 
-  switchover(_target: DeployTarget, _candidate?: string): Promise<Switchover> {
-    // EC2 clusters stream to replicas without Patroni so far: there is no manager to hand over.
-    return Promise.reject(new PermanentError('a switchover needs Patroni, which AWS clusters do not run yet; it runs on the local cloud'));
+  switchover(target: DeployTarget, candidate?: string): Promise<Switchover> {
+    return ha.switchover(this.#context(target), candidate);
   }
 
   /** The target's account clients (refusing a target with no account), its aws-json component, the clock and where things go. */
@@ -182,4 +196,20 @@ export class AwsProvider implements Provider {
     }
     return component;
   }
+}
+
+/** Where backups, validations and restores run: a Patroni cluster's leader now, else the primary the deployment gave. */
+function writerOf(context: AwsContext, primary: NodeRef): Promise<NodeRef> {
+  const { component } = context;
+  return ha.isPatroniCluster(component) ? ha.leaderNode({ ...context, component }) : Promise.resolve(primary);
+}
+
+/**
+ * A Patroni cluster's restore must stop Patroni on every node, restore the leader and let Patroni
+ * clone the replicas (as the local cloud's #dissolveCluster and #reformCluster do); the scripts for
+ * a streaming pair would instead restart a server Patroni manages behind its back.
+ */
+function refuseUnderPatroni(component: AwsComponent, what: string): void {
+  if (ha.isPatroniCluster(component))
+    throw new PermanentError(`${what} of a cluster that fails over by itself (Patroni) is not supported on AWS yet; it is on the local cloud`);
 }

@@ -1,6 +1,8 @@
 import { DescribeInstanceInformationCommand, GetCommandInvocationCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { GetCommandInvocationCommandOutput, InstanceInformationStringFilter, SSMClient } from '@aws-sdk/client-ssm';
+import { ETCD_MEMBERS } from '@cloudseed/shared/postgres/patroni';
+import type { AwsComponent } from '@cloudseed/shared';
 import type { CommandKind, CommandRef, NodeRef, Progress } from '../provider.ts';
 import { PermanentError, TransientError } from '../errors.ts';
 import type { AwsContext } from './clients.ts';
@@ -48,7 +50,7 @@ export async function sendCommand(context: AwsContext, nodes: readonly NodeRef[]
     return { kind, commandIds: [await sendScript(context, ids, kind, script, [], timeout)], nodeIds: ids };
   }
   // A cluster's nodes are told their role and their peers' private addresses, one command each.
-  const environments = await clusterEnvironments(context.clients.ec2, nodes);
+  const environments = await clusterEnvironments(context.component, context.clients.ec2, nodes);
   const commandIds: string[] = [];
   for (const node of nodes) {
     commandIds.push(await sendScript(context, [node.nodeId], kind, script, environments.get(node.nodeId) ?? [], timeout));
@@ -131,8 +133,12 @@ async function agentPingStatus(ssm: SSMClient, ids: string[]): Promise<Map<strin
   return status;
 }
 
-/** Per node of a cluster: its role, and the private address of the primary (replicas) or of the replicas (primary). */
-async function clusterEnvironments(ec2: EC2Client, nodes: readonly NodeRef[]): Promise<Map<string, ScriptEnvironment>> {
+/**
+ * Per node of a cluster: its role, and the private address of the primary (replicas) or of the
+ * replicas (primary). Under Patroni every node may lead, so each is given every member's address,
+ * its name (Patroni's member name), the three etcd members' addresses and which of them it runs.
+ */
+async function clusterEnvironments(component: AwsComponent, ec2: EC2Client, nodes: readonly NodeRef[]): Promise<Map<string, ScriptEnvironment>> {
   const primaries = nodes.filter((node) => node.role === 'primary');
   if (primaries.length !== 1) throw new PermanentError(`a cluster needs exactly one primary node, not ${primaries.length}`);
   const primary = primaries[0]!;
@@ -141,6 +147,7 @@ async function clusterEnvironments(ec2: EC2Client, nodes: readonly NodeRef[]): P
     requireIpv4(instances.find((instance) => instance.InstanceId === node.nodeId)?.PrivateIpAddress, `node ${nodeLabel(node)}`);
   const primaryIp = privateIp(primary);
   const replicaIps = nodes.filter((node) => node.role === 'replica').map(privateIp);
+  if (component.patroni) return patroniEnvironments(component, nodes, primaryIp, privateIp);
   return new Map(
     nodes.map((node) => [
       node.nodeId,
@@ -154,6 +161,38 @@ async function clusterEnvironments(ec2: EC2Client, nodes: readonly NodeRef[]): P
             ['CLOUDSEED_PRIMARY_HOST', primaryIp],
           ],
     ]),
+  );
+}
+
+function patroniEnvironments(
+  component: AwsComponent,
+  nodes: readonly NodeRef[],
+  primaryIp: string,
+  privateIp: (node: NodeRef) => string,
+): Map<string, ScriptEnvironment> {
+  const etcdNames = component.nodes.slice(0, ETCD_MEMBERS).map((node) => node.name);
+  const etcdIps = etcdNames.map((name) => {
+    const node = nodes.find((candidate) => candidate.name === name);
+    if (!node) throw new PermanentError(`node ${name} runs an etcd member of ${component.id} but is not among the nodes to configure`);
+    return privateIp(node);
+  });
+  const memberIps = nodes.map(privateIp).join(' ');
+  return new Map(
+    nodes.map((node) => {
+      if (!/^[a-z0-9-]+$/.test(node.name)) throw new PermanentError(`${node.name} is not a node name Patroni can use`);
+      const etcdMember = etcdNames.indexOf(node.name);
+      return [
+        node.nodeId,
+        [
+          ['CLOUDSEED_NODE_ROLE', node.role],
+          ['CLOUDSEED_NODE_NAME', node.name],
+          ['CLOUDSEED_PRIMARY_HOST', primaryIp],
+          ['CLOUDSEED_REPLICA_HOSTS', memberIps],
+          ['CLOUDSEED_ETCD_HOSTS', etcdIps.join(' ')],
+          ['CLOUDSEED_ETCD_MEMBER', etcdMember < 0 ? '' : String(etcdMember)],
+        ],
+      ];
+    }),
   );
 }
 

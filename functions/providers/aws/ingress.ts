@@ -7,6 +7,8 @@ import { PermanentError } from '../errors.ts';
 // only the difference is authorised or revoked. Descriptions are not compared.
 
 export const REPLICATION_RULE_DESCRIPTION = 'PostgreSQL replication between the component nodes';
+export const ETCD_RULE_DESCRIPTION = "etcd between the cluster's nodes (Patroni's leader lock)";
+export const PATRONI_RULE_DESCRIPTION = "Patroni's REST API between the cluster's nodes";
 
 type Source =
   | { readonly kind: 'ipv4'; readonly cidr: string }
@@ -29,7 +31,9 @@ export interface IngressChanges {
 
 /**
  * The rules the plan asks for: its `IpPermissions`, checked to open only PostgreSQL's port over
- * TCP to CIDRs, plus, for clusters, the port from the group itself so replicas reach the primary.
+ * TCP to CIDRs, plus, for clusters, the port from the group itself so replicas reach the primary,
+ * and for a Patroni cluster etcd's ports and Patroni's REST API from the group itself, never from
+ * the plan's networks.
  */
 export function desiredIngress(component: AwsComponent, groupId: string | undefined): IpPermission[] {
   const port = component.postgres.port;
@@ -41,6 +45,23 @@ export function desiredIngress(component: AwsComponent, groupId: string | undefi
       ToPort: port,
       UserIdGroupPairs: [{ GroupId: groupId, Description: REPLICATION_RULE_DESCRIPTION }],
     });
+  }
+  const patroni = component.patroni;
+  if (patroni !== undefined && groupId !== undefined) {
+    const fromGroup = (from: number, to: number, description: string): IpPermission => ({
+      IpProtocol: 'tcp',
+      FromPort: from,
+      ToPort: to,
+      UserIdGroupPairs: [{ GroupId: groupId, Description: description }],
+    });
+    permissions.push(
+      fromGroup(
+        Math.min(patroni.etcdClientPort, patroni.etcdPeerPort),
+        Math.max(patroni.etcdClientPort, patroni.etcdPeerPort),
+        ETCD_RULE_DESCRIPTION,
+      ),
+      fromGroup(patroni.restPort, patroni.restPort, PATRONI_RULE_DESCRIPTION),
+    );
   }
   return permissions;
 }

@@ -113,6 +113,16 @@ export async function describeInstances(ec2: EC2Client, filters: Filter[]): Prom
   return instances;
 }
 
+/** The component's nodes whose instances run now, in the plan's order, with the role the deploy gave them. */
+export async function runningNodes(context: AwsContext): Promise<NodeRef[]> {
+  const instances = await instancesByNode(context);
+  return context.component.nodes.flatMap((node) => {
+    const instance = instances.get(node.name);
+    if (instance?.State?.Name !== 'running' || !instance.InstanceId) return [];
+    return [{ name: node.name, role: node.role, nodeId: instance.InstanceId, port: context.component.postgres.port }];
+  });
+}
+
 async function instancesByNode({ target, component, clients: { ec2 } }: AwsContext): Promise<Map<string, Instance>> {
   const names = component.nodes.map((node) => node.name);
   const instances = await describeInstances(ec2, [

@@ -8,6 +8,7 @@ import {
   RevokeSecurityGroupIngressCommand,
 } from '@aws-sdk/client-ec2';
 import type { Filter, SecurityGroup } from '@aws-sdk/client-ec2';
+import { ETCD_CLIENT_PORT } from '@cloudseed/shared/targets/aws/patroni';
 import type { NetworkRef } from '../provider.ts';
 import { PermanentError, TransientError } from '../errors.ts';
 import type { AwsContext } from './clients.ts';
@@ -26,6 +27,7 @@ export async function ensureSecurityGroup(context: AwsContext): Promise<NetworkR
   const { ec2 } = context.clients;
   const group = (await findSecurityGroup(context)) ?? (await createSecurityGroup(context));
   const groupId = group.GroupId!;
+  refuseLeavingPatroni(context, group);
   const { authorize, revoke } = ingressChanges(group.IpPermissions ?? [], desiredIngress(context.component, groupId));
   // Authorise before revoking, so a client that stays allowed is never cut off in between.
   if (authorize.length > 0) {
@@ -50,6 +52,27 @@ export async function ensureSecurityGroup(context: AwsContext): Promise<NetworkR
     );
   }
   return { networkId: groupId };
+}
+
+/**
+ * A component whose group opens etcd to itself runs Patroni on its nodes; a plan with fewer than
+ * three nodes would configure them as a streaming pair beside Patroni, which still runs the
+ * servers. Checked on the group the deploy reads anyway, before anything changes.
+ */
+function refuseLeavingPatroni({ component }: AwsContext, group: SecurityGroup): void {
+  if (component.patroni !== undefined) return;
+  const patroni = (group.IpPermissions ?? []).some(
+    (permission) =>
+      permission.FromPort !== undefined &&
+      permission.ToPort !== undefined &&
+      permission.FromPort <= ETCD_CLIENT_PORT &&
+      ETCD_CLIENT_PORT <= permission.ToPort &&
+      (permission.UserIdGroupPairs ?? []).some((pair) => pair.GroupId === group.GroupId),
+  );
+  if (patroni)
+    throw new PermanentError(
+      `${component.id} runs Patroni (automatic failover), which on AWS needs at least 2 replicas; keep 2 or more, or remove the component and deploy it again`,
+    );
 }
 
 /** The VPC the security group goes in: the configured one, the configured subnet's, or the account's default VPC. */

@@ -6,7 +6,7 @@ import { PermanentError } from '../errors.ts';
 // in base64, so nothing in it is interpreted by the shell that writes it to disk and its text
 // never appears in the command as it is shown in the console, CloudTrail or the command history.
 // Only the environment of the final line is plain text, and it holds nothing but validated IPv4
-// addresses and a role name.
+// addresses, a role, a node name and an etcd member's index.
 
 export const SCRIPT_DIR = '/root';
 const REASON_LIMIT = 500;

@@ -1,7 +1,13 @@
 import { randomInt } from 'node:crypto';
 import { DeleteParametersCommand, GetParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { NotFound } from '@cloudseed/shared/errors';
-import { archiveCipherParameterFor, certificateAuthorityParameterFor, replicationPasswordParameterFor } from '@cloudseed/shared/targets/aws/scripts';
+import {
+  archiveCipherParameterFor,
+  certificateAuthorityParameterFor,
+  patroniPasswordParameterFor,
+  replicationPasswordParameterFor,
+  rewindPasswordParameterFor,
+} from '@cloudseed/shared/targets/aws/scripts';
 import type { AwsComponent } from '@cloudseed/shared';
 import { certificatePemOf, createCertificateAuthority } from '../certificates.ts';
 import type { AwsContext } from './clients.ts';
@@ -25,6 +31,10 @@ export function generatePassword(): string {
 export async function ensurePassword({ target, component, clients: { ssm } }: AwsContext): Promise<void> {
   const parameters = [{ name: component.passwordParameter, what: `password of PostgreSQL role ${component.postgres.username}` }];
   if (isCluster(component)) parameters.push({ name: replicationParameter(component), what: 'password of the replication role' });
+  if (component.patroni) {
+    parameters.push({ name: component.patroni.rewindPasswordParameter, what: 'password of the pg_rewind role' });
+    parameters.push({ name: component.patroni.restPasswordParameter, what: "password of Patroni's REST API" });
+  }
   const authority = certificateAuthorityParameter(component);
   parameters.push({ name: authority, what: 'certificate authority of the plan (certificate and key)' });
   parameters.push({ name: archiveCipherParameterFor(component.passwordParameter), what: 'passphrase of the pgBackRest repository (aes-256-cbc)' });
@@ -83,6 +93,9 @@ export async function deleteSecrets({ component, clients: { ssm } }: AwsContext)
     replicationParameter(component),
     certificateAuthorityParameter(component),
     archiveCipherParameterFor(component.passwordParameter),
+    // A Patroni cluster's, whether the plan still has one or not: names that never existed are fine.
+    rewindPasswordParameterFor(component.passwordParameter),
+    patroniPasswordParameterFor(component.passwordParameter),
   ];
   // Names that do not exist come back in InvalidParameters, not as an error.
   await call('ssm:DeleteParameters', () => ssm.send(new DeleteParametersCommand({ Names: names })));

@@ -38,6 +38,7 @@ import { CapacityError, PermanentError, TransientError } from '../../providers/e
 import {
   AWS_ACTIONS_PROVEN,
   cluster,
+  haCluster,
   COMPONENT_FILTERS,
   ec2Error,
   ec2Mock,
@@ -144,9 +145,9 @@ describe('launchNodes', () => {
     ec2Mock.on(DescribeVolumesModificationsCommand).resolves({ VolumesModifications: [] });
     ec2Mock.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0000000000000000b', PrivateIpAddress: '172.31.5.11' }] });
 
-    const nodes = await provider().launchNodes(target(cluster), network);
+    const nodes = await provider().launchNodes(target(haCluster), network);
 
-    expect(inputs(ec2Mock.commandCalls(RunInstancesCommand))).toEqual([expectedRunInstances(cluster, 1)]);
+    expect(inputs(ec2Mock.commandCalls(RunInstancesCommand))).toEqual([expectedRunInstances(haCluster, 1)]);
     expect(nodes).toEqual([
       { name: 'db-0', role: 'primary', nodeId: 'i-0000000000000000a', host: '198.51.100.7', port: 5432 },
       { name: 'db-1', role: 'replica', nodeId: 'i-0000000000000000b', host: '172.31.5.11', port: 5432 },

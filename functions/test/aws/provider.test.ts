@@ -24,6 +24,7 @@ import { TransientError } from '../../providers/errors.ts';
 import {
   AWS_ACTIONS_PROVEN,
   cluster,
+  haCluster,
   COMPONENT_FILTERS,
   ec2Error,
   ec2Mock,
@@ -104,6 +105,8 @@ describe('destroy', () => {
           '/cloudseed/p-1/db/replication-password',
           '/cloudseed/p-1/certificate-authority',
           '/cloudseed/p-1/db/archive-cipher-pass',
+          '/cloudseed/p-1/db/rewind-password',
+          '/cloudseed/p-1/db/patroni-password',
         ],
       },
     ]);
@@ -193,12 +196,20 @@ describe('a whole deployment and teardown', () => {
       .on(DescribeInstanceInformationCommand)
       .resolves({ InstanceInformationList: ids.map((id) => ({ InstanceId: id, PingStatus: 'Online' as const })) });
     ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-1' } });
-    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success' });
+    // Every command succeeds; the one that asks Patroni prints its GET /cluster answer.
+    const patroniAnswer = {
+      members: [
+        { name: 'db-0', role: 'leader', state: 'running', host: '172.31.5.10', port: 5432, timeline: 1 },
+        { name: 'db-1', role: 'replica', state: 'streaming', host: '172.31.5.11', port: 5432, timeline: 1, lag: 0 },
+        { name: 'db-2', role: 'replica', state: 'streaming', host: '172.31.5.12', port: 5432, timeline: 1, lag: 0 },
+      ],
+    };
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', StandardOutputContent: JSON.stringify(patroniAnswer) });
     ssmMock.on(DeleteParametersCommand).resolves({});
     nodeRoleExists();
     nodeRoleRemovable();
     const aws = provider();
-    const deployment = target(cluster);
+    const deployment = target(haCluster);
 
     await aws.preflight(deployment);
     await aws.ensurePassword(deployment);
@@ -210,7 +221,17 @@ describe('a whole deployment and teardown', () => {
       await expect(aws.commandStatus(deployment, command)).resolves.toEqual({ state: 'done' });
     }
     await aws.verify(deployment, nodes);
-    await expect(aws.health(deployment, nodes)).resolves.toEqual(nodes.map((ref) => ({ name: ref.name, role: ref.role, healthy: true })));
+    await expect(aws.health(deployment, nodes)).resolves.toEqual(
+      nodes.map((ref) => ({
+        name: ref.name,
+        role: ref.role,
+        healthy: true,
+        ha:
+          ref.role === 'primary'
+            ? { patroniRole: 'leader', state: 'running', timeline: 1 }
+            : { patroniRole: 'replica', state: 'streaming', timeline: 1, lagBytes: 0 },
+      })),
+    );
     await expect(aws.readPassword(deployment)).resolves.toBe(PASSWORD);
     await aws.destroy(deployment);
 

@@ -113,7 +113,10 @@ export function rendered(component: Component): AwsComponent {
 }
 
 export const single = plan();
-export const cluster = plan({ topology: { mode: 'cluster', replicas: 2 } });
+/** A primary streaming to one replica: too few nodes for an etcd majority, so no Patroni. */
+export const cluster = plan({ topology: { mode: 'cluster', replicas: 1 } });
+/** Three nodes: Patroni and etcd, automatic failover. */
+export const haCluster = plan({ topology: { mode: 'cluster', replicas: 2 } });
 
 export function target(component: Component = single, overrides: Partial<DeployTarget> = {}): DeployTarget {
   return {

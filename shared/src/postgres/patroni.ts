@@ -64,6 +64,8 @@ export interface PatroniMember {
   /** Patroni's scope: the cluster's name in etcd, one per plan and component. */
   readonly scope: string;
   readonly postgres: HostPort;
+  /** Addresses PostgreSQL listens on when not only `postgres.host` (EC2: `*`, so local checks reach it on loopback). */
+  readonly postgresListen?: string;
   readonly restApi: HostPort;
   readonly etcd: readonly HostPort[];
   readonly dataDir: string;
@@ -133,7 +135,7 @@ export function renderPatroniConfig(component: Component, member: PatroniMember)
     etcd3: { hosts: member.etcd.map(hostPort) },
     bootstrap: { dcs: dcsConfig(component, member.layout) },
     postgresql: {
-      listen: hostPort(member.postgres),
+      listen: member.postgresListen === undefined ? hostPort(member.postgres) : `${member.postgresListen}:${member.postgres.port}`,
       connect_address: hostPort(member.postgres),
       data_dir: member.dataDir,
       bin_dir: member.binDir,

@@ -15,8 +15,11 @@ import {
   renderAwsPostgresqlConf,
   renderConfigureScript,
   renderInstallScript,
+  patroniPasswordParameterFor,
   replicationPasswordParameterFor,
+  rewindPasswordParameterFor,
 } from './scripts.ts';
+import { ETCD_CLIENT_PORT, ETCD_PEER_PORT, PATRONI_REST_PORT, PATRONI_REST_USER, patroniScope, usesPatroni } from './patroni.ts';
 
 // cs-json -> aws-json: everything the deploy workflow needs, computed up front. The output is a
 // pure function of (plan, planId): no clock, no randomness, no lookups, so the same input always
@@ -60,6 +63,19 @@ export interface AwsComponent {
   readonly passwordParameter: string;
   /** Clusters only: the replication role's password. */
   readonly replicationPasswordParameter?: string;
+  /**
+   * Clusters of three or more nodes, which fail over by themselves: Patroni's scope, its REST API
+   * (port, login and the SecureString of its password) and the SecureString of the rewind role's password.
+   */
+  readonly patroni?: {
+    readonly scope: string;
+    readonly restPort: number;
+    readonly restUser: string;
+    readonly restPasswordParameter: string;
+    readonly rewindPasswordParameter: string;
+    readonly etcdClientPort: number;
+    readonly etcdPeerPort: number;
+  };
   readonly postgres: {
     readonly major: number;
     readonly port: number;
@@ -190,6 +206,19 @@ export function renderAwsComponent(component: Component, { planId, planName, reg
     },
     passwordParameter,
     ...(replicationPasswordParameter ? { replicationPasswordParameter } : {}),
+    ...(usesPatroni(component)
+      ? {
+          patroni: {
+            scope: patroniScope(planId, component.id),
+            restPort: PATRONI_REST_PORT,
+            restUser: PATRONI_REST_USER,
+            restPasswordParameter: patroniPasswordParameterFor(passwordParameter),
+            rewindPasswordParameter: rewindPasswordParameterFor(passwordParameter),
+            etcdClientPort: ETCD_CLIENT_PORT,
+            etcdPeerPort: ETCD_PEER_PORT,
+          },
+        }
+      : {}),
     postgres: {
       major,
       port: POSTGRES_PORT,

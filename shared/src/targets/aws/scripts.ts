@@ -5,7 +5,23 @@ import { GENERATED_PASSWORD_PATTERN, PINNED_SEARCH_PATH_OPTIONS, SCRAM_VERIFIER_
 import { REPLICATION_MARKER, REPLICATION_USER, renderPgHba, renderPgIdent, renderPostgresqlConf } from '../../postgres/config.ts';
 import type { ServerLayout } from '../../postgres/config.ts';
 import { archiveSettings, HEARTBEAT_SQL, HEARTBEAT_SECONDS, renderPgbackrestConf, repoPathFor } from '../../postgres/pgbackrest.ts';
+import { dcsConfig, REWIND_GRANTS, REWIND_USER } from '../../postgres/patroni.ts';
+import { planNodes } from '../../postgres/nodes.ts';
 import { BACKUP_BUCKET_PREFIX } from './account.ts';
+import {
+  awsEtcdArguments,
+  ETCD_DATA_DIR,
+  etcdHostToken,
+  PATRONI_CONFIG_FILE,
+  PATRONI_DIR,
+  PATRONI_REST_PORT,
+  PATRONI_REST_USER,
+  PATRONI_TOKENS,
+  patroniScope,
+  patroniServerLayout,
+  renderAwsPatroniConfig,
+  usesPatroni,
+} from './patroni.ts';
 
 // Shell scripts that SSM Run Command executes as root on an instance. Each is a real bash file in
 // sh/ (shellchecked by `npm run lint`), sent as: a header that assigns every value from the plan
@@ -97,6 +113,22 @@ export function replicationPasswordParameterFor(passwordParameter: string): stri
   return passwordParameter.replace(/[^/]*$/, 'replication-password');
 }
 
+/** Patroni clusters: the rewind role's password, beside the replication password. */
+export function rewindPasswordParameterFor(passwordParameter: string): string {
+  return passwordParameter.replace(/[^/]*$/, 'rewind-password');
+}
+
+/** Patroni clusters: the password of Patroni's REST API (switchover, restart), beside the others. */
+export function patroniPasswordParameterFor(passwordParameter: string): string {
+  return passwordParameter.replace(/[^/]*$/, 'patroni-password');
+}
+
+/** The server layout of a node: a Patroni cluster's keeps the certificate outside the data directory. */
+export function nodeServerLayout(component: Component, image: OsImage): ServerLayout {
+  const layout = awsServerLayout(image, Number(component.db.version));
+  return usesPatroni(component) ? patroniServerLayout(layout) : layout;
+}
+
 /** Where a node keeps the plan's CA certificate: outside the data directory, which a new replica's clone replaces. */
 export const CA_CERTIFICATE_FILE = '/etc/cloudseed/ca.crt';
 
@@ -161,10 +193,9 @@ export function renderAwsPgbackrestConf(component: Component, image: OsImage, co
  * it is promoted.
  */
 export function renderAwsPostgresqlConf(component: Component, image: OsImage): string {
-  const major = Number(component.db.version);
   const archive = Object.entries(archiveSettings(ARCHIVE_CONFIG_FILE, component.id)).map(([name, value]) => `${name} = ${value}`);
   return [
-    renderPostgresqlConf(component, awsServerLayout(image, major)).trimEnd(),
+    renderPostgresqlConf(component, nodeServerLayout(component, image)).trimEnd(),
     '',
     '# --- CloudSeed continuous archiving: pgBackRest, WAL to the repository at least every minute',
     ...archive,
@@ -175,10 +206,16 @@ export function renderAwsPostgresqlConf(component: Component, image: OsImage): s
 /** The instance's own address for TLS self-checks. */
 export const INSTANCE_LOOPBACK = ['127.0.0.1/32'] as const;
 
+/** Patroni and etcd as each OS packages them (Amazon Linux 2023: the PostgreSQL project's RHEL 9 builds). */
+function haPackages(image: OsImage): string[] {
+  return image.packageManager === 'dnf' ? ['patroni', 'patroni-etcd', 'etcd'] : ['patroni', 'python3-etcd', 'etcd-server'];
+}
+
 export function renderInstallScript(component: Component, image: OsImage): string {
   const major = Number(component.db.version);
+  const patroni = usesPatroni(component);
   return renderNodeScript(
-    `install: PostgreSQL ${major} on ${image.label}.`,
+    `install: PostgreSQL ${major} on ${image.label}${patroni ? ', with Patroni and etcd' : ''}.`,
     {
       PG_MAJOR: String(major),
       OS_NAME: image.name,
@@ -187,6 +224,7 @@ export function renderInstallScript(component: Component, image: OsImage): strin
       PGDG: image.needsPgdg(major) ? 'yes' : '',
       DATA_DIR: image.dataDir(major),
       SERVICE: image.serviceName(major),
+      HA_PACKAGES: patroni ? haPackages(image) : [],
     },
     ['install.sh'],
   );
@@ -200,6 +238,8 @@ export function renderInstallScript(component: Component, image: OsImage): strin
 export function renderConfigureScript(component: Component, image: OsImage, context: ConfigureContext): string {
   const major = Number(component.db.version);
   const clustered = component.db.topology.mode === 'cluster';
+  const patroni = usesPatroni(component);
+  const layout = nodeServerLayout(component, image);
   return renderNodeScript(
     'configure: the server from the plan: tuning, TLS, pg_hba, the application role and database.',
     {
@@ -219,6 +259,8 @@ export function renderConfigureScript(component: Component, image: OsImage, cont
       POSTGRESQL_CONF: renderAwsPostgresqlConf(component, image).trimEnd(),
       // The instance checks itself over TLS from loopback (verify, health), so loopback is a client too.
       PG_HBA: renderPgHba(component, { extraCidrs: INSTANCE_LOOPBACK, replicationMarker: clustered }).trimEnd(),
+      SERVER_CERT: layout.sslCertFile,
+      SERVER_KEY: layout.sslKeyFile,
       PG_IDENT: renderPgIdent(component).trimEnd(),
       INCLUDE_LINE: "include_if_exists = 'cloudseed.conf'",
       CLUSTERED: clustered ? 'yes' : '',
@@ -239,7 +281,38 @@ export function renderConfigureScript(component: Component, image: OsImage, cont
             REPLICATION_MARKER,
           }
         : {}),
+      PATRONI: patroni ? 'yes' : '',
+      ...(patroni ? patroniValues(component, image, context) : {}),
     },
-    ['configure.sh'],
+    patroni ? ['patroni.sh', 'configure.sh'] : ['configure.sh'],
   );
+}
+
+/** What configure.sh needs to run a node under Patroni: its files with their tokens, and where the secrets are. */
+function patroniValues(component: Component, image: OsImage, context: ConfigureContext): ShellValues {
+  const names = planNodes(component).map((node) => node.name);
+  const scope = patroniScope(context.planId, component.id);
+  const [etcd0 = [], etcd1 = [], etcd2 = []] = awsEtcdArguments(scope, names);
+  return {
+    PATRONI_DIR,
+    PATRONI_CONFIG_FILE,
+    PATRONI_YML: renderAwsPatroniConfig(component, image, nodeServerLayout(component, image), scope, names).trimEnd(),
+    PATRONI_REST_PORT: String(PATRONI_REST_PORT),
+    PATRONI_REST_USER,
+    PATRONI_DCS: JSON.stringify(dcsConfig(component, nodeServerLayout(component, image))),
+    REST_PASSWORD_PARAMETER: patroniPasswordParameterFor(context.passwordParameter),
+    REWIND_USER,
+    REWIND_PASSWORD_PARAMETER: rewindPasswordParameterFor(context.passwordParameter),
+    REWIND_GRANTS: [...REWIND_GRANTS],
+    ETCD_DATA_DIR,
+    ETCD_ARGS_0: etcd0,
+    ETCD_ARGS_1: etcd1,
+    ETCD_ARGS_2: etcd2,
+    TOKEN_NODE_NAME: PATRONI_TOKENS.nodeName,
+    TOKEN_NODE_IP: PATRONI_TOKENS.nodeIp,
+    TOKEN_REPLICATION_PASSWORD: PATRONI_TOKENS.replicationPassword,
+    TOKEN_REWIND_PASSWORD: PATRONI_TOKENS.rewindPassword,
+    TOKEN_REST_PASSWORD: PATRONI_TOKENS.restApiPassword,
+    TOKEN_ETCD_HOSTS: [0, 1, 2].map(etcdHostToken),
+  };
 }

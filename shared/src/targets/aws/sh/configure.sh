@@ -11,6 +11,8 @@
 # ARCHIVE_CIPHER_TOKEN in it), ARCHIVE_CONF_FILE, ARCHIVE_DIRS (an array), ARCHIVE_BUCKET_PREFIX,
 # CIPHER_PARAMETER, HEARTBEAT_SQL and HEARTBEAT_SECONDS. CLOUDSEED_REBUILD_REPLICA (non-empty) makes
 # a replica clone its primary again even when it already is one (after a point-in-time restore).
+# SERVER_CERT and SERVER_KEY: where the server's certificate goes. PATRONI (non-empty) hands the
+# node to Patroni (patroni.sh, sent before this file); the rewind role's rules join the replication ones.
 set -euo pipefail
 umask 077
 NODE_ROLE="${CLOUDSEED_NODE_ROLE:-primary}"
@@ -43,6 +45,7 @@ render_hba() {
   for host in ${CLOUDSEED_REPLICA_HOSTS:-}; do
     is_ipv4 "$host" || { echo "CLOUDSEED_REPLICA_HOSTS holds something that is not an IPv4 address" >&2; exit 1; }
     rules+="hostssl  replication  $REPLICATION_USER    $host/32               scram-sha-256"$'\n'
+    if [ -n "$PATRONI" ]; then rules+="hostssl  postgres     $REWIND_USER $host/32               scram-sha-256"$'\n'; fi
   done
   printf '%s\n' "${PG_HBA/"$REPLICATION_MARKER"/$rules}"
 }
@@ -65,7 +68,7 @@ openssl x509 -in "$CA_WORK/ca.pem" -out "$CA_WORK/ca.crt"
 install -D -m 644 "$CA_WORK/ca.crt" "$CA_CERT"
 
 CLONED=''
-if [ -n "$CLUSTERED" ] && [ "$NODE_ROLE" = replica ] && { [ ! -f "$DATA_DIR/standby.signal" ] || [ -n "${CLOUDSEED_REBUILD_REPLICA:-}" ]; }; then
+if [ -n "$CLUSTERED" ] && [ -z "$PATRONI" ] && [ "$NODE_ROLE" = replica ] && { [ ! -f "$DATA_DIR/standby.signal" ] || [ -n "${CLOUDSEED_REBUILD_REPLICA:-}" ]; }; then
   # A new replica starts as a copy of the primary, streamed over TLS.
   PRIMARY_HOST="${CLOUDSEED_PRIMARY_HOST:?the primary host is required for a replica}"
   is_ipv4 "$PRIMARY_HOST" || { echo "CLOUDSEED_PRIMARY_HOST is not an IPv4 address" >&2; exit 1; }
@@ -96,11 +99,13 @@ if is_ipv4 "$PUBLIC_IP"; then SANS+=",IP:$PUBLIC_IP"; fi
 for name in "$(imds local-hostname)" "$(imds public-hostname)"; do
   if [[ "$name" =~ ^[A-Za-z0-9.-]+$ ]]; then SANS+=",DNS:$name"; fi
 done
-CERT="$DATA_DIR/cloudseed-server.crt"
-KEY="$DATA_DIR/cloudseed-server.key"
+CERT="$SERVER_CERT"
+KEY="$SERVER_KEY"
+NAMES="${SERVER_CERT%.crt}.names"
+if [ -n "$PATRONI" ]; then install -d -o postgres -g postgres -m 0700 "$(dirname "$CERT")"; fi
 if ! openssl verify -CAfile "$CA_WORK/ca.crt" "$CERT" >/dev/null 2>&1 \
   || ! openssl x509 -in "$CERT" -noout -checkend 2592000 >/dev/null \
-  || [ "$(cat "$DATA_DIR/cloudseed-server.names" 2>/dev/null)" != "$SANS" ]; then
+  || [ "$(cat "$NAMES" 2>/dev/null)" != "$SANS" ]; then
   openssl pkey -in "$CA_WORK/ca.pem" -out "$CA_WORK/ca.key"
   openssl req -x509 -new -newkey rsa:2048 -nodes -days 397 -subj "/CN=$PRIVATE_IP" \
     -CA "$CA_WORK/ca.crt" -CAkey "$CA_WORK/ca.key" -keyout "$CA_WORK/server.key" -out "$CA_WORK/server.crt" \
@@ -108,7 +113,7 @@ if ! openssl verify -CAfile "$CA_WORK/ca.crt" "$CERT" >/dev/null 2>&1 \
     -addext "keyUsage=critical,digitalSignature,keyEncipherment" -addext "extendedKeyUsage=serverAuth"
   install -o postgres -g postgres -m 600 "$CA_WORK/server.key" "$KEY"
   install -o postgres -g postgres -m 644 "$CA_WORK/server.crt" "$CERT"
-  printf '%s\n' "$SANS" > "$DATA_DIR/cloudseed-server.names"
+  printf '%s\n' "$SANS" > "$NAMES"
 fi
 rm -rf "$CA_WORK"
 
@@ -169,17 +174,32 @@ chmod 0644 /etc/systemd/system/cloudseed-heartbeat.service /etc/systemd/system/c
 systemctl daemon-reload
 systemctl enable --now cloudseed-heartbeat.timer
 
-printf '%s\n' "$POSTGRESQL_CONF" > "$CONF_DIR/cloudseed.conf"
 HBA="$(render_hba)"
-printf '%s\n' "$PG_IDENT" > "$CONF_DIR/pg_ident.conf"
-printf '%s\n' "$HBA" > "$CONF_DIR/pg_hba.conf"
-chown postgres:postgres "$CONF_DIR/cloudseed.conf" "$CONF_DIR/pg_ident.conf" "$CONF_DIR/pg_hba.conf"
-grep -qxF "$INCLUDE_LINE" "$CONF_DIR/postgresql.conf" || echo "$INCLUDE_LINE" >> "$CONF_DIR/postgresql.conf"
+# The server under the distribution's service, with the plan's files.
+configure_with_service() {
+  printf '%s\n' "$POSTGRESQL_CONF" > "$CONF_DIR/cloudseed.conf"
+  printf '%s\n' "$PG_IDENT" > "$CONF_DIR/pg_ident.conf"
+  printf '%s\n' "$HBA" > "$CONF_DIR/pg_hba.conf"
+  chown postgres:postgres "$CONF_DIR/cloudseed.conf" "$CONF_DIR/pg_ident.conf" "$CONF_DIR/pg_hba.conf"
+  grep -qxF "$INCLUDE_LINE" "$CONF_DIR/postgresql.conf" || echo "$INCLUDE_LINE" >> "$CONF_DIR/postgresql.conf"
+  systemctl start "$SERVICE"
+  systemctl reload "$SERVICE"
+  if [ "$(run_sql -tA -c "SELECT count(*) FROM pg_settings WHERE pending_restart")" != 0 ]; then
+    systemctl restart "$SERVICE"
+  fi
+}
 
-systemctl start "$SERVICE"
-systemctl reload "$SERVICE"
-if [ "$(run_sql -tA -c "SELECT count(*) FROM pg_settings WHERE pending_restart")" != 0 ]; then
-  systemctl restart "$SERVICE"
+if [ -n "$PATRONI" ]; then
+  configure_patroni
+  # Whichever member leads now creates the roles below; the others are configured once they stream.
+  if is_leader; then
+    NODE_ROLE=primary
+  else
+    NODE_ROLE=replica
+    CLONED=yes
+  fi
+else
+  configure_with_service
 fi
 if [ "$NODE_ROLE" = replica ]; then
   if [ -n "$CLONED" ]; then
@@ -191,7 +211,8 @@ if [ "$NODE_ROLE" = replica ]; then
     [ "$(run_sql -tA -c "SELECT count(*) FROM pg_catalog.pg_stat_wal_receiver WHERE status = 'streaming'")" = 1 ] \
       || { echo "the replica does not stream from its primary after 5 minutes" >&2; exit 1; }
   fi
-  echo "PostgreSQL replica configured"
+  if [ -n "$PATRONI" ]; then wait_in_failsafe; fi
+  echo "PostgreSQL replica configured${PATRONI:+ (Patroni)}"
   exit 0
 fi
 
@@ -204,6 +225,11 @@ if [ -n "$CLUSTERED" ]; then
   REPLICATION_PASSWORD="$(read_password "$REPLICATION_PASSWORD_PARAMETER" "the replication password parameter")"
   REPLICATION_VERIFIER="$(scram_verifier "$REPLICATION_PASSWORD")"
   unset REPLICATION_PASSWORD
+fi
+if [ -n "$PATRONI" ]; then
+  REWIND_PASSWORD="$(read_password "$REWIND_PASSWORD_PARAMETER" "the rewind password parameter")"
+  REWIND_VERIFIER="$(scram_verifier "$REWIND_PASSWORD")"
+  unset REWIND_PASSWORD
 fi
 {
   printf '\\set db_verifier '\''%s'\''\n' "$DB_VERIFIER"
@@ -221,6 +247,15 @@ CLOUDSEED_SQL
 SELECT format('CREATE ROLE %I REPLICATION LOGIN', :'replication_user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'replication_user') \gexec
 ALTER ROLE :"replication_user" WITH REPLICATION LOGIN PASSWORD :'replication_verifier';
 CLOUDSEED_SQL
+  fi
+  if [ -n "$PATRONI" ]; then
+    # pg_rewind's login when an old leader rejoins: only the functions it calls, no superuser.
+    printf '\\set rewind_verifier '\''%s'\''\n\\set rewind_user %s\n' "$REWIND_VERIFIER" "$REWIND_USER"
+    cat <<'CLOUDSEED_SQL'
+SELECT format('CREATE ROLE %I LOGIN', :'rewind_user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'rewind_user') \gexec
+ALTER ROLE :"rewind_user" WITH LOGIN NOSUPERUSER NOREPLICATION PASSWORD :'rewind_verifier';
+CLOUDSEED_SQL
+    for grant in "${REWIND_GRANTS[@]}"; do printf 'GRANT EXECUTE ON FUNCTION %s TO :"rewind_user";\n' "$grant"; done
   fi
 } | run_sql -d postgres
 

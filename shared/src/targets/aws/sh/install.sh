@@ -2,7 +2,8 @@
 # Installs PostgreSQL PG_MAJOR from the image's packages and pgBackRest (continuous archiving), and
 # keeps the postgres OS user away from the instance metadata service. Idempotent: running it again converges.
 # From the header: PG_MAJOR, OS_NAME, PACKAGE_MANAGER (dnf | apt), PACKAGES (an array), PGDG
-# (non-empty when the PostgreSQL project's repository carries this major), DATA_DIR, SERVICE.
+# (non-empty when the PostgreSQL project's repository carries this major), DATA_DIR, SERVICE,
+# HA_PACKAGES (an array: Patroni and etcd for a cluster that fails over by itself; empty otherwise).
 set -euo pipefail
 umask 077
 
@@ -47,6 +48,44 @@ else
   fi
 fi
 systemctl enable "$SERVICE"
+
+if [ "${#HA_PACKAGES[@]}" -gt 0 ]; then
+  if [ "$PACKAGE_MANAGER" = dnf ]; then
+    # Patroni (and python3-etcd, its etcd client) from the same signed "common" repository as
+    # pgBackRest; etcd from the project's RHEL 9 extras.
+    sed -i 's/^includepkgs=.*/includepkgs=pgbackrest patroni patroni-etcd python3-etcd python3-ydiff/' /etc/yum.repos.d/cloudseed-pgdg-common.repo
+    cat > /etc/yum.repos.d/cloudseed-pgdg-extras.repo <<'REPO'
+[cloudseed-pgdg-extras]
+name=PostgreSQL extras RPMs for RHEL 9 (etcd only)
+baseurl=https://download.postgresql.org/pub/repos/yum/common/pgdg-rhel9-extras/redhat/rhel-9-$basearch
+enabled=1
+gpgcheck=1
+gpgkey=https://download.postgresql.org/pub/repos/yum/keys/PGDG-RPM-GPG-KEY-RHEL
+includepkgs=etcd
+REPO
+    chmod 0644 /etc/yum.repos.d/cloudseed-pgdg-extras.repo
+    dnf install -y "${HA_PACKAGES[@]}"
+  else
+    apt-get install -y -q "${HA_PACKAGES[@]}"
+  fi
+  # CloudSeed runs its own units (cloudseed-etcd, cloudseed-patroni, written by configure): the
+  # packaged ones, which start with the distribution's defaults, stay off.
+  for unit in etcd.service patroni.service; do
+    if systemctl cat "$unit" >/dev/null 2>&1; then systemctl disable --now "$unit"; fi
+  done
+  # Fencing: Patroni runs with watchdog mode "required", so a leader whose Patroni stops renewing
+  # its lock is reset by the kernel instead of serving writes beside a new leader. softdog is the
+  # watchdog an EC2 instance has; it loads at every boot and /dev/watchdog belongs to postgres.
+  printf 'softdog\n' > /etc/modules-load.d/cloudseed-softdog.conf
+  chmod 0644 /etc/modules-load.d/cloudseed-softdog.conf
+  printf 'KERNEL=="watchdog", OWNER="postgres", GROUP="postgres", MODE="0600"\n' > /etc/udev/rules.d/61-cloudseed-watchdog.rules
+  chmod 0644 /etc/udev/rules.d/61-cloudseed-watchdog.rules
+  modprobe softdog
+  udevadm control --reload-rules
+  udevadm trigger --subsystem-match=misc --action=add || true
+  chown postgres:postgres /dev/watchdog
+  chmod 0600 /dev/watchdog
+fi
 
 # The postgres OS user may not reach the instance metadata service (the node role's credentials): a
 # database role that can run programs on the server (COPY ... PROGRAM, untrusted languages) runs

@@ -21,3 +21,12 @@ object_remove() { aws --region "$REGION" s3 rm "$1" --only-show-errors; }
 # Hands the script's result, a JSON document, to the provider: on AWS the one line of standard output
 # that SSM keeps (the script moved its own standard output to fd 3 and everything else to standard error).
 report_status() { printf '%s %s\n' "$RESULT_MARKER" "$1" >&3; }
+
+# Prints the instance's private IPv4 address, from the instance metadata service (IMDSv2).
+private_ipv4() {
+  local token address
+  token="$(curl -sf -m 5 -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" http://169.254.169.254/latest/api/token)"
+  address="$(curl -sf -m 5 -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/local-ipv4)"
+  [[ "$address" =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}$ ]] || { echo "the instance metadata service gave no private IPv4 address" >&2; return 1; }
+  printf '%s' "$address"
+}

@@ -1,0 +1,373 @@
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  DescribeInstancesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeVpcsCommand,
+  RevokeSecurityGroupIngressCommand,
+} from '@aws-sdk/client-ec2';
+import { GetCommandInvocationCommand, PutParameterCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
+import { describe, expect, it } from 'vitest';
+import { PermanentError, TransientError } from '../../providers/errors.ts';
+import { clusterStateScript, isPatroniCluster, switchoverScript } from '../../providers/aws/ha.ts';
+import { shellCommands } from '../../providers/aws/run-command.ts';
+import {
+  BASE_TAGS,
+  cluster,
+  COMPONENT_FILTERS,
+  decodedScript,
+  ec2Mock,
+  GROUP_ID,
+  haCluster,
+  inputs,
+  instance,
+  itSentOnlyListedActions,
+  mockAws,
+  node,
+  provider,
+  rendered,
+  reservations,
+  ssmMock,
+  target,
+} from '../support/aws.ts';
+
+// A cluster of three nodes on AWS runs Patroni and etcd: the network it needs, the secrets, how each
+// node is told its part, and health and switchover through Patroni over SSM.
+
+mockAws();
+
+const ids = ['i-0000000000000000a', 'i-0000000000000000b', 'i-0000000000000000c'];
+const nodes = [node('db-0', 'primary', ids[0]!), node('db-1', 'replica', ids[1]!), node('db-2', 'replica', ids[2]!)];
+const patroniComponent = (() => {
+  const component = rendered(haCluster);
+  if (!isPatroniCluster(component)) throw new Error('a cluster of three nodes runs Patroni');
+  return component;
+})();
+const running = reservations(...ids.map((id, index) => instance(id, `db-${index}`, 'running', { PrivateIpAddress: `172.31.5.${10 + index}` })));
+
+/** Patroni's GET /cluster answer: db-1 leads (after a failover), db-0 and db-2 stream with the given lags. */
+function clusterAnswer(lag0 = 0, lag2 = 2048, state2 = 'streaming') {
+  return JSON.stringify({
+    members: [
+      { name: 'db-0', role: 'replica', state: 'streaming', host: '172.31.5.10', port: 5432, timeline: 2, lag: lag0 },
+      { name: 'db-1', role: 'leader', state: 'running', host: '172.31.5.11', port: 5432, timeline: 2 },
+      { name: 'db-2', role: 'replica', state: state2, host: '172.31.5.12', port: 5432, timeline: 2, lag: lag2 },
+    ],
+  });
+}
+
+describe('the security group of a Patroni cluster', () => {
+  const planRule = {
+    IpProtocol: 'tcp',
+    FromPort: 5432,
+    ToPort: 5432,
+    IpRanges: [{ CidrIp: '203.0.113.0/24', Description: 'PostgreSQL clients (plan allowedCidrs)' }],
+    Ipv6Ranges: [{ CidrIpv6: '2001:db8::/48', Description: 'PostgreSQL clients (plan allowedCidrs)' }],
+    UserIdGroupPairs: [{ GroupId: GROUP_ID, Description: 'PostgreSQL replication between the component nodes' }],
+  };
+  const etcdRule = {
+    IpProtocol: 'tcp',
+    FromPort: 2379,
+    ToPort: 2380,
+    UserIdGroupPairs: [{ GroupId: GROUP_ID, Description: "etcd between the cluster's nodes (Patroni's leader lock)" }],
+  };
+  const patroniRule = {
+    IpProtocol: 'tcp',
+    FromPort: 8008,
+    ToPort: 8008,
+    UserIdGroupPairs: [{ GroupId: GROUP_ID, Description: "Patroni's REST API between the cluster's nodes" }],
+  };
+
+  it("opens etcd's 2379-2380 and Patroni's 8008 to the group itself only, never to the plan's networks", async () => {
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
+    ec2Mock.on(DescribeVpcsCommand).resolves({ Vpcs: [{ VpcId: 'vpc-1' }] });
+    ec2Mock.on(CreateSecurityGroupCommand).resolves({ GroupId: GROUP_ID });
+    ec2Mock.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true });
+
+    await provider().ensureSecurityGroup(target(haCluster));
+
+    expect(inputs(ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand))).toEqual([
+      {
+        GroupId: GROUP_ID,
+        IpPermissions: [planRule, etcdRule, patroniRule],
+        TagSpecifications: [{ ResourceType: 'security-group-rule', Tags: BASE_TAGS }],
+      },
+    ]);
+    expect(ec2Mock.commandCalls(RevokeSecurityGroupIngressCommand)).toHaveLength(0);
+  });
+
+  it('refuses a plan that shrinks a Patroni cluster to a primary and one replica before changing the group', async () => {
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: GROUP_ID, IpPermissions: [planRule, etcdRule, patroniRule] }] });
+
+    await expect(provider().ensureSecurityGroup(target(cluster))).rejects.toThrow(
+      new PermanentError(
+        'db runs Patroni (automatic failover), which on AWS needs at least 2 replicas; keep 2 or more, or remove the component and deploy it again',
+      ),
+    );
+    expect(inputs(ec2Mock.commandCalls(DescribeSecurityGroupsCommand))).toEqual([
+      { Filters: [{ Name: 'group-name', Values: ['cloudseed-p-1-db'] }, ...COMPONENT_FILTERS] },
+    ]);
+    expect(ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand)).toHaveLength(0);
+    expect(ec2Mock.commandCalls(RevokeSecurityGroupIngressCommand)).toHaveLength(0);
+  });
+
+  it('converges a Patroni cluster group that lost its etcd and Patroni rules, and revokes one opened too widely', async () => {
+    const { UserIdGroupPairs: _pairs, ...cidrRule } = planRule;
+    const wide = { IpProtocol: 'tcp', FromPort: 8008, ToPort: 8008, IpRanges: [{ CidrIp: '203.0.113.0/24' }] };
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: GROUP_ID, IpPermissions: [cidrRule, wide] }] });
+    ec2Mock.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true });
+    ec2Mock.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
+
+    await provider().ensureSecurityGroup(target(haCluster));
+
+    expect(inputs(ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand))).toEqual([
+      {
+        GroupId: GROUP_ID,
+        IpPermissions: [{ IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, UserIdGroupPairs: planRule.UserIdGroupPairs }, etcdRule, patroniRule],
+        TagSpecifications: [{ ResourceType: 'security-group-rule', Tags: BASE_TAGS }],
+      },
+    ]);
+    expect(inputs(ec2Mock.commandCalls(RevokeSecurityGroupIngressCommand))).toEqual([
+      { GroupId: GROUP_ID, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 8008, ToPort: 8008, IpRanges: [{ CidrIp: '203.0.113.0/24' }] }] },
+    ]);
+  });
+});
+
+describe("a Patroni cluster's secrets", () => {
+  it("keeps the rewind role's and Patroni's REST API passwords in Parameter Store as SecureStrings", async () => {
+    ssmMock.on(PutParameterCommand).resolves({ Version: 1 });
+
+    await provider().ensurePassword(target(haCluster));
+
+    const puts = inputs(ssmMock.commandCalls(PutParameterCommand));
+    expect(puts.map((input) => input.Name)).toEqual([
+      '/cloudseed/p-1/db/password',
+      '/cloudseed/p-1/db/replication-password',
+      '/cloudseed/p-1/db/rewind-password',
+      '/cloudseed/p-1/db/patroni-password',
+      '/cloudseed/p-1/certificate-authority',
+      '/cloudseed/p-1/db/archive-cipher-pass',
+    ]);
+    const rest = puts.find((input) => input.Name === '/cloudseed/p-1/db/patroni-password');
+    expect(rest).toEqual({
+      Name: '/cloudseed/p-1/db/patroni-password',
+      Description: "CloudSeed p-1/db: password of Patroni's REST API",
+      Value: expect.stringMatching(/^[A-Za-z0-9]{32}$/) as unknown,
+      Type: 'SecureString',
+      Overwrite: false,
+      Tags: BASE_TAGS,
+    });
+  });
+});
+
+describe("configuring a Patroni cluster's nodes", () => {
+  it('tells each node its name, every member address, the etcd members and which one it runs, and no secret', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(running);
+    ssmMock
+      .on(SendCommandCommand)
+      .resolvesOnce({ Command: { CommandId: 'cmd-0' } })
+      .resolvesOnce({ Command: { CommandId: 'cmd-1' } })
+      .resolvesOnce({ Command: { CommandId: 'cmd-2' } });
+
+    await provider().sendCommand(target(haCluster), nodes, 'configure');
+
+    const sent = inputs(ssmMock.commandCalls(SendCommandCommand));
+    expect(sent.map((input) => input.InstanceIds)).toEqual(ids.map((id) => [id]));
+    const common =
+      "CLOUDSEED_PRIMARY_HOST='172.31.5.10' CLOUDSEED_REPLICA_HOSTS='172.31.5.10 172.31.5.11 172.31.5.12' CLOUDSEED_ETCD_HOSTS='172.31.5.10 172.31.5.11 172.31.5.12'";
+    expect(sent.map((input) => input.Parameters!['commands']!.at(-1))).toEqual([
+      `CLOUDSEED_NODE_ROLE='primary' CLOUDSEED_NODE_NAME='db-0' ${common} CLOUDSEED_ETCD_MEMBER='0' bash /root/cloudseed-configure.sh`,
+      `CLOUDSEED_NODE_ROLE='replica' CLOUDSEED_NODE_NAME='db-1' ${common} CLOUDSEED_ETCD_MEMBER='1' bash /root/cloudseed-configure.sh`,
+      `CLOUDSEED_NODE_ROLE='replica' CLOUDSEED_NODE_NAME='db-2' ${common} CLOUDSEED_ETCD_MEMBER='2' bash /root/cloudseed-configure.sh`,
+    ]);
+    for (const input of sent) {
+      expect(decodedScript(input.Parameters!['commands']!)).toBe(rendered(haCluster).scripts.configure);
+      expect(input.TimeoutSeconds).toBe(600);
+    }
+  });
+});
+
+describe('health of a Patroni cluster', () => {
+  it("asks every node's Patroni for GET /cluster in one command and maps its members, roles as Patroni says", async () => {
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-state' } });
+    ssmMock
+      .on(GetCommandInvocationCommand)
+      .resolvesOnce({ Status: 'Failed', StandardErrorContent: 'Patroni on 172.31.5.10 does not answer GET /cluster' })
+      .resolves({ Status: 'Success', StandardOutputContent: clusterAnswer(0, 4096, 'starting') });
+
+    const health = await provider().health(target(haCluster), nodes);
+
+    const [send] = inputs(ssmMock.commandCalls(SendCommandCommand));
+    expect(send).toEqual({
+      DocumentName: 'AWS-RunShellScript',
+      InstanceIds: ids,
+      Parameters: { commands: shellCommands('cluster-state', clusterStateScript(patroniComponent)), executionTimeout: ['30'] },
+      TimeoutSeconds: 30,
+      Comment: 'CloudSeed p-1/db cluster-state',
+    });
+    const script = decodedScript(send!.Parameters!['commands']!);
+    expect(script).toContain("\nPATRONI_REST_PORT='8008'\n");
+    expect(script).toContain('curl -sf -m 10 "http://$ADDRESS:$PATRONI_REST_PORT/cluster"');
+    expect(inputs(ssmMock.commandCalls(GetCommandInvocationCommand))).toEqual([
+      { CommandId: 'cmd-state', InstanceId: ids[0] },
+      { CommandId: 'cmd-state', InstanceId: ids[1] },
+    ]);
+    expect(health).toEqual([
+      { name: 'db-0', role: 'replica', healthy: true, ha: { patroniRole: 'replica', state: 'streaming', timeline: 2, lagBytes: 0 } },
+      { name: 'db-1', role: 'primary', healthy: true, ha: { patroniRole: 'leader', state: 'running', timeline: 2 } },
+      {
+        name: 'db-2',
+        role: 'replica',
+        healthy: false,
+        detail: 'Patroni says starting',
+        ha: { patroniRole: 'replica', state: 'starting', timeline: 2, lagBytes: 4096 },
+      },
+    ]);
+  });
+
+  it('reports every node unhealthy when no Patroni answers', async () => {
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-state' } });
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Failed', StandardErrorContent: 'no answer' });
+
+    await expect(provider().health(target(haCluster), nodes)).resolves.toEqual(
+      nodes.map((ref) => ({ name: ref.name, role: ref.role, healthy: false, detail: 'no Patroni of the cluster answers' })),
+    );
+  });
+});
+
+describe('switchover on AWS', () => {
+  function clusterRuns(answer = clusterAnswer()) {
+    ec2Mock.on(DescribeInstancesCommand).resolves(running);
+    ssmMock
+      .on(SendCommandCommand)
+      .resolvesOnce({ Command: { CommandId: 'cmd-state' } })
+      .resolves({ Command: { CommandId: 'cmd-switch' } });
+    ssmMock.on(GetCommandInvocationCommand, { CommandId: 'cmd-state' }).resolves({ Status: 'Success', StandardOutputContent: answer });
+  }
+
+  it("posts /switchover on the leader's node, to the replica least behind, reading the REST password there", async () => {
+    clusterRuns();
+    ssmMock
+      .on(GetCommandInvocationCommand, { CommandId: 'cmd-switch' })
+      .resolvesOnce({ Status: 'InProgress' })
+      .resolves({ Status: 'Success', StandardOutputContent: 'switched over from db-1 to db-0' });
+
+    await expect(provider().switchover(target(haCluster))).resolves.toEqual({ from: 'db-1', to: 'db-0' });
+
+    const [state, switchover] = inputs(ssmMock.commandCalls(SendCommandCommand));
+    expect(state?.InstanceIds).toEqual(ids);
+    expect(switchover).toEqual({
+      DocumentName: 'AWS-RunShellScript',
+      InstanceIds: [ids[1]],
+      Parameters: {
+        commands: shellCommands('switchover', switchoverScript(patroniComponent, 'eu-central-1', 'db-1', 'db-0')),
+        executionTimeout: ['180'],
+      },
+      TimeoutSeconds: 180,
+      Comment: 'CloudSeed p-1/db switchover',
+    });
+    const commands = switchover!.Parameters!['commands']!;
+    const script = decodedScript(commands);
+    expect(script).toContain("\nREST_PASSWORD_PARAMETER='/cloudseed/p-1/db/patroni-password'\n");
+    expect(script).toContain("\nLEADER='db-1'\nCANDIDATE='db-0'\n");
+    expect(script).toContain(`printf 'user = "%s:%s"\\n' "$REST_USER" "$PASSWORD" \\\n  | curl -s -m 120 -K - `);
+    expect(commands.at(-1)).toBe('bash /root/cloudseed-switchover.sh');
+    expect(inputs(ec2Mock.commandCalls(DescribeInstancesCommand))).toEqual([
+      {
+        Filters: [
+          ...COMPONENT_FILTERS,
+          { Name: 'tag:cloudseed:node', Values: ['db-0', 'db-1', 'db-2'] },
+          { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+        ],
+      },
+    ]);
+  });
+
+  it('hands over to the named candidate', async () => {
+    clusterRuns();
+    ssmMock.on(GetCommandInvocationCommand, { CommandId: 'cmd-switch' }).resolves({ Status: 'Success' });
+
+    await expect(provider().switchover(target(haCluster), 'db-2')).resolves.toEqual({ from: 'db-1', to: 'db-2' });
+    expect(decodedScript(inputs(ssmMock.commandCalls(SendCommandCommand))[1]!.Parameters!['commands']!)).toContain("\nCANDIDATE='db-2'\n");
+  });
+
+  it.each([
+    ['db-1', 'db-1 leads db already'],
+    ['db-7', 'db-7 is not a node of db (its nodes: db-0, db-1, db-2)'],
+    ['db-2', 'db-2 is not a healthy replica in step with the leader'],
+  ])('refuses candidate %s without asking Patroni to switch', async (candidate, message) => {
+    clusterRuns(clusterAnswer(0, 10 * 1024 * 1024));
+
+    await expect(provider().switchover(target(haCluster), candidate)).rejects.toThrow(new PermanentError(message));
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(1);
+  });
+
+  it("fails with Patroni's reason when it does not switch over", async () => {
+    clusterRuns();
+    ssmMock
+      .on(GetCommandInvocationCommand, { CommandId: 'cmd-switch' })
+      .resolves({ Status: 'Failed', StandardErrorContent: 'Patroni did not switch over (HTTP 412): candidate name does not match' });
+
+    await expect(provider().switchover(target(haCluster), 'db-0')).rejects.toThrow(
+      'the switchover of db from db-1 to db-0 Failed: Patroni did not switch over (HTTP 412): candidate name does not match',
+    );
+  });
+
+  it('refuses a primary with one replica: automatic failover on AWS needs at least 2 replicas', async () => {
+    await expect(provider().switchover(target(cluster))).rejects.toThrow(
+      new PermanentError('db streams to one replica without Patroni: automatic failover and switchover on AWS need at least 2 replicas'),
+    );
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+  });
+});
+
+describe('backups of a Patroni cluster', () => {
+  it("run on the node that leads now, not on the deployment's primary, which may have failed over", async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(running);
+    ssmMock
+      .on(SendCommandCommand)
+      .resolvesOnce({ Command: { CommandId: 'cmd-state' } })
+      .resolves({ Command: { CommandId: 'cmd-window' } });
+    ssmMock.on(GetCommandInvocationCommand, { CommandId: 'cmd-state' }).resolves({ Status: 'Success', StandardOutputContent: clusterAnswer() });
+    ssmMock.on(GetCommandInvocationCommand, { CommandId: 'cmd-window' }).resolves({ Status: 'Failed', StandardErrorContent: 'stopped here' });
+
+    await expect(provider().recoveryWindow(target(haCluster), nodes[0]!)).rejects.toThrow('stopped here');
+
+    const sent = inputs(ssmMock.commandCalls(SendCommandCommand));
+    expect(sent.map((input) => [input.Comment, input.InstanceIds])).toEqual([
+      ['CloudSeed p-1/db cluster-state', ids],
+      ['CloudSeed p-1/db recovery-window', [ids[1]]],
+    ]);
+  });
+
+  it('report that there is no leader rather than run on a replica', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(running);
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-state' } });
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Failed' });
+
+    await expect(provider().archiveBackup(target(haCluster), nodes[0]!, { backupId: 'b-1', type: 'full' })).rejects.toThrow(
+      new TransientError('db has no leader now (no Patroni of the cluster answers)'),
+    );
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(1);
+  });
+});
+
+describe('restores of a Patroni cluster', () => {
+  it('are refused before anything is sent, until they can dissolve and re-form the cluster', async () => {
+    await expect(provider().restoreToPoint(target(haCluster), nodes[0]!, { type: 'latest' } as never)).rejects.toThrow(PermanentError);
+    await expect(provider().rebuildReplicas(target(haCluster), nodes[0]!, nodes.slice(1))).rejects.toThrow(
+      'rebuilding replicas of a cluster that fails over by itself (Patroni) is not supported on AWS yet; it is on the local cloud',
+    );
+    expect(ssmMock.calls()).toHaveLength(0);
+    expect(ec2Mock.calls()).toHaveLength(0);
+  });
+});
+
+itSentOnlyListedActions([
+  'ssm:SendCommand',
+  'ssm:GetCommandInvocation',
+  'ssm:PutParameter',
+  'ec2:DescribeInstances',
+  'ec2:AuthorizeSecurityGroupIngress',
+  'ec2:RevokeSecurityGroupIngress',
+]);
