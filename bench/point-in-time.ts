@@ -51,7 +51,9 @@ export async function pointInTimeBench(targetMB = 1100) {
     const rpoSeconds: number[] = [];
     for (let sample = 0; sample < RPO_SAMPLES; sample++) {
       const committedAt = Date.parse(
-        await psql("INSERT INTO payload VALUES (0, 'rpo') RETURNING to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"),
+        await psql(
+          "INSERT INTO payload VALUES (0, 'rpo') RETURNING to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')",
+        ),
       );
       await until(windowOf, (window) => window.latest !== null && Date.parse(window.latest) >= committedAt);
       rpoSeconds.push((Date.now() - committedAt) / 1000);

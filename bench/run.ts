@@ -4,6 +4,7 @@ import { apiBench } from './api.ts';
 import { backupBench } from './backups.ts';
 import { deployBench } from './deploy.ts';
 import { pointInTimeBench } from './point-in-time.ts';
+import { failoverBench } from './failover.ts';
 import { knowledgeBaseBench } from './knowledge-base.ts';
 import { requireWebBuild } from '../test/support/local-cloud.ts';
 import { printWebBench, webBench } from './web.ts';
@@ -17,6 +18,7 @@ const api = await apiBench();
 const deploy = await deployBench();
 const backups = await backupBench();
 const pointInTime = await pointInTimeBench();
+const failover = await failoverBench();
 const web = await webBench();
 const results = {
   measuredAt: new Date().toISOString(),
@@ -33,6 +35,7 @@ const results = {
   deploy,
   backups,
   pointInTime,
+  failover,
   web,
 };
 
@@ -55,5 +58,13 @@ console.log('\nBackups on the local cloud (200 MB database): a logical export, a
 console.table(backups);
 console.log('\nContinuous archiving and point-in-time recovery on the local cloud (pgBackRest to s3rver over TLS)');
 console.table(pointInTime);
+console.log('\nHigh availability on the local cloud (Patroni + three-member etcd; 5 runs each; writes through the cluster connection string)');
+console.table({
+  'postmaster killed → writes (s)': failover.postmasterKilledSeconds,
+  'node lost → writes (s)': failover.nodeLostSeconds,
+  'switchover (s)': failover.switchoverSeconds,
+});
+console.log(`acknowledged writes lost: ${failover.acknowledgedWritesLost} of ${failover.acknowledgedWrites}`);
+console.table({ asynchronous: failover.asyncCommits, synchronous: failover.syncCommits });
 printWebBench(web);
 console.log('Written to bench/results/latest.json');

@@ -1,5 +1,7 @@
 import { componentById, databaseComponent } from '@cloudseed/shared/cs-json/components';
 import { Conflict } from '@cloudseed/shared/errors';
+import { usesPatroni } from '@cloudseed/shared/targets/aws/patroni';
+import type { DeploymentRecord } from '@cloudseed/shared';
 import { ProviderError } from '../providers/errors.ts';
 import { providerFor } from '../providers/index.ts';
 import type { RecoveryWindow } from '../providers/provider.ts';
@@ -11,6 +13,7 @@ import { deployments } from './plans.ts';
 
 export interface DatabaseWindow {
   readonly componentId: string;
+  readonly deployment: DeploymentRecord;
   /** Undefined until the first backup is in the repository and a later heartbeat is archived. */
   readonly window: RecoveryWindow | undefined;
 }
@@ -28,9 +31,22 @@ export async function recoveryWindowOf(ownerId: string, planId: string, componen
     );
   const provider = await providerFor(deployment.spec.target);
   try {
-    return { componentId, window: await provider.recoveryWindow(await targetOf(deployment, componentId), nodeRefOf(primary)) };
+    return { componentId, deployment, window: await provider.recoveryWindow(await targetOf(deployment, componentId), nodeRefOf(primary)) };
   } catch (error) {
     if (error instanceof ProviderError) throw new Conflict(`The recovery window cannot be read now: ${error.message}`);
     throw error;
+  }
+}
+
+/**
+ * An in-place physical restore of an AWS cluster that fails over by itself (Patroni) is not built
+ * yet: refused here, before anything starts, rather than by the restore workflow with the plan red.
+ */
+export function refuseRestoreUnderPatroni(deployment: Pick<DeploymentRecord, 'spec'>, componentId: string): void {
+  const component = deployment.spec.components.find((candidate) => candidate.id === componentId);
+  if (deployment.spec.target.cloud === 'aws' && component?.type === 'postgres' && usesPatroni(component)) {
+    throw new Conflict(
+      'Restoring a physical backup or a point in time in place is not available yet for an AWS cluster that fails over by itself (2 or more replicas); a logical export can be restored.',
+    );
   }
 }

@@ -18,6 +18,7 @@ import type { LocalStepFunctions, TaskHandler } from './stepfunctions.ts';
 
 const HEALTH_INTERVAL_MS = Number(process.env.CLOUDSEED_HEALTH_INTERVAL_MS ?? 2000);
 const SUPERVISE_INTERVAL_MS = 5000;
+const CRASH_WATCH_INTERVAL_MS = 1000;
 const LOCAL_WAIT_MS = 20;
 
 export interface LocalWorkflows {
@@ -100,7 +101,7 @@ export async function startWorkflows(home: string, region: string, credentials: 
  */
 export async function startInstances(home: string): Promise<{ stop(): Promise<void> }> {
   // Loaded here, after the environment is set: the provider builds its clients as it loads.
-  const { beatAll, reviveLost, startExisting, stopAll } = await import('@cloudseed/functions/providers/local/lifecycle');
+  const { beatAll, reviveLost, startExisting, stopAll, wakeCrashed } = await import('@cloudseed/functions/providers/local/lifecycle');
   for (const outcome of await startExisting(home)) {
     if (!outcome.ok) log.error(`could not restart ${outcome.planId}/${outcome.name}: ${outcome.error ?? 'unknown error'}`);
   }
@@ -131,17 +132,23 @@ export async function startInstances(home: string): Promise<{ stop(): Promise<vo
     reviving = reviving
       .then(() => reviveLost(home))
       .then((revived) => {
-        for (const name of revived) log.warn(`started Patroni of ${name} again`);
+        for (const entry of revived) log.warn(`cluster member ${entry}`);
       })
       .catch((error: unknown) => log.error('reviving cluster members failed', error));
   }, SUPERVISE_INTERVAL_MS);
   supervisor.unref();
+  let waking: Promise<unknown> = Promise.resolve();
+  const crashWatch = setInterval(() => {
+    waking = waking.then(() => wakeCrashed(home)).catch((error: unknown) => log.error('waking Patroni failed', error));
+  }, CRASH_WATCH_INTERVAL_MS);
+  crashWatch.unref();
   return {
     stop: async () => {
       clearInterval(timer);
       clearInterval(heartbeat);
       clearInterval(supervisor);
-      await Promise.all([checking, beating, reviving]);
+      clearInterval(crashWatch);
+      await Promise.all([checking, beating, reviving, waking]);
       await stopAll(home);
     },
   };

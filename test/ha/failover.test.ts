@@ -197,6 +197,28 @@ describe('a three-node cluster', () => {
   });
 });
 
+describe('a cluster the plan shrinks', () => {
+  it('removes the members beyond the plan’s replicas at the deploy, and keeps serving', async () => {
+    await writes.stop();
+    await settledCluster();
+    const smaller = planWith({
+      name: 'ha',
+      db: { topology: { mode: 'cluster', replicas: 1 }, backup: { validate: false, incrementalEveryHours: 0 } },
+    });
+    const updated = await cloud.api.call('PUT', `/v1/plan/${planId}`, { body: smaller });
+    expect(updated.status, updated.text).toBe(200);
+    const { deployment } = await cloud.api.deploy(planId);
+    expect(deployment.status, deployment.reason).toBe('running');
+    expect(deployment.nodes?.map((node) => node.name).sort()).toEqual(['db-0', 'db-1']);
+    expect(existsSync(join(cloud.home, 'instances', planId, 'db-2'))).toBe(false);
+    const members = await clusterMembers(cloud.home, planId, ['db-0', 'db-1']);
+    expect(members.map((member) => member.name).sort()).toEqual(['db-0', 'db-1']);
+    const acknowledged = writes.acknowledged.map((ack) => ack.id);
+    const stored = new Set((await sql('SELECT id FROM acks')).split('\n').map(Number));
+    expect(acknowledged.filter((id) => !stored.has(id))).toEqual([]);
+  });
+});
+
 describe('a single server', () => {
   it('runs without Patroni or etcd, and has nothing to switch over to', async () => {
     const single = await cloud.api.createPlan(planWith({ name: 'solo', db: { backup: { enabled: false } } }));

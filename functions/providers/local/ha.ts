@@ -23,6 +23,8 @@ import { instancesRoot } from './paths.ts';
 const ETCD_PROGRAM = '/usr/bin/etcd';
 const PATRONI_PROGRAM = '/usr/bin/patroni';
 const REQUEST_TIMEOUT_MS = 3_000;
+/** Who calls Patroni's unsafe REST endpoints; the password is the component's secret. */
+export const PATRONI_REST_USER = 'cloudseed';
 /** A restart waits for the server to start again; a switchover for the new leader. */
 const ACTION_TIMEOUT_MS = 120_000;
 

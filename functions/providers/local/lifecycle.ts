@@ -6,7 +6,21 @@ import { ensureHomeReachable } from './local-provider.ts';
 import { withLock } from './lock.ts';
 import { listNodes } from './nodes.ts';
 import { HA_TIMING } from '@cloudseed/shared/postgres/patroni';
-import { listDcsDirs, patroniDaemon, patroniLost, readDcs, startDcs, startPatroni, stopDcs, stopPatroni } from './ha.ts';
+import {
+  listDcsDirs,
+  PATRONI_REST_USER,
+  patroniCall,
+  patroniDaemon,
+  patroniLost,
+  patroniRunning,
+  readDcs,
+  startDcs,
+  startPatroni,
+  stopDcs,
+  stopPatroni,
+} from './ha.ts';
+import { patroniPasswordFile } from './paths.ts';
+import { readSecret } from './secrets.ts';
 import type { KnownNode } from './nodes.ts';
 
 // The local cloud's own start and stop: pg_ctl detaches the servers, so they would outlive the
@@ -131,13 +145,31 @@ export async function beatAll(home: string, options: LifecycleOptions = {}): Pro
 export const REVIVE_AFTER_MS = (HA_TIMING.ttl + 2 * HA_TIMING.loopWait) * 1000;
 const lostSince = new Map<string, number>();
 
-/** Starts the cluster members whose Patroni was lost (killed or crashed, not stopped) at least REVIVE_AFTER_MS ago; answers their names. */
+/**
+ * The local cloud's supervisor of cluster members, every few seconds. A member whose Patroni was
+ * lost (killed or crashed, not stopped) is fenced at once: its server, which no Patroni renews a
+ * lock for any more, is stopped, as a watchdog would reset its machine, so that it cannot take
+ * writes beside the leader promoted in its place. After REVIVE_AFTER_MS its Patroni is started
+ * again and rejoins (pg_rewind). Answers the members it fenced or started.
+ */
 export async function reviveLost(home: string, options: LifecycleOptions = {}, now = Date.now()): Promise<string[]> {
   const revived: string[] = [];
   for (const { record, paths } of await listNodes(home)) {
     if (record.restPort === undefined || !record.running || !(await patroniLost(paths))) {
       lostSince.delete(paths.root);
       continue;
+    }
+    const server: Server = {
+      name: record.name,
+      paths,
+      port: record.port,
+      bin: binDirOf(options.postgresRoot ?? DEFAULT_POSTGRES_ROOT, record.major),
+    };
+    if (await isRunning(paths)) {
+      await withLock(paths.root, async () => {
+        if (await patroniLost(paths)) await stopServer(server);
+      });
+      revived.push(`${record.planId}/${record.name}: Patroni lost, its server stopped (fenced)`);
     }
     const since = lostSince.get(paths.root) ?? now;
     lostSince.set(paths.root, since);
@@ -146,9 +178,31 @@ export async function reviveLost(home: string, options: LifecycleOptions = {}, n
       // Checked again under the node's lock: a restore or a teardown may have held it meanwhile.
       if (!(await patroniLost(paths))) return;
       await startPatroni(patroniDaemon(paths, record.name, binDirOf(options.postgresRoot ?? DEFAULT_POSTGRES_ROOT, record.major)), paths);
-      revived.push(`${record.planId}/${record.name}`);
+      revived.push(`${record.planId}/${record.name}: Patroni started again`);
     });
     lostSince.delete(paths.root);
   }
   return revived;
+}
+
+/**
+ * Wakes the Patroni of every member whose server died under it. Patroni notices a dead postmaster
+ * only in a loop that finds it gone, and the loop that first meets the broken connection gives up
+ * until the next one (loop_wait later): woken every second instead, it restarts the server within
+ * a few seconds. The wake-up is a settings change that changes nothing (Patroni then runs its loop).
+ */
+export async function wakeCrashed(home: string): Promise<number> {
+  let woken = 0;
+  for (const { record, paths } of await listNodes(home)) {
+    if (record.restPort === undefined || !record.running || !(await patroniRunning(paths)) || (await isRunning(paths))) continue;
+    const password = await readSecret(patroniPasswordFile(home, record.planId, record.componentId), "the password of Patroni's REST API").catch(
+      () => undefined,
+    );
+    if (password === undefined) continue;
+    const answer = await patroniCall(record.restPort, 'PATCH', '/config', { username: PATRONI_REST_USER, password }, { ttl: HA_TIMING.ttl }).catch(
+      () => undefined,
+    );
+    if (answer?.status === 200) woken += 1;
+  }
+  return woken;
 }

@@ -64,6 +64,7 @@ import {
   forgetCluster,
   listDcsDirs,
   patchClusterConfig,
+  PATRONI_REST_USER,
   patroniCall,
   patroniDaemon,
   patroniRunning,
@@ -558,6 +559,7 @@ export class LocalProvider implements Provider {
     const dcs = await this.#dcsOf(target);
     const secrets = await this.#clusterSecrets(target);
     const authority = await this.#authorityOf(target);
+    await this.#removeExtraMembers(target, nodes, secrets);
     const restPorts = restPortsOf(nodes);
     const before = await clusterState(restPorts);
     const leader = nodes.find((node) => node.record.name === before?.leader?.name) ?? nodes.find((node) => node.record.role === 'primary');
@@ -596,6 +598,43 @@ export class LocalProvider implements Provider {
       60_000,
     );
     await this.#restartStale(nodes, leader, clusterWideSettings(spec, layoutOf(leader.record, leader.paths, archive)), raising, secrets);
+  }
+
+  /**
+   * A plan with fewer replicas than run: the members beyond its count are removed now (Patroni
+   * stopped, which takes the member out of etcd; the leader drops its slot), the leader first
+   * handing over to node 0 when it is one of them.
+   */
+  async #removeExtraMembers(target: DeployTarget, nodes: LocalNode[], secrets: ClusterSecrets): Promise<void> {
+    const planDir = planInstancesDir(this.#home, target.planId);
+    const nodeName = new RegExp(`^${safeName('component id', target.component.id)}-\\d+$`);
+    const kept = new Set(nodes.map((node) => node.record.name));
+    const extra: LocalNode[] = [];
+    for (const name of (await readdir(planDir).catch(() => [])).filter((entry) => nodeName.test(entry) && !kept.has(entry))) {
+      const paths = pathsOf(join(planDir, name));
+      const record = await readNodeRecord(paths).catch(() => undefined);
+      if (record) extra.push({ record, paths, server: this.#serverOf(record, paths) });
+    }
+    if (extra.length === 0) return;
+    const state = await clusterState(restPortsOf([...nodes, ...extra]));
+    const leaving = extra.find((node) => node.record.name === state?.leader?.name);
+    const [first] = nodes;
+    if (leaving && first) {
+      const answer = await patroniCall(leaving.record.restPort ?? 0, 'POST', '/switchover', secrets.restApi, {
+        leader: leaving.record.name,
+        candidate: first.record.name,
+      });
+      if (answer.status !== 200)
+        throw new TransientError(`${leaving.record.name} leads and is to be removed, but did not hand over: ${answer.text.trim()}`);
+      await waitForPrimary(first.record.restPort ?? 0, first.record.name, 60_000);
+    }
+    for (const node of extra) {
+      await withLock(node.paths.root, async () => {
+        await stopPatroni(node.paths);
+        await stopServer(node.server);
+        await removeNodeDir(node.paths);
+      });
+    }
   }
 
   /**
@@ -805,7 +844,7 @@ export class LocalProvider implements Provider {
       password: await this.readPassword(target),
       replication: await read(replicationPasswordFile, 'the replication password'),
       rewind: await read(rewindPasswordFile, 'the rewind password'),
-      restApi: { username: 'cloudseed', password: await read(patroniPasswordFile, "the password of Patroni's REST API") },
+      restApi: { username: PATRONI_REST_USER, password: await read(patroniPasswordFile, "the password of Patroni's REST API") },
     };
   }
 
