@@ -103,7 +103,8 @@ describe('the archive over time', () => {
     const validated = (await until(() => backupNamed(full.backupId), settledBackup)) as Backup;
     expect(validated.validation.status).toBe('failed');
     expect(validated.validation.detail).toMatch(new RegExp(`restoring backup ${String(full.label)} failed: .+`));
-    const deployment = await cloud.api.deployment(planId);
+    // The plan turns red once the workflow has recorded the failure, a moment after the backup's record.
+    const deployment = await cloud.api.waitForDeployment(planId, (current) => current.reason !== undefined, 15_000);
     expect(deployment.reason).toContain(`backup ${full.backupId} did not validate`);
   });
 

@@ -180,7 +180,7 @@ describe('a three-node cluster', () => {
         current.status === 'running' &&
         current.nodes?.find((node) => node.role === 'primary')?.name === after &&
         current.nodes.every((node) => node.healthy),
-      30_000,
+      60_000,
     );
     expect(deployment.nodes?.find((node) => node.name === before)?.ha?.patroniRole).toBe('replica');
 
@@ -191,7 +191,7 @@ describe('a three-node cluster', () => {
           (item) => item.trigger === 'failover' && Date.parse(item.startedAt) > lostAt,
         ),
       (item) => item !== undefined && item.status !== 'running',
-      60_000,
+      120_000,
     );
     expect(backup).toMatchObject({ kind: 'physical', type: 'full', status: 'succeeded' });
   });

@@ -194,6 +194,9 @@ export async function takeArchiveBackup(
   const started = Date.now();
   await ensureStanza(archive);
   const before = new Set((await stanzaInfo(archive)).backups.map((backup) => backup.label));
+  // A leader promoted moments ago has not yet written its new timeline into pg_control (the
+  // checkpoint after promotion runs in the background); pgBackRest refuses to back it up until then.
+  await adminSql(db.server, 'CHECKPOINT;');
   await pgbackrestChecked(archive, `the ${request.type} backup`, [`--type=${request.type}`, 'backup'], BACKUP_TIMEOUT_MS);
   const made = (await stanzaInfo(archive)).backups.filter((backup) => !before.has(backup.label)).at(-1);
   if (!made) throw new PermanentError('pgbackrest backup ended without a new backup in the repository');

@@ -137,13 +137,16 @@ export const HEARTBEAT_SQL = [
 /**
  * The newest time a restore can reach (ISO, or '' when nothing is archived yet): just before the
  * newest heartbeat whose commit is in an archived segment, so that recovery finds a later commit to
- * stop at. Run on the primary as the superuser.
+ * stop at. Run on the primary as the superuser. The last file archived may be a backup's history
+ * file (`<segment>.<offset>.backup`) or a promotion's `.partial`: the segments before the one it
+ * names are archived then, not that one.
  */
 export const LATEST_RECOVERABLE_SQL = [
   'WITH archived AS (',
   "  SELECT ('x' || substr(last_archived_wal, 9, 8))::bit(32)::bigint::numeric * 4294967296",
-  "       + (('x' || substr(last_archived_wal, 17, 8))::bit(32)::bigint + 1) * (SELECT setting::numeric FROM pg_settings WHERE name = 'wal_segment_size') AS wal_end",
-  "    FROM pg_stat_archiver WHERE last_archived_wal ~ '^[0-9A-F]{24}$')",
+  "       + (('x' || substr(last_archived_wal, 17, 8))::bit(32)::bigint + CASE WHEN last_archived_wal ~ '^[0-9A-F]{24}$' THEN 1 ELSE 0 END)",
+  "         * (SELECT setting::numeric FROM pg_settings WHERE name = 'wal_segment_size') AS wal_end",
+  "    FROM pg_stat_archiver WHERE last_archived_wal ~ '^[0-9A-F]{24}')",
   `SELECT COALESCE(to_char((max(h.at) - interval '1 millisecond') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), '')`,
   `  FROM ${HEARTBEAT_TABLE} h, archived WHERE (h.lsn - '0/0'::pg_lsn) + 8192 < archived.wal_end;`,
 ].join('\n');
