@@ -1,5 +1,5 @@
 import { GetCommandInvocationCommand } from '@aws-sdk/client-ssm';
-import { MAXIMUM_LAG_ON_FAILOVER, parseClusterState } from '@cloudseed/shared/postgres/patroni';
+import { isServing, MAXIMUM_LAG_ON_FAILOVER, parseClusterState } from '@cloudseed/shared/postgres/patroni';
 import type { ClusterState } from '@cloudseed/shared/postgres/patroni';
 import { renderNodeScript } from '@cloudseed/shared/targets/aws/scripts';
 import type { AwsComponent } from '@cloudseed/shared';
@@ -27,9 +27,6 @@ export type PatroniComponent = AwsComponent & { readonly patroni: NonNullable<Aw
 export function isPatroniCluster(component: AwsComponent): component is PatroniComponent {
   return component.patroni !== undefined;
 }
-
-/** Patroni's member states in which the member serves: the leader runs, a replica streams (older Patroni says running). */
-export const isServing = (state: string): boolean => state === 'running' || state === 'streaming';
 
 export function clusterStateScript(component: PatroniComponent): string {
   return renderNodeScript("cluster state: Patroni's GET /cluster on this node.", { PATRONI_REST_PORT: String(component.patroni.restPort) }, [

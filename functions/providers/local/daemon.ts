@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { postgresAccount, postgresEnvironment } from './exec.ts';
 import { readTextIfExists, writeFileAtomic } from './files.ts';
 
@@ -51,8 +51,10 @@ export async function startDaemon(daemon: Daemon): Promise<number> {
 export async function daemonPid(daemon: Pick<Daemon, 'pidFile' | 'program'>): Promise<number | undefined> {
   const pid = Number((await readTextIfExists(daemon.pidFile))?.trim());
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  const stat = await readTextIfExists(`/proc/${pid}/stat`);
-  const cmdline = await readTextIfExists(`/proc/${pid}/cmdline`);
+  // A process that exits while it is read makes /proc answer ESRCH: it is not running.
+  const proc = (name: string) => readFile(`/proc/${pid}/${name}`, 'utf8').catch(() => undefined);
+  const stat = await proc('stat');
+  const cmdline = await proc('cmdline');
   if (stat === undefined || cmdline === undefined || /^\d+ \(.*\) Z/.test(stat)) return undefined;
   const program = daemon.program.split('/').pop() ?? daemon.program;
   return cmdline.split('\0').some((part) => part.split('/').pop() === program) ? pid : undefined;

@@ -17,6 +17,7 @@ import {
   clusterWideSettings,
   dcsConfig,
   HA_TIMING,
+  isServing,
   MAXIMUM_LAG_ON_FAILOVER,
   renderPatroniConfig,
   RESTART_SETTINGS,
@@ -1074,8 +1075,6 @@ const majorOf = (component: Component): number => Number(component.db.version);
 const isClustered = (component: Component): boolean => planNodes(component).length > 1;
 const restPortsOf = (nodes: readonly LocalNode[]): number[] =>
   nodes.flatMap((node) => (node.record.restPort === undefined ? [] : [node.record.restPort]));
-/** Patroni's states of a member whose server serves (the leader "running", a replica "streaming" or "running"). */
-const isServing = (state: string): boolean => state === 'running' || state === 'streaming';
 
 interface ClusterSecrets {
   readonly password: string;

@@ -203,6 +203,9 @@ export interface ClusterState {
   readonly paused: boolean;
 }
 
+/** Patroni's member states in which the member serves: the leader runs, a replica streams (Patroni before 3.0.4 says running). */
+export const isServing = (state: string): boolean => state === 'running' || state === 'streaming';
+
 /** Patroni's GET /cluster answer, checked; anything else is refused with what was wrong. */
 export function parseClusterState(body: unknown): ClusterState {
   if (!isRecord(body) || !Array.isArray(body.members)) throw new Error('Patroni /cluster answer has no members list');

@@ -32,6 +32,9 @@ trap finish EXIT
 
 backrest stanza-create >"$WORK/stanza.out" 2>&1 || fail "pgbackrest stanza-create failed: $(tail_of "$WORK/stanza.out")"
 BEFORE="$(newest_label)" || fail "pgbackrest info failed"
+# A leader promoted moments ago has not written its new timeline into pg_control yet (the
+# checkpoint after a promotion runs in the background); pgBackRest refuses to back it up until then.
+sql -d postgres -c 'CHECKPOINT' >/dev/null 2>"$WORK/checkpoint.err" || fail "CHECKPOINT before the backup failed: $(tail_of "$WORK/checkpoint.err")"
 backrest --type="$BACKUP_TYPE" backup >"$WORK/backup.out" 2>&1 || fail "pgbackrest backup failed: $(tail_of "$WORK/backup.out")"
 NEWEST="$(newest_label)" || fail "pgbackrest info failed after the backup"
 if [ -z "$NEWEST" ] || [ "$NEWEST" = "$BEFORE" ]; then fail "pgbackrest backup finished but the repository holds no new backup set"; fi
