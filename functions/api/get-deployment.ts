@@ -41,6 +41,7 @@ export const handler = authedRoute(async ({ user, params, query }) => {
             database: deployed.databaseName,
             username: deployed.username,
             ...(deployed.nodes.length > 1 ? { members: membersOf(deployed.nodes) } : {}),
+            ...(deployed.endpoint ? { loadBalancer: deployed.endpoint } : {}),
           },
         }
       : {}),

@@ -151,7 +151,17 @@ export const openApiDocument = {
                     database: { type: 'string' },
                     username: { type: 'string' },
                     password: { type: 'string' },
-                    uri: { type: 'string', description: 'postgresql:// URI with the password, sslmode=verify-full and sslrootcert' },
+                    uri: {
+                      type: 'string',
+                      description:
+                        'postgresql:// URI with the password, sslmode=verify-full and sslrootcert; for a cluster every member with target_session_attrs=read-write',
+                    },
+                    readOnlyUri: { type: 'string', description: 'Clusters: the same members with target_session_attrs=prefer-standby' },
+                    loadBalancerUri: {
+                      type: 'string',
+                      description:
+                        "AWS clusters with automatic failover: one host, the internal load balancer that forwards to the leader (inside the plan's VPC)",
+                    },
                     caCertificate: { type: 'string', description: "PEM certificate of the plan's CA" },
                     caFileName: { type: 'string', description: 'the file name the URI expects the CA certificate under' },
                   },
@@ -422,7 +432,22 @@ export const openApiDocument = {
           },
           endpoint: {
             type: 'object',
-            properties: { host: { type: 'string' }, port: { type: 'integer' }, database: { type: 'string' }, username: { type: 'string' } },
+            properties: {
+              host: { type: 'string' },
+              port: { type: 'integer' },
+              database: { type: 'string' },
+              username: { type: 'string' },
+              members: {
+                type: 'array',
+                description: 'Clusters: every member, the leader first',
+                items: { type: 'object', properties: { host: { type: 'string' }, port: { type: 'integer' } } },
+              },
+              loadBalancer: {
+                type: 'object',
+                description: 'AWS clusters with automatic failover: the internal load balancer that forwards to the leader',
+                properties: { host: { type: 'string' }, port: { type: 'integer' } },
+              },
+            },
           },
           nodes: { type: 'array', items: { type: 'object' } },
           backup: {

@@ -41,6 +41,12 @@ export interface NodeRef {
   readonly port: number;
 }
 
+/** A load balancer's address in front of a cluster, that forwards to the node that leads. */
+export interface ClusterEndpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
 export type Progress =
   { readonly state: 'done' } | { readonly state: 'pending'; readonly detail: string } | { readonly state: 'failed'; readonly reason: string };
 
@@ -147,6 +153,12 @@ export interface Provider {
   commandStatus(target: DeployTarget, command: CommandRef): Promise<Progress>;
   /** Connects to every node over TLS as the application role and runs `SELECT 1`. */
   verify(target: DeployTarget, nodes: readonly NodeRef[]): Promise<void>;
+  /**
+   * The one address that always reaches a cluster's leader, where the cloud has one (AWS: an
+   * internal Network Load Balancer checking Patroni's /primary); undefined where the multi-host
+   * URI is the endpoint. Creates or converges it to the nodes.
+   */
+  ensureEndpoint(target: DeployTarget, nodes: readonly NodeRef[]): Promise<ClusterEndpoint | undefined>;
   health(target: DeployTarget, nodes: readonly NodeRef[]): Promise<NodeHealth[]>;
   /** Removes every resource of the plan's component: nodes, then the network boundary, then the secrets. */
   destroy(target: DeployTarget): Promise<void>;

@@ -2,7 +2,7 @@ import type { DeployedNode, DeploymentRecord } from '@cloudseed/shared';
 import { accounts } from '../lib/accounts.ts';
 import { deployments } from '../lib/plans.ts';
 import { providerFor } from '../providers/index.ts';
-import type { CommandRef, DeployTarget, NetworkRef, NodeRef, Provider } from '../providers/provider.ts';
+import type { ClusterEndpoint, CommandRef, DeployTarget, NetworkRef, NodeRef, Provider } from '../providers/provider.ts';
 
 // What the workflow passes between steps: ids and small results. Everything else each step
 // re-derives from the deployment's plan snapshot, which renders the same every time.
@@ -28,6 +28,8 @@ export interface ComponentInput extends DeploymentInput {
   readonly nodes?: NodeRef[];
   readonly command?: CommandRef;
   readonly poll?: PollState;
+  /** What Verify found: the cluster's load balancer, where the cloud has one. */
+  readonly verified?: { readonly endpoint?: ClusterEndpoint };
 }
 
 /** The deployment this execution belongs to; refuses when another deployment has taken the plan since. */

@@ -31,5 +31,12 @@ export const handler = step('RegisterMonitoring', async (input: ComponentInput):
     port: node.port,
     healthy: true,
   }));
-  return { id: target.component.id, nodes, databaseName: target.component.db.databaseName, username: target.component.db.username };
+  const endpoint = input.verified?.endpoint;
+  return {
+    id: target.component.id,
+    nodes,
+    databaseName: target.component.db.databaseName,
+    username: target.component.db.username,
+    ...(endpoint ? { endpoint } : {}),
+  };
 });

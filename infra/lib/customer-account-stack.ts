@@ -76,6 +76,7 @@ export class CustomerAccountStack extends Stack {
 
     const { partition, account, region } = this;
     const ec2Arn = (resource: string) => `arn:${partition}:ec2:*:${account}:${resource}`;
+    const elbArn = (resource: string) => `arn:${partition}:elasticloadbalancing:*:${account}:${resource}`;
     const ssmParameters = `arn:${partition}:ssm:*:${account}:parameter/${PARAMETER_PATH}/*`;
     const managed = 'true';
 
@@ -183,6 +184,9 @@ export class CustomerAccountStack extends Stack {
           'ec2:DescribeVolumesModifications',
           'ssm:DescribeInstanceInformation',
           'ssm:GetCommandInvocation',
+          'elasticloadbalancing:DescribeLoadBalancers',
+          'elasticloadbalancing:DescribeTargetGroups',
+          'elasticloadbalancing:DescribeTargetHealth',
         ],
         resources: ['*'],
       }),
@@ -266,6 +270,51 @@ export class CustomerAccountStack extends Stack {
             [`aws:RequestTag/${MANAGED_TAG}`]: managed,
           },
         },
+      }),
+      new iam.PolicyStatement({
+        sid: 'CreateTaggedLoadBalancers',
+        // A Patroni cluster's internal Network Load Balancer, its target group and listener, each created with the tag.
+        actions: ['elasticloadbalancing:CreateLoadBalancer', 'elasticloadbalancing:CreateTargetGroup', 'elasticloadbalancing:CreateListener'],
+        resources: [elbArn('loadbalancer/net/*'), elbArn('targetgroup/*'), elbArn('listener/net/*')],
+        conditions: { StringEquals: { [`aws:RequestTag/${MANAGED_TAG}`]: managed } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'ListenOnTaggedLoadBalancers',
+        actions: ['elasticloadbalancing:CreateListener'],
+        resources: [elbArn('loadbalancer/net/*')],
+        conditions: { StringEquals: { [`aws:ResourceTag/${MANAGED_TAG}`]: managed } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'TagLoadBalancersOnCreateOnly',
+        actions: ['elasticloadbalancing:AddTags'],
+        resources: [elbArn('loadbalancer/net/*'), elbArn('targetgroup/*'), elbArn('listener/net/*')],
+        conditions: {
+          StringEquals: {
+            'elasticloadbalancing:CreateAction': ['CreateLoadBalancer', 'CreateTargetGroup', 'CreateListener'],
+            [`aws:RequestTag/${MANAGED_TAG}`]: managed,
+          },
+        },
+      }),
+      new iam.PolicyStatement({
+        sid: 'ChangeTaggedLoadBalancers',
+        actions: [
+          'elasticloadbalancing:ModifyTargetGroupAttributes',
+          'elasticloadbalancing:RegisterTargets',
+          'elasticloadbalancing:DeregisterTargets',
+          'elasticloadbalancing:DeleteLoadBalancer',
+          'elasticloadbalancing:DeleteTargetGroup',
+        ],
+        resources: [elbArn('loadbalancer/net/*'), elbArn('targetgroup/*')],
+        conditions: { StringEquals: { [`aws:ResourceTag/${MANAGED_TAG}`]: managed } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'LoadBalancingServiceRole',
+        // The first load balancer in an account creates Elastic Load Balancing's service-linked role.
+        actions: ['iam:CreateServiceLinkedRole'],
+        resources: [
+          `arn:${partition}:iam::${account}:role/aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing`,
+        ],
+        conditions: { StringEquals: { 'iam:AWSServiceName': 'elasticloadbalancing.amazonaws.com' } },
       }),
       new iam.PolicyStatement({
         sid: 'NodeRolesOnlyWithBoundary',
@@ -416,6 +465,12 @@ function acknowledgeDeployerWildcards(policy: iam.ManagedPolicy, bucketId: strin
       'Node roles are created per plan at run time, only under /cloudseed/nodes/, only with the CloudSeedNodeBoundary permissions boundary (iam:PermissionsBoundary), and passed only to EC2.',
     [`Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:instance-profile${NODE_ROLE_PATH}*`]:
       'Node instance profiles are created per plan at run time, only under /cloudseed/nodes/; the roles they hold are boundary-capped.',
+    'Resource::arn:<AWS::Partition>:elasticloadbalancing:*:<AWS::AccountId>:loadbalancer/net/*':
+      "A Patroni cluster's internal Network Load Balancer is created per plan at run time; creation requires the cloudseed:managed tag and every change and deletion requires it on the load balancer.",
+    'Resource::arn:<AWS::Partition>:elasticloadbalancing:*:<AWS::AccountId>:targetgroup/*':
+      "The load balancer's target group is created per plan at run time; creation requires the cloudseed:managed tag and registering, deregistering, changing and deleting require it on the group.",
+    'Resource::arn:<AWS::Partition>:elasticloadbalancing:*:<AWS::AccountId>:listener/net/*':
+      "The load balancer's one listener is created per plan at run time, tagged cloudseed:managed on creation.",
   };
   for (const [finding, reason] of Object.entries(evidence)) acknowledge(policy, `AwsSolutions-IAM5[${finding}]`, reason);
 }

@@ -86,7 +86,7 @@ describe('the customer account template', () => {
   it('allows "*" only for calls that have no resource-level permissions', () => {
     for (const statement of deployerStatements().filter((candidate) => list(candidate.Resource).includes('*'))) {
       for (const action of actionsOf(statement))
-        expect(action).toMatch(/^(ec2:Describe\w+|ssm:DescribeInstanceInformation|ssm:GetCommandInvocation)$/);
+        expect(action).toMatch(/^(ec2:Describe\w+|elasticloadbalancing:Describe\w+|ssm:DescribeInstanceInformation|ssm:GetCommandInvocation)$/);
     }
   });
 
@@ -137,6 +137,21 @@ describe('the customer account template', () => {
     expect(conditionKeys(onInstances)).toContain('ssm:resourceTag/cloudseed:managed');
   });
 
+  it('creates load balancers only tagged, and changes and deletes only the tagged ones', () => {
+    const changes = (statement: (typeof statements)[number]) =>
+      actionsOf(statement).filter((action) => action.startsWith('elasticloadbalancing:') && !action.startsWith('elasticloadbalancing:Describe'));
+    const statements = deployerStatements();
+    const elb = statements.filter((statement) => changes(statement).length > 0);
+    expect(elb.length).toBeGreaterThan(0);
+    for (const statement of elb) {
+      const condition = JSON.stringify(statement.Condition ?? {});
+      expect(condition, statement.Sid).toMatch(/aws:(RequestTag|ResourceTag)\/cloudseed:managed/);
+    }
+    // Tags only on the resources being created, never added to anything else.
+    const tagging = elb.filter((statement) => changes(statement).includes('elasticloadbalancing:AddTags'));
+    expect(tagging.map((statement) => JSON.stringify(statement.Condition))).toEqual([expect.stringContaining('elasticloadbalancing:CreateAction')]);
+  });
+
   it('keeps parameters under /cloudseed/', () => {
     const parameters = deployerStatements().filter((statement) => actionsOf(statement).includes('ssm:PutParameter'));
     expect(parameters.flatMap((statement) => list(statement.Resource).map(flat))).toEqual([
@@ -152,6 +167,15 @@ describe('the customer account template', () => {
     const roles = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cloudseed/nodes/*';
     const profiles = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:instance-profile/cloudseed/nodes/*';
     expect(iamStatements).toEqual([
+      {
+        Sid: 'LoadBalancingServiceRole',
+        Effect: 'Allow',
+        Action: 'iam:CreateServiceLinkedRole',
+        Resource: [
+          'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing',
+        ],
+        Condition: { StringEquals: { 'iam:AWSServiceName': 'elasticloadbalancing.amazonaws.com' } },
+      },
       {
         Sid: 'NodeRolesOnlyWithBoundary',
         Effect: 'Allow',

@@ -57,6 +57,56 @@ describe('which clusters run Patroni on AWS', () => {
   });
 });
 
+describe('the load balancer of a Patroni cluster in aws-json', () => {
+  it("admits the plan's networks to PostgreSQL's port and checks Patroni's /primary every 5 s, two checks to change", () => {
+    const [ha] = renderAwsJson(plan({ mode: 'cluster', replicas: 2 }), { planId: 'p-1' }).components;
+    expect(ha?.endpoint).toEqual({
+      port: 5432,
+      securityGroup: {
+        GroupName: 'cloudseed-p-1-db-endpoint',
+        Description: 'CloudSeed orders/db load balancer: PostgreSQL from the plan allowed networks only',
+        IpPermissions: [
+          {
+            IpProtocol: 'tcp',
+            FromPort: 5432,
+            ToPort: 5432,
+            IpRanges: [{ CidrIp: '203.0.113.0/24', Description: 'PostgreSQL clients (plan allowedCidrs)' }],
+            Ipv6Ranges: [],
+          },
+        ],
+      },
+      healthCheck: {
+        HealthCheckProtocol: 'HTTP',
+        HealthCheckPort: '8008',
+        HealthCheckPath: '/primary',
+        HealthCheckIntervalSeconds: 5,
+        HealthCheckTimeoutSeconds: 2,
+        HealthyThresholdCount: 2,
+        UnhealthyThresholdCount: 2,
+        Matcher: { HttpCode: '200' },
+      },
+      tags: [
+        { Key: 'cloudseed:managed', Value: 'true' },
+        { Key: 'cloudseed:plan-id', Value: 'p-1' },
+        { Key: 'cloudseed:component', Value: 'db' },
+        { Key: 'Name', Value: 'orders/db' },
+      ],
+    });
+    expect(renderAwsJson(plan({ mode: 'cluster', replicas: 1 }), { planId: 'p-1' }).components[0]?.endpoint).toBeUndefined();
+    expect(renderAwsJson(plan({ mode: 'single', replicas: 0 }), { planId: 'p-1' }).components[0]?.endpoint).toBeUndefined();
+  });
+
+  it('describes its security groups and their rules only in the characters EC2 accepts', () => {
+    // EC2 refuses anything else in a group's or a rule's description (an apostrophe, for one).
+    const accepted = /^[A-Za-z0-9 ._\-:/()#,@[\]+=&;{}!$*]*$/;
+    const [ha] = renderAwsJson(plan({ mode: 'cluster', replicas: 2 }), { planId: 'p-1' }).components;
+    const descriptions = [ha!.securityGroup.Description, ha!.endpoint!.securityGroup.Description];
+    const rules = [...ha!.securityGroup.IpPermissions, ...ha!.endpoint!.securityGroup.IpPermissions] as { IpRanges: { Description: string }[] }[];
+    for (const description of [...descriptions, ...rules.flatMap((rule) => rule.IpRanges.map((range) => range.Description))])
+      expect(description).toMatch(accepted);
+  });
+});
+
 describe("Patroni's and etcd's files on EC2", () => {
   const { component, image } = scripts('debian', '12', '15');
   const config = JSON.parse(

@@ -166,7 +166,7 @@ describe('the plan editor', () => {
 
         const failed = deploymentRegion(page).getByText('Failed', { exact: true }).first();
         await failed.waitFor({ timeout: DEPLOY_MS });
-        expect(await statusTone(failed)).toBe('red');
+        await expect.poll(() => statusTone(failed), { timeout: 5_000 }).toBe('red');
         await deploymentRegion(page)
           .getByText(/SendConfigure|Send configure/i)
           .first()
@@ -188,7 +188,7 @@ describe('the plan editor', () => {
         .or(page.getByRole('listitem').filter({ has: page.getByRole('link', { name: 'fails-at-configure' }) }));
       const status = row.getByText('Failed', { exact: true });
       await status.waitFor();
-      expect(await statusTone(status)).toBe('red');
+      await expect.poll(() => statusTone(status), { timeout: 5_000 }).toBe('red');
       const reason = page.getByText(/SendConfigure: injected fault/);
 
       await status.hover();

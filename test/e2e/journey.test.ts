@@ -163,7 +163,7 @@ describe('a new customer', () => {
     expect(await statusTone(await waitForStatus('Deploying', STEP_MS))).toBe('orange');
 
     const running = await waitForStatus('Running');
-    expect(await statusTone(running)).toBe('green');
+    await expect.poll(() => statusTone(running), { timeout: 5_000 }).toBe('green');
     const deployment = deploymentRegion(page);
     await expect.poll(() => connectionString(page)).toMatch(/^postgresql:\/\/app@127\.0\.0\.1:\d+\/app/);
     const steps = deployment.getByRole('list', { name: /steps/i }).first().getByRole('listitem');
@@ -217,7 +217,7 @@ describe('a new customer', () => {
 
     await expect.poll(() => psql(connection, 'SHOW max_connections').out, { timeout: DEPLOY_MS, interval: 250 }).toBe('60');
     const running = await waitForStatus('Running');
-    expect(await statusTone(running)).toBe('green');
+    await expect.poll(() => statusTone(running), { timeout: 5_000 }).toBe('green');
     await screenshot(page, '10-redeployed');
   });
 

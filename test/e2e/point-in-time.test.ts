@@ -110,12 +110,12 @@ describe('point-in-time recovery in the deployment view', () => {
     const deployment = deploymentRegion(page);
     const restoring = deployment.getByText('Deploying', { exact: true }).first();
     await restoring.waitFor();
-    expect(await statusTone(restoring)).toBe('orange');
+    await expect.poll(() => statusTone(restoring), { timeout: 5_000 }).toBe('orange');
     await deployment.getByText('Restore to the point in time').first().waitFor();
 
     const running = deployment.getByText('Running', { exact: true }).first();
     await running.waitFor({ timeout: RESTORE_MS });
-    expect(await statusTone(running)).toBe('green');
+    await expect.poll(() => statusTone(running), { timeout: 5_000 }).toBe('green');
     const steps = deployment.getByRole('list', { name: /steps/i }).first().getByRole('listitem');
     expect(await steps.filter({ hasText: /failed/i }).count()).toBe(0);
     expect((await api.deployment(planId)).mode).toBe('restore');

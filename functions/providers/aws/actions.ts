@@ -9,6 +9,8 @@
 //   iam:PassRole            the plan's node role, on RunInstances and on AddRoleToInstanceProfile
 //   ssm:GetParameters       EC2 resolving `resolve:ssm:` AMI parameters for RunInstances
 //   ssm:AddTagsToResource   Tags on PutParameter
+//   elasticloadbalancing:AddTags     Tags on CreateLoadBalancer, CreateTargetGroup and CreateListener
+//   iam:CreateServiceLinkedRole      Elastic Load Balancing's own role, by the account's first load balancer
 // and some are authorised under another name:
 //   s3:GetObject            HeadObject too (does a backup object still exist), and the presigned
 //                           download links
@@ -51,6 +53,20 @@ export const AWS_PROVIDER_ACTIONS = [
   'iam:AddRoleToInstanceProfile',
   'iam:RemoveRoleFromInstanceProfile',
   'iam:DeleteInstanceProfile',
+  // A Patroni cluster's internal Network Load Balancer (endpoint.ts).
+  'elasticloadbalancing:DescribeLoadBalancers',
+  'elasticloadbalancing:DescribeTargetGroups',
+  'elasticloadbalancing:DescribeTargetHealth',
+  'elasticloadbalancing:CreateLoadBalancer',
+  'elasticloadbalancing:CreateTargetGroup',
+  'elasticloadbalancing:ModifyTargetGroupAttributes',
+  'elasticloadbalancing:CreateListener',
+  'elasticloadbalancing:RegisterTargets',
+  'elasticloadbalancing:DeregisterTargets',
+  'elasticloadbalancing:DeleteLoadBalancer',
+  'elasticloadbalancing:DeleteTargetGroup',
+  'elasticloadbalancing:AddTags',
+  'iam:CreateServiceLinkedRole',
   'ssm:PutParameter',
   'ssm:AddTagsToResource',
   'ssm:GetParameter',

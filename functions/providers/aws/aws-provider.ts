@@ -8,6 +8,7 @@ import type {
   RecoveryWindow,
   BackupLocation,
   BackupResult,
+  ClusterEndpoint,
   CommandKind,
   CommandRef,
   DeployTarget,
@@ -19,24 +20,25 @@ import type {
   Switchover,
   ValidationResult,
 } from '../provider.ts';
-import { PermanentError } from '../errors.ts';
+import { PermanentError, TransientError } from '../errors.ts';
 import * as archive from './archive.ts';
 import * as backups from './backups.ts';
 import { defaultClients, realClock } from './clients.ts';
 import type { AwsContext, AwsPlacement } from './clients.ts';
 import * as commands from './commands.ts';
+import * as endpoint from './endpoint.ts';
 import * as ha from './ha.ts';
 import { AccountSessions } from './credentials.ts';
 import type { ClientsFactory, Clock } from './credentials.ts';
-import { desiredIngress } from './ingress.ts';
+import { desiredIngress, endpointIngress } from './ingress.ts';
 import * as instances from './instances.ts';
 import * as network from './network.ts';
 import * as secrets from './secrets.ts';
 import { accountOf, checkTags } from './target.ts';
 
 // The Provider port on AWS: EC2 instances with SSM as the only way in, in the customer's own
-// account. This class only composes the services, one module each: network (security group),
-// instances (EC2 and the node role), secrets (SSM Parameter Store), commands (SSM Run Command),
+// account. This class only composes the services, one module each: network (security groups),
+// instances (EC2 and the node role), endpoint (a Patroni cluster's load balancer), secrets (SSM Parameter Store), commands (SSM Run Command),
 // backups (scripts on the primary, S3), archive (pgBackRest scripts on the nodes). Every service looks before it creates and finds its
 // resources again by their tags, so a retried step or a re-run execution converges instead of
 // duplicating. Errors are the port's (../errors.ts), mapped from the SDK's by errors.ts.
@@ -73,6 +75,7 @@ export class AwsProvider implements Provider {
     const component = this.#component(target);
     checkTags(target, component);
     desiredIngress(component, undefined);
+    endpointIngress(component);
     await this.#sessions.credentials(account, target.deploymentId);
     await network.vpcIdOf(this.#context(target));
   }
@@ -93,16 +96,24 @@ export class AwsProvider implements Provider {
     return network.ensureSecurityGroup(this.#context(target));
   }
 
-  launchNodes(target: DeployTarget, networkRef: NetworkRef): Promise<NodeRef[]> {
-    return instances.launchNodes(this.#context(target), networkRef);
+  async launchNodes(target: DeployTarget, networkRef: NetworkRef): Promise<NodeRef[]> {
+    const context = this.#context(target);
+    const nodes = await instances.launchNodes(context, networkRef);
+    // Before configure: the servers' certificates name the load balancer.
+    await endpoint.ensureEndpoint(context, nodes);
+    return nodes;
   }
 
   nodesReady(target: DeployTarget, nodes: readonly NodeRef[]): Promise<Progress> {
     return commands.nodesReady(this.#context(target), nodes);
   }
 
-  sendCommand(target: DeployTarget, nodes: readonly NodeRef[], kind: CommandKind): Promise<CommandRef> {
-    return commands.sendCommand(this.#context(target), nodes, kind);
+  async sendCommand(target: DeployTarget, nodes: readonly NodeRef[], kind: CommandKind): Promise<CommandRef> {
+    const context = this.#context(target);
+    const balancer = kind === 'configure' && context.component.endpoint ? await endpoint.describeEndpoint(context) : undefined;
+    if (kind === 'configure' && context.component.endpoint && !balancer)
+      throw new TransientError(`the load balancer of ${context.component.id} does not exist yet; launching the nodes makes it`);
+    return commands.sendCommand(context, nodes, kind, balancer?.host);
   }
 
   commandStatus(target: DeployTarget, command: CommandRef): Promise<Progress> {
@@ -111,6 +122,10 @@ export class AwsProvider implements Provider {
 
   verify(target: DeployTarget, nodes: readonly NodeRef[]): Promise<void> {
     return commands.verify(this.#context(target), nodes);
+  }
+
+  ensureEndpoint(target: DeployTarget, nodes: readonly NodeRef[]): Promise<ClusterEndpoint | undefined> {
+    return endpoint.ensureEndpoint(this.#context(target), nodes);
   }
 
   health(target: DeployTarget, nodes: readonly NodeRef[]): Promise<NodeHealth[]> {
@@ -124,6 +139,7 @@ export class AwsProvider implements Provider {
   async destroy(target: DeployTarget): Promise<void> {
     const context = this.#context(target);
     await instances.terminateNodes(context);
+    await endpoint.removeEndpoint(context);
     await network.removeSecurityGroup(context);
     await secrets.deleteSecrets(context);
     await instances.removeNodeRoleIfUnused(context);

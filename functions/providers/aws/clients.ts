@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -37,6 +38,7 @@ export function defaultClients(): ClientsFactory {
     const s3 = new Map<string, S3Client>();
     return {
       ec2: new EC2Client(config),
+      elb: new ElasticLoadBalancingV2Client(config),
       ssm: new SSMClient(config),
       // IAM is global; the SDK signs for its one endpoint in the account's partition.
       iam: new IAMClient(config),

@@ -42,7 +42,8 @@ export async function nodesReady({ clients: { ec2, ssm } }: AwsContext, nodes: r
   return { state: 'pending', detail: `${online} of ${nodes.length} nodes online` };
 }
 
-export async function sendCommand(context: AwsContext, nodes: readonly NodeRef[], kind: CommandKind): Promise<CommandRef> {
+/** `endpointHost`: a Patroni cluster's load balancer, which configure adds to each server's certificate. */
+export async function sendCommand(context: AwsContext, nodes: readonly NodeRef[], kind: CommandKind, endpointHost?: string): Promise<CommandRef> {
   const ids = instanceIds(nodes);
   const script = context.component.scripts[kind];
   const timeout = COMMAND_TIMEOUT_SECONDS[kind];
@@ -50,7 +51,7 @@ export async function sendCommand(context: AwsContext, nodes: readonly NodeRef[]
     return { kind, commandIds: [await sendScript(context, ids, kind, script, [], timeout)], nodeIds: ids };
   }
   // A cluster's nodes are told their role and their peers' private addresses, one command each.
-  const environments = await clusterEnvironments(context.component, context.clients.ec2, nodes);
+  const environments = await clusterEnvironments(context.component, context.clients.ec2, nodes, endpointHost);
   const commandIds: string[] = [];
   for (const node of nodes) {
     commandIds.push(await sendScript(context, [node.nodeId], kind, script, environments.get(node.nodeId) ?? [], timeout));
@@ -138,7 +139,12 @@ async function agentPingStatus(ssm: SSMClient, ids: string[]): Promise<Map<strin
  * replicas (primary). Under Patroni every node may lead, so each is given every member's address,
  * its name (Patroni's member name), the three etcd members' addresses and which of them it runs.
  */
-async function clusterEnvironments(component: AwsComponent, ec2: EC2Client, nodes: readonly NodeRef[]): Promise<Map<string, ScriptEnvironment>> {
+async function clusterEnvironments(
+  component: AwsComponent,
+  ec2: EC2Client,
+  nodes: readonly NodeRef[],
+  endpointHost: string | undefined,
+): Promise<Map<string, ScriptEnvironment>> {
   const primaries = nodes.filter((node) => node.role === 'primary');
   if (primaries.length !== 1) throw new PermanentError(`a cluster needs exactly one primary node, not ${primaries.length}`);
   const primary = primaries[0]!;
@@ -147,7 +153,7 @@ async function clusterEnvironments(component: AwsComponent, ec2: EC2Client, node
     requireIpv4(instances.find((instance) => instance.InstanceId === node.nodeId)?.PrivateIpAddress, `node ${nodeLabel(node)}`);
   const primaryIp = privateIp(primary);
   const replicaIps = nodes.filter((node) => node.role === 'replica').map(privateIp);
-  if (component.patroni) return patroniEnvironments(component, nodes, primaryIp, privateIp);
+  if (component.patroni) return patroniEnvironments(component, nodes, primaryIp, privateIp, endpointHost);
   return new Map(
     nodes.map((node) => [
       node.nodeId,
@@ -169,6 +175,7 @@ function patroniEnvironments(
   nodes: readonly NodeRef[],
   primaryIp: string,
   privateIp: (node: NodeRef) => string,
+  endpointHost: string | undefined,
 ): Map<string, ScriptEnvironment> {
   const etcdNames = component.nodes.slice(0, ETCD_MEMBERS).map((node) => node.name);
   const etcdIps = etcdNames.map((name) => {
@@ -190,6 +197,7 @@ function patroniEnvironments(
           ['CLOUDSEED_REPLICA_HOSTS', memberIps],
           ['CLOUDSEED_ETCD_HOSTS', etcdIps.join(' ')],
           ['CLOUDSEED_ETCD_MEMBER', etcdMember < 0 ? '' : String(etcdMember)],
+          ['CLOUDSEED_ENDPOINT_HOST', endpointHost ?? ''],
         ],
       ];
     }),

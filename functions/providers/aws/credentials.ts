@@ -1,6 +1,7 @@
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -32,6 +33,8 @@ export type CredentialsProvider = () => Promise<AssumedCredentials>;
 
 export interface AccountClients {
   readonly ec2: EC2Client;
+  /** Elastic Load Balancing: a Patroni cluster's internal Network Load Balancer. */
+  readonly elb: ElasticLoadBalancingV2Client;
   readonly ssm: SSMClient;
   /** IAM: the plan's node role and instance profile. */
   readonly iam: IAMClient;

@@ -7,8 +7,9 @@ import { PermanentError } from '../errors.ts';
 // only the difference is authorised or revoked. Descriptions are not compared.
 
 export const REPLICATION_RULE_DESCRIPTION = 'PostgreSQL replication between the component nodes';
-export const ETCD_RULE_DESCRIPTION = "etcd between the cluster's nodes (Patroni's leader lock)";
-export const PATRONI_RULE_DESCRIPTION = "Patroni's REST API between the cluster's nodes";
+export const ETCD_RULE_DESCRIPTION = 'etcd between the cluster nodes (the Patroni leader lock)';
+export const PATRONI_RULE_DESCRIPTION = 'Patroni REST API between the cluster nodes';
+export const ENDPOINT_RULE_DESCRIPTION = 'PostgreSQL and the Patroni /primary health check from the cluster load balancer';
 
 type Source =
   | { readonly kind: 'ipv4'; readonly cidr: string }
@@ -33,37 +34,49 @@ export interface IngressChanges {
  * The rules the plan asks for: its `IpPermissions`, checked to open only PostgreSQL's port over
  * TCP to CIDRs, plus, for clusters, the port from the group itself so replicas reach the primary,
  * and for a Patroni cluster etcd's ports and Patroni's REST API from the group itself, never from
- * the plan's networks.
+ * the plan's networks, and PostgreSQL and Patroni's REST API (its `/primary` health check) from
+ * the cluster's load balancer group `endpointGroupId`.
  */
-export function desiredIngress(component: AwsComponent, groupId: string | undefined): IpPermission[] {
+export function desiredIngress(component: AwsComponent, groupId: string | undefined, endpointGroupId?: string): IpPermission[] {
   const port = component.postgres.port;
-  const permissions = component.securityGroup.IpPermissions.map((permission, index) => checkedPermission(permission, index, port));
+  const permissions = plannedRules(component.securityGroup.IpPermissions, port);
+  const fromGroup = (from: number, to: number, source: string, description: string): IpPermission => ({
+    IpProtocol: 'tcp',
+    FromPort: from,
+    ToPort: to,
+    UserIdGroupPairs: [{ GroupId: source, Description: description }],
+  });
   if (component.securityGroup.replicationBetweenNodes && groupId !== undefined) {
-    permissions.push({
-      IpProtocol: 'tcp',
-      FromPort: port,
-      ToPort: port,
-      UserIdGroupPairs: [{ GroupId: groupId, Description: REPLICATION_RULE_DESCRIPTION }],
-    });
+    permissions.push(fromGroup(port, port, groupId, REPLICATION_RULE_DESCRIPTION));
   }
   const patroni = component.patroni;
   if (patroni !== undefined && groupId !== undefined) {
-    const fromGroup = (from: number, to: number, description: string): IpPermission => ({
-      IpProtocol: 'tcp',
-      FromPort: from,
-      ToPort: to,
-      UserIdGroupPairs: [{ GroupId: groupId, Description: description }],
-    });
     permissions.push(
       fromGroup(
         Math.min(patroni.etcdClientPort, patroni.etcdPeerPort),
         Math.max(patroni.etcdClientPort, patroni.etcdPeerPort),
+        groupId,
         ETCD_RULE_DESCRIPTION,
       ),
-      fromGroup(patroni.restPort, patroni.restPort, PATRONI_RULE_DESCRIPTION),
+      fromGroup(patroni.restPort, patroni.restPort, groupId, PATRONI_RULE_DESCRIPTION),
     );
+    if (endpointGroupId !== undefined) {
+      permissions.push(
+        fromGroup(port, port, endpointGroupId, ENDPOINT_RULE_DESCRIPTION),
+        fromGroup(patroni.restPort, patroni.restPort, endpointGroupId, ENDPOINT_RULE_DESCRIPTION),
+      );
+    }
   }
   return permissions;
+}
+
+/** The load balancer's group: the plan's networks to PostgreSQL's port, checked as the nodes' own are. */
+export function endpointIngress(component: AwsComponent): IpPermission[] {
+  return component.endpoint ? plannedRules(component.endpoint.securityGroup.IpPermissions, component.endpoint.port) : [];
+}
+
+function plannedRules(rules: readonly unknown[], port: number): IpPermission[] {
+  return rules.map((permission, index) => checkedPermission(permission, index, port));
 }
 
 export function ingressChanges(current: readonly IpPermission[], desired: readonly IpPermission[]): IngressChanges {

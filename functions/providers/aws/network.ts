@@ -7,28 +7,55 @@ import {
   DescribeVpcsCommand,
   RevokeSecurityGroupIngressCommand,
 } from '@aws-sdk/client-ec2';
-import type { Filter, SecurityGroup } from '@aws-sdk/client-ec2';
+import type { Filter, IpPermission, SecurityGroup } from '@aws-sdk/client-ec2';
+import type { Tag } from '@cloudseed/shared';
 import { ETCD_CLIENT_PORT } from '@cloudseed/shared/targets/aws/patroni';
 import type { NetworkRef } from '../provider.ts';
 import { PermanentError, TransientError } from '../errors.ts';
 import type { AwsContext } from './clients.ts';
 import { awsErrorCode, call } from './errors.ts';
-import { desiredIngress, ingressChanges } from './ingress.ts';
+import { desiredIngress, endpointIngress, ingressChanges } from './ingress.ts';
 import { accountOf, baseTags, componentFilters } from './target.ts';
 
 // The component's network boundary on AWS: one security group in the account's default VPC (or the
 // configured one) that opens PostgreSQL to the plan's allowed networks, and, in a cluster, to the
-// group's own members for replication. Its id is the NetworkRef's networkId.
+// group's own members for replication. Its id is the NetworkRef's networkId. A Patroni cluster's
+// load balancer (endpoint.ts) has a second group, which the first admits.
 
 const DEPENDENCY_RETRY_MS = 10_000;
 const DEPENDENCY_RETRIES = 12;
 
 export async function ensureSecurityGroup(context: AwsContext): Promise<NetworkRef> {
-  const { ec2 } = context.clients;
-  const group = (await findSecurityGroup(context)) ?? (await createSecurityGroup(context));
+  const nodes = context.component.securityGroup;
+  const group = (await findSecurityGroup(context, nodes.GroupName)) ?? (await createSecurityGroup(context, { ...nodes, Tags: nodes.tags }));
   const groupId = group.GroupId!;
   refuseLeavingPatroni(context, group);
-  const { authorize, revoke } = ingressChanges(group.IpPermissions ?? [], desiredIngress(context.component, groupId));
+  // A Patroni cluster's load balancer has a group of its own, which the nodes' group admits.
+  const endpointGroupId = await ensureEndpointGroup(context);
+  await convergeIngress(context, group, desiredIngress(context.component, groupId, endpointGroupId));
+  return { networkId: groupId };
+}
+
+/** The group of a Patroni cluster's load balancer: the plan's networks to PostgreSQL's port, as the nodes' group. */
+async function ensureEndpointGroup(context: AwsContext): Promise<string | undefined> {
+  const endpoint = context.component.endpoint;
+  if (!endpoint) return undefined;
+  const spec = { ...endpoint.securityGroup, Tags: endpoint.tags };
+  const group = (await findSecurityGroup(context, spec.GroupName)) ?? (await createSecurityGroup(context, spec));
+  await convergeIngress(context, group, endpointIngress(context.component));
+  return group.GroupId!;
+}
+
+/** The group of the cluster's load balancer, for the load balancer itself; undefined until ensureSecurityGroup made it. */
+export async function endpointGroupId(context: AwsContext): Promise<string | undefined> {
+  const endpoint = context.component.endpoint;
+  return endpoint ? (await findSecurityGroup(context, endpoint.securityGroup.GroupName))?.GroupId : undefined;
+}
+
+async function convergeIngress(context: AwsContext, group: SecurityGroup, desired: readonly IpPermission[]): Promise<void> {
+  const { ec2 } = context.clients;
+  const groupId = group.GroupId!;
+  const { authorize, revoke } = ingressChanges(group.IpPermissions ?? [], desired);
   // Authorise before revoking, so a client that stays allowed is never cut off in between.
   if (authorize.length > 0) {
     await convergeRule(
@@ -51,7 +78,6 @@ export async function ensureSecurityGroup(context: AwsContext): Promise<NetworkR
       'InvalidPermission.NotFound',
     );
   }
-  return { networkId: groupId };
 }
 
 /**
@@ -93,9 +119,18 @@ export async function vpcIdOf({ target, clients: { ec2 }, placement }: AwsContex
   return vpcId;
 }
 
-/** Deletes the component's security group, waiting for terminated instances to let go of it; gone already is fine. */
+/**
+ * Deletes the component's security groups (the nodes' first: it admits the load balancer's),
+ * waiting for terminated instances and a deleted load balancer to let go of them; gone already is fine.
+ */
 export async function removeSecurityGroup(context: AwsContext): Promise<void> {
-  const group = await findSecurityGroup(context);
+  await removeGroup(context, context.component.securityGroup.GroupName);
+  const endpoint = context.component.endpoint;
+  if (endpoint) await removeGroup(context, endpoint.securityGroup.GroupName);
+}
+
+async function removeGroup(context: AwsContext, groupName: string): Promise<void> {
+  const group = await findSecurityGroup(context, groupName);
   if (!group?.GroupId) return;
   const groupId = group.GroupId;
   const { ec2 } = context.clients;
@@ -106,7 +141,7 @@ export async function removeSecurityGroup(context: AwsContext): Promise<void> {
     } catch (error) {
       const code = awsErrorCode(error);
       if (code === 'InvalidGroup.NotFound') return;
-      // The terminated instances' network interfaces take a while to let go of the group.
+      // The terminated instances' (and a deleted load balancer's) network interfaces take a while to let go of the group.
       if (code !== 'DependencyViolation') throw error;
       if (attempt === DEPENDENCY_RETRIES) throw new TransientError(`security group ${groupId} is still in use`, { code, cause: error });
       await context.clock.sleep(DEPENDENCY_RETRY_MS);
@@ -114,15 +149,20 @@ export async function removeSecurityGroup(context: AwsContext): Promise<void> {
   }
 }
 
-async function findSecurityGroup({ target, component, clients: { ec2 }, placement }: AwsContext): Promise<SecurityGroup | undefined> {
-  const filters: Filter[] = [{ Name: 'group-name', Values: [component.securityGroup.GroupName] }, ...componentFilters(target)];
+interface GroupSpec {
+  readonly GroupName: string;
+  readonly Description: string;
+  readonly Tags: readonly Tag[];
+}
+
+async function findSecurityGroup({ target, clients: { ec2 }, placement }: AwsContext, groupName: string): Promise<SecurityGroup | undefined> {
+  const filters: Filter[] = [{ Name: 'group-name', Values: [groupName] }, ...componentFilters(target)];
   if (placement.vpcId) filters.push({ Name: 'vpc-id', Values: [placement.vpcId] });
   const output = await call('ec2:DescribeSecurityGroups', () => ec2.send(new DescribeSecurityGroupsCommand({ Filters: filters })));
   return output.SecurityGroups?.find((group) => group.GroupId !== undefined);
 }
 
-async function createSecurityGroup(context: AwsContext): Promise<SecurityGroup> {
-  const { GroupName, Description, tags } = context.component.securityGroup;
+async function createSecurityGroup(context: AwsContext, { GroupName, Description, Tags }: GroupSpec): Promise<SecurityGroup> {
   const { ec2 } = context.clients;
   const vpcId = await vpcIdOf(context);
   try {
@@ -132,7 +172,7 @@ async function createSecurityGroup(context: AwsContext): Promise<SecurityGroup> 
           GroupName,
           Description,
           VpcId: vpcId,
-          TagSpecifications: [{ ResourceType: 'security-group', Tags: [...tags] }],
+          TagSpecifications: [{ ResourceType: 'security-group', Tags: [...Tags] }],
         }),
       ),
     );
@@ -142,7 +182,7 @@ async function createSecurityGroup(context: AwsContext): Promise<SecurityGroup> 
   } catch (error) {
     if (awsErrorCode(error) !== 'InvalidGroup.Duplicate') throw error;
     // Created concurrently, or by a run whose tags did not match: only a tagged one is ours.
-    const group = await findSecurityGroup(context);
+    const group = await findSecurityGroup(context, GroupName);
     if (!group)
       throw new PermanentError(`a security group named ${GroupName} exists in ${vpcId} but is not tagged as this plan's`, {
         code: 'InvalidGroup.Duplicate',

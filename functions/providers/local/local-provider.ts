@@ -34,6 +34,7 @@ import type {
   RecoveryWindow,
   BackupLocation,
   BackupResult,
+  ClusterEndpoint,
   CommandKind,
   CommandRef,
   DeployTarget,
@@ -356,6 +357,11 @@ export class LocalProvider implements Provider {
         throw new PermanentError(`cannot run SELECT 1 on ${node.name} over TLS as ${username}: ${describeFailure(result)}`);
       }
     }
+  }
+
+  /** Locally there is no load balancer: the multi-host URI with target_session_attrs=read-write is the cluster's endpoint. */
+  ensureEndpoint(): Promise<ClusterEndpoint | undefined> {
+    return Promise.resolve(undefined);
   }
 
   async health(target: DeployTarget, nodes: readonly NodeRef[]): Promise<NodeHealth[]> {

@@ -6,6 +6,7 @@ import {
   DescribeVpcsCommand,
   RevokeSecurityGroupIngressCommand,
 } from '@aws-sdk/client-ec2';
+import { DescribeLoadBalancersCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { GetCommandInvocationCommand, PutParameterCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
 import { describe, expect, it } from 'vitest';
 import { PermanentError, TransientError } from '../../providers/errors.ts';
@@ -15,8 +16,13 @@ import {
   BASE_TAGS,
   cluster,
   COMPONENT_FILTERS,
+  BALANCER_DNS,
+  balancerReady,
   decodedScript,
   ec2Mock,
+  elbMock,
+  ENDPOINT_GROUP_ID,
+  ENDPOINT_NAME,
   GROUP_ID,
   haCluster,
   inputs,
@@ -57,36 +63,46 @@ function clusterAnswer(lag0 = 0, lag2 = 2048, state2 = 'streaming') {
 }
 
 describe('the security group of a Patroni cluster', () => {
+  const FROM_BALANCER = 'PostgreSQL and the Patroni /primary health check from the cluster load balancer';
   const planRule = {
     IpProtocol: 'tcp',
     FromPort: 5432,
     ToPort: 5432,
     IpRanges: [{ CidrIp: '203.0.113.0/24', Description: 'PostgreSQL clients (plan allowedCidrs)' }],
     Ipv6Ranges: [{ CidrIpv6: '2001:db8::/48', Description: 'PostgreSQL clients (plan allowedCidrs)' }],
-    UserIdGroupPairs: [{ GroupId: GROUP_ID, Description: 'PostgreSQL replication between the component nodes' }],
+    UserIdGroupPairs: [
+      { GroupId: GROUP_ID, Description: 'PostgreSQL replication between the component nodes' },
+      { GroupId: ENDPOINT_GROUP_ID, Description: FROM_BALANCER },
+    ],
   };
   const etcdRule = {
     IpProtocol: 'tcp',
     FromPort: 2379,
     ToPort: 2380,
-    UserIdGroupPairs: [{ GroupId: GROUP_ID, Description: "etcd between the cluster's nodes (Patroni's leader lock)" }],
+    UserIdGroupPairs: [{ GroupId: GROUP_ID, Description: 'etcd between the cluster nodes (the Patroni leader lock)' }],
   };
   const patroniRule = {
     IpProtocol: 'tcp',
     FromPort: 8008,
     ToPort: 8008,
-    UserIdGroupPairs: [{ GroupId: GROUP_ID, Description: "Patroni's REST API between the cluster's nodes" }],
+    UserIdGroupPairs: [
+      { GroupId: GROUP_ID, Description: 'Patroni REST API between the cluster nodes' },
+      { GroupId: ENDPOINT_GROUP_ID, Description: FROM_BALANCER },
+    ],
   };
 
-  it("opens etcd's 2379-2380 and Patroni's 8008 to the group itself only, never to the plan's networks", async () => {
+  it("opens etcd's 2379-2380 and Patroni's 8008 to the group itself only, PostgreSQL and 8008 to the load balancer's group, never to the plan's networks", async () => {
     ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
     ec2Mock.on(DescribeVpcsCommand).resolves({ Vpcs: [{ VpcId: 'vpc-1' }] });
     ec2Mock.on(CreateSecurityGroupCommand).resolves({ GroupId: GROUP_ID });
+    ec2Mock.on(CreateSecurityGroupCommand, { GroupName: 'cloudseed-p-1-db-endpoint' }).resolves({ GroupId: ENDPOINT_GROUP_ID });
     ec2Mock.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true });
 
     await provider().ensureSecurityGroup(target(haCluster));
 
+    const { UserIdGroupPairs: _pairs, ...cidrRule } = planRule;
     expect(inputs(ec2Mock.commandCalls(AuthorizeSecurityGroupIngressCommand))).toEqual([
+      { GroupId: ENDPOINT_GROUP_ID, IpPermissions: [cidrRule], TagSpecifications: [{ ResourceType: 'security-group-rule', Tags: BASE_TAGS }] },
       {
         GroupId: GROUP_ID,
         IpPermissions: [planRule, etcdRule, patroniRule],
@@ -115,6 +131,9 @@ describe('the security group of a Patroni cluster', () => {
     const { UserIdGroupPairs: _pairs, ...cidrRule } = planRule;
     const wide = { IpProtocol: 'tcp', FromPort: 8008, ToPort: 8008, IpRanges: [{ CidrIp: '203.0.113.0/24' }] };
     ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: GROUP_ID, IpPermissions: [cidrRule, wide] }] });
+    ec2Mock
+      .on(DescribeSecurityGroupsCommand, { Filters: [{ Name: 'group-name', Values: ['cloudseed-p-1-db-endpoint'] }, ...COMPONENT_FILTERS] })
+      .resolves({ SecurityGroups: [{ GroupId: ENDPOINT_GROUP_ID, IpPermissions: [cidrRule] }] });
     ec2Mock.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true });
     ec2Mock.on(RevokeSecurityGroupIngressCommand).resolves({ Return: true });
 
@@ -161,8 +180,9 @@ describe("a Patroni cluster's secrets", () => {
 });
 
 describe("configuring a Patroni cluster's nodes", () => {
-  it('tells each node its name, every member address, the etcd members and which one it runs, and no secret', async () => {
+  it('tells each node its name, every member address, the etcd members, which one it runs and the load balancer, and no secret', async () => {
     ec2Mock.on(DescribeInstancesCommand).resolves(running);
+    balancerReady();
     ssmMock
       .on(SendCommandCommand)
       .resolvesOnce({ Command: { CommandId: 'cmd-0' } })
@@ -175,11 +195,13 @@ describe("configuring a Patroni cluster's nodes", () => {
     expect(sent.map((input) => input.InstanceIds)).toEqual(ids.map((id) => [id]));
     const common =
       "CLOUDSEED_PRIMARY_HOST='172.31.5.10' CLOUDSEED_REPLICA_HOSTS='172.31.5.10 172.31.5.11 172.31.5.12' CLOUDSEED_ETCD_HOSTS='172.31.5.10 172.31.5.11 172.31.5.12'";
+    const balancer = `CLOUDSEED_ENDPOINT_HOST='${BALANCER_DNS}'`;
     expect(sent.map((input) => input.Parameters!['commands']!.at(-1))).toEqual([
-      `CLOUDSEED_NODE_ROLE='primary' CLOUDSEED_NODE_NAME='db-0' ${common} CLOUDSEED_ETCD_MEMBER='0' bash /root/cloudseed-configure.sh`,
-      `CLOUDSEED_NODE_ROLE='replica' CLOUDSEED_NODE_NAME='db-1' ${common} CLOUDSEED_ETCD_MEMBER='1' bash /root/cloudseed-configure.sh`,
-      `CLOUDSEED_NODE_ROLE='replica' CLOUDSEED_NODE_NAME='db-2' ${common} CLOUDSEED_ETCD_MEMBER='2' bash /root/cloudseed-configure.sh`,
+      `CLOUDSEED_NODE_ROLE='primary' CLOUDSEED_NODE_NAME='db-0' ${common} CLOUDSEED_ETCD_MEMBER='0' ${balancer} bash /root/cloudseed-configure.sh`,
+      `CLOUDSEED_NODE_ROLE='replica' CLOUDSEED_NODE_NAME='db-1' ${common} CLOUDSEED_ETCD_MEMBER='1' ${balancer} bash /root/cloudseed-configure.sh`,
+      `CLOUDSEED_NODE_ROLE='replica' CLOUDSEED_NODE_NAME='db-2' ${common} CLOUDSEED_ETCD_MEMBER='2' ${balancer} bash /root/cloudseed-configure.sh`,
     ]);
+    expect(inputs(elbMock.commandCalls(DescribeLoadBalancersCommand))).toEqual([{ Names: [ENDPOINT_NAME] }]);
     for (const input of sent) {
       expect(decodedScript(input.Parameters!['commands']!)).toBe(rendered(haCluster).scripts.configure);
       expect(input.TimeoutSeconds).toBe(600);

@@ -36,6 +36,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { clientToken } from '../../providers/aws/index.ts';
 import { CapacityError, PermanentError, TransientError } from '../../providers/errors.ts';
 import {
+  balancerReady,
   AWS_ACTIONS_PROVEN,
   cluster,
   haCluster,
@@ -144,6 +145,12 @@ describe('launchNodes', () => {
     ec2Mock.on(DescribeVolumesCommand).resolves({ Volumes: [rootVolume('i-0000000000000000a', 20), rootVolume('i-0000000000000000c', 20)] });
     ec2Mock.on(DescribeVolumesModificationsCommand).resolves({ VolumesModifications: [] });
     ec2Mock.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0000000000000000b', PrivateIpAddress: '172.31.5.11' }] });
+    // A Patroni cluster's load balancer comes with its nodes (endpoint.test.ts).
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: 'sg-0fedcba9876543210' }] });
+    ec2Mock
+      .on(DescribeInstancesCommand, { InstanceIds: ['i-0000000000000000a', 'i-0000000000000000b', 'i-0000000000000000c'] })
+      .resolves(reservations(...['a', 'b', 'c'].map((id, index) => instance(`i-0000000000000000${id}`, `db-${index}`, 'running'))));
+    balancerReady();
 
     const nodes = await provider().launchNodes(target(haCluster), network);
 

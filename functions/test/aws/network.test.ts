@@ -8,6 +8,12 @@ import {
 import type { IpPermission } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
 import {
+  ENDPOINT_RULE_DESCRIPTION,
+  ETCD_RULE_DESCRIPTION,
+  PATRONI_RULE_DESCRIPTION,
+  REPLICATION_RULE_DESCRIPTION,
+} from '../../providers/aws/ingress.ts';
+import {
   AWS_ACTIONS_PROVEN,
   BASE_TAGS,
   cluster,
@@ -27,6 +33,12 @@ import {
 mockAws();
 
 describe('ensureSecurityGroup', () => {
+  it('describes the rules it adds only in the characters EC2 accepts in a rule description', () => {
+    const accepted = /^[A-Za-z0-9 ._\-:/()#,@[\]+=;{}!$*]*$/;
+    for (const description of [REPLICATION_RULE_DESCRIPTION, ETCD_RULE_DESCRIPTION, PATRONI_RULE_DESCRIPTION, ENDPOINT_RULE_DESCRIPTION])
+      expect(description).toMatch(accepted);
+  });
+
   const lookup = { Filters: [{ Name: 'group-name', Values: ['cloudseed-p-1-db'] }, ...COMPONENT_FILTERS] };
   const planRule: IpPermission = {
     IpProtocol: 'tcp',
@@ -49,7 +61,7 @@ describe('ensureSecurityGroup', () => {
     expect(inputs(ec2Mock.commandCalls(CreateSecurityGroupCommand))).toEqual([
       {
         GroupName: 'cloudseed-p-1-db',
-        Description: "CloudSeed orders/db: PostgreSQL from the plan's allowed networks only",
+        Description: 'CloudSeed orders/db: PostgreSQL from the plan allowed networks only',
         VpcId: 'vpc-1',
         TagSpecifications: [{ ResourceType: 'security-group', Tags: [...BASE_TAGS, { Key: 'Name', Value: 'orders/db' }] }],
       },

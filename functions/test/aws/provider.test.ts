@@ -18,11 +18,23 @@ import {
   SendCommandCommand,
 } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
+import {
+  DeleteLoadBalancerCommand,
+  DeleteTargetGroupCommand,
+  DescribeTargetGroupsCommand,
+  RegisterTargetsCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DeleteRoleCommand } from '@aws-sdk/client-iam';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { TransientError } from '../../providers/errors.ts';
 import {
   AWS_ACTIONS_PROVEN,
+  BALANCER_ARN,
+  BALANCER_DNS,
+  balancerReady,
+  elbMock,
+  ENDPOINT_GROUP_ID,
+  TARGET_GROUP_ARN,
   cluster,
   haCluster,
   COMPONENT_FILTERS,
@@ -166,7 +178,16 @@ describe('a whole deployment and teardown', () => {
       .on(DescribeSecurityGroupsCommand)
       .resolvesOnce({ SecurityGroups: [] })
       .resolves({ SecurityGroups: [{ GroupId: GROUP_ID }] });
+    ec2Mock
+      .on(DescribeSecurityGroupsCommand, { Filters: [{ Name: 'group-name', Values: ['cloudseed-p-1-db-endpoint'] }, ...COMPONENT_FILTERS] })
+      .resolvesOnce({ SecurityGroups: [] })
+      .resolves({ SecurityGroups: [{ GroupId: ENDPOINT_GROUP_ID }] });
     ec2Mock.on(CreateSecurityGroupCommand).resolves({ GroupId: GROUP_ID });
+    ec2Mock.on(CreateSecurityGroupCommand, { GroupName: 'cloudseed-p-1-db-endpoint' }).resolves({ GroupId: ENDPOINT_GROUP_ID });
+    balancerReady();
+    elbMock.on(DeleteLoadBalancerCommand).resolves({});
+    elbMock.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ TargetGroupArn: TARGET_GROUP_ARN }] });
+    elbMock.on(DeleteTargetGroupCommand).resolves({});
     ec2Mock.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true });
     ec2Mock
       .on(DescribeInstancesCommand)
@@ -180,6 +201,8 @@ describe('a whole deployment and teardown', () => {
       .resolvesOnce({ Instances: [{ InstanceId: ids[0] }] })
       .resolvesOnce({ Instances: [{ InstanceId: ids[1] }] })
       .resolvesOnce({ Instances: [{ InstanceId: ids[2] }] });
+    // The load balancer describes the nodes it forwards to by their ids.
+    ec2Mock.on(DescribeInstancesCommand, { InstanceIds: ids }).resolves(running);
     ec2Mock.on(DescribeInstanceStatusCommand).resolves({
       InstanceStatuses: ids.map((id) => ({
         InstanceId: id,
@@ -221,6 +244,7 @@ describe('a whole deployment and teardown', () => {
       await expect(aws.commandStatus(deployment, command)).resolves.toEqual({ state: 'done' });
     }
     await aws.verify(deployment, nodes);
+    await expect(aws.ensureEndpoint(deployment, nodes)).resolves.toEqual({ host: BALANCER_DNS, port: 5432 });
     await expect(aws.health(deployment, nodes)).resolves.toEqual(
       nodes.map((ref) => ({
         name: ref.name,
@@ -239,6 +263,12 @@ describe('a whole deployment and teardown', () => {
     expect(nodes.map((ref) => ref.nodeId)).toEqual(ids);
     expect(inputs(ec2Mock.commandCalls(RunInstancesCommand)).map((input) => input.IamInstanceProfile)).toEqual(ids.map(() => ({ Name: PROFILE })));
     expect(iamMock.commandCalls(DeleteRoleCommand)).toHaveLength(1);
+    expect(inputs(elbMock.commandCalls(RegisterTargetsCommand)).map((input) => input.Targets)).toEqual([
+      ids.map((Id) => ({ Id })),
+      ids.map((Id) => ({ Id })),
+    ]);
+    expect(inputs(elbMock.commandCalls(DeleteLoadBalancerCommand))).toEqual([{ LoadBalancerArn: BALANCER_ARN }]);
+    expect(inputs(ec2Mock.commandCalls(DeleteSecurityGroupCommand))).toEqual([{ GroupId: GROUP_ID }, { GroupId: ENDPOINT_GROUP_ID }]);
   });
 });
 

@@ -11,6 +11,18 @@ import {
   PutRolePolicyCommand,
   RemoveRoleFromInstanceProfileCommand,
 } from '@aws-sdk/client-iam';
+import {
+  CreateListenerCommand,
+  CreateLoadBalancerCommand,
+  CreateTargetGroupCommand,
+  DeregisterTargetsCommand,
+  DescribeLoadBalancersCommand,
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+  ElasticLoadBalancingV2ServiceException,
+  ModifyTargetGroupAttributesCommand,
+  RegisterTargetsCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
@@ -33,6 +45,7 @@ export const ssmMock = mockClient(SSMClient);
 export const stsMock = mockClient(STSClient);
 export const s3Mock = mockClient(S3Client);
 export const iamMock = mockClient(IAMClient);
+export const elbMock = mockClient(ElasticLoadBalancingV2Client);
 
 export const ACCOUNT: AccountConnection = {
   roleArn: 'arn:aws:iam::123456789012:role/CloudSeedDeploy',
@@ -91,6 +104,19 @@ export const AWS_ACTIONS_PROVEN = {
     'iam:DeleteInstanceProfile',
   ],
   backups: ['s3:GetObject', 's3:DeleteObject'],
+  endpoint: [
+    'elasticloadbalancing:DescribeLoadBalancers',
+    'elasticloadbalancing:DescribeTargetGroups',
+    'elasticloadbalancing:DescribeTargetHealth',
+    'elasticloadbalancing:CreateLoadBalancer',
+    'elasticloadbalancing:CreateTargetGroup',
+    'elasticloadbalancing:ModifyTargetGroupAttributes',
+    'elasticloadbalancing:CreateListener',
+    'elasticloadbalancing:RegisterTargets',
+    'elasticloadbalancing:DeregisterTargets',
+    'elasticloadbalancing:DeleteLoadBalancer',
+    'elasticloadbalancing:DeleteTargetGroup',
+  ],
 } as const satisfies Record<string, readonly AwsProviderAction[]>;
 
 /** A one-component plan for AWS (the component `db`), as cs-json. */
@@ -140,6 +166,7 @@ export function provider(options: Partial<AwsProviderOptions> = {}): AwsProvider
     sts: new STSClient({ region: 'us-east-1' }),
     clientsFor: (account) => ({
       ec2: new EC2Client({ region: account.region }),
+      elb: new ElasticLoadBalancingV2Client({ region: account.region }),
       ssm: new SSMClient({ region: account.region }),
       iam: new IAMClient({ region: account.region }),
       s3: (region) => new S3Client({ region }),
@@ -151,6 +178,10 @@ export function provider(options: Partial<AwsProviderOptions> = {}): AwsProvider
 
 export function ec2Error(code: string, message = `${code} (mocked)`): EC2ServiceException {
   return new EC2ServiceException({ name: code, $fault: 'client', $metadata: { httpStatusCode: 400 }, message });
+}
+
+export function elbError(code: string, message = `${code} (mocked)`): ElasticLoadBalancingV2ServiceException {
+  return new ElasticLoadBalancingV2ServiceException({ name: code, $fault: 'client', $metadata: { httpStatusCode: 400 }, message });
 }
 
 export function iamError(code: string, message = `${code} (mocked)`): IAMServiceException {
@@ -183,6 +214,8 @@ export function instance(id: string, nodeName: string, state: string, extra: Par
     InstanceType: 't4g.medium',
     Architecture: 'arm64',
     RootDeviceName: '/dev/xvda',
+    SubnetId: 'subnet-1',
+    VpcId: 'vpc-1',
     State: { Name: state as 'running' },
     Tags: [...BASE_TAGS, { Key: 'cloudseed:node', Value: nodeName }],
     ...extra,
@@ -201,6 +234,28 @@ export function rootVolume(instanceId: string, size: number): Volume {
 
 export function volumeId(instanceId: string): string {
   return `vol-${instanceId.slice(2)}`;
+}
+
+/** A Patroni cluster's load balancer, its group and target group, as AWS names them. */
+export const ENDPOINT_GROUP_ID = 'sg-0fedcba9876543210';
+export const ENDPOINT_NAME = 'cs-5d44d2a6628747b5bac226cd';
+export const BALANCER_ARN = `arn:aws:elasticloadbalancing:eu-central-1:123456789012:loadbalancer/net/${ENDPOINT_NAME}/50dc6c495c0c9188`;
+export const TARGET_GROUP_ARN = `arn:aws:elasticloadbalancing:eu-central-1:123456789012:targetgroup/${ENDPOINT_NAME}/73e2d6bc24d8a067`;
+export const BALANCER_DNS = `${ENDPOINT_NAME}-50dc6c495c0c9188.elb.eu-central-1.amazonaws.com`;
+
+/**
+ * The load balancer of a Patroni cluster can be made or exists (ELB's create calls return what
+ * exists when the settings are equal), with `registered` instances in its target group.
+ */
+export function balancerReady(registered: readonly string[] = []): void {
+  elbMock.on(CreateLoadBalancerCommand).resolves({ LoadBalancers: [{ LoadBalancerArn: BALANCER_ARN, DNSName: BALANCER_DNS }] });
+  elbMock.on(DescribeLoadBalancersCommand).resolves({ LoadBalancers: [{ LoadBalancerArn: BALANCER_ARN, DNSName: BALANCER_DNS }] });
+  elbMock.on(CreateTargetGroupCommand).resolves({ TargetGroups: [{ TargetGroupArn: TARGET_GROUP_ARN }] });
+  elbMock.on(ModifyTargetGroupAttributesCommand).resolves({});
+  elbMock.on(CreateListenerCommand).resolves({});
+  elbMock.on(DescribeTargetHealthCommand).resolves({ TargetHealthDescriptions: registered.map((Id) => ({ Target: { Id, Port: 5432 } })) });
+  elbMock.on(RegisterTargetsCommand).resolves({});
+  elbMock.on(DeregisterTargetsCommand).resolves({});
 }
 
 export function reservations(...instances: Instance[]) {
@@ -223,6 +278,7 @@ export function sentActions(): string[] {
     ...stsMock.calls().map((call) => ({ call, service: 'sts' })),
     ...s3Mock.calls().map((call) => ({ call, service: 's3' })),
     ...iamMock.calls().map((call) => ({ call, service: 'iam' })),
+    ...elbMock.calls().map((call) => ({ call, service: 'elasticloadbalancing' })),
   ];
   return calls
     .sort((a, b) => (a.call as unknown as { callId: number }).callId - (b.call as unknown as { callId: number }).callId)
@@ -251,11 +307,13 @@ export function mockAws(): void {
     stsMock.reset();
     s3Mock.reset();
     iamMock.reset();
+    elbMock.reset();
     ec2Mock.onAnyCommand().rejects(new Error('unexpected EC2 command'));
     ssmMock.onAnyCommand().rejects(new Error('unexpected SSM command'));
     stsMock.onAnyCommand().rejects(new Error('unexpected STS command'));
     s3Mock.onAnyCommand().rejects(new Error('unexpected S3 command'));
     iamMock.onAnyCommand().rejects(new Error('unexpected IAM command'));
+    elbMock.onAnyCommand().rejects(new Error('unexpected Elastic Load Balancing command'));
     stsMock.on(AssumeRoleCommand).callsFake(() => ({
       Credentials: { AccessKeyId: 'ASIAEXAMPLE', SecretAccessKey: 'secret', SessionToken: 'token', Expiration: new Date(time.now + 900_000) },
     }));

@@ -13,6 +13,8 @@ export interface ConnectionEndpoint {
    * session attributes ask for, so it reaches the new leader after a failover unchanged.
    */
   readonly members?: readonly { readonly host: string; readonly port: number }[];
+  /** A load balancer that always forwards to the leader (AWS Patroni clusters, reachable inside the VPC). */
+  readonly loadBalancer?: { readonly host: string; readonly port: number };
 }
 
 /** `read-write` finds the leader; `prefer-standby` spreads reads to replicas and falls back to the leader. */
@@ -42,4 +44,11 @@ export function membersOf(
     host,
     port,
   }));
+}
+
+/** The connection string through a cluster's load balancer: one host, the leader behind it. */
+export function loadBalancerUri(endpoint: ConnectionEndpoint, planId: string, password?: string): string | undefined {
+  const balancer = endpoint.loadBalancer;
+  if (!balancer) return undefined;
+  return connectionUri({ host: balancer.host, port: balancer.port, database: endpoint.database, username: endpoint.username }, planId, password);
 }

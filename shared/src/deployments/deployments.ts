@@ -36,6 +36,8 @@ export interface DeployedComponent {
   readonly nodes: readonly DeployedNode[];
   readonly databaseName: string;
   readonly username: string;
+  /** A cluster's load balancer, which always forwards to the leader (AWS Patroni clusters; inside the VPC). */
+  readonly endpoint?: { readonly host: string; readonly port: number };
 }
 
 export interface Failure {

@@ -76,6 +76,17 @@ export interface AwsComponent {
     readonly etcdClientPort: number;
     readonly etcdPeerPort: number;
   };
+  /**
+   * Patroni clusters: one address for clients inside the VPC, an internal Network Load Balancer
+   * that forwards PostgreSQL's port to whichever node Patroni's `/primary` says leads. Its own
+   * security group admits the plan's allowed networks; the nodes admit it.
+   */
+  readonly endpoint?: {
+    readonly port: number;
+    readonly securityGroup: { readonly GroupName: string; readonly Description: string; readonly IpPermissions: readonly unknown[] };
+    readonly healthCheck: ClusterEndpointHealthCheck;
+    readonly tags: readonly Tag[];
+  };
   readonly postgres: {
     readonly major: number;
     readonly port: number;
@@ -98,6 +109,33 @@ export interface AwsComponent {
   };
   readonly cost: CostEstimate;
 }
+
+/** The target group's health check: Patroni answers 200 on `/primary` only on the leader. */
+export interface ClusterEndpointHealthCheck {
+  readonly HealthCheckProtocol: 'HTTP';
+  readonly HealthCheckPort: string;
+  readonly HealthCheckPath: string;
+  readonly HealthCheckIntervalSeconds: number;
+  readonly HealthCheckTimeoutSeconds: number;
+  readonly HealthyThresholdCount: number;
+  readonly UnhealthyThresholdCount: number;
+  readonly Matcher: { readonly HttpCode: string };
+}
+
+/**
+ * Five-second checks, two to change state: the load balancer follows a new leader about ten
+ * seconds after Patroni promotes it (the multi-host URI follows at once).
+ */
+export const CLUSTER_ENDPOINT_HEALTH_CHECK: ClusterEndpointHealthCheck = {
+  HealthCheckProtocol: 'HTTP',
+  HealthCheckPort: String(PATRONI_REST_PORT),
+  HealthCheckPath: '/primary',
+  HealthCheckIntervalSeconds: 5,
+  HealthCheckTimeoutSeconds: 2,
+  HealthyThresholdCount: 2,
+  UnhealthyThresholdCount: 2,
+  Matcher: { HttpCode: '200' },
+};
 
 export interface AwsJson {
   readonly apiVersion: typeof AWS_JSON_VERSION;
@@ -177,7 +215,7 @@ export function renderAwsComponent(component: Component, { planId, planName, reg
     nodes,
     securityGroup: {
       GroupName: `cloudseed-${planId}-${component.id}`,
-      Description: `CloudSeed ${planName}/${component.id}: PostgreSQL from the plan's allowed networks only`,
+      Description: `CloudSeed ${planName}/${component.id}: PostgreSQL from the plan allowed networks only`,
       IpPermissions: ingressRules(component),
       replicationBetweenNodes: clustered,
       tags: [...baseTags, { Key: 'Name', Value: `${planName}/${component.id}` }],
@@ -216,6 +254,16 @@ export function renderAwsComponent(component: Component, { planId, planName, reg
             rewindPasswordParameter: rewindPasswordParameterFor(passwordParameter),
             etcdClientPort: ETCD_CLIENT_PORT,
             etcdPeerPort: ETCD_PEER_PORT,
+          },
+          endpoint: {
+            port: POSTGRES_PORT,
+            securityGroup: {
+              GroupName: `cloudseed-${planId}-${component.id}-endpoint`,
+              Description: `CloudSeed ${planName}/${component.id} load balancer: PostgreSQL from the plan allowed networks only`,
+              IpPermissions: ingressRules(component),
+            },
+            healthCheck: CLUSTER_ENDPOINT_HEALTH_CHECK,
+            tags: [...baseTags, { Key: 'Name', Value: `${planName}/${component.id}` }],
           },
         }
       : {}),

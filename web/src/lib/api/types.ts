@@ -83,6 +83,8 @@ export interface Deployment {
 export interface Credentials extends Endpoint {
   readonly password: string;
   readonly uri: string;
+  readonly readOnlyUri?: string;
+  readonly loadBalancerUri?: string;
   /** PEM of the plan's CA; `uri` expects it saved as `caFileName`. */
   readonly caCertificate: string;
   readonly caFileName: string;

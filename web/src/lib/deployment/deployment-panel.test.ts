@@ -155,6 +155,34 @@ describe('the Deployment panel', () => {
     expect(screen.getByRole('button', { name: 'Show password' })).toBeTruthy();
   });
 
+  it('names every member of a cluster for the leader, and the AWS load balancer as a second string with its own copy button', async () => {
+    const writeText = fakeClipboard();
+    const members = [
+      { host: '10.0.1.5', port: 5432 },
+      { host: '10.0.1.6', port: 5432 },
+      { host: '10.0.1.7', port: 5432 },
+    ];
+    const loadBalancer = { host: 'cs-0123456789abcdef01234567-1f2e3d4c5b6a7980.elb.eu-central-1.amazonaws.com', port: 5432 };
+    await mount(
+      fakeClient(runningDeployment({ endpoint: { host: '10.0.1.5', port: 5432, database: 'app', username: 'app', members, loadBalancer } })),
+    );
+
+    const ca = `sslmode=verify-full&sslrootcert=cloudseed-${PLAN_ID}-ca.crt`;
+    expect(screen.getByLabelText<HTMLInputElement>('Connection string').value).toBe(
+      `postgresql://app@10.0.1.5:5432,10.0.1.6:5432,10.0.1.7:5432/app?${ca}&target_session_attrs=read-write`,
+    );
+    const balancer = screen.getByLabelText<HTMLInputElement>('Through the load balancer, inside the VPC');
+    expect(balancer.value).toBe(`postgresql://app@${loadBalancer.host}:5432/app?${ca}`);
+    await fireEvent.click(screen.getByRole('button', { name: 'Copy load balancer connection string' }));
+    await settle();
+    expect(writeText).toHaveBeenCalledWith(balancer.value);
+  });
+
+  it('offers no load balancer string where there is none', async () => {
+    await mount(fakeClient());
+    expect(screen.queryByLabelText('Through the load balancer, inside the VPC')).toBeNull();
+  });
+
   it('lists a cluster’s nodes with role, address and health in words', async () => {
     await mount(
       fakeClient(

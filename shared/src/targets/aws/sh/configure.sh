@@ -2,7 +2,8 @@
 # Configures a node from the plan: tuning, TLS, pg_hba, the application role and database.
 # Idempotent: running it again converges. Clusters run the same script on every node; the provider
 # says which node it is through CLOUDSEED_NODE_ROLE (primary | replica), CLOUDSEED_PRIMARY_HOST
-# (replicas) and CLOUDSEED_REPLICA_HOSTS (primary; space-separated), known only once the instances run.
+# (replicas) and CLOUDSEED_REPLICA_HOSTS (primary; space-separated), known only once the instances run,
+# and a Patroni cluster's nodes also the load balancer's DNS name, CLOUDSEED_ENDPOINT_HOST.
 # From the header: PG_BIN, DATA_DIR, CONF_DIR, SERVICE, REGION, PASSWORD_PARAMETER, CA_PARAMETER,
 # CA_CERT, DB_NAME, DB_USER, PGOPTIONS, PASSWORD_SHAPE, SCRAM_VERIFIER_PY, POSTGRESQL_CONF, PG_HBA,
 # PG_IDENT, INCLUDE_LINE, CLUSTERED (non-empty for a cluster) and, for a cluster, REPLICATION_USER,
@@ -96,7 +97,9 @@ is_ipv4 "$PRIVATE_IP" || { echo "the instance metadata service gave no private I
 SANS="DNS:localhost,IP:127.0.0.1,IP:$PRIVATE_IP"
 PUBLIC_IP="$(imds public-ipv4)"
 if is_ipv4 "$PUBLIC_IP"; then SANS+=",IP:$PUBLIC_IP"; fi
-for name in "$(imds local-hostname)" "$(imds public-hostname)"; do
+# A Patroni cluster's load balancer forwards clients to whichever node leads: every node's
+# certificate names it.
+for name in "$(imds local-hostname)" "$(imds public-hostname)" "${CLOUDSEED_ENDPOINT_HOST:-}"; do
   if [[ "$name" =~ ^[A-Za-z0-9.-]+$ ]]; then SANS+=",DNS:$name"; fi
 done
 CERT="$SERVER_CERT"
