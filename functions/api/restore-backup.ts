@@ -4,8 +4,7 @@ import { authedRoute } from '../lib/authed-route.ts';
 import { backups } from '../lib/backups.ts';
 import { deploys } from '../lib/deploys.ts';
 import { json } from '../lib/http.ts';
-import { deployments, plans } from '../lib/plans.ts';
-import { refuseRestoreUnderPatroni } from '../lib/recovery.ts';
+import { plans } from '../lib/plans.ts';
 import { badRequest } from '../lib/problems.ts';
 import { quotas } from '../lib/usage.ts';
 
@@ -32,8 +31,6 @@ export const handler = authedRoute(
     if (!record) throw new NotFound(`There is no backup ${backupId}.`);
     if (record.status !== 'succeeded') throw new Conflict(`Backup ${backupId} did not complete; choose another one.`);
     const kind = kindOf(record) === 'physical' ? 'backup' : 'logical';
-    const deployment = await deployments.get(user.sub, plan.id);
-    if (kind === 'backup' && deployment) refuseRestoreUnderPatroni(deployment, record.componentId);
     await quotas.startBackup(user.sub, () => deploys.restore(user.sub, plan.id, { kind, componentId: record.componentId, backupId }));
     return json(202, { status: 'restoring', backupId }, { location: `/v1/plan/${plan.id}/deployment` });
   },

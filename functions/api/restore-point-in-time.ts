@@ -4,7 +4,7 @@ import { deploys } from '../lib/deploys.ts';
 import { json } from '../lib/http.ts';
 import { plans } from '../lib/plans.ts';
 import { badRequest } from '../lib/problems.ts';
-import { recoveryWindowOf, refuseRestoreUnderPatroni } from '../lib/recovery.ts';
+import { recoveryWindowOf } from '../lib/recovery.ts';
 import { quotas } from '../lib/usage.ts';
 
 const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,6})?)?(Z|[+-]\d\d:\d\d)$/;
@@ -18,8 +18,7 @@ export const handler = authedRoute(
   async ({ user, params, query, body }) => {
     const targetTime = parseRequest(body);
     const plan = await plans.get(user.sub, params.id ?? '');
-    const { componentId, window, deployment } = await recoveryWindowOf(user.sub, plan.id, query.component);
-    refuseRestoreUnderPatroni(deployment, componentId);
+    const { componentId, window } = await recoveryWindowOf(user.sub, plan.id, query.component);
     if (!window) {
       throw badRequest('There is nothing to restore to yet: the recovery window opens with the first backup.', [
         { path: '/targetTime', message: 'is outside the recovery window: the database has no backup yet' },

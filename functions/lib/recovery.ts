@@ -1,6 +1,5 @@
 import { componentById, databaseComponent } from '@cloudseed/shared/cs-json/components';
 import { Conflict } from '@cloudseed/shared/errors';
-import { usesPatroni } from '@cloudseed/shared/targets/aws/patroni';
 import type { DeploymentRecord } from '@cloudseed/shared';
 import { ProviderError } from '../providers/errors.ts';
 import { providerFor } from '../providers/index.ts';
@@ -35,18 +34,5 @@ export async function recoveryWindowOf(ownerId: string, planId: string, componen
   } catch (error) {
     if (error instanceof ProviderError) throw new Conflict(`The recovery window cannot be read now: ${error.message}`);
     throw error;
-  }
-}
-
-/**
- * An in-place physical restore of an AWS cluster that fails over by itself (Patroni) is not built
- * yet: refused here, before anything starts, rather than by the restore workflow with the plan red.
- */
-export function refuseRestoreUnderPatroni(deployment: Pick<DeploymentRecord, 'spec'>, componentId: string): void {
-  const component = deployment.spec.components.find((candidate) => candidate.id === componentId);
-  if (deployment.spec.target.cloud === 'aws' && component?.type === 'postgres' && usesPatroni(component)) {
-    throw new Conflict(
-      'Restoring a physical backup or a point in time in place is not available yet for an AWS cluster that fails over by itself (2 or more replicas); a logical export can be restored.',
-    );
   }
 }

@@ -265,7 +265,8 @@ describe('install and configure scripts of a Patroni cluster', () => {
     expect(missing.status).not.toBe(0);
     expect(missing.stderr).toContain('the leader did not list db-1 in the failsafe key within 60 s');
     expect(configure).toContain('  if [ -n "$PATRONI" ]; then wait_in_failsafe; fi\n  echo "PostgreSQL replica configured');
-  });
+    // The refusal runs the wait's 60 rounds, each a python3 process: seconds on a busy machine.
+  }, 60_000);
 
   it('reads every password on the node from Parameter Store and creates the rewind role with only its grants', () => {
     const { configure } = scripts('amazon-linux', '2023', '17');

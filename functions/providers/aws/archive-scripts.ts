@@ -57,6 +57,11 @@ export interface RestoreToPointInput extends ArchiveScriptInput {
   /** Absolute: where the server writes its log, for a failure's reason. */
   readonly logDir: string;
   readonly target: { readonly type: 'time' | 'name'; readonly target: string; readonly set: string };
+  /**
+   * A Patroni cluster's leader, with Patroni stopped on every node: the cluster is forgotten in
+   * etcd first (patroni-forget.sh), so the restored server's Patroni forms it anew.
+   */
+  readonly forget?: { readonly etcdClientPort: number; readonly request: string };
 }
 
 function scriptValues(task: string, input: ArchiveScriptInput, key: string, values: ShellValues): ShellValues {
@@ -137,7 +142,8 @@ export function restoreToPointScript(input: RestoreToPointInput): string {
       PROMOTE_TIMEOUT_SECONDS: String(RECOVERY_SECONDS),
       HEARTBEAT_SQL,
       CLEAR_RECOVERY_SQL,
+      ...(input.forget ? { ETCD_CLIENT_PORT: String(input.forget.etcdClientPort), FORGET_REQUEST: input.forget.request } : {}),
     }),
-    ['archive-helpers.sh', 'backup-helpers.sh', 'archive-restore.sh'],
+    ['archive-helpers.sh', 'backup-helpers.sh', ...(input.forget ? ['patroni-forget.sh'] : []), 'archive-restore.sh'],
   );
 }

@@ -8,12 +8,13 @@ import type { ArchiveBackupResult, NodeRef, RecoveryTarget, RecoveryWindow, Tabl
 import { PermanentError } from '../errors.ts';
 import { archiveBackupReport, archiveValidationReport, recoveryWindowReport, restoredTimeline } from './archive-results.ts';
 import { archiveBackupScript, archiveValidateScript, recoveryWindowScript, restoreToPointScript } from './archive-scripts.ts';
-import type { ArchiveScriptInput } from './archive-scripts.ts';
+import type { ArchiveScriptInput, RestoreToPointInput } from './archive-scripts.ts';
 import { resultOf, restoredFingerprints } from './backup-results.ts';
 import { readObject, runOnNode } from './backups.ts';
 import type { AwsContext } from './clients.ts';
 import { privateAddressOf } from './commands.ts';
 import { instanceIds, nodeLabel } from './instances.ts';
+import type { ScriptEnvironment } from './run-command.ts';
 import { accountOf } from './target.ts';
 
 // Continuous archiving on AWS: every node archives its WAL with pgBackRest to the plan's repository
@@ -111,7 +112,16 @@ export async function recoveryWindow(context: AwsContext, primary: NodeRef): Pro
   return { earliest, latest: report.latest };
 }
 
-export async function restoreToPoint(context: AwsContext, primary: NodeRef, recoveryTarget: RecoveryTarget): Promise<void> {
+/**
+ * Restores `primary` in place. `patroni`: a Patroni cluster's leader, Patroni stopped on every
+ * node; the script forgets the cluster in etcd (its members at `etcdHosts`) before it restores.
+ */
+export async function restoreToPoint(
+  context: AwsContext,
+  primary: NodeRef,
+  recoveryTarget: RecoveryTarget,
+  patroni?: { readonly forget: NonNullable<RestoreToPointInput['forget']>; readonly etcdHosts: readonly string[] },
+): Promise<void> {
   const input = archiveInput(context, primary);
   const target = scriptTarget(recoveryTarget);
   const image = imageOf(context);
@@ -119,8 +129,15 @@ export async function restoreToPoint(context: AwsContext, primary: NodeRef, reco
   const dataDir = image.dataDir(context.component.postgres.major);
   const logDir = layout.logDirectory.startsWith('/') ? layout.logDirectory : `${dataDir}/${layout.logDirectory}`;
   const what = `the point-in-time restore of ${context.target.planId}/${context.component.id} to ${target.target} on ${nodeLabel(primary)}`;
-  const script = restoreToPointScript({ ...input, service: image.serviceName(context.component.postgres.major), logDir, target });
-  restoredTimeline(resultOf(await runOnNode(context, primary, 'point-in-time-restore', script), what), what);
+  const script = restoreToPointScript({
+    ...input,
+    service: image.serviceName(context.component.postgres.major),
+    logDir,
+    target,
+    ...(patroni ? { forget: patroni.forget } : {}),
+  });
+  const environment: ScriptEnvironment = patroni ? [['CLOUDSEED_ETCD_HOSTS', patroni.etcdHosts.join(' ')]] : [];
+  restoredTimeline(resultOf(await runOnNode(context, primary, 'point-in-time-restore', script, environment), what), what);
 }
 
 export async function rebuildReplicas(context: AwsContext, primary: NodeRef, replicas: readonly NodeRef[]): Promise<void> {

@@ -20,7 +20,7 @@ import type {
   Switchover,
   ValidationResult,
 } from '../provider.ts';
-import { PermanentError, TransientError } from '../errors.ts';
+import { TransientError } from '../errors.ts';
 import * as archive from './archive.ts';
 import * as backups from './backups.ts';
 import { defaultClients, realClock } from './clients.ts';
@@ -33,6 +33,7 @@ import type { ClientsFactory, Clock } from './credentials.ts';
 import { desiredIngress, endpointIngress } from './ingress.ts';
 import * as instances from './instances.ts';
 import * as network from './network.ts';
+import * as reform from './reform.ts';
 import * as secrets from './secrets.ts';
 import { accountOf, checkTags } from './target.ts';
 
@@ -183,13 +184,19 @@ export class AwsProvider implements Provider {
 
   async restoreToPoint(target: DeployTarget, primary: NodeRef, recoveryTarget: RecoveryTarget): Promise<void> {
     const context = this.#context(target);
-    refuseUnderPatroni(context.component, 'a point-in-time restore');
+    const { component } = context;
+    // Under Patroni the cluster is dissolved, its leader restored and the cluster formed again.
+    if (ha.isPatroniCluster(component)) return reform.restorePatroniCluster({ ...context, component }, primary, recoveryTarget);
     await archive.restoreToPoint(context, primary, recoveryTarget);
   }
 
   async rebuildReplicas(target: DeployTarget, primary: NodeRef, replicas: readonly NodeRef[]): Promise<void> {
     const context = this.#context(target);
-    refuseUnderPatroni(context.component, 'rebuilding replicas');
+    const { component } = context;
+    if (ha.isPatroniCluster(component)) {
+      const patroniContext = { ...context, component };
+      return reform.rebuildPatroniReplicas(patroniContext, await ha.leaderNode(patroniContext), replicas);
+    }
     await archive.rebuildReplicas(context, primary, replicas);
   }
 
@@ -218,14 +225,4 @@ export class AwsProvider implements Provider {
 function writerOf(context: AwsContext, primary: NodeRef): Promise<NodeRef> {
   const { component } = context;
   return ha.isPatroniCluster(component) ? ha.leaderNode({ ...context, component }) : Promise.resolve(primary);
-}
-
-/**
- * A Patroni cluster's restore must stop Patroni on every node, restore the leader and let Patroni
- * clone the replicas (as the local cloud's #dissolveCluster and #reformCluster do); the scripts for
- * a streaming pair would instead restart a server Patroni manages behind its back.
- */
-function refuseUnderPatroni(component: AwsComponent, what: string): void {
-  if (ha.isPatroniCluster(component))
-    throw new PermanentError(`${what} of a cluster that fails over by itself (Patroni) is not supported on AWS yet; it is on the local cloud`);
 }

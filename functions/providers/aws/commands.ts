@@ -16,7 +16,7 @@ import { accountOf, isCluster } from './target.ts';
 // instances. A node's channel is ready when its instance runs and its SSM agent is online.
 
 const RUN_SHELL_SCRIPT = 'AWS-RunShellScript';
-const COMMAND_TIMEOUT_SECONDS: Record<CommandKind, number> = { install: 1800, configure: 600 };
+export const COMMAND_TIMEOUT_SECONDS: Record<CommandKind, number> = { install: 1800, configure: 600 };
 const VERIFY_TIMEOUT_SECONDS = 60;
 const VERIFY_POLL_MS = 3_000;
 const VERIFY_POLLS = 20;
@@ -139,7 +139,8 @@ async function agentPingStatus(ssm: SSMClient, ids: string[]): Promise<Map<strin
  * replicas (primary). Under Patroni every node may lead, so each is given every member's address,
  * its name (Patroni's member name), the three etcd members' addresses and which of them it runs.
  */
-async function clusterEnvironments(
+/** What configure is told on each node of a cluster: its role, its peers' private addresses and, under Patroni, etcd's and the load balancer's. */
+export async function clusterEnvironments(
   component: AwsComponent,
   ec2: EC2Client,
   nodes: readonly NodeRef[],

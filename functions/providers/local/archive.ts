@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   baseBackupFor,
   CLEAR_RECOVERY_SQL,
@@ -160,13 +161,26 @@ export async function removeStanza(repository: ArchiveRepository, planId: string
 /** pgBackRest's info status codes for a stanza that is not there (yet): no stanza path, no stanza data. */
 const MISSING_STANZA = new Set([1, 3]);
 
+/** stanza-create found the archive lock held (pgBackRest's LockAcquireError). */
+const LOCK_BUSY = /unable to acquire lock/;
+const STANZA_ATTEMPTS = 10;
+const STANZA_RETRY_MS = 1_000;
+
 /**
  * Creates the stanza when it is not there. Only then: stanza-create takes the archive lock, which
- * the asynchronous archive-push of a running server holds whenever it is pushing.
+ * the asynchronous archive-push of a running server holds whenever it is pushing (it retries a
+ * segment it could not push yet): a busy lock is waited out, a second at a time.
  */
 export async function ensureStanza(archive: Archive): Promise<void> {
-  if (!MISSING_STANZA.has((await stanzaInfo(archive)).status.code)) return;
-  await pgbackrestChecked(archive, `creating pgBackRest stanza ${archive.stanza}`, ['stanza-create']);
+  for (let attempt = 1; ; attempt += 1) {
+    if (!MISSING_STANZA.has((await stanzaInfo(archive)).status.code)) return;
+    const result = await pgbackrest(archive, ['stanza-create']);
+    if (result.code === 0) return;
+    const failure = pgbackrestFailure(result);
+    if (!LOCK_BUSY.test(failure) || attempt === STANZA_ATTEMPTS)
+      throw new PermanentError(`creating pgBackRest stanza ${archive.stanza} failed: ${failure}`);
+    await delay(STANZA_RETRY_MS);
+  }
 }
 
 /**

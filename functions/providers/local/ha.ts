@@ -1,6 +1,6 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DCS_NAMESPACE, ETCD_MEMBERS, etcdArguments, parseClusterState } from '@cloudseed/shared/postgres/patroni';
+import { DCS_NAMESPACE, ETCD_MEMBERS, etcdArguments, forgetClusterRequest, parseClusterState } from '@cloudseed/shared/postgres/patroni';
 import type { ClusterState, EtcdMember } from '@cloudseed/shared/postgres/patroni';
 import { PermanentError, TransientError } from '../errors.ts';
 import { daemonPid, startDaemon, stopDaemon } from './daemon.ts';
@@ -113,9 +113,7 @@ export async function listDcsDirs(home: string): Promise<string[]> {
 
 /** Forgets the cluster in etcd (leader lock, members, history): Patroni then adopts the next data directory it is given as new. */
 export async function forgetCluster(record: DcsRecord): Promise<void> {
-  const prefix = `${DCS_NAMESPACE}${record.scope}/`;
-  const rangeEnd = `${prefix.slice(0, -1)}${String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)}`;
-  const body = JSON.stringify({ key: base64(prefix), range_end: base64(rangeEnd) });
+  const body = JSON.stringify(forgetClusterRequest(record.scope));
   for (const member of record.members) {
     const answer = await request(`http://127.0.0.1:${member.client.port}/v3/kv/deleterange`, { method: 'POST', body }).catch(() => undefined);
     if (answer?.status === 200) return;

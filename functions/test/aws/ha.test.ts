@@ -8,7 +8,10 @@ import {
 } from '@aws-sdk/client-ec2';
 import { DescribeLoadBalancersCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { GetCommandInvocationCommand, PutParameterCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { restoreToPointScript } from '../../providers/aws/archive-scripts.ts';
+import { dissolveScript } from '../../providers/aws/reform.ts';
 import { PermanentError, TransientError } from '../../providers/errors.ts';
 import { clusterStateScript, isPatroniCluster, switchoverScript } from '../../providers/aws/ha.ts';
 import { shellCommands } from '../../providers/aws/run-command.ts';
@@ -375,13 +378,129 @@ describe('backups of a Patroni cluster', () => {
 });
 
 describe('restores of a Patroni cluster', () => {
-  it('are refused before anything is sent, until they can dissolve and re-form the cluster', async () => {
-    await expect(provider().restoreToPoint(target(haCluster), nodes[0]!, { type: 'latest' } as never)).rejects.toThrow(PermanentError);
-    await expect(provider().rebuildReplicas(target(haCluster), nodes[0]!, nodes.slice(1))).rejects.toThrow(
-      'rebuilding replicas of a cluster that fails over by itself (Patroni) is not supported on AWS yet; it is on the local cloud',
+  /** Every command gets an id naming its label and instance; what each answers is `answers[label]`. */
+  function commandsAnswer(answers: Record<string, { Status: string; StandardOutputContent?: string; StandardErrorContent?: string }>) {
+    ssmMock.on(SendCommandCommand).callsFake((input: { Comment: string; InstanceIds: string[] }) => ({
+      Command: { CommandId: `${input.Comment.split(' ').at(-1)}@${input.InstanceIds.join(',')}` },
+    }));
+    ssmMock.on(GetCommandInvocationCommand).callsFake((input: { CommandId: string }) => {
+      const answer = answers[input.CommandId.split('@')[0]!];
+      if (!answer) throw new Error(`no answer for ${input.CommandId}`);
+      return answer;
+    });
+  }
+  const sentLabels = () =>
+    inputs(ssmMock.commandCalls(SendCommandCommand)).map((input) => `${input.Comment!.split(' ').at(-1)} ${input.InstanceIds!.join(',')}`);
+  const sentTo = (label: string, id: string) =>
+    inputs(ssmMock.commandCalls(SendCommandCommand)).find((input) => input.Comment!.endsWith(` ${label}`) && input.InstanceIds![0] === id)!;
+  const restored = { Status: 'Success', StandardOutputContent: 'CLOUDSEED_RESULT {"status":"restored","timeline":3}\n' };
+  const ok = { Status: 'Success', StandardOutputContent: '' };
+  const etcd = "CLOUDSEED_ETCD_HOSTS='172.31.5.10 172.31.5.11 172.31.5.12'";
+
+  it("dissolve the cluster, forget it in etcd and restore its leader, then form it again from the leader's restored data", async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(running);
+    balancerReady();
+    commandsAnswer({
+      'cluster-state': { Status: 'Success', StandardOutputContent: clusterAnswer() },
+      dissolve: ok,
+      'point-in-time-restore': restored,
+      configure: ok,
+    });
+
+    await provider().restoreToPoint(target(haCluster), nodes[0]!, { kind: 'time', time: '2030-01-01T01:30:00.000Z' });
+
+    // db-1 leads (it took over since the deploy): it is the one restored.
+    expect(sentLabels()).toEqual([
+      `cluster-state ${ids.join(',')}`,
+      `dissolve ${ids[0]}`,
+      `dissolve ${ids[1]}`,
+      `dissolve ${ids[2]}`,
+      `point-in-time-restore ${ids[1]}`,
+      `configure ${ids[1]}`,
+    ]);
+    const dissolve = decodedScript(sentTo('dissolve', ids[0]!).Parameters!['commands']!);
+    expect(dissolve).toContain('systemctl stop cloudseed-patroni.service');
+    expect(dissolve).toContain('rm -f "$PATRONI_DIR/adopted"');
+    const restore = sentTo('point-in-time-restore', ids[1]!).Parameters!['commands']!;
+    expect(restore.at(-1)).toBe(`${etcd} bash /root/cloudseed-point-in-time-restore.sh`);
+    const script = decodedScript(restore);
+    const prefix = Buffer.from('/cloudseed/p-1-db/').toString('base64');
+    const end = Buffer.from('/cloudseed/p-1-db0').toString('base64');
+    expect(script).toContain(`FORGET_REQUEST='{"key":"${prefix}","range_end":"${end}"}'`);
+    expect(script.indexOf('/v3/kv/deleterange')).toBeLessThan(script.indexOf('backrest restore'));
+    expect(sentTo('configure', ids[1]!).Parameters!['commands']!.at(-1)).toBe(
+      "CLOUDSEED_NODE_ROLE='primary' CLOUDSEED_NODE_NAME='db-1' CLOUDSEED_PRIMARY_HOST='172.31.5.11' CLOUDSEED_REPLICA_HOSTS='172.31.5.10 172.31.5.11 172.31.5.12' " +
+        `${etcd} CLOUDSEED_ETCD_MEMBER='1' CLOUDSEED_ENDPOINT_HOST='${BALANCER_DNS}' bash /root/cloudseed-configure.sh`,
     );
-    expect(ssmMock.calls()).toHaveLength(0);
-    expect(ec2Mock.calls()).toHaveLength(0);
+  });
+
+  it('send only shellcheck-clean scripts: the dissolve, and the restore that forgets the cluster first', () => {
+    const context = { component: patroniComponent } as Parameters<typeof dissolveScript>[0];
+    const restore = restoreToPointScript({
+      stanza: 'db',
+      database: 'app',
+      port: 5432,
+      binDir: '/usr/lib/postgresql/15/bin',
+      region: 'eu-central-1',
+      service: 'postgresql@15-main',
+      logDir: '/var/log/postgresql',
+      target: { type: 'time', target: '2030-01-01 01:30:00.000+00', set: '' },
+      forget: { etcdClientPort: 2379, request: '{"key":"L2Nsb3Vkc2VlZC9wLTEtZGIv","range_end":"L2Nsb3Vkc2VlZC9wLTEtZGIw"}' },
+    });
+    for (const script of [dissolveScript(context), restore]) {
+      const lint = spawnSync('shellcheck', ['-s', 'bash', '--severity=style', '-'], { input: script, encoding: 'utf8' });
+      expect(lint.error, 'shellcheck must be installed').toBeUndefined();
+      expect(lint.stdout).toBe('');
+      expect(lint.status).toBe(0);
+    }
+  });
+
+  it("restore the deployment's primary when no Patroni answers: a cluster that is down is what one restores", async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(running);
+    balancerReady();
+    commandsAnswer({ 'cluster-state': { Status: 'Failed' }, dissolve: ok, 'point-in-time-restore': restored, configure: ok });
+
+    await provider().restoreToPoint(target(haCluster), nodes[0]!, { kind: 'restore-point', name: 'cloudseed-bk-1', label: '20300101-000000F' });
+
+    expect(sentLabels().slice(-2)).toEqual([`point-in-time-restore ${ids[0]}`, `configure ${ids[0]}`]);
+  });
+
+  it('stop with the reason when the restore fails, and configure nothing', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(running);
+    balancerReady();
+    commandsAnswer({
+      'cluster-state': { Status: 'Success', StandardOutputContent: clusterAnswer() },
+      dissolve: ok,
+      'point-in-time-restore': {
+        Status: 'Failed',
+        StandardErrorContent: 'cloudseed point-in-time-restore: no etcd member of the cluster answered; nothing was restored',
+      },
+    });
+
+    await expect(provider().restoreToPoint(target(haCluster), nodes[0]!, { kind: 'time', time: '2030-01-01T01:30:00.000Z' })).rejects.toThrow(
+      /no etcd member of the cluster answered; nothing was restored/,
+    );
+    expect(sentLabels().filter((label) => label.startsWith('configure'))).toEqual([]);
+  });
+
+  it('rebuild every member but the leader as a new clone, whatever roles the deployment last recorded', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(running);
+    balancerReady();
+    commandsAnswer({ 'cluster-state': { Status: 'Success', StandardOutputContent: clusterAnswer() }, dissolve: ok, configure: ok });
+
+    // The deployment still says db-0 is the primary; Patroni says db-1 leads.
+    await provider().rebuildReplicas(target(haCluster), nodes[0]!, nodes.slice(1));
+
+    expect(sentLabels()).toEqual([
+      `cluster-state ${ids.join(',')}`,
+      `dissolve ${ids[0]}`,
+      `dissolve ${ids[2]}`,
+      `configure ${ids[0]}`,
+      `configure ${ids[2]}`,
+    ]);
+    expect(sentTo('configure', ids[2]!).Parameters!['commands']!.at(-1)).toContain(
+      "CLOUDSEED_NODE_ROLE='replica' CLOUDSEED_NODE_NAME='db-2' CLOUDSEED_PRIMARY_HOST='172.31.5.11'",
+    );
   });
 });
 

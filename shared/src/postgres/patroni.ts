@@ -18,6 +18,18 @@ export const ETCD_MEMBERS = 3;
 export const DCS_NAMESPACE = '/cloudseed/';
 
 /**
+ * etcd v3's `POST /v3/kv/deleterange` body that forgets one cluster: every key under the namespace
+ * and its scope (leader, members, config, initialize…). Patroni is stopped on every member first;
+ * the restored leader's Patroni then forms the cluster anew.
+ */
+export function forgetClusterRequest(scope: string): { readonly key: string; readonly range_end: string } {
+  const prefix = `${DCS_NAMESPACE}${scope}/`;
+  // The end of the range is the prefix with its last byte one higher: every key that starts with it.
+  const rangeEnd = `${prefix.slice(0, -1)}${String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)}`;
+  return { key: btoa(prefix), range_end: btoa(rangeEnd) };
+}
+
+/**
  * Settings every member must hold alike (Patroni keeps them in etcd and puts them on the postgres
  * command line, where they override postgresql.conf); the rest of the configuration is each node's.
  */

@@ -30,7 +30,7 @@ SQL
 }
 trap finish EXIT
 
-backrest stanza-create >"$WORK/stanza.out" 2>&1 || fail "pgbackrest stanza-create failed: $(tail_of "$WORK/stanza.out")"
+create_stanza "$WORK/stanza.out" || fail "pgbackrest stanza-create failed: $(tail_of "$WORK/stanza.out")"
 BEFORE="$(newest_label)" || fail "pgbackrest info failed"
 # A leader promoted moments ago has not written its new timeline into pg_control yet (the
 # checkpoint after a promotion runs in the background); pgBackRest refuses to back it up until then.

@@ -9,6 +9,16 @@ BUCKET="$(sed -n 's/^repo1-s3-bucket=//p' "$ARCHIVE_CONF_FILE" 2>/dev/null || tr
 require_repository() { [ -n "$BUCKET" ] || fail "$ARCHIVE_CONF_FILE names no repository: configure the node again"; }
 # pgBackRest as postgres, for the cluster's stanza.
 backrest() { runuser -u postgres -- pgbackrest --config="$ARCHIVE_CONF_FILE" --stanza="$STANZA" "$@"; }
+# Creates the stanza (there already is fine), its output in file $1. The running server's
+# asynchronous archive-push holds the archive lock while it pushes: a busy lock is waited out.
+create_stanza() {
+  local attempt
+  for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    if backrest stanza-create >"$1" 2>&1; then return 0; fi
+    grep -q 'unable to acquire lock' "$1" && [ "$attempt" -lt 10 ] || return 1
+    sleep 1
+  done
+}
 # `pgbackrest info` of the stanza as compact JSON, each backup with only what the provider reads
 # (backup $1 alone when given): the result line has to stay within what SSM keeps.
 stanza_info() {

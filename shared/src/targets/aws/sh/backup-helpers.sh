@@ -1,5 +1,4 @@
 # shellcheck shell=bash
-# shellcheck disable=SC2034 # OBJECT and WORK are for the files sent after this one
 # What the backup, validation and restore scripts share. A script prints exactly one line to standard
 # output, its result (report_status); everything else goes to standard error, and stays short, since
 # SSM keeps only the first 24,000 characters of standard output and the first 8,000 of standard error.
@@ -15,6 +14,7 @@ cd /
 # of the tenant's by name (admin-session.ts). runuser keeps the environment, and with it this.
 export PGPORT PGAPPNAME PGOPTIONS
 export PATH="$PG_BIN:$PATH"
+# shellcheck disable=SC2034 # for the files sent after this one
 OBJECT="$(object_url "$KEY")"
 # Standard output carries the result line alone (fd 3); anything else a command prints goes to standard error.
 exec 3>&1 1>&2

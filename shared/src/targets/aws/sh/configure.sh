@@ -263,7 +263,15 @@ CLOUDSEED_SQL
 } | run_sql -d postgres
 
 # The cluster's stanza in the repository; done already is fine. pgBackRest writes its messages to
-# standard output, which SSM would not show as the reason.
-runuser -u postgres -- pgbackrest --config="$ARCHIVE_CONF_FILE" --stanza="$STANZA" stanza-create 1>&2 \
-  || { echo "pgbackrest stanza-create failed (see above)" >&2; exit 1; }
+# standard output, which SSM would not show as the reason. The running server's asynchronous
+# archive-push holds the archive lock while it pushes: a busy lock is waited out.
+for attempt in 1 2 3 4 5 6 7 8 9 10; do
+  if STANZA_OUT="$(runuser -u postgres -- pgbackrest --config="$ARCHIVE_CONF_FILE" --stanza="$STANZA" stanza-create 2>&1)"; then break; fi
+  if [[ "$STANZA_OUT" != *'unable to acquire lock'* ]] || [ "$attempt" -eq 10 ]; then
+    printf '%s\n' "$STANZA_OUT" >&2
+    echo "pgbackrest stanza-create failed (see above)" >&2
+    exit 1
+  fi
+  sleep 1
+done
 echo "PostgreSQL configured"
