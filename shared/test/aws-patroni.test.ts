@@ -58,7 +58,7 @@ describe('which clusters run Patroni on AWS', () => {
 });
 
 describe('the load balancer of a Patroni cluster in aws-json', () => {
-  it("admits the plan's networks to PostgreSQL's port and checks Patroni's /primary every 5 s, two checks to change", () => {
+  it("admits the plan's networks to PostgreSQL's port, checks Patroni's /primary every 5 s, two checks to change, and is in the estimate", () => {
     const [ha] = renderAwsJson(plan({ mode: 'cluster', replicas: 2 }), { planId: 'p-1' }).components;
     expect(ha?.endpoint).toEqual({
       port: 5432,
@@ -92,7 +92,9 @@ describe('the load balancer of a Patroni cluster in aws-json', () => {
         { Key: 'Name', Value: 'orders/db' },
       ],
     });
+    expect(ha?.cost.loadBalancerUsd).toBe(16.43);
     expect(renderAwsJson(plan({ mode: 'cluster', replicas: 1 }), { planId: 'p-1' }).components[0]?.endpoint).toBeUndefined();
+    expect(renderAwsJson(plan({ mode: 'cluster', replicas: 1 }), { planId: 'p-1' }).components[0]?.cost.loadBalancerUsd).toBeUndefined();
     expect(renderAwsJson(plan({ mode: 'single', replicas: 0 }), { planId: 'p-1' }).components[0]?.endpoint).toBeUndefined();
   });
 

@@ -131,7 +131,14 @@ describe('renderAwsJson', () => {
       ['db-2', 'replica'],
     ]);
     expect(component.securityGroup.replicationBetweenNodes).toBe(true);
-    expect(component.cost).toEqual(monthlyCost(cheapestFit({ cpus: 2, memoryGiB: 16, architecture: 'arm64' })!, 100, 3));
+    // Three nodes fail over by themselves, behind a Network Load Balancer: 0.0225 × 730 = 16.425 → 16.43.
+    const nodes = monthlyCost(cheapestFit({ cpus: 2, memoryGiB: 16, architecture: 'arm64' })!, 100, 3);
+    expect(component.cost).toEqual({
+      ...nodes,
+      loadBalancerUsd: 16.43,
+      totalUsd: Math.round((nodes.totalUsd + 16.43) * 100) / 100,
+      basis: `${nodes.basis}, and a Network Load Balancer at $0.0225/h (capacity units not included)`,
+    });
   });
 
   it('carries the pgtune settings, the backup schedule and the password parameter name, never a password', () => {

@@ -5,6 +5,7 @@ import { renderNodeScript } from '@cloudseed/shared/targets/aws/scripts';
 import type { AwsComponent } from '@cloudseed/shared';
 import type { NodeHealth, NodeRef, Switchover } from '../provider.ts';
 import { PermanentError, TransientError } from '../errors.ts';
+import { membersHealth } from '../patroni-health.ts';
 import type { AwsContext } from './clients.ts';
 import { sendScript } from './commands.ts';
 import { awsErrorCode, call } from './errors.ts';
@@ -87,22 +88,7 @@ export async function leaderNode(context: AwsContext & { component: PatroniCompo
 
 /** Each node as Patroni sees it: its role now (the leader may have moved since the deploy), its state, timeline and lag. */
 export async function clusterHealth(context: AwsContext & { component: PatroniComponent }, nodes: readonly NodeRef[]): Promise<NodeHealth[]> {
-  const state = await clusterState(context, nodes);
-  return nodes.map((node): NodeHealth => {
-    const base = { name: node.name, role: node.role };
-    if (!state) return { ...base, healthy: false, detail: 'no Patroni of the cluster answers' };
-    const member = state.members.find((candidate) => candidate.name === node.name);
-    if (!member) return { ...base, healthy: false, detail: 'not a member of the cluster (Patroni is not running on it)' };
-    const role = member.role === 'leader' ? 'primary' : 'replica';
-    const ha = {
-      patroniRole: member.role,
-      state: member.state,
-      ...(member.timeline === undefined ? {} : { timeline: member.timeline }),
-      ...(member.lagBytes === undefined ? {} : { lagBytes: member.lagBytes }),
-    };
-    if (!isServing(member.state)) return { ...base, role, ha, healthy: false, detail: `Patroni says ${member.state}` };
-    return { ...base, role, ha, healthy: true };
-  });
+  return membersHealth(await clusterState(context, nodes), nodes);
 }
 
 /**

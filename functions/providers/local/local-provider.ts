@@ -27,6 +27,7 @@ import {
 import type { PlannedNode } from '@cloudseed/shared/postgres/nodes';
 import type { Component, ServerLayout } from '@cloudseed/shared';
 import { PermanentError, TransientError } from '../errors.ts';
+import { membersHealth } from '../patroni-health.ts';
 import type { ArchiveBackupType } from '@cloudseed/shared/postgres/pgbackrest';
 import type {
   ArchiveBackupResult,
@@ -809,24 +810,7 @@ export class LocalProvider implements Provider {
 
   async #clusterHealth(target: DeployTarget, refs: readonly NodeRef[]): Promise<NodeHealth[]> {
     const nodes = await this.#nodesOf(target);
-    const state = await clusterState(restPortsOf(nodes));
-    return refs.map((ref): NodeHealth => {
-      const base = { name: ref.name, role: ref.role };
-      if (!state) return { ...base, healthy: false, detail: 'no Patroni of the cluster answers' };
-      const member = state.members.find((candidate) => candidate.name === ref.name);
-      if (!member) return { ...base, healthy: false, detail: 'not a member of the cluster (Patroni is not running on it)' };
-      const role = member.role === 'leader' ? 'primary' : 'replica';
-      const ha = {
-        patroniRole: member.role,
-        state: member.state,
-        ...(member.timeline === undefined ? {} : { timeline: member.timeline }),
-        ...(member.lagBytes === undefined ? {} : { lagBytes: member.lagBytes }),
-      };
-      if (!isServing(member.state)) return { ...base, role, ha, healthy: false, detail: `Patroni says ${member.state}` };
-      if ((member.lagBytes ?? 0) > MAXIMUM_LAG_ON_FAILOVER)
-        return { ...base, role, ha, healthy: false, detail: `${Math.round((member.lagBytes ?? 0) / 1024 / 1024)} MiB behind the leader` };
-      return { ...base, role, ha, healthy: true };
-    });
+    return membersHealth(await clusterState(restPortsOf(nodes)), refs);
   }
 
   /** The cluster's node that serves writes now (Patroni's leader), which may not be node 0 after a failover. */

@@ -42,7 +42,6 @@ import {
   instance,
   itSentOnlyListedActions,
   mockAws,
-  node,
   nodeRoleRemovable,
   provider,
   reservations,
@@ -52,6 +51,9 @@ import {
   ssmMock,
   TARGET_GROUP_ARN,
   target,
+  HA_IDS,
+  haNodes,
+  haRunning,
 } from '../support/aws.ts';
 
 // A Patroni cluster on AWS has one address for clients inside the VPC: an internal Network Load
@@ -59,9 +61,9 @@ import {
 
 mockAws();
 
-const ids = ['i-0000000000000000a', 'i-0000000000000000b', 'i-0000000000000000c'];
-const nodes = [node('db-0', 'primary', ids[0]!), node('db-1', 'replica', ids[1]!), node('db-2', 'replica', ids[2]!)];
-const running = reservations(...ids.map((id, index) => instance(id, `db-${index}`, 'running', { PrivateIpAddress: `172.31.5.${10 + index}` })));
+const ids = [...HA_IDS];
+const nodes = haNodes();
+const running = haRunning();
 const endpointGroupLookup = { Filters: [{ Name: 'group-name', Values: ['cloudseed-p-1-db-endpoint'] }, ...COMPONENT_FILTERS] };
 const TAGS = [...BASE_TAGS, { Key: 'Name', Value: 'orders/db' }];
 

@@ -29,15 +29,15 @@ import {
   GROUP_ID,
   haCluster,
   inputs,
-  instance,
   itSentOnlyListedActions,
   mockAws,
-  node,
   provider,
   rendered,
-  reservations,
   ssmMock,
   target,
+  HA_IDS,
+  haNodes,
+  haRunning,
 } from '../support/aws.ts';
 
 // A cluster of three nodes on AWS runs Patroni and etcd: the network it needs, the secrets, how each
@@ -45,14 +45,14 @@ import {
 
 mockAws();
 
-const ids = ['i-0000000000000000a', 'i-0000000000000000b', 'i-0000000000000000c'];
-const nodes = [node('db-0', 'primary', ids[0]!), node('db-1', 'replica', ids[1]!), node('db-2', 'replica', ids[2]!)];
+const ids = [...HA_IDS];
+const nodes = haNodes();
 const patroniComponent = (() => {
   const component = rendered(haCluster);
   if (!isPatroniCluster(component)) throw new Error('a cluster of three nodes runs Patroni');
   return component;
 })();
-const running = reservations(...ids.map((id, index) => instance(id, `db-${index}`, 'running', { PrivateIpAddress: `172.31.5.${10 + index}` })));
+const running = haRunning();
 
 /** Patroni's GET /cluster answer: db-1 leads (after a failover), db-0 and db-2 stream with the given lags. */
 function clusterAnswer(lag0 = 0, lag2 = 2048, state2 = 'streaming') {
@@ -247,6 +247,19 @@ describe('health of a Patroni cluster', () => {
         detail: 'Patroni says starting',
         ha: { patroniRole: 'replica', state: 'starting', timeline: 2, lagBytes: 4096 },
       },
+    ]);
+  });
+
+  it('reports a replica more than 1 MiB behind the leader as unhealthy, as the local cloud does', async () => {
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-state' } });
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', StandardOutputContent: clusterAnswer(1024 * 1024, 5 * 1024 * 1024) });
+
+    const health = await provider().health(target(haCluster), nodes);
+
+    expect(health.map(({ name, healthy, detail }) => [name, healthy, detail])).toEqual([
+      ['db-0', true, undefined],
+      ['db-1', true, undefined],
+      ['db-2', false, '5 MiB behind the leader'],
     ]);
   });
 

@@ -258,6 +258,12 @@ export function balancerReady(registered: readonly string[] = []): void {
   elbMock.on(DeregisterTargetsCommand).resolves({});
 }
 
+/** A Patroni cluster's three instances as launched (db-0 was the deploy's primary), and EC2 describing them running at 172.31.5.10-12. */
+export const HA_IDS = ['i-0000000000000000a', 'i-0000000000000000b', 'i-0000000000000000c'] as const;
+export const haNodes = (): NodeRef[] => HA_IDS.map((id, index) => node(`db-${index}`, index === 0 ? 'primary' : 'replica', id));
+export const haRunning = () =>
+  reservations(...HA_IDS.map((id, index) => instance(id, `db-${index}`, 'running', { PrivateIpAddress: `172.31.5.${10 + index}` })));
+
 export function reservations(...instances: Instance[]) {
   return { Reservations: instances.length > 0 ? [{ Instances: instances }] : [] };
 }

@@ -1,6 +1,7 @@
 import type { Component } from '../../cs-json/schema.ts';
 import { nodeCount } from '../../postgres/nodes.ts';
-import { cheapestFit, findInstanceType, monthlyCost } from './instances.ts';
+import { cheapestFit, findInstanceType, monthlyCost, withLoadBalancer } from './instances.ts';
+import { usesPatroni } from './patroni.ts';
 import type { CostEstimate, InstanceType } from './instances.ts';
 
 // What a component costs on AWS, and which instance type it runs on: questions the editor asks in the
@@ -14,5 +15,7 @@ export function instanceTypeFor(component: Component): InstanceType {
 }
 
 export function componentCost(component: Component): CostEstimate {
-  return monthlyCost(instanceTypeFor(component), component.hardware.storage.sizeGiB, nodeCount(component));
+  const nodes = monthlyCost(instanceTypeFor(component), component.hardware.storage.sizeGiB, nodeCount(component));
+  // A cluster that fails over by itself has an internal Network Load Balancer in front of it.
+  return usesPatroni(component) ? withLoadBalancer(nodes) : nodes;
 }

@@ -152,10 +152,25 @@ function ranksBefore(a: InstanceType, b: InstanceType): boolean {
 export const HOURS_PER_MONTH = 730;
 // us-east-1 gp3 storage; the included 3000 IOPS / 125 MiB/s baseline costs nothing extra.
 export const GP3_USD_PER_GIB_MONTH = 0.08;
+// us-east-1 Network Load Balancer hour; its capacity units (traffic) come on top.
+export const NLB_USD_PER_HOUR = 0.0225;
+
+/** The estimate with a Network Load Balancer's hours added (a Patroni cluster's endpoint). */
+export function withLoadBalancer(estimate: CostEstimate): CostEstimate {
+  const loadBalancerUsd = cents(NLB_USD_PER_HOUR * HOURS_PER_MONTH);
+  return {
+    ...estimate,
+    loadBalancerUsd,
+    totalUsd: cents(estimate.totalUsd + loadBalancerUsd),
+    basis: `${estimate.basis}, and a Network Load Balancer at $${NLB_USD_PER_HOUR}/h (capacity units not included)`,
+  };
+}
 
 export interface CostEstimate {
   instanceUsd: number;
   storageUsd: number;
+  /** A cluster that fails over by itself: its internal Network Load Balancer's hours. */
+  loadBalancerUsd?: number;
   totalUsd: number;
   currency: 'USD';
   basis: string;

@@ -118,6 +118,18 @@ describe('the preview beside the editor', () => {
     expect(preview?.cost.totalUsd).toBeCloseTo((preview?.cost.instanceUsd ?? 0) + 20 * 0.08, 2);
   });
 
+  it('adds the load balancer of a cluster that fails over by itself to the cost, and only then', () => {
+    const { component } = draftWithOne();
+    component.db.topology = { mode: 'cluster', replicas: 2, synchronous: false };
+    const failover = previewOf(component);
+    component.db.topology = { mode: 'cluster', replicas: 1, synchronous: false };
+    const streaming = previewOf(component);
+
+    expect(failover?.cost.loadBalancerUsd).toBe(16.43);
+    expect(failover?.cost.totalUsd).toBeCloseTo((failover?.cost.instanceUsd ?? 0) + (failover?.cost.storageUsd ?? 0) + 16.43, 2);
+    expect(streaming?.cost.loadBalancerUsd).toBeUndefined();
+  });
+
   it('has nothing to show for a component with invalid settings', () => {
     const { component } = draftWithOne();
     component.db.maxConnections = 1;

@@ -276,8 +276,9 @@ describe('a plan as a dashboard row', () => {
     expect(clustered.target).toBe('Local cloud');
     expect(clustered.instance).toBe('2 vCPU · 4 GiB');
     expect(clustered.detail).toBe('PostgreSQL 16 · 3 nodes');
-    // Three nodes of the cheapest fit (t4g.medium, 0.0336 $/h × 730 h × 3 = 73.58) with 20 GiB of gp3 each (4.80).
-    expect(clustered.monthlyUsd).toBe(78.38);
+    // Three nodes of the cheapest fit (t4g.medium, 0.0336 $/h × 730 h × 3 = 73.58) with 20 GiB of gp3 each (4.80),
+    // and the Network Load Balancer of a cluster that fails over by itself (0.0225 $/h × 730 h = 16.43).
+    expect(clustered.monthlyUsd).toBe(94.81);
   });
 
   it('gives no price rather than a wrong one when the catalog cannot price the instance', () => {
