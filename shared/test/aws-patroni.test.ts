@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findOs, renderAwsJson, renderConfigureScript, renderInstallScript, validatePlan } from '../src/index.ts';
 import type { OsImage, Plan } from '../src/index.ts';
@@ -269,6 +272,66 @@ describe('install and configure scripts of a Patroni cluster', () => {
     expect(configure).toContain('  if [ -n "$PATRONI" ]; then wait_in_failsafe; fi\n  echo "PostgreSQL replica configured');
     // The refusal runs the wait's 60 rounds, each a python3 process: seconds on a busy machine.
   }, 60_000);
+
+  it('wakes Patroni with a no-op PATCH /config every second while the server does not answer, and not while it does', () => {
+    const { configure } = scripts('debian', '12', '15');
+    const definitions = configure.slice(0, configure.indexOf('# A re-deploy may have grown the disk'));
+    const dir = mkdtempSync(join(tmpdir(), 'cloudseed-wake-'));
+    try {
+      // Fakes: pg_isready answers $READY; curl logs its arguments; the second sleep ends the loop.
+      mkdirSync(join(dir, 'bin'));
+      const fake = (name: string, body: string) => writeFileSync(join(dir, 'bin', name), `#!/bin/bash\n${body}\n`, { mode: 0o755 });
+      fake('pg_isready', 'exit "$READY"');
+      fake('curl', `printf '%s\\n' "$@" >> '${dir}/curl.log'`);
+      fake('sleep', `[ -f '${dir}/slept' ] && exit 1; touch '${dir}/slept'`);
+      const setUp = spawnSync(
+        'bash',
+        [
+          '-c',
+          `${definitions}
+PATRONI_DIR='${dir}' PG_BIN='${dir}/bin' PRIVATE_IP=10.0.1.5
+read_password() { printf 's3cret'; }
+write_private() { printf '%s\\n' "$2" > "$1"; }
+install_unit() { cat > '${dir}/unit'; }
+systemctl() { :; }
+configure_wake`,
+        ],
+        { encoding: 'utf8', env: { PATH: process.env.PATH } },
+      );
+      expect(setUp.status, setUp.stderr).toBe(0);
+      expect(readFileSync(join(dir, 'rest.curlrc'), 'utf8')).toBe('user = "cloudseed:s3cret"\n');
+      const unit = readFileSync(join(dir, 'unit'), 'utf8');
+      expect(unit).toContain('BindsTo=cloudseed-patroni.service');
+      expect(unit).toContain(`ExecStart=/bin/bash ${dir}/wake.sh`);
+      const wake = (ready: string) => {
+        rmSync(join(dir, 'slept'), { force: true });
+        rmSync(join(dir, 'curl.log'), { force: true });
+        spawnSync('bash', [join(dir, 'wake.sh')], { encoding: 'utf8', env: { PATH: `${dir}/bin:${process.env.PATH}`, READY: ready } });
+        return existsSync(join(dir, 'curl.log')) ? readFileSync(join(dir, 'curl.log'), 'utf8').trim().split('\n') : [];
+      };
+      expect(wake('2')).toEqual([
+        '-s',
+        '-m',
+        '2',
+        '-K',
+        `${dir}/rest.curlrc`,
+        '-o',
+        '/dev/null',
+        '-X',
+        'PATCH',
+        '-H',
+        'Content-Type: application/json',
+        '--data',
+        '{"ttl": 20}',
+        'http://10.0.1.5:8008/config',
+      ]);
+      // Accepting connections (0) or starting up (1): Patroni is left alone.
+      expect(wake('0')).toEqual([]);
+      expect(wake('1')).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('reads every password on the node from Parameter Store and creates the rewind role with only its grants', () => {
     const { configure } = scripts('amazon-linux', '2023', '17');

@@ -5,7 +5,7 @@ import { GENERATED_PASSWORD_PATTERN, PINNED_SEARCH_PATH_OPTIONS, SCRAM_VERIFIER_
 import { REPLICATION_MARKER, REPLICATION_USER, renderPgHba, renderPgIdent, renderPostgresqlConf } from '../../postgres/config.ts';
 import type { ServerLayout } from '../../postgres/config.ts';
 import { archiveSettings, HEARTBEAT_SQL, HEARTBEAT_SECONDS, renderPgbackrestConf, repoPathFor } from '../../postgres/pgbackrest.ts';
-import { dcsConfig, REWIND_GRANTS, REWIND_USER } from '../../postgres/patroni.ts';
+import { dcsConfig, HA_TIMING, REWIND_GRANTS, REWIND_USER } from '../../postgres/patroni.ts';
 import { planNodes } from '../../postgres/nodes.ts';
 import { BACKUP_BUCKET_PREFIX } from './account.ts';
 import {
@@ -299,6 +299,7 @@ function patroniValues(component: Component, image: OsImage, context: ConfigureC
     PATRONI_YML: renderAwsPatroniConfig(component, image, nodeServerLayout(component, image), scope, names).trimEnd(),
     PATRONI_REST_PORT: String(PATRONI_REST_PORT),
     PATRONI_REST_USER,
+    PATRONI_TTL: String(HA_TIMING.ttl),
     PATRONI_DCS: JSON.stringify(dcsConfig(component, nodeServerLayout(component, image))),
     REST_PASSWORD_PARAMETER: patroniPasswordParameterFor(context.passwordParameter),
     REWIND_USER,

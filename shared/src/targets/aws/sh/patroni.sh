@@ -3,8 +3,8 @@
 # configure.sh calls; they read its variables (PRIVATE_IP, NODE_ROLE, POSTGRESQL_CONF, HBA, PG_IDENT…).
 # From the header: PATRONI_DIR, PATRONI_CONFIG_FILE, PATRONI_YML and ETCD_ARGS_0..2 (with the TOKEN_*
 # tokens in them), PATRONI_REST_PORT, REST_PASSWORD_PARAMETER, REWIND_USER, REWIND_PASSWORD_PARAMETER,
-# REWIND_GRANTS (an array), ETCD_DATA_DIR, PATRONI_REST_USER, PATRONI_DCS (the settings every member
-# shares, as Patroni's PATCH /config takes them). From the provider: CLOUDSEED_NODE_NAME, CLOUDSEED_ETCD_HOSTS
+# REWIND_GRANTS (an array), ETCD_DATA_DIR, PATRONI_REST_USER, PATRONI_TTL, PATRONI_DCS (the settings
+# every member shares, as Patroni's PATCH /config takes them). From the provider: CLOUDSEED_NODE_NAME, CLOUDSEED_ETCD_HOSTS
 # (the private addresses of the three etcd members, in order), CLOUDSEED_ETCD_MEMBER (0, 1 or 2 on the
 # nodes that run one; empty elsewhere), CLOUDSEED_PRIMARY_HOST (where a new replica waits for a leader).
 
@@ -219,6 +219,7 @@ UNIT
   systemctl enable --now cloudseed-patroni.service
   # Patroni reads its configuration again (and PostgreSQL's, through custom_conf) on a reload.
   systemctl reload cloudseed-patroni.service
+  configure_wake
 
   if [ -n "$fresh" ] && [ "$NODE_ROLE" = primary ]; then
     wait_for_rest /primary 300
@@ -230,6 +231,47 @@ UNIT
   # Patroni does not watch hba_file: the server reads the rules written above now.
   run_sql -tA -c 'SELECT pg_catalog.pg_reload_conf()' >/dev/null
   if [ -z "$fresh" ] && is_leader; then apply_cluster_settings; fi
+}
+
+# Patroni notices a dead postmaster only in the loop after the one that meets the broken connection,
+# up to two loop_waits later. A unit of its own asks every second whether the server answers and,
+# while it does not, wakes Patroni with a settings change that changes nothing (PATCH /config), so
+# Patroni restarts a crashed server within seconds. It stops and starts with Patroni; its login
+# is in a curl config only postgres reads.
+configure_wake() {
+  local rest
+  rest="$(read_password "$REST_PASSWORD_PARAMETER" "the Patroni password parameter")"
+  write_private "$PATRONI_DIR/rest.curlrc" "user = \"$PATRONI_REST_USER:$rest\""
+  unset rest
+  write_private "$PATRONI_DIR/wake.sh" "$(
+    cat <<WAKE
+# Wakes Patroni while this node's PostgreSQL does not answer (pg_isready: 2).
+while sleep 1; do
+  '$PG_BIN/pg_isready' -q -h /run/postgresql -p 5432
+  if [ \$? -eq 2 ]; then
+    curl -s -m 2 -K '$PATRONI_DIR/rest.curlrc' -o /dev/null -X PATCH -H 'Content-Type: application/json' \\
+      --data '{"ttl": $PATRONI_TTL}' 'http://$PRIVATE_IP:$PATRONI_REST_PORT/config' || true
+  fi
+done
+WAKE
+  )"
+  if install_unit cloudseed-patroni-wake.service <<UNIT; then systemctl restart cloudseed-patroni-wake.service; fi
+[Unit]
+Description=CloudSeed: wakes Patroni at once when this node's PostgreSQL crashed
+After=cloudseed-patroni.service
+BindsTo=cloudseed-patroni.service
+
+[Service]
+User=postgres
+Group=postgres
+ExecStart=/bin/bash $PATRONI_DIR/wake.sh
+Restart=always
+RestartSec=1
+
+[Install]
+WantedBy=cloudseed-patroni.service
+UNIT
+  systemctl enable --now cloudseed-patroni-wake.service
 }
 
 # Succeeds when this node's Patroni leads the cluster now (which may not be the deploy's primary).
