@@ -64,6 +64,25 @@ describe('the Properties panel', () => {
 });
 
 describe('the palette', () => {
+  it('says on AWS that automatic failover needs 2 replicas, and on the local cloud that one replica is enough', () => {
+    const hintOf = (cloud: 'aws' | 'local', replicas: number) => {
+      const draft = draftWithOne();
+      draft.selected!.db.topology = { mode: 'cluster', replicas, synchronous: false };
+      const { unmount } = render(PropertiesPanel, { draft, installedVersions: ['15'], cloud, onaddmyip: () => Promise.resolve(undefined) });
+      const field = screen.getByLabelText('Replicas');
+      const text = (field.getAttribute('aria-describedby') ?? '')
+        .split(' ')
+        .map((id) => document.getElementById(id)?.textContent ?? '')
+        .join(' ');
+      unmount();
+      return text;
+    };
+
+    expect(hintOf('aws', 1)).toContain('On AWS automatic failover needs 2 or more');
+    expect(hintOf('aws', 2)).toContain('Patroni promotes one by itself');
+    expect(hintOf('local', 1)).toContain('Patroni promotes one by itself');
+  });
+
   it('adds PostgreSQL to the canvas with Enter, without dragging', async () => {
     const onadd = vi.fn();
     render(Palette, { onadd });
