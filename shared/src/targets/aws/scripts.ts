@@ -10,7 +10,9 @@ import { planNodes } from '../../postgres/nodes.ts';
 import { BACKUP_BUCKET_PREFIX } from './account.ts';
 import {
   awsEtcdArguments,
+  ETCD_CLIENT_PORT,
   ETCD_DATA_DIR,
+  ETCD_PEER_PORT,
   etcdHostToken,
   PATRONI_CONFIG_FILE,
   PATRONI_DIR,
@@ -306,6 +308,8 @@ function patroniValues(component: Component, image: OsImage, context: ConfigureC
     REWIND_PASSWORD_PARAMETER: rewindPasswordParameterFor(context.passwordParameter),
     REWIND_GRANTS: [...REWIND_GRANTS],
     ETCD_DATA_DIR,
+    ETCD_CLIENT_PORT: String(ETCD_CLIENT_PORT),
+    ETCD_PEER_PORT: String(ETCD_PEER_PORT),
     ETCD_ARGS_0: etcd0,
     ETCD_ARGS_1: etcd1,
     ETCD_ARGS_2: etcd2,

@@ -3,7 +3,7 @@
 # configure.sh calls; they read its variables (PRIVATE_IP, NODE_ROLE, POSTGRESQL_CONF, HBA, PG_IDENT…).
 # From the header: PATRONI_DIR, PATRONI_CONFIG_FILE, PATRONI_YML and ETCD_ARGS_0..2 (with the TOKEN_*
 # tokens in them), PATRONI_REST_PORT, REST_PASSWORD_PARAMETER, REWIND_USER, REWIND_PASSWORD_PARAMETER,
-# REWIND_GRANTS (an array), ETCD_DATA_DIR, PATRONI_REST_USER, PATRONI_TTL, PATRONI_DCS (the settings
+# REWIND_GRANTS (an array), ETCD_DATA_DIR, ETCD_CLIENT_PORT, ETCD_PEER_PORT, PATRONI_REST_USER, PATRONI_TTL, PATRONI_DCS (the settings
 # every member shares, as Patroni's PATCH /config takes them). From the provider: CLOUDSEED_NODE_NAME, CLOUDSEED_ETCD_HOSTS
 # (the private addresses of the three etcd members, in order), CLOUDSEED_ETCD_MEMBER (0, 1 or 2 on the
 # nodes that run one; empty elsewhere), CLOUDSEED_PRIMARY_HOST (where a new replica waits for a leader).
@@ -126,6 +126,7 @@ configure_etcd_member() {
   for arg in "${args[@]}"; do command+=" $(fill_tokens "$arg")"; done
   id etcd >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin etcd
   install -d -o etcd -g etcd -m 0700 "$ETCD_DATA_DIR"
+  command="${command/--initial-cluster-state=new/--initial-cluster-state=$(etcd_cluster_state)}"
   # Plain HTTP between the members: the security group opens 2379-2380 to the cluster's own nodes only.
   if install_unit cloudseed-etcd.service <<UNIT; then systemctl restart cloudseed-etcd.service; fi
 [Unit]
@@ -145,6 +146,53 @@ LimitNOFILE=65536
 WantedBy=multi-user.target
 UNIT
   systemctl enable --now cloudseed-etcd.service
+}
+
+# POSTs a membership change $2 to $1. etcd refuses one until every member has been connected for
+# a few seconds (a member that just started, or one just removed): tried for 30 s.
+etcd_reconfigure() {
+  local attempt
+  for attempt in $(seq 1 30); do
+    if curl -sf -m 10 -X POST -d "$2" "$1" >/dev/null; then return 0; fi
+    [ "$attempt" -lt 30 ] && sleep 1
+  done
+  return 1
+}
+
+# How this node's etcd member starts: "new" for the cluster's first start, "existing" to join a
+# cluster that already runs. A member without data whose peers answer joins them: one that starts
+# after the other two formed the cluster is listed already; one on a node that replaced a member (a
+# new instance at a new address) takes the old member's place, which is removed and this one added.
+# A member that joined stays "existing", so the unit does not change (and restart) on every deploy.
+etcd_cluster_state() {
+  local peer_url="http://$PRIVATE_IP:$ETCD_PEER_PORT" host list listed stale id
+  if [ -d "$ETCD_DATA_DIR/member" ]; then
+    if grep -q -- '--initial-cluster-state=existing' /etc/systemd/system/cloudseed-etcd.service 2>/dev/null; then printf 'existing'; else printf 'new'; fi
+    return 0
+  fi
+  for host in ${CLOUDSEED_ETCD_HOSTS:-}; do
+    [ "$host" != "$PRIVATE_IP" ] || continue
+    list="$(curl -sf -m 5 -X POST -d '{}' "http://$host:$ETCD_CLIENT_PORT/v3/cluster/member/list")" || continue
+    { read -r listed; read -r stale; } < <(python3 -c '
+import json, sys
+members, name, url = json.load(sys.stdin)["members"], sys.argv[1], sys.argv[2]
+print("listed" if any(url in m.get("peerURLs", []) for m in members) else "absent")
+print(" ".join(m["ID"] for m in members if m.get("name") == name and url not in m.get("peerURLs", [])))
+' "$NODE_NAME" "$peer_url" <<<"$list")
+    [ -n "$listed" ] || { echo "etcd's member list could not be read" >&2; exit 1; }
+    for id in $stale; do
+      [[ "$id" =~ ^[0-9]+$ ]] || { echo "etcd listed a member id that is not a number" >&2; exit 1; }
+      etcd_reconfigure "http://$host:$ETCD_CLIENT_PORT/v3/cluster/member/remove" "{\"ID\": \"$id\"}" \
+        || { echo "etcd did not remove the member $NODE_NAME had before" >&2; exit 1; }
+    done
+    if [ "$listed" != listed ]; then
+      etcd_reconfigure "http://$host:$ETCD_CLIENT_PORT/v3/cluster/member/add" "{\"peerURLs\": [\"$peer_url\"]}" \
+        || { echo "etcd did not add $NODE_NAME at $PRIVATE_IP" >&2; exit 1; }
+    fi
+    printf 'existing'
+    return 0
+  done
+  printf 'new'
 }
 
 # Hands the node's PostgreSQL to Patroni. The first time: the deploy's primary starts once under the
