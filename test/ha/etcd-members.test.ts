@@ -43,6 +43,7 @@ PRIVATE_IP='${address}' NODE_NAME='db-${index}' CLOUDSEED_ETCD_MEMBER='${index}'
 id() { :; }
 install() { mkdir -p "\${@: -1}"; }
 install_unit() { cat > '${unit}'; }
+etcd_unit_file() { printf '%s' '${unit}'; }
 systemctl() { :; }
 configure_etcd_member`;
   const run = spawnSync('bash', ['--norc', '--noprofile', '-c', script], {
@@ -122,5 +123,9 @@ describe("a Patroni cluster's etcd members on EC2", () => {
     const list = await untilStarted(first[1]!, 3);
     expect(list.find((member) => member.name === 'db-0')?.peerURLs).toEqual(['http://127.0.0.24:2380']);
     await untilHealthy('127.0.0.24');
+    // The members that stayed keep their unit as it was (etcd ignores the list once it has data): no restart.
+    const before = readFileSync(join(root, 'unit-1'), 'utf8');
+    configureMember(1, first[1]!, replaced);
+    expect(readFileSync(join(root, 'unit-1'), 'utf8')).toBe(before);
   }, 60_000);
 });

@@ -127,6 +127,13 @@ configure_etcd_member() {
   id etcd >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin etcd
   install -d -o etcd -g etcd -m 0700 "$ETCD_DATA_DIR"
   command="${command/--initial-cluster-state=new/--initial-cluster-state=$(etcd_cluster_state)}"
+  # A member with data ignores --initial-cluster: when another node was replaced, this one's unit
+  # keeps the list it started with, so it is not restarted for nothing while the new node joins.
+  local started planned
+  if [ -d "$ETCD_DATA_DIR/member" ] && started="$(grep -o -- '--initial-cluster=[^ ]*' "$(etcd_unit_file)" 2>/dev/null)"; then
+    planned="$(grep -o -- '--initial-cluster=[^ ]*' <<<"$command")"
+    command="${command/"$planned"/"$started"}"
+  fi
   # Plain HTTP between the members: the security group opens 2379-2380 to the cluster's own nodes only.
   if install_unit cloudseed-etcd.service <<UNIT; then systemctl restart cloudseed-etcd.service; fi
 [Unit]
@@ -148,6 +155,9 @@ UNIT
   systemctl enable --now cloudseed-etcd.service
 }
 
+# Where this node's etcd unit is installed.
+etcd_unit_file() { printf '/etc/systemd/system/cloudseed-etcd.service'; }
+
 # POSTs a membership change $2 to $1. etcd refuses one until every member has been connected for
 # a few seconds (a member that just started, or one just removed): tried for 30 s.
 etcd_reconfigure() {
@@ -167,7 +177,7 @@ etcd_reconfigure() {
 etcd_cluster_state() {
   local peer_url="http://$PRIVATE_IP:$ETCD_PEER_PORT" host list listed stale id
   if [ -d "$ETCD_DATA_DIR/member" ]; then
-    if grep -q -- '--initial-cluster-state=existing' /etc/systemd/system/cloudseed-etcd.service 2>/dev/null; then printf 'existing'; else printf 'new'; fi
+    if grep -q -- '--initial-cluster-state=existing' "$(etcd_unit_file)" 2>/dev/null; then printf 'existing'; else printf 'new'; fi
     return 0
   fi
   for host in ${CLOUDSEED_ETCD_HOSTS:-}; do
