@@ -1,9 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Two cores: most files wait on real processes (PostgreSQL, the local cloud, Chromium), so two run
-// at once. The failover tests measure seconds-long failovers against deadlines and run alone,
-// after the rest.
-const HA = 'test/ha/**/*.test.ts';
+// Two cores: most files wait on real processes (PostgreSQL, the local cloud), so two run at once.
+// The failover tests (seconds-long failovers against deadlines) and the browser tests (Chromium
+// beside the local cloud, timed against the page) run one at a time, after the rest.
+const ALONE = ['test/ha/**/*.test.ts', 'test/e2e/**/*.test.ts'];
 
 export default defineConfig({
   test: {
@@ -14,14 +14,14 @@ export default defineConfig({
         test: {
           name: 'suite',
           include: ['shared/test/**/*.test.ts', 'functions/test/**/*.test.ts', 'infra/test/**/*.test.ts', 'test/**/*.test.ts'],
-          exclude: [HA],
+          exclude: ALONE,
           maxWorkers: 2,
           sequence: { groupOrder: 0 },
         },
       },
       {
         extends: true,
-        test: { name: 'failover', include: [HA], fileParallelism: false, sequence: { groupOrder: 1 } },
+        test: { name: 'alone', include: ALONE, fileParallelism: false, sequence: { groupOrder: 1 } },
       },
     ],
   },
