@@ -48,8 +48,9 @@ export async function restorePatroniCluster(context: PatroniContext, primary: No
   if (!leader) throw new TransientError(`${primary.name}, the node to restore, is not running`);
   const members = withLeader(nodes, leader);
   const restored = members.find((node) => node.role === 'primary')!;
-  await Promise.all(members.map((node) => runOnNode(context, node, 'dissolve', dissolveScript(context), [], DISSOLVE_LIMITS)));
+  // Everything the re-forming needs is checked before the cluster is taken down.
   const environments = await environmentsOf(context, members);
+  await Promise.all(members.map((node) => runOnNode(context, node, 'dissolve', dissolveScript(context), [], DISSOLVE_LIMITS)));
   const etcdHosts = environments.etcdHosts;
   const forget = {
     etcdClientPort: context.component.patroni.etcdClientPort,
