@@ -124,11 +124,16 @@ export function archiveSettings(configFile: string, stanza: string): Record<stri
   };
 }
 
-/** SQL the heartbeat runs as the superuser: one row a beat, an hour of them kept, with the WAL position. */
+/**
+ * SQL the heartbeat runs as the superuser: one row a beat, an hour of them kept, with the WAL
+ * position. The schema and table are made (and the schema closed to PUBLIC) only when missing: a
+ * REVOKE on every beat rewrote the schema's catalog row, and two beats at once (the periodic one and
+ * a restore's) then failed with "tuple concurrently updated".
+ */
 export const HEARTBEAT_SQL = [
   'SET client_min_messages = warning;',
-  'CREATE SCHEMA IF NOT EXISTS cloudseed;',
-  'REVOKE ALL ON SCHEMA cloudseed FROM PUBLIC;',
+  "DO $heartbeat$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = 'cloudseed') THEN",
+  'CREATE SCHEMA IF NOT EXISTS cloudseed; REVOKE ALL ON SCHEMA cloudseed FROM PUBLIC; END IF; END $heartbeat$;',
   `CREATE TABLE IF NOT EXISTS ${HEARTBEAT_TABLE} (at timestamptz PRIMARY KEY, lsn pg_lsn NOT NULL);`,
   `INSERT INTO ${HEARTBEAT_TABLE} VALUES (clock_timestamp(), pg_current_wal_insert_lsn()) ON CONFLICT DO NOTHING;`,
   `DELETE FROM ${HEARTBEAT_TABLE} WHERE at < now() - interval '1 hour';`,
