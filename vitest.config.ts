@@ -1,9 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
 // Two cores: most files wait on real processes (PostgreSQL, the local cloud), so two run at once.
-// The failover tests (seconds-long failovers against deadlines) and the browser tests (Chromium
-// beside the local cloud, timed against the page) run one at a time, after the rest.
-const ALONE = ['test/ha/**/*.test.ts', 'test/e2e/**/*.test.ts'];
+// The failover tests (seconds-long failovers against deadlines), the browser tests (Chromium beside
+// the local cloud, timed against the page) and the restart test (which starts the local cloud again
+// on the ports it had, which a file running beside it could take meanwhile) run one at a time,
+// after the rest.
+const ALONE = ['test/ha/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/deploy/restart.test.ts'];
 
 export default defineConfig({
   test: {
