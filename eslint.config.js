@@ -5,7 +5,18 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/', '**/cdk.out/', '.cloudseed/', 'web/build/', 'web/.svelte-kit/', '**/dist/', 'bench/results/'] },
+  {
+    ignores: [
+      '**/node_modules/',
+      '**/cdk.out/',
+      '.cloudseed/',
+      'web/build/',
+      'web/.svelte-kit/',
+      '**/dist/',
+      'bench/results/',
+      'test/fixtures/apps/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -33,6 +33,8 @@ export const routes: readonly Route[] = [
   { method: 'GET', path: '/v1/plan/{id}/recovery-window', module: 'api/get-recovery-window.ts', auth: true },
   { method: 'POST', path: '/v1/plan/{id}/restore', module: 'api/restore-point-in-time.ts', auth: true },
   { method: 'POST', path: '/v1/plan/{id}/switchover', module: 'api/switchover.ts', auth: true },
+  { method: 'GET', path: '/v1/plan/{id}/components/{componentId}/logs', module: 'api/get-component-logs.ts', auth: true },
+  { method: 'POST', path: '/v1/plan/{id}/components/{componentId}/rollback', module: 'api/rollback-component.ts', auth: true },
   { method: 'GET', path: '/v1/client-address', module: 'api/get-client-address.ts', auth: true },
   { method: 'GET', path: '/v1/accounts', module: 'api/list-accounts.ts', auth: true },
   { method: 'POST', path: '/v1/accounts', module: 'api/create-account.ts', auth: true },

@@ -16,6 +16,9 @@ command -v etcd >/dev/null || missing+=(etcd-server)
 command -v shellcheck >/dev/null || missing+=(shellcheck)
 # The EC2 scripts compute SCRAM verifiers with python3; the tests run that code here too.
 command -v python3 >/dev/null || missing+=(python3)
+# App services build and run natively: git clones their repositories, Python apps get a venv.
+command -v git >/dev/null || missing+=(git)
+/usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 # The browser the end-to-end tests and the web benchmark drive (Debian's, never a downloaded one).
 [ -x /usr/bin/chromium ] || missing+=(chromium fonts-liberation)
 
@@ -29,6 +32,13 @@ if ((${#missing[@]} > 0)); then
   echo "setup: installing ${missing[*]}"
   "${sudo[@]}" apt-get update -q
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# App services run as this account, which owns nothing else (never root, never postgres).
+if ! getent passwd cloudseed-app >/dev/null; then
+  sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin cloudseed-app
 fi
 
 npm ci --no-fund --no-audit

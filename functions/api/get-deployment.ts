@@ -1,6 +1,6 @@
-import { planStatus, statusReason } from '@cloudseed/shared/deployments/deployments';
+import { componentSummaries, planStatus, statusReason } from '@cloudseed/shared/deployments/deployments';
 import { backupResource } from '@cloudseed/shared/backups/backups';
-import { componentById, databaseComponent } from '@cloudseed/shared/cs-json/components';
+import { componentById, databaseComponent, postgresComponents } from '@cloudseed/shared/cs-json/components';
 import { nextRun } from '@cloudseed/shared/cs-json/cron';
 import { membersOf } from '@cloudseed/shared/deployments/connection';
 import { authedRoute } from '../lib/authed-route.ts';
@@ -9,21 +9,28 @@ import { json } from '../lib/http.ts';
 import { deployments, plans } from '../lib/plans.ts';
 import { executionTimeline } from '../lib/workflows.ts';
 
-/** The deployment, with the endpoint and backups of one database: `?component=<id>`, else the plan's first. */
+/**
+ * The deployment: every component's status (apps with their address and versions), and the
+ * endpoint and backups of one database: `?component=<id>`, else the plan's first.
+ */
 export const handler = authedRoute(async ({ user, params, query }) => {
   const plan = await plans.get(user.sub, params.id ?? '');
   const deployment = await deployments.get(user.sub, plan.id);
-  // What was deployed says which databases there are; before the first deploy, the plan does.
-  const database = databaseComponent(deployment?.spec ?? plan.spec, query.component, '?component');
-  if (!deployment) return json(200, { status: planStatus(undefined), steps: [] });
+  // What was deployed says which components there are; before the first deploy, the plan does.
+  const spec = deployment?.spec ?? plan.spec;
+  const database =
+    query.component !== undefined || postgresComponents(spec).length > 0 ? databaseComponent(spec, query.component, '?component') : undefined;
+  const summaries = componentSummaries(spec, deployment);
+  if (!deployment) return json(200, { status: planStatus(undefined), steps: [], components: summaries });
   const reason = statusReason(deployment);
   const steps = deployment.executionArn ? await executionTimeline(deployment.executionArn, deployment.spec.components.length > 1) : [];
   const components = deployment.components ?? [];
-  const deployed = componentById({ components }, database.id);
+  const deployed = database ? componentById({ components }, database.id) : undefined;
   const primary = deployed?.nodes.find((node) => node.role === 'primary');
-  const backupSpec = database.db.backup;
+  const backupSpec = database?.db.backup ?? { enabled: false, schedule: '', timezone: 'UTC' };
   // Newest first: one page holds the newest backup of each database the plan backs up on schedule.
-  const lastBackup = backupSpec.enabled ? (await backups.list(user.sub, plan.id)).find((backup) => backup.componentId === database.id) : undefined;
+  const lastBackup =
+    backupSpec.enabled && database ? (await backups.list(user.sub, plan.id)).find((backup) => backup.componentId === database.id) : undefined;
   const next = backupSpec.enabled && deployment.status !== 'deleting' ? nextRun(backupSpec.schedule, backupSpec.timezone, new Date()) : undefined;
   return json(200, {
     status: planStatus(deployment),
@@ -33,6 +40,7 @@ export const handler = authedRoute(async ({ user, params, query }) => {
     startedAt: deployment.startedAt,
     ...(deployment.endedAt ? { endedAt: deployment.endedAt } : {}),
     steps,
+    components: summaries,
     ...(primary && deployed
       ? {
           endpoint: {

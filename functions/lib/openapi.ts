@@ -23,6 +23,7 @@ const planResponse = (description: string) => ({
 });
 const planIdParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 const backupIdParameter = { name: 'backupId', in: 'path', required: true, schema: { type: 'string' } };
+const componentIdParameter = { name: 'componentId', in: 'path', required: true, schema: { type: 'string' } };
 const componentParameter = {
   name: 'component',
   in: 'query',
@@ -286,6 +287,50 @@ export const openApiDocument = {
         },
       },
     },
+    '/v1/plan/{id}/components/{componentId}/logs': {
+      parameters: [planIdParameter, componentIdParameter],
+      get: {
+        summary: "The newest lines of an app's build, release-command and run logs, oldest first",
+        parameters: [{ name: 'tail', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 2000, default: 200 } }],
+        responses: {
+          200: {
+            description: '{ lines: [{ time, source: build | release | run, text }] }',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['lines'],
+                  properties: {
+                    lines: {
+                      type: 'array',
+                      items: {
+                        type: 'object',
+                        required: ['time', 'source', 'text'],
+                        properties: { time: { type: 'string' }, source: { enum: ['build', 'release', 'run'] }, text: { type: 'string' } },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+          400: problem('`tail` is out of range, or the component is not an app; `errors` names the field'),
+          ...authErrors,
+        },
+      },
+    },
+    '/v1/plan/{id}/components/{componentId}/rollback': {
+      parameters: [planIdParameter, componentIdParameter],
+      post: {
+        summary: 'Take an app back to the version that served before the current one (an update that builds nothing)',
+        responses: {
+          202: { description: '{ deploymentId, mode: "update", version }: the commit it goes back to; GET /deployment follows it' },
+          400: problem('The component is a database (databases restore from backups), or a body was sent'),
+          409: problem('The plan is deploying, or the app has no previous version'),
+          ...authErrors,
+        },
+      },
+    },
     '/v1/plan/{id}/switchover': {
       parameters: [planIdParameter],
       post: {
@@ -450,6 +495,26 @@ export const openApiDocument = {
             },
           },
           nodes: { type: 'array', items: { type: 'object' } },
+          components: {
+            type: 'array',
+            description: "Every component's own status; apps with their address and the versions (commits) they serve",
+            items: {
+              type: 'object',
+              required: ['id', 'type', 'status'],
+              properties: {
+                id: { type: 'string' },
+                type: { enum: ['postgres', 'app'] },
+                status: { enum: ['not_deployed', 'deploying', 'running', 'failed', 'deleting'] },
+                reason: { type: 'string' },
+                url: { type: 'string', description: "Apps: the app's stable address" },
+                servingVersion: { type: 'string', description: 'Apps: the commit that serves' },
+                previousVersion: { type: 'string', description: 'Apps: the commit a rollback goes back to' },
+                requestedVersion: { type: 'string', description: 'Apps: the commit the plan pins, when it pins one' },
+                branch: { type: 'string' },
+                database: { type: 'string', description: 'Apps: the postgres component it uses' },
+              },
+            },
+          },
           backup: {
             type: 'object',
             properties: { schedule: { type: 'string' }, timezone: { type: 'string' }, nextRunAt: { type: 'string' }, lastBackup: { type: 'object' } },

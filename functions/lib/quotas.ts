@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Conflict, DomainError } from '@cloudseed/shared/errors';
 import { nodeCount } from '@cloudseed/shared/postgres/nodes';
+import { postgresComponents } from '@cloudseed/shared/cs-json/components';
 import type { Plan } from '@cloudseed/shared';
 import type { DynamoDeploymentRepository } from './deployments-repository.ts';
 import { positiveIntegerEnv } from './env.ts';
@@ -68,8 +69,9 @@ const RETRY_MS = 25;
 
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
 
+/** Database servers count against the quota; an app's instances run elsewhere (a process locally, Fargate tasks on AWS). */
 export function nodesOf(spec: Pick<Plan, 'components'>): number {
-  return spec.components.reduce((sum, component) => sum + nodeCount(component), 0);
+  return postgresComponents(spec).reduce((sum, component) => sum + nodeCount(component), 0);
 }
 
 export class Quotas {

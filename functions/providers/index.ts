@@ -1,5 +1,7 @@
 import type { Target } from '@cloudseed/shared';
 import { requireEnv } from '../lib/env.ts';
+import type { AppProvider } from './app-provider.ts';
+import { PermanentError } from './errors.ts';
 import type { Provider } from './provider.ts';
 
 // One provider per cloud a plan can target, loaded on first use and kept for the container's life.
@@ -22,6 +24,24 @@ export function providerFor(target: Target): Promise<Provider> {
   if (!provider) {
     provider = loaders[target.cloud]();
     loaded.set(target.cloud, provider);
+  }
+  return provider;
+}
+
+// Apps have their own port (app-provider.ts): a cloud that runs databases may run apps differently.
+const appLoaders: Record<Target['cloud'], () => Promise<AppProvider>> = {
+  aws: () => Promise.reject(new PermanentError('App services on AWS are not available yet; deploy the app to the local target')),
+  local: () => import('./local/apps/local-apps.ts').then(({ localApps }) => localApps(requireEnv('CLOUDSEED_HOME'))),
+};
+
+const loadedApps = new Map<Target['cloud'], Promise<AppProvider>>();
+
+export function appProviderFor(target: Target): Promise<AppProvider> {
+  let provider = loadedApps.get(target.cloud);
+  if (!provider) {
+    provider = appLoaders[target.cloud]();
+    loadedApps.set(target.cloud, provider);
+    provider.catch(() => loadedApps.delete(target.cloud));
   }
   return provider;
 }

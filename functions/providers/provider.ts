@@ -1,4 +1,4 @@
-import type { AccountConnection, Component, NodeRole, Target } from '@cloudseed/shared';
+import type { AccountConnection, NodeRole, PostgresComponent, Target } from '@cloudseed/shared';
 import type { ArchiveBackupType } from '@cloudseed/shared/postgres/pgbackrest';
 import type { MemberStatus } from '@cloudseed/shared';
 
@@ -21,7 +21,7 @@ export interface DeployTarget {
   readonly deploymentId: string;
   /** Where the plan deploys (its cs-json `target`). */
   readonly target: Target;
-  readonly component: Component;
+  readonly component: PostgresComponent;
   /** The connection to the customer's account the plan names; absent locally, or when it is not connected (any more). */
   readonly account?: AccountConnection;
 }

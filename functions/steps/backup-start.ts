@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Conflict } from '@cloudseed/shared/errors';
 import { newBackupId } from '@cloudseed/shared/backups/backups';
 import { kindOf } from '@cloudseed/shared/backups/backups';
-import { componentById } from '@cloudseed/shared/cs-json/components';
+import { componentById, postgresComponents } from '@cloudseed/shared/cs-json/components';
 import { scheduledBackupType } from '@cloudseed/shared/postgres/pgbackrest';
 import type { ArchiveBackupType } from '@cloudseed/shared/postgres/pgbackrest';
 import { backupLocationFor, backups, openBackup } from '../lib/backups.ts';
@@ -18,7 +18,8 @@ import { step } from './step.ts';
 export const handler = step('StartBackup', async (input: BackupInput): Promise<BackupInput> => {
   if (input.backupId) return { ...input, skipped: false };
   const deployment = await deployments.get(input.ownerId, input.planId);
-  const component = deployment?.status === 'running' ? componentById({ components: deployment.spec.components }, input.componentId) : undefined;
+  const component =
+    deployment?.status === 'running' ? componentById({ components: postgresComponents(deployment.spec) }, input.componentId) : undefined;
   if (!deployment || !component || !deployment.components?.some((deployed) => deployed.id === input.componentId)) {
     return { ...input, skipped: 'the plan is not running' };
   }

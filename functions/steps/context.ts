@@ -1,4 +1,5 @@
 import type { DeployedNode, DeploymentRecord } from '@cloudseed/shared';
+import { postgresComponents } from '@cloudseed/shared/cs-json/components';
 import { accounts } from '../lib/accounts.ts';
 import { deployments } from '../lib/plans.ts';
 import { providerFor } from '../providers/index.ts';
@@ -48,8 +49,8 @@ export async function currentDeployment(input: DeploymentInput): Promise<Deploym
  * not connected (any more) there is none, and AwsProvider refuses with a message that says so.
  */
 export async function targetOf(deployment: DeploymentRecord, componentId: string): Promise<DeployTarget> {
-  const component = deployment.spec.components.find((candidate) => candidate.id === componentId);
-  if (!component) throw new Error(`the plan has no component ${componentId}`);
+  const component = postgresComponents(deployment.spec).find((candidate) => candidate.id === componentId);
+  if (!component) throw new Error(`the plan has no database component ${componentId}`);
   const account = await accounts.connectionFor(deployment.ownerId, deployment.spec.target);
   return {
     ownerId: deployment.ownerId,

@@ -17,14 +17,19 @@ export const handler = step('RecordFailure', async (input: DeploymentInput & { e
   const cleanup = input.compensationError
     ? `; cleaning up also failed (${failureFromCause(input.compensationError).reason}), delete the plan to retry it`
     : '';
-  const failure = { step: cause.step, reason: `${cause.reason}${cleanup}`, at: new Date().toISOString() };
+  const failure = {
+    step: cause.step,
+    reason: `${cause.reason}${cleanup}`,
+    at: new Date().toISOString(),
+    ...(cause.component ? { component: cause.component } : {}),
+  };
   const deployment = await currentDeployment(input);
   await deployments.update(
     input.ownerId,
     input.planId,
     input.deploymentId,
     { status: 'failed', failure, endedAt: failure.at },
-    deployment.mode === 'create' ? ['components'] : [],
+    deployment.mode === 'create' ? ['components', 'apps', 'rollback'] : ['rollback'],
   );
   return failure;
 });

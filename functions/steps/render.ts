@@ -1,12 +1,20 @@
+import { appComponents, postgresComponents } from '@cloudseed/shared/cs-json/components';
 import { validatePlan } from '@cloudseed/shared/cs-json/validate';
 import { currentDeployment } from './context.ts';
 import type { DeploymentInput } from './context.ts';
 import { step } from './step.ts';
 
-/** Checks the deployment's plan snapshot once more and lists its components for the Map. */
+/**
+ * Checks the deployment's plan snapshot once more and lists its components for the Maps: the
+ * databases first, then the apps that use them. A teardown removes every component at once; a
+ * rollback deploys its one app and nothing else.
+ */
 export const handler = step('Render', async (input: DeploymentInput) => {
   const deployment = await currentDeployment(input);
   const result = validatePlan(deployment.spec);
   if (!result.ok) throw new Error(`the plan is no longer valid: ${result.errors.map((error) => `${error.path} ${error.message}`).join('; ')}`);
-  return { componentIds: result.plan.components.map((component) => component.id) };
+  const ids = (components: readonly { readonly id: string }[]) => components.map((component) => component.id);
+  if (input.mode === 'teardown') return { componentIds: ids(result.plan.components), appIds: [] };
+  if (deployment.rollback) return { componentIds: [], appIds: [deployment.rollback.componentId] };
+  return { componentIds: ids(postgresComponents(result.plan)), appIds: ids(appComponents(result.plan)) };
 });

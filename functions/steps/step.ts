@@ -13,6 +13,8 @@ export const logger = new Logger({ serviceName: 'cloudseed-steps' });
 export interface StepFailure {
   readonly step: string;
   readonly reason: string;
+  /** The component the step worked on, when it worked on one. */
+  readonly component?: string;
 }
 
 export class StepError extends Error {
@@ -31,9 +33,15 @@ export function step<Input, Output>(name: string, fn: (input: Input) => Promise<
       if (error instanceof StepError) throw error;
       const { name: errorName, message } = findError(error);
       logger.warn('step failed', { error: errorName, reason: message });
-      throw new StepError(retryableName(error) ?? 'StepFailed', { step: name, reason: message });
+      const component = componentOf(input);
+      throw new StepError(retryableName(error) ?? 'StepFailed', { step: name, reason: message, ...(component ? { component } : {}) });
     }
   };
+}
+
+function componentOf(input: unknown): string | undefined {
+  const id = typeof input === 'object' && input !== null ? (input as { componentId?: unknown }).componentId : undefined;
+  return typeof id === 'string' ? id : undefined;
 }
 
 /** Reads the step and reason back from a caught error's Cause (locally the message; on AWS Lambda's JSON envelope). */
@@ -42,7 +50,9 @@ export function failureFromCause(error: { Error?: string; Cause?: string } | und
   for (const candidate of [cause, unwrapLambdaCause(cause)]) {
     try {
       const parsed = JSON.parse(candidate) as Partial<StepFailure>;
-      if (typeof parsed.step === 'string' && typeof parsed.reason === 'string') return { step: parsed.step, reason: parsed.reason };
+      if (typeof parsed.step === 'string' && typeof parsed.reason === 'string') {
+        return { step: parsed.step, reason: parsed.reason, ...(typeof parsed.component === 'string' ? { component: parsed.component } : {}) };
+      }
     } catch {
       // not JSON: fall through
     }

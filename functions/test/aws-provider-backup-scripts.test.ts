@@ -1,4 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
+import { postgresComponents } from '@cloudseed/shared/cs-json/components';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -268,7 +269,7 @@ beforeAll(async () => {
     components: [{ id: 'db', type: 'postgres' }],
   });
   if (!plan.ok) throw new Error(JSON.stringify(plan.errors));
-  const [component] = plan.plan.components;
+  const [component] = postgresComponents(plan.plan);
   if (!component) throw new Error('no component');
   await writeFile(join(dir, 'data', 'pg_hba.conf'), renderPgHba(component), { mode: 0o644 });
   await writeFile(join(dir, 'data', 'pg_ident.conf'), renderPgIdent(component), { mode: 0o644 });

@@ -1,4 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
+import { postgresComponents } from '@cloudseed/shared/cs-json/components';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -233,7 +234,7 @@ describe('tenant code in the application database', () => {
         components: [{ id: 'db', type: 'postgres' }],
       });
       if (!component.ok) throw new Error(JSON.stringify(component.errors));
-      const [spec] = component.plan.components;
+      const [spec] = postgresComponents(component.plan);
       if (!spec) throw new Error('no component');
       const script = renderConfigureScript(spec, findOs('amazon-linux', '2023') as OsImage, {
         planId: 'p',

@@ -69,6 +69,9 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'api/restore-point-in-time.ts': { tables: 'write', starts: ['restore'], customerAccount: true },
   // Patroni is asked on the cluster's leader (AwsProvider over SSM); the deployment's roles are written after.
   'api/switchover.ts': { tables: 'write', starts: ['backup'], customerAccount: true },
+  // An app's logs live where it runs (CloudWatch Logs in the customer's account on AWS).
+  'api/get-component-logs.ts': { tables: 'read', customerAccount: true },
+  'api/rollback-component.ts': { tables: 'write', starts: ['deploy'] },
   'api/get-client-address.ts': {},
   // The first list of a customer's accounts issues their ExternalId: a write.
   'api/list-accounts.ts': { tables: 'write', templateLaunch: true },

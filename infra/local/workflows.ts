@@ -105,6 +105,11 @@ export async function startInstances(home: string): Promise<{ stop(): Promise<vo
   for (const outcome of await startExisting(home)) {
     if (!outcome.ok) log.error(`could not restart ${outcome.planId}/${outcome.name}: ${outcome.error ?? 'unknown error'}`);
   }
+  // Apps after their databases: what served when the local cloud stopped serves again, on its old port.
+  const { localApps } = await import('@cloudseed/functions/providers/local/apps/local-apps');
+  const apps = localApps(home);
+  const resumed = await apps.resume();
+  if (resumed > 0) log.debug(`started ${resumed} app${resumed === 1 ? '' : 's'} again`);
   const { deployments } = await import('@cloudseed/functions/lib/plans');
   for (const interrupted of await deployments.listByStatus(['deploying', 'deleting'])) {
     const at = new Date().toISOString();
@@ -149,6 +154,7 @@ export async function startInstances(home: string): Promise<{ stop(): Promise<vo
       clearInterval(supervisor);
       clearInterval(crashWatch);
       await Promise.all([checking, beating, reviving, waking]);
+      await apps.stopAll();
       await stopAll(home);
     },
   };

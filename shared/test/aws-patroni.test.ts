@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { postgresComponents } from '../src/cs-json/components.ts';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +30,7 @@ const images: [string, string, string][] = [
 ];
 
 function scripts(name: string, version: string, pg: string, replicas = 2) {
-  const component = plan({ mode: 'cluster', replicas }, { name, version }, pg).components[0]!;
+  const component = postgresComponents(plan({ mode: 'cluster', replicas }, { name, version }, pg))[0]!;
   const image = findOs(name, version) as OsImage;
   return { component, image, install: renderInstallScript(component, image), configure: renderConfigureScript(component, image, context) };
 }
@@ -38,9 +39,9 @@ const shellcheck = (script: string) => spawnSync('shellcheck', ['--shell=bash', 
 
 describe('which clusters run Patroni on AWS', () => {
   it('is a cluster of three or more nodes: one replica cannot hold an etcd majority on its own nodes', () => {
-    expect(usesPatroni(plan({ mode: 'cluster', replicas: 2 }).components[0]!)).toBe(true);
-    expect(usesPatroni(plan({ mode: 'cluster', replicas: 1 }).components[0]!)).toBe(false);
-    expect(usesPatroni(plan({ mode: 'single', replicas: 0 }).components[0]!)).toBe(false);
+    expect(usesPatroni(postgresComponents(plan({ mode: 'cluster', replicas: 2 }))[0]!)).toBe(true);
+    expect(usesPatroni(postgresComponents(plan({ mode: 'cluster', replicas: 1 }))[0]!)).toBe(false);
+    expect(usesPatroni(postgresComponents(plan({ mode: 'single', replicas: 0 }))[0]!)).toBe(false);
   });
 
   it("names Patroni's scope, REST API and the rewind and REST passwords in aws-json, and nothing of it for one replica", () => {
@@ -141,7 +142,7 @@ describe("Patroni's and etcd's files on EC2", () => {
     const layout = nodeServerLayout(component, image);
     expect(layout.sslCertFile).toBe('/etc/cloudseed/patroni/server.crt');
     expect(layout.sslKeyFile).toBe('/etc/cloudseed/patroni/server.key');
-    const single = plan({ mode: 'cluster', replicas: 1 }).components[0]!;
+    const single = postgresComponents(plan({ mode: 'cluster', replicas: 1 }))[0]!;
     expect(nodeServerLayout(single, image).sslCertFile).toBe('/var/lib/postgresql/15/main/cloudseed-server.crt');
   });
 

@@ -65,7 +65,7 @@ function pathsOf(input: unknown): string[] {
 describe('cs-json v1 documents', () => {
   it('accepts the design example unchanged and fills the fields it leaves out', () => {
     const plan = expectValid(designExample);
-    const component = plan.components[0]!;
+    const component = postgresComponents(plan)[0]!;
     expect(component.hardware).toEqual({ cpus: 2, memoryGiB: 4, storage: { type: 'ssd', sizeGiB: 20 }, aws: { instanceType: 't3.medium' } });
     expect(component.db).toMatchObject({ version: '15', dataSize: 'mid_ram', databaseName: 'app', username: 'app' });
     expect(component.db.backup).toEqual({
@@ -124,7 +124,7 @@ describe('cs-json v1 documents', () => {
 
   it('takes cpus and memory from the instance type hint', () => {
     const plan = expectValid(withComponent({ hardware: { aws: { instanceType: 'r7g.xlarge' } } }));
-    expect(plan.components[0]!.hardware).toMatchObject({ cpus: 4, memoryGiB: 32, aws: { instanceType: 'r7g.xlarge' } });
+    expect(postgresComponents(plan)[0]!.hardware).toMatchObject({ cpus: 4, memoryGiB: 32, aws: { instanceType: 'r7g.xlarge' } });
   });
 
   it('reports every problem at once, each with its JSON-pointer path', () => {
@@ -265,9 +265,9 @@ describe('real-world limits', () => {
     },
   );
 
-  it('knows only postgres components in v1', () => {
+  it('knows postgres and app components in v1', () => {
     expect(problemsOf(withComponent({ type: 'app-service' }))).toEqual([
-      { path: '/components/0/type', message: 'must be "postgres" (the only component type in cs/v1)' },
+      { path: '/components/0/type', message: 'must be "postgres" or "app" (the component types in cs/v1)' },
     ]);
   });
 
@@ -277,7 +277,7 @@ describe('real-world limits', () => {
       components: [{ id: 'db' }, { id: 'analytics', type: 'postgres', db: { maxConnections: 1 } }],
     });
     expect(problems).toEqual([
-      { path: '/components/0/type', message: 'must be "postgres" (the only component type in cs/v1)' },
+      { path: '/components/0/type', message: 'must be "postgres" or "app" (the component types in cs/v1)' },
       { path: '/components/1/db/maxConnections', message: 'Too small: expected number to be >=5' },
     ]);
   });
@@ -293,8 +293,8 @@ describe('components addressed by id', () => {
   });
 
   it('finds a component by its id, whatever its place in the plan', () => {
-    expect(componentById(plan, 'analytics')?.db.databaseName).toBe('analytics');
-    expect(componentById(plan, 'orders')?.db.databaseName).toBe('orders');
+    expect(componentById({ components: postgresComponents(plan) }, 'analytics')?.db.databaseName).toBe('analytics');
+    expect(componentById({ components: postgresComponents(plan) }, 'orders')?.db.databaseName).toBe('orders');
     expect(componentById(plan, 'nope')).toBeUndefined();
   });
 
@@ -373,7 +373,7 @@ describe('the original spec shorthand', () => {
     const plan = expectValid(shorthand);
     expect(plan.name).toBe('postgres-15');
     expect(plan.target).toEqual({ cloud: 'local' });
-    const component = plan.components[0]!;
+    const component = postgresComponents(plan)[0]!;
     expect(component.os).toEqual({ name: 'amazon-linux', version: '2023' });
     expect(component.hardware).toEqual({
       cpus: 2,
@@ -400,7 +400,7 @@ describe('the original spec shorthand', () => {
     );
     expect(result.ok && result.plan.target).toEqual({ cloud: 'aws', region: 'us-west-2' });
     expect(result.ok && result.plan.name).toBe('billing');
-    expect(result.ok && result.plan.components[0]!.db.backup.enabled).toBe(false);
+    expect(result.ok && postgresComponents(result.plan)[0]!.db.backup.enabled).toBe(false);
   });
 
   it('reports problems at the paths the caller wrote', () => {
@@ -520,10 +520,14 @@ describe('the JSON Schema document', () => {
     });
   });
 
-  it('describes components as a union told apart by type, with postgres its one member', () => {
+  it('describes components as a union told apart by type: postgres and app', () => {
     const items = (planJsonSchema.properties?.components as { items: { oneOf: { properties: { type: unknown }; required: string[] }[] } }).items;
-    expect(items.oneOf.map((member) => member.properties.type)).toEqual([{ type: 'string', const: 'postgres' }]);
+    expect(items.oneOf.map((member) => member.properties.type)).toEqual([
+      { type: 'string', const: 'postgres' },
+      { type: 'string', const: 'app' },
+    ]);
     expect(items.oneOf[0]!.required).toEqual(['id', 'type']);
+    expect(items.oneOf[1]!.required).toEqual(['id', 'type', 'source']);
   });
 });
 

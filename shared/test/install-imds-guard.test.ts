@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { postgresComponents } from '../src/cs-json/components.ts';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +24,7 @@ function installScript(os: string, version: string, pg: string): string {
     components: [{ id: 'db', type: 'postgres', os: { name: os, version }, db: { version: pg }, network: { allowedCidrs: ['203.0.113.0/24'] } }],
   });
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
-  return renderInstallScript(result.plan.components[0]!, findOs(os, version) as OsImage);
+  return renderInstallScript(postgresComponents(result.plan)[0]!, findOs(os, version) as OsImage);
 }
 
 /** The body of a here-document (`<<'NAME'` or `<<NAME` … `NAME`). */

@@ -1,6 +1,7 @@
+import { postgresComponents } from '../src/cs-json/components.ts';
 import { describe, expect, it } from 'vitest';
 import { validatePlan } from '../src/index.ts';
-import type { Component, PlanInput } from '../src/index.ts';
+import type { PostgresComponent, PlanInput } from '../src/index.ts';
 import { renderPgHba } from '../src/postgres/config.ts';
 import {
   clusterWideSettings,
@@ -13,7 +14,7 @@ import {
 } from '../src/postgres/patroni.ts';
 import type { PatroniMember } from '../src/postgres/patroni.ts';
 
-function cluster(db: Record<string, unknown> = {}): Component {
+function cluster(db: Record<string, unknown> = {}): PostgresComponent {
   const input: PlanInput = {
     apiVersion: 'cs/v1',
     name: 'ha',
@@ -28,7 +29,7 @@ function cluster(db: Record<string, unknown> = {}): Component {
   };
   const result = validatePlan(input);
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
-  const [component] = result.plan.components;
+  const [component] = postgresComponents(result.plan);
   if (!component) throw new Error('no component');
   return component;
 }

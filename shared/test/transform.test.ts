@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { postgresComponents } from '../src/cs-json/components.ts';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -201,7 +202,7 @@ describe('postgresql.conf and pg_hba.conf', () => {
   });
 
   it("lets only TLS + SCRAM clients from the allowed networks reach the plan's database", () => {
-    const hba = renderPgHba(plan().components[0]!, { replicationCidrs: ['10.0.0.0/16'] });
+    const hba = renderPgHba(postgresComponents(plan())[0]!, { replicationCidrs: ['10.0.0.0/16'] });
     const rules = hba
       .split('\n')
       .filter((line) => line && !line.startsWith('#'))
@@ -229,7 +230,7 @@ describe('install and configure scripts', () => {
   ];
 
   function scriptsFor(os: string, version: string, pg: string, topology: Record<string, unknown> = { mode: 'single', replicas: 0 }) {
-    const component = plan({ os: { name: os, version }, db: { version: pg, topology } }).components[0]!;
+    const component = postgresComponents(plan({ os: { name: os, version }, db: { version: pg, topology } }))[0]!;
     const image = findOs(os, version) as OsImage;
     return {
       install: renderInstallScript(component, image),

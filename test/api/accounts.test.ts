@@ -126,7 +126,11 @@ describe('deploying a plan on AWS', () => {
     expect(deploy.status).toBe(400);
     const problem = deploy.json as Problem;
     expect(problem.errors).toEqual([{ path: '/target/accountId', message: expect.stringMatching(/^no connected account/) as unknown }]);
-    expect((await call('GET', `/v1/plan/${planId}/deployment`)).json).toEqual({ status: 'not_deployed', steps: [] });
+    expect((await call('GET', `/v1/plan/${planId}/deployment`)).json).toEqual({
+      status: 'not_deployed',
+      steps: [],
+      components: [{ id: 'db', type: 'postgres', status: 'not_deployed' }],
+    });
     expect((await call('GET', `/v1/plan/${planId}`)).json).toMatchObject({ status: 'not_deployed' });
   });
 });

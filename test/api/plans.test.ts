@@ -430,7 +430,11 @@ describe('components addressed by id', () => {
     expectUnknownComponent(await call('GET', `/v1/plan/${plan.id}/deployment/credentials?component=nope`), 'db');
     expectUnknownComponent(await call('POST', `/v1/plan/${plan.id}/backups?component=nope`), 'db');
 
-    expect((await call('GET', `/v1/plan/${plan.id}/deployment?component=db`)).json).toEqual({ status: 'not_deployed', steps: [] });
+    expect((await call('GET', `/v1/plan/${plan.id}/deployment?component=db`)).json).toEqual({
+      status: 'not_deployed',
+      steps: [],
+      components: [{ id: 'db', type: 'postgres', status: 'not_deployed' }],
+    });
     expect((await call('GET', `/v1/plan/${plan.id}/deployment/credentials?component=db`)).status).toBe(409);
     expect((await call('GET', `/v1/plan/${plan.id}/backups`)).json).toEqual({ items: [] });
     expect((await call('GET', `/v1/plan/${plan.id}`)).json).toEqual(plan);

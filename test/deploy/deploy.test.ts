@@ -76,7 +76,11 @@ describe('deploy', () => {
 
   it('takes a saved plan to a running, tuned, TLS-only PostgreSQL', async () => {
     planId = await createPlan(planBody('orders'));
-    expect(await deployment(planId)).toEqual({ status: 'not_deployed', steps: [] });
+    expect(await deployment(planId)).toEqual({
+      status: 'not_deployed',
+      steps: [],
+      components: [{ id: 'db', type: 'postgres', status: 'not_deployed' }],
+    });
     const started = await call('POST', `/v1/plan/${planId}/deploy`);
     expect(started.status).toBe(202);
     expect(started.json).toMatchObject({ mode: 'create' });

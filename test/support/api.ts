@@ -38,6 +38,21 @@ export interface Deployment {
   }[];
   backup?: { schedule: string; timezone: string; nextRunAt: string; lastBackup?: { backupId: string } };
   executionArn?: string;
+  components?: ComponentView[];
+}
+
+/** One component as the deployment lists it. */
+export interface ComponentView {
+  id: string;
+  type: 'postgres' | 'app';
+  status: string;
+  reason?: string;
+  url?: string;
+  servingVersion?: string;
+  previousVersion?: string;
+  requestedVersion?: string;
+  branch?: string;
+  database?: string;
 }
 
 export interface Credentials {

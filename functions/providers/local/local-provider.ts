@@ -25,7 +25,7 @@ import {
   REWIND_USER,
 } from '@cloudseed/shared/postgres/patroni';
 import type { PlannedNode } from '@cloudseed/shared/postgres/nodes';
-import type { Component, ServerLayout } from '@cloudseed/shared';
+import type { PostgresComponent, ServerLayout } from '@cloudseed/shared';
 import { PermanentError, TransientError } from '../errors.ts';
 import { membersHealth } from '../patroni-health.ts';
 import type { ArchiveBackupType } from '@cloudseed/shared/postgres/pgbackrest';
@@ -508,7 +508,7 @@ export class LocalProvider implements Provider {
   }
 
   async #ensureRoles(
-    spec: Component,
+    spec: PostgresComponent,
     primary: Server,
     password: string,
     replicationPassword: string | undefined,
@@ -541,7 +541,7 @@ export class LocalProvider implements Provider {
     await adminSql(primary, `${statements.join('\n')}\n`);
   }
 
-  async #raisesStandbyLimits(spec: Component, primary: LocalNode): Promise<boolean> {
+  async #raisesStandbyLimits(spec: PostgresComponent, primary: LocalNode): Promise<boolean> {
     if (!(await isRunning(primary.paths))) return false;
     const wanted: Record<string, string> = {
       ...tuneComponent(spec).settings,
@@ -1061,8 +1061,8 @@ async function applyConfig(server: Server): Promise<void> {
   else await reloadServer(server);
 }
 
-const majorOf = (component: Component): number => Number(component.db.version);
-const isClustered = (component: Component): boolean => planNodes(component).length > 1;
+const majorOf = (component: PostgresComponent): number => Number(component.db.version);
+const isClustered = (component: PostgresComponent): boolean => planNodes(component).length > 1;
 const restPortsOf = (nodes: readonly LocalNode[]): number[] =>
   nodes.flatMap((node) => (node.record.restPort === undefined ? [] : [node.record.restPort]));
 

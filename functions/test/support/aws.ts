@@ -1,4 +1,5 @@
 import { EC2Client, EC2ServiceException } from '@aws-sdk/client-ec2';
+import { postgresComponents } from '@cloudseed/shared/cs-json/components';
 import type { Instance, Volume } from '@aws-sdk/client-ec2';
 import {
   CreateRoleCommand,
@@ -28,7 +29,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { renderAwsComponent } from '@cloudseed/shared/targets/aws/aws-json';
 import { validatePlan } from '@cloudseed/shared';
-import type { AwsComponent, Component } from '@cloudseed/shared';
+import type { AwsComponent, PostgresComponent } from '@cloudseed/shared';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { AWS_PROVIDER_ACTIONS, AwsProvider } from '../../providers/aws/index.ts';
@@ -120,7 +121,7 @@ export const AWS_ACTIONS_PROVEN = {
 } as const satisfies Record<string, readonly AwsProviderAction[]>;
 
 /** A one-component plan for AWS (the component `db`), as cs-json. */
-export function plan(db: Record<string, unknown> = {}, hardware: Record<string, unknown> = {}): Component {
+export function plan(db: Record<string, unknown> = {}, hardware: Record<string, unknown> = {}): PostgresComponent {
   const result = validatePlan({
     apiVersion: 'cs/v1',
     name: PLAN_NAME,
@@ -128,13 +129,13 @@ export function plan(db: Record<string, unknown> = {}, hardware: Record<string, 
     components: [{ id: 'db', type: 'postgres', network: { allowedCidrs: ['203.0.113.0/24', '2001:db8::/48'] }, db, hardware }],
   });
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
-  const component = result.plan.components[0];
+  const component = postgresComponents(result.plan)[0];
   if (!component) throw new Error('no component');
   return component;
 }
 
 /** The component as aws-json, as the provider renders it. */
-export function rendered(component: Component): AwsComponent {
+export function rendered(component: PostgresComponent): AwsComponent {
   return renderAwsComponent(component, { planId: PLAN_ID, planName: PLAN_NAME, region: 'eu-central-1' });
 }
 
@@ -144,7 +145,7 @@ export const cluster = plan({ topology: { mode: 'cluster', replicas: 1 } });
 /** Three nodes: Patroni and etcd, automatic failover. */
 export const haCluster = plan({ topology: { mode: 'cluster', replicas: 2 } });
 
-export function target(component: Component = single, overrides: Partial<DeployTarget> = {}): DeployTarget {
+export function target(component: PostgresComponent = single, overrides: Partial<DeployTarget> = {}): DeployTarget {
   return {
     ownerId: 'user-1',
     planId: PLAN_ID,

@@ -1,4 +1,5 @@
 import { validatePlan } from '@cloudseed/shared';
+import { postgresComponents } from '@cloudseed/shared/cs-json/components';
 import type { PlanInput } from '@cloudseed/shared';
 import type { DeployTarget, NodeRef, Provider } from '../../providers/provider.ts';
 
@@ -35,7 +36,7 @@ export function localTarget(planId: string, options: LocalComponentOptions = {})
   };
   const result = validatePlan(input);
   if (!result.ok) throw new Error(`invalid test plan: ${JSON.stringify(result.errors)}`);
-  const [component] = result.plan.components;
+  const [component] = postgresComponents(result.plan);
   if (!component) throw new Error('the test plan has no component');
   return { ownerId: 'owner-1', planId, planName: result.plan.name, deploymentId: `dep-${planId}`, target: result.plan.target, component };
 }

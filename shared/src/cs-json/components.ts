@@ -1,5 +1,5 @@
 import { ValidationFailed } from '../errors.ts';
-import type { Component, Plan, PostgresComponent } from './schema.ts';
+import type { AppComponent, Component, Plan, PostgresComponent } from './schema.ts';
 
 // Components are addressed by id, never by position: a plan may hold several, of several kinds.
 
@@ -9,6 +9,10 @@ export function componentById<C extends { readonly id: string }>(plan: { readonl
 
 export function postgresComponents(plan: Pick<Plan, 'components'>): PostgresComponent[] {
   return plan.components.filter((component: Component): component is PostgresComponent => component.type === 'postgres');
+}
+
+export function appComponents(plan: Pick<Plan, 'components'>): AppComponent[] {
+  return plan.components.filter((component: Component): component is AppComponent => component.type === 'app');
 }
 
 /**

@@ -2,8 +2,10 @@ export { checkBackupInterval, checkCron, isTimeZone, nextRun, toScheduleExpressi
 export { normalisedPlanJsonSchema, planJsonSchema, shorthandJsonSchema } from './json-schema.ts';
 export { checkCidr } from './network.ts';
 export { API_VERSION, DEFAULT_PG_VERSION, componentSchema, osNames, pgVersions, planSchema, targetSchema } from './schema.ts';
-export type { Component, ParsedPostgresComponent, Plan, PlanInput, PostgresComponent, Target } from './schema.ts';
-export { componentById, databaseComponent, postgresComponents } from './components.ts';
+export type { AppComponent, Component, ParsedPostgresComponent, Plan, PlanInput, PostgresComponent, Target } from './schema.ts';
+export { appComponents, componentById, databaseComponent, postgresComponents } from './components.ts';
+export { FARGATE_SIZES, parseRepoUrl, reservedEnvName } from './app-schema.ts';
+export type { RepoLocation } from './app-schema.ts';
 export { isShorthand, shorthandSchema } from './shorthand.ts';
 export { pointer, toProblems } from './problems.ts';
 export { validatePlan } from './validate.ts';

@@ -21,6 +21,10 @@ function issueProblems(issue: z.core.$ZodIssue): FieldProblem[] {
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => ({ path: pointer([...issue.path, key]), message: 'is not a known field' }));
   }
+  // A record's key that breaks its rule: the key's own message, not zod's "Invalid key in record".
+  if (issue.code === 'invalid_key') {
+    return issue.issues.map((inner) => ({ path: pointer(issue.path), message: inner.message }));
+  }
   if (issue.code === 'invalid_type' && issue.input === undefined) {
     return [{ path: pointer(issue.path), message: 'is required' }];
   }

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { dataSizes, storageKinds, supportedPgMajors, workloads } from '../postgres/pgtune.ts';
 import { checkBackupInterval, checkCron, isTimeZone } from './cron.ts';
 import { checkCidr } from './network.ts';
+import { appComponentFields } from './app-schema.ts';
 
 // cs-json v1: the cloud-agnostic plan. Every object is strict (unknown fields are errors) and
 // every limit is one a real deployment would hit, so that what validates can be deployed.
@@ -159,7 +160,13 @@ const postgresComponentSchema = z.strictObject({
   network: networkSchema.prefault({}),
 });
 
-const componentMembers = [postgresComponentSchema] as const;
+const appComponentSchema = z.strictObject({
+  id: componentId,
+  position: positionSchema.default({ x: 80, y: 80 }),
+  ...appComponentFields,
+});
+
+const componentMembers = [postgresComponentSchema, appComponentSchema] as const;
 const componentKinds = componentMembers.map((member) => `"${member.shape.type.value}"`);
 
 export const componentSchema = z.discriminatedUnion('type', componentMembers, {
@@ -188,8 +195,10 @@ export type ParsedPostgresComponent = z.output<typeof postgresComponentSchema>;
 export type PostgresComponent = Omit<ParsedPostgresComponent, 'hardware'> & {
   hardware: ParsedPostgresComponent['hardware'] & { cpus: number; memoryGiB: number };
 };
+/** An app component as parsed and normalised (nothing of it is derived). */
+export type AppComponent = z.output<typeof appComponentSchema>;
 /** A component of any kind after normalisation, told apart by `type`. */
-export type Component = PostgresComponent;
+export type Component = PostgresComponent | AppComponent;
 /** A validated, normalised cs-json document: every default filled, every cross-field rule met. */
 export type Plan = Omit<ParsedPlan, 'components'> & { components: Component[] };
 export type Target = Plan['target'];

@@ -3,7 +3,8 @@ import { cheapestFit, findInstanceType } from '../targets/aws/instances.ts';
 import type { FieldProblem } from '../errors.ts';
 import { toProblems } from './problems.ts';
 import { componentSchema, planSchema, targetSchema } from './schema.ts';
-import type { Component, ParsedComponent, ParsedPostgresComponent, Plan, PostgresComponent, Target } from './schema.ts';
+import { parseRepoUrl } from './app-schema.ts';
+import type { AppComponent, Component, ParsedComponent, ParsedPostgresComponent, Plan, PostgresComponent, Target } from './schema.ts';
 import { isShorthand, shorthandPath, shorthandToPlan } from './shorthand.ts';
 
 export type ValidationResult = { ok: true; plan: Plan } | { ok: false; errors: FieldProblem[] };
@@ -46,6 +47,7 @@ function validateDocument(input: unknown): ValidationResult {
     else errors.push({ path: `${base}/id`, message: `duplicates the id of /components/${firstIndex}` });
     return normaliseComponent(component.data, target.success ? target.data : { cloud: 'local' }, base, errors);
   });
+  checkLinks(components, errors);
   if (!parsed.success || errors.length > 0) return { ok: false, errors };
   return { ok: true, plan: { ...parsed.data, components: components.filter((component) => component !== undefined) } };
 }
@@ -63,10 +65,41 @@ type Normaliser<Kind extends ParsedComponent['type']> = (
 ) => Extract<Component, { type: Kind }>;
 
 /** One normaliser per component kind, beside its member of the schema's union. */
-const normalisers: { readonly [Kind in ParsedComponent['type']]: Normaliser<Kind> } = { postgres: normalisePostgres };
+const normalisers: { readonly [Kind in ParsedComponent['type']]: Normaliser<Kind> } = { postgres: normalisePostgres, app: normaliseApp };
 
 function normaliseComponent(component: ParsedComponent, target: Target, base: string, errors: FieldProblem[]): Component {
-  return normalisers[component.type](component, target, base, errors);
+  return component.type === 'postgres' ? normalisers.postgres(component, target, base, errors) : normalisers.app(component, target, base, errors);
+}
+
+/** An app's `database` names a postgres component of the same plan (the list holds undefined where a component did not parse). */
+function checkLinks(components: readonly (Component | undefined)[], errors: FieldProblem[]): void {
+  const databases = components.filter((component) => component?.type === 'postgres').map((component) => component?.id);
+  components.forEach((component, index) => {
+    if (component?.type !== 'app' || component.database === undefined) return;
+    const named = component.database.component;
+    if (databases.includes(named)) return;
+    const other = components.find((candidate) => candidate?.id === named);
+    errors.push({
+      path: `/components/${index}/database/component`,
+      message:
+        other === undefined
+          ? `names no component of this plan; its databases are ${databases.join(', ') || 'none'}`
+          : `${named} is ${other.type === 'app' ? 'an app' : `a ${other.type} component`}, not a postgres database`,
+    });
+  });
+}
+
+function normaliseApp(component: AppComponent, target: Target, base: string, errors: FieldProblem[]): AppComponent {
+  const location = parseRepoUrl(component.source.repoUrl);
+  if (typeof location !== 'string' && location.kind === 'local' && target.cloud !== 'local') {
+    errors.push({
+      path: `${base}/source/repoUrl`,
+      message: `a repository on this machine can only be deployed to the local target; ${target.cloud} builds clone an https:// URL`,
+    });
+  }
+  const clash = component.secrets.find((name) => name in component.env);
+  if (clash !== undefined) errors.push({ path: `${base}/secrets`, message: `${clash} is also a plain variable in env; name it once` });
+  return component;
 }
 
 const DEFAULT_CPUS = 2;

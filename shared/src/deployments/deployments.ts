@@ -40,10 +40,42 @@ export interface DeployedComponent {
   readonly endpoint?: { readonly host: string; readonly port: number };
 }
 
+/** How one version of an app was installed, built and started (shared/src/apps/detect.ts). */
+export interface AppBuildPlan {
+  readonly runtime: 'node' | 'python';
+  readonly runtimeVersion?: string;
+  readonly installCommand?: string;
+  readonly buildCommand?: string;
+  readonly startCommand: string;
+  readonly dockerfile: boolean;
+  readonly reasons: readonly string[];
+}
+
+/** One built version of an app: what a rollout runs, and what a rollback goes back to. */
+export interface AppRelease {
+  /** The commit it was built from (40 hex digits). */
+  readonly version: string;
+  /** The build's id: a directory locally, an image tag on AWS. */
+  readonly buildId: string;
+  readonly plan: AppBuildPlan;
+  readonly builtAt: string;
+}
+
+export interface DeployedApp {
+  readonly id: string;
+  /** The app's stable address. */
+  readonly url: string;
+  readonly serving: AppRelease & { readonly deployedAt: string };
+  /** The version that served before: a rollback goes back to it. */
+  readonly previous?: AppRelease & { readonly deployedAt: string };
+}
+
 export interface Failure {
   readonly step: string;
   readonly reason: string;
   readonly at: string;
+  /** The component whose step failed, when one did. */
+  readonly component?: string;
 }
 
 export interface DeploymentRecord {
@@ -60,6 +92,10 @@ export interface DeploymentRecord {
   readonly startedAt: string;
   readonly endedAt?: string;
   readonly components?: readonly DeployedComponent[];
+  /** The plan's apps as they serve. */
+  readonly apps?: readonly DeployedApp[];
+  /** An update that only takes this app back to its previous version. */
+  readonly rollback?: { readonly componentId: string };
   readonly failure?: Failure;
   /** Set by the health check while a running deployment has a node down; `serving` while a cluster's leader still takes writes. */
   readonly degraded?: Failure & { readonly serving?: boolean };
@@ -128,4 +164,68 @@ export interface DeploymentRepository {
   claimBackup(ownerId: string, planId: string, backupId: string): Promise<void>;
   /** Releases the lock and records the backup's outcome for the plan's status. */
   releaseBackup(ownerId: string, planId: string, backupId: string, failure: Failure | undefined): Promise<void>;
+}
+
+export type ComponentStatus = 'not_deployed' | 'deploying' | 'running' | 'failed' | 'deleting';
+
+export interface ComponentSummary {
+  readonly id: string;
+  readonly type: Plan['components'][number]['type'];
+  readonly status: ComponentStatus;
+  readonly reason?: string;
+  /** An app's stable address. */
+  readonly url?: string;
+  /** The commit an app serves. */
+  readonly servingVersion?: string;
+  /** The commit the plan pins an app to, when it pins one (else it follows `branch`). */
+  readonly requestedVersion?: string;
+  readonly branch?: string;
+  /** The version a rollback would go back to. */
+  readonly previousVersion?: string;
+  /** The database an app uses. */
+  readonly database?: string;
+}
+
+/**
+ * Each component's own status: a failed update leaves what served serving (green), the component
+ * whose step failed red with the reason; a rollback deploys one app while the others keep theirs.
+ */
+export function componentSummaries(spec: Plan, deployment: DeploymentRecord | undefined): ComponentSummary[] {
+  return spec.components.map((component) => {
+    const app = component.type === 'app' ? deployment?.apps?.find((entry) => entry.id === component.id) : undefined;
+    const deployed = component.type === 'app' ? app !== undefined : (deployment?.components ?? []).some((entry) => entry.id === component.id);
+    const status = componentStatus(component.id, deployed, deployment);
+    const failure = deployment?.status === 'failed' ? deployment.failure : undefined;
+    const reason = status === 'failed' && failure ? `${failure.step}: ${failure.reason}` : undefined;
+    return {
+      id: component.id,
+      type: component.type,
+      status,
+      ...(reason ? { reason } : {}),
+      ...(component.type === 'app'
+        ? {
+            branch: component.source.branch,
+            ...(component.source.commit ? { requestedVersion: component.source.commit } : {}),
+            ...(component.database ? { database: component.database.component } : {}),
+            ...(app ? { url: app.url, servingVersion: app.serving.version } : {}),
+            ...(app?.previous ? { previousVersion: app.previous.version } : {}),
+          }
+        : {}),
+    };
+  });
+}
+
+function componentStatus(id: string, deployed: boolean, deployment: DeploymentRecord | undefined): ComponentStatus {
+  if (!deployment) return 'not_deployed';
+  if (deployment.status === 'deleting') return 'deleting';
+  if (deployment.status === 'deploying') {
+    const touched = deployment.rollback === undefined || deployment.rollback.componentId === id;
+    return touched || !deployed ? 'deploying' : 'running';
+  }
+  if (deployment.status === 'failed') {
+    const blamed = deployment.failure?.component === undefined || deployment.failure.component === id;
+    if (blamed) return 'failed';
+    return deployed ? 'running' : 'not_deployed';
+  }
+  return deployed ? 'running' : 'not_deployed';
 }

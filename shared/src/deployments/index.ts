@@ -1,7 +1,12 @@
-export { deployModeFor, isBusy, planStatus, statusReason } from './deployments.ts';
+export { componentSummaries, deployModeFor, isBusy, planStatus, statusReason } from './deployments.ts';
 export type {
   WorkflowMode,
+  AppBuildPlan,
+  AppRelease,
+  DeployedApp,
   DeployMode,
+  ComponentStatus,
+  ComponentSummary,
   DeployedComponent,
   DeployedNode,
   DeploymentRecord,

@@ -13,6 +13,11 @@ export function redeployProblems(running: Plan, next: Plan): FieldProblem[] {
     const current = componentById(running, component.id);
     if (!current) return;
     const base = `/components/${index}`;
+    if (current.type !== component.type) {
+      problems.push({ path: `${base}/type`, message: `${component.id} runs as ${current.type}; remove it and add a new component instead` });
+      return;
+    }
+    if (component.type !== 'postgres' || current.type !== 'postgres') return;
     if (component.hardware.storage.sizeGiB < current.hardware.storage.sizeGiB) {
       problems.push({
         path: `${base}/hardware/storage/sizeGiB`,

@@ -72,10 +72,41 @@ export class DeployService {
       startedAt: this.#deps.now().toISOString(),
       revision: (current?.revision ?? 0) + 1,
       ...(mode === 'update' && current?.components ? { components: current.components } : {}),
+      ...(mode === 'update' && current?.apps ? { apps: current.apps } : {}),
     };
     await this.#deps.deployments.start(record, current?.revision);
     const executionArn = await this.#startOrRelease(record);
     return { deploymentId: record.deploymentId, mode, executionArn };
+  }
+
+  /**
+   * Takes one app back to the version that served before the current one: an update of the
+   * deployed plan (not of edits saved since) that builds nothing and touches no other component.
+   */
+  async rollback(ownerId: string, planId: string, componentId: string): Promise<{ deploymentId: string; mode: DeployMode; version: string }> {
+    await this.#deps.plans.get(ownerId, planId);
+    const current = await this.#deps.deployments.get(ownerId, planId);
+    if (isBusy(current)) throw new Conflict(`The plan is ${current?.status === 'deleting' ? 'being deleted' : 'deploying'}; wait for it to finish.`);
+    const app = current?.apps?.find((candidate) => candidate.id === componentId);
+    if (!current || !app) {
+      const known = current?.spec.components.some((component) => component.id === componentId && component.type === 'app');
+      throw new Conflict(
+        known ? `${componentId} has not served yet; there is nothing to roll back.` : `The plan has no deployed app ${componentId}.`,
+      );
+    }
+    if (!app.previous) throw new Conflict(`${componentId} has served one version only; there is no previous version to roll back to.`);
+    const record: DeploymentRecord = {
+      ...current,
+      status: 'deploying',
+      deploymentId: this.#deps.newId(),
+      mode: 'update',
+      rollback: { componentId },
+      startedAt: this.#deps.now().toISOString(),
+      revision: current.revision + 1,
+    };
+    await this.#deps.deployments.start(record, current.revision);
+    await this.#startOrRelease(record);
+    return { deploymentId: record.deploymentId, mode: 'update', version: app.previous.version };
   }
 
   /** Deletes a plan: at once when nothing was deployed, else after a teardown workflow ('tearing_down'). */

@@ -1,5 +1,5 @@
 import { quoteLiteral } from './sql.ts';
-import type { Component } from '../cs-json/schema.ts';
+import type { PostgresComponent } from '../cs-json/schema.ts';
 import { archiveSettings } from './pgbackrest.ts';
 import { tune } from './pgtune.ts';
 import type { TuneResult } from './pgtune.ts';
@@ -27,7 +27,7 @@ export const ADMIN_USER = 'postgres';
 /** The role pg_rewind logs in as when an old cluster leader rejoins (it needs only a few functions, not a superuser). */
 export const REWIND_USER = 'cloudseed_rewind';
 
-export function tuneComponent(component: Component): TuneResult {
+export function tuneComponent(component: PostgresComponent): TuneResult {
   return tune({
     pgMajor: Number(component.db.version),
     memoryKb: component.hardware.memoryGiB * 1024 * 1024,
@@ -39,7 +39,7 @@ export function tuneComponent(component: Component): TuneResult {
   });
 }
 
-export function productionSettings(component: Component, layout: ServerLayout): Record<string, string> {
+export function productionSettings(component: PostgresComponent, layout: ServerLayout): Record<string, string> {
   const clustered = component.db.topology.mode === 'cluster';
   const settings: Record<string, string> = {
     listen_addresses: quoteLiteral(layout.listenAddresses),
@@ -80,7 +80,7 @@ export function productionSettings(component: Component, layout: ServerLayout): 
   return settings;
 }
 
-export function renderPostgresqlConf(component: Component, layout: ServerLayout): string {
+export function renderPostgresqlConf(component: PostgresComponent, layout: ServerLayout): string {
   const tuned = tuneComponent(component);
   const lines = [
     '# Written by CloudSeed. Changes here are replaced on the next deploy; change the plan instead.',
@@ -119,7 +119,7 @@ export const REPLICATION_MARKER = '# @cloudseed-replication-rules@';
 export const OWNER_MAP = 'cloudseed-owner';
 
 /** pg_hba.conf: TLS and SCRAM for every network client, peer for the local admin (and for it as the owner), nothing else. */
-export function renderPgHba(component: Component, options: HbaOptions = {}): string {
+export function renderPgHba(component: PostgresComponent, options: HbaOptions = {}): string {
   const { databaseName, username } = component.db;
   const clients = [...new Set([...component.network.allowedCidrs, ...(options.extraCidrs ?? [])])];
   const rows = [
@@ -139,7 +139,7 @@ export function renderPgHba(component: Component, options: HbaOptions = {}): str
 }
 
 /** pg_ident.conf: only the postgres OS user may log in as the application role over the socket. */
-export function renderPgIdent(component: Component): string {
+export function renderPgIdent(component: PostgresComponent): string {
   return [
     '# Written by CloudSeed: restores log in as the application role (see pg_hba.conf). Replaced on the next deploy.',
     '# MAPNAME         SYSTEM-USERNAME  PG-USERNAME',

@@ -1,4 +1,4 @@
-import type { Component } from '../cs-json/schema.ts';
+import type { PostgresComponent } from '../cs-json/schema.ts';
 import type { NodeRole } from './config.ts';
 
 /** PostgreSQL's default port; every target serves it there unless it has to pick another (the local cloud). */
@@ -10,12 +10,12 @@ export interface PlannedNode {
   readonly role: NodeRole;
 }
 
-export function nodeCount(component: Component): number {
+export function nodeCount(component: PostgresComponent): number {
   return component.db.topology.mode === 'cluster' ? 1 + component.db.topology.replicas : 1;
 }
 
 /** `<component>-0` is the primary, `<component>-1…` its streaming replicas. */
-export function planNodes(component: Component): PlannedNode[] {
+export function planNodes(component: PostgresComponent): PlannedNode[] {
   return Array.from({ length: nodeCount(component) }, (_, index) => ({
     name: `${component.id}-${index}`,
     role: index === 0 ? 'primary' : 'replica',

@@ -1,4 +1,4 @@
-import type { Component } from '../cs-json/schema.ts';
+import type { PostgresComponent } from '../cs-json/schema.ts';
 import { productionSettings, REPLICATION_USER, REWIND_USER, tuneComponent } from './config.ts';
 
 export { REWIND_USER } from './config.ts';
@@ -99,7 +99,7 @@ export interface PatroniMember {
 }
 
 /** The cluster-wide settings Patroni keeps in etcd: from the plan's tuning, as Patroni wants them (unquoted). */
-export function clusterWideSettings(component: Component, layout: ServerLayout): Record<string, string> {
+export function clusterWideSettings(component: PostgresComponent, layout: ServerLayout): Record<string, string> {
   const all = { ...tuneComponent(component).settings, ...productionSettings(component, layout) };
   const settings: Record<string, string> = { wal_log_hints: 'on' };
   for (const name of CLUSTER_WIDE) {
@@ -110,7 +110,7 @@ export function clusterWideSettings(component: Component, layout: ServerLayout):
 }
 
 /** The DCS section: the timing, lag limit, rewind, slots, failsafe and synchronous mode a cluster runs with. */
-export function dcsConfig(component: Component, layout: ServerLayout): Record<string, unknown> {
+export function dcsConfig(component: PostgresComponent, layout: ServerLayout): Record<string, unknown> {
   const synchronous = component.db.topology.synchronous;
   return {
     ttl: HA_TIMING.ttl,
@@ -133,7 +133,7 @@ export function dcsConfig(component: Component, layout: ServerLayout): Record<st
  * patroni.yml for one member. JSON is YAML, so the file is written without a YAML library; a
  * comment line heads it.
  */
-export function renderPatroniConfig(component: Component, member: PatroniMember): string {
+export function renderPatroniConfig(component: PostgresComponent, member: PatroniMember): string {
   const tls = { sslmode: 'verify-full', sslrootcert: member.caFile };
   const config = {
     scope: member.scope,

@@ -1,5 +1,6 @@
 import { toScheduleExpression } from '../../cs-json/cron.ts';
-import type { Component, Plan } from '../../cs-json/schema.ts';
+import { postgresComponents } from '../../cs-json/components.ts';
+import type { Plan, PostgresComponent } from '../../cs-json/schema.ts';
 import type { NodeRole } from '../../postgres/config.ts';
 import { renderPgHba, tuneComponent } from '../../postgres/config.ts';
 import { planNodes, POSTGRES_PORT } from '../../postgres/nodes.ts';
@@ -147,7 +148,7 @@ export interface AwsJson {
   readonly monthlyCostUsd: number;
 }
 
-export function osImageFor(component: Component): OsImage {
+export function osImageFor(component: PostgresComponent): OsImage {
   const image = findOs(component.os.name, component.os.version);
   if (!image) throw new RangeError(`${component.os.name} ${component.os.version} is not in the OS table`);
   return image;
@@ -167,7 +168,9 @@ export function renderRegion(target: Plan['target']): string {
 
 export function renderAwsJson(plan: Plan, context: RenderContext): AwsJson {
   const region = renderRegion(plan.target);
-  const components = plan.components.map((component) => renderAwsComponent(component, { planId: context.planId, planName: plan.name, region }));
+  const components = postgresComponents(plan).map((component) =>
+    renderAwsComponent(component, { planId: context.planId, planName: plan.name, region }),
+  );
   const total = components.reduce((sum, component) => sum + component.cost.totalUsd, 0);
   return {
     apiVersion: AWS_JSON_VERSION,
@@ -181,7 +184,7 @@ export function renderAwsJson(plan: Plan, context: RenderContext): AwsJson {
 }
 
 /** One component of a plan as aws-json: what the AWS provider deploys it from. */
-export function renderAwsComponent(component: Component, { planId, planName, region }: ComponentContext): AwsComponent {
+export function renderAwsComponent(component: PostgresComponent, { planId, planName, region }: ComponentContext): AwsComponent {
   const instance = instanceTypeFor(component);
   const image = osImageFor(component);
   const major = Number(component.db.version);
@@ -299,7 +302,7 @@ export function renderAwsComponent(component: Component, { planId, planName, reg
   };
 }
 
-function ingressRules(component: Component): unknown[] {
+function ingressRules(component: PostgresComponent): unknown[] {
   const cidrs = component.network.allowedCidrs;
   const v4 = cidrs.filter((cidr) => !cidr.includes(':'));
   const v6 = cidrs.filter((cidr) => cidr.includes(':'));

@@ -1,4 +1,4 @@
-import type { Component } from '../../cs-json/schema.ts';
+import type { PostgresComponent } from '../../cs-json/schema.ts';
 import type { ServerLayout } from '../../postgres/config.ts';
 import type { OsImage } from '../../postgres/os.ts';
 import { ETCD_MEMBERS, etcdArguments, renderPatroniConfig } from '../../postgres/patroni.ts';
@@ -36,7 +36,7 @@ export const etcdHostToken = (index: number): string => `@etcd-${index}@`;
 /** Patroni's scope: one per plan and component, as on the local cloud. */
 export const patroniScope = (planId: string, componentId: string): string => `${planId}-${componentId}`;
 
-export function usesPatroni(component: Component): boolean {
+export function usesPatroni(component: PostgresComponent): boolean {
   return component.db.topology.mode === 'cluster' && component.db.topology.replicas + 1 >= PATRONI_MIN_NODES;
 }
 
@@ -66,7 +66,7 @@ export function awsEtcdArguments(scope: string, nodeNames: readonly string[]): s
 
 /** patroni.yml as every node of the cluster gets it, tokens in place of its name, addresses and passwords. */
 export function renderAwsPatroniConfig(
-  component: Component,
+  component: PostgresComponent,
   image: OsImage,
   layout: ServerLayout,
   scope: string,

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type { OsImage } from '../../postgres/os.ts';
-import type { Component } from '../../cs-json/schema.ts';
+import type { PostgresComponent } from '../../cs-json/schema.ts';
 import { GENERATED_PASSWORD_PATTERN, PINNED_SEARCH_PATH_OPTIONS, SCRAM_VERIFIER_PYTHON } from '../../postgres/admin-session.ts';
 import { REPLICATION_MARKER, REPLICATION_USER, renderPgHba, renderPgIdent, renderPostgresqlConf } from '../../postgres/config.ts';
 import type { ServerLayout } from '../../postgres/config.ts';
@@ -126,7 +126,7 @@ export function patroniPasswordParameterFor(passwordParameter: string): string {
 }
 
 /** The server layout of a node: a Patroni cluster's keeps the certificate outside the data directory. */
-export function nodeServerLayout(component: Component, image: OsImage): ServerLayout {
+export function nodeServerLayout(component: PostgresComponent, image: OsImage): ServerLayout {
   const layout = awsServerLayout(image, Number(component.db.version));
   return usesPatroni(component) ? patroniServerLayout(layout) : layout;
 }
@@ -164,7 +164,7 @@ export const ARCHIVE_CIPHER_TOKEN = '@cipher-pass@';
  * backup bucket, taken to be in the plan's region: the instance fills in its account id, and the
  * instance role's credentials sign (key type auto). The stanza is the component.
  */
-export function renderAwsPgbackrestConf(component: Component, image: OsImage, context: Pick<ConfigureContext, 'planId' | 'region'>): string {
+export function renderAwsPgbackrestConf(component: PostgresComponent, image: OsImage, context: Pick<ConfigureContext, 'planId' | 'region'>): string {
   const major = Number(component.db.version);
   return renderPgbackrestConf({
     stanza: component.id,
@@ -194,7 +194,7 @@ export function renderAwsPgbackrestConf(component: Component, image: OsImage, co
  * pgBackRest config. Every node archives with archive_mode=on: a replica starts archiving only once
  * it is promoted.
  */
-export function renderAwsPostgresqlConf(component: Component, image: OsImage): string {
+export function renderAwsPostgresqlConf(component: PostgresComponent, image: OsImage): string {
   const archive = Object.entries(archiveSettings(ARCHIVE_CONFIG_FILE, component.id)).map(([name, value]) => `${name} = ${value}`);
   return [
     renderPostgresqlConf(component, nodeServerLayout(component, image)).trimEnd(),
@@ -213,7 +213,7 @@ function haPackages(image: OsImage): string[] {
   return image.packageManager === 'dnf' ? ['patroni', 'patroni-etcd', 'etcd'] : ['patroni', 'python3-etcd', 'etcd-server'];
 }
 
-export function renderInstallScript(component: Component, image: OsImage): string {
+export function renderInstallScript(component: PostgresComponent, image: OsImage): string {
   const major = Number(component.db.version);
   const patroni = usesPatroni(component);
   return renderNodeScript(
@@ -237,7 +237,7 @@ export function renderInstallScript(component: Component, image: OsImage): strin
  * is through CLOUDSEED_NODE_ROLE (primary | replica), CLOUDSEED_PRIMARY_HOST (replicas) and
  * CLOUDSEED_REPLICA_HOSTS (primary; space-separated), known only once the instances run.
  */
-export function renderConfigureScript(component: Component, image: OsImage, context: ConfigureContext): string {
+export function renderConfigureScript(component: PostgresComponent, image: OsImage, context: ConfigureContext): string {
   const major = Number(component.db.version);
   const clustered = component.db.topology.mode === 'cluster';
   const patroni = usesPatroni(component);
@@ -291,7 +291,7 @@ export function renderConfigureScript(component: Component, image: OsImage, cont
 }
 
 /** What configure.sh needs to run a node under Patroni: its files with their tokens, and where the secrets are. */
-function patroniValues(component: Component, image: OsImage, context: ConfigureContext): ShellValues {
+function patroniValues(component: PostgresComponent, image: OsImage, context: ConfigureContext): ShellValues {
   const names = planNodes(component).map((node) => node.name);
   const scope = patroniScope(context.planId, component.id);
   const [etcd0 = [], etcd1 = [], etcd2 = []] = awsEtcdArguments(scope, names);

@@ -1,3 +1,4 @@
+import { appComponents, postgresComponents } from '../../cs-json/components.ts';
 import type { Plan } from '../../cs-json/schema.ts';
 import { renderPgHba, tuneComponent } from '../../postgres/config.ts';
 import { planNodes } from '../../postgres/nodes.ts';
@@ -17,7 +18,7 @@ export function renderLocalJson(plan: Plan, context: RenderContext) {
     transformerVersion: TRANSFORMER_VERSION,
     planId: context.planId,
     planName: plan.name,
-    components: plan.components.map((component) => {
+    components: postgresComponents(plan).map((component) => {
       const tuned = tuneComponent(component);
       return {
         id: component.id,
@@ -35,5 +36,12 @@ export function renderLocalJson(plan: Plan, context: RenderContext) {
         awsCostEstimate: componentCost(component),
       };
     }),
+    apps: appComponents(plan).map((app) => ({
+      id: app.id,
+      source: app.source,
+      run: app.run,
+      healthCheck: app.healthCheck,
+      database: app.database?.component,
+    })),
   };
 }

@@ -63,4 +63,26 @@ describe('the API client', () => {
 
     expect(sent(fetcher)).toEqual({ path: `/v1/plan/${PLAN_ID}/backups`, method: 'POST', body: { kind: 'logical' } });
   });
+
+  it('asks for the newest 200 lines of an app’s log', async () => {
+    const answer = { lines: [{ time: '2026-11-24T09:49:05.000Z', source: 'run', text: 'listening on :8080' }] };
+    const { client, fetcher } = clientAnswering(200, answer);
+
+    expect(await client.componentLogs(PLAN_ID, 'web')).toEqual(answer);
+    expect(sent(fetcher)).toEqual({ path: `/v1/plan/${PLAN_ID}/components/web/logs?tail=200`, method: 'GET', body: undefined });
+  });
+
+  it('rolls an app back, and reads a refusal’s detail', async () => {
+    const started = clientAnswering(202, { deploymentId: 'd-1', mode: 'update' });
+    expect(await started.client.rollback(PLAN_ID, 'web')).toEqual({ deploymentId: 'd-1', mode: 'update' });
+    expect(sent(started.fetcher)).toEqual({ path: `/v1/plan/${PLAN_ID}/components/web/rollback`, method: 'POST', body: undefined });
+
+    const refused = clientAnswering(
+      409,
+      { status: 409, title: 'Conflict', detail: 'web has no earlier version to go back to.' },
+      'application/problem+json',
+    );
+    const error = await refused.client.rollback(PLAN_ID, 'web').catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ status: 409, detail: 'web has no earlier version to go back to.' });
+  });
 });

@@ -4,6 +4,7 @@ import type {
   AccountList,
   Backup,
   BackupRequest,
+  ComponentLogs,
   ConnectAccountInput,
   Credentials,
   Deployment,
@@ -13,6 +14,7 @@ import type {
   PlanResource,
   PointInTimeRestoreStarted,
   RecoveryWindow,
+  RollbackStarted,
 } from './types.ts';
 
 /** An RFC 9457 problem answered by the API, with the field problems of a 400. */
@@ -130,6 +132,17 @@ export class ApiClient {
   /** A short-lived link to the backup's pg_dump archive. */
   backupDownload(id: string, backupId: string): Promise<BackupDownload> {
     return this.json('GET', `/v1/plan/${encodeURIComponent(id)}/backups/${encodeURIComponent(backupId)}/download`);
+  }
+
+  /** The newest `tail` lines an app wrote while it was built, released and run, oldest first. */
+  componentLogs(id: string, componentId: string, tail = 200): Promise<ComponentLogs> {
+    const query = new URLSearchParams({ tail: String(tail) });
+    return this.json('GET', `/v1/plan/${encodeURIComponent(id)}/components/${encodeURIComponent(componentId)}/logs?${query.toString()}`);
+  }
+
+  /** Brings an app's previous version back (202); a 409 says why it cannot, e.g. nothing to go back to. */
+  rollback(id: string, componentId: string): Promise<RollbackStarted> {
+    return this.json('POST', `/v1/plan/${encodeURIComponent(id)}/components/${encodeURIComponent(componentId)}/rollback`);
   }
 
   /** The caller's address as CloudSeed sees it, e.g. `{ cidr: "203.0.113.7/32" }`. */

@@ -66,6 +66,23 @@ export interface PointInTimeRestoreStarted {
   readonly targetTime: string;
 }
 
+/** What a component's own deployment can be in; a subset of a plan's status words. */
+export type ComponentStatus = Extract<PlanStatus, 'not_deployed' | 'deploying' | 'running' | 'failed'>;
+
+/** One component of the plan as deployed: `components` of `GET /v1/plan/{id}/deployment`. */
+export interface DeployedComponent {
+  readonly id: string;
+  readonly type: 'postgres' | 'app';
+  readonly status: ComponentStatus;
+  readonly reason?: string;
+  /** An app's address. */
+  readonly url?: string;
+  /** The commit an app serves. */
+  readonly servingVersion?: string;
+  /** The commit the last deploy asked for: the serving one once it took over. */
+  readonly requestedVersion?: string;
+}
+
 export interface Deployment {
   readonly status: PlanStatus;
   readonly reason?: string;
@@ -78,6 +95,28 @@ export interface Deployment {
   readonly nodes?: readonly DeploymentNode[];
   readonly backup?: { readonly schedule: string; readonly timezone?: string; readonly nextRunAt?: string; readonly lastBackup?: Backup };
   readonly executionArn?: string;
+  /** Each component's own state; older servers leave it out. */
+  readonly components?: readonly DeployedComponent[];
+}
+
+/** Where an app's log line comes from: its build, its release command, or the running app. */
+export type LogSource = 'build' | 'release' | 'run';
+
+export interface LogLine {
+  readonly time: string;
+  readonly source: LogSource;
+  readonly text: string;
+}
+
+/** `GET /v1/plan/{id}/components/{componentId}/logs?tail=N`: the newest lines, oldest first. */
+export interface ComponentLogs {
+  readonly lines: readonly LogLine[];
+}
+
+/** `POST /v1/plan/{id}/components/{componentId}/rollback` answered 202: an update brings the previous version back. */
+export interface RollbackStarted {
+  readonly deploymentId: string;
+  readonly mode: 'update';
 }
 
 export interface Credentials extends Endpoint {

@@ -16,7 +16,17 @@ const IN_PROGRESS: ReadonlySet<PlanStatus> = new Set(['deploying', 'deleting']);
 /** The part of the API the deployment view uses; tests hand in a fake. */
 export type DeploymentClient = Pick<
   ApiClient,
-  'deployment' | 'credentials' | 'backups' | 'runBackup' | 'restoreBackup' | 'validateBackup' | 'backupDownload' | 'recoveryWindow' | 'restoreToPoint'
+  | 'deployment'
+  | 'credentials'
+  | 'backups'
+  | 'runBackup'
+  | 'restoreBackup'
+  | 'validateBackup'
+  | 'backupDownload'
+  | 'recoveryWindow'
+  | 'restoreToPoint'
+  | 'componentLogs'
+  | 'rollback'
 >;
 
 export interface DeploymentStateOptions {

@@ -166,6 +166,19 @@ export function formatDateTime(iso: string, options: { readonly seconds?: boolea
   return (options.seconds ? dateTimeSeconds : dateTime).format(date);
 }
 
+const clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+
+/** A log line's time of day, e.g. "09:49:05". */
+export function formatClock(iso: string): string {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : clock.format(date);
+}
+
+/** A commit as people quote it: its first 7 characters. */
+export function shortCommit(version: string): string {
+  return version.slice(0, 7);
+}
+
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
 
 /** "in 17 hours", "5 minutes ago". */

@@ -1,6 +1,6 @@
 import { flushSync } from 'svelte';
 import { vi } from 'vitest';
-import type { Backup, Credentials, Deployment, LogicalBackup, PhysicalBackup } from '../api/types.ts';
+import type { Backup, Credentials, DeployedComponent, Deployment, LogicalBackup, LogLine, PhysicalBackup } from '../api/types.ts';
 import type { DeploymentClient } from './deployment.svelte.ts';
 
 // Test doubles for the deployment view: an API client whose answers a test sets, fixtures shaped
@@ -70,6 +70,36 @@ export function failedDeployment(): Deployment {
   };
 }
 
+export const SERVING = '4f1c2d3e5a6b7c8d9e0f11223344556677889900';
+export const REQUESTED = '9a8b7c6d5e4f30211223344556677889900aabbc';
+
+/** A running plan of a database and the app that uses it. */
+export function deploymentWithApp(app: Partial<DeployedComponent> = {}, changes: Partial<Deployment> = {}): Deployment {
+  return runningDeployment({
+    components: [
+      { id: 'db', type: 'postgres', status: 'running' },
+      {
+        id: 'web',
+        type: 'app',
+        status: 'running',
+        url: 'https://web-7532f938.apps.example.com',
+        servingVersion: SERVING,
+        requestedVersion: SERVING,
+        ...app,
+      },
+    ],
+    ...changes,
+  });
+}
+
+/** An app's log tail, oldest first, as the local cloud answers it. */
+export const LOG_LINES: readonly LogLine[] = [
+  { time: at(1000), source: 'build', text: 'npm ci: added 112 packages' },
+  { time: at(1500), source: 'build', text: 'npm run build: done' },
+  { time: at(1800), source: 'release', text: 'migrations: 3 applied' },
+  { time: at(2100), source: 'run', text: 'listening on :8080' },
+];
+
 /** A pg_dump export, as every backup was before continuous archiving. */
 export function backup(changes: Partial<LogicalBackup> = {}): LogicalBackup {
   return {
@@ -129,6 +159,8 @@ export function fakeClient(deployment: Deployment = runningDeployment(), backups
     restoreToPoint: vi.fn<DeploymentClient['restoreToPoint']>((_planId, targetTime) =>
       Promise.resolve({ status: 'restoring', component: 'db', targetTime }),
     ),
+    componentLogs: vi.fn<DeploymentClient['componentLogs']>(() => Promise.resolve({ lines: LOG_LINES })),
+    rollback: vi.fn<DeploymentClient['rollback']>(() => Promise.resolve({ deploymentId: 'c0ffee00-0000-4000-8000-000000000002', mode: 'update' })),
   } satisfies DeploymentClient;
 }
 

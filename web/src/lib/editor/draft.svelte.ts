@@ -2,7 +2,7 @@ import { cheapestFit, findInstanceType } from '@cloudseed/shared/targets/aws/ins
 import type { CostEstimate, InstanceType } from '@cloudseed/shared/targets/aws/instances';
 import { componentById } from '@cloudseed/shared/cs-json/components';
 import { API_VERSION } from '@cloudseed/shared/cs-json/schema';
-import type { ParsedPostgresComponent, Plan, PlanInput, PostgresComponent } from '@cloudseed/shared/cs-json/schema';
+import type { AppComponent, ParsedPostgresComponent, Plan, PlanInput, PostgresComponent } from '@cloudseed/shared/cs-json/schema';
 import { validatePlan } from '@cloudseed/shared/cs-json/validate';
 import type { FieldProblem } from '@cloudseed/shared/errors';
 import { componentCost } from '@cloudseed/shared/targets/aws/cost';
@@ -23,10 +23,21 @@ type Bindable<T> = T extends number
       : T;
 
 /**
- * A postgres component as the form holds it: the schema's parsed shape, every field with a default
- * written out so the form can bind to each one. The canvas places cards, so a position is never empty.
+ * A component as the form holds it: the schema's parsed shape, every field with a default written
+ * out so the form can bind to each one. The canvas places cards, so a position is never empty.
  */
-export type EditableComponent = Omit<Bindable<ParsedPostgresComponent>, 'position'> & Pick<ParsedPostgresComponent, 'position'>;
+type Editable<Parsed extends { position: unknown }> = Omit<Bindable<Parsed>, 'position'> & Pick<Parsed, 'position'>;
+
+export type EditablePostgresComponent = Editable<ParsedPostgresComponent>;
+export type EditableAppComponent = Editable<AppComponent>;
+export type EditableComponent = EditablePostgresComponent | EditableAppComponent;
+export type ComponentKind = EditableComponent['type'];
+
+/** An app's arrow to the database it names (both ids of the plan). */
+export interface ComponentLink {
+  readonly from: string;
+  readonly to: string;
+}
 
 export type EditablePlan = Omit<Plan, 'components'> & { components: EditableComponent[] };
 
@@ -40,11 +51,15 @@ export interface Preview {
 const CARD_WIDTH = 260;
 const CARD_GAP = 40;
 
-export function newComponent(id: string, index: number, pgVersion: string): EditableComponent {
+function positionAt(index: number): { x: number; y: number } {
+  return { x: 40 + index * (CARD_WIDTH + CARD_GAP), y: 40 };
+}
+
+export function newComponent(id: string, index: number, pgVersion: string): EditablePostgresComponent {
   return {
     id,
     type: 'postgres',
-    position: { x: 40 + index * (CARD_WIDTH + CARD_GAP), y: 40 },
+    position: positionAt(index),
     os: { name: 'amazon-linux', version: '2023' },
     hardware: { cpus: 2, memoryGiB: 4, storage: { type: 'ssd', sizeGiB: 20 } },
     db: {
@@ -59,6 +74,23 @@ export function newComponent(id: string, index: number, pgVersion: string): Edit
       backup: { enabled: true, schedule: '0 3 * * *', timezone: 'UTC', retentionDays: 7, validate: true, fullEveryDays: 7, incrementalEveryHours: 4 },
     },
     network: { allowedCidrs: [] },
+  };
+}
+
+/** An app with nothing detected overridden yet; it uses `database` when the plan has one. */
+export function newApp(id: string, index: number, database: string | undefined): EditableAppComponent {
+  return {
+    id,
+    type: 'app',
+    position: positionAt(index),
+    source: { repoUrl: '', branch: 'main', rootDir: '' },
+    build: {},
+    run: { port: 8080 },
+    healthCheck: { path: '/', startPeriodSeconds: 30, intervalSeconds: 5, timeoutSeconds: 2 },
+    env: {},
+    secrets: [],
+    instances: { count: 1, cpu: 256, memoryMiB: 512 },
+    ...(database === undefined ? {} : { database: { component: database } }),
   };
 }
 
@@ -82,6 +114,17 @@ export class PlanDraft {
   readonly valid = $derived(this.validation.ok);
   readonly problems: readonly FieldProblem[] = $derived(this.validation.ok ? [] : this.validation.errors);
   readonly dirty = $derived(this.saved !== JSON.stringify(this.plan));
+  readonly databases: readonly EditablePostgresComponent[] = $derived(
+    this.plan.components.filter((component): component is EditablePostgresComponent => component.type === 'postgres'),
+  );
+  /** Each app's link to a database of the plan; a link naming no database of the plan is a problem at its field, not an arrow. */
+  readonly links: readonly ComponentLink[] = $derived(
+    this.plan.components.flatMap((component) =>
+      component.type === 'app' && component.database && this.databases.some((database) => database.id === component.database?.component)
+        ? [{ from: component.id, to: component.database.component }]
+        : [],
+    ),
+  );
 
   readonly selectedIndex = $derived(this.plan.components.findIndex((component) => component.id === this.selectedId));
   readonly selected: EditableComponent | undefined = $derived(this.selectedId === undefined ? undefined : componentById(this.plan, this.selectedId));
@@ -105,23 +148,41 @@ export class PlanDraft {
   /** Tuned settings and cost of the selected component, as the deploy will apply them. */
   readonly preview: Preview | undefined = $derived.by(() => previewOf(this.selected));
 
-  add(pgVersion: string): EditableComponent {
-    const taken = (id: string) => this.plan.components.some((component) => component.id === id);
-    let n = 1;
-    while (taken(n === 1 ? 'postgres' : `postgres-${n}`)) n++;
-    const component = newComponent(n === 1 ? 'postgres' : `postgres-${n}`, this.plan.components.length, pgVersion);
-    this.plan.components.push(component);
-    this.selectedId = component.id;
-    return component;
+  /** Adds a PostgreSQL component, selected. */
+  add(pgVersion: string): EditablePostgresComponent {
+    return this.#place(newComponent(this.#freeId('postgres'), this.plan.components.length, pgVersion));
   }
 
+  /** Adds an app, selected, using the plan's first database when it has one. */
+  addApp(): EditableAppComponent {
+    return this.#place(newApp(this.#freeId('app'), this.plan.components.length, this.databases[0]?.id));
+  }
+
+  /** Removes a component; an app that used it as its database no longer names one. */
   remove(id: string): void {
     this.plan.components = this.plan.components.filter((component) => component.id !== id);
+    for (const component of this.plan.components) {
+      if (component.type === 'app' && component.database?.component === id) delete component.database;
+    }
     if (this.selectedId === id) this.selectedId = this.plan.components[0]?.id;
   }
 
+  #freeId(base: string): string {
+    const taken = (id: string) => this.plan.components.some((component) => component.id === id);
+    let n = 1;
+    while (taken(n === 1 ? base : `${base}-${n}`)) n++;
+    return n === 1 ? base : `${base}-${n}`;
+  }
+
+  /** Puts `component` on the canvas, selected; what it returns is the plan's own (reactive) copy. */
+  #place<C extends EditableComponent>(component: C): C {
+    this.plan.components.push(component);
+    this.selectedId = component.id;
+    return this.plan.components[this.plan.components.length - 1] as C;
+  }
+
   /** Size by catalog instance type: cpus and memory follow it, so they can never contradict the hint. */
-  useInstanceType(component: EditableComponent, name: string): void {
+  useInstanceType(component: EditablePostgresComponent, name: string): void {
     const instance = findInstanceType(name);
     component.hardware.aws = { ...component.hardware.aws, instanceType: name };
     if (instance) {
@@ -131,7 +192,7 @@ export class PlanDraft {
   }
 
   /** Size by vCPUs and memory; the cheapest instance type that fits is chosen at deploy. */
-  useCustomSize(component: EditableComponent): void {
+  useCustomSize(component: EditablePostgresComponent): void {
     if (component.hardware.aws) {
       const { instanceType: _dropped, ...rest } = component.hardware.aws;
       component.hardware.aws = Object.keys(rest).length > 0 ? rest : undefined;
@@ -151,13 +212,13 @@ export class PlanDraft {
   }
 }
 
-/** The normalised component on its own (a placeholder name lets it be checked before the plan has one). */
+/** The normalised database on its own (a placeholder name lets it be checked before the plan has one); an app has no tuning to preview. */
 export function previewOf(component: EditableComponent | undefined): Preview | undefined {
-  if (component === undefined) return undefined;
+  if (component?.type !== 'postgres') return undefined;
   const result = validatePlan({ apiVersion: API_VERSION, name: 'preview', target: { cloud: 'local' }, components: [$state.snapshot(component)] });
   if (!result.ok) return undefined;
   const normalised = componentById(result.plan, component.id);
-  if (normalised === undefined) return undefined;
+  if (normalised?.type !== 'postgres') return undefined;
   const hint = normalised.hardware.aws?.instanceType;
   const instance = hint ? findInstanceType(hint) : cheapestFit({ cpus: normalised.hardware.cpus, memoryGiB: normalised.hardware.memoryGiB });
   return { component: normalised, instance, tuning: tuneComponent(normalised), cost: componentCost(normalised) };

@@ -72,7 +72,7 @@ describe('the plan being edited', () => {
     draft.markSaved(structuredClone(draft.toInput()) as typeof draft.plan);
     expect(draft.dirty).toBe(false);
 
-    draft.plan.components[0]!.db.maxConnections = 200;
+    draft.databases[0]!.db.maxConnections = 200;
     expect(draft.dirty).toBe(true);
   });
 
@@ -87,7 +87,7 @@ describe('the plan being edited', () => {
     loaded.remove('postgres');
 
     expect(loaded.selected?.id).toBe('postgres-2');
-    expect(loaded.selected?.db.version).toBe('16');
+    expect(loaded.selected).toMatchObject({ type: 'postgres', db: { version: '16' } });
     expect(loaded.selectedIndex).toBe(0);
     expect(previewOf(loaded.selected)?.component).toMatchObject({ id: 'postgres-2', db: { version: '16' } });
   });
@@ -135,5 +135,59 @@ describe('the preview beside the editor', () => {
     component.db.maxConnections = 1;
 
     expect(previewOf(component)).toBeUndefined();
+  });
+});
+
+describe('an app in the plan', () => {
+  it('is added with its own id, from the main branch, using the plan’s first database', () => {
+    const { draft } = draftWithOne();
+    draft.add('15');
+
+    const app = draft.addApp();
+    const second = draft.addApp();
+
+    expect(app).toMatchObject({ id: 'app', type: 'app', source: { repoUrl: '', branch: 'main' }, database: { component: 'postgres' } });
+    expect(second.id).toBe('app-2');
+    expect(draft.selectedId).toBe('app-2');
+    expect(draft.links).toEqual([
+      { from: 'app', to: 'postgres' },
+      { from: 'app-2', to: 'postgres' },
+    ]);
+  });
+
+  it('uses no database when the plan has none', () => {
+    const draft = new PlanDraft(newPlan({ cloud: 'local' }), false);
+
+    expect(draft.addApp().database).toBeUndefined();
+    expect(draft.links).toEqual([]);
+  });
+
+  it('asks for the repository, then validates with the same rules as the API', () => {
+    const { draft } = draftWithOne();
+    const app = draft.addApp();
+
+    expect(draft.problem('/components/1/source/repoUrl')).toBeDefined();
+
+    app.source.repoUrl = 'https://github.com/acme/shop.git';
+    expect(draft.valid).toBe(true);
+    expect(draft.toInput().components[1]).toMatchObject({ type: 'app', database: { component: 'postgres' } });
+  });
+
+  it('no longer names a database that is removed from the canvas', () => {
+    const { draft } = draftWithOne();
+    const app = draft.addApp();
+    app.source.repoUrl = 'https://github.com/acme/shop.git';
+
+    draft.remove('postgres');
+
+    expect(app.database).toBeUndefined();
+    expect(draft.links).toEqual([]);
+    expect(draft.valid).toBe(true);
+  });
+
+  it('has no tuning or price to preview', () => {
+    const { draft } = draftWithOne();
+
+    expect(previewOf(draft.addApp())).toBeUndefined();
   });
 });

@@ -50,7 +50,7 @@ describe('the Properties panel', () => {
     await fireEvent.click(screen.getByRole('button', { name: 'Add my IP' }));
     flushSync();
 
-    expect(draft.selected?.network.allowedCidrs).toEqual(['127.0.0.1/32']);
+    expect(draft.databases[0]?.network.allowedCidrs).toEqual(['127.0.0.1/32']);
     expect(screen.getByRole('status').textContent).toBe('127.0.0.1/32 is already allowed.');
   });
 
@@ -67,7 +67,7 @@ describe('the palette', () => {
   it('says on AWS that automatic failover needs 2 replicas, and on the local cloud that one replica is enough', () => {
     const hintOf = (cloud: 'aws' | 'local', replicas: number) => {
       const draft = draftWithOne();
-      draft.selected!.db.topology = { mode: 'cluster', replicas, synchronous: false };
+      draft.databases[0]!.db.topology = { mode: 'cluster', replicas, synchronous: false };
       const { unmount } = render(PropertiesPanel, { draft, installedVersions: ['15'], cloud, onaddmyip: () => Promise.resolve(undefined) });
       const field = screen.getByLabelText('Replicas');
       const text = (field.getAttribute('aria-describedby') ?? '')
@@ -89,12 +89,19 @@ describe('the palette', () => {
 
     await fireEvent.keyDown(screen.getByLabelText('PostgreSQL'), { key: 'Enter' });
 
-    expect(onadd).toHaveBeenCalledOnce();
+    expect(onadd).toHaveBeenCalledExactlyOnceWith('postgres');
   });
 
-  it('shows App service as coming soon, not usable', () => {
-    render(Palette, { onadd: vi.fn() });
+  it('offers App service as a draggable item that adds an app, no longer coming soon', async () => {
+    const onadd = vi.fn();
+    render(Palette, { onadd });
+    const item = screen.getByLabelText('App service');
 
-    expect(screen.getByText('Coming soon').closest('[aria-disabled]')?.getAttribute('aria-disabled')).toBe('true');
+    await fireEvent.keyDown(item, { key: 'Enter' });
+
+    expect(onadd).toHaveBeenCalledExactlyOnceWith('app');
+    expect(item.getAttribute('aria-roledescription')).toBe('draggable component');
+    expect(item.getAttribute('aria-disabled')).toBeNull();
+    expect(screen.queryByText('Coming soon')).toBeNull();
   });
 });

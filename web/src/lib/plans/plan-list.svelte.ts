@@ -1,5 +1,5 @@
 import { componentCost } from '@cloudseed/shared/targets/aws/cost';
-import { postgresComponents } from '@cloudseed/shared/cs-json/components';
+import { appComponents, postgresComponents } from '@cloudseed/shared/cs-json/components';
 import { nodeCount } from '@cloudseed/shared/postgres/nodes';
 import { ApiError, SignedOut } from '../api/client.ts';
 import type { PlanList as PlanPage, PlanResource, PlanStatus } from '../api/types.ts';
@@ -27,11 +27,11 @@ export interface PlanRow {
   readonly href: string;
   /** "Local cloud" or "AWS eu-west-1". */
   readonly target: string;
-  /** The first component's EC2 type, or its size when CloudSeed picks the type. */
+  /** The first database's EC2 type, or its size when CloudSeed picks the type. */
   readonly instance: string;
-  /** e.g. "PostgreSQL 16 · 3 nodes". */
+  /** e.g. "PostgreSQL 16 · 3 nodes · 1 app". */
   readonly detail: string;
-  /** On-demand AWS estimate for every component; undefined when the catalog cannot price it. */
+  /** On-demand AWS estimate for every component; undefined when the catalog cannot price one (an app's Fargate tasks, an unknown instance type). */
   readonly monthlyUsd: number | undefined;
   readonly status: PlanStatus;
   readonly statusReason: string | undefined;
@@ -40,8 +40,10 @@ export interface PlanRow {
 
 export function describePlan(plan: PlanResource): PlanRow {
   const { spec } = plan;
-  const [first, ...others] = postgresComponents(spec);
-  const nodes = spec.components.reduce((sum, component) => sum + nodeCount(component), 0);
+  const databases = postgresComponents(spec);
+  const [first, ...others] = databases;
+  const nodes = databases.reduce((sum, component) => sum + nodeCount(component), 0);
+  const apps = appComponents(spec).length;
   return {
     id: plan.id,
     name: spec.name,
@@ -51,7 +53,13 @@ export function describePlan(plan: PlanResource): PlanRow {
       first === undefined
         ? '—'
         : `${first.hardware.aws?.instanceType ?? `${first.hardware.cpus} vCPU · ${first.hardware.memoryGiB} GiB`}${others.length > 0 ? ` + ${others.length} more` : ''}`,
-    detail: [first ? `PostgreSQL ${first.db.version}` : undefined, `${nodes} ${nodes === 1 ? 'node' : 'nodes'}`].filter(Boolean).join(' · '),
+    detail: [
+      first ? `PostgreSQL ${first.db.version}` : undefined,
+      first || apps === 0 ? `${nodes} ${nodes === 1 ? 'node' : 'nodes'}` : undefined,
+      apps > 0 ? `${apps} ${apps === 1 ? 'app' : 'apps'}` : undefined,
+    ]
+      .filter(Boolean)
+      .join(' · '),
     monthlyUsd: monthlyEstimate(plan),
     status: plan.status,
     statusReason: plan.statusReason,
@@ -60,8 +68,10 @@ export function describePlan(plan: PlanResource): PlanRow {
 }
 
 function monthlyEstimate(plan: PlanResource): number | undefined {
+  // The instance catalog prices databases only: a plan with an app gets no price rather than a partial one.
+  if (appComponents(plan.spec).length > 0) return undefined;
   try {
-    const cents = plan.spec.components.reduce((sum, component) => sum + Math.round(componentCost(component).totalUsd * 100), 0);
+    const cents = postgresComponents(plan.spec).reduce((sum, component) => sum + Math.round(componentCost(component).totalUsd * 100), 0);
     return cents / 100;
   } catch {
     // An instance type the catalog does not know (or no type fits): no price rather than a wrong one.

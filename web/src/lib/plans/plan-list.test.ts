@@ -258,7 +258,7 @@ describe('a plan as a dashboard row', () => {
   it('shows the size when CloudSeed picks the instance type, and counts every node of a cluster', () => {
     const base = plan('b');
     const [component] = base.spec.components;
-    if (!component) throw new Error('fixture has a component');
+    if (component?.type !== 'postgres') throw new Error('fixture has a postgres component');
     const clustered = describePlan({
       ...base,
       spec: {
@@ -284,13 +284,43 @@ describe('a plan as a dashboard row', () => {
   it('gives no price rather than a wrong one when the catalog cannot price the instance', () => {
     const base = plan('c');
     const [component] = base.spec.components;
-    if (!component) throw new Error('fixture has a component');
+    if (component?.type !== 'postgres') throw new Error('fixture has a postgres component');
     const row = describePlan({
       ...base,
       spec: { ...base.spec, components: [{ ...component, hardware: { ...component.hardware, aws: { instanceType: 'x9.huge' } } }] },
     });
 
     expect(row.instance).toBe('x9.huge');
+    expect(row.monthlyUsd).toBeUndefined();
+  });
+
+  it('counts the apps beside the database, and gives no price for the Fargate tasks the catalog does not hold', () => {
+    const base = plan('d');
+    const row = describePlan({
+      ...base,
+      spec: {
+        ...base.spec,
+        components: [
+          ...base.spec.components,
+          {
+            id: 'web',
+            type: 'app',
+            position: { x: 80, y: 80 },
+            source: { repoUrl: 'https://github.com/acme/shop.git', branch: 'main', rootDir: '' },
+            build: {},
+            run: { port: 8080 },
+            healthCheck: { path: '/', startPeriodSeconds: 30, intervalSeconds: 5, timeoutSeconds: 2 },
+            env: {},
+            secrets: [],
+            instances: { count: 1, cpu: 256, memoryMiB: 512 },
+            database: { component: 'db' },
+          },
+        ],
+      },
+    });
+
+    expect(row.instance).toBe('t3.medium');
+    expect(row.detail).toBe('PostgreSQL 16 · 1 node · 1 app');
     expect(row.monthlyUsd).toBeUndefined();
   });
 });
