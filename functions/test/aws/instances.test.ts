@@ -31,7 +31,7 @@ import {
   PutRolePolicyCommand,
   RemoveRoleFromInstanceProfileCommand,
 } from '@aws-sdk/client-iam';
-import type { Component } from '@cloudseed/shared';
+import type { PostgresComponent } from '@cloudseed/shared';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { clientToken } from '../../providers/aws/index.ts';
 import { CapacityError, PermanentError, TransientError } from '../../providers/errors.ts';
@@ -80,7 +80,7 @@ describe('launchNodes', () => {
     ],
   };
 
-  function expectedRunInstances(component: Component, index: number) {
+  function expectedRunInstances(component: PostgresComponent, index: number) {
     const aws = rendered(component);
     const awsNode = aws.nodes[index]!;
     return {
