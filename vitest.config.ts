@@ -2,10 +2,10 @@ import { defineConfig } from 'vitest/config';
 
 // Two cores: most files wait on real processes (PostgreSQL, the local cloud), so two run at once.
 // The failover tests (seconds-long failovers against deadlines), the browser tests (Chromium beside
-// the local cloud, timed against the page) and the restart test (which starts the local cloud again
+// the local cloud, timed against the page) and the restart tests (which start the local cloud again
 // on the ports it had, which a file running beside it could take meanwhile) run one at a time,
 // after the rest.
-const ALONE = ['test/ha/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/deploy/restart.test.ts'];
+const ALONE = ['test/ha/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/deploy/restart.test.ts', 'test/apps/app-restart.test.ts'];
 
 export default defineConfig({
   test: {

@@ -11,9 +11,10 @@
 // Node documents require.cache as writable; nothing in node_modules is changed.
 //
 // cognito-local saves its user pools with an async fs.writeFile, which truncates the file before
-// writing: a process killed mid-write leaves an empty or half-written pool, and every user is gone.
-// So on SIGTERM/SIGINT, or when the local cloud that started it disappears (the IPC channel closes,
-// even if the parent was SIGKILLed), this exits only once no write is in flight.
+// writing: a process killed mid-write left an empty or half-written pool, and two saves in flight
+// at once interleaved their bytes; either way every user was gone. Saves here replace the file
+// whole, one at a time, and on SIGTERM/SIGINT, or when the local cloud that started it disappears
+// (the IPC channel closes, even if the parent was SIGKILLed), this exits once no save is in flight.
 import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createPublicKey } from 'node:crypto';
@@ -76,21 +77,48 @@ function exitWhenIdle(): void {
   if (stopping && pending === 0) process.exit(0);
 }
 
+// Every save replaces the file whole (a temporary file renamed over it), one save of a file at a
+// time in the order they were asked for: two saves in flight at once no longer interleave their
+// bytes, and a process killed mid-save leaves the previous file, never half of one.
+const saves = new Map<string, Promise<unknown>>();
+let saveNumber = 0;
+
+async function replaceFile(path: string, data: unknown): Promise<void> {
+  const temporary = `${path}.${process.pid}.${++saveNumber}.tmp`;
+  try {
+    await fs.promises.writeFile(temporary, data as string, { mode: 0o600 });
+    await fs.promises.rename(temporary, path);
+  } catch (error) {
+    await fs.promises.rm(temporary, { force: true });
+    throw error;
+  }
+}
+
 patchable.writeFile = (...args: unknown[]) => {
   const callback = args.at(-1);
-  if (typeof callback !== 'function') {
+  const [path, data] = args;
+  if (typeof callback !== 'function' || typeof path !== 'string') {
     writeFile(...args);
     return;
   }
   pending++;
-  writeFile(...args.slice(0, -1), (...results: unknown[]) => {
+  const saved = (saves.get(path) ?? Promise.resolve()).then(() => replaceFile(path, data));
+  saves.set(
+    path,
+    saved.catch(() => undefined),
+  );
+  const done = (error: unknown) => {
     pending--;
     try {
-      (callback as Callback)(...results);
+      (callback as Callback)(error);
     } finally {
       exitWhenIdle();
     }
-  });
+  };
+  saved.then(
+    () => done(null),
+    (error: unknown) => done(error),
+  );
 };
 
 function stop(): void {

@@ -3,7 +3,8 @@ import { sep } from 'node:path';
 
 /** PIDs of processes whose working directory is `directory` or inside it (Linux /proc). */
 export async function processesWorkingIn(directory: string): Promise<number[]> {
-  const root = await realpath(directory);
+  // A directory already removed is matched as written: a process may still work in it.
+  const root = await realpath(directory).catch(() => directory);
   const found: number[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

@@ -32,6 +32,12 @@ export class SampleRepo {
     return this.commit(message);
   }
 
+  /** Deletes files and commits that; answers the new commit. */
+  removeFiles(files: readonly string[]): string {
+    for (const file of files) rmSync(join(this.path, file));
+    return this.commit(`remove ${files.join(', ')}`);
+  }
+
   commit(message: string): string {
     this.#git('add', '--all');
     this.#git('-c', 'user.name=Sample', '-c', 'user.email=sample@example.com', 'commit', '--quiet', '--allow-empty', '-m', message);
