@@ -1,6 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, cpus, platform, totalmem } from 'node:os';
 import { apiBench } from './api.ts';
+import { appsBench, printAppsBench } from './apps.ts';
 import { backupBench } from './backups.ts';
 import { deployBench } from './deploy.ts';
 import { pointInTimeBench } from './point-in-time.ts';
@@ -11,6 +12,17 @@ import { printWebBench, webBench } from './web.ts';
 
 // `npm run bench`: measures CloudSeed on this machine and writes the figures to
 // bench/results/latest.json (and prints them). Benchmarks, not tests: nothing here passes or fails.
+// `npm run bench -- apps` measures only the app services and replaces that part of latest.json.
+
+const latest = new URL('results/latest.json', import.meta.url);
+if (process.argv[2] === 'apps') {
+  const apps = await appsBench();
+  const previous = existsSync(latest) ? (JSON.parse(readFileSync(latest, 'utf8')) as Record<string, unknown>) : {};
+  writeFileSync(latest, `${JSON.stringify({ ...previous, apps }, null, 2)}\n`);
+  printAppsBench(apps);
+  console.log('Written to bench/results/latest.json (apps)');
+  process.exit(0);
+}
 
 requireWebBuild(); // the web bench comes last: say so before the long ones, not after
 const knowledgeBase = knowledgeBaseBench();
@@ -19,6 +31,7 @@ const deploy = await deployBench();
 const backups = await backupBench();
 const pointInTime = await pointInTimeBench();
 const failover = await failoverBench();
+const apps = await appsBench();
 const web = await webBench();
 const results = {
   measuredAt: new Date().toISOString(),
@@ -36,11 +49,12 @@ const results = {
   backups,
   pointInTime,
   failover,
+  apps,
   web,
 };
 
 mkdirSync(new URL('results/', import.meta.url), { recursive: true });
-writeFileSync(new URL('results/latest.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(latest, `${JSON.stringify(results, null, 2)}\n`);
 
 console.log('Knowledge base');
 console.table(knowledgeBase.measurements.map((m) => ({ case: m.name, 'ops/s': m.opsPerSecond, 'p50 µs': m.p50Micros, 'p99 µs': m.p99Micros })));
@@ -66,5 +80,6 @@ console.table({
 });
 console.log(`acknowledged writes lost: ${failover.acknowledgedWritesLost} of ${failover.acknowledgedWrites}`);
 console.table({ asynchronous: failover.asyncCommits, synchronous: failover.syncCommits });
+printAppsBench(apps);
 printWebBench(web);
 console.log('Written to bench/results/latest.json');

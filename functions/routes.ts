@@ -35,6 +35,7 @@ export const routes: readonly Route[] = [
   { method: 'POST', path: '/v1/plan/{id}/switchover', module: 'api/switchover.ts', auth: true },
   { method: 'GET', path: '/v1/plan/{id}/components/{componentId}/logs', module: 'api/get-component-logs.ts', auth: true },
   { method: 'POST', path: '/v1/plan/{id}/components/{componentId}/rollback', module: 'api/rollback-component.ts', auth: true },
+  { method: 'PUT', path: '/v1/plan/{id}/components/{componentId}/secrets', module: 'api/put-component-secrets.ts', auth: true },
   { method: 'GET', path: '/v1/client-address', module: 'api/get-client-address.ts', auth: true },
   { method: 'GET', path: '/v1/accounts', module: 'api/list-accounts.ts', auth: true },
   { method: 'POST', path: '/v1/accounts', module: 'api/create-account.ts', auth: true },

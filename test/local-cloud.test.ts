@@ -479,7 +479,8 @@ describe('the local cloud as a process', () => {
     expect(await processesWorkingIn(cloud.home)).toEqual([]);
   });
 
-  it('comes back after a restart with the same users, pool, app client and tables', async () => {
+  // Two starts of the local cloud, one after the other.
+  it('comes back after a restart with the same users, pool, app client and tables', { timeout: 60_000 }, async () => {
     const home = await temporaryHome();
     const first = await startLocalCloud({ home });
     const user = await signUp(first.config);
@@ -538,7 +539,7 @@ describe('the local cloud as a process', () => {
     }
   });
 
-  it('makes a new user pool and app client when the remembered ones are gone', async () => {
+  it('makes a new user pool and app client when the remembered ones are gone', { timeout: 60_000 }, async () => {
     const home = await temporaryHome();
     const first = await startLocalCloud({ home });
     await first.stop();

@@ -331,6 +331,32 @@ export const openApiDocument = {
         },
       },
     },
+    '/v1/plan/{id}/components/{componentId}/secrets': {
+      parameters: [planIdParameter, componentIdParameter],
+      put: {
+        summary: "Set values of an app's declared secrets; they are never returned, and the next deploy passes them",
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['values'],
+                additionalProperties: false,
+                properties: { values: { type: 'object', minProperties: 1, additionalProperties: { type: 'string', minLength: 1, maxLength: 4096 } } },
+              },
+            },
+          },
+        },
+        responses: {
+          200: { description: '{ names }: the secrets whose values were set' },
+          ...bodyErrors,
+          400: problem('A name the app does not declare, an empty or too long value, or not an app; `errors` names each field'),
+          409: problem("The values could not be stored (on AWS: the plan's account is not connected or refuses)"),
+          ...authErrors,
+        },
+      },
+    },
     '/v1/plan/{id}/switchover': {
       parameters: [planIdParameter],
       post: {

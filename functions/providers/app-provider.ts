@@ -80,7 +80,12 @@ export interface AppProvider {
   endpoint(target: AppTarget): Promise<AppEndpoint>;
   /** The newest log lines of the app's builds, release commands and running version, oldest first. */
   logs(target: AppTarget, tail: number): Promise<LogLine[]>;
-  /** Stops every version, frees the address and removes the builds. */
+  /**
+   * Stores values of the app's declared secrets where only its running versions read them (a 0600
+   * file locally, SSM SecureString parameters on AWS); the next rollout passes them. Never read back.
+   */
+  putSecrets(target: AppTarget, values: Readonly<Record<string, string>>): Promise<void>;
+  /** Stops every version, frees the address and removes the builds (and the secrets' values). */
   destroyApp(target: AppTarget): Promise<void>;
 }
 

@@ -1,7 +1,6 @@
 import type { Target } from '@cloudseed/shared';
 import { requireEnv } from '../lib/env.ts';
 import type { AppProvider } from './app-provider.ts';
-import { PermanentError } from './errors.ts';
 import type { Provider } from './provider.ts';
 
 // One provider per cloud a plan can target, loaded on first use and kept for the container's life.
@@ -30,7 +29,7 @@ export function providerFor(target: Target): Promise<Provider> {
 
 // Apps have their own port (app-provider.ts): a cloud that runs databases may run apps differently.
 const appLoaders: Record<Target['cloud'], () => Promise<AppProvider>> = {
-  aws: () => Promise.reject(new PermanentError('App services on AWS are not available yet; deploy the app to the local target')),
+  aws: () => import('./aws/apps/index.ts').then(({ AwsAppProvider }) => new AwsAppProvider()),
   local: () => import('./local/apps/local-apps.ts').then(({ localApps }) => localApps(requireEnv('CLOUDSEED_HOME'))),
 };
 

@@ -24,6 +24,8 @@ export interface DeployTarget {
   readonly component: PostgresComponent;
   /** The connection to the customer's account the plan names; absent locally, or when it is not connected (any more). */
   readonly account?: AccountConnection;
+  /** The plan's apps that use this database: their network reaches it (on AWS from inside the VPC). */
+  readonly linkedApps?: readonly string[];
 }
 
 /** The network boundary of one component: a security group on AWS, pg_hba locally. */

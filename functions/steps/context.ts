@@ -1,5 +1,5 @@
 import type { DeployedNode, DeploymentRecord } from '@cloudseed/shared';
-import { postgresComponents } from '@cloudseed/shared/cs-json/components';
+import { appComponents, postgresComponents } from '@cloudseed/shared/cs-json/components';
 import { accounts } from '../lib/accounts.ts';
 import { deployments } from '../lib/plans.ts';
 import { providerFor } from '../providers/index.ts';
@@ -52,6 +52,9 @@ export async function targetOf(deployment: DeploymentRecord, componentId: string
   const component = postgresComponents(deployment.spec).find((candidate) => candidate.id === componentId);
   if (!component) throw new Error(`the plan has no database component ${componentId}`);
   const account = await accounts.connectionFor(deployment.ownerId, deployment.spec.target);
+  const linkedApps = appComponents(deployment.spec)
+    .filter((app) => app.database?.component === componentId)
+    .map((app) => app.id);
   return {
     ownerId: deployment.ownerId,
     planId: deployment.planId,
@@ -60,6 +63,7 @@ export async function targetOf(deployment: DeploymentRecord, componentId: string
     target: deployment.spec.target,
     component,
     ...(account ? { account } : {}),
+    ...(linkedApps.length > 0 ? { linkedApps } : {}),
   };
 }
 

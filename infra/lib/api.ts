@@ -72,6 +72,8 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   // An app's logs live where it runs (CloudWatch Logs in the customer's account on AWS).
   'api/get-component-logs.ts': { tables: 'read', customerAccount: true },
   'api/rollback-component.ts': { tables: 'write', starts: ['deploy'] },
+  // Secrets' values go where the app reads them: SSM SecureString parameters in the customer's account on AWS.
+  'api/put-component-secrets.ts': { tables: 'read', customerAccount: true },
   'api/get-client-address.ts': {},
   // The first list of a customer's accounts issues their ExternalId: a write.
   'api/list-accounts.ts': { tables: 'write', templateLaunch: true },

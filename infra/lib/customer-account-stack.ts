@@ -7,7 +7,22 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { backupBucketName } from '@cloudseed/shared/targets/aws/account';
-import { CUSTOMER_ROLE_ACTIONS, NODE_ROLE_ACTIONS } from '@cloudseed/functions/providers/aws/actions';
+import {
+  APP_BUILD_ACTIONS,
+  APP_TASK_EXECUTION_ACTIONS,
+  CUSTOMER_APP_ROLE_ACTIONS,
+  CUSTOMER_ROLE_ACTIONS,
+  NODE_ROLE_ACTIONS,
+} from '@cloudseed/functions/providers/aws/actions';
+import {
+  APP_BUILD_ROLE_NAME,
+  APP_LOG_GROUP_PREFIX,
+  APP_NAME_PREFIX,
+  APP_REPOSITORY_PREFIX,
+  APP_ROLE_PATH,
+  APP_TASK_EXECUTION_ROLE_NAME,
+  APP_TASK_PARAMETER_PATTERNS,
+} from '@cloudseed/functions/providers/aws/apps/names';
 import { ARCHIVE_PREFIX, NODE_AGENT_ACTIONS, NODE_BACKUP_ACTIONS } from '@cloudseed/functions/providers/aws/node-role';
 import { acknowledge } from './nag.ts';
 import {
@@ -32,6 +47,11 @@ import {
 // /cloudseed/ parameters (decrypted only by SSM, only for those parameters), the plans/ objects and
 // the pgbackrest/ repositories (continuous archiving, which only the nodes read and write).
 //
+// Apps (AwsAppProvider, functions/providers/aws/apps/) get two more managed policies on the same
+// role, and two roles CloudSeed may pass but not change: ECS's task execution role (pull the app's
+// image, write its logs, read its /cloudseed/<plan>/<app>/ parameters) and CodeBuild's (push the
+// app's image). The apps' own code runs with no AWS credentials at all.
+//
 // Backups stay in the customer's account: `cloudseed-backups-<account>-<region>`, created in the
 // region the template is launched in, under plans/. Its name is derived from the account and that
 // region, so the platform finds it from the connection alone. The nodes stream dumps into it and
@@ -51,6 +71,10 @@ export class CustomerAccountStack extends Stack {
   readonly deployerRole: iam.Role;
   readonly nodeBoundary: iam.ManagedPolicy;
   readonly backupBucket: s3.Bucket;
+  /** What ECS runs an app's tasks with (pull, logs, the app's parameters); never the app's own credentials. */
+  readonly appTaskExecutionRole: iam.Role;
+  /** What CodeBuild builds an app's image with. */
+  readonly appBuildRole: iam.Role;
 
   constructor(scope: Construct, id: string, props: StackProps = {}) {
     // A plain template: no CDK bootstrap version check in the customer's account (it has no assets).
@@ -385,10 +409,21 @@ export class CustomerAccountStack extends Stack {
       }),
     ];
 
+    // Three managed policies: IAM allows one at most 6,144 characters, and these statements need more.
+    const touches = (pattern: RegExp) => (statement: iam.PolicyStatement) => statement.actions.some((action) => pattern.test(action));
+    const isCompute = touches(/^ec2:/);
+    const isAccess = touches(/^(iam|elasticloadbalancing):/);
     const policy = new iam.ManagedPolicy(this, 'DeployerPolicy', {
-      description:
-        'What CloudSeed does in this account: EC2 instances and security groups tagged cloudseed:managed, Run Command on them, and its /cloudseed/ parameters',
-      statements,
+      description: 'What CloudSeed does in this account for databases: EC2 instances, volumes and security groups tagged cloudseed:managed',
+      statements: statements.filter(isCompute),
+    });
+    const access = new iam.ManagedPolicy(this, 'DeployerAccessPolicy', {
+      description: "What CloudSeed does in this account for databases: its nodes' roles under /cloudseed/nodes/ and its clusters' load balancers",
+      statements: statements.filter((statement) => !isCompute(statement) && isAccess(statement)),
+    });
+    const operations = new iam.ManagedPolicy(this, 'DeployerOperationsPolicy', {
+      description: 'What CloudSeed does in this account for databases: Run Command on its instances, its /cloudseed/ parameters and its backups',
+      statements: statements.filter((statement) => !isCompute(statement) && !isAccess(statement)),
     });
     this.deployerRole = new iam.Role(this, 'DeployerRole', {
       roleName: CUSTOMER_ROLE_NAME,
@@ -399,12 +434,17 @@ export class CustomerAccountStack extends Stack {
         StringEquals: { 'sts:ExternalId': externalId.valueAsString },
         ArnLike: { 'aws:PrincipalArn': `arn:${partition}:iam::${platformAccountId.valueAsString}:role/${PLATFORM_STACK_ID}-*` },
       }),
-      managedPolicies: [policy],
+      managedPolicies: [policy, access, operations],
     });
-    acknowledgeDeployerWildcards(policy, bucketId);
+    for (const part of [policy, access, operations]) acknowledgeDeployerWildcards(part, bucketId);
 
     const missing = CUSTOMER_ROLE_ACTIONS.filter((action) => !statements.some((statement) => statement.actions.includes(action)));
     if (missing.length > 0) throw new Error(`the customer role's policy lacks ${missing.join(', ')}, which AwsProvider calls`);
+
+    const apps = appAccess(this);
+    this.appTaskExecutionRole = apps.taskExecutionRole;
+    this.appBuildRole = apps.buildRole;
+    for (const appPolicy of apps.policies) this.deployerRole.addManagedPolicy(appPolicy);
 
     new CfnOutput(this, 'RoleArn', { description: 'Give this role ARN to CloudSeed to connect the account', value: this.deployerRole.roleArn });
     new CfnOutput(this, 'NodeBoundaryPolicyArn', {
@@ -473,4 +513,361 @@ function acknowledgeDeployerWildcards(policy: iam.ManagedPolicy, bucketId: strin
       "The load balancer's one listener is created per plan at run time, tagged cloudseed:managed on creation.",
   };
   for (const [finding, reason] of Object.entries(evidence)) acknowledge(policy, `AwsSolutions-IAM5[${finding}]`, reason);
+}
+
+/**
+ * What CloudSeed's apps need in the customer's account: two more managed policies on the CloudSeed
+ * role (CodeBuild, ECR, ECS, Application Load Balancers, CloudWatch Logs, Application Auto Scaling),
+ * and the two roles it passes to AWS services, which it may pass but never change. Every name is
+ * one CloudSeed derives (apps/names.ts: cloudseed-<plan>-<app>, cloudseed/<plan>/<app>,
+ * /cloudseed/apps/<plan>/<app>); creations must carry cloudseed:managed=true and changes and
+ * deletions need it on the resource, where the service evaluates tags. Security groups, their rules
+ * and parameters are the database statements' (the same tags, the same /cloudseed/ path).
+ */
+function appAccess(stack: Stack): { policies: iam.ManagedPolicy[]; taskExecutionRole: iam.Role; buildRole: iam.Role } {
+  const { partition, account } = stack;
+  const managed = 'true';
+  const requestTagged = { [`aws:RequestTag/${MANAGED_TAG}`]: managed };
+  const resourceTagged = { StringEquals: { [`aws:ResourceTag/${MANAGED_TAG}`]: managed } };
+  const ecsArn = (resource: string) => `arn:${partition}:ecs:*:${account}:${resource}`;
+  const elbArn = (resource: string) => `arn:${partition}:elasticloadbalancing:*:${account}:${resource}`;
+  const clusters = ecsArn(`cluster/${APP_NAME_PREFIX}*`);
+  const services = ecsArn(`service/${APP_NAME_PREFIX}*/*`);
+  const tasks = ecsArn(`task/${APP_NAME_PREFIX}*/*`);
+  const taskDefinitions = ecsArn(`task-definition/${APP_NAME_PREFIX}*:*`);
+  const inAppClusters = { ArnLike: { 'ecs:cluster': clusters } };
+  const repositories = `arn:${partition}:ecr:*:${account}:repository/${APP_REPOSITORY_PREFIX}*`;
+  const projects = `arn:${partition}:codebuild:*:${account}:project/${APP_NAME_PREFIX}*`;
+  const builds = `arn:${partition}:codebuild:*:${account}:build/${APP_NAME_PREFIX}*`;
+  const logGroups = `arn:${partition}:logs:*:${account}:log-group:${APP_LOG_GROUP_PREFIX}*`;
+  const scalableTargets = `arn:${partition}:application-autoscaling:*:${account}:scalable-target/*`;
+  const alarms = `arn:${partition}:cloudwatch:*:${account}:alarm:TargetTracking-service/${APP_NAME_PREFIX}*`;
+  const parameters = APP_TASK_PARAMETER_PATTERNS.map((pattern) => `arn:${partition}:ssm:*:${account}:parameter/${pattern}`);
+
+  // A service may assume these only for this account's own resources (confused deputy).
+  const fromThisAccount = { StringEquals: { 'aws:SourceAccount': account } };
+  const taskExecutionRole = new iam.Role(stack, 'AppTaskExecutionRole', {
+    roleName: APP_TASK_EXECUTION_ROLE_NAME,
+    path: APP_ROLE_PATH,
+    description: "ECS pulls a CloudSeed app's image, writes its logs and reads its parameters with this role; the app's own code gets no credentials",
+    assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com').withConditions(fromThisAccount),
+  });
+  const executionStatements = [
+    // GetAuthorizationToken has no resource-level permissions; what it allows is the pulls below.
+    new iam.PolicyStatement({ sid: 'EcrLogin', actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }),
+    new iam.PolicyStatement({
+      sid: 'PullAppImages',
+      actions: ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'],
+      resources: [repositories],
+    }),
+    new iam.PolicyStatement({ sid: 'WriteAppLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroups] }),
+    new iam.PolicyStatement({ sid: 'ReadAppParameters', actions: ['ssm:GetParameters'], resources: parameters }),
+    new iam.PolicyStatement({
+      sid: 'DecryptAppParametersThroughSsm',
+      actions: ['kms:Decrypt'],
+      resources: [`arn:${partition}:kms:*:${account}:key/*`],
+      conditions: { StringLike: { 'kms:ViaService': 'ssm.*.amazonaws.com', 'kms:EncryptionContext:PARAMETER_ARN': parameters } },
+    }),
+  ];
+  for (const statement of executionStatements) taskExecutionRole.addToPolicy(statement);
+  checkCovers('the app task execution role', executionStatements, APP_TASK_EXECUTION_ACTIONS);
+
+  const buildRole = new iam.Role(stack, 'AppBuildRole', {
+    roleName: APP_BUILD_ROLE_NAME,
+    path: APP_ROLE_PATH,
+    description: "CodeBuild builds a CloudSeed app's image and pushes it to the app's ECR repository with this role",
+    assumedBy: new iam.ServicePrincipal('codebuild.amazonaws.com').withConditions(fromThisAccount),
+  });
+  const buildRoleStatements = [
+    new iam.PolicyStatement({ sid: 'WriteBuildLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroups] }),
+    new iam.PolicyStatement({ sid: 'EcrLogin', actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }),
+    new iam.PolicyStatement({
+      sid: 'PushAppImages',
+      actions: [
+        'ecr:BatchCheckLayerAvailability',
+        'ecr:GetDownloadUrlForLayer',
+        'ecr:BatchGetImage',
+        'ecr:DescribeImages',
+        'ecr:InitiateLayerUpload',
+        'ecr:UploadLayerPart',
+        'ecr:CompleteLayerUpload',
+        'ecr:PutImage',
+      ],
+      resources: [repositories],
+    }),
+  ];
+  for (const statement of buildRoleStatements) buildRole.addToPolicy(statement);
+  checkCovers('the app build role', buildRoleStatements, APP_BUILD_ACTIONS);
+
+  // Two policies: one would pass IAM's 6,144 characters for a managed policy.
+  const serviceStatements = [
+    new iam.PolicyStatement({
+      sid: 'ReadAppDefinitionsAndScaling',
+      // None of these supports resource-level permissions.
+      actions: [
+        'ecs:DescribeTaskDefinition',
+        'ecs:ListTaskDefinitions',
+        'ecs:DeregisterTaskDefinition',
+        'application-autoscaling:DescribeScalableTargets',
+      ],
+      resources: ['*'],
+    }),
+    new iam.PolicyStatement({
+      sid: 'RegisterTaggedTaskDefinitions',
+      // RegisterTaskDefinition has no resource-level permissions; the tag is required of what it creates.
+      actions: ['ecs:RegisterTaskDefinition'],
+      resources: ['*'],
+      conditions: { StringEquals: requestTagged },
+    }),
+    new iam.PolicyStatement({
+      sid: 'ListAppTasks',
+      actions: ['ecs:ListTasks'],
+      resources: ['*'],
+      conditions: inAppClusters,
+    }),
+    new iam.PolicyStatement({
+      sid: 'CreateTaggedAppClusters',
+      actions: ['ecs:CreateCluster'],
+      resources: [clusters],
+      conditions: { StringEquals: requestTagged },
+    }),
+    new iam.PolicyStatement({ sid: 'ReadAppClusters', actions: ['ecs:DescribeClusters'], resources: [clusters] }),
+    new iam.PolicyStatement({ sid: 'DeleteTaggedAppClusters', actions: ['ecs:DeleteCluster'], resources: [clusters], conditions: resourceTagged }),
+    new iam.PolicyStatement({
+      sid: 'CreateTaggedAppServices',
+      actions: ['ecs:CreateService'],
+      resources: [services],
+      conditions: { StringEquals: requestTagged, ...inAppClusters },
+    }),
+    new iam.PolicyStatement({ sid: 'ReadAppServices', actions: ['ecs:DescribeServices'], resources: [services] }),
+    new iam.PolicyStatement({
+      sid: 'ChangeTaggedAppServices',
+      actions: ['ecs:UpdateService', 'ecs:DeleteService'],
+      resources: [services],
+      conditions: resourceTagged,
+    }),
+    new iam.PolicyStatement({
+      sid: 'RunTaggedReleaseTasks',
+      actions: ['ecs:RunTask'],
+      resources: [taskDefinitions],
+      conditions: { StringEquals: requestTagged, ...inAppClusters },
+    }),
+    new iam.PolicyStatement({ sid: 'FollowAndStopAppTasks', actions: ['ecs:DescribeTasks', 'ecs:StopTask'], resources: [tasks] }),
+    new iam.PolicyStatement({
+      sid: 'TagAppEcsResourcesOnCreateOnly',
+      actions: ['ecs:TagResource'],
+      resources: [clusters, services, tasks, taskDefinitions],
+      conditions: { StringEquals: { 'ecs:CreateAction': ['CreateCluster', 'CreateService', 'RegisterTaskDefinition', 'RunTask'], ...requestTagged } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'CreateTaggedScalableTargets',
+      // Application Auto Scaling authorises the tags of RegisterScalableTarget as TagResource.
+      actions: ['application-autoscaling:RegisterScalableTarget', 'application-autoscaling:TagResource'],
+      resources: [scalableTargets],
+      conditions: { StringEquals: requestTagged },
+    }),
+    new iam.PolicyStatement({
+      sid: 'ChangeTaggedScalableTargets',
+      actions: ['application-autoscaling:PutScalingPolicy', 'application-autoscaling:DeregisterScalableTarget'],
+      resources: [scalableTargets],
+      conditions: resourceTagged,
+    }),
+    new iam.PolicyStatement({
+      sid: 'TargetTrackingAlarms',
+      // Application Auto Scaling makes and removes a target tracking policy's alarms with the caller's permissions.
+      actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:PutMetricAlarm', 'cloudwatch:DeleteAlarms'],
+      resources: [alarms],
+    }),
+    new iam.PolicyStatement({
+      sid: 'PassAppTaskExecutionRoleToEcs',
+      actions: ['iam:PassRole'],
+      resources: [taskExecutionRole.roleArn],
+      conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'AppServiceRoles',
+      // The account's first ECS cluster and ECS scaling target create these service-linked roles.
+      actions: ['iam:CreateServiceLinkedRole'],
+      resources: [
+        `arn:${partition}:iam::${account}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS`,
+        `arn:${partition}:iam::${account}:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService`,
+      ],
+      conditions: { StringEquals: { 'iam:AWSServiceName': ['ecs.amazonaws.com', 'ecs.application-autoscaling.amazonaws.com'] } },
+    }),
+  ];
+  const buildStatements = [
+    new iam.PolicyStatement({
+      sid: 'CreateTaggedAppRepositories',
+      // ECR authorises the tags of CreateRepository as ecr:TagResource.
+      actions: ['ecr:CreateRepository', 'ecr:TagResource'],
+      resources: [repositories],
+      conditions: { StringEquals: requestTagged },
+    }),
+    new iam.PolicyStatement({ sid: 'ReadAppRepositories', actions: ['ecr:DescribeRepositories'], resources: [repositories] }),
+    new iam.PolicyStatement({
+      sid: 'ChangeTaggedAppRepositories',
+      actions: ['ecr:PutLifecyclePolicy', 'ecr:DeleteRepository'],
+      resources: [repositories],
+      conditions: resourceTagged,
+    }),
+    new iam.PolicyStatement({
+      sid: 'CreateTaggedBuildProjects',
+      actions: ['codebuild:CreateProject'],
+      resources: [projects],
+      conditions: { StringEquals: requestTagged },
+    }),
+    new iam.PolicyStatement({
+      sid: 'ChangeTaggedBuildProjects',
+      actions: ['codebuild:UpdateProject', 'codebuild:DeleteProject', 'codebuild:StartBuild'],
+      resources: [projects],
+      conditions: resourceTagged,
+    }),
+    new iam.PolicyStatement({
+      sid: 'FollowAndStopAppBuilds',
+      actions: ['codebuild:BatchGetBuilds', 'codebuild:ListBuildsForProject', 'codebuild:StopBuild'],
+      resources: [projects, builds],
+    }),
+    new iam.PolicyStatement({
+      sid: 'CreateTaggedAppLogGroups',
+      // CloudWatch Logs authorises the tags of CreateLogGroup as logs:TagResource.
+      actions: ['logs:CreateLogGroup', 'logs:TagResource'],
+      resources: [logGroups],
+      conditions: { StringEquals: requestTagged },
+    }),
+    new iam.PolicyStatement({
+      sid: 'ReadAndRemoveAppLogGroups',
+      actions: ['logs:PutRetentionPolicy', 'logs:DescribeLogStreams', 'logs:GetLogEvents', 'logs:DeleteLogGroup'],
+      resources: [logGroups],
+    }),
+    new iam.PolicyStatement({
+      sid: 'CreateTaggedAppLoadBalancers',
+      // An app's internet-facing Application Load Balancer, its target group and HTTP listener, each created with the tag.
+      actions: ['elasticloadbalancing:CreateLoadBalancer', 'elasticloadbalancing:CreateTargetGroup', 'elasticloadbalancing:CreateListener'],
+      resources: [elbArn('loadbalancer/app/*'), elbArn('targetgroup/*'), elbArn('listener/app/*')],
+      conditions: { StringEquals: requestTagged },
+    }),
+    new iam.PolicyStatement({
+      sid: 'ListenOnTaggedAppLoadBalancers',
+      actions: ['elasticloadbalancing:CreateListener'],
+      resources: [elbArn('loadbalancer/app/*')],
+      conditions: resourceTagged,
+    }),
+    new iam.PolicyStatement({
+      sid: 'TagAppLoadBalancersOnCreateOnly',
+      actions: ['elasticloadbalancing:AddTags'],
+      resources: [elbArn('loadbalancer/app/*'), elbArn('targetgroup/*'), elbArn('listener/app/*')],
+      conditions: {
+        StringEquals: { 'elasticloadbalancing:CreateAction': ['CreateLoadBalancer', 'CreateTargetGroup', 'CreateListener'], ...requestTagged },
+      },
+    }),
+    new iam.PolicyStatement({
+      sid: 'ChangeTaggedAppLoadBalancers',
+      actions: [
+        'elasticloadbalancing:ModifyLoadBalancerAttributes',
+        'elasticloadbalancing:ModifyTargetGroup',
+        'elasticloadbalancing:ModifyTargetGroupAttributes',
+        'elasticloadbalancing:DeleteLoadBalancer',
+        'elasticloadbalancing:DeleteTargetGroup',
+      ],
+      resources: [elbArn('loadbalancer/app/*'), elbArn('targetgroup/*')],
+      conditions: resourceTagged,
+    }),
+    new iam.PolicyStatement({
+      sid: 'PassAppBuildRoleToCodeBuild',
+      actions: ['iam:PassRole'],
+      resources: [buildRole.roleArn],
+      conditions: { StringEquals: { 'iam:PassedToService': 'codebuild.amazonaws.com' } },
+    }),
+  ];
+  const policies = [
+    new iam.ManagedPolicy(stack, 'AppServicePolicy', {
+      description:
+        'What CloudSeed does in this account to run apps: ECS clusters, services and tasks named cloudseed-… and tagged cloudseed:managed, and their scaling',
+      statements: serviceStatements,
+    }),
+    new iam.ManagedPolicy(stack, 'AppBuildPolicy', {
+      description:
+        'What CloudSeed does in this account to build and expose apps: CodeBuild projects, ECR repositories, log groups and load balancers named for CloudSeed and tagged cloudseed:managed',
+      statements: buildStatements,
+    }),
+  ];
+  // The database statements grant what apps share with databases (security groups, parameters, Describe calls).
+  const statements = [...serviceStatements, ...buildStatements];
+  const granted = new Set([...statements.flatMap((statement) => statement.actions), ...CUSTOMER_ROLE_ACTIONS]);
+  const missing = CUSTOMER_APP_ROLE_ACTIONS.filter((action) => !granted.has(action));
+  if (missing.length > 0) throw new Error(`the customer role's policies lack ${missing.join(', ')}, which AwsAppProvider calls`);
+  acknowledgeAppWildcards(policies, taskExecutionRole, buildRole);
+  return { policies, taskExecutionRole, buildRole };
+}
+
+function checkCovers(what: string, statements: readonly iam.PolicyStatement[], actions: readonly string[]): void {
+  const missing = actions.filter((action) => !statements.some((statement) => statement.actions.includes(action)));
+  if (missing.length > 0) throw new Error(`${what} lacks ${missing.join(', ')}`);
+}
+
+function acknowledgeAppWildcards(policies: readonly iam.ManagedPolicy[], taskExecutionRole: iam.Role, buildRole: iam.Role): void {
+  const evidence: Record<string, string> = {
+    'Resource::*':
+      'ecs:RegisterTaskDefinition (only with the cloudseed:managed tag), ecs:DeregisterTaskDefinition, ecs:DescribeTaskDefinition, ecs:ListTaskDefinitions, ecs:ListTasks (only in cloudseed- clusters) and application-autoscaling:DescribeScalableTargets do not support resource-level permissions.',
+    [`Resource::arn:<AWS::Partition>:ecs:*:<AWS::AccountId>:cluster/${APP_NAME_PREFIX}*`]:
+      "An app's cluster is created per app at run time, named cloudseed-<plan>-<app>; creation requires the cloudseed:managed tag and deletion requires it on the cluster.",
+    [`Resource::arn:<AWS::Partition>:ecs:*:<AWS::AccountId>:service/${APP_NAME_PREFIX}*/*`]:
+      "An app's service is created per app at run time in its cloudseed- cluster; creation requires the cloudseed:managed tag, updates and deletion require it on the service.",
+    [`Resource::arn:<AWS::Partition>:ecs:*:<AWS::AccountId>:task/${APP_NAME_PREFIX}*/*`]:
+      "Tasks (the release command's and the service's) exist only at run time, in an app's cloudseed- cluster; CloudSeed follows and stops them there.",
+    [`Resource::arn:<AWS::Partition>:ecs:*:<AWS::AccountId>:task-definition/${APP_NAME_PREFIX}*:*`]:
+      'Task definition revisions are registered per release at run time in cloudseed- families; a release command runs only from those, only in a cloudseed- cluster and only tagged.',
+    [`Resource::arn:<AWS::Partition>:ecr:*:<AWS::AccountId>:repository/${APP_REPOSITORY_PREFIX}*`]:
+      "An app's image repository is created per app at run time under cloudseed/; creation requires the cloudseed:managed tag, lifecycle changes and deletion require it on the repository.",
+    [`Resource::arn:<AWS::Partition>:codebuild:*:<AWS::AccountId>:project/${APP_NAME_PREFIX}*`]:
+      "An app's build project is created per app at run time, named cloudseed-<plan>-<app>; creation requires the cloudseed:managed tag, and updates, builds and deletion require it on the project.",
+    [`Resource::arn:<AWS::Partition>:codebuild:*:<AWS::AccountId>:build/${APP_NAME_PREFIX}*`]:
+      "Builds exist only at run time, in an app's cloudseed- project; CloudSeed follows and stops them.",
+    [`Resource::arn:<AWS::Partition>:logs:*:<AWS::AccountId>:log-group:${APP_LOG_GROUP_PREFIX}*`]:
+      "An app's log group is created per app at run time under /cloudseed/apps/ (creation requires the cloudseed:managed tag); its streams are made by CodeBuild and ECS per build and task.",
+    'Resource::arn:<AWS::Partition>:elasticloadbalancing:*:<AWS::AccountId>:loadbalancer/app/*':
+      "An app's Application Load Balancer is created per app at run time; creation requires the cloudseed:managed tag and every change and deletion requires it on the load balancer.",
+    'Resource::arn:<AWS::Partition>:elasticloadbalancing:*:<AWS::AccountId>:targetgroup/*':
+      "The load balancer's target group is created per app at run time; creation requires the cloudseed:managed tag and changes and deletion require it on the group.",
+    'Resource::arn:<AWS::Partition>:elasticloadbalancing:*:<AWS::AccountId>:listener/app/*':
+      "The load balancer's one HTTP listener is created per app at run time, tagged cloudseed:managed on creation.",
+    'Resource::arn:<AWS::Partition>:application-autoscaling:*:<AWS::AccountId>:scalable-target/*':
+      "A scalable target's ARN holds a random id given at registration; registration requires the cloudseed:managed tag, and policies and deregistration require it on the target.",
+    [`Resource::arn:<AWS::Partition>:cloudwatch:*:<AWS::AccountId>:alarm:TargetTracking-service/${APP_NAME_PREFIX}*`]:
+      "The alarms Application Auto Scaling names after a cloudseed- service's target tracking policy, made and removed with the caller's permissions.",
+  };
+  for (const policy of policies)
+    for (const [finding, reason] of Object.entries(evidence)) acknowledge(policy, `AwsSolutions-IAM5[${finding}]`, reason);
+  const pull = 'ecr:GetAuthorizationToken does not support resource-level permissions; the images it lets the role reach are only under cloudseed/.';
+  const repositories = `Resource::arn:<AWS::Partition>:ecr:*:<AWS::AccountId>:repository/${APP_REPOSITORY_PREFIX}*`;
+  const logs = `Resource::arn:<AWS::Partition>:logs:*:<AWS::AccountId>:log-group:${APP_LOG_GROUP_PREFIX}*`;
+  acknowledge(taskExecutionRole, 'AwsSolutions-IAM5[Resource::*]', pull);
+  acknowledge(
+    taskExecutionRole,
+    `AwsSolutions-IAM5[${repositories}]`,
+    "Apps' image repositories are created per app at run time, only under cloudseed/.",
+  );
+  acknowledge(
+    taskExecutionRole,
+    `AwsSolutions-IAM5[${logs}]`,
+    "Apps' log groups are created per app at run time under /cloudseed/apps/; ECS names a stream per task.",
+  );
+  for (const pattern of APP_TASK_PARAMETER_PATTERNS)
+    acknowledge(
+      taskExecutionRole,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:*:<AWS::AccountId>:parameter/${pattern}]`,
+      "An app's link and secret parameters are written per app at run time under /cloudseed/<plan>/<app>/ (database-*, secrets/*); ECS reads them for the tasks it starts, and no database password or CA key matches.",
+    );
+  acknowledge(
+    taskExecutionRole,
+    'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*]',
+    "SecureString parameters use the account's aws/ssm key, whose id differs per account and region; kms:ViaService limits decrypts to those SSM makes, and the PARAMETER_ARN encryption context to the apps' parameters.",
+  );
+  acknowledge(buildRole, 'AwsSolutions-IAM5[Resource::*]', pull);
+  acknowledge(buildRole, `AwsSolutions-IAM5[${repositories}]`, "Apps' image repositories are created per app at run time, only under cloudseed/.");
+  acknowledge(
+    buildRole,
+    `AwsSolutions-IAM5[${logs}]`,
+    "Apps' log groups are created per app at run time under /cloudseed/apps/; CodeBuild names a stream per build.",
+  );
 }

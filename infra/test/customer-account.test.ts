@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CUSTOMER_ROLE_ACTIONS, NODE_ROLE_ACTIONS } from '@cloudseed/functions/providers/aws/index';
+import { APP_BUILD_ACTIONS, APP_TASK_EXECUTION_ACTIONS, CUSTOMER_APP_ROLE_ACTIONS } from '@cloudseed/functions/providers/aws/actions';
+import { APP_BUILD_ROLE_NAME, APP_TASK_EXECUTION_ROLE_NAME } from '@cloudseed/functions/providers/aws/apps/index';
 import { NODE_AGENT_ACTIONS } from '@cloudseed/functions/providers/aws/node-role';
 import { backupBucketName } from '@cloudseed/shared/targets/aws/account';
 import { CUSTOMER_ROLE_NAME, NODE_BOUNDARY_POLICY_NAME } from '../lib/names.ts';
@@ -19,9 +21,30 @@ function resourceAt(path: string) {
   return found;
 }
 
-function deployerStatements(): Statement[] {
-  const [, policy] = resourceAt('DeployerPolicy/Resource');
+/** The managed policies of the CloudSeed role: the databases', and the apps' two. */
+const DEPLOYER_POLICIES = ['DeployerPolicy', 'DeployerAccessPolicy', 'DeployerOperationsPolicy', 'AppServicePolicy', 'AppBuildPolicy'] as const;
+const APP_POLICIES = ['AppServicePolicy', 'AppBuildPolicy'] as const;
+
+function policyStatements(name: string): Statement[] {
+  const [, policy] = resourceAt(`${name}/Resource`);
   return record(props(policy).PolicyDocument).Statement as Statement[];
+}
+
+function deployerStatements(): Statement[] {
+  return DEPLOYER_POLICIES.flatMap(policyStatements);
+}
+
+function appStatements(): Statement[] {
+  return APP_POLICIES.flatMap(policyStatements);
+}
+
+/** A statement with its resources and condition values flattened to `${AWS::Partition}`-style strings. */
+function flattened(statement: Statement) {
+  return JSON.parse(
+    JSON.stringify(statement, (_key, value: unknown) =>
+      typeof value === 'object' && value !== null && ('Fn::Join' in value || 'Fn::GetAtt' in value) ? flat(value) : value,
+    ),
+  ) as Statement;
 }
 
 function conditionKeys(statement: Statement): string[] {
@@ -76,17 +99,20 @@ describe('the customer account template', () => {
     }
   });
 
-  it('allows every action AwsProvider calls, and no other', () => {
+  it('allows every action AwsProvider and AwsAppProvider call, and no other', () => {
     const granted = new Set(deployerStatements().flatMap(actionsOf));
-    for (const action of CUSTOMER_ROLE_ACTIONS) expect(granted.has(action), action).toBe(true);
-    expect([...granted].sort()).toEqual([...new Set(CUSTOMER_ROLE_ACTIONS)].sort());
+    const called = new Set([...CUSTOMER_ROLE_ACTIONS, ...CUSTOMER_APP_ROLE_ACTIONS]);
+    for (const action of called) expect(granted.has(action), action).toBe(true);
+    expect([...granted].sort()).toEqual([...called].sort());
     for (const action of granted) expect(action).not.toMatch(/\*/);
   });
 
   it('allows "*" only for calls that have no resource-level permissions', () => {
     for (const statement of deployerStatements().filter((candidate) => list(candidate.Resource).includes('*'))) {
       for (const action of actionsOf(statement))
-        expect(action).toMatch(/^(ec2:Describe\w+|elasticloadbalancing:Describe\w+|ssm:DescribeInstanceInformation|ssm:GetCommandInvocation)$/);
+        expect(action).toMatch(
+          /^(ec2:Describe\w+|elasticloadbalancing:Describe\w+|ssm:DescribeInstanceInformation|ssm:GetCommandInvocation|ecs:(Register|Deregister|Describe)TaskDefinition|ecs:ListTaskDefinitions|ecs:ListTasks|application-autoscaling:DescribeScalableTargets)$/,
+        );
     }
   });
 
@@ -147,9 +173,12 @@ describe('the customer account template', () => {
       const condition = JSON.stringify(statement.Condition ?? {});
       expect(condition, statement.Sid).toMatch(/aws:(RequestTag|ResourceTag)\/cloudseed:managed/);
     }
-    // Tags only on the resources being created, never added to anything else.
+    // Tags only on the resources being created, never added to anything else (a database's NLB, an app's ALB).
     const tagging = elb.filter((statement) => changes(statement).includes('elasticloadbalancing:AddTags'));
-    expect(tagging.map((statement) => JSON.stringify(statement.Condition))).toEqual([expect.stringContaining('elasticloadbalancing:CreateAction')]);
+    expect(tagging.map((statement) => JSON.stringify(statement.Condition))).toEqual([
+      expect.stringContaining('elasticloadbalancing:CreateAction'),
+      expect.stringContaining('elasticloadbalancing:CreateAction'),
+    ]);
   });
 
   it('keeps parameters under /cloudseed/', () => {
@@ -161,7 +190,8 @@ describe('the customer account template', () => {
 
   it('creates and changes node roles only under /cloudseed/nodes/ with the node boundary, and passes them only to EC2', () => {
     const [boundaryId] = resourceAt('NodeBoundary/Resource');
-    const iamStatements = deployerStatements()
+    const iamStatements = (['DeployerPolicy', 'DeployerAccessPolicy', 'DeployerOperationsPolicy'] as const)
+      .flatMap(policyStatements)
       .filter((statement) => actionsOf(statement).some((action) => action.startsWith('iam:')))
       .map((statement) => ({ ...statement, Resource: list(statement.Resource).map(flat) }));
     const roles = 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cloudseed/nodes/*';
@@ -325,7 +355,8 @@ describe('the customer account template', () => {
   it('has no shared node role any more: no role trusting EC2, no instance profile, no AWS managed policy', () => {
     expect(resourcesOfType(app.customerTemplate, 'AWS::IAM::InstanceProfile')).toEqual([]);
     const roles = resourcesOfType(app.customerTemplate, 'AWS::IAM::Role');
-    expect(roles.map(([, role]) => props(role).RoleName)).toEqual([CUSTOMER_ROLE_NAME]);
+    expect(roles.map(([, role]) => props(role).RoleName)).toEqual([CUSTOMER_ROLE_NAME, APP_TASK_EXECUTION_ROLE_NAME, APP_BUILD_ROLE_NAME]);
+    expect(JSON.stringify(roles.map(([, role]) => props(role).AssumeRolePolicyDocument))).not.toContain('ec2.amazonaws.com');
     expect(JSON.stringify(json(app.customerTemplate))).not.toContain('AmazonSSMManagedInstanceCore');
   });
 
@@ -343,5 +374,189 @@ describe('the customer account template', () => {
     expect(decrypts.map((statement) => Object.keys(statement.Condition?.StringLike ?? {}).sort())).toEqual([
       ['kms:EncryptionContext:PARAMETER_ARN', 'kms:ViaService'],
     ]);
+  });
+});
+
+describe('what the customer account template lets CloudSeed do for apps', () => {
+  function roleAt(path: string) {
+    const [, role] = resourceAt(`${path}/Resource`);
+    return props(role);
+  }
+
+  function rolePolicy(path: string): Statement[] {
+    const [, policy] = resourceAt(`${path}/DefaultPolicy/Resource`);
+    return (record(props(policy).PolicyDocument).Statement as Statement[]).map(flattened);
+  }
+
+  const account = '${AWS::AccountId}';
+  const partition = '${AWS::Partition}';
+  const repositories = `arn:${partition}:ecr:*:${account}:repository/cloudseed/*`;
+  const logGroups = `arn:${partition}:logs:*:${account}:log-group:/cloudseed/apps/*`;
+
+  it('creates the task execution and build roles under /cloudseed/apps/, each trusted only by its service for this account', () => {
+    for (const [path, name, service] of [
+      ['AppTaskExecutionRole', APP_TASK_EXECUTION_ROLE_NAME, 'ecs-tasks.amazonaws.com'],
+      ['AppBuildRole', APP_BUILD_ROLE_NAME, 'codebuild.amazonaws.com'],
+    ] as const) {
+      const role = roleAt(path);
+      expect(role.RoleName).toBe(name);
+      expect(role.Path).toBe('/cloudseed/apps/');
+      expect(role.ManagedPolicyArns).toBeUndefined();
+      expect(record(role.AssumeRolePolicyDocument).Statement).toEqual([
+        {
+          Effect: 'Allow',
+          Action: 'sts:AssumeRole',
+          Principal: { Service: service },
+          Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+        },
+      ]);
+    }
+  });
+
+  it('lets ECS pull only apps’ images, write only apps’ logs and read only apps’ link and secret parameters, decrypted by SSM for those', () => {
+    const parameters = [
+      `arn:${partition}:ssm:*:${account}:parameter/cloudseed/*/*/database-*`,
+      `arn:${partition}:ssm:*:${account}:parameter/cloudseed/*/*/secrets/*`,
+    ];
+    const statements = rolePolicy('AppTaskExecutionRole');
+    expect(statements).toEqual([
+      { Sid: 'EcrLogin', Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
+      {
+        Sid: 'PullAppImages',
+        Effect: 'Allow',
+        Action: ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'],
+        Resource: repositories,
+      },
+      { Sid: 'WriteAppLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: logGroups },
+      { Sid: 'ReadAppParameters', Effect: 'Allow', Action: 'ssm:GetParameters', Resource: parameters },
+      {
+        Sid: 'DecryptAppParametersThroughSsm',
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: `arn:${partition}:kms:*:${account}:key/*`,
+        Condition: { StringLike: { 'kms:ViaService': 'ssm.*.amazonaws.com', 'kms:EncryptionContext:PARAMETER_ARN': parameters } },
+      },
+    ]);
+    expect(new Set(statements.flatMap(actionsOf))).toEqual(new Set(APP_TASK_EXECUTION_ACTIONS));
+    // Never a database's password, its CA's key or a pgBackRest passphrase.
+    for (const name of ['/cloudseed/p-1/db/password', '/cloudseed/p-1/certificate-authority', '/cloudseed/p-1/db/archive-cipher-pass']) {
+      const arn = `arn:${partition}:ssm:eu-central-1:${account}:parameter${name}`;
+      expect(
+        parameters.some((pattern) => new RegExp(`^${pattern.replace(/[.$^{}()|[\]\\+?]/g, '\\$&').replaceAll('*', '.*')}$`).test(arn)),
+        name,
+      ).toBe(false);
+    }
+  });
+
+  it('lets CodeBuild write only apps’ build logs and pull and push only apps’ images', () => {
+    const statements = rolePolicy('AppBuildRole');
+    expect(statements).toEqual([
+      { Sid: 'WriteBuildLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: logGroups },
+      { Sid: 'EcrLogin', Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
+      {
+        Sid: 'PushAppImages',
+        Effect: 'Allow',
+        Action: [
+          'ecr:BatchCheckLayerAvailability',
+          'ecr:GetDownloadUrlForLayer',
+          'ecr:BatchGetImage',
+          'ecr:DescribeImages',
+          'ecr:InitiateLayerUpload',
+          'ecr:UploadLayerPart',
+          'ecr:CompleteLayerUpload',
+          'ecr:PutImage',
+        ],
+        Resource: repositories,
+      },
+    ]);
+    expect(new Set(statements.flatMap(actionsOf))).toEqual(new Set(APP_BUILD_ACTIONS));
+  });
+
+  it('passes each app role only to its service, and creates only the service-linked roles of ECS and its scaling', () => {
+    const [executionId] = resourceAt('AppTaskExecutionRole/Resource');
+    const [buildId] = resourceAt('AppBuildRole/Resource');
+    const iamStatements = appStatements()
+      .filter((statement) => actionsOf(statement).some((action) => action.startsWith('iam:')))
+      .map(flattened);
+    expect(iamStatements).toEqual([
+      {
+        Sid: 'PassAppTaskExecutionRoleToEcs',
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: `\${${executionId}.Arn}`,
+        Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+      },
+      {
+        Sid: 'AppServiceRoles',
+        Effect: 'Allow',
+        Action: 'iam:CreateServiceLinkedRole',
+        Resource: [
+          `arn:${partition}:iam::${account}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS`,
+          `arn:${partition}:iam::${account}:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService`,
+        ],
+        Condition: { StringEquals: { 'iam:AWSServiceName': ['ecs.amazonaws.com', 'ecs.application-autoscaling.amazonaws.com'] } },
+      },
+      {
+        Sid: 'PassAppBuildRoleToCodeBuild',
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: `\${${buildId}.Arn}`,
+        Condition: { StringEquals: { 'iam:PassedToService': 'codebuild.amazonaws.com' } },
+      },
+    ]);
+  });
+
+  it('reaches only resources named for CloudSeed apps, or load balancers and scaling targets by their tag', () => {
+    const allowed =
+      /:(cluster|service|task|task-definition)\/cloudseed-|:repository\/cloudseed\/|:(project|build)\/cloudseed-|:log-group:\/cloudseed\/apps\/|:alarm:TargetTracking-service\/cloudseed-|:(loadbalancer|listener)\/app\/\*$|:targetgroup\/\*$|:scalable-target\/\*$|:role\/aws-service-role\/|^\$\{AppTaskExecutionRole|^\$\{AppBuildRole/;
+    const statements = appStatements().map(flattened);
+    for (const statement of statements) {
+      for (const resource of list(statement.Resource)
+        .map(String)
+        .filter((candidate) => candidate !== '*'))
+        expect(resource, statement.Sid).toMatch(allowed);
+    }
+    // What is not named for CloudSeed is reached only by its tag.
+    const byTag = statements.filter((statement) =>
+      /:(loadbalancer|listener)\/app\/\*|:targetgroup\/\*|:scalable-target\/\*/.test(JSON.stringify(statement.Resource)),
+    );
+    expect(byTag.length).toBeGreaterThan(0);
+    for (const statement of byTag)
+      expect(JSON.stringify(statement.Condition ?? {}), statement.Sid).toMatch(/aws:(RequestTag|ResourceTag)\/cloudseed:managed/);
+  });
+
+  it('creates only tagged, and changes and deletes by tag, but for what AWS authorises by name alone', () => {
+    // Reads, and the few changes whose service evaluates no resource tag on them: each is named here with its scope.
+    const byNameOnly = new Set([
+      'ecs:DeregisterTaskDefinition', // cloudseed- families only in practice; no resource-level permissions at all
+      'ecs:StopTask', // tasks in cloudseed- clusters
+      'codebuild:StopBuild', // builds of cloudseed- projects
+      'logs:PutRetentionPolicy', // log groups under /cloudseed/apps/
+      'logs:DeleteLogGroup',
+      'cloudwatch:PutMetricAlarm', // TargetTracking-service/cloudseed-… alarms, made by Application Auto Scaling
+      'cloudwatch:DeleteAlarms',
+      'iam:PassRole', // the two app roles, each to its service only
+      'iam:CreateServiceLinkedRole',
+    ]);
+    const reads = /:(Describe|List|Get|BatchGet)\w*$/;
+    for (const statement of appStatements()) {
+      const changes = actionsOf(statement).filter((action) => !reads.test(action) && !byNameOnly.has(action));
+      if (changes.length === 0) continue;
+      expect(
+        conditionKeys(statement).some((key) => /^aws:(RequestTag|ResourceTag)\/cloudseed:managed$/.test(key)),
+        statement.Sid,
+      ).toBe(true);
+    }
+    const tagging = appStatements().filter((statement) => actionsOf(statement).includes('ecs:TagResource'));
+    expect(tagging.flatMap(conditionKeys)).toContain('ecs:CreateAction');
+  });
+
+  it('keeps each of its policies within the 6,144 characters IAM allows a managed policy', () => {
+    for (const name of DEPLOYER_POLICIES) {
+      const [, policy] = resourceAt(`${name}/Resource`);
+      const document = { ...record(props(policy).PolicyDocument), Statement: policyStatements(name).map(flattened) };
+      // Flattened names (${AWS::AccountId}) are longer than what they resolve to: this errs on the safe side.
+      expect(JSON.stringify(document).replace(/\s/g, '').length, name).toBeLessThanOrEqual(6_144);
+    }
   });
 });

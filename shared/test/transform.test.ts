@@ -390,33 +390,72 @@ describe('install and configure scripts', () => {
     expect(configure).not.toMatch(/openssl kdf/);
   });
 
-  it('refuses a password or replication password that is not CloudSeed-generated before it reaches psql or a pgpass line', () => {
-    const { configure } = scriptsFor('debian', '12', '15', { mode: 'cluster', replicas: 1 });
-    const definitions = configure.slice(0, configure.indexOf('# A re-deploy may have grown the disk'));
-    const readAs = (secret: string) =>
-      spawnSync(
+  it("admits the application role from the VPC's ranges when apps of the plan use the database, before the rules that reject", () => {
+    const component = postgresComponents(plan({ db: { version: '15' } }))[0]!;
+    const image = findOs('amazon-linux', '2023') as OsImage;
+    const context = { planId: 'p-1', region: 'eu-central-1', passwordParameter: '/cloudseed/p-1/db/password' };
+    const hbaOf = (configure: string, cidrs: string) => {
+      const block = configure.slice(configure.indexOf('HBA="$(render_hba)"'), configure.indexOf("# The server under the distribution's service"));
+      const header = configure.slice(0, configure.indexOf('# A re-deploy may have grown the disk'));
+      return spawnSync(
         'bash',
         [
           '-c',
-          `${definitions}\nread_secret() { printf '%s' "$SECRET"; }\nread_password /p "the replication password parameter" | scram_verifier "$(cat)"`,
+          `${header}\ncurl() { printf token; }\nimds() { case "$1" in mac) printf 0a:1b ;; *vpc-ipv4-cidr-blocks) printf '%s' "$CIDRS" ;; esac; }\n${block}\nprintf '%s' "$HBA"`,
         ],
         {
           encoding: 'utf8',
-          env: { PATH: process.env.PATH, SECRET: secret },
+          env: { PATH: process.env.PATH, CIDRS: cidrs },
         },
       );
+    };
 
-    const good = readAs('A1b2C3d4E5f6G7h8I9j0K1l2M3n4');
-    expect(good.status).toBe(0);
-    expect(good.stdout).toMatch(/^SCRAM-SHA-256\$4096:[A-Za-z0-9+/]{22}==\$[A-Za-z0-9+/]{43}=:[A-Za-z0-9+/]{43}=$/);
-    for (const bad of ['short1', 'A1b2C3d4E5f6G7h8I9j0K1l2:*:x', "A1b2C3d4E5f6G7h8I9j0K1l2M3n4'; DROP ROLE app; --"]) {
-      const refused = readAs(bad);
-      expect(refused.status).not.toBe(0);
-      expect(refused.stderr).toContain('the replication password parameter does not hold a CloudSeed-generated password');
-    }
-    const replica = configure.split('\n').find((line) => line.includes('REPLICATION_PASSWORD="$('));
-    expect(replica).toContain('read_password "$REPLICATION_PASSWORD_PARAMETER"');
+    const linked = hbaOf(renderConfigureScript(component, image, { ...context, admitVpc: true }), '172.31.0.0/16\n10.1.0.0/16');
+    const alone = hbaOf(renderConfigureScript(component, image, context), '172.31.0.0/16');
+
+    expect(linked.status).toBe(0);
+    const lines = linked.stdout.split('\n');
+    const first = lines.findIndex((line) => line.includes('172.31.0.0/16'));
+    expect(lines[first]).toBe('hostssl  app  app  172.31.0.0/16  scram-sha-256');
+    expect(lines[first + 1]).toBe('hostssl  app  app  10.1.0.0/16  scram-sha-256');
+    expect(first).toBeLessThan(lines.findIndex((line) => line.includes('reject')));
+    expect(alone.stdout).not.toContain('172.31.0.0/16');
+    expect(alone.stdout).not.toContain('@cloudseed-app-rules@');
+    expect(hbaOf(renderConfigureScript(component, image, { ...context, admitVpc: true }), 'not-a-cidr').stderr).toContain('is not an IPv4 CIDR');
   });
+
+  // Four SCRAM verifiers computed in python3 (4,096 PBKDF2 rounds each): seconds on a busy machine.
+  it(
+    'refuses a password or replication password that is not CloudSeed-generated before it reaches psql or a pgpass line',
+    { timeout: 60_000 },
+    () => {
+      const { configure } = scriptsFor('debian', '12', '15', { mode: 'cluster', replicas: 1 });
+      const definitions = configure.slice(0, configure.indexOf('# A re-deploy may have grown the disk'));
+      const readAs = (secret: string) =>
+        spawnSync(
+          'bash',
+          [
+            '-c',
+            `${definitions}\nread_secret() { printf '%s' "$SECRET"; }\nread_password /p "the replication password parameter" | scram_verifier "$(cat)"`,
+          ],
+          {
+            encoding: 'utf8',
+            env: { PATH: process.env.PATH, SECRET: secret },
+          },
+        );
+
+      const good = readAs('A1b2C3d4E5f6G7h8I9j0K1l2M3n4');
+      expect(good.status).toBe(0);
+      expect(good.stdout).toMatch(/^SCRAM-SHA-256\$4096:[A-Za-z0-9+/]{22}==\$[A-Za-z0-9+/]{43}=:[A-Za-z0-9+/]{43}=$/);
+      for (const bad of ['short1', 'A1b2C3d4E5f6G7h8I9j0K1l2:*:x', "A1b2C3d4E5f6G7h8I9j0K1l2M3n4'; DROP ROLE app; --"]) {
+        const refused = readAs(bad);
+        expect(refused.status).not.toBe(0);
+        expect(refused.stderr).toContain('the replication password parameter does not hold a CloudSeed-generated password');
+      }
+      const replica = configure.split('\n').find((line) => line.includes('REPLICATION_PASSWORD="$('));
+      expect(replica).toContain('read_password "$REPLICATION_PASSWORD_PARAMETER"');
+    },
+  );
 
   it('lets only the postgres OS user log in as the application role over the socket, for restores', () => {
     const { configure } = scriptsFor('debian', '12', '15');

@@ -58,6 +58,34 @@ describe('a Python app', () => {
     expect(deployment.reason).toMatch(/^CheckRollout: the app exited with code 1 before it was healthy; last output: .*no config/);
   });
 
+  it('passes the values of its secrets, which are set apart from the plan and never shown', async () => {
+    const planId = await cloud.api.createPlan({
+      apiVersion: 'cs/v1',
+      name: 'with-secret',
+      components: [{ id: 'web', type: 'app', source: { repoUrl: repo.path }, secrets: ['GREETING'], healthCheck: { path: '/healthz' } }],
+    });
+    const put = (values: unknown, api = cloud.api) => api.call('PUT', `/v1/plan/${planId}/components/web/secrets`, { body: { values } });
+
+    const unset = await cloud.api.deploy(planId);
+    expect(unset.deployment.status).toBe('failed');
+    expect(unset.deployment.reason).toBe('CheckRollout: secret GREETING has no value: set it with PUT /v1/plan/{id}/components/web/secrets');
+    expect(await put({ OTHER: 'x' })).toMatchObject({
+      status: 400,
+      json: { errors: [{ path: '/values/OTHER', message: 'is not a secret the app declares (GREETING); add it to secrets first' }] },
+    });
+    expect(await put({ GREETING: '' })).toMatchObject({ status: 400, json: { errors: [{ path: '/values/GREETING' }] } });
+    expect((await put({ GREETING: 'from another customer' }, cloud.other.api)).status).toBe(404);
+    expect(await put({ GREETING: 'hello, secret' })).toMatchObject({ status: 200, json: { names: ['GREETING'] } });
+
+    const { deployment } = await cloud.api.deploy(planId);
+
+    expect(deployment.status, deployment.reason).toBe('running');
+    const url = deployment.components?.find((component) => component.id === 'web')?.url ?? '';
+    expect(await (await fetch(`${url}/greeting`)).text()).toBe('hello, secret');
+    expect(JSON.stringify(await cloud.api.deployment(planId))).not.toContain('hello, secret');
+    expect(JSON.stringify((await cloud.api.call('GET', `/v1/plan/${planId}/components/web/logs?tail=2000`)).json)).not.toContain('hello, secret');
+  });
+
   it('fails the build with the reason when the repository holds nothing it can run', async () => {
     const empty = new SampleRepo('python-notes');
     empty.removeFiles(['app.py', 'migrate.py', 'requirements.txt']);

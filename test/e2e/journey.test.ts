@@ -109,11 +109,7 @@ describe('a new customer', () => {
 
     await palettePostgres(page).waitFor();
     await canvas(page).waitFor();
-    await page.getByText('App service').waitFor();
-    await page
-      .getByText(/coming soon/i)
-      .first()
-      .waitFor();
+    await page.getByText('App service').first().waitFor();
     expect(await deployButton(page).isDisabled()).toBe(true);
     await screenshot(page, '04-new-plan');
   });

@@ -112,3 +112,142 @@ export const NODE_ROLE_ACTIONS = [
 ] as const;
 
 export type NodeRoleAction = (typeof NODE_ROLE_ACTIONS)[number];
+
+// Every IAM action AwsAppProvider needs (apps/): CodeBuild builds an app's image into ECR, ECS runs
+// it on Fargate behind an Application Load Balancer, Application Auto Scaling sizes it, CloudWatch
+// Logs keeps what its builds and tasks print. The customer's CloudSeed role must allow all of them
+// but `sts:AssumeRole`, beside AWS_PROVIDER_ACTIONS (some are in both); the apps' tests check that
+// every command AwsAppProvider sends is in this list.
+//
+// Authorised as part of another call, not sent:
+//   ec2:CreateTags, elasticloadbalancing:AddTags, ssm:AddTagsToResource   tags on create, as above
+//   ecr:TagResource, ecs:TagResource, logs:TagResource,
+//   application-autoscaling:TagResource   tags on CreateRepository; CreateCluster, CreateService,
+//                           RegisterTaskDefinition and RunTask; CreateLogGroup; RegisterScalableTarget
+//   iam:PassRole            the customer template's task execution role (RegisterTaskDefinition,
+//                           RunTask, CreateService) and build role (CreateProject, UpdateProject)
+//   iam:CreateServiceLinkedRole   ECS's, Application Auto Scaling's for ECS and Elastic Load
+//                           Balancing's role, by the account's first cluster, scaling target and ALB
+//   cloudwatch:DescribeAlarms, cloudwatch:PutMetricAlarm, cloudwatch:DeleteAlarms   the alarms of a
+//                           target tracking policy, made and removed by Application Auto Scaling
+//                           with the caller's permissions (PutScalingPolicy, DeregisterScalableTarget)
+// Application Auto Scaling also checks that the caller may ecs:DescribeServices and ecs:UpdateService.
+export const AWS_APP_PROVIDER_ACTIONS = [
+  'sts:AssumeRole',
+  'ec2:DescribeVpcs',
+  'ec2:DescribeSubnets',
+  'ec2:DescribeSecurityGroups',
+  'ec2:CreateSecurityGroup',
+  'ec2:AuthorizeSecurityGroupIngress',
+  'ec2:RevokeSecurityGroupIngress',
+  'ec2:DeleteSecurityGroup',
+  'ec2:CreateTags',
+  'elasticloadbalancing:DescribeLoadBalancers',
+  'elasticloadbalancing:DescribeTargetGroups',
+  'elasticloadbalancing:CreateLoadBalancer',
+  'elasticloadbalancing:ModifyLoadBalancerAttributes',
+  'elasticloadbalancing:CreateTargetGroup',
+  'elasticloadbalancing:ModifyTargetGroup',
+  'elasticloadbalancing:ModifyTargetGroupAttributes',
+  'elasticloadbalancing:CreateListener',
+  'elasticloadbalancing:DeleteLoadBalancer',
+  'elasticloadbalancing:DeleteTargetGroup',
+  'elasticloadbalancing:AddTags',
+  'ssm:PutParameter',
+  'ssm:AddTagsToResource',
+  'ssm:DeleteParameters',
+  'codebuild:CreateProject',
+  'codebuild:UpdateProject',
+  'codebuild:DeleteProject',
+  'codebuild:StartBuild',
+  'codebuild:StopBuild',
+  'codebuild:BatchGetBuilds',
+  'codebuild:ListBuildsForProject',
+  'ecr:CreateRepository',
+  'ecr:DescribeRepositories',
+  'ecr:PutLifecyclePolicy',
+  'ecr:DeleteRepository',
+  'ecr:TagResource',
+  'ecs:CreateCluster',
+  'ecs:DescribeClusters',
+  'ecs:DeleteCluster',
+  'ecs:RegisterTaskDefinition',
+  'ecs:DescribeTaskDefinition',
+  'ecs:ListTaskDefinitions',
+  'ecs:DeregisterTaskDefinition',
+  'ecs:CreateService',
+  'ecs:UpdateService',
+  'ecs:DescribeServices',
+  'ecs:DeleteService',
+  'ecs:RunTask',
+  'ecs:DescribeTasks',
+  'ecs:ListTasks',
+  'ecs:StopTask',
+  'ecs:TagResource',
+  'logs:CreateLogGroup',
+  'logs:PutRetentionPolicy',
+  'logs:DeleteLogGroup',
+  'logs:DescribeLogStreams',
+  'logs:GetLogEvents',
+  'logs:TagResource',
+  'application-autoscaling:RegisterScalableTarget',
+  'application-autoscaling:PutScalingPolicy',
+  'application-autoscaling:DescribeScalableTargets',
+  'application-autoscaling:DeregisterScalableTarget',
+  'application-autoscaling:TagResource',
+  'cloudwatch:DescribeAlarms',
+  'cloudwatch:PutMetricAlarm',
+  'cloudwatch:DeleteAlarms',
+  'iam:PassRole',
+  'iam:CreateServiceLinkedRole',
+] as const;
+
+export type AwsAppProviderAction = (typeof AWS_APP_PROVIDER_ACTIONS)[number];
+
+/** What the role in the customer's account must allow for apps (some the database side needs too). */
+export const CUSTOMER_APP_ROLE_ACTIONS: readonly AwsAppProviderAction[] = AWS_APP_PROVIDER_ACTIONS.filter((action) => !action.startsWith('sts:'));
+
+/** Actions in AWS_APP_PROVIDER_ACTIONS that IAM authorises as part of another call: no test sees them sent. */
+export const APP_ACTIONS_IMPLIED: readonly AwsAppProviderAction[] = [
+  'ec2:CreateTags',
+  'elasticloadbalancing:AddTags',
+  'ssm:AddTagsToResource',
+  'ecr:TagResource',
+  'ecs:TagResource',
+  'logs:TagResource',
+  'application-autoscaling:TagResource',
+  'cloudwatch:DescribeAlarms',
+  'cloudwatch:PutMetricAlarm',
+  'cloudwatch:DeleteAlarms',
+  'iam:PassRole',
+  'iam:CreateServiceLinkedRole',
+];
+
+// What the customer template's two app roles allow (apps/names.ts names them), checked by the
+// template's test. The task execution role: ECS pulls an app's image from its ECR repository,
+// writes its tasks' logs and reads the parameters its task definition names (decrypted by SSM). The
+// build role: CodeBuild writes the build's log, and pulls and pushes the app's image.
+export const APP_TASK_EXECUTION_ACTIONS = [
+  'ecr:GetAuthorizationToken',
+  'ecr:BatchCheckLayerAvailability',
+  'ecr:GetDownloadUrlForLayer',
+  'ecr:BatchGetImage',
+  'logs:CreateLogStream',
+  'logs:PutLogEvents',
+  'ssm:GetParameters',
+  'kms:Decrypt',
+] as const;
+
+export const APP_BUILD_ACTIONS = [
+  'logs:CreateLogStream',
+  'logs:PutLogEvents',
+  'ecr:GetAuthorizationToken',
+  'ecr:BatchCheckLayerAvailability',
+  'ecr:GetDownloadUrlForLayer',
+  'ecr:BatchGetImage',
+  'ecr:DescribeImages',
+  'ecr:InitiateLayerUpload',
+  'ecr:UploadLayerPart',
+  'ecr:CompleteLayerUpload',
+  'ecr:PutImage',
+] as const;

@@ -214,7 +214,12 @@ export class AwsProvider implements Provider {
   #component(target: DeployTarget): AwsComponent {
     let component = this.#rendered.get(target);
     if (!component) {
-      component = this.#render(target.component, { planId: target.planId, planName: target.planName, region: renderRegion(target.target) });
+      component = this.#render(target.component, {
+        planId: target.planId,
+        planName: target.planName,
+        region: renderRegion(target.target),
+        ...(target.linkedApps?.length ? { linkedApps: target.linkedApps } : {}),
+      });
       this.#rendered.set(target, component);
     }
     return component;

@@ -10,6 +10,19 @@ export const REPLICATION_RULE_DESCRIPTION = 'PostgreSQL replication between the 
 export const ETCD_RULE_DESCRIPTION = 'etcd between the cluster nodes (the Patroni leader lock)';
 export const PATRONI_RULE_DESCRIPTION = 'Patroni REST API between the cluster nodes';
 export const ENDPOINT_RULE_DESCRIPTION = 'PostgreSQL and the Patroni /primary health check from the cluster load balancer';
+/** Rules that admit an app of the plan start with this, then name the app; the app's deploy owns them. */
+export const APP_RULE_PREFIX = 'PostgreSQL from app';
+
+/** The permissions without the group rules the plan's apps own. */
+export function withoutAppRules(permissions: readonly IpPermission[]): IpPermission[] {
+  return permissions.flatMap((permission) => {
+    const pairs = permission.UserIdGroupPairs?.filter((pair) => !pair.Description?.startsWith(APP_RULE_PREFIX));
+    if (pairs === undefined || pairs.length === permission.UserIdGroupPairs?.length) return [permission];
+    const rest = { ...permission, UserIdGroupPairs: pairs };
+    const empty = pairs.length === 0 && !rest.IpRanges?.length && !rest.Ipv6Ranges?.length && !rest.PrefixListIds?.length;
+    return empty ? [] : [rest];
+  });
+}
 
 type Source =
   | { readonly kind: 'ipv4'; readonly cidr: string }

@@ -14,7 +14,7 @@ import type { NetworkRef } from '../provider.ts';
 import { PermanentError, TransientError } from '../errors.ts';
 import type { AwsContext } from './clients.ts';
 import { awsErrorCode, call } from './errors.ts';
-import { desiredIngress, endpointIngress, ingressChanges } from './ingress.ts';
+import { desiredIngress, endpointIngress, ingressChanges, withoutAppRules } from './ingress.ts';
 import { accountOf, baseTags, componentFilters } from './target.ts';
 
 // The component's network boundary on AWS: one security group in the account's default VPC (or the
@@ -55,7 +55,8 @@ export async function endpointGroupId(context: AwsContext): Promise<string | und
 async function convergeIngress(context: AwsContext, group: SecurityGroup, desired: readonly IpPermission[]): Promise<void> {
   const { ec2 } = context.clients;
   const groupId = group.GroupId!;
-  const { authorize, revoke } = ingressChanges(group.IpPermissions ?? [], desired);
+  // The rules that admit the plan's apps are theirs (apps/network.ts adds them when an app deploys): a database deploy keeps them.
+  const { authorize, revoke } = ingressChanges(withoutAppRules(group.IpPermissions ?? []), desired);
   // Authorise before revoking, so a client that stays allowed is never cut off in between.
   if (authorize.length > 0) {
     await convergeRule(

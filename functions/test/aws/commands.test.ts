@@ -139,6 +139,19 @@ describe('sendCommand', () => {
     expect(decodedScript(input!.Parameters!['commands']!)).toBe(rendered(single).scripts.configure);
   });
 
+  it("lets the plan's apps in from the VPC when apps use the database, and not otherwise", async () => {
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-configure' } });
+
+    await provider().sendCommand(target(single, { linkedApps: ['web'] }), [primary], 'configure');
+    await provider().sendCommand(target(single), [primary], 'configure');
+
+    const [linked, alone] = inputs(ssmMock.commandCalls(SendCommandCommand)).map((input) => decodedScript(input.Parameters!['commands']!));
+    expect(linked).toContain("ADMIT_VPC='yes'");
+    expect(linked).toContain('# @cloudseed-app-rules@');
+    expect(alone).toContain("ADMIT_VPC=''");
+    expect(alone).not.toContain('# @cloudseed-app-rules@\n');
+  });
+
   it('configures each cluster node with its role and its peers private addresses, one command each', async () => {
     ec2Mock.on(DescribeInstancesCommand).resolves(privateIps);
     ssmMock

@@ -174,6 +174,33 @@ describe('ensureSecurityGroup', () => {
     expect(sentActions()).toEqual(['ec2:DescribeSecurityGroups']);
   });
 
+  it("keeps the rules that admit the plan's apps, which the apps' deploys own", async () => {
+    ec2Mock.on(DescribeSecurityGroupsCommand).resolves({
+      SecurityGroups: [
+        {
+          GroupId: GROUP_ID,
+          IpPermissions: [
+            {
+              IpProtocol: 'tcp',
+              FromPort: 5432,
+              ToPort: 5432,
+              IpRanges: [{ CidrIp: '203.0.113.0/24' }],
+              Ipv6Ranges: [{ CidrIpv6: '2001:db8::/48' }],
+              UserIdGroupPairs: [
+                { GroupId: GROUP_ID, UserId: '123456789012' },
+                { GroupId: 'sg-0app0000000000001', UserId: '123456789012', Description: 'PostgreSQL from app web' },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+
+    await provider().ensureSecurityGroup(target(cluster));
+
+    expect(sentActions()).toEqual(['ec2:DescribeSecurityGroups']);
+  });
+
   it('uses a configured VPC without looking for the default one', async () => {
     ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [] });
     ec2Mock.on(CreateSecurityGroupCommand).resolves({ GroupId: GROUP_ID });

@@ -106,9 +106,12 @@ export interface HbaOptions {
   readonly rewindCidrs?: readonly string[];
   /** Leaves a marker line where a script inserts the replicas' rules once their addresses are known. */
   readonly replicationMarker?: boolean;
+  /** Leaves a marker line where a script inserts the rules for the plan's apps once it knows the VPC's ranges. */
+  readonly appsMarker?: boolean;
 }
 
 export const REPLICATION_MARKER = '# @cloudseed-replication-rules@';
+export const APPS_MARKER = '# @cloudseed-app-rules@';
 
 /**
  * The pg_ident.conf map that lets the postgres OS user log in as the application role over the
@@ -131,6 +134,7 @@ export function renderPgHba(component: PostgresComponent, options: HbaOptions = 
     ...(options.replicationCidrs ?? []).map((cidr) => row('hostssl', 'replication', REPLICATION_USER, cidr, 'scram-sha-256')),
     ...(options.rewindCidrs ?? []).map((cidr) => row('hostssl', 'postgres', REWIND_USER, cidr, 'scram-sha-256')),
     ...(options.replicationMarker ? [REPLICATION_MARKER] : []),
+    ...(options.appsMarker ? [APPS_MARKER] : []),
     row('host', 'all', 'all', '0.0.0.0/0', 'reject'),
     row('host', 'all', 'all', '::/0', 'reject'),
     '',

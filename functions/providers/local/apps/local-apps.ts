@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, rm, rmdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { AppComponent } from '@cloudseed/shared';
 import { databaseEnvironment } from '@cloudseed/shared/apps/wiring';
 import type {
@@ -22,7 +22,7 @@ import { ensureDir, readJsonIfExists, writeFileAtomic, writeJsonAtomic } from '.
 import { buildRelease, ensureAppTools, exitText, releaseLayout } from './build.ts';
 import { waitHealthy } from './health.ts';
 import { AppLogs } from './logs.ts';
-import { appPaths, appsRoot } from './paths.ts';
+import { appPaths, appSecretsFile, appsRoot } from './paths.ts';
 import type { AppPaths } from './paths.ts';
 import { appAccount, exitOf, groupAlive, runAppCommand, signalGroup, startAppProcess, stopGroup } from './processes.ts';
 import { AppProxy } from './proxy.ts';
@@ -64,6 +64,7 @@ interface AppRecord {
 }
 
 interface LiveApp {
+  readonly planId: string;
   readonly name: string;
   readonly paths: AppPaths;
   readonly logs: AppLogs;
@@ -177,6 +178,7 @@ export class LocalApps implements AppProvider {
     const record = (await readJsonIfExists(paths.record)) as AppRecord | undefined;
     if (record?.pgid !== undefined && (await groupAlive(record.pgid))) await stopGroup(record.pgid);
     await rm(paths.root, { recursive: true, force: true });
+    await rm(appSecretsFile(this.#home, target.planId, target.component.id), { force: true });
     // The plan's directory goes with its last app (rmdir leaves one that still holds another).
     await rmdir(join(appsRoot(this.#home), target.planId)).catch(() => undefined);
   }
@@ -242,7 +244,7 @@ export class LocalApps implements AppProvider {
           );
         }
         await writeJsonAtomic(paths.record, { ...record, proxyPort: proxy.port } satisfies AppRecord);
-        return { name, paths, logs: new AppLogs(paths.logs), proxy, restarts: 0, queue: Promise.resolve(), closed: false };
+        return { planId, name, paths, logs: new AppLogs(paths.logs), proxy, restarts: 0, queue: Promise.resolve(), closed: false };
       })();
       this.#apps.set(key, live);
       live.catch(() => this.#apps.delete(key));
@@ -291,10 +293,14 @@ export class LocalApps implements AppProvider {
     database: DatabaseLink | undefined,
   ): Promise<Record<string, string>> {
     const layout = releaseLayout(this.#home, app.paths, release, component.source.rootDir);
-    const missing = component.secrets;
+    const stored = component.secrets.length === 0 ? {} : await this.#storedSecrets(app.planId, component.id);
+    const missing = component.secrets.filter((name) => stored[name] === undefined);
     if (missing.length > 0) {
-      throw new PermanentError(`secrets ${missing.join(', ')} have no value on the local cloud; list them under env for a local deploy`);
+      throw new PermanentError(
+        `secret${missing.length === 1 ? '' : 's'} ${missing.join(', ')} ha${missing.length === 1 ? 's' : 've'} no value: set ${missing.length === 1 ? 'it' : 'them'} with PUT /v1/plan/{id}/components/${component.id}/secrets`,
+      );
     }
+    const secrets = Object.fromEntries(component.secrets.map((name) => [name, stored[name] ?? '']));
     let linked: Record<string, string> = {};
     if (database !== undefined) {
       await writeFileAtomic(app.paths.caFile, database.caCertificatePem, 0o644);
@@ -304,8 +310,21 @@ export class LocalApps implements AppProvider {
       ...layout.env,
       ...(release.plan.runtime === 'node' ? { NODE_ENV: 'production' } : {}),
       ...component.env,
+      ...secrets,
       ...linked,
     };
+  }
+
+  async putSecrets(target: AppTarget, values: Readonly<Record<string, string>>): Promise<void> {
+    const file = appSecretsFile(this.#home, target.planId, target.component.id);
+    await ensureDir(join(this.#home, 'secrets'), 0o700);
+    await ensureDir(dirname(file), 0o700);
+    const stored = ((await readJsonIfExists(file)) as Record<string, string> | undefined) ?? {};
+    await writeJsonAtomic(file, { ...stored, ...values }, 0o600);
+  }
+
+  async #storedSecrets(planId: string, componentId: string): Promise<Record<string, string>> {
+    return ((await readJsonIfExists(appSecretsFile(this.#home, planId, componentId))) as Record<string, string> | undefined) ?? {};
   }
 
   /** Starts the version beside what serves, switches to it once healthy, then drains and stops the old one. */

@@ -16,6 +16,10 @@ import { safeName } from '../paths.ts';
 
 export const appsRoot = (home: string): string => join(home, 'apps');
 
+/** The values of an app's secrets: root's, 0600, beside the databases' passwords. */
+export const appSecretsFile = (home: string, planId: string, componentId: string): string =>
+  join(home, 'secrets', safeName('plan id', planId), `${safeName('component id', componentId)}.app-secrets.json`);
+
 export interface AppPaths {
   readonly root: string;
   readonly record: string;

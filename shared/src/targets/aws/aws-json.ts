@@ -159,6 +159,8 @@ interface ComponentContext {
   readonly planId: string;
   readonly planName: string;
   readonly region: string;
+  /** The plan's apps that use this database (they reach it from inside the VPC). */
+  readonly linkedApps?: readonly string[];
 }
 
 /** The region a plan's aws-json is rendered for (a plan for another cloud gets the default, for its cost estimate). */
@@ -184,7 +186,7 @@ export function renderAwsJson(plan: Plan, context: RenderContext): AwsJson {
 }
 
 /** One component of a plan as aws-json: what the AWS provider deploys it from. */
-export function renderAwsComponent(component: PostgresComponent, { planId, planName, region }: ComponentContext): AwsComponent {
+export function renderAwsComponent(component: PostgresComponent, { planId, planName, region, linkedApps }: ComponentContext): AwsComponent {
   const instance = instanceTypeFor(component);
   const image = osImageFor(component);
   const major = Number(component.db.version);
@@ -287,6 +289,7 @@ export function renderAwsComponent(component: PostgresComponent, { planId, planN
         region,
         passwordParameter,
         ...(replicationPasswordParameter ? { replicationPasswordParameter } : {}),
+        ...(linkedApps?.length ? { admitVpc: true } : {}),
       }),
     },
     backup: {

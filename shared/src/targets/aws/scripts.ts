@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { OsImage } from '../../postgres/os.ts';
 import type { PostgresComponent } from '../../cs-json/schema.ts';
 import { GENERATED_PASSWORD_PATTERN, PINNED_SEARCH_PATH_OPTIONS, SCRAM_VERIFIER_PYTHON } from '../../postgres/admin-session.ts';
-import { REPLICATION_MARKER, REPLICATION_USER, renderPgHba, renderPgIdent, renderPostgresqlConf } from '../../postgres/config.ts';
+import { APPS_MARKER, REPLICATION_MARKER, REPLICATION_USER, renderPgHba, renderPgIdent, renderPostgresqlConf } from '../../postgres/config.ts';
 import type { ServerLayout } from '../../postgres/config.ts';
 import { archiveSettings, HEARTBEAT_SQL, HEARTBEAT_SECONDS, renderPgbackrestConf, repoPathFor } from '../../postgres/pgbackrest.ts';
 import { dcsConfig, HA_TIMING, REWIND_GRANTS, REWIND_USER } from '../../postgres/patroni.ts';
@@ -93,6 +93,11 @@ export interface ConfigureContext {
   readonly passwordParameter: string;
   /** SecureString parameter that holds the replication role's password (clusters only). */
   readonly replicationPasswordParameter?: string;
+  /**
+   * Apps of the plan use this database: pg_hba admits the application role from the VPC's ranges.
+   * Which hosts in it may connect at all is the security group's business (only the apps' groups).
+   */
+  readonly admitVpc?: boolean;
 }
 
 export function configDir(image: OsImage, pgMajor: number): string {
@@ -260,12 +265,18 @@ export function renderConfigureScript(component: PostgresComponent, image: OsIma
       SCRAM_VERIFIER_PY: SCRAM_VERIFIER_PYTHON,
       POSTGRESQL_CONF: renderAwsPostgresqlConf(component, image).trimEnd(),
       // The instance checks itself over TLS from loopback (verify, health), so loopback is a client too.
-      PG_HBA: renderPgHba(component, { extraCidrs: INSTANCE_LOOPBACK, replicationMarker: clustered }).trimEnd(),
+      PG_HBA: renderPgHba(component, {
+        extraCidrs: INSTANCE_LOOPBACK,
+        replicationMarker: clustered,
+        appsMarker: context.admitVpc === true,
+      }).trimEnd(),
       SERVER_CERT: layout.sslCertFile,
       SERVER_KEY: layout.sslKeyFile,
       PG_IDENT: renderPgIdent(component).trimEnd(),
       INCLUDE_LINE: "include_if_exists = 'cloudseed.conf'",
       CLUSTERED: clustered ? 'yes' : '',
+      ADMIT_VPC: context.admitVpc ? 'yes' : '',
+      APPS_MARKER,
       STANZA: component.id,
       ARCHIVE_CONF: renderAwsPgbackrestConf(component, image, context).trimEnd(),
       ARCHIVE_CONF_FILE: ARCHIVE_CONFIG_FILE,

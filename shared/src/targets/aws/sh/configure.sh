@@ -7,7 +7,8 @@
 # From the header: PG_BIN, DATA_DIR, CONF_DIR, SERVICE, REGION, PASSWORD_PARAMETER, CA_PARAMETER,
 # CA_CERT, DB_NAME, DB_USER, PGOPTIONS, PASSWORD_SHAPE, SCRAM_VERIFIER_PY, POSTGRESQL_CONF, PG_HBA,
 # PG_IDENT, INCLUDE_LINE, CLUSTERED (non-empty for a cluster) and, for a cluster, REPLICATION_USER,
-# REPLICATION_PASSWORD_PARAMETER and REPLICATION_MARKER (the line of PG_HBA the replicas' rules replace).
+# REPLICATION_PASSWORD_PARAMETER and REPLICATION_MARKER (the line of PG_HBA the replicas' rules replace);
+# ADMIT_VPC (non-empty when apps of the plan use the database) and APPS_MARKER (the line their rules replace).
 # Continuous archiving: STANZA, ARCHIVE_CONF (pgbackrest.conf with ARCHIVE_BUCKET_TOKEN and
 # ARCHIVE_CIPHER_TOKEN in it), ARCHIVE_CONF_FILE, ARCHIVE_DIRS (an array), ARCHIVE_BUCKET_PREFIX,
 # CIPHER_PARAMETER, HEARTBEAT_SQL and HEARTBEAT_SECONDS. CLOUDSEED_REBUILD_REPLICA (non-empty) makes
@@ -178,6 +179,19 @@ systemctl daemon-reload
 systemctl enable --now cloudseed-heartbeat.timer
 
 HBA="$(render_hba)"
+# Apps of the plan run in the VPC (ECS tasks get addresses from its subnets): the application role
+# may connect from the VPC's IPv4 ranges; the security group admits only the apps' own groups.
+if [ -n "$ADMIT_VPC" ]; then
+  IMDS_TOKEN="$(curl -sf -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" http://169.254.169.254/latest/api/token)"
+  MAC="$(imds mac)"
+  app_rules=""
+  for cidr in $(imds "network/interfaces/macs/$MAC/vpc-ipv4-cidr-blocks"); do
+    [[ "$cidr" =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$ ]] || { echo "the instance metadata service gave a VPC range that is not an IPv4 CIDR" >&2; exit 1; }
+    app_rules+="hostssl  $DB_NAME  $DB_USER  $cidr  scram-sha-256"$'\n'
+  done
+  [ -n "$app_rules" ] || { echo "the instance metadata service gave no VPC range for the plan's apps" >&2; exit 1; }
+  HBA="${HBA/"$APPS_MARKER"/$app_rules}"
+fi
 # The server under the distribution's service, with the plan's files.
 configure_with_service() {
   printf '%s\n' "$POSTGRESQL_CONF" > "$CONF_DIR/cloudseed.conf"
