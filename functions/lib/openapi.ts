@@ -538,6 +538,11 @@ export const openApiDocument = {
                 requestedVersion: { type: 'string', description: 'Apps: the commit the plan pins, when it pins one' },
                 branch: { type: 'string' },
                 database: { type: 'string', description: 'Apps: the postgres component it uses' },
+                secrets: {
+                  type: 'array',
+                  items: { type: 'string' },
+                  description: 'Apps: the names of its secrets (PUT …/secrets sets their values)',
+                },
               },
             },
           },

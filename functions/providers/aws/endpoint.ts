@@ -17,7 +17,7 @@ import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import type { ClusterEndpoint, NodeRef } from '../provider.ts';
 import { PermanentError, TransientError } from '../errors.ts';
 import type { AwsContext } from './clients.ts';
-import { awsErrorCode, call } from './errors.ts';
+import { awsErrorCode, call, described } from './errors.ts';
 import { endpointGroupId } from './network.ts';
 
 // One address for a Patroni cluster's clients inside the VPC: an internal Network Load Balancer
@@ -223,15 +223,6 @@ async function created<R>(action: string, send: () => Promise<R>): Promise<R> {
         code: awsErrorCode(error)!,
         cause: error,
       });
-    throw error;
-  }
-}
-
-async function described<T>(action: string, notFound: string, send: () => Promise<T | undefined>): Promise<T | undefined> {
-  try {
-    return await call(action, send);
-  } catch (error) {
-    if (awsErrorCode(error) === notFound) return undefined;
     throw error;
   }
 }

@@ -81,3 +81,13 @@ export async function call<T>(action: string, send: () => Promise<T>): Promise<T
     throw toProviderError(error, action);
   }
 }
+
+/** A describe call whose "not found" error (`notFound`) means there is nothing: undefined then. */
+export async function described<T>(action: string, notFound: string, send: () => Promise<T | undefined>): Promise<T | undefined> {
+  try {
+    return await call(action, send);
+  } catch (error) {
+    if (awsErrorCode(error) === notFound) return undefined;
+    throw error;
+  }
+}

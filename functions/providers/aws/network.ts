@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { Filter, IpPermission, SecurityGroup } from '@aws-sdk/client-ec2';
 import type { Tag } from '@cloudseed/shared';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import { ETCD_CLIENT_PORT } from '@cloudseed/shared/targets/aws/patroni';
 import type { NetworkRef } from '../provider.ts';
 import { PermanentError, TransientError } from '../errors.ts';
@@ -164,32 +165,44 @@ async function findSecurityGroup({ target, clients: { ec2 }, placement }: AwsCon
 }
 
 async function createSecurityGroup(context: AwsContext, { GroupName, Description, Tags }: GroupSpec): Promise<SecurityGroup> {
-  const { ec2 } = context.clients;
   const vpcId = await vpcIdOf(context);
+  return createTaggedGroup(context.clients.ec2, { groupName: GroupName, description: Description, vpcId, tags: Tags }, () =>
+    findSecurityGroup(context, GroupName),
+  );
+}
+
+/**
+ * Creates a security group with its tags; when one of that name exists (made concurrently, or by
+ * an earlier run) `find` looks for it among the tagged ones, and only a tagged one is ours.
+ */
+export async function createTaggedGroup(
+  ec2: EC2Client,
+  group: { readonly groupName: string; readonly description: string; readonly vpcId: string; readonly tags: readonly Tag[] },
+  find: () => Promise<SecurityGroup | undefined>,
+): Promise<SecurityGroup> {
   try {
     const output = await call('ec2:CreateSecurityGroup', () =>
       ec2.send(
         new CreateSecurityGroupCommand({
-          GroupName,
-          Description,
-          VpcId: vpcId,
-          TagSpecifications: [{ ResourceType: 'security-group', Tags: [...Tags] }],
+          GroupName: group.groupName,
+          Description: group.description,
+          VpcId: group.vpcId,
+          TagSpecifications: [{ ResourceType: 'security-group', Tags: [...group.tags] }],
         }),
       ),
     );
-    if (!output.GroupId) throw new TransientError(`ec2:CreateSecurityGroup returned no group id for ${GroupName}`);
+    if (!output.GroupId) throw new TransientError(`ec2:CreateSecurityGroup returned no group id for ${group.groupName}`);
     // A new group has no ingress rules (and the default egress, which stays).
-    return { GroupId: output.GroupId, IpPermissions: [] };
+    return { GroupId: output.GroupId, VpcId: group.vpcId, IpPermissions: [] };
   } catch (error) {
     if (awsErrorCode(error) !== 'InvalidGroup.Duplicate') throw error;
-    // Created concurrently, or by a run whose tags did not match: only a tagged one is ours.
-    const group = await findSecurityGroup(context, GroupName);
-    if (!group)
-      throw new PermanentError(`a security group named ${GroupName} exists in ${vpcId} but is not tagged as this plan's`, {
+    const found = await find();
+    if (!found)
+      throw new PermanentError(`a security group named ${group.groupName} exists in ${group.vpcId} but is not tagged as this plan's`, {
         code: 'InvalidGroup.Duplicate',
         cause: error,
       });
-    return group;
+    return found;
   }
 }
 

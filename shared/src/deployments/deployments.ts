@@ -184,6 +184,8 @@ export interface ComponentSummary {
   readonly previousVersion?: string;
   /** The database an app uses. */
   readonly database?: string;
+  /** The names of an app's secrets (their values are set apart and never shown). */
+  readonly secrets?: readonly string[];
 }
 
 /**
@@ -207,6 +209,7 @@ export function componentSummaries(spec: Plan, deployment: DeploymentRecord | un
             branch: component.source.branch,
             ...(component.source.commit ? { requestedVersion: component.source.commit } : {}),
             ...(component.database ? { database: component.database.component } : {}),
+            ...(component.secrets.length > 0 ? { secrets: component.secrets } : {}),
             ...(app ? { url: app.url, servingVersion: app.serving.version } : {}),
             ...(app?.previous ? { previousVersion: app.previous.version } : {}),
           }

@@ -1,6 +1,5 @@
 import {
   AuthorizeSecurityGroupIngressCommand,
-  CreateSecurityGroupCommand,
   DeleteSecurityGroupCommand,
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
@@ -11,6 +10,7 @@ import type { Filter, IpPermission, SecurityGroup, Subnet } from '@aws-sdk/clien
 import { PermanentError, TransientError } from '../../errors.ts';
 import { awsErrorCode, call } from '../errors.ts';
 import { APP_RULE_PREFIX, ingressChanges } from '../ingress.ts';
+import { createTaggedGroup } from '../network.ts';
 import type { AppContext } from './clients.ts';
 import { appTags } from './names.ts';
 
@@ -222,31 +222,9 @@ async function findGroup(context: AppContext, groupName: string, componentId = c
   return output.SecurityGroups?.find((group) => group.GroupId !== undefined);
 }
 
-async function createGroup(context: AppContext, vpcId: string, groupName: string, description: string): Promise<SecurityGroup> {
+function createGroup(context: AppContext, vpcId: string, groupName: string, description: string): Promise<SecurityGroup> {
   const tags = [...appTags(context.target), { Key: 'Name', Value: `${context.target.planName}/${context.target.component.id}` }];
-  try {
-    const output = await call('ec2:CreateSecurityGroup', () =>
-      context.clients.ec2.send(
-        new CreateSecurityGroupCommand({
-          GroupName: groupName,
-          Description: description,
-          VpcId: vpcId,
-          TagSpecifications: [{ ResourceType: 'security-group', Tags: tags }],
-        }),
-      ),
-    );
-    if (!output.GroupId) throw new TransientError(`ec2:CreateSecurityGroup returned no group id for ${groupName}`);
-    return { GroupId: output.GroupId, VpcId: vpcId, IpPermissions: [] };
-  } catch (error) {
-    if (awsErrorCode(error) !== 'InvalidGroup.Duplicate') throw error;
-    const group = await findGroup(context, groupName);
-    if (!group)
-      throw new PermanentError(`a security group named ${groupName} exists in ${vpcId} but is not tagged as this plan's`, {
-        code: 'InvalidGroup.Duplicate',
-        cause: error,
-      });
-    return group;
-  }
+  return createTaggedGroup(context.clients.ec2, { groupName, description, vpcId, tags }, () => findGroup(context, groupName));
 }
 
 /** Authorises what is missing, then revokes what is no longer wanted (a changed port), so nothing allowed is cut off in between. */

@@ -31,7 +31,7 @@ import {
 import type { LoadBalancer, TargetGroup } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { Progress } from '../../app-provider.ts';
 import { PermanentError, TransientError } from '../../errors.ts';
-import { awsErrorCode, call } from '../errors.ts';
+import { awsErrorCode, call, described } from '../errors.ts';
 import type { AppContext } from './clients.ts';
 import { FAILURE_TAIL, streamTail, withTail } from './logs.ts';
 import { APP_CONTAINER, appTags, LOG_PREFIXES, lowerCaseTags, tagMap, token } from './names.ts';
@@ -478,15 +478,6 @@ async function created<R>(action: string, send: () => Promise<R>): Promise<R> {
         code,
         cause: error,
       });
-    throw error;
-  }
-}
-
-async function described<T>(action: string, notFound: string, send: () => Promise<T | undefined>): Promise<T | undefined> {
-  try {
-    return await call(action, send);
-  } catch (error) {
-    if (awsErrorCode(error) === notFound) return undefined;
     throw error;
   }
 }

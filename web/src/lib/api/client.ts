@@ -15,6 +15,7 @@ import type {
   PointInTimeRestoreStarted,
   RecoveryWindow,
   RollbackStarted,
+  SecretsSet,
 } from './types.ts';
 
 /** An RFC 9457 problem answered by the API, with the field problems of a 400. */
@@ -143,6 +144,11 @@ export class ApiClient {
   /** Brings an app's previous version back (202); a 409 says why it cannot, e.g. nothing to go back to. */
   rollback(id: string, componentId: string): Promise<RollbackStarted> {
     return this.json('POST', `/v1/plan/${encodeURIComponent(id)}/components/${encodeURIComponent(componentId)}/rollback`);
+  }
+
+  /** Sets values of an app's declared secrets; the next deploy passes them (they are never read back). */
+  putSecrets(id: string, componentId: string, values: Readonly<Record<string, string>>): Promise<SecretsSet> {
+    return this.json('PUT', `/v1/plan/${encodeURIComponent(id)}/components/${encodeURIComponent(componentId)}/secrets`, { values });
   }
 
   /** The caller's address as CloudSeed sees it, e.g. `{ cidr: "203.0.113.7/32" }`. */

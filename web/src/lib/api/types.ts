@@ -81,6 +81,13 @@ export interface DeployedComponent {
   readonly servingVersion?: string;
   /** The commit the last deploy asked for: the serving one once it took over. */
   readonly requestedVersion?: string;
+  /** The names of an app's secrets; their values are never shown. */
+  readonly secrets?: readonly string[];
+}
+
+/** `PUT …/components/{componentId}/secrets` answered: the secrets whose values were set. */
+export interface SecretsSet {
+  readonly names: readonly string[];
 }
 
 export interface Deployment {

@@ -197,6 +197,47 @@ describe('rolling an app back', () => {
     expect(screen.getByRole('dialog')).toBe(dialog);
   });
 
+  it('sets the values of an app’s secrets, sending only what was typed, and never shows them', async () => {
+    const client = fakeClient(deploymentWithApp({ secrets: ['API_KEY', 'SIGNING_SECRET'] }));
+    await mount(client);
+    expect(within(item('db')).queryByRole('button', { name: 'Set secrets' })).toBeNull();
+
+    await fireEvent.click(within(item('web')).getByRole('button', { name: 'Set secrets' }));
+    const dialog = screen.getByRole('dialog');
+    const field = within(dialog).getByLabelText('API_KEY');
+    expect(field.getAttribute('type')).toBe('password');
+    await fireEvent.input(field, { target: { value: 'k-123' } });
+    await fireEvent.click(within(dialog).getByRole('button', { name: 'Save' }));
+    await settle();
+
+    expect(client.putSecrets).toHaveBeenCalledExactlyOnceWith(PLAN_ID, 'web', { API_KEY: 'k-123' });
+    expect(screen.queryByRole('dialog')).toBeNull();
+    expect(screen.getByText('Saved API_KEY; the next deploy passes them to web.')).toBeTruthy();
+    expect(document.body.textContent).not.toContain('k-123');
+  });
+
+  it('says what was wrong when the secrets are refused, and keeps the dialog open', async () => {
+    const client = fakeClient(deploymentWithApp({ secrets: ['API_KEY'] }));
+    client.putSecrets.mockRejectedValue(new ApiError(409, 'Conflict', 'The secrets could not be stored: the account is not connected.'));
+    await mount(client);
+
+    await fireEvent.click(within(item('web')).getByRole('button', { name: 'Set secrets' }));
+    const dialog = screen.getByRole('dialog');
+    await fireEvent.click(within(dialog).getByRole('button', { name: 'Save' }));
+    await settle();
+    expect(within(dialog).getByRole('alert').textContent).toBe('Type a value for at least one secret.');
+    expect(client.putSecrets).not.toHaveBeenCalled();
+
+    await fireEvent.input(within(dialog).getByLabelText('API_KEY'), { target: { value: 'k' } });
+    await fireEvent.click(within(dialog).getByRole('button', { name: 'Save' }));
+    await settle();
+
+    expect(within(dialog).getByRole('alert').textContent).toBe(
+      'Saving the secrets failed: The secrets could not be stored: the account is not connected.',
+    );
+    expect(screen.getByRole('dialog')).toBe(dialog);
+  });
+
   it('has no serious or critical accessibility problems', async () => {
     await mount(fakeClient(deploymentWithApp()));
 

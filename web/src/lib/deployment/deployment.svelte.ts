@@ -27,6 +27,7 @@ export type DeploymentClient = Pick<
   | 'restoreToPoint'
   | 'componentLogs'
   | 'rollback'
+  | 'putSecrets'
 >;
 
 export interface DeploymentStateOptions {

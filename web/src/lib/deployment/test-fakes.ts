@@ -161,6 +161,7 @@ export function fakeClient(deployment: Deployment = runningDeployment(), backups
     ),
     componentLogs: vi.fn<DeploymentClient['componentLogs']>(() => Promise.resolve({ lines: LOG_LINES })),
     rollback: vi.fn<DeploymentClient['rollback']>(() => Promise.resolve({ deploymentId: 'c0ffee00-0000-4000-8000-000000000002', mode: 'update' })),
+    putSecrets: vi.fn<DeploymentClient['putSecrets']>((_id, _componentId, values) => Promise.resolve({ names: Object.keys(values).sort() })),
   } satisfies DeploymentClient;
 }
 
