@@ -187,7 +187,11 @@ describe('backups', () => {
     )) as Backup;
     expect(checked.validation.status).toBe('failed');
     expect(checked.validation.detail).toMatch(/checksum/);
-    const red = (await call('GET', `/v1/plan/${planId}`)).json;
+    // The backup's validation is written first, then the plan's status when the workflow releases the backup.
+    const red = await until(
+      async () => (await call('GET', `/v1/plan/${planId}`)).json,
+      (plan) => plan.status !== 'running',
+    );
     expect(red.status).toBe('failed');
     expect(String(red.statusReason)).toMatch(/did not validate/);
     expect((await call('POST', `/v1/plan/${planId}/backups/${good.backupId}/restore`, { body: { confirm: true } })).status).toBe(202);
