@@ -351,7 +351,8 @@ describe('instance type hints and AWS targets', () => {
 
   it('validates the target', () => {
     expect(expectValid({ ...minimal, target: { cloud: 'aws' } }).target).toEqual({ cloud: 'aws', region: 'us-east-1' });
-    expect(pathsOf({ ...minimal, target: { cloud: 'gcp' } })).toEqual(['/target/cloud']);
+    expect(pathsOf({ ...minimal, target: { cloud: 'oracle' } })).toEqual(['/target/cloud']);
+    expect(pathsOf({ ...minimal, target: { cloud: 'gcp' } })).toEqual(['/target/project']);
     expect(pathsOf({ ...minimal, target: { cloud: 'aws', region: 'moon-1' } })).toEqual(['/target/region']);
     expect(pathsOf({ ...minimal, target: { cloud: 'local', region: 'us-east-1' } })).toEqual(['/target/region']);
   });

@@ -135,6 +135,27 @@ describe('deploying a plan on AWS', () => {
   });
 });
 
+describe('plans on Google Cloud and Azure', () => {
+  it.each([
+    ['Google Cloud', { cloud: 'gcp', project: 'acme-prod-123', region: 'europe-west4' }],
+    ['Azure', { cloud: 'azure', subscriptionId: '00000000-0000-4000-8000-000000000001', resourceGroup: 'cloudseed-prod', region: 'westeurope' }],
+  ])('are saved with their target on %s, and their deploy is refused with 400 at /target/cloud, starting nothing', async (label, target) => {
+    const component = { id: 'db', type: 'postgres', os: { name: 'debian', version: '12' } };
+    const created = await call('POST', '/v1/plan', { body: { apiVersion: 'cs/v1', name: 'elsewhere', target, components: [component] } });
+    expect(created.status).toBe(201);
+    const planId = (created.json as { id: string }).id;
+    expect((created.json as { spec: { target: unknown } }).spec.target).toMatchObject(target);
+
+    const deploy = await call('POST', `/v1/plan/${planId}/deploy`);
+
+    expect(deploy.status).toBe(400);
+    expect((deploy.json as Problem).errors).toEqual([
+      { path: '/target/cloud', message: `${label} plans can be rendered and priced, but no ${label} account can be connected yet to deploy them` },
+    ]);
+    expect((await call('GET', `/v1/plan/${planId}`)).json).toMatchObject({ status: 'not_deployed', version: 1 });
+  });
+});
+
 describe('GET /v1/client-address', () => {
   it('answers the address the caller connects from, as a CIDR a plan can allow', async () => {
     const { status, json } = await call('GET', '/v1/client-address');

@@ -4,8 +4,7 @@ import { planJsonSchema } from '../cs-json/json-schema.ts';
 import type { Plan } from '../cs-json/schema.ts';
 import { validatePlan } from '../cs-json/validate.ts';
 import type { FieldProblem } from '../errors.ts';
-import { renderAwsJson } from '../targets/aws/aws-json.ts';
-import { renderLocalJson } from '../targets/local/local-json.ts';
+import { renderDeploymentDocument } from '../targets/render.ts';
 import { dataSizes, parseMemory, storageKinds, supportedPgMajors, tune, workloads } from '../postgres/pgtune.ts';
 import type { DataSize, StorageKind, Workload } from '../postgres/pgtune.ts';
 
@@ -23,8 +22,14 @@ export const USAGE = `Usage: cloudseed <command> [options]
 
 Commands:
   validate <file>                     Check a plan (cs-json or the original shorthand); exit 1 listing every problem.
-  render <file> [--target aws|local]  Print the deployment document (aws-json, or the local cloud's) for a plan.
+  render <file> [--target local|aws|gcp|azure]
+                                      Print the deployment document (the local cloud's, aws-json, gcp-json or
+                                      azure-json) for a plan, on its own target or the one given.
            [--plan-id ID]             Plan id used in names and tags (default: "preview").
+           [--region R]               The target's region (default: the plan's, else the cloud's default).
+           [--project P] [--zone Z]   gcp: the project (required unless the plan names one) and zone.
+           [--subscription S] [--resource-group G]
+                                      azure: the subscription and resource group (required unless the plan names them).
   tune --pg N --memory SIZE           Print pgtune-tuned postgresql.conf settings.
        [--cpus N] [--connections N] [--workload ${workloads.join('|')}]
        [--storage ${storageKinds.join('|')}] [--data-size ${dataSizes.join('|')}] [--json]
@@ -117,21 +122,80 @@ async function validateCommand(args: readonly string[], io: CliIo): Promise<numb
   return EXIT_OK;
 }
 
+const CLOUDS = ['local', 'aws', 'gcp', 'azure'] as const;
+
 async function renderCommand(args: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse(args, { target: { type: 'string' }, 'plan-id': { type: 'string', default: 'preview' } }, 1);
+  const { values, positionals } = parse(
+    args,
+    {
+      target: { type: 'string' },
+      'plan-id': { type: 'string', default: 'preview' },
+      region: { type: 'string' },
+      project: { type: 'string' },
+      zone: { type: 'string' },
+      subscription: { type: 'string' },
+      'resource-group': { type: 'string' },
+    },
+    1,
+  );
   const file = positionals[0] ?? '-';
   const planId = values['plan-id'] ?? 'preview';
   if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(planId)) throw new UsageError('--plan-id must be 1-40 lower-case letters, digits or hyphens');
-  if (values.target !== undefined && values.target !== 'aws' && values.target !== 'local') {
-    throw new UsageError('--target must be aws or local');
-  }
-  const target =
-    values.target === 'aws' ? { cloud: 'aws' as const, region: 'us-east-1' } : values.target === 'local' ? { cloud: 'local' as const } : undefined;
-  const loaded = await loadPlan(file, io, target);
+  const cloud = values.target === undefined ? undefined : oneOf('--target', values.target, CLOUDS);
+  const own = cloud === undefined ? undefined : await ownTarget(file, io);
+  const target = cloud === undefined ? undefined : targetFor(cloud as (typeof CLOUDS)[number], values, own?.cloud === cloud ? own : undefined);
+  const loaded = await loadPlan(file, io, target as Plan['target'] | undefined);
   if ('problems' in loaded) return reportProblems(file, loaded.problems, io);
-  const rendered = loaded.plan.target.cloud === 'aws' ? renderAwsJson(loaded.plan, { planId }) : renderLocalJson(loaded.plan, { planId });
-  io.stdout(`${JSON.stringify(rendered, null, 2)}\n`);
+  io.stdout(`${JSON.stringify(renderDeploymentDocument(loaded.plan, { planId }), null, 2)}\n`);
   return EXIT_OK;
+}
+
+type TargetOptions = Partial<Record<'region' | 'project' | 'zone' | 'subscription' | 'resource-group', string>>;
+
+/** The target the plan file names itself (unchecked: validation checks what is finally used). */
+async function ownTarget(file: string, io: CliIo): Promise<Record<string, unknown> | undefined> {
+  try {
+    const document = JSON.parse(await io.readFile(file)) as unknown;
+    const target = typeof document === 'object' && document !== null ? (document as Record<string, unknown>).target : undefined;
+    return typeof target === 'object' && target !== null ? (target as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The target `--target` asks for: the plan's own when it names the same cloud, with the options
+ * laid over it. What a cloud cannot do without (a GCP project, an Azure subscription and resource
+ * group) must come from one or the other.
+ */
+function targetFor(cloud: (typeof CLOUDS)[number], values: TargetOptions, own: Record<string, unknown> | undefined): Record<string, unknown> {
+  const base: Record<string, unknown> = { ...own, cloud };
+  const set = (key: string, value: string | undefined) => (value === undefined ? {} : { [key]: value });
+  switch (cloud) {
+    case 'local':
+      return { cloud };
+    case 'aws':
+      return { ...base, ...set('region', values.region) };
+    case 'gcp': {
+      // A new region without a zone takes the region's default zone, not the plan's old one.
+      const zone = values.zone ?? (values.region === undefined ? undefined : `${values.region}-a`);
+      const target: Record<string, unknown> = { ...base, ...set('region', values.region), ...set('project', values.project), ...set('zone', zone) };
+      if (target.project === undefined) throw new UsageError('--target gcp needs --project (the plan names no Google Cloud project)');
+      return target;
+    }
+    case 'azure': {
+      const target: Record<string, unknown> = {
+        ...base,
+        ...set('region', values.region),
+        ...set('subscriptionId', values.subscription),
+        ...set('resourceGroup', values['resource-group']),
+      };
+      if (target.subscriptionId === undefined || target.resourceGroup === undefined) {
+        throw new UsageError('--target azure needs --subscription and --resource-group (the plan names none)');
+      }
+      return target;
+    }
+  }
 }
 
 function tuneCommand(args: readonly string[], io: CliIo): number {

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { planSchema } from './schema.ts';
+import { planSchema, targetUnion } from './schema.ts';
 import { shorthandSchema } from './shorthand.ts';
 
 /** cs-json v1 as a JSON Schema (2020-12) document, for editors, other languages and the OpenAPI document. */
@@ -17,6 +17,7 @@ export const shorthandJsonSchema = {
 
 /** A normalised plan (every default filled), as the API returns it. */
 export const normalisedPlanJsonSchema = {
-  ...z.toJSONSchema(planSchema, { io: 'output', target: 'draft-2020-12', unrepresentable: 'any' }),
+  // The target's transform (a GCP zone filled in) has no JSON Schema; its output is the same union.
+  ...z.toJSONSchema(planSchema.extend({ target: targetUnion }), { io: 'output', target: 'draft-2020-12', unrepresentable: 'any' }),
   title: 'CloudSeed plan (cs-json v1, normalised)',
 };

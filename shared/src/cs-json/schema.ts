@@ -18,6 +18,20 @@ export const DEFAULT_AWS_REGION = 'us-east-1';
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 export const AMI_ID = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 const ACCOUNT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+// Google's own rules: a project id is 6-30 lower-case letters, digits and hyphens, starting with a
+// letter and not ending with a hyphen; regions are like us-central1, zones their region plus -a..-z.
+const GCP_PROJECT = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+const GCP_REGION = /^[a-z]+-[a-z]+\d{1,2}$/;
+const GCP_ZONE = /^[a-z]+-[a-z]+\d{1,2}-[a-z]$/;
+export const DEFAULT_GCP_REGION = 'us-central1';
+// Azure: subscription ids are GUIDs; resource group names 1-90 letters, digits, '-', '_', '.', '(' or ')',
+// not ending in '.'; regions are the lower-case names the ARM API takes (eastus, westeurope, eastus2).
+const AZURE_SUBSCRIPTION = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const AZURE_RESOURCE_GROUP = /^[-\w.()]{0,89}[-\w()]$/;
+const AZURE_REGION = /^[a-z]+[a-z0-9]*$/;
+export const DEFAULT_AZURE_REGION = 'eastus';
+const GCP_MACHINE_TYPE = /^[a-z][a-z0-9]*-[a-z0-9-]+$/;
+const AZURE_VM_SIZE = /^Standard_[A-Za-z0-9_]+$/;
 
 export const osNames = ['amazon-linux', 'ubuntu', 'debian'] as const;
 export const pgVersions = supportedPgMajors.map(String) as [string, ...string[]];
@@ -48,18 +62,54 @@ const backupSchedule = z
     if (!interval.ok) context.addIssue({ code: 'custom', message: interval.reason });
   });
 
-export const targetSchema = z.discriminatedUnion(
+const accountId = z.string().regex(ACCOUNT_ID, 'must name a connected account').optional();
+
+const gcpTarget = z
+  .strictObject({
+    cloud: z.literal('gcp'),
+    project: z.string().regex(GCP_PROJECT, 'must be a Google Cloud project id: 6-30 lower-case letters, digits or hyphens, starting with a letter'),
+    region: z.string().regex(GCP_REGION, 'must be a Google Cloud region such as us-central1').default(DEFAULT_GCP_REGION),
+    zone: z.string().regex(GCP_ZONE, 'must be a zone of the region such as us-central1-a').optional(),
+    accountId,
+  })
+  .superRefine((target, context) => {
+    if (target.zone !== undefined && !target.zone.startsWith(`${target.region}-`)) {
+      context.addIssue({ code: 'custom', path: ['zone'], message: `must be a zone of ${target.region}, such as ${target.region}-a` });
+    }
+  });
+
+/** The targets as written (a GCP zone may be left out); targetSchema fills what they leave. */
+export const targetUnion = z.discriminatedUnion(
   'cloud',
   [
     z.strictObject({ cloud: z.literal('local') }),
     z.strictObject({
       cloud: z.literal('aws'),
       region: awsRegion.default(DEFAULT_AWS_REGION),
-      accountId: z.string().regex(ACCOUNT_ID, 'must name a connected account').optional(),
+      accountId,
+    }),
+    gcpTarget,
+    z.strictObject({
+      cloud: z.literal('azure'),
+      subscriptionId: z.string().regex(AZURE_SUBSCRIPTION, 'must be an Azure subscription id (a GUID in lower case)'),
+      resourceGroup: z.string().regex(AZURE_RESOURCE_GROUP, "must be 1-90 letters, digits, '-', '_', '.', '(' or ')', not ending in '.'"),
+      region: z.string().regex(AZURE_REGION, 'must be an Azure region name such as eastus or westeurope').default(DEFAULT_AZURE_REGION),
+      accountId,
     }),
   ],
-  { error: 'must be { "cloud": "local" } or { "cloud": "aws", "region": "..." }' },
+  {
+    error:
+      'must be { "cloud": "local" }, { "cloud": "aws", ... }, { "cloud": "gcp", "project": ... } or { "cloud": "azure", "subscriptionId": ..., "resourceGroup": ... }',
+  },
 );
+
+// A GCP target always names its zone: the region's "-a" when none is given.
+export const targetSchema = targetUnion.transform((target) =>
+  target.cloud === 'gcp' ? { ...target, zone: target.zone ?? `${target.region}-a` } : target,
+);
+
+/** The clouds a plan can target. */
+export type Cloud = z.output<typeof targetSchema>['cloud'];
 
 const componentId = z.string().regex(COMPONENT_ID, 'must be 1-31 lower-case letters, digits or hyphens, starting with a letter');
 
@@ -86,6 +136,16 @@ const hardwareSchema = z.strictObject({
     .strictObject({
       instanceType: z.string().regex(INSTANCE_TYPE, 'must be an EC2 instance type such as t3.medium').optional(),
       ami: z.string().regex(AMI_ID, 'must be an AMI id such as ami-0123456789abcdef0').optional(),
+    })
+    .optional(),
+  gcp: z
+    .strictObject({
+      machineType: z.string().regex(GCP_MACHINE_TYPE, 'must be a Compute Engine machine type such as e2-standard-2').optional(),
+    })
+    .optional(),
+  azure: z
+    .strictObject({
+      vmSize: z.string().regex(AZURE_VM_SIZE, 'must be an Azure VM size such as Standard_D2s_v5').optional(),
     })
     .optional(),
 });

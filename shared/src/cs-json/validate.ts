@@ -1,5 +1,5 @@
 import { findOs } from '../postgres/os.ts';
-import { cheapestFit, findInstanceType } from '../targets/aws/instances.ts';
+import { machineCatalogs } from '../targets/catalogs.ts';
 import type { FieldProblem } from '../errors.ts';
 import { toProblems } from './problems.ts';
 import { componentSchema, planSchema, targetSchema } from './schema.ts';
@@ -45,11 +45,19 @@ function validateDocument(input: unknown): ValidationResult {
     const firstIndex = seenIds.get(component.data.id);
     if (firstIndex === undefined) seenIds.set(component.data.id, index);
     else errors.push({ path: `${base}/id`, message: `duplicates the id of /components/${firstIndex}` });
-    return normaliseComponent(component.data, target.success ? target.data : { cloud: 'local' }, base, errors);
+    const plannedTarget = target.success ? target.data : { cloud: 'local' as const };
+    return normaliseComponent(withCloudDefaults(component.data, raw, plannedTarget), plannedTarget, base, errors);
   });
   checkLinks(components, errors);
   if (!parsed.success || errors.length > 0) return { ok: false, errors };
   return { ok: true, plan: { ...parsed.data, components: components.filter((component) => component !== undefined) } };
+}
+
+/** Amazon Linux is the default OS, and AWS's own: a component on another cloud that names no OS gets Debian 12. */
+function withCloudDefaults(component: ParsedComponent, raw: unknown, target: Target): ParsedComponent {
+  if (component.type !== 'postgres' || (target.cloud !== 'gcp' && target.cloud !== 'azure')) return component;
+  if (isRecord(raw) && raw.os !== undefined) return component;
+  return { ...component, os: { name: 'debian', version: '12' } };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -102,6 +110,8 @@ function normaliseApp(component: AppComponent, target: Target, base: string, err
   return component;
 }
 
+const CLOUD_NAMES: Record<Exclude<Target['cloud'], 'local'>, string> = { aws: 'AWS', gcp: 'Google Cloud', azure: 'Azure' };
+
 const DEFAULT_CPUS = 2;
 const DEFAULT_MEMORY_GIB = 4;
 
@@ -117,31 +127,41 @@ function normalisePostgres(component: ParsedPostgresComponent, target: Target, b
     });
   }
 
+  if (os.name === 'amazon-linux' && (target.cloud === 'gcp' || target.cloud === 'azure')) {
+    errors.push({ path: `${base}/os/name`, message: `Amazon Linux runs on AWS only; choose debian or ubuntu on ${CLOUD_NAMES[target.cloud]}` });
+  }
+
+  // Every hint a component carries must name a size in its cloud's catalog, so the plan can move
+  // between clouds; the hint of the cloud it deploys to (AWS's on the local cloud) sets its size.
   let cpus = hardware.cpus ?? DEFAULT_CPUS;
   let memoryGiB = hardware.memoryGiB ?? DEFAULT_MEMORY_GIB;
-  const hint = hardware.aws?.instanceType;
-  if (hint !== undefined) {
-    const instance = findInstanceType(hint);
-    if (!instance) {
-      errors.push({ path: `${base}/hardware/aws/instanceType`, message: `${hint} is not in the instance catalog` });
-    } else {
-      if (hardware.cpus !== undefined && hardware.cpus !== instance.vcpus) {
-        errors.push({ path: `${base}/hardware/cpus`, message: `${hint} has ${instance.vcpus} vCPUs; leave cpus out or make it ${instance.vcpus}` });
-      }
-      if (hardware.memoryGiB !== undefined && hardware.memoryGiB !== instance.memoryGiB) {
-        errors.push({
-          path: `${base}/hardware/memoryGiB`,
-          message: `${hint} has ${instance.memoryGiB} GiB; leave memoryGiB out or make it ${instance.memoryGiB}`,
-        });
-      }
-      cpus = instance.vcpus;
-      memoryGiB = instance.memoryGiB;
+  const sizing = machineCatalogs[target.cloud === 'local' ? 'aws' : target.cloud];
+  for (const catalog of Object.values(machineCatalogs)) {
+    const hint = catalog.hint(component);
+    if (hint === undefined) continue;
+    const machine = catalog.find(hint);
+    if (!machine) {
+      errors.push({ path: `${base}/hardware/${catalog.hintField}`, message: `${hint} is not in the ${catalog.catalogName} catalog` });
+      continue;
     }
-  } else if (target.cloud === 'aws' && !cheapestFit({ cpus, memoryGiB })) {
-    errors.push({ path: `${base}/hardware`, message: `no instance type in the catalog has ${cpus} vCPUs and ${memoryGiB} GiB` });
+    if (catalog !== sizing) continue;
+    if (hardware.cpus !== undefined && hardware.cpus !== machine.vcpus) {
+      errors.push({ path: `${base}/hardware/cpus`, message: `${hint} has ${machine.vcpus} vCPUs; leave cpus out or make it ${machine.vcpus}` });
+    }
+    if (hardware.memoryGiB !== undefined && hardware.memoryGiB !== machine.memoryGiB) {
+      errors.push({
+        path: `${base}/hardware/memoryGiB`,
+        message: `${hint} has ${machine.memoryGiB} GiB; leave memoryGiB out or make it ${machine.memoryGiB}`,
+      });
+    }
+    cpus = machine.vcpus;
+    memoryGiB = machine.memoryGiB;
   }
-  if (target.cloud === 'aws' && hardware.storage.type !== 'ssd') {
-    errors.push({ path: `${base}/hardware/storage/type`, message: 'only "ssd" (encrypted gp3) is offered on AWS' });
+  if (target.cloud !== 'local' && sizing.hint(component) === undefined && !sizing.cheapestFit({ cpus, memoryGiB })) {
+    errors.push({ path: `${base}/hardware`, message: `no ${sizing.label} ${sizing.noun} in the catalog has ${cpus} vCPUs and ${memoryGiB} GiB` });
+  }
+  if (target.cloud !== 'local' && hardware.storage.type !== 'ssd') {
+    errors.push({ path: `${base}/hardware/storage/type`, message: `only "ssd" (encrypted network SSD) is offered on ${CLOUD_NAMES[target.cloud]}` });
   }
   return { ...component, hardware: { ...hardware, cpus, memoryGiB } };
 }

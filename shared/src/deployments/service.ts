@@ -154,6 +154,18 @@ export class DeployService {
   }
 
   async #requireAccount(ownerId: string, target: Target): Promise<void> {
+    if (target.cloud === 'gcp' || target.cloud === 'azure') {
+      const cloud = target.cloud === 'gcp' ? 'Google Cloud' : 'Azure';
+      throw new ValidationFailed(
+        [
+          {
+            path: '/target/cloud',
+            message: `${cloud} plans can be rendered and priced, but no ${cloud} account can be connected yet to deploy them`,
+          },
+        ],
+        `The plan deploys to ${cloud}, which CloudSeed cannot deploy to yet; see errors.`,
+      );
+    }
     if (target.cloud !== 'aws') return;
     if (target.accountId && (await this.#deps.accounts.find(ownerId, target.accountId))) return;
     const message = target.accountId

@@ -1,14 +1,12 @@
 import type { Architecture } from '../../postgres/os.ts';
+import { cents, cheapestMachine, HOURS_PER_MONTH, nodesCost } from '../machines.ts';
+import type { CostEstimate, Machine, MachineRequest } from '../machines.ts';
 
-export interface InstanceType {
-  readonly name: string;
-  readonly family: string;
-  readonly vcpus: number;
-  readonly memoryGiB: number;
-  readonly architecture: Architecture;
-  readonly hourlyUsd: number;
-  readonly burstable: boolean;
-}
+export { HOURS_PER_MONTH };
+export type { CostEstimate };
+
+/** An EC2 instance type. */
+export type InstanceType = Machine;
 
 type Row = readonly [name: string, vcpus: number, memoryGiB: number, hourlyUsd: number];
 
@@ -123,33 +121,11 @@ export function findInstanceType(name: string): InstanceType | undefined {
   return byName.get(name.trim().toLowerCase());
 }
 
-/**
- * The cheapest type with at least `cpus` vCPUs and `memoryGiB` GiB (and of the
- * given architecture, when one is asked for). Equal prices are broken by the
- * smaller memory, then by name, so the answer never depends on catalog order.
- * `catalog` exists for tests; callers use the built-in one.
- */
-export function cheapestFit(
-  request: { cpus: number; memoryGiB: number; architecture?: Architecture },
-  catalog: readonly InstanceType[] = instanceTypes,
-): InstanceType | undefined {
-  let best: InstanceType | undefined;
-  for (const candidate of catalog) {
-    if (candidate.vcpus < request.cpus || candidate.memoryGiB < request.memoryGiB) continue;
-    if (request.architecture !== undefined && candidate.architecture !== request.architecture) continue;
-    if (best === undefined || ranksBefore(candidate, best)) best = candidate;
-  }
-  return best;
+/** The cheapest type with at least `cpus` vCPUs and `memoryGiB` GiB; `catalog` exists for tests. */
+export function cheapestFit(request: MachineRequest, catalog: readonly InstanceType[] = instanceTypes): InstanceType | undefined {
+  return cheapestMachine(catalog, request);
 }
 
-function ranksBefore(a: InstanceType, b: InstanceType): boolean {
-  if (a.hourlyUsd !== b.hourlyUsd) return a.hourlyUsd < b.hourlyUsd;
-  if (a.memoryGiB !== b.memoryGiB) return a.memoryGiB < b.memoryGiB;
-  return a.name < b.name;
-}
-
-// AWS's own convention for monthly estimates (8760 h / 12).
-export const HOURS_PER_MONTH = 730;
 // us-east-1 gp3 storage; the included 3000 IOPS / 125 MiB/s baseline costs nothing extra.
 export const GP3_USD_PER_GIB_MONTH = 0.08;
 // us-east-1 Network Load Balancer hour; its capacity units (traffic) come on top.
@@ -166,44 +142,12 @@ export function withLoadBalancer(estimate: CostEstimate): CostEstimate {
   };
 }
 
-export interface CostEstimate {
-  instanceUsd: number;
-  storageUsd: number;
-  /** A cluster that fails over by itself: its internal Network Load Balancer's hours. */
-  loadBalancerUsd?: number;
-  totalUsd: number;
-  currency: 'USD';
-  basis: string;
-}
-
 /**
  * Monthly on-demand cost of `nodes` identical nodes, each with its own instance
  * and its own gp3 volume of `storageGiB`. Snapshots, data transfer and extra
  * provisioned IOPS/throughput are not included.
  */
 export function monthlyCost(instance: InstanceType, storageGiB: number, nodes = 1): CostEstimate {
-  if (!Number.isFinite(storageGiB) || storageGiB < 0) {
-    throw new RangeError(`storageGiB must be a non-negative number, got ${storageGiB}`);
-  }
-  if (!Number.isInteger(nodes) || nodes < 1) {
-    throw new RangeError(`nodes must be a positive integer, got ${nodes}`);
-  }
-  const instanceUsd = cents(instance.hourlyUsd * HOURS_PER_MONTH * nodes);
-  const storageUsd = cents(storageGiB * GP3_USD_PER_GIB_MONTH * nodes);
-  // Summing the rounded parts keeps the total equal to what a reader adds up.
-  const totalUsd = cents(instanceUsd + storageUsd);
   const basis = `us-east-1 on-demand, ${HOURS_PER_MONTH} h/month, gp3 at $${GP3_USD_PER_GIB_MONTH}/GiB-month`;
-  return {
-    instanceUsd,
-    storageUsd,
-    totalUsd,
-    currency: 'USD',
-    basis: nodes === 1 ? basis : `${basis}, ${nodes} nodes each with its own instance and volume`,
-  };
-}
-
-// toPrecision first strips binary noise (0.0816 * 730 = 59.567999…) so that
-// half-cent values round up as a person would round them.
-function cents(usd: number): number {
-  return Math.round(Number((usd * 100).toPrecision(12))) / 100;
+  return nodesCost(instance, { sizeGiB: storageGiB, usdPerGibMonth: GP3_USD_PER_GIB_MONTH }, nodes, basis);
 }

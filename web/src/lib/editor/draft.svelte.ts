@@ -1,11 +1,11 @@
-import { cheapestFit, findInstanceType } from '@cloudseed/shared/targets/aws/instances';
-import type { CostEstimate, InstanceType } from '@cloudseed/shared/targets/aws/instances';
+import { catalogFor, machineCatalogs, withMachineHint } from '@cloudseed/shared/targets/catalogs';
+import type { PricedCloud } from '@cloudseed/shared/targets/catalogs';
+import type { CostEstimate, Machine } from '@cloudseed/shared/targets/machines';
 import { componentById } from '@cloudseed/shared/cs-json/components';
 import { API_VERSION } from '@cloudseed/shared/cs-json/schema';
 import type { AppComponent, ParsedPostgresComponent, Plan, PlanInput, PostgresComponent } from '@cloudseed/shared/cs-json/schema';
 import { validatePlan } from '@cloudseed/shared/cs-json/validate';
 import type { FieldProblem } from '@cloudseed/shared/errors';
-import { componentCost } from '@cloudseed/shared/targets/aws/cost';
 import { tuneComponent } from '@cloudseed/shared/postgres/config';
 import type { TuneResult } from '@cloudseed/shared/postgres/pgtune';
 
@@ -43,9 +43,20 @@ export type EditablePlan = Omit<Plan, 'components'> & { components: EditableComp
 
 export interface Preview {
   readonly component: PostgresComponent;
-  readonly instance: InstanceType | undefined;
+  /** The cloud the estimate is for: the plan's own, or AWS for the local cloud. */
+  readonly cloud: PricedCloud;
+  readonly instance: Machine | undefined;
   readonly tuning: TuneResult;
   readonly cost: CostEstimate;
+  /** The same component on every cloud CloudSeed prices, cheapest first; a cloud with no size that fits is left out. */
+  readonly clouds: readonly CloudPrice[];
+}
+
+export interface CloudPrice {
+  readonly cloud: PricedCloud;
+  readonly label: string;
+  readonly machine: string;
+  readonly totalUsd: number;
 }
 
 const CARD_WIDTH = 260;
@@ -55,12 +66,17 @@ function positionAt(index: number): { x: number; y: number } {
   return { x: 40 + index * (CARD_WIDTH + CARD_GAP), y: 40 };
 }
 
-export function newComponent(id: string, index: number, pgVersion: string): EditablePostgresComponent {
+/** The OS a new database gets: Amazon Linux where it runs (AWS and the local cloud), else Debian 12. */
+function defaultOs(cloud: Plan['target']['cloud']): EditablePostgresComponent['os'] {
+  return cloud === 'gcp' || cloud === 'azure' ? { name: 'debian', version: '12' } : { name: 'amazon-linux', version: '2023' };
+}
+
+export function newComponent(id: string, index: number, pgVersion: string, cloud: Plan['target']['cloud'] = 'local'): EditablePostgresComponent {
   return {
     id,
     type: 'postgres',
     position: positionAt(index),
-    os: { name: 'amazon-linux', version: '2023' },
+    os: defaultOs(cloud),
     hardware: { cpus: 2, memoryGiB: 4, storage: { type: 'ssd', sizeGiB: 20 } },
     db: {
       engine: 'postgres',
@@ -146,11 +162,20 @@ export class PlanDraft {
   }
 
   /** Tuned settings and cost of the selected component, as the deploy will apply them. */
-  readonly preview: Preview | undefined = $derived.by(() => previewOf(this.selected));
+  readonly preview: Preview | undefined = $derived.by(() => previewOf(this.selected, this.plan.target.cloud));
 
   /** Adds a PostgreSQL component, selected. */
   add(pgVersion: string): EditablePostgresComponent {
-    return this.#place(newComponent(this.#freeId('postgres'), this.plan.components.length, pgVersion));
+    return this.#place(newComponent(this.#freeId('postgres'), this.plan.components.length, pgVersion, this.plan.target.cloud));
+  }
+
+  /** Moves the plan to another target; databases on Amazon Linux move to Debian 12 where Amazon Linux is not offered. */
+  retarget(target: EditablePlan['target']): void {
+    this.plan.target = target;
+    if (target.cloud !== 'gcp' && target.cloud !== 'azure') return;
+    for (const component of this.plan.components) {
+      if (component.type === 'postgres' && component.os.name === 'amazon-linux') component.os = defaultOs(target.cloud);
+    }
   }
 
   /** Adds an app, selected, using the plan's first database when it has one. */
@@ -181,23 +206,19 @@ export class PlanDraft {
     return this.plan.components[this.plan.components.length - 1] as C;
   }
 
-  /** Size by catalog instance type: cpus and memory follow it, so they can never contradict the hint. */
-  useInstanceType(component: EditablePostgresComponent, name: string): void {
-    const instance = findInstanceType(name);
-    component.hardware.aws = { ...component.hardware.aws, instanceType: name };
-    if (instance) {
-      component.hardware.cpus = instance.vcpus;
-      component.hardware.memoryGiB = instance.memoryGiB;
+  /** Size by one of the cloud's own sizes: its vCPUs and memory follow it. */
+  useMachine(component: EditablePostgresComponent, cloud: PricedCloud, name: string): void {
+    const machine = machineCatalogs[cloud].find(name);
+    component.hardware = withMachineHint(component.hardware, cloud, name);
+    if (machine) {
+      component.hardware.cpus = machine.vcpus;
+      component.hardware.memoryGiB = machine.memoryGiB;
     }
   }
 
-  /** Size by vCPUs and memory; the cheapest instance type that fits is chosen at deploy. */
-  useCustomSize(component: EditablePostgresComponent): void {
-    if (component.hardware.aws) {
-      const { instanceType: _dropped, ...rest } = component.hardware.aws;
-      component.hardware.aws = Object.keys(rest).length > 0 ? rest : undefined;
-      if (component.hardware.aws === undefined) delete component.hardware.aws;
-    }
+  /** Size by vCPUs and memory; the cheapest size of the cloud that fits is chosen at deploy. */
+  useCustomSize(component: EditablePostgresComponent, cloud: PricedCloud): void {
+    component.hardware = withMachineHint(component.hardware, cloud, undefined);
   }
 
   markSaved(plan: EditablePlan): void {
@@ -213,15 +234,41 @@ export class PlanDraft {
 }
 
 /** The normalised database on its own (a placeholder name lets it be checked before the plan has one); an app has no tuning to preview. */
-export function previewOf(component: EditableComponent | undefined): Preview | undefined {
+export function previewOf(component: EditableComponent | undefined, target: Plan['target']['cloud'] = 'local'): Preview | undefined {
   if (component?.type !== 'postgres') return undefined;
   const result = validatePlan({ apiVersion: API_VERSION, name: 'preview', target: { cloud: 'local' }, components: [$state.snapshot(component)] });
   if (!result.ok) return undefined;
   const normalised = componentById(result.plan, component.id);
   if (normalised?.type !== 'postgres') return undefined;
-  const hint = normalised.hardware.aws?.instanceType;
-  const instance = hint ? findInstanceType(hint) : cheapestFit({ cpus: normalised.hardware.cpus, memoryGiB: normalised.hardware.memoryGiB });
-  return { component: normalised, instance, tuning: tuneComponent(normalised), cost: componentCost(normalised) };
+  const wanted = target === 'local' ? 'aws' : target;
+  const clouds = (Object.keys(machineCatalogs) as PricedCloud[])
+    .flatMap((each) => {
+      const price = priceOn(each, normalised);
+      return price ? [price] : [];
+    })
+    .sort((a, b) => a.totalUsd - b.totalUsd);
+  // A size no catalog of the plan's cloud holds is that cloud's validation error; meanwhile the estimate stays AWS's.
+  const cloud = priceOn(wanted, normalised) ? wanted : 'aws';
+  const catalog = catalogFor(cloud);
+  return {
+    component: normalised,
+    cloud,
+    instance: catalog.machineFor(normalised),
+    tuning: tuneComponent(normalised),
+    cost: catalog.cost(normalised),
+    clouds,
+  };
+}
+
+/** What the component costs on one cloud; undefined when none of its sizes fits (or a hint names none of them). */
+function priceOn(cloud: PricedCloud, component: PostgresComponent): CloudPrice | undefined {
+  const catalog = machineCatalogs[cloud];
+  try {
+    const machine = catalog.machineFor(component);
+    return { cloud, label: catalog.label, machine: machine.name, totalUsd: catalog.cost(component).totalUsd };
+  } catch {
+    return undefined;
+  }
 }
 
 /** A plan from the API as the form edits it. */

@@ -55,12 +55,12 @@ describe('the plan being edited', () => {
 
   it('sizes by instance type with cpus and memory that follow it, and back to a custom size', () => {
     const { draft, component } = draftWithOne();
-    draft.useInstanceType(component, 'm7g.large');
+    draft.useMachine(component, 'aws', 'm7g.large');
 
     expect(component.hardware).toMatchObject({ cpus: 2, memoryGiB: 8, aws: { instanceType: 'm7g.large' } });
     expect(draft.valid).toBe(true);
 
-    draft.useCustomSize(component);
+    draft.useCustomSize(component, 'aws');
     expect(component.hardware.aws).toBeUndefined();
     expect(draft.valid).toBe(true);
   });
@@ -128,6 +128,50 @@ describe('the preview beside the editor', () => {
     expect(failover?.cost.loadBalancerUsd).toBe(16.43);
     expect(failover?.cost.totalUsd).toBeCloseTo((failover?.cost.instanceUsd ?? 0) + (failover?.cost.storageUsd ?? 0) + 16.43, 2);
     expect(streaming?.cost.loadBalancerUsd).toBeUndefined();
+  });
+
+  it("prices the component on the plan's own cloud, and the same size on every cloud cheapest first", () => {
+    const { component } = draftWithOne();
+    component.hardware.cpus = 4;
+    component.hardware.memoryGiB = 16;
+
+    const onGcp = previewOf(component, 'gcp');
+    const onLocal = previewOf(component, 'local');
+
+    expect(onGcp?.cloud).toBe('gcp');
+    expect(onGcp?.cost.basis).toMatch(/^us-central1 on-demand/);
+    expect(onLocal?.cloud).toBe('aws');
+    expect(onLocal?.cost.basis).toMatch(/^us-east-1 on-demand/);
+    expect(onGcp?.clouds.map((price) => price.cloud).sort()).toEqual(['aws', 'azure', 'gcp']);
+    const totals = onGcp?.clouds.map((price) => price.totalUsd) ?? [];
+    expect(totals).toEqual([...totals].sort((a, b) => a - b));
+    expect(onGcp?.clouds.find((price) => price.cloud === 'gcp')?.totalUsd).toBe(onGcp?.cost.totalUsd);
+  });
+
+  it('sizes by the cloud its hint is for, leaving the other clouds alone', () => {
+    const draft = new PlanDraft(newPlan({ cloud: 'gcp', project: 'acme-prod-123', region: 'us-central1', zone: 'us-central1-a' }), false);
+    draft.plan.name = 'orders';
+    const component = draft.add('16');
+    expect(component.os).toEqual({ name: 'debian', version: '12' });
+
+    draft.useMachine(component, 'gcp', 'n2-highmem-4');
+
+    expect(component.hardware).toMatchObject({ cpus: 4, memoryGiB: 32, gcp: { machineType: 'n2-highmem-4' } });
+    expect(component.hardware.aws).toBeUndefined();
+    expect(draft.valid).toBe(true);
+    expect(draft.preview?.instance?.name).toBe('n2-highmem-4');
+    draft.useCustomSize(component, 'gcp');
+    expect(component.hardware.gcp).toBeUndefined();
+  });
+
+  it('moves databases off Amazon Linux when the plan moves to a cloud without it', () => {
+    const { draft, component } = draftWithOne();
+    expect(component.os.name).toBe('amazon-linux');
+
+    draft.retarget({ cloud: 'azure', subscriptionId: '00000000-0000-4000-8000-000000000001', resourceGroup: 'prod', region: 'eastus' });
+
+    expect(draft.plan.components[0]).toMatchObject({ os: { name: 'debian', version: '12' } });
+    expect(draft.valid).toBe(true);
   });
 
   it('has nothing to show for a component with invalid settings', () => {

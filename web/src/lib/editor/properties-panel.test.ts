@@ -61,6 +61,24 @@ describe('the Properties panel', () => {
 
     expect(options).toEqual(['ssd']);
   });
+
+  it("sizes by the plan's cloud's own catalog, and offers no Amazon Linux on Google Cloud", async () => {
+    const draft = new PlanDraft(newPlan({ cloud: 'gcp', project: 'acme-prod-123', region: 'us-central1', zone: 'us-central1-a' }), false);
+    draft.plan.name = 'orders';
+    draft.add('16');
+    render(PropertiesPanel, { draft, installedVersions: undefined, cloud: 'gcp', onaddmyip: () => Promise.resolve(undefined) });
+    const systems = [...screen.getByLabelText<HTMLSelectElement>('Operating system').options].map((option) => option.textContent);
+    expect(systems.some((name) => name?.includes('Amazon Linux'))).toBe(false);
+
+    await fireEvent.click(screen.getByRole('radio', { name: 'Machine type' }));
+
+    const select = screen.getByRole<HTMLSelectElement>('combobox', { name: 'Machine type' });
+    const names = [...select.options].map((option) => option.value);
+    expect(names).toContain('n2-highmem-4');
+    expect(names.some((name) => name.startsWith('t3.'))).toBe(false);
+    expect(select.value).toBe('e2-medium');
+    expect(draft.databases[0]!.hardware.gcp).toEqual({ machineType: 'e2-medium' });
+  });
 });
 
 describe('the palette', () => {
@@ -78,7 +96,7 @@ describe('the palette', () => {
       return text;
     };
 
-    expect(hintOf('aws', 1)).toContain('On AWS automatic failover needs 2 or more');
+    expect(hintOf('aws', 1)).toContain('In a cloud automatic failover needs 2 or more');
     expect(hintOf('aws', 2)).toContain('Patroni promotes one by itself');
     expect(hintOf('local', 1)).toContain('Patroni promotes one by itself');
   });

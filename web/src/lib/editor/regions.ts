@@ -18,3 +18,48 @@ export const AWS_REGIONS = [
   'ap-northeast-2',
   'sa-east-1',
 ] as const;
+
+// Google Cloud regions offered for a plan's target (the machine catalog's prices are us-central1's).
+export const GCP_REGIONS = [
+  'us-central1',
+  'us-east1',
+  'us-east4',
+  'us-west1',
+  'us-west2',
+  'northamerica-northeast1',
+  'southamerica-east1',
+  'europe-west1',
+  'europe-west2',
+  'europe-west3',
+  'europe-west4',
+  'europe-north1',
+  'asia-east1',
+  'asia-northeast1',
+  'asia-south1',
+  'asia-southeast1',
+  'australia-southeast1',
+] as const;
+
+/** Zones every offered GCP region has (some have -d or -f as well). */
+export const GCP_ZONE_LETTERS = ['a', 'b', 'c'] as const;
+
+// Azure regions offered for a plan's target (the VM size catalog's prices are eastus's).
+export const AZURE_REGIONS = [
+  'eastus',
+  'eastus2',
+  'centralus',
+  'westus2',
+  'westus3',
+  'canadacentral',
+  'brazilsouth',
+  'northeurope',
+  'westeurope',
+  'uksouth',
+  'germanywestcentral',
+  'francecentral',
+  'swedencentral',
+  'centralindia',
+  'southeastasia',
+  'japaneast',
+  'australiaeast',
+] as const;

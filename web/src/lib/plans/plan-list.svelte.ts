@@ -1,4 +1,4 @@
-import { componentCost } from '@cloudseed/shared/targets/aws/cost';
+import { catalogFor } from '@cloudseed/shared/targets/catalogs';
 import { appComponents, postgresComponents } from '@cloudseed/shared/cs-json/components';
 import { nodeCount } from '@cloudseed/shared/postgres/nodes';
 import { ApiError, SignedOut } from '../api/client.ts';
@@ -48,11 +48,11 @@ export function describePlan(plan: PlanResource): PlanRow {
     id: plan.id,
     name: spec.name,
     href: `/plans/${encodeURIComponent(plan.id)}`,
-    target: spec.target.cloud === 'aws' ? `AWS ${spec.target.region}` : 'Local cloud',
+    target: targetLabel(spec.target),
     instance:
       first === undefined
         ? '—'
-        : `${first.hardware.aws?.instanceType ?? `${first.hardware.cpus} vCPU · ${first.hardware.memoryGiB} GiB`}${others.length > 0 ? ` + ${others.length} more` : ''}`,
+        : `${catalogFor(spec.target.cloud).hint(first) ?? `${first.hardware.cpus} vCPU · ${first.hardware.memoryGiB} GiB`}${others.length > 0 ? ` + ${others.length} more` : ''}`,
     detail: [
       first ? `PostgreSQL ${first.db.version}` : undefined,
       first || apps === 0 ? `${nodes} ${nodes === 1 ? 'node' : 'nodes'}` : undefined,
@@ -67,11 +67,27 @@ export function describePlan(plan: PlanResource): PlanRow {
   };
 }
 
+function targetLabel(target: PlanResource['spec']['target']): string {
+  switch (target.cloud) {
+    case 'local':
+      return 'Local cloud';
+    case 'aws':
+      return `AWS ${target.region}`;
+    case 'gcp':
+      return `Google Cloud ${target.zone}`;
+    case 'azure':
+      return `Azure ${target.region}`;
+  }
+}
+
 function monthlyEstimate(plan: PlanResource): number | undefined {
   // The instance catalog prices databases only: a plan with an app gets no price rather than a partial one.
   if (appComponents(plan.spec).length > 0) return undefined;
   try {
-    const cents = postgresComponents(plan.spec).reduce((sum, component) => sum + Math.round(componentCost(component).totalUsd * 100), 0);
+    const cents = postgresComponents(plan.spec).reduce(
+      (sum, component) => sum + Math.round(catalogFor(plan.spec.target.cloud).cost(component).totalUsd * 100),
+      0,
+    );
     return cents / 100;
   } catch {
     // An instance type the catalog does not know (or no type fits): no price rather than a wrong one.
