@@ -46,11 +46,13 @@ const copyNodeScripts = (inputDir: string, outputDir: string): string[] => [
 ];
 
 // ESM bundles still meet CommonJS dependencies that call require() (parts of the AWS SDK do).
-const REQUIRE_SHIM =
+export const REQUIRE_SHIM =
   "import { createRequire as __cloudseedCreateRequire } from 'node:module'; const require = __cloudseedCreateRequire(import.meta.url);";
 
 export class CloudSeedFunction extends Construct implements ConfigurableFunction {
   readonly lambda: NodejsFunction;
+  /** The handler module the function is bundled from (absolute). */
+  readonly entry: string;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
 
@@ -65,8 +67,9 @@ export class CloudSeedFunction extends Construct implements ConfigurableFunction
     this.role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     this.logGroup.grantWrite(this.role);
 
+    this.entry = join(REPO_ROOT, 'functions', props.module);
     this.lambda = new NodejsFunction(this, 'Function', {
-      entry: join(REPO_ROOT, 'functions', props.module),
+      entry: this.entry,
       handler: 'handler',
       projectRoot: REPO_ROOT,
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),

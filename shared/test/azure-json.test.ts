@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { format, resolveConfig } from 'prettier';
 import { describe, expect, it } from 'vitest';
+import { goldenJson } from './support/golden.ts';
 import { validatePlan } from '../src/cs-json/validate.ts';
 import type { Plan } from '../src/cs-json/schema.ts';
 import { AZURE_JSON_VERSION, AZURE_ROLES, azureVmSizes, renderAzureJson } from '../src/targets/azure/index.ts';
@@ -61,9 +61,8 @@ interface NetworkLockedBody {
 const bodyOf = <Body>(resource: AzureResource): Body => resource.body as unknown as Body;
 
 /** The document as the golden file holds it: pretty JSON, formatted as the repository formats JSON. */
-async function golden(document: AzureJson): Promise<string> {
-  const path = new URL('./golden/azure.json', import.meta.url).pathname;
-  return format(JSON.stringify(document, null, 2), { ...(await resolveConfig(path)), parser: 'json' });
+function golden(document: AzureJson): Promise<string> {
+  return goldenJson(document, new URL('./golden/azure.json', import.meta.url));
 }
 
 function portsCover(rule: AzureSecurityRule, port: number): boolean {

@@ -1,8 +1,12 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { validatePlan } from '../src/index.ts';
 import type { FieldProblem, Plan } from '../src/index.ts';
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, runCli } from '../src/cli/run.ts';
 import { catalogFor, machineCatalogs, withMachineHint } from '../src/targets/catalogs.ts';
+import { SCRIPT_FOLDER } from '../src/targets/node-scripts.ts';
+import { renderDeploymentDocument } from '../src/targets/render.ts';
 
 // Plans for Google Cloud and Azure: their targets, the per-cloud size hints checked against each
 // catalog, the OS each cloud offers, and the CLI rendering each cloud's document.
@@ -199,5 +203,83 @@ describe('cloudseed render for another cloud', () => {
     const refused = await cli('render', 'amazon.json', '--target', 'gcp', '--project', 'acme-prod-123');
     expect(refused.code).toBe(EXIT_INVALID);
     expect(refused.stderr).toContain('/components/0/os/name: Amazon Linux runs on AWS only');
+  });
+});
+
+describe('the node scripts on Google Cloud and Azure', () => {
+  const cluster = {
+    os: { name: 'debian', version: '12' },
+    db: { topology: { mode: 'cluster', replicas: 2 } },
+    network: { allowedCidrs: ['203.0.113.0/24'] },
+  };
+  const documents = {
+    gcp: renderDeploymentDocument(valid(plan(GCP, cluster)), { planId: 'p-1' }),
+    azure: renderDeploymentDocument(valid(plan(AZURE, cluster)), { planId: 'p-1' }),
+  };
+  const scriptsOf = (cloud: 'gcp' | 'azure') => {
+    const [component] = (documents[cloud] as unknown as { components: { scripts: { install: string; configure: string } }[] }).components;
+    if (!component) throw new Error('no component');
+    return component.scripts;
+  };
+  const files = (name: string) => readFileSync(new URL(name, SCRIPT_FOLDER), 'utf8');
+
+  it.each(['gcp', 'azure'] as const)('are the same install.sh and configure.sh as on AWS, behind the %s prelude, and shellcheck-clean', (cloud) => {
+    const { install, configure } = scriptsOf(cloud);
+    expect(install.endsWith(`\n${files(`prelude-${cloud}.sh`)}\n${files('install.sh')}`)).toBe(true);
+    expect(configure.endsWith(`\n${files(`prelude-${cloud}.sh`)}\n${files('patroni.sh')}\n${files('configure.sh')}`)).toBe(true);
+    for (const [name, script] of Object.entries({ install, configure })) {
+      const lint = spawnSync('shellcheck', ['-s', 'bash', '--severity=style', '-'], { input: script, encoding: 'utf8' });
+      expect(lint.stdout, `${cloud} ${name}`).toBe('');
+      expect(lint.status, `${cloud} ${name}`).toBe(0);
+    }
+  });
+
+  it.each(['gcp', 'azure'] as const)('on %s call no AWS service and archive to the cloud’s own object store', (cloud) => {
+    const { install, configure } = scriptsOf(cloud);
+    for (const script of [install, configure]) {
+      expect(script).not.toMatch(/\baws (ssm|s3)\b/);
+      expect(script).not.toContain('X-aws-ec2-metadata-token');
+    }
+    expect(configure).toContain(cloud === 'gcp' ? '\nrepo1-type=gcs\n' : '\nrepo1-type=azure\n');
+    expect(configure).toContain(cloud === 'gcp' ? 'repo1-gcs-key-type=auto' : 'repo1-azure-key-type=auto');
+  });
+
+  it("add the PostgreSQL project's repository on Azure even for the distribution's own major: pgBackRest signs with a managed identity from 2.58", () => {
+    const distributionMajor = { os: { name: 'debian', version: '12' }, db: { version: '15' } };
+    const installOn = (target: unknown) =>
+      (
+        renderDeploymentDocument(valid(plan(target, distributionMajor)), { planId: 'p-1' }) as unknown as {
+          components: { scripts: { install: string } }[];
+        }
+      ).components[0]!.scripts.install;
+
+    expect(installOn(AZURE)).toContain("\nPGDG='yes'\n");
+    expect(installOn(GCP)).toContain("\nPGDG=''\n");
+  });
+
+  it('name every secret the scripts read as the cloud stores it', () => {
+    const { configure } = scriptsOf('gcp');
+    const gcp = documents.gcp as unknown as {
+      certificateAuthoritySecret: { secretId: string };
+      components: Record<string, { secretId: string } | undefined>[];
+    };
+    const component = gcp.components[0]!;
+    const ids = [gcp.certificateAuthoritySecret, component.secret, component.archiveCipherSecret, component.replicationSecret].map(
+      (secret) => secret?.secretId,
+    );
+    for (const path of configure.match(/^[A-Z_]*PARAMETER='([^']+)'$/gm) ?? []) {
+      const secret = /='([^']+)'/.exec(path)![1]!;
+      if (/REST_PASSWORD|REWIND_PASSWORD/.test(path)) continue;
+      expect(ids, path).toContain(secret.slice(1).replaceAll('/', '-'));
+    }
+    const azure = documents.azure as unknown as { components: { keyVault: { secretNames: string[] } }[] };
+    expect(azure.components[0]!.keyVault.secretNames).toEqual([
+      'cloudseed-p-1-db-password',
+      'cloudseed-p-1-certificate-authority',
+      'cloudseed-p-1-db-archive-cipher-pass',
+      'cloudseed-p-1-db-replication-password',
+      'cloudseed-p-1-db-patroni-password',
+      'cloudseed-p-1-db-rewind-password',
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { format, resolveConfig } from 'prettier';
 import { describe, expect, it } from 'vitest';
+import { goldenJson } from './support/golden.ts';
 import { postgresComponents } from '../src/cs-json/components.ts';
 import { validatePlan } from '../src/cs-json/validate.ts';
 import type { Plan } from '../src/cs-json/schema.ts';
@@ -28,9 +28,8 @@ function only<T>(items: readonly T[]): T {
 }
 
 /** The document as the golden file holds it: pretty JSON, formatted as the repository formats JSON. */
-async function golden(document: GcpJson): Promise<string> {
-  const path = new URL('./golden/gcp.json', import.meta.url).pathname;
-  return format(JSON.stringify(document, null, 2), { ...(await resolveConfig(path)), parser: 'json' });
+function golden(document: GcpJson): Promise<string> {
+  return goldenJson(document, new URL('./golden/gcp.json', import.meta.url));
 }
 
 const FIXTURES: Record<string, Record<string, unknown>> = {

@@ -350,7 +350,9 @@ describe('install and configure scripts', () => {
         `read_secret() { [ "$1" = "$CIPHER_PARAMETER" ] && printf '%s' '${secret}'; }`,
         'chown() { :; }',
         `ARCHIVE_CONF_FILE='${dir}/pgbackrest.conf'`,
-        "ACCOUNT_ID='123456789012'",
+        // The AWS prelude's archive_bucket, with the identity document the metadata service gives.
+        `imds() { [ "$1" = dynamic/instance-identity/document ] && printf '%s' '{"accountId": "123456789012", "region": "eu-central-1"}'; }`,
+        'ARCHIVE_BUCKET="$(archive_bucket)"',
         configure.slice(from, to),
         'mv -f "$ARCHIVE_CONF_FILE.new" "$ARCHIVE_CONF_FILE"',
       ].join('\n');
@@ -397,17 +399,10 @@ describe('install and configure scripts', () => {
     const hbaOf = (configure: string, cidrs: string) => {
       const block = configure.slice(configure.indexOf('HBA="$(render_hba)"'), configure.indexOf("# The server under the distribution's service"));
       const header = configure.slice(0, configure.indexOf('# A re-deploy may have grown the disk'));
-      return spawnSync(
-        'bash',
-        [
-          '-c',
-          `${header}\ncurl() { printf token; }\nimds() { case "$1" in mac) printf 0a:1b ;; *vpc-ipv4-cidr-blocks) printf '%s' "$CIDRS" ;; esac; }\n${block}\nprintf '%s' "$HBA"`,
-        ],
-        {
-          encoding: 'utf8',
-          env: { PATH: process.env.PATH, CIDRS: cidrs },
-        },
-      );
+      return spawnSync('bash', ['-c', `${header}\nnetwork_ranges() { printf '%s\\n' "$CIDRS"; }\n${block}\nprintf '%s' "$HBA"`], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, CIDRS: cidrs },
+      });
     };
 
     const linked = hbaOf(renderConfigureScript(component, image, { ...context, admitVpc: true }), '172.31.0.0/16\n10.1.0.0/16');
@@ -496,8 +491,8 @@ describe('install and configure scripts', () => {
       [install, 'install.sh'],
       [configure, 'configure.sh'],
     ] as const) {
-      expect(script.endsWith(`\n${file('prelude.sh')}\n${file(body)}`), body).toBe(true);
-      const header = script.slice(0, script.length - file('prelude.sh').length - file(body).length - 2);
+      expect(script.endsWith(`\n${file('prelude-aws.sh')}\n${file(body)}`), body).toBe(true);
+      const header = script.slice(0, script.length - file('prelude-aws.sh').length - file(body).length - 2);
       // Past its first two lines (the shebang and what the script does) the header only assigns.
       const assignments = header.split('\n').slice(2).join('\n');
       expect(assignments).toMatch(

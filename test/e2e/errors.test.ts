@@ -153,6 +153,35 @@ describe('the plan editor', () => {
     expect(await deployButton(page).isDisabled()).toBe(true);
   });
 
+  it('moves a new plan to Google Cloud: asks for the project, prices it there beside AWS and Azure, saves it, and says why it cannot deploy yet', async () => {
+    await signInWithStoredSession(page, user);
+    await page.goto('/plans/new');
+    await page.getByLabel('Name', { exact: true }).fill('on-gcp');
+    await palettePostgres(page).press('Enter');
+    await properties(page).getByLabel('Storage (GiB)').waitFor();
+
+    await page.getByLabel('Deploy to').selectOption('gcp');
+    const project = page.getByLabel('Project', { exact: true });
+    expect(await fieldError(page, project)).toMatch(/Google Cloud project id/);
+    expect(await saveButton(page).isDisabled()).toBe(true);
+    await project.fill('acme-prod-123');
+    await page.getByLabel('Region', { exact: true }).selectOption('europe-west4');
+    expect(await page.getByLabel('Zone', { exact: true }).inputValue()).toBe('europe-west4-a');
+    // Amazon Linux is AWS's own: the database moved to Debian 12 with the plan.
+    expect(await properties(page).getByLabel('Operating system').inputValue()).toBe('debian:12');
+
+    const estimate = page.getByRole('region', { name: 'Tuning and cost' });
+    await estimate.getByText(/\/ month on Google Cloud/).waitFor();
+    for (const cloudName of ['AWS', 'Google Cloud', 'Azure']) await estimate.getByRole('rowheader', { name: cloudName, exact: true }).waitFor();
+    await screenshot(page, 'e03b-plan-on-google-cloud');
+
+    await expect.poll(() => saveButton(page).isEnabled()).toBe(true);
+    await saveButton(page).click();
+    await expect.poll(() => deployButton(page).isEnabled()).toBe(true);
+    await deployButton(page).click();
+    await page.getByText(/no Google Cloud account can be connected yet/).waitFor();
+  });
+
   it(
     'shows a failed deploy in red with the failing step, and the dashboard gives the reason on hover and on focus',
     { timeout: DEPLOY_MS + 20_000 },

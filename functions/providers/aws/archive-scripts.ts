@@ -2,12 +2,13 @@ import { PINNED_SEARCH_PATH_OPTIONS } from '@cloudseed/shared/postgres/admin-ses
 import { CLEAR_RECOVERY_SQL, HEARTBEAT_SQL, LATEST_RECOVERABLE_SQL } from '@cloudseed/shared/postgres/pgbackrest';
 import type { ArchiveBackupType } from '@cloudseed/shared/postgres/pgbackrest';
 import { ARCHIVE_CONFIG_FILE, renderNodeScript } from '@cloudseed/shared/targets/aws/scripts';
+import type { ScriptCloud } from '@cloudseed/shared/targets/node-scripts';
 import type { ShellValues } from '@cloudseed/shared/targets/aws/scripts';
 import { FINGERPRINT_SETTINGS, rowHashesOf, USER_TABLES_FROM } from '../fingerprints.ts';
 import { APPLICATION_NAME, LOCK_FILE, RESULT_MARKER } from './backup-scripts.ts';
 
 // The bash scripts SSM Run Command runs as root on a deployment's primary for continuous archiving
-// (shared/src/targets/aws/sh/archive-*.sh, on top of the backup scripts' helpers): a pgBackRest
+// (shared/src/targets/sh/archive-*.sh, on top of the backup scripts' helpers): a pgBackRest
 // backup with the restore point its fingerprints belong to, its proof in a scratch data directory,
 // the recovery window, and the point-in-time restore. pgBackRest runs with the node's own config,
 // which names the repository; the fingerprints are stored beside the plan's other backup objects,
@@ -37,6 +38,9 @@ export interface ArchiveScriptInput {
   readonly binDir: string;
   /** The bucket's region; on AWS the plan's (see renderAwsPgbackrestConf). */
   readonly region: string;
+  /** The cloud whose prelude the script is sent with (default AWS), and what that prelude reads from the header there. */
+  readonly cloud?: ScriptCloud;
+  readonly cloudValues?: ShellValues;
 }
 
 export interface ArchiveBackupInput extends ArchiveScriptInput {
@@ -70,7 +74,7 @@ function scriptValues(task: string, input: ArchiveScriptInput, key: string, valu
     ARCHIVE_CONF_FILE: ARCHIVE_CONFIG_FILE,
     STANZA: input.stanza,
     KEY: key,
-    REGION: input.region,
+    ...(input.cloud === undefined || input.cloud === 'aws' ? { REGION: input.region } : input.cloudValues),
     ...values,
     PG_BIN: input.binDir,
     PGPORT: String(input.port),
@@ -99,6 +103,7 @@ export function archiveBackupScript(input: ArchiveBackupInput): string {
       ...FINGERPRINT_VALUES,
     }),
     ['archive-helpers.sh', 'backup-helpers.sh', 'backup-fingerprints.sh', 'archive-backup.sh'],
+    input.cloud,
   );
 }
 
@@ -117,6 +122,7 @@ export function archiveValidateScript(input: ArchiveValidateInput): string {
       ...FINGERPRINT_VALUES,
     }),
     ['archive-helpers.sh', 'backup-helpers.sh', 'backup-fingerprints.sh', 'archive-validate.sh'],
+    input.cloud,
   );
 }
 
@@ -126,6 +132,7 @@ export function recoveryWindowScript(input: ArchiveScriptInput): string {
     'recovery-window: the backups in the repository and the newest archived commit.',
     scriptValues('recovery-window', input, '', { LATEST_SQL: LATEST_RECOVERABLE_SQL }),
     ['archive-helpers.sh', 'backup-helpers.sh', 'archive-window.sh'],
+    input.cloud,
   );
 }
 
@@ -145,5 +152,6 @@ export function restoreToPointScript(input: RestoreToPointInput): string {
       ...(input.forget ? { ETCD_CLIENT_PORT: String(input.forget.etcdClientPort), FORGET_REQUEST: input.forget.request } : {}),
     }),
     ['archive-helpers.sh', 'backup-helpers.sh', ...(input.forget ? ['patroni-forget.sh'] : []), 'archive-restore.sh'],
+    input.cloud,
   );
 }

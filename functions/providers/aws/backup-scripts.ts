@@ -1,11 +1,12 @@
 import { PINNED_SEARCH_PATH_OPTIONS } from '@cloudseed/shared/postgres/admin-session';
 import { renderNodeScript } from '@cloudseed/shared/targets/aws/scripts';
+import type { ScriptCloud } from '@cloudseed/shared/targets/node-scripts';
 import type { ShellValues } from '@cloudseed/shared/targets/aws/scripts';
 import { FINGERPRINT_SETTINGS, rowHashesOf, USER_TABLES_FROM } from '../fingerprints.ts';
 
 // The bash scripts SSM Run Command runs as root on a deployment's primary to back it up, to prove a
 // backup by restoring it into a scratch database, and to restore it into the application database
-// (shared/src/targets/aws/sh/: backup.sh, validate.sh, restore.sh and the backup-*.sh they share). The instance streams everything between PostgreSQL and S3 itself (its instance profile
+// (shared/src/targets/sh/: backup.sh, validate.sh, restore.sh and the backup-*.sh they share). The instance streams everything between PostgreSQL and S3 itself (its instance profile
 // may write the backup objects and read them back); nothing passes through the Lambda.
 //
 // Next to `<key>`, the pg_dump --format=custom archive, a backup has:
@@ -41,9 +42,13 @@ export const validationKey = (key: string): string => `${key}${SUFFIXES.validati
 export const backupObjectKeys = (key: string): string[] => [key, globalsKey(key), manifestKey(key), validationKey(key)];
 
 export interface BackupScriptInput {
+  /** The cloud whose prelude the script is sent with (default AWS): the scripts themselves are the same on every cloud. */
+  readonly cloud?: ScriptCloud;
+  /** What another cloud's prelude reads from the header (a GCP project, an Azure vault and storage account); AWS's reads `region`. */
+  readonly cloudValues?: ShellValues;
   readonly bucket: string;
   readonly key: string;
-  /** The bucket's region: every `aws s3` call names it. */
+  /** The bucket's region on AWS: every `aws s3` call names it (other clouds' preludes do not read it). */
   readonly region: string;
   /** The application database. */
   readonly database: string;
@@ -74,7 +79,7 @@ function scriptValues(task: string, input: BackupScriptInput, values: ShellValue
     TASK: task,
     BUCKET: input.bucket,
     KEY: input.key,
-    REGION: input.region,
+    ...(input.cloud === undefined || input.cloud === 'aws' ? { REGION: input.region } : input.cloudValues),
     ...values,
     PG_BIN: input.binDir,
     PGPORT: String(input.port),
@@ -99,7 +104,7 @@ const FINGERPRINT_VALUES: ShellValues = {
  */
 export function backupScript(input: BackupScriptInput): string {
   return renderNodeScript(
-    'backup: pg_dump of the application database to S3, with its tables fingerprinted in the same snapshot.',
+    'backup: pg_dump of the application database to object storage, with its tables fingerprinted in the same snapshot.',
     scriptValues('backup', input, {
       DATABASE: input.database,
       GLOBALS_SUFFIX: SUFFIXES.globals,
@@ -108,6 +113,7 @@ export function backupScript(input: BackupScriptInput): string {
       ...FINGERPRINT_VALUES,
     }),
     ['backup-helpers.sh', 'backup-fingerprints.sh', 'backup.sh'],
+    input.cloud,
   );
 }
 
@@ -125,6 +131,7 @@ export function validateScript(input: RestoreScriptInput): string {
       ...FINGERPRINT_VALUES,
     }),
     ['backup-helpers.sh', 'backup-fingerprints.sh', 'backup-databases.sh', 'validate.sh'],
+    input.cloud,
   );
 }
 
@@ -139,5 +146,6 @@ export function restoreScript(input: SwapInput): string {
       SWAP_DEADLINE_SECONDS: String(input.swapDeadlineSeconds),
     }),
     ['backup-helpers.sh', 'backup-databases.sh', 'restore.sh'],
+    input.cloud,
   );
 }

@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-// The build script CodeBuild runs (shared/src/targets/aws/sh/app-build.sh), against a real git repository here: git
+// The build script CodeBuild runs (shared/src/targets/sh/app-build.sh), against a real git repository here: git
 // runs on this machine, so only `aws` and `docker` are stand-ins, which record what they are asked.
 
-const SCRIPT = fileURLToPath(new URL('../../../shared/src/targets/aws/sh/app-build.sh', import.meta.url));
+const SCRIPT = fileURLToPath(new URL('../../../shared/src/targets/sh/app-build.sh', import.meta.url));
 const IMAGE_REPO = '123456789012.dkr.ecr.eu-central-1.amazonaws.com/cloudseed/p-1/web';
 const GENERATED = Buffer.from('FROM public.ecr.aws/docker/library/node:24-bookworm-slim\nCMD ["sh","-c","node server.js"]\n').toString('base64');
 

@@ -108,7 +108,7 @@ describe('the buildspec', () => {
     expect(spec.env['exported-variables']).toEqual(['CLOUDSEED_COMMIT', 'CLOUDSEED_IMAGE_TAG', 'CLOUDSEED_DOCKERFILE', 'CLOUDSEED_RUNTIME']);
     const written = /^printf '%s' '([A-Za-z0-9+/=]+)' \| base64 -d > "\$CLOUDSEED_SCRIPT"$/.exec(spec.phases.pre_build!.commands[0]!)?.[1];
     expect(Buffer.from(written!, 'base64').toString('utf8')).toBe(
-      readFileSync(new URL('../../../shared/src/targets/aws/sh/app-build.sh', import.meta.url), 'utf8'),
+      readFileSync(new URL('../../../shared/src/targets/sh/app-build.sh', import.meta.url), 'utf8'),
     );
     expect(spec.phases.pre_build).toMatchObject({ 'on-failure': 'ABORT', commands: [expect.any(String), 'bash "$CLOUDSEED_SCRIPT" fetch'] });
     expect(spec.phases.build).toEqual({ 'on-failure': 'ABORT', commands: ['bash "$CLOUDSEED_SCRIPT" image'] });

@@ -33,11 +33,29 @@ export interface S3Repository {
   readonly cipherPass?: string;
 }
 
+/** A Cloud Storage bucket, signed for by the VM's service account through the metadata server (key type auto, pgBackRest 2.34+). */
+export interface GcsRepository {
+  readonly kind: 'gcs';
+  readonly bucket: string;
+  readonly cipherPass?: string;
+}
+
+/** A blob container, signed for by the VM's managed identity (key type auto, pgBackRest 2.58+). */
+export interface AzureRepository {
+  readonly kind: 'azure';
+  readonly account: string;
+  readonly container: string;
+  readonly cipherPass?: string;
+}
+
+/** Where a stanza's repository is: S3 (AWS and the local cloud's s3rver), Cloud Storage or Azure Blob Storage. */
+export type Repository = (S3Repository & { readonly kind?: 's3' }) | GcsRepository | AzureRepository;
+
 export interface PgbackrestInstance {
   readonly stanza: string;
   /** The repository path of the plan: `/pgbackrest/<planId>`. */
   readonly repoPath: string;
-  readonly repository: S3Repository;
+  readonly repository: Repository;
   readonly dataDir: string;
   readonly port: number;
   readonly socketDir?: string;
@@ -54,18 +72,11 @@ export const repoPathFor = (planId: string): string => `/pgbackrest/${planId}`;
 /** pgbackrest.conf for one instance. Values are single words or paths: a newline in one is refused. */
 export function renderPgbackrestConf(instance: PgbackrestInstance): string {
   const repo = instance.repository;
+  const { type, options } = repositoryOptions(repo);
   const global: Record<string, string | number | undefined> = {
-    'repo1-type': 's3',
+    'repo1-type': type,
     'repo1-path': instance.repoPath,
-    'repo1-s3-bucket': repo.bucket,
-    'repo1-s3-endpoint': repo.endpoint,
-    'repo1-s3-region': repo.region,
-    'repo1-s3-uri-style': repo.uriStyle,
-    'repo1-s3-key-type': repo.keyType,
-    'repo1-s3-key': repo.key,
-    'repo1-s3-key-secret': repo.keySecret,
-    'repo1-storage-port': repo.port,
-    'repo1-storage-ca-file': repo.caFile,
+    ...options,
     'repo1-cipher-type': repo.cipherPass === undefined ? undefined : 'aes-256-cbc',
     'repo1-cipher-pass': repo.cipherPass,
     'repo1-retention-full-type': 'time',
@@ -99,6 +110,34 @@ export function renderPgbackrestConf(instance: PgbackrestInstance): string {
     ...optionLines(stanza),
     '',
   ].join('\n');
+}
+
+/** The repository's type and where it is, as pgBackRest's repo1-* options. */
+function repositoryOptions(repo: Repository): { type: 's3' | 'gcs' | 'azure'; options: Record<string, string | number | undefined> } {
+  switch (repo.kind) {
+    case 'gcs':
+      return { type: 'gcs', options: { 'repo1-gcs-bucket': repo.bucket, 'repo1-gcs-key-type': 'auto' } };
+    case 'azure':
+      return {
+        type: 'azure',
+        options: { 'repo1-azure-account': repo.account, 'repo1-azure-container': repo.container, 'repo1-azure-key-type': 'auto' },
+      };
+    default:
+      return {
+        type: 's3',
+        options: {
+          'repo1-s3-bucket': repo.bucket,
+          'repo1-s3-endpoint': repo.endpoint,
+          'repo1-s3-region': repo.region,
+          'repo1-s3-uri-style': repo.uriStyle,
+          'repo1-s3-key-type': repo.keyType,
+          'repo1-s3-key': repo.key,
+          'repo1-s3-key-secret': repo.keySecret,
+          'repo1-storage-port': repo.port,
+          'repo1-storage-ca-file': repo.caFile,
+        },
+      };
+  }
 }
 
 function optionLines(options: Record<string, string | number | undefined>): string[] {

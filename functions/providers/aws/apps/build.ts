@@ -36,7 +36,7 @@ import { APP_BUILD_ROLE_NAME, appTags, LOG_PREFIXES, lowerCaseTags, roleArn, tok
 // build commands when given). An app with neither fails its build saying so: the detector reads the
 // checked-out files, which only the build has.
 //
-// The build script is app-build.sh among the node scripts (shared/src/targets/aws/sh/), read once
+// The build script is app-build.sh among the node scripts (shared/src/targets/sh/), read once
 // when this module loads from SCRIPT_FOLDER, which a Lambda bundle carries beside its entry file.
 
 const SCRIPT = readFileSync(new URL('app-build.sh', SCRIPT_FOLDER), 'utf8');

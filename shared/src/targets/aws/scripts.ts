@@ -1,10 +1,13 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { renderNodeScript } from '../node-scripts.ts';
+import type { ShellValues } from '../node-scripts.ts';
 import type { OsImage } from '../../postgres/os.ts';
 import type { PostgresComponent } from '../../cs-json/schema.ts';
 import { GENERATED_PASSWORD_PATTERN, PINNED_SEARCH_PATH_OPTIONS, SCRAM_VERIFIER_PYTHON } from '../../postgres/admin-session.ts';
 import { APPS_MARKER, REPLICATION_MARKER, REPLICATION_USER, renderPgHba, renderPgIdent, renderPostgresqlConf } from '../../postgres/config.ts';
 import type { ServerLayout } from '../../postgres/config.ts';
 import { archiveSettings, HEARTBEAT_SQL, HEARTBEAT_SECONDS, renderPgbackrestConf, repoPathFor } from '../../postgres/pgbackrest.ts';
+import type { AzureRepository, GcsRepository } from '../../postgres/pgbackrest.ts';
+import type { ScriptCloud } from '../node-scripts.ts';
 import { dcsConfig, HA_TIMING, REWIND_GRANTS, REWIND_USER } from '../../postgres/patroni.ts';
 import { planNodes } from '../../postgres/nodes.ts';
 import { BACKUP_BUCKET_PREFIX } from './account.ts';
@@ -25,70 +28,28 @@ import {
   usesPatroni,
 } from './patroni.ts';
 
-// Shell scripts that SSM Run Command executes as root on an instance. Each is a real bash file in
-// sh/ (shellchecked by `npm run lint`), sent as: a header that assigns every value from the plan
-// once, single-quoted; sh/prelude.sh, what a script asks of the cloud (secrets, objects, its
-// result); then the script's files verbatim, which only expand those variables in double quotes.
-// Another cloud keeps its own sh/ with a prelude that defines the same functions.
-//
-// The files are read once, when this module loads, from sh/ beside it: beside the source when Node
-// runs it, beside the bundle in a Lambda function (infra/lib/function.ts copies the folder there).
+// The node scripts as AWS runs them: SSM Run Command executes them as root on an instance, with
+// sh/prelude-aws.sh (SSM Parameter Store, S3, the instance metadata service) in front of the files
+// every cloud shares (../node-scripts.ts).
 
-/** The folder of the node scripts; a Lambda bundle carries it beside its entry file, under the same name. */
-export const SCRIPT_FOLDER = new URL('./sh/', import.meta.url);
-const SCRIPT_FILES: ReadonlyMap<string, string> = new Map(
-  readdirSync(SCRIPT_FOLDER)
-    .filter((name) => name.endsWith('.sh'))
-    .map((name) => [name, readFileSync(new URL(name, SCRIPT_FOLDER), 'utf8')]),
-);
-const PRELUDE = scriptFile('prelude.sh');
-
-function scriptFile(name: string): string {
-  const text = SCRIPT_FILES.get(name);
-  if (text === undefined) throw new Error(`no node script ${name} in ${SCRIPT_FOLDER.pathname}`);
-  return text;
-}
-
-/** Single-quotes a value for bash; the only character that needs care inside '…' is ' itself. */
-export function shellQuote(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
-}
-
-/** What a header assigns: a string, or an array of strings. */
-export type ShellValues = Readonly<Record<string, string | readonly string[]>>;
+export { renderNodeScript, SCRIPT_FOLDER, shellQuote } from '../node-scripts.ts';
+export type { ShellValues } from '../node-scripts.ts';
 
 /**
- * A script as an instance runs it: the header assigning `values`, the prelude, then `files` (names
- * in sh/) verbatim. `summary` says what it does, in the header's only comment.
+ * Where the install and configure scripts run when not on AWS: the cloud's prelude, the values it
+ * reads from the header (a GCP project, an Azure vault…), and the pgBackRest repository there.
  */
-export function renderNodeScript(summary: string, values: ShellValues, files: readonly string[]): string {
-  const header = ['#!/usr/bin/env bash', `# CloudSeed ${summary}`];
-  for (const [name, value] of Object.entries(values)) {
-    if (!/^[A-Z][A-Z0-9_]*$/.test(name)) throw new RangeError(`invalid variable name ${name}`);
-    const items = typeof value === 'string' ? [value] : value;
-    // A value is data: a '$' or '`' in it is its own, never an expansion.
-    if (items.some((item) => /[$`]/.test(item))) header.push('# shellcheck disable=SC2016 # a literal value');
-    header.push(typeof value === 'string' ? `${name}=${shellQuote(value)}` : `${name}=(${items.map(shellQuote).join(' ')})`);
-  }
-  return `${header.join('\n')}\n\n${scriptBody(files)}`;
-}
-
-const bodies = new Map<string, string>();
-
-/** The prelude and `files`, joined once per list: every render of a plan sends the same text after its header. */
-function scriptBody(files: readonly string[]): string {
-  const key = files.join('\n');
-  let body = bodies.get(key);
-  if (body === undefined) {
-    body = [PRELUDE, ...files.map(scriptFile)].join('\n');
-    bodies.set(key, body);
-  }
-  return body;
+export interface NodeCloud {
+  readonly cloud: Exclude<ScriptCloud, 'aws'>;
+  readonly values: ShellValues;
+  readonly repository: GcsRepository | AzureRepository;
 }
 
 export interface ConfigureContext {
   readonly planId: string;
   readonly region: string;
+  /** Another cloud than AWS; AWS when absent. */
+  readonly elsewhere?: NodeCloud;
   /** SecureString parameter that holds the application role's password. */
   readonly passwordParameter: string;
   /** SecureString parameter that holds the replication role's password (clusters only). */
@@ -169,12 +130,16 @@ export const ARCHIVE_CIPHER_TOKEN = '@cipher-pass@';
  * backup bucket, taken to be in the plan's region: the instance fills in its account id, and the
  * instance role's credentials sign (key type auto). The stanza is the component.
  */
-export function renderAwsPgbackrestConf(component: PostgresComponent, image: OsImage, context: Pick<ConfigureContext, 'planId' | 'region'>): string {
+export function renderAwsPgbackrestConf(
+  component: PostgresComponent,
+  image: OsImage,
+  context: Pick<ConfigureContext, 'planId' | 'region' | 'elsewhere'>,
+): string {
   const major = Number(component.db.version);
   return renderPgbackrestConf({
     stanza: component.id,
     repoPath: repoPathFor(context.planId),
-    repository: {
+    repository: context.elsewhere?.repository ?? {
       bucket: ARCHIVE_BUCKET_TOKEN,
       endpoint: `s3.${context.region}.amazonaws.com`,
       region: context.region,
@@ -218,9 +183,12 @@ function haPackages(image: OsImage): string[] {
   return image.packageManager === 'dnf' ? ['patroni', 'patroni-etcd', 'etcd'] : ['patroni', 'python3-etcd', 'etcd-server'];
 }
 
-export function renderInstallScript(component: PostgresComponent, image: OsImage): string {
+export function renderInstallScript(component: PostgresComponent, image: OsImage, cloud: ScriptCloud = 'aws'): string {
   const major = Number(component.db.version);
   const patroni = usesPatroni(component);
+  // pgBackRest signs for Azure Blob Storage with a managed identity from 2.58 on: the PostgreSQL
+  // project's repository carries it, the distributions' do not yet.
+  const pgdg = image.needsPgdg(major) || (cloud === 'azure' && image.packageManager === 'apt');
   return renderNodeScript(
     `install: PostgreSQL ${major} on ${image.label}${patroni ? ', with Patroni and etcd' : ''}.`,
     {
@@ -228,12 +196,13 @@ export function renderInstallScript(component: PostgresComponent, image: OsImage
       OS_NAME: image.name,
       PACKAGE_MANAGER: image.packageManager,
       PACKAGES: image.packages(major),
-      PGDG: image.needsPgdg(major) ? 'yes' : '',
+      PGDG: pgdg ? 'yes' : '',
       DATA_DIR: image.dataDir(major),
       SERVICE: image.serviceName(major),
       HA_PACKAGES: patroni ? haPackages(image) : [],
     },
     ['install.sh'],
+    cloud,
   );
 }
 
@@ -254,7 +223,8 @@ export function renderConfigureScript(component: PostgresComponent, image: OsIma
       DATA_DIR: image.dataDir(major),
       CONF_DIR: configDir(image, major),
       SERVICE: image.serviceName(major),
-      REGION: context.region,
+      // What the prelude reads: on AWS the region (and the bucket prefix below), elsewhere the cloud's own values.
+      ...(context.elsewhere?.values ?? { REGION: context.region }),
       PASSWORD_PARAMETER: context.passwordParameter,
       CA_PARAMETER: certificateAuthorityParameterFor(context.passwordParameter),
       CA_CERT: CA_CERTIFICATE_FILE,
@@ -281,7 +251,7 @@ export function renderConfigureScript(component: PostgresComponent, image: OsIma
       ARCHIVE_CONF: renderAwsPgbackrestConf(component, image, context).trimEnd(),
       ARCHIVE_CONF_FILE: ARCHIVE_CONFIG_FILE,
       ARCHIVE_DIRS: [ARCHIVE_PATHS.spool, ARCHIVE_PATHS.log, ARCHIVE_PATHS.lock],
-      ARCHIVE_BUCKET_PREFIX: BACKUP_BUCKET_PREFIX,
+      ...(context.elsewhere ? {} : { ARCHIVE_BUCKET_PREFIX: BACKUP_BUCKET_PREFIX }),
       ARCHIVE_BUCKET_TOKEN,
       ARCHIVE_CIPHER_TOKEN,
       CIPHER_PARAMETER: archiveCipherParameterFor(context.passwordParameter),
@@ -298,7 +268,25 @@ export function renderConfigureScript(component: PostgresComponent, image: OsIma
       ...(patroni ? patroniValues(component, image, context) : {}),
     },
     patroni ? ['patroni.sh', 'configure.sh'] : ['configure.sh'],
+    context.elsewhere?.cloud,
   );
+}
+
+/**
+ * Every secret the node scripts of a component read, by the path they name it with (AWS keeps
+ * these paths; GCP's and Azure's preludes name them with '-' for '/', see secretIdFor): the
+ * application role's password, the plan's certificate authority, the repository passphrase, and a
+ * cluster's replication (and Patroni's REST and rewind) passwords.
+ */
+export function nodeSecretPaths(component: PostgresComponent, passwordParameter: string): string[] {
+  const clustered = component.db.topology.mode === 'cluster';
+  return [
+    passwordParameter,
+    certificateAuthorityParameterFor(passwordParameter),
+    archiveCipherParameterFor(passwordParameter),
+    ...(clustered ? [replicationPasswordParameterFor(passwordParameter)] : []),
+    ...(usesPatroni(component) ? [patroniPasswordParameterFor(passwordParameter), rewindPasswordParameterFor(passwordParameter)] : []),
+  ];
 }
 
 /** What configure.sh needs to run a node under Patroni: its files with their tokens, and where the secrets are. */

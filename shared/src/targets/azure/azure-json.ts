@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { postgresComponents } from '../../cs-json/components.ts';
 import type { Plan, PostgresComponent } from '../../cs-json/schema.ts';
 import type { NodeRole } from '../../postgres/config.ts';
-import { renderPgHba, tuneComponent } from '../../postgres/config.ts';
 import { planNodes, POSTGRES_PORT } from '../../postgres/nodes.ts';
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT, PATRONI_REST_PORT, usesPatroni } from '../aws/patroni.ts';
+import { backupSchedule, postgresSection } from '../document.ts';
+import type { BackupSchedule, PostgresSection } from '../document.ts';
 import { cents } from '../machines.ts';
 import type { CostEstimate, MachineChoice } from '../machines.ts';
 import { TRANSFORMER_VERSION } from '../version.ts';
@@ -14,6 +15,9 @@ import type { AzureDiskSku } from './cost.ts';
 import { azureImageReference } from './images.ts';
 import type { AzureImageReference } from './images.ts';
 import type { AzureVmSize } from './vm-sizes.ts';
+import { ARCHIVE_BUCKET_TOKEN, ARCHIVE_CIPHER_TOKEN, nodeSecretPaths, renderConfigureScript, renderInstallScript } from '../aws/scripts.ts';
+import { secretIdFor } from '../node-scripts.ts';
+import { findOs } from '../../postgres/os.ts';
 
 // cs-json -> azure-json: every ARM resource a plan needs, computed up front. The output is a pure
 // function of (plan, planId): no clock, no randomness, no lookups, so the same input always renders
@@ -115,7 +119,15 @@ export interface AzureComponent {
   readonly nodes: readonly AzureNode[];
   readonly identity: AzureResource & { readonly roleAssignments: readonly AzureResource[] };
   readonly keyVault: AzureResource & {
+    /** The application role's password. */
     readonly secretName: string;
+    /**
+     * Every secret the node scripts read, by its name in the vault (the path AWS keeps it under,
+     * with '-' for '/'): the password, the plan's certificate authority (a copy in each component's
+     * vault, since a node reads its own vault only), the repository passphrase and a cluster's
+     * replication, Patroni and rewind passwords.
+     */
+    readonly secretNames: readonly string[];
     /** The password is written here at deploy time, through the management plane (see keyVaultFor). */
     readonly secret: { readonly id: string; readonly apiVersion: string; readonly operation: string };
   };
@@ -137,21 +149,10 @@ export interface AzureComponent {
     readonly names: readonly string[];
     readonly settings: { readonly asyncExecution: false; readonly treatFailureAsDeploymentFailure: false; readonly timeoutInSeconds: number };
   };
-  readonly postgres: {
-    readonly major: number;
-    readonly port: number;
-    readonly databaseName: string;
-    readonly username: string;
-    readonly settings: Record<string, string>;
-    readonly warnings: readonly string[];
-    readonly pgHbaConf: string;
-  };
-  readonly backup: {
-    readonly enabled: boolean;
-    readonly cron: string;
-    readonly timezone: string;
-    readonly retentionDays: number;
-    readonly validate: boolean;
+  readonly postgres: PostgresSection;
+  /** Sent as the run commands, with the Azure prelude: the same files as on every cloud. */
+  readonly scripts: { readonly install: string; readonly configure: string };
+  readonly backup: BackupSchedule & {
     readonly resourceGroup: string;
     readonly storageAccount: AzureResource;
     readonly container: string;
@@ -228,7 +229,6 @@ export function renderAzureComponent(component: PostgresComponent, context: Azur
   const patroni = usesPatroni(component);
   const subnet = { name: component.id, id: ids.subnet, addressPrefix: subnetPrefix(context.subnetIndex ?? 0) };
   const linkedApps = context.linkedApps ?? [];
-  const tuned = tuneComponent(component);
   const security = machine.trustedLaunch
     ? { trustedLaunch: true, reason: 'Trusted Launch: Secure Boot and a vTPM on a Gen2 image' }
     : {
@@ -236,6 +236,10 @@ export function renderAzureComponent(component: PostgresComponent, context: Azur
         reason: `${machine.name} is named by hardware.azure.vmSize and does not offer Trusted Launch, so it boots as a standard VM (no Secure Boot, no vTPM); leave vmSize out to get a size that has it`,
       };
   const loadBalancer = patroni ? loadBalancerFor(ids, subnet.id, region, tags) : undefined;
+  // The node scripts name each secret by the path AWS keeps it under; in the vault it is that path with '-' for '/'.
+  const passwordParameter = `/cloudseed/${planId}/${component.id}/password`;
+  const image = findOs(component.os.name, component.os.version);
+  if (!image) throw new RangeError(`${component.os.name} ${component.os.version} is not in the OS table`);
   return {
     id: component.id,
     vmSize: choice,
@@ -251,7 +255,7 @@ export function renderAzureComponent(component: PostgresComponent, context: Azur
     os: { name: component.os.name, version: component.os.version, imageReference },
     nodes,
     identity: identityFor(ids, region, tags),
-    keyVault: keyVaultFor(ids, subnet.id, region, tags),
+    keyVault: keyVaultFor(ids, subnet.id, region, tags, nodeSecretPaths(component, passwordParameter).map(secretIdFor)),
     network: {
       subnet,
       networkSecurityGroup: {
@@ -285,25 +289,32 @@ export function renderAzureComponent(component: PostgresComponent, context: Azur
       // run command's exit code and output from its instance view and reports them itself.
       settings: { asyncExecution: false, treatFailureAsDeploymentFailure: false, timeoutInSeconds: 3600 },
     },
-    postgres: {
-      major: Number(component.db.version),
-      port: POSTGRES_PORT,
-      databaseName: component.db.databaseName,
-      username: component.db.username,
-      settings: tuned.settings,
-      warnings: tuned.warnings,
-      pgHbaConf: renderPgHba(component, {
-        extraCidrs: linkedApps.length > 0 ? [...INSTANCE_LOOPBACK, VNET_ADDRESS_SPACE] : INSTANCE_LOOPBACK,
-        ...(clustered ? { replicationCidrs: [subnet.addressPrefix] } : {}),
-        ...(patroni ? { rewindCidrs: [subnet.addressPrefix] } : {}),
+    postgres: postgresSection(component, {
+      extraCidrs: linkedApps.length > 0 ? [...INSTANCE_LOOPBACK, VNET_ADDRESS_SPACE] : INSTANCE_LOOPBACK,
+      ...(clustered ? { replicationCidrs: [subnet.addressPrefix] } : {}),
+      ...(patroni ? { rewindCidrs: [subnet.addressPrefix] } : {}),
+    }),
+    scripts: {
+      install: renderInstallScript(component, image, 'azure'),
+      configure: renderConfigureScript(component, image, {
+        planId,
+        region,
+        passwordParameter,
+        ...(linkedApps.length > 0 ? { admitVpc: true } : {}),
+        elsewhere: {
+          cloud: 'azure',
+          values: {
+            VAULT: ids.keyVaultName,
+            STORAGE_ACCOUNT: ids.storageAccountName,
+            ARCHIVE_BUCKET: BACKUP_CONTAINER,
+            NETWORK_RANGES: [linkedApps.length > 0 ? VNET_ADDRESS_SPACE : subnet.addressPrefix],
+          },
+          repository: { kind: 'azure', account: ids.storageAccountName, container: ARCHIVE_BUCKET_TOKEN, cipherPass: ARCHIVE_CIPHER_TOKEN },
+        },
       }),
     },
     backup: {
-      enabled: component.db.backup.enabled,
-      cron: component.db.backup.schedule,
-      timezone: component.db.backup.timezone,
-      retentionDays: component.db.backup.retentionDays,
-      validate: component.db.backup.validate,
+      ...backupSchedule(component),
       resourceGroup: BACKUP_RESOURCE_GROUP,
       storageAccount: storageAccountFor(ids, subnet.id, region),
       container: BACKUP_CONTAINER,
@@ -574,8 +585,8 @@ function identityFor(ids: Ids, region: string, tags: AzureTags): AzureComponent[
 // keeps Azure's trusted services working if ARM routes the write through one.
 // With purge protection a deleted vault keeps its name for 90 days: a plan deployed again with the
 // same id within that time recovers its vault (createMode "recover") rather than creating it.
-function keyVaultFor(ids: Ids, subnetId: string, region: string, tags: AzureTags): AzureComponent['keyVault'] {
-  const secretName = `cloudseed-${ids.componentId}-password`;
+function keyVaultFor(ids: Ids, subnetId: string, region: string, tags: AzureTags, secretNames: readonly string[]): AzureComponent['keyVault'] {
+  const [secretName = ''] = secretNames;
   return {
     name: ids.keyVaultName,
     id: ids.keyVault,
@@ -603,6 +614,7 @@ function keyVaultFor(ids: Ids, subnetId: string, region: string, tags: AzureTags
       },
     },
     secretName,
+    secretNames,
     secret: { id: `${ids.keyVault}/secrets/${secretName}`, apiVersion: API_VERSIONS.keyVault, operation: 'secrets.createOrUpdate' },
   };
 }

@@ -1,10 +1,24 @@
 import { createHash } from 'node:crypto';
 import { postgresComponents } from '../../cs-json/components.ts';
 import type { Plan, PostgresComponent } from '../../cs-json/schema.ts';
-import { renderPgHba, tuneComponent } from '../../postgres/config.ts';
 import { planNodes, POSTGRES_PORT } from '../../postgres/nodes.ts';
+import { repoPathFor } from '../../postgres/pgbackrest.ts';
 import type { Architecture } from '../../postgres/os.ts';
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT, PATRONI_REST_PORT, PATRONI_REST_USER, patroniScope, usesPatroni } from '../aws/patroni.ts';
+import {
+  ARCHIVE_BUCKET_TOKEN,
+  ARCHIVE_CIPHER_TOKEN,
+  archiveCipherParameterFor,
+  certificateAuthorityParameterFor,
+  patroniPasswordParameterFor,
+  renderConfigureScript,
+  renderInstallScript,
+  replicationPasswordParameterFor,
+  rewindPasswordParameterFor,
+} from '../aws/scripts.ts';
+import { secretIdFor } from '../node-scripts.ts';
+import { backupSchedule, postgresSection } from '../document.ts';
+import type { BackupSchedule, PostgresSection } from '../document.ts';
 import type { CostEstimate, MachineChoice } from '../machines.ts';
 import { TRANSFORMER_VERSION } from '../version.ts';
 import type { RenderContext } from '../version.ts';
@@ -25,7 +39,9 @@ import type { GcpDiskType } from './machine-types.ts';
 // enable-guest-attributes). OS Config was the alternative and was not taken: its OS policies are
 // for keeping a fleet patched and converged, with no request and response per command, so a
 // deploy could not wait for "configure ran, exit 0" nor read its output. The agent and the startup
-// script that installs it belong to the provider and are not part of this document.
+// script that installs it belong to the provider and are not part of this document; the scripts it
+// runs are: the same install.sh and configure.sh as on AWS, sent with sh/prelude-gcp.sh (Secret
+// Manager, Cloud Storage and the metadata server in place of Parameter Store, S3 and IMDS).
 
 export const GCP_JSON_VERSION = 'cs-gcp/v1';
 
@@ -97,6 +113,8 @@ export interface GcpComponent {
   /** The nodes' own identity: it is granted its secrets and its backup prefix, and no project-level role. */
   readonly serviceAccount: { readonly accountId: string; readonly displayName: string; readonly email: string };
   readonly secret: GcpSecret;
+  /** The passphrase pgBackRest encrypts the component's repository with. */
+  readonly archiveCipherSecret: GcpSecret;
   /** Clusters only: the replication role's password. */
   readonly replicationSecret?: GcpSecret;
   /** Clusters of three or more nodes, which fail over by themselves. */
@@ -122,21 +140,10 @@ export interface GcpComponent {
   readonly firewalls: readonly GcpFirewall[];
   /** One per node: the primary first, then its replicas (the node's name and role are in its labels). */
   readonly instances: readonly GcpInstanceInsert[];
-  readonly postgres: {
-    readonly major: number;
-    readonly port: number;
-    readonly databaseName: string;
-    readonly username: string;
-    readonly settings: Record<string, string>;
-    readonly warnings: readonly string[];
-    readonly pgHbaConf: string;
-  };
-  readonly backup: {
-    readonly enabled: boolean;
-    readonly cron: string;
-    readonly timezone: string;
-    readonly retentionDays: number;
-    readonly validate: boolean;
+  readonly postgres: PostgresSection;
+  /** Run as root on every node by the agent, with the GCP prelude: the same files as on every cloud. */
+  readonly scripts: { readonly install: string; readonly configure: string };
+  readonly backup: BackupSchedule & {
     readonly bucket: {
       readonly name: string;
       /** `buckets.insert` body; the bucket is shared by the project's plans in the region, so a 409 means it is there. */
@@ -166,6 +173,8 @@ export interface GcpJson {
   readonly region: string;
   readonly zone: string;
   readonly network: GcpNetwork;
+  /** The plan's certificate authority (its certificate and key), which every component's nodes read to sign their server certificates. */
+  readonly certificateAuthoritySecret: GcpSecret;
   readonly components: readonly GcpComponent[];
   readonly monthlyCostUsd: number;
 }
@@ -188,6 +197,13 @@ export function renderGcpJson(plan: Plan, context: RenderContext): GcpJson {
   const where = { planId: context.planId, planName: plan.name, project, region, zone };
   const components = postgresComponents(plan).map((component) => renderGcpComponent(component, where));
   const total = components.reduce((sum, component) => sum + component.cost.totalUsd, 0);
+  const certificateAuthority = secretRequest(
+    project,
+    region,
+    secretIdFor(certificateAuthorityParameterFor(passwordPath(context.planId, 'any'))),
+    { 'cloudseed-managed': 'true', 'cloudseed-plan-id': context.planId },
+    components.map((component) => `serviceAccount:${component.serviceAccount.email}`),
+  );
   return {
     apiVersion: GCP_JSON_VERSION,
     transformerVersion: TRANSFORMER_VERSION,
@@ -197,6 +213,7 @@ export function renderGcpJson(plan: Plan, context: RenderContext): GcpJson {
     region,
     zone,
     network: renderGcpNetwork(where),
+    certificateAuthoritySecret: certificateAuthority,
     components,
     monthlyCostUsd: Math.round(total * 100) / 100,
   };
@@ -248,7 +265,6 @@ export function renderGcpComponent(component: PostgresComponent, context: GcpCom
   const diskType = gcpDiskTypeFor(machine);
   const image = gcpOsImageFor(component);
   const sourceImage = gcpImageFamily(image, machine.architecture);
-  const tuned = tuneComponent(component);
   const patroni = usesPatroni(component);
   const planned = planNodes(component);
   const clustered = planned.length > 1;
@@ -258,7 +274,9 @@ export function renderGcpComponent(component: PostgresComponent, context: GcpCom
   const accountId = `cs-${digest(`${planId}/${component.id}`).slice(0, 20)}`;
   const email = `${accountId}@${project}.iam.gserviceaccount.com`;
   const member = `serviceAccount:${email}`;
-  const secretFor = (suffix: string): GcpSecret => secretRequest(project, region, `cloudseed-${planId}-${component.id}-${suffix}`, labels, member);
+  // The node scripts name each secret by the path AWS keeps it under; Secret Manager's id is that path with '-' for '/'.
+  const passwordParameter = passwordPath(planId, component.id);
+  const secretFor = (path: string): GcpSecret => secretRequest(project, region, secretIdFor(path), labels, [member]);
   const subnetwork = `projects/${project}/regions/${region}/subnetworks/${networkName(planId)}`;
 
   const instances: GcpInstanceInsert[] = planned.map(({ name, role }) => {
@@ -322,6 +340,7 @@ export function renderGcpComponent(component: PostgresComponent, context: GcpCom
 
   const bucket = backupBucketName(project, region);
   const prefix = `plans/${planId}/${component.id}/`;
+  const archivePrefix = `${repoPathFor(planId).replace(/^\//, '')}/`;
   const extraCidrs = admitApps ? [...INSTANCE_LOOPBACK, SUBNET_RANGE] : [...INSTANCE_LOOPBACK];
   return {
     id: component.id,
@@ -331,16 +350,17 @@ export function renderGcpComponent(component: PostgresComponent, context: GcpCom
     encryption: 'google-managed',
     os: { name: image.name, version: image.version, image: sourceImage },
     serviceAccount: { accountId, displayName: `CloudSeed ${planName}/${component.id}`.slice(0, 100), email },
-    secret: secretFor('password'),
-    ...(clustered ? { replicationSecret: secretFor('replication-password') } : {}),
+    secret: secretFor(passwordParameter),
+    archiveCipherSecret: secretFor(archiveCipherParameterFor(passwordParameter)),
+    ...(clustered ? { replicationSecret: secretFor(replicationPasswordParameterFor(passwordParameter)) } : {}),
     ...(patroni
       ? {
           patroni: {
             scope: patroniScope(planId, component.id),
             restPort: PATRONI_REST_PORT,
             restUser: PATRONI_REST_USER,
-            restPasswordSecret: secretFor('patroni-rest-password'),
-            rewindPasswordSecret: secretFor('rewind-password'),
+            restPasswordSecret: secretFor(patroniPasswordParameterFor(passwordParameter)),
+            rewindPasswordSecret: secretFor(rewindPasswordParameterFor(passwordParameter)),
             etcdClientPort: ETCD_CLIENT_PORT,
             etcdPeerPort: ETCD_PEER_PORT,
           },
@@ -349,26 +369,28 @@ export function renderGcpComponent(component: PostgresComponent, context: GcpCom
       : {}),
     firewalls: renderFirewalls(component, context, email, { clustered, patroni, admitApps }),
     instances,
-    postgres: {
-      major: Number(component.db.version),
-      port: POSTGRES_PORT,
-      databaseName: component.db.databaseName,
-      username: component.db.username,
-      settings: tuned.settings,
-      warnings: tuned.warnings,
-      // Every node's address is in the plan's subnet, so replication (and pg_rewind) are admitted from it; SCRAM over TLS still applies.
-      pgHbaConf: renderPgHba(component, {
-        extraCidrs,
-        ...(clustered ? { replicationCidrs: [SUBNET_RANGE] } : {}),
-        ...(patroni ? { rewindCidrs: [SUBNET_RANGE] } : {}),
+    // Every node's address is in the plan's subnet, so replication (and pg_rewind) are admitted from it; SCRAM over TLS still applies.
+    postgres: postgresSection(component, {
+      extraCidrs,
+      ...(clustered ? { replicationCidrs: [SUBNET_RANGE] } : {}),
+      ...(patroni ? { rewindCidrs: [SUBNET_RANGE] } : {}),
+    }),
+    scripts: {
+      install: renderInstallScript(component, image, 'gcp'),
+      configure: renderConfigureScript(component, image, {
+        planId,
+        region,
+        passwordParameter,
+        ...(admitApps ? { admitVpc: true } : {}),
+        elsewhere: {
+          cloud: 'gcp',
+          values: { PROJECT: project, ARCHIVE_BUCKET: bucket, NETWORK_RANGES: [SUBNET_RANGE] },
+          repository: { kind: 'gcs', bucket: ARCHIVE_BUCKET_TOKEN, cipherPass: ARCHIVE_CIPHER_TOKEN },
+        },
       }),
     },
     backup: {
-      enabled: component.db.backup.enabled,
-      cron: component.db.backup.schedule,
-      timezone: component.db.backup.timezone,
-      retentionDays: component.db.backup.retentionDays,
-      validate: component.db.backup.validate,
+      ...backupSchedule(component),
       bucket: {
         name: bucket,
         request: {
@@ -387,9 +409,12 @@ export function renderGcpComponent(component: PostgresComponent, context: GcpCom
             title: `cloudseed ${planId}/${component.id} backups`,
             description: `CloudSeed ${planName}/${component.id}: its own backups only`,
             // Objects under the prefix, and listings that ask for that prefix (a list is checked against the bucket, not an object).
+            // pgBackRest keeps the plan's repository under its own path beside them (repoPathFor).
             expression:
               `resource.name.startsWith("projects/_/buckets/${bucket}/objects/${prefix}") || ` +
-              `(resource.type == "storage.googleapis.com/Bucket" && api.getAttribute("storage.googleapis.com/objectListPrefix", "").startsWith("${prefix}"))`,
+              `resource.name.startsWith("projects/_/buckets/${bucket}/objects/${archivePrefix}") || ` +
+              `(resource.type == "storage.googleapis.com/Bucket" && (api.getAttribute("storage.googleapis.com/objectListPrefix", "").startsWith("${prefix}") || ` +
+              `api.getAttribute("storage.googleapis.com/objectListPrefix", "").startsWith("${archivePrefix}")))`,
           },
         },
       },
@@ -398,13 +423,18 @@ export function renderGcpComponent(component: PostgresComponent, context: GcpCom
   };
 }
 
-function secretRequest(project: string, region: string, secretId: string, labels: Labels, member: string): GcpSecret {
+/** Where the node scripts (and the AWS provider) keep a component's password: `/cloudseed/<plan>/<component>/password`. */
+function passwordPath(planId: string, componentId: string): string {
+  return `/cloudseed/${planId}/${componentId}/password`;
+}
+
+function secretRequest(project: string, region: string, secretId: string, labels: Labels, members: readonly string[]): GcpSecret {
   return {
     parent: `projects/${project}`,
     secretId,
     // Kept in the plan's region only, beside the nodes that read it.
     secret: { replication: { userManaged: { replicas: [{ location: region }] } }, labels },
-    iamPolicy: { bindings: [{ role: 'roles/secretmanager.secretAccessor', members: [member] }] },
+    iamPolicy: { bindings: [{ role: 'roles/secretmanager.secretAccessor', members }] },
   };
 }
 

@@ -91,18 +91,16 @@ fi
 # the instance metadata service), so that sslmode=verify-full holds. It is issued again when the CA
 # or the names changed or its end is near. The CA's key is on the node only while it signs, in a
 # directory only root can read.
-imds() { curl -sf -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" "http://169.254.169.254/latest/meta-data/$1" || true; }
-IMDS_TOKEN="$(curl -sf -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" http://169.254.169.254/latest/api/token)"
-PRIVATE_IP="$(imds local-ipv4)"
-is_ipv4 "$PRIVATE_IP" || { echo "the instance metadata service gave no private IPv4 address" >&2; exit 1; }
+PRIVATE_IP="$(private_ipv4)"
+is_ipv4 "$PRIVATE_IP" || { echo "the cloud gave no private IPv4 address" >&2; exit 1; }
 SANS="DNS:localhost,IP:127.0.0.1,IP:$PRIVATE_IP"
-PUBLIC_IP="$(imds public-ipv4)"
+PUBLIC_IP="$(public_ipv4)"
 if is_ipv4 "$PUBLIC_IP"; then SANS+=",IP:$PUBLIC_IP"; fi
 # A Patroni cluster's load balancer forwards clients to whichever node leads: every node's
 # certificate names it.
-for name in "$(imds local-hostname)" "$(imds public-hostname)" "${CLOUDSEED_ENDPOINT_HOST:-}"; do
+while read -r name; do
   if [[ "$name" =~ ^[A-Za-z0-9.-]+$ ]]; then SANS+=",DNS:$name"; fi
-done
+done < <(node_host_names; printf '%s\n' "${CLOUDSEED_ENDPOINT_HOST:-}")
 CERT="$SERVER_CERT"
 KEY="$SERVER_KEY"
 NAMES="${SERVER_CERT%.crt}.names"
@@ -122,15 +120,12 @@ fi
 rm -rf "$CA_WORK"
 
 # Continuous archiving: this node's own pgBackRest config (a promoted replica archives with its own
-# paths). The repository is the account's backup bucket, named after the account the instance runs
-# in; the passphrase comes from Parameter Store into the file alone (0640 root:postgres), never
-# into a command line.
-ACCOUNT_ID="$(curl -sf -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" http://169.254.169.254/latest/dynamic/instance-identity/document \
-  | python3 -c 'import json, sys; print(json.load(sys.stdin)["accountId"])' || true)"
-[[ "$ACCOUNT_ID" =~ ^[0-9]{12}$ ]] || { echo "the instance metadata service gave no account id" >&2; exit 1; }
+# paths). The repository is the cloud's backup bucket (archive_bucket); the passphrase comes from
+# the secret store into the file alone (0640 root:postgres), never into a command line.
+ARCHIVE_BUCKET="$(archive_bucket)"
 install -d -o root -g postgres -m 0750 "$(dirname "$ARCHIVE_CONF_FILE")"
 for dir in "${ARCHIVE_DIRS[@]}"; do install -d -o postgres -g postgres -m 0750 "$dir"; done
-ARCHIVE_TEXT="${ARCHIVE_CONF/"$ARCHIVE_BUCKET_TOKEN"/"$ARCHIVE_BUCKET_PREFIX-$ACCOUNT_ID-$REGION"}"
+ARCHIVE_TEXT="${ARCHIVE_CONF/"$ARCHIVE_BUCKET_TOKEN"/"$ARCHIVE_BUCKET"}"
 CIPHER_PASS="$(read_password "$CIPHER_PARAMETER" "the repository passphrase parameter")"
 ARCHIVE_TEXT="${ARCHIVE_TEXT/"$ARCHIVE_CIPHER_TOKEN"/"$CIPHER_PASS"}"
 printf '%s\n' "$ARCHIVE_TEXT" > "$ARCHIVE_CONF_FILE.new"
@@ -179,17 +174,15 @@ systemctl daemon-reload
 systemctl enable --now cloudseed-heartbeat.timer
 
 HBA="$(render_hba)"
-# Apps of the plan run in the VPC (ECS tasks get addresses from its subnets): the application role
-# may connect from the VPC's IPv4 ranges; the security group admits only the apps' own groups.
+# Apps of the plan run in the private network (ECS tasks get addresses from the VPC's subnets): the
+# application role may connect from its IPv4 ranges; the firewall admits only the apps themselves.
 if [ -n "$ADMIT_VPC" ]; then
-  IMDS_TOKEN="$(curl -sf -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" http://169.254.169.254/latest/api/token)"
-  MAC="$(imds mac)"
   app_rules=""
-  for cidr in $(imds "network/interfaces/macs/$MAC/vpc-ipv4-cidr-blocks"); do
-    [[ "$cidr" =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$ ]] || { echo "the instance metadata service gave a VPC range that is not an IPv4 CIDR" >&2; exit 1; }
+  for cidr in $(network_ranges); do
+    [[ "$cidr" =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$ ]] || { echo "the cloud gave a private network range that is not an IPv4 CIDR" >&2; exit 1; }
     app_rules+="hostssl  $DB_NAME  $DB_USER  $cidr  scram-sha-256"$'\n'
   done
-  [ -n "$app_rules" ] || { echo "the instance metadata service gave no VPC range for the plan's apps" >&2; exit 1; }
+  [ -n "$app_rules" ] || { echo "the cloud gave no private network range for the plan's apps" >&2; exit 1; }
   HBA="${HBA/"$APPS_MARKER"/$app_rules}"
 fi
 # The server under the distribution's service, with the plan's files.

@@ -6,6 +6,7 @@
 # HA_PACKAGES (an array: Patroni and etcd for a cluster that fails over by itself; empty otherwise).
 set -euo pipefail
 umask 077
+echo "CloudSeed: installing PostgreSQL $PG_MAJOR on $OS_NAME" >&2
 
 if [ "$PACKAGE_MANAGER" = dnf ]; then
   # iptables-nft: the IMDS guard below (Amazon Linux 2023 ships without iptables).
@@ -37,11 +38,7 @@ else
   fi
   # pgBackRest: the distribution's (Debian 12: 2.45), or the PostgreSQL project's when its repository was added.
   apt-get install -y -q "${PACKAGES[@]}" pgbackrest
-  if [ "$OS_NAME" = ubuntu ]; then
-    command -v aws >/dev/null || snap install aws-cli --classic
-  else
-    command -v aws >/dev/null || apt-get install -y -q awscli
-  fi
+  install_cloud_tools
   # The package creates the "main" cluster; make sure it exists after a partial earlier run.
   if [ ! -d "/etc/postgresql/$PG_MAJOR/main" ]; then
     pg_createcluster "$PG_MAJOR" main

@@ -80,7 +80,7 @@ wait "$SIZE_PID"
 # An upload that fails breaks pg_dump's pipe; a pg_dump that fails ends the upload early: name the first cause.
 [ "${DUMP_STATUS[2]}" -eq 0 ] || fail "uploading the dump to $OBJECT failed"
 [ "${DUMP_STATUS[0]}" -eq 0 ] || fail "pg_dump failed: $(tail_of "$WORK/pg_dump.err")"
-[ "${DUMP_STATUS[1]}" -eq 0 ] || fail "could not hash the dump on its way to S3"
+[ "${DUMP_STATUS[1]}" -eq 0 ] || fail "could not hash the dump on its way to the object store"
 wait "$FINGERPRINTS_PID" || fail "fingerprinting the tables in the dump's snapshot failed: $(tail_of "$WORK/fingerprints.err")"
 exec {SESSION_IN}>&-
 SESSION_IN=''
