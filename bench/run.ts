@@ -12,9 +12,17 @@ import { printWebBench, webBench } from './web.ts';
 
 // `npm run bench`: measures CloudSeed on this machine and writes the figures to
 // bench/results/latest.json (and prints them). Benchmarks, not tests: nothing here passes or fails.
-// `npm run bench -- apps` measures only the app services and replaces that part of latest.json.
+// `npm run bench -- apps` (or `-- knowledge-base`) measures only that part and replaces it in latest.json.
 
 const latest = new URL('results/latest.json', import.meta.url);
+if (process.argv[2] === 'knowledge-base') {
+  const knowledgeBase = knowledgeBaseBench();
+  const previous = existsSync(latest) ? (JSON.parse(readFileSync(latest, 'utf8')) as Record<string, unknown>) : {};
+  writeFileSync(latest, `${JSON.stringify({ ...previous, knowledgeBase }, null, 2)}\n`);
+  console.log(JSON.stringify(knowledgeBase, null, 2));
+  console.log('Written to bench/results/latest.json (knowledgeBase)');
+  process.exit(0);
+}
 if (process.argv[2] === 'apps') {
   const apps = await appsBench();
   const previous = existsSync(latest) ? (JSON.parse(readFileSync(latest, 'utf8')) as Record<string, unknown>) : {};

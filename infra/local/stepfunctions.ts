@@ -154,6 +154,16 @@ function toEpoch(iso: string): number {
   return new Date(iso).getTime() / 1000;
 }
 
+/**
+ * How long a Task state that sets no timeout of its own may run locally. Step Functions puts no
+ * limit on such a state (the Lambda function's own timeout governs, up to 15 minutes for
+ * CloudSeed's longest steps); aws-local-stepfunctions would stop it after 60 s. Locally a step does
+ * a node's work in-process (configuring a cluster clones its replica), which a loaded machine can
+ * take longer than a minute over, so the local runner gives every such Task the longest time a
+ * CloudSeed step has on AWS.
+ */
+const LOCAL_TASK_TIMEOUT_SECONDS = 900;
+
 /** Every `${Name}` Resource becomes a placeholder ARN and its Task state gets the step module's handler. */
 function compile(workflow: WorkflowDefinition, options: StepFunctionsOptions, machineArn: string) {
   const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
@@ -166,6 +176,7 @@ function compile(workflow: WorkflowDefinition, options: StepFunctionsOptions, ma
         if (!match?.[1]) throw new Error(`${workflow.name}: Task ${stateName} has no \${...} Resource`);
         const handler = options.handlerFor(match[1]);
         state.Resource = `arn:aws:lambda:${options.region}:${LOCAL_ACCOUNT}:function:cloudseed-${match[1]}`;
+        if (state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) state.TimeoutSeconds = LOCAL_TASK_TIMEOUT_SECONDS;
         handlers[stateName] = async (input) => {
           options.beforeTask?.(stateName);
           return handler(input);
