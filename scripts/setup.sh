@@ -16,6 +16,8 @@ command -v etcd >/dev/null || missing+=(etcd-server)
 command -v shellcheck >/dev/null || missing+=(shellcheck)
 # The EC2 scripts compute SCRAM verifiers with python3; the tests run that code here too.
 command -v python3 >/dev/null || missing+=(python3)
+# The GCP and Azure preludes reach their cloud with curl; their tests run them against local fakes.
+command -v curl >/dev/null || missing+=(curl)
 # App services build and run natively: git clones their repositories, Python apps get a venv.
 command -v git >/dev/null || missing+=(git)
 /usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
