@@ -53,12 +53,17 @@ interface Exchange {
 
 interface Reply {
   readonly status: number;
+  readonly etag?: string;
   readonly body?: string | Buffer;
   readonly type?: string;
 }
 
 /** A server on a free loopback port that answers every request with `route`, after recording it. */
-async function serve(tokens: ReadonlyMap<string, string>, requests: RecordedRequest[], route: (exchange: Exchange) => Reply): Promise<FakeServer> {
+async function serve(
+  tokens: ReadonlyMap<string, string>,
+  requests: RecordedRequest[],
+  route: (exchange: Exchange) => Reply | Promise<Reply>,
+): Promise<FakeServer> {
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
@@ -72,8 +77,8 @@ async function serve(tokens: ReadonlyMap<string, string>, requests: RecordedRequ
     );
     const method = request.method ?? 'GET';
     requests.push({ method, path: request.url ?? '/', headers, bearer, bodyBytes: body.length });
-    const reply = route({ method, path: url.pathname, query: url.searchParams, headers: request.headers, bearer, body });
-    response.writeHead(reply.status, { 'content-type': reply.type ?? 'application/json' });
+    const reply = await route({ method, path: url.pathname, query: url.searchParams, headers: request.headers, bearer, body });
+    response.writeHead(reply.status, { 'content-type': reply.type ?? 'application/json', ...(reply.etag ? { etag: reply.etag } : {}) });
     response.end(reply.body ?? '');
   };
   const server = createServer((request, response) => {
@@ -118,6 +123,8 @@ export interface GcpFake {
   readonly objects: Map<string, StoredObject>;
   /** Guest attributes, by `<namespace>/<key>`. */
   readonly guestAttributes: Map<string, string>;
+  /** Sets the instance metadata key (as instances.setMetadata would), waking whoever waits for it to change. */
+  setAttribute(key: string, value: string): void;
   readonly requests: RecordedRequest[];
   close(): Promise<void>;
 }
@@ -132,8 +139,36 @@ export async function startGcpFake(): Promise<GcpFake> {
   const objects = new Map<string, StoredObject>();
   const guestAttributes = new Map<string, string>();
   const requests: RecordedRequest[] = [];
+  // Instance attributes with an ETag each; a `?wait_for_change=true` GET hangs until the ETag is not `last_etag`.
+  const attributes = new Map<string, { value: string; etag: string }>();
+  const waiting = new Set<() => void>();
+  let versions = 0;
+  let closed = false;
+  const setAttribute = (key: string, value: string): void => {
+    versions += 1;
+    attributes.set(key, { value, etag: `${versions.toString(16).padStart(16, '0')}` });
+    for (const wake of waiting) wake();
+  };
+  const attribute = async (exchange: Exchange, key: string): Promise<Reply> => {
+    const since = exchange.query.get('last_etag') ?? attributes.get(key)?.etag;
+    if (exchange.query.get('wait_for_change') === 'true') {
+      const deadline = Date.now() + Math.min(Number(exchange.query.get('timeout_sec') ?? 60), 60) * 1000;
+      while (!closed && attributes.get(key)?.etag === since && Date.now() < deadline) {
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            waiting.delete(wake);
+            resolve();
+          };
+          waiting.add(wake);
+          setTimeout(wake, Math.max(deadline - Date.now(), 0)).unref();
+        });
+      }
+    }
+    const current = attributes.get(key);
+    return current ? { status: 200, body: current.value, type: 'application/text', etag: current.etag } : text(404, 'Not Found');
+  };
 
-  const metadata = (exchange: Exchange, path: string): Reply => {
+  const metadata = async (exchange: Exchange, path: string): Promise<Reply> => {
     // The metadata server refuses a request without the header, so nothing is fetched from it by accident.
     if (exchange.headers['metadata-flavor'] !== 'Google') return text(403, 'Missing Metadata-Flavor:Google header.');
     if (exchange.method === 'PUT') {
@@ -147,6 +182,8 @@ export async function startGcpFake(): Promise<GcpFake> {
     if (path === 'instance/network-interfaces/0/ip') return text(200, ip);
     if (path === 'instance/hostname') return text(200, hostname);
     if (path === 'project/project-id') return text(200, project);
+    const instanceAttribute = /^instance\/attributes\/([^/]+)$/.exec(path);
+    if (instanceAttribute) return attribute(exchange, instanceAttribute[1]!);
     return text(404, 'Not Found');
   };
 
@@ -201,8 +238,13 @@ export async function startGcpFake(): Promise<GcpFake> {
     secrets,
     objects,
     guestAttributes,
+    setAttribute,
     requests,
-    close: server.close,
+    close: async () => {
+      closed = true;
+      for (const wake of waiting) wake();
+      await server.close();
+    },
   };
 }
 

@@ -13,7 +13,7 @@ export async function goldenJson(document: unknown, besidePath: URL): Promise<st
     (_key, value: unknown) => {
       if (typeof value !== 'string' || !value.startsWith('#!/usr/bin/env bash\n')) return value;
       const end = value.indexOf(PRELUDE_START);
-      return end < 0 ? value : `${value.slice(0, end)}\n# … then the cloud's prelude and the script's files, verbatim`;
+      return end < 0 ? value : `${value.slice(0, end)}\n# … then files of shared/src/targets/sh, verbatim`;
     },
     2,
   );

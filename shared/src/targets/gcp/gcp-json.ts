@@ -23,6 +23,7 @@ import type { CostEstimate, MachineChoice } from '../machines.ts';
 import { TRANSFORMER_VERSION } from '../version.ts';
 import type { RenderContext } from '../version.ts';
 import { BOOT_DISK_GIB, BOOT_DISK_TYPE, gcpComponentCost, gcpDiskTypeFor, gcpMachineFor } from './cost.ts';
+import { renderStartupScript } from './agent.ts';
 import { gcpImageFamily, gcpOsImageFor } from './images.ts';
 import { HYPERDISK_BALANCED_BASELINE, onHostMaintenanceFor } from './machine-types.ts';
 import type { GcpDiskType } from './machine-types.ts';
@@ -38,9 +39,8 @@ import type { GcpDiskType } from './machine-types.ts';
 // runs, and answers through guest attributes under the namespace `cloudseed` (hence
 // enable-guest-attributes). OS Config was the alternative and was not taken: its OS policies are
 // for keeping a fleet patched and converged, with no request and response per command, so a
-// deploy could not wait for "configure ran, exit 0" nor read its output. The agent and the startup
-// script that installs it belong to the provider and are not part of this document; the scripts it
-// runs are: the same install.sh and configure.sh as on AWS, sent with sh/prelude-gcp.sh (Secret
+// deploy could not wait for "configure ran, exit 0" nor read its output. The instance's startup
+// script installs the agent (agent.ts, sh/gcp-agent.sh); the scripts it runs are: the same install.sh and configure.sh as on AWS, sent with sh/prelude-gcp.sh (Secret
 // Manager, Cloud Storage and the metadata server in place of Parameter Store, S3 and IMDS).
 
 export const GCP_JSON_VERSION = 'cs-gcp/v1';
@@ -330,6 +330,7 @@ export function renderGcpComponent(component: PostgresComponent, context: GcpCom
             { key: 'block-project-ssh-keys', value: 'TRUE' },
             { key: 'enable-guest-attributes', value: 'TRUE' },
             { key: 'serial-port-enable', value: 'FALSE' },
+            { key: 'startup-script', value: renderStartupScript() },
           ],
         },
         scheduling: { onHostMaintenance: onHostMaintenanceFor(machine), automaticRestart: true },

@@ -31,3 +31,5 @@ export {
   onHostMaintenanceFor,
 } from './machine-types.ts';
 export type { GcpDiskType, GcpMachineType } from './machine-types.ts';
+export { AGENT_READY_KEY, COMMAND_METADATA_KEY, GUEST_NAMESPACE, commandMetadataValue, commandStateOf, renderStartupScript } from './agent.ts';
+export type { AgentCommandState } from './agent.ts';
