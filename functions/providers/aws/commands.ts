@@ -1,7 +1,6 @@
 import { DescribeInstanceInformationCommand, GetCommandInvocationCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { GetCommandInvocationCommandOutput, InstanceInformationStringFilter, SSMClient } from '@aws-sdk/client-ssm';
-import { ETCD_MEMBERS } from '@cloudseed/shared/postgres/patroni';
 import type { AwsComponent } from '@cloudseed/shared';
 import type { CommandKind, CommandRef, NodeRef, Progress } from '../provider.ts';
 import { PermanentError, TransientError } from '../errors.ts';
@@ -9,7 +8,8 @@ import type { AwsContext } from './clients.ts';
 import { awsErrorCode, call } from './errors.ts';
 import { describeInstances, instanceIds, nodeLabel } from './instances.ts';
 import { commandComment, failureReason, requireIpv4, shellCommands, verifyScript } from './run-command.ts';
-import type { ScriptEnvironment } from './run-command.ts';
+import { clusterEnvironments as neutralClusterEnvironments } from '../cluster-environment.ts';
+import type { ScriptEnvironment } from '../cluster-environment.ts';
 import { accountOf, isCluster } from './target.ts';
 
 // The command channel on AWS: SSM Run Command (AWS-RunShellScript) is the only way onto the
@@ -134,75 +134,18 @@ async function agentPingStatus(ssm: SSMClient, ids: string[]): Promise<Map<strin
   return status;
 }
 
-/**
- * Per node of a cluster: its role, and the private address of the primary (replicas) or of the
- * replicas (primary). Under Patroni every node may lead, so each is given every member's address,
- * its name (Patroni's member name), the three etcd members' addresses and which of them it runs.
- */
-/** What configure is told on each node of a cluster: its role, its peers' private addresses and, under Patroni, etcd's and the load balancer's. */
+/** What configure is told on each node of a cluster (../cluster-environment.ts), with the instances' private addresses from EC2. */
 export async function clusterEnvironments(
   component: AwsComponent,
   ec2: EC2Client,
   nodes: readonly NodeRef[],
   endpointHost: string | undefined,
 ): Promise<Map<string, ScriptEnvironment>> {
-  const primaries = nodes.filter((node) => node.role === 'primary');
-  if (primaries.length !== 1) throw new PermanentError(`a cluster needs exactly one primary node, not ${primaries.length}`);
-  const primary = primaries[0]!;
   const instances = await describeInstances(ec2, [{ Name: 'instance-id', Values: nodes.map((node) => node.nodeId) }]);
   const privateIp = (node: NodeRef) =>
     requireIpv4(instances.find((instance) => instance.InstanceId === node.nodeId)?.PrivateIpAddress, `node ${nodeLabel(node)}`);
-  const primaryIp = privateIp(primary);
-  const replicaIps = nodes.filter((node) => node.role === 'replica').map(privateIp);
-  if (component.patroni) return patroniEnvironments(component, nodes, primaryIp, privateIp, endpointHost);
-  return new Map(
-    nodes.map((node) => [
-      node.nodeId,
-      node === primary
-        ? [
-            ['CLOUDSEED_NODE_ROLE', 'primary'],
-            ['CLOUDSEED_REPLICA_HOSTS', replicaIps.join(' ')],
-          ]
-        : [
-            ['CLOUDSEED_NODE_ROLE', 'replica'],
-            ['CLOUDSEED_PRIMARY_HOST', primaryIp],
-          ],
-    ]),
-  );
-}
-
-function patroniEnvironments(
-  component: AwsComponent,
-  nodes: readonly NodeRef[],
-  primaryIp: string,
-  privateIp: (node: NodeRef) => string,
-  endpointHost: string | undefined,
-): Map<string, ScriptEnvironment> {
-  const etcdNames = component.nodes.slice(0, ETCD_MEMBERS).map((node) => node.name);
-  const etcdIps = etcdNames.map((name) => {
-    const node = nodes.find((candidate) => candidate.name === name);
-    if (!node) throw new PermanentError(`node ${name} runs an etcd member of ${component.id} but is not among the nodes to configure`);
-    return privateIp(node);
-  });
-  const memberIps = nodes.map(privateIp).join(' ');
-  return new Map(
-    nodes.map((node) => {
-      if (!/^[a-z0-9-]+$/.test(node.name)) throw new PermanentError(`${node.name} is not a node name Patroni can use`);
-      const etcdMember = etcdNames.indexOf(node.name);
-      return [
-        node.nodeId,
-        [
-          ['CLOUDSEED_NODE_ROLE', node.role],
-          ['CLOUDSEED_NODE_NAME', node.name],
-          ['CLOUDSEED_PRIMARY_HOST', primaryIp],
-          ['CLOUDSEED_REPLICA_HOSTS', memberIps],
-          ['CLOUDSEED_ETCD_HOSTS', etcdIps.join(' ')],
-          ['CLOUDSEED_ETCD_MEMBER', etcdMember < 0 ? '' : String(etcdMember)],
-          ['CLOUDSEED_ENDPOINT_HOST', endpointHost ?? ''],
-        ],
-      ];
-    }),
-  );
+  const shape = { nodeNames: component.nodes.map((node) => node.name), patroni: component.patroni !== undefined };
+  return neutralClusterEnvironments(shape, nodes, privateIp, endpointHost);
 }
 
 /** The private IPv4 address of one node, as its replicas reach it. */

@@ -1,5 +1,6 @@
 import { CA_CERTIFICATE_FILE, renderNodeScript, shellQuote } from '@cloudseed/shared/targets/aws/scripts';
 import type { AwsComponent } from '@cloudseed/shared';
+import type { ScriptEnvironment } from '../cluster-environment.ts';
 import { PermanentError } from '../errors.ts';
 
 // How a script reaches an instance through SSM Run Command (AWS-RunShellScript). The script goes
@@ -21,7 +22,7 @@ export function requireIpv4(value: string | undefined, what: string): string {
   return value;
 }
 
-export type ScriptEnvironment = ReadonlyArray<readonly [name: string, value: string]>;
+export type { ScriptEnvironment };
 
 /** The `commands` parameter of AWS-RunShellScript that writes `script` to disk and runs it with `environment`. */
 export function shellCommands(label: string, script: string, environment: ScriptEnvironment = []): string[] {

@@ -1,4 +1,3 @@
-import { randomInt } from 'node:crypto';
 import { DeleteParametersCommand, GetParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { NotFound } from '@cloudseed/shared/errors';
 import {
@@ -9,7 +8,8 @@ import {
   rewindPasswordParameterFor,
 } from '@cloudseed/shared/targets/aws/scripts';
 import type { AwsComponent } from '@cloudseed/shared';
-import { certificatePemOf, createCertificateAuthority } from '../certificates.ts';
+import { certificatePemOf } from '../certificates.ts';
+import { generatePassword, newCertificateAuthority } from '../secret-values.ts';
 import type { AwsContext } from './clients.ts';
 import { awsErrorCode, call } from './errors.ts';
 import { baseTags, isCluster } from './target.ts';
@@ -20,13 +20,7 @@ import { baseTags, isCluster } from './target.ts';
 // of the component's pgBackRest repository. Teardown deletes them all: a torn-down plan's repository
 // (left in the customer's bucket, like its dumps) can no longer be decrypted.
 
-const PASSWORD_LENGTH = 32;
-const PASSWORD_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-
-/** 32 characters from [A-Za-z0-9], drawn with a CSPRNG (about 190 bits). */
-export function generatePassword(): string {
-  return Array.from({ length: PASSWORD_LENGTH }, () => PASSWORD_ALPHABET[randomInt(PASSWORD_ALPHABET.length)]).join('');
-}
+export { generatePassword };
 
 export async function ensurePassword({ target, component, clients: { ssm } }: AwsContext): Promise<void> {
   const parameters = [{ name: component.passwordParameter, what: `password of PostgreSQL role ${component.postgres.username}` }];
@@ -106,9 +100,3 @@ function replicationParameter(component: AwsComponent): string {
 }
 
 const certificateAuthorityParameter = (component: AwsComponent): string => certificateAuthorityParameterFor(component.passwordParameter);
-
-/** The CA as the nodes read it: certificate, then key, in one SecureString (well under the standard tier's 4 KB). */
-async function newCertificateAuthority(planId: string): Promise<string> {
-  const authority = await createCertificateAuthority(`CloudSeed CA for plan ${planId}`);
-  return `${authority.certificatePem}${authority.privateKeyPem}`;
-}

@@ -197,12 +197,9 @@ export function renderGcpJson(plan: Plan, context: RenderContext): GcpJson {
   const where = { planId: context.planId, planName: plan.name, project, region, zone };
   const components = postgresComponents(plan).map((component) => renderGcpComponent(component, where));
   const total = components.reduce((sum, component) => sum + component.cost.totalUsd, 0);
-  const certificateAuthority = secretRequest(
-    project,
-    region,
-    secretIdFor(certificateAuthorityParameterFor(passwordPath(context.planId, 'any'))),
-    { 'cloudseed-managed': 'true', 'cloudseed-plan-id': context.planId },
-    components.map((component) => `serviceAccount:${component.serviceAccount.email}`),
+  const certificateAuthority = renderCertificateAuthoritySecret(
+    { planId: context.planId, project, region },
+    components.map((component) => component.serviceAccount.email),
   );
   return {
     apiVersion: GCP_JSON_VERSION,
@@ -422,6 +419,20 @@ export function renderGcpComponent(component: PostgresComponent, context: GcpCom
     },
     cost: gcpComponentCost(component),
   };
+}
+
+/** The plan's certificate authority (certificate and key): one secret, which the service accounts `readers` (the components' nodes) may read. */
+export function renderCertificateAuthoritySecret(
+  { planId, project, region }: Pick<GcpComponentContext, 'planId' | 'project' | 'region'>,
+  readers: readonly string[],
+): GcpSecret {
+  return secretRequest(
+    project,
+    region,
+    secretIdFor(certificateAuthorityParameterFor(passwordPath(planId, 'any'))),
+    { 'cloudseed-managed': 'true', 'cloudseed-plan-id': planId },
+    readers.map((email) => `serviceAccount:${email}`),
+  );
 }
 
 /** Where the node scripts (and the AWS provider) keep a component's password: `/cloudseed/<plan>/<component>/password`. */

@@ -6,7 +6,9 @@ export {
   HEALTH_CHECK_RANGES,
   SUBNET_RANGE,
   backupBucketName as gcpBackupBucketName,
+  renderCertificateAuthoritySecret,
   renderGcpComponent,
+  resourceName as gcpResourceName,
   renderGcpJson,
   renderGcpNetwork,
 } from './gcp-json.ts';

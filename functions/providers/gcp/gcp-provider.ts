@@ -1,0 +1,216 @@
+import { renderCertificateAuthoritySecret, renderGcpComponent, renderGcpNetwork } from '@cloudseed/shared/targets/gcp/index';
+import type { GcpComponent } from '@cloudseed/shared/targets/gcp/index';
+import type { AuthClient } from 'google-auth-library';
+import type {
+  ArchiveBackupResult,
+  BackupResult,
+  ClusterEndpoint,
+  CommandKind,
+  CommandRef,
+  DeployTarget,
+  NetworkRef,
+  NodeHealth,
+  NodeRef,
+  Progress,
+  Provider,
+  RecoveryWindow,
+  Switchover,
+  ValidationResult,
+} from '../provider.ts';
+import { AccountAccessError, PermanentError } from '../errors.ts';
+import { gcpClients, realClock } from './clients.ts';
+import type { Clock, GcpClients, GcpContext } from './clients.ts';
+import * as commands from './commands.ts';
+import { call } from './errors.ts';
+import * as network from './network.ts';
+import * as nodes from './nodes.ts';
+import * as secrets from './secrets.ts';
+
+// The Provider port on Google Cloud: Compute Engine instances in the customer's project, with no
+// external address and no SSH, taking commands through their agent (metadata in, guest attributes
+// out), their secrets in Secret Manager and their backups in Cloud Storage. This class only composes
+// the services, one module each: network (the plan's VPC and the component's firewall rules), nodes
+// (service account, backup bucket access, instances), secrets, commands. Every service finds its
+// resources by the names gcp-json gives them, so a retried step converges instead of duplicating.
+//
+// Not done yet, and refused with the reason rather than attempted: a Patroni cluster (its internal
+// load balancer), changing a node's machine type in place, and backups, restores and switchovers.
+
+const MAX_CLIENT_SETS = 16;
+
+export interface GcpProviderOptions {
+  /**
+   * The credentials of the customer's project for a target. Default: none, since no GCP connection
+   * (Workload Identity Federation trusting the platform's role, then impersonating the customer's
+   * service account) can be made yet; every call is refused with AccountAccessError.
+   */
+  readonly authFor?: (target: DeployTarget) => AuthClient;
+  /** Builds the clients on the credentials; tests hand in clients whose methods are stubbed. */
+  readonly clientsFor?: (auth: AuthClient, project: string) => GcpClients;
+  readonly clock?: Clock;
+}
+
+const noConnection = (target: DeployTarget): AuthClient => {
+  throw new AccountAccessError(
+    `plan ${target.planId} deploys to Google Cloud, and no Google Cloud project can be connected to CloudSeed yet; render and price it instead`,
+  );
+};
+
+export class GcpProvider implements Provider {
+  readonly #authFor: (target: DeployTarget) => AuthClient;
+  readonly #clientsFor: (auth: AuthClient, project: string) => GcpClients;
+  readonly #clock: Clock;
+  readonly #clients = new Map<string, GcpClients>();
+  readonly #contexts = new WeakMap<DeployTarget, GcpContext>();
+
+  constructor(options: GcpProviderOptions = {}) {
+    this.#authFor = options.authFor ?? noConnection;
+    this.#clientsFor = options.clientsFor ?? gcpClients;
+    this.#clock = options.clock ?? realClock;
+  }
+
+  async preflight(target: DeployTarget): Promise<void> {
+    const context = this.#context(target);
+    if (context.component.patroni)
+      throw new PermanentError(
+        `${context.component.id} is a Patroni cluster, which needs an internal load balancer the Google Cloud provider does not make yet; deploy it with one or two nodes`,
+      );
+    await call('compute.networks.list', () => context.clients.networks.list({ project: context.project, maxResults: 1 }, { autoPaginate: false }));
+  }
+
+  ensurePassword(target: DeployTarget): Promise<void> {
+    return secrets.ensurePassword(this.#context(target));
+  }
+
+  readPassword(target: DeployTarget): Promise<string> {
+    return secrets.readPassword(this.#context(target));
+  }
+
+  readCaCertificate(target: DeployTarget): Promise<string> {
+    return secrets.readCaCertificate(this.#context(target));
+  }
+
+  ensureSecurityGroup(target: DeployTarget): Promise<NetworkRef> {
+    return network.ensureNetwork(this.#context(target));
+  }
+
+  launchNodes(target: DeployTarget): Promise<NodeRef[]> {
+    return nodes.launchNodes(this.#context(target));
+  }
+
+  nodesReady(target: DeployTarget, refs: readonly NodeRef[]): Promise<Progress> {
+    return nodes.nodesReady(this.#context(target), refs);
+  }
+
+  sendCommand(target: DeployTarget, refs: readonly NodeRef[], kind: CommandKind): Promise<CommandRef> {
+    return commands.sendCommand(this.#context(target), refs, kind);
+  }
+
+  commandStatus(target: DeployTarget, command: CommandRef): Promise<Progress> {
+    return commands.commandStatus(this.#context(target), command);
+  }
+
+  verify(target: DeployTarget, refs: readonly NodeRef[]): Promise<void> {
+    return commands.verify(this.#context(target), refs);
+  }
+
+  /** Only a Patroni cluster has an endpoint of its own, and preflight refuses those on Google Cloud for now. */
+  ensureEndpoint(): Promise<ClusterEndpoint | undefined> {
+    return Promise.resolve(undefined);
+  }
+
+  health(target: DeployTarget, refs: readonly NodeRef[]): Promise<NodeHealth[]> {
+    return nodes.health(this.#context(target), refs);
+  }
+
+  async destroy(target: DeployTarget): Promise<void> {
+    const context = this.#context(target);
+    await nodes.deleteNodes(context);
+    await network.removeNetwork(context);
+    await secrets.deleteSecrets(context);
+    await nodes.removeIdentity(context);
+  }
+
+  backup(): Promise<BackupResult> {
+    return notYet('backups');
+  }
+
+  validateBackup(): Promise<ValidationResult> {
+    return notYet('backup validation');
+  }
+
+  restoreBackup(): Promise<void> {
+    return notYet('restores');
+  }
+
+  deleteBackup(): Promise<void> {
+    return notYet('backups');
+  }
+
+  archiveBackup(): Promise<ArchiveBackupResult> {
+    return notYet('continuous archiving');
+  }
+
+  validateArchiveBackup(): Promise<ValidationResult> {
+    return notYet('continuous archiving');
+  }
+
+  recoveryWindow(): Promise<RecoveryWindow | undefined> {
+    return notYet('point-in-time recovery');
+  }
+
+  restoreToPoint(): Promise<void> {
+    return notYet('point-in-time recovery');
+  }
+
+  rebuildReplicas(): Promise<void> {
+    return notYet('point-in-time recovery');
+  }
+
+  switchover(): Promise<Switchover> {
+    return notYet('switchover');
+  }
+
+  /** The target's gcp-json (its component, the plan's network and CA secret) and the project's clients; once per target. */
+  #context(target: DeployTarget): GcpContext {
+    const known = this.#contexts.get(target);
+    if (known) return known;
+    if (target.target.cloud !== 'gcp')
+      throw new PermanentError(`the Google Cloud provider deploys plans that target gcp, not ${target.target.cloud}`);
+    const { project, region, zone } = target.target;
+    const where = { planId: target.planId, planName: target.planName, project, region, zone };
+    let component: GcpComponent;
+    try {
+      component = renderGcpComponent(target.component, { ...where, ...(target.linkedApps?.length ? { linkedApps: target.linkedApps } : {}) });
+    } catch (error) {
+      throw new PermanentError(`${target.planId}/${target.component.id} cannot be rendered for Google Cloud: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    const key = `${project}/${target.deploymentId}`;
+    let clients = this.#clients.get(key);
+    if (!clients) {
+      clients = this.#clientsFor(this.#authFor(target), project);
+      // The provider lives as long as the Lambda container: keep the clients of the latest deployments only.
+      if (this.#clients.size >= MAX_CLIENT_SETS) this.#clients.delete(this.#clients.keys().next().value!);
+      this.#clients.set(key, clients);
+    }
+    const context: GcpContext = {
+      target,
+      project,
+      region,
+      zone,
+      component,
+      network: renderGcpNetwork(where),
+      certificateAuthority: renderCertificateAuthoritySecret(where, [component.serviceAccount.email]),
+      clients,
+      clock: this.#clock,
+    };
+    this.#contexts.set(target, context);
+    return context;
+  }
+}
+
+function notYet<T>(what: string): Promise<T> {
+  return Promise.reject(new PermanentError(`Google Cloud plans have no ${what} yet`));
+}

@@ -1,0 +1,182 @@
+import type { protos } from '@google-cloud/compute';
+import { AGENT_READY_KEY, GUEST_NAMESPACE } from '@cloudseed/shared/targets/gcp/agent';
+import type { NodeHealth, NodeRef, Progress } from '../provider.ts';
+import { PermanentError, TransientError } from '../errors.ts';
+import { requireIpv4 } from '../aws/run-command.ts';
+import { body } from './clients.ts';
+import type { GcpContext } from './clients.ts';
+import { call, found, isAlreadyExists, isNotFound } from './errors.ts';
+import { change, lastSegment } from './operations.ts';
+
+// The nodes on Google Cloud: a service account of the component's own (no project role; it is
+// granted its secrets and its backup prefix, nothing else), the project's backup bucket in the
+// region with the component's conditional binding, and one Compute Engine instance per node, made
+// from the instances.insert body gcp-json renders. Instances are found by name (gcp-json's), and an
+// insert carries the document's request id, so a retried launch converges.
+
+type Instance = protos.google.cloud.compute.v1.IInstance;
+
+/** How an instance's state reads in Compute Engine's words, and which ones mean the node is gone or going. */
+const GONE_OR_GOING = new Set(['STOPPING', 'STOPPED', 'SUSPENDING', 'SUSPENDED', 'TERMINATED']);
+const POSTGRES_PORT = 5432;
+
+export function nodeLabel(node: NodeRef): string {
+  return `${node.name} (${node.nodeId})`;
+}
+
+const instanceNameOf = (insert: { readonly instanceResource: Record<string, unknown> }): string => String(insert.instanceResource['name']);
+
+export async function launchNodes(context: GcpContext): Promise<NodeRef[]> {
+  const { project, zone, component, clients } = context;
+  await ensureServiceAccount(context);
+  await ensureBackupAccess(context);
+  const nodes: NodeRef[] = [];
+  for (const insert of component.instances) {
+    const instance = instanceNameOf(insert);
+    let current = await found('compute.instances.get', async () => (await clients.instances.get({ project, zone, instance }))[0]);
+    if (current) {
+      checkUnchanged(current, insert.instanceResource);
+    } else {
+      try {
+        await change(context, 'compute.instances.insert', () =>
+          clients.instances.insert({ project, zone, requestId: insert.requestId, instanceResource: body(insert.instanceResource) }),
+        );
+      } catch (error) {
+        // IAM has made the service account a moment ago and Compute Engine does not see it yet: a retry will.
+        if (error instanceof PermanentError && error.message.includes(component.serviceAccount.email))
+          throw new TransientError(`${error.message} (a service account that was just created takes a moment to be seen)`, { cause: error });
+        throw error;
+      }
+      [current] = await call('compute.instances.get', () => clients.instances.get({ project, zone, instance }));
+    }
+    nodes.push(nodeRefOf(current));
+  }
+  return nodes;
+}
+
+/**
+ * An instance that exists must be the one the plan describes. Changing a node's machine type or data
+ * disk in place (stop, setMachineType, disks.resize, start) is not something the GCP provider does
+ * yet: it refuses rather than deploy a plan that says one size and runs another.
+ */
+function checkUnchanged(current: Instance, desired: Record<string, unknown>): void {
+  const wanted = lastSegment(String(desired['machineType']));
+  const running = lastSegment(current.machineType);
+  if (wanted !== running)
+    throw new PermanentError(
+      `node ${current.name} runs on ${running}, and the plan now asks for ${wanted}: changing a Google Cloud node's machine type in place is not supported yet; deploy the plan as a new one instead`,
+    );
+}
+
+function nodeRefOf(instance: Instance): NodeRef {
+  const labels = instance.labels ?? {};
+  const name = labels['cloudseed-node'];
+  const role = labels['cloudseed-role'];
+  if (!name || (role !== 'primary' && role !== 'replica'))
+    throw new PermanentError(`instance ${instance.name} is not labelled with the node and role CloudSeed gave it`);
+  const host = requireIpv4(instance.networkInterfaces?.[0]?.networkIP ?? undefined, `instance ${instance.name}`);
+  return { name, role: role, nodeId: instance.name ?? '', host, port: POSTGRES_PORT };
+}
+
+async function ensureServiceAccount({ project, component, clients }: GcpContext): Promise<void> {
+  const { accountId, displayName, email } = component.serviceAccount;
+  if (await clients.serviceAccounts.get(project, email)) return;
+  try {
+    await clients.serviceAccounts.create(project, accountId, displayName);
+  } catch (error) {
+    if (!isAlreadyExists(error)) throw error;
+  }
+}
+
+/**
+ * The project's backup bucket in the region (made by the first plan that needs it; a 409 means it is
+ * there) and this component's binding on it, conditioned to its own prefixes. The bucket policy is
+ * read and written at version 3, which conditions need; an etag guards the write.
+ */
+async function ensureBackupAccess({ component, clients }: GcpContext): Promise<void> {
+  const { name, request, iamBinding } = component.backup.bucket;
+  const { name: _name, ...metadata } = body(request);
+  try {
+    await call('storage.buckets.insert', () => clients.storage.createBucket(name, metadata));
+  } catch (error) {
+    if (!isAlreadyExists(error)) throw error;
+  }
+  const iam = clients.storage.bucket(name).iam;
+  const [policy] = await call('storage.buckets.getIamPolicy', () => iam.getPolicy({ requestedPolicyVersion: 3 }));
+  const bindings = policy.bindings ?? [];
+  const title = iamBinding.condition?.title;
+  if (bindings.some((binding) => binding.role === iamBinding.role && (binding.condition as { title?: string } | undefined)?.title === title)) return;
+  await call('storage.buckets.setIamPolicy', () => iam.setPolicy({ ...policy, version: 3, bindings: [...bindings, body(iamBinding)] }));
+}
+
+/** Running, and the node's agent has said it takes commands (its guest attribute). */
+export async function nodesReady(context: GcpContext, nodes: readonly NodeRef[]): Promise<Progress> {
+  const { project, zone, clients } = context;
+  if (nodes.length === 0) return { state: 'failed', reason: 'there are no nodes to wait for' };
+  let ready = 0;
+  for (const node of nodes) {
+    const instance = await found('compute.instances.get', async () => (await clients.instances.get({ project, zone, instance: node.nodeId }))[0]);
+    if (!instance) return { state: 'failed', reason: `node ${nodeLabel(node)} does not exist` };
+    const status = instance.status ?? 'UNKNOWN';
+    if (GONE_OR_GOING.has(status)) return { state: 'failed', reason: `node ${nodeLabel(node)} is ${status.toLowerCase()}` };
+    if (status === 'RUNNING' && (await agentAttributes(context, node.nodeId, AGENT_READY_KEY)).get(AGENT_READY_KEY) === 'ready') ready += 1;
+  }
+  if (ready === nodes.length) return { state: 'done' };
+  return { state: 'pending', detail: `${ready} of ${nodes.length} nodes running with their agent ready` };
+}
+
+/** The agent's guest attributes on an instance under `path` (a key, or '' for all), keyed without the namespace; none yet is an empty map. */
+export async function agentAttributes(context: GcpContext, instance: string, path = ''): Promise<Map<string, string>> {
+  const { project, zone, clients } = context;
+  const answer = await found(
+    'compute.instances.getGuestAttributes',
+    async () => (await clients.instances.getGuestAttributes({ project, zone, instance, queryPath: `${GUEST_NAMESPACE}/${path}` }))[0],
+  );
+  const items = answer?.queryValue?.items ?? [];
+  return new Map(items.filter((item) => item.namespace === GUEST_NAMESPACE).map((item) => [item.key ?? '', item.value ?? '']));
+}
+
+export async function health(context: GcpContext, nodes: readonly NodeRef[]): Promise<NodeHealth[]> {
+  const { project, zone, clients } = context;
+  const result: NodeHealth[] = [];
+  for (const node of nodes) {
+    const instance = await found('compute.instances.get', async () => (await clients.instances.get({ project, zone, instance: node.nodeId }))[0]);
+    const status = instance?.status ?? undefined;
+    if (!instance) result.push({ name: node.name, role: node.role, healthy: false, detail: 'the instance does not exist' });
+    else if (status !== 'RUNNING')
+      result.push({ name: node.name, role: node.role, healthy: false, detail: `the instance is ${String(status).toLowerCase()}` });
+    else result.push({ name: node.name, role: node.role, healthy: true });
+  }
+  return result;
+}
+
+/** Deletes every instance of the component, today's nodes or not, and waits until each is gone. */
+export async function deleteNodes(context: GcpContext): Promise<void> {
+  const { project, zone, clients, target, component } = context;
+  const [instances] = await call('compute.instances.list', () =>
+    clients.instances.list({ project, zone, filter: `labels.cloudseed-plan-id = ${target.planId} AND labels.cloudseed-component = ${component.id}` }),
+  );
+  for (const instance of instances) {
+    try {
+      await change(context, 'compute.instances.delete', () => clients.instances.delete({ project, zone, instance: instance.name ?? '' }));
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+}
+
+/** Removes the component's binding on the backup bucket (its backups stay) and its service account. */
+export async function removeIdentity({ project, component, clients }: GcpContext): Promise<void> {
+  const { name, iamBinding } = component.backup.bucket;
+  const iam = clients.storage.bucket(name).iam;
+  const [policy] = (await found('storage.buckets.getIamPolicy', () => iam.getPolicy({ requestedPolicyVersion: 3 }))) ?? [];
+  const bindings = policy?.bindings ?? [];
+  const kept = bindings.filter((binding) => (binding.condition as { title?: string } | undefined)?.title !== iamBinding.condition?.title);
+  if (policy && kept.length !== bindings.length)
+    await call('storage.buckets.setIamPolicy', () => iam.setPolicy({ ...policy, version: 3, bindings: kept }));
+  try {
+    await clients.serviceAccounts.delete(project, component.serviceAccount.email);
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+}
