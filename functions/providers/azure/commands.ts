@@ -5,7 +5,7 @@ import { usesPatroni } from '@cloudseed/shared/targets/aws/patroni';
 import { renderNodeScript } from '@cloudseed/shared/targets/node-scripts';
 import type { CommandKind, CommandRef, NodeRef, Progress } from '../provider.ts';
 import { PermanentError, TransientError } from '../errors.ts';
-import { failureReason, requireIpv4 } from '../aws/run-command.ts';
+import { failureReason, requireIpv4 } from '../command-output.ts';
 import type { AzureContext } from './clients.ts';
 import { call, found } from './errors.ts';
 import { nameOf, vmOf } from './target.ts';

@@ -6,7 +6,7 @@ import type { CommandKind, CommandRef, NodeRef, Progress } from '../provider.ts'
 import { clusterEnvironments } from '../cluster-environment.ts';
 import type { ScriptEnvironment } from '../cluster-environment.ts';
 import { PermanentError, TransientError } from '../errors.ts';
-import { failureReason } from '../aws/run-command.ts';
+import { failureReason } from '../command-output.ts';
 import type { GcpContext } from './clients.ts';
 import { call } from './errors.ts';
 import { agentAttributes, nodeLabel } from './nodes.ts';

@@ -94,7 +94,8 @@ export class GcpProvider implements Provider {
     return network.ensureNetwork(this.#context(target));
   }
 
-  launchNodes(target: DeployTarget): Promise<NodeRef[]> {
+  /** The nodes find their network by its name in gcp-json; the reference ensureSecurityGroup gave is not needed. */
+  launchNodes(target: DeployTarget, _network?: NetworkRef): Promise<NodeRef[]> {
     return nodes.launchNodes(this.#context(target));
   }
 

@@ -2,7 +2,7 @@ import type { protos } from '@google-cloud/compute';
 import { AGENT_READY_KEY, GUEST_NAMESPACE } from '@cloudseed/shared/targets/gcp/agent';
 import type { NodeHealth, NodeRef, Progress } from '../provider.ts';
 import { PermanentError, TransientError } from '../errors.ts';
-import { requireIpv4 } from '../aws/run-command.ts';
+import { requireIpv4 } from '../command-output.ts';
 import { body } from './clients.ts';
 import type { GcpContext } from './clients.ts';
 import { call, found, isAlreadyExists, isNotFound } from './errors.ts';
