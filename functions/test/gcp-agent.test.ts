@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commandMetadataValue, commandStateOf, renderStartupScript } from '@cloudseed/shared/targets/gcp/agent';
@@ -20,26 +20,37 @@ let dir: string;
 let agent: ChildProcess;
 let agentErrors = '';
 
+/** Starts the agent in a process group of its own, so a test can kill it with the command it runs, as systemd would. */
+function startAgent(): ChildProcess {
+  const started = spawn('bash', ['-c', scriptFile('gcp-agent.sh')], {
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...fake.env, CLOUDSEED_AGENT_STATE: join(dir, 'state') },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  });
+  started.stderr?.on('data', (chunk: Buffer) => (agentErrors += chunk.toString()));
+  return started;
+}
+
+function killAgent(): void {
+  if (agent.pid !== undefined && agent.exitCode === null) process.kill(-agent.pid, 'SIGKILL');
+}
+
 beforeAll(async () => {
   fake = await startGcpFake();
   dir = await mkdtemp(join(tmpdir(), 'cs-gcp-agent-'));
-  agent = spawn('bash', ['-c', scriptFile('gcp-agent.sh')], {
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...fake.env, CLOUDSEED_AGENT_STATE: join(dir, 'state') },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  agent.stderr?.on('data', (chunk: Buffer) => (agentErrors += chunk.toString()));
+  agent = startAgent();
   await until(() => fake.guestAttributes.get('cloudseed/agent') === 'ready', 'the agent to say it is ready');
 });
 
 afterAll(async () => {
-  agent?.kill('SIGKILL');
+  if (agent) killAgent();
   await fake?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function until(condition: () => boolean, what: string): Promise<void> {
+async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
   const deadline = Date.now() + 15_000;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; the agent said: ${agentErrors}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -84,6 +95,23 @@ describe('the GCP command agent', () => {
 
     expect(await readFile(counter, 'utf8')).toBe('run\n');
     expect(commandStateOf(attributes(), 'c-once')).toMatchObject({ state: 'ended', exitCode: 0 });
+  });
+
+  it('runs a command again from the start when the agent was killed while it ran, and reports that run', async () => {
+    const runs = join(dir, 'killed-runs');
+    const release = join(dir, 'release');
+    const script = `echo started >> ${runs}\nuntil [ -e ${release} ]; do sleep 0.05; done\n`;
+    fake.setAttribute('cloudseed-command', commandMetadataValue('c-killed', script));
+    await until(async () => (await readFile(runs, 'utf8').catch(() => '')) === 'started\n', 'the command to start');
+    expect(commandStateOf(attributes(), 'c-killed')).toEqual({ state: 'running' });
+
+    killAgent();
+    agent = startAgent();
+    await until(async () => (await readFile(runs, 'utf8').catch(() => '')) === 'started\nstarted\n', 'the command to start again');
+    await writeFile(release, '');
+    await until(() => commandStateOf(attributes(), 'c-killed').state === 'ended', 'the second run to end');
+
+    expect(commandStateOf(attributes(), 'c-killed')).toEqual({ state: 'ended', exitCode: 0, standardError: '' });
   });
 
   it('keeps only the last 2,000 bytes of standard error', async () => {
