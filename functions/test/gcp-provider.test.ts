@@ -348,7 +348,7 @@ describe('teardown', () => {
 
 describe('what is not on Google Cloud yet', () => {
   it('refuses backups, restores and switchovers with the reason', async () => {
-    await expect(provider.switchover(target)).rejects.toThrow(/Google Cloud plans have no switchover yet/);
+    await expect(provider.switchover(target)).rejects.toThrow(/switchover on Google Cloud is not available yet/);
     await expect(
       provider.backup(target, { name: 'db-0', role: 'primary', nodeId: 'cs-db-0', port: 5432 }, { bucket: 'backups', key: 'plans/p/db/1.dump' }),
     ).rejects.toBeInstanceOf(PermanentError);

@@ -2,22 +2,7 @@ import type { TokenCredential } from '@azure/core-auth';
 import type { HttpClient, PipelineRetryOptions } from '@azure/core-rest-pipeline';
 import { BACKUP_RESOURCE_GROUP, renderAzureComponent } from '@cloudseed/shared/targets/azure/azure-json';
 import type { AzureComponent } from '@cloudseed/shared/targets/azure/azure-json';
-import type {
-  ArchiveBackupResult,
-  BackupResult,
-  ClusterEndpoint,
-  CommandKind,
-  CommandRef,
-  DeployTarget,
-  NetworkRef,
-  NodeHealth,
-  NodeRef,
-  Progress,
-  Provider,
-  RecoveryWindow,
-  Switchover,
-  ValidationResult,
-} from '../provider.ts';
+import type { ClusterEndpoint, CommandKind, CommandRef, DeployTarget, NetworkRef, NodeHealth, NodeRef, Progress, Provider } from '../provider.ts';
 import { AccountAccessError, PermanentError, TransientError } from '../errors.ts';
 import { readResource } from './arm.ts';
 import { createClients, realClock } from './clients.ts';
@@ -27,6 +12,7 @@ import * as endpoint from './endpoint.ts';
 import * as network from './network.ts';
 import * as nodes from './nodes.ts';
 import * as secrets from './secrets.ts';
+import { unbuiltOn } from '../unbuilt.ts';
 import { azureTargetOf } from './target.ts';
 
 // The Provider port on Azure: zonal Linux VMs in the customer's resource group, reached only through
@@ -61,8 +47,7 @@ const noConnectedSubscription = (target: DeployTarget): never => {
   );
 };
 
-const notYet = (what: string): Promise<never> =>
-  Promise.reject(new PermanentError(`${what} on Azure is not available yet: CloudSeed deploys PostgreSQL to Azure, but not ${what} there`));
+const UNBUILT = unbuiltOn('Azure');
 
 export class AzureProvider implements Provider {
   readonly #credentialFor: (target: DeployTarget) => TokenCredential;
@@ -163,45 +148,17 @@ export class AzureProvider implements Provider {
     await network.removeNetwork(context, signal);
   }
 
-  backup(): Promise<BackupResult> {
-    return notYet('backups');
-  }
-
-  validateBackup(): Promise<ValidationResult> {
-    return notYet('validating backups');
-  }
-
-  restoreBackup(): Promise<void> {
-    return notYet('restoring backups');
-  }
-
-  deleteBackup(): Promise<void> {
-    return notYet('deleting backups');
-  }
-
-  archiveBackup(): Promise<ArchiveBackupResult> {
-    return notYet('continuous archiving (pgBackRest backups)');
-  }
-
-  validateArchiveBackup(): Promise<ValidationResult> {
-    return notYet('validating pgBackRest backups');
-  }
-
-  recoveryWindow(): Promise<RecoveryWindow | undefined> {
-    return notYet('point-in-time recovery');
-  }
-
-  restoreToPoint(): Promise<void> {
-    return notYet('point-in-time recovery');
-  }
-
-  rebuildReplicas(): Promise<void> {
-    return notYet('rebuilding replicas');
-  }
-
-  switchover(): Promise<Switchover> {
-    return notYet('switchover');
-  }
+  // Not built for this cloud yet: each refuses with the reason (../unbuilt.ts).
+  readonly backup = UNBUILT.backup;
+  readonly validateBackup = UNBUILT.validateBackup;
+  readonly restoreBackup = UNBUILT.restoreBackup;
+  readonly deleteBackup = UNBUILT.deleteBackup;
+  readonly archiveBackup = UNBUILT.archiveBackup;
+  readonly validateArchiveBackup = UNBUILT.validateArchiveBackup;
+  readonly recoveryWindow = UNBUILT.recoveryWindow;
+  readonly restoreToPoint = UNBUILT.restoreToPoint;
+  readonly rebuildReplicas = UNBUILT.rebuildReplicas;
+  readonly switchover = UNBUILT.switchover;
 
   /** Runs `step` on the target's context; a target that has none (no credential, another cloud) rejects instead of throwing. */
   async #with<T>(target: DeployTarget, step: (context: AzureContext) => Promise<T>): Promise<T> {

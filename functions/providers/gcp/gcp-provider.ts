@@ -1,22 +1,7 @@
 import { renderCertificateAuthoritySecret, renderGcpComponent, renderGcpNetwork } from '@cloudseed/shared/targets/gcp/index';
 import type { GcpComponent } from '@cloudseed/shared/targets/gcp/index';
 import type { AuthClient } from 'google-auth-library';
-import type {
-  ArchiveBackupResult,
-  BackupResult,
-  ClusterEndpoint,
-  CommandKind,
-  CommandRef,
-  DeployTarget,
-  NetworkRef,
-  NodeHealth,
-  NodeRef,
-  Progress,
-  Provider,
-  RecoveryWindow,
-  Switchover,
-  ValidationResult,
-} from '../provider.ts';
+import type { ClusterEndpoint, CommandKind, CommandRef, DeployTarget, NetworkRef, NodeHealth, NodeRef, Progress, Provider } from '../provider.ts';
 import { AccountAccessError, PermanentError } from '../errors.ts';
 import { gcpClients, realClock } from './clients.ts';
 import type { Clock, GcpClients, GcpContext } from './clients.ts';
@@ -25,6 +10,7 @@ import { call } from './errors.ts';
 import * as network from './network.ts';
 import * as nodes from './nodes.ts';
 import * as secrets from './secrets.ts';
+import { unbuiltOn } from '../unbuilt.ts';
 
 // The Provider port on Google Cloud: Compute Engine instances in the customer's project, with no
 // external address and no SSH, taking commands through their agent (metadata in, guest attributes
@@ -55,6 +41,8 @@ const noConnection = (target: DeployTarget): AuthClient => {
     `plan ${target.planId} deploys to Google Cloud, and no Google Cloud project can be connected to CloudSeed yet; render and price it instead`,
   );
 };
+
+const UNBUILT = unbuiltOn('Google Cloud');
 
 export class GcpProvider implements Provider {
   readonly #authFor: (target: DeployTarget) => AuthClient;
@@ -132,45 +120,17 @@ export class GcpProvider implements Provider {
     await nodes.removeIdentity(context);
   }
 
-  backup(): Promise<BackupResult> {
-    return notYet('backups');
-  }
-
-  validateBackup(): Promise<ValidationResult> {
-    return notYet('backup validation');
-  }
-
-  restoreBackup(): Promise<void> {
-    return notYet('restores');
-  }
-
-  deleteBackup(): Promise<void> {
-    return notYet('backups');
-  }
-
-  archiveBackup(): Promise<ArchiveBackupResult> {
-    return notYet('continuous archiving');
-  }
-
-  validateArchiveBackup(): Promise<ValidationResult> {
-    return notYet('continuous archiving');
-  }
-
-  recoveryWindow(): Promise<RecoveryWindow | undefined> {
-    return notYet('point-in-time recovery');
-  }
-
-  restoreToPoint(): Promise<void> {
-    return notYet('point-in-time recovery');
-  }
-
-  rebuildReplicas(): Promise<void> {
-    return notYet('point-in-time recovery');
-  }
-
-  switchover(): Promise<Switchover> {
-    return notYet('switchover');
-  }
+  // Not built for this cloud yet: each refuses with the reason (../unbuilt.ts).
+  readonly backup = UNBUILT.backup;
+  readonly validateBackup = UNBUILT.validateBackup;
+  readonly restoreBackup = UNBUILT.restoreBackup;
+  readonly deleteBackup = UNBUILT.deleteBackup;
+  readonly archiveBackup = UNBUILT.archiveBackup;
+  readonly validateArchiveBackup = UNBUILT.validateArchiveBackup;
+  readonly recoveryWindow = UNBUILT.recoveryWindow;
+  readonly restoreToPoint = UNBUILT.restoreToPoint;
+  readonly rebuildReplicas = UNBUILT.rebuildReplicas;
+  readonly switchover = UNBUILT.switchover;
 
   /** The target's gcp-json (its component, the plan's network and CA secret) and the project's clients; once per target. */
   #context(target: DeployTarget): GcpContext {
@@ -210,8 +170,4 @@ export class GcpProvider implements Provider {
     this.#contexts.set(target, context);
     return context;
   }
-}
-
-function notYet<T>(what: string): Promise<T> {
-  return Promise.reject(new PermanentError(`Google Cloud plans have no ${what} yet`));
 }
