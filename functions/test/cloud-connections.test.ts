@@ -62,7 +62,7 @@ describe('connecting a Google Cloud project', () => {
   it('grants in its custom role every permission the GCP provider uses, and nothing it does not', async () => {
     const project = fakeProject();
     const provider = gcpProvider(project);
-    const target = gcpTarget({ replicas: 1 });
+    const target = gcpTarget({ replicas: 2 });
     await provider.preflight(target);
     await provider.ensurePassword(target);
     const network = await provider.ensureSecurityGroup(target);
@@ -226,6 +226,29 @@ const PERMISSIONS_OF: Readonly<Record<string, readonly string[]>> = {
   'compute.instances.delete': ['compute.instances.delete'],
   'compute.instances.setMetadata': ['compute.instances.setMetadata'],
   'compute.instances.getGuestAttributes': ['compute.instances.getGuestAttributes'],
+  'compute.regionHealthChecks.get': ['compute.regionHealthChecks.get'],
+  'compute.regionHealthChecks.insert': ['compute.regionHealthChecks.create'],
+  'compute.regionHealthChecks.delete': ['compute.regionHealthChecks.delete'],
+  'compute.instanceGroups.get': ['compute.instanceGroups.get'],
+  'compute.instanceGroups.insert': ['compute.instanceGroups.create', 'compute.networks.use'],
+  'compute.instanceGroups.listInstances': ['compute.instanceGroups.list'],
+  'compute.instanceGroups.addInstances': ['compute.instanceGroups.update', 'compute.instances.use'],
+  'compute.instanceGroups.delete': ['compute.instanceGroups.delete'],
+  'compute.regionBackendServices.get': ['compute.regionBackendServices.get'],
+  'compute.regionBackendServices.insert': [
+    'compute.regionBackendServices.create',
+    'compute.regionHealthChecks.useReadOnly',
+    'compute.instanceGroups.use',
+  ],
+  'compute.regionBackendServices.delete': ['compute.regionBackendServices.delete'],
+  'compute.forwardingRules.get': ['compute.forwardingRules.get'],
+  'compute.forwardingRules.insert': [
+    'compute.forwardingRules.create',
+    'compute.regionBackendServices.use',
+    'compute.subnetworks.use',
+    'compute.networks.use',
+  ],
+  'compute.forwardingRules.delete': ['compute.forwardingRules.delete'],
   'compute.globalOperations.wait': ['compute.globalOperations.get'],
   'compute.regionOperations.wait': ['compute.regionOperations.get'],
   'compute.zoneOperations.wait': ['compute.zoneOperations.get'],

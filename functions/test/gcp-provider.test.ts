@@ -49,10 +49,6 @@ describe('preflight', () => {
     expect(project.calls).toEqual([]);
   });
 
-  it('refuses a Patroni cluster, whose load balancer it does not make yet', async () => {
-    await expect(provider.preflight(gcpTarget({ replicas: 2 }))).rejects.toThrow(/Patroni cluster, which needs an internal load balancer/);
-  });
-
   it('maps a refused project to AccountAccessError with the status as its code', async () => {
     project.failNext('compute.networks.list', googleError(7, 403, "Required 'compute.networks.list' permission for 'projects/acme-prod-4821'"));
 
@@ -311,6 +307,67 @@ describe('commands through the agent', () => {
     expect(Buffer.from(script, 'base64').toString('utf8')).toContain(`PROJECT='${PROJECT}'`);
     sleep.resetBehavior();
     sleep.resolves();
+  });
+});
+
+describe('a Patroni cluster', () => {
+  const patroni = () => gcpTarget({ replicas: 2 });
+
+  it('puts an internal load balancer in front of the nodes, exactly as gcp-json renders it, once', async () => {
+    const nodes = await deploy(patroni());
+    const endpoint = documentOf(patroni()).endpoint!;
+
+    expect(project.requestsOf('compute.regionHealthChecks.insert')).toEqual([
+      { project: PROJECT, region: REGION, healthCheckResource: endpoint.healthCheck },
+    ]);
+    expect(project.requestsOf('compute.instanceGroups.insert')).toEqual([
+      { project: PROJECT, zone: ZONE, instanceGroupResource: endpoint.instanceGroup },
+    ]);
+    expect(project.requestsOf('compute.instanceGroups.addInstances')).toEqual([
+      {
+        project: PROJECT,
+        zone: ZONE,
+        instanceGroup: endpoint.instanceGroup['name'],
+        instanceGroupsAddInstancesRequestResource: endpoint.instanceGroupMembers,
+      },
+    ]);
+    expect(project.requestsOf('compute.regionBackendServices.insert')).toEqual([
+      { project: PROJECT, region: REGION, backendServiceResource: endpoint.backendService },
+    ]);
+    expect(project.requestsOf('compute.forwardingRules.insert')).toEqual([
+      { project: PROJECT, region: REGION, forwardingRuleResource: endpoint.forwardingRule },
+    ]);
+    expect(await provider.ensureEndpoint(patroni(), nodes)).toEqual({ host: '10.128.0.100', port: 5432 });
+
+    const changes = () =>
+      project.calls.filter((entry) =>
+        /^compute\.(regionHealthChecks|instanceGroups|regionBackendServices|forwardingRules|instances)\.(insert|addInstances)$/.test(entry.method),
+      ).length;
+    const before = changes();
+    await deploy(patroni());
+    expect(changes()).toBe(before);
+  });
+
+  it("tells each node the members, etcd's three and the load balancer's address ahead of configure", async () => {
+    const nodes = await deploy(patroni());
+
+    await provider.sendCommand(patroni(), nodes, 'configure');
+
+    const first = (
+      project.requestsOf('compute.instances.setMetadata')[0] as { metadataResource: { items: { key: string; value: string }[] } }
+    ).metadataResource.items.find((item) => item.key === 'cloudseed-command')!.value;
+    const script = Buffer.from(first.split('\n')[1]!, 'base64').toString('utf8');
+    expect(script).toMatch(
+      /^export CLOUDSEED_NODE_ROLE='primary'\nexport CLOUDSEED_NODE_NAME='db-0'\nexport CLOUDSEED_PRIMARY_HOST='10\.128\.0\.11'\nexport CLOUDSEED_REPLICA_HOSTS='10\.128\.0\.11 10\.128\.0\.12 10\.128\.0\.13'\nexport CLOUDSEED_ETCD_HOSTS='10\.128\.0\.11 10\.128\.0\.12 10\.128\.0\.13'\nexport CLOUDSEED_ETCD_MEMBER='0'\nexport CLOUDSEED_ENDPOINT_HOST='10\.128\.0\.100'\n/,
+    );
+  });
+
+  it('refuses to configure before its load balancer exists, and removes it with the plan', async () => {
+    const nodes = await deploy(patroni());
+    await provider.destroy(patroni());
+
+    await expect(provider.sendCommand(patroni(), nodes, 'configure')).rejects.toThrow(/the load balancer of db does not exist yet/);
+    expect(project.resources()).toEqual([]);
   });
 });
 

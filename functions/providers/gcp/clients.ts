@@ -1,9 +1,13 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   FirewallsClient,
+  ForwardingRulesClient,
   GlobalOperationsClient,
+  InstanceGroupsClient,
   InstancesClient,
   NetworksClient,
+  RegionBackendServicesClient,
+  RegionHealthChecksClient,
   RegionOperationsClient,
   RoutersClient,
   SubnetworksClient,
@@ -67,6 +71,11 @@ export interface GcpClients {
   readonly routers: RoutersClient;
   readonly firewalls: FirewallsClient;
   readonly instances: InstancesClient;
+  /** A Patroni cluster's internal load balancer: its health check, instance group, backend service and forwarding rule. */
+  readonly healthChecks: RegionHealthChecksClient;
+  readonly instanceGroups: InstanceGroupsClient;
+  readonly backendServices: RegionBackendServicesClient;
+  readonly forwardingRules: ForwardingRulesClient;
   readonly globalOperations: GlobalOperationsClient;
   readonly regionOperations: RegionOperationsClient;
   readonly zoneOperations: ZoneOperationsClient;
@@ -84,6 +93,10 @@ export function gcpClients(auth: AuthClient, project: string): GcpClients {
     routers: new RoutersClient(options),
     firewalls: new FirewallsClient(options),
     instances: new InstancesClient(options),
+    healthChecks: new RegionHealthChecksClient(options),
+    instanceGroups: new InstanceGroupsClient(options),
+    backendServices: new RegionBackendServicesClient(options),
+    forwardingRules: new ForwardingRulesClient(options),
     globalOperations: new GlobalOperationsClient(options),
     regionOperations: new RegionOperationsClient(options),
     zoneOperations: new ZoneOperationsClient(options),

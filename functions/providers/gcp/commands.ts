@@ -6,7 +6,7 @@ import type { CommandKind, CommandRef, NodeRef, Progress } from '../provider.ts'
 import { clusterEnvironments } from '../cluster-environment.ts';
 import type { ScriptEnvironment } from '../cluster-environment.ts';
 import { PermanentError, TransientError } from '../errors.ts';
-import { failureReason } from '../command-output.ts';
+import { failureReason, requireIpv4 } from '../command-output.ts';
 import type { GcpContext } from './clients.ts';
 import { call } from './errors.ts';
 import { agentAttributes, nodeLabel } from './nodes.ts';
@@ -56,7 +56,8 @@ async function sendToNode(context: GcpContext, node: NodeRef, id: string, script
   );
 }
 
-export async function sendCommand(context: GcpContext, nodes: readonly NodeRef[], kind: CommandKind): Promise<CommandRef> {
+/** `endpointHost`: a Patroni cluster's load balancer, which configure adds to each server's certificate. */
+export async function sendCommand(context: GcpContext, nodes: readonly NodeRef[], kind: CommandKind, endpointHost?: string): Promise<CommandRef> {
   const { component, target } = context;
   const script = component.scripts[kind];
   const clustered = component.instances.length > 1;
@@ -65,8 +66,8 @@ export async function sendCommand(context: GcpContext, nodes: readonly NodeRef[]
       ? clusterEnvironments(
           { nodeNames: component.instances.map((insert) => nodeNameOf(insert.instanceResource)), patroni: component.patroni !== undefined },
           nodes,
-          (node) => node.host ?? '',
-          undefined,
+          (node) => requireIpv4(node.host, `node ${nodeLabel(node)}`),
+          endpointHost,
         )
       : new Map<string, ScriptEnvironment>();
   const commandIds: string[] = [];

@@ -2,10 +2,11 @@ import { renderCertificateAuthoritySecret, renderGcpComponent, renderGcpNetwork 
 import type { GcpComponent } from '@cloudseed/shared/targets/gcp/index';
 import type { AuthClient } from 'google-auth-library';
 import type { ClusterEndpoint, CommandKind, CommandRef, DeployTarget, NetworkRef, NodeHealth, NodeRef, Progress, Provider } from '../provider.ts';
-import { AccountAccessError, PermanentError } from '../errors.ts';
+import { AccountAccessError, PermanentError, TransientError } from '../errors.ts';
 import { gcpClients, realClock } from './clients.ts';
 import type { Clock, GcpClients, GcpContext } from './clients.ts';
 import * as commands from './commands.ts';
+import * as endpoint from './endpoint.ts';
 import { call } from './errors.ts';
 import * as network from './network.ts';
 import * as nodes from './nodes.ts';
@@ -16,11 +17,12 @@ import { unbuiltOn } from '../unbuilt.ts';
 // external address and no SSH, taking commands through their agent (metadata in, guest attributes
 // out), their secrets in Secret Manager and their backups in Cloud Storage. This class only composes
 // the services, one module each: network (the plan's VPC and the component's firewall rules), nodes
-// (service account, backup bucket access, instances), secrets, commands. Every service finds its
+// (service account, backup bucket access, instances), endpoint (a Patroni cluster's load balancer),
+// secrets, commands. Every service finds its
 // resources by the names gcp-json gives them, so a retried step converges instead of duplicating.
 //
-// Not done yet, and refused with the reason rather than attempted: a Patroni cluster (its internal
-// load balancer), changing a node's machine type in place, and backups, restores and switchovers.
+// Not done yet, and refused with the reason rather than attempted: changing a node's machine type in
+// place, and backups, restores and switchovers (../unbuilt.ts).
 
 const MAX_CLIENT_SETS = 16;
 
@@ -59,10 +61,6 @@ export class GcpProvider implements Provider {
 
   async preflight(target: DeployTarget): Promise<void> {
     const context = this.#context(target);
-    if (context.component.patroni)
-      throw new PermanentError(
-        `${context.component.id} is a Patroni cluster, which needs an internal load balancer the Google Cloud provider does not make yet; deploy it with one or two nodes`,
-      );
     await call('compute.networks.list', () => context.clients.networks.list({ project: context.project, maxResults: 1 }, { autoPaginate: false }));
   }
 
@@ -83,16 +81,24 @@ export class GcpProvider implements Provider {
   }
 
   /** The nodes find their network by its name in gcp-json; the reference ensureSecurityGroup gave is not needed. */
-  launchNodes(target: DeployTarget, _network?: NetworkRef): Promise<NodeRef[]> {
-    return nodes.launchNodes(this.#context(target));
+  async launchNodes(target: DeployTarget, _network?: NetworkRef): Promise<NodeRef[]> {
+    const context = this.#context(target);
+    const launched = await nodes.launchNodes(context);
+    // Before configure: the servers' certificates name the load balancer.
+    await endpoint.ensureEndpoint(context, launched);
+    return launched;
   }
 
   nodesReady(target: DeployTarget, refs: readonly NodeRef[]): Promise<Progress> {
     return nodes.nodesReady(this.#context(target), refs);
   }
 
-  sendCommand(target: DeployTarget, refs: readonly NodeRef[], kind: CommandKind): Promise<CommandRef> {
-    return commands.sendCommand(this.#context(target), refs, kind);
+  async sendCommand(target: DeployTarget, refs: readonly NodeRef[], kind: CommandKind): Promise<CommandRef> {
+    const context = this.#context(target);
+    const balancer = kind === 'configure' && context.component.endpoint ? await endpoint.describeEndpoint(context) : undefined;
+    if (kind === 'configure' && context.component.endpoint && !balancer)
+      throw new TransientError(`the load balancer of ${context.component.id} does not exist yet; launching the nodes makes it`);
+    return commands.sendCommand(context, refs, kind, balancer?.host);
   }
 
   commandStatus(target: DeployTarget, command: CommandRef): Promise<Progress> {
@@ -103,9 +109,8 @@ export class GcpProvider implements Provider {
     return commands.verify(this.#context(target), refs);
   }
 
-  /** Only a Patroni cluster has an endpoint of its own, and preflight refuses those on Google Cloud for now. */
-  ensureEndpoint(): Promise<ClusterEndpoint | undefined> {
-    return Promise.resolve(undefined);
+  ensureEndpoint(target: DeployTarget, refs: readonly NodeRef[]): Promise<ClusterEndpoint | undefined> {
+    return endpoint.ensureEndpoint(this.#context(target), refs);
   }
 
   health(target: DeployTarget, refs: readonly NodeRef[]): Promise<NodeHealth[]> {
@@ -115,6 +120,7 @@ export class GcpProvider implements Provider {
   async destroy(target: DeployTarget): Promise<void> {
     const context = this.#context(target);
     await nodes.deleteNodes(context);
+    await endpoint.removeEndpoint(context);
     await network.removeNetwork(context);
     await secrets.deleteSecrets(context);
     await nodes.removeIdentity(context);

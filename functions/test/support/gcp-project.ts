@@ -76,6 +76,7 @@ export function fakeProject(): FakeProject {
   const serviceAccounts = new Set<string>();
   const bucketPolicy: FakeProject['bucketPolicy'] = { bindings: [], etag: 'CAE=' };
   const runningOperations = new Set<string>();
+  const balancers: Map<string, unknown>[] = [];
   let operations = 0;
   let addresses = 10;
 
@@ -99,6 +100,7 @@ export function fakeProject(): FakeProject {
         ...[...secrets.keys()].map((name) => `secret ${name}`),
         ...[...serviceAccounts].map((email) => `service account ${email}`),
         ...bucketPolicy.bindings.map((binding) => `backup bucket binding ${binding.condition?.title ?? binding.role}`),
+        ...balancers.flatMap((parts) => [...parts.keys()].map((name) => `load balancer part ${name}`)),
       ].sort(),
     failNext: (method, error) => failures.set(method, [...(failures.get(method) ?? []), error]),
     requestsOf: (method) => calls.filter((entry) => entry.method === method).map((entry) => entry.request),
@@ -288,6 +290,67 @@ export function fakeProject(): FakeProject {
       return [{ queryPath: request.queryPath, queryValue: { items } }];
     }),
   );
+  // Compute Engine: a Patroni cluster's internal load balancer.
+  const balancer = (
+    kind: string,
+    client: object,
+    key: string,
+    resourceField: string,
+    scope: 'zone' | 'region',
+    onInsert?: (resource: { name: string }) => void,
+  ) => {
+    const parts = new Map<string, unknown>();
+    stub(
+      client,
+      'get' as never,
+      getter(`compute.${kind}.get`, parts, (request: Record<string, string>) => request[key]!),
+    );
+    stub(client, 'insert' as never, (request: Record<string, unknown>) =>
+      handle(`compute.${kind}.insert`, request, () => {
+        const resource = request[resourceField] as { name: string };
+        if (parts.has(resource.name)) throw exists(resource.name);
+        const stored = { ...structuredClone(resource) };
+        onInsert?.(stored);
+        parts.set(resource.name, stored);
+        return operation({ [scope]: request[scope] as string }, `${kind}.insert`);
+      }),
+    );
+    stub(client, 'delete' as never, (request: Record<string, string>) =>
+      handle(`compute.${kind}.delete`, request, () => {
+        if (!parts.delete(request[key]!)) throw notFound(request[key]!);
+        return operation({ [scope]: request[scope] }, `${kind}.delete`);
+      }),
+    );
+    return parts;
+  };
+  const healthChecks = balancer('regionHealthChecks', clients.healthChecks, 'healthCheck', 'healthCheckResource', 'region');
+  const groups = balancer('instanceGroups', clients.instanceGroups, 'instanceGroup', 'instanceGroupResource', 'zone');
+  const backendServices = balancer('regionBackendServices', clients.backendServices, 'backendService', 'backendServiceResource', 'region');
+  const forwardingRules = balancer('forwardingRules', clients.forwardingRules, 'forwardingRule', 'forwardingRuleResource', 'region', (rule) =>
+    Object.assign(rule, { IPAddress: '10.128.0.100' }),
+  );
+  const groupMembers = new Map<string, string[]>();
+  stub(clients.instanceGroups, 'listInstances', (request: { instanceGroup: string }) =>
+    handle('compute.instanceGroups.listInstances', request, () => {
+      if (!groups.has(request.instanceGroup)) throw notFound(request.instanceGroup);
+      return [
+        (groupMembers.get(request.instanceGroup) ?? [])
+          .filter((instance) => instances.has(instance.slice(instance.lastIndexOf('/') + 1)))
+          .map((instance) => ({ instance })),
+      ];
+    }),
+  );
+  stub(
+    clients.instanceGroups,
+    'addInstances',
+    (request: { zone: string; instanceGroup: string; instanceGroupsAddInstancesRequestResource: { instances: { instance: string }[] } }) =>
+      handle('compute.instanceGroups.addInstances', request, () => {
+        const added = request.instanceGroupsAddInstancesRequestResource.instances.map((entry) => entry.instance);
+        groupMembers.set(request.instanceGroup, [...(groupMembers.get(request.instanceGroup) ?? []), ...added]);
+        return operation({ zone: request.zone }, 'instanceGroups.addInstances');
+      }),
+  );
+  balancers.push(healthChecks, groups, backendServices, forwardingRules);
   stub(clients.zoneOperations, 'wait', waitFor('compute.zoneOperations.wait'));
   stub(clients.regionOperations, 'wait', waitFor('compute.regionOperations.wait'));
   stub(clients.globalOperations, 'wait', waitFor('compute.globalOperations.wait'));

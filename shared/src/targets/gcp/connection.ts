@@ -34,7 +34,9 @@ export interface GcpPlatformIdentity {
  * compute.subnetworks.use and compute.images.useReadOnly and iam.serviceAccounts.actAs when an
  * instance is created with its subnet, image and service account, compute.disks.create and
  * compute.disks.setLabels for its disks, compute.instances.setLabels/setMetadata/setServiceAccount
- * for what the insert body carries.
+ * for what the insert body carries; and for a Patroni cluster's load balancer, compute.instances.use
+ * (adding a node to the group), compute.regionHealthChecks.useReadOnly and compute.instanceGroups.use
+ * (the backend service naming them), compute.regionBackendServices.use (the forwarding rule naming it).
  */
 export const GCP_PROVIDER_PERMISSIONS = [
   'compute.networks.get',
@@ -65,6 +67,24 @@ export const GCP_PROVIDER_PERMISSIONS = [
   'compute.disks.create',
   'compute.disks.setLabels',
   'compute.images.useReadOnly',
+  'compute.regionHealthChecks.get',
+  'compute.regionHealthChecks.create',
+  'compute.regionHealthChecks.delete',
+  'compute.regionHealthChecks.useReadOnly',
+  'compute.instanceGroups.get',
+  'compute.instanceGroups.list',
+  'compute.instanceGroups.create',
+  'compute.instanceGroups.update',
+  'compute.instanceGroups.delete',
+  'compute.instanceGroups.use',
+  'compute.instances.use',
+  'compute.regionBackendServices.get',
+  'compute.regionBackendServices.create',
+  'compute.regionBackendServices.delete',
+  'compute.regionBackendServices.use',
+  'compute.forwardingRules.get',
+  'compute.forwardingRules.create',
+  'compute.forwardingRules.delete',
   'compute.globalOperations.get',
   'compute.regionOperations.get',
   'compute.zoneOperations.get',
