@@ -225,8 +225,10 @@ describe('the node scripts on Google Cloud and Azure', () => {
 
   it.each(['gcp', 'azure'] as const)('are the same install.sh and configure.sh as on AWS, behind the %s prelude, and shellcheck-clean', (cloud) => {
     const { install, configure } = scriptsOf(cloud);
-    expect(install.endsWith(`\n${files(`prelude-${cloud}.sh`)}\n${files('install.sh')}`)).toBe(true);
-    expect(configure.endsWith(`\n${files(`prelude-${cloud}.sh`)}\n${files('patroni.sh')}\n${files('configure.sh')}`)).toBe(true);
+    expect(install.endsWith(`\n${files(`prelude-${cloud}.sh`)}\n${files('data-disk.sh')}\n${files('install.sh')}`)).toBe(true);
+    expect(configure.endsWith(`\n${files(`prelude-${cloud}.sh`)}\n${files('data-disk.sh')}\n${files('patroni.sh')}\n${files('configure.sh')}`)).toBe(
+      true,
+    );
     for (const [name, script] of Object.entries({ install, configure })) {
       const lint = spawnSync('shellcheck', ['-s', 'bash', '--severity=style', '-'], { input: script, encoding: 'utf8' });
       expect(lint.stdout, `${cloud} ${name}`).toBe('');

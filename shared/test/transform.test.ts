@@ -484,15 +484,15 @@ describe('install and configure scripts', () => {
     }
   });
 
-  it('are a header of quoted values, then the AWS prelude and the .sh file, verbatim', () => {
+  it('are a header of quoted values, then the AWS prelude and the .sh files, verbatim', () => {
     const { install, configure } = scriptsFor('debian', '12', '15');
     const file = (name: string) => readFileSync(new URL(name, SCRIPT_FOLDER), 'utf8');
     for (const [script, body] of [
-      [install, 'install.sh'],
-      [configure, 'configure.sh'],
+      [install, `${file('data-disk.sh')}\n${file('install.sh')}`],
+      [configure, `${file('data-disk.sh')}\n${file('configure.sh')}`],
     ] as const) {
-      expect(script.endsWith(`\n${file('prelude-aws.sh')}\n${file(body)}`), body).toBe(true);
-      const header = script.slice(0, script.length - file('prelude-aws.sh').length - file(body).length - 2);
+      expect(script.endsWith(`\n${file('prelude-aws.sh')}\n${body}`)).toBe(true);
+      const header = script.slice(0, script.length - file('prelude-aws.sh').length - body.length - 2);
       // Past its first two lines (the shebang and what the script does) the header only assigns.
       const assignments = header.split('\n').slice(2).join('\n');
       expect(assignments).toMatch(

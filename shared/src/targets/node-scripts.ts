@@ -20,6 +20,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 //   node_host_names            the DNS names the node answers to, one a line (maybe none)
 //   archive_bucket             the bucket (or storage account/container) pgBackRest archives to
 //   network_ranges             the IPv4 ranges of the node's private network, one a line
+//   data_disk                  the block device of the node's data disk, or nothing where the data
+//                              lives on the root volume (AWS)
 //   install_cloud_tools        installs what the prelude itself calls (the aws CLI on AWS; curl and
 //                              python3, which every image has, elsewhere)
 //

@@ -183,6 +183,9 @@ function haPackages(image: OsImage): string[] {
   return image.packageManager === 'dnf' ? ['patroni', 'patroni-etcd', 'etcd'] : ['patroni', 'python3-etcd', 'etcd-server'];
 }
 
+/** Where a node's data disk is mounted, on the clouds that give PostgreSQL a disk of its own (sh/data-disk.sh). */
+export const DATA_MOUNT = '/var/lib/postgresql';
+
 export function renderInstallScript(component: PostgresComponent, image: OsImage, cloud: ScriptCloud = 'aws'): string {
   const major = Number(component.db.version);
   const patroni = usesPatroni(component);
@@ -200,8 +203,9 @@ export function renderInstallScript(component: PostgresComponent, image: OsImage
       DATA_DIR: image.dataDir(major),
       SERVICE: image.serviceName(major),
       HA_PACKAGES: patroni ? haPackages(image) : [],
+      DATA_MOUNT: DATA_MOUNT,
     },
-    ['install.sh'],
+    ['data-disk.sh', 'install.sh'],
     cloud,
   );
 }
@@ -267,7 +271,7 @@ export function renderConfigureScript(component: PostgresComponent, image: OsIma
       PATRONI: patroni ? 'yes' : '',
       ...(patroni ? patroniValues(component, image, context) : {}),
     },
-    patroni ? ['patroni.sh', 'configure.sh'] : ['configure.sh'],
+    patroni ? ['data-disk.sh', 'patroni.sh', 'configure.sh'] : ['data-disk.sh', 'configure.sh'],
     context.elsewhere?.cloud,
   );
 }

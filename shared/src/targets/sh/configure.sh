@@ -61,6 +61,7 @@ case "$(findmnt -n -o FSTYPE /)" in
   xfs) xfs_growfs / ;;
   ext4) resize2fs "$ROOT_SOURCE" ;;
 esac
+grow_data_disk
 
 # The plan's CA: its certificate stays (replicas verify their primary with it), its key only while this runs.
 CA_WORK="$(mktemp -d)"

@@ -3,10 +3,14 @@
 # keeps the postgres OS user away from the instance metadata service. Idempotent: running it again converges.
 # From the header: PG_MAJOR, OS_NAME, PACKAGE_MANAGER (dnf | apt), PACKAGES (an array), PGDG
 # (non-empty when the PostgreSQL project's repository carries this major), DATA_DIR, SERVICE,
-# HA_PACKAGES (an array: Patroni and etcd for a cluster that fails over by itself; empty otherwise).
+# HA_PACKAGES (an array: Patroni and etcd for a cluster that fails over by itself; empty otherwise),
+# DATA_MOUNT (where the data disk goes, on the clouds that give one: data-disk.sh).
 set -euo pipefail
 umask 077
 echo "CloudSeed: installing PostgreSQL $PG_MAJOR on $OS_NAME" >&2
+
+# Before the packages, which create the cluster under it: the data disk holds /var/lib/postgresql.
+mount_data_disk
 
 if [ "$PACKAGE_MANAGER" = dnf ]; then
   # iptables-nft: the IMDS guard below (Amazon Linux 2023 ships without iptables).
@@ -39,6 +43,8 @@ else
   # pgBackRest: the distribution's (Debian 12: 2.45), or the PostgreSQL project's when its repository was added.
   apt-get install -y -q "${PACKAGES[@]}" pgbackrest
   install_cloud_tools
+  # The postgres user's home is the data disk's root, where the package left it to root.
+  if [ -n "$(data_disk)" ]; then chown postgres:postgres "$DATA_MOUNT"; fi
   # The package creates the "main" cluster; make sure it exists after a partial earlier run.
   if [ ! -d "/etc/postgresql/$PG_MAJOR/main" ]; then
     pg_createcluster "$PG_MAJOR" main

@@ -72,3 +72,6 @@ install_cloud_tools() {
     apt-get install -y -q awscli
   fi
 }
+
+# The data lives on the root volume, which grows instead: no disk of its own.
+data_disk() { return 0; }

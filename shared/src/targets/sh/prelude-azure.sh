@@ -137,3 +137,8 @@ network_ranges() {
 
 # curl and python3, all the functions above call, are on every supported image.
 install_cloud_tools() { return 0; }
+
+# The data disk azure-json attaches at LUN 0, as Azure's udev rules name it (NVMe sizes under data/by-lun).
+data_disk() {
+  if [ -e /dev/disk/azure/data/by-lun/0 ]; then printf '%s' /dev/disk/azure/data/by-lun/0; else printf '%s' /dev/disk/azure/scsi1/lun0; fi
+}

@@ -141,3 +141,6 @@ network_ranges() {
 
 # curl and python3, all the functions above call, are on every supported image.
 install_cloud_tools() { return 0; }
+
+# The data disk gcp-json attaches with the device name pgdata.
+data_disk() { printf '%s' /dev/disk/by-id/google-pgdata; }
