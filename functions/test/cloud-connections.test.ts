@@ -67,6 +67,7 @@ describe('connecting a Google Cloud project', () => {
     await provider.ensurePassword(target);
     const network = await provider.ensureSecurityGroup(target);
     const nodes = await provider.launchNodes(target, network);
+    await provider.launchNodes(gcpTarget({ replicas: 2, sizeGiB: 80 }), network);
     bootInstances(project);
     await provider.nodesReady(target, nodes);
     await provider.commandStatus(target, await provider.sendCommand(target, nodes, 'configure'));
@@ -224,6 +225,7 @@ const PERMISSIONS_OF: Readonly<Record<string, readonly string[]>> = {
     'iam.serviceAccounts.actAs',
   ],
   'compute.instances.delete': ['compute.instances.delete'],
+  'compute.disks.resize': ['compute.disks.resize'],
   'compute.instances.setMetadata': ['compute.instances.setMetadata'],
   'compute.instances.getGuestAttributes': ['compute.instances.getGuestAttributes'],
   'compute.regionHealthChecks.get': ['compute.regionHealthChecks.get'],

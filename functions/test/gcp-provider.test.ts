@@ -212,6 +212,20 @@ describe('launching the nodes', () => {
     await expect(deploy(gcpTarget({ machineType: 'n2-standard-2' }))).rejects.toBeInstanceOf(PermanentError);
   });
 
+  it('grows the data disk of each node online when the plan asks for more, and refuses to shrink it', async () => {
+    const nodes = await deploy(gcpTarget({ replicas: 1 }));
+
+    expect(await deploy(gcpTarget({ replicas: 1, sizeGiB: 80 }))).toEqual(nodes);
+    expect(project.requestsOf('compute.disks.resize')).toEqual(
+      nodes.map((node) => ({ project: PROJECT, zone: ZONE, disk: `${node.nodeId}-pgdata`, disksResizeRequestResource: { sizeGb: '80' } })),
+    );
+    await deploy(gcpTarget({ replicas: 1, sizeGiB: 80 }));
+    expect(project.requestsOf('compute.disks.resize')).toHaveLength(2);
+    await expect(deploy(gcpTarget({ replicas: 1, sizeGiB: 60 }))).rejects.toThrow(
+      `the data disk of node ${nodes[0]!.nodeId} is 80 GiB but the plan asks for 60 GiB: disks only grow. Plan at least 80 GiB`,
+    );
+  });
+
   it('is ready once each instance runs and its agent has said so', async () => {
     const nodes = await deploy();
 

@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import {
+  DisksClient,
   FirewallsClient,
   ForwardingRulesClient,
   GlobalOperationsClient,
@@ -71,6 +72,8 @@ export interface GcpClients {
   readonly routers: RoutersClient;
   readonly firewalls: FirewallsClient;
   readonly instances: InstancesClient;
+  /** Grows a node's data disk. */
+  readonly disks: DisksClient;
   /** A Patroni cluster's internal load balancer: its health check, instance group, backend service and forwarding rule. */
   readonly healthChecks: RegionHealthChecksClient;
   readonly instanceGroups: InstanceGroupsClient;
@@ -93,6 +96,7 @@ export function gcpClients(auth: AuthClient, project: string): GcpClients {
     routers: new RoutersClient(options),
     firewalls: new FirewallsClient(options),
     instances: new InstancesClient(options),
+    disks: new DisksClient(options),
     healthChecks: new RegionHealthChecksClient(options),
     instanceGroups: new InstanceGroupsClient(options),
     backendServices: new RegionBackendServicesClient(options),

@@ -19,6 +19,8 @@ type Instance = protos.google.cloud.compute.v1.IInstance;
 /** How an instance's state reads in Compute Engine's words, and which ones mean the node is gone or going. */
 const GONE_OR_GOING = new Set(['STOPPING', 'STOPPED', 'SUSPENDING', 'SUSPENDED', 'TERMINATED']);
 const POSTGRES_PORT = 5432;
+/** The data disk's device name in gcp-json (the node sees it as /dev/disk/by-id/google-pgdata). */
+const DATA_DEVICE = 'pgdata';
 
 export function nodeLabel(node: NodeRef): string {
   return `${node.name} (${node.nodeId})`;
@@ -36,6 +38,7 @@ export async function launchNodes(context: GcpContext): Promise<NodeRef[]> {
     let current = await found('compute.instances.get', async () => (await clients.instances.get({ project, zone, instance }))[0]);
     if (current) {
       checkUnchanged(current, insert.instanceResource);
+      await growDataDisk(context, current, insert.instanceResource);
     } else {
       try {
         await change(context, 'compute.instances.insert', () =>
@@ -55,9 +58,9 @@ export async function launchNodes(context: GcpContext): Promise<NodeRef[]> {
 }
 
 /**
- * An instance that exists must be the one the plan describes. Changing a node's machine type or data
- * disk in place (stop, setMachineType, disks.resize, start) is not something the GCP provider does
- * yet: it refuses rather than deploy a plan that says one size and runs another.
+ * An instance that exists must run the machine type the plan describes. Changing it in place (stop,
+ * setMachineType, start) is not something the GCP provider does yet: it refuses rather than deploy a
+ * plan that says one size and runs another.
  */
 function checkUnchanged(current: Instance, desired: Record<string, unknown>): void {
   const wanted = lastSegment(String(desired['machineType']));
@@ -65,6 +68,29 @@ function checkUnchanged(current: Instance, desired: Record<string, unknown>): vo
   if (wanted !== running)
     throw new PermanentError(
       `node ${current.name} runs on ${running}, and the plan now asks for ${wanted}: changing a Google Cloud node's machine type in place is not supported yet; deploy the plan as a new one instead`,
+    );
+}
+
+/**
+ * Grows the node's data disk to the plan's size, online (configure then grows its file system);
+ * a plan that asks for less than the disk has is refused: disks only grow.
+ */
+async function growDataDisk(context: GcpContext, current: Instance, desired: Record<string, unknown>): Promise<void> {
+  const { project, zone, clients } = context;
+  const plannedDisks = desired['disks'] as { deviceName?: string; initializeParams: { diskSizeGb: string } }[];
+  const planned = Number(plannedDisks.find((disk) => disk.deviceName === DATA_DEVICE)?.initializeParams.diskSizeGb);
+  const attached = current.disks?.find((disk) => disk.deviceName === DATA_DEVICE);
+  const size = Number(attached?.diskSizeGb);
+  const disk = lastSegment(attached?.source);
+  if (!attached || !disk || !Number.isFinite(size) || !Number.isFinite(planned))
+    throw new PermanentError(`node ${current.name} has no data disk ${DATA_DEVICE} of a known size`);
+  if (planned < size)
+    throw new PermanentError(
+      `the data disk of node ${current.name} is ${size} GiB but the plan asks for ${planned} GiB: disks only grow. Plan at least ${size} GiB`,
+    );
+  if (planned > size)
+    await change(context, 'compute.disks.resize', () =>
+      clients.disks.resize({ project, zone, disk, disksResizeRequestResource: { sizeGb: String(planned) } }),
     );
 }
 

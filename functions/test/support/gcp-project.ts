@@ -258,6 +258,12 @@ export function fakeProject(): FakeProject {
         status: 'PROVISIONING',
         networkInterfaces: [{ ...request.instanceResource.networkInterfaces?.[0], networkIP: `10.128.0.${addresses}` }],
         metadata: { ...request.instanceResource.metadata, fingerprint: 'fp-1' },
+        // As Compute Engine shows attached disks: their size and the disk each one is.
+        disks: (request.instanceResource.disks ?? []).map((disk) => ({
+          ...structuredClone(disk),
+          diskSizeGb: disk.initializeParams?.diskSizeGb ?? null,
+          source: `https://www.googleapis.com/compute/v1/projects/${PROJECT}/zones/${request.zone}/disks/${name}${disk.deviceName ? `-${disk.deviceName}` : ''}`,
+        })),
       });
       return done;
     }),
@@ -351,6 +357,18 @@ export function fakeProject(): FakeProject {
       }),
   );
   balancers.push(healthChecks, groups, backendServices, forwardingRules);
+  stub(clients.disks, 'resize', (request: { zone: string; disk: string; disksResizeRequestResource: { sizeGb: string } }) =>
+    handle('compute.disks.resize', request, () => {
+      const attached = [...instances.values()]
+        .flatMap((instance) => instance.disks ?? [])
+        .find((disk) => disk.source?.endsWith(`/disks/${request.disk}`));
+      if (!attached) throw notFound(request.disk);
+      if (Number(request.disksResizeRequestResource.sizeGb) <= Number(attached.diskSizeGb))
+        throw googleError(3, 400, "Invalid value for field 'resource.sizeGb': it must be larger than the disk", 'invalid');
+      attached.diskSizeGb = request.disksResizeRequestResource.sizeGb;
+      return operation({ zone: request.zone }, 'disks.resize');
+    }),
+  );
   stub(clients.zoneOperations, 'wait', waitFor('compute.zoneOperations.wait'));
   stub(clients.regionOperations, 'wait', waitFor('compute.regionOperations.wait'));
   stub(clients.globalOperations, 'wait', waitFor('compute.globalOperations.wait'));
@@ -465,6 +483,7 @@ export function bootInstances(project: FakeProject): void {
 
 export interface GcpTargetOptions {
   readonly replicas?: number;
+  readonly sizeGiB?: number;
   readonly allowedCidrs?: string[];
   readonly machineType?: string;
 }
@@ -479,7 +498,12 @@ export function gcpTarget(options: GcpTargetOptions = {}, planId = PLAN_ID): Dep
       {
         id: 'db',
         type: 'postgres',
-        hardware: { cpus: 2, memoryGiB: 8, storage: { sizeGiB: 50 }, ...(options.machineType ? { gcp: { machineType: options.machineType } } : {}) },
+        hardware: {
+          cpus: 2,
+          memoryGiB: 8,
+          storage: { sizeGiB: options.sizeGiB ?? 50 },
+          ...(options.machineType ? { gcp: { machineType: options.machineType } } : {}),
+        },
         db: { version: '16', maxConnections: 100, topology: replicas > 0 ? { mode: 'cluster', replicas } : { mode: 'single', replicas: 0 } },
         network: { allowedCidrs: options.allowedCidrs ?? ['203.0.113.0/24'] },
       },

@@ -66,6 +66,7 @@ export const GCP_PROVIDER_PERMISSIONS = [
   'compute.instances.getGuestAttributes',
   'compute.disks.create',
   'compute.disks.setLabels',
+  'compute.disks.resize',
   'compute.images.useReadOnly',
   'compute.regionHealthChecks.get',
   'compute.regionHealthChecks.create',
