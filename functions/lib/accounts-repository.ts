@@ -7,14 +7,33 @@ import type { AccountRecord, AccountRepository } from '@cloudseed/shared';
 
 // The accounts table: partition key ownerId (Cognito sub), sort key accountKey. Per owner:
 //   `#external-id`      the owner's ExternalId, written once (conditional put) and never changed;
-//   `role#<role ARN>`   one connected account, keyed by its role (lower case, as IAM compares role
-//                       names), so that connecting the same role twice fails on the write itself.
+//   `role#<role ARN>`   a connected AWS account, keyed by its role (lower case, as IAM compares
+//                       role names), so that connecting the same role twice fails on the write itself;
+//   `gcp#<project id>`  a connected Google Cloud project, likewise;
+//   `azure#<subscription id>/<resource group>` a connected Azure resource group (lower case, as
+//                       Azure compares group names).
+// Items written before Google Cloud and Azure could be connected carry no `cloud`: they are AWS.
 // An owner has at most 21 items, so finding an account by id is one Query of the partition.
 
 const EXTERNAL_ID_KEY = '#external-id';
-const ROLE_PREFIX = 'role#';
+const ACCOUNT_PREFIXES = ['role#', 'gcp#', 'azure#'];
 
-const roleKey = (roleArn: string) => `${ROLE_PREFIX}${roleArn.toLowerCase()}`;
+function accountKey(record: AccountRecord): string {
+  switch (record.cloud) {
+    case 'aws':
+      return `role#${record.roleArn.toLowerCase()}`;
+    case 'gcp':
+      return `gcp#${record.projectId}`;
+    case 'azure':
+      return `azure#${record.subscriptionId}/${record.resourceGroup.toLowerCase()}`;
+  }
+}
+
+const CONNECTED_ALREADY: Readonly<Record<AccountRecord['cloud'], string>> = {
+  aws: 'This role is connected already.',
+  gcp: 'This Google Cloud project is connected already.',
+  azure: 'This resource group is connected already.',
+};
 
 export class DynamoAccountRepository implements AccountRepository {
   readonly #client: DynamoDBDocumentClient;
@@ -54,11 +73,11 @@ export class DynamoAccountRepository implements AccountRepository {
   async list(ownerId: string): Promise<AccountRecord[]> {
     const items = await queryAll<Record<string, unknown>>(this.#client, {
       TableName: this.#table,
-      KeyConditionExpression: 'ownerId = :ownerId AND begins_with(accountKey, :prefix)',
-      ExpressionAttributeValues: { ':ownerId': ownerId, ':prefix': ROLE_PREFIX },
+      KeyConditionExpression: 'ownerId = :ownerId',
+      ExpressionAttributeValues: { ':ownerId': ownerId },
       ConsistentRead: true,
     });
-    return items.map(fromItem);
+    return items.filter((item) => ACCOUNT_PREFIXES.some((prefix) => String(item.accountKey).startsWith(prefix))).map(fromItem);
   }
 
   async get(ownerId: string, id: string): Promise<AccountRecord | undefined> {
@@ -70,12 +89,12 @@ export class DynamoAccountRepository implements AccountRepository {
       await this.#client.send(
         new PutCommand({
           TableName: this.#table,
-          Item: { ...record, accountKey: roleKey(record.roleArn) },
+          Item: { ...record, accountKey: accountKey(record) },
           ConditionExpression: 'attribute_not_exists(accountKey)',
         }),
       );
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new Conflict('This role is connected already.');
+      if (error instanceof ConditionalCheckFailedException) throw new Conflict(CONNECTED_ALREADY[record.cloud]);
       throw error;
     }
   }
@@ -87,7 +106,7 @@ export class DynamoAccountRepository implements AccountRepository {
       await this.#client.send(
         new DeleteCommand({
           TableName: this.#table,
-          Key: { ownerId, accountKey: roleKey(record.roleArn) },
+          Key: { ownerId, accountKey: accountKey(record) },
           ConditionExpression: 'id = :id',
           ExpressionAttributeValues: { ':id': id },
         }),
@@ -101,5 +120,5 @@ export class DynamoAccountRepository implements AccountRepository {
 
 function fromItem(item: Record<string, unknown>): AccountRecord {
   const { accountKey: _key, ...record } = item;
-  return record as unknown as AccountRecord;
+  return { cloud: 'aws', ...record } as unknown as AccountRecord;
 }

@@ -92,7 +92,8 @@ export async function backupDownloadUrl(
     });
   }
   const connection = await accounts.connectionFor(ownerId, target);
-  if (!connection) throw new Conflict('The AWS account this backup is stored in is not connected any more; connect it again to download the backup.');
+  if (!connection || 'cloud' in connection)
+    throw new Conflict('The AWS account this backup is stored in is not connected any more; connect it again to download the backup.');
   try {
     return await links.downloadUrl(connection, location, options);
   } catch (error) {

@@ -406,14 +406,19 @@ export const openApiDocument = {
         },
       },
       post: {
-        summary: 'Connect an AWS account: CloudSeed assumes the role with your ExternalId before storing it',
+        summary:
+          'Connect an AWS account (CloudSeed assumes the role with your ExternalId), a Google Cloud project (it impersonates the deployer through your Workload Identity pool) or an Azure resource group (it signs in as its app in your tenant); each is verified, with the permissions deploys need, before it is stored',
         requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/AccountInput' } } } },
         responses: {
           201: { description: 'The connected account', content: { 'application/json': { schema: { $ref: '#/components/schemas/Account' } } } },
           ...bodyErrors,
-          400: problem('Invalid body, or CloudSeed cannot assume the role (`errors` names /roleArn)'),
+          400: problem(
+            'Invalid body, or CloudSeed cannot reach the account with its connection (`errors` names the field: /roleArn, /region, /projectNumber, /projectId, /tenantId, /subscriptionId or /resourceGroup, and what is missing)',
+          ),
           401: authErrors[401],
-          409: problem(`The role is connected already, you have ${MAX_ACCOUNTS} accounts, or this cloud cannot reach AWS (the local cloud)`),
+          409: problem(
+            `The role, project or resource group is connected already, you have ${MAX_ACCOUNTS} accounts, or this cloud cannot reach the one asked for (the local cloud)`,
+          ),
         },
       },
     },
@@ -560,10 +565,15 @@ export const openApiDocument = {
         properties: {
           id: { type: 'string', description: "A uuid, or `local` for the local cloud's built-in account" },
           name: { type: 'string' },
-          kind: { enum: ['aws', 'local'] },
+          kind: { enum: ['aws', 'gcp', 'azure', 'local'] },
           awsAccountId: { type: 'string', pattern: '^\\d{12}$' },
           roleArn: { type: 'string' },
-          region: { type: 'string' },
+          projectId: { type: 'string', description: 'Google Cloud' },
+          projectNumber: { type: 'string', description: 'Google Cloud' },
+          tenantId: { type: 'string', format: 'uuid', description: 'Azure' },
+          subscriptionId: { type: 'string', format: 'uuid', description: 'Azure' },
+          resourceGroup: { type: 'string', description: 'Azure: the group plans deploy into' },
+          region: { type: 'string', description: 'What new plans on the account default to' },
           createdAt: { type: 'string', format: 'date-time' },
           verifiedAt: { type: 'string', format: 'date-time' },
         },
@@ -581,6 +591,17 @@ export const openApiDocument = {
             format: 'uri',
             description:
               "The CloudFormation console's quick-create link for the template (in us-east-1; change `region=` for another), with PlatformAccountId and your ExternalId filled in",
+          },
+          federation: {
+            type: 'object',
+            required: ['awsAccountId', 'roleName'],
+            description:
+              'Who CloudSeed is to Google Cloud and Azure (on AWS only): the role a Workload Identity pool must admit, and the Entra app to consent to',
+            properties: {
+              awsAccountId: { type: 'string', pattern: '^\\d{12}$' },
+              roleName: { type: 'string' },
+              azureAppId: { type: 'string', format: 'uuid' },
+            },
           },
         },
       },

@@ -1,4 +1,4 @@
-import type { AccountConnection, AppComponent, AppRelease, Target } from '@cloudseed/shared';
+import type { CloudConnection, AppComponent, AppRelease, Target } from '@cloudseed/shared';
 import type { Progress } from './provider.ts';
 
 // The port the app steps talk to: build a version of an app from its repository, roll it out
@@ -16,7 +16,7 @@ export interface AppTarget {
   readonly deploymentId: string;
   readonly target: Target;
   readonly component: AppComponent;
-  readonly account?: AccountConnection;
+  readonly account?: CloudConnection;
 }
 
 /**

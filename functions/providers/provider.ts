@@ -1,4 +1,4 @@
-import type { AccountConnection, NodeRole, PostgresComponent, Target } from '@cloudseed/shared';
+import type { AccountConnection, CloudConnection, NodeRole, PostgresComponent, Target } from '@cloudseed/shared';
 import type { ArchiveBackupType } from '@cloudseed/shared/postgres/pgbackrest';
 import type { MemberStatus } from '@cloudseed/shared';
 
@@ -9,8 +9,8 @@ import type { MemberStatus } from '@cloudseed/shared';
 // machine. Every method is idempotent: a step that is retried, or an execution that is run again,
 // converges on the same resources instead of creating new ones. What they throw is in errors.ts.
 
-/** The customer's cloud account, reached by assuming a role that trusts the platform (shared/src/accounts). */
-export type { AccountConnection };
+/** The customer's AWS account, reached by assuming a role that trusts the platform, or their Google Cloud project or Azure resource group (shared/src/accounts). */
+export type { AccountConnection, CloudConnection };
 
 /** What one component's steps work on: the component as the deployed plan (normalised cs-json) says it. */
 export interface DeployTarget {
@@ -23,7 +23,7 @@ export interface DeployTarget {
   readonly target: Target;
   readonly component: PostgresComponent;
   /** The connection to the customer's account the plan names; absent locally, or when it is not connected (any more). */
-  readonly account?: AccountConnection;
+  readonly account?: CloudConnection;
   /** The plan's apps that use this database: their network reaches it (on AWS from inside the VPC). */
   readonly linkedApps?: readonly string[];
 }

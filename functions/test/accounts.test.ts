@@ -13,11 +13,12 @@ import {
   backupBucketName,
   backupBucketRegion,
   launchStackUrl,
-  sameRole,
+  sameConnection,
 } from '@cloudseed/shared';
 import type {
   AccountConnection,
   AccountRecord,
+  CloudVerifyOutcome,
   AccountRepository,
   AccountVerifier,
   DeploymentRecord,
@@ -32,7 +33,9 @@ import type {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StsAccountVerifier } from '../providers/aws/account-verifier.ts';
-import { LOCAL_CANNOT_CONNECT, LocalAccountVerifier } from '../providers/local/account-verifier.ts';
+import { LOCAL_CANNOT_CONNECT, LocalAccountVerifier, LocalCloudVerifier } from '../providers/local/account-verifier.ts';
+import type { AzureConnection } from '@cloudseed/shared/targets/azure/connection';
+import type { GcpConnection } from '@cloudseed/shared/targets/gcp/connection';
 
 const stsMock = mockClient(STSClient);
 const s3Mock = mockClient(S3Client);
@@ -189,7 +192,7 @@ class MemoryAccounts implements AccountRepository {
     return Promise.resolve(this.records.find((record) => record.ownerId === ownerId && record.id === id));
   }
   create(record: AccountRecord) {
-    if (this.records.some((existing) => existing.ownerId === record.ownerId && sameRole(existing.roleArn, record.roleArn)))
+    if (this.records.some((existing) => existing.ownerId === record.ownerId && sameConnection(existing, record)))
       return Promise.reject(new Conflict('raced'));
     this.records.push(record);
     return Promise.resolve();
@@ -275,6 +278,16 @@ class RecordingVerifier implements AccountVerifier {
   }
 }
 
+/** Answers what the test sets, and records what it was asked. */
+class RecordingCloudVerifier<Connection> {
+  readonly calls: Connection[] = [];
+  outcome: CloudVerifyOutcome = { ok: true };
+  verify(connection: Connection) {
+    this.calls.push(connection);
+    return Promise.resolve(this.outcome);
+  }
+}
+
 const uuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 const roleArn = (n: number) => `arn:aws:iam::${String(100_000_000_000 + n)}:role/CloudSeedDeployer`;
 
@@ -285,6 +298,8 @@ function setup(options: { builtInLocal?: boolean; verifier?: AccountVerifier; te
   const planRepository = new MemoryPlans();
   const deployments = new MemoryDeployments();
   const verifier = options.verifier ?? new RecordingVerifier();
+  const gcpVerifier = new RecordingCloudVerifier<GcpConnection>();
+  const azureVerifier = new RecordingCloudVerifier<AzureConnection>();
   let ids = 0;
   let externalIds = 0;
   const newId = () => uuid(++ids);
@@ -293,6 +308,8 @@ function setup(options: { builtInLocal?: boolean; verifier?: AccountVerifier; te
   const accounts = new AccountService({
     repository,
     verifier,
+    gcpVerifier,
+    azureVerifier,
     plans,
     deployments,
     now,
@@ -310,7 +327,7 @@ function setup(options: { builtInLocal?: boolean; verifier?: AccountVerifier; te
     },
   };
   const deploys = new DeployService({ plans, deployments, accounts, workflows, now, newId });
-  return { accounts, repository, plans, planRepository, deployments, verifier, deploys, started };
+  return { accounts, repository, plans, planRepository, deployments, verifier, gcpVerifier, azureVerifier, deploys, started };
 }
 
 function awsPlan(accountId?: string) {
@@ -646,6 +663,211 @@ describe('DeployService with accounts', () => {
     await deploys.deploy('alice', local.id);
 
     expect(started.map((input) => input.planId)).toEqual([onAws.id, local.id]);
+  });
+});
+
+const GCP_BODY = { cloud: 'gcp', projectId: 'acme-prod-4821', projectNumber: '482113570042' } as const;
+const AZURE_BODY = {
+  cloud: 'azure',
+  tenantId: '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
+  subscriptionId: '6f1c2e3d-4b5a-4c6d-8e7f-0a1b2c3d4e5f',
+  resourceGroup: 'acme-prod',
+} as const;
+
+function gcpPlan(accountId?: string, options: { project?: string; backups?: boolean; app?: boolean } = {}) {
+  return {
+    apiVersion: 'cs/v1',
+    name: 'orders',
+    target: { cloud: 'gcp', project: options.project ?? GCP_BODY.projectId, region: 'europe-west4', ...(accountId ? { accountId } : {}) },
+    components: [
+      { id: 'db', type: 'postgres', db: { backup: { enabled: options.backups ?? false } } },
+      ...(options.app ? [{ id: 'web', type: 'app', source: { repoUrl: 'https://github.com/acme/web.git' }, database: { component: 'db' } }] : []),
+    ],
+  };
+}
+
+function azurePlan(accountId?: string, resourceGroup: string = AZURE_BODY.resourceGroup) {
+  return {
+    apiVersion: 'cs/v1',
+    name: 'orders',
+    target: { cloud: 'azure', subscriptionId: AZURE_BODY.subscriptionId, resourceGroup, region: 'westeurope', ...(accountId ? { accountId } : {}) },
+    components: [{ id: 'db', type: 'postgres', db: { backup: { enabled: false } } }],
+  };
+}
+
+describe('AccountService.connect on Google Cloud and Azure', () => {
+  it('verifies a Google Cloud project through its verifier, then stores it with its defaults', async () => {
+    const verifier = new RecordingVerifier();
+    const { accounts, gcpVerifier, repository } = setup({ verifier });
+
+    const record = await accounts.connect('alice', GCP_BODY);
+
+    expect(gcpVerifier.calls).toEqual([{ projectId: 'acme-prod-4821', projectNumber: '482113570042' }]);
+    expect(verifier.calls).toEqual([]);
+    expect(record).toMatchObject({ ...GCP_BODY, name: 'Google Cloud acme-prod-4821', region: 'us-central1' });
+    expect(repository.records).toEqual([record]);
+    expect((await accounts.list('alice')).items).toEqual([
+      {
+        id: record.id,
+        name: 'Google Cloud acme-prod-4821',
+        kind: 'gcp',
+        region: 'us-central1',
+        projectId: 'acme-prod-4821',
+        projectNumber: '482113570042',
+        createdAt: record.createdAt,
+        verifiedAt: record.verifiedAt,
+      },
+    ]);
+  });
+
+  it('verifies an Azure resource group through its verifier, then stores it under the name given', async () => {
+    const { accounts, azureVerifier, repository } = setup();
+
+    const record = await accounts.connect('alice', { ...AZURE_BODY, name: 'Production', region: 'westeurope' });
+
+    expect(azureVerifier.calls).toEqual([{ tenantId: AZURE_BODY.tenantId, subscriptionId: AZURE_BODY.subscriptionId, resourceGroup: 'acme-prod' }]);
+    expect(record).toMatchObject({ ...AZURE_BODY, name: 'Production', region: 'westeurope' });
+    expect(repository.records).toEqual([record]);
+  });
+
+  it.each([
+    [{ ...GCP_BODY, projectNumber: '12' }, '/projectNumber'],
+    [{ ...GCP_BODY, projectId: 'Acme' }, '/projectId'],
+    [{ ...GCP_BODY, roleArn: ROLE_ARN }, '/roleArn'],
+    [{ ...AZURE_BODY, tenantId: 'contoso' }, '/tenantId'],
+    [{ ...AZURE_BODY, resourceGroup: 'ends.' }, '/resourceGroup'],
+    [{ ...AZURE_BODY, region: 'West Europe' }, '/region'],
+    [{ cloud: 'oracle' }, '/cloud'],
+  ])('refuses %j with a 400 at %s, asks no cloud and stores nothing', async (body, path) => {
+    const { accounts, gcpVerifier, azureVerifier, repository } = setup();
+
+    const errors = await problemsOf(accounts.connect('alice', body));
+
+    expect(errors.map((error) => error.path)).toContain(path);
+    expect([...gcpVerifier.calls, ...azureVerifier.calls]).toEqual([]);
+    expect(repository.records).toEqual([]);
+  });
+
+  it("passes the verifier's refusal on as a 400 at the field it names, and stores nothing", async () => {
+    const { accounts, gcpVerifier, azureVerifier, repository } = setup();
+    gcpVerifier.outcome = { ok: false, path: '/projectId', message: 'the deployer service account lacks compute.instances.create' };
+    azureVerifier.outcome = { ok: false, path: '/tenantId', message: "CloudSeed's app cannot sign in to tenant" };
+
+    expect(await problemsOf(accounts.connect('alice', GCP_BODY))).toEqual([
+      { path: '/projectId', message: 'the deployer service account lacks compute.instances.create' },
+    ]);
+    expect(await problemsOf(accounts.connect('alice', AZURE_BODY))).toEqual([
+      { path: '/tenantId', message: "CloudSeed's app cannot sign in to tenant" },
+    ]);
+    expect(repository.records).toEqual([]);
+  });
+
+  it('refuses the same project, or the same resource group whatever its case, twice; the same project for another customer is theirs', async () => {
+    const { accounts, gcpVerifier } = setup();
+    await accounts.connect('alice', GCP_BODY);
+    await accounts.connect('alice', AZURE_BODY);
+
+    await expect(accounts.connect('alice', GCP_BODY)).rejects.toThrow(new Conflict('This Google Cloud project is connected already.'));
+    await expect(accounts.connect('alice', { ...AZURE_BODY, resourceGroup: 'ACME-PROD' })).rejects.toThrow(
+      new Conflict('This resource group is connected already.'),
+    );
+    await accounts.connect('bob', GCP_BODY);
+    expect(gcpVerifier.calls).toHaveLength(2);
+  });
+
+  it('refuses in the local cloud with a Conflict that says where Google Cloud and Azure can be connected', async () => {
+    await expect(new LocalCloudVerifier('Google Cloud', true).verify()).rejects.toThrow(/The local cloud cannot reach Google Cloud/);
+    await expect(new LocalCloudVerifier('Azure', false).verify()).rejects.toThrow(/no federation role or Entra app to sign in to Azure/);
+  });
+});
+
+describe('AccountService.connectionFor on Google Cloud and Azure', () => {
+  it('gives the provider the project or the resource group the account connects, only for a target that names it', async () => {
+    const { accounts } = setup();
+    const gcp = await accounts.connect('alice', GCP_BODY);
+    const azure = await accounts.connect('alice', AZURE_BODY);
+    const gcpTarget = { cloud: 'gcp', project: 'acme-prod-4821', region: 'europe-west4', zone: 'europe-west4-a', accountId: gcp.id } as const;
+    const azureTarget = {
+      cloud: 'azure',
+      subscriptionId: AZURE_BODY.subscriptionId,
+      resourceGroup: 'Acme-Prod',
+      region: 'westeurope',
+      accountId: azure.id,
+    } as const;
+
+    expect(await accounts.connectionFor('alice', gcpTarget)).toEqual({ cloud: 'gcp', projectId: 'acme-prod-4821', projectNumber: '482113570042' });
+    expect(await accounts.connectionFor('alice', azureTarget)).toEqual({
+      cloud: 'azure',
+      tenantId: AZURE_BODY.tenantId,
+      subscriptionId: AZURE_BODY.subscriptionId,
+      resourceGroup: 'acme-prod',
+    });
+    expect(await accounts.connectionFor('alice', { ...gcpTarget, project: 'acme-staging-1' })).toBeUndefined();
+    expect(await accounts.connectionFor('alice', { ...azureTarget, resourceGroup: 'other' })).toBeUndefined();
+    expect(await accounts.connectionFor('alice', { ...gcpTarget, accountId: azure.id })).toBeUndefined();
+    expect(await accounts.connectionFor('alice', { cloud: 'aws', region: 'eu-west-1', accountId: gcp.id })).toBeUndefined();
+    expect(await accounts.connectionFor('bob', gcpTarget)).toBeUndefined();
+  });
+});
+
+describe('DeployService on Google Cloud and Azure', () => {
+  it('deploys a plan on a connected project or resource group that the plan names, with backups turned off', async () => {
+    const { accounts, plans, deploys, started } = setup();
+    const gcp = await accounts.connect('alice', GCP_BODY);
+    const azure = await accounts.connect('alice', AZURE_BODY);
+    const onGcp = await plans.create('alice', gcpPlan(gcp.id));
+    const onAzure = await plans.create('alice', azurePlan(azure.id, 'ACME-prod'));
+
+    await deploys.deploy('alice', onGcp.id);
+    await deploys.deploy('alice', onAzure.id);
+
+    expect(started.map((input) => input.planId)).toEqual([onGcp.id, onAzure.id]);
+  });
+
+  it('refuses, starting nothing, an account of another cloud, of another project or group, or none', async () => {
+    const { accounts, plans, deploys, started, deployments } = setup();
+    const gcp = await accounts.connect('alice', GCP_BODY);
+    const azure = await accounts.connect('alice', AZURE_BODY);
+    const aws = await accounts.connect('alice', { roleArn: ROLE_ARN });
+
+    const cases = [
+      [gcpPlan(azure.id), `account ${azure.id} connects Azure, and the plan deploys to Google Cloud`],
+      [
+        gcpPlan(gcp.id, { project: 'acme-staging-1' }),
+        `account ${gcp.id} connects project acme-prod-4821, and the plan names project acme-staging-1`,
+      ],
+      [azurePlan(azure.id, 'other'), `account ${azure.id} connects resource group acme-prod of subscription ${AZURE_BODY.subscriptionId}`],
+      [awsPlan(gcp.id), `account ${gcp.id} connects Google Cloud, and the plan deploys to AWS`],
+      [gcpPlan(), 'no connected account: a plan on Google Cloud names one of your connected Google Cloud accounts'],
+      [azurePlan(aws.id), `account ${aws.id} connects AWS, and the plan deploys to Azure`],
+    ] as const;
+    for (const [spec, message] of cases) {
+      const plan = await plans.create('alice', spec);
+      const errors = await problemsOf(deploys.deploy('alice', plan.id));
+      expect(errors).toEqual([{ path: '/target/accountId', message: expect.stringContaining(message) as unknown }]);
+    }
+    expect(started).toEqual([]);
+    expect(deployments.records).toEqual([]);
+  });
+
+  it('refuses backups and apps there with the field to change, beside a missing account, and starts nothing', async () => {
+    const { accounts, plans, deploys, started } = setup();
+    const gcp = await accounts.connect('alice', GCP_BODY);
+    const withBackups = await plans.create('alice', gcpPlan(gcp.id, { backups: true, app: true }));
+    const nothingRight = await plans.create('alice', gcpPlan(undefined, { backups: true }));
+
+    expect(await problemsOf(deploys.deploy('alice', withBackups.id))).toEqual([
+      {
+        path: '/components/0/db/backup/enabled',
+        message: 'backups on Google Cloud are not available yet: set db.backup.enabled to false to deploy db without them, knowingly',
+      },
+      { path: '/components/1', message: 'apps on Google Cloud are not available yet: deploy this app with a plan on AWS' },
+    ]);
+    expect((await problemsOf(deploys.deploy('alice', nothingRight.id))).map((problem) => problem.path)).toEqual([
+      '/target/accountId',
+      '/components/0/db/backup/enabled',
+    ]);
+    expect(started).toEqual([]);
   });
 });
 

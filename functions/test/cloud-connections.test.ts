@@ -45,7 +45,7 @@ describe('connecting a Google Cloud project', () => {
     const steps = gcpConnectCommands(GCP, PLATFORM);
 
     expect(steps.map((step) => step.command)).toEqual([
-      'gcloud services enable compute.googleapis.com secretmanager.googleapis.com iam.googleapis.com iamcredentials.googleapis.com sts.googleapis.com storage.googleapis.com --project=acme-prod-4821',
+      'gcloud services enable compute.googleapis.com secretmanager.googleapis.com iam.googleapis.com iamcredentials.googleapis.com sts.googleapis.com storage.googleapis.com cloudresourcemanager.googleapis.com --project=acme-prod-4821',
       'gcloud iam workload-identity-pools create cloudseed --project=acme-prod-4821 --location=global --display-name="CloudSeed"',
       'gcloud iam workload-identity-pools providers create-aws cloudseed-aws --project=acme-prod-4821 --location=global --workload-identity-pool=cloudseed ' +
         `--account-id=111122223333 --attribute-condition="attribute.aws_role == 'arn:aws:sts::111122223333:assumed-role/CloudSeed-StepsRole'"`,

@@ -10,12 +10,13 @@ import { useLocalCloud } from '../support/use-local-cloud.ts';
 interface Account {
   id: string;
   name: string;
-  kind: 'aws' | 'local';
+  kind: 'aws' | 'gcp' | 'azure' | 'local';
 }
 interface AccountList {
   items: Account[];
   externalId: string;
   platformAccountId?: string;
+  federation?: unknown;
 }
 interface Problem {
   type: string;
@@ -54,12 +55,21 @@ describe('GET /v1/accounts', () => {
   });
 });
 
+const AZURE_SUBSCRIPTION = '6f1c2e3d-4b5a-4c6d-8e7f-0a1b2c3d4e5f';
+
 describe('POST /v1/accounts', () => {
   it.each([
     ['a bad ARN', { roleArn: 'arn:aws:iam::123:role/CloudSeedDeployer' }, '/roleArn'],
     ["a role that is not CloudSeed's", { roleArn: 'arn:aws:iam::123456789012:role/OrganizationAccountAccessRole' }, '/roleArn'],
     ['an unknown field', { roleArn: ROLE_ARN, externalId: 'chosen-by-me' }, '/externalId'],
     ['a bad region', { roleArn: ROLE_ARN, region: 'moon-1' }, '/region'],
+    ['a Google Cloud project without its number', { cloud: 'gcp', projectId: 'acme-prod-123' }, '/projectNumber'],
+    [
+      'an Azure group with a bad tenant',
+      { cloud: 'azure', tenantId: 'contoso', subscriptionId: AZURE_SUBSCRIPTION, resourceGroup: 'prod' },
+      '/tenantId',
+    ],
+    ['an unknown cloud', { cloud: 'oracle' }, '/cloud'],
   ])('answers %s with a 400 naming the field', async (_label, body, path) => {
     const response = await call('POST', '/v1/accounts', { body });
 
@@ -80,6 +90,24 @@ describe('POST /v1/accounts', () => {
     });
     expect(((await call('GET', '/v1/accounts')).json as AccountList).items.map((account) => account.id)).toEqual(['local']);
   });
+
+  it.each([
+    ['Google Cloud', { cloud: 'gcp', projectId: 'acme-prod-123', projectNumber: '482113570042' }],
+    ['Azure', { cloud: 'azure', tenantId: AZURE_SUBSCRIPTION, subscriptionId: AZURE_SUBSCRIPTION, resourceGroup: 'prod' }],
+  ])(
+    'answers a valid %s connection with 409 (the local cloud has no federation role), stores nothing and names no federation',
+    async (cloud, body) => {
+      const response = await call('POST', '/v1/accounts', { body });
+
+      expect(response.status).toBe(409);
+      expect((response.json as Problem).detail).toBe(
+        `The local cloud cannot reach ${cloud}; connect ${cloud} in CloudSeed on AWS. Plans here deploy to the built-in local account.`,
+      );
+      const list = (await call('GET', '/v1/accounts')).json as AccountList;
+      expect(list.items.map((account) => account.id)).toEqual(['local']);
+      expect(list.federation).toBeUndefined();
+    },
+  );
 });
 
 describe('DELETE /v1/accounts/{id}', () => {
@@ -139,21 +167,31 @@ describe('plans on Google Cloud and Azure', () => {
   it.each([
     ['Google Cloud', { cloud: 'gcp', project: 'acme-prod-123', region: 'europe-west4' }],
     ['Azure', { cloud: 'azure', subscriptionId: '00000000-0000-4000-8000-000000000001', resourceGroup: 'cloudseed-prod', region: 'westeurope' }],
-  ])('are saved with their target on %s, and their deploy is refused with 400 at /target/cloud, starting nothing', async (label, target) => {
-    const component = { id: 'db', type: 'postgres', os: { name: 'debian', version: '12' } };
-    const created = await call('POST', '/v1/plan', { body: { apiVersion: 'cs/v1', name: 'elsewhere', target, components: [component] } });
-    expect(created.status).toBe(201);
-    const planId = (created.json as { id: string }).id;
-    expect((created.json as { spec: { target: unknown } }).spec.target).toMatchObject(target);
+  ])(
+    'are saved with their target on %s; with no account connected (the local cloud connects none) and backups on, their deploy is refused with 400, starting nothing',
+    async (label, target) => {
+      const component = { id: 'db', type: 'postgres', os: { name: 'debian', version: '12' } };
+      const created = await call('POST', '/v1/plan', { body: { apiVersion: 'cs/v1', name: 'elsewhere', target, components: [component] } });
+      expect(created.status).toBe(201);
+      const planId = (created.json as { id: string }).id;
+      expect((created.json as { spec: { target: unknown } }).spec.target).toMatchObject(target);
 
-    const deploy = await call('POST', `/v1/plan/${planId}/deploy`);
+      const deploy = await call('POST', `/v1/plan/${planId}/deploy`);
 
-    expect(deploy.status).toBe(400);
-    expect((deploy.json as Problem).errors).toEqual([
-      { path: '/target/cloud', message: `${label} plans can be rendered and priced, but no ${label} account can be connected yet to deploy them` },
-    ]);
-    expect((await call('GET', `/v1/plan/${planId}`)).json).toMatchObject({ status: 'not_deployed', version: 1 });
-  });
+      expect(deploy.status).toBe(400);
+      expect((deploy.json as Problem).errors).toEqual([
+        {
+          path: '/target/accountId',
+          message: `no connected account: a plan on ${label} names one of your connected ${label} accounts (GET /v1/accounts)`,
+        },
+        {
+          path: '/components/0/db/backup/enabled',
+          message: `backups on ${label} are not available yet: set db.backup.enabled to false to deploy db without them, knowingly`,
+        },
+      ]);
+      expect((await call('GET', `/v1/plan/${planId}`)).json).toMatchObject({ status: 'not_deployed', version: 1 });
+    },
+  );
 });
 
 describe('GET /v1/client-address', () => {

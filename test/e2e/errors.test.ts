@@ -153,7 +153,7 @@ describe('the plan editor', () => {
     expect(await deployButton(page).isDisabled()).toBe(true);
   });
 
-  it('moves a new plan to Google Cloud: asks for the project, prices it there beside AWS and Azure, saves it, and says why it cannot deploy yet', async () => {
+  it('moves a new plan to Google Cloud: asks for the project, prices it there beside AWS and Azure, saves it, and says why it cannot deploy it here', async () => {
     await signInWithStoredSession(page, user);
     await page.goto('/plans/new');
     await page.getByLabel('Name', { exact: true }).fill('on-gcp');
@@ -179,7 +179,7 @@ describe('the plan editor', () => {
     await saveButton(page).click();
     await expect.poll(() => deployButton(page).isEnabled()).toBe(true);
     await deployButton(page).click();
-    await page.getByText(/no Google Cloud account can be connected yet/).waitFor();
+    await page.getByText(/no connected account: a plan on Google Cloud names one of your connected Google Cloud accounts/).waitFor();
   });
 
   it(

@@ -12,7 +12,7 @@ const TAG_COMPONENT = 'cloudseed:component';
 export const TAG_NODE = 'cloudseed:node';
 
 export function accountOf(target: DeployTarget): AccountConnection {
-  if (!target.account) {
+  if (!target.account || 'cloud' in target.account) {
     throw new PermanentError(
       `plan ${target.planId} deploys to AWS but no AWS account is connected; connect the account (role ARN and ExternalId) and deploy again`,
     );

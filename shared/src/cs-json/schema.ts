@@ -64,11 +64,21 @@ const backupSchedule = z
 
 const accountId = z.string().regex(ACCOUNT_ID, 'must name a connected account').optional();
 
+export const gcpProject = z
+  .string()
+  .regex(GCP_PROJECT, 'must be a Google Cloud project id: 6-30 lower-case letters, digits or hyphens, starting with a letter');
+export const gcpRegion = z.string().regex(GCP_REGION, 'must be a Google Cloud region such as us-central1');
+export const azureSubscription = z.string().regex(AZURE_SUBSCRIPTION, 'must be an Azure subscription id (a GUID in lower case)');
+export const azureResourceGroup = z
+  .string()
+  .regex(AZURE_RESOURCE_GROUP, "must be 1-90 letters, digits, '-', '_', '.', '(' or ')', not ending in '.'");
+export const azureRegion = z.string().regex(AZURE_REGION, 'must be an Azure region name such as eastus or westeurope');
+
 const gcpTarget = z
   .strictObject({
     cloud: z.literal('gcp'),
-    project: z.string().regex(GCP_PROJECT, 'must be a Google Cloud project id: 6-30 lower-case letters, digits or hyphens, starting with a letter'),
-    region: z.string().regex(GCP_REGION, 'must be a Google Cloud region such as us-central1').default(DEFAULT_GCP_REGION),
+    project: gcpProject,
+    region: gcpRegion.default(DEFAULT_GCP_REGION),
     zone: z.string().regex(GCP_ZONE, 'must be a zone of the region such as us-central1-a').optional(),
     accountId,
   })
@@ -91,9 +101,9 @@ export const targetUnion = z.discriminatedUnion(
     gcpTarget,
     z.strictObject({
       cloud: z.literal('azure'),
-      subscriptionId: z.string().regex(AZURE_SUBSCRIPTION, 'must be an Azure subscription id (a GUID in lower case)'),
-      resourceGroup: z.string().regex(AZURE_RESOURCE_GROUP, "must be 1-90 letters, digits, '-', '_', '.', '(' or ')', not ending in '.'"),
-      region: z.string().regex(AZURE_REGION, 'must be an Azure region name such as eastus or westeurope').default(DEFAULT_AZURE_REGION),
+      subscriptionId: azureSubscription,
+      resourceGroup: azureResourceGroup,
+      region: azureRegion.default(DEFAULT_AZURE_REGION),
       accountId,
     }),
   ],

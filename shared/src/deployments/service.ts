@@ -1,6 +1,8 @@
+import { accountMismatch, CLOUD_NAMES } from '../accounts/accounts.ts';
 import type { AccountService } from '../accounts/accounts.ts';
-import type { Target } from '../cs-json/schema.ts';
+import type { Plan } from '../cs-json/schema.ts';
 import { Conflict, ValidationFailed } from '../errors.ts';
+import type { FieldProblem } from '../errors.ts';
 import type { PlanService } from '../plans/plans.ts';
 import { deployModeFor, isBusy } from './deployments.ts';
 import type { DeployMode, DeploymentRecord, DeploymentRepository, WorkflowMode } from './deployments.ts';
@@ -42,6 +44,28 @@ export interface DeployServiceDependencies {
   readonly newId: () => string;
 }
 
+/**
+ * Refuses, before anything is created, what a plan asks of Google Cloud or Azure that CloudSeed does
+ * not do there yet: apps, and backups (which a database should not run without by accident, so
+ * the plan must turn them off itself). Each problem names the field to change.
+ */
+function unbuiltProblems(spec: Plan): FieldProblem[] {
+  const { target } = spec;
+  if (target.cloud !== 'gcp' && target.cloud !== 'azure') return [];
+  const cloud = CLOUD_NAMES[target.cloud];
+  const problems: FieldProblem[] = [];
+  spec.components.forEach((component, index) => {
+    if (component.type === 'app')
+      problems.push({ path: `/components/${index}`, message: `apps on ${cloud} are not available yet: deploy this app with a plan on AWS` });
+    else if (component.db.backup.enabled)
+      problems.push({
+        path: `/components/${index}/db/backup/enabled`,
+        message: `backups on ${cloud} are not available yet: set db.backup.enabled to false to deploy ${component.id} without them, knowingly`,
+      });
+  });
+  return problems;
+}
+
 export class DeployService {
   readonly #deps: DeployServiceDependencies;
 
@@ -55,7 +79,7 @@ export class DeployService {
     const current = await this.#deps.deployments.get(ownerId, planId);
     if (isBusy(current))
       throw new Conflict(`The plan is ${current?.status === 'deleting' ? 'being deleted' : 'already deploying'}; wait for it to finish.`);
-    await this.#requireAccount(ownerId, plan.spec.target);
+    await this.#requireDeployable(ownerId, plan.spec);
     const mode = deployModeFor(current);
     if (mode === 'update' && current) {
       const problems = redeployProblems(current.spec, plan.spec);
@@ -153,27 +177,28 @@ export class DeployService {
     return { deploymentId: record.deploymentId };
   }
 
-  async #requireAccount(ownerId: string, target: Target): Promise<void> {
-    if (target.cloud === 'gcp' || target.cloud === 'azure') {
-      const cloud = target.cloud === 'gcp' ? 'Google Cloud' : 'Azure';
-      throw new ValidationFailed(
-        [
-          {
-            path: '/target/cloud',
-            message: `${cloud} plans can be rendered and priced, but no ${cloud} account can be connected yet to deploy them`,
-          },
-        ],
-        `The plan deploys to ${cloud}, which CloudSeed cannot deploy to yet; see errors.`,
-      );
+  /** A plan on a cloud names an account of its own that can take it, and asks nothing its cloud does not do yet. */
+  async #requireDeployable(ownerId: string, spec: Plan): Promise<void> {
+    const { target } = spec;
+    if (target.cloud === 'local') return;
+    const cloud = CLOUD_NAMES[target.cloud];
+    const problems = unbuiltProblems(spec);
+    const account = target.accountId ? await this.#deps.accounts.find(ownerId, target.accountId) : undefined;
+    const mismatch = account ? accountMismatch(account, target) : undefined;
+    if (!account || mismatch) {
+      const message =
+        mismatch ??
+        (target.accountId
+          ? `no connected account ${target.accountId}: connect the account (POST /v1/accounts) or name one you have connected`
+          : `no connected account: a plan on ${cloud} names one of your connected ${cloud} accounts (GET /v1/accounts)`);
+      problems.unshift({ path: '/target/accountId', message });
     }
-    if (target.cloud !== 'aws') return;
-    if (target.accountId && (await this.#deps.accounts.find(ownerId, target.accountId))) return;
-    const message = target.accountId
-      ? `no connected account ${target.accountId}: connect the account (POST /v1/accounts) or name one you have connected`
-      : 'no connected account: a plan on AWS names one of your connected accounts (GET /v1/accounts)';
+    if (problems.length === 0) return;
     throw new ValidationFailed(
-      [{ path: '/target/accountId', message }],
-      'The plan deploys to AWS but names no account you have connected; see errors.',
+      problems,
+      problems[0]!.path === '/target/accountId'
+        ? `The plan deploys to ${cloud} but names no ${cloud} account you have connected that can take it; see errors.`
+        : `The plan asks ${cloud} for what CloudSeed does not do there yet; see errors.`,
     );
   }
 

@@ -184,7 +184,7 @@ export class AwsAppProvider implements AppProvider {
 }
 
 function accountOf(target: AppTarget) {
-  if (!target.account) {
+  if (!target.account || 'cloud' in target.account) {
     throw new PermanentError(
       `plan ${target.planId} deploys to AWS but no AWS account is connected; connect the account (role ARN and ExternalId) and deploy again`,
     );

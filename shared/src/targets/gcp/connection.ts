@@ -22,7 +22,7 @@ export interface GcpConnection {
   readonly projectNumber: string;
 }
 
-/** What the platform is: its AWS account and the role its workflow steps run as. */
+/** What the platform is: its AWS account and the role it signs in to Google Cloud as (its federation role). */
 export interface GcpPlatformIdentity {
   readonly awsAccountId: string;
   readonly roleName: string;
@@ -170,7 +170,7 @@ export function gcpConnectCommands(connection: GcpConnection, platform: GcpPlatf
   return [
     {
       summary: 'Turn on the APIs CloudSeed calls.',
-      command: `gcloud services enable compute.googleapis.com secretmanager.googleapis.com iam.googleapis.com iamcredentials.googleapis.com sts.googleapis.com storage.googleapis.com ${project}`,
+      command: `gcloud services enable compute.googleapis.com secretmanager.googleapis.com iam.googleapis.com iamcredentials.googleapis.com sts.googleapis.com storage.googleapis.com cloudresourcemanager.googleapis.com ${project}`,
     },
     {
       summary: 'Create a Workload Identity pool for CloudSeed.',
