@@ -4,6 +4,7 @@ import {
   DENIED_MESSAGE,
   type AccountRecord,
   type AccountRepository,
+  type CloudVerifyOutcome,
   type VerifyOutcome,
 } from '@cloudseed/shared/accounts/accounts';
 import type { DeploymentRecord } from '@cloudseed/shared/deployments/deployments';
@@ -15,7 +16,7 @@ import { ApiClient } from '../api/client.ts';
 import { polyfillDialog } from '../deployment/test-fakes.ts';
 import AccountsView from './accounts-view.svelte';
 import { Accounts } from './accounts.svelte.ts';
-import { EXTERNAL_ID, PLATFORM_ACCOUNT_ID, ROLE_ARN } from './test-fakes.ts';
+import { AZURE_GROUP, EXTERNAL_ID, FEDERATION, GCP_PROJECT, PLATFORM_ACCOUNT_ID, ROLE_ARN } from './test-fakes.ts';
 
 // The page over the real client and the real account rules (shared/accounts): the API's routes
 // are answered by AccountService with the storage in memory and the AssumeRole check scripted,
@@ -48,11 +49,18 @@ function memoryRepository(): AccountRepository {
 }
 
 function platform() {
-  const state = { outcome: 'denied' as VerifyOutcome, deployed: [] as DeploymentRecord[] };
+  const state = {
+    outcome: 'denied' as VerifyOutcome,
+    gcp: { ok: true } as CloudVerifyOutcome,
+    azure: { ok: true } as CloudVerifyOutcome,
+    deployed: [] as DeploymentRecord[],
+  };
   let ids = 0;
   const service = new AccountService({
     repository: memoryRepository(),
     verifier: { verify: () => Promise.resolve(state.outcome) },
+    gcpVerifier: { verify: () => Promise.resolve(state.gcp) },
+    azureVerifier: { verify: () => Promise.resolve(state.azure) },
     plans: {
       list: () =>
         Promise.resolve({ items: state.deployed.map((deployment) => ({ id: deployment.planId, spec: deployment.spec })) } as unknown as PlanPage),
@@ -64,6 +72,7 @@ function platform() {
     builtInLocal: false,
     platformAccountId: PLATFORM_ACCOUNT_ID,
     templateUrl: TEMPLATE_URL,
+    federation: FEDERATION,
   });
 
   const problem = (status: number, title: string, detail: string, errors?: unknown) =>
@@ -124,12 +133,9 @@ describe('the AWS accounts page over the account rules', () => {
 
     await screen.findByText('Connected production (AWS account 123456789012).');
     const row = screen.getByRole('rowheader', { name: /^production/ }).closest('tr');
-    expect(
-      within(row as HTMLElement)
-        .getAllByRole('cell')
-        .map((cell) => cell.textContent?.trim())
-        .slice(0, 2),
-    ).toEqual(['123456789012', 'eu-west-1']);
+    const cells = within(row as HTMLElement).getAllByRole('cell');
+    expect([cells[0]?.textContent, cells[2]?.textContent]).toEqual(['AWS', 'eu-west-1']);
+    expect(within(row as HTMLElement).getByText('123456789012')).toBeTruthy();
     expect(screen.queryByRole('alert')).toBeNull();
   });
 
@@ -157,6 +163,53 @@ describe('the AWS accounts page over the account rules', () => {
     state.deployed = [];
     await fireEvent.click(within(dialog).getByRole('button', { name: 'Remove account' }));
     await screen.findByText('Removed production.');
-    expect(screen.getByText(/No AWS accounts connected yet/)).toBeTruthy();
+    expect(screen.getByText(/No accounts connected yet/)).toBeTruthy();
+  });
+
+  it('connects a Google Cloud project once CloudSeed can deploy there, after showing why it could not under the field it is about', async () => {
+    const { state, client } = platform();
+    state.gcp = { ok: false, path: '/projectNumber', message: 'CloudSeed cannot sign in through the pool cloudseed of project 482913004512' };
+    render(AccountsView, { accounts: new Accounts(client), mode: 'aws' });
+    await screen.findByRole('heading', { name: 'Connected accounts' });
+    await fireEvent.click(screen.getByRole('radio', { name: 'Google Cloud project' }));
+
+    await fireEvent.input(screen.getByLabelText('Project ID'), { target: { value: GCP_PROJECT.projectId } });
+    await fireEvent.input(screen.getByLabelText('Project number'), { target: { value: GCP_PROJECT.projectNumber } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Verify and connect' }));
+
+    await screen.findByText('CloudSeed cannot sign in through the pool cloudseed of project 482913004512');
+    expect(screen.getByLabelText('Project number').getAttribute('aria-invalid')).toBe('true');
+
+    state.gcp = { ok: true };
+    await fireEvent.click(screen.getByRole('button', { name: 'Verify and connect' }));
+
+    await screen.findByText('Connected Google Cloud shop-prod-4821 (Google Cloud project shop-prod-4821).');
+    const row = screen.getByRole('rowheader', { name: /^Google Cloud shop-prod-4821/ }).closest('tr') as HTMLElement;
+    const cells = within(row).getAllByRole('cell');
+    expect([cells[0]?.textContent, cells[2]?.textContent]).toEqual(['Google Cloud', 'us-central1']);
+    expect(within(row).getByText('482913004512')).toBeTruthy();
+  });
+
+  it('sends an Azure resource group in the body the account rules take, and shows their answer under its field', async () => {
+    const { state, client } = platform();
+    state.azure = { ok: false, path: '/resourceGroup', message: 'the app has no role on this resource group' };
+    render(AccountsView, { accounts: new Accounts(client), mode: 'aws' });
+    await screen.findByRole('heading', { name: 'Connected accounts' });
+    await fireEvent.click(screen.getByRole('radio', { name: 'Azure resource group' }));
+
+    await fireEvent.input(screen.getByLabelText('Tenant ID'), { target: { value: AZURE_GROUP.tenantId } });
+    await fireEvent.input(screen.getByLabelText('Subscription ID'), { target: { value: AZURE_GROUP.subscriptionId } });
+    await fireEvent.input(screen.getByLabelText('Resource group'), { target: { value: AZURE_GROUP.resourceGroup } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Verify and connect' }));
+
+    await screen.findByText('The app has no role on this resource group');
+    expect(screen.getByLabelText('Resource group').getAttribute('aria-invalid')).toBe('true');
+    expect(screen.queryByRole('alert')).toBeNull();
+
+    state.azure = { ok: true };
+    await fireEvent.click(screen.getByRole('button', { name: 'Verify and connect' }));
+
+    await screen.findByText('Connected Azure shop-prod (Azure resource group shop-prod).');
+    expect(screen.getByRole('rowheader', { name: /^Azure shop-prod/ })).toBeTruthy();
   });
 });
