@@ -463,11 +463,11 @@ describe('AzureProvider errors', () => {
     expect(arm.writes()).toEqual([]);
   });
 
-  it('refuses every target while no subscription can be connected', async () => {
+  it('refuses every target when it is given no credentials', async () => {
     const provider = new AzureProvider({ httpClient: seededArm() });
 
     await expect(provider.preflight(azureTarget(nextPlanId()))).rejects.toThrow(AccountAccessError);
-    await expect(provider.readPassword(azureTarget(nextPlanId()))).rejects.toThrow(/no Azure subscription is connected to CloudSeed yet/);
+    await expect(provider.readPassword(azureTarget(nextPlanId()))).rejects.toThrow(/names no connected Azure resource group/);
   });
 
   it('refuses backups, restores and switchovers, which are not built for Azure yet', async () => {

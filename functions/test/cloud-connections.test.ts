@@ -68,6 +68,7 @@ describe('connecting a Google Cloud project', () => {
     const network = await provider.ensureSecurityGroup(target);
     const nodes = await provider.launchNodes(target, network);
     await provider.launchNodes(gcpTarget({ replicas: 2, sizeGiB: 80 }), network);
+    await provider.launchNodes(gcpTarget({ replicas: 2, sizeGiB: 80, machineType: 'n2-standard-2' }), network);
     bootInstances(project);
     await provider.nodesReady(target, nodes);
     await provider.commandStatus(target, await provider.sendCommand(target, nodes, 'configure'));
@@ -225,6 +226,9 @@ const PERMISSIONS_OF: Readonly<Record<string, readonly string[]>> = {
     'iam.serviceAccounts.actAs',
   ],
   'compute.instances.delete': ['compute.instances.delete'],
+  'compute.instances.stop': ['compute.instances.stop'],
+  'compute.instances.start': ['compute.instances.start'],
+  'compute.instances.setMachineType': ['compute.instances.setMachineType'],
   'compute.disks.resize': ['compute.disks.resize'],
   'compute.instances.setMetadata': ['compute.instances.setMetadata'],
   'compute.instances.getGuestAttributes': ['compute.instances.getGuestAttributes'],

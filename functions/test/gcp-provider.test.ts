@@ -45,7 +45,7 @@ describe('preflight', () => {
     const unconnected = new GcpProvider({ clientsFor: () => project.clients });
 
     await expect(unconnected.preflight(target)).rejects.toThrow(AccountAccessError);
-    await expect(unconnected.preflight(target)).rejects.toThrow(/no Google Cloud project can be connected to CloudSeed yet/);
+    await expect(unconnected.preflight(target)).rejects.toThrow(/names no connected Google Cloud project/);
     expect(project.calls).toEqual([]);
   });
 
@@ -203,13 +203,45 @@ describe('launching the nodes', () => {
     expect(await deploy()).toHaveLength(1);
   });
 
-  it('refuses to change the machine type of a node in place', async () => {
-    await deploy();
+  it('changes the machine type of each node in place, replicas first: stop, set the type, start; and refuses Arm for x86', async () => {
+    const nodes = await deploy(gcpTarget({ replicas: 1 }));
+    bootInstances(project);
+    const resized = gcpTarget({ replicas: 1, machineType: 'n2-standard-2' });
 
-    await expect(deploy(gcpTarget({ machineType: 'n2-standard-2' }))).rejects.toThrow(
-      /runs on e2-standard-2, and the plan now asks for n2-standard-2/,
+    expect(await deploy(resized)).toEqual(nodes);
+    const steps = project.calls
+      .filter((call) => /^compute\.instances\.(stop|setMachineType|start)$/.test(call.method))
+      .map((call) => `${call.method.slice('compute.instances.'.length)} ${(call.request as { instance: string }).instance}`);
+    expect(steps).toEqual([
+      `stop ${nodes[1]!.nodeId}`,
+      `setMachineType ${nodes[1]!.nodeId}`,
+      `start ${nodes[1]!.nodeId}`,
+      `stop ${nodes[0]!.nodeId}`,
+      `setMachineType ${nodes[0]!.nodeId}`,
+      `start ${nodes[0]!.nodeId}`,
+    ]);
+    expect(project.requestsOf('compute.instances.setMachineType')[0]).toEqual({
+      project: PROJECT,
+      zone: ZONE,
+      instance: nodes[1]!.nodeId,
+      instancesSetMachineTypeRequestResource: { machineType: `zones/${ZONE}/machineTypes/n2-standard-2` },
+    });
+    expect([...project.instances.values()].map((instance) => [instance.machineType, instance.status])).toEqual([
+      [`zones/${ZONE}/machineTypes/n2-standard-2`, 'RUNNING'],
+      [`zones/${ZONE}/machineTypes/n2-standard-2`, 'RUNNING'],
+    ]);
+
+    // Again: nothing to do. A node an earlier attempt left stopped is started.
+    await deploy(resized);
+    expect(project.requestsOf('compute.instances.stop')).toHaveLength(2);
+    project.instances.get(nodes[0]!.nodeId)!.status = 'TERMINATED';
+    await deploy(resized);
+    expect(project.requestsOf('compute.instances.start')).toHaveLength(3);
+    expect(project.requestsOf('compute.instances.setMachineType')).toHaveLength(2);
+
+    await expect(deploy(gcpTarget({ replicas: 1, machineType: 't2a-standard-2' }))).rejects.toThrow(
+      /runs on n2-standard-2, and the plan now asks for t2a-standard-2: a node cannot move between Arm and x86 in place/,
     );
-    await expect(deploy(gcpTarget({ machineType: 'n2-standard-2' }))).rejects.toBeInstanceOf(PermanentError);
   });
 
   it('grows the data disk of each node online when the plan asks for more, and refuses to shrink it', async () => {

@@ -25,7 +25,7 @@ import { azureTargetOf } from './target.ts';
 // Backups, restores and switchovers are not built for Azure yet: those methods refuse, saying so.
 
 export interface AzureProviderOptions {
-  /** The credential for the target's subscription. Default: refuses, since no subscription can be connected yet. */
+  /** The credential for the target's subscription. Default: none; every call is refused with AccountAccessError. */
   readonly credentialFor?: (target: DeployTarget) => TokenCredential;
   /** Sends every request of every SDK client (tests answer them in memory). Default: the SDK's own. */
   readonly httpClient?: HttpClient;
@@ -40,10 +40,10 @@ const DEFAULT_RETRY: PipelineRetryOptions = { maxRetries: 4, retryDelayInMs: 1_0
 const DEFAULT_WAITS: Waits = { pollIntervalMs: 5_000, limitMs: 8 * 60_000 };
 const RESOURCE_GROUPS_API_VERSION = '2021-04-01';
 
-/** Connecting a customer's subscription (a multi-tenant app with a federated credential) is still to be built. */
+/** Without credentials (providers/index.ts hands in the connected resource group's), nothing is reached. */
 const noConnectedSubscription = (target: DeployTarget): never => {
   throw new AccountAccessError(
-    `no Azure subscription is connected to CloudSeed yet: plan ${target.planId} cannot be deployed to subscription ${azureTargetOf(target).subscriptionId}`,
+    `no credentials for subscription ${azureTargetOf(target).subscriptionId} were given: plan ${target.planId} names no connected Azure resource group`,
   );
 };
 

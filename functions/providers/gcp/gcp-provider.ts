@@ -21,16 +21,16 @@ import { unbuiltOn } from '../unbuilt.ts';
 // secrets, commands. Every service finds its
 // resources by the names gcp-json gives them, so a retried step converges instead of duplicating.
 //
-// Not done yet, and refused with the reason rather than attempted: changing a node's machine type in
-// place, and backups, restores and switchovers (../unbuilt.ts).
+// Not done yet, and refused with the reason rather than attempted: backups, restores and switchovers
+// (../unbuilt.ts).
 
 const MAX_CLIENT_SETS = 16;
 
 export interface GcpProviderOptions {
   /**
-   * The credentials of the customer's project for a target. Default: none, since no GCP connection
-   * (Workload Identity Federation trusting the platform's role, then impersonating the customer's
-   * service account) can be made yet; every call is refused with AccountAccessError.
+   * The credentials of the customer's project for a target (providers/index.ts: Workload Identity
+   * Federation trusting the platform's role, then impersonating the customer's service account).
+   * Default: none; every call is refused with AccountAccessError.
    */
   readonly authFor?: (target: DeployTarget) => AuthClient;
   /** Builds the clients on the credentials; tests hand in clients whose methods are stubbed. */
@@ -40,7 +40,7 @@ export interface GcpProviderOptions {
 
 const noConnection = (target: DeployTarget): AuthClient => {
   throw new AccountAccessError(
-    `plan ${target.planId} deploys to Google Cloud, and no Google Cloud project can be connected to CloudSeed yet; render and price it instead`,
+    `no credentials for project ${target.target.cloud === 'gcp' ? target.target.project : '?'} were given: plan ${target.planId} names no connected Google Cloud project`,
   );
 };
 

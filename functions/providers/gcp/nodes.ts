@@ -33,11 +33,16 @@ export async function launchNodes(context: GcpContext): Promise<NodeRef[]> {
   await ensureServiceAccount(context);
   await ensureBackupAccess(context);
   const nodes: NodeRef[] = [];
+  // Replicas first: a cluster keeps its primary serving while they are resized.
+  for (const insert of [...component.instances].sort((a, b) => Number(isPrimary(a)) - Number(isPrimary(b)))) {
+    const instance = instanceNameOf(insert);
+    const current = await found('compute.instances.get', async () => (await clients.instances.get({ project, zone, instance }))[0]);
+    if (current) await resizeMachine(context, current, insert.instanceResource);
+  }
   for (const insert of component.instances) {
     const instance = instanceNameOf(insert);
     let current = await found('compute.instances.get', async () => (await clients.instances.get({ project, zone, instance }))[0]);
     if (current) {
-      checkUnchanged(current, insert.instanceResource);
       await growDataDisk(context, current, insert.instanceResource);
     } else {
       try {
@@ -57,18 +62,39 @@ export async function launchNodes(context: GcpContext): Promise<NodeRef[]> {
   return nodes;
 }
 
+const isPrimary = (insert: { readonly instanceResource: Record<string, unknown> }) =>
+  (insert.instanceResource['labels'] as Record<string, string> | undefined)?.['cloudseed-role'] === 'primary';
+
+/** Arm (t2a) and x86 machines boot different images: a node cannot move between them in place. */
+const isArm = (machineType: string) => machineType.startsWith('t2a-');
+
 /**
- * An instance that exists must run the machine type the plan describes. Changing it in place (stop,
- * setMachineType, start) is not something the GCP provider does yet: it refuses rather than deploy a
- * plan that says one size and runs another.
+ * An instance that exists must run the machine type the plan describes: a node of another type is
+ * stopped, given the new type and started again (a restart of that node; its disks stay). One
+ * stopped part-way by an earlier attempt is carried on from where it was.
  */
-function checkUnchanged(current: Instance, desired: Record<string, unknown>): void {
-  const wanted = lastSegment(String(desired['machineType']));
-  const running = lastSegment(current.machineType);
-  if (wanted !== running)
+async function resizeMachine(context: GcpContext, current: Instance, desired: Record<string, unknown>): Promise<void> {
+  const { project, zone, clients } = context;
+  const instance = current.name ?? '';
+  const wanted = lastSegment(String(desired['machineType'])) ?? '';
+  const running = lastSegment(current.machineType) ?? '';
+  const stopped = current.status === 'TERMINATED' || current.status === 'STOPPED';
+  if (wanted === running && !stopped) return;
+  if (wanted !== running && isArm(wanted) !== isArm(running))
     throw new PermanentError(
-      `node ${current.name} runs on ${running}, and the plan now asks for ${wanted}: changing a Google Cloud node's machine type in place is not supported yet; deploy the plan as a new one instead`,
+      `node ${instance} runs on ${running}, and the plan now asks for ${wanted}: a node cannot move between Arm and x86 in place, since they boot different images; deploy the plan as a new one instead`,
     );
+  if (!stopped) await change(context, 'compute.instances.stop', () => clients.instances.stop({ project, zone, instance }));
+  if (wanted !== running)
+    await change(context, 'compute.instances.setMachineType', () =>
+      clients.instances.setMachineType({
+        project,
+        zone,
+        instance,
+        instancesSetMachineTypeRequestResource: { machineType: String(desired['machineType']) },
+      }),
+    );
+  await change(context, 'compute.instances.start', () => clients.instances.start({ project, zone, instance }));
 }
 
 /**

@@ -275,6 +275,41 @@ export function fakeProject(): FakeProject {
       return operation({ zone: request.zone }, 'instances.delete');
     }),
   );
+  const instanceOf = (name: string) => {
+    const instance = instances.get(name);
+    if (!instance) throw notFound(name);
+    return instance;
+  };
+  stub(clients.instances, 'stop', (request: { zone: string; instance: string }) =>
+    handle('compute.instances.stop', request, () => {
+      instanceOf(request.instance).status = 'TERMINATED';
+      return operation({ zone: request.zone }, 'instances.stop');
+    }),
+  );
+  stub(clients.instances, 'start', (request: { zone: string; instance: string }) =>
+    handle('compute.instances.start', request, () => {
+      instanceOf(request.instance).status = 'RUNNING';
+      return operation({ zone: request.zone }, 'instances.start');
+    }),
+  );
+  // As Compute Engine: only a stopped instance changes its machine type.
+  stub(
+    clients.instances,
+    'setMachineType',
+    (request: { zone: string; instance: string; instancesSetMachineTypeRequestResource: { machineType: string } }) =>
+      handle('compute.instances.setMachineType', request, () => {
+        const instance = instanceOf(request.instance);
+        if (instance.status !== 'TERMINATED')
+          throw googleError(
+            9,
+            400,
+            `The resource '${request.instance}' is not ready: it must be stopped to change its machine type`,
+            'resourceNotReady',
+          );
+        instance.machineType = request.instancesSetMachineTypeRequestResource.machineType;
+        return operation({ zone: request.zone }, 'instances.setMachineType');
+      }),
+  );
   stub(clients.instances, 'setMetadata', (request: { zone: string; instance: string; metadataResource: Instance['metadata'] }) =>
     handle('compute.instances.setMetadata', request, () => {
       const instance = instances.get(request.instance);

@@ -18,6 +18,7 @@ import type { AzureVmSize } from './vm-sizes.ts';
 import { ARCHIVE_BUCKET_TOKEN, ARCHIVE_CIPHER_TOKEN, nodeSecretPaths, renderConfigureScript, renderInstallScript } from '../aws/scripts.ts';
 import { secretIdFor } from '../node-scripts.ts';
 import { findOs } from '../../postgres/os.ts';
+import { BACKUP_RESOURCE_GROUP } from './connection.ts';
 
 // cs-json -> azure-json: every ARM resource a plan needs, computed up front. The output is a pure
 // function of (plan, planId): no clock, no randomness, no lookups, so the same input always renders
@@ -64,11 +65,10 @@ const subnetPrefix = (index: number): string => `10.20.${index}.0/24`;
 
 export const ADMIN_USERNAME = 'cloudseed';
 export const BACKUP_CONTAINER = 'cloudseed-backups';
-/**
- * Backups outlive the plan's resource group (deleting a plan must not delete its backups), so the
- * storage account lives in a resource group of its own, one per subscription.
- */
-export const BACKUP_RESOURCE_GROUP = 'cloudseed-backups';
+// Backups outlive the plan's resource group (deleting a plan must not delete its backups), so the
+// storage account lives in a resource group of its own, one per subscription (connection.ts names it:
+// the customer's setup creates it).
+export { BACKUP_RESOURCE_GROUP };
 export const RUN_COMMANDS = ['cloudseed-install', 'cloudseed-configure'] as const;
 
 const INSTANCE_LOOPBACK = ['127.0.0.1/32'];

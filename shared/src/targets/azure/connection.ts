@@ -1,5 +1,4 @@
 import { AZURE_PROVIDER_ACTIONS, AZURE_PROVIDER_DATA_ACTIONS } from './actions.ts';
-import { BACKUP_RESOURCE_GROUP } from './azure-json.ts';
 import type { SetupStep } from '../gcp/connection.ts';
 
 // How CloudSeed reaches a customer's Azure subscription without a stored secret: CloudSeed's
@@ -9,6 +8,9 @@ import type { SetupStep } from '../gcp/connection.ts';
 // tenant). The customer consents to the app once, which makes its service principal in their
 // tenant, and gives it a custom role on the plan's resource group and on the backup resource group,
 // nothing on the subscription.
+
+/** The resource group backups live in, beside the plans' own: they outlive the plans they were taken of. */
+export const BACKUP_RESOURCE_GROUP = 'cloudseed-backups';
 
 /** The audience Entra ID expects in a federated credential's token. */
 export const AZURE_TOKEN_EXCHANGE_AUDIENCE = 'api://AzureADTokenExchange';

@@ -26,7 +26,6 @@ import {
 
 // The az commands take only the backup group's name from the Azure document renderer, whose node
 // scripts are read from files when it loads, which cannot happen in the page.
-vi.mock('@cloudseed/shared/targets/azure/azure-json', () => ({ BACKUP_RESOURCE_GROUP: 'cloudseed-backups' }));
 
 beforeAll(polyfillDialog);
 

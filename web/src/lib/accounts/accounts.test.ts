@@ -29,7 +29,6 @@ import {
 
 // The az commands take only the backup group's name from the Azure document renderer, whose node
 // scripts are read from files when it loads, which cannot happen in the page.
-vi.mock('@cloudseed/shared/targets/azure/azure-json', () => ({ BACKUP_RESOURCE_GROUP: 'cloudseed-backups' }));
 
 describe('an account as a table row', () => {
   it('names the local cloud’s built-in account for what it is, and marks it as not removable', () => {
