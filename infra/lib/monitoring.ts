@@ -12,6 +12,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { grantCustomerAccountAccess } from './customer-access.ts';
 import type { Data } from './data.ts';
+import { JOB_MODULES } from './function-bundle.ts';
 import { CloudSeedFunction } from './function.ts';
 
 // The health check of running deployments, every minute, and the alarms an operator wants to hear
@@ -36,7 +37,7 @@ export class Monitoring extends Construct {
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
     this.healthCheck = new CloudSeedFunction(this, 'HealthCheck', {
-      module: 'jobs/health-check.ts',
+      module: JOB_MODULES.healthCheck,
       service: 'cloudseed-health',
       description: 'CloudSeed: checks every node of every running deployment',
       // Finishes before the next run starts.

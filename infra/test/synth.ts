@@ -5,10 +5,10 @@ import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { createApp } from '../lib/app.ts';
 import type { CloudSeedApp } from '../lib/app.ts';
 
-// Synthesizes the real app for the infra tests. Bundling the ~40 functions with esbuild is most
-// of a synth's time (about 20 s here), so the construct tests skip it through CDK's own switch
-// (`aws:cdk:bundling-stacks`: no stack bundles, assets are placeholders) and one test, nag.test.ts,
-// synthesizes with real bundles.
+// Synthesizes the real app for the infra tests. Building the function bundle (one esbuild build of
+// every function) is most of a synth's time, so the construct tests skip it through CDK's own switch
+// (`aws:cdk:bundling-stacks`: no stack bundles, assets are placeholders) and one test,
+// functions.test.ts, synthesizes with the real bundle.
 
 export interface SynthOptions {
   readonly bundle?: boolean;

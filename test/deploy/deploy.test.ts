@@ -125,6 +125,15 @@ describe('deploy', () => {
     expect(psql(creds, 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()').out).toBe('t');
   });
 
+  it('runs a single server without Patroni or etcd, with nothing to switch over to', async () => {
+    expect(existsSync(join(cloud.home, 'instances', planId, 'db-0', 'patroni.pid'))).toBe(false);
+    expect(existsSync(join(cloud.home, 'instances', planId, 'db-dcs'))).toBe(false);
+    expect(creds.uri).not.toContain('target_session_attrs');
+    expect(creds.readOnlyUri).toBeUndefined();
+    const switchover = await call('POST', `/v1/plan/${planId}/switchover`);
+    expect(switchover.status, switchover.text).toBe(409);
+  });
+
   it('refuses logins without TLS and with a wrong password', () => {
     const plain = psql(creds, 'SELECT 1', { sslmode: 'disable' });
     expect(plain.ok).toBe(false);

@@ -218,19 +218,3 @@ describe('a cluster the plan shrinks', () => {
     expect(acknowledged.filter((id) => !stored.has(id))).toEqual([]);
   });
 });
-
-describe('a single server', () => {
-  it('runs without Patroni or etcd, and has nothing to switch over to', async () => {
-    const single = await cloud.api.createPlan(planWith({ name: 'solo', db: { backup: { enabled: false } } }));
-    const { deployment } = await cloud.api.deploy(single);
-    expect(deployment.status, deployment.reason).toBe('running');
-    expect(existsSync(join(cloud.home, 'instances', single, 'db-0', 'patroni.pid'))).toBe(false);
-    expect(existsSync(join(cloud.home, 'instances', single, 'db-dcs'))).toBe(false);
-    const credentials = await cloud.api.credentials(single);
-    expect(credentials.uri).not.toContain('target_session_attrs');
-    expect(credentials.readOnlyUri).toBeUndefined();
-    const response = await cloud.api.call('POST', `/v1/plan/${single}/switchover`);
-    expect(response.status, response.text).toBe(409);
-    await cloud.api.call('DELETE', `/v1/plan/${single}`);
-  });
-});
