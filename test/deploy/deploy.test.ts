@@ -226,64 +226,6 @@ describe('deploy', () => {
   });
 });
 
-describe('failures', () => {
-  it('refuses a major that is not installed here, red at Preflight with the reason, and leaves nothing', async () => {
-    const planId = await createPlan(planBody('needs-17', { version: '17' }));
-    const failed = await deploy(planId, 'create');
-    expect(failed.status).toBe('failed');
-    expect(failed.reason).toMatch(/^Preflight: PostgreSQL 17 is not installed/);
-    const preflight = failed.steps.find((step) => step.name === 'Preflight');
-    expect(preflight?.status).toBe('failed');
-    expect(preflight?.error).toMatch(/not installed/);
-    expect(instanceDirs(planId)).toEqual([]);
-  });
-
-  it('answers credentials before any deploy with 409', async () => {
-    const planId = await createPlan(planBody('not-yet'));
-    expect((await call('GET', `/v1/plan/${planId}/deployment/credentials`)).status).toBe(409);
-  });
-
-  const steps = [
-    'Render',
-    'Preflight',
-    'EnsurePassword',
-    'EnsureSecurityGroup',
-    'LaunchNodes',
-    'CheckNodes',
-    'SendInstall',
-    'CheckInstall',
-    'SendConfigure',
-    'CheckConfigure',
-    'Verify',
-    'RegisterMonitoring',
-    'MarkRunning',
-  ];
-
-  it.each(steps)('an injected failure at %s retries, goes red with that step, leaves no orphans, and the next deploy succeeds', async (step) => {
-    const planId = await createPlan(planBody(`fault-${step.toLowerCase()}`));
-    cloud.injectFault(step, 'always');
-    const failed = await deploy(planId, 'create');
-    cloud.clearFaults();
-    expect(failed.status, JSON.stringify(failed)).toBe('failed');
-    expect(failed.reason).toMatch(new RegExp(`^${step}: `));
-    expect(instanceDirs(planId)).toEqual([]);
-    expect(existsSync(join(cloud.home, 'secrets', planId))).toBe(false);
-
-    const recovered = await deploy(planId, 'create');
-    expect(recovered.status, JSON.stringify(recovered)).toBe('running');
-    expect(psql(await credentials(planId), 'SELECT 1').out).toBe('1');
-    expect((await call('DELETE', `/v1/plan/${planId}`)).status).toBe(202);
-  });
-
-  it('retries a step that fails once and still goes green', async () => {
-    const planId = await createPlan(planBody('flaky'));
-    cloud.injectFault('LaunchNodes', 'once');
-    const running = await deploy(planId, 'create');
-    expect(running.status, JSON.stringify(running)).toBe('running');
-    expect((await call('DELETE', `/v1/plan/${planId}`)).status).toBe(202);
-  });
-});
-
 describe('cluster', () => {
   it("runs a primary and a streaming replica that sees the primary's writes", async () => {
     const planId = await createPlan(clusterPlan);
