@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import { routes } from '@cloudseed/functions/routes';
 import type { Route } from '@cloudseed/functions/routes';
 import type { Auth } from './auth.ts';
+import type { CloudFederation } from './cloud-federation.ts';
 import type { CustomerTemplate } from './customer-template.ts';
 import type { Data } from './data.ts';
 import { grantCustomerAccountAccess, grantCustomerRoleAssumption } from './customer-access.ts';
@@ -34,7 +35,7 @@ interface RouteAccess {
   readonly starts?: readonly WorkflowName[];
   /** Reads executions' status and history. */
   readonly observesWorkflows?: boolean;
-  /** Runs AwsProvider in the customer's account (the credentials route reads the password parameter there). */
+  /** Runs a provider in the customer's cloud (the credentials route reads the password parameter there); implies `federation: 'assume'`. */
   readonly customerAccount?: boolean;
   /**
    * Assumes the customer's role without running AwsProvider: to prove a new connection works, or to
@@ -43,6 +44,12 @@ interface RouteAccess {
   readonly assumesCustomerRole?: boolean;
   /** Tells customers how to connect: the account their role must trust (PLATFORM_ACCOUNT_ID) and where the template is published (CUSTOMER_TEMPLATE_URL). */
   readonly templateLaunch?: boolean;
+  /**
+   * The platform's federation role (CLOUD_FEDERATION_ROLE_ARN, and AZURE_APP_ID when there is one):
+   * `assume` signs in to Google Cloud or Azure as it; `name` only tells customers what their
+   * Workload Identity pool and the Entra app's consent must trust.
+   */
+  readonly federation?: 'assume' | 'name';
 }
 
 /** Keyed by handler module; a route whose module is missing here fails the synth rather than deploying with too little or too much. */
@@ -75,10 +82,12 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   // Secrets' values go where the app reads them: SSM SecureString parameters in the customer's account on AWS.
   'api/put-component-secrets.ts': { tables: 'read', customerAccount: true },
   'api/get-client-address.ts': {},
-  // The first list of a customer's accounts issues their ExternalId: a write.
-  'api/list-accounts.ts': { tables: 'write', templateLaunch: true },
-  // A role that refuses is answered with the launch link.
-  'api/create-account.ts': { tables: 'write', assumesCustomerRole: true, templateLaunch: true },
+  // The first list of a customer's accounts issues their ExternalId: a write. The gcloud and az
+  // commands it gives name the federation role and the Entra app.
+  'api/list-accounts.ts': { tables: 'write', templateLaunch: true, federation: 'name' },
+  // A role that refuses is answered with the launch link; a Google Cloud project or Azure subscription
+  // is tried as the federation role before it is stored.
+  'api/create-account.ts': { tables: 'write', assumesCustomerRole: true, templateLaunch: true, federation: 'assume' },
   'api/delete-account.ts': { tables: 'write' },
 };
 
@@ -125,6 +134,7 @@ export interface ApiProps {
   readonly data: Data;
   readonly workflows: Workflows;
   readonly customerTemplate: CustomerTemplate;
+  readonly federation: CloudFederation;
   readonly removalPolicy: RemovalPolicy;
   /** Steady-state requests per second and burst for the whole stage. */
   readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
@@ -148,7 +158,7 @@ export class Api extends Construct {
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
-    const { auth, data, workflows, customerTemplate } = props;
+    const { auth, data, workflows, customerTemplate, federation } = props;
     this.httpApi = new apigw.HttpApi(this, 'HttpApi', {
       description: 'CloudSeed API (served under /v1 by the CloudFront distribution)',
       createDefaultStage: false,
@@ -190,8 +200,10 @@ export class Api extends Construct {
       if (access.tables === 'read') data.grantReadTo(fn);
       if (access.starts) workflows.grantStartTo(fn, ...access.starts);
       if (access.observesWorkflows) workflows.grantObserveTo(fn);
-      if (access.customerAccount) grantCustomerAccountAccess(fn);
+      if (access.customerAccount) grantCustomerAccountAccess(fn, federation);
       if (access.assumesCustomerRole) grantCustomerRoleAssumption(fn);
+      if (access.federation === 'assume') federation.federate(fn);
+      if (access.federation === 'name') federation.nameTo(fn);
       if (access.templateLaunch) {
         fn.addEnvironment('PLATFORM_ACCOUNT_ID', Stack.of(this).account);
         customerTemplate.publishTo(fn);

@@ -2,6 +2,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import type { AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { apiDomainFromContext } from './api.ts';
+import { azureAppIdFromContext } from './cloud-federation.ts';
 import { CUSTOMER_STACK_ID, CustomerAccountStack } from './customer-account-stack.ts';
 import { PLATFORM_STACK_ID } from './names.ts';
 import { PlatformStack } from './platform-stack.ts';
@@ -22,9 +23,11 @@ export function createApp(props: AppProps & { readonly webBuildDir?: string } = 
   const app = new App(appProps);
   const stage = String(app.node.tryGetContext('stage') ?? 'dev');
   const apiDomain = apiDomainFromContext((key) => app.node.tryGetContext(key));
+  const azureAppId = azureAppIdFromContext((key) => app.node.tryGetContext(key));
   const platform = new PlatformStack(app, PLATFORM_STACK_ID, {
     stage,
     ...(apiDomain ? { apiDomain } : {}),
+    ...(azureAppId ? { azureAppId } : {}),
     description: `CloudSeed platform (${stage})`,
     ...(webBuildDir ? { webBuildDir } : {}),
   });

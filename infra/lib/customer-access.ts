@@ -1,12 +1,14 @@
 import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import type { ConfigurableFunction } from './function.ts';
+import type { CloudFederation } from './cloud-federation.ts';
+import type { CloudSeedFunction, ConfigurableFunction } from './function.ts';
 import { acknowledge } from './nag.ts';
 import { CUSTOMER_ROLE_NAME } from './names.ts';
 
-// Reaching a customer's account: the functions that run AwsProvider assume the role the customer
-// template created there (which creates each plan's node role there, named after the plan).
+// Reaching a customer's cloud: on AWS the functions that run a provider assume the role the customer
+// template created there (which creates each plan's node role there, named after the plan); on Google
+// Cloud and Azure they assume the platform's federation role, which those clouds trust.
 
 /** `arn:<partition>:iam::*:role/CloudSeedDeployer*`: the customers' accounts are not known when the platform deploys. */
 export function customerRoleArnPattern(scope: Construct): string {
@@ -29,7 +31,8 @@ export function grantCustomerRoleAssumption(fn: ConfigurableFunction & Construct
   );
 }
 
-/** What AwsProvider needs: assuming the customer's role. */
-export function grantCustomerAccountAccess(fn: ConfigurableFunction & Construct): void {
+/** What the providers need: assuming the customer's AWS role, and the federation role for Google Cloud and Azure. */
+export function grantCustomerAccountAccess(fn: CloudSeedFunction, federation: CloudFederation): void {
   grantCustomerRoleAssumption(fn);
+  federation.federate(fn);
 }

@@ -10,6 +10,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import type { CloudFederation } from './cloud-federation.ts';
 import { grantCustomerAccountAccess } from './customer-access.ts';
 import type { Data } from './data.ts';
 import { JOB_MODULES } from './function-bundle.ts';
@@ -26,6 +27,7 @@ export interface MonitoringProps {
     grantStartTo(fn: CloudSeedFunction, ...names: 'backup'[]): void;
   };
   readonly api: apigw.IHttpApi;
+  readonly federation: CloudFederation;
   readonly removalPolicy: RemovalPolicy;
 }
 
@@ -51,7 +53,7 @@ export class Monitoring extends Construct {
     props.workflows.grantStartTo(this.healthCheck, 'backup');
     // The connection to each deployment's AWS account (steps/context.ts targetOf).
     props.data.accounts.grantReadTo(this.healthCheck);
-    grantCustomerAccountAccess(this.healthCheck);
+    grantCustomerAccountAccess(this.healthCheck, props.federation);
     new events.Rule(this, 'EveryMinute', {
       description: 'Runs the CloudSeed health check',
       schedule: events.Schedule.rate(Duration.minutes(1)),

@@ -6,6 +6,7 @@ import { Api } from './api.ts';
 import type { ApiDomain } from './api.ts';
 import { Auth } from './auth.ts';
 import { Backups } from './backups.ts';
+import { CloudFederation } from './cloud-federation.ts';
 import { synthesizeCustomerTemplate } from './customer-account-stack.ts';
 import { CustomerTemplate } from './customer-template.ts';
 import { Data } from './data.ts';
@@ -29,6 +30,8 @@ export interface PlatformStackProps extends StackProps {
   readonly customerTemplate?: string;
   /** A custom domain for the API (CloudFront's origin); without it the execute-api endpoint stays on. */
   readonly apiDomain?: ApiDomain;
+  /** CloudSeed's multi-tenant Entra app (its application id), for connecting Azure subscriptions. */
+  readonly azureAppId?: string;
 }
 
 export class PlatformStack extends Stack {
@@ -40,6 +43,7 @@ export class PlatformStack extends Stack {
   readonly monitoring: Monitoring;
   readonly web: Web;
   readonly customerTemplate: CustomerTemplate;
+  readonly federation: CloudFederation;
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id, props);
@@ -56,16 +60,24 @@ export class PlatformStack extends Stack {
       accessLogs: accessLogs.bucket,
       retain,
     });
-    this.workflows = new Workflows(this, 'Workflows', { data: this.data, backups: this.backups, removalPolicy });
+    this.federation = new CloudFederation(this, 'CloudFederation', props.azureAppId ? { azureAppId: props.azureAppId } : {});
+    this.workflows = new Workflows(this, 'Workflows', { data: this.data, backups: this.backups, federation: this.federation, removalPolicy });
     this.api = new Api(this, 'Api', {
       auth: this.auth,
       data: this.data,
       workflows: this.workflows,
       customerTemplate: this.customerTemplate,
+      federation: this.federation,
       removalPolicy,
       ...(props.apiDomain ? { domain: props.apiDomain } : {}),
     });
-    this.monitoring = new Monitoring(this, 'Monitoring', { data: this.data, workflows: this.workflows, api: this.api.httpApi, removalPolicy });
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      data: this.data,
+      workflows: this.workflows,
+      api: this.api.httpApi,
+      federation: this.federation,
+      removalPolicy,
+    });
     this.web = new Web(this, 'Web', {
       api: this.api,
       auth: this.auth,
@@ -96,6 +108,11 @@ export class PlatformStack extends Stack {
         value: this.api.customDomain.regionalHostedZoneId,
       });
     }
+    new CfnOutput(this, 'CloudFederationRoleArn', {
+      description:
+        "The role CloudSeed signs in to customers' Google Cloud projects and Azure tenants as (the subject of the Entra app's federated credential)",
+      value: this.federation.role.roleArn,
+    });
     new CfnOutput(this, 'AlarmTopicArn', {
       description: 'Subscribe to hear about failed workflows and API errors',
       value: this.monitoring.alarmTopic.topicArn,

@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import { stepModules } from '@cloudseed/functions/steps/index';
 import type { StepSubstitution } from '@cloudseed/functions/steps/index';
 import type { Backups } from './backups.ts';
+import type { CloudFederation } from './cloud-federation.ts';
 import type { Data } from './data.ts';
 import { grantCustomerAccountAccess } from './customer-access.ts';
 import { CloudSeedFunction } from './function.ts';
@@ -76,6 +77,7 @@ function isStep(name: string): name is StepSubstitution {
 export interface WorkflowsProps {
   readonly data: Data;
   readonly backups: Backups;
+  readonly federation: CloudFederation;
   readonly removalPolicy: RemovalPolicy;
 }
 
@@ -97,7 +99,7 @@ export class Workflows extends Construct {
         removalPolicy: props.removalPolicy,
       });
       props.data.grantReadWriteTo(fn);
-      grantCustomerAccountAccess(fn);
+      grantCustomerAccountAccess(fn, props.federation);
       steps.set(name, fn);
     }
     this.steps = steps;

@@ -4,6 +4,7 @@ import { ROUTE_ACCESS, routeId } from '../lib/api.ts';
 import { WORKFLOWS } from '../lib/workflows.ts';
 import {
   actionsOf,
+  cloudFederationRoleId,
   cloudSeedFunctions,
   environmentOf,
   flat,
@@ -142,8 +143,11 @@ describe('Api', () => {
         .map((route) => route.module)
         .sort(),
     ).toEqual(['api/create-account.ts', 'api/download-backup.ts']);
+    const customerRoles = 'arn:${AWS::Partition}:iam::*:role/CloudSeedDeployer*';
+    // Connecting a Google Cloud project or Azure subscription is tried as the platform's federation role.
+    expect(assumes('api/create-account.ts')).toEqual([customerRoles, `\${${cloudFederationRoleId(app.platformTemplate)}.Arn}`]);
+    expect(assumes('api/download-backup.ts')).toEqual([customerRoles]);
     for (const module of ['api/create-account.ts', 'api/download-backup.ts']) {
-      expect(assumes(module), module).toEqual(['arn:${AWS::Partition}:iam::*:role/CloudSeedDeployer*']);
       expect(environmentOf(routeFunction(byModule(module))[1]).NODE_INSTANCE_PROFILE, module).toBeUndefined();
     }
     // Backups are in the customers' buckets: the download route signs with their role and may touch no S3 itself.

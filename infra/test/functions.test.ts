@@ -80,7 +80,7 @@ describe('IAM across both stacks', () => {
   // ECS task definitions and Application Auto Scaling's Describe calls take no resource (the service's IAM reference).
   it('only allows Resource "*" for actions without resource-level permissions', () => {
     const allowedOnEverything =
-      /^(xray:|logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)$|ec2:Describe|elasticloadbalancing:Describe|ssm:DescribeInstanceInformation$|ssm:GetCommandInvocation$|ssm:UpdateInstanceInformation$|ec2messages:|ssmmessages:(Create|Open)ControlChannel$|cloudfront:(CreateInvalidation|GetInvalidation)$|kms:|ecr:GetAuthorizationToken$|ecs:(RegisterTaskDefinition|DescribeTaskDefinition|DeregisterTaskDefinition|ListTaskDefinitions|ListTasks)$|application-autoscaling:Describe)/;
+      /^(xray:|logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)$|ec2:Describe|elasticloadbalancing:Describe|ssm:DescribeInstanceInformation$|ssm:GetCommandInvocation$|ssm:UpdateInstanceInformation$|ec2messages:|ssmmessages:(Create|Open)ControlChannel$|sts:GetWebIdentityToken$|cloudfront:(CreateInvalidation|GetInvalidation)$|kms:|ecr:GetAuthorizationToken$|ecs:(RegisterTaskDefinition|DescribeTaskDefinition|DeregisterTaskDefinition|ListTaskDefinitions|ListTasks)$|application-autoscaling:Describe)/;
     for (const template of [app.platformTemplate, app.customerTemplate]) {
       for (const { owner, statement } of allStatements(template)) {
         // Key policies name their own key as "*"; they are checked where the key is.

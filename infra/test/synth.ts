@@ -155,6 +155,15 @@ export function environmentOf(resource: CfnResource): Record<string, unknown> {
   return environment === undefined ? {} : record(record(environment).Variables);
 }
 
+/** The logical id of the role the platform federates to Google Cloud and Azure with (`<stack>-CloudFederation`). */
+export function cloudFederationRoleId(template: Template): string {
+  const [found, ...others] = resourcesOfType(template, 'AWS::IAM::Role').filter(([, role]) =>
+    String(props(role).RoleName).endsWith('-CloudFederation'),
+  );
+  if (!found || others.length > 0) throw new Error('expected one cloud federation role');
+  return found[0];
+}
+
 /** The statements of the policies attached to the role a function runs with. */
 export function roleStatements(template: Template, functionId: string): Statement[] {
   const fn = json(template).Resources[functionId];

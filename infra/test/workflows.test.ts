@@ -5,6 +5,7 @@ import { stepModules } from '@cloudseed/functions/steps/index';
 import { WORKFLOW_NAMES, WORKFLOWS, placeholdersOf, workflowFile } from '../lib/workflows.ts';
 import {
   actionsOf,
+  cloudFederationRoleId,
   cloudSeedFunctions,
   environmentOf,
   flat,
@@ -158,13 +159,14 @@ describe('the workflow steps', () => {
     expect(timeouts.get('RestoreBackup')).toBe(900);
   });
 
-  it('may assume only the CloudSeed role in customer accounts, and need no node profile name', () => {
+  it('may assume only the CloudSeed role in customer accounts and the cloud federation role, and need no node profile name', () => {
+    const federationRole = `\${${cloudFederationRoleId(app.platformTemplate)}.Arn}`;
     for (const [name, fnId] of stepFunctionIds()) {
       const assume = roleStatements(app.platformTemplate, fnId).filter((statement) => actionsOf(statement).includes('sts:AssumeRole'));
       expect(
         assume.map((statement) => flat(statement.Resource)),
         name,
-      ).toEqual(['arn:${AWS::Partition}:iam::*:role/CloudSeedDeployer*']);
+      ).toEqual(['arn:${AWS::Partition}:iam::*:role/CloudSeedDeployer*', federationRole]);
       const fn = json(app.platformTemplate).Resources[fnId]!;
       // Node roles are per plan, named from the plan id: there is no shared profile to configure.
       expect(environmentOf(fn).NODE_INSTANCE_PROFILE, name).toBeUndefined();
