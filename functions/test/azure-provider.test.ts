@@ -218,8 +218,10 @@ describe('AzureProvider requests', () => {
     const arm = seededArm();
     arm.asyncVmDeletes = 1;
     const provider = azureProvider(arm);
-    const target = azureTarget(nextPlanId(), { replicas: 2 });
+    const target = azureTarget(nextPlanId(), { replicas: 2, vmSize: 'Standard_D2s_v5' });
     const nodes = await deploy(provider, target);
+    const resized = azureTarget(target.planId, { replicas: 2, vmSize: 'Standard_B2ms', sizeGiB: 128 });
+    await provider.launchNodes(resized, await provider.ensureSecurityGroup(resized));
     await provider.readPassword(target);
     await provider.readCaCertificate(target);
     await provider.nodesReady(target, nodes);
@@ -233,6 +235,7 @@ describe('AzureProvider requests', () => {
     const sent = new Set(arm.requests.map(actionOf));
     expect([...sent].filter((action) => !allowed.has(action))).toEqual([]);
     expect(sent).toContain('Microsoft.Compute/locations/operations/read');
+    expect(sent).toContain('Microsoft.Compute/virtualMachines/deallocate/action');
   });
 });
 
@@ -253,6 +256,48 @@ describe('AzureProvider idempotency and teardown', () => {
       ['db-1', 'replica', 5432],
       ['db-2', 'replica', 5432],
     ]);
+  });
+
+  it('resizes each VM in place, replicas first (deallocate, the new size, start), grows data disks online, and refuses to shrink or to swap Arm for x86', async () => {
+    const arm = seededArm();
+    const provider = azureProvider(arm);
+    const planId = nextPlanId();
+    const nodes = await deploy(provider, azureTarget(planId, { replicas: 1, vmSize: 'Standard_D2s_v5' }));
+    const before = arm.requests.length;
+
+    const resized = azureTarget(planId, { replicas: 1, vmSize: 'Standard_B2ms', sizeGiB: 128 });
+    expect(await provider.launchNodes(resized, await provider.ensureSecurityGroup(resized))).toEqual(nodes);
+
+    const [primary, replica] = nodes.map((node) => node.nodeId);
+    const disk = (vm: string) =>
+      `${vm.slice(0, vm.indexOf('/providers/'))}/providers/Microsoft.Compute/disks/${vm.slice(vm.lastIndexOf('/') + 1)}-data`;
+    const steps = arm.requests
+      .slice(before)
+      .filter((request) => request.method === 'POST' || request.method === 'PATCH')
+      .map((request) => `${request.method} ${request.path}${request.method === 'PATCH' ? ` ${JSON.stringify(request.body)}` : ''}`);
+    expect(steps).toEqual([
+      `PATCH ${disk(replica!)} {"properties":{"diskSizeGB":128}}`,
+      `POST ${replica!}/deallocate`,
+      `PATCH ${replica!} {"properties":{"hardwareProfile":{"vmSize":"Standard_B2ms"}}}`,
+      `POST ${replica!}/start`,
+      `PATCH ${disk(primary!)} {"properties":{"diskSizeGB":128}}`,
+      `POST ${primary!}/deallocate`,
+      `PATCH ${primary!} {"properties":{"hardwareProfile":{"vmSize":"Standard_B2ms"}}}`,
+      `POST ${primary!}/start`,
+    ]);
+    expect(nodes.map((node) => arm.vmViews.get(node.nodeId)?.power)).toEqual(['running', 'running']);
+
+    // Again: nothing to write.
+    const writes = arm.writes().length;
+    await provider.launchNodes(resized, await provider.ensureSecurityGroup(resized));
+    expect(arm.writes()).toHaveLength(writes);
+
+    await expect(
+      provider.launchNodes(azureTarget(planId, { replicas: 1, vmSize: 'Standard_B2ms', sizeGiB: 100 }), { networkId: '' }),
+    ).rejects.toThrow(/is 128 GiB but the plan asks for 100 GiB: disks only grow/);
+    await expect(
+      provider.launchNodes(azureTarget(planId, { replicas: 1, vmSize: 'Standard_D2ps_v5', sizeGiB: 128 }), { networkId: '' }),
+    ).rejects.toThrow(/runs on Standard_B2ms, and the plan now asks for Standard_D2ps_v5: a node cannot move between Arm and x86 in place/);
   });
 
   it('writes the security group again when its rules differ from the plan', async () => {

@@ -3,11 +3,11 @@ import { ADMIN_USERNAME } from '@cloudseed/shared/targets/azure/azure-json';
 import type { AzureResource } from '@cloudseed/shared/targets/azure/azure-json';
 import type { NodeRole } from '@cloudseed/shared';
 import type { NodeHealth, NodeRef, Progress } from '../provider.ts';
-import { TransientError } from '../errors.ts';
+import { PermanentError, TransientError } from '../errors.ts';
 import { deleteResource, ensureResource, readResource, updateResource, waitProvisioned, writeResource } from './arm.ts';
 import type { ArmBody } from './arm.ts';
 import type { AzureContext } from './clients.ts';
-import { found } from './errors.ts';
+import { call, found } from './errors.ts';
 import { ensureVault } from './secrets.ts';
 import { nameOf, operationOn, vmOf } from './target.ts';
 
@@ -17,9 +17,11 @@ import { nameOf, operationOn, vmOf } from './target.ts';
 // azure-json gives: the backup account and container (kept when the plan goes), the identity and
 // its role assignments, the load balancer of a Patroni cluster, the NICs, then the VMs. Each is
 // looked up first and created only when missing, so a launch that runs again sends no write for
-// what exists. A VM is not waited for: nodesReady polls it.
+// what exists. A VM is not waited for: nodesReady polls it. A VM that exists is converged to the
+// plan: its data disk grown, its size changed in place.
 
 const ROLE_TAG = 'cloudseed-role';
+const DISK_API_VERSION = '2024-03-02';
 
 export async function launchNodes(context: AzureContext): Promise<NodeRef[]> {
   const { component } = context;
@@ -31,15 +33,82 @@ export async function launchNodes(context: AzureContext): Promise<NodeRef[]> {
   const { loadBalancer } = component.network;
   if (loadBalancer) await ensureResource(context, loadBalancer.id, loadBalancer.apiVersion, loadBalancer.body);
   const nodes: NodeRef[] = [];
+  const existing: { machine: AzureResource; body: ArmBody; role: NodeRole }[] = [];
   for (const [index, node] of component.nodes.entries()) {
     const host = await ensureNetworkInterface(context, index);
     const machine = component.virtualMachines[index]!;
-    if (!(await readResource(context, machine.id, machine.apiVersion))) {
-      await writeResource(context, machine.id, machine.apiVersion, withSshKey(machine.body));
-    }
+    const body = await readResource(context, machine.id, machine.apiVersion);
+    if (body) existing.push({ machine, body, role: node.role });
+    else await writeResource(context, machine.id, machine.apiVersion, withSshKey(machine.body));
     nodes.push({ name: node.name, role: node.role, nodeId: machine.id, host, port: component.postgres.port });
   }
+  // Replicas first: a cluster keeps its primary serving while they are resized.
+  for (const { machine, body } of existing.sort((a, b) => Number(a.role === 'primary') - Number(b.role === 'primary'))) {
+    await growDataDisk(context, machine, body);
+    await resizeMachine(context, machine, body);
+  }
   return nodes;
+}
+
+const propertiesOf = (body: Record<string, unknown>): Record<string, unknown> | undefined => (body as ArmBody).properties;
+
+const vmSizeOf = (body: Record<string, unknown>): string =>
+  String((propertiesOf(body)?.['hardwareProfile'] as { vmSize?: unknown } | undefined)?.vmSize ?? '');
+
+/** Arm (Dps v5) and x86 sizes boot different images: a node cannot move between them in place. */
+const isArm = (size: string) => /^Standard_D\d+p/i.test(size);
+
+/**
+ * A VM that exists must have the size the plan describes: one of another size is deallocated,
+ * given the new size and started again (a restart of that node; its disks stay). A VM an earlier
+ * attempt left deallocated is started.
+ */
+async function resizeMachine(context: AzureContext, machine: AzureResource, current: ArmBody): Promise<void> {
+  const wanted = vmSizeOf(machine.body);
+  const running = vmSizeOf(current);
+  const view = await virtualMachine(context, { name: nameOf(machine.id), role: 'replica', nodeId: machine.id, host: '', port: 0 });
+  const deallocated = view !== undefined && powerStateOf(view) === 'deallocated';
+  if (wanted === running && !deallocated) return;
+  if (wanted !== running && isArm(wanted) !== isArm(running))
+    throw new PermanentError(
+      `node ${nameOf(machine.id)} runs on ${running}, and the plan now asks for ${wanted}: a node cannot move between Arm and x86 in place, since they boot different images; deploy the plan as a new one instead`,
+    );
+  const { resourceGroup } = context.where;
+  const name = nameOf(machine.id);
+  const options = { updateIntervalInMs: context.waits.pollIntervalMs };
+  const { virtualMachines } = context.clients.compute;
+  if (!deallocated)
+    await call(operationOn(machine.id, 'write'), async () => (await virtualMachines.beginDeallocate(resourceGroup, name, options)).pollUntilDone());
+  if (wanted !== running) {
+    const patched = await updateResource(context, machine.id, machine.apiVersion, { properties: { hardwareProfile: { vmSize: wanted } } });
+    await waitProvisioned(context, machine.id, machine.apiVersion, patched);
+  }
+  await call(operationOn(machine.id, 'write'), async () => (await virtualMachines.beginStart(resourceGroup, name, options)).pollUntilDone());
+}
+
+/**
+ * Grows the VM's data disk to the plan's size, online (configure then grows its file system); a
+ * plan that asks for less than the disk has is refused: disks only grow.
+ */
+async function growDataDisk(context: AzureContext, machine: AzureResource, current: ArmBody): Promise<void> {
+  type DataDisk = { name?: string; diskSizeGB?: number; managedDisk?: { id?: string } };
+  const planned = ((propertiesOf(machine.body)?.['storageProfile'] as { dataDisks?: DataDisk[] } | undefined)?.dataDisks ?? [])[0];
+  const attached = ((current.properties?.['storageProfile'] as { dataDisks?: DataDisk[] } | undefined)?.dataDisks ?? [])[0];
+  const diskId =
+    attached?.managedDisk?.id ??
+    (attached?.name ? `${machine.id.slice(0, machine.id.indexOf('/providers/'))}/providers/Microsoft.Compute/disks/${attached.name}` : undefined);
+  if (!planned?.diskSizeGB || !attached || !diskId) throw new PermanentError(`node ${nameOf(machine.id)} has no data disk of a known size`);
+  const disk = await readResource(context, diskId, DISK_API_VERSION);
+  const size = Number(disk?.properties?.['diskSizeGB'] ?? attached.diskSizeGB);
+  if (!Number.isFinite(size)) throw new PermanentError(`node ${nameOf(machine.id)} has no data disk of a known size`);
+  if (planned.diskSizeGB < size)
+    throw new PermanentError(
+      `the data disk of node ${nameOf(machine.id)} is ${size} GiB but the plan asks for ${planned.diskSizeGB} GiB: disks only grow. Plan at least ${size} GiB`,
+    );
+  if (planned.diskSizeGB > size) {
+    const patched = await updateResource(context, diskId, DISK_API_VERSION, { properties: { diskSizeGB: planned.diskSizeGB } });
+    await waitProvisioned(context, diskId, DISK_API_VERSION, patched);
+  }
 }
 
 /** Running, and the VM agent (Run Command's channel) ready on every node. */

@@ -147,11 +147,20 @@ export class FakeArm implements HttpClient {
         const stored = this.#resources.get(key);
         if (!stored) return notFound(request, path);
         const patch = structuredClone((recorded.body ?? {}) as Body);
+        // As Azure, here: a VM changes its size only while deallocated (CloudSeed always deallocates first).
+        if (
+          typeOf(path) === 'Microsoft.Compute/virtualMachines' &&
+          patch.properties?.['hardwareProfile'] &&
+          this.vmViews.get(stored.id)?.power !== 'deallocated'
+        )
+          return respond(request, 409, { error: { code: 'OperationNotAllowed', message: 'the VM must be deallocated to change its size' } });
         stored.body = { ...stored.body, ...patch, properties: { ...stored.body.properties, ...patch.properties } };
         return respond(request, 200, this.#view(stored, false));
       }
       case 'DELETE':
         return this.#delete(request, path);
+      case 'POST':
+        return this.#action(request, path);
       default:
         return respond(request, 405, { error: { code: 'MethodNotAllowed', message: request.method } });
     }
@@ -224,6 +233,15 @@ export class FakeArm implements HttpClient {
         });
       }
     }
+  }
+
+  /** A VM's deallocate and start: the power state they leave, answered at once. */
+  #action(request: PipelineRequest, path: string): PipelineResponse {
+    const match = /^(.*\/Microsoft\.Compute\/virtualMachines\/[^/]+)\/(deallocate|start)$/i.exec(path);
+    const stored = match ? this.#resources.get(match[1]!.toLowerCase()) : undefined;
+    if (!match || !stored) return notFound(request, path);
+    this.vmViews.set(stored.id, { ...this.vmViews.get(stored.id), power: match[2] === 'deallocate' ? 'deallocated' : 'running' });
+    return respond(request, 200, undefined);
   }
 
   #delete(request: PipelineRequest, path: string): PipelineResponse {
@@ -393,7 +411,7 @@ function parentOf(id: string): string | undefined {
  */
 export function actionOf(request: RecordedRequest): string {
   if (request.host.endsWith('.vault.azure.net')) return 'Microsoft.KeyVault/vaults/secrets/getSecret/action';
-  const verb = request.method === 'GET' ? 'read' : request.method === 'DELETE' ? 'delete' : 'write';
+  const verb = request.method === 'GET' ? 'read' : request.method === 'DELETE' ? 'delete' : request.method === 'POST' ? 'action' : 'write';
   return `${typeOf(request.path)}/${verb}`;
 }
 

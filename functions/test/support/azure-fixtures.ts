@@ -24,6 +24,10 @@ export const credential: TokenCredential = {
 export interface AzureTargetOptions {
   /** 0: a single node; 1: primary and replica (streaming); 2 or more: a Patroni cluster. */
   readonly replicas?: number;
+  /** The data disk: 64 GiB unless given. */
+  readonly sizeGiB?: number;
+  /** hardware.azure.vmSize: the cheapest size that fits unless given. */
+  readonly vmSize?: string;
 }
 
 export function azureTarget(planId: string, options: AzureTargetOptions = {}): DeployTarget {
@@ -37,7 +41,12 @@ export function azureTarget(planId: string, options: AzureTargetOptions = {}): D
         id: 'db',
         type: 'postgres',
         os: { name: 'ubuntu', version: '24.04' },
-        hardware: { cpus: 2, memoryGiB: 8, storage: { sizeGiB: 64 } },
+        hardware: {
+          cpus: 2,
+          memoryGiB: 8,
+          storage: { sizeGiB: options.sizeGiB ?? 64 },
+          ...(options.vmSize ? { azure: { vmSize: options.vmSize } } : {}),
+        },
         db: { version: '16', topology: replicas > 0 ? { mode: 'cluster', replicas } : { mode: 'single', replicas: 0 } },
         network: { allowedCidrs: ['203.0.113.0/24'] },
       },

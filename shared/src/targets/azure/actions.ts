@@ -12,6 +12,7 @@
 //   Microsoft.Network/networkInterfaces/join/action         a VM using its NIC
 //   Microsoft.ManagedIdentity/userAssignedIdentities/assign/action    a VM given the component's identity
 //   Microsoft.Compute/disks/write, Microsoft.Compute/disks/delete    the disks a VM creates, and deletes with it
+//                                                            (disks/write is also a data disk grown on its own)
 //   Microsoft.Network/networkInterfaces/delete               the NIC a VM deletes with it (deleteOption Delete)
 //   Microsoft.Compute/locations/operations/read             following a compute operation (Azure-AsyncOperation)
 //   Microsoft.Network/locations/operations/read             following a network operation
@@ -61,6 +62,9 @@ export const AZURE_PROVIDER_ACTIONS = [
   'Microsoft.Compute/virtualMachines/delete',
   'Microsoft.Compute/virtualMachines/runCommands/read',
   'Microsoft.Compute/virtualMachines/runCommands/write',
+  'Microsoft.Compute/virtualMachines/deallocate/action',
+  'Microsoft.Compute/virtualMachines/start/action',
+  'Microsoft.Compute/disks/read',
   'Microsoft.Compute/disks/write',
   'Microsoft.Compute/disks/delete',
   'Microsoft.Compute/locations/operations/read',
