@@ -52,8 +52,10 @@ export async function launchNodes(context: AzureContext): Promise<NodeRef[]> {
 
 const propertiesOf = (body: Record<string, unknown>): Record<string, unknown> | undefined => (body as ArmBody).properties;
 
-const vmSizeOf = (body: Record<string, unknown>): string =>
-  String((propertiesOf(body)?.['hardwareProfile'] as { vmSize?: unknown } | undefined)?.vmSize ?? '');
+const vmSizeOf = (body: Record<string, unknown>): string => {
+  const size = (propertiesOf(body)?.['hardwareProfile'] as { vmSize?: unknown } | undefined)?.vmSize;
+  return typeof size === 'string' ? size : '';
+};
 
 /** Arm (Dps v5) and x86 sizes boot different images: a node cannot move between them in place. */
 const isArm = (size: string) => /^Standard_D\d+p/i.test(size);
