@@ -123,3 +123,54 @@ describe('the palette', () => {
     expect(screen.queryByText('Coming soon')).toBeNull();
   });
 });
+
+describe('the backups of a database on a cloud without them yet', () => {
+  const targets = {
+    local: { cloud: 'local' },
+    aws: { cloud: 'aws', region: 'eu-west-1' },
+    gcp: { cloud: 'gcp', project: 'shop-prod-4821', region: 'us-central1', zone: 'us-central1-a' },
+    azure: { cloud: 'azure', subscriptionId: '9c8b7a65-4321-4fed-8cba-0123456789ab', resourceGroup: 'shop-prod', region: 'eastus' },
+  } as const;
+
+  function showOn(cloud: keyof typeof targets) {
+    const draft = new PlanDraft(newPlan(targets[cloud]), false);
+    draft.plan.name = 'orders';
+    draft.add('16');
+    const { unmount } = render(PropertiesPanel, { draft, installedVersions: undefined, cloud, onaddmyip: () => Promise.resolve(undefined) });
+    return { draft, unmount };
+  }
+
+  it('says on Google Cloud that backups must be turned off to deploy, and leaves them on until the user does', async () => {
+    const { draft } = showOn('gcp');
+    const backups = screen.getByRole('checkbox', { name: 'Backups' });
+
+    const note = document.getElementById(backups.getAttribute('aria-describedby') ?? '');
+    expect(note?.textContent?.trim()).toBe(
+      'Backups on Google Cloud are not available yet. To deploy postgres there, turn them off: it then runs without backups.',
+    );
+    expect(draft.databases[0]?.db.backup.enabled).toBe(true);
+
+    await fireEvent.click(backups);
+
+    expect(draft.databases[0]?.db.backup.enabled).toBe(false);
+    expect(backups.getAttribute('aria-describedby')).toBeNull();
+    expect(screen.queryByText(/not available yet/)).toBeNull();
+  });
+
+  it('says the same on Azure', () => {
+    showOn('azure');
+
+    expect(screen.getByText(/not available yet/).textContent?.trim()).toBe(
+      'Backups on Azure are not available yet. To deploy postgres there, turn them off: it then runs without backups.',
+    );
+  });
+
+  it('says nothing on AWS or this machine, where backups run', () => {
+    for (const cloud of ['aws', 'local'] as const) {
+      const { unmount } = showOn(cloud);
+      expect(screen.getByRole('checkbox', { name: 'Backups' }).getAttribute('aria-describedby')).toBeNull();
+      expect(screen.queryByText(/not available yet/)).toBeNull();
+      unmount();
+    }
+  });
+});
