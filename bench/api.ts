@@ -1,39 +1,37 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { build } from 'esbuild';
 import { tables } from '@cloudseed/functions/lib/tables';
 import { routes } from '@cloudseed/functions/routes';
+import { buildFunctionBundle, entryName } from '../infra/lib/function-bundle.ts';
 import { repoRoot, startLocalCloud } from '../test/support/local-cloud.ts';
 import { signUp } from '../test/support/users.ts';
 import { median, round } from './harness.ts';
 
 const functionsDir = new URL('../functions/', import.meta.url);
 
+/** The chunks an entry imports statically (`from"./chunk-….mjs"`), and theirs: what a cold start reads. */
+function staticClosure(outDir: string, file: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(file)) return seen;
+  seen.add(file);
+  for (const [, chunk] of readFileSync(join(outDir, file), 'utf8').matchAll(/from\s*"\.\/(chunk-[\w-]+\.mjs)"/g)) staticClosure(outDir, chunk!, seen);
+  return seen;
+}
+
 /**
- * Each handler bundled as it ships to Lambda: esbuild, minified, ESM, Node 24, with AWS SDK v3
- * left to the nodejs24.x runtime that provides it (as the CDK app's NodejsFunction does).
+ * The functions' one bundle, built as it ships to Lambda (infra/lib/function-bundle.ts: code-split,
+ * minified ESM for Node 24), and for each route what its cold start loads: its entry and the chunks
+ * those import statically.
  */
-async function bundleHandlers(outDir: string) {
-  const bundles: { route: string; file: string; sizeKB: number }[] = [];
-  for (const route of routes) {
-    const file = join(outDir, route.module.replace(/\//g, '_').replace(/\.ts$/, '.mjs'));
-    await build({
-      entryPoints: [new URL(route.module, functionsDir).pathname],
-      outfile: file,
-      bundle: true,
-      minify: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node24',
-      logLevel: 'error',
-      external: ['@aws-sdk/*'],
-      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    });
-    bundles.push({ route: `${route.method} ${route.path}`, file, sizeKB: round(statSync(file).size / 1024) });
-  }
-  return bundles;
+function bundleHandlers(outDir: string) {
+  buildFunctionBundle(outDir);
+  return routes.map((route) => {
+    const entry = `${entryName(route.module)}.mjs`;
+    const loaded = [...staticClosure(outDir, entry)];
+    const bytes = loaded.reduce((sum, file) => sum + statSync(join(outDir, file)).size, 0);
+    return { route: `${route.method} ${route.path}`, file: join(outDir, entry), sizeKB: round(bytes / 1024) };
+  });
 }
 
 /** Cold start of a bundle in a fresh process: import, including the JWT verifier's hydrate(). */
@@ -95,7 +93,7 @@ export async function apiBench() {
       plan,
     );
 
-    // Inside the repository, so the runtime-provided SDK resolves from node_modules when loading.
+    // Inside the repository, as the bundle's modules are resolved relative to it.
     const outDir = mkdtempSync(join(repoRoot, 'node_modules', '.cloudseed-bundles-'));
     const env = {
       CLOUDSEED_MODE: 'local',
@@ -120,7 +118,7 @@ export async function apiBench() {
       CLOUDSEED_HOME: cloud.home,
     };
     try {
-      const bundles = (await bundleHandlers(outDir)).map((bundle) => ({
+      const bundles = bundleHandlers(outDir).map((bundle) => ({
         route: bundle.route,
         sizeKB: bundle.sizeKB,
         coldLoadMs: moduleLoadMs(bundle.file, env),

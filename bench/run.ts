@@ -69,7 +69,9 @@ console.table(knowledgeBase.measurements.map((m) => ({ case: m.name, 'ops/s': m.
 console.log(`cloudseed tune via npx, median of 7 cold starts: ${knowledgeBase.cliTuneMedianMs} ms`);
 console.log('\nAPI on the local cloud (autocannon, 10 connections, 10 s)');
 console.table({ 'GET /v1/plan': api.listPlans, 'POST /v1/plan': api.createPlan });
-console.log('Lambda bundles (esbuild, minified) and cold module load (median of 5 fresh processes)');
+console.log(
+  "Lambda functions: what each route's cold start loads from the one code-split bundle, and its module load time (median of 5 fresh processes)",
+);
 console.table(api.bundles);
 console.log('\nDeploy on the local cloud: POST deploy to running (median of 5)');
 for (const [topology, figures] of Object.entries(deploy)) {

@@ -71,7 +71,7 @@ function bundleOptions(outdir: string): BuildOptions {
 const SCRIPT_SOURCE = fileURLToPath(SCRIPT_FOLDER);
 
 /** Builds the bundle into `outdir`: every function's entry, their chunks, source maps, and the node scripts. */
-function buildFunctionBundle(outdir: string): void {
+export function buildFunctionBundle(outdir: string): void {
   buildSync(bundleOptions(outdir));
   cpSync(SCRIPT_SOURCE, join(outdir, basename(SCRIPT_SOURCE)), { recursive: true });
 }
