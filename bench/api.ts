@@ -9,8 +9,6 @@ import { repoRoot, startLocalCloud } from '../test/support/local-cloud.ts';
 import { signUp } from '../test/support/users.ts';
 import { median, round } from './harness.ts';
 
-const functionsDir = new URL('../functions/', import.meta.url);
-
 /** The chunks an entry imports statically (`from"./chunk-….mjs"`), and theirs: what a cold start reads. */
 function staticClosure(outDir: string, file: string, seen = new Set<string>()): Set<string> {
   if (seen.has(file)) return seen;
