@@ -73,6 +73,7 @@ describe('connecting a Google Cloud project', () => {
     await provider.nodesReady(target, nodes);
     await provider.commandStatus(target, await provider.sendCommand(target, nodes, 'configure'));
     await provider.readPassword(target);
+    await provider.health(target, nodes);
     await provider.destroy(target);
 
     const used = new Set(project.calls.flatMap((call) => PERMISSIONS_OF[call.method] ?? [`unmapped ${call.method}`]));
@@ -227,6 +228,7 @@ const PERMISSIONS_OF: Readonly<Record<string, readonly string[]>> = {
   ],
   'compute.instances.delete': ['compute.instances.delete'],
   'compute.instances.stop': ['compute.instances.stop'],
+  'compute.regionBackendServices.getHealth': ['compute.regionBackendServices.get'],
   'compute.instances.start': ['compute.instances.start'],
   'compute.instances.setMachineType': ['compute.instances.setMachineType'],
   'compute.disks.resize': ['compute.disks.resize'],

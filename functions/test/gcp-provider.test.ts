@@ -359,6 +359,40 @@ describe('commands through the agent', () => {
 describe('a Patroni cluster', () => {
   const patroni = () => gcpTarget({ replicas: 2 });
 
+  it("reports who leads now as the load balancer's check of Patroni's /primary finds it, and a cluster without a leader", async () => {
+    const nodes = await deploy(patroni());
+    bootInstances(project);
+    const [, db1, db2] = nodes.map((node) => node.nodeId);
+
+    project.leaders.add(db1!);
+    expect(await provider.health(patroni(), nodes)).toEqual([
+      { name: 'db-0', role: 'replica', healthy: true },
+      { name: 'db-1', role: 'primary', healthy: true },
+      { name: 'db-2', role: 'replica', healthy: true },
+    ]);
+    expect(project.requestsOf('compute.regionBackendServices.getHealth')[0]).toEqual({
+      project: PROJECT,
+      region: REGION,
+      backendService: documentOf(patroni()).endpoint!.backendService['name'],
+      resourceGroupReferenceResource: {
+        group: `projects/${PROJECT}/zones/${ZONE}/instanceGroups/${String(documentOf(patroni()).endpoint!.instanceGroup['name'])}`,
+      },
+    });
+
+    project.leaders.clear();
+    project.instances.get(db2!)!.status = 'TERMINATED';
+    expect(await provider.health(patroni(), nodes)).toEqual([
+      {
+        name: 'db-0',
+        role: 'primary',
+        healthy: false,
+        detail: "no node passes the load balancer's check of Patroni's /primary: the cluster has no leader now",
+      },
+      { name: 'db-1', role: 'replica', healthy: true },
+      { name: 'db-2', role: 'replica', healthy: false, detail: 'the instance is terminated' },
+    ]);
+  });
+
   it('puts an internal load balancer in front of the nodes, exactly as gcp-json renders it, once', async () => {
     const nodes = await deploy(patroni());
     const endpoint = documentOf(patroni()).endpoint!;

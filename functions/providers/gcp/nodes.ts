@@ -188,18 +188,50 @@ export async function agentAttributes(context: GcpContext, instance: string, pat
   return new Map(items.filter((item) => item.namespace === GUEST_NAMESPACE).map((item) => [item.key ?? '', item.value ?? '']));
 }
 
+/**
+ * Each node's instance state; in a Patroni cluster also who leads now, as the load balancer sees it:
+ * its health check passes only where Patroni's /primary answers, so after a failover the node that
+ * passes is the primary and the others are replicas. With no node passing, the cluster has no
+ * leader, and the node recorded as primary is reported so.
+ */
 export async function health(context: GcpContext, nodes: readonly NodeRef[]): Promise<NodeHealth[]> {
   const { project, zone, clients } = context;
+  const leaders = context.component.endpoint ? await leadersOf(context) : undefined;
+  const leader = leaders?.length === 1 ? leaders[0] : undefined;
   const result: NodeHealth[] = [];
   for (const node of nodes) {
     const instance = await found('compute.instances.get', async () => (await clients.instances.get({ project, zone, instance: node.nodeId }))[0]);
     const status = instance?.status ?? undefined;
-    if (!instance) result.push({ name: node.name, role: node.role, healthy: false, detail: 'the instance does not exist' });
-    else if (status !== 'RUNNING')
-      result.push({ name: node.name, role: node.role, healthy: false, detail: `the instance is ${String(status).toLowerCase()}` });
-    else result.push({ name: node.name, role: node.role, healthy: true });
+    const role = leader === undefined ? node.role : leader === node.nodeId ? 'primary' : 'replica';
+    if (!instance) result.push({ name: node.name, role, healthy: false, detail: 'the instance does not exist' });
+    else if (status !== 'RUNNING') result.push({ name: node.name, role, healthy: false, detail: `the instance is ${String(status).toLowerCase()}` });
+    else if (leaders?.length === 0 && role === 'primary')
+      result.push({
+        name: node.name,
+        role,
+        healthy: false,
+        detail: "no node passes the load balancer's check of Patroni's /primary: the cluster has no leader now",
+      });
+    else result.push({ name: node.name, role, healthy: true });
   }
   return result;
+}
+
+/** The instances the load balancer finds healthy (Patroni's /primary answers there); undefined while it does not exist yet. */
+async function leadersOf(context: GcpContext): Promise<string[] | undefined> {
+  const { project, region, zone, clients, component } = context;
+  const endpoint = component.endpoint!;
+  const group = `projects/${project}/zones/${zone}/instanceGroups/${String(endpoint.instanceGroup['name'])}`;
+  const answer = await found('compute.regionBackendServices.getHealth', async () =>
+    clients.backendServices.getHealth({
+      project,
+      region,
+      backendService: String(endpoint.backendService['name']),
+      resourceGroupReferenceResource: { group },
+    }),
+  );
+  if (!answer) return undefined;
+  return (answer[0].healthStatus ?? []).filter((status) => status.healthState === 'HEALTHY').map((status) => lastSegment(status.instance) ?? '');
 }
 
 /** Deletes every instance of the component, today's nodes or not, and waits until each is gone. */

@@ -50,6 +50,8 @@ export interface FakeProject {
   operationErrors: Map<string, Operation['error']>;
   /** What the calls of one method asked, in order. */
   requestsOf(method: string): unknown[];
+  /** The instances where Patroni's /primary answers, as the load balancer's health check sees them. */
+  readonly leaders: Set<string>;
 }
 
 /** A Google API error as google-gax raises it for a REST call: the gRPC status in `code`, the HTTP status beside it. */
@@ -90,6 +92,7 @@ export function fakeProject(): FakeProject {
     bucketPolicy,
     slowOperations: false,
     operationErrors: new Map(),
+    leaders: new Set(),
     resources: () =>
       [
         ...[...networks.keys()].map((name) => `network ${name}`),
@@ -392,6 +395,18 @@ export function fakeProject(): FakeProject {
       }),
   );
   balancers.push(healthChecks, groups, backendServices, forwardingRules);
+  // As the load balancer's check of Patroni's /primary finds the group's members: `leaders` pass.
+  stub(clients.backendServices, 'getHealth', (request: { backendService: string; resourceGroupReferenceResource: { group: string } }) =>
+    handle('compute.regionBackendServices.getHealth', request, () => {
+      if (!backendServices.has(request.backendService)) throw notFound(request.backendService);
+      const group = request.resourceGroupReferenceResource.group.slice(request.resourceGroupReferenceResource.group.lastIndexOf('/') + 1);
+      const healthStatus = (groupMembers.get(group) ?? []).map((instance) => ({
+        instance,
+        healthState: project.leaders.has(instance.slice(instance.lastIndexOf('/') + 1)) ? 'HEALTHY' : 'UNHEALTHY',
+      }));
+      return [{ healthStatus }];
+    }),
+  );
   stub(clients.disks, 'resize', (request: { zone: string; disk: string; disksResizeRequestResource: { sizeGb: string } }) =>
     handle('compute.disks.resize', request, () => {
       const attached = [...instances.values()]
