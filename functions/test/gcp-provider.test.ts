@@ -483,9 +483,73 @@ describe('teardown', () => {
   });
 });
 
+describe('a switchover', () => {
+  const patroni = () => gcpTarget({ replicas: 2 });
+
+  /** The agent as the tests play it: the command last written to a node's metadata ends with `exit`. */
+  function agentAnswers(exit: number, stderr = '') {
+    sleep.callsFake(() => {
+      for (const [name, instance] of project.instances) {
+        const value = instance.metadata?.items?.find((item) => item.key === 'cloudseed-command')?.value;
+        if (!value) continue;
+        const id = value.split('\n')[0]!;
+        project.guestAttributes.get(name)!.set(`cloudseed/${id}-state`, `exit ${exit}`);
+        if (stderr) project.guestAttributes.get(name)!.set(`cloudseed/${id}-stderr`, stderr);
+      }
+      return Promise.resolve();
+    });
+  }
+
+  /** The script sent to an instance, decoded. */
+  const scriptOn = (instance: string) =>
+    Buffer.from(
+      project.instances
+        .get(instance)!
+        .metadata!.items!.find((item) => item.key === 'cloudseed-command')!
+        .value!.split('\n')[1]!,
+      'base64',
+    ).toString('utf8');
+
+  it("asks the leader's Patroni, found by the load balancer, to hand over to the candidate through its agent", async () => {
+    const nodes = await deploy(patroni());
+    bootInstances(project);
+    const [db0, db1, db2] = nodes.map((node) => node.nodeId);
+    project.leaders.add(db1!);
+    agentAnswers(0);
+
+    expect(await provider.switchover(patroni(), 'db-2')).toEqual({ from: 'db-1', to: 'db-2' });
+    const script = scriptOn(db1!);
+    expect(script).toContain("LEADER='db-1'");
+    expect(script).toContain("CANDIDATE='db-2'");
+    expect(script).toContain(`PROJECT='${PROJECT}'`);
+    expect(script).toContain(`REST_PASSWORD_PARAMETER='${documentOf(patroni()).patroni!.restPasswordSecret.secretId}'`);
+    expect(script).toContain('/switchover');
+    expect(project.instances.get(db0!)!.metadata?.items?.some((item) => item.key === 'cloudseed-command')).toBeFalsy();
+    expect(project.instances.get(db2!)!.metadata?.items?.some((item) => item.key === 'cloudseed-command')).toBeFalsy();
+
+    // No candidate: the first running replica.
+    expect(await provider.switchover(patroni())).toEqual({ from: 'db-1', to: 'db-0' });
+  });
+
+  it("refuses a single server, a cluster without a leader, the leader, an unknown or stopped node, and fails with Patroni's answer", async () => {
+    await expect(provider.switchover(target)).rejects.toThrow(/db is a single server: it has no replica to hand over to/);
+    const nodes = await deploy(patroni());
+    bootInstances(project);
+    await expect(provider.switchover(patroni())).rejects.toThrow(/db has no leader now/);
+    project.leaders.add(nodes[0]!.nodeId);
+    await expect(provider.switchover(patroni(), 'db-0')).rejects.toThrow(/db-0 leads db already/);
+    await expect(provider.switchover(patroni(), 'db-9')).rejects.toThrow(/db-9 is not a node of db/);
+    project.instances.get(nodes[2]!.nodeId)!.status = 'TERMINATED';
+    await expect(provider.switchover(patroni(), 'db-2')).rejects.toThrow(/db-2 is not running/);
+    agentAnswers(1, 'Patroni did not switch over (HTTP 412): candidate name does not match with sync_standby\n');
+    const error = await provider.switchover(patroni(), 'db-1').catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(PermanentError);
+    expect((error as Error).message).toMatch(/the switchover failed on .* \(exit 1\): Patroni did not switch over \(HTTP 412\)/);
+  });
+});
+
 describe('what is not on Google Cloud yet', () => {
-  it('refuses backups, restores and switchovers with the reason', async () => {
-    await expect(provider.switchover(target)).rejects.toThrow(/switchover on Google Cloud is not available yet/);
+  it('refuses backups and restores with the reason', async () => {
     await expect(
       provider.backup(target, { name: 'db-0', role: 'primary', nodeId: 'cs-db-0', port: 5432 }, { bucket: 'backups', key: 'plans/p/db/1.dump' }),
     ).rejects.toBeInstanceOf(PermanentError);

@@ -105,6 +105,32 @@ export function commandStatus(context: GcpContext, command: CommandRef): Promise
   return statusOf(context, command.kind, command.nodeIds, command.commandIds);
 }
 
+/**
+ * Runs `script` on one node through its agent under a new id and waits for it to end, polling every
+ * `pollMs` at most `polls` times: a failure is a PermanentError with the end of its standard error,
+ * a command still running at the end a TransientError.
+ */
+export async function runOnNode(
+  context: GcpContext,
+  node: NodeRef,
+  label: string,
+  script: string,
+  limits: { readonly pollMs: number; readonly polls: number },
+): Promise<void> {
+  const { target, component, clock } = context;
+  const id = commandIdFor(label, `${target.deploymentId}/${component.id}/${node.name}/${label}/${clock.now()}`);
+  await sendToNode(context, node, id, script);
+  for (let poll = 0; poll < limits.polls; poll += 1) {
+    await clock.sleep(limits.pollMs);
+    const progress = await statusOf(context, `the ${label}`, [node.nodeId], [id]);
+    if (progress.state === 'done') return;
+    if (progress.state === 'failed') throw new PermanentError(progress.reason);
+  }
+  throw new TransientError(
+    `the ${label} of ${target.planId}/${component.id} on ${nodeLabel(node)} did not finish within ${(limits.pollMs * limits.polls) / 1000} s`,
+  );
+}
+
 /** Checks every node the way a client would (verify.sh), polling the agents for at most a minute. */
 export async function verify(context: GcpContext, nodes: readonly NodeRef[]): Promise<void> {
   const { target, component, project, clock } = context;

@@ -120,7 +120,7 @@ async function growDataDisk(context: GcpContext, current: Instance, desired: Rec
     );
 }
 
-function nodeRefOf(instance: Instance): NodeRef {
+export function nodeRefOf(instance: Instance): NodeRef {
   const labels = instance.labels ?? {};
   const name = labels['cloudseed-node'];
   const role = labels['cloudseed-role'];
@@ -218,7 +218,7 @@ export async function health(context: GcpContext, nodes: readonly NodeRef[]): Pr
 }
 
 /** The instances the load balancer finds healthy (Patroni's /primary answers there); undefined while it does not exist yet. */
-async function leadersOf(context: GcpContext): Promise<string[] | undefined> {
+export async function leadersOf(context: GcpContext): Promise<string[] | undefined> {
   const { project, region, zone, clients, component } = context;
   const endpoint = component.endpoint!;
   const group = `projects/${project}/zones/${zone}/instanceGroups/${String(endpoint.instanceGroup['name'])}`;
