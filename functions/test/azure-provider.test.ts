@@ -515,7 +515,45 @@ describe('AzureProvider errors', () => {
     await expect(provider.readPassword(azureTarget(nextPlanId()))).rejects.toThrow(/names no connected Azure resource group/);
   });
 
-  it('refuses backups, restores and switchovers, which are not built for Azure yet', async () => {
+  it("switches over: asks a node for Patroni's view, then the leader's Patroni to hand over to the replica furthest ahead, by Run Command", async () => {
+    const arm = seededArm();
+    const provider = azureProvider(arm);
+    const target = azureTarget(nextPlanId(), { replicas: 2 });
+    const nodes = await deploy(provider, target);
+    const [db0, db1] = nodes.map((node) => node.nodeId);
+    const cluster = {
+      members: [
+        { name: 'db-0', role: 'replica', state: 'streaming', timeline: 2, lag: 4096 },
+        { name: 'db-1', role: 'leader', state: 'running', timeline: 2 },
+        { name: 'db-2', role: 'replica', state: 'streaming', timeline: 2, lag: 0 },
+      ],
+    };
+    // db-0's agent is not answering: the view comes from the next node.
+    arm.runViews.set(`${db0!}/runCommands/cloudseed-patroni-state`, { executionState: 'Failed', error: 'VM agent not ready' });
+    arm.runViews.set(`${db1!}/runCommands/cloudseed-patroni-state`, { executionState: 'Succeeded', exitCode: 0, output: JSON.stringify(cluster) });
+
+    expect(await provider.switchover(target)).toEqual({ from: 'db-1', to: 'db-2' });
+    const sent = arm.writes().filter((request) => request.path.includes('/runCommands/cloudseed-switchover'));
+    expect(sent.map((request) => request.path)).toEqual([`${db1!}/runCommands/cloudseed-switchover`]);
+    const script = (sent[0]!.body as { properties: { source: { script: string } } }).properties.source.script;
+    expect(script).toContain("LEADER='db-1'");
+    expect(script).toContain("CANDIDATE='db-2'");
+    expect(script).toContain(`VAULT='${documentOf(target).keyVault.name}'`);
+    expect(script).toContain('/switchover');
+
+    await expect(provider.switchover(target, 'db-1')).rejects.toThrow(/db-1 leads db already/);
+    await expect(provider.switchover(azureTarget(nextPlanId()))).rejects.toThrow(/is a single server/);
+    arm.runViews.set(`${db1!}/runCommands/cloudseed-switchover`, {
+      executionState: 'Succeeded',
+      exitCode: 1,
+      error: 'Patroni did not switch over (HTTP 412): candidate name does not match with sync_standby',
+    });
+    await expect(provider.switchover(target, 'db-0')).rejects.toThrow(
+      /cloudseed-switchover failed on .* \(exit 1\): Patroni did not switch over \(HTTP 412\)/,
+    );
+  });
+
+  it('refuses backups and restores, which are not built for Azure yet', async () => {
     const provider: Provider = azureProvider(seededArm());
     const target = azureTarget(nextPlanId());
     const node: NodeRef = { name: 'db-0', role: 'primary', nodeId: 'vm', port: 5432 };
@@ -527,7 +565,6 @@ describe('AzureProvider errors', () => {
       provider.recoveryWindow(target, node),
       provider.restoreToPoint(target, node, { kind: 'time', time: '2030-01-01T00:00:00Z' }),
       provider.rebuildReplicas(target, node, []),
-      provider.switchover(target),
     ];
     for (const refusal of refusals) await expect(refusal).rejects.toThrow(/on Azure is not available yet/);
   });

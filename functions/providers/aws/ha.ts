@@ -1,11 +1,12 @@
 import { GetCommandInvocationCommand } from '@aws-sdk/client-ssm';
-import { isServing, MAXIMUM_LAG_ON_FAILOVER, parseClusterState } from '@cloudseed/shared/postgres/patroni';
+import { parseClusterState } from '@cloudseed/shared/postgres/patroni';
 import type { ClusterState } from '@cloudseed/shared/postgres/patroni';
 import { renderNodeScript } from '@cloudseed/shared/targets/aws/scripts';
 import type { AwsComponent } from '@cloudseed/shared';
 import type { NodeHealth, NodeRef, Switchover } from '../provider.ts';
 import { PermanentError, TransientError } from '../errors.ts';
 import { membersHealth } from '../patroni-health.ts';
+import { chooseSwitchover } from '../switchover-choice.ts';
 import type { AwsContext } from './clients.ts';
 import { sendScript } from './commands.ts';
 import { awsErrorCode, call } from './errors.ts';
@@ -107,23 +108,8 @@ export async function switchover(context: AwsContext, candidate?: string): Promi
   const patroniContext = { ...context, component };
   const nodes = await runningNodes(context);
   const state = await clusterState(patroniContext, nodes);
-  const leader = nodes.find((node) => node.name === state?.leader?.name);
-  if (!state || !leader) throw new PermanentError(`${component.id} has no leader now, so there is nothing to hand over`);
-  const eligible = (name: string) =>
-    state.members.some(
-      (member) => member.name === name && member.role !== 'leader' && isServing(member.state) && (member.lagBytes ?? 0) <= MAXIMUM_LAG_ON_FAILOVER,
-    );
-  if (candidate !== undefined && !component.nodes.some((node) => node.name === candidate))
-    throw new PermanentError(`${candidate} is not a node of ${component.id} (its nodes: ${component.nodes.map((node) => node.name).join(', ')})`);
-  if (candidate === leader.name) throw new PermanentError(`${candidate} leads ${component.id} already`);
-  if (candidate !== undefined && !eligible(candidate)) throw new PermanentError(`${candidate} is not a healthy replica in step with the leader`);
-  const chosen =
-    candidate ??
-    [...state.members]
-      .filter((member) => eligible(member.name))
-      .sort((a, b) => (a.lagBytes ?? 0) - (b.lagBytes ?? 0))
-      .at(0)?.name;
-  if (chosen === undefined) throw new PermanentError(`${component.id} has no healthy replica in step with the leader to hand over to`);
+  const names = component.nodes.map((node) => node.name);
+  const { leader, chosen } = chooseSwitchover(component.id, state, nodes, names, candidate);
 
   const script = switchoverScript(component, accountOf(target).region, leader.name, chosen);
   const commandId = await sendScript(context, [leader.nodeId], 'switchover', script, [], SWITCHOVER_TIMEOUT_SECONDS);

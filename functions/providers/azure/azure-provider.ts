@@ -2,13 +2,25 @@ import type { TokenCredential } from '@azure/core-auth';
 import type { HttpClient, PipelineRetryOptions } from '@azure/core-rest-pipeline';
 import { BACKUP_RESOURCE_GROUP, renderAzureComponent } from '@cloudseed/shared/targets/azure/azure-json';
 import type { AzureComponent } from '@cloudseed/shared/targets/azure/azure-json';
-import type { ClusterEndpoint, CommandKind, CommandRef, DeployTarget, NetworkRef, NodeHealth, NodeRef, Progress, Provider } from '../provider.ts';
+import type {
+  ClusterEndpoint,
+  CommandKind,
+  CommandRef,
+  DeployTarget,
+  NetworkRef,
+  NodeHealth,
+  NodeRef,
+  Progress,
+  Provider,
+  Switchover,
+} from '../provider.ts';
 import { AccountAccessError, PermanentError, TransientError } from '../errors.ts';
 import { readResource } from './arm.ts';
 import { createClients, realClock } from './clients.ts';
 import type { AzureClients, AzureContext, Clock, Waits } from './clients.ts';
 import * as commands from './commands.ts';
 import * as endpoint from './endpoint.ts';
+import * as ha from './ha.ts';
 import * as network from './network.ts';
 import * as nodes from './nodes.ts';
 import * as secrets from './secrets.ts';
@@ -22,7 +34,7 @@ import { azureTargetOf } from './target.ts';
 // before it writes and finds its resources again by the ids the document gives them, so a retried
 // step converges instead of duplicating. Errors are the port's, mapped from the SDK's by errors.ts.
 //
-// Backups, restores and switchovers are not built for Azure yet: those methods refuse, saying so.
+// Backups and restores are not built for Azure yet: those methods refuse, saying so.
 
 export interface AzureProviderOptions {
   /** The credential for the target's subscription. Default: none; every call is refused with AccountAccessError. */
@@ -158,7 +170,9 @@ export class AzureProvider implements Provider {
   readonly recoveryWindow = UNBUILT.recoveryWindow;
   readonly restoreToPoint = UNBUILT.restoreToPoint;
   readonly rebuildReplicas = UNBUILT.rebuildReplicas;
-  readonly switchover = UNBUILT.switchover;
+  switchover(target: DeployTarget, candidate?: string): Promise<Switchover> {
+    return this.#with(target, (context) => ha.switchover(context, candidate));
+  }
 
   /** Runs `step` on the target's context; a target that has none (no credential, another cloud) rejects instead of throwing. */
   async #with<T>(target: DeployTarget, step: (context: AzureContext) => Promise<T>): Promise<T> {

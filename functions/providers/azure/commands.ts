@@ -66,6 +66,33 @@ export async function verify(context: AzureContext, nodes: readonly NodeRef[]): 
   throw new TransientError(`the verification of ${target.planId}/${component.id} did not finish within ${(VERIFY_POLL_MS * VERIFY_POLLS) / 1000} s`);
 }
 
+/**
+ * Runs `script` on one node as the run command `name` and waits for it, polling every `pollMs` at
+ * most `polls` times: its standard output once it succeeded, a PermanentError with the end of its
+ * standard error when it failed, a TransientError when it still runs at the end.
+ */
+export async function runOnNode(
+  context: AzureContext,
+  node: NodeRef,
+  name: string,
+  script: string,
+  limits: { readonly timeoutSeconds: number; readonly pollMs: number; readonly polls: number },
+): Promise<string> {
+  const runId = await startScript(context, node, name, script, limits.timeoutSeconds);
+  const { resourceGroup, name: vmName } = vmOf(context.where, node);
+  for (let poll = 0; poll < limits.polls; poll += 1) {
+    await context.clock.sleep(limits.pollMs);
+    const run = await found(`Microsoft.Compute/virtualMachines/runCommands/read ${vmName}/${name}`, () =>
+      context.clients.compute.virtualMachineRunCommands.getByVirtualMachine(resourceGroup, vmName, name, { expand: 'instanceView' }),
+    );
+    if (!run) continue;
+    const failure = runFailure(name, run, vmName);
+    if (failure) throw new PermanentError(failure);
+    if (run.instanceView?.executionState === 'Succeeded') return run.instanceView.output ?? '';
+  }
+  throw new TransientError(`${name} on ${vmName} did not finish within ${(limits.pollMs * limits.polls) / 1000} s (${runId})`);
+}
+
 /** verify.sh with the Azure prelude; the prelude reads the password from the component's vault. */
 export function verifyScript(context: AzureContext): string {
   const { component, target, where } = context;

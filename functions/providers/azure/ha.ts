@@ -1,0 +1,72 @@
+import { parseClusterState } from '@cloudseed/shared/postgres/patroni';
+import type { ClusterState } from '@cloudseed/shared/postgres/patroni';
+import { PATRONI_REST_PORT, PATRONI_REST_USER } from '@cloudseed/shared/targets/aws/patroni';
+import { patroniPasswordParameterFor } from '@cloudseed/shared/targets/aws/scripts';
+import { renderNodeScript } from '@cloudseed/shared/targets/node-scripts';
+import type { NodeRef, Switchover } from '../provider.ts';
+import { AccountAccessError, PermanentError } from '../errors.ts';
+import { chooseSwitchover } from '../switchover-choice.ts';
+import type { AzureContext } from './clients.ts';
+import { runOnNode } from './commands.ts';
+
+// A planned switchover of a Patroni cluster on Azure. Patroni's REST API listens on each node's
+// private address, which only the cluster's own nodes reach, so a node is asked (Run Command,
+// patroni-state.sh) for Patroni's view of the cluster, and the leader's Patroni is asked to hand
+// over (patroni-switchover.sh): the same scripts and the same choice of candidate as on AWS.
+
+const NODE_NAME = /^[a-z0-9-]+$/;
+const STATE_COMMAND = 'cloudseed-patroni-state';
+const SWITCHOVER_COMMAND = 'cloudseed-switchover';
+const STATE_LIMITS = { timeoutSeconds: 30, pollMs: 2_000, polls: 30 };
+const SWITCHOVER_LIMITS = { timeoutSeconds: 180, pollMs: 2_000, polls: 100 };
+
+export async function switchover(context: AzureContext, candidate?: string): Promise<Switchover> {
+  const { component, target, where } = context;
+  if (!component.network.loadBalancer) {
+    throw new PermanentError(
+      component.nodes.length > 1
+        ? `${component.id} streams to one replica without Patroni: automatic failover and switchover need at least 2 replicas`
+        : `${component.id} is a single server: it has no replica to hand over to`,
+    );
+  }
+  const nodes: NodeRef[] = component.nodes.map((node, index) => ({
+    name: node.name,
+    role: node.role,
+    nodeId: component.virtualMachines[index]!.id,
+    port: component.postgres.port,
+  }));
+  const header = { REGION: where.region, VAULT: component.keyVault.name, PATRONI_REST_PORT: String(PATRONI_REST_PORT) };
+  const state = await clusterState(context, nodes, header);
+  const names = nodes.map((node) => node.name);
+  const { leader, chosen } = chooseSwitchover(component.id, state, nodes, names, candidate);
+  for (const name of [leader.name, chosen]) if (!NODE_NAME.test(name)) throw new PermanentError(`${name} is not a node name`);
+  const script = renderNodeScript(
+    `switchover: Patroni hands the lead from ${leader.name} to ${chosen}.`,
+    {
+      ...header,
+      REST_USER: PATRONI_REST_USER,
+      REST_PASSWORD_PARAMETER: patroniPasswordParameterFor(`/cloudseed/${target.planId}/${component.id}/password`),
+      LEADER: leader.name,
+      CANDIDATE: chosen,
+    },
+    ['patroni-switchover.sh'],
+    'azure',
+  );
+  await runOnNode(context, leader, SWITCHOVER_COMMAND, script, SWITCHOVER_LIMITS);
+  return { from: leader.name, to: chosen };
+}
+
+/** Patroni's view of the cluster from the first node whose Patroni answers; undefined when none does. */
+async function clusterState(context: AzureContext, nodes: readonly NodeRef[], header: Record<string, string>): Promise<ClusterState | undefined> {
+  const script = renderNodeScript("cluster state: Patroni's GET /cluster on this node.", header, ['patroni-state.sh'], 'azure');
+  for (const node of nodes) {
+    try {
+      return parseClusterState(JSON.parse(await runOnNode(context, node, STATE_COMMAND, script, STATE_LIMITS)));
+    } catch (error) {
+      // This node is down, or printed something that is not Patroni's answer: ask the next one. A
+      // subscription that refuses CloudSeed refuses it on every node.
+      if (error instanceof AccountAccessError) throw error;
+    }
+  }
+  return undefined;
+}
