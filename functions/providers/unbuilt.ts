@@ -1,8 +1,8 @@
 import { PermanentError } from './errors.ts';
 import type { Provider } from './provider.ts';
 
-// The part of the Provider port a cloud's provider does not do yet: backups, point-in-time
-// recovery and switchover. Each refuses with the reason, a PermanentError the workflow fails with,
+// The part of the Provider port a cloud's provider does not do yet: backups and point-in-time
+// recovery. Each refuses with the reason, a PermanentError the workflow fails with,
 // rather than pretending; a provider takes these methods until it builds its own.
 
 type Unbuilt = Pick<
@@ -16,7 +16,6 @@ type Unbuilt = Pick<
   | 'recoveryWindow'
   | 'restoreToPoint'
   | 'rebuildReplicas'
-  | 'switchover'
 >;
 
 /** The methods, each refusing with "<what> on <cloud> is not available yet". */
@@ -32,6 +31,5 @@ export function unbuiltOn(cloud: string): Unbuilt {
     recoveryWindow: refuse('point-in-time recovery'),
     restoreToPoint: refuse('point-in-time recovery'),
     rebuildReplicas: refuse('rebuilding replicas'),
-    switchover: refuse('switchover'),
   };
 }
