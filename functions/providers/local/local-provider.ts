@@ -643,6 +643,18 @@ export class LocalProvider implements Provider {
         await removeNodeDir(node.paths);
       });
     }
+    // A stopped member's key leaves etcd with its lease, which may outlive it by up to the TTL: the
+    // deploy is done once the cluster no longer counts the removed members.
+    const removed = new Set(extra.map((node) => node.record.name));
+    const deadline = Date.now() + (HA_TIMING.ttl + 2 * HA_TIMING.loopWait) * 1000;
+    for (;;) {
+      const after = await clusterState(restPortsOf(nodes));
+      const still = after?.members.filter((member) => removed.has(member.name)).map((member) => member.name) ?? [...removed];
+      if (still.length === 0) return;
+      if (Date.now() > deadline)
+        throw new TransientError(`Patroni still counts ${still.join(', ')} as members of the cluster after they were stopped`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
   }
 
   /**
