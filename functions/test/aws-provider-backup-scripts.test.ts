@@ -10,9 +10,9 @@ import { promisify } from 'node:util';
 import { renderAwsJson, renderPgHba, renderPgIdent, validatePlan } from '@cloudseed/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NODE_ROLE_ACTIONS } from '../providers/aws/actions.ts';
-import { backupManifest, restoredFingerprints, resultOf, validationOutcome } from '../providers/aws/backup-results.ts';
-import { APPLICATION_NAME, backupScript, RESULT_MARKER, restoreScript, validateScript } from '../providers/aws/backup-scripts.ts';
-import type { BackupScriptInput } from '../providers/aws/backup-scripts.ts';
+import { backupManifest, restoredFingerprints, resultOf, validationOutcome } from '../providers/node-backups/backup-results.ts';
+import { APPLICATION_NAME, backupScript, RESULT_MARKER, restoreScript, validateScript } from '../providers/node-backups/backup-scripts.ts';
+import type { BackupScriptInput } from '../providers/node-backups/backup-scripts.ts';
 import { verifyScript } from '../providers/aws/run-command.ts';
 import { compareFingerprints } from '../providers/fingerprints.ts';
 
@@ -26,7 +26,8 @@ const execFileAsync = promisify(execFile);
 const hostile: BackupScriptInput = {
   bucket: 'cloudseed-backups',
   key: 'plans/p-1/db/it\'s $(reboot) `id` "x".dump',
-  region: 'eu-west-1',
+  cloud: 'aws',
+  cloudValues: { REGION: 'eu-west-1' },
   database: 'app',
   owner: 'app',
   port: 5432,
@@ -259,7 +260,16 @@ beforeAll(async () => {
   await writeFile(join(dir, 'bin', 'aws'), FAKE_AWS);
   await chmod(join(dir, 'bin', 'aws'), 0o755);
   port = await freePort();
-  input = { bucket: 'cloudseed-backups', key: KEY, region: 'eu-west-1', database: 'app', owner: 'app', port, binDir: PG_BIN };
+  input = {
+    bucket: 'cloudseed-backups',
+    key: KEY,
+    cloud: 'aws',
+    cloudValues: { REGION: 'eu-west-1' },
+    database: 'app',
+    owner: 'app',
+    port,
+    binDir: PG_BIN,
+  };
   await asPostgres('initdb', ['-D', join(dir, 'data'), '-U', 'postgres', '--auth-local=peer', '--auth-host=scram-sha-256']);
   // The access rules configure writes: peer for postgres, and for postgres as the owner (restores log in as it).
   const plan = validatePlan({

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scriptFile } from '@cloudseed/shared/targets/node-scripts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { backupManifest, restoredFingerprints, resultOf, validationOutcome } from '../providers/aws/backup-results.ts';
-import { backupScript, RESULT_MARKER, restoreScript, validateScript } from '../providers/aws/backup-scripts.ts';
-import type { BackupScriptInput } from '../providers/aws/backup-scripts.ts';
+import { backupManifest, restoredFingerprints, resultOf, validationOutcome } from '../providers/node-backups/backup-results.ts';
+import { backupScript, RESULT_MARKER, restoreScript, validateScript } from '../providers/node-backups/backup-scripts.ts';
+import type { BackupScriptInput } from '../providers/node-backups/backup-scripts.ts';
 import { archiveScripts } from './support/cloud-fakes.ts';
 import { compareFingerprints } from '../providers/fingerprints.ts';
 import {
@@ -260,7 +260,6 @@ describe('the backup scripts with the Azure prelude on a real server', () => {
       cloudValues: { STORAGE_ACCOUNT: 'cstest', VAULT: 'cs-vault-test' },
       bucket: CONTAINER,
       key,
-      region: 'westeurope',
       database: 'app',
       owner: 'app',
       port: pg.port,

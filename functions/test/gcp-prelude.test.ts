@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scriptFile } from '@cloudseed/shared/targets/node-scripts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { backupManifest, restoredFingerprints, resultOf, validationOutcome } from '../providers/aws/backup-results.ts';
-import { backupScript, RESULT_MARKER, restoreScript, validateScript } from '../providers/aws/backup-scripts.ts';
-import type { BackupScriptInput } from '../providers/aws/backup-scripts.ts';
+import { backupManifest, restoredFingerprints, resultOf, validationOutcome } from '../providers/node-backups/backup-results.ts';
+import { backupScript, RESULT_MARKER, restoreScript, validateScript } from '../providers/node-backups/backup-scripts.ts';
+import type { BackupScriptInput } from '../providers/node-backups/backup-scripts.ts';
 import { archiveScripts } from './support/cloud-fakes.ts';
 import { compareFingerprints } from '../providers/fingerprints.ts';
 import { lintRendered, nodeTools, PG_BIN, runBash, startGcpFake, startScratchPostgres } from './support/cloud-fakes.ts';
@@ -210,7 +210,6 @@ describe('the backup scripts with the GCP prelude on a real server', () => {
       cloudValues: { PROJECT: fake.project },
       bucket: BUCKET,
       key,
-      region: 'europe-west1',
       database: 'app',
       owner: 'app',
       port: pg.port,

@@ -95,7 +95,7 @@ describe('IAM across both stacks', () => {
 describe('a function outside the bundle', () => {
   it('stops the synth', () => {
     const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Probe');
-    expect(() => new CloudSeedFunction(stack, 'Scripts', { module: 'providers/aws/backup-scripts.ts', service: 'cloudseed-probe' })).toThrow(
+    expect(() => new CloudSeedFunction(stack, 'Scripts', { module: 'providers/node-backups/backup-scripts.ts', service: 'cloudseed-probe' })).toThrow(
       /functions\/providers\/aws\/backup-scripts\.ts is not in the function bundle/,
     );
   });

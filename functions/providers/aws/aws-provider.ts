@@ -21,8 +21,9 @@ import type {
   ValidationResult,
 } from '../provider.ts';
 import { TransientError } from '../errors.ts';
-import * as archive from './archive.ts';
-import * as backups from './backups.ts';
+import * as archive from '../node-backups/archive.ts';
+import * as backups from '../node-backups/backups.ts';
+import { backupHost } from './backups.ts';
 import { defaultClients, realClock } from './clients.ts';
 import type { AwsContext, AwsPlacement } from './clients.ts';
 import * as commands from './commands.ts';
@@ -148,38 +149,37 @@ export class AwsProvider implements Provider {
 
   async backup(target: DeployTarget, primary: NodeRef, location: BackupLocation): Promise<BackupResult> {
     const context = this.#context(target);
-    return backups.backup(context, await writerOf(context, primary), location);
+    return backups.backup(backupHost(context), await writerOf(context, primary), location);
   }
 
   async validateBackup(target: DeployTarget, primary: NodeRef, location: BackupLocation, recorded: BackupResult): Promise<ValidationResult> {
     const context = this.#context(target);
-    return backups.validateBackup(context, await writerOf(context, primary), location, recorded);
+    return backups.validateBackup(backupHost(context), await writerOf(context, primary), location, recorded);
   }
 
   async restoreBackup(target: DeployTarget, primary: NodeRef, location: BackupLocation, recorded: BackupResult): Promise<void> {
     const context = this.#context(target);
-    await backups.restoreBackup(context, await writerOf(context, primary), location, recorded);
+    await backups.restoreBackup(backupHost(context), await writerOf(context, primary), location, recorded);
   }
 
   async deleteBackup(target: DeployTarget, location: BackupLocation): Promise<void> {
-    backups.checkLocation(location);
-    await backups.deleteBackup(this.#context(target), location);
+    await backups.deleteBackup(backupHost(this.#context(target)), location);
   }
   // --- continuous archiving: pgBackRest ------------------------------------------------------------
 
   async archiveBackup(target: DeployTarget, primary: NodeRef, request: { backupId: string; type: ArchiveBackupType }): Promise<ArchiveBackupResult> {
     const context = this.#context(target);
-    return archive.archiveBackup(context, await writerOf(context, primary), request);
+    return archive.archiveBackup(backupHost(context), await writerOf(context, primary), request);
   }
 
   async validateArchiveBackup(target: DeployTarget, primary: NodeRef, recorded: ArchiveBackupResult): Promise<ValidationResult> {
     const context = this.#context(target);
-    return archive.validateArchiveBackup(context, await writerOf(context, primary), recorded);
+    return archive.validateArchiveBackup(backupHost(context), await writerOf(context, primary), recorded);
   }
 
   async recoveryWindow(target: DeployTarget, primary: NodeRef): Promise<RecoveryWindow | undefined> {
     const context = this.#context(target);
-    return archive.recoveryWindow(context, await writerOf(context, primary));
+    return archive.recoveryWindow(backupHost(context), await writerOf(context, primary));
   }
 
   async restoreToPoint(target: DeployTarget, primary: NodeRef, recoveryTarget: RecoveryTarget): Promise<void> {
@@ -187,7 +187,7 @@ export class AwsProvider implements Provider {
     const { component } = context;
     // Under Patroni the cluster is dissolved, its leader restored and the cluster formed again.
     if (ha.isPatroniCluster(component)) return reform.restorePatroniCluster({ ...context, component }, primary, recoveryTarget);
-    await archive.restoreToPoint(context, primary, recoveryTarget);
+    await archive.restoreToPoint(backupHost(context), primary, recoveryTarget);
   }
 
   async rebuildReplicas(target: DeployTarget, primary: NodeRef, replicas: readonly NodeRef[]): Promise<void> {
@@ -197,7 +197,7 @@ export class AwsProvider implements Provider {
       const patroniContext = { ...context, component };
       return reform.rebuildPatroniReplicas(patroniContext, await ha.leaderNode(patroniContext), replicas);
     }
-    await archive.rebuildReplicas(context, primary, replicas);
+    await archive.rebuildReplicas(backupHost(context), primary, replicas);
   }
 
   switchover(target: DeployTarget, candidate?: string): Promise<Switchover> {

@@ -4,8 +4,8 @@ import { PATRONI_DIR } from '@cloudseed/shared/targets/aws/patroni';
 import { renderNodeScript } from '@cloudseed/shared/targets/aws/scripts';
 import type { NodeRef, RecoveryTarget } from '../provider.ts';
 import { PermanentError, TransientError } from '../errors.ts';
-import * as archive from './archive.ts';
-import { runOnNode } from './backups.ts';
+import * as archive from '../node-backups/archive.ts';
+import { backupHost, runOnNode } from './backups.ts';
 import type { AwsContext } from './clients.ts';
 import { clusterEnvironments, COMMAND_TIMEOUT_SECONDS } from './commands.ts';
 import { describeEndpoint } from './endpoint.ts';
@@ -56,7 +56,7 @@ export async function restorePatroniCluster(context: PatroniContext, primary: No
     etcdClientPort: context.component.patroni.etcdClientPort,
     request: JSON.stringify(forgetClusterRequest(context.component.patroni.scope)),
   };
-  await archive.restoreToPoint(context, restored, recoveryTarget, { forget, etcdHosts });
+  await archive.restoreToPoint(backupHost(context), restored, recoveryTarget, { forget, etcdHosts });
   await configure(context, restored, environments);
 }
 

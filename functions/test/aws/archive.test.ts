@@ -4,7 +4,12 @@ import type { GetCommandInvocationCommandOutput } from '@aws-sdk/client-ssm';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { archiveBackupScript, archiveValidateScript, recoveryWindowScript, restoreToPointScript } from '../../providers/aws/archive-scripts.ts';
+import {
+  archiveBackupScript,
+  archiveValidateScript,
+  recoveryWindowScript,
+  restoreToPointScript,
+} from '../../providers/node-backups/archive-scripts.ts';
 import { PermanentError } from '../../providers/errors.ts';
 import type { ArchiveBackupResult, TableFingerprint } from '../../providers/provider.ts';
 import {
@@ -30,7 +35,7 @@ describe('continuous archiving', () => {
   // The repository's bucket, as the node's pgBackRest config names it (the plan's region).
   const BUCKET = 'cloudseed-backups-123456789012-eu-central-1';
   const LABEL = '20300101-000000F';
-  const input = { stanza: 'db', database: 'app', port: 5432, binDir: '/usr/bin', region: 'eu-central-1' };
+  const input = { stanza: 'db', database: 'app', port: 5432, binDir: '/usr/bin', cloud: 'aws', cloudValues: { REGION: 'eu-central-1' } } as const;
   const tables: TableFingerprint[] = [
     { table: 'public.orders', rows: 3, checksum: '0123456789abcdef0123456789abcdef' },
     { table: 'public.empty', rows: 0, checksum: '' },

@@ -5,7 +5,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
 import { AwsProvider } from '../../providers/aws/index.ts';
 import { PermanentError, TransientError } from '../../providers/errors.ts';
-import { backupScript, restoreScript, validateScript } from '../../providers/aws/backup-scripts.ts';
+import { backupScript, restoreScript, validateScript } from '../../providers/node-backups/backup-scripts.ts';
 import type { BackupLocation, BackupResult, TableFingerprint } from '../../providers/provider.ts';
 import {
   ACCOUNT,
@@ -39,7 +39,16 @@ describe('backups', () => {
     { table: 'public.empty', rows: 0, checksum: '' },
   ];
   const recorded: BackupResult = { sizeBytes: 4096, sha256: SHA, durationMs: 812, serverVersion: '16.4', tables };
-  const scriptInput = { bucket: BUCKET, key: KEY, region: BACKUP_REGION, database: 'app', owner: 'app', port: 5432, binDir: '/usr/bin' };
+  const scriptInput = {
+    bucket: BUCKET,
+    key: KEY,
+    cloud: 'aws' as const,
+    cloudValues: { REGION: BACKUP_REGION },
+    database: 'app',
+    owner: 'app',
+    port: 5432,
+    binDir: '/usr/bin',
+  };
   const allKeys = [KEY, `${KEY}.globals.sql`, `${KEY}.manifest.json`, `${KEY}.validation.json`].map((Key) => ({ Key }));
   const deleteAll = { Bucket: BUCKET, Delete: { Objects: allKeys, Quiet: true } };
 

@@ -10,7 +10,7 @@ import { DescribeLoadBalancersCommand } from '@aws-sdk/client-elastic-load-balan
 import { GetCommandInvocationCommand, PutParameterCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { restoreToPointScript } from '../../providers/aws/archive-scripts.ts';
+import { restoreToPointScript } from '../../providers/node-backups/archive-scripts.ts';
 import { dissolveScript } from '../../providers/aws/reform.ts';
 import { PermanentError, TransientError } from '../../providers/errors.ts';
 import { clusterStateScript, isPatroniCluster, switchoverScript } from '../../providers/aws/ha.ts';
@@ -454,7 +454,8 @@ describe('restores of a Patroni cluster', () => {
       database: 'app',
       port: 5432,
       binDir: '/usr/lib/postgresql/15/bin',
-      region: 'eu-central-1',
+      cloud: 'aws',
+      cloudValues: { REGION: 'eu-central-1' },
       service: 'postgresql@15-main',
       logDir: '/var/log/postgresql',
       target: { type: 'time', target: '2030-01-01 01:30:00.000+00', set: '' },

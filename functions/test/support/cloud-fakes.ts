@@ -1,5 +1,10 @@
-import { archiveBackupScript, archiveValidateScript, recoveryWindowScript, restoreToPointScript } from '../../providers/aws/archive-scripts.ts';
-import type { BackupScriptInput } from '../../providers/aws/backup-scripts.ts';
+import {
+  archiveBackupScript,
+  archiveValidateScript,
+  recoveryWindowScript,
+  restoreToPointScript,
+} from '../../providers/node-backups/archive-scripts.ts';
+import type { BackupScriptInput } from '../../providers/node-backups/backup-scripts.ts';
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -508,9 +513,8 @@ export function archiveScripts(input: BackupScriptInput): string[] {
     database: input.database,
     port: input.port,
     binDir: input.binDir,
-    region: input.region,
-    ...(input.cloud ? { cloud: input.cloud } : {}),
-    ...(input.cloudValues ? { cloudValues: input.cloudValues } : {}),
+    cloud: input.cloud,
+    cloudValues: input.cloudValues,
   };
   return [
     archiveBackupScript({ ...base, key: 'plans/p-1/db/a-1.fingerprints.json', type: 'full', restorePoint: 'cloudseed-a-1' }),

@@ -1,7 +1,7 @@
 import { earliestRecoverable, pgbackrestTime, verifyProblems } from '@cloudseed/shared/postgres/pgbackrest';
 import type { ArchiveBackupType } from '@cloudseed/shared/postgres/pgbackrest';
 import { findOs } from '@cloudseed/shared/postgres/os';
-import { awsAccountIdOf, backupBucketName, backupBucketRegion } from '@cloudseed/shared/targets/aws/account';
+import type { OsImage } from '@cloudseed/shared/postgres/os';
 import { awsServerLayout } from '@cloudseed/shared/targets/aws/scripts';
 import { compareFingerprints } from '../fingerprints.ts';
 import type { ArchiveBackupResult, NodeRef, RecoveryTarget, RecoveryWindow, TableFingerprint, ValidationResult } from '../provider.ts';
@@ -9,18 +9,14 @@ import { PermanentError } from '../errors.ts';
 import { archiveBackupReport, archiveValidationReport, recoveryWindowReport, restoredTimeline } from './archive-results.ts';
 import { archiveBackupScript, archiveValidateScript, recoveryWindowScript, restoreToPointScript } from './archive-scripts.ts';
 import type { ArchiveScriptInput, RestoreToPointInput } from './archive-scripts.ts';
-import { resultOf, restoredFingerprints } from './backup-results.ts';
-import { readObject, runOnNode } from './backups.ts';
-import type { AwsContext } from './clients.ts';
-import { privateAddressOf } from './commands.ts';
-import { instanceIds, nodeLabel } from './instances.ts';
-import type { ScriptEnvironment } from './run-command.ts';
-import { accountOf } from './target.ts';
+import { restoredFingerprints } from './backup-results.ts';
+import { BACKUP_LIMITS } from './backups.ts';
+import type { ArchiveHost } from './host.ts';
 
-// Continuous archiving on AWS: every node archives its WAL with pgBackRest to the plan's repository
-// in the account's backup bucket (configure.sh sets that up); the provider runs the scripts of
-// archive-scripts.ts on the primary over SSM and reads their one result line. A replica is rebuilt
-// by the configure script itself, told to clone its primary again.
+// Continuous archiving, the same on every cloud: every node archives its WAL with pgBackRest to the
+// plan's repository in the account's backup bucket (configure.sh sets that up); the provider runs
+// the scripts of archive-scripts.ts on the primary and reads their one result line. A replica is
+// rebuilt by the configure script itself, told to clone its primary again.
 
 const BACKUP_TYPES: readonly ArchiveBackupType[] = ['full', 'diff', 'incr'];
 const BACKUP_ID = /^[A-Za-z0-9][A-Za-z0-9-]{0,50}$/;
@@ -28,27 +24,29 @@ const RESTORE_POINT_PREFIX = 'cloudseed-';
 const LABEL = /^\d{8}-\d{6}F(_\d{8}-\d{6}[DI])?$/;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;
 const SQL_NAME = /^[A-Za-z_][A-Za-z0-9_$]*$/;
+/** The window is read for an API request: answered within API Gateway's 29 s, or not at all. */
+const WINDOW_LIMITS = { commandSeconds: 30, pollMs: 1_000, polls: 20 };
 
 /** The restore point a backup's fingerprints belong to. */
 export const restorePointOf = (backupId: string): string => `${RESTORE_POINT_PREFIX}${backupId}`;
 
 export async function archiveBackup(
-  context: AwsContext,
+  host: ArchiveHost,
   primary: NodeRef,
   request: { backupId: string; type: ArchiveBackupType },
 ): Promise<ArchiveBackupResult> {
   const backupId = checkBackupId(request.backupId);
   if (!BACKUP_TYPES.includes(request.type)) throw new PermanentError(`${JSON.stringify(request.type)} is not a pgBackRest backup type`);
-  const input = archiveInput(context, primary);
-  const key = archiveKey(context, backupId, 'fingerprints');
+  const input = archiveInput(host, primary);
+  const key = archiveKey(host, backupId, 'fingerprints');
   const restorePoint = restorePointOf(backupId);
-  const what = `the pgBackRest backup ${backupId} of ${context.target.planId}/${context.component.id} on ${nodeLabel(primary)}`;
+  const what = `the pgBackRest backup ${backupId} of ${host.planId}/${host.component.id} on ${host.nodeLabel(primary)}`;
   const script = archiveBackupScript({ ...input, key, type: request.type, restorePoint });
-  const report = archiveBackupReport(resultOf(await runOnNode(context, primary, 'archive-backup', script), what), input.stanza, what);
+  const report = archiveBackupReport(await host.run(primary, 'archive-backup', script, what, { limits: BACKUP_LIMITS }), input.stanza, what);
   if (report.restorePoint !== restorePoint) throw new PermanentError(`${what} wrote restore point ${report.restorePoint}, not ${restorePoint}`);
   const backup = report.info.backups.find((candidate) => candidate.label === report.label);
   if (!backup) throw new PermanentError(`${what} reported backup set ${report.label}, which pgbackrest info does not list`);
-  const tables = await storedFingerprints(context, report.bucket, key, report.tableCount, what);
+  const tables = await storedFingerprints(host, report.bucket, key, report.tableCount, what);
   return {
     label: backup.label,
     type: backup.type,
@@ -63,18 +61,18 @@ export async function archiveBackup(
   };
 }
 
-export async function validateArchiveBackup(context: AwsContext, primary: NodeRef, recorded: ArchiveBackupResult): Promise<ValidationResult> {
+export async function validateArchiveBackup(host: ArchiveHost, primary: NodeRef, recorded: ArchiveBackupResult): Promise<ValidationResult> {
   if (!LABEL.test(recorded.label)) throw new PermanentError(`${JSON.stringify(recorded.label)} is not a pgBackRest backup label`);
   if (!recorded.restorePoint.startsWith(RESTORE_POINT_PREFIX))
     throw new PermanentError(`${JSON.stringify(recorded.restorePoint)} is not a restore point CloudSeed writes`);
   const backupId = checkBackupId(recorded.restorePoint.slice(RESTORE_POINT_PREFIX.length));
-  const input = archiveInput(context, primary);
-  const key = archiveKey(context, backupId, 'validation');
-  const what = `the validation of backup set ${recorded.label} of ${context.target.planId}/${context.component.id} on ${nodeLabel(primary)}`;
+  const input = archiveInput(host, primary);
+  const key = archiveKey(host, backupId, 'validation');
+  const what = `the validation of backup set ${recorded.label} of ${host.planId}/${host.component.id} on ${host.nodeLabel(primary)}`;
   const script = archiveValidateScript({ ...input, key, backupId, label: recorded.label, restorePoint: recorded.restorePoint });
-  const report = archiveValidationReport(resultOf(await runOnNode(context, primary, 'archive-validation', script), what), what);
+  const report = archiveValidationReport(await host.run(primary, 'archive-validation', script, what, { limits: BACKUP_LIMITS }), what);
   if (report.status === 'failed') return report;
-  const restored = await storedFingerprints(context, report.bucket, key, report.tableCount, what);
+  const restored = await storedFingerprints(host, report.bucket, key, report.tableCount, what);
   const compared = compareFingerprints(recorded.tables, restored);
   if (compared.status === 'failed') return compared;
   // verify can print an error and still end "completed successfully": its lines are the verdict.
@@ -93,14 +91,11 @@ export async function validateArchiveBackup(context: AwsContext, primary: NodeRe
   };
 }
 
-/** The window is read for an API request: answered within API Gateway's 29 s, or not at all. */
-const WINDOW_LIMITS = { commandSeconds: 30, pollMs: 1_000, polls: 20 };
-
-export async function recoveryWindow(context: AwsContext, primary: NodeRef): Promise<RecoveryWindow | undefined> {
-  const input = archiveInput(context, primary);
-  const what = `the recovery window of ${context.target.planId}/${context.component.id} on ${nodeLabel(primary)}`;
+export async function recoveryWindow(host: ArchiveHost, primary: NodeRef): Promise<RecoveryWindow | undefined> {
+  const input = archiveInput(host, primary);
+  const what = `the recovery window of ${host.planId}/${host.component.id} on ${host.nodeLabel(primary)}`;
   const report = recoveryWindowReport(
-    resultOf(await runOnNode(context, primary, 'recovery-window', recoveryWindowScript(input), [], WINDOW_LIMITS), what),
+    await host.run(primary, 'recovery-window', recoveryWindowScript(input), what, { limits: WINDOW_LIMITS }),
     input.stanza,
     what,
   );
@@ -112,71 +107,77 @@ export async function recoveryWindow(context: AwsContext, primary: NodeRef): Pro
   return { earliest, latest: report.latest };
 }
 
+/** A Patroni cluster's leader being restored: the cluster is forgotten in etcd (its members at `etcdHosts`) before the restore. */
+export interface PatroniForget {
+  readonly forget: NonNullable<RestoreToPointInput['forget']>;
+  readonly etcdHosts: readonly string[];
+}
+
 /**
  * Restores `primary` in place. `patroni`: a Patroni cluster's leader, Patroni stopped on every
- * node; the script forgets the cluster in etcd (its members at `etcdHosts`) before it restores.
+ * node; the script forgets the cluster in etcd before it restores.
  */
-export async function restoreToPoint(
-  context: AwsContext,
-  primary: NodeRef,
-  recoveryTarget: RecoveryTarget,
-  patroni?: { readonly forget: NonNullable<RestoreToPointInput['forget']>; readonly etcdHosts: readonly string[] },
-): Promise<void> {
-  const input = archiveInput(context, primary);
+export async function restoreToPoint(host: ArchiveHost, primary: NodeRef, recoveryTarget: RecoveryTarget, patroni?: PatroniForget): Promise<void> {
+  const input = archiveInput(host, primary);
   const target = scriptTarget(recoveryTarget);
-  const image = imageOf(context);
-  const layout = awsServerLayout(image, context.component.postgres.major);
-  const dataDir = image.dataDir(context.component.postgres.major);
+  const image = imageOf(host);
+  const { major } = host.component.postgres;
+  const layout = awsServerLayout(image, major);
+  const dataDir = image.dataDir(major);
   const logDir = layout.logDirectory.startsWith('/') ? layout.logDirectory : `${dataDir}/${layout.logDirectory}`;
-  const what = `the point-in-time restore of ${context.target.planId}/${context.component.id} to ${target.target} on ${nodeLabel(primary)}`;
+  const what = `the point-in-time restore of ${host.planId}/${host.component.id} to ${target.target} on ${host.nodeLabel(primary)}`;
   const script = restoreToPointScript({
     ...input,
-    service: image.serviceName(context.component.postgres.major),
+    service: image.serviceName(major),
     logDir,
     target,
     ...(patroni ? { forget: patroni.forget } : {}),
   });
-  const environment: ScriptEnvironment = patroni ? [['CLOUDSEED_ETCD_HOSTS', patroni.etcdHosts.join(' ')]] : [];
-  restoredTimeline(resultOf(await runOnNode(context, primary, 'point-in-time-restore', script, environment), what), what);
+  const environment: ReadonlyArray<[string, string]> = patroni ? [['CLOUDSEED_ETCD_HOSTS', patroni.etcdHosts.join(' ')]] : [];
+  restoredTimeline(await host.run(primary, 'point-in-time-restore', script, what, { environment, limits: BACKUP_LIMITS }), what);
 }
 
-export async function rebuildReplicas(context: AwsContext, primary: NodeRef, replicas: readonly NodeRef[]): Promise<void> {
+/** Each replica cloned from the primary again by its configure script, which waits until it streams. */
+export async function rebuildReplicas(host: ArchiveHost, primary: NodeRef, replicas: readonly NodeRef[]): Promise<void> {
   if (replicas.length === 0) return;
   if (primary.role !== 'primary') throw new PermanentError(`replicas are rebuilt from the primary, not from ${primary.role} ${primary.name}`);
   const wrong = replicas.find((node) => node.role !== 'replica');
   if (wrong) throw new PermanentError(`${wrong.role} ${wrong.name} is not a replica to rebuild`);
-  instanceIds([primary, ...replicas]);
-  const primaryHost = await privateAddressOf(context.clients.ec2, primary);
-  // configure.sh clones the primary again, as it built the replica at deploy, and waits until it streams.
+  for (const node of [primary, ...replicas]) host.checkNode(node);
+  const primaryHost = await host.privateAddressOf(primary);
   await Promise.all(
     replicas.map((replica) =>
-      runOnNode(context, replica, 'rebuild-replica', context.component.scripts.configure, [
-        ['CLOUDSEED_NODE_ROLE', 'replica'],
-        ['CLOUDSEED_PRIMARY_HOST', primaryHost],
-        ['CLOUDSEED_REBUILD_REPLICA', 'yes'],
-      ]),
+      host.runScript(replica, 'rebuild-replica', host.configureScript, `the rebuild of replica ${host.nodeLabel(replica)}`, {
+        environment: [
+          ['CLOUDSEED_NODE_ROLE', 'replica'],
+          ['CLOUDSEED_PRIMARY_HOST', primaryHost],
+          ['CLOUDSEED_REBUILD_REPLICA', 'yes'],
+        ],
+        limits: BACKUP_LIMITS,
+      }),
     ),
   );
 }
 
 /** Everything an archive script needs, checked before anything is sent. */
-function archiveInput(context: AwsContext, primary: NodeRef): ArchiveScriptInput {
-  const { component, target } = context;
+function archiveInput(host: ArchiveHost, primary: NodeRef): ArchiveScriptInput {
+  const { component } = host;
   if (primary.role !== 'primary') throw new PermanentError(`continuous archiving runs on the primary, not on ${primary.role} ${primary.name}`);
-  instanceIds([primary]);
+  host.checkNode(primary);
   if (!SQL_NAME.test(component.postgres.databaseName))
     throw new PermanentError(`${component.postgres.databaseName} is not a database name CloudSeed creates`);
-  const image = imageOf(context);
+  const image = imageOf(host);
   return {
     stanza: component.id,
     database: component.postgres.databaseName,
     port: component.postgres.port,
     binDir: image.binDir(component.postgres.major),
-    region: accountOf(target).region,
+    cloud: host.cloud,
+    cloudValues: host.archiveValues,
   };
 }
 
-function imageOf({ component: { os, postgres } }: AwsContext) {
+function imageOf({ component: { os, postgres } }: ArchiveHost): OsImage {
   const image = findOs(os.name, os.version);
   if (!image?.pgMajors.includes(postgres.major))
     throw new PermanentError(`${os.name} ${os.version} has no PostgreSQL ${postgres.major} for CloudSeed to archive`);
@@ -189,8 +190,8 @@ function checkBackupId(backupId: string): string {
 }
 
 /** `<prefix>archive/<backupId>.<kind>.json`, beside the plan's other backup objects (the nodes may write only there). */
-function archiveKey({ component }: AwsContext, backupId: string, kind: 'fingerprints' | 'validation'): string {
-  return `${component.backup.s3Prefix}archive/${backupId}.${kind}.json`;
+function archiveKey(host: ArchiveHost, backupId: string, kind: 'fingerprints' | 'validation'): string {
+  return `${host.archivePrefix}archive/${backupId}.${kind}.json`;
 }
 
 function scriptTarget(recoveryTarget: RecoveryTarget): { type: 'time' | 'name'; target: string; set: string } {
@@ -210,13 +211,11 @@ function scriptTarget(recoveryTarget: RecoveryTarget): { type: 'time' | 'name'; 
  * The fingerprints a script stored beside the repository. The bucket comes from the node's own
  * config, so it is checked to be this account's CloudSeed backup bucket before it is read.
  */
-async function storedFingerprints(context: AwsContext, bucket: string, key: string, tableCount: number, what: string): Promise<TableFingerprint[]> {
-  const region = backupBucketRegion(bucket);
-  const accountId = awsAccountIdOf(accountOf(context.target).roleArn);
-  if (region === undefined || accountId === undefined || bucket !== backupBucketName(accountId, region))
+async function storedFingerprints(host: ArchiveHost, bucket: string, key: string, tableCount: number, what: string): Promise<TableFingerprint[]> {
+  if (!host.ownsBucket(bucket))
     throw new PermanentError(`${what} used bucket ${JSON.stringify(bucket)}, which is not this account's CloudSeed backup bucket`);
-  const url = `s3://${bucket}/${key}`;
-  const tables = restoredFingerprints(await readObject(context.clients.s3(region), bucket, key, `the fingerprints ${url}`), url);
+  const url = host.store.url(bucket, key);
+  const tables = restoredFingerprints(await host.store.read(bucket, key, `the fingerprints ${url}`), url);
   if (tables.length !== tableCount) throw new PermanentError(`${url} holds ${tables.length} tables, but ${what} fingerprinted ${tableCount}`);
   return tables;
 }

@@ -4,10 +4,12 @@ import type { ScriptCloud } from '@cloudseed/shared/targets/node-scripts';
 import type { ShellValues } from '@cloudseed/shared/targets/aws/scripts';
 import { FINGERPRINT_SETTINGS, rowHashesOf, USER_TABLES_FROM } from '../fingerprints.ts';
 
-// The bash scripts SSM Run Command runs as root on a deployment's primary to back it up, to prove a
-// backup by restoring it into a scratch database, and to restore it into the application database
-// (shared/src/targets/sh/: backup.sh, validate.sh, restore.sh and the backup-*.sh they share). The instance streams everything between PostgreSQL and S3 itself (its instance profile
-// may write the backup objects and read them back); nothing passes through the Lambda.
+// The bash scripts a cloud's command channel (SSM Run Command, the GCP agent, Azure Run Command) runs
+// as root on a deployment's primary to back it up, to prove a backup by restoring it into a scratch
+// database, and to restore it into the application database (shared/src/targets/sh/: backup.sh,
+// validate.sh, restore.sh and the backup-*.sh they share), each with its cloud's prelude. The node
+// streams everything between PostgreSQL and object storage itself (its own identity may write the
+// backup objects and read them back); nothing passes through the Lambda.
 //
 // Next to `<key>`, the pg_dump --format=custom archive, a backup has:
 //   <key>.globals.sql       pg_dumpall --globals-only (roles with their SCRAM verifiers, tablespaces)
@@ -16,10 +18,10 @@ import { FINGERPRINT_SETTINGS, rowHashesOf, USER_TABLES_FROM } from '../fingerpr
 //   <key>.validation.json   the same fingerprints of the latest restored copy
 //
 // A script prints exactly one line to standard output, `CLOUDSEED_RESULT {json}`; everything else
-// goes to standard error, and stays short, since SSM keeps only the first 24,000 characters of
-// standard output and the first 8,000 of standard error. The fingerprints do not fit that for a
-// database of a few hundred tables, so they travel through S3 and the result line carries counts
-// the provider checks them against.
+// goes to standard error, and stays short, since a channel keeps little of either (SSM the first
+// 24,000 characters of standard output and the first 8,000 of standard error). The fingerprints do
+// not fit that for a database of a few hundred tables, so they travel through object storage and the
+// result line carries counts the provider checks them against.
 //
 // The three scripts take one lock per node, so a backup, a validation and a restore never overlap;
 // with it held, the scratch databases of a run that was killed can be dropped safely.
@@ -42,14 +44,12 @@ export const validationKey = (key: string): string => `${key}${SUFFIXES.validati
 export const backupObjectKeys = (key: string): string[] => [key, globalsKey(key), manifestKey(key), validationKey(key)];
 
 export interface BackupScriptInput {
-  /** The cloud whose prelude the script is sent with (default AWS): the scripts themselves are the same on every cloud. */
-  readonly cloud?: ScriptCloud;
-  /** What another cloud's prelude reads from the header (a GCP project, an Azure vault and storage account); AWS's reads `region`. */
-  readonly cloudValues?: ShellValues;
+  /** The cloud whose prelude the script is sent with: the scripts themselves are the same on every cloud. */
+  readonly cloud: ScriptCloud;
+  /** What that prelude reads from the header: the bucket's region on AWS, the project on GCP, the storage account on Azure. */
+  readonly cloudValues: ShellValues;
   readonly bucket: string;
   readonly key: string;
-  /** The bucket's region on AWS: every `aws s3` call names it (other clouds' preludes do not read it). */
-  readonly region: string;
   /** The application database. */
   readonly database: string;
   /** The application role: it owns the database and everything a restore creates. */
@@ -79,7 +79,7 @@ function scriptValues(task: string, input: BackupScriptInput, values: ShellValue
     TASK: task,
     BUCKET: input.bucket,
     KEY: input.key,
-    ...(input.cloud === undefined || input.cloud === 'aws' ? { REGION: input.region } : input.cloudValues),
+    ...input.cloudValues,
     ...values,
     PG_BIN: input.binDir,
     PGPORT: String(input.port),

@@ -7,13 +7,13 @@ import type { ShellValues } from '@cloudseed/shared/targets/aws/scripts';
 import { FINGERPRINT_SETTINGS, rowHashesOf, USER_TABLES_FROM } from '../fingerprints.ts';
 import { APPLICATION_NAME, LOCK_FILE, RESULT_MARKER } from './backup-scripts.ts';
 
-// The bash scripts SSM Run Command runs as root on a deployment's primary for continuous archiving
+// The bash scripts a cloud's command channel runs as root on a deployment's primary for continuous archiving
 // (shared/src/targets/sh/archive-*.sh, on top of the backup scripts' helpers): a pgBackRest
 // backup with the restore point its fingerprints belong to, its proof in a scratch data directory,
 // the recovery window, and the point-in-time restore. pgBackRest runs with the node's own config,
 // which names the repository; the fingerprints are stored beside the plan's other backup objects,
 // `<prefix>archive/<backupId>.fingerprints.json` and `.validation.json`, since they outgrow the
-// standard output SSM keeps.
+// standard output a command channel keeps.
 //
 // Like the backup scripts, they take the node's backup lock (the window excepted: it only reads) and
 // print one `CLOUDSEED_RESULT {json}` line.
@@ -36,11 +36,9 @@ export interface ArchiveScriptInput {
   readonly database: string;
   readonly port: number;
   readonly binDir: string;
-  /** The bucket's region; on AWS the plan's (see renderAwsPgbackrestConf). */
-  readonly region: string;
-  /** The cloud whose prelude the script is sent with (default AWS), and what that prelude reads from the header there. */
-  readonly cloud?: ScriptCloud;
-  readonly cloudValues?: ShellValues;
+  /** The cloud whose prelude the script is sent with, and what that prelude reads from the header there (on AWS the plan's region, see renderAwsPgbackrestConf). */
+  readonly cloud: ScriptCloud;
+  readonly cloudValues: ShellValues;
 }
 
 export interface ArchiveBackupInput extends ArchiveScriptInput {
@@ -74,7 +72,7 @@ function scriptValues(task: string, input: ArchiveScriptInput, key: string, valu
     ARCHIVE_CONF_FILE: ARCHIVE_CONFIG_FILE,
     STANZA: input.stanza,
     KEY: key,
-    ...(input.cloud === undefined || input.cloud === 'aws' ? { REGION: input.region } : input.cloudValues),
+    ...input.cloudValues,
     ...values,
     PG_BIN: input.binDir,
     PGPORT: String(input.port),
