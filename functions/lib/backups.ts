@@ -7,6 +7,7 @@ import { repoPathFor } from '@cloudseed/shared/postgres/pgbackrest';
 import type { ArchiveBackupType } from '@cloudseed/shared/postgres/pgbackrest';
 import { Conflict } from '@cloudseed/shared/errors';
 import type { Target } from '@cloudseed/shared';
+import { CLOUD_NAMES } from '@cloudseed/shared/accounts/accounts';
 import { AccountAccessError } from '../providers/errors.ts';
 import { BackupLinks } from '../providers/aws/backup-links.ts';
 import type { BackupLocation } from '../providers/provider.ts';
@@ -20,7 +21,9 @@ import { backupsTable } from './tables.ts';
 // Backup records, and where their objects live: a local plan's in the local cloud's s3rver bucket,
 // an AWS plan's in the bucket the CloudSeed template created in the customer's own account (named
 // after the connected account and the region it was connected in), which only the customer's roles
-// can reach: download links there are signed with the customer role.
+// can reach: download links there are signed with the customer role. A Google Cloud plan's go to
+// its project's backup bucket in the plan's region, an Azure plan's to the backup container of its
+// subscription's backup account in the plan's region (the provider names that account).
 
 export const backups = new DynamoBackupRepository(documentClient, requireEnv(backupsTable.env));
 
@@ -38,9 +41,19 @@ export async function backupLocationFor(
 ): Promise<BackupLocation> {
   const key = kind === 'logical' ? backupKey(ids.planId, ids.componentId, ids.backupId) : archiveBackupKey(ids.planId, ids.componentId);
   if (target.cloud === 'local') return { bucket: localBackupBucket(), key };
-  const bucket = await accounts.backupBucketFor(ownerId, target);
-  if (!bucket) throw new Conflict('The AWS account this plan is deployed to is not connected any more; connect it again to back the plan up.');
-  return { bucket, key };
+  if (target.cloud === 'aws') {
+    const bucket = await accounts.backupBucketFor(ownerId, target);
+    if (!bucket) throw new Conflict('The AWS account this plan is deployed to is not connected any more; connect it again to back the plan up.');
+    return { bucket, key };
+  }
+  if (!(await accounts.connectionFor(ownerId, target)))
+    throw new Conflict(
+      `The ${CLOUD_NAMES[target.cloud]} account this plan is deployed to is not connected any more; connect it again to back the plan up.`,
+    );
+  // Each cloud's document module loads only for its plans (the functions are one code-split bundle).
+  if (target.cloud === 'gcp')
+    return { bucket: (await import('@cloudseed/shared/targets/gcp/gcp-json')).backupBucketName(target.project, target.region), key };
+  return { bucket: (await import('@cloudseed/shared/targets/azure/azure-json')).BACKUP_CONTAINER, key };
 }
 
 export const archiveBackupKey = (planId: string, componentId: string, label?: string): string =>

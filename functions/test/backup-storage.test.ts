@@ -79,6 +79,46 @@ describe('backupLocationFor', () => {
     await expect(lib.backupLocationFor('alice', { cloud: 'aws', region: 'eu-west-1' }, IDS)).rejects.toBeInstanceOf(Conflict);
   });
 
+  it('puts a Google Cloud plan in its project’s backup bucket of the plan’s region, an Azure plan in its backup container', async () => {
+    const { DynamoAccountRepository } = await import('../lib/accounts-repository.ts');
+    const { documentClient } = await import('../lib/dynamo.ts');
+    const repository = new DynamoAccountRepository(documentClient, process.env['ACCOUNTS_TABLE']!);
+    const base = {
+      ownerId: 'alice',
+      name: 'x',
+      region: 'europe-west4',
+      createdAt: '2030-01-01T00:00:00.000Z',
+      verifiedAt: '2030-01-01T00:00:00.000Z',
+    };
+    const gcpId = '0a0b0c0d-0000-4000-8000-000000000001';
+    const azureId = '0a0b0c0d-0000-4000-8000-000000000002';
+    await repository.create({ ...base, id: gcpId, cloud: 'gcp', projectId: 'acme-prod-4821', projectNumber: '482113570042' });
+    await repository.create({
+      ...base,
+      id: azureId,
+      cloud: 'azure',
+      tenantId: '11111111-2222-4333-8444-555555555555',
+      subscriptionId: '66666666-7777-4888-9999-000000000000',
+      resourceGroup: 'orders-prod',
+    });
+    const gcp = { cloud: 'gcp', project: 'acme-prod-4821', region: 'europe-west4', zone: 'europe-west4-a', accountId: gcpId } as const;
+    const { backupBucketName } = await import('@cloudseed/shared/targets/gcp/gcp-json');
+    await expect(lib.backupLocationFor('alice', gcp, IDS)).resolves.toEqual({ bucket: backupBucketName('acme-prod-4821', 'europe-west4'), key: KEY });
+    const azure = {
+      cloud: 'azure',
+      subscriptionId: '66666666-7777-4888-9999-000000000000',
+      resourceGroup: 'orders-prod',
+      region: 'westeurope',
+      accountId: azureId,
+    } as const;
+    await expect(lib.backupLocationFor('alice', azure, IDS)).resolves.toEqual({ bucket: 'cloudseed-backups', key: KEY });
+    // Another customer's, or none: not connected.
+    await expect(lib.backupLocationFor('bob', gcp, IDS)).rejects.toThrow(
+      /The Google Cloud account this plan is deployed to is not connected any more/,
+    );
+    await expect(lib.backupLocationFor('alice', { ...azure, accountId: undefined }, IDS)).rejects.toThrow(/The Azure account/);
+  });
+
   it('puts a local plan in the local cloud’s bucket', async () => {
     await expect(lib.backupLocationFor('alice', { cloud: 'local' }, IDS)).resolves.toEqual({ bucket: 'cloudseed-backups', key: KEY });
   });

@@ -548,14 +548,6 @@ describe('a switchover', () => {
   });
 });
 
-describe('what is not on Google Cloud yet', () => {
-  it('refuses backups and restores with the reason', async () => {
-    await expect(
-      provider.backup(target, { name: 'db-0', role: 'primary', nodeId: 'cs-db-0', port: 5432 }, { bucket: 'backups', key: 'plans/p/db/1.dump' }),
-    ).rejects.toBeInstanceOf(PermanentError);
-  });
-});
-
 afterEach(() => {
   sleep.resetBehavior();
   sleep.resolves();

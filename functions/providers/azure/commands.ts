@@ -1,4 +1,5 @@
 import { clusterEnvironments } from '../cluster-environment.ts';
+import type { ScriptEnvironment } from '../cluster-environment.ts';
 import type { VirtualMachineRunCommand } from '@azure/arm-compute';
 import { CA_CERTIFICATE_FILE } from '@cloudseed/shared/targets/aws/scripts';
 import { usesPatroni } from '@cloudseed/shared/targets/aws/patroni';
@@ -67,7 +68,7 @@ export async function verify(context: AzureContext, nodes: readonly NodeRef[]): 
 }
 
 /**
- * Runs `script` on one node as the run command `name` and waits for it, polling every `pollMs` at
+ * Runs `script` on one node as the run command `name` (`environment` as its parameters) and waits for it, polling every `pollMs` at
  * most `polls` times: its standard output once it succeeded, a PermanentError with the end of its
  * standard error when it failed, a TransientError when it still runs at the end.
  */
@@ -77,8 +78,10 @@ export async function runOnNode(
   name: string,
   script: string,
   limits: { readonly timeoutSeconds: number; readonly pollMs: number; readonly polls: number },
+  environment: ScriptEnvironment = [],
 ): Promise<string> {
-  const runId = await startScript(context, node, name, script, limits.timeoutSeconds);
+  const parameters = environment.map(([parameter, value]) => ({ name: parameter, value }));
+  const runId = await startScript(context, node, name, script, limits.timeoutSeconds, parameters.length > 0 ? parameters : undefined);
   const { resourceGroup, name: vmName } = vmOf(context.where, node);
   for (let poll = 0; poll < limits.polls; poll += 1) {
     await context.clock.sleep(limits.pollMs);

@@ -106,9 +106,10 @@ export function commandStatus(context: GcpContext, command: CommandRef): Promise
 }
 
 /**
- * Runs `script` on one node through its agent under a new id and waits for it to end, polling every
- * `pollMs` at most `polls` times: a failure is a PermanentError with the end of its standard error,
- * a command still running at the end a TransientError.
+ * Runs `script` (with `environment` exported ahead of it) on one node through its agent under a new
+ * id and waits for it to end, polling every `pollMs` at most `polls` times: the result the script
+ * reported (report_status, a guest attribute), if any, once it succeeded; a PermanentError with the
+ * end of its standard error when it failed; a TransientError when it still runs at the end.
  */
 export async function runOnNode(
   context: GcpContext,
@@ -116,15 +117,18 @@ export async function runOnNode(
   label: string,
   script: string,
   limits: { readonly pollMs: number; readonly polls: number },
-): Promise<void> {
+  environment: ScriptEnvironment = [],
+): Promise<string | undefined> {
   const { target, component, clock } = context;
   const id = commandIdFor(label, `${target.deploymentId}/${component.id}/${node.name}/${label}/${clock.now()}`);
-  await sendToNode(context, node, id, script);
+  await sendToNode(context, node, id, withEnvironment(script, environment));
   for (let poll = 0; poll < limits.polls; poll += 1) {
     await clock.sleep(limits.pollMs);
-    const progress = await statusOf(context, `the ${label}`, [node.nodeId], [id]);
-    if (progress.state === 'done') return;
-    if (progress.state === 'failed') throw new PermanentError(progress.reason);
+    const state = commandStateOf(await agentAttributes(context, node.nodeId, id), id);
+    if (state.state !== 'ended') continue;
+    if (state.exitCode !== 0)
+      throw new PermanentError(failureReason(`the ${label} failed on ${node.nodeId} (exit ${state.exitCode})`, state.standardError));
+    return state.result;
   }
   throw new TransientError(
     `the ${label} of ${target.planId}/${component.id} on ${nodeLabel(node)} did not finish within ${(limits.pollMs * limits.polls) / 1000} s`,

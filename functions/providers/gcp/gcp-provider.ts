@@ -1,7 +1,11 @@
 import { renderCertificateAuthoritySecret, renderGcpComponent, renderGcpNetwork } from '@cloudseed/shared/targets/gcp/index';
 import type { GcpComponent } from '@cloudseed/shared/targets/gcp/index';
 import type { AuthClient } from 'google-auth-library';
+import type { ArchiveBackupType } from '@cloudseed/shared/postgres/pgbackrest';
 import type {
+  ArchiveBackupResult,
+  BackupLocation,
+  BackupResult,
   ClusterEndpoint,
   CommandKind,
   CommandRef,
@@ -11,11 +15,17 @@ import type {
   NodeRef,
   Progress,
   Provider,
+  RecoveryTarget,
+  RecoveryWindow,
   Switchover,
+  ValidationResult,
 } from '../provider.ts';
 import { AccountAccessError, PermanentError, TransientError } from '../errors.ts';
 import { gcpClients, realClock } from './clients.ts';
 import type { Clock, GcpClients, GcpContext } from './clients.ts';
+import * as archive from '../node-backups/archive.ts';
+import * as backups from '../node-backups/backups.ts';
+import { backupHost, gcsStore } from './backups.ts';
 import * as commands from './commands.ts';
 import * as endpoint from './endpoint.ts';
 import * as ha from './ha.ts';
@@ -23,17 +33,15 @@ import { call } from './errors.ts';
 import * as network from './network.ts';
 import * as nodes from './nodes.ts';
 import * as secrets from './secrets.ts';
-import { unbuiltOn } from '../unbuilt.ts';
 
 // The Provider port on Google Cloud: Compute Engine instances in the customer's project, with no
 // external address and no SSH, taking commands through their agent (metadata in, guest attributes
 // out), their secrets in Secret Manager and their backups in Cloud Storage. This class only composes
 // the services, one module each: network (the plan's VPC and the component's firewall rules), nodes
 // (service account, backup bucket access, instances), endpoint (a Patroni cluster's load balancer),
-// secrets, commands. Every service finds its
-// resources by the names gcp-json gives them, so a retried step converges instead of duplicating.
-//
-// Not done yet, and refused with the reason rather than attempted: backups and restores (../unbuilt.ts).
+// secrets, commands, backups (the scripts of ../node-backups on the primary, Cloud Storage). Every
+// service finds its resources by the names gcp-json gives them, so a retried step converges instead
+// of duplicating.
 
 const MAX_CLIENT_SETS = 16;
 
@@ -54,8 +62,6 @@ const noConnection = (target: DeployTarget): AuthClient => {
     `no credentials for project ${target.target.cloud === 'gcp' ? target.target.project : '?'} were given: plan ${target.planId} names no connected Google Cloud project`,
   );
 };
-
-const UNBUILT = unbuiltOn('Google Cloud');
 
 export class GcpProvider implements Provider {
   readonly #authFor: (target: DeployTarget) => AuthClient;
@@ -137,16 +143,52 @@ export class GcpProvider implements Provider {
     await nodes.removeIdentity(context);
   }
 
-  // Not built for this cloud yet: each refuses with the reason (../unbuilt.ts).
-  readonly backup = UNBUILT.backup;
-  readonly validateBackup = UNBUILT.validateBackup;
-  readonly restoreBackup = UNBUILT.restoreBackup;
-  readonly deleteBackup = UNBUILT.deleteBackup;
-  readonly archiveBackup = UNBUILT.archiveBackup;
-  readonly validateArchiveBackup = UNBUILT.validateArchiveBackup;
-  readonly recoveryWindow = UNBUILT.recoveryWindow;
-  readonly restoreToPoint = UNBUILT.restoreToPoint;
-  readonly rebuildReplicas = UNBUILT.rebuildReplicas;
+  async backup(target: DeployTarget, primary: NodeRef, location: BackupLocation): Promise<BackupResult> {
+    const context = this.#context(target);
+    return backups.backup(backupHost(context), await ha.writerOf(context, primary), location);
+  }
+
+  async validateBackup(target: DeployTarget, primary: NodeRef, location: BackupLocation, recorded: BackupResult): Promise<ValidationResult> {
+    const context = this.#context(target);
+    return backups.validateBackup(backupHost(context), await ha.writerOf(context, primary), location, recorded);
+  }
+
+  async restoreBackup(target: DeployTarget, primary: NodeRef, location: BackupLocation, recorded: BackupResult): Promise<void> {
+    const context = this.#context(target);
+    await backups.restoreBackup(backupHost(context), await ha.writerOf(context, primary), location, recorded);
+  }
+
+  async deleteBackup(target: DeployTarget, location: BackupLocation): Promise<void> {
+    await backups.deleteBackup({ store: gcsStore(this.#context(target).clients.storage) }, location);
+  }
+
+  async archiveBackup(target: DeployTarget, primary: NodeRef, request: { backupId: string; type: ArchiveBackupType }): Promise<ArchiveBackupResult> {
+    const context = this.#context(target);
+    return archive.archiveBackup(backupHost(context), await ha.writerOf(context, primary), request);
+  }
+
+  async validateArchiveBackup(target: DeployTarget, primary: NodeRef, recorded: ArchiveBackupResult): Promise<ValidationResult> {
+    const context = this.#context(target);
+    return archive.validateArchiveBackup(backupHost(context), await ha.writerOf(context, primary), recorded);
+  }
+
+  async recoveryWindow(target: DeployTarget, primary: NodeRef): Promise<RecoveryWindow | undefined> {
+    const context = this.#context(target);
+    return archive.recoveryWindow(backupHost(context), await ha.writerOf(context, primary));
+  }
+
+  async restoreToPoint(target: DeployTarget, primary: NodeRef, recoveryTarget: RecoveryTarget): Promise<void> {
+    const context = this.#context(target);
+    ha.refusePatroniRestore(context);
+    await archive.restoreToPoint(backupHost(context), primary, recoveryTarget);
+  }
+
+  async rebuildReplicas(target: DeployTarget, primary: NodeRef, replicas: readonly NodeRef[]): Promise<void> {
+    const context = this.#context(target);
+    ha.refusePatroniRestore(context);
+    await archive.rebuildReplicas(backupHost(context), primary, replicas);
+  }
+
   switchover(target: DeployTarget, candidate?: string): Promise<Switchover> {
     return ha.switchover(this.#context(target), candidate);
   }

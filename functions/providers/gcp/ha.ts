@@ -1,6 +1,6 @@
 import { renderNodeScript } from '@cloudseed/shared/targets/node-scripts';
 import type { NodeRef, Switchover } from '../provider.ts';
-import { PermanentError } from '../errors.ts';
+import { PermanentError, TransientError } from '../errors.ts';
 import type { GcpContext } from './clients.ts';
 import { runOnNode } from './commands.ts';
 import { found } from './errors.ts';
@@ -17,7 +17,7 @@ const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 const SWITCHOVER_LIMITS = { pollMs: 2_000, polls: 75 };
 
 export async function switchover(context: GcpContext, candidate?: string): Promise<Switchover> {
-  const { component, project, zone, clients } = context;
+  const { component, project } = context;
   const patroni = component.patroni;
   if (!patroni) {
     throw new PermanentError(
@@ -26,18 +26,7 @@ export async function switchover(context: GcpContext, candidate?: string): Promi
         : `${component.id} is a single server: it has no replica to hand over to`,
     );
   }
-  const nodes: NodeRef[] = [];
-  const running = new Set<string>();
-  for (const insert of component.instances) {
-    const instance = await found(
-      'compute.instances.get',
-      async () => (await clients.instances.get({ project, zone, instance: String(insert.instanceResource['name']) }))[0],
-    );
-    if (!instance) continue;
-    const node = nodeRefOf(instance);
-    nodes.push(node);
-    if (instance.status === 'RUNNING') running.add(node.name);
-  }
+  const { nodes, running } = await clusterNodes(context);
   const leaders = (await leadersOf(context)) ?? [];
   const leader = leaders.length === 1 ? nodes.find((node) => node.nodeId === leaders[0]) : undefined;
   if (!leader) throw new PermanentError(`${component.id} has no leader now, so there is nothing to hand over`);
@@ -64,4 +53,42 @@ export async function switchover(context: GcpContext, candidate?: string): Promi
   );
   await runOnNode(context, leader, 'switchover', script, SWITCHOVER_LIMITS);
   return { from: leader.name, to: chosen };
+}
+
+/** The component's instances that exist, and the names of those running. */
+async function clusterNodes(context: GcpContext): Promise<{ nodes: NodeRef[]; running: Set<string> }> {
+  const { component, project, zone, clients } = context;
+  const nodes: NodeRef[] = [];
+  const running = new Set<string>();
+  for (const insert of component.instances) {
+    const instance = await found(
+      'compute.instances.get',
+      async () => (await clients.instances.get({ project, zone, instance: String(insert.instanceResource['name']) }))[0],
+    );
+    if (!instance) continue;
+    const node = nodeRefOf(instance);
+    nodes.push(node);
+    if (instance.status === 'RUNNING') running.add(node.name);
+  }
+  return { nodes, running };
+}
+
+/** Where backups, validations and restores run: a Patroni cluster's leader now (the one node the load balancer passes), else the deployment's primary. */
+export async function writerOf(context: GcpContext, primary: NodeRef): Promise<NodeRef> {
+  if (!context.component.patroni) return primary;
+  const leaders = (await leadersOf(context)) ?? [];
+  const { nodes } = await clusterNodes(context);
+  const leader = leaders.length === 1 ? nodes.find((node) => node.nodeId === leaders[0]) : undefined;
+  if (!leader) throw new TransientError(`${context.component.id} has no leader now: no node passes the load balancer's check of Patroni's /primary`);
+  return { ...leader, role: 'primary' };
+}
+
+/**
+ * An in-place restore of a Patroni cluster dissolves the cluster, restores its leader and forms it
+ * again (as on AWS, aws/reform.ts); on Google Cloud that is not built yet, and a restore that Patroni
+ * would undo behind its back is refused instead.
+ */
+export function refusePatroniRestore({ component }: GcpContext): void {
+  if (component.patroni)
+    throw new PermanentError(`point-in-time recovery of a Patroni cluster on Google Cloud is not available yet (${component.id} runs Patroni)`);
 }

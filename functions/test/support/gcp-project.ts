@@ -52,6 +52,8 @@ export interface FakeProject {
   requestsOf(method: string): unknown[];
   /** The instances where Patroni's /primary answers, as the load balancer's health check sees them. */
   readonly leaders: Set<string>;
+  /** Cloud Storage objects by `gs://<bucket>/<key>`. */
+  readonly objects: Map<string, string>;
 }
 
 /** A Google API error as google-gax raises it for a REST call: the gRPC status in `code`, the HTTP status beside it. */
@@ -93,6 +95,7 @@ export function fakeProject(): FakeProject {
     slowOperations: false,
     operationErrors: new Map(),
     leaders: new Set(),
+    objects: new Map(),
     resources: () =>
       [
         ...[...networks.keys()].map((name) => `network ${name}`),
@@ -516,7 +519,26 @@ export function fakeProject(): FakeProject {
         return [policy];
       }),
   };
-  stub(clients.storage, 'bucket', () => ({ iam }));
+  // Objects, through the same File methods the provider calls: exists, download, delete.
+  const file = (bucket: string, key: string) => {
+    const url = `gs://${bucket}/${key}`;
+    return {
+      exists: () => handle('storage.objects.exists', { bucket, key }, () => [project.objects.has(url)]),
+      download: () =>
+        handle('storage.objects.get', { bucket, key }, () => {
+          const body = project.objects.get(url);
+          if (body === undefined) throw Object.assign(new Error(`No such object: ${bucket}/${key}`), { code: 404 });
+          return [Buffer.from(body, 'utf8')];
+        }),
+      delete: (options: { ignoreNotFound?: boolean }) =>
+        handle('storage.objects.delete', { bucket, key, options }, () => {
+          if (!project.objects.delete(url) && !options.ignoreNotFound)
+            throw Object.assign(new Error(`No such object: ${bucket}/${key}`), { code: 404 });
+          return [{}];
+        }),
+    };
+  };
+  stub(clients.storage, 'bucket', (name: string) => ({ iam, file: (key: string) => file(name, key) }));
 
   return project;
 }

@@ -3,7 +3,7 @@
 # with its own config, and the repository's bucket that config names (the fingerprints of a backup
 # are stored beside it, under the plan's prefix, since they outgrow the output SSM keeps).
 # From the header: ARCHIVE_CONF_FILE, STANZA.
-BUCKET="$(sed -n 's/^repo1-s3-bucket=//p' "$ARCHIVE_CONF_FILE" 2>/dev/null || true)"
+BUCKET="$(sed -n -E 's/^repo1-(s3-bucket|gcs-bucket|azure-container)=//p' "$ARCHIVE_CONF_FILE" 2>/dev/null || true)"
 
 # The node has been configured for continuous archiving (configure.sh wrote its config).
 require_repository() { [ -n "$BUCKET" ] || fail "$ARCHIVE_CONF_FILE names no repository: configure the node again"; }
