@@ -850,24 +850,24 @@ describe('DeployService on Google Cloud and Azure', () => {
     expect(deployments.records).toEqual([]);
   });
 
-  it('refuses backups and apps there with the field to change, beside a missing account, and starts nothing', async () => {
+  it('refuses apps there with the field to change, beside a missing account, and starts nothing; backups deploy there', async () => {
     const { accounts, plans, deploys, started } = setup();
     const gcp = await accounts.connect('alice', GCP_BODY);
-    const withBackups = await plans.create('alice', gcpPlan(gcp.id, { backups: true, app: true }));
-    const nothingRight = await plans.create('alice', gcpPlan(undefined, { backups: true }));
+    const withApp = await plans.create('alice', gcpPlan(gcp.id, { backups: true, app: true }));
+    const nothingRight = await plans.create('alice', gcpPlan(undefined, { backups: true, app: true }));
 
-    expect(await problemsOf(deploys.deploy('alice', withBackups.id))).toEqual([
-      {
-        path: '/components/0/db/backup/enabled',
-        message: 'backups on Google Cloud are not available yet: set db.backup.enabled to false to deploy db without them, knowingly',
-      },
+    expect(await problemsOf(deploys.deploy('alice', withApp.id))).toEqual([
       { path: '/components/1', message: 'apps on Google Cloud are not available yet: deploy this app with a plan on AWS' },
     ]);
     expect((await problemsOf(deploys.deploy('alice', nothingRight.id))).map((problem) => problem.path)).toEqual([
       '/target/accountId',
-      '/components/0/db/backup/enabled',
+      '/components/1',
     ]);
     expect(started).toEqual([]);
+
+    const withBackups = await plans.create('alice', gcpPlan(gcp.id, { backups: true }));
+    await deploys.deploy('alice', withBackups.id);
+    expect(started.map((input) => input.planId)).toEqual([withBackups.id]);
   });
 });
 

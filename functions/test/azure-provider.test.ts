@@ -552,22 +552,6 @@ describe('AzureProvider errors', () => {
       /cloudseed-switchover failed on .* \(exit 1\): Patroni did not switch over \(HTTP 412\)/,
     );
   });
-
-  it('refuses backups and restores, which are not built for Azure yet', async () => {
-    const provider: Provider = azureProvider(seededArm());
-    const target = azureTarget(nextPlanId());
-    const node: NodeRef = { name: 'db-0', role: 'primary', nodeId: 'vm', port: 5432 };
-    const location = { bucket: 'b', key: 'k' };
-    const refusals: Array<Promise<unknown>> = [
-      provider.backup(target, node, location),
-      provider.deleteBackup(target, location),
-      provider.archiveBackup(target, node, { backupId: 'b', type: 'full' }),
-      provider.recoveryWindow(target, node),
-      provider.restoreToPoint(target, node, { kind: 'time', time: '2030-01-01T00:00:00Z' }),
-      provider.rebuildReplicas(target, node, []),
-    ];
-    for (const refusal of refusals) await expect(refusal).rejects.toThrow(/on Azure is not available yet/);
-  });
 });
 
 describe('AzureProvider on the wire', () => {

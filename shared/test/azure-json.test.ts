@@ -284,7 +284,7 @@ function checkComponent(document: AzureJson, component: AzureComponent, cidrs: r
     ],
   ]);
 
-  // The vault and the backup account: network-locked to the subnet, no shared keys, no public blobs.
+  // The vault network-locked to the subnet; the backup account signed into with Entra ID only (no shared keys, no public blobs).
   const vault = bodyOf<NetworkLockedBody>(component.keyVault).properties;
   expect(vault).toMatchObject({ enableRbacAuthorization: true, enablePurgeProtection: true, networkAcls: { defaultAction: 'Deny' } });
   expect(vault.networkAcls.virtualNetworkRules).toEqual([{ id: component.network.subnet.id, ignoreMissingVnetServiceEndpoint: false }]);
@@ -294,7 +294,8 @@ function checkComponent(document: AzureJson, component: AzureComponent, cidrs: r
     allowBlobPublicAccess: false,
     allowSharedKeyAccess: false,
     minimumTlsVersion: 'TLS1_2',
-    networkAcls: { defaultAction: 'Deny' },
+    // Open as S3 and Cloud Storage are: CloudSeed reads the manifests from outside the VNet.
+    networkAcls: { defaultAction: 'Allow' },
   });
   expect(account.networkAcls.virtualNetworkRules).toEqual([{ id: component.network.subnet.id, action: 'Allow' }]);
   expect(component.backup.storageAccount.name).toMatch(/^[a-z0-9]{3,24}$/);

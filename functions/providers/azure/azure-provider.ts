@@ -2,7 +2,11 @@ import type { TokenCredential } from '@azure/core-auth';
 import type { HttpClient, PipelineRetryOptions } from '@azure/core-rest-pipeline';
 import { BACKUP_RESOURCE_GROUP, renderAzureComponent } from '@cloudseed/shared/targets/azure/azure-json';
 import type { AzureComponent } from '@cloudseed/shared/targets/azure/azure-json';
+import type { ArchiveBackupType } from '@cloudseed/shared/postgres/pgbackrest';
 import type {
+  ArchiveBackupResult,
+  BackupLocation,
+  BackupResult,
   ClusterEndpoint,
   CommandKind,
   CommandRef,
@@ -12,7 +16,10 @@ import type {
   NodeRef,
   Progress,
   Provider,
+  RecoveryTarget,
+  RecoveryWindow,
   Switchover,
+  ValidationResult,
 } from '../provider.ts';
 import { AccountAccessError, PermanentError, TransientError } from '../errors.ts';
 import { readResource } from './arm.ts';
@@ -24,17 +31,18 @@ import * as ha from './ha.ts';
 import * as network from './network.ts';
 import * as nodes from './nodes.ts';
 import * as secrets from './secrets.ts';
-import { unbuiltOn } from '../unbuilt.ts';
+import * as archive from '../node-backups/archive.ts';
+import * as backups from '../node-backups/backups.ts';
+import { backupHost, blobStore } from './backups.ts';
 import { azureTargetOf } from './target.ts';
 
 // The Provider port on Azure: zonal Linux VMs in the customer's resource group, reached only through
 // Run Command, as azure-json renders them. This class only composes the modules: network (security
 // group, VNet, subnet), secrets (key vault), nodes (identity, NICs, VMs, the backup account),
-// endpoint (a Patroni cluster's load balancer) and commands (Run Command). Every module looks
+// endpoint (a Patroni cluster's load balancer), commands (Run Command) and backups (the scripts of
+// ../node-backups on the primary, Blob Storage). Every module looks
 // before it writes and finds its resources again by the ids the document gives them, so a retried
 // step converges instead of duplicating. Errors are the port's, mapped from the SDK's by errors.ts.
-//
-// Backups and restores are not built for Azure yet: those methods refuse, saying so.
 
 export interface AzureProviderOptions {
   /** The credential for the target's subscription. Default: none; every call is refused with AccountAccessError. */
@@ -58,8 +66,6 @@ const noConnectedSubscription = (target: DeployTarget): never => {
     `no credentials for subscription ${azureTargetOf(target).subscriptionId} were given: plan ${target.planId} names no connected Azure resource group`,
   );
 };
-
-const UNBUILT = unbuiltOn('Azure');
 
 export class AzureProvider implements Provider {
   readonly #credentialFor: (target: DeployTarget) => TokenCredential;
@@ -160,16 +166,50 @@ export class AzureProvider implements Provider {
     await network.removeNetwork(context, signal);
   }
 
-  // Not built for this cloud yet: each refuses with the reason (../unbuilt.ts).
-  readonly backup = UNBUILT.backup;
-  readonly validateBackup = UNBUILT.validateBackup;
-  readonly restoreBackup = UNBUILT.restoreBackup;
-  readonly deleteBackup = UNBUILT.deleteBackup;
-  readonly archiveBackup = UNBUILT.archiveBackup;
-  readonly validateArchiveBackup = UNBUILT.validateArchiveBackup;
-  readonly recoveryWindow = UNBUILT.recoveryWindow;
-  readonly restoreToPoint = UNBUILT.restoreToPoint;
-  readonly rebuildReplicas = UNBUILT.rebuildReplicas;
+  backup(target: DeployTarget, primary: NodeRef, location: BackupLocation): Promise<BackupResult> {
+    return this.#with(target, async (context) => backups.backup(backupHost(context), await ha.writerOf(context, primary), location));
+  }
+
+  validateBackup(target: DeployTarget, primary: NodeRef, location: BackupLocation, recorded: BackupResult): Promise<ValidationResult> {
+    return this.#with(target, async (context) =>
+      backups.validateBackup(backupHost(context), await ha.writerOf(context, primary), location, recorded),
+    );
+  }
+
+  restoreBackup(target: DeployTarget, primary: NodeRef, location: BackupLocation, recorded: BackupResult): Promise<void> {
+    return this.#with(target, async (context) => backups.restoreBackup(backupHost(context), await ha.writerOf(context, primary), location, recorded));
+  }
+
+  deleteBackup(target: DeployTarget, location: BackupLocation): Promise<void> {
+    return this.#with(target, (context) => backups.deleteBackup({ store: blobStore(context) }, location));
+  }
+
+  archiveBackup(target: DeployTarget, primary: NodeRef, request: { backupId: string; type: ArchiveBackupType }): Promise<ArchiveBackupResult> {
+    return this.#with(target, async (context) => archive.archiveBackup(backupHost(context), await ha.writerOf(context, primary), request));
+  }
+
+  validateArchiveBackup(target: DeployTarget, primary: NodeRef, recorded: ArchiveBackupResult): Promise<ValidationResult> {
+    return this.#with(target, async (context) => archive.validateArchiveBackup(backupHost(context), await ha.writerOf(context, primary), recorded));
+  }
+
+  recoveryWindow(target: DeployTarget, primary: NodeRef): Promise<RecoveryWindow | undefined> {
+    return this.#with(target, async (context) => archive.recoveryWindow(backupHost(context), await ha.writerOf(context, primary)));
+  }
+
+  restoreToPoint(target: DeployTarget, primary: NodeRef, recoveryTarget: RecoveryTarget): Promise<void> {
+    return this.#with(target, (context) => {
+      ha.refusePatroniRestore(context);
+      return archive.restoreToPoint(backupHost(context), primary, recoveryTarget);
+    });
+  }
+
+  rebuildReplicas(target: DeployTarget, primary: NodeRef, replicas: readonly NodeRef[]): Promise<void> {
+    return this.#with(target, (context) => {
+      ha.refusePatroniRestore(context);
+      return archive.rebuildReplicas(backupHost(context), primary, replicas);
+    });
+  }
+
   switchover(target: DeployTarget, candidate?: string): Promise<Switchover> {
     return this.#with(target, (context) => ha.switchover(context, candidate));
   }

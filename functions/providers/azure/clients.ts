@@ -4,6 +4,8 @@ import { ResourceManagementClient } from '@azure/arm-resources';
 import type { TokenCredential } from '@azure/core-auth';
 import type { HttpClient, PipelineRetryOptions } from '@azure/core-rest-pipeline';
 import { SecretClient } from '@azure/keyvault-secrets';
+import { BlobServiceClient } from '@azure/storage-blob';
+import type { ContainerClient } from '@azure/storage-blob';
 import type { AzureComponent } from '@cloudseed/shared/targets/azure/azure-json';
 import type { DeployTarget } from '../provider.ts';
 import type { AzureTarget } from './target.ts';
@@ -25,6 +27,8 @@ export interface AzureClients {
   readonly compute: ComputeManagementClient;
   /** The data plane of one key vault, by its name. */
   readonly secrets: (vaultName: string) => SecretClient;
+  /** One blob container of a storage account (the subscription's backup account), through Blob Storage's data plane. */
+  readonly blobs: (accountName: string, container: string) => ContainerClient;
 }
 
 export interface Waits {
@@ -60,5 +64,11 @@ export function createClients(credential: TokenCredential, subscriptionId: strin
       vaults.set(vaultName, client);
       return client;
     },
+    // Blob Storage's client takes its own pipeline options (its retry policy, its HTTP client of the
+    // older interface): it sends over its own HTTP client, which the tests meet with nock.
+    blobs: (accountName, container) =>
+      new BlobServiceClient(`https://${accountName}.blob.core.windows.net`, credential, {
+        retryOptions: { maxTries: (retry.maxRetries ?? 3) + 1 },
+      }).getContainerClient(container),
   };
 }

@@ -4,7 +4,7 @@ import { PATRONI_REST_PORT, PATRONI_REST_USER } from '@cloudseed/shared/targets/
 import { patroniPasswordParameterFor } from '@cloudseed/shared/targets/aws/scripts';
 import { renderNodeScript } from '@cloudseed/shared/targets/node-scripts';
 import type { NodeRef, Switchover } from '../provider.ts';
-import { AccountAccessError, PermanentError } from '../errors.ts';
+import { AccountAccessError, PermanentError, TransientError } from '../errors.ts';
 import { chooseSwitchover } from '../switchover-choice.ts';
 import type { AzureContext } from './clients.ts';
 import { runOnNode } from './commands.ts';
@@ -21,7 +21,7 @@ const STATE_LIMITS = { timeoutSeconds: 30, pollMs: 2_000, polls: 30 };
 const SWITCHOVER_LIMITS = { timeoutSeconds: 180, pollMs: 2_000, polls: 100 };
 
 export async function switchover(context: AzureContext, candidate?: string): Promise<Switchover> {
-  const { component, target, where } = context;
+  const { component, target } = context;
   if (!component.network.loadBalancer) {
     throw new PermanentError(
       component.nodes.length > 1
@@ -29,13 +29,8 @@ export async function switchover(context: AzureContext, candidate?: string): Pro
         : `${component.id} is a single server: it has no replica to hand over to`,
     );
   }
-  const nodes: NodeRef[] = component.nodes.map((node, index) => ({
-    name: node.name,
-    role: node.role,
-    nodeId: component.virtualMachines[index]!.id,
-    port: component.postgres.port,
-  }));
-  const header = { REGION: where.region, VAULT: component.keyVault.name, PATRONI_REST_PORT: String(PATRONI_REST_PORT) };
+  const nodes = componentNodes(context);
+  const header = stateHeader(context);
   const state = await clusterState(context, nodes, header);
   const names = nodes.map((node) => node.name);
   const { leader, chosen } = chooseSwitchover(component.id, state, nodes, names, candidate);
@@ -69,4 +64,38 @@ async function clusterState(context: AzureContext, nodes: readonly NodeRef[], he
     }
   }
   return undefined;
+}
+
+/** Each node of the component as azure-json names it, by its VM's id. */
+function componentNodes({ component }: AzureContext): NodeRef[] {
+  return component.nodes.map((node, index) => ({
+    name: node.name,
+    role: node.role,
+    nodeId: component.virtualMachines[index]!.id,
+    port: component.postgres.port,
+  }));
+}
+
+function stateHeader({ component, where }: AzureContext): Record<string, string> {
+  return { REGION: where.region, VAULT: component.keyVault.name, PATRONI_REST_PORT: String(PATRONI_REST_PORT) };
+}
+
+/** Where backups, validations and restores run: a Patroni cluster's leader now (as Patroni says), else the deployment's primary. */
+export async function writerOf(context: AzureContext, primary: NodeRef): Promise<NodeRef> {
+  if (!context.component.network.loadBalancer) return primary;
+  const nodes = componentNodes(context);
+  const state = await clusterState(context, nodes, stateHeader(context));
+  const leader = nodes.find((node) => node.name === state?.leader?.name);
+  if (!leader) throw new TransientError(`${context.component.id} has no leader now${state ? '' : ' (no Patroni of the cluster answers)'}`);
+  return { ...leader, ...(primary.name === leader.name && primary.host ? { host: primary.host } : {}), role: 'primary' };
+}
+
+/**
+ * An in-place restore of a Patroni cluster dissolves the cluster, restores its leader and forms it
+ * again (as on AWS, aws/reform.ts); on Azure that is not built yet, and a restore that Patroni would
+ * undo behind its back is refused instead.
+ */
+export function refusePatroniRestore({ component }: AzureContext): void {
+  if (component.network.loadBalancer)
+    throw new PermanentError(`point-in-time recovery of a Patroni cluster on Azure is not available yet (${component.id} runs Patroni)`);
 }

@@ -44,11 +44,7 @@ export interface DeployServiceDependencies {
   readonly newId: () => string;
 }
 
-/**
- * Refuses, before anything is created, what a plan asks of Google Cloud or Azure that CloudSeed does
- * not do there yet: apps, and backups (which a database should not run without by accident, so
- * the plan must turn them off itself). Each problem names the field to change.
- */
+/** Refuses, before anything is created, what a plan asks of Google Cloud or Azure that CloudSeed does not do there yet: apps. */
 function unbuiltProblems(spec: Plan): FieldProblem[] {
   const { target } = spec;
   if (target.cloud !== 'gcp' && target.cloud !== 'azure') return [];
@@ -57,11 +53,6 @@ function unbuiltProblems(spec: Plan): FieldProblem[] {
   spec.components.forEach((component, index) => {
     if (component.type === 'app')
       problems.push({ path: `/components/${index}`, message: `apps on ${cloud} are not available yet: deploy this app with a plan on AWS` });
-    else if (component.db.backup.enabled)
-      problems.push({
-        path: `/components/${index}/db/backup/enabled`,
-        message: `backups on ${cloud} are not available yet: set db.backup.enabled to false to deploy ${component.id} without them, knowingly`,
-      });
   });
   return problems;
 }

@@ -72,8 +72,14 @@ export const AZURE_PROVIDER_ACTIONS = [
 
 /**
  * The data actions (data plane) it needs: reading a secret back from the component's vault
- * (readPassword, readCaCertificate). Writing them goes through ARM (vaults/secrets/write above).
+ * (readPassword, readCaCertificate; writing them goes through ARM, vaults/secrets/write above), and
+ * reading and removing the blobs of backups in the backup container (the manifests and fingerprints
+ * the nodes store, a failed or expired backup). The nodes write the backups themselves.
  */
-export const AZURE_PROVIDER_DATA_ACTIONS = ['Microsoft.KeyVault/vaults/secrets/getSecret/action'] as const;
+export const AZURE_PROVIDER_DATA_ACTIONS = [
+  'Microsoft.KeyVault/vaults/secrets/getSecret/action',
+  'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read',
+  'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete',
+] as const;
 
 export type AzureProviderAction = (typeof AZURE_PROVIDER_ACTIONS)[number] | (typeof AZURE_PROVIDER_DATA_ACTIONS)[number];

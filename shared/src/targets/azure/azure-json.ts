@@ -620,9 +620,13 @@ function keyVaultFor(ids: Ids, subnetId: string, region: string, tags: AzureTags
 }
 
 // Backups: one StorageV2 account per subscription and region, shared by its plans (each under its
-// own prefix), with no shared keys (the nodes sign in with their managed identity), no public blobs
-// and a data plane that admits only the plans' subnets. Its virtualNetworkRules name this plan's
-// subnet; the provider merges them into the rules the account already has. Zone-redundant: the
+// own prefix), with no shared keys and no public blobs: every request signs in with Entra ID (the
+// nodes with their managed identity, CloudSeed with the customer's connection, which reads the
+// manifests the nodes store and removes expired backups) and is allowed by a role. Its network is
+// open as S3's and Cloud Storage's are, since CloudSeed runs outside the customer's VNets: the
+// virtualNetworkRules name the subnets of the plans that write to it (the provider merges this
+// one's into the rules the account already has), for a customer who chooses to lock it to them and
+// read backups from there only. Zone-redundant: the
 // nodes are zonal (Premium SSD v2 needs it), so the region has availability zones and ZRS with it,
 // and a zone lost with the primary leaves its backups readable.
 function storageAccountFor(ids: Ids, subnetId: string, region: string): AzureResource {
@@ -642,7 +646,7 @@ function storageAccountFor(ids: Ids, subnetId: string, region: string): AzureRes
         allowSharedKeyAccess: false,
         supportsHttpsTrafficOnly: true,
         publicNetworkAccess: 'Enabled',
-        networkAcls: { defaultAction: 'Deny', bypass: 'AzureServices', ipRules: [], virtualNetworkRules: [{ id: subnetId, action: 'Allow' }] },
+        networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices', ipRules: [], virtualNetworkRules: [{ id: subnetId, action: 'Allow' }] },
         encryption: { services: { blob: { enabled: true, keyType: 'Account' } }, keySource: 'Microsoft.Storage' },
       },
     },

@@ -1,0 +1,282 @@
+import nock from 'nock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PermanentError } from '../providers/errors.ts';
+import type { ArchiveBackupResult, BackupLocation, BackupResult, DeployTarget, NodeRef, Provider, TableFingerprint } from '../providers/provider.ts';
+import type { FakeArm } from './support/azure-arm.ts';
+import { azureProvider, azureTarget, documentOf, seededArm } from './support/azure-fixtures.ts';
+
+// Backups, continuous archiving and point-in-time recovery on Azure: the operations every cloud
+// shares (providers/node-backups) as managed run commands on the in-memory ARM of
+// support/azure-arm.ts, and Blob Storage's own client on the wire, met by nock: what each run
+// command is sent, which blobs are read and removed and with what. The scripts themselves run
+// against loopback fakes of Blob Storage in azure-prelude.test.ts.
+
+let plans = 0;
+const nextPlanId = (): string => `bk-${(plans += 1)}`;
+
+const CONTAINER = 'cloudseed-backups';
+const SHA = 'c'.repeat(64);
+const tables: TableFingerprint[] = [
+  { table: 'public.orders', rows: 3, checksum: '0123456789abcdef0123456789abcdef' },
+  { table: 'public.empty', rows: 0, checksum: '' },
+];
+const recorded: BackupResult = { sizeBytes: 4096, sha256: SHA, durationMs: 812, serverVersion: '16.4', tables };
+const manifest = JSON.stringify({ sizeBytes: 4096, sha256: SHA, durationMs: 812, serverVersion: '16.4', tables });
+
+let arm: FakeArm;
+let provider: Provider;
+let target: DeployTarget;
+let key: string;
+let location: BackupLocation;
+let blobHost: string;
+/** Blob requests as sent: method and path (the container and the key, percent-encoded as on the wire). */
+let blobRequests: string[];
+
+/** Blob Storage as the provider meets it (nock 15 hands each reply the fetch Request): the blobs held, every request recorded, its token checked. */
+function blobStorage(blobs: Map<string, string>): void {
+  const blobOf = (request: Request): string => {
+    expect(request.headers.get('authorization')).toBe('Bearer test-token');
+    const blob = decodeURIComponent(new URL(request.url).pathname).replace(`/${CONTAINER}/`, '');
+    blobRequests.push(`${request.method} ${blob}`);
+    return blob;
+  };
+  const missing = [404, '', { 'x-ms-error-code': 'BlobNotFound' }] as const;
+  // What Blob Storage answers about every blob: its etag and when it changed, beside its length.
+  const properties = (body: string) => ({
+    'content-length': String(Buffer.byteLength(body)),
+    etag: '"0x8DCF0A1B2C3D4E5"',
+    'last-modified': 'Tue, 01 Jan 2030 00:00:00 GMT',
+  });
+  nock(blobHost)
+    .persist()
+    .intercept(/.*/, 'HEAD')
+    .reply((request: Request) => {
+      const body = blobs.get(blobOf(request));
+      return body === undefined ? missing : [200, '', properties(body)];
+    })
+    .intercept(/.*/, 'GET')
+    .reply((request: Request) => {
+      const body = blobs.get(blobOf(request));
+      return body === undefined ? missing : [200, body, { ...properties(body), 'content-type': 'application/json' }];
+    })
+    .intercept(/.*/, 'DELETE')
+    .reply((request: Request) => (blobs.delete(blobOf(request)) ? [202, ''] : missing));
+}
+
+async function deploy(deployTarget = target): Promise<NodeRef[]> {
+  await provider.preflight(deployTarget);
+  await provider.ensurePassword(deployTarget);
+  return provider.launchNodes(deployTarget, await provider.ensureSecurityGroup(deployTarget));
+}
+
+/** The run command `name` ends on the VM as `view` says; its standard output carries `result` as the scripts print it. */
+function finishes(vm: string, name: string, result: unknown, exitCode = 0, error = ''): void {
+  arm.runViews.set(`${vm}/runCommands/${name}`, {
+    executionState: 'Succeeded',
+    exitCode,
+    output: result === undefined ? '' : `CLOUDSEED_RESULT ${JSON.stringify(result)}\n`,
+    error,
+  });
+}
+
+/** The script and the parameters of the last write of run command `name` on the VM. */
+function sent(vm: string, name: string): { script: string; parameters: Array<{ name: string; value: string }> } {
+  const writes = arm.writes().filter((request) => request.path === `${vm}/runCommands/${name}`);
+  const body = writes.at(-1)!.body as { properties: { source: { script: string }; parameters?: Array<{ name: string; value: string }> } };
+  return { script: body.properties.source.script, parameters: body.properties.parameters ?? [] };
+}
+
+beforeEach(() => {
+  nock.disableNetConnect();
+  arm = seededArm();
+  provider = azureProvider(arm);
+  target = azureTarget(nextPlanId());
+  key = `plans/${target.planId}/db/b-1.dump`;
+  location = { bucket: CONTAINER, key };
+  blobHost = `https://${documentOf(target).backup.storageAccount.name}.blob.core.windows.net`;
+  blobRequests = [];
+});
+
+afterEach(() => {
+  nock.cleanAll();
+  nock.enableNetConnect();
+});
+
+describe('logical backups on Azure', () => {
+  const summary = { sizeBytes: 4096, sha256: SHA, durationMs: 812, serverVersion: '16.4', tableCount: 2 };
+
+  it('runs backup.sh on the primary as a run command with the Azure prelude, and reads the manifest it stored', async () => {
+    const [primary] = await deploy();
+    blobStorage(new Map([[`${key}.manifest.json`, manifest]]));
+    finishes(primary!.nodeId, 'cloudseed-backup', summary);
+
+    expect(await provider.backup(target, primary!, location)).toEqual(recorded);
+    const { script, parameters } = sent(primary!.nodeId, 'cloudseed-backup');
+    const document = documentOf(target);
+    expect(script).toContain("TASK='backup'");
+    expect(script).toContain(`BUCKET='${CONTAINER}'`);
+    expect(script).toContain(`KEY='${key}'`);
+    expect(script).toContain(`STORAGE_ACCOUNT='${document.backup.storageAccount.name}'`);
+    expect(script).toContain(`VAULT='${document.keyVault.name}'`);
+    expect(script).not.toContain('aws s3');
+    // Each run is a change to the run command, so Azure runs it again even with the same script.
+    expect(parameters).toEqual([{ name: 'CLOUDSEED_RUN', value: expect.stringMatching(/^\d+$/) as unknown }]);
+    expect(blobRequests).toEqual([`HEAD ${key}.manifest.json`, `GET ${key}.manifest.json`]);
+  });
+
+  it('fails with what the script said and removes every blob of the backup', async () => {
+    const [primary] = await deploy();
+    const blobs = new Map([[key, 'half a dump']]);
+    blobStorage(blobs);
+    finishes(primary!.nodeId, 'cloudseed-backup', undefined, 1, 'pg_dump: error: connection to server failed');
+
+    const error = await provider.backup(target, primary!, location).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(PermanentError);
+    expect((error as Error).message).toMatch(/cloudseed-backup failed on .* \(exit 1\): pg_dump: error: connection to server failed/);
+    expect(blobRequests).toEqual([key, `${key}.globals.sql`, `${key}.manifest.json`, `${key}.validation.json`].map((blob) => `DELETE ${blob}`));
+    expect(blobs.size).toBe(0);
+  });
+
+  it('validates and restores what exists, and says so when the backup blob is gone', async () => {
+    const [primary] = await deploy();
+    blobStorage(
+      new Map([
+        [key, 'dump'],
+        [`${key}.validation.json`, JSON.stringify({ tables })],
+      ]),
+    );
+    finishes(primary!.nodeId, 'cloudseed-backup-validation', { status: 'restored', sha256: SHA, tableCount: 2 });
+    expect((await provider.validateBackup(target, primary!, location, recorded)).status).toBe('passed');
+    expect(sent(primary!.nodeId, 'cloudseed-backup-validation').script).toContain(`RECORDED_SHA256='${SHA}'`);
+
+    finishes(primary!.nodeId, 'cloudseed-restore', { status: 'restored', sha256: SHA });
+    await provider.restoreBackup(target, primary!, location, recorded);
+    expect(sent(primary!.nodeId, 'cloudseed-restore').script).toContain("TASK='restore'");
+
+    const gone = { bucket: CONTAINER, key: `plans/${target.planId}/db/b-2.dump` };
+    expect(await provider.validateBackup(target, primary!, gone, recorded)).toEqual({
+      status: 'failed',
+      detail: `the backup object ${blobHost}/${CONTAINER}/${gone.key} does not exist`,
+    });
+    await expect(provider.restoreBackup(target, primary!, gone, recorded)).rejects.toThrow(/does not exist; nothing was restored/);
+  });
+
+  it('deletes every blob of a backup, and refuses a container name Blob Storage would not take', async () => {
+    const blobs = new Map([
+      [key, 'dump'],
+      [`${key}.manifest.json`, manifest],
+    ]);
+    blobStorage(blobs);
+    await provider.deleteBackup(target, location);
+    expect(blobs.size).toBe(0);
+    await expect(provider.deleteBackup(target, { bucket: 'Backups_1', key })).rejects.toThrow(/is not a Blob Storage container name/);
+  });
+
+  it("backs up a Patroni cluster on its leader now, as Patroni's view of the cluster says", async () => {
+    const cluster = azureTarget(nextPlanId(), { replicas: 2 });
+    const nodes = await deploy(cluster);
+    blobHost = `https://${documentOf(cluster).backup.storageAccount.name}.blob.core.windows.net`;
+    const clusterKey = `plans/${cluster.planId}/db/b-1.dump`;
+    blobStorage(new Map([[`${clusterKey}.manifest.json`, manifest]]));
+    const view = {
+      members: [
+        { name: 'db-0', role: 'replica', state: 'streaming', timeline: 2, lag: 0 },
+        { name: 'db-1', role: 'leader', state: 'running', timeline: 2 },
+        { name: 'db-2', role: 'replica', state: 'streaming', timeline: 2, lag: 0 },
+      ],
+    };
+    arm.runViews.set(`${nodes[0]!.nodeId}/runCommands/cloudseed-patroni-state`, {
+      executionState: 'Succeeded',
+      exitCode: 0,
+      output: JSON.stringify(view),
+    });
+    finishes(nodes[1]!.nodeId, 'cloudseed-backup', summary);
+
+    await provider.backup(cluster, nodes[0]!, { bucket: CONTAINER, key: clusterKey });
+    const backups = arm.writes().filter((request) => request.path.endsWith('/runCommands/cloudseed-backup'));
+    expect(backups.map((request) => request.path)).toEqual([`${nodes[1]!.nodeId}/runCommands/cloudseed-backup`]);
+
+    await expect(provider.restoreToPoint(cluster, nodes[1]!, { kind: 'time', time: '2030-01-01T00:03:00.000Z' })).rejects.toThrow(
+      /point-in-time recovery of a Patroni cluster on Azure is not available yet/,
+    );
+  });
+});
+
+describe('continuous archiving on Azure', () => {
+  const LABEL = '20300101-000000F';
+  const info = [
+    {
+      name: 'db',
+      status: { code: 0, message: 'ok' },
+      backup: [
+        {
+          label: LABEL,
+          type: 'full',
+          timestamp: { start: 1893456000, stop: 1893456060 },
+          info: { size: 123456, repository: { delta: 2345 } },
+          archive: { start: '000000010000000000000002', stop: '000000010000000000000002' },
+        },
+      ],
+      archive: [{ min: '000000010000000000000001', max: '000000010000000000000003' }],
+    },
+  ];
+  const archived: ArchiveBackupResult = {
+    label: LABEL,
+    type: 'full',
+    startedAt: '2030-01-01T00:00:00.000Z',
+    stoppedAt: '2030-01-01T00:01:00.000Z',
+    databaseBytes: 123456,
+    sizeBytes: 2345,
+    durationMs: 70_000,
+    serverVersion: '16.4',
+    restorePoint: 'cloudseed-bk-1',
+    tables,
+  };
+
+  it('makes a pgBackRest backup, reading the fingerprints from the container its config names, and refuses another', async () => {
+    const [primary] = await deploy();
+    const fingerprints = `plans/${target.planId}/db/archive/bk-1.fingerprints.json`;
+    blobStorage(new Map([[fingerprints, JSON.stringify({ tables })]]));
+    const report = {
+      label: LABEL,
+      restorePoint: 'cloudseed-bk-1',
+      serverVersion: '16.4',
+      durationMs: 70_000,
+      bucket: CONTAINER,
+      tableCount: 2,
+      info,
+    };
+    finishes(primary!.nodeId, 'cloudseed-archive-backup', report);
+
+    expect(await provider.archiveBackup(target, primary!, { backupId: 'bk-1', type: 'full' })).toEqual(archived);
+    expect(sent(primary!.nodeId, 'cloudseed-archive-backup').script).toContain(`KEY='${fingerprints}'`);
+
+    finishes(primary!.nodeId, 'cloudseed-archive-backup', { ...report, bucket: 'elsewhere' });
+    await expect(provider.archiveBackup(target, primary!, { backupId: 'bk-1', type: 'full' })).rejects.toThrow(
+      /used bucket "elsewhere", which is not this account's CloudSeed backup bucket/,
+    );
+  });
+
+  it('reads the recovery window, restores a single server in place, and rebuilds a streaming replica from it', async () => {
+    const pair = azureTarget(nextPlanId(), { replicas: 1 });
+    const [primary, replica] = await deploy(pair);
+    finishes(primary!.nodeId, 'cloudseed-recovery-window', { latest: '2030-01-01T00:05:00.000000+00:00', info });
+    expect(await provider.recoveryWindow(pair, primary!)).toEqual({
+      earliest: '2030-01-01T00:01:01.000Z',
+      latest: '2030-01-01T00:05:00.000000+00:00',
+    });
+
+    finishes(primary!.nodeId, 'cloudseed-point-in-time-restore', { status: 'restored', timeline: 3 });
+    await provider.restoreToPoint(pair, primary!, { kind: 'restore-point', name: 'cloudseed-bk-1', label: LABEL });
+    expect(sent(primary!.nodeId, 'cloudseed-point-in-time-restore').script).toContain("TARGET='cloudseed-bk-1'");
+
+    await provider.rebuildReplicas(pair, primary!, [replica!]);
+    const { script, parameters } = sent(replica!.nodeId, 'cloudseed-rebuild-replica');
+    expect(script).toBe(documentOf(pair).scripts.configure);
+    expect(parameters.slice(0, 3)).toEqual([
+      { name: 'CLOUDSEED_NODE_ROLE', value: 'replica' },
+      { name: 'CLOUDSEED_PRIMARY_HOST', value: primary!.host },
+      { name: 'CLOUDSEED_REBUILD_REPLICA', value: 'yes' },
+    ]);
+  });
+});
