@@ -212,7 +212,14 @@ const signedIn: TokenCredential = {
   getToken: () => Promise.resolve<AccessToken>({ token: 'arm-token', expiresOnTimestamp: Date.now() + 3_600_000 }),
 };
 const deployerRole = {
-  value: [{ actions: [...AZURE_PROVIDER_ACTIONS], notActions: [], dataActions: ['Microsoft.KeyVault/vaults/secrets/*'], notDataActions: [] }],
+  value: [
+    {
+      actions: [...AZURE_PROVIDER_ACTIONS],
+      notActions: [],
+      dataActions: ['Microsoft.KeyVault/vaults/secrets/*', 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/*'],
+      notDataActions: [],
+    },
+  ],
 };
 
 describe('AzureGroupVerifier', () => {

@@ -9,7 +9,8 @@ import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { azureCredentialFor } from '../providers/azure/connection.ts';
 import { gcpAuthFor } from '../providers/gcp/connection.ts';
-import { bootInstances, fakeProject, gcpProvider, gcpTarget } from './support/gcp-project.ts';
+import { gcpBackupBucketName } from '@cloudseed/shared/targets/gcp/index';
+import { bootInstances, fakeProject, gcpProvider, gcpTarget, PROJECT, REGION } from './support/gcp-project.ts';
 
 // Connecting a customer's Google Cloud project or Azure subscription with no stored secret: the
 // commands the customer runs, and the token exchanges the providers' credentials make, checked on
@@ -74,6 +75,17 @@ describe('connecting a Google Cloud project', () => {
     await provider.commandStatus(target, await provider.sendCommand(target, nodes, 'configure'));
     await provider.readPassword(target);
     await provider.health(target, nodes);
+    // Backups: whether an object is there (validation), reading one back, removing one.
+    project.leaders.add(nodes[0]!.nodeId);
+    const location = { bucket: gcpBackupBucketName(PROJECT, REGION), key: `plans/${target.planId}/db/b-1.dump` };
+    await provider.validateBackup(target, nodes[0]!, location, {
+      sizeBytes: 1,
+      sha256: 'a'.repeat(64),
+      durationMs: 1,
+      serverVersion: '16.4',
+      tables: [],
+    });
+    await provider.deleteBackup(target, location);
     await provider.destroy(target);
 
     const used = new Set(project.calls.flatMap((call) => PERMISSIONS_OF[call.method] ?? [`unmapped ${call.method}`]));
@@ -273,6 +285,9 @@ const PERMISSIONS_OF: Readonly<Record<string, readonly string[]>> = {
   'secretmanager.deleteSecret': ['secretmanager.secrets.delete'],
   'storage.createBucket': ['storage.buckets.create'],
   'storage.getIamPolicy': ['storage.buckets.getIamPolicy'],
+  'storage.objects.exists': ['storage.objects.get'],
+  'storage.objects.get': ['storage.objects.get'],
+  'storage.objects.delete': ['storage.objects.delete'],
   'storage.setIamPolicy': ['storage.buckets.setIamPolicy'],
 };
 

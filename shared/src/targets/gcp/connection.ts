@@ -107,6 +107,9 @@ export const GCP_PROVIDER_PERMISSIONS = [
   'storage.buckets.create',
   'storage.buckets.getIamPolicy',
   'storage.buckets.setIamPolicy',
+  // Backups: the manifests and fingerprints the nodes store are read back, a failed or expired backup removed.
+  'storage.objects.get',
+  'storage.objects.delete',
 ] as const;
 
 export type GcpPermission = (typeof GCP_PROVIDER_PERMISSIONS)[number];
