@@ -2,7 +2,7 @@ import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PermanentError } from '../providers/errors.ts';
 import type { ArchiveBackupResult, BackupLocation, BackupResult, DeployTarget, NodeRef, Provider, TableFingerprint } from '../providers/provider.ts';
-import type { FakeArm } from './support/azure-arm.ts';
+import type { FakeArm, RecordedRequest } from './support/azure-arm.ts';
 import { azureProvider, azureTarget, documentOf, seededArm } from './support/azure-fixtures.ts';
 
 // Backups, continuous archiving and point-in-time recovery on Azure: the operations every cloud
@@ -195,10 +195,6 @@ describe('logical backups on Azure', () => {
     await provider.backup(cluster, nodes[0]!, { bucket: CONTAINER, key: clusterKey });
     const backups = arm.writes().filter((request) => request.path.endsWith('/runCommands/cloudseed-backup'));
     expect(backups.map((request) => request.path)).toEqual([`${nodes[1]!.nodeId}/runCommands/cloudseed-backup`]);
-
-    await expect(provider.restoreToPoint(cluster, nodes[1]!, { kind: 'time', time: '2030-01-01T00:03:00.000Z' })).rejects.toThrow(
-      /point-in-time recovery of a Patroni cluster on Azure is not available yet/,
-    );
   });
 });
 
@@ -278,5 +274,57 @@ describe('continuous archiving on Azure', () => {
       { name: 'CLOUDSEED_PRIMARY_HOST', value: primary!.host },
       { name: 'CLOUDSEED_REBUILD_REPLICA', value: 'yes' },
     ]);
+  });
+
+  it('restores a Patroni cluster in place: dissolves it, restores the leader Patroni names with the cluster forgotten in etcd, forms it again; then clones the replicas', async () => {
+    const cluster = azureTarget(nextPlanId(), { replicas: 2 });
+    const nodes = await deploy(cluster);
+    const [db0, db1] = nodes.map((node) => node.nodeId);
+    const view = {
+      members: [
+        { name: 'db-0', role: 'replica', state: 'streaming', timeline: 2, lag: 0 },
+        { name: 'db-1', role: 'leader', state: 'running', timeline: 2 },
+        { name: 'db-2', role: 'replica', state: 'streaming', timeline: 2, lag: 0 },
+      ],
+    };
+    arm.runViews.set(`${db0!}/runCommands/cloudseed-patroni-state`, { executionState: 'Succeeded', exitCode: 0, output: JSON.stringify(view) });
+    finishes(db1!, 'cloudseed-point-in-time-restore', { status: 'restored', timeline: 3 });
+    const runs = () => arm.writes().filter((request) => request.path.includes('/runCommands/') && !request.path.endsWith('/cloudseed-patroni-state'));
+    const named = (request: RecordedRequest) =>
+      `${request.path.split('/runCommands/')[1]} ${nodes.find((node) => request.path.startsWith(node.nodeId))!.name}`;
+    const before = runs().length;
+
+    await provider.restoreToPoint(cluster, nodes[0]!, { kind: 'time', time: '2030-01-01T00:03:00.000Z' });
+    const restored = runs().slice(before);
+    expect(restored.map(named)).toEqual([
+      'cloudseed-dissolve db-0',
+      'cloudseed-dissolve db-1',
+      'cloudseed-dissolve db-2',
+      'cloudseed-point-in-time-restore db-1',
+      'cloudseed-configure db-1',
+    ]);
+    const parameters = (request: RecordedRequest) =>
+      Object.fromEntries(
+        ((request.body as { properties: { parameters?: Array<{ name: string; value: string }> } }).properties.parameters ?? []).map((p) => [
+          p.name,
+          p.value,
+        ]),
+      );
+    const hosts = nodes.map((node) => node.host).join(' ');
+    expect(parameters(restored[3]!)).toMatchObject({ CLOUDSEED_ETCD_HOSTS: hosts });
+    expect(sent(db1!, 'cloudseed-point-in-time-restore').script).toContain('FORGET_REQUEST=');
+    expect(parameters(restored[4]!)).toMatchObject({ CLOUDSEED_NODE_ROLE: 'primary', CLOUDSEED_NODE_NAME: 'db-1' });
+
+    const rebuildFrom = runs().length;
+    await provider.rebuildReplicas(cluster, nodes[1]!, [nodes[0]!, nodes[2]!]);
+    const rebuilt = runs().slice(rebuildFrom);
+    expect(rebuilt.map(named)).toEqual([
+      'cloudseed-dissolve db-0',
+      'cloudseed-dissolve db-2',
+      'cloudseed-configure db-0',
+      'cloudseed-configure db-2',
+    ]);
+    for (const request of rebuilt.slice(2))
+      expect(parameters(request)).toMatchObject({ CLOUDSEED_NODE_ROLE: 'replica', CLOUDSEED_PRIMARY_HOST: nodes[1]!.host });
   });
 });

@@ -284,12 +284,42 @@ describe('continuous archiving on Google Cloud', () => {
     expect(script).toContain(`export CLOUDSEED_PRIMARY_HOST='${primary!.host}'`);
   });
 
-  it('refuses to restore a Patroni cluster in place, before anything is sent', async () => {
+  it('restores a Patroni cluster in place: dissolves it, restores its leader with the cluster forgotten in etcd, forms it again; then clones the replicas', async () => {
     const cluster = gcpTarget({ replicas: 2 });
     const nodes = await deploy(cluster);
-    await expect(provider.restoreToPoint(cluster, nodes[0]!, { kind: 'time', time: '2030-01-01T00:03:00.000Z' })).rejects.toThrow(
-      /point-in-time recovery of a Patroni cluster on Google Cloud is not available yet/,
-    );
+    const [db0, db1, db2] = nodes;
+    project.leaders.add(db1!.nodeId);
+    agent(({ script }) => (script.includes("TASK='point-in-time-restore'") ? { exit: 0, result: { status: 'restored', timeline: 3 } } : { exit: 0 }));
+
+    await provider.restoreToPoint(cluster, db0!, { kind: 'time', time: '2030-01-01T00:03:00.000Z' });
+    const label = (entry: Ran) => `${entry.id.replace(/-[0-9a-f]{16}$/, '')} ${nodes.find((node) => node.nodeId === entry.node)!.name}`;
+    expect(ran.map(label)).toEqual(['dissolve db-0', 'dissolve db-1', 'dissolve db-2', 'point-in-time-restore db-1', 'configure db-1']);
+    const restore = ran[3]!.script;
+    expect(restore).toMatch(/^export CLOUDSEED_ETCD_HOSTS='10\.\d+\.\d+\.\d+ 10\.\d+\.\d+\.\d+ 10\.\d+\.\d+\.\d+'\n/);
+    expect(restore).toContain('FORGET_REQUEST=');
+    expect(restore).toContain("TARGET_TYPE='time'");
+    expect(ran[4]!.script).toContain("export CLOUDSEED_NODE_ROLE='primary'\nexport CLOUDSEED_NODE_NAME='db-1'");
+
+    // The replicas: the leader the load balancer finds decides, and each is configured as a new clone of it.
+    const before = ran.length;
+    await provider.rebuildReplicas(cluster, db0!, [db1!, db2!]);
+    const rebuilt = ran.slice(before);
+    expect(rebuilt.map(label)).toEqual(['dissolve db-0', 'dissolve db-2', 'configure db-0', 'configure db-2']);
+    for (const entry of rebuilt.slice(2)) {
+      expect(entry.script).toContain("export CLOUDSEED_NODE_ROLE='replica'");
+      expect(entry.script).toContain(`export CLOUDSEED_PRIMARY_HOST='${db1!.host}'`);
+    }
+  });
+
+  it('does not take a cluster down to restore it while an etcd member is not running', async () => {
+    const cluster = gcpTarget({ replicas: 2 });
+    const nodes = await deploy(cluster);
+    project.instances.get(nodes[2]!.nodeId)!.status = 'TERMINATED';
+    const error = await provider
+      .restoreToPoint(cluster, nodes[0]!, { kind: 'time', time: '2030-01-01T00:03:00.000Z' })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TransientError);
+    expect((error as Error).message).toMatch(/the etcd members of db \(db-0, db-1, db-2\) are not all running/);
     expect(ran).toEqual([]);
   });
 });

@@ -33,6 +33,7 @@ import * as nodes from './nodes.ts';
 import * as secrets from './secrets.ts';
 import * as archive from '../node-backups/archive.ts';
 import * as backups from '../node-backups/backups.ts';
+import * as reform from '../node-backups/reform.ts';
 import { backupHost, blobStore } from './backups.ts';
 import { azureTargetOf } from './target.ts';
 
@@ -197,16 +198,19 @@ export class AzureProvider implements Provider {
   }
 
   restoreToPoint(target: DeployTarget, primary: NodeRef, recoveryTarget: RecoveryTarget): Promise<void> {
-    return this.#with(target, (context) => {
-      ha.refusePatroniRestore(context);
-      return archive.restoreToPoint(backupHost(context), primary, recoveryTarget);
-    });
+    return this.#with(target, (context) =>
+      // Under Patroni the cluster is dissolved, its leader restored and the cluster formed again.
+      context.component.network.loadBalancer
+        ? reform.restorePatroniCluster(ha.patroniHost(context), primary, recoveryTarget)
+        : archive.restoreToPoint(backupHost(context), primary, recoveryTarget),
+    );
   }
 
   rebuildReplicas(target: DeployTarget, primary: NodeRef, replicas: readonly NodeRef[]): Promise<void> {
-    return this.#with(target, (context) => {
-      ha.refusePatroniRestore(context);
-      return archive.rebuildReplicas(backupHost(context), primary, replicas);
+    return this.#with(target, async (context) => {
+      if (!context.component.network.loadBalancer) return archive.rebuildReplicas(backupHost(context), primary, replicas);
+      const host = ha.patroniHost(context);
+      return reform.rebuildPatroniReplicas(host, await reform.leaderNode(host), replicas);
     });
   }
 

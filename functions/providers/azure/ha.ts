@@ -1,13 +1,19 @@
 import { parseClusterState } from '@cloudseed/shared/postgres/patroni';
 import type { ClusterState } from '@cloudseed/shared/postgres/patroni';
-import { PATRONI_REST_PORT, PATRONI_REST_USER } from '@cloudseed/shared/targets/aws/patroni';
+import { ETCD_CLIENT_PORT, PATRONI_REST_PORT, PATRONI_REST_USER, patroniScope } from '@cloudseed/shared/targets/aws/patroni';
 import { patroniPasswordParameterFor } from '@cloudseed/shared/targets/aws/scripts';
 import { renderNodeScript } from '@cloudseed/shared/targets/node-scripts';
 import type { NodeRef, Switchover } from '../provider.ts';
 import { AccountAccessError, PermanentError, TransientError } from '../errors.ts';
 import { chooseSwitchover } from '../switchover-choice.ts';
 import type { AzureContext } from './clients.ts';
+import { clusterEnvironments } from '../cluster-environment.ts';
+import { requireIpv4 } from '../command-output.ts';
+import type { PatroniHost } from '../node-backups/reform.ts';
+import { backupHost } from './backups.ts';
 import { runOnNode } from './commands.ts';
+import { describeEndpoint } from './endpoint.ts';
+import { runningNodes } from './nodes.ts';
 
 // A planned switchover of a Patroni cluster on Azure. Patroni's REST API listens on each node's
 // private address, which only the cluster's own nodes reach, so a node is asked (Run Command,
@@ -91,11 +97,25 @@ export async function writerOf(context: AzureContext, primary: NodeRef): Promise
 }
 
 /**
- * An in-place restore of a Patroni cluster dissolves the cluster, restores its leader and forms it
- * again (as on AWS, aws/reform.ts); on Azure that is not built yet, and a restore that Patroni would
- * undo behind its back is refused instead.
+ * What an in-place restore of a Patroni cluster (../node-backups/reform.ts) knows on Azure: the VMs
+ * that run with their NICs' addresses, who leads as Patroni says (asked by Run Command), and
+ * configure's environment with the load balancer's address, as run command parameters.
  */
-export function refusePatroniRestore({ component }: AzureContext): void {
-  if (component.network.loadBalancer)
-    throw new PermanentError(`point-in-time recovery of a Patroni cluster on Azure is not available yet (${component.id} runs Patroni)`);
+export function patroniHost(context: AzureContext): PatroniHost {
+  const { component, target } = context;
+  const nodeNames = component.nodes.map((node) => node.name);
+  return {
+    ...backupHost(context),
+    nodeNames,
+    patroni: { scope: patroniScope(target.planId, component.id), etcdClientPort: ETCD_CLIENT_PORT },
+    runningNodes: () => runningNodes(context),
+    leaderName: async (nodes) => (await clusterState(context, nodes, stateHeader(context)))?.leader?.name,
+    environments: async (members) =>
+      clusterEnvironments(
+        { nodeNames, patroni: true },
+        members,
+        (node) => requireIpv4(node.host, `node ${node.name}`),
+        (await describeEndpoint(context))?.host,
+      ),
+  };
 }

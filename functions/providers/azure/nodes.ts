@@ -113,6 +113,24 @@ async function growDataDisk(context: AzureContext, machine: AzureResource, curre
   }
 }
 
+/** The component's nodes whose VM runs now, with the private address of each one's NIC, in the roles they were deployed with. */
+export async function runningNodes(context: AzureContext): Promise<NodeRef[]> {
+  const { component } = context;
+  const running: NodeRef[] = [];
+  for (const [index, node] of component.nodes.entries()) {
+    const ref: NodeRef = { name: node.name, role: node.role, nodeId: component.virtualMachines[index]!.id, port: component.postgres.port };
+    const machine = await virtualMachine(context, ref);
+    if (!machine || powerStateOf(machine) !== 'running') continue;
+    const card = component.network.networkInterfaces[index]!;
+    const body = await readResource(context, card.id, card.apiVersion);
+    const configurations = (body?.properties?.['ipConfigurations'] ?? []) as ReadonlyArray<{ properties?: { privateIPAddress?: string } }>;
+    const host = configurations[0]?.properties?.privateIPAddress;
+    if (!host) throw new TransientError(`${operationOn(card.id, 'read')} has no private address`);
+    running.push({ ...ref, host });
+  }
+  return running;
+}
+
 /** Running, and the VM agent (Run Command's channel) ready on every node. */
 export async function nodesReady(context: AzureContext, nodes: readonly NodeRef[]): Promise<Progress> {
   if (nodes.length === 0) return { state: 'failed', reason: 'there are no nodes to wait for' };

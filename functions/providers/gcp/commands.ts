@@ -79,7 +79,8 @@ export async function sendCommand(context: GcpContext, nodes: readonly NodeRef[]
   return { kind, commandIds, nodeIds: nodes.map((node) => node.nodeId) };
 }
 
-function nodeNameOf(resource: Record<string, unknown>): string {
+/** A node's name, as gcp-json labels its instance. */
+export function nodeNameOf(resource: Record<string, unknown>): string {
   const labels = resource['labels'] as Record<string, string> | undefined;
   return labels?.['cloudseed-node'] ?? '';
 }

@@ -25,6 +25,7 @@ import { gcpClients, realClock } from './clients.ts';
 import type { Clock, GcpClients, GcpContext } from './clients.ts';
 import * as archive from '../node-backups/archive.ts';
 import * as backups from '../node-backups/backups.ts';
+import * as reform from '../node-backups/reform.ts';
 import { backupHost, gcsStore } from './backups.ts';
 import * as commands from './commands.ts';
 import * as endpoint from './endpoint.ts';
@@ -179,13 +180,17 @@ export class GcpProvider implements Provider {
 
   async restoreToPoint(target: DeployTarget, primary: NodeRef, recoveryTarget: RecoveryTarget): Promise<void> {
     const context = this.#context(target);
-    ha.refusePatroniRestore(context);
+    // Under Patroni the cluster is dissolved, its leader restored and the cluster formed again.
+    if (context.component.patroni) return reform.restorePatroniCluster(ha.patroniHost(context), primary, recoveryTarget);
     await archive.restoreToPoint(backupHost(context), primary, recoveryTarget);
   }
 
   async rebuildReplicas(target: DeployTarget, primary: NodeRef, replicas: readonly NodeRef[]): Promise<void> {
     const context = this.#context(target);
-    ha.refusePatroniRestore(context);
+    if (context.component.patroni) {
+      const host = ha.patroniHost(context);
+      return reform.rebuildPatroniReplicas(host, await reform.leaderNode(host), replicas);
+    }
     await archive.rebuildReplicas(backupHost(context), primary, replicas);
   }
 

@@ -2,7 +2,12 @@ import { renderNodeScript } from '@cloudseed/shared/targets/node-scripts';
 import type { NodeRef, Switchover } from '../provider.ts';
 import { PermanentError, TransientError } from '../errors.ts';
 import type { GcpContext } from './clients.ts';
-import { runOnNode } from './commands.ts';
+import { clusterEnvironments } from '../cluster-environment.ts';
+import { requireIpv4 } from '../command-output.ts';
+import type { PatroniHost } from '../node-backups/reform.ts';
+import { backupHost } from './backups.ts';
+import { nodeNameOf, runOnNode } from './commands.ts';
+import { describeEndpoint } from './endpoint.ts';
 import { found } from './errors.ts';
 import { leadersOf, nodeRefOf } from './nodes.ts';
 
@@ -84,11 +89,32 @@ export async function writerOf(context: GcpContext, primary: NodeRef): Promise<N
 }
 
 /**
- * An in-place restore of a Patroni cluster dissolves the cluster, restores its leader and forms it
- * again (as on AWS, aws/reform.ts); on Google Cloud that is not built yet, and a restore that Patroni
- * would undo behind its back is refused instead.
+ * What an in-place restore of a Patroni cluster (../node-backups/reform.ts) knows on Google Cloud:
+ * the running instances with their internal addresses, who leads as the load balancer's check of
+ * Patroni's /primary finds it, and configure's environment with the load balancer's address.
  */
-export function refusePatroniRestore({ component }: GcpContext): void {
-  if (component.patroni)
-    throw new PermanentError(`point-in-time recovery of a Patroni cluster on Google Cloud is not available yet (${component.id} runs Patroni)`);
+export function patroniHost(context: GcpContext): PatroniHost {
+  const { component } = context;
+  const { patroni } = component;
+  if (!patroni) throw new PermanentError(`${component.id} does not run Patroni`);
+  return {
+    ...backupHost(context),
+    nodeNames: component.instances.map((insert) => nodeNameOf(insert.instanceResource)),
+    patroni: { scope: patroni.scope, etcdClientPort: patroni.etcdClientPort },
+    runningNodes: async () => {
+      const { nodes, running } = await clusterNodes(context);
+      return nodes.filter((node) => running.has(node.name));
+    },
+    leaderName: async (nodes) => {
+      const leaders = (await leadersOf(context)) ?? [];
+      return leaders.length === 1 ? nodes.find((node) => node.nodeId === leaders[0])?.name : undefined;
+    },
+    environments: async (members) =>
+      clusterEnvironments(
+        { nodeNames: component.instances.map((insert) => nodeNameOf(insert.instanceResource)), patroni: true },
+        members,
+        (node) => requireIpv4(node.host, `node ${node.name}`),
+        (await describeEndpoint(context))?.host,
+      ),
+  };
 }
