@@ -9,6 +9,7 @@ import { Conflict } from '@cloudseed/shared/errors';
 import type { Target } from '@cloudseed/shared';
 import { CLOUD_NAMES } from '@cloudseed/shared/accounts/accounts';
 import { AccountAccessError } from '../providers/errors.ts';
+import { azureAppIdFrom, federationRoleFrom } from '../providers/federation.ts';
 import { BackupLinks } from '../providers/aws/backup-links.ts';
 import type { BackupLocation } from '../providers/provider.ts';
 import { accounts } from './accounts.ts';
@@ -23,7 +24,8 @@ import { backupsTable } from './tables.ts';
 // after the connected account and the region it was connected in), which only the customer's roles
 // can reach: download links there are signed with the customer role. A Google Cloud plan's go to
 // its project's backup bucket in the plan's region, an Azure plan's to the backup container of its
-// subscription's backup account in the plan's region (the provider names that account).
+// subscription's backup account in the plan's region (the provider names that account); their
+// links are a V4 signed URL signed by the project's deployer account, and a user delegation SAS.
 
 export const backups = new DynamoBackupRepository(documentClient, requireEnv(backupsTable.env));
 
@@ -105,13 +107,54 @@ export async function backupDownloadUrl(
     });
   }
   const connection = await accounts.connectionFor(ownerId, target);
-  if (!connection || 'cloud' in connection)
-    throw new Conflict('The AWS account this backup is stored in is not connected any more; connect it again to download the backup.');
-  try {
-    return await links.downloadUrl(connection, location, options);
-  } catch (error) {
-    if (error instanceof AccountAccessError)
-      throw new Conflict('CloudSeed cannot assume the role of the AWS account this backup is stored in; check the CloudSeed stack there.');
-    throw error;
+  if (!connection)
+    throw new Conflict(
+      `The ${CLOUD_NAMES[target.cloud]} account this backup is stored in is not connected any more; connect it again to download the backup.`,
+    );
+  if (!('cloud' in connection)) {
+    try {
+      return await links.downloadUrl(connection, location, options);
+    } catch (error) {
+      if (error instanceof AccountAccessError)
+        throw new Conflict('CloudSeed cannot assume the role of the AWS account this backup is stored in; check the CloudSeed stack there.');
+      throw error;
+    }
   }
+  if (connection.cloud === 'gcp' && target.cloud === 'gcp') {
+    const [{ gcpAuthFor }, { gcsDownloadUrl }] = await Promise.all([
+      import('../providers/gcp/connection.ts'),
+      import('../providers/gcp/backup-links.ts'),
+    ]);
+    try {
+      return await gcsDownloadUrl(gcpAuthFor(connection, federationRoleFrom(process.env)), connection.projectId, location, options);
+    } catch (error) {
+      if (error instanceof AccountAccessError)
+        throw new Conflict(
+          `CloudSeed cannot sign a download link as the deployer service account of project ${connection.projectId}: it needs Service Account Token Creator on itself (the last gcloud step on the accounts page).`,
+        );
+      throw error;
+    }
+  }
+  if (connection.cloud === 'azure' && target.cloud === 'azure') {
+    const federation = federationRoleFrom(process.env);
+    const appId = azureAppIdFrom(process.env);
+    if (!federation || !appId)
+      throw new Conflict('This CloudSeed platform has no Entra app to sign in to Azure with; its operator sets AZURE_APP_ID.');
+    const [{ azureCredentialFor }, { blobDownloadUrl }, { backupStorageAccountName }] = await Promise.all([
+      import('../providers/azure/connection.ts'),
+      import('../providers/azure/backup-links.ts'),
+      import('@cloudseed/shared/targets/azure/azure-json'),
+    ]);
+    const account = backupStorageAccountName(connection.subscriptionId, target.region);
+    try {
+      return await blobDownloadUrl(azureCredentialFor(connection, appId, federation.stsClient()), account, location, options);
+    } catch (error) {
+      if (error instanceof AccountAccessError)
+        throw new Conflict(
+          `CloudSeed cannot sign a download link for storage account ${account}: its role on resource group cloudseed-backups needs to be the one the accounts page shows.`,
+        );
+      throw error;
+    }
+  }
+  throw new Conflict(`The account this backup is stored in does not connect ${CLOUD_NAMES[target.cloud]}.`);
 }

@@ -161,4 +161,28 @@ describe('backupDownloadUrl', () => {
     expect(`${url.origin}${decodeURIComponent(url.pathname)}`).toBe(`http://127.0.0.1:4569/cloudseed-backups/${KEY}`);
     expect(stsMock.calls()).toHaveLength(0);
   });
+
+  it('names the cloud whose account is not connected, and says when the platform has no Entra app to sign an Azure link with', async () => {
+    const gcp = {
+      cloud: 'gcp',
+      project: 'acme-prod-4821',
+      region: 'europe-west4',
+      zone: 'europe-west4-a',
+      accountId: '0a0b0c0d-0000-4000-8000-0000000000ff',
+    } as const;
+    await expect(lib.backupDownloadUrl('alice', gcp, { bucket: 'cloudseed-backups-0123456789abcdef', key: KEY }, options)).rejects.toThrow(
+      /The Google Cloud account this backup is stored in is not connected any more/,
+    );
+    // Connected (by the earlier test), on a platform without CLOUD_FEDERATION_ROLE_ARN and AZURE_APP_ID.
+    const azure = {
+      cloud: 'azure',
+      subscriptionId: '66666666-7777-4888-9999-000000000000',
+      resourceGroup: 'orders-prod',
+      region: 'westeurope',
+      accountId: '0a0b0c0d-0000-4000-8000-000000000002',
+    } as const;
+    await expect(lib.backupDownloadUrl('alice', azure, { bucket: 'cloudseed-backups', key: KEY }, options)).rejects.toThrow(
+      /This CloudSeed platform has no Entra app to sign in to Azure with/,
+    );
+  });
 });

@@ -55,6 +55,8 @@ describe('connecting a Google Cloud project', () => {
         'gcloud projects add-iam-policy-binding acme-prod-4821 --member=serviceAccount:cloudseed-deployer@acme-prod-4821.iam.gserviceaccount.com --role=projects/acme-prod-4821/roles/cloudseedDeployer --condition=None',
       'gcloud iam service-accounts add-iam-policy-binding cloudseed-deployer@acme-prod-4821.iam.gserviceaccount.com --project=acme-prod-4821 --role=roles/iam.workloadIdentityUser ' +
         '--member="principalSet://iam.googleapis.com/projects/482113570042/locations/global/workloadIdentityPools/cloudseed/attribute.aws_role/arn:aws:sts::111122223333:assumed-role/CloudSeed-StepsRole"',
+      'gcloud iam service-accounts add-iam-policy-binding cloudseed-deployer@acme-prod-4821.iam.gserviceaccount.com --project=acme-prod-4821 ' +
+        '--role=roles/iam.serviceAccountTokenCreator --member=serviceAccount:cloudseed-deployer@acme-prod-4821.iam.gserviceaccount.com',
     ]);
     expect(() => gcpConnectCommands({ ...GCP, projectNumber: 'x; rm -rf /' }, PLATFORM)).toThrow(/not a Google Cloud project number/);
     expect(() => gcpConnectCommands(GCP, { ...PLATFORM, roleName: "a' || true" })).toThrow(/not an IAM role name/);

@@ -57,6 +57,8 @@ export const AZURE_PROVIDER_ACTIONS = [
   'Microsoft.Storage/storageAccounts/write',
   'Microsoft.Storage/storageAccounts/blobServices/containers/read',
   'Microsoft.Storage/storageAccounts/blobServices/containers/write',
+  // A download link of a backup: a user delegation key, which signs a SAS that reads that one blob.
+  'Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action',
   'Microsoft.Compute/virtualMachines/read',
   'Microsoft.Compute/virtualMachines/write',
   'Microsoft.Compute/virtualMachines/delete',

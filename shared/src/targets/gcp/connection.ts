@@ -205,5 +205,9 @@ export function gcpConnectCommands(connection: GcpConnection, platform: GcpPlatf
         `gcloud iam service-accounts add-iam-policy-binding ${email} ${project} --role=roles/iam.workloadIdentityUser ` +
         `--member="principalSet://iam.googleapis.com/projects/${projectNumber}/locations/global/workloadIdentityPools/${GCP_POOL_ID}/attribute.aws_role/${role}"`,
     },
+    {
+      summary: 'Let that service account sign download links of backups as itself (and as no other account).',
+      command: `gcloud iam service-accounts add-iam-policy-binding ${email} ${project} --role=roles/iam.serviceAccountTokenCreator --member=serviceAccount:${email}`,
+    },
   ];
 }

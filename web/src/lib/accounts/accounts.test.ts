@@ -484,13 +484,17 @@ describe('the commands that connect a project or a resource group', () => {
     accounts.gcpForm.projectNumber = GCP_PROJECT.projectNumber;
     const setup = accounts.gcpSetup;
     if (setup.state !== 'ready') throw new Error(`commands expected, not ${setup.state}`);
-    expect(setup.steps).toHaveLength(6);
+    expect(setup.steps).toHaveLength(7);
     expect(setup.steps[0]?.command).toMatch(/^gcloud services enable compute\.googleapis\.com .* --project=shop-prod-4821$/);
     expect(setup.steps[2]?.command).toContain(
       `--account-id=111122223333 --attribute-condition="attribute.aws_role == 'arn:aws:sts::111122223333:assumed-role/CloudSeedCloudFederation'"`,
     );
     expect(setup.steps[5]?.command).toContain(
       'principalSet://iam.googleapis.com/projects/482913004512/locations/global/workloadIdentityPools/cloudseed/',
+    );
+    // Download links are signed by the deployer account as itself.
+    expect(setup.steps[6]?.command).toContain(
+      '--role=roles/iam.serviceAccountTokenCreator --member=serviceAccount:cloudseed-deployer@shop-prod-4821',
     );
   });
 
