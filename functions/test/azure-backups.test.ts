@@ -120,7 +120,11 @@ describe('logical backups on Azure', () => {
     expect(script).toContain(`VAULT='${document.keyVault.name}'`);
     expect(script).not.toContain('aws s3');
     // Each run is a change to the run command, so Azure runs it again even with the same script.
-    expect(parameters).toEqual([{ name: 'CLOUDSEED_RUN', value: expect.stringMatching(/^\d+$/) as unknown }]);
+    // A result too long for the output Run Command keeps goes to the blob named here.
+    expect(parameters).toEqual([
+      { name: 'CLOUDSEED_RUN', value: expect.stringMatching(/^\d+$/) as unknown },
+      { name: 'CLOUDSEED_RESULT_KEY', value: expect.stringMatching(new RegExp(`^plans/${target.planId}/db/results/backup-\\d+\\.json$`)) as unknown },
+    ]);
     expect(blobRequests).toEqual([`HEAD ${key}.manifest.json`, `GET ${key}.manifest.json`]);
   });
 
@@ -251,6 +255,37 @@ describe('continuous archiving on Azure', () => {
     await expect(provider.archiveBackup(target, primary!, { backupId: 'bk-1', type: 'full' })).rejects.toThrow(
       /used bucket "elsewhere", which is not this account's CloudSeed backup bucket/,
     );
+  });
+
+  it('reads a result longer than Run Command keeps from the blob the output points to, then removes it', async () => {
+    const [primary] = await deploy();
+    const blobs = new Map<string, string>();
+    blobStorage(blobs);
+    const many = Array.from({ length: 40 }, (_, index) => ({ ...info[0]!.backup[0]!, label: `20300101-0000${String(index).padStart(2, '0')}F` }));
+    const window = { latest: '2030-01-01T00:05:00.000000+00:00', info: [{ ...info[0]!, backup: [...many, info[0]!.backup[0]!] }] };
+    // The node stores the result under the key it was given and prints a line that points to it.
+    arm.runViews.set(`${primary!.nodeId}/runCommands/cloudseed-recovery-window`, {
+      executionState: 'Succeeded',
+      exitCode: 0,
+      get output() {
+        const key = sent(primary!.nodeId, 'cloudseed-recovery-window').parameters.find(
+          (parameter) => parameter.name === 'CLOUDSEED_RESULT_KEY',
+        )!.value;
+        blobs.set(key, JSON.stringify(window));
+        return `CLOUDSEED_RESULT {"resultKey":"${key}"}\n`;
+      },
+    });
+
+    expect(await provider.recoveryWindow(target, primary!)).toEqual({
+      earliest: '2030-01-01T00:01:01.000Z',
+      latest: '2030-01-01T00:05:00.000000+00:00',
+    });
+    expect(blobRequests.map((request) => request.replace(/\d+\.json$/, 'N.json'))).toEqual([
+      `HEAD plans/${target.planId}/db/results/recovery-window-N.json`,
+      `GET plans/${target.planId}/db/results/recovery-window-N.json`,
+      `DELETE plans/${target.planId}/db/results/recovery-window-N.json`,
+    ]);
+    expect(blobs.size).toBe(0);
   });
 
   it('reads the recovery window, restores a single server in place, and rebuilds a streaming replica from it', async () => {

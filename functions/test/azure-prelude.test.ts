@@ -242,6 +242,21 @@ describe('the Azure prelude', () => {
     expect(result.stderr).toBe('');
     expect(result.stdout).toBe(`${RESULT_MARKER} {"status":"restored"}\n`);
   });
+
+  it('stores a result longer than Run Command keeps as the blob the provider named, and points to it', async () => {
+    const long = JSON.stringify({ status: 'restored', verify: 'x'.repeat(5000) });
+    const key = 'plans/p-1/db/results/archive-validation-1893456000000.json';
+    const result = await withPrelude('report_status "$RESULT" 3>&1 1>/dev/null', { RESULT: long, CLOUDSEED_RESULT_KEY: key });
+
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe(`${RESULT_MARKER} {"resultKey":"${key}"}\n`);
+    expect(fake.objects.get(`${CONTAINER}/${key}`)?.body.toString('utf8')).toBe(long);
+    // Without a key to store it as, the line carries it whole; a key that is not one is refused.
+    expect((await withPrelude('report_status "$RESULT" 3>&1 1>/dev/null', { RESULT: long })).stdout).toBe(`${RESULT_MARKER} ${long}\n`);
+    const refused = await withPrelude('report_status "$RESULT" 3>&1 1>/dev/null', { RESULT: long, CLOUDSEED_RESULT_KEY: 'a b' });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stdout).toBe('');
+  });
 });
 
 // --- the backup scripts, with this prelude, on a real server ----------------------------------------

@@ -2,6 +2,7 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { requireIpv4 } from '../command-output.ts';
 import { PermanentError } from '../errors.ts';
 import { resultOf } from '../node-backups/backup-results.ts';
+import { RESULT_MARKER } from '../node-backups/backup-scripts.ts';
 import type { ArchiveHost, ObjectStore, RunOptions } from '../node-backups/host.ts';
 import type { NodeRef } from '../provider.ts';
 import type { AzureContext } from './clients.ts';
@@ -12,9 +13,9 @@ import { vmOf } from './target.ts';
 // Backups and continuous archiving on Azure (the operations are ../node-backups/, the same on every
 // cloud): the scripts run on the primary as managed run commands with the Azure prelude, streaming
 // between PostgreSQL and the backup container of the subscription's backup account with the
-// component's managed identity; the result is the one line of standard output Run Command keeps,
-// and the provider reads what the scripts stored through Blob Storage's data plane with the
-// customer's connection.
+// component's managed identity; the result is the one line of standard output Run Command keeps
+// (or, when it is longer than the 4 KiB kept, a blob the line points to), and the provider reads
+// what the scripts stored through Blob Storage's data plane with the customer's connection.
 
 /** A container's name: 3–63 lower-case letters, digits and single '-', a letter or digit at each end. */
 const CONTAINER_NAME = /^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/;
@@ -24,7 +25,8 @@ export function backupHost(context: AzureContext): ArchiveHost {
   const { target, component, where, clock } = context;
   const { backup, keyVault } = component;
   const header = { VAULT: keyVault.name, STORAGE_ACCOUNT: backup.storageAccount.name };
-  const run = (node: NodeRef, label: string, script: string, { environment = [], limits }: RunOptions): Promise<string> =>
+  const store = blobStore(context);
+  const run = (node: NodeRef, label: string, script: string, { environment = [], limits }: RunOptions, resultKey?: string): Promise<string> =>
     runOnNode(
       context,
       node,
@@ -32,17 +34,27 @@ export function backupHost(context: AzureContext): ArchiveHost {
       script,
       { timeoutSeconds: limits.commandSeconds, pollMs: limits.pollMs, polls: limits.polls },
       // A run id makes each run a change to the run command, so Azure runs it even when the script is the same as last time.
-      [...environment, ['CLOUDSEED_RUN', String(clock.now())]],
+      [...environment, ['CLOUDSEED_RUN', String(clock.now())], ...(resultKey ? [['CLOUDSEED_RESULT_KEY', resultKey] as const] : [])],
     );
   return {
     planId: target.planId,
     component: { id: component.id, os: component.os, postgres: component.postgres },
     cloud: 'azure',
     scriptValues: () => header,
-    store: blobStore(context),
+    store,
     nodeLabel: (node) => node.name,
     checkNode: (node) => void vmOf(where, node),
-    run: async (node, label, script, what, options) => resultOf(await run(node, label, script, options), what),
+    run: async (node, label, script, what, options) => {
+      // Run Command keeps 4 KiB of output: a longer result comes as the blob this names (prelude-azure.sh's report_status).
+      const resultKey = `${backup.prefix}results/${label}-${clock.now()}.json`;
+      const result = resultOf(await run(node, label, script, options, resultKey), what);
+      if (result['resultKey'] === undefined) return result;
+      if (result['resultKey'] !== resultKey)
+        throw new PermanentError(`${what} pointed to ${JSON.stringify(result['resultKey'])}, not to ${resultKey}`);
+      const stored = await store.read(backup.container, resultKey, `the result of ${what}`);
+      await store.remove(backup.container, [resultKey]);
+      return resultOf(`${RESULT_MARKER} ${stored}`, what);
+    },
     runScript: async (node, label, script, _what, options) => void (await run(node, label, script, options)),
     archivePrefix: backup.prefix,
     archiveValues: header,

@@ -3,7 +3,8 @@
 # (the values it starts from), this prelude, then its body; every cloud's prelude defines the same
 # functions (the contract is at the top of shared/src/targets/node-scripts.ts). Nothing here runs a
 # command: it only defines functions, which read VAULT, STORAGE_ACCOUNT, BUCKET (the blob container),
-# ARCHIVE_BUCKET and NETWORK_RANGES from the header.
+# ARCHIVE_BUCKET and NETWORK_RANGES from the header, and CLOUDSEED_RESULT_KEY, when the provider sets
+# it, from the environment.
 #
 # Everything goes through curl and python3, which every supported image has: the instance metadata
 # service (IMDS) for the machine's own facts and for tokens of its one user-assigned managed identity,
@@ -110,7 +111,21 @@ object_remove() {
 
 # Hands the script's result, a JSON document, to the provider: the one line of standard output that Run
 # Command keeps (the script moved its own standard output to fd 3 and everything else to standard error).
-report_status() { printf '%s %s\n' "$RESULT_MARKER" "$1" >&3; }
+# Run Command keeps only the end of the output, 4 KiB: a longer result (pgBackRest's list of backups,
+# verify's report) is stored as the blob the provider named (CLOUDSEED_RESULT_KEY, in the container
+# BUCKET names), and the line points to it. A result that could not be stored is not reported at all.
+report_status() {
+  if [ "${#1}" -le "${CLOUDSEED_RESULT_INLINE_BYTES:-3000}" ] || [ -z "${CLOUDSEED_RESULT_KEY:-}" ]; then
+    printf '%s %s\n' "$RESULT_MARKER" "$1" >&3
+    return
+  fi
+  [[ "$CLOUDSEED_RESULT_KEY" =~ ^[A-Za-z0-9/._-]+$ ]] || { echo "cloudseed: $CLOUDSEED_RESULT_KEY is not a key for the result" >&2; return 1; }
+  if ! printf '%s' "$1" | object_put "$(object_url "$CLOUDSEED_RESULT_KEY")" application/json; then
+    echo "cloudseed: could not store the result as $CLOUDSEED_RESULT_KEY" >&2
+    return 1
+  fi
+  printf '%s {"resultKey":"%s"}\n' "$RESULT_MARKER" "$CLOUDSEED_RESULT_KEY" >&3
+}
 
 # Prints the machine's private IPv4 address (its first network interface's first).
 private_ipv4() {
