@@ -30,14 +30,12 @@ describe('a download link on Google Cloud', () => {
       AWS_SECRET_ACCESS_KEY: 'platform-secret',
       AWS_SESSION_TOKEN: 'platform-session',
     });
-    nock('https://sts.googleapis.com')
-      .post('/v1/token')
-      .reply(200, {
-        access_token: 'federated-token',
-        issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-        token_type: 'Bearer',
-        expires_in: 3600,
-      });
+    nock('https://sts.googleapis.com').post('/v1/token').reply(200, {
+      access_token: 'federated-token',
+      issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      token_type: 'Bearer',
+      expires_in: 3600,
+    });
     nock('https://iamcredentials.googleapis.com')
       .post(`/v1/projects/-/serviceAccounts/${DEPLOYER}:generateAccessToken`)
       .matchHeader('authorization', 'Bearer federated-token')
