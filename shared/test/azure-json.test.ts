@@ -284,9 +284,10 @@ function checkComponent(document: AzureJson, component: AzureComponent, cidrs: r
     ],
   ]);
 
-  // The vault network-locked to the subnet; the backup account signed into with Entra ID only (no shared keys, no public blobs).
+  // The vault read by role only (RBAC, no access policies), the backup account signed into with Entra ID only (no shared keys, no
+  // public blobs); both open to the network as Parameter Store, Secret Manager, S3 and Cloud Storage are, since CloudSeed reads them.
   const vault = bodyOf<NetworkLockedBody>(component.keyVault).properties;
-  expect(vault).toMatchObject({ enableRbacAuthorization: true, enablePurgeProtection: true, networkAcls: { defaultAction: 'Deny' } });
+  expect(vault).toMatchObject({ enableRbacAuthorization: true, enablePurgeProtection: true, networkAcls: { defaultAction: 'Allow' } });
   expect(vault.networkAcls.virtualNetworkRules).toEqual([{ id: component.network.subnet.id, ignoreMissingVnetServiceEndpoint: false }]);
   expect(component.keyVault.name).toMatch(/^[a-zA-Z][a-zA-Z0-9-]{2,23}$/);
   const account = bodyOf<NetworkLockedBody>(component.backup.storageAccount).properties;

@@ -101,7 +101,7 @@ export class AzureProvider implements Provider {
 
   async ensurePassword(target: DeployTarget): Promise<void> {
     const context = this.#context(target);
-    // The vault admits only the component's subnet, which must exist first: the network is made here, before its own step.
+    // The vault's network rules name the component's subnet, which must exist first: the network is made here, before its own step.
     await network.ensureNetwork(context);
     await secrets.ensureSecrets(context);
   }

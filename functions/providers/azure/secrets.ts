@@ -9,8 +9,8 @@ import type { ArmBody } from './arm.ts';
 import type { AzureContext } from './clients.ts';
 import { azureErrorCode, azureStatus, call } from './errors.ts';
 
-// Secrets on Azure: one key vault per component, which only the component's subnet reaches and only
-// its nodes' managed identity reads (azure-json keyVaultFor). The provider writes every secret the
+// Secrets on Azure: one key vault per component, which its nodes' managed identity and CloudSeed's
+// app read by role (azure-json keyVaultFor). The provider writes every secret the
 // node scripts read once, through the management plane (a PUT of the secret's value through ARM),
 // and never overwrites one: a server already uses it. The application role's password, the plan's
 // certificate authority (certificate and key, one copy per component's vault since a node reads its

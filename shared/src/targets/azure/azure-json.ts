@@ -575,14 +575,14 @@ function identityFor(ids: Ids, region: string, tags: AzureTags): AzureComponent[
   };
 }
 
-// The key vault holds the component's password. Its data plane admits only the component's subnet
-// (service endpoint, default Deny), which is all the nodes need to read it. The platform runs
-// outside Azure and writes the secret once, at deploy time, through the management plane
-// (Microsoft.KeyVault/vaults/secrets, a PUT of `{ properties: { value } }` through ARM), which the
-// vault's network rules do not apply to and which needs no data-plane role: the platform can set
-// the password but can never read it back. publicNetworkAccess stays Enabled because Disabled would
-// also shut the service endpoint out (only a private endpoint would get in); AzureServices bypass
-// keeps Azure's trusted services working if ARM routes the write through one.
+// The key vault holds the component's password, the plan's CA and the cluster's secrets. Reading
+// one takes a role: the nodes' identity is a Key Vault Secrets User of this vault only, CloudSeed's
+// app holds getSecret through the customer's custom role (the dashboard shows the connection's
+// password and CA, as on AWS and GCP). The platform runs outside Azure with no fixed address, so the
+// data plane is open to any network, as Parameter Store and Secret Manager are; the subnet's rule
+// names the nodes' service endpoint. Secrets are written once, at deploy time, through the
+// management plane (Microsoft.KeyVault/vaults/secrets, a PUT of `{ properties: { value } }` through
+// ARM), which needs no data-plane role.
 // With purge protection a deleted vault keeps its name for 90 days: a plan deployed again with the
 // same id within that time recovers its vault (createMode "recover") rather than creating it.
 function keyVaultFor(ids: Ids, subnetId: string, region: string, tags: AzureTags, secretNames: readonly string[]): AzureComponent['keyVault'] {
@@ -606,7 +606,7 @@ function keyVaultFor(ids: Ids, subnetId: string, region: string, tags: AzureTags
         enabledForTemplateDeployment: false,
         publicNetworkAccess: 'Enabled',
         networkAcls: {
-          defaultAction: 'Deny',
+          defaultAction: 'Allow',
           bypass: 'AzureServices',
           ipRules: [],
           virtualNetworkRules: [{ id: subnetId, ignoreMissingVnetServiceEndpoint: false }],
