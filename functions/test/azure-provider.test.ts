@@ -515,6 +515,39 @@ describe('AzureProvider errors', () => {
     await expect(provider.readPassword(azureTarget(nextPlanId()))).rejects.toThrow(/names no connected Azure resource group/);
   });
 
+  it("reports a Patroni cluster's roles as Patroni gives them now, and a VM that does not run as down", async () => {
+    const arm = seededArm();
+    const provider = azureProvider(arm);
+    const target = azureTarget(nextPlanId(), { replicas: 2 });
+    const nodes = await deploy(provider, target);
+    const [db0, db1] = nodes.map((node) => node.nodeId);
+    // After a failover db-2 leads; db-0 lags far behind; db-1's VM is deallocated.
+    arm.vmViews.set(db1!, { power: 'deallocated' });
+    const view = {
+      members: [
+        { name: 'db-0', role: 'replica', state: 'streaming', timeline: 3, lag: 64 * 1024 * 1024 },
+        { name: 'db-2', role: 'leader', state: 'running', timeline: 3 },
+      ],
+    };
+    arm.runViews.set(`${db0!}/runCommands/cloudseed-patroni-state`, { executionState: 'Succeeded', exitCode: 0, output: JSON.stringify(view) });
+
+    const health = await provider.health(target, nodes);
+    expect(health.map(({ name, role, healthy }) => ({ name, role, healthy }))).toEqual([
+      { name: 'db-0', role: 'replica', healthy: false },
+      { name: 'db-1', role: 'replica', healthy: false },
+      { name: 'db-2', role: 'primary', healthy: true },
+    ]);
+    expect(health[0]!.detail).toMatch(/MiB behind the leader/);
+    expect(health[1]!.detail).toBe('the VM is deallocated');
+    // Patroni was asked on a VM that runs, never on the deallocated one.
+    expect(
+      arm
+        .writes()
+        .filter((request) => request.path.endsWith('/runCommands/cloudseed-patroni-state'))
+        .map((request) => request.path),
+    ).toEqual([`${db0!}/runCommands/cloudseed-patroni-state`]);
+  });
+
   it("switches over: asks a node for Patroni's view, then the leader's Patroni to hand over to the replica furthest ahead, by Run Command", async () => {
     const arm = seededArm();
     const provider = azureProvider(arm);

@@ -148,7 +148,8 @@ export class AzureProvider implements Provider {
   }
 
   health(target: DeployTarget, refs: readonly NodeRef[]): Promise<NodeHealth[]> {
-    return this.#with(target, (context) => nodes.health(context, refs));
+    // A Patroni cluster's roles move by themselves: Patroni says who leads and who streams.
+    return this.#with(target, (context) => (context.component.network.loadBalancer ? ha.clusterHealth(context, refs) : nodes.health(context, refs)));
   }
 
   /**

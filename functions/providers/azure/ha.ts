@@ -3,7 +3,8 @@ import type { ClusterState } from '@cloudseed/shared/postgres/patroni';
 import { ETCD_CLIENT_PORT, PATRONI_REST_PORT, PATRONI_REST_USER, patroniScope } from '@cloudseed/shared/targets/aws/patroni';
 import { patroniPasswordParameterFor } from '@cloudseed/shared/targets/aws/scripts';
 import { renderNodeScript } from '@cloudseed/shared/targets/node-scripts';
-import type { NodeRef, Switchover } from '../provider.ts';
+import type { NodeHealth, NodeRef, Switchover } from '../provider.ts';
+import { membersHealth } from '../patroni-health.ts';
 import { AccountAccessError, PermanentError, TransientError } from '../errors.ts';
 import { chooseSwitchover } from '../switchover-choice.ts';
 import type { AzureContext } from './clients.ts';
@@ -13,7 +14,7 @@ import type { PatroniHost } from '../node-backups/reform.ts';
 import { backupHost } from './backups.ts';
 import { runOnNode } from './commands.ts';
 import { describeEndpoint } from './endpoint.ts';
-import { runningNodes } from './nodes.ts';
+import { health as vmHealth, runningNodes } from './nodes.ts';
 
 // A planned switchover of a Patroni cluster on Azure. Patroni's REST API listens on each node's
 // private address, which only the cluster's own nodes reach, so a node is asked (Run Command,
@@ -84,6 +85,18 @@ function componentNodes({ component }: AzureContext): NodeRef[] {
 
 function stateHeader({ component, where }: AzureContext): Record<string, string> {
   return { REGION: where.region, VAULT: component.keyVault.name, PATRONI_REST_PORT: String(PATRONI_REST_PORT) };
+}
+
+/**
+ * A Patroni cluster's nodes as the health check records them: a VM that does not run is down, and
+ * the running ones are as Patroni says (../patroni-health.ts), so the roles follow a failover.
+ */
+export async function clusterHealth(context: AzureContext, refs: readonly NodeRef[]): Promise<NodeHealth[]> {
+  const machines = await vmHealth(context, refs);
+  const running = refs.filter((_, index) => machines[index]!.healthy);
+  const state = running.length > 0 ? await clusterState(context, running, stateHeader(context)) : undefined;
+  const members = membersHealth(state, refs);
+  return refs.map((_, index) => (machines[index]!.healthy ? members[index]! : machines[index]!));
 }
 
 /** Where backups, validations and restores run: a Patroni cluster's leader now (as Patroni says), else the deployment's primary. */
