@@ -1,3 +1,4 @@
+import { METRIC_NAMES } from '@cloudseed/shared/metrics/catalog';
 import { normalisedPlanJsonSchema, planJsonSchema, shorthandJsonSchema } from '@cloudseed/shared/cs-json/json-schema';
 import { connectAccountJsonSchema, MAX_ACCOUNTS } from '@cloudseed/shared/accounts/accounts';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, planStatuses } from '@cloudseed/shared/plans/plans';
@@ -230,6 +231,56 @@ export const openApiDocument = {
       post: {
         summary: 'Prove a backup again by restoring it into a scratch database',
         responses: { 202: { description: 'Validation started' }, 409: problem('Busy'), ...authErrors },
+      },
+    },
+    '/v1/plan/{id}/metrics': {
+      parameters: [planIdParameter],
+      get: {
+        summary: 'Each database node’s metrics over a range, in steps (the mean of its samples in each; null where it kept none)',
+        parameters: [
+          {
+            name: 'names',
+            in: 'query',
+            required: true,
+            description: `Comma-separated, at most 12 of: ${METRIC_NAMES.join(', ')}`,
+            schema: { type: 'string' },
+          },
+          {
+            name: 'from',
+            in: 'query',
+            description: 'ISO 8601 time or seconds since the epoch; default an hour before to',
+            schema: { type: 'string' },
+          },
+          { name: 'to', in: 'query', description: 'ISO 8601 time or seconds since the epoch; default now', schema: { type: 'string' } },
+          {
+            name: 'step',
+            in: 'query',
+            description: 'Seconds: 10, 60, 300, 900 or 3600 (default 60); at most 1440 points',
+            schema: { type: 'integer' },
+          },
+        ],
+        responses: {
+          200: {
+            description: '{ from, to, step, components: [{ id, nodes: [{ name, role, series: [{ name, unit, points: [[time, value|null]] }] }] }] }',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['from', 'to', 'step', 'components'],
+                  properties: {
+                    from: { type: 'number' },
+                    to: { type: 'number' },
+                    step: { type: 'integer' },
+                    components: { type: 'array', items: { type: 'object' } },
+                  },
+                },
+              },
+            },
+          },
+          400: problem('A parameter is invalid: the problem names it (?names, ?from, ?to, ?step)'),
+          409: problem('The plan runs where metrics are not collected yet'),
+          ...authErrors,
+        },
       },
     },
     '/v1/plan/{id}/recovery-window': {

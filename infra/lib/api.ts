@@ -73,6 +73,8 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'api/download-backup.ts': { tables: 'read', assumesCustomerRole: true },
   // The recovery window is read on the primary (AwsProvider over SSM), and a restore checks it first.
   'api/get-recovery-window.ts': { tables: 'read', customerAccount: true },
+  // Metrics are read where each node's collector keeps them (the local cloud's ring).
+  'api/get-metrics.ts': { tables: 'read' },
   'api/restore-point-in-time.ts': { tables: 'write', starts: ['restore'], customerAccount: true },
   // Patroni is asked on the cluster's leader (AwsProvider over SSM); the deployment's roles are written after.
   'api/switchover.ts': { tables: 'write', starts: ['backup'], customerAccount: true },

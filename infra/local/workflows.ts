@@ -147,13 +147,25 @@ export async function startInstances(home: string): Promise<{ stop(): Promise<vo
     waking = waking.then(() => wakeCrashed(home)).catch((error: unknown) => log.error('waking Patroni failed', error));
   }, CRASH_WATCH_INTERVAL_MS);
   crashWatch.unref();
+  // Every running server's metrics, into its ring under the home (the metrics API reads them there).
+  const { LocalMetricsCollector, LOCAL_SAMPLE_SECONDS } = await import('@cloudseed/functions/providers/local/metrics');
+  const collector = new LocalMetricsCollector(home);
+  let sampling: Promise<unknown> = Promise.resolve();
+  const metrics = setInterval(
+    () => {
+      sampling = sampling.then(() => collector.sampleAll()).catch((error: unknown) => log.error('sampling metrics failed', error));
+    },
+    Number(process.env.CLOUDSEED_METRICS_INTERVAL_MS ?? LOCAL_SAMPLE_SECONDS * 1000),
+  );
+  metrics.unref();
   return {
     stop: async () => {
       clearInterval(timer);
       clearInterval(heartbeat);
       clearInterval(supervisor);
       clearInterval(crashWatch);
-      await Promise.all([checking, beating, reviving, waking]);
+      clearInterval(metrics);
+      await Promise.all([checking, beating, reviving, waking, sampling]);
       await apps.stopAll();
       await stopAll(home);
     },
