@@ -96,7 +96,7 @@ describe('a function outside the bundle', () => {
   it('stops the synth', () => {
     const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Probe');
     expect(() => new CloudSeedFunction(stack, 'Scripts', { module: 'providers/node-backups/backup-scripts.ts', service: 'cloudseed-probe' })).toThrow(
-      /functions\/providers\/aws\/backup-scripts\.ts is not in the function bundle/,
+      /functions\/providers\/node-backups\/backup-scripts\.ts is not in the function bundle/,
     );
   });
 });

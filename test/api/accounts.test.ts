@@ -168,7 +168,7 @@ describe('plans on Google Cloud and Azure', () => {
     ['Google Cloud', { cloud: 'gcp', project: 'acme-prod-123', region: 'europe-west4' }],
     ['Azure', { cloud: 'azure', subscriptionId: '00000000-0000-4000-8000-000000000001', resourceGroup: 'cloudseed-prod', region: 'westeurope' }],
   ])(
-    'are saved with their target on %s; with no account connected (the local cloud connects none) and backups on, their deploy is refused with 400, starting nothing',
+    'are saved with their target on %s; with no account connected (the local cloud connects none) their deploy is refused with 400, starting nothing',
     async (label, target) => {
       const component = { id: 'db', type: 'postgres', os: { name: 'debian', version: '12' } };
       const created = await call('POST', '/v1/plan', { body: { apiVersion: 'cs/v1', name: 'elsewhere', target, components: [component] } });
@@ -183,10 +183,6 @@ describe('plans on Google Cloud and Azure', () => {
         {
           path: '/target/accountId',
           message: `no connected account: a plan on ${label} names one of your connected ${label} accounts (GET /v1/accounts)`,
-        },
-        {
-          path: '/components/0/db/backup/enabled',
-          message: `backups on ${label} are not available yet: set db.backup.enabled to false to deploy db without them, knowingly`,
         },
       ]);
       expect((await call('GET', `/v1/plan/${planId}`)).json).toMatchObject({ status: 'not_deployed', version: 1 });
