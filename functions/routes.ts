@@ -32,6 +32,8 @@ export const routes: readonly Route[] = [
   { method: 'POST', path: '/v1/plan/{id}/backups/{backupId}/validate', module: 'api/validate-backup.ts', auth: true },
   { method: 'GET', path: '/v1/plan/{id}/recovery-window', module: 'api/get-recovery-window.ts', auth: true },
   { method: 'GET', path: '/v1/plan/{id}/metrics', module: 'api/get-metrics.ts', auth: true },
+  { method: 'GET', path: '/v1/plan/{id}/queries', module: 'api/get-queries.ts', auth: true },
+  { method: 'POST', path: '/v1/plan/{id}/queries/reset', module: 'api/reset-queries.ts', auth: true },
   { method: 'POST', path: '/v1/plan/{id}/restore', module: 'api/restore-point-in-time.ts', auth: true },
   { method: 'POST', path: '/v1/plan/{id}/switchover', module: 'api/switchover.ts', auth: true },
   { method: 'GET', path: '/v1/plan/{id}/components/{componentId}/logs', module: 'api/get-component-logs.ts', auth: true },

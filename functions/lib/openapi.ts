@@ -283,6 +283,38 @@ export const openApiDocument = {
         },
       },
     },
+    '/v1/plan/{id}/queries': {
+      parameters: [planIdParameter],
+      get: {
+        summary: 'A running database’s top statements of the application role, from pg_stat_statements (normalised: constants are $1, $2…)',
+        parameters: [
+          componentParameter,
+          {
+            name: 'order',
+            in: 'query',
+            description: 'total_time (default), mean_time, calls, rows or shared_blocks_read; descending',
+            schema: { type: 'string' },
+          },
+          { name: 'limit', in: 'query', description: '1 to 100 (default 20)', schema: { type: 'integer' } },
+        ],
+        responses: {
+          200: {
+            description: '{ component, queries: [{ queryId, query, calls, totalTimeMs, meanTimeMs, rows, sharedBlocksHit, sharedBlocksRead }] }',
+          },
+          400: problem('A parameter is invalid: the problem names it (?order, ?limit, ?component)'),
+          409: problem('Not running, or running where top queries are not read yet'),
+          ...authErrors,
+        },
+      },
+    },
+    '/v1/plan/{id}/queries/reset': {
+      parameters: [planIdParameter],
+      post: {
+        summary: 'Forget the database’s statement counts: the top queries start again from now',
+        parameters: [componentParameter],
+        responses: { 200: { description: '{ component, resetAt }' }, 409: problem('Not running'), ...authErrors },
+      },
+    },
     '/v1/plan/{id}/recovery-window': {
       parameters: [planIdParameter],
       get: {

@@ -75,6 +75,9 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'api/get-recovery-window.ts': { tables: 'read', customerAccount: true },
   // Metrics are read where each node's collector keeps them (the local cloud's ring).
   'api/get-metrics.ts': { tables: 'read' },
+  // Top queries are read on the database's primary (the local cloud's server).
+  'api/get-queries.ts': { tables: 'read' },
+  'api/reset-queries.ts': { tables: 'read' },
   'api/restore-point-in-time.ts': { tables: 'write', starts: ['restore'], customerAccount: true },
   // Patroni is asked on the cluster's leader (AwsProvider over SSM); the deployment's roles are written after.
   'api/switchover.ts': { tables: 'write', starts: ['backup'], customerAccount: true },

@@ -3,6 +3,7 @@ import { METRIC_NAMES, METRICS } from '../src/metrics/catalog.ts';
 import { databaseMetrics, parseDatabaseSample } from '../src/metrics/database-sample.ts';
 import type { DatabaseSample } from '../src/metrics/database-sample.ts';
 import { MAX_POINTS, parseMetricsQuery } from '../src/metrics/query.ts';
+import { parseTopQueries, parseTopQueriesRequest, resetQueriesSql, topQueriesSql } from '../src/metrics/queries.ts';
 import { seriesOf } from '../src/metrics/series.ts';
 
 // The metrics contract every cloud shares: which metrics there are, how a request for them is
@@ -137,5 +138,27 @@ describe('series', () => {
         ],
       },
     ]);
+  });
+});
+
+describe('a top queries request', () => {
+  it('takes an order and a limit, naming the parameter of each problem', () => {
+    expect(parseTopQueriesRequest({})).toEqual({ ok: true, request: { order: 'total_time', limit: 20 } });
+    expect(parseTopQueriesRequest({ order: 'calls', limit: '100' })).toEqual({ ok: true, request: { order: 'calls', limit: 100 } });
+    const refused = parseTopQueriesRequest({ order: 'total_exec_time; DROP TABLE x', limit: '0' });
+    expect(refused.ok ? [] : refused.errors.map((error) => error.path)).toEqual(['?order', '?limit']);
+    expect(parseTopQueriesRequest({ limit: '2.5' }).ok).toBe(false);
+  });
+
+  it('reads the role’s statements in its database only, as that role, with names quoted', () => {
+    const sql = topQueriesSql('cloudseed_stats', "o'hara", 'app', { order: 'mean_time', limit: 5 });
+    expect(sql.startsWith('SET ROLE "app";\n')).toBe(true);
+    expect(sql).toContain('FROM "cloudseed_stats".pg_stat_statements s');
+    expect(sql).toContain("WHERE d.datname = 'o''hara' AND r.rolname = 'app'");
+    expect(sql).toContain('ORDER BY s.mean_exec_time DESC, s.queryid');
+    expect(sql).toContain('LIMIT 5');
+    expect(resetQueriesSql('cloudseed_stats', 'app', "x'y")).toMatch(/^SELECT "cloudseed_stats"\.pg_stat_statements_reset\(.*rolname = 'x''y'/);
+    expect(parseTopQueries('[]')).toEqual([]);
+    expect(() => parseTopQueries('{}')).toThrow(/not a JSON array/);
   });
 });

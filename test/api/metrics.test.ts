@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it, vi } from 'vitest';
 import { settled } from '../support/api.ts';
 import { planWith } from '../support/plans.ts';
@@ -73,6 +74,96 @@ describe('GET /v1/plan/{id}/metrics', () => {
 
     // Another customer does not see the plan.
     expect((await metrics(planId, 'names=connections_max', cloud.other.user.accessToken)).status).toBe(404);
+  });
+
+  it('lists the application’s top statements, normalised, in the order asked, and starts again when reset', async () => {
+    const planId = await cloud.api.createPlan(
+      planWith({ name: 'queried', hardware: { cpus: 2, memoryGiB: 1 }, db: { version: '15', maxConnections: 40 } }),
+    );
+    // Not deployed yet: there is nothing to count.
+    expect((await cloud.api.call('GET', `/v1/plan/${planId}/queries`)).status).toBe(409);
+    await cloud.api.deploy(planId);
+    await cloud.api.waitForDeployment(planId, settled);
+    const creds = await cloud.api.credentials(planId);
+    const run = (sql: string) => {
+      const result = spawnSync(
+        'psql',
+        [
+          '-X',
+          '-tA',
+          '-v',
+          'ON_ERROR_STOP=1',
+          `host=${creds.host} port=${creds.port} dbname=${creds.database} user=${creds.username} sslmode=require`,
+          '-c',
+          sql,
+        ],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, PGPASSWORD: creds.password },
+        },
+      );
+      expect(result.stderr).toBe('');
+    };
+    run('CREATE TABLE sales (id int, amount int); INSERT INTO sales SELECT g, g FROM generate_series(1, 1000) g;');
+    for (let round = 0; round < 5; round += 1) run(`SELECT sum(amount) FROM sales WHERE id > ${round * 10};`);
+    run('ALTER ROLE ' + creds.username + " SET search_path = public; SELECT 'secret-' || 'looking literal';");
+
+    const listed = await cloud.api.call('GET', `/v1/plan/${planId}/queries?order=calls&limit=3`);
+    expect(listed.status, JSON.stringify(listed.json)).toBe(200);
+    const { component, queries } = listed.json as { component: string; queries: { query: string; calls: number; totalTimeMs: number }[] };
+    expect(component).toBe('db');
+    expect(queries.length).toBeLessThanOrEqual(3);
+    expect(queries[0]).toMatchObject({ query: 'SELECT sum(amount) FROM sales WHERE id > $1', calls: 5 });
+    expect(queries.every((entry, index) => index === 0 || entry.calls <= queries[index - 1]!.calls)).toBe(true);
+    expect(JSON.stringify(queries)).not.toContain('looking literal');
+
+    expect((await cloud.api.call('GET', `/v1/plan/${planId}/queries?order=slowest`)).status).toBe(400);
+    expect((await cloud.api.call('GET', `/v1/plan/${planId}/queries`, { token: cloud.other.user.accessToken })).status).toBe(404);
+    expect((await cloud.api.call('POST', `/v1/plan/${planId}/queries/reset`, { token: cloud.other.user.accessToken })).status).toBe(404);
+
+    expect((await cloud.api.call('POST', `/v1/plan/${planId}/queries/reset`)).status).toBe(200);
+    const after = (await cloud.api.call('GET', `/v1/plan/${planId}/queries`)).json as { queries: { query: string }[] };
+    expect(after.queries.map((entry) => entry.query)).not.toContain('SELECT sum(amount) FROM sales WHERE id > $1');
+  });
+
+  it('uses no schema the application made for its extension, and says so', async () => {
+    const planId = await cloud.api.createPlan(
+      planWith({ name: 'schemer', hardware: { cpus: 2, memoryGiB: 1 }, db: { version: '15', maxConnections: 40 } }),
+    );
+    await cloud.api.deploy(planId);
+    await cloud.api.waitForDeployment(planId, settled);
+    const creds = await cloud.api.credentials(planId);
+    // The tenant makes CloudSeed's schema first, with a function waiting for the superuser.
+    const made = spawnSync(
+      'psql',
+      [
+        '-X',
+        '-v',
+        'ON_ERROR_STOP=1',
+        `host=${creds.host} port=${creds.port} dbname=${creds.database} user=${creds.username} sslmode=require`,
+        '-c',
+        'CREATE SCHEMA cloudseed_stats; CREATE FUNCTION cloudseed_stats.pg_stat_statements_reset(oid, oid, bigint) RETURNS void LANGUAGE sql AS $$ ALTER ROLE CURRENT_USER SUPERUSER $$;',
+      ],
+      { encoding: 'utf8', env: { ...process.env, PGPASSWORD: creds.password } },
+    );
+    expect(made.stderr).toBe('');
+
+    const listed = await cloud.api.call('GET', `/v1/plan/${planId}/queries`);
+    expect(listed.status).toBe(409);
+    expect((listed.json as { detail: string }).detail).toMatch(/has a schema cloudseed_stats of its own/);
+    expect((await cloud.api.call('POST', `/v1/plan/${planId}/queries/reset`)).status).toBe(409);
+    const role = spawnSync(
+      'psql',
+      [
+        '-X',
+        '-tA',
+        `host=${creds.host} port=${creds.port} dbname=${creds.database} user=${creds.username} sslmode=require`,
+        '-c',
+        'SELECT rolsuper FROM pg_roles WHERE rolname = current_user',
+      ],
+      { encoding: 'utf8', env: { ...process.env, PGPASSWORD: creds.password } },
+    );
+    expect(role.stdout.trim()).toBe('f');
   });
 
   it('answers 400 naming each parameter that is wrong, and reads nothing', async () => {

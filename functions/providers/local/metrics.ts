@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readdir, readFile, rename, statfs, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rename, statfs, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { databaseMetrics, DATABASE_SAMPLE_SQL, parseDatabaseSample } from '@cloudseed/shared/metrics/database-sample';
 import type { DatabaseSample } from '@cloudseed/shared/metrics/database-sample';
@@ -144,25 +144,30 @@ export async function readPoints(file: string, from: number, to: number): Promis
 
 /** CPU ticks, resident memory and I/O operations of the postmaster and its children, from /proc. */
 async function processCounters(postmaster: number): Promise<ProcessCounters | undefined> {
+  const stat = await readFile(`/proc/${postmaster}/stat`, 'utf8').catch(() => undefined);
+  if (stat === undefined) return undefined;
+  // The postmaster's children, as the kernel lists them (CONFIG_PROC_CHILDREN): no walk of all of /proc.
+  const children = await readFile(`/proc/${postmaster}/task/${postmaster}/children`, 'utf8').catch(() => '');
+  const pids = [
+    postmaster,
+    ...children
+      .split(' ')
+      .filter((pid) => /^\d+$/.test(pid))
+      .map(Number),
+  ];
   let cpuTicks = 0;
   let rssBytes = 0;
   let ioOperations = 0;
-  let found = false;
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => undefined);
-    if (stat === undefined) continue;
+  for (const pid of pids) {
+    const text = pid === postmaster ? stat : await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+    if (text === undefined) continue;
     // The command name may hold spaces and parentheses: the fields after it start at the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const pid = Number(entry);
-    const parent = Number(fields[1]);
-    if (pid !== postmaster && parent !== postmaster) continue;
-    found = true;
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
     // utime and stime; the postmaster's also cutime and cstime, the time of the backends it reaped.
     cpuTicks += Number(fields[11]) + Number(fields[12]) + (pid === postmaster ? Number(fields[13]) + Number(fields[14]) : 0);
     rssBytes += Number(fields[21]) * PAGE_BYTES;
-    const io = await readFile(`/proc/${entry}/io`, 'utf8').catch(() => '');
+    const io = await readFile(`/proc/${pid}/io`, 'utf8').catch(() => '');
     ioOperations += Number(/^syscr: (\d+)$/m.exec(io)?.[1] ?? 0) + Number(/^syscw: (\d+)$/m.exec(io)?.[1] ?? 0);
   }
-  return found ? { cpuTicks, rssBytes, ioOperations } : undefined;
+  return { cpuTicks, rssBytes, ioOperations };
 }
