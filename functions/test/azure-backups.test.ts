@@ -1,7 +1,8 @@
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PermanentError } from '../providers/errors.ts';
-import type { ArchiveBackupResult, BackupLocation, BackupResult, DeployTarget, NodeRef, Provider, TableFingerprint } from '../providers/provider.ts';
+import type { BackupLocation, DeployTarget, NodeRef, Provider } from '../providers/provider.ts';
+import { archived, archiveReport, info, LABEL, manifest, recorded, SHA, summary, tables } from './support/archive-fixtures.ts';
 import type { FakeArm, RecordedRequest } from './support/azure-arm.ts';
 import { azureProvider, azureTarget, documentOf, seededArm } from './support/azure-fixtures.ts';
 
@@ -15,13 +16,6 @@ let plans = 0;
 const nextPlanId = (): string => `bk-${(plans += 1)}`;
 
 const CONTAINER = 'cloudseed-backups';
-const SHA = 'c'.repeat(64);
-const tables: TableFingerprint[] = [
-  { table: 'public.orders', rows: 3, checksum: '0123456789abcdef0123456789abcdef' },
-  { table: 'public.empty', rows: 0, checksum: '' },
-];
-const recorded: BackupResult = { sizeBytes: 4096, sha256: SHA, durationMs: 812, serverVersion: '16.4', tables };
-const manifest = JSON.stringify({ sizeBytes: 4096, sha256: SHA, durationMs: 812, serverVersion: '16.4', tables });
 
 let arm: FakeArm;
 let provider: Provider;
@@ -103,8 +97,6 @@ afterEach(() => {
 });
 
 describe('logical backups on Azure', () => {
-  const summary = { sizeBytes: 4096, sha256: SHA, durationMs: 812, serverVersion: '16.4', tableCount: 2 };
-
   it('runs backup.sh on the primary as a run command with the Azure prelude, and reads the manifest it stored', async () => {
     const [primary] = await deploy();
     blobStorage(new Map([[`${key}.manifest.json`, manifest]]));
@@ -203,49 +195,11 @@ describe('logical backups on Azure', () => {
 });
 
 describe('continuous archiving on Azure', () => {
-  const LABEL = '20300101-000000F';
-  const info = [
-    {
-      name: 'db',
-      status: { code: 0, message: 'ok' },
-      backup: [
-        {
-          label: LABEL,
-          type: 'full',
-          timestamp: { start: 1893456000, stop: 1893456060 },
-          info: { size: 123456, repository: { delta: 2345 } },
-          archive: { start: '000000010000000000000002', stop: '000000010000000000000002' },
-        },
-      ],
-      archive: [{ min: '000000010000000000000001', max: '000000010000000000000003' }],
-    },
-  ];
-  const archived: ArchiveBackupResult = {
-    label: LABEL,
-    type: 'full',
-    startedAt: '2030-01-01T00:00:00.000Z',
-    stoppedAt: '2030-01-01T00:01:00.000Z',
-    databaseBytes: 123456,
-    sizeBytes: 2345,
-    durationMs: 70_000,
-    serverVersion: '16.4',
-    restorePoint: 'cloudseed-bk-1',
-    tables,
-  };
-
   it('makes a pgBackRest backup, reading the fingerprints from the container its config names, and refuses another', async () => {
     const [primary] = await deploy();
     const fingerprints = `plans/${target.planId}/db/archive/bk-1.fingerprints.json`;
     blobStorage(new Map([[fingerprints, JSON.stringify({ tables })]]));
-    const report = {
-      label: LABEL,
-      restorePoint: 'cloudseed-bk-1',
-      serverVersion: '16.4',
-      durationMs: 70_000,
-      bucket: CONTAINER,
-      tableCount: 2,
-      info,
-    };
+    const report = archiveReport(CONTAINER);
     finishes(primary!.nodeId, 'cloudseed-archive-backup', report);
 
     expect(await provider.archiveBackup(target, primary!, { backupId: 'bk-1', type: 'full' })).toEqual(archived);

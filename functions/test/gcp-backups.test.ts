@@ -1,7 +1,8 @@
 import { gcpBackupBucketName } from '@cloudseed/shared/targets/gcp/index';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PermanentError, TransientError } from '../providers/errors.ts';
-import type { ArchiveBackupResult, BackupLocation, BackupResult, DeployTarget, NodeRef, Provider, TableFingerprint } from '../providers/provider.ts';
+import type { BackupLocation, DeployTarget, NodeRef, Provider } from '../providers/provider.ts';
+import { archived, archiveReport, info, manifest, recorded, SHA, summary, tables } from './support/archive-fixtures.ts';
 import { bootInstances, fakeProject, gcpProvider, gcpTarget, PROJECT, REGION, sleep } from './support/gcp-project.ts';
 import type { FakeProject } from './support/gcp-project.ts';
 
@@ -18,13 +19,6 @@ let target: DeployTarget;
 const BUCKET = gcpBackupBucketName(PROJECT, REGION);
 const KEY = 'plans/p-1/db/bk-1.dump';
 const location: BackupLocation = { bucket: BUCKET, key: KEY };
-const SHA = 'c'.repeat(64);
-const tables: TableFingerprint[] = [
-  { table: 'public.orders', rows: 3, checksum: '0123456789abcdef0123456789abcdef' },
-  { table: 'public.empty', rows: 0, checksum: '' },
-];
-const recorded: BackupResult = { sizeBytes: 4096, sha256: SHA, durationMs: 812, serverVersion: '16.4', tables };
-const manifest = JSON.stringify({ sizeBytes: 4096, sha256: SHA, durationMs: 812, serverVersion: '16.4', tables });
 const url = (key: string) => `gs://${BUCKET}/${key}`;
 
 interface Ran {
@@ -81,8 +75,6 @@ afterEach(() => {
 });
 
 describe('logical backups on Google Cloud', () => {
-  const summary = { sizeBytes: 4096, sha256: SHA, durationMs: 812, serverVersion: '16.4', tableCount: 2 };
-
   it('runs backup.sh on the primary through its agent with the GCP prelude, and returns what it measured with the manifest’s fingerprints', async () => {
     const [primary] = await deploy();
     agent(() => ({ exit: 0, result: summary, store: { [`${KEY}.manifest.json`]: manifest } }));
@@ -188,37 +180,8 @@ describe('logical backups on Google Cloud', () => {
 });
 
 describe('continuous archiving on Google Cloud', () => {
-  const LABEL = '20300101-000000F';
-  const info = [
-    {
-      name: 'db',
-      status: { code: 0, message: 'ok' },
-      backup: [
-        {
-          label: LABEL,
-          type: 'full',
-          timestamp: { start: 1893456000, stop: 1893456060 },
-          info: { size: 123456, repository: { delta: 2345 } },
-          archive: { start: '000000010000000000000002', stop: '000000010000000000000002' },
-        },
-      ],
-      archive: [{ min: '000000010000000000000001', max: '000000010000000000000003' }],
-    },
-  ];
-  const archived: ArchiveBackupResult = {
-    label: LABEL,
-    type: 'full',
-    startedAt: '2030-01-01T00:00:00.000Z',
-    stoppedAt: '2030-01-01T00:01:00.000Z',
-    databaseBytes: 123456,
-    sizeBytes: 2345,
-    durationMs: 70_000,
-    serverVersion: '16.4',
-    restorePoint: 'cloudseed-bk-1',
-    tables,
-  };
   const prefix = `plans/${gcpTarget().planId}/db/`;
-  const report = { label: LABEL, restorePoint: 'cloudseed-bk-1', serverVersion: '16.4', durationMs: 70_000, bucket: BUCKET, tableCount: 2, info };
+  const report = archiveReport(BUCKET);
 
   it('makes a pgBackRest backup on the primary and reads the fingerprints it stored beside the repository', async () => {
     const [primary] = await deploy();

@@ -1,6 +1,7 @@
 import { parseStanzaInfo } from '@cloudseed/shared/postgres/pgbackrest';
 import type { StanzaInfo } from '@cloudseed/shared/postgres/pgbackrest';
 import { PermanentError } from '../errors.ts';
+import { count, text } from './backup-results.ts';
 
 // Reading what the archive scripts report on their one `CLOUDSEED_RESULT {json}` line (resultOf in
 // backup-results.ts finds it). pgBackRest's own answer travels inside it as `info`, trimmed on the
@@ -78,17 +79,4 @@ function stanzaInfo(result: Json, stanza: string, what: string): StanzaInfo {
   } catch (error) {
     throw new PermanentError(`${what}: ${(error as Error).message}`, { cause: error });
   }
-}
-
-function count(object: Json, field: string, what: string): number {
-  const value = object[field];
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
-    throw new PermanentError(`${what} has no valid ${field} (${JSON.stringify(value)})`);
-  return value;
-}
-
-function text(object: Json, field: string, what: string): string {
-  const value = object[field];
-  if (typeof value !== 'string') throw new PermanentError(`${what} has no valid ${field} (${JSON.stringify(value)})`);
-  return value;
 }

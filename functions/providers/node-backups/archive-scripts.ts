@@ -1,11 +1,9 @@
-import { PINNED_SEARCH_PATH_OPTIONS } from '@cloudseed/shared/postgres/admin-session';
 import { CLEAR_RECOVERY_SQL, HEARTBEAT_SQL, LATEST_RECOVERABLE_SQL } from '@cloudseed/shared/postgres/pgbackrest';
 import type { ArchiveBackupType } from '@cloudseed/shared/postgres/pgbackrest';
 import { ARCHIVE_CONFIG_FILE, renderNodeScript } from '@cloudseed/shared/targets/aws/scripts';
 import type { ScriptCloud } from '@cloudseed/shared/targets/node-scripts';
 import type { ShellValues } from '@cloudseed/shared/targets/aws/scripts';
-import { FINGERPRINT_SETTINGS, rowHashesOf, USER_TABLES_FROM } from '../fingerprints.ts';
-import { APPLICATION_NAME, LOCK_FILE, RESULT_MARKER } from './backup-scripts.ts';
+import { FINGERPRINT_VALUES, serverValues } from './backup-scripts.ts';
 
 // The bash scripts a cloud's command channel runs as root on a deployment's primary for continuous archiving
 // (shared/src/targets/sh/archive-*.sh, on top of the backup scripts' helpers): a pgBackRest
@@ -74,20 +72,9 @@ function scriptValues(task: string, input: ArchiveScriptInput, key: string, valu
     KEY: key,
     ...input.cloudValues,
     ...values,
-    PG_BIN: input.binDir,
-    PGPORT: String(input.port),
-    PGAPPNAME: APPLICATION_NAME,
-    PGOPTIONS: PINNED_SEARCH_PATH_OPTIONS,
-    RESULT_MARKER,
-    LOCK_FILE,
+    ...serverValues(input),
   };
 }
-
-const FINGERPRINT_VALUES: ShellValues = {
-  USER_TABLES_FROM: USER_TABLES_FROM.join('\n'),
-  FINGERPRINT_SETTINGS,
-  ROW_HASHES_COPY: `COPY (SELECT h FROM (${rowHashesOf('%I.%I')}) AS hashed ORDER BY h) TO STDOUT`,
-};
 
 /** pgBackRest backup, restore point, fingerprints in its snapshot, WAL switched and archived (archive-backup.sh). */
 export function archiveBackupScript(input: ArchiveBackupInput): string {

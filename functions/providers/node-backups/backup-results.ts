@@ -108,14 +108,16 @@ function fingerprints(object: Json, what: string): TableFingerprint[] {
   });
 }
 
-function count(object: Json, field: string, what: string): number {
+/** A whole number of 0 or more in `field` of a script's JSON, or a PermanentError naming it. */
+export function count(object: Json, field: string, what: string): number {
   const value = object[field];
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
     throw new PermanentError(`${what} has no valid ${field} (${JSON.stringify(value)})`);
   return value;
 }
 
-function text(object: Json, field: string, what: string): string {
+/** A string in `field` of a script's JSON, or a PermanentError naming it. */
+export function text(object: Json, field: string, what: string): string {
   const value = object[field];
   if (typeof value !== 'string') throw new PermanentError(`${what} has no valid ${field} (${JSON.stringify(value)})`);
   return value;

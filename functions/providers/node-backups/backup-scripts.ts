@@ -75,12 +75,12 @@ export interface SwapInput extends RestoreScriptInput {
 
 /** The values every one of the three scripts starts from; `values` come between the object's and PostgreSQL's. */
 function scriptValues(task: string, input: BackupScriptInput, values: ShellValues): ShellValues {
+  return { TASK: task, BUCKET: input.bucket, KEY: input.key, ...input.cloudValues, ...values, ...serverValues(input) };
+}
+
+/** How every backup and archive script reaches the server, and the result marker and lock they share. */
+export function serverValues(input: { readonly binDir: string; readonly port: number }): ShellValues {
   return {
-    TASK: task,
-    BUCKET: input.bucket,
-    KEY: input.key,
-    ...input.cloudValues,
-    ...values,
     PG_BIN: input.binDir,
     PGPORT: String(input.port),
     PGAPPNAME: APPLICATION_NAME,
@@ -91,7 +91,7 @@ function scriptValues(task: string, input: BackupScriptInput, values: ShellValue
 }
 
 /** What the fingerprint functions (backup-fingerprints.sh) are given: the local provider's queries. */
-const FINGERPRINT_VALUES: ShellValues = {
+export const FINGERPRINT_VALUES: ShellValues = {
   USER_TABLES_FROM: USER_TABLES_FROM.join('\n'),
   FINGERPRINT_SETTINGS,
   // format()'s template: the table's schema and name replace the two %I.
