@@ -7,12 +7,13 @@ import { deployBench } from './deploy.ts';
 import { pointInTimeBench } from './point-in-time.ts';
 import { failoverBench } from './failover.ts';
 import { knowledgeBaseBench } from './knowledge-base.ts';
+import { metricsBench } from './metrics.ts';
 import { requireWebBuild } from '../test/support/local-cloud.ts';
 import { printWebBench, webBench } from './web.ts';
 
 // `npm run bench`: measures CloudSeed on this machine and writes the figures to
 // bench/results/latest.json (and prints them). Benchmarks, not tests: nothing here passes or fails.
-// `npm run bench -- apps` (or `-- knowledge-base`) measures only that part and replaces it in latest.json.
+// `npm run bench -- apps` (or `-- knowledge-base`, `-- metrics`) measures only that part and replaces it in latest.json.
 
 const latest = new URL('results/latest.json', import.meta.url);
 if (process.argv[2] === 'knowledge-base') {
@@ -21,6 +22,14 @@ if (process.argv[2] === 'knowledge-base') {
   writeFileSync(latest, `${JSON.stringify({ ...previous, knowledgeBase }, null, 2)}\n`);
   console.log(JSON.stringify(knowledgeBase, null, 2));
   console.log('Written to bench/results/latest.json (knowledgeBase)');
+  process.exit(0);
+}
+if (process.argv[2] === 'metrics') {
+  const metrics = await metricsBench();
+  const previous = existsSync(latest) ? (JSON.parse(readFileSync(latest, 'utf8')) as Record<string, unknown>) : {};
+  writeFileSync(latest, `${JSON.stringify({ ...previous, metrics }, null, 2)}\n`);
+  console.log(JSON.stringify(metrics, null, 2));
+  console.log('Written to bench/results/latest.json (metrics)');
   process.exit(0);
 }
 if (process.argv[2] === 'apps') {
@@ -40,6 +49,7 @@ const backups = await backupBench();
 const pointInTime = await pointInTimeBench();
 const failover = await failoverBench();
 const apps = await appsBench();
+const metrics = await metricsBench();
 const web = await webBench();
 const results = {
   measuredAt: new Date().toISOString(),
@@ -58,6 +68,7 @@ const results = {
   pointInTime,
   failover,
   apps,
+  metrics,
   web,
 };
 
