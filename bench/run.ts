@@ -16,6 +16,7 @@ import { printWebBench, webBench } from './web.ts';
 // `npm run bench -- apps` (or `-- knowledge-base`, `-- metrics`) measures only that part and replaces it in latest.json.
 
 const latest = new URL('results/latest.json', import.meta.url);
+mkdirSync(new URL('results/', import.meta.url), { recursive: true });
 if (process.argv[2] === 'knowledge-base') {
   const knowledgeBase = knowledgeBaseBench();
   const previous = existsSync(latest) ? (JSON.parse(readFileSync(latest, 'utf8')) as Record<string, unknown>) : {};
@@ -72,9 +73,10 @@ const results = {
   web,
 };
 
-mkdirSync(new URL('results/', import.meta.url), { recursive: true });
 writeFileSync(latest, `${JSON.stringify(results, null, 2)}\n`);
 
+console.log('Metrics');
+console.log(JSON.stringify(metrics, null, 2));
 console.log('Knowledge base');
 console.table(knowledgeBase.measurements.map((m) => ({ case: m.name, 'ops/s': m.opsPerSecond, 'p50 µs': m.p50Micros, 'p99 µs': m.p99Micros })));
 console.log(`cloudseed tune via npx, median of 7 cold starts: ${knowledgeBase.cliTuneMedianMs} ms`);
