@@ -62,6 +62,7 @@ async function serverOf(where: LocalDatabase): Promise<Server> {
   const known = (await listNodes(where.home)).find(
     ({ record }) => record.planId === where.planId && record.componentId === where.componentId && record.name === where.node,
   );
-  if (!known || !(await isRunning(known.paths))) throw new Error(`${where.planId}/${where.node} is not running`);
+  if (!known || !(await isRunning(known.paths)))
+    throw new Conflict(`${where.node} of the plan is not running now; its queries are read while it runs.`);
   return { name: known.record.name, paths: known.paths, port: known.record.port, bin: binDirOf(DEFAULT_POSTGRES_ROOT, known.record.major) };
 }
