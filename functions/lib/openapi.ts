@@ -373,31 +373,79 @@ export const openApiDocument = {
     '/v1/plan/{id}/components/{componentId}/logs': {
       parameters: [planIdParameter, componentIdParameter],
       get: {
-        summary: "The newest lines of an app's build, release-command and run logs, oldest first",
-        parameters: [{ name: 'tail', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 2000, default: 200 } }],
+        summary:
+          "A component's logs, oldest first: an app's build, release-command and run lines, or a database node's PostgreSQL log entries with every password masked",
+        parameters: [
+          { name: 'tail', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 2000, default: 200 } },
+          {
+            name: 'node',
+            in: 'query',
+            required: false,
+            description: 'A database: the node to read (default: the primary)',
+            schema: { type: 'string' },
+          },
+          {
+            name: 'q',
+            in: 'query',
+            required: false,
+            description: 'A database: only entries holding this text (case ignored)',
+            schema: { type: 'string', maxLength: 200 },
+          },
+        ],
         responses: {
           200: {
-            description: '{ lines: [{ time, source: build | release | run, text }] }',
+            description:
+              'An app: { lines: [{ time, source: build | release | run, text }] }. A database: { component, node, nodes, entries: [{ time, pid, level, user, database, text, durationMs }] } (durationMs: a statement slower than log_min_duration_statement)',
             content: {
               'application/json': {
                 schema: {
-                  type: 'object',
-                  required: ['lines'],
-                  properties: {
-                    lines: {
-                      type: 'array',
-                      items: {
-                        type: 'object',
-                        required: ['time', 'source', 'text'],
-                        properties: { time: { type: 'string' }, source: { enum: ['build', 'release', 'run'] }, text: { type: 'string' } },
+                  oneOf: [
+                    {
+                      type: 'object',
+                      required: ['lines'],
+                      properties: {
+                        lines: {
+                          type: 'array',
+                          items: {
+                            type: 'object',
+                            required: ['time', 'source', 'text'],
+                            properties: { time: { type: 'string' }, source: { enum: ['build', 'release', 'run'] }, text: { type: 'string' } },
+                          },
+                        },
                       },
                     },
-                  },
+                    {
+                      type: 'object',
+                      required: ['component', 'nodes', 'entries'],
+                      properties: {
+                        component: { type: 'string' },
+                        node: { type: 'string' },
+                        nodes: { type: 'array', items: { type: 'string' } },
+                        entries: {
+                          type: 'array',
+                          items: {
+                            type: 'object',
+                            required: ['time', 'pid', 'level', 'text'],
+                            properties: {
+                              time: { type: 'string' },
+                              pid: { type: 'integer' },
+                              level: { enum: ['DEBUG', 'INFO', 'NOTICE', 'WARNING', 'ERROR', 'LOG', 'FATAL', 'PANIC'] },
+                              user: { type: 'string' },
+                              database: { type: 'string' },
+                              text: { type: 'string' },
+                              durationMs: { type: 'number' },
+                            },
+                          },
+                        },
+                      },
+                    },
+                  ],
                 },
               },
             },
           },
-          400: problem('`tail` is out of range, or the component is not an app; `errors` names the field'),
+          400: problem('`tail`, `node` or `q` is not valid; `errors` names the parameter'),
+          409: problem('The database runs where its log is not read yet'),
           ...authErrors,
         },
       },

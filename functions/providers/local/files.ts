@@ -80,6 +80,32 @@ export async function readTextIfExists(path: string): Promise<string | undefined
   }
 }
 
+/**
+ * The last `maxBytes` of a regular file (from its first whole line when cut) and its time of last
+ * change, or undefined when there is none. A symlink, FIFO, or a hard link (a second name for a
+ * file somebody else owns) in its place is refused.
+ */
+export async function readTailIfExists(path: string, maxBytes: number): Promise<{ text: string; modified: number } | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await openNoFollow(path, constants.O_RDONLY | constants.O_NONBLOCK, 'a regular file');
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw error;
+  }
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile() || stats.nlink !== 1) throw new UnsafePath(`${path} is not a regular file of its own; refusing to read it`);
+    const start = Math.max(0, stats.size - maxBytes);
+    const buffer = Buffer.alloc(stats.size - start);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
+    const text = buffer.subarray(0, bytesRead).toString('utf8');
+    return { text: start > 0 ? text.slice(text.indexOf('\n') + 1) : text, modified: stats.mtimeMs };
+  } finally {
+    await handle.close();
+  }
+}
+
 export async function exists(path: string): Promise<boolean> {
   try {
     await stat(path);
