@@ -9,13 +9,19 @@ import type {
   Credentials,
   Deployment,
   DeployStarted,
+  MetricsRequest,
   PlanInput,
   PlanList,
+  PlanMetrics,
   PlanResource,
   PointInTimeRestoreStarted,
+  QueryOrder,
   RecoveryWindow,
   RollbackStarted,
   SecretsSet,
+  ServerLog,
+  ServerLogRequest,
+  TopQueries,
 } from './types.ts';
 
 /** An RFC 9457 problem answered by the API, with the field problems of a 400. */
@@ -138,6 +144,34 @@ export class ApiClient {
   /** The newest `tail` lines an app wrote while it was built, released and run, oldest first. */
   componentLogs(id: string, componentId: string, tail = 200): Promise<ComponentLogs> {
     const query = new URLSearchParams({ tail: String(tail) });
+    return this.json('GET', `/v1/plan/${encodeURIComponent(id)}/components/${encodeURIComponent(componentId)}/logs?${query.toString()}`);
+  }
+
+  metrics(id: string, request: MetricsRequest): Promise<PlanMetrics> {
+    const query = new URLSearchParams({
+      names: request.names.join(','),
+      from: String(request.from),
+      to: String(request.to),
+      step: String(request.step),
+    });
+    return this.json('GET', `/v1/plan/${encodeURIComponent(id)}/metrics?${query.toString()}`);
+  }
+
+  topQueries(id: string, component: string, order: QueryOrder, limit: number): Promise<TopQueries> {
+    const query = new URLSearchParams({ component, order, limit: String(limit) });
+    return this.json('GET', `/v1/plan/${encodeURIComponent(id)}/queries?${query.toString()}`);
+  }
+
+  /** Forgets the database's statement counts: the top queries start again. */
+  async resetQueries(id: string, component: string): Promise<void> {
+    await this.send('POST', `/v1/plan/${encodeURIComponent(id)}/queries/reset?${new URLSearchParams({ component }).toString()}`);
+  }
+
+  /** A database node's newest PostgreSQL log entries (the primary's unless `node` names another), oldest first. */
+  serverLog(id: string, componentId: string, request: ServerLogRequest): Promise<ServerLog> {
+    const query = new URLSearchParams({ tail: String(request.tail) });
+    if (request.node) query.set('node', request.node);
+    if (request.search) query.set('q', request.search);
     return this.json('GET', `/v1/plan/${encodeURIComponent(id)}/components/${encodeURIComponent(componentId)}/logs?${query.toString()}`);
   }
 

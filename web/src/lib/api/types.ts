@@ -7,6 +7,9 @@ import type { MemberStatus } from '@cloudseed/shared/deployments/deployments';
 import type { TimelineStep } from '@cloudseed/shared/deployments/timeline';
 import type { NodeRole } from '@cloudseed/shared/postgres/config';
 import type { ArchiveBackupType } from '@cloudseed/shared/postgres/pgbackrest';
+import type { LogEntry } from '@cloudseed/shared/metrics/logs';
+import type { QueryOrder, TopQuery } from '@cloudseed/shared/metrics/queries';
+import type { MetricSeries } from '@cloudseed/shared/metrics/series';
 
 // What the API answers, as the web app reads it.
 
@@ -118,6 +121,47 @@ export interface LogLine {
 /** `GET /v1/plan/{id}/components/{componentId}/logs?tail=N`: the newest lines, oldest first. */
 export interface ComponentLogs {
   readonly lines: readonly LogLine[];
+}
+
+/** `GET /v1/plan/{id}/metrics`: each database node's series over the range, one point per step. */
+export interface PlanMetrics {
+  readonly from: number;
+  readonly to: number;
+  readonly step: number;
+  readonly components: ReadonlyArray<{
+    readonly id: string;
+    readonly nodes: ReadonlyArray<{ readonly name: string; readonly role: NodeRole; readonly series: readonly MetricSeries[] }>;
+  }>;
+}
+
+export interface MetricsRequest {
+  readonly names: readonly string[];
+  /** Seconds since the epoch. */
+  readonly from: number;
+  readonly to: number;
+  readonly step: number;
+}
+
+export type { LogEntry, MetricSeries, QueryOrder, TopQuery };
+
+/** `GET /v1/plan/{id}/queries`: a database's top statements. */
+export interface TopQueries {
+  readonly component: string;
+  readonly queries: readonly TopQuery[];
+}
+
+/** `GET /v1/plan/{id}/components/{db}/logs`: a database node's PostgreSQL log, passwords masked. */
+export interface ServerLog {
+  readonly component: string;
+  readonly node?: string;
+  readonly nodes: readonly string[];
+  readonly entries: readonly LogEntry[];
+}
+
+export interface ServerLogRequest {
+  readonly node?: string | undefined;
+  readonly tail: number;
+  readonly search?: string | undefined;
 }
 
 /** `POST /v1/plan/{id}/components/{componentId}/rollback` answered 202: an update brings the previous version back. */

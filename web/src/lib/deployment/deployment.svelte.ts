@@ -28,6 +28,10 @@ export type DeploymentClient = Pick<
   | 'componentLogs'
   | 'rollback'
   | 'putSecrets'
+  | 'metrics'
+  | 'topQueries'
+  | 'resetQueries'
+  | 'serverLog'
 >;
 
 export interface DeploymentStateOptions {

@@ -1,6 +1,20 @@
 import { flushSync } from 'svelte';
 import { vi } from 'vitest';
-import type { Backup, Credentials, DeployedComponent, Deployment, LogicalBackup, LogLine, PhysicalBackup } from '../api/types.ts';
+import { METRICS } from '@cloudseed/shared/metrics/catalog';
+import type {
+  Backup,
+  Credentials,
+  DeployedComponent,
+  Deployment,
+  LogEntry,
+  LogicalBackup,
+  LogLine,
+  MetricSeries,
+  MetricsRequest,
+  PhysicalBackup,
+  PlanMetrics,
+  TopQuery,
+} from '../api/types.ts';
 import type { DeploymentClient } from './deployment.svelte.ts';
 
 // Test doubles for the deployment view: an API client whose answers a test sets, fixtures shaped
@@ -162,8 +176,91 @@ export function fakeClient(deployment: Deployment = runningDeployment(), backups
     componentLogs: vi.fn<DeploymentClient['componentLogs']>(() => Promise.resolve({ lines: LOG_LINES })),
     rollback: vi.fn<DeploymentClient['rollback']>(() => Promise.resolve({ deploymentId: 'c0ffee00-0000-4000-8000-000000000002', mode: 'update' })),
     putSecrets: vi.fn<DeploymentClient['putSecrets']>((_id, _componentId, values) => Promise.resolve({ names: Object.keys(values).sort() })),
+    metrics: vi.fn<DeploymentClient['metrics']>((_id, request) => Promise.resolve(metricsOf(request))),
+    topQueries: vi.fn<DeploymentClient['topQueries']>(() => Promise.resolve({ component: 'db', queries: TOP_QUERIES })),
+    resetQueries: vi.fn<DeploymentClient['resetQueries']>(() => Promise.resolve()),
+    serverLog: vi.fn<DeploymentClient['serverLog']>((_id, _component, request) =>
+      Promise.resolve({
+        component: 'db',
+        node: request.node ?? 'db-0',
+        nodes: ['db-0', 'db-1'],
+        entries: SERVER_LOG.filter((entry) => !request.search || entry.text.toLowerCase().includes(request.search.toLowerCase())),
+      }),
+    ),
   } satisfies DeploymentClient;
 }
+
+/** Two nodes' answers to a metrics request: a primary whose CPU climbs 1 % a step, a replica at 5 %; the first half of the range empty. */
+export function metricsOf(request: MetricsRequest): PlanMetrics {
+  const steps = Math.ceil((request.to - request.from) / request.step);
+  const seriesOf = (value: (index: number) => number): MetricSeries[] =>
+    request.names.map((name) => ({
+      name: name as MetricSeries['name'],
+      unit: METRICS[name as MetricSeries['name']].unit,
+      points: Array.from({ length: steps }, (_, index): [number, number | null] => [
+        request.from + index * request.step,
+        index < steps / 2 ? null : name === 'connections_max' ? 100 : value(index),
+      ]),
+    }));
+  return {
+    from: request.from,
+    to: request.to,
+    step: request.step,
+    components: [
+      {
+        id: 'db',
+        nodes: [
+          { name: 'db-0', role: 'primary', series: seriesOf((index) => index) },
+          { name: 'db-1', role: 'replica', series: seriesOf(() => 5) },
+        ],
+      },
+    ],
+  };
+}
+
+export const TOP_QUERIES: TopQuery[] = [
+  {
+    queryId: '-101',
+    query: 'SELECT * FROM orders WHERE id = $1',
+    calls: 1200,
+    totalTimeMs: 2400.5,
+    meanTimeMs: 2,
+    rows: 1200,
+    sharedBlocksHit: 990,
+    sharedBlocksRead: 10,
+  },
+  {
+    queryId: '202',
+    query: 'UPDATE stock SET n = n - $1',
+    calls: 40,
+    totalTimeMs: 80,
+    meanTimeMs: 2,
+    rows: 40,
+    sharedBlocksHit: 0,
+    sharedBlocksRead: 0,
+  },
+];
+
+export const SERVER_LOG: LogEntry[] = [
+  { time: '2026-11-24T10:00:00.000Z', pid: 10, level: 'LOG', text: 'database system is ready to accept connections' },
+  {
+    time: '2026-11-24T10:00:05.000Z',
+    pid: 11,
+    level: 'LOG',
+    user: 'app',
+    database: 'app',
+    text: 'duration: 1500.250 ms  statement: SELECT pg_sleep(1.5)',
+    durationMs: 1500.25,
+  },
+  {
+    time: '2026-11-24T10:00:06.000Z',
+    pid: 11,
+    level: 'ERROR',
+    user: 'app',
+    database: 'app',
+    text: 'role "nobody" does not exist\nSTATEMENT:  ALTER ROLE nobody PASSWORD \'********\'',
+  },
+];
 
 /** Lets answered promises land and Svelte render what they changed. */
 export async function settle(): Promise<void> {

@@ -1,0 +1,176 @@
+import { fireEvent, render, screen, within } from '@testing-library/svelte';
+import axe from 'axe-core';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ApiError } from '../api/client.ts';
+import DeploymentPanel from '../deployment/deployment-panel.svelte';
+import { fakeClient, PLAN_ID, runningDeployment, settle, T0 } from '../deployment/test-fakes.ts';
+import { SERVER_LOG_POLL_MS } from './activity.svelte.ts';
+import { CHART_METRICS, formatMetric, latestAndPeak, METRICS_POLL_MS } from './metrics.svelte.ts';
+
+// The deployment view's Monitoring tab against a fake API: which requests it makes (range, step,
+// node, search, order), what it shows of the answers, that it polls only while open, and that axe
+// finds nothing serious in it.
+
+const NOW = T0 + 60_000;
+const deployed = () => runningDeployment({ components: [{ id: 'db', type: 'postgres', status: 'running' }] });
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.setSystemTime(NOW);
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+async function openMonitoring(client = fakeClient(deployed())) {
+  render(DeploymentPanel, { planId: PLAN_ID, planName: 'orders', mode: 'local', client });
+  await settle();
+  await fireEvent.click(screen.getByRole('tab', { name: 'Monitoring' }));
+  await settle();
+  return client;
+}
+
+const figure = (title: string): HTMLElement => {
+  const found = screen.getAllByRole('figure').find((element) => element.querySelector('.title')?.textContent === title);
+  if (!found) throw new Error(`no chart ${title}`);
+  return found;
+};
+
+describe('the Monitoring tab', () => {
+  it('is offered once a database is deployed, and not before', async () => {
+    render(DeploymentPanel, { planId: PLAN_ID, mode: 'local', client: fakeClient(runningDeployment({ components: [] })) });
+    await settle();
+    expect(screen.queryByRole('tab', { name: 'Monitoring' })).toBeNull();
+  });
+
+  it('asks for the last hour in 10-s steps and charts the primary’s figures', async () => {
+    const client = await openMonitoring();
+    const to = Math.floor(NOW / 1000);
+    expect(client.metrics).toHaveBeenCalledWith(PLAN_ID, { names: CHART_METRICS, from: to - 3600, to, step: 10 });
+    expect(CHART_METRICS.length).toBeLessThanOrEqual(12);
+    expect(screen.getByRole('tab', { name: 'Monitoring' }).getAttribute('aria-selected')).toBe('true');
+    // The primary's CPU climbs 1 % a step and is 359 % in the last of 360; half the range is empty.
+    expect(figure('CPU').textContent).toContain('now 359 %');
+    expect(Number(figure('CPU').dataset.points)).toBe(180);
+    expect(figure('Connections').textContent).toMatch(/Active\s+now\s+359.*Max\s+now\s+100/s);
+    // A two-node cluster: its lag is charted too.
+    expect(figure('Replication lag')).toBeTruthy();
+  });
+
+  it('shows another node, and another range, when asked', async () => {
+    const client = await openMonitoring();
+    await fireEvent.change(screen.getByLabelText('Node'), { target: { value: 'db-1' } });
+    await settle();
+    expect(figure('CPU').textContent).toContain('now 5 %');
+
+    const day = screen.getByRole('button', { name: '24h' });
+    await fireEvent.click(day);
+    await settle();
+    const to = Math.floor(NOW / 1000);
+    expect(client.metrics).toHaveBeenLastCalledWith(PLAN_ID, { names: CHART_METRICS, from: to - 86_400, to, step: 300 });
+    expect(day.getAttribute('aria-pressed')).toBe('true');
+    expect(screen.getByRole('button', { name: '1h' }).getAttribute('aria-pressed')).toBe('false');
+  });
+
+  it('stays live while open, and stops asking once the overview is back', async () => {
+    const client = await openMonitoring();
+    expect(client.metrics).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(METRICS_POLL_MS);
+    await settle();
+    expect(client.metrics).toHaveBeenCalledTimes(2);
+
+    await fireEvent.click(screen.getByRole('tab', { name: 'Overview' }));
+    await settle();
+    const [metricsCalls, logCalls] = [client.metrics.mock.calls.length, client.serverLog.mock.calls.length];
+    await vi.advanceTimersByTimeAsync(METRICS_POLL_MS * 3);
+    expect(client.metrics).toHaveBeenCalledTimes(metricsCalls);
+    expect(client.serverLog).toHaveBeenCalledTimes(logCalls);
+    expect(screen.queryAllByRole('figure')).toEqual([]);
+  });
+
+  it('lists the top queries, sorts them as chosen and resets the counts', async () => {
+    const client = await openMonitoring();
+    const table = screen.getByRole('table');
+    const rows = within(table).getAllByRole('row');
+    expect(rows).toHaveLength(3);
+    expect(rows[1]!.textContent).toContain('SELECT * FROM orders WHERE id = $1');
+    expect(rows[1]!.textContent).toContain('1,200');
+    expect(rows[1]!.textContent).toContain('2.40 s');
+    expect(rows[1]!.textContent).toContain('99.0 %');
+    expect(client.topQueries).toHaveBeenCalledWith(PLAN_ID, 'db', 'total_time', 20);
+
+    await fireEvent.change(screen.getByLabelText('Sort by'), { target: { value: 'calls' } });
+    await settle();
+    expect(client.topQueries).toHaveBeenLastCalledWith(PLAN_ID, 'db', 'calls', 20);
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Reset counts' }));
+    await settle();
+    expect(client.resetQueries).toHaveBeenCalledWith(PLAN_ID, 'db');
+    expect(client.topQueries).toHaveBeenCalledTimes(3);
+  });
+
+  it('shows the log with slow statements marked, searches it and reads another node', async () => {
+    const client = await openMonitoring();
+    const log = screen.getByRole('log', { name: 'PostgreSQL log of db-0' });
+    expect(log.textContent).toContain('database system is ready');
+    const slow = log.querySelector('.slow');
+    expect(slow?.textContent).toContain('slow · 1.5 s');
+    expect(slow?.textContent).toContain('SELECT pg_sleep(1.5)');
+    expect(log.querySelector('.serious')?.textContent).toContain("PASSWORD '********'");
+
+    await fireEvent.input(screen.getByRole('searchbox', { name: 'Search the log' }), { target: { value: ' pg_sleep ' } });
+    await fireEvent.submit(screen.getByRole('search'));
+    await settle();
+    expect(client.serverLog).toHaveBeenLastCalledWith(PLAN_ID, 'db', { node: 'db-0', tail: 300, search: 'pg_sleep' });
+    expect(within(log).getAllByText(/pg_sleep/)).toHaveLength(1);
+    expect(log.textContent).not.toContain('ready');
+
+    const logSection = screen.getByRole('region', { name: 'PostgreSQL log' });
+    await fireEvent.change(within(logSection).getByLabelText('Log of'), { target: { value: 'db-1' } });
+    await settle();
+    expect(client.serverLog).toHaveBeenLastCalledWith(PLAN_ID, 'db', { node: 'db-1', tail: 300, search: 'pg_sleep' });
+    expect(screen.getByRole('log', { name: 'PostgreSQL log of db-1' })).toBeTruthy();
+
+    const calls = client.serverLog.mock.calls.length;
+    await vi.advanceTimersByTimeAsync(SERVER_LOG_POLL_MS);
+    expect(client.serverLog.mock.calls.length).toBe(calls + 1);
+  });
+
+  it('says why when the plan runs where metrics are not collected', async () => {
+    const client = fakeClient(deployed());
+    client.metrics.mockRejectedValue(new ApiError(409, 'Conflict', 'Metrics of plans on AWS are not collected yet.'));
+    await openMonitoring(client);
+    expect(screen.getByText('Metrics of plans on AWS are not collected yet.')).toBeTruthy();
+    expect(screen.queryAllByRole('figure')).toEqual([]);
+  });
+
+  it('has no serious accessibility violation', async () => {
+    await openMonitoring();
+    vi.useRealTimers();
+    const results = await axe.run(document.body, { rules: { 'color-contrast': { enabled: false } } });
+    const serious = results.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+    expect(serious.map((violation) => `${violation.id}: ${violation.help}`)).toEqual([]);
+  });
+});
+
+describe('metric figures in words', () => {
+  it.each([
+    [12.345, 'percent', '12.3 %'],
+    [0.9912, 'ratio', '99.1 %'],
+    [1536, 'bytes', '1.5 KiB'],
+    [3 * 1024 ** 3, 'bytes', '3.0 GiB'],
+    [2_500_000, 'bytes_per_second', '2.4 MiB/s'],
+    [1234.4, 'per_second', '1,234/s'],
+    [45, 'seconds', '45 s'],
+    [600, 'seconds', '10 min'],
+    [0, 'count', '0'],
+  ] as const)('%s %s reads %s', (value, unit, words) => {
+    expect(formatMetric(value, unit)).toBe(words);
+  });
+
+  it('takes the latest and the peak past the gaps', () => {
+    expect(latestAndPeak([null, 3, 9, 4, null])).toEqual({ latest: 4, peak: 9 });
+    expect(latestAndPeak([null, null])).toEqual({});
+  });
+});
