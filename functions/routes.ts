@@ -34,6 +34,8 @@ export const routes: readonly Route[] = [
   { method: 'GET', path: '/v1/plan/{id}/metrics', module: 'api/get-metrics.ts', auth: true },
   { method: 'GET', path: '/v1/plan/{id}/queries', module: 'api/get-queries.ts', auth: true },
   { method: 'POST', path: '/v1/plan/{id}/queries/reset', module: 'api/reset-queries.ts', auth: true },
+  { method: 'GET', path: '/v1/plan/{id}/alerts', module: 'api/get-alerts.ts', auth: true },
+  { method: 'PUT', path: '/v1/plan/{id}/alerts/settings', module: 'api/put-alert-settings.ts', auth: true },
   { method: 'POST', path: '/v1/plan/{id}/restore', module: 'api/restore-point-in-time.ts', auth: true },
   { method: 'POST', path: '/v1/plan/{id}/switchover', module: 'api/switchover.ts', auth: true },
   { method: 'GET', path: '/v1/plan/{id}/components/{componentId}/logs', module: 'api/get-component-logs.ts', auth: true },

@@ -16,11 +16,20 @@
 //   BACKUP_BUCKET         local only: s3rver's bucket (on AWS each customer account has its own)
 //   CLOUDSEED_MAX_PLANS, CLOUDSEED_MAX_RUNNING_NODES, CLOUDSEED_MAX_BACKUPS_PER_DAY
 //                         optional: the per-user limits (quotas.ts has the defaults)
+//   ALERTS_FROM_ADDRESS   optional, aws only, the alerts job: the SES-verified sender of alert e-mails
+//                         (unset: incidents are listed, not e-mailed)
+//   WEB_ORIGIN            optional, the alerts job: the web app's origin, for the link in an alert e-mail
 
 export function requireEnv(name: string): string {
   const value = process.env[name];
   if (value === undefined || value === '') throw new Error(`environment variable ${name} is required`);
   return value;
+}
+
+/** An optional setting: undefined when unset or empty. */
+export function optionalEnv(name: string): string | undefined {
+  const value = process.env[name];
+  return value === undefined || value === '' ? undefined : value;
 }
 
 /** An optional whole number ≥ 1; `fallback` when unset, and a cold-start failure when it is anything else. */

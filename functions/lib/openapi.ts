@@ -1,3 +1,4 @@
+import { alertSettingsJsonSchema } from '@cloudseed/shared/alerts/alerts';
 import { METRIC_NAMES } from '@cloudseed/shared/metrics/catalog';
 import { normalisedPlanJsonSchema, planJsonSchema, shorthandJsonSchema } from '@cloudseed/shared/cs-json/json-schema';
 import { connectAccountJsonSchema, MAX_ACCOUNTS } from '@cloudseed/shared/accounts/accounts';
@@ -313,6 +314,34 @@ export const openApiDocument = {
         summary: 'Forget the database’s statement counts: the top queries start again from now',
         parameters: [componentParameter],
         responses: { 200: { description: '{ component, resetAt }' }, 409: problem('Not running'), ...authErrors },
+      },
+    },
+    '/v1/plan/{id}/alerts': {
+      parameters: [planIdParameter],
+      get: {
+        summary: 'The plan’s alert settings, the incidents open now and those that cleared (newest first)',
+        responses: {
+          200: {
+            description:
+              '{ settings: { email?, rules }, firing: [alert], cleared: [alert] }; an alert is { alertId, key, rule, state: firing | cleared, component?, node?, message, value?, threshold?, firedAt, clearedAt?, notifiedAt?, notified? }',
+          },
+          ...authErrors,
+        },
+      },
+    },
+    '/v1/plan/{id}/alerts/settings': {
+      parameters: [planIdParameter],
+      put: {
+        summary: 'Replace the plan’s alert settings: thresholds per rule and the address each new incident is e-mailed to',
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: embedded(alertSettingsJsonSchema) } },
+        },
+        responses: {
+          200: { description: '{ settings }' },
+          400: problem('A field is invalid: `errors` names each (e.g. /rules/disk/thresholdPercent); nothing is stored'),
+          ...authErrors,
+        },
       },
     },
     '/v1/plan/{id}/recovery-window': {

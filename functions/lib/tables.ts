@@ -17,4 +17,6 @@ export const backupsTable: TableDefinition = { logicalName: 'backups', env: 'BAC
 
 export const accountsTable: TableDefinition = { logicalName: 'accounts', env: 'ACCOUNTS_TABLE', partitionKey: 'ownerId', sortKey: 'accountKey' };
 
-export const tables: readonly TableDefinition[] = [plansTable, deploymentsTable, backupsTable, accountsTable];
+export const alertsTable: TableDefinition = { logicalName: 'alerts', env: 'ALERTS_TABLE', partitionKey: 'ownerId', sortKey: 'alertKey' };
+
+export const tables: readonly TableDefinition[] = [plansTable, deploymentsTable, backupsTable, accountsTable, alertsTable];

@@ -78,6 +78,8 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   // Top queries are read on the database's primary (the local cloud's server).
   'api/get-queries.ts': { tables: 'read' },
   'api/reset-queries.ts': { tables: 'read' },
+  'api/get-alerts.ts': { tables: 'read' },
+  'api/put-alert-settings.ts': { tables: 'write' },
   'api/restore-point-in-time.ts': { tables: 'write', starts: ['restore'], customerAccount: true },
   // Patroni is asked on the cluster's leader (AwsProvider over SSM); the deployment's roles are written after.
   'api/switchover.ts': { tables: 'write', starts: ['backup'], customerAccount: true },

@@ -4,6 +4,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { apiDomainFromContext } from './api.ts';
 import { azureAppIdFromContext } from './cloud-federation.ts';
 import { CUSTOMER_STACK_ID, CustomerAccountStack } from './customer-account-stack.ts';
+import { alertsFromContext } from './monitoring.ts';
 import { PLATFORM_STACK_ID } from './names.ts';
 import { PlatformStack } from './platform-stack.ts';
 
@@ -24,10 +25,12 @@ export function createApp(props: AppProps & { readonly webBuildDir?: string } = 
   const stage = String(app.node.tryGetContext('stage') ?? 'dev');
   const apiDomain = apiDomainFromContext((key) => app.node.tryGetContext(key));
   const azureAppId = azureAppIdFromContext((key) => app.node.tryGetContext(key));
+  const alertsFrom = alertsFromContext((key) => app.node.tryGetContext(key));
   const platform = new PlatformStack(app, PLATFORM_STACK_ID, {
     stage,
     ...(apiDomain ? { apiDomain } : {}),
     ...(azureAppId ? { azureAppId } : {}),
+    ...(alertsFrom ? { alertsFrom } : {}),
     description: `CloudSeed platform (${stage})`,
     ...(webBuildDir ? { webBuildDir } : {}),
   });

@@ -47,6 +47,7 @@ export class Data extends Construct {
   readonly deployments: CloudSeedTable;
   readonly accounts: CloudSeedTable;
   readonly backups: CloudSeedTable;
+  readonly alerts: CloudSeedTable;
   readonly all: readonly CloudSeedTable[];
 
   constructor(scope: Construct, id: string, props: DataProps) {
@@ -59,6 +60,7 @@ export class Data extends Construct {
     this.deployments = required(byName, 'deployments');
     this.accounts = required(byName, 'accounts');
     this.backups = required(byName, 'backups');
+    this.alerts = required(byName, 'alerts');
   }
 
   /** Every table, read and write: the workflow steps work on plans and deployments alike. */

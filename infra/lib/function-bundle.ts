@@ -19,7 +19,7 @@ import { REPO_ROOT } from './names.ts';
 // instead of being inlined into every function's bundle. Built in-process, never in Docker.
 
 /** Functions that run on a schedule rather than behind a route or a workflow state. */
-export const JOB_MODULES = { healthCheck: 'jobs/health-check.ts' } as const;
+export const JOB_MODULES = { healthCheck: 'jobs/health-check.ts', alerts: 'jobs/alerts.ts' } as const;
 
 /** Every handler module a CloudSeed function runs, relative to `functions/`: the API's routes, the workflow steps, the jobs. */
 export const FUNCTION_MODULES: readonly string[] = [

@@ -16,8 +16,24 @@ import type { Data } from './data.ts';
 import { JOB_MODULES } from './function-bundle.ts';
 import { CloudSeedFunction } from './function.ts';
 
-// The health check of running deployments, every minute, and the alarms an operator wants to hear
-// about: failed workflows and API 5xx. Alarms go to an encrypted, TLS-only SNS topic.
+// The health check of running deployments and their customers' alert rules, every minute, and the
+// alarms an operator wants to hear about: failed workflows and API 5xx. Alarms go to an encrypted,
+// TLS-only SNS topic; a customer's alert is e-mailed with SES from the operator's verified sender.
+
+/** The SES-verified address customers' alert e-mails come from: `-c alertsFromAddress=alerts@example.com`. */
+export const ALERTS_FROM_CONTEXT = 'alertsFromAddress';
+const ADDRESS = /^[^\s@]+@([^\s@]+\.[^\s@]+)$/;
+
+/** The sender the context gives, or undefined; anything but an e-mail address stops the synth here. */
+export function alertsFromContext(tryGetContext: (key: string) => unknown): string | undefined {
+  const value: unknown = tryGetContext(ALERTS_FROM_CONTEXT);
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string' || !ADDRESS.test(value.trim()))
+    throw new Error(
+      `context ${ALERTS_FROM_CONTEXT} must be an e-mail address SES has verified (or whose domain it has), not ${JSON.stringify(value)}`,
+    );
+  return value.trim();
+}
 
 export interface MonitoringProps {
   readonly data: Data;
@@ -29,10 +45,13 @@ export interface MonitoringProps {
   readonly api: apigw.IHttpApi;
   readonly federation: CloudFederation;
   readonly removalPolicy: RemovalPolicy;
+  /** The SES-verified sender of alert e-mails; without it incidents are listed, not e-mailed. */
+  readonly alertsFrom?: string;
 }
 
 export class Monitoring extends Construct {
   readonly healthCheck: CloudSeedFunction;
+  readonly alerts: CloudSeedFunction;
   readonly alarmTopic: sns.Topic;
   readonly alarms: readonly cloudwatch.Alarm[];
 
@@ -59,6 +78,37 @@ export class Monitoring extends Construct {
       schedule: events.Schedule.rate(Duration.minutes(1)),
       // A missed run is made up by the next one a minute later.
       targets: [new targets.LambdaFunction(this.healthCheck.lambda, { retryAttempts: 0, maxEventAge: Duration.minutes(1) })],
+    });
+
+    this.alerts = new CloudSeedFunction(this, 'Alerts', {
+      module: JOB_MODULES.alerts,
+      service: 'cloudseed-alerts',
+      description: 'CloudSeed: evaluates the alert rules of every running deployment',
+      timeout: Duration.seconds(50),
+      removalPolicy: props.removalPolicy,
+    });
+    // Reads the running deployments (every table's name, as each function module names them at load); writes incidents.
+    props.data.grantReadTo(this.alerts);
+    props.data.alerts.grantReadWriteTo(this.alerts);
+    if (props.alertsFrom) {
+      const [, domain = ''] = ADDRESS.exec(props.alertsFrom) ?? [];
+      this.alerts.lambda.addEnvironment('ALERTS_FROM_ADDRESS', props.alertsFrom);
+      // SES checks the sender's identity: the address, or the domain it is verified under.
+      this.alerts.lambda.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['ses:SendEmail'],
+          resources: [
+            Stack.of(this).formatArn({ service: 'ses', resource: 'identity', resourceName: props.alertsFrom }),
+            Stack.of(this).formatArn({ service: 'ses', resource: 'identity', resourceName: domain }),
+          ],
+          conditions: { StringEquals: { 'ses:FromAddress': props.alertsFrom } },
+        }),
+      );
+    }
+    new events.Rule(this, 'AlertsEveryMinute', {
+      description: 'Evaluates the CloudSeed alert rules',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      targets: [new targets.LambdaFunction(this.alerts.lambda, { retryAttempts: 0, maxEventAge: Duration.minutes(1) })],
     });
 
     // CloudWatch cannot publish to a topic under the AWS-managed SNS key: a key of our own that allows it.

@@ -32,6 +32,8 @@ export interface PlatformStackProps extends StackProps {
   readonly apiDomain?: ApiDomain;
   /** CloudSeed's multi-tenant Entra app (its application id), for connecting Azure subscriptions. */
   readonly azureAppId?: string;
+  /** The SES-verified sender of customers' alert e-mails; without it alerts are listed, not e-mailed. */
+  readonly alertsFrom?: string;
 }
 
 export class PlatformStack extends Stack {
@@ -77,6 +79,7 @@ export class PlatformStack extends Stack {
       api: this.api.httpApi,
       federation: this.federation,
       removalPolicy,
+      ...(props.alertsFrom ? { alertsFrom: props.alertsFrom } : {}),
     });
     this.web = new Web(this, 'Web', {
       api: this.api,
@@ -86,6 +89,8 @@ export class PlatformStack extends Stack {
       ...(props.webBuildDir ? { buildDir: props.webBuildDir } : {}),
     });
 
+    // An alert e-mail links to its plan in the web app.
+    this.monitoring.alerts.lambda.addEnvironment('WEB_ORIGIN', `https://${this.web.distribution.distributionDomainName}`);
     new CfnOutput(this, 'Url', { description: 'CloudSeed', value: `https://${this.web.distribution.distributionDomainName}` });
     new CfnOutput(this, 'UserPoolId', { value: this.auth.userPool.userPoolId });
     new CfnOutput(this, 'UserPoolClientId', { value: this.auth.client.userPoolClientId });

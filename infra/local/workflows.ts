@@ -13,11 +13,14 @@ import { startStepFunctions } from './stepfunctions.ts';
 import type { LocalStepFunctions, TaskHandler } from './stepfunctions.ts';
 
 // The local cloud's workflows: the deploy and teardown state machines on the Step Functions
-// stand-in, their Task states running the step modules; the health check on a timer; and the
-// PostgreSQL servers of earlier deployments started again (and stopped with the cloud).
+// stand-in, their Task states running the step modules; the health check, the metrics collector
+// and the alert rules on timers; and the PostgreSQL servers of earlier deployments started again
+// (and stopped with the cloud).
 
 const HEALTH_INTERVAL_MS = Number(process.env.CLOUDSEED_HEALTH_INTERVAL_MS ?? 2000);
 const SUPERVISE_INTERVAL_MS = 5000;
+/** How often alert rules are evaluated (CLOUDSEED_ALERTS_INTERVAL_MS overrides; tests use 1 s). */
+const ALERTS_INTERVAL_MS = 30_000;
 const CRASH_WATCH_INTERVAL_MS = 1000;
 const LOCAL_WAIT_MS = 20;
 
@@ -158,6 +161,16 @@ export async function startInstances(home: string): Promise<{ stop(): Promise<vo
     Number(process.env.CLOUDSEED_METRICS_INTERVAL_MS ?? LOCAL_SAMPLE_SECONDS * 1000),
   );
   metrics.unref();
+  // Every running deployment's alert rules, against those samples, its health and its last backup.
+  const { evaluateAll } = (await import('@cloudseed/functions/jobs/alerts')) as { evaluateAll: () => Promise<number> };
+  let evaluating: Promise<unknown> = Promise.resolve();
+  const alerting = setInterval(
+    () => {
+      evaluating = evaluating.then(() => evaluateAll()).catch((error: unknown) => log.error('evaluating alerts failed', error));
+    },
+    Number(process.env.CLOUDSEED_ALERTS_INTERVAL_MS ?? ALERTS_INTERVAL_MS),
+  );
+  alerting.unref();
   return {
     stop: async () => {
       clearInterval(timer);
@@ -165,7 +178,8 @@ export async function startInstances(home: string): Promise<{ stop(): Promise<vo
       clearInterval(supervisor);
       clearInterval(crashWatch);
       clearInterval(metrics);
-      await Promise.all([checking, beating, reviving, waking, sampling]);
+      clearInterval(alerting);
+      await Promise.all([checking, beating, reviving, waking, sampling, evaluating]);
       await apps.stopAll();
       await stopAll(home);
     },

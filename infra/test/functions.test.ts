@@ -21,8 +21,8 @@ beforeAll(() => {
 }, 60_000);
 
 describe('every CloudSeed Lambda function', () => {
-  it('exists once per route, per workflow step and for the health check', () => {
-    expect(cloudSeedFunctions(app.platformTemplate)).toHaveLength(routes.length + Object.keys(stepModules).length + 1);
+  it('exists once per route, per workflow step and per job (the health check, the alert rules)', () => {
+    expect(cloudSeedFunctions(app.platformTemplate)).toHaveLength(routes.length + Object.keys(stepModules).length + Object.keys(JOB_MODULES).length);
   });
 
   it('runs Node 24 on arm64 with X-Ray, JSON logs in a log group with a retention, and source maps', () => {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { actionsOf, environmentOf, json, pathOf, props, record, referencedId, resourcesOfType } from './synth.ts';
+import { actionsOf, environmentOf, flat, json, list, pathOf, props, record, referencedId, resourcesOfType, roleStatements } from './synth.ts';
 import type { Statement, Synthesized } from './synth.ts';
 import { synth } from './synth.ts';
 
@@ -29,6 +29,35 @@ describe('Monitoring', () => {
     for (const variable of ['PLANS_TABLE', 'DEPLOYMENTS_TABLE', 'ACCOUNTS_TABLE'])
       expect(referencedId(environment[variable]), variable).toBeDefined();
   });
+
+  it('evaluates customers’ alert rules every minute, with the tables named and a link to the web app', () => {
+    const alertsId = idAt('Monitoring/Alerts/Function/Resource');
+    const rules = resourcesOfType(app.platformTemplate, 'AWS::Events::Rule').map(([, rule]) => props(rule));
+    const rule = rules.find((candidate) => (candidate.Targets as { Arn: unknown }[]).some((target) => referencedId(target.Arn) === alertsId));
+    expect(rule?.ScheduleExpression).toBe('rate(1 minute)');
+    const environment = environmentOf(json(app.platformTemplate).Resources[alertsId]!);
+    for (const variable of ['ALERTS_TABLE', 'DEPLOYMENTS_TABLE', 'PLANS_TABLE']) expect(referencedId(environment[variable]), variable).toBeDefined();
+    expect(flat(environment.WEB_ORIGIN)).toMatch(/^https:\/\/\$\{.*DomainName\}$/);
+    // No sender configured: incidents are listed, not e-mailed, and the function may not send.
+    expect(environment.ALERTS_FROM_ADDRESS).toBeUndefined();
+    expect(roleStatements(app.platformTemplate, alertsId).flatMap(actionsOf)).not.toContain('ses:SendEmail');
+  });
+
+  it('lets the alerts function send e-mail only from the configured sender', () => {
+    const configured = synth({ context: { alertsFromAddress: 'alerts@mail.example.com' } });
+    const alertsId = Object.entries(json(configured.platformTemplate).Resources).find(
+      ([, resource]) => pathOf(resource) === 'CloudSeedPlatform/Monitoring/Alerts/Function/Resource',
+    )![0];
+    expect(environmentOf(json(configured.platformTemplate).Resources[alertsId]!).ALERTS_FROM_ADDRESS).toBe('alerts@mail.example.com');
+    const send = roleStatements(configured.platformTemplate, alertsId).find((statement) => actionsOf(statement).includes('ses:SendEmail'))!;
+    expect(actionsOf(send)).toEqual(['ses:SendEmail']);
+    expect(list(send.Resource).map(flat)).toEqual([
+      expect.stringMatching(/:ses:.*:identity\/alerts@mail\.example\.com$/),
+      expect.stringMatching(/:ses:.*:identity\/mail\.example\.com$/),
+    ]);
+    expect(send.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'alerts@mail.example.com' } });
+    expect(() => synth({ context: { alertsFromAddress: 'not an address' } })).toThrow(/alertsFromAddress must be an e-mail address/);
+  }, 60_000);
 
   it('alarms on a failed deploy and on API 5xx within five minutes, to an encrypted topic', () => {
     const topicId = idAt('Monitoring/Alarms/Resource');

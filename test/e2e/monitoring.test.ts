@@ -65,7 +65,7 @@ describe('the Monitoring tab', () => {
     await page.getByRole('tab', { name: 'Monitoring' }).click();
     const cpu = page.getByRole('figure', { name: /^CPU/ });
     // Live: the tab asks again every 10 s, and the collector samples every second.
-    await expect.poll(async () => Number(await cpu.getAttribute('data-points')), { timeout: 30_000, intervals: [1000] }).toBeGreaterThan(0);
+    await expect.poll(async () => Number(await cpu.getAttribute('data-points')), { timeout: 30_000, interval: 1000 }).toBeGreaterThan(0);
     await expect.poll(() => cpu.textContent()).toMatch(/now \d/);
     // uPlot drew it on a canvas of the figure's width.
     const canvas = cpu.locator('canvas');
