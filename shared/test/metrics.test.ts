@@ -152,7 +152,7 @@ describe('a top queries request', () => {
 
   it('reads the role’s statements in its database only, as that role, with names quoted', () => {
     const sql = topQueriesSql('cloudseed_stats', "o'hara", 'app', { order: 'mean_time', limit: 5 });
-    expect(sql.startsWith('SET ROLE "app";\n')).toBe(true);
+    expect(sql.startsWith('SET pg_stat_statements.track = \'none\';\nSET ROLE "app";\n')).toBe(true);
     expect(sql).toContain('FROM "cloudseed_stats".pg_stat_statements s');
     expect(sql).toContain("WHERE d.datname = 'o''hara' AND r.rolname = 'app'");
     expect(sql).toContain('ORDER BY s.mean_exec_time DESC, s.queryid');

@@ -19,8 +19,9 @@ import { screenshot } from './support/screenshots.ts';
 const DEPLOY_MS = 90_000;
 const PLAN = 'monitored-db';
 
-const cloud = useLocalCloud({ webApp: true, env: { CLOUDSEED_METRICS_INTERVAL_MS: '1000' } });
+const cloud = useLocalCloud({ webApp: true, env: { CLOUDSEED_METRICS_INTERVAL_MS: '1000', CLOUDSEED_ALERTS_INTERVAL_MS: '1000' } });
 let browser: Browser;
+let api: BrowserTestApi;
 let tab: TestTab;
 let page: Page;
 let planId: string;
@@ -28,7 +29,7 @@ const clientDir = mkdtempSync(join(tmpdir(), 'cloudseed-monitoring-client-'));
 
 beforeAll(async () => {
   browser = await launchBrowser();
-  const api = new BrowserTestApi(cloud.url, cloud.user);
+  api = new BrowserTestApi(cloud.url, cloud.user);
   planId = await api.createLocalPlan(PLAN);
   const { deployment } = await api.deploy(planId);
   if (deployment.status !== 'running') throw new Error(`the plan did not deploy: ${JSON.stringify(deployment)}`);
@@ -94,6 +95,30 @@ describe('the Monitoring tab', () => {
     await page.getByRole('searchbox', { name: 'Search the log' }).fill('pg_sleep');
     await page.getByRole('button', { name: 'Search', exact: true }).click();
     await expect.poll(() => log.locator('.entry').count()).toBe(1);
+  });
+
+  it('shows a firing alert as a banner and in the list, and saves the settings', async () => {
+    // A threshold every disk passes.
+    const { settings } = (await api.call('GET', `/v1/plan/${planId}/alerts`)).json as { settings: { rules: Record<string, unknown> } };
+    const disk = { ...settings, rules: { ...settings.rules, disk: { enabled: true, thresholdPercent: 1 } } };
+    expect((await api.call('PUT', `/v1/plan/${planId}/alerts/settings`, { body: disk })).status).toBe(200);
+    await page.goto(`/plans/${planId}`);
+    const banner = deploymentRegion(page).getByRole('alert').filter({ hasText: 'alert is firing' });
+    await banner.waitFor({ timeout: 30_000 });
+    await expect.poll(() => banner.textContent()).toMatch(/db-0: disk [\d.]+ % full \(alert above 1 %\)/);
+    await banner.getByRole('button', { name: 'See alerts' }).click();
+    await page
+      .getByRole('list', { name: 'Firing now' })
+      .getByText(/disk [\d.]+ % full/)
+      .waitFor();
+
+    await page.getByLabel('Alert above (% used)').fill('99');
+    await page.getByRole('button', { name: 'Save alert settings' }).click();
+    await page.getByText('Saved.').waitFor();
+    await expect
+      .poll(async () => ((await api.call('GET', `/v1/plan/${planId}/alerts`)).json as { settings: { rules: { disk: unknown } } }).settings.rules.disk)
+      .toEqual({ enabled: true, thresholdPercent: 99 });
+    await screenshot(page, 'monitoring-alerts');
   });
 
   it('has no serious accessibility violation', async () => {

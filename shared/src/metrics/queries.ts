@@ -77,10 +77,15 @@ export function enableStatementsSql(role: string): string {
 /** The schema the extension lives in, and whether a superuser owns it, as `<schema>|<trusted or untrusted>`. */
 export const EXTENSION_SCHEMA_SQL = `SELECT n.nspname || '|' || CASE WHEN r.rolsuper THEN 'trusted' ELSE 'untrusted' END FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace JOIN pg_roles r ON r.oid = n.nspowner WHERE e.extname = 'pg_stat_statements';`;
 
-/** The role's top statements in the database as one JSON array (`[]` for none): run in that database, as that role. */
+/**
+ * The role's top statements in the database as one JSON array (`[]` for none): run in that
+ * database, as that role. The session's own statements are not counted (track = none, which only a
+ * superuser may set, before it takes the role), so reading the list never adds to it.
+ */
 export function topQueriesSql(schema: string, database: string, role: string, request: TopQueriesRequest): string {
   const column = QUERY_ORDERS[request.order];
-  return `SET ROLE ${quoteIdentifier(role)};
+  return `SET pg_stat_statements.track = 'none';
+SET ROLE ${quoteIdentifier(role)};
 SELECT coalesce(json_agg(q), '[]') FROM (
   SELECT s.queryid::text AS "queryId", left(s.query, ${TEXT_LIMIT}) AS query, s.calls, s.total_exec_time AS "totalTimeMs",
          s.mean_exec_time AS "meanTimeMs", s.rows, s.shared_blks_hit AS "sharedBlocksHit", s.shared_blks_read AS "sharedBlocksRead"

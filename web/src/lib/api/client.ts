@@ -2,6 +2,7 @@ import type { FieldProblem } from '@cloudseed/shared/errors';
 import type {
   Account,
   AccountList,
+  AlertSettings,
   Backup,
   BackupRequest,
   ComponentLogs,
@@ -11,6 +12,7 @@ import type {
   DeployStarted,
   MetricsRequest,
   PlanInput,
+  PlanAlerts,
   PlanList,
   PlanMetrics,
   PlanResource,
@@ -165,6 +167,15 @@ export class ApiClient {
   /** Forgets the database's statement counts: the top queries start again. */
   async resetQueries(id: string, component: string): Promise<void> {
     await this.send('POST', `/v1/plan/${encodeURIComponent(id)}/queries/reset?${new URLSearchParams({ component }).toString()}`);
+  }
+
+  alerts(id: string): Promise<PlanAlerts> {
+    return this.json('GET', `/v1/plan/${encodeURIComponent(id)}/alerts`);
+  }
+
+  /** Replaces the plan's alert settings; a 400's `errors` name each field it could not take (nothing is stored then). */
+  async putAlertSettings(id: string, settings: AlertSettings): Promise<AlertSettings> {
+    return (await this.json<{ settings: AlertSettings }>('PUT', `/v1/plan/${encodeURIComponent(id)}/alerts/settings`, settings)).settings;
   }
 
   /** A database node's newest PostgreSQL log entries (the primary's unless `node` names another), oldest first. */

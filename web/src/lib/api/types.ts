@@ -7,6 +7,7 @@ import type { MemberStatus } from '@cloudseed/shared/deployments/deployments';
 import type { TimelineStep } from '@cloudseed/shared/deployments/timeline';
 import type { NodeRole } from '@cloudseed/shared/postgres/config';
 import type { ArchiveBackupType } from '@cloudseed/shared/postgres/pgbackrest';
+import type { Alert, AlertRule, AlertSettings } from '@cloudseed/shared/alerts/alerts';
 import type { LogEntry } from '@cloudseed/shared/metrics/logs';
 import type { QueryOrder, TopQuery } from '@cloudseed/shared/metrics/queries';
 import type { MetricSeries } from '@cloudseed/shared/metrics/series';
@@ -142,7 +143,14 @@ export interface MetricsRequest {
   readonly step: number;
 }
 
-export type { LogEntry, MetricSeries, QueryOrder, TopQuery };
+export type { Alert, AlertRule, AlertSettings, LogEntry, MetricSeries, QueryOrder, TopQuery };
+
+/** `GET /v1/plan/{id}/alerts`: the owner's settings, the incidents firing and those that cleared (newest first). */
+export interface PlanAlerts {
+  readonly settings: AlertSettings;
+  readonly firing: readonly Alert[];
+  readonly cleared: readonly Alert[];
+}
 
 /** `GET /v1/plan/{id}/queries`: a database's top statements. */
 export interface TopQueries {

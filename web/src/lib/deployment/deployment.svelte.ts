@@ -32,6 +32,8 @@ export type DeploymentClient = Pick<
   | 'topQueries'
   | 'resetQueries'
   | 'serverLog'
+  | 'alerts'
+  | 'putAlertSettings'
 >;
 
 export interface DeploymentStateOptions {

@@ -1,5 +1,6 @@
 import { flushSync } from 'svelte';
 import { vi } from 'vitest';
+import { DEFAULT_ALERT_SETTINGS } from '@cloudseed/shared/alerts/alerts';
 import { METRICS } from '@cloudseed/shared/metrics/catalog';
 import type {
   Backup,
@@ -187,6 +188,8 @@ export function fakeClient(deployment: Deployment = runningDeployment(), backups
         entries: SERVER_LOG.filter((entry) => !request.search || entry.text.toLowerCase().includes(request.search.toLowerCase())),
       }),
     ),
+    alerts: vi.fn<DeploymentClient['alerts']>(() => Promise.resolve({ settings: DEFAULT_ALERT_SETTINGS, firing: [], cleared: [] })),
+    putAlertSettings: vi.fn<DeploymentClient['putAlertSettings']>((_id, settings) => Promise.resolve(settings)),
   } satisfies DeploymentClient;
 }
 

@@ -4,7 +4,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../api/client.ts';
 import DeploymentPanel from '../deployment/deployment-panel.svelte';
 import { fakeClient, PLAN_ID, runningDeployment, settle, T0 } from '../deployment/test-fakes.ts';
+import { DEFAULT_ALERT_SETTINGS } from '@cloudseed/shared/alerts/alerts';
 import { SERVER_LOG_POLL_MS } from './activity.svelte.ts';
+import { ALERTS_POLL_MS } from './alerts.svelte.ts';
 import { CHART_METRICS, formatMetric, latestAndPeak, METRICS_POLL_MS } from './metrics.svelte.ts';
 
 // The deployment view's Monitoring tab against a fake API: which requests it makes (range, step,
@@ -151,6 +153,76 @@ describe('the Monitoring tab', () => {
     const results = await axe.run(document.body, { rules: { 'color-contrast': { enabled: false } } });
     const serious = results.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
     expect(serious.map((violation) => `${violation.id}: ${violation.help}`)).toEqual([]);
+  });
+});
+
+const FIRING = {
+  alertId: 'a-1',
+  key: 'disk:db:db-0',
+  rule: 'disk',
+  state: 'firing',
+  component: 'db',
+  node: 'db-0',
+  message: 'db-0: disk 85 % full (alert above 80 %)',
+  value: 85,
+  threshold: 80,
+  firedAt: '2026-11-24T09:50:00.000Z',
+  notified: 'ops@example.com',
+} as const;
+
+describe('alerts', () => {
+  it('show a banner on the overview that leads to the Monitoring tab, and list what fired and cleared', async () => {
+    const client = fakeClient(deployed());
+    client.alerts.mockResolvedValue({
+      settings: DEFAULT_ALERT_SETTINGS,
+      firing: [FIRING],
+      cleared: [{ ...FIRING, alertId: 'a-0', state: 'cleared', message: 'db-0 is down: no answer', clearedAt: '2026-11-24T09:45:00.000Z' }],
+    });
+    render(DeploymentPanel, { planId: PLAN_ID, mode: 'local', client });
+    await settle();
+    const banner = screen.getByRole('alert');
+    expect(banner.textContent).toContain('An alert is firing');
+    expect(banner.textContent).toContain('db-0: disk 85 % full');
+    await fireEvent.click(within(banner).getByRole('button', { name: 'See alerts' }));
+    await settle();
+    expect(screen.getByRole('tab', { name: 'Monitoring' }).getAttribute('aria-selected')).toBe('true');
+    expect(within(screen.getByRole('list', { name: 'Firing now' })).getByText(FIRING.message)).toBeTruthy();
+    expect(screen.getByRole('list', { name: 'Firing now' }).textContent).toContain('sent to ops@example.com');
+    expect(within(screen.getByRole('list', { name: 'Cleared lately' })).getByText('db-0 is down: no answer')).toBeTruthy();
+    // Followed every 15 s.
+    const calls = client.alerts.mock.calls.length;
+    await vi.advanceTimersByTimeAsync(ALERTS_POLL_MS);
+    expect(client.alerts.mock.calls.length).toBe(calls + 1);
+  });
+
+  it('save the owner’s thresholds and address, and show what a 400 names beside its field', async () => {
+    const client = await openMonitoring();
+    expect(screen.queryByRole('alert')).toBeNull();
+    expect(screen.getByText('Nothing is firing.')).toBeTruthy();
+    await fireEvent.input(screen.getByLabelText('E-mail new incidents to'), { target: { value: ' ops@example.com ' } });
+    await fireEvent.input(screen.getByLabelText('Alert above (% used)'), { target: { value: '70' } });
+    await fireEvent.click(screen.getByLabelText('Node down'));
+    await fireEvent.click(screen.getByRole('button', { name: 'Save alert settings' }));
+    await settle();
+    expect(client.putAlertSettings).toHaveBeenCalledWith(PLAN_ID, {
+      email: 'ops@example.com',
+      rules: { ...DEFAULT_ALERT_SETTINGS.rules, disk: { enabled: true, thresholdPercent: 70 }, node_down: { enabled: false } },
+    });
+    expect(screen.getByText('Saved.')).toBeTruthy();
+
+    client.putAlertSettings.mockRejectedValue(
+      new ApiError(400, 'Bad Request', 'The alert settings are not valid; see errors.', [
+        { path: '/rules/disk/thresholdPercent', message: 'must be from 1 to 100' },
+      ]),
+    );
+    // The browser stops 170 in a box of at most 100 itself; the API's answer is what is shown otherwise.
+    await fireEvent.input(screen.getByLabelText('Alert above (% used)'), { target: { value: '170' } });
+    await fireEvent.submit(screen.getByRole('form', { name: 'Alert settings' }));
+    await settle();
+    const field = screen.getByLabelText('Alert above (% used)');
+    expect(field.getAttribute('aria-invalid')).toBe('true');
+    expect(document.getElementById(field.getAttribute('aria-describedby')!)?.textContent).toBe('must be from 1 to 100');
+    expect(screen.getByText('Some settings are not valid; nothing was saved.')).toBeTruthy();
   });
 });
 
