@@ -121,6 +121,18 @@ describe('the Monitoring tab', () => {
     await screenshot(page, 'monitoring-alerts');
   });
 
+  it('shows the plan’s CPU and connections as sparklines on the dashboard', async () => {
+    await page.goto('/plans');
+    const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: PLAN }) });
+    await row.getByRole('img', { name: /^CPU over the last hour: now [\d.]+ %/ }).waitFor();
+    await row.getByRole('img', { name: /^Connections over the last hour: now \d+/ }).waitFor();
+    await screenshot(page, 'dashboard-sparklines');
+    const violations = await seriousViolations(page);
+    expect(violations, describeViolations(violations)).toEqual([]);
+    await page.goto(`/plans/${planId}`);
+    await page.getByRole('tab', { name: 'Monitoring' }).click();
+  });
+
   it('has no serious accessibility violation', async () => {
     await screenshot(page, 'monitoring');
     const violations = await seriousViolations(page);

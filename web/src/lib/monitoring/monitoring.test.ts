@@ -7,6 +7,7 @@ import { fakeClient, PLAN_ID, runningDeployment, settle, T0 } from '../deploymen
 import { DEFAULT_ALERT_SETTINGS } from '@cloudseed/shared/alerts/alerts';
 import { SERVER_LOG_POLL_MS } from './activity.svelte.ts';
 import { ALERTS_POLL_MS } from './alerts.svelte.ts';
+import PlanSparkline from './plan-sparkline.svelte';
 import { CHART_METRICS, formatMetric, latestAndPeak, METRICS_POLL_MS } from './metrics.svelte.ts';
 
 // The deployment view's Monitoring tab against a fake API: which requests it makes (range, step,
@@ -223,6 +224,34 @@ describe('alerts', () => {
     expect(field.getAttribute('aria-invalid')).toBe('true');
     expect(document.getElementById(field.getAttribute('aria-describedby')!)?.textContent).toBe('must be from 1 to 100');
     expect(screen.getByText('Some settings are not valid; nothing was saved.')).toBeTruthy();
+  });
+});
+
+describe('the dashboard sparklines', () => {
+  it('draw the primary’s CPU and connections of the last hour, with the figures in their names', async () => {
+    const client = fakeClient(deployed());
+    render(PlanSparkline, { planId: PLAN_ID, client });
+    await settle();
+    const to = Math.floor(NOW / 1000);
+    expect(client.metrics).toHaveBeenCalledWith(PLAN_ID, {
+      names: ['cpu_percent', 'connections_active', 'connections_idle'],
+      from: to - 3600,
+      to,
+      step: 60,
+    });
+    // 60 minutes, the first half empty; the primary's figures climb by one a minute, active and idle alike.
+    expect(screen.getByRole('img', { name: 'CPU over the last hour: now 59 %, peak 59 %' })).toBeTruthy();
+    const connections = screen.getByRole('img', { name: 'Connections over the last hour: now 118, peak 118' });
+    expect(connections.querySelector('path')?.getAttribute('d')).toMatch(/^M[\d.]+,[\d.]+(L[\d.]+,[\d.]+){29}$/);
+  });
+
+  it('show a dash where metrics are not collected', async () => {
+    const client = fakeClient(deployed());
+    client.metrics.mockRejectedValue(new ApiError(409, 'Conflict', 'Metrics of plans on AWS are not collected yet.'));
+    const { container } = render(PlanSparkline, { planId: PLAN_ID, client });
+    await settle();
+    expect(container.textContent?.trim()).toBe('—');
+    expect(screen.queryAllByRole('img')).toEqual([]);
   });
 });
 
