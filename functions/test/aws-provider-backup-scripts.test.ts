@@ -3,11 +3,12 @@ import { postgresComponents } from '@cloudseed/shared/cs-json/components';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { renderAwsJson, renderPgHba, renderPgIdent, validatePlan } from '@cloudseed/shared';
+import { SCRIPT_FOLDER } from '@cloudseed/shared/targets/node-scripts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NODE_ROLE_ACTIONS } from '../providers/aws/actions.ts';
 import { backupManifest, restoredFingerprints, resultOf, validationOutcome } from '../providers/node-backups/backup-results.ts';
@@ -136,6 +137,13 @@ describe('the backup scripts', () => {
       const other = /(?<!command -v )\baws (?!ssm get-parameter\b|--region "\$REGION" s3 )\S+/.exec(line);
       expect(other, `an aws call NODE_ROLE_ACTIONS does not cover: ${line}`).toBeNull();
     }
+    // The metrics collector configure.sh installs (base64 in its header) calls the CLI itself, and only this.
+    const collector = readFileSync(new URL('collect-metrics.py', SCRIPT_FOLDER), 'utf8');
+    expect(component.scripts.configure).toContain(`METRICS_COLLECTOR_BASE64='${Buffer.from(collector).toString('base64')}'`);
+    expect([...collector.matchAll(/\[AWS, "([a-z0-9-]+)", "([a-z0-9-]+)"/g)].map((call) => `${call[1]} ${call[2]}`)).toEqual([
+      'cloudwatch put-metric-data',
+    ]);
+    used.add('cloudwatch:PutMetricData');
 
     expect([...used].sort()).toEqual([...NODE_ROLE_ACTIONS].sort());
   });

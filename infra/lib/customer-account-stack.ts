@@ -7,6 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { backupBucketName } from '@cloudseed/shared/targets/aws/account';
+import { METRICS_NAMESPACE } from '@cloudseed/shared/targets/aws/scripts';
 import {
   APP_BUILD_ACTIONS,
   APP_TASK_EXECUTION_ACTIONS,
@@ -158,6 +159,13 @@ export class CustomerAccountStack extends Stack {
         resources: [this.backupBucket.bucketArn],
         conditions: { ...inThisAccount, StringLike: { 's3:prefix': ARCHIVE_OBJECTS } },
       }),
+      new iam.PolicyStatement({
+        sid: 'PublishMetricsInCloudSeedNamespace',
+        // PutMetricData has no resource; the namespace condition is what keeps a node to CloudSeed's.
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': METRICS_NAMESPACE } },
+      }),
     ];
     this.nodeBoundary = new iam.ManagedPolicy(this, 'NodeBoundary', {
       managedPolicyName: NODE_BOUNDARY_POLICY_NAME,
@@ -170,7 +178,7 @@ export class CustomerAccountStack extends Stack {
     acknowledge(
       this.nodeBoundary,
       'AwsSolutions-IAM5[Resource::*]',
-      "The SSM agent's actions (ssm:UpdateInstanceInformation, ec2messages:*, ssmmessages control channel) do not support resource-level permissions; this boundary holds only those of AmazonSSMManagedInstanceCore that Run Command needs, and no parameter reads.",
+      "The SSM agent's actions (ssm:UpdateInstanceInformation, ec2messages:*, ssmmessages control channel) and cloudwatch:PutMetricData do not support resource-level permissions; this boundary holds only those of AmazonSSMManagedInstanceCore that Run Command needs, and no parameter reads, and metric data only in CloudSeed's namespace (the cloudwatch:namespace condition).",
     );
     acknowledge(
       this.nodeBoundary,

@@ -67,7 +67,7 @@ function bundleOptions(outdir: string): BuildOptions {
 // the bundle "beside it" is beside whichever chunk scripts.ts lands in, at the root, so the folder
 // is copied there under the same name. Read from disk rather than inlined by an esbuild loader
 // because Node runs the same modules unbundled (the local cloud, the tests), and Node cannot import
-// a .sh file.
+// a .sh file. The metrics collector (collect-metrics.py), which configure.sh installs, travels with them.
 const SCRIPT_SOURCE = fileURLToPath(SCRIPT_FOLDER);
 
 /** Builds the bundle into `outdir`: every function's entry, their chunks, source maps, and the node scripts. */

@@ -346,6 +346,13 @@ describe('the customer account template', () => {
         Resource: `\${${bucketId}.Arn}`,
         Condition: { StringEquals: { 's3:ResourceAccount': { Ref: 'AWS::AccountId' } }, StringLike: { 's3:prefix': 'pgbackrest/*' } },
       },
+      {
+        Sid: 'PublishMetricsInCloudSeedNamespace',
+        Effect: 'Allow',
+        Action: 'cloudwatch:PutMetricData',
+        Resource: '*',
+        Condition: { StringEquals: { 'cloudwatch:namespace': 'CloudSeed/PostgreSQL' } },
+      },
     ]);
     const granted = new Set(statements.flatMap((statement) => list(statement.Action).map(String)));
     for (const action of NODE_ROLE_ACTIONS) expect(granted.has(action), action).toBe(true);

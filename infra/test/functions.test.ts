@@ -80,7 +80,7 @@ describe('IAM across both stacks', () => {
   // ECS task definitions and Application Auto Scaling's Describe calls take no resource (the service's IAM reference).
   it('only allows Resource "*" for actions without resource-level permissions', () => {
     const allowedOnEverything =
-      /^(xray:|logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)$|ec2:Describe|elasticloadbalancing:Describe|ssm:DescribeInstanceInformation$|ssm:GetCommandInvocation$|ssm:UpdateInstanceInformation$|ec2messages:|ssmmessages:(Create|Open)ControlChannel$|sts:GetWebIdentityToken$|cloudfront:(CreateInvalidation|GetInvalidation)$|kms:|ecr:GetAuthorizationToken$|ecs:(RegisterTaskDefinition|DescribeTaskDefinition|DeregisterTaskDefinition|ListTaskDefinitions|ListTasks)$|application-autoscaling:Describe)/;
+      /^(xray:|logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)$|ec2:Describe|elasticloadbalancing:Describe|ssm:DescribeInstanceInformation$|ssm:GetCommandInvocation$|ssm:UpdateInstanceInformation$|ec2messages:|ssmmessages:(Create|Open)ControlChannel$|sts:GetWebIdentityToken$|cloudfront:(CreateInvalidation|GetInvalidation)$|kms:|ecr:GetAuthorizationToken$|ecs:(RegisterTaskDefinition|DescribeTaskDefinition|DeregisterTaskDefinition|ListTaskDefinitions|ListTasks)$|application-autoscaling:Describe|cloudwatch:PutMetricData$)/;
     for (const template of [app.platformTemplate, app.customerTemplate]) {
       for (const { owner, statement } of allStatements(template)) {
         // Key policies name their own key as "*"; they are checked where the key is.
@@ -192,8 +192,8 @@ describe('the function bundle, as CDK bundles it', () => {
 
   it('carries the node scripts at its root, beside the chunk that reads them', () => {
     const source = fileURLToPath(SCRIPT_FOLDER);
-    const files = readdirSync(source).filter((name) => name.endsWith('.sh'));
-    expect(files).toEqual(expect.arrayContaining(['prelude-aws.sh', 'prelude-gcp.sh', 'prelude-azure.sh']));
+    const files = readdirSync(source).filter((name) => name.endsWith('.sh') || name.endsWith('.py'));
+    expect(files).toEqual(expect.arrayContaining(['prelude-aws.sh', 'prelude-gcp.sh', 'prelude-azure.sh', 'collect-metrics.py']));
     for (const file of files) expect(readFileSync(join(bundle, 'sh', file), 'utf8'), file).toBe(readFileSync(join(source, file), 'utf8'));
 
     // scripts.ts reads every .sh file of the folder beside it when it loads: loading its chunk from elsewhere proves the folder is where it looks.

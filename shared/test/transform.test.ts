@@ -19,6 +19,7 @@ import {
   validatePlan,
 } from '../src/index.ts';
 import type { OsImage, Plan } from '../src/index.ts';
+import { DATABASE_SAMPLE_SQL } from '../src/metrics/database-sample.ts';
 import { SCRIPT_FOLDER } from '../src/targets/aws/scripts.ts';
 
 function plan(component: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Plan {
@@ -482,6 +483,23 @@ describe('install and configure scripts', () => {
         expect(line).not.toMatch(/env -i|PGOPTIONS=|--login|runuser -l/);
       }
     }
+  });
+
+  it('install the metrics collector on AWS, with what it reads and a timer every minute', () => {
+    const { configure } = scriptsFor('debian', '12', '15');
+    const value = (name: string) => new RegExp(`^${name}='([A-Za-z0-9+/=]*)'$`, 'm').exec(configure)?.[1];
+    const collector = Buffer.from(value('METRICS_COLLECTOR_BASE64') ?? '', 'base64').toString('utf8');
+    expect(collector).toBe(readFileSync(new URL('collect-metrics.py', SCRIPT_FOLDER), 'utf8'));
+    const config = JSON.parse(Buffer.from(value('METRICS_CONFIG_BASE64') ?? '', 'base64').toString('utf8')) as Record<string, string>;
+    expect(config).toEqual({
+      region: 'eu-central-1',
+      namespace: 'CloudSeed/PostgreSQL',
+      psql: '/usr/lib/postgresql/15/bin/psql',
+      dataDir: '/var/lib/postgresql/15/main',
+      sampleSql: DATABASE_SAMPLE_SQL.trim(),
+    });
+    expect(configure).toContain("METRICS_SECONDS='60'");
+    expect(configure).toContain('systemctl enable --now cloudseed-metrics.timer');
   });
 
   it('are a header of quoted values, then the AWS prelude and the .sh files, verbatim', () => {

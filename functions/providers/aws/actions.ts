@@ -102,6 +102,9 @@ export const CUSTOMER_ROLE_ACTIONS: readonly AwsProviderAction[] = AWS_PROVIDER_
 // Objects are written with SSE-S3 (`--sse AES256`, the bucket's default), so S3 needs no KMS permission; a
 // bucket encrypted with a customer managed key would need kms:GenerateDataKey and kms:Decrypt on
 // that key, granted in the key's policy to the nodes' role as well.
+// and, on every node:
+//   cloudwatch:PutMetricData  the metrics collector (sh/collect-metrics.py), only in CloudSeed's
+//                             namespace (the cloudwatch:namespace condition; the action has no resource)
 export const NODE_ROLE_ACTIONS = [
   'ssm:GetParameter',
   'kms:Decrypt',
@@ -109,6 +112,7 @@ export const NODE_ROLE_ACTIONS = [
   's3:AbortMultipartUpload',
   's3:GetObject',
   's3:DeleteObject',
+  'cloudwatch:PutMetricData',
 ] as const;
 
 export type NodeRoleAction = (typeof NODE_ROLE_ACTIONS)[number];

@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-iam';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import { BACKUP_BUCKET_PREFIX } from '@cloudseed/shared/targets/aws/account';
+import { METRICS_NAMESPACE } from '@cloudseed/shared/targets/aws/scripts';
 import { PermanentError, TransientError } from '../errors.ts';
 import { awsErrorCode, call } from './errors.ts';
 
@@ -108,7 +109,7 @@ export function nodeInstanceProfileArn(scope: NodeRoleScope): string {
  * context); and the plan's own backups in the account's CloudSeed backup bucket. The bucket's region
  * is the one the customer template was launched in, which the plan does not know, hence the
  * wildcard after the account id; the boundary names the one bucket, and s3:ResourceAccount keeps a
- * bucket of the same name elsewhere out.
+ * bucket of the same name elsewhere out. And its metrics, in CloudSeed's CloudWatch namespace only.
  */
 export function nodeRolePolicy(scope: NodeRoleScope): PolicyDocument {
   const { partition, accountId, region, planId } = scope;
@@ -145,6 +146,13 @@ export function nodeRolePolicy(scope: NodeRoleScope): PolicyDocument {
         Action: [...NODE_BACKUP_ACTIONS],
         Resource: `${buckets}/${repository}/*`,
         Condition: { StringEquals: inThisAccount },
+      },
+      {
+        Sid: 'PublishMetrics',
+        Effect: 'Allow',
+        Action: ['cloudwatch:PutMetricData'],
+        Resource: '*',
+        Condition: { StringEquals: { 'cloudwatch:namespace': METRICS_NAMESPACE } },
       },
       {
         Sid: 'ListPlanRepository',

@@ -662,6 +662,13 @@ describe('the plan’s node role', () => {
           Condition: { StringEquals: { 's3:ResourceAccount': '123456789012' } },
         },
         {
+          Sid: 'PublishMetrics',
+          Effect: 'Allow',
+          Action: ['cloudwatch:PutMetricData'],
+          Resource: '*',
+          Condition: { StringEquals: { 'cloudwatch:namespace': 'CloudSeed/PostgreSQL' } },
+        },
+        {
           Sid: 'ListPlanRepository',
           Effect: 'Allow',
           Action: ['s3:ListBucket'],

@@ -1,4 +1,6 @@
-import { renderNodeScript } from '../node-scripts.ts';
+import { readFileSync } from 'node:fs';
+import { DATABASE_SAMPLE_SQL } from '../../metrics/database-sample.ts';
+import { renderNodeScript, SCRIPT_FOLDER } from '../node-scripts.ts';
 import type { ShellValues } from '../node-scripts.ts';
 import type { OsImage } from '../../postgres/os.ts';
 import type { PostgresComponent } from '../../cs-json/schema.ts';
@@ -31,6 +33,14 @@ import {
 // The node scripts as AWS runs them: SSM Run Command executes them as root on an instance, with
 // sh/prelude-aws.sh (SSM Parameter Store, S3, the instance metadata service) in front of the files
 // every cloud shares (../node-scripts.ts).
+
+/** The CloudWatch namespace every node publishes its metrics to; its role may put metric data here only. */
+export const METRICS_NAMESPACE = 'CloudSeed/PostgreSQL';
+/** How often a node's collector samples and publishes (CloudWatch's standard resolution). */
+export const METRICS_INTERVAL_SECONDS = 60;
+const base64Json = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64');
+/** The collector program (sh/collect-metrics.py) configure.sh installs and a systemd timer runs. */
+const COLLECTOR_PY = readFileSync(new URL('collect-metrics.py', SCRIPT_FOLDER), 'utf8');
 
 export { renderNodeScript, SCRIPT_FOLDER, shellQuote } from '../node-scripts.ts';
 export type { ShellValues } from '../node-scripts.ts';
@@ -261,6 +271,21 @@ export function renderConfigureScript(component: PostgresComponent, image: OsIma
       CIPHER_PARAMETER: archiveCipherParameterFor(context.passwordParameter),
       HEARTBEAT_SQL,
       HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS),
+      // Metrics to CloudWatch, on AWS: the collector, what it reads, and how often it runs.
+      ...(context.elsewhere
+        ? {}
+        : {
+            // In base64: one line each, which no reader of the header mistakes for a command it runs.
+            METRICS_COLLECTOR_BASE64: Buffer.from(COLLECTOR_PY).toString('base64'),
+            METRICS_CONFIG_BASE64: base64Json({
+              region: context.region,
+              namespace: METRICS_NAMESPACE,
+              psql: `${image.binDir(major)}/psql`,
+              dataDir: image.dataDir(major),
+              sampleSql: DATABASE_SAMPLE_SQL.trim(),
+            }),
+            METRICS_SECONDS: String(METRICS_INTERVAL_SECONDS),
+          }),
       ...(clustered
         ? {
             REPLICATION_USER,
