@@ -1,6 +1,8 @@
 import type { AccountConnection, CloudConnection, NodeRole, PostgresComponent, Target } from '@cloudseed/shared';
 import type { ArchiveBackupType } from '@cloudseed/shared/postgres/pgbackrest';
 import type { MemberStatus } from '@cloudseed/shared';
+import type { MetricsQuery } from '@cloudseed/shared/metrics/query';
+import type { MetricSeries } from '@cloudseed/shared/metrics/series';
 
 // The port every deploy, teardown, backup and health-check step talks to. It speaks the domain: a
 // cs-json component in, neutral references out; each provider renders its own cloud's document
@@ -31,6 +33,14 @@ export interface DeployTarget {
 /** The network boundary of one component: a security group on AWS, pg_hba locally. */
 export interface NetworkRef {
   readonly networkId: string;
+}
+
+/** What `Provider.metrics` answers: the grid of the series (`step` may be longer than asked), and each node's series. */
+export interface ProviderMetrics {
+  readonly from: number;
+  readonly to: number;
+  readonly step: number;
+  readonly nodes: ReadonlyArray<{ readonly name: string; readonly series: readonly MetricSeries[] }>;
 }
 
 export interface NodeRef {
@@ -162,6 +172,11 @@ export interface Provider {
    */
   ensureEndpoint(target: DeployTarget, nodes: readonly NodeRef[]): Promise<ClusterEndpoint | undefined>;
   health(target: DeployTarget, nodes: readonly NodeRef[]): Promise<NodeHealth[]>;
+  /**
+   * Each node's metrics over the range, read where its collector publishes them (CloudWatch on
+   * AWS), in the step asked or the shortest the cloud keeps. Absent where nodes publish none yet.
+   */
+  metrics?(target: DeployTarget, nodes: readonly NodeRef[], query: MetricsQuery): Promise<ProviderMetrics>;
   /** Removes every resource of the plan's component: nodes, then the network boundary, then the secrets. */
   destroy(target: DeployTarget): Promise<void>;
   /**

@@ -73,8 +73,8 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'api/download-backup.ts': { tables: 'read', assumesCustomerRole: true },
   // The recovery window is read on the primary (AwsProvider over SSM), and a restore checks it first.
   'api/get-recovery-window.ts': { tables: 'read', customerAccount: true },
-  // Metrics are read where each node's collector keeps them (the local cloud's ring).
-  'api/get-metrics.ts': { tables: 'read' },
+  // Metrics are read where each node's collector keeps them: the local cloud's ring, or CloudWatch in the customer's account.
+  'api/get-metrics.ts': { tables: 'read', customerAccount: true },
   // Top queries are read on the database's primary (the local cloud's server).
   'api/get-queries.ts': { tables: 'read' },
   'api/reset-queries.ts': { tables: 'read' },

@@ -219,6 +219,8 @@ export class CustomerAccountStack extends Stack {
           'elasticloadbalancing:DescribeLoadBalancers',
           'elasticloadbalancing:DescribeTargetGroups',
           'elasticloadbalancing:DescribeTargetHealth',
+          // The nodes' metrics; GetMetricData has no resource-level permissions.
+          'cloudwatch:GetMetricData',
         ],
         resources: ['*'],
       }),

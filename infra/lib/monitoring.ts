@@ -90,6 +90,8 @@ export class Monitoring extends Construct {
     // Reads the running deployments (every table's name, as each function module names them at load); writes incidents.
     props.data.grantReadTo(this.alerts);
     props.data.alerts.grantReadWriteTo(this.alerts);
+    // The metric rules read what a plan's nodes publish in its account (CloudWatch on AWS).
+    grantCustomerAccountAccess(this.alerts, props.federation);
     if (props.alertsFrom) {
       const [, domain = ''] = ADDRESS.exec(props.alertsFrom) ?? [];
       this.alerts.lambda.addEnvironment('ALERTS_FROM_ADDRESS', props.alertsFrom);

@@ -111,7 +111,7 @@ describe('the customer account template', () => {
     for (const statement of deployerStatements().filter((candidate) => list(candidate.Resource).includes('*'))) {
       for (const action of actionsOf(statement))
         expect(action).toMatch(
-          /^(ec2:Describe\w+|elasticloadbalancing:Describe\w+|ssm:DescribeInstanceInformation|ssm:GetCommandInvocation|ecs:(Register|Deregister|Describe)TaskDefinition|ecs:ListTaskDefinitions|ecs:ListTasks|application-autoscaling:DescribeScalableTargets)$/,
+          /^(ec2:Describe\w+|elasticloadbalancing:Describe\w+|ssm:DescribeInstanceInformation|ssm:GetCommandInvocation|ecs:(Register|Deregister|Describe)TaskDefinition|ecs:ListTaskDefinitions|ecs:ListTasks|application-autoscaling:DescribeScalableTargets|cloudwatch:GetMetricData)$/,
         );
     }
   });

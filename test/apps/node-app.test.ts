@@ -80,7 +80,7 @@ describe('a Node app beside its database', () => {
     expect(names.indexOf('BuildApp (web)')).toBeGreaterThan(names.indexOf('Verify (db)'));
   });
 
-  it('shows the build, release and run logs, and refuses a bad tail or a database component', async () => {
+  it('shows the build, release and run logs, and refuses a bad tail; the database answers its own log', async () => {
     const logs = await cloud.api.call<{ lines: { source: string; text: string; time: string }[] }>(
       'GET',
       `/v1/plan/${planId}/components/web/logs?tail=500`,
@@ -95,7 +95,11 @@ describe('a Node app beside its database', () => {
       status: 400,
       json: { errors: [{ path: '?tail', message: 'must be a whole number from 1 to 2000' }] },
     });
-    expect((await cloud.api.call('GET', `/v1/plan/${planId}/components/db/logs`)).status).toBe(400);
+    // The database beside it answers its PostgreSQL log instead.
+    expect(await cloud.api.call('GET', `/v1/plan/${planId}/components/db/logs?tail=5`)).toMatchObject({
+      status: 200,
+      json: { component: 'db', nodes: ['db-0'], entries: expect.any(Array) as unknown[] },
+    });
     expect((await cloud.api.call('GET', `/v1/plan/${planId}/components/nope/logs`)).status).toBe(404);
     expect((await cloud.other.api.call('GET', `/v1/plan/${planId}/components/web/logs`)).status).toBe(404);
   });

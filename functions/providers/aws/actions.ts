@@ -78,6 +78,8 @@ export const AWS_PROVIDER_ACTIONS = [
   's3:GetObject',
   's3:DeleteObject',
   's3:ListBucket',
+  // The metrics the nodes publish (CloudSeed/PostgreSQL): the Monitoring tab's charts and the alert rules.
+  'cloudwatch:GetMetricData',
 ] as const;
 
 export type AwsProviderAction = (typeof AWS_PROVIDER_ACTIONS)[number];

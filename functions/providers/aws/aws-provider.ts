@@ -2,6 +2,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { renderAwsComponent, renderRegion } from '@cloudseed/shared/targets/aws/aws-json';
 import type { AwsComponent } from '@cloudseed/shared';
 import type { ArchiveBackupType } from '@cloudseed/shared/postgres/pgbackrest';
+import type { MetricsQuery } from '@cloudseed/shared/metrics/query';
 import type {
   ArchiveBackupResult,
   RecoveryTarget,
@@ -19,6 +20,7 @@ import type {
   Provider,
   Switchover,
   ValidationResult,
+  ProviderMetrics,
 } from '../provider.ts';
 import { TransientError } from '../errors.ts';
 import * as archive from '../node-backups/archive.ts';
@@ -33,6 +35,7 @@ import { AccountSessions } from './credentials.ts';
 import type { ClientsFactory, Clock } from './credentials.ts';
 import { desiredIngress, endpointIngress } from './ingress.ts';
 import * as instances from './instances.ts';
+import { readNodeMetrics } from './metrics.ts';
 import * as network from './network.ts';
 import * as reform from './reform.ts';
 import * as secrets from './secrets.ts';
@@ -128,6 +131,10 @@ export class AwsProvider implements Provider {
 
   ensureEndpoint(target: DeployTarget, nodes: readonly NodeRef[]): Promise<ClusterEndpoint | undefined> {
     return endpoint.ensureEndpoint(this.#context(target), nodes);
+  }
+
+  metrics(target: DeployTarget, nodes: readonly NodeRef[], query: MetricsQuery): Promise<ProviderMetrics> {
+    return readNodeMetrics(this.#context(target).clients.cloudwatch, nodes, query);
   }
 
   health(target: DeployTarget, nodes: readonly NodeRef[]): Promise<NodeHealth[]> {

@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { IAMClient } from '@aws-sdk/client-iam';
@@ -42,6 +43,7 @@ export function defaultClients(): ClientsFactory {
       ssm: new SSMClient(config),
       // IAM is global; the SDK signs for its one endpoint in the account's partition.
       iam: new IAMClient(config),
+      cloudwatch: new CloudWatchClient(config),
       s3: (region) => {
         // followRegionRedirects: a bucket whose name does not say its region still answers, one round trip later.
         const client = s3.get(region) ?? new S3Client({ ...config, region, followRegionRedirects: true });

@@ -1,3 +1,4 @@
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { EC2Client } from '@aws-sdk/client-ec2';
@@ -40,6 +41,8 @@ export interface AccountClients {
   readonly iam: IAMClient;
   /** S3 in a bucket's region: reads the objects the backup scripts store in the account's backup bucket, and deletes backups. */
   s3(region: string): S3Client;
+  /** CloudWatch: the metrics the nodes publish. */
+  readonly cloudwatch: CloudWatchClient;
 }
 
 /** Builds the clients for one account; they must take their credentials from `credentials`. */

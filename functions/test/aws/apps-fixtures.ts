@@ -1,6 +1,7 @@
 import { ApplicationAutoScalingClient, ApplicationAutoScalingServiceException } from '@aws-sdk/client-application-auto-scaling';
 import { CloudWatchLogsClient, CloudWatchLogsServiceException } from '@aws-sdk/client-cloudwatch-logs';
 import { CodeBuildClient, CodeBuildServiceException } from '@aws-sdk/client-codebuild';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DescribeSubnetsCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ECRClient, ECRServiceException } from '@aws-sdk/client-ecr';
 import { ECSClient, ECSServiceException } from '@aws-sdk/client-ecs';
@@ -112,6 +113,7 @@ export function appProvider(options: Partial<AwsAppProviderOptions> = {}): AwsAp
       elb: new ElasticLoadBalancingV2Client({ region: account.region }),
       ssm: new SSMClient({ region: account.region }),
       iam: new IAMClient({ region: account.region }),
+      cloudwatch: new CloudWatchClient({ region: account.region }),
       s3: (region) => new S3Client({ region }),
     }),
     appClientsFor: (account) => ({

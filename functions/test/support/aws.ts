@@ -1,3 +1,4 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client, EC2ServiceException } from '@aws-sdk/client-ec2';
 import { postgresComponents } from '@cloudseed/shared/cs-json/components';
 import type { Instance, Volume } from '@aws-sdk/client-ec2';
@@ -47,6 +48,7 @@ export const stsMock = mockClient(STSClient);
 export const s3Mock = mockClient(S3Client);
 export const iamMock = mockClient(IAMClient);
 export const elbMock = mockClient(ElasticLoadBalancingV2Client);
+export const cloudwatchMock = mockClient(CloudWatchClient);
 
 export const ACCOUNT: AccountConnection = {
   roleArn: 'arn:aws:iam::123456789012:role/CloudSeedDeploy',
@@ -118,6 +120,7 @@ export const AWS_ACTIONS_PROVEN = {
     'elasticloadbalancing:DeleteLoadBalancer',
     'elasticloadbalancing:DeleteTargetGroup',
   ],
+  metrics: ['cloudwatch:GetMetricData'],
 } as const satisfies Record<string, readonly AwsProviderAction[]>;
 
 /** A one-component plan for AWS (the component `db`), as cs-json. */
@@ -170,6 +173,7 @@ export function provider(options: Partial<AwsProviderOptions> = {}): AwsProvider
       elb: new ElasticLoadBalancingV2Client({ region: account.region }),
       ssm: new SSMClient({ region: account.region }),
       iam: new IAMClient({ region: account.region }),
+      cloudwatch: new CloudWatchClient({ region: account.region }),
       s3: (region) => new S3Client({ region }),
     }),
     clock: { now: () => time.now, sleep },
@@ -286,6 +290,7 @@ export function sentActions(): string[] {
     ...s3Mock.calls().map((call) => ({ call, service: 's3' })),
     ...iamMock.calls().map((call) => ({ call, service: 'iam' })),
     ...elbMock.calls().map((call) => ({ call, service: 'elasticloadbalancing' })),
+    ...cloudwatchMock.calls().map((call) => ({ call, service: 'cloudwatch' })),
   ];
   return calls
     .sort((a, b) => (a.call as unknown as { callId: number }).callId - (b.call as unknown as { callId: number }).callId)
@@ -315,6 +320,8 @@ export function mockAws(): void {
     s3Mock.reset();
     iamMock.reset();
     elbMock.reset();
+    cloudwatchMock.reset();
+    cloudwatchMock.onAnyCommand().rejects(new Error('unexpected CloudWatch command'));
     ec2Mock.onAnyCommand().rejects(new Error('unexpected EC2 command'));
     ssmMock.onAnyCommand().rejects(new Error('unexpected SSM command'));
     stsMock.onAnyCommand().rejects(new Error('unexpected STS command'));

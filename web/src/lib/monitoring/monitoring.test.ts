@@ -142,9 +142,9 @@ describe('the Monitoring tab', () => {
 
   it('says why when the plan runs where metrics are not collected', async () => {
     const client = fakeClient(deployed());
-    client.metrics.mockRejectedValue(new ApiError(409, 'Conflict', 'Metrics of plans on AWS are not collected yet.'));
+    client.metrics.mockRejectedValue(new ApiError(409, 'Conflict', 'Metrics of plans on Google Cloud are not collected yet.'));
     await openMonitoring(client);
-    expect(screen.getByText('Metrics of plans on AWS are not collected yet.')).toBeTruthy();
+    expect(screen.getByText('Metrics of plans on Google Cloud are not collected yet.')).toBeTruthy();
     expect(screen.queryAllByRole('figure')).toEqual([]);
   });
 
@@ -247,7 +247,7 @@ describe('the dashboard sparklines', () => {
 
   it('show a dash where metrics are not collected', async () => {
     const client = fakeClient(deployed());
-    client.metrics.mockRejectedValue(new ApiError(409, 'Conflict', 'Metrics of plans on AWS are not collected yet.'));
+    client.metrics.mockRejectedValue(new ApiError(409, 'Conflict', 'Metrics of plans on Google Cloud are not collected yet.'));
     const { container } = render(PlanSparkline, { planId: PLAN_ID, client });
     await settle();
     expect(container.textContent?.trim()).toBe('—');
