@@ -1,5 +1,7 @@
 import * as z from 'zod';
 import { dataSizes, storageKinds, supportedPgMajors, workloads } from '../postgres/pgtune.ts';
+import { isParameterName, normaliseParameter, PARAMETER_NAMES, PARAMETERS } from '../postgres/parameters.ts';
+import type { ParameterName } from '../postgres/parameters.ts';
 import { checkBackupInterval, checkCron, isTimeZone } from './cron.ts';
 import { checkCidr } from './network.ts';
 import { appComponentFields } from './app-schema.ts';
@@ -197,17 +199,58 @@ const topologySchema = z
     }
   });
 
-const dbSchema = z.strictObject({
-  engine: z.literal('postgres').default('postgres'),
-  version: z.enum(pgVersions, { error: `must be one of ${pgVersions.join(', ')}` }).default(DEFAULT_PG_VERSION),
-  maxConnections: z.int().min(5).max(10_000).default(100),
-  workload: z.enum(workloads).default('web'),
-  dataSize: z.enum(dataSizes).default('mid_ram'),
-  databaseName: sqlIdentifier.default('app'),
-  username: sqlIdentifier.default('app'),
-  topology: topologySchema.prefault({}),
-  backup: backupSchema.prefault({}),
-});
+const parametersSchema = z
+  .record(z.string(), z.union([z.string().max(64), z.number()]))
+  .superRefine((parameters, context) => {
+    for (const [name, value] of Object.entries(parameters)) {
+      if (!isParameterName(name)) {
+        context.addIssue({
+          code: 'custom',
+          path: [name],
+          message: `is not a setting a plan may change; these are: ${PARAMETER_NAMES.join(', ')}`,
+        });
+        continue;
+      }
+      try {
+        normaliseParameter(name, String(value));
+      } catch (error) {
+        context.addIssue({ code: 'custom', path: [name], message: (error as Error).message });
+      }
+    }
+  })
+  .transform((parameters) =>
+    Object.fromEntries(
+      Object.entries(parameters)
+        .filter(([name]) => isParameterName(name))
+        .map(([name, value]) => [name, normaliseParameter(name as ParameterName, String(value))]),
+    ),
+  );
+
+const dbSchema = z
+  .strictObject({
+    engine: z.literal('postgres').default('postgres'),
+    version: z.enum(pgVersions, { error: `must be one of ${pgVersions.join(', ')}` }).default(DEFAULT_PG_VERSION),
+    maxConnections: z.int().min(5).max(10_000).default(100),
+    workload: z.enum(workloads).default('web'),
+    dataSize: z.enum(dataSizes).default('mid_ram'),
+    databaseName: sqlIdentifier.default('app'),
+    username: sqlIdentifier.default('app'),
+    topology: topologySchema.prefault({}),
+    backup: backupSchema.prefault({}),
+    /** PostgreSQL settings of the plan's own, over pgtune's (postgres/parameters.ts lists which, and their bounds). */
+    parameters: parametersSchema.optional(),
+  })
+  .superRefine((db, context) => {
+    // A cluster's members restart one by one under their manager, which CloudSeed does not drive yet.
+    if (db.topology.mode !== 'cluster') return;
+    for (const name of Object.keys(db.parameters ?? {}))
+      if (isParameterName(name) && PARAMETERS[name].apply === 'restart')
+        context.addIssue({
+          code: 'custom',
+          path: ['parameters', name],
+          message: 'takes effect only on a restart, which CloudSeed does not do for a cluster yet; set it on a single server',
+        });
+  });
 
 const networkSchema = z.strictObject({
   allowedCidrs: z

@@ -1,3 +1,4 @@
+import { parameterSettings } from './parameters.ts';
 import { quoteLiteral } from './sql.ts';
 import type { PostgresComponent } from '../cs-json/schema.ts';
 import { archiveSettings } from './pgbackrest.ts';
@@ -93,6 +94,13 @@ export function renderPostgresqlConf(component: PostgresComponent, layout: Serve
     '# --- CloudSeed production settings: network, TLS, authentication, logging, replication',
     ...settingLines(productionSettings(component, layout)),
     '',
+    ...(component.db.parameters && Object.keys(component.db.parameters).length > 0
+      ? [
+          '# --- Set in the plan (db.parameters); the last value of a setting is the one PostgreSQL takes',
+          ...settingLines(parameterSettings(component.db.parameters)),
+          '',
+        ]
+      : []),
   ];
   return lines.join('\n');
 }

@@ -1,3 +1,4 @@
+import { parameterSettings } from './parameters.ts';
 import type { PostgresComponent } from '../cs-json/schema.ts';
 import { productionSettings, REPLICATION_USER, REWIND_USER, tuneComponent } from './config.ts';
 
@@ -100,7 +101,7 @@ export interface PatroniMember {
 
 /** The cluster-wide settings Patroni keeps in etcd: from the plan's tuning, as Patroni wants them (unquoted). */
 export function clusterWideSettings(component: PostgresComponent, layout: ServerLayout): Record<string, string> {
-  const all = { ...tuneComponent(component).settings, ...productionSettings(component, layout) };
+  const all = { ...tuneComponent(component).settings, ...productionSettings(component, layout), ...parameterSettings(component.db.parameters) };
   const settings: Record<string, string> = { wal_log_hints: 'on' };
   for (const name of CLUSTER_WIDE) {
     const value = all[name];
