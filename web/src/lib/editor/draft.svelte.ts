@@ -236,7 +236,10 @@ export class PlanDraft {
 /** The normalised database on its own (a placeholder name lets it be checked before the plan has one); an app has no tuning to preview. */
 export function previewOf(component: EditableComponent | undefined, target: Plan['target']['cloud'] = 'local'): Preview | undefined {
   if (component?.type !== 'postgres') return undefined;
-  const result = validatePlan({ apiVersion: API_VERSION, name: 'preview', target: { cloud: 'local' }, components: [$state.snapshot(component)] });
+  // Without the plan's own settings: a setting being typed (its field shows the problem) keeps the preview, and its table, in view.
+  const snapshot = $state.snapshot(component);
+  const { parameters: _own, ...db } = snapshot.db;
+  const result = validatePlan({ apiVersion: API_VERSION, name: 'preview', target: { cloud: 'local' }, components: [{ ...snapshot, db }] });
   if (!result.ok) return undefined;
   const normalised = componentById(result.plan, component.id);
   if (normalised?.type !== 'postgres') return undefined;

@@ -34,3 +34,30 @@ describe('the plan editor on a cloud that takes no apps yet', () => {
     expect(screen.queryByText(/^Apps deploy/)).toBeNull();
   });
 });
+
+describe('the plan’s own PostgreSQL settings', () => {
+  it('show pgtune’s value beside a box for the plan’s own, say what a change costs, and name a bad value', async () => {
+    render(PlanEditor, { config: CONFIG, accounts: [awsAccount()] });
+    await fireEvent.keyDown(screen.getByLabelText('PostgreSQL'), { key: 'Enter' });
+    const table = screen.getByRole('table', { name: /postgresql.conf settings/ });
+    const workMem = screen.getByLabelText<HTMLInputElement>('Your work_mem');
+    // Empty: pgtune's value stands, and the box shows it.
+    expect(workMem.value).toBe('');
+    expect(workMem.placeholder).toMatch(/^\d+kB$/);
+    const effect = (name: string) =>
+      document.getElementById(screen.getByLabelText(`Your ${name}`).getAttribute('aria-describedby')!.split(' ')[0]!)?.textContent;
+    expect(effect('work_mem')).toBe('Applied on deploy, no restart');
+    expect(effect('shared_buffers')).toBe('Restarts the server on deploy');
+    // Settings pgtune leaves at PostgreSQL's default are offered too; CloudSeed's own are not editable.
+    expect(screen.getByLabelText('Your statement_timeout')).toBeTruthy();
+    expect(screen.queryByLabelText('Your max_connections')).toBeNull();
+    expect(table.textContent).toContain('max_connections');
+
+    await fireEvent.input(workMem, { target: { value: '99TB' } });
+    expect(workMem.getAttribute('aria-invalid')).toBe('true');
+    expect(table.textContent).toContain('must be from 64kB to 4GB');
+    await fireEvent.input(workMem, { target: { value: '32MB' } });
+    expect(workMem.getAttribute('aria-invalid')).toBeNull();
+    expect(table.textContent).not.toContain('must be from');
+  });
+});
