@@ -177,6 +177,8 @@ export interface Provider {
    * AWS), in the step asked or the shortest the cloud keeps. Absent where nodes publish none yet.
    */
   metrics?(target: DeployTarget, nodes: readonly NodeRef[], query: MetricsQuery): Promise<ProviderMetrics>;
+  /** The newest end of the node's PostgreSQL log, as its files hold it (whole lines, unmasked: the caller masks). */
+  serverLog?(target: DeployTarget, node: NodeRef): Promise<string>;
   /** Removes every resource of the plan's component: nodes, then the network boundary, then the secrets. */
   destroy(target: DeployTarget): Promise<void>;
   /**

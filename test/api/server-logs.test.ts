@@ -1,4 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { parsePostgresLog } from '@cloudseed/shared/metrics/logs';
+import type { BackupHost } from '@cloudseed/functions/providers/node-backups/host';
+import { serverLogScript } from '@cloudseed/functions/providers/node-backups/server-log';
 import { describe, expect, it, vi } from 'vitest';
 import { settled } from '../support/api.ts';
 import { planWith } from '../support/plans.ts';
@@ -91,6 +96,41 @@ describe('a database’s server log', () => {
     expect(((await logs(planId, '?q=hunter2')).json as ServerLog).entries).toEqual([]);
     const last = ((await logs(planId, '?tail=1')).json as ServerLog).entries;
     expect(last).toEqual([answer!.entries.at(-1)]);
+  });
+
+  it('is what the cloud nodes’ log script reads too, unpacked and parsed the same', async () => {
+    const planId = await cloud.api.createPlan(planWith({ name: 'scripted', hardware: { cpus: 2, memoryGiB: 1 }, db: { version: '15' } }));
+    await cloud.api.deploy(planId);
+    await cloud.api.waitForDeployment(planId, settled);
+    const creds = await cloud.api.credentials(planId);
+    spawnSync(
+      'psql',
+      ['-X', '-c', 'SELECT pg_sleep(1.05)', `host=${creds.host} port=${creds.port} dbname=${creds.database} user=${creds.username} sslmode=require`],
+      {
+        env: { ...process.env, PGPASSWORD: creds.password },
+      },
+    );
+    // The script as AWS sends it, run here as root against the local node (its socket, its port).
+    const host = { cloud: 'aws', component: { id: 'db', os: { name: 'debian', version: '12' }, postgres: { major: 15, port: creds.port } } };
+    const script = serverLogScript(host as unknown as BackupHost);
+    let result: { log: string; bytes: number } | undefined;
+    await vi.waitFor(
+      () => {
+        const run = spawnSync('bash', ['-c', script], {
+          encoding: 'utf8',
+          env: { ...process.env, PGHOST: join(cloud.home, 'instances', planId, 'db-0', 'socket') },
+        });
+        expect(run.stderr).toBe('');
+        const line = run.stdout.trim();
+        expect(line.startsWith('CLOUDSEED_RESULT ')).toBe(true);
+        result = JSON.parse(line.slice('CLOUDSEED_RESULT '.length)) as { log: string; bytes: number };
+        expect(gunzipSync(Buffer.from(result.log, 'base64')).toString('utf8')).toContain('pg_sleep(1.05)');
+      },
+      { timeout: 20_000, interval: 500 },
+    );
+    const entries = parsePostgresLog(gunzipSync(Buffer.from(result!.log, 'base64')).toString('utf8'));
+    expect(entries.find((entry) => entry.text.includes('pg_sleep(1.05)'))?.durationMs).toBeGreaterThanOrEqual(1000);
+    expect(result!.bytes).toBe(196_608);
   });
 
   it('answers 400 naming each parameter it cannot take, and 404 for another customer’s plan', async () => {

@@ -25,6 +25,7 @@ import type {
 import { TransientError } from '../errors.ts';
 import * as archive from '../node-backups/archive.ts';
 import * as backups from '../node-backups/backups.ts';
+import { readServerLog } from '../node-backups/server-log.ts';
 import { backupHost } from './backups.ts';
 import { defaultClients, realClock } from './clients.ts';
 import type { AwsContext, AwsPlacement } from './clients.ts';
@@ -131,6 +132,10 @@ export class AwsProvider implements Provider {
 
   ensureEndpoint(target: DeployTarget, nodes: readonly NodeRef[]): Promise<ClusterEndpoint | undefined> {
     return endpoint.ensureEndpoint(this.#context(target), nodes);
+  }
+
+  serverLog(target: DeployTarget, node: NodeRef): Promise<string> {
+    return readServerLog(backupHost(this.#context(target)), node);
   }
 
   metrics(target: DeployTarget, nodes: readonly NodeRef[], query: MetricsQuery): Promise<ProviderMetrics> {

@@ -1,3 +1,4 @@
+import { readServerLog } from '../node-backups/server-log.ts';
 import type { TokenCredential } from '@azure/core-auth';
 import type { HttpClient, PipelineRetryOptions } from '@azure/core-rest-pipeline';
 import { BACKUP_RESOURCE_GROUP, renderAzureComponent } from '@cloudseed/shared/targets/azure/azure-json';
@@ -180,6 +181,10 @@ export class AzureProvider implements Provider {
 
   restoreBackup(target: DeployTarget, primary: NodeRef, location: BackupLocation, recorded: BackupResult): Promise<void> {
     return this.#with(target, async (context) => backups.restoreBackup(backupHost(context), await ha.writerOf(context, primary), location, recorded));
+  }
+
+  serverLog(target: DeployTarget, node: NodeRef): Promise<string> {
+    return this.#with(target, (context) => readServerLog(backupHost(context), node));
   }
 
   deleteBackup(target: DeployTarget, location: BackupLocation): Promise<void> {

@@ -27,6 +27,7 @@ import * as archive from '../node-backups/archive.ts';
 import * as backups from '../node-backups/backups.ts';
 import * as reform from '../node-backups/reform.ts';
 import { backupHost, gcsStore } from './backups.ts';
+import { readServerLog } from '../node-backups/server-log.ts';
 import * as commands from './commands.ts';
 import * as endpoint from './endpoint.ts';
 import * as ha from './ha.ts';
@@ -157,6 +158,10 @@ export class GcpProvider implements Provider {
   async restoreBackup(target: DeployTarget, primary: NodeRef, location: BackupLocation, recorded: BackupResult): Promise<void> {
     const context = this.#context(target);
     await backups.restoreBackup(backupHost(context), await ha.writerOf(context, primary), location, recorded);
+  }
+
+  serverLog(target: DeployTarget, node: NodeRef): Promise<string> {
+    return readServerLog(backupHost(this.#context(target)), node);
   }
 
   async deleteBackup(target: DeployTarget, location: BackupLocation): Promise<void> {
