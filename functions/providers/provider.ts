@@ -2,6 +2,7 @@ import type { AccountConnection, CloudConnection, NodeRole, PostgresComponent, T
 import type { ArchiveBackupType } from '@cloudseed/shared/postgres/pgbackrest';
 import type { MemberStatus } from '@cloudseed/shared';
 import type { MetricsQuery } from '@cloudseed/shared/metrics/query';
+import type { TopQueriesRequest, TopQuery } from '@cloudseed/shared/metrics/queries';
 import type { MetricSeries } from '@cloudseed/shared/metrics/series';
 
 // The port every deploy, teardown, backup and health-check step talks to. It speaks the domain: a
@@ -179,6 +180,9 @@ export interface Provider {
   metrics?(target: DeployTarget, nodes: readonly NodeRef[], query: MetricsQuery): Promise<ProviderMetrics>;
   /** The newest end of the node's PostgreSQL log, as its files hold it (whole lines, unmasked: the caller masks). */
   serverLog?(target: DeployTarget, node: NodeRef): Promise<string>;
+  /** The application role's top statements on the primary (pg_stat_statements), and a reset of their counts. */
+  topQueries?(target: DeployTarget, primary: NodeRef, request: TopQueriesRequest): Promise<TopQuery[]>;
+  resetTopQueries?(target: DeployTarget, primary: NodeRef): Promise<void>;
   /** Removes every resource of the plan's component: nodes, then the network boundary, then the secrets. */
   destroy(target: DeployTarget): Promise<void>;
   /**

@@ -75,9 +75,9 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'api/get-recovery-window.ts': { tables: 'read', customerAccount: true },
   // Metrics are read where each node's collector keeps them: the local cloud's ring, or CloudWatch in the customer's account.
   'api/get-metrics.ts': { tables: 'read', customerAccount: true },
-  // Top queries are read on the database's primary (the local cloud's server).
-  'api/get-queries.ts': { tables: 'read' },
-  'api/reset-queries.ts': { tables: 'read' },
+  // Top queries are read on the database's primary: the local cloud's server, or a cloud node through its command channel.
+  'api/get-queries.ts': { tables: 'read', customerAccount: true },
+  'api/reset-queries.ts': { tables: 'read', customerAccount: true },
   'api/get-alerts.ts': { tables: 'read' },
   'api/put-alert-settings.ts': { tables: 'write' },
   'api/restore-point-in-time.ts': { tables: 'write', starts: ['restore'], customerAccount: true },

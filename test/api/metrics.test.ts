@@ -1,4 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { parseTopQueries, resetQueriesSql, STATS_SCHEMA, topQueriesSql } from '@cloudseed/shared/metrics/queries';
+import type { BackupHost } from '@cloudseed/functions/providers/node-backups/host';
+import { topQueriesScript } from '@cloudseed/functions/providers/node-backups/top-queries';
 import { describe, expect, it, vi } from 'vitest';
 import { settled } from '../support/api.ts';
 import { planWith } from '../support/plans.ts';
@@ -127,6 +132,38 @@ describe('GET /v1/plan/{id}/metrics', () => {
     expect((await cloud.api.call('POST', `/v1/plan/${planId}/queries/reset`)).status).toBe(200);
     const after = (await cloud.api.call('GET', `/v1/plan/${planId}/queries`)).json as { queries: { query: string }[] };
     expect(after.queries.map((entry) => entry.query)).not.toContain('SELECT sum(amount) FROM sales WHERE id > $1');
+  });
+
+  it('lists and resets the same statements through the script cloud nodes run', async () => {
+    const planId = await cloud.api.createPlan(planWith({ name: 'scripted', hardware: { cpus: 2, memoryGiB: 1 }, db: { version: '15' } }));
+    await cloud.api.deploy(planId);
+    await cloud.api.waitForDeployment(planId, settled);
+    const creds = await cloud.api.credentials(planId);
+    for (let round = 0; round < 3; round += 1)
+      spawnSync(
+        'psql',
+        ['-X', '-c', `SELECT ${round} + 1`, `host=${creds.host} port=${creds.port} dbname=${creds.database} user=${creds.username} sslmode=require`],
+        {
+          env: { ...process.env, PGPASSWORD: creds.password },
+        },
+      );
+    // The script as AWS sends it, run here as root against the local node's socket.
+    const host = { cloud: 'aws', component: { id: 'db', os: { name: 'debian', version: '12' }, postgres: { major: 15, port: creds.port } } };
+    const of = { database: creds.database, role: creds.username };
+    const run = (sql: string) => {
+      const result = spawnSync('bash', ['-c', topQueriesScript(host as unknown as BackupHost, of, sql)], {
+        encoding: 'utf8',
+        env: { ...process.env, PGHOST: join(cloud.home, 'instances', planId, 'db-0', 'socket') },
+      });
+      expect(result.stderr).toBe('');
+      const { result: packed } = JSON.parse(result.stdout.trim().slice('CLOUDSEED_RESULT '.length)) as { result: string };
+      return gunzipSync(Buffer.from(packed, 'base64')).toString('utf8').trim();
+    };
+    const listed = parseTopQueries(run(topQueriesSql(STATS_SCHEMA, of.database, of.role, { order: 'calls', limit: 5 })));
+    expect(listed.find((entry) => entry.query === 'SELECT $1 + $2')).toMatchObject({ calls: 3 });
+    run(resetQueriesSql(STATS_SCHEMA, of.database, of.role));
+    const after = parseTopQueries(run(topQueriesSql(STATS_SCHEMA, of.database, of.role, { order: 'calls', limit: 5 })));
+    expect(after.map((entry) => entry.query)).not.toContain('SELECT $1 + $2');
   });
 
   it('uses no schema the application made for its extension, and says so', async () => {

@@ -26,6 +26,8 @@ import { TransientError } from '../errors.ts';
 import * as archive from '../node-backups/archive.ts';
 import * as backups from '../node-backups/backups.ts';
 import { readServerLog } from '../node-backups/server-log.ts';
+import { readTopQueries, resetTopQueries } from '../node-backups/top-queries.ts';
+import type { TopQueriesRequest, TopQuery } from '@cloudseed/shared/metrics/queries';
 import { backupHost } from './backups.ts';
 import { defaultClients, realClock } from './clients.ts';
 import type { AwsContext, AwsPlacement } from './clients.ts';
@@ -132,6 +134,24 @@ export class AwsProvider implements Provider {
 
   ensureEndpoint(target: DeployTarget, nodes: readonly NodeRef[]): Promise<ClusterEndpoint | undefined> {
     return endpoint.ensureEndpoint(this.#context(target), nodes);
+  }
+
+  async topQueries(target: DeployTarget, primary: NodeRef, request: TopQueriesRequest): Promise<TopQuery[]> {
+    const context = this.#context(target);
+    return readTopQueries(
+      backupHost(context),
+      await writerOf(context, primary),
+      { database: target.component.db.databaseName, role: target.component.db.username },
+      request,
+    );
+  }
+
+  async resetTopQueries(target: DeployTarget, primary: NodeRef): Promise<void> {
+    const context = this.#context(target);
+    await resetTopQueries(backupHost(context), await writerOf(context, primary), {
+      database: target.component.db.databaseName,
+      role: target.component.db.username,
+    });
   }
 
   serverLog(target: DeployTarget, node: NodeRef): Promise<string> {

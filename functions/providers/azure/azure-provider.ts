@@ -1,4 +1,6 @@
 import { readServerLog } from '../node-backups/server-log.ts';
+import { readTopQueries, resetTopQueries } from '../node-backups/top-queries.ts';
+import type { TopQueriesRequest, TopQuery } from '@cloudseed/shared/metrics/queries';
 import type { TokenCredential } from '@azure/core-auth';
 import type { HttpClient, PipelineRetryOptions } from '@azure/core-rest-pipeline';
 import { BACKUP_RESOURCE_GROUP, renderAzureComponent } from '@cloudseed/shared/targets/azure/azure-json';
@@ -181,6 +183,26 @@ export class AzureProvider implements Provider {
 
   restoreBackup(target: DeployTarget, primary: NodeRef, location: BackupLocation, recorded: BackupResult): Promise<void> {
     return this.#with(target, async (context) => backups.restoreBackup(backupHost(context), await ha.writerOf(context, primary), location, recorded));
+  }
+
+  topQueries(target: DeployTarget, primary: NodeRef, request: TopQueriesRequest): Promise<TopQuery[]> {
+    return this.#with(target, async (context) =>
+      readTopQueries(
+        backupHost(context),
+        await ha.writerOf(context, primary),
+        { database: target.component.db.databaseName, role: target.component.db.username },
+        request,
+      ),
+    );
+  }
+
+  resetTopQueries(target: DeployTarget, primary: NodeRef): Promise<void> {
+    return this.#with(target, async (context) =>
+      resetTopQueries(backupHost(context), await ha.writerOf(context, primary), {
+        database: target.component.db.databaseName,
+        role: target.component.db.username,
+      }),
+    );
   }
 
   serverLog(target: DeployTarget, node: NodeRef): Promise<string> {

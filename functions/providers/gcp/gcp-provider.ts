@@ -28,6 +28,8 @@ import * as backups from '../node-backups/backups.ts';
 import * as reform from '../node-backups/reform.ts';
 import { backupHost, gcsStore } from './backups.ts';
 import { readServerLog } from '../node-backups/server-log.ts';
+import { readTopQueries, resetTopQueries } from '../node-backups/top-queries.ts';
+import type { TopQueriesRequest, TopQuery } from '@cloudseed/shared/metrics/queries';
 import * as commands from './commands.ts';
 import * as endpoint from './endpoint.ts';
 import * as ha from './ha.ts';
@@ -158,6 +160,24 @@ export class GcpProvider implements Provider {
   async restoreBackup(target: DeployTarget, primary: NodeRef, location: BackupLocation, recorded: BackupResult): Promise<void> {
     const context = this.#context(target);
     await backups.restoreBackup(backupHost(context), await ha.writerOf(context, primary), location, recorded);
+  }
+
+  async topQueries(target: DeployTarget, primary: NodeRef, request: TopQueriesRequest): Promise<TopQuery[]> {
+    const context = this.#context(target);
+    return readTopQueries(
+      backupHost(context),
+      await ha.writerOf(context, primary),
+      { database: target.component.db.databaseName, role: target.component.db.username },
+      request,
+    );
+  }
+
+  async resetTopQueries(target: DeployTarget, primary: NodeRef): Promise<void> {
+    const context = this.#context(target);
+    await resetTopQueries(backupHost(context), await ha.writerOf(context, primary), {
+      database: target.component.db.databaseName,
+      role: target.component.db.username,
+    });
   }
 
   serverLog(target: DeployTarget, node: NodeRef): Promise<string> {
