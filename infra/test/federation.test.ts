@@ -35,6 +35,8 @@ beforeAll(() => {
 const FEDERATING = [
   ...Object.values(stepModules),
   JOB_MODULES.healthCheck,
+  // The alert rules read what a plan's nodes publish in its account.
+  JOB_MODULES.alerts,
   ...routes.filter((route) => ROUTE_ACCESS[route.module]?.customerAccount).map((route) => route.module),
   'api/create-account.ts',
 ].sort();

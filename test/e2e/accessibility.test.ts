@@ -138,7 +138,7 @@ describe('signed in', () => {
   // A full pgBackRest backup and its restore-validation first: a minute or two with another file running beside it.
   it('the restore confirmation dialog', { timeout: 180_000 }, async () => {
     const backup = await api.backUp(runningPlanId, 150_000);
-    expect(backup).toMatchObject({ status: 'succeeded', validation: { status: 'passed' } });
+    expect(backup, JSON.stringify(backup)).toMatchObject({ status: 'succeeded', validation: { status: 'passed' } });
     await page.goto(`/plans/${runningPlanId}`);
     await page.getByRole('region', { name: 'Backups' }).getByRole('button', { name: 'Restore' }).first().click();
     const dialog = page.getByRole('dialog').or(page.getByRole('alertdialog'));

@@ -79,7 +79,7 @@ describe('point-in-time recovery in the deployment view', () => {
   it('shows the window once a backup is in the repository', { timeout: BACKUP_MS + 30_000 }, async () => {
     expect(psql(connection, "CREATE TABLE pitr_marker (note text); INSERT INTO pitr_marker VALUES ('kept')").ok).toBe(true);
     const backup = await api.backUp(planId, BACKUP_MS);
-    expect(backup).toMatchObject({ status: 'succeeded', validation: { status: 'passed' } });
+    expect(backup, JSON.stringify(backup)).toMatchObject({ status: 'succeeded', validation: { status: 'passed' } });
     const opened = await until(recoveryWindow, (found) => found.earliest !== null && found.latest !== null, 30_000);
 
     await page.goto(`/plans/${planId}`);
