@@ -11,6 +11,8 @@ import { Poller, type VisibilityTarget } from '../poller.ts';
 export const QUERIES_LIMIT = 20;
 export const SERVER_LOG_TAIL = 300;
 export const SERVER_LOG_POLL_MS = 5_000;
+/** A cloud node's log is read on the node through its command channel: seconds a read, so less often. */
+export const CLOUD_SERVER_LOG_POLL_MS = 30_000;
 
 export const ORDER_WORDS: Record<QueryOrder, string> = {
   total_time: 'Total time',
@@ -91,14 +93,20 @@ export class ServerLogView {
   readonly #poller: Poller;
   #request = 0;
 
-  constructor(client: Pick<ApiClient, 'serverLog'>, planId: string, component: string, document?: VisibilityTarget) {
+  constructor(
+    client: Pick<ApiClient, 'serverLog'>,
+    planId: string,
+    component: string,
+    options: { pollMs?: number; document?: VisibilityTarget } = {},
+  ) {
     this.#client = client;
     this.#planId = planId;
     this.#component = component;
+    const pollMs = options.pollMs ?? SERVER_LOG_POLL_MS;
     this.#poller = new Poller(
       () => this.refresh(),
-      () => SERVER_LOG_POLL_MS,
-      document,
+      () => pollMs,
+      options.document,
     );
   }
 

@@ -10,6 +10,8 @@ import { Poller, type VisibilityTarget } from '../poller.ts';
 // every 10 s; on a cloud a point is a minute).
 
 export const METRICS_POLL_MS = 10_000;
+/** A cloud's nodes publish a point a minute. */
+export const CLOUD_METRICS_POLL_MS = 60_000;
 
 export const RANGES = {
   '1h': { seconds: 3600, step: 10, label: '1 hour' },
@@ -87,13 +89,14 @@ export class MetricsView {
   /** Answers to an older request (a range since changed) are dropped. */
   #request = 0;
 
-  constructor(client: MetricsClient, planId: string, options: { now?: () => number; document?: VisibilityTarget } = {}) {
+  constructor(client: MetricsClient, planId: string, options: { now?: () => number; pollMs?: number; document?: VisibilityTarget } = {}) {
     this.#client = client;
     this.#planId = planId;
     this.#now = options.now ?? Date.now;
+    const pollMs = options.pollMs ?? METRICS_POLL_MS;
     this.#poller = new Poller(
       () => this.refresh(),
-      () => METRICS_POLL_MS,
+      () => pollMs,
       options.document,
     );
   }

@@ -5,10 +5,10 @@ import { ApiError } from '../api/client.ts';
 import DeploymentPanel from '../deployment/deployment-panel.svelte';
 import { fakeClient, PLAN_ID, runningDeployment, settle, T0 } from '../deployment/test-fakes.ts';
 import { DEFAULT_ALERT_SETTINGS } from '@cloudseed/shared/alerts/alerts';
-import { SERVER_LOG_POLL_MS } from './activity.svelte.ts';
+import { CLOUD_SERVER_LOG_POLL_MS, SERVER_LOG_POLL_MS } from './activity.svelte.ts';
 import { ALERTS_POLL_MS } from './alerts.svelte.ts';
 import PlanSparkline from './plan-sparkline.svelte';
-import { CHART_METRICS, formatMetric, latestAndPeak, METRICS_POLL_MS } from './metrics.svelte.ts';
+import { CHART_METRICS, CLOUD_METRICS_POLL_MS, formatMetric, latestAndPeak, METRICS_POLL_MS } from './metrics.svelte.ts';
 
 // The deployment view's Monitoring tab against a fake API: which requests it makes (range, step,
 // node, search, order), what it shows of the answers, that it polls only while open, and that axe
@@ -90,6 +90,22 @@ describe('the Monitoring tab', () => {
     expect(client.metrics).toHaveBeenCalledTimes(metricsCalls);
     expect(client.serverLog).toHaveBeenCalledTimes(logCalls);
     expect(screen.queryAllByRole('figure')).toEqual([]);
+  });
+
+  it('follows a cloud plan less often: a point a minute, and a log read on the node', async () => {
+    const client = fakeClient(deployed());
+    render(DeploymentPanel, { planId: PLAN_ID, mode: 'aws', cloud: 'aws', client });
+    await settle();
+    await fireEvent.click(screen.getByRole('tab', { name: 'Monitoring' }));
+    await settle();
+    const [metrics, logs] = [client.metrics.mock.calls.length, client.serverLog.mock.calls.length];
+    await vi.advanceTimersByTimeAsync(METRICS_POLL_MS);
+    expect(client.metrics.mock.calls.length).toBe(metrics);
+    expect(client.serverLog.mock.calls.length).toBe(logs);
+    await vi.advanceTimersByTimeAsync(CLOUD_SERVER_LOG_POLL_MS - METRICS_POLL_MS);
+    expect(client.serverLog.mock.calls.length).toBe(logs + 1);
+    await vi.advanceTimersByTimeAsync(CLOUD_METRICS_POLL_MS - CLOUD_SERVER_LOG_POLL_MS);
+    expect(client.metrics.mock.calls.length).toBe(metrics + 1);
   });
 
   it('lists the top queries, sorts them as chosen and resets the counts', async () => {
