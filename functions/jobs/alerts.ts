@@ -18,8 +18,8 @@ import { deployments } from '../lib/plans.ts';
 
 const logger = new Logger({ serviceName: 'cloudseed-alerts' });
 
-/** How far back a node's latest figures are looked for. */
-const FRESH_SECONDS = 120;
+/** How far back a node's latest figures are looked for: a cloud node's reach CloudWatch a minute or two after it samples. */
+const FRESH_SECONDS = 300;
 const NAMES: MetricName[] = [
   'disk_used_bytes',
   'disk_free_bytes',
@@ -39,7 +39,7 @@ function notifierFor(): AlertNotifier | undefined {
   return notifier ?? undefined;
 }
 
-/** Each node's newest value of each metric the rules read, from the last two minutes. */
+/** Each node's newest value of each metric the rules read, from the last five minutes. */
 async function figuresOf(deployment: DeploymentRecord, now: number): Promise<NodeFigures[]> {
   const to = Math.floor(now / 1000);
   let metrics;
