@@ -31,7 +31,11 @@ export const handler = authedRoute(async ({ user, params, query }) => {
   // Newest first: one page holds the newest backup of each database the plan backs up on schedule.
   const lastBackup =
     backupSpec.enabled && database ? (await backups.list(user.sub, plan.id)).find((backup) => backup.componentId === database.id) : undefined;
-  const next = backupSpec.enabled && deployment.status !== 'deleting' ? nextRun(backupSpec.schedule, backupSpec.timezone, new Date()) : undefined;
+  // A stopped plan's scheduled backups are skipped until it starts again.
+  const next =
+    backupSpec.enabled && deployment.status !== 'deleting' && deployment.status !== 'stopped'
+      ? nextRun(backupSpec.schedule, backupSpec.timezone, new Date())
+      : undefined;
   return json(200, {
     status: planStatus(deployment),
     ...(reason ? { reason } : {}),

@@ -28,7 +28,11 @@ export const handler = authedRoute(
     const deployment = await deployments.get(user.sub, plan.id);
     const componentId = databaseComponent(deployment?.spec ?? plan.spec, query.component, '?component').id;
     if (deployment?.status !== 'running' || !componentById({ components: deployment.components ?? [] }, componentId))
-      throw new Conflict('The plan is not running; deploy it before backing it up.');
+      throw new Conflict(
+        deployment?.status === 'stopped'
+          ? 'The plan is stopped; start it before backing it up.'
+          : 'The plan is not running; deploy it before backing it up.',
+      );
     const now = new Date();
     const backupId = newBackupId(now, randomBytes(4).toString('hex'));
     // Before the lock: an AWS plan whose account is gone has nowhere to put a backup (409).

@@ -23,7 +23,12 @@ export const handler = authedRoute(
     const deployment = await deployments.get(user.sub, plan.id);
     const componentId = databaseComponent(deployment?.spec ?? plan.spec, query.component, '?component').id;
     const deployed = componentById({ components: deployment?.components ?? [] }, componentId);
-    if (deployment?.status !== 'running' || !deployed) throw new Conflict('The plan is not running; deploy it before switching over.');
+    if (deployment?.status !== 'running' || !deployed)
+      throw new Conflict(
+        deployment?.status === 'stopped'
+          ? 'The plan is stopped; start it before switching over.'
+          : 'The plan is not running; deploy it before switching over.',
+      );
     if (deployed.nodes.length < 2) throw new Conflict(`${componentId} is a single server: a switchover needs a cluster with replicas.`);
     if (candidate !== undefined && !deployed.nodes.some((node) => node.name === candidate)) {
       throw badRequest(`${candidate} is not a node of ${componentId}.`, [

@@ -543,6 +543,29 @@ export const openApiDocument = {
         },
       },
     },
+    '/v1/plan/{id}/stop': {
+      parameters: [planIdParameter],
+      post: {
+        summary:
+          "Stop the plan's databases and keep their data: on a cloud their machines stop and cost only their disks. Backups, alerts and health checks skip a stopped plan; its apps keep serving",
+        responses: {
+          202: { description: 'Stopping; returns { status, deploymentId }; the plan turns `stopping`, then `stopped`' },
+          409: problem('Deploying or being deleted, already stopped, or nothing deployed to stop'),
+          ...authErrors,
+        },
+      },
+    },
+    '/v1/plan/{id}/start': {
+      parameters: [planIdParameter],
+      post: {
+        summary: "Start a stopped plan's databases again as they were deployed (edits saved since wait for a deploy, which starts them too)",
+        responses: {
+          202: { description: 'Starting; returns { status, deploymentId }; the plan turns `starting`, then `running`' },
+          409: problem('The plan is not stopped'),
+          ...authErrors,
+        },
+      },
+    },
     '/v1/plan/{id}/backups/{backupId}/download': {
       parameters: [planIdParameter, backupIdParameter],
       get: {
@@ -695,7 +718,7 @@ export const openApiDocument = {
               properties: {
                 id: { type: 'string' },
                 type: { enum: ['postgres', 'app'] },
-                status: { enum: ['not_deployed', 'deploying', 'running', 'failed', 'deleting'] },
+                status: { enum: ['not_deployed', 'deploying', 'running', 'failed', 'deleting', 'stopped'] },
                 reason: { type: 'string' },
                 url: { type: 'string', description: "Apps: the app's stable address" },
                 servingVersion: { type: 'string', description: 'Apps: the commit that serves' },

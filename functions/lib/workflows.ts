@@ -13,6 +13,9 @@ const machines: Record<WorkflowInput['mode'], string> = {
   update: requireEnv('DEPLOY_STATE_MACHINE_ARN'),
   teardown: requireEnv('TEARDOWN_STATE_MACHINE_ARN'),
   restore: requireEnv('RESTORE_STATE_MACHINE_ARN'),
+  stop: requireEnv('STOP_STATE_MACHINE_ARN'),
+  // A start is an update of the deployed plan.
+  start: requireEnv('DEPLOY_STATE_MACHINE_ARN'),
 };
 
 export const workflows: WorkflowEngine = {

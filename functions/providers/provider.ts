@@ -183,6 +183,12 @@ export interface Provider {
   /** The application role's top statements on the primary (pg_stat_statements), and a reset of their counts. */
   topQueries?(target: DeployTarget, primary: NodeRef, request: TopQueriesRequest): Promise<TopQuery[]>;
   resetTopQueries?(target: DeployTarget, primary: NodeRef): Promise<void>;
+  /**
+   * Stops the nodes and keeps their disks (a cloud machine stopped costs only its storage; a
+   * stopped GCP instance or deallocated Azure VM the same): asks each node not yet stopping to stop,
+   * and answers done once every one is stopped. Called again until then. launchNodes starts them again.
+   */
+  stopNodes(target: DeployTarget, nodes: readonly NodeRef[]): Promise<Progress>;
   /** Removes every resource of the plan's component: nodes, then the network boundary, then the secrets. */
   destroy(target: DeployTarget): Promise<void>;
   /**

@@ -1,4 +1,4 @@
-import type { DeployedNode, DeploymentRecord } from '@cloudseed/shared';
+import type { DeployedNode, DeploymentRecord, WorkflowMode } from '@cloudseed/shared';
 import { appComponents, postgresComponents } from '@cloudseed/shared/cs-json/components';
 import { accounts } from '../lib/accounts.ts';
 import { deployments } from '../lib/plans.ts';
@@ -12,7 +12,7 @@ export interface DeploymentInput {
   readonly ownerId: string;
   readonly planId: string;
   readonly deploymentId: string;
-  readonly mode?: 'create' | 'update' | 'teardown';
+  readonly mode?: WorkflowMode;
 }
 
 export interface PollState {

@@ -35,6 +35,8 @@ export const stepModules = {
   RestoreToPointFunctionArn: 'steps/restore-to-point.ts',
   RebuildReplicasFunctionArn: 'steps/rebuild-replicas.ts',
   StartFullBackupFunctionArn: 'steps/restore-full-backup.ts',
+  StopNodesFunctionArn: 'steps/stop-nodes.ts',
+  MarkStoppedFunctionArn: 'steps/mark-stopped.ts',
 } as const;
 
 export type StepSubstitution = keyof typeof stepModules;

@@ -7,7 +7,7 @@ import { step } from './step.ts';
 /**
  * Checks the deployment's plan snapshot once more and lists its components for the Maps: the
  * databases first, then the apps that use them. A teardown removes every component at once; a
- * rollback deploys its one app and nothing else.
+ * rollback deploys its one app and nothing else; a start, the databases only.
  */
 export const handler = step('Render', async (input: DeploymentInput) => {
   const deployment = await currentDeployment(input);
@@ -16,5 +16,7 @@ export const handler = step('Render', async (input: DeploymentInput) => {
   const ids = (components: readonly { readonly id: string }[]) => components.map((component) => component.id);
   if (input.mode === 'teardown') return { componentIds: ids(result.plan.components), appIds: [] };
   if (deployment.rollback) return { componentIds: [], appIds: [deployment.rollback.componentId] };
+  // A start brings back the stopped databases; the apps kept serving and are not built again.
+  if (input.mode === 'start') return { componentIds: ids(postgresComponents(result.plan)), appIds: [] };
   return { componentIds: ids(postgresComponents(result.plan)), appIds: ids(appComponents(result.plan)) };
 });

@@ -83,6 +83,8 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'api/restore-point-in-time.ts': { tables: 'write', starts: ['restore'], customerAccount: true },
   // Patroni is asked on the cluster's leader (AwsProvider over SSM); the deployment's roles are written after.
   'api/switchover.ts': { tables: 'write', starts: ['backup'], customerAccount: true },
+  'api/stop-plan.ts': { tables: 'write', starts: ['stop'] },
+  'api/start-plan.ts': { tables: 'write', starts: ['deploy'] },
   // An app's logs live where it runs (CloudWatch Logs in the customer's account on AWS).
   'api/get-component-logs.ts': { tables: 'read', customerAccount: true },
   'api/rollback-component.ts': { tables: 'write', starts: ['deploy'] },

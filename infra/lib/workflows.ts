@@ -27,6 +27,7 @@ export const WORKFLOWS = {
   teardown: { id: 'Teardown', file: 'teardown.asl.json', env: 'TEARDOWN_STATE_MACHINE_ARN' },
   backup: { id: 'Backup', file: 'backup.asl.json', env: 'BACKUP_STATE_MACHINE_ARN' },
   restore: { id: 'Restore', file: 'restore.asl.json', env: 'RESTORE_STATE_MACHINE_ARN' },
+  stop: { id: 'Stop', file: 'stop.asl.json', env: 'STOP_STATE_MACHINE_ARN' },
 } as const;
 
 export type WorkflowName = keyof typeof WORKFLOWS;

@@ -40,6 +40,7 @@ export function workflowEnvironment(workflows: LocalWorkflows): Record<string, s
     TEARDOWN_STATE_MACHINE_ARN: stepFunctions.stateMachineArn('teardown'),
     BACKUP_STATE_MACHINE_ARN: stepFunctions.stateMachineArn('backup'),
     RESTORE_STATE_MACHINE_ARN: stepFunctions.stateMachineArn('restore'),
+    STOP_STATE_MACHINE_ARN: stepFunctions.stateMachineArn('stop'),
     SCHEDULER_ENDPOINT: workflows.scheduler.endpoint,
     S3_ENDPOINT: workflows.s3.endpoint,
     BACKUP_BUCKET,
@@ -77,6 +78,7 @@ export async function startWorkflows(home: string, region: string, credentials: 
       { name: 'teardown', definition: await definition('teardown') },
       { name: 'backup', definition: await definition('backup') },
       { name: 'restore', definition: await definition('restore') },
+      { name: 'stop', definition: await definition('stop') },
     ],
     handlerFor,
     beforeTask: (stateName) => {

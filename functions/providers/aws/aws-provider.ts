@@ -170,6 +170,10 @@ export class AwsProvider implements Provider {
     return instances.health(context, nodes);
   }
 
+  stopNodes(target: DeployTarget, nodes: readonly NodeRef[]): Promise<Progress> {
+    return instances.stopNodes(this.#context(target), nodes);
+  }
+
   async destroy(target: DeployTarget): Promise<void> {
     const context = this.#context(target);
     await instances.terminateNodes(context);

@@ -1,8 +1,14 @@
 import { createHash } from 'node:crypto';
-import { DescribeInstancesCommand, DescribeInstanceStatusCommand, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  DescribeInstancesCommand,
+  DescribeInstanceStatusCommand,
+  RunInstancesCommand,
+  StopInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
 import type { EC2Client, Filter, Instance, InstanceStatus, RunInstancesCommandInput } from '@aws-sdk/client-ec2';
 import type { AwsNode } from '@cloudseed/shared';
-import type { DeployTarget, NetworkRef, NodeHealth, NodeRef } from '../provider.ts';
+import type { DeployTarget, NetworkRef, NodeHealth, NodeRef, Progress } from '../provider.ts';
 import { PermanentError, TransientError } from '../errors.ts';
 import type { AwsContext } from './clients.ts';
 import { awsErrorCode, call } from './errors.ts';
@@ -43,6 +49,28 @@ export async function launchNodes(context: AwsContext, network: NetworkRef): Pro
     nodes.push({ name: node.name, role: node.role, nodeId: instance.InstanceId!, ...(host ? { host } : {}), port: component.postgres.port });
   }
   return nodes;
+}
+
+/**
+ * Stops the nodes' instances; their EBS volumes stay, and a stopped instance is billed for them
+ * only. The instances are found by their node tags, as launchNodes finds them (which starts them
+ * again). One still pending is waited for before it is stopped.
+ */
+export async function stopNodes(context: AwsContext, nodes: readonly NodeRef[]): Promise<Progress> {
+  if (nodes.length === 0) return { state: 'done' };
+  const byNode = await instancesByNode(context);
+  const stop: string[] = [];
+  const waiting: string[] = [];
+  for (const node of nodes) {
+    const instance = byNode.get(node.name);
+    if (!instance?.InstanceId) return { state: 'failed', reason: `node ${node.name} has no instance to stop` };
+    const state = instance.State?.Name ?? 'unknown';
+    if (state === 'stopped') continue;
+    if (state === 'running') stop.push(instance.InstanceId);
+    waiting.push(`${node.name} ${state === 'running' ? 'stopping' : state}`);
+  }
+  if (stop.length > 0) await call('ec2:StopInstances', () => context.clients.ec2.send(new StopInstancesCommand({ InstanceIds: stop })));
+  return waiting.length === 0 ? { state: 'done' } : { state: 'pending', detail: waiting.join(', ') };
 }
 
 export async function health({ clients: { ec2 } }: AwsContext, nodes: readonly NodeRef[]): Promise<NodeHealth[]> {

@@ -155,6 +155,10 @@ export class AzureProvider implements Provider {
     return this.#with(target, (context) => (context.component.network.loadBalancer ? ha.clusterHealth(context, refs) : nodes.health(context, refs)));
   }
 
+  stopNodes(target: DeployTarget, refs: readonly NodeRef[]): Promise<Progress> {
+    return nodes.stopNodes(this.#context(target), refs);
+  }
+
   /**
    * The nodes (with their disks and NICs), the load balancer, the identity and its role
    * assignments, the vault, then the network. The backup account and its backups stay: they

@@ -131,6 +131,30 @@ export async function runningNodes(context: AzureContext): Promise<NodeRef[]> {
   return running;
 }
 
+/**
+ * Deallocates the nodes' VMs: a deallocated VM is billed for its disks only (one merely powered off
+ * still is for its compute, so it is deallocated too). The deallocation is not waited for: the
+ * workflow asks again until every one is deallocated.
+ */
+export async function stopNodes(context: AzureContext, nodes: readonly NodeRef[]): Promise<Progress> {
+  const { component } = context;
+  const { resourceGroup } = context.where;
+  const waiting: string[] = [];
+  for (const node of nodes) {
+    const index = component.nodes.findIndex((candidate) => candidate.name === node.name);
+    const id = component.virtualMachines[index]?.id;
+    if (index < 0 || !id) return { state: 'failed', reason: `node ${node.name} is not a node of ${component.id}` };
+    const machine = await virtualMachine(context, { ...node, nodeId: id });
+    if (!machine) return { state: 'failed', reason: `node ${node.name} has no virtual machine to stop` };
+    const power = powerStateOf(machine) ?? 'unknown';
+    if (power === 'deallocated') continue;
+    if (power === 'running' || power === 'stopped')
+      await call(operationOn(id, 'write'), () => context.clients.compute.virtualMachines.beginDeallocate(resourceGroup, nameOf(id)));
+    waiting.push(`${node.name} ${power === 'running' || power === 'stopped' ? 'deallocating' : power}`);
+  }
+  return waiting.length === 0 ? { state: 'done' } : { state: 'pending', detail: waiting.join(', ') };
+}
+
 /** Running, and the VM agent (Run Command's channel) ready on every node. */
 export async function nodesReady(context: AzureContext, nodes: readonly NodeRef[]): Promise<Progress> {
   if (nodes.length === 0) return { state: 'failed', reason: 'there are no nodes to wait for' };

@@ -138,6 +138,10 @@ export class GcpProvider implements Provider {
     return nodes.health(this.#context(target), refs);
   }
 
+  stopNodes(target: DeployTarget, refs: readonly NodeRef[]): Promise<Progress> {
+    return nodes.stopNodes(this.#context(target), refs);
+  }
+
   async destroy(target: DeployTarget): Promise<void> {
     const context = this.#context(target);
     await nodes.deleteNodes(context);

@@ -235,6 +235,31 @@ export async function leadersOf(context: GcpContext): Promise<string[] | undefin
 }
 
 /** Deletes every instance of the component, today's nodes or not, and waits until each is gone. */
+/**
+ * Stops the nodes' instances (a stopped instance, TERMINATED in Compute Engine's words, is billed
+ * for its disks only). The stop is not waited for: the workflow asks again until every one is stopped.
+ */
+export async function stopNodes(context: GcpContext, nodes: readonly NodeRef[]): Promise<Progress> {
+  const { project, zone, clients, component } = context;
+  const waiting: string[] = [];
+  for (const node of nodes) {
+    const insert = component.instances.find(
+      (candidate) => (candidate.instanceResource['labels'] as Record<string, string> | undefined)?.['cloudseed-node'] === node.name,
+    );
+    if (!insert) return { state: 'failed', reason: `node ${node.name} is not a node of ${component.id}` };
+    const instance = instanceNameOf(insert);
+    const current = await found('compute.instances.get', async () => (await clients.instances.get({ project, zone, instance }))[0]);
+    if (!current) return { state: 'failed', reason: `node ${node.name} has no instance ${instance} to stop` };
+    const status = current.status ?? 'UNKNOWN';
+    if (status === 'TERMINATED' || status === 'STOPPED') continue;
+    if (status === 'SUSPENDED' || status === 'SUSPENDING')
+      return { state: 'failed', reason: `instance ${instance} is suspended, not stopped: resume it in the console, then stop the plan again` };
+    if (status === 'RUNNING') await call('compute.instances.stop', () => clients.instances.stop({ project, zone, instance }));
+    waiting.push(`${node.name} ${status === 'RUNNING' ? 'stopping' : status.toLowerCase()}`);
+  }
+  return waiting.length === 0 ? { state: 'done' } : { state: 'pending', detail: waiting.join(', ') };
+}
+
 export async function deleteNodes(context: GcpContext): Promise<void> {
   const { project, zone, clients, target, component } = context;
   const [instances] = await call('compute.instances.list', () =>

@@ -76,6 +76,7 @@ import {
   scopeOf,
   seedClusterConfig,
   startPatroni,
+  stopDcs,
   stopPatroni,
   waitForCluster,
   waitForFailsafe,
@@ -382,6 +383,47 @@ export class LocalProvider implements Provider {
         return { ...base, healthy: false, detail: `not accepting connections on 127.0.0.1:${record.port}` };
       }),
     );
+  }
+
+  /**
+   * Stops the nodes' servers (a cluster member's through its Patroni) and records them as not
+   * running, so that the local cloud does not start them again when it restarts; a cluster's etcd
+   * stops with its last member. Before a cluster's first member stops, each node's record takes the
+   * role Patroni gives it now: the start brings the leader back first (configure and startExisting).
+   */
+  async stopNodes(target: DeployTarget, refs: readonly NodeRef[]): Promise<Progress> {
+    const all = await this.#nodesOf(target);
+    const clustered = isClustered(target.component);
+    if (clustered) await this.#recordLeader(all);
+    for (const ref of refs) {
+      const node = all.find((candidate) => candidate.record.name === ref.name);
+      if (!node) return { state: 'failed', reason: `node ${ref.name} is not a node of ${target.component.id}` };
+      await withLock(node.paths.root, async () => {
+        const record = (await readNodeRecord(node.paths)) ?? node.record;
+        // Not running first: the supervisor leaves a node alone once its record says so.
+        await writeNodeRecord(node.paths, { ...record, running: false });
+        await stopPatroni(node.paths);
+        await stopServer(node.server);
+      });
+    }
+    if (clustered) {
+      const records = await Promise.all(all.map((node) => readNodeRecord(node.paths)));
+      if (records.every((record) => record?.running === false)) await stopDcs(dcsDir(this.#home, target.planId, target.component.id));
+    }
+    return { state: 'done' };
+  }
+
+  /** Writes the leader Patroni names now into the members' records as the primary (the others as replicas). */
+  async #recordLeader(nodes: readonly LocalNode[]): Promise<void> {
+    const leader = (await clusterState(restPortsOf(nodes)))?.leader?.name;
+    if (!leader || !nodes.some((node) => node.record.name === leader)) return;
+    for (const node of nodes) {
+      await withLock(node.paths.root, async () => {
+        const record = await readNodeRecord(node.paths);
+        const role = record?.name === leader ? 'primary' : 'replica';
+        if (record && record.role !== role) await writeNodeRecord(node.paths, { ...record, role });
+      });
+    }
   }
 
   async destroy(target: DeployTarget): Promise<void> {

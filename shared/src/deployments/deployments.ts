@@ -1,13 +1,16 @@
 import type { Plan } from '../cs-json/schema.ts';
+import type { PlanStatus } from '../plans/plans.ts';
 import type { NodeRole } from '../postgres/config.ts';
 
 // A plan's deployment: one item per plan that carries the lock (at most one workflow runs per
 // plan), what is running and how to reach it, and why it failed. The plan's status shown on the
 // dashboard is derived from it.
 
-export type DeploymentStatus = 'deploying' | 'running' | 'failed' | 'deleting';
+/** `stopped`: every database node is stopped (on a cloud its machine is, and costs only its disks); its data stays. */
+export type DeploymentStatus = 'deploying' | 'running' | 'failed' | 'deleting' | 'stopped';
 export type DeployMode = 'create' | 'update';
-export type WorkflowMode = DeployMode | 'teardown' | 'restore';
+/** `stop` stops the database nodes; `start` is an update of the deployed plan that starts them again (and configures them: a cloud machine may come back with a new address). */
+export type WorkflowMode = DeployMode | 'teardown' | 'restore' | 'stop' | 'start';
 
 export interface DeployedNode {
   readonly name: string;
@@ -108,11 +111,14 @@ export interface DeploymentRecord {
 }
 
 /**
- * The plan status the dashboard shows: grey, orange (deploying, deleting, or degraded: a cluster
- * whose leader serves writes while a member is down or behind), green or red (nothing serves writes).
+ * The plan status the dashboard shows: grey (not deployed, stopped), orange (deploying, stopping,
+ * starting, deleting, or degraded: a cluster whose leader serves writes while a member is down or
+ * behind), green or red (nothing serves writes).
  */
-export function planStatus(deployment: DeploymentRecord | undefined): 'not_deployed' | 'deploying' | 'running' | 'degraded' | 'failed' | 'deleting' {
+export function planStatus(deployment: DeploymentRecord | undefined): PlanStatus {
   if (!deployment) return 'not_deployed';
+  if (deployment.status === 'deploying' && deployment.mode === 'stop') return 'stopping';
+  if (deployment.status === 'deploying' && deployment.mode === 'start') return 'starting';
   if (deployment.status === 'running' && deployment.degraded) return deployment.degraded.serving === true ? 'degraded' : 'failed';
   if (deployment.status === 'running' && deployment.backupFailure) return 'failed';
   return deployment.status;
@@ -135,7 +141,8 @@ export function isBusy(deployment: DeploymentRecord | undefined): boolean {
 /** A new deploy updates what runs, or creates it when nothing runs (never deployed, torn down, or a failed create). */
 export function deployModeFor(deployment: DeploymentRecord | undefined): DeployMode {
   if (!deployment) return 'create';
-  if (deployment.status === 'running') return 'update';
+  // A stopped plan's nodes are started by the update (launchNodes starts a stopped node).
+  if (deployment.status === 'running' || deployment.status === 'stopped') return 'update';
   if (deployment.status === 'failed' && deployment.components && deployment.components.length > 0) return 'update';
   return 'create';
 }
@@ -166,7 +173,7 @@ export interface DeploymentRepository {
   releaseBackup(ownerId: string, planId: string, backupId: string, failure: Failure | undefined): Promise<void>;
 }
 
-export type ComponentStatus = 'not_deployed' | 'deploying' | 'running' | 'failed' | 'deleting';
+export type ComponentStatus = 'not_deployed' | 'deploying' | 'running' | 'failed' | 'deleting' | 'stopped';
 
 export interface ComponentSummary {
   readonly id: string;
@@ -221,6 +228,8 @@ export function componentSummaries(spec: Plan, deployment: DeploymentRecord | un
 function componentStatus(id: string, deployed: boolean, deployment: DeploymentRecord | undefined): ComponentStatus {
   if (!deployment) return 'not_deployed';
   if (deployment.status === 'deleting') return 'deleting';
+  // Only the databases stop: an app keeps serving (and fails to reach its database meanwhile).
+  if (deployment.status === 'stopped') return deployed ? (deployment.apps?.some((app) => app.id === id) ? 'running' : 'stopped') : 'not_deployed';
   if (deployment.status === 'deploying') {
     const touched = deployment.rollback === undefined || deployment.rollback.componentId === id;
     return touched || !deployed ? 'deploying' : 'running';

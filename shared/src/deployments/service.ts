@@ -168,6 +168,49 @@ export class DeployService {
     return { deploymentId: record.deploymentId };
   }
 
+  /**
+   * Stops the plan's database nodes, keeping their disks (a cloud machine stopped costs only its
+   * storage): orange `stopping`, then grey `stopped`. A running plan, or one whose last update
+   * failed with its nodes still there, can be stopped; its apps keep serving.
+   */
+  async stop(ownerId: string, planId: string): Promise<{ deploymentId: string }> {
+    await this.#deps.plans.get(ownerId, planId);
+    const current = await this.#deps.deployments.get(ownerId, planId);
+    if (isBusy(current)) throw new Conflict(`The plan is ${current?.status === 'deleting' ? 'being deleted' : 'deploying'}; wait for it to finish.`);
+    if (current?.status === 'stopped') throw new Conflict('The plan is already stopped.');
+    const stoppable = current !== undefined && (current.status === 'running' || current.status === 'failed') && (current.components?.length ?? 0) > 0;
+    if (!current || !stoppable) throw new Conflict('The plan has no deployed database to stop; deploy it first.');
+    return this.#begin(current, 'stop');
+  }
+
+  /**
+   * Starts a stopped plan's nodes again as they were deployed (edits saved since are not applied:
+   * Deploy does that, and starts the nodes too): orange `starting`, then green.
+   */
+  async start(ownerId: string, planId: string): Promise<{ deploymentId: string }> {
+    await this.#deps.plans.get(ownerId, planId);
+    const current = await this.#deps.deployments.get(ownerId, planId);
+    if (current?.status !== 'stopped') {
+      const now = !current ? 'not deployed' : current.status === 'deleting' ? 'being deleted' : current.status;
+      throw new Conflict(`Only a stopped plan can be started; this one is ${now}.`);
+    }
+    return this.#begin(current, 'start');
+  }
+
+  async #begin(current: DeploymentRecord, mode: 'stop' | 'start'): Promise<{ deploymentId: string }> {
+    const record: DeploymentRecord = {
+      ...current,
+      status: 'deploying',
+      deploymentId: this.#deps.newId(),
+      mode,
+      startedAt: this.#deps.now().toISOString(),
+      revision: current.revision + 1,
+    };
+    await this.#deps.deployments.start(record, current.revision);
+    await this.#startOrRelease(record);
+    return { deploymentId: record.deploymentId };
+  }
+
   /** A plan on a cloud names an account of its own that can take it, and asks nothing its cloud does not do yet. */
   async #requireDeployable(ownerId: string, spec: Plan): Promise<void> {
     const { target } = spec;

@@ -7,7 +7,7 @@ import { NotFound, PreconditionFailed, ValidationFailed } from '../errors.ts';
 // Plans as customers own them: a validated cs-json spec with a version for optimistic
 // concurrency. The storage behind it is a port; DynamoDB and tests plug in their own.
 
-export const planStatuses = ['not_deployed', 'deploying', 'running', 'degraded', 'failed', 'deleting'] as const;
+export const planStatuses = ['not_deployed', 'deploying', 'stopping', 'starting', 'running', 'degraded', 'failed', 'deleting', 'stopped'] as const;
 export type PlanStatus = (typeof planStatuses)[number];
 
 export interface PlanRecord {
