@@ -120,6 +120,16 @@ export class ApiClient {
     return this.json('POST', `/v1/plan/${encodeURIComponent(id)}/backups`, request);
   }
 
+  /** Stops the plan's databases, keeping their data; 409 when there is nothing running to stop. */
+  async stopPlan(id: string): Promise<void> {
+    await this.send('POST', `/v1/plan/${encodeURIComponent(id)}/stop`);
+  }
+
+  /** Starts a stopped plan's databases again as they were deployed. */
+  async startPlan(id: string): Promise<void> {
+    await this.send('POST', `/v1/plan/${encodeURIComponent(id)}/start`);
+  }
+
   recoveryWindow(id: string): Promise<RecoveryWindow> {
     return this.json('GET', `/v1/plan/${encodeURIComponent(id)}/recovery-window`);
   }

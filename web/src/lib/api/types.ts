@@ -71,7 +71,7 @@ export interface PointInTimeRestoreStarted {
 }
 
 /** What a component's own deployment can be in; a subset of a plan's status words. */
-export type ComponentStatus = Extract<PlanStatus, 'not_deployed' | 'deploying' | 'running' | 'failed'>;
+export type ComponentStatus = Extract<PlanStatus, 'not_deployed' | 'deploying' | 'running' | 'failed' | 'stopped'>;
 
 /** One component of the plan as deployed: `components` of `GET /v1/plan/{id}/deployment`. */
 export interface DeployedComponent {
@@ -98,7 +98,7 @@ export interface Deployment {
   readonly status: PlanStatus;
   readonly reason?: string;
   readonly deploymentId?: string;
-  readonly mode?: 'create' | 'update' | 'teardown' | 'restore';
+  readonly mode?: 'create' | 'update' | 'teardown' | 'restore' | 'stop' | 'start';
   readonly startedAt?: string;
   readonly endedAt?: string;
   readonly steps: readonly DeploymentStep[];

@@ -584,3 +584,92 @@ describe('the Point-in-time recovery region', () => {
     expect(screen.getByRole('dialog')).toBe(dialog);
   });
 });
+
+describe('stopping and starting the plan', () => {
+  const stoppedDeployment = () =>
+    runningDeployment({
+      status: 'stopped',
+      mode: 'stop',
+      steps: [
+        { name: 'StopNodes', status: 'succeeded', startedAt: at(0), endedAt: at(1200) },
+        { name: 'MarkStopped', status: 'succeeded', startedAt: at(1200), endedAt: at(1250) },
+      ],
+    });
+
+  it('stops a running plan after asking, then follows the stop in the steps', async () => {
+    const client = fakeClient();
+    await mount(client, { cloud: 'aws', mode: 'aws' });
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Stop' }));
+    await settle();
+    const dialog = screen.getByRole('dialog', { name: 'Stop orders?' });
+    expect(dialog.textContent).toContain('while stopped they cost only their disks');
+    await fireEvent.click(within(dialog).getByRole('button', { name: 'Cancel' }));
+    await settle();
+    expect(client.stopPlan).not.toHaveBeenCalled();
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Stop' }));
+    await settle();
+    client.deployment.mockResolvedValue(
+      runningDeployment({ status: 'stopping', mode: 'stop', steps: [{ name: 'StopNodes', status: 'running', startedAt: at(59_000) }] }),
+    );
+    await fireEvent.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Stop' }));
+    await settle();
+
+    expect(client.stopPlan).toHaveBeenCalledExactlyOnceWith(PLAN_ID);
+    expect(screen.queryByRole('dialog')).toBeNull();
+    expect(within(screen.getByRole('region', { name: 'Deployment' })).getByText('Stopping', { exact: true })).toBeTruthy();
+    expect(stepRow('Stop the servers').textContent).toContain('In progress');
+    expect(stepRow('Mark as stopped').textContent).toContain('Pending');
+    expect(screen.queryByRole('button', { name: 'Stop' })).toBeNull();
+  });
+
+  it('keeps the dialog open with the reason when a stop is refused', async () => {
+    const client = fakeClient();
+    client.stopPlan.mockRejectedValue(new ApiError(409, 'Conflict', 'The plan is deploying; wait for it to finish.'));
+    await mount(client);
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Stop' }));
+    await settle();
+    await fireEvent.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Stop' }));
+    await settle();
+
+    expect(within(screen.getByRole('dialog')).getByRole('alert').textContent).toContain('The plan is deploying; wait for it to finish.');
+  });
+
+  it('shows a stopped plan in grey with Start, which starts it again', async () => {
+    const client = fakeClient(stoppedDeployment());
+    await mount(client);
+
+    const region = screen.getByRole('region', { name: 'Deployment' });
+    expect(within(region).getByText('Stopped', { exact: true })).toBeTruthy();
+    expect(screen.getByText(/Stopped: the database servers keep their data\./)).toBeTruthy();
+    expect(screen.queryByRole('button', { name: 'Stop' })).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Back up now' })).toBeNull();
+    vi.useRealTimers();
+    expect(await seriousViolations()).toEqual([]);
+    vi.useFakeTimers();
+
+    client.deployment.mockResolvedValue(
+      runningDeployment({ status: 'starting', mode: 'start', steps: [{ name: 'Render', status: 'running', startedAt: at(59_000) }] }),
+    );
+    await fireEvent.click(screen.getByRole('button', { name: 'Start' }));
+    await settle();
+
+    expect(client.startPlan).toHaveBeenCalledExactlyOnceWith(PLAN_ID);
+    expect(within(region).getByText('Starting', { exact: true })).toBeTruthy();
+    expect(stepRow('Launch servers').textContent).toContain('Pending');
+  });
+
+  it('says why a start was refused', async () => {
+    const client = fakeClient(stoppedDeployment());
+    client.startPlan.mockRejectedValue(new ApiError(409, 'Conflict', 'Only a stopped plan can be started; this one is deploying.'));
+    await mount(client);
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Start' }));
+    await settle();
+
+    expect(screen.getByRole('alert').textContent).toContain('Only a stopped plan can be started');
+    expect(screen.getByRole<HTMLButtonElement>('button', { name: 'Start' }).disabled).toBe(false);
+  });
+});

@@ -11,7 +11,7 @@ import { describeError, timelineRows, type TimelineRow } from './format.ts';
 export const FAST_POLL_MS = 1_000;
 export const SLOW_POLL_MS = 10_000;
 
-const IN_PROGRESS: ReadonlySet<PlanStatus> = new Set(['deploying', 'deleting']);
+const IN_PROGRESS: ReadonlySet<PlanStatus> = new Set(['deploying', 'stopping', 'starting', 'deleting']);
 
 /** The part of the API the deployment view uses; tests hand in a fake. */
 export type DeploymentClient = Pick<
@@ -34,6 +34,8 @@ export type DeploymentClient = Pick<
   | 'serverLog'
   | 'alerts'
   | 'putAlertSettings'
+  | 'stopPlan'
+  | 'startPlan'
 >;
 
 export interface DeploymentStateOptions {

@@ -32,6 +32,9 @@ const STEP_LABELS: Readonly<Record<string, string>> = {
   RebuildReplicas: 'Rebuild replicas',
   FinishRestore: 'Finish the restore',
   StartFullBackup: 'Start a full backup',
+  // stop.asl.json
+  StopNodes: 'Stop the servers',
+  MarkStopped: 'Mark as stopped',
   // backup.asl.json and the other places a failure can come from
   StartBackup: 'Start the backup',
   DumpBackup: 'Dump the database',
@@ -78,6 +81,23 @@ const EXPECTED_STEPS: Readonly<Record<NonNullable<Deployment['mode']>, readonly 
   ],
   teardown: ['Render', 'Destroy', 'DeletePlan'],
   restore: ['RestoreToPoint', 'RebuildReplicas', 'FinishRestore', 'StartFullBackup'],
+  stop: ['StopNodes', 'MarkStopped'],
+  // A start is an update of the deployed plan: its servers started, then configured again.
+  start: [
+    'Render',
+    'Preflight',
+    'EnsurePassword',
+    'EnsureSecurityGroup',
+    'LaunchNodes',
+    'CheckNodes',
+    'SendInstall',
+    'CheckInstall',
+    'SendConfigure',
+    'CheckConfigure',
+    'Verify',
+    'RegisterMonitoring',
+    'MarkRunning',
+  ],
 };
 
 /** A restore of a pg_dump export goes through fewer steps than one replaying the archive to a time. */
@@ -118,7 +138,7 @@ export function timelineRows(deployment: Pick<Deployment, 'status' | 'mode' | 's
     ...(step.endedAt ? { endedAt: step.endedAt } : {}),
     ...(step.error ? { error: step.error } : {}),
   }));
-  const inProgress = deployment.status === 'deploying' || deployment.status === 'deleting';
+  const inProgress = ['deploying', 'stopping', 'starting', 'deleting'].includes(deployment.status);
   if (!inProgress || !deployment.mode) return rows;
   const reached = new Set(deployment.steps.map((step) => step.name.replace(/ \(.+\)$/, '')));
   const expected = deployment.mode === 'restore' && reached.has('RestoreBackup') ? LOGICAL_RESTORE_STEPS : EXPECTED_STEPS[deployment.mode];

@@ -190,6 +190,8 @@ export function fakeClient(deployment: Deployment = runningDeployment(), backups
     ),
     alerts: vi.fn<DeploymentClient['alerts']>(() => Promise.resolve({ settings: DEFAULT_ALERT_SETTINGS, firing: [], cleared: [] })),
     putAlertSettings: vi.fn<DeploymentClient['putAlertSettings']>((_id, settings) => Promise.resolve(settings)),
+    stopPlan: vi.fn<DeploymentClient['stopPlan']>(() => Promise.resolve()),
+    startPlan: vi.fn<DeploymentClient['startPlan']>(() => Promise.resolve()),
   } satisfies DeploymentClient;
 }
 

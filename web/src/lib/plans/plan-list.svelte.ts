@@ -14,7 +14,7 @@ export const SLOW_POLL_MS = 15_000;
 /** 100 plans a page: a safety net, far above what one account holds. */
 const MAX_PAGES = 20;
 
-const IN_PROGRESS: ReadonlySet<PlanStatus> = new Set(['deploying', 'deleting']);
+const IN_PROGRESS: ReadonlySet<PlanStatus> = new Set(['deploying', 'stopping', 'starting', 'deleting']);
 
 export interface PlanSource {
   listPlans(nextToken?: string): Promise<PlanPage>;
