@@ -234,7 +234,6 @@ export async function leadersOf(context: GcpContext): Promise<string[] | undefin
   return (answer[0].healthStatus ?? []).filter((status) => status.healthState === 'HEALTHY').map((status) => lastSegment(status.instance) ?? '');
 }
 
-/** Deletes every instance of the component, today's nodes or not, and waits until each is gone. */
 /**
  * Stops the nodes' instances (a stopped instance, TERMINATED in Compute Engine's words, is billed
  * for its disks only). The stop is not waited for: the workflow asks again until every one is stopped.
@@ -260,6 +259,7 @@ export async function stopNodes(context: GcpContext, nodes: readonly NodeRef[]):
   return waiting.length === 0 ? { state: 'done' } : { state: 'pending', detail: waiting.join(', ') };
 }
 
+/** Deletes every instance of the component, today's nodes or not, and waits until each is gone. */
 export async function deleteNodes(context: GcpContext): Promise<void> {
   const { project, zone, clients, target, component } = context;
   const [instances] = await call('compute.instances.list', () =>
