@@ -40,6 +40,7 @@ export const routes: readonly Route[] = [
   { method: 'POST', path: '/v1/plan/{id}/switchover', module: 'api/switchover.ts', auth: true },
   { method: 'POST', path: '/v1/plan/{id}/stop', module: 'api/stop-plan.ts', auth: true },
   { method: 'POST', path: '/v1/plan/{id}/start', module: 'api/start-plan.ts', auth: true },
+  { method: 'POST', path: '/v1/plan/{id}/roles/{role}/password', module: 'api/set-role-password.ts', auth: true },
   { method: 'GET', path: '/v1/plan/{id}/components/{componentId}/logs', module: 'api/get-component-logs.ts', auth: true },
   { method: 'POST', path: '/v1/plan/{id}/components/{componentId}/rollback', module: 'api/rollback-component.ts', auth: true },
   { method: 'PUT', path: '/v1/plan/{id}/components/{componentId}/secrets', module: 'api/put-component-secrets.ts', auth: true },

@@ -566,6 +566,23 @@ export const openApiDocument = {
         },
       },
     },
+    '/v1/plan/{id}/roles/{role}/password': {
+      parameters: [
+        planIdParameter,
+        { name: 'role', in: 'path', required: true, schema: { type: 'string' }, description: 'A role of the deployed plan (db.roles)' },
+      ],
+      post: {
+        summary:
+          "A new password for one of the plan's roles, shown once (CloudSeed keeps only PostgreSQL's SCRAM verifier); the old one stops working",
+        parameters: [componentParameter],
+        responses: {
+          200: { description: '{ component, role, access, password, databases, uri }' },
+          409: problem('The plan is not running'),
+          ...authErrors,
+          404: problem('No such plan, or the deployed plan has no such role (add it to the plan and deploy)'),
+        },
+      },
+    },
     '/v1/plan/{id}/backups/{backupId}/download': {
       parameters: [planIdParameter, backupIdParameter],
       get: {

@@ -13,23 +13,29 @@ import { deployments } from './plans.ts';
 // A running database's top queries (shared/src/metrics/queries.ts), read on the node that leads:
 // on the local cloud from its server directly, in a cloud through the provider's command channel.
 
-interface RunningDatabase {
+export interface RunningDatabase {
   readonly deployment: DeploymentRecord;
   readonly componentId: string;
   readonly primary: NodeRef;
 }
 
 /** The database `?component=` names (else the plan's first), where it runs now; 409 when it does not. */
-async function runningDatabase(ownerId: string, planId: string, component: string | undefined): Promise<RunningDatabase> {
+export async function runningDatabase(
+  ownerId: string,
+  planId: string,
+  component: string | undefined,
+  whileRunning = 'its queries are shown while it runs',
+): Promise<RunningDatabase> {
   const deployment = await deployments.get(ownerId, planId);
-  if (!deployment) throw new Conflict('The plan is not deployed; its queries are counted once it runs.');
+  if (!deployment) throw new Conflict(`The plan is not deployed; ${whileRunning}.`);
   const spec = databaseComponent(deployment.spec, component, '?component');
   const primary = componentById({ components: deployment.components ?? [] }, spec.id)?.nodes.find((node) => node.role === 'primary');
-  if (deployment.status !== 'running' || !primary) throw new Conflict('The plan is not running; its queries are shown while it runs.');
+  if (deployment.status !== 'running' || !primary)
+    throw new Conflict(`The plan is ${deployment.status === 'stopped' ? 'stopped' : 'not running'}; ${whileRunning}.`);
   return { deployment, componentId: spec.id, primary: nodeRefOf(primary) };
 }
 
-function localDatabase({ deployment, componentId, primary }: RunningDatabase): LocalDatabase {
+export function localDatabase({ deployment, componentId, primary }: RunningDatabase): LocalDatabase {
   const spec = databaseComponent(deployment.spec, componentId, '?component');
   return {
     home: requireEnv('CLOUDSEED_HOME'),
@@ -42,15 +48,16 @@ function localDatabase({ deployment, componentId, primary }: RunningDatabase): L
 }
 
 /** Runs `work` with the plan's provider and the database's target; a provider's refusal is a 409 saying why. */
-async function inCloud<T>(
+export async function inCloud<T>(
   where: RunningDatabase,
   work: (provider: Provider, target: Awaited<ReturnType<typeof targetOf>>) => Promise<T>,
+  failed = 'The top queries could not be read',
 ): Promise<T> {
   const provider = await providerFor(where.deployment.spec.target);
   try {
     return await work(provider, await targetOf(where.deployment, where.componentId));
   } catch (error) {
-    if (error instanceof ProviderError) throw new Conflict(`The top queries could not be read: ${error.message}`);
+    if (error instanceof ProviderError) throw new Conflict(`${failed}: ${error.message}`);
     throw error;
   }
 }

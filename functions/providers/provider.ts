@@ -183,6 +183,8 @@ export interface Provider {
   /** The application role's top statements on the primary (pg_stat_statements), and a reset of their counts. */
   topQueries?(target: DeployTarget, primary: NodeRef, request: TopQueriesRequest): Promise<TopQuery[]>;
   resetTopQueries?(target: DeployTarget, primary: NodeRef): Promise<void>;
+  /** Sets one of the plan's roles' password on the node that leads, as the SCRAM verifier (the password never reaches the node). */
+  setRolePassword?(target: DeployTarget, primary: NodeRef, role: string, verifier: string): Promise<void>;
   /**
    * Stops the nodes and keeps their disks (a cloud machine stopped costs only its storage; a
    * stopped GCP instance or deallocated Azure VM the same): asks each node not yet stopping to stop,

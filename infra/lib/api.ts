@@ -85,6 +85,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'api/switchover.ts': { tables: 'write', starts: ['backup'], customerAccount: true },
   'api/stop-plan.ts': { tables: 'write', starts: ['stop'] },
   'api/start-plan.ts': { tables: 'write', starts: ['deploy'] },
+  'api/set-role-password.ts': { tables: 'read', customerAccount: true },
   // An app's logs live where it runs (CloudWatch Logs in the customer's account on AWS).
   'api/get-component-logs.ts': { tables: 'read', customerAccount: true },
   'api/rollback-component.ts': { tables: 'write', starts: ['deploy'] },

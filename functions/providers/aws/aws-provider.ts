@@ -27,6 +27,7 @@ import * as archive from '../node-backups/archive.ts';
 import * as backups from '../node-backups/backups.ts';
 import { readServerLog } from '../node-backups/server-log.ts';
 import { readTopQueries, resetTopQueries } from '../node-backups/top-queries.ts';
+import { setRolePassword } from '../node-backups/role-password.ts';
 import type { TopQueriesRequest, TopQuery } from '@cloudseed/shared/metrics/queries';
 import { backupHost } from './backups.ts';
 import { defaultClients, realClock } from './clients.ts';
@@ -168,6 +169,11 @@ export class AwsProvider implements Provider {
     // A Patroni cluster's roles move by themselves: Patroni says who leads and who streams.
     if (ha.isPatroniCluster(component)) return ha.clusterHealth({ ...context, component }, nodes);
     return instances.health(context, nodes);
+  }
+
+  async setRolePassword(target: DeployTarget, primary: NodeRef, role: string, verifier: string): Promise<void> {
+    const context = this.#context(target);
+    await setRolePassword(backupHost(context), await writerOf(context, primary), role, verifier);
   }
 
   stopNodes(target: DeployTarget, nodes: readonly NodeRef[]): Promise<Progress> {

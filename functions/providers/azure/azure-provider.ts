@@ -1,5 +1,6 @@
 import { readServerLog } from '../node-backups/server-log.ts';
 import { readTopQueries, resetTopQueries } from '../node-backups/top-queries.ts';
+import { setRolePassword } from '../node-backups/role-password.ts';
 import type { TopQueriesRequest, TopQuery } from '@cloudseed/shared/metrics/queries';
 import type { TokenCredential } from '@azure/core-auth';
 import type { HttpClient, PipelineRetryOptions } from '@azure/core-rest-pipeline';
@@ -207,6 +208,10 @@ export class AzureProvider implements Provider {
         role: target.component.db.username,
       }),
     );
+  }
+
+  setRolePassword(target: DeployTarget, primary: NodeRef, role: string, verifier: string): Promise<void> {
+    return this.#with(target, async (context) => setRolePassword(backupHost(context), await ha.writerOf(context, primary), role, verifier));
   }
 
   serverLog(target: DeployTarget, node: NodeRef): Promise<string> {

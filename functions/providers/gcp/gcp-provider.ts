@@ -29,6 +29,7 @@ import * as reform from '../node-backups/reform.ts';
 import { backupHost, gcsStore } from './backups.ts';
 import { readServerLog } from '../node-backups/server-log.ts';
 import { readTopQueries, resetTopQueries } from '../node-backups/top-queries.ts';
+import { setRolePassword } from '../node-backups/role-password.ts';
 import type { TopQueriesRequest, TopQuery } from '@cloudseed/shared/metrics/queries';
 import * as commands from './commands.ts';
 import * as endpoint from './endpoint.ts';
@@ -182,6 +183,11 @@ export class GcpProvider implements Provider {
       database: target.component.db.databaseName,
       role: target.component.db.username,
     });
+  }
+
+  async setRolePassword(target: DeployTarget, primary: NodeRef, role: string, verifier: string): Promise<void> {
+    const context = this.#context(target);
+    await setRolePassword(backupHost(context), await ha.writerOf(context, primary), role, verifier);
   }
 
   serverLog(target: DeployTarget, node: NodeRef): Promise<string> {

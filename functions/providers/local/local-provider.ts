@@ -109,6 +109,7 @@ import {
 } from './paths.ts';
 import type { NodePaths } from './paths.ts';
 import { reserveLoopbackPorts } from './ports.ts';
+import { accessSql } from '@cloudseed/shared/postgres/access';
 import { ensureCertificateAuthority, ensureSecret, readCertificateAuthority, readSecret, scramVerifier } from './secrets.ts';
 import {
   DEFAULT_POSTGRES_ROOT,
@@ -580,6 +581,8 @@ export class LocalProvider implements Provider {
         ...REWIND_GRANTS.map((fn) => `GRANT EXECUTE ON FUNCTION ${fn} TO ${quoteIdentifier(REWIND_USER)};`),
       );
     }
+    // The plan's other databases and roles (postgres/access.ts).
+    statements.push(accessSql(spec));
     await adminSql(primary, `${statements.join('\n')}\n`);
   }
 

@@ -9,6 +9,7 @@ import {
 } from '@cloudseed/shared/metrics/queries';
 import type { TopQueriesRequest, TopQuery } from '@cloudseed/shared/metrics/queries';
 import { Conflict } from '@cloudseed/shared/errors';
+import { setPasswordSql } from '@cloudseed/shared/postgres/access';
 import { listNodes } from './nodes.ts';
 import { adminSql, binDirOf, DEFAULT_POSTGRES_ROOT, isRunning } from './server.ts';
 import type { Server } from './server.ts';
@@ -65,4 +66,16 @@ async function serverOf(where: LocalDatabase): Promise<Server> {
   if (!known || !(await isRunning(known.paths)))
     throw new Conflict(`${where.node} of the plan is not running now; its queries are read while it runs.`);
   return { name: known.record.name, paths: known.paths, port: known.record.port, bin: binDirOf(DEFAULT_POSTGRES_ROOT, known.record.major) };
+}
+
+/** Sets one of the plan's roles' password on the node that leads, as its SCRAM verifier (postgres/access.ts refuses any other role). */
+export async function setLocalRolePassword(where: LocalDatabase, role: string, verifier: string): Promise<void> {
+  const server = await serverOf(where);
+  try {
+    await adminSql(server, setPasswordSql(role, verifier));
+  } catch (error) {
+    if ((error as Error).message.includes('cloudseed_role_not_managed'))
+      throw new Conflict(`Role ${role} is not one of the plan's roles on the database yet: deploy the plan with it first.`);
+    throw error;
+  }
 }

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { dataSizes, storageKinds, supportedPgMajors, workloads } from '../postgres/pgtune.ts';
 import { isParameterName, normaliseParameter, PARAMETER_NAMES, PARAMETERS } from '../postgres/parameters.ts';
 import type { ParameterName } from '../postgres/parameters.ts';
+import { ROLE_ACCESS, ROLES_MIN_MAJOR } from '../postgres/access.ts';
 import { checkBackupInterval, checkCron, isTimeZone } from './cron.ts';
 import { checkCidr } from './network.ts';
 import { appComponentFields } from './app-schema.ts';
@@ -47,6 +48,11 @@ const sqlIdentifier = z
   .string()
   .regex(SQL_IDENTIFIER, 'must be 1-63 lower-case letters, digits or underscores, not starting with a digit')
   .refine((name) => !RESERVED_IDENTIFIERS.has(name) && !name.startsWith('pg_'), 'is reserved by PostgreSQL or CloudSeed');
+
+/** A role's name: an identifier that is not PostgreSQL's, nor CloudSeed's own (`cloudseed_…`). */
+const roleName = sqlIdentifier.refine((name) => !name.startsWith('cloudseed'), 'is reserved by CloudSeed');
+const MAX_DATABASES = 10;
+const MAX_ROLES = 20;
 
 export const awsRegion = z.string().regex(AWS_REGION, 'must be an AWS region code such as us-east-1');
 
@@ -239,8 +245,28 @@ const dbSchema = z
     backup: backupSchema.prefault({}),
     /** PostgreSQL settings of the plan's own, over pgtune's (postgres/parameters.ts lists which, and their bounds). */
     parameters: parametersSchema.optional(),
+    /** Databases beside the application's, owned by the application role (postgres/access.ts). Never dropped by CloudSeed. */
+    databases: z
+      .array(sqlIdentifier)
+      .max(MAX_DATABASES)
+      .refine((names) => new Set(names).size === names.length, 'must not repeat a database')
+      .optional(),
+    /** Login roles beside the application's: each reads (readonly) or reads and writes rows (readwrite) in every database of the plan. */
+    roles: z
+      .array(z.strictObject({ name: roleName, access: z.enum(ROLE_ACCESS, { error: 'must be readonly or readwrite' }).default('readonly') }))
+      .max(MAX_ROLES)
+      .refine((roles) => new Set(roles.map((role) => role.name)).size === roles.length, 'must not repeat a role')
+      .optional(),
   })
   .superRefine((db, context) => {
+    (db.databases ?? []).forEach((name, index) => {
+      if (name === db.databaseName) context.addIssue({ code: 'custom', path: ['databases', index], message: 'is the application database already' });
+    });
+    (db.roles ?? []).forEach((role, index) => {
+      if (role.name === db.username) context.addIssue({ code: 'custom', path: ['roles', index, 'name'], message: 'is the application role already' });
+    });
+    if ((db.roles ?? []).length > 0 && Number(db.version) < ROLES_MIN_MAJOR)
+      context.addIssue({ code: 'custom', path: ['roles'], message: `need PostgreSQL ${ROLES_MIN_MAJOR} or later (its predefined data roles)` });
     // A cluster's members restart one by one under their manager, which CloudSeed does not drive yet.
     if (db.topology.mode !== 'cluster') return;
     for (const name of Object.keys(db.parameters ?? {}))

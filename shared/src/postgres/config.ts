@@ -1,3 +1,4 @@
+import { databasesOf } from './access.ts';
 import { parameterSettings } from './parameters.ts';
 import { quoteLiteral } from './sql.ts';
 import type { PostgresComponent } from '../cs-json/schema.ts';
@@ -131,14 +132,18 @@ export const OWNER_MAP = 'cloudseed-owner';
 
 /** pg_hba.conf: TLS and SCRAM for every network client, peer for the local admin (and for it as the owner), nothing else. */
 export function renderPgHba(component: PostgresComponent, options: HbaOptions = {}): string {
-  const { databaseName, username } = component.db;
+  const { username } = component.db;
   const clients = [...new Set([...component.network.allowedCidrs, ...(options.extraCidrs ?? [])])];
+  // The application role and the plan's roles reach every database of the plan (postgres/access.ts).
+  const databases = databasesOf(component).join(',');
+  const roles = (component.db.roles ?? []).map((role) => role.name).join(',');
   const rows = [
     "# Written by CloudSeed from the plan's allowedCidrs. Changes here are replaced on the next deploy.",
     '# TYPE    DATABASE     USER          ADDRESS                  METHOD',
     row('local', 'all', ADMIN_USER, '', 'peer'),
     row('local', 'all', username, '', `peer map=${OWNER_MAP}`),
-    ...clients.map((cidr) => row('hostssl', databaseName, username, cidr, 'scram-sha-256')),
+    ...clients.map((cidr) => row('hostssl', databases, username, cidr, 'scram-sha-256')),
+    ...(roles ? clients.map((cidr) => row('hostssl', databases, roles, cidr, 'scram-sha-256')) : []),
     ...(options.replicationCidrs ?? []).map((cidr) => row('hostssl', 'replication', REPLICATION_USER, cidr, 'scram-sha-256')),
     ...(options.rewindCidrs ?? []).map((cidr) => row('hostssl', 'postgres', REWIND_USER, cidr, 'scram-sha-256')),
     ...(options.replicationMarker ? [REPLICATION_MARKER] : []),

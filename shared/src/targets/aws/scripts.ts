@@ -1,3 +1,4 @@
+import { accessSql } from '../../postgres/access.ts';
 import { readFileSync } from 'node:fs';
 import { DATABASE_SAMPLE_SQL } from '../../metrics/database-sample.ts';
 import { renderNodeScript, SCRIPT_FOLDER } from '../node-scripts.ts';
@@ -244,6 +245,8 @@ export function renderConfigureScript(component: PostgresComponent, image: OsIma
       CA_CERT: CA_CERTIFICATE_FILE,
       DB_NAME: component.db.databaseName,
       DB_USER: component.db.username,
+      // The plan's other databases and roles, made by the primary after the application role.
+      ACCESS_SQL: accessSql(component).trimEnd(),
       PGOPTIONS: PINNED_SEARCH_PATH_OPTIONS,
       PASSWORD_SHAPE: GENERATED_PASSWORD_PATTERN,
       SCRAM_VERIFIER_PY: SCRAM_VERIFIER_PYTHON,

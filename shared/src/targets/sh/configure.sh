@@ -5,7 +5,7 @@
 # (replicas) and CLOUDSEED_REPLICA_HOSTS (primary; space-separated), known only once the instances run,
 # and a Patroni cluster's nodes also the load balancer's DNS name, CLOUDSEED_ENDPOINT_HOST.
 # From the header: PG_BIN, DATA_DIR, CONF_DIR, SERVICE, REGION, PASSWORD_PARAMETER, CA_PARAMETER,
-# CA_CERT, DB_NAME, DB_USER, PGOPTIONS, PASSWORD_SHAPE, SCRAM_VERIFIER_PY, POSTGRESQL_CONF, PG_HBA,
+# CA_CERT, DB_NAME, DB_USER, ACCESS_SQL, PGOPTIONS, PASSWORD_SHAPE, SCRAM_VERIFIER_PY, POSTGRESQL_CONF, PG_HBA,
 # PG_IDENT, INCLUDE_LINE, CLUSTERED (non-empty for a cluster) and, for a cluster, REPLICATION_USER,
 # REPLICATION_PASSWORD_PARAMETER and REPLICATION_MARKER (the line of PG_HBA the replicas' rules replace);
 # ADMIT_VPC (non-empty when apps of the plan use the database) and APPS_MARKER (the line their rules replace).
@@ -304,6 +304,8 @@ ALTER ROLE :"rewind_user" WITH LOGIN NOSUPERUSER NOREPLICATION PASSWORD :'rewind
 CLOUDSEED_SQL
     for grant in "${REWIND_GRANTS[@]}"; do printf 'GRANT EXECUTE ON FUNCTION %s TO :"rewind_user";\n' "$grant"; done
   fi
+  # The plan's other databases and roles (shared/src/postgres/access.ts).
+  printf '%s\n' "$ACCESS_SQL"
 } | run_sql -d postgres
 
 # The cluster's stanza in the repository; done already is fine. pgBackRest writes its messages to
