@@ -3,6 +3,7 @@ import { backupResource } from '@cloudseed/shared/backups/backups';
 import { componentById, databaseComponent, postgresComponents } from '@cloudseed/shared/cs-json/components';
 import { nextRun } from '@cloudseed/shared/cs-json/cron';
 import { membersOf } from '@cloudseed/shared/deployments/connection';
+import { databasesOf } from '@cloudseed/shared/postgres/access';
 import { authedRoute } from '../lib/authed-route.ts';
 import { backups } from '../lib/backups.ts';
 import { json } from '../lib/http.ts';
@@ -54,6 +55,9 @@ export const handler = authedRoute(async ({ user, params, query }) => {
             username: deployed.username,
             ...(deployed.nodes.length > 1 ? { members: membersOf(deployed.nodes) } : {}),
             ...(deployed.endpoint ? { loadBalancer: deployed.endpoint } : {}),
+            // The plan's other databases and roles, as deployed (a role's password: POST …/roles/{role}/password).
+            ...(database?.db.databases?.length ? { databases: databasesOf(database) } : {}),
+            ...(database?.db.roles?.length ? { roles: database.db.roles } : {}),
           },
         }
       : {}),

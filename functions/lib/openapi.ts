@@ -723,6 +723,16 @@ export const openApiDocument = {
                 description: 'AWS clusters with automatic failover: the internal load balancer that forwards to the leader',
                 properties: { host: { type: 'string' }, port: { type: 'integer' } },
               },
+              databases: {
+                type: 'array',
+                items: { type: 'string' },
+                description: "Every database of the plan, the application's first (when it has others)",
+              },
+              roles: {
+                type: 'array',
+                description: "The plan's login roles beside the application's; POST …/roles/{role}/password gives one a password",
+                items: { type: 'object', properties: { name: { type: 'string' }, access: { enum: ['readonly', 'readwrite'] } } },
+              },
             },
           },
           nodes: { type: 'array', items: { type: 'object' } },

@@ -48,6 +48,15 @@ describe('databases and roles of a plan', () => {
     const { deployment } = await cloud.api.deploy(planId);
     expect(deployment.status, deployment.reason).toBe('running');
 
+    const view = await cloud.api.call<{ endpoint: { databases?: string[]; roles?: { name: string; access: string }[] } }>(
+      'GET',
+      `/v1/plan/${planId}/deployment`,
+    );
+    expect(view.json.endpoint.databases).toEqual(['app', 'analytics']);
+    expect(view.json.endpoint.roles).toEqual([
+      { name: 'reporting', access: 'readonly' },
+      { name: 'etl', access: 'readwrite' },
+    ]);
     const app: Credentials & { caCertificate: string; caFileName: string; uri: string } = await cloud.api.credentials(planId);
     const dir = mkdtempSync(join(tmpdir(), 'cloudseed-access-'));
     writeFileSync(join(dir, app.caFileName), app.caCertificate);

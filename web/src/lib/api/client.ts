@@ -19,6 +19,7 @@ import type {
   PointInTimeRestoreStarted,
   QueryOrder,
   RecoveryWindow,
+  RolePassword,
   RollbackStarted,
   SecretsSet,
   ServerLog,
@@ -118,6 +119,11 @@ export class ApiClient {
   /** Without a request the API takes a full physical backup. */
   runBackup(id: string, request?: BackupRequest): Promise<{ backupId: string }> {
     return this.json('POST', `/v1/plan/${encodeURIComponent(id)}/backups`, request);
+  }
+
+  /** A new password for one of the plan's roles, answered once; the old one stops working. */
+  rolePassword(id: string, role: string): Promise<RolePassword> {
+    return this.json('POST', `/v1/plan/${encodeURIComponent(id)}/roles/${encodeURIComponent(role)}/password`);
   }
 
   /** Stops the plan's databases, keeping their data; 409 when there is nothing running to stop. */

@@ -35,7 +35,22 @@ export interface DeploymentNode {
   readonly ha?: MemberStatus;
 }
 
-export type Endpoint = ConnectionEndpoint;
+export type Endpoint = ConnectionEndpoint & {
+  /** Every database of the plan, the application's first, when it has others. */
+  readonly databases?: readonly string[];
+  /** The plan's login roles beside the application's. */
+  readonly roles?: readonly { readonly name: string; readonly access: 'readonly' | 'readwrite' }[];
+};
+
+/** `POST /v1/plan/{id}/roles/{role}/password`: the role's new password, shown once, and its connection string. */
+export interface RolePassword {
+  readonly component: string;
+  readonly role: string;
+  readonly access: 'readonly' | 'readwrite';
+  readonly password: string;
+  readonly databases: readonly string[];
+  readonly uri: string;
+}
 
 /**
  * A physical backup is a pgBackRest backup set (full, differential or incremental) in the plan's

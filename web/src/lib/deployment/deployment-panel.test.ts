@@ -673,3 +673,63 @@ describe('stopping and starting the plan', () => {
     expect(screen.getByRole<HTMLButtonElement>('button', { name: 'Start' }).disabled).toBe(false);
   });
 });
+
+describe('the plan’s roles', () => {
+  const withRoles = () =>
+    runningDeployment({
+      endpoint: {
+        ...runningDeployment().endpoint!,
+        databases: ['app', 'analytics'],
+        roles: [
+          { name: 'reporting', access: 'readonly' },
+          { name: 'etl', access: 'readwrite' },
+        ],
+      },
+    });
+
+  it('lists the roles and databases, and shows a role’s new password once, with its connection string', async () => {
+    const client = fakeClient(withRoles());
+    await mount(client);
+
+    const roles = screen.getByRole('list', { name: 'Roles' });
+    expect(
+      within(roles)
+        .getAllByRole('listitem')
+        .map((item) => item.textContent?.replace(/\s+/g, ' ').trim()),
+    ).toEqual(['reporting reads every table New password for reporting', 'etl reads and writes rows New password for etl']);
+    expect(screen.getByText(/Databases:/).textContent).toBe('Databases: app, analytics.');
+    expect(screen.queryByText('Q7kz9TqW2mXa4LrB8vNc3HsJ6yPd5GfE')).toBeNull();
+
+    await fireEvent.click(screen.getByRole('button', { name: 'New password for reporting' }));
+    await settle();
+
+    expect(client.rolePassword).toHaveBeenCalledExactlyOnceWith(PLAN_ID, 'reporting');
+    const shown = screen.getAllByRole('status').find((element) => element.textContent?.includes('The new password of reporting is shown only now'));
+    expect(shown).toBeTruthy();
+    expect(screen.getByText('Q7kz9TqW2mXa4LrB8vNc3HsJ6yPd5GfE')).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Copy reporting’s connection string' })).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Copy password of reporting' })).toBeTruthy();
+    vi.useRealTimers();
+    expect(await seriousViolations()).toEqual([]);
+    vi.useFakeTimers();
+    await fireEvent.click(screen.getByRole('button', { name: 'Done' }));
+    await settle();
+    expect(screen.queryByText('Q7kz9TqW2mXa4LrB8vNc3HsJ6yPd5GfE')).toBeNull();
+  });
+
+  it('says why a password could not be set', async () => {
+    const client = fakeClient(withRoles());
+    client.rolePassword.mockRejectedValue(new ApiError(409, 'Conflict', 'The plan is stopped; a role’s password is set while it runs.'));
+    await mount(client);
+
+    await fireEvent.click(screen.getByRole('button', { name: 'New password for etl' }));
+    await settle();
+
+    expect(screen.getByRole('alert').textContent).toContain('The plan is stopped; a role’s password is set while it runs.');
+  });
+
+  it('shows no roles where the plan has none', async () => {
+    await mount(fakeClient());
+    expect(screen.queryByRole('list', { name: 'Roles' })).toBeNull();
+  });
+});

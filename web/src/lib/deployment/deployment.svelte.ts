@@ -36,6 +36,7 @@ export type DeploymentClient = Pick<
   | 'putAlertSettings'
   | 'stopPlan'
   | 'startPlan'
+  | 'rolePassword'
 >;
 
 export interface DeploymentStateOptions {

@@ -192,6 +192,16 @@ export function fakeClient(deployment: Deployment = runningDeployment(), backups
     putAlertSettings: vi.fn<DeploymentClient['putAlertSettings']>((_id, settings) => Promise.resolve(settings)),
     stopPlan: vi.fn<DeploymentClient['stopPlan']>(() => Promise.resolve()),
     startPlan: vi.fn<DeploymentClient['startPlan']>(() => Promise.resolve()),
+    rolePassword: vi.fn<DeploymentClient['rolePassword']>((_id, role) =>
+      Promise.resolve({
+        component: 'db',
+        role,
+        access: 'readonly',
+        password: 'Q7kz9TqW2mXa4LrB8vNc3HsJ6yPd5GfE',
+        databases: ['app', 'analytics'],
+        uri: `postgresql://${role}:Q7kz9TqW2mXa4LrB8vNc3HsJ6yPd5GfE@127.0.0.1:54321/app?sslmode=verify-full&sslrootcert=cloudseed-ca.crt`,
+      }),
+    ),
   } satisfies DeploymentClient;
 }
 
