@@ -248,13 +248,13 @@ const dbSchema = z
     /** Databases beside the application's, owned by the application role (postgres/access.ts). Never dropped by CloudSeed. */
     databases: z
       .array(sqlIdentifier)
-      .max(MAX_DATABASES)
+      .max(MAX_DATABASES, `may name at most ${MAX_DATABASES} databases`)
       .refine((names) => new Set(names).size === names.length, 'must not repeat a database')
       .optional(),
     /** Login roles beside the application's: each reads (readonly) or reads and writes rows (readwrite) in every database of the plan. */
     roles: z
       .array(z.strictObject({ name: roleName, access: z.enum(ROLE_ACCESS, { error: 'must be readonly or readwrite' }).default('readonly') }))
-      .max(MAX_ROLES)
+      .max(MAX_ROLES, `may name at most ${MAX_ROLES} roles`)
       .refine((roles) => new Set(roles.map((role) => role.name)).size === roles.length, 'must not repeat a role')
       .optional(),
   })
