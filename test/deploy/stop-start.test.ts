@@ -92,3 +92,39 @@ describe('stopping and starting a plan', () => {
     expect(nodeRecord(cloud.home, planId).running).toBe(true);
   });
 });
+
+describe('a stop or a start that fails', () => {
+  const cloud = useLocalCloud();
+
+  it('turns red with the reason when a stop or a start fails, keeps the data, and a deploy brings the plan back', async () => {
+    const planId = await cloud.api.createPlan(planWith({ name: 'flaky', db: { backup: { validate: false } } }));
+    await cloud.api.deploy(planId);
+    const credentials = await cloud.api.credentials(planId);
+    expect(select(credentials, "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('safe'); SELECT 'ok'")).toBe('ok');
+
+    cloud.injectFault('StopNodes', 'always');
+    expect((await cloud.api.call('POST', `/v1/plan/${planId}/stop`)).status).toBe(202);
+    const refused = await cloud.api.waitForDeployment(planId, (view) => view.status === 'failed', 60_000);
+    expect(refused.reason).toMatch(/^StopNodes: injected fault: StopNodes fails/);
+    expect(select(credentials, 'SELECT v FROM kept')).toBe('safe');
+    cloud.clearFaults();
+
+    // A failed stop leaves the nodes deployed: stopping again works.
+    expect((await cloud.api.call('POST', `/v1/plan/${planId}/stop`)).status).toBe(202);
+    expect((await cloud.api.waitForDeployment(planId, inStatus('stopped'), 60_000)).status).toBe('stopped');
+
+    cloud.injectFault('LaunchNodes', 'always');
+    expect((await cloud.api.call('POST', `/v1/plan/${planId}/start`)).status).toBe(202);
+    const failedStart = await cloud.api.waitForDeployment(planId, (view) => view.status === 'failed', 60_000);
+    cloud.clearFaults();
+    expect(failedStart.reason).toMatch(/LaunchNodes: injected fault/);
+    expect(failedStart.mode).toBe('start');
+    const again = await cloud.api.call<{ detail: string }>('POST', `/v1/plan/${planId}/start`);
+    expect(again.status).toBe(409);
+    expect(again.json.detail).toBe('Only a stopped plan can be started; this one is failed.');
+
+    const { deployment } = await cloud.api.deploy(planId);
+    expect(deployment.status, deployment.reason).toBe('running');
+    expect(select(await cloud.api.credentials(planId), 'SELECT v FROM kept')).toBe('safe');
+  });
+});
