@@ -1,7 +1,5 @@
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it, vi } from 'vitest';
-import { Api } from '../support/api.ts';
-import type { Credentials } from '../support/api.ts';
+import { Api, selectAsApp } from '../support/api.ts';
 import { planWith } from '../support/plans.ts';
 import { useLocalCloud } from '../support/use-local-cloud.ts';
 import { logIn } from '../support/users.ts';
@@ -13,14 +11,7 @@ vi.setConfig({ testTimeout: 120_000, hookTimeout: 60_000 });
 
 const plan = planWith({ name: 'survivor' });
 
-function select(credentials: Credentials, sql: string): string {
-  const result = spawnSync(
-    'psql',
-    ['-X', '-q', '-tA', `host=${credentials.host} port=${credentials.port} dbname=app user=app sslmode=require connect_timeout=5`, '-c', sql],
-    { encoding: 'utf8', env: { ...process.env, PGPASSWORD: credentials.password } },
-  );
-  return result.status === 0 ? result.stdout.trim() : `error: ${result.stderr.trim()}`;
-}
+const select = selectAsApp;
 
 const inStatus = (status: string) => (deployment: { status: string }) => deployment.status === status;
 

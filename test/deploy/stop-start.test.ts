@@ -1,9 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { Api } from '../support/api.ts';
-import type { Credentials, Deployment } from '../support/api.ts';
+import { Api, selectAsApp } from '../support/api.ts';
+import type { Deployment } from '../support/api.ts';
 import { planWith } from '../support/plans.ts';
 import { useLocalCloud } from '../support/use-local-cloud.ts';
 import { logIn } from '../support/users.ts';
@@ -13,14 +12,7 @@ import { logIn } from '../support/users.ts';
 
 vi.setConfig({ testTimeout: 180_000, hookTimeout: 60_000 });
 
-function select(credentials: Credentials, sql: string): string {
-  const result = spawnSync(
-    'psql',
-    ['-X', '-q', '-tA', `host=${credentials.host} port=${credentials.port} dbname=app user=app sslmode=require connect_timeout=5`, '-c', sql],
-    { encoding: 'utf8', env: { ...process.env, PGPASSWORD: credentials.password } },
-  );
-  return result.status === 0 ? result.stdout.trim() : `error: ${result.stderr.trim()}`;
-}
+const select = selectAsApp;
 
 const inStatus = (status: string) => (deployment: Deployment) => deployment.status === status || deployment.status === 'failed';
 const nodeRecord = (home: string, planId: string) =>

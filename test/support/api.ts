@@ -1,6 +1,9 @@
+import { spawnSync } from 'node:child_process';
+
 // The HTTP API as one signed-in user sees it. `call` sends exactly what a test asks for (any
 // method, a raw body, extra headers, another token or none) and hands back the response as it
 // came; the other methods are the arrangements many tests share, and throw when the API refuses.
+// selectAsApp runs SQL as the application role with psql.
 
 interface ApiResponse<T> {
   readonly status: number;
@@ -139,4 +142,14 @@ export async function until<T>(read: () => Promise<T>, done: (value: T) => boole
     value = await read();
   }
   return value;
+}
+
+/** Runs `sql` with psql as the application role over TLS (no CA check: the local cloud's own tests); its output, or `error: …` with psql's message. */
+export function selectAsApp(credentials: Credentials, sql: string): string {
+  const result = spawnSync(
+    'psql',
+    ['-X', '-q', '-tA', `host=${credentials.host} port=${credentials.port} dbname=app user=app sslmode=require connect_timeout=5`, '-c', sql],
+    { encoding: 'utf8', env: { ...process.env, PGPASSWORD: credentials.password } },
+  );
+  return result.status === 0 ? result.stdout.trim() : `error: ${result.stderr.trim()}`;
 }

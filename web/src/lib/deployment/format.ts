@@ -47,57 +47,31 @@ const STEP_LABELS: Readonly<Record<string, string>> = {
   workflow: 'Workflow',
 };
 
+/** Every deploy's steps; a start is one too (the deployed plan run again: its servers started, then configured again). */
+const DEPLOY_STEPS: readonly string[] = [
+  'Render',
+  'Preflight',
+  'EnsurePassword',
+  'EnsureSecurityGroup',
+  'LaunchNodes',
+  'CheckNodes',
+  'SendInstall',
+  'CheckInstall',
+  'SendConfigure',
+  'CheckConfigure',
+  'Verify',
+  'RegisterMonitoring',
+  'MarkRunning',
+];
+
 /** The steps a workflow of this kind goes through, in order: the ones not reached yet show as pending. */
 const EXPECTED_STEPS: Readonly<Record<NonNullable<Deployment['mode']>, readonly string[]>> = {
-  create: [
-    'Render',
-    'Preflight',
-    'EnsurePassword',
-    'EnsureSecurityGroup',
-    'LaunchNodes',
-    'CheckNodes',
-    'SendInstall',
-    'CheckInstall',
-    'SendConfigure',
-    'CheckConfigure',
-    'Verify',
-    'RegisterMonitoring',
-    'MarkRunning',
-  ],
-  update: [
-    'Render',
-    'Preflight',
-    'EnsurePassword',
-    'EnsureSecurityGroup',
-    'LaunchNodes',
-    'CheckNodes',
-    'SendInstall',
-    'CheckInstall',
-    'SendConfigure',
-    'CheckConfigure',
-    'Verify',
-    'RegisterMonitoring',
-    'MarkRunning',
-  ],
+  create: DEPLOY_STEPS,
+  update: DEPLOY_STEPS,
   teardown: ['Render', 'Destroy', 'DeletePlan'],
   restore: ['RestoreToPoint', 'RebuildReplicas', 'FinishRestore', 'StartFullBackup'],
   stop: ['StopNodes', 'MarkStopped'],
-  // A start is an update of the deployed plan: its servers started, then configured again.
-  start: [
-    'Render',
-    'Preflight',
-    'EnsurePassword',
-    'EnsureSecurityGroup',
-    'LaunchNodes',
-    'CheckNodes',
-    'SendInstall',
-    'CheckInstall',
-    'SendConfigure',
-    'CheckConfigure',
-    'Verify',
-    'RegisterMonitoring',
-    'MarkRunning',
-  ],
+  start: DEPLOY_STEPS,
 };
 
 /** A restore of a pg_dump export goes through fewer steps than one replaying the archive to a time. */
