@@ -15,6 +15,7 @@ const ALONE = [
   'test/ha/synchronous.test.ts',
   'test/e2e/**/*.test.ts',
   'test/deploy/restart.test.ts',
+  'test/deploy/stop-start.test.ts',
   'test/apps/app-restart.test.ts',
 ];
 
