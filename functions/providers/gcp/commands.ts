@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { COMMAND_METADATA_KEY, commandMetadataValue, commandStateOf } from '@cloudseed/shared/targets/gcp/agent';
 import { CA_CERTIFICATE_FILE } from '@cloudseed/shared/targets/aws/scripts';
 import { renderNodeScript, shellQuote } from '@cloudseed/shared/targets/node-scripts';
@@ -121,7 +121,9 @@ export async function runOnNode(
   environment: ScriptEnvironment = [],
 ): Promise<string | undefined> {
   const { target, component, clock } = context;
-  const id = commandIdFor(label, `${target.deploymentId}/${component.id}/${node.name}/${label}/${clock.now()}`);
+  // Each run its own id, even two in the same millisecond (two readers of the top queries at once):
+  // the agent answers a known id with that run's result.
+  const id = commandIdFor(label, `${target.deploymentId}/${component.id}/${node.name}/${label}/${clock.now()}/${randomUUID()}`);
   await sendToNode(context, node, id, withEnvironment(script, environment));
   for (let poll = 0; poll < limits.polls; poll += 1) {
     await clock.sleep(limits.pollMs);
