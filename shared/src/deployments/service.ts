@@ -4,7 +4,7 @@ import type { Plan } from '../cs-json/schema.ts';
 import { Conflict, ValidationFailed } from '../errors.ts';
 import type { FieldProblem } from '../errors.ts';
 import type { PlanService } from '../plans/plans.ts';
-import { deployModeFor, isBusy } from './deployments.ts';
+import { deployModeFor, isBusy, planStatus } from './deployments.ts';
 import type { DeployMode, DeploymentRecord, DeploymentRepository, WorkflowMode } from './deployments.ts';
 import { redeployProblems } from './redeploy.ts';
 
@@ -55,6 +55,12 @@ function unbuiltProblems(spec: Plan): FieldProblem[] {
       problems.push({ path: `/components/${index}`, message: `apps on ${cloud} are not available yet: deploy this app with a plan on AWS` });
   });
   return problems;
+}
+
+/** The plan's status as a sentence says it: "deploying", "stopping", "being deleted", "not deployed"… */
+function statusWords(deployment: DeploymentRecord | undefined): string {
+  const status = planStatus(deployment);
+  return status === 'deleting' ? 'being deleted' : status.replace('_', ' ');
 }
 
 export class DeployService {
@@ -176,7 +182,7 @@ export class DeployService {
   async stop(ownerId: string, planId: string): Promise<{ deploymentId: string }> {
     await this.#deps.plans.get(ownerId, planId);
     const current = await this.#deps.deployments.get(ownerId, planId);
-    if (isBusy(current)) throw new Conflict(`The plan is ${current?.status === 'deleting' ? 'being deleted' : 'deploying'}; wait for it to finish.`);
+    if (isBusy(current)) throw new Conflict(`The plan is ${statusWords(current)}; wait for it to finish.`);
     if (current?.status === 'stopped') throw new Conflict('The plan is already stopped.');
     const stoppable = current !== undefined && (current.status === 'running' || current.status === 'failed') && (current.components?.length ?? 0) > 0;
     if (!current || !stoppable) throw new Conflict('The plan has no deployed database to stop; deploy it first.');
@@ -190,10 +196,7 @@ export class DeployService {
   async start(ownerId: string, planId: string): Promise<{ deploymentId: string }> {
     await this.#deps.plans.get(ownerId, planId);
     const current = await this.#deps.deployments.get(ownerId, planId);
-    if (current?.status !== 'stopped') {
-      const now = !current ? 'not deployed' : current.status === 'deleting' ? 'being deleted' : current.status;
-      throw new Conflict(`Only a stopped plan can be started; this one is ${now}.`);
-    }
+    if (current?.status !== 'stopped') throw new Conflict(`Only a stopped plan can be started; this one is ${statusWords(current)}.`);
     return this.#begin(current, 'start');
   }
 
