@@ -55,8 +55,7 @@ export async function planMetrics(ownerId: string, planId: string, query: Metric
 async function cloudMetrics(deployment: DeploymentRecord, query: MetricsQuery): Promise<PlanMetrics> {
   const { cloud } = deployment.spec.target;
   const provider = await providerFor(deployment.spec.target);
-  if (!provider.metrics)
-    throw new Conflict(`Metrics of plans on ${CLOUD_NAMES[cloud as AccountCloud]} are not collected yet; AWS and the local cloud collect them.`);
+  if (!provider.metrics) throw new Conflict(`Metrics of plans on ${CLOUD_NAMES[cloud as AccountCloud]} are not collected.`);
   let grid = { from: query.from, to: query.to, step: query.step };
   const components = [];
   for (const component of deployment.components ?? []) {
@@ -67,7 +66,9 @@ async function cloudMetrics(deployment: DeploymentRecord, query: MetricsQuery): 
       // A refusal (an account whose CloudSeed stack predates metrics may not read them) is the customer's to fix.
       if (error instanceof ProviderError)
         throw new Conflict(
-          `The metrics could not be read: ${error.message}. An account connected before metrics were collected needs its CloudSeed stack updated (cloudwatch:GetMetricData).`,
+          cloud === 'aws'
+            ? `The metrics could not be read: ${error.message}. An account connected before metrics were collected needs its CloudSeed stack updated (cloudwatch:GetMetricData).`
+            : `The metrics could not be read: ${error.message}.`,
         );
       throw error;
     }

@@ -279,7 +279,7 @@ export const openApiDocument = {
             },
           },
           400: problem('A parameter is invalid: the problem names it (?names, ?from, ?to, ?step)'),
-          409: problem('The plan runs where metrics are not collected yet'),
+          409: problem('The metrics could not be read (the account refused)'),
           ...authErrors,
         },
       },

@@ -492,6 +492,7 @@ describe('install and configure scripts', () => {
     expect(collector).toBe(readFileSync(new URL('collect-metrics.py', SCRIPT_FOLDER), 'utf8'));
     const config = JSON.parse(Buffer.from(value('METRICS_CONFIG_BASE64') ?? '', 'base64').toString('utf8')) as Record<string, string>;
     expect(config).toEqual({
+      sink: 'cloudwatch',
       region: 'eu-central-1',
       namespace: 'CloudSeed/PostgreSQL',
       psql: '/usr/lib/postgresql/15/bin/psql',
@@ -500,6 +501,8 @@ describe('install and configure scripts', () => {
     });
     expect(configure).toContain("METRICS_SECONDS='60'");
     expect(configure).toContain('systemctl enable --now cloudseed-metrics.timer');
+    // On AWS the timer runs the collector itself; publish-metrics.sh is for the clouds without CloudWatch.
+    expect(configure).not.toMatch(/^METRICS_PUBLISHER_BASE64=/m);
   });
 
   it('are a header of quoted values, then the AWS prelude and the .sh files, verbatim', () => {

@@ -63,6 +63,14 @@ function s3Store({ target, clients }: AwsContext): ObjectStore {
     },
     exists: (bucket, key) => objectExists(s3(bucket), bucket, key),
     read: (bucket, key, what) => readObject(s3(bucket), bucket, key, what),
+    find: async (bucket, key) => {
+      try {
+        return await readObject(s3(bucket), bucket, key, `s3://${bucket}/${key}`);
+      } catch (error) {
+        if (error instanceof PermanentError && error.code === 'NoSuchKey') return undefined;
+        throw error;
+      }
+    },
     remove: (bucket, keys) => deleteObjects(s3(bucket), bucket, keys),
   };
 }

@@ -1,6 +1,9 @@
 import { readServerLog } from '../node-backups/server-log.ts';
 import { readTopQueries, resetTopQueries } from '../node-backups/top-queries.ts';
 import { setRolePassword } from '../node-backups/role-password.ts';
+import { readStoredMetrics } from '../node-backups/stored-metrics.ts';
+import type { MetricsQuery } from '@cloudseed/shared/metrics/query';
+import { METRICS_FOLDER } from '@cloudseed/shared/targets/aws/scripts';
 import type { TopQueriesRequest, TopQuery } from '@cloudseed/shared/metrics/queries';
 import type { TokenCredential } from '@azure/core-auth';
 import type { HttpClient, PipelineRetryOptions } from '@azure/core-rest-pipeline';
@@ -20,6 +23,7 @@ import type {
   NodeRef,
   Progress,
   Provider,
+  ProviderMetrics,
   RecoveryTarget,
   RecoveryWindow,
   Switchover,
@@ -188,6 +192,14 @@ export class AzureProvider implements Provider {
 
   restoreBackup(target: DeployTarget, primary: NodeRef, location: BackupLocation, recorded: BackupResult): Promise<void> {
     return this.#with(target, async (context) => backups.restoreBackup(backupHost(context), await ha.writerOf(context, primary), location, recorded));
+  }
+
+  /** What the nodes' collectors stored beside the component's backups (publish-metrics.sh). */
+  metrics(target: DeployTarget, nodeRefs: readonly NodeRef[], query: MetricsQuery): Promise<ProviderMetrics> {
+    return this.#with(target, (context) => {
+      const { container, prefix } = context.component.backup;
+      return readStoredMetrics(blobStore(context), { bucket: container, prefix: `${prefix}${METRICS_FOLDER}` }, nodeRefs, query);
+    });
   }
 
   topQueries(target: DeployTarget, primary: NodeRef, request: TopQueriesRequest): Promise<TopQuery[]> {

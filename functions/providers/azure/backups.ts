@@ -81,6 +81,8 @@ export function blobStore(context: AzureContext): ObjectStore {
       if (contents === undefined) throw new PermanentError(`${what} does not exist`, { code: 'BlobNotFound' });
       return contents.toString('utf8');
     },
+    find: async (bucket, key) =>
+      (await found(operation('read', bucket, key), () => container(bucket).getBlobClient(key).downloadToBuffer()))?.toString('utf8'),
     remove: async (bucket, keys) => {
       for (const key of keys) await call(operation('delete', bucket, key), () => container(bucket).getBlobClient(key).deleteIfExists());
     },

@@ -69,6 +69,14 @@ export function gcsStore(storage: Storage): ObjectStore {
         throw error;
       }
     },
+    find: async (bucket, key) => {
+      try {
+        return (await call('storage.objects.get', () => file(bucket, key).download()))[0].toString('utf8');
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      }
+    },
     remove: async (bucket, keys) => {
       for (const key of keys) await call('storage.objects.delete', () => file(bucket, key).delete({ ignoreNotFound: true }));
     },

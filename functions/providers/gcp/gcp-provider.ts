@@ -15,6 +15,7 @@ import type {
   NodeRef,
   Progress,
   Provider,
+  ProviderMetrics,
   RecoveryTarget,
   RecoveryWindow,
   Switchover,
@@ -30,6 +31,9 @@ import { backupHost, gcsStore } from './backups.ts';
 import { readServerLog } from '../node-backups/server-log.ts';
 import { readTopQueries, resetTopQueries } from '../node-backups/top-queries.ts';
 import { setRolePassword } from '../node-backups/role-password.ts';
+import { readStoredMetrics } from '../node-backups/stored-metrics.ts';
+import type { MetricsQuery } from '@cloudseed/shared/metrics/query';
+import { METRICS_FOLDER } from '@cloudseed/shared/targets/aws/scripts';
 import type { TopQueriesRequest, TopQuery } from '@cloudseed/shared/metrics/queries';
 import * as commands from './commands.ts';
 import * as endpoint from './endpoint.ts';
@@ -165,6 +169,13 @@ export class GcpProvider implements Provider {
   async restoreBackup(target: DeployTarget, primary: NodeRef, location: BackupLocation, recorded: BackupResult): Promise<void> {
     const context = this.#context(target);
     await backups.restoreBackup(backupHost(context), await ha.writerOf(context, primary), location, recorded);
+  }
+
+  /** What the nodes' collectors stored beside the component's backups (publish-metrics.sh). */
+  metrics(target: DeployTarget, nodeRefs: readonly NodeRef[], query: MetricsQuery): Promise<ProviderMetrics> {
+    const context = this.#context(target);
+    const { name, prefix } = context.component.backup.bucket;
+    return readStoredMetrics(gcsStore(context.clients.storage), { bucket: name, prefix: `${prefix}${METRICS_FOLDER}` }, nodeRefs, query);
   }
 
   async topQueries(target: DeployTarget, primary: NodeRef, request: TopQueriesRequest): Promise<TopQuery[]> {

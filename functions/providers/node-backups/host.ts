@@ -31,6 +31,8 @@ export interface ObjectStore {
   exists(bucket: string, key: string): Promise<boolean>;
   /** The object's text; a PermanentError saying `what` does not exist when it is missing. */
   read(bucket: string, key: string, what: string): Promise<string>;
+  /** The object's text, or undefined when there is none. */
+  find(bucket: string, key: string): Promise<string | undefined>;
   /** Removes the objects; one that is not there counts as removed. */
   remove(bucket: string, keys: readonly string[]): Promise<void>;
 }

@@ -120,6 +120,8 @@ export interface GcpFake {
   readonly project: string;
   readonly ip: string;
   readonly hostname: string;
+  /** The instance's name (metadata instance/name). */
+  readonly instanceName: string;
   /** The access token the metadata server hands out. */
   readonly token: string;
   /** Secret Manager secrets of the project, by secret id. */
@@ -139,6 +141,7 @@ export async function startGcpFake(): Promise<GcpFake> {
   const project = 'cs-test-4821';
   const ip = '10.128.0.7';
   const hostname = 'db-1.europe-west1-b.c.cs-test-4821.internal';
+  const instanceName = 'cs-7d1c2a4e-db-1';
   const token = `ya29.fake-${randomBytes(16).toString('hex')}`;
   const secrets = new Map<string, string | Buffer>();
   const objects = new Map<string, StoredObject>();
@@ -186,6 +189,7 @@ export async function startGcpFake(): Promise<GcpFake> {
     if (path === 'instance/service-accounts/default/token') return json(200, { access_token: token, expires_in: 3599, token_type: 'Bearer' });
     if (path === 'instance/network-interfaces/0/ip') return text(200, ip);
     if (path === 'instance/hostname') return text(200, hostname);
+    if (path === 'instance/name') return text(200, instanceName);
     if (path === 'project/project-id') return text(200, project);
     const instanceAttribute = /^instance\/attributes\/([^/]+)$/.exec(path);
     if (instanceAttribute) return attribute(exchange, instanceAttribute[1]!);
@@ -239,6 +243,7 @@ export async function startGcpFake(): Promise<GcpFake> {
     project,
     ip,
     hostname,
+    instanceName,
     token,
     secrets,
     objects,
@@ -262,6 +267,8 @@ export interface AzureFake {
   /** CLOUDSEED_AZURE_IMDS_URL, CLOUDSEED_AZURE_VAULT_URL and CLOUDSEED_AZURE_BLOB_URL pointing at the fake. */
   readonly env: Readonly<Record<string, string>>;
   readonly ip: string;
+  /** The virtual machine's name (IMDS instance/compute/name). */
+  readonly vmName: string;
   /** The token IMDS issues for each resource. */
   readonly tokens: ReadonlyMap<string, string>;
   /** Key Vault secrets, by name. */
@@ -275,6 +282,7 @@ export interface AzureFake {
 /** IMDS, one Key Vault and one storage account's Blob service, on one loopback port. */
 export async function startAzureFake(): Promise<AzureFake> {
   const ip = '10.20.1.4';
+  const vmName = 'cs-7d1c2a4e-db-1';
   const tokens = new Map(
     [AZURE_VAULT_RESOURCE, AZURE_STORAGE_RESOURCE].map((resource) => [resource, `eyJ0eXAi.fake-${randomBytes(16).toString('hex')}`]),
   );
@@ -298,6 +306,10 @@ export async function startAzureFake(): Promise<AzureFake> {
     if (path === 'instance/network/interface/0/ipv4/ipAddress/0/privateIpAddress') {
       if (exchange.query.get('api-version') !== '2021-02-01' || exchange.query.get('format') !== 'text') return json(400, { error: 'Bad request' });
       return text(200, ip);
+    }
+    if (path === 'instance/compute/name') {
+      if (exchange.query.get('api-version') !== '2021-02-01' || exchange.query.get('format') !== 'text') return json(400, { error: 'Bad request' });
+      return text(200, vmName);
     }
     return json(404, { error: 'Not found' });
   };
@@ -373,6 +385,7 @@ export async function startAzureFake(): Promise<AzureFake> {
       CLOUDSEED_AZURE_BLOB_URL: `${server.url}/blob`,
     },
     ip,
+    vmName,
     tokens,
     secrets,
     objects,

@@ -17,6 +17,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 //   report_status JSON         hands the script's result to the provider
 //   private_ipv4               the node's private IPv4 address
 //   public_ipv4                its public IPv4 address, or nothing
+//   instance_name              the name the provider knows the node by (the EC2 instance id, the
+//                              Compute Engine instance's name, the Azure VM's name)
 //   node_host_names            the DNS names the node answers to, one a line (maybe none)
 //   archive_bucket             the bucket (or storage account/container) pgBackRest archives to
 //   network_ranges             the IPv4 ranges of the node's private network, one a line

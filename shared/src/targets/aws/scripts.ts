@@ -39,6 +39,20 @@ import {
 export const METRICS_NAMESPACE = 'CloudSeed/PostgreSQL';
 /** How often a node's collector samples and publishes (CloudWatch's standard resolution). */
 export const METRICS_INTERVAL_SECONDS = 60;
+/** Elsewhere, the folder under the component's backup prefix where its nodes store their metrics. */
+export const METRICS_FOLDER = 'metrics/';
+/** Elsewhere, how many hours of a node's hourly metrics files are kept, on the node and in storage: a day, and the hour under way. */
+export const METRICS_RETENTION_HOURS = 25;
+/** Where a node elsewhere keeps its hourly metrics files. */
+const METRICS_DIR = '/var/lib/cloudseed/metrics';
+/** Where configure.sh installs the collector. */
+const COLLECTOR_PATH = '/usr/local/lib/cloudseed/collect-metrics.py';
+
+/** The key of a node's metrics for the UTC hour that starts at `hourStart` (epoch seconds), as publish-metrics.sh stores it. */
+export function metricsObjectKey(prefix: string, instance: string, hourStart: number): string {
+  return `${prefix}${instance}/${new Date(hourStart * 1000).toISOString().slice(0, 13)}.jsonl`;
+}
+
 const base64Json = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64');
 /** The collector program (sh/collect-metrics.py) configure.sh installs and a systemd timer runs. */
 const COLLECTOR_PY = readFileSync(new URL('collect-metrics.py', SCRIPT_FOLDER), 'utf8');
@@ -54,6 +68,8 @@ export interface NodeCloud {
   readonly cloud: Exclude<ScriptCloud, 'aws'>;
   readonly values: ShellValues;
   readonly repository: GcsRepository | AzureRepository;
+  /** Where in that bucket (the header's ARCHIVE_BUCKET) the nodes store their metrics: the component's backup prefix + `metrics/`. */
+  readonly metricsPrefix: string;
 }
 
 export interface ConfigureContext {
@@ -70,6 +86,25 @@ export interface ConfigureContext {
    * Which hosts in it may connect at all is the security group's business (only the apps' groups).
    */
   readonly admitVpc?: boolean;
+}
+
+/** The script the metrics timer runs on a node elsewhere: the collector, then its hour's file to the bucket (sh/publish-metrics.sh). */
+function renderMetricsPublisher({ cloud, values, metricsPrefix }: NodeCloud): string {
+  const bucket = values['ARCHIVE_BUCKET'];
+  if (typeof bucket !== 'string') throw new Error('the node cloud names no ARCHIVE_BUCKET for its metrics');
+  return renderNodeScript(
+    'metrics: the node and its server sampled, the hour of samples stored beside the backups.',
+    {
+      ...values,
+      BUCKET: bucket,
+      METRICS_PREFIX: metricsPrefix,
+      METRICS_DIR,
+      METRICS_RETENTION_HOURS: String(METRICS_RETENTION_HOURS),
+      METRICS_COLLECTOR: COLLECTOR_PATH,
+    },
+    ['publish-metrics.sh'],
+    cloud,
+  );
 }
 
 export function configDir(image: OsImage, pgMajor: number): string {
@@ -274,21 +309,17 @@ export function renderConfigureScript(component: PostgresComponent, image: OsIma
       CIPHER_PARAMETER: archiveCipherParameterFor(context.passwordParameter),
       HEARTBEAT_SQL,
       HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS),
-      // Metrics to CloudWatch, on AWS: the collector, what it reads, and how often it runs.
-      ...(context.elsewhere
-        ? {}
-        : {
-            // In base64: one line each, which no reader of the header mistakes for a command it runs.
-            METRICS_COLLECTOR_BASE64: Buffer.from(COLLECTOR_PY).toString('base64'),
-            METRICS_CONFIG_BASE64: base64Json({
-              region: context.region,
-              namespace: METRICS_NAMESPACE,
-              psql: `${image.binDir(major)}/psql`,
-              dataDir: image.dataDir(major),
-              sampleSql: DATABASE_SAMPLE_SQL.trim(),
-            }),
-            METRICS_SECONDS: String(METRICS_INTERVAL_SECONDS),
-          }),
+      // Metrics: the collector, what it reads, where it sends the values, and how often it runs.
+      METRICS_COLLECTOR_BASE64: Buffer.from(COLLECTOR_PY).toString('base64'),
+      METRICS_CONFIG_BASE64: base64Json({
+        psql: `${image.binDir(major)}/psql`,
+        dataDir: image.dataDir(major),
+        sampleSql: DATABASE_SAMPLE_SQL.trim(),
+        ...(context.elsewhere ? { sink: 'hourly', dir: METRICS_DIR } : { sink: 'cloudwatch', region: context.region, namespace: METRICS_NAMESPACE }),
+      }),
+      // Elsewhere the timer runs the collector through publish-metrics.sh, which stores its hour's file.
+      ...(context.elsewhere ? { METRICS_PUBLISHER_BASE64: Buffer.from(renderMetricsPublisher(context.elsewhere)).toString('base64') } : {}),
+      METRICS_SECONDS: String(METRICS_INTERVAL_SECONDS),
       ...(clustered
         ? {
             REPLICATION_USER,

@@ -15,7 +15,14 @@ import type { AzureDiskSku } from './cost.ts';
 import { azureImageReference } from './images.ts';
 import type { AzureImageReference } from './images.ts';
 import type { AzureVmSize } from './vm-sizes.ts';
-import { ARCHIVE_BUCKET_TOKEN, ARCHIVE_CIPHER_TOKEN, nodeSecretPaths, renderConfigureScript, renderInstallScript } from '../aws/scripts.ts';
+import {
+  ARCHIVE_BUCKET_TOKEN,
+  ARCHIVE_CIPHER_TOKEN,
+  METRICS_FOLDER,
+  nodeSecretPaths,
+  renderConfigureScript,
+  renderInstallScript,
+} from '../aws/scripts.ts';
 import { secretIdFor } from '../node-scripts.ts';
 import { findOs } from '../../postgres/os.ts';
 import { BACKUP_RESOURCE_GROUP } from './connection.ts';
@@ -310,6 +317,7 @@ export function renderAzureComponent(component: PostgresComponent, context: Azur
             NETWORK_RANGES: [linkedApps.length > 0 ? VNET_ADDRESS_SPACE : subnet.addressPrefix],
           },
           repository: { kind: 'azure', account: ids.storageAccountName, container: ARCHIVE_BUCKET_TOKEN, cipherPass: ARCHIVE_CIPHER_TOKEN },
+          metricsPrefix: `plans/${planId}/${component.id}/${METRICS_FOLDER}`,
         },
       }),
     },

@@ -15,6 +15,7 @@ import {
   renderInstallScript,
   replicationPasswordParameterFor,
   rewindPasswordParameterFor,
+  METRICS_FOLDER,
 } from '../aws/scripts.ts';
 import { secretIdFor } from '../node-scripts.ts';
 import { backupSchedule, postgresSection } from '../document.ts';
@@ -384,6 +385,7 @@ export function renderGcpComponent(component: PostgresComponent, context: GcpCom
           cloud: 'gcp',
           values: { PROJECT: project, ARCHIVE_BUCKET: bucket, NETWORK_RANGES: [SUBNET_RANGE] },
           repository: { kind: 'gcs', bucket: ARCHIVE_BUCKET_TOKEN, cipherPass: ARCHIVE_CIPHER_TOKEN },
+          metricsPrefix: `${prefix}${METRICS_FOLDER}`,
         },
       }),
     },

@@ -1,12 +1,18 @@
 """CloudSeed's metrics collector on a cloud node, run by a systemd timer as postgres.
 
 Each run samples the node and its server (shared/src/metrics/catalog.ts names every metric and its
-unit), turns counters into rates against the previous run's sample (kept in STATE), and publishes the
-values to CloudWatch with the instance's id as the dimension, through the AWS CLI and the instance
-role (which may put metric data in CloudSeed's namespace only). Standard library only.
+unit) and turns counters into rates against the previous run's sample (kept in STATE). Where the
+values go is the config's sink:
+  cloudwatch  AWS: to CloudWatch with the instance's id as the dimension, through the AWS CLI and the
+              instance role (which may put metric data in CloudSeed's namespace only);
+  hourly      elsewhere: one JSON line {"at", "values"} appended to the UTC hour's file in dir
+              (<YYYY-MM-DDTHH>.jsonl), whose path is printed; publish-metrics.sh stores that file
+              beside the component's backups, where the provider reads it.
+Standard library only.
 
 Settings come from a JSON file (CLOUDSEED_METRICS_CONFIG, default /etc/cloudseed/metrics.json):
-  region, namespace, psql (its path), dataDir, sampleSql (shared/src/metrics/database-sample.ts)
+  psql (its path), dataDir, sampleSql (shared/src/metrics/database-sample.ts), sink (cloudwatch when
+  absent), and region and namespace (cloudwatch) or dir (hourly);
 and, for tests, CLOUDSEED_METRICS_STATE (where the previous sample is kept), CLOUDSEED_INSTANCE_ID
 (instead of asking the instance metadata service) and CLOUDSEED_AWS (the CLI to run).
 """
@@ -204,6 +210,16 @@ def publish(config, data):
         os.unlink(request.name)
 
 
+def append_hourly(config, values, at):
+    """Appends the sample to its UTC hour's file and returns the file's path."""
+    path = os.path.join(config["dir"], time.strftime("%Y-%m-%dT%H", time.gmtime(at)) + ".jsonl")
+    os.makedirs(config["dir"], exist_ok=True)
+    line = json.dumps({"at": int(at), "values": {name: float(value) for name, value in sorted(values.items())}})
+    with open(path, "a") as hour:
+        hour.write(line + "\n")
+    return path
+
+
 def main():
     with open(CONFIG) as settings:
         config = json.load(settings)
@@ -218,7 +234,10 @@ def main():
     with open(f"{STATE}.new", "w") as state:
         json.dump(current, state)
     os.replace(f"{STATE}.new", STATE)
-    publish(config, metric_data(values, instance_id(), current["at"]))
+    if config.get("sink", "cloudwatch") == "hourly":
+        print(append_hourly(config, values, current["at"]))
+    else:
+        publish(config, metric_data(values, instance_id(), current["at"]))
 
 
 if __name__ == "__main__":

@@ -13,8 +13,9 @@
 # ARCHIVE_CIPHER_TOKEN in it), ARCHIVE_CONF_FILE, ARCHIVE_DIRS (an array), ARCHIVE_BUCKET_PREFIX,
 # CIPHER_PARAMETER, HEARTBEAT_SQL and HEARTBEAT_SECONDS. CLOUDSEED_REBUILD_REPLICA (non-empty) makes
 # a replica clone its primary again even when it already is one (after a point-in-time restore).
-# METRICS_COLLECTOR_BASE64, METRICS_CONFIG_BASE64 and METRICS_SECONDS (AWS): the metrics collector,
-# its settings (JSON) and how often a timer runs it. SERVER_CERT and SERVER_KEY: where the server's certificate goes. PATRONI (non-empty) hands the
+# METRICS_COLLECTOR_BASE64, METRICS_CONFIG_BASE64 and METRICS_SECONDS: the metrics collector, its
+# settings (JSON) and how often a timer runs it; METRICS_PUBLISHER_BASE64 (GCP, Azure): the script the
+# timer runs instead, which stores the collector's samples beside the backups. SERVER_CERT and SERVER_KEY: where the server's certificate goes. PATRONI (non-empty) hands the
 # node to Patroni (patroni.sh, sent before this file); the rewind role's rules join the replication ones.
 set -euo pipefail
 umask 077
@@ -175,14 +176,21 @@ chmod 0644 /etc/systemd/system/cloudseed-heartbeat.service /etc/systemd/system/c
 systemctl daemon-reload
 systemctl enable --now cloudseed-heartbeat.timer
 
-# Metrics (where the cloud takes them): the collector samples the node and its server as postgres
-# every METRICS_SECONDS and publishes through the instance role, which may write only CloudSeed's namespace.
+# Metrics: the collector samples the node and its server as postgres every METRICS_SECONDS. On AWS it
+# publishes to CloudWatch through the instance role, which may write only CloudSeed's namespace;
+# elsewhere publish-metrics.sh stores its samples under the component's backup prefix.
 if [ -n "${METRICS_COLLECTOR_BASE64:-}" ]; then
   install -d -m 0755 /usr/local/lib/cloudseed
   install -d -m 0700 -o postgres -g postgres /var/lib/cloudseed
   printf '%s' "$METRICS_COLLECTOR_BASE64" | base64 -d > /usr/local/lib/cloudseed/collect-metrics.py
   printf '%s' "$METRICS_CONFIG_BASE64" | base64 -d > /etc/cloudseed/metrics.json
   chmod 0644 /usr/local/lib/cloudseed/collect-metrics.py /etc/cloudseed/metrics.json
+  metrics_command="/usr/bin/python3 /usr/local/lib/cloudseed/collect-metrics.py"
+  if [ -n "${METRICS_PUBLISHER_BASE64:-}" ]; then
+    printf '%s' "$METRICS_PUBLISHER_BASE64" | base64 -d > /usr/local/lib/cloudseed/publish-metrics.sh
+    chmod 0644 /usr/local/lib/cloudseed/publish-metrics.sh
+    metrics_command="/bin/bash /usr/local/lib/cloudseed/publish-metrics.sh"
+  fi
   cat > /etc/systemd/system/cloudseed-metrics.service <<UNIT
 [Unit]
 Description=CloudSeed: the node's metrics, to the cloud
@@ -191,7 +199,7 @@ Description=CloudSeed: the node's metrics, to the cloud
 Type=oneshot
 User=postgres
 Environment="PGOPTIONS=$PGOPTIONS"
-ExecStart=/usr/bin/python3 /usr/local/lib/cloudseed/collect-metrics.py
+ExecStart=$metrics_command
 UNIT
   cat > /etc/systemd/system/cloudseed-metrics.timer <<UNIT
 [Unit]

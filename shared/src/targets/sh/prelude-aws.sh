@@ -38,6 +38,8 @@ private_ipv4() {
   printf '%s' "$address"
 }
 public_ipv4() { imds meta-data/public-ipv4; }
+# The instance's id, which the provider knows it by.
+instance_name() { imds meta-data/instance-id; }
 node_host_names() {
   imds meta-data/local-hostname
   echo

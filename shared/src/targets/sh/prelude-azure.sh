@@ -136,6 +136,8 @@ private_ipv4() {
 }
 # CloudSeed's machines on Azure have no public address: they reach out through a NAT gateway.
 public_ipv4() { return 0; }
+# The virtual machine's name: the last segment of its resource id, which the provider knows it by.
+instance_name() { azure_imds 'instance/compute/name?api-version=2021-02-01&format=text'; }
 # The machine's name in its virtual network's DNS, when it has one.
 node_host_names() {
   hostname -f 2>/dev/null || true

@@ -124,6 +124,8 @@ private_ipv4() {
 }
 # CloudSeed's instances on Compute Engine have no external address: they reach out through Cloud NAT.
 public_ipv4() { return 0; }
+# The instance's name, which the provider knows it by.
+instance_name() { gcp_metadata instance/name; }
 # The instance's internal DNS name (<name>.<zone>.c.<project>.internal).
 node_host_names() {
   gcp_metadata instance/hostname || true

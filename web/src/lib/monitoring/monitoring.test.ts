@@ -158,9 +158,9 @@ describe('the Monitoring tab', () => {
 
   it('says why when the plan runs where metrics are not collected', async () => {
     const client = fakeClient(deployed());
-    client.metrics.mockRejectedValue(new ApiError(409, 'Conflict', 'Metrics of plans on Google Cloud are not collected yet.'));
+    client.metrics.mockRejectedValue(new ApiError(409, 'Conflict', 'The metrics could not be read: storage.objects.get was refused.'));
     await openMonitoring(client);
-    expect(screen.getByText('Metrics of plans on Google Cloud are not collected yet.')).toBeTruthy();
+    expect(screen.getByText('The metrics could not be read: storage.objects.get was refused.')).toBeTruthy();
     expect(screen.queryAllByRole('figure')).toEqual([]);
   });
 
@@ -263,7 +263,7 @@ describe('the dashboard sparklines', () => {
 
   it('show a dash where metrics are not collected', async () => {
     const client = fakeClient(deployed());
-    client.metrics.mockRejectedValue(new ApiError(409, 'Conflict', 'Metrics of plans on Google Cloud are not collected yet.'));
+    client.metrics.mockRejectedValue(new ApiError(409, 'Conflict', 'The metrics could not be read: storage.objects.get was refused.'));
     const { container } = render(PlanSparkline, { planId: PLAN_ID, client });
     await settle();
     expect(container.textContent?.trim()).toBe('—');
