@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { postgresComponents } from '../src/cs-json/components.ts';
 import { validatePlan } from '../src/cs-json/validate.ts';
 import { normaliseParameter, PARAMETERS } from '../src/postgres/parameters.ts';
-import { renderPostgresqlConf } from '../src/postgres/config.ts';
+import { renderPostgresqlConf, tuneComponent } from '../src/postgres/config.ts';
+import { memberRestartChecks, memberRestartSettings } from '../src/postgres/patroni.ts';
+import { parseMemory } from '../src/postgres/units.ts';
 
 // The settings a plan may set itself (db.parameters): which, in what form, within what bounds, and
 // that they win over pgtune's in the rendered postgresql.conf.
@@ -54,10 +56,21 @@ describe('plan parameters', () => {
     expect(errors.find((error) => error.path.endsWith('/statement_timeout'))?.message).toMatch(/must be a duration/);
   });
 
-  it('keep restart-only settings off a cluster', () => {
-    const result = planWith({ topology: { mode: 'cluster', replicas: 1 }, parameters: { shared_buffers: '1GB', work_mem: '8MB' } });
-    expect(result.ok).toBe(false);
-    expect(result.ok ? [] : result.errors.map((error) => error.path)).toEqual(['/components/0/db/parameters/shared_buffers']);
+  it('may set restart-only settings on a cluster too: each member is restarted in place', () => {
+    const result = planWith({ topology: { mode: 'cluster', replicas: 2 }, parameters: { shared_buffers: '1GB', work_mem: '8MB' } });
+    expect(result.ok).toBe(true);
+    const [component] = postgresComponents(result.ok ? result.plan : { components: [] });
+    // What a member's configure compares its server with: shared_buffers in the 8kB pages pg_settings counts.
+    expect(memberRestartChecks(component!)).toEqual(['shared_buffers=131072']);
+    expect(memberRestartSettings(component!)).toEqual({ shared_buffers: 1024 * 1024 });
+  });
+
+  it('leave pgtune’s shared_buffers as the one a member compares with when the plan sets none', () => {
+    const result = planWith({ topology: { mode: 'cluster', replicas: 2 } });
+    const [component] = postgresComponents(result.ok ? result.plan : { components: [] });
+    const tuned = tuneComponent(component!).settings['shared_buffers'];
+    expect(tuned).toBeDefined();
+    expect(memberRestartChecks(component!)).toEqual([`shared_buffers=${parseMemory(tuned!.replace(/'/g, '')) / 8}`]);
   });
 
   it('win over pgtune’s values in postgresql.conf, which say they are the plan’s', () => {

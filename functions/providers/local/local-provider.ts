@@ -19,6 +19,7 @@ import {
   HA_TIMING,
   isServing,
   MAXIMUM_LAG_ON_FAILOVER,
+  memberRestartSettings,
   renderPatroniConfig,
   RESTART_SETTINGS,
   REWIND_GRANTS,
@@ -650,7 +651,14 @@ export class LocalProvider implements Provider {
       nodes.filter((node) => node !== leader).map((node) => node.record.name),
       60_000,
     );
-    await this.#restartStale(nodes, leader, clusterWideSettings(spec, layoutOf(leader.record, leader.paths, archive)), raising, secrets);
+    await this.#restartStale(
+      nodes,
+      leader,
+      clusterWideSettings(spec, layoutOf(leader.record, leader.paths, archive)),
+      memberRestartSettings(spec),
+      raising,
+      secrets,
+    );
   }
 
   /**
@@ -704,7 +712,8 @@ export class LocalProvider implements Provider {
 
   /**
    * Restarts, through Patroni, the members whose server runs with other settings than the plan's
-   * (a cluster-wide one from etcd, or one of their own files that needs a restart). Patroni takes
+   * (a cluster-wide one from etcd, or one of their own files that needs a restart: `members`, in kB,
+   * compared in the unit the server counts them in). Patroni takes
    * new etcd settings in its next loop: a member is given that long to say it wants a restart, and
    * is checked again after its restart until it runs with the plan's settings. Raised hot-standby
    * limits reach the replicas before the leader, lowered ones the leader first.
@@ -713,14 +722,20 @@ export class LocalProvider implements Provider {
     nodes: LocalNode[],
     leader: LocalNode,
     wanted: Record<string, string>,
+    members: Record<string, number>,
     raising: boolean,
     secrets: ClusterSecrets,
   ): Promise<void> {
     const names = RESTART_SETTINGS.filter((name) => wanted[name] !== undefined);
+    const own = Object.keys(members);
+    const ownRows =
+      own.length === 0
+        ? ''
+        : ` UNION ALL SELECT 'member:' || name || '=' || setting || ' ' || coalesce(unit, '') FROM pg_settings WHERE name IN (${own.map(quoteLiteral).join(', ')})`;
     const stale = async (node: LocalNode): Promise<boolean> => {
       const rows = await adminSql(
         node.server,
-        `SELECT name || '=' || current_setting(name) FROM pg_settings WHERE name IN (${names.map(quoteLiteral).join(', ')}) UNION ALL SELECT 'pending' FROM pg_settings WHERE pending_restart;\n`,
+        `SELECT name || '=' || current_setting(name) FROM pg_settings WHERE name IN (${names.map(quoteLiteral).join(', ')}) UNION ALL SELECT 'pending' FROM pg_settings WHERE pending_restart${ownRows};\n`,
       );
       const current = new Map(
         rows
@@ -728,7 +743,11 @@ export class LocalProvider implements Provider {
           .filter(Boolean)
           .map((row) => row.split('=') as [string, string]),
       );
-      return current.has('pending') || names.some((name) => current.get(name) !== wanted[name]);
+      return (
+        current.has('pending') ||
+        names.some((name) => current.get(name) !== wanted[name]) ||
+        own.some((name) => !sameMemory(current.get(`member:${name}`), members[name] ?? 0))
+      );
     };
     const deadline = Date.now() + 90_000;
     for (let round = 0; ; round++) {
@@ -1175,4 +1194,12 @@ async function filterAsync<T>(items: readonly T[], predicate: (item: T) => Promi
 
 async function removeIfEmpty(dir: string): Promise<void> {
   await rmdir(dir).catch(() => undefined);
+}
+
+/** Whether pg_settings' `setting unit` (shared_buffers counts 8kB pages) holds `kb`, as the server rounds it. */
+function sameMemory(setting: string | undefined, kb: number): boolean {
+  const [value, unit = ''] = (setting ?? '').split(' ');
+  const perUnit: Record<string, number> = { '8kB': 8, kB: 1, MB: 1024 };
+  const size = perUnit[unit];
+  return size !== undefined && Number(value) === Math.round(kb / size);
 }

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { dataSizes, storageKinds, supportedPgMajors, workloads } from '../postgres/pgtune.ts';
-import { isParameterName, normaliseParameter, PARAMETER_NAMES, PARAMETERS } from '../postgres/parameters.ts';
+import { isParameterName, normaliseParameter, PARAMETER_NAMES } from '../postgres/parameters.ts';
 import type { ParameterName } from '../postgres/parameters.ts';
 import { ROLE_ACCESS, ROLES_MIN_MAJOR } from '../postgres/access.ts';
 import { checkBackupInterval, checkCron, isTimeZone } from './cron.ts';
@@ -267,15 +267,6 @@ const dbSchema = z
     });
     if ((db.roles ?? []).length > 0 && Number(db.version) < ROLES_MIN_MAJOR)
       context.addIssue({ code: 'custom', path: ['roles'], message: `need PostgreSQL ${ROLES_MIN_MAJOR} or later (its predefined data roles)` });
-    // A cluster's members restart one by one under their manager, which CloudSeed does not drive yet.
-    if (db.topology.mode !== 'cluster') return;
-    for (const name of Object.keys(db.parameters ?? {}))
-      if (isParameterName(name) && PARAMETERS[name].apply === 'restart')
-        context.addIssue({
-          code: 'custom',
-          path: ['parameters', name],
-          message: 'takes effect only on a restart, which CloudSeed does not do for a cluster yet; set it on a single server',
-        });
   });
 
 const networkSchema = z.strictObject({

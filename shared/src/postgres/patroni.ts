@@ -1,4 +1,5 @@
-import { parameterSettings } from './parameters.ts';
+import { isParameterName, parameterSettings, PARAMETERS } from './parameters.ts';
+import { parseMemory } from './units.ts';
 import type { PostgresComponent } from '../cs-json/schema.ts';
 import { productionSettings, REPLICATION_USER, REWIND_USER, tuneComponent } from './config.ts';
 
@@ -108,6 +109,30 @@ export function clusterWideSettings(component: PostgresComponent, layout: Server
     if (value !== undefined) settings[name] = unquote(value);
   }
   return settings;
+}
+
+/**
+ * The settings of each member's own configuration that take effect only on a restart (the plan's
+ * shared_buffers, or pgtune's), in kB: a member whose server runs with another value is restarted.
+ * They are not cluster-wide: each member holds them alike because each renders the same plan.
+ */
+export function memberRestartSettings(component: PostgresComponent): Record<string, number> {
+  const all: Record<string, string> = { ...tuneComponent(component).settings, ...parameterSettings(component.db.parameters) };
+  const settings: Record<string, number> = {};
+  for (const [name, value] of Object.entries(all)) {
+    if (!isParameterName(name) || PARAMETERS[name].apply !== 'restart' || PARAMETERS[name].kind !== 'memory') continue;
+    if ((CLUSTER_WIDE as readonly string[]).includes(name)) continue;
+    settings[name] = parseMemory(unquote(value));
+  }
+  return settings;
+}
+
+/** The unit pg_settings counts a memory setting in, in kB, where it is not kB (shared_buffers: 8kB pages). */
+const SETTING_UNIT_KB: Readonly<Record<string, number>> = { shared_buffers: 8 };
+
+/** memberRestartSettings as `name=value`, the value as pg_settings.setting shows it once the server runs with it. */
+export function memberRestartChecks(component: PostgresComponent): string[] {
+  return Object.entries(memberRestartSettings(component)).map(([name, kb]) => `${name}=${Math.round(kb / (SETTING_UNIT_KB[name] ?? 1))}`);
 }
 
 /** The DCS section: the timing, lag limit, rewind, slots, failsafe and synchronous mode a cluster runs with. */

@@ -11,7 +11,7 @@ import type { ServerLayout } from '../../postgres/config.ts';
 import { archiveSettings, HEARTBEAT_SQL, HEARTBEAT_SECONDS, renderPgbackrestConf, repoPathFor } from '../../postgres/pgbackrest.ts';
 import type { AzureRepository, GcsRepository } from '../../postgres/pgbackrest.ts';
 import type { ScriptCloud } from '../node-scripts.ts';
-import { dcsConfig, HA_TIMING, REWIND_GRANTS, REWIND_USER } from '../../postgres/patroni.ts';
+import { dcsConfig, HA_TIMING, memberRestartChecks, REWIND_GRANTS, REWIND_USER } from '../../postgres/patroni.ts';
 import { planNodes } from '../../postgres/nodes.ts';
 import { BACKUP_BUCKET_PREFIX } from './account.ts';
 import {
@@ -286,6 +286,8 @@ export function renderConfigureScript(component: PostgresComponent, image: OsIma
       PASSWORD_SHAPE: GENERATED_PASSWORD_PATTERN,
       SCRAM_VERIFIER_PY: SCRAM_VERIFIER_PYTHON,
       POSTGRESQL_CONF: renderAwsPostgresqlConf(component, image).trimEnd(),
+      // The settings of POSTGRESQL_CONF that take effect only on a restart, as pg_settings shows them.
+      MEMBER_RESTART: memberRestartChecks(component),
       // The instance checks itself over TLS from loopback (verify, health), so loopback is a client too.
       PG_HBA: renderPgHba(component, {
         extraCidrs: INSTANCE_LOOPBACK,

@@ -6,7 +6,8 @@
 # and a Patroni cluster's nodes also the load balancer's DNS name, CLOUDSEED_ENDPOINT_HOST.
 # From the header: PG_BIN, DATA_DIR, CONF_DIR, SERVICE, REGION, PASSWORD_PARAMETER, CA_PARAMETER,
 # CA_CERT, DB_NAME, DB_USER, ACCESS_SQL, PGOPTIONS, PASSWORD_SHAPE, SCRAM_VERIFIER_PY, POSTGRESQL_CONF, PG_HBA,
-# PG_IDENT, INCLUDE_LINE, CLUSTERED (non-empty for a cluster) and, for a cluster, REPLICATION_USER,
+# MEMBER_RESTART (an array of name=value: the settings of POSTGRESQL_CONF that take effect only on a
+# restart, as pg_settings shows them once they do), PG_IDENT, INCLUDE_LINE, CLUSTERED (non-empty for a cluster) and, for a cluster, REPLICATION_USER,
 # REPLICATION_PASSWORD_PARAMETER and REPLICATION_MARKER (the line of PG_HBA the replicas' rules replace);
 # ADMIT_VPC (non-empty when apps of the plan use the database) and APPS_MARKER (the line their rules replace).
 # Continuous archiving: STANZA, ARCHIVE_CONF (pgbackrest.conf with ARCHIVE_BUCKET_TOKEN and
@@ -24,6 +25,16 @@ export PATH="$PG_BIN:$PATH"
 # Superuser sessions find no function or operator of the tenant's by name (admin-session.ts).
 export PGOPTIONS
 run_sql() { runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+# Whether the server runs with another value than the plan's of a setting that needs a restart.
+# PostgreSQL marks such a setting pending_restart only once its reload is done; the values are
+# compared instead, so a check right after a reload is not too early.
+runs_stale_settings() {
+  local check
+  for check in "${MEMBER_RESTART[@]}"; do
+    [ "$(run_sql -tA -c "SELECT setting FROM pg_settings WHERE name = '${check%%=*}'")" = "${check#*=}" ] || return 0
+  done
+  return 1
+}
 is_ipv4() { [[ "$1" =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}$ ]]; }
 # $1: the parameter, $2: what it is. A password of another shape could break out of a pgpass line.
 read_password() {
@@ -239,7 +250,7 @@ configure_with_service() {
   grep -qxF "$INCLUDE_LINE" "$CONF_DIR/postgresql.conf" || echo "$INCLUDE_LINE" >> "$CONF_DIR/postgresql.conf"
   systemctl start "$SERVICE"
   systemctl reload "$SERVICE"
-  if [ "$(run_sql -tA -c "SELECT count(*) FROM pg_settings WHERE pending_restart")" != 0 ]; then
+  if runs_stale_settings || [ "$(run_sql -tA -c "SELECT count(*) FROM pg_settings WHERE pending_restart")" != 0 ]; then
     systemctl restart "$SERVICE"
   fi
 }

@@ -288,6 +288,13 @@ UNIT
   fi
   # Patroni does not watch hba_file: the server reads the rules written above now.
   run_sql -tA -c 'SELECT pg_catalog.pg_reload_conf()' >/dev/null
+  # A setting of this member's own that needs a restart (shared_buffers): Patroni restarts the server
+  # in place, leader or replica (no failover; a few seconds without it). Cluster-wide ones wait for
+  # apply_cluster_settings, which restarts the members in the order their limits need.
+  if [ -z "$fresh" ] && runs_stale_settings; then
+    rest_call POST "http://$PRIVATE_IP:$PATRONI_REST_PORT/restart" '{}'
+    wait_for_rest /health 120
+  fi
   if [ -z "$fresh" ] && is_leader; then apply_cluster_settings; fi
 }
 
