@@ -4,7 +4,7 @@ import { PermanentError } from '../providers/errors.ts';
 import type { BackupLocation, DeployTarget, NodeRef, Provider } from '../providers/provider.ts';
 import { archived, archiveReport, info, LABEL, manifest, recorded, SHA, summary, tables } from './support/archive-fixtures.ts';
 import type { FakeArm, RecordedRequest } from './support/azure-arm.ts';
-import { azureProvider, azureTarget, documentOf, seededArm } from './support/azure-fixtures.ts';
+import { azureProvider, azureTarget, blobStorage as storage, documentOf, seededArm } from './support/azure-fixtures.ts';
 
 // Backups, continuous archiving and point-in-time recovery on Azure: the operations every cloud
 // shares (providers/node-backups) as managed run commands on the in-memory ARM of
@@ -26,35 +26,9 @@ let blobHost: string;
 /** Blob requests as sent: method and path (the container and the key, percent-encoded as on the wire). */
 let blobRequests: string[];
 
-/** Blob Storage as the provider meets it (nock 15 hands each reply the fetch Request): the blobs held, every request recorded, its token checked. */
+/** The backup container's blobs, met on the wire (support/azure-fixtures.ts), requests recorded in blobRequests. */
 function blobStorage(blobs: Map<string, string>): void {
-  const blobOf = (request: Request): string => {
-    expect(request.headers.get('authorization')).toBe('Bearer test-token');
-    const blob = decodeURIComponent(new URL(request.url).pathname).replace(`/${CONTAINER}/`, '');
-    blobRequests.push(`${request.method} ${blob}`);
-    return blob;
-  };
-  const missing = [404, '', { 'x-ms-error-code': 'BlobNotFound' }] as const;
-  // What Blob Storage answers about every blob: its etag and when it changed, beside its length.
-  const properties = (body: string) => ({
-    'content-length': String(Buffer.byteLength(body)),
-    etag: '"0x8DCF0A1B2C3D4E5"',
-    'last-modified': 'Tue, 01 Jan 2030 00:00:00 GMT',
-  });
-  nock(blobHost)
-    .persist()
-    .intercept(/.*/, 'HEAD')
-    .reply((request: Request) => {
-      const body = blobs.get(blobOf(request));
-      return body === undefined ? missing : [200, '', properties(body)];
-    })
-    .intercept(/.*/, 'GET')
-    .reply((request: Request) => {
-      const body = blobs.get(blobOf(request));
-      return body === undefined ? missing : [200, body, { ...properties(body), 'content-type': 'application/json' }];
-    })
-    .intercept(/.*/, 'DELETE')
-    .reply((request: Request) => (blobs.delete(blobOf(request)) ? [202, ''] : missing));
+  storage(blobHost, CONTAINER, blobs, blobRequests);
 }
 
 async function deploy(deployTarget = target): Promise<NodeRef[]> {

@@ -13,7 +13,15 @@ import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { samplesOf } from '../providers/node-backups/stored-metrics.ts';
 import type { NodeRef, ProviderMetrics } from '../providers/provider.ts';
-import { azureProvider, azureTarget, REGION as AZURE_REGION, RESOURCE_GROUP, seededArm, SUBSCRIPTION_ID } from './support/azure-fixtures.ts';
+import {
+  azureProvider,
+  azureTarget,
+  blobStorage,
+  REGION as AZURE_REGION,
+  RESOURCE_GROUP,
+  seededArm,
+  SUBSCRIPTION_ID,
+} from './support/azure-fixtures.ts';
 import { lintRendered, nodeTools, PG_BIN, startAzureFake, startGcpFake, startScratchPostgres } from './support/cloud-fakes.ts';
 import type { AzureFake, GcpFake, ScratchPostgres, StoredObject } from './support/cloud-fakes.ts';
 import { fakeProject, gcpProvider, gcpTarget, PROJECT, REGION, ZONE } from './support/gcp-project.ts';
@@ -252,31 +260,9 @@ describe('metrics stored beside the backups', () => {
     const read: string[] = [];
     nock.disableNetConnect();
     try {
-      // Blob Storage as the SDK meets it: a download asks for the blob's properties, then its body.
-      const blobOf = (request: Request): string => {
-        expect(request.headers.get('authorization')).toBe('Bearer test-token');
-        const key = decodeURIComponent(new URL(request.url).pathname).replace(/^\//, '');
-        read.push(`${request.method} ${key}`);
-        return key;
-      };
-      const missing = [404, '', { 'x-ms-error-code': 'BlobNotFound' }] as const;
-      const properties = (body: Buffer) => ({
-        'content-length': String(body.length),
-        etag: '"0x8DCF0A1B2C3D4E5"',
-        'last-modified': 'Tue, 01 Jan 2030 00:00:00 GMT',
-      });
-      nock(blobHost)
-        .persist()
-        .intercept(/.*/, 'HEAD')
-        .reply((request: Request) => {
-          const stored = azure.objects.get(blobOf(request));
-          return stored ? [200, '', properties(stored.body)] : missing;
-        })
-        .intercept(/.*/, 'GET')
-        .reply((request: Request) => {
-          const stored = azure.objects.get(blobOf(request));
-          return stored ? [200, stored.body, { ...properties(stored.body), 'content-type': stored.contentType }] : missing;
-        });
+      // The container's blobs as the node stored them, keyed by their path in it.
+      const stored = new Map([...azure.objects].map(([path, object]): [string, Buffer] => [path.slice(container.length + 1), object.body]));
+      blobStorage(blobHost, container, stored, read);
       const vmId = `/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/${RESOURCE_GROUP}/providers/Microsoft.Compute/virtualMachines/${azure.vmName}`;
       const ref: NodeRef = { name: 'db-0', role: 'primary', nodeId: vmId, host: '10.20.1.4', port: 5432 };
       const query = queryAround(samples[1]!.at);
@@ -290,9 +276,11 @@ describe('metrics stored beside the backups', () => {
       expect(read.filter((entry) => entry.startsWith('GET '))).toEqual(
         hoursOf(query)
           .filter((hour) => azure.objects.has(`${folder}${hour}.jsonl`))
-          .map((hour) => `GET ${folder}${hour}.jsonl`),
+          .map((hour) => `GET ${prefix}metrics/${azure.vmName}/${hour}.jsonl`),
       );
-      expect(read.filter((entry) => entry.startsWith('HEAD '))).toEqual(hoursOf(query).map((hour) => `HEAD ${folder}${hour}.jsonl`));
+      expect(read.filter((entry) => entry.startsWith('HEAD '))).toEqual(
+        hoursOf(query).map((hour) => `HEAD ${prefix}metrics/${azure.vmName}/${hour}.jsonl`),
+      );
     } finally {
       nock.cleanAll();
       nock.enableNetConnect();

@@ -8,6 +8,7 @@ import { AzureProvider } from '../../providers/azure/index.ts';
 import type { AzureProviderOptions, Clock } from '../../providers/azure/index.ts';
 import type { DeployTarget } from '../../providers/provider.ts';
 import { FakeArm } from './azure-arm.ts';
+import nock from 'nock';
 
 // The plan the Azure provider's tests deploy (one PostgreSQL 16 component on Ubuntu 24.04, or a
 // cluster), a static credential, a clock that only counts, and a provider sending through the
@@ -104,4 +105,41 @@ export function azureProvider(arm: FakeArm, options: AzureProviderOptions = {}):
     waits: { pollIntervalMs: 0, limitMs: 60_000 },
     ...options,
   });
+}
+
+/**
+ * Blob Storage as the provider meets it through the SDK, on the wire (nock 15 hands each reply the
+ * fetch Request): a download asks for the blob's properties (HEAD), then its body (GET); a DELETE
+ * removes it. Blobs are keyed by their path after `/<container>/`; every request must carry the
+ * connection's token and is recorded in `requests` as `<METHOD> <key>`.
+ */
+export function blobStorage(host: string, container: string, blobs: Map<string, string | Buffer>, requests: string[]): void {
+  const blobOf = (request: Request): string => {
+    if (request.headers.get('authorization') !== 'Bearer test-token')
+      throw new Error(`a blob request without the connection's token: ${request.url}`);
+    const blob = decodeURIComponent(new URL(request.url).pathname).replace(`/${container}/`, '');
+    requests.push(`${request.method} ${blob}`);
+    return blob;
+  };
+  const missing = [404, '', { 'x-ms-error-code': 'BlobNotFound' }] as const;
+  // What Blob Storage answers about every blob: its etag and when it changed, beside its length.
+  const properties = (body: string | Buffer) => ({
+    'content-length': String(Buffer.byteLength(body)),
+    etag: '"0x8DCF0A1B2C3D4E5"',
+    'last-modified': 'Tue, 01 Jan 2030 00:00:00 GMT',
+  });
+  nock(host)
+    .persist()
+    .intercept(/.*/, 'HEAD')
+    .reply((request: Request) => {
+      const body = blobs.get(blobOf(request));
+      return body === undefined ? missing : [200, '', properties(body)];
+    })
+    .intercept(/.*/, 'GET')
+    .reply((request: Request) => {
+      const body = blobs.get(blobOf(request));
+      return body === undefined ? missing : [200, body, { ...properties(body), 'content-type': 'application/json' }];
+    })
+    .intercept(/.*/, 'DELETE')
+    .reply((request: Request) => (blobs.delete(blobOf(request)) ? [202, ''] : missing));
 }
