@@ -24,7 +24,7 @@ export function rolePasswordScript(host: BackupHost, role: string, verifier: str
       PASSWORD_SQL: setPasswordSql(role, verifier).trimEnd(),
       ...serverValues({ binDir: image.binDir(postgres.major), port: postgres.port }),
     },
-    ['role-password.sh'],
+    ['task-helpers.sh', 'role-password.sh'],
     host.cloud,
   );
 }

@@ -28,7 +28,7 @@ export function serverLogScript(host: BackupHost): string {
       MAX_RESULT_CHARS: String(MAX_RESULT_CHARS),
       ...serverValues({ binDir: image.binDir(postgres.major), port: postgres.port }),
     },
-    ['server-log.sh'],
+    ['task-helpers.sh', 'server-log.sh'],
     host.cloud,
   );
 }

@@ -45,7 +45,7 @@ export function topQueriesScript(host: BackupHost, of: StatementsOf, querySql: s
       MAX_RESULT_CHARS: String(MAX_RESULT_CHARS),
       ...serverValues({ binDir: image.binDir(postgres.major), port: postgres.port }),
     },
-    ['top-queries.sh'],
+    ['task-helpers.sh', 'top-queries.sh'],
     host.cloud,
   );
 }

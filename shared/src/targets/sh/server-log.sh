@@ -2,18 +2,8 @@
 # Reads the newest end of this node's PostgreSQL log (the logging collector's files, found where the
 # running server says they are) and hands it to the provider gzip'd and in base64, shortened until it
 # fits what the command channel keeps. The provider masks passwords before anyone sees a line.
+# Sent after task-helpers.sh (errexit, fail, the result on fd 3).
 # From the header: TASK, PG_BIN, PGPORT, PGAPPNAME, PGOPTIONS, RESULT_MARKER, TAIL_BYTES, MAX_RESULT_CHARS.
-set -euo pipefail
-shopt -s inherit_errexit
-cd /
-export PGPORT PGAPPNAME PGOPTIONS
-# Standard output carries the result line alone (fd 3); anything else a command prints goes to standard error.
-exec 3>&1 1>&2
-
-fail() {
-  printf 'cloudseed %s: %s\n' "$TASK" "$*" >&2
-  exit 1
-}
 
 places="$(runuser -u postgres -- "$PG_BIN/psql" -X -q -At -d postgres -c "SELECT current_setting('data_directory') || '|' || current_setting('log_directory')")" ||
   fail "the server does not answer on port $PGPORT"

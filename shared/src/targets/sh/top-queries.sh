@@ -4,18 +4,9 @@
 # (ENABLE_SQL refuses a schema of that name the application made), checks that it lives there
 # (SCHEMA_SQL), then runs QUERY_SQL in the application database and hands its JSON to the provider,
 # gzip'd and in base64. The statements come from shared/src/metrics/queries.ts, as the local cloud's.
+# Sent after task-helpers.sh (errexit, fail, the result on fd 3).
 # From the header: TASK, PG_BIN, PGPORT, PGAPPNAME, PGOPTIONS, RESULT_MARKER, DATABASE, ENABLE_SQL,
 # SCHEMA_SQL, EXPECTED_SCHEMA, QUERY_SQL, MAX_RESULT_CHARS.
-set -euo pipefail
-shopt -s inherit_errexit
-cd /
-export PGPORT PGAPPNAME PGOPTIONS
-exec 3>&1 1>&2
-
-fail() {
-  printf 'cloudseed %s: %s\n' "$TASK" "$*" >&2
-  exit 1
-}
 sql() { runuser -u postgres -- "$PG_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$DATABASE"; }
 
 printf 'SET client_min_messages = warning;\n%s\n' "$ENABLE_SQL" | sql || fail "pg_stat_statements could not be made in schema ${EXPECTED_SCHEMA%%|*} of $DATABASE"
