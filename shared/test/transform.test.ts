@@ -379,8 +379,9 @@ describe('install and configure scripts', () => {
     const { configure } = scriptsFor('amazon-linux', '2023', '17', { mode: 'cluster', replicas: 1 });
     expect(configure).toContain("HEARTBEAT_SECONDS='15'\n");
     expect(configure).toContain('SELECT pg_catalog.pg_is_in_recovery()\')" = f ] || exit 0');
-    expect(configure).toContain('OnUnitActiveSec=${HEARTBEAT_SECONDS}s');
-    expect(configure).toContain('systemctl enable --now cloudseed-heartbeat.timer');
+    expect(configure).toContain(
+      'install_postgres_timer heartbeat "a heartbeat commit for point-in-time recovery" "$HEARTBEAT_SECONDS" /usr/local/sbin/cloudseed-heartbeat\n',
+    );
     expect(configure).toContain('{ [ ! -f "$DATA_DIR/standby.signal" ] || [ -n "${CLOUDSEED_REBUILD_REPLICA:-}" ]; }');
   });
 
@@ -500,9 +501,49 @@ describe('install and configure scripts', () => {
       sampleSql: DATABASE_SAMPLE_SQL.trim(),
     });
     expect(configure).toContain("METRICS_SECONDS='60'");
-    expect(configure).toContain('systemctl enable --now cloudseed-metrics.timer');
+    expect(configure).toContain('install_postgres_timer metrics "the node\'s metrics, to the cloud" "$METRICS_SECONDS" "$metrics_command"\n');
     // On AWS the timer runs the collector itself; publish-metrics.sh is for the clouds without CloudWatch.
     expect(configure).not.toMatch(/^METRICS_PUBLISHER_BASE64=/m);
+  });
+
+  it('install a timer as a oneshot service run as postgres, enabled at once (configure.sh’s install_postgres_timer)', () => {
+    const text = readFileSync(new URL('configure.sh', SCRIPT_FOLDER), 'utf8');
+    const start = text.indexOf('install_postgres_timer() {');
+    const helper = text.slice(start, text.indexOf('\n}\n', start) + 3);
+    const units = mkdtempSync(join(tmpdir(), 'cs-units-'));
+    try {
+      const run = spawnSync(
+        'bash',
+        [
+          '-c',
+          `set -euo pipefail\nsystemctl() { printf '%s\\n' "$*" >> "${units}/systemctl.log"; }\n${helper.replaceAll('/etc/systemd/system', units)}\n` +
+            'install_postgres_timer metrics "the node\'s metrics, to the cloud" 60 "/bin/bash /usr/local/lib/cloudseed/publish-metrics.sh"',
+        ],
+        { encoding: 'utf8', env: { ...process.env, PGOPTIONS: '-c search_path=pg_catalog' } },
+      );
+      expect(run.stderr).toBe('');
+      expect(readFileSync(join(units, 'cloudseed-metrics.service'), 'utf8')).toBe(
+        [
+          '[Unit]',
+          "Description=CloudSeed: the node's metrics, to the cloud",
+          '',
+          '[Service]',
+          'Type=oneshot',
+          'User=postgres',
+          'Environment="PGOPTIONS=-c search_path=pg_catalog"',
+          'ExecStart=/bin/bash /usr/local/lib/cloudseed/publish-metrics.sh',
+          '',
+        ].join('\n'),
+      );
+      const timer = readFileSync(join(units, 'cloudseed-metrics.timer'), 'utf8');
+      expect(timer).toContain("Description=CloudSeed: the node's metrics, to the cloud, every 60 s\n");
+      expect(timer).toContain('OnBootSec=60s\nOnUnitActiveSec=60s\nAccuracySec=1s\n');
+      expect(timer).toContain('WantedBy=timers.target\n');
+      expect((statSync(join(units, 'cloudseed-metrics.timer')).mode & 0o777).toString(8)).toBe('644');
+      expect(readFileSync(join(units, 'systemctl.log'), 'utf8')).toBe('daemon-reload\nenable --now cloudseed-metrics.timer\n');
+    } finally {
+      rmSync(units, { recursive: true, force: true });
+    }
   });
 
   it('are a header of quoted values, then the AWS prelude and the .sh files, verbatim', () => {

@@ -25,6 +25,35 @@ export PATH="$PG_BIN:$PATH"
 # Superuser sessions find no function or operator of the tenant's by name (admin-session.ts).
 export PGOPTIONS
 run_sql() { runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+# Installs and starts cloudseed-$1: a oneshot service run as postgres ($4, the command) every $3 s by
+# its timer, which starts counting at boot. $2 says what it does.
+install_postgres_timer() {
+  cat > "/etc/systemd/system/cloudseed-$1.service" <<UNIT
+[Unit]
+Description=CloudSeed: $2
+
+[Service]
+Type=oneshot
+User=postgres
+Environment="PGOPTIONS=$PGOPTIONS"
+ExecStart=$4
+UNIT
+  cat > "/etc/systemd/system/cloudseed-$1.timer" <<UNIT
+[Unit]
+Description=CloudSeed: $2, every $3 s
+
+[Timer]
+OnBootSec=${3}s
+OnUnitActiveSec=${3}s
+AccuracySec=1s
+
+[Install]
+WantedBy=timers.target
+UNIT
+  chmod 0644 "/etc/systemd/system/cloudseed-$1.service" "/etc/systemd/system/cloudseed-$1.timer"
+  systemctl daemon-reload
+  systemctl enable --now "cloudseed-$1.timer"
+}
 # Whether the server runs with another value than the plan's of a setting that needs a restart.
 # PostgreSQL marks such a setting pending_restart only once its reload is done; the values are
 # compared instead, so a check right after a reload is not too early.
@@ -161,31 +190,7 @@ set -e
 exec "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres -f /etc/cloudseed/heartbeat.sql
 HEARTBEAT
 chmod 0755 /usr/local/sbin/cloudseed-heartbeat
-cat > /etc/systemd/system/cloudseed-heartbeat.service <<UNIT
-[Unit]
-Description=CloudSeed: a heartbeat commit for point-in-time recovery
-
-[Service]
-Type=oneshot
-User=postgres
-Environment="PGOPTIONS=$PGOPTIONS"
-ExecStart=/usr/local/sbin/cloudseed-heartbeat
-UNIT
-cat > /etc/systemd/system/cloudseed-heartbeat.timer <<UNIT
-[Unit]
-Description=CloudSeed: a heartbeat commit every $HEARTBEAT_SECONDS s
-
-[Timer]
-OnBootSec=${HEARTBEAT_SECONDS}s
-OnUnitActiveSec=${HEARTBEAT_SECONDS}s
-AccuracySec=1s
-
-[Install]
-WantedBy=timers.target
-UNIT
-chmod 0644 /etc/systemd/system/cloudseed-heartbeat.service /etc/systemd/system/cloudseed-heartbeat.timer
-systemctl daemon-reload
-systemctl enable --now cloudseed-heartbeat.timer
+install_postgres_timer heartbeat "a heartbeat commit for point-in-time recovery" "$HEARTBEAT_SECONDS" /usr/local/sbin/cloudseed-heartbeat
 
 # Metrics: the collector samples the node and its server as postgres every METRICS_SECONDS. On AWS it
 # publishes to CloudWatch through the instance role, which may write only CloudSeed's namespace;
@@ -202,31 +207,7 @@ if [ -n "${METRICS_COLLECTOR_BASE64:-}" ]; then
     chmod 0644 /usr/local/lib/cloudseed/publish-metrics.sh
     metrics_command="/bin/bash /usr/local/lib/cloudseed/publish-metrics.sh"
   fi
-  cat > /etc/systemd/system/cloudseed-metrics.service <<UNIT
-[Unit]
-Description=CloudSeed: the node's metrics, to the cloud
-
-[Service]
-Type=oneshot
-User=postgres
-Environment="PGOPTIONS=$PGOPTIONS"
-ExecStart=$metrics_command
-UNIT
-  cat > /etc/systemd/system/cloudseed-metrics.timer <<UNIT
-[Unit]
-Description=CloudSeed: the node's metrics every $METRICS_SECONDS s
-
-[Timer]
-OnBootSec=${METRICS_SECONDS}s
-OnUnitActiveSec=${METRICS_SECONDS}s
-AccuracySec=1s
-
-[Install]
-WantedBy=timers.target
-UNIT
-  chmod 0644 /etc/systemd/system/cloudseed-metrics.service /etc/systemd/system/cloudseed-metrics.timer
-  systemctl daemon-reload
-  systemctl enable --now cloudseed-metrics.timer
+  install_postgres_timer metrics "the node's metrics, to the cloud" "$METRICS_SECONDS" "$metrics_command"
 fi
 
 HBA="$(render_hba)"
