@@ -5,10 +5,14 @@ import { METRIC_NAMES } from '@cloudseed/shared/metrics/catalog';
 import type { MetricValues } from '@cloudseed/shared/metrics/catalog';
 import { seriesOf } from '@cloudseed/shared/metrics/series';
 import { LocalMetricsCollector, readPoints, ringFile } from '@cloudseed/functions/providers/local/metrics';
+import { readStoredMetrics } from '@cloudseed/functions/providers/node-backups/stored-metrics';
+import { metricsObjectKey } from '@cloudseed/shared/targets/aws/scripts';
 import { deployLocally, localTarget } from '../functions/test/support/local-targets.ts';
 
 // The metrics' cost: how long a day of one node's 10-s samples takes to answer as series (what
-// GET /metrics does per node), and what the local collector costs a server per sample (its wall
+// GET /metrics does per node), the same for a day of a GCP or Azure node's minute samples in their
+// hour files (the provider's parsing and series, storage answering at once: a cloud adds its
+// reads, 25 at a time per node), and what the local collector costs a server per sample (its wall
 // time, and the server processes' CPU time the sample itself takes, over an idle server).
 
 const DAY = 24 * 60 * 60;
@@ -25,6 +29,7 @@ export interface MetricsBench {
     readonly step: number;
     readonly medianMs: number;
   };
+  readonly storedDay: { readonly hourFiles: number; readonly points: number; readonly medianMs: number };
   readonly collector: { readonly statementsPerSample: number; readonly medianSampleMs: number; readonly serverCpuMsPerSample: number };
 }
 
@@ -57,6 +62,25 @@ export async function metricsBench(): Promise<MetricsBench> {
       medianMs: round(median(timings)),
     };
 
+    // A day of a cloud node's minute samples, in the hour files publish-metrics.sh stores.
+    const stored = new Map<string, string>();
+    const node = { name: 'db-0', role: 'primary' as const, nodeId: 'cs-bench-db-0', host: '10.0.0.2', port: 5432 };
+    let minutes = 0;
+    for (let at = Math.floor((now - DAY) / 60) * 60; at < now; at += 60) {
+      const key = metricsObjectKey('metrics/', node.nodeId, Math.floor(at / 3600) * 3600);
+      const values = Object.fromEntries(METRIC_NAMES.map((name, index) => [name, (at % 997) * (index + 1)]));
+      stored.set(key, `${stored.get(key) ?? ''}${JSON.stringify({ at, values })}\n`);
+      minutes += 1;
+    }
+    const store = { find: (_bucket: string, key: string) => Promise.resolve(stored.get(key)) };
+    const storedTimings: number[] = [];
+    for (let run = 0; run < RUNS; run += 1) {
+      const started = performance.now();
+      await readStoredMetrics(store, { bucket: 'bench', prefix: 'metrics/' }, [node], query);
+      storedTimings.push(performance.now() - started);
+    }
+    const storedDay = { hourFiles: stored.size, points: minutes, medianMs: round(median(storedTimings)) };
+
     // The collector over one idle local server.
     const local = await import('@cloudseed/functions/providers/local/index');
     const provider = new local.LocalProvider({ home });
@@ -79,6 +103,7 @@ export async function metricsBench(): Promise<MetricsBench> {
     await local.stopAll(home);
     return {
       seriesOfADay,
+      storedDay,
       collector: {
         statementsPerSample: 1,
         medianSampleMs: round(median(samples)),
