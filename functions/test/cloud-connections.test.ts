@@ -70,6 +70,8 @@ describe('connecting a Google Cloud project', () => {
     await provider.ensurePassword(target);
     const network = await provider.ensureSecurityGroup(target);
     const nodes = await provider.launchNodes(target, network);
+    // A backup bucket made before its lifecycle rule: the next launch adds it.
+    project.bucket.lifecycle = [];
     await provider.launchNodes(gcpTarget({ replicas: 2, sizeGiB: 80 }), network);
     await provider.launchNodes(gcpTarget({ replicas: 2, sizeGiB: 80, machineType: 'n2-standard-2' }), network);
     bootInstances(project);
@@ -286,6 +288,8 @@ const PERMISSIONS_OF: Readonly<Record<string, readonly string[]>> = {
   'secretmanager.listSecrets': ['secretmanager.secrets.list'],
   'secretmanager.deleteSecret': ['secretmanager.secrets.delete'],
   'storage.createBucket': ['storage.buckets.create'],
+  'storage.buckets.get': ['storage.buckets.get'],
+  'storage.buckets.update': ['storage.buckets.update'],
   'storage.getIamPolicy': ['storage.buckets.getIamPolicy'],
   'storage.objects.exists': ['storage.objects.get'],
   'storage.objects.get': ['storage.objects.get'],

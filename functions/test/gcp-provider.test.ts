@@ -1,6 +1,6 @@
 import { renderCertificateAuthoritySecret, renderGcpComponent, renderGcpNetwork } from '@cloudseed/shared/targets/gcp/index';
 import { commandMetadataValue } from '@cloudseed/shared/targets/gcp/agent';
-import { requestIdFor } from '@cloudseed/shared/targets/gcp/gcp-json';
+import { METRICS_LIFECYCLE_RULE, requestIdFor } from '@cloudseed/shared/targets/gcp/gcp-json';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AccountAccessError, CapacityError, PermanentError, TransientError } from '../providers/errors.ts';
 import { GcpProvider } from '../providers/gcp/index.ts';
@@ -180,6 +180,32 @@ describe('launching the nodes', () => {
       { name: 'db-0', role: 'primary', nodeId: `cs-${PLAN_ID}-db-0`, host: '10.128.0.11', port: 5432 },
       { name: 'db-1', role: 'replica', nodeId: `cs-${PLAN_ID}-db-1`, host: '10.128.0.12', port: 5432 },
     ]);
+  });
+
+  it('makes the backup bucket with the rule that removes replaced metrics files, and adds it to a bucket made before it', async () => {
+    await deploy(gcpTarget());
+    expect(project.bucket.lifecycle).toEqual([METRICS_LIFECYCLE_RULE]);
+    expect(project.requestsOf('storage.buckets.update')).toEqual([]);
+
+    // A bucket from before the rule, with a rule of the customer's own: the rule joins it, once.
+    const own = { action: { type: 'SetStorageClass', storageClass: 'COLDLINE' }, condition: { age: 365 } };
+    project.bucket.lifecycle = [own];
+    await deploy(gcpTarget({ sizeGiB: 80 }));
+    await deploy(gcpTarget({ sizeGiB: 90 }));
+    expect(project.bucket.lifecycle).toEqual([own, METRICS_LIFECYCLE_RULE]);
+    expect(project.requestsOf('storage.buckets.update')).toHaveLength(1);
+  });
+
+  it('deploys when the connection’s role may not change the bucket’s lifecycle (a role from before the rule)', async () => {
+    await deploy(gcpTarget());
+    project.bucket.lifecycle = [];
+    project.failNext('storage.buckets.get', googleError(7, 403, 'cloudseed-deployer does not have storage.buckets.get access'));
+
+    const nodes = await deploy(gcpTarget({ sizeGiB: 80 }));
+
+    expect(nodes.map((node) => node.name)).toEqual(['db-0']);
+    expect(project.bucket.lifecycle).toEqual([]);
+    expect(project.bucketPolicy.bindings).toHaveLength(1);
   });
 
   it('fails with CapacityError when the zone has no room, and keeps the code Google gave', async () => {

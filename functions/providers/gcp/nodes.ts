@@ -1,7 +1,10 @@
 import type { protos } from '@google-cloud/compute';
 import { AGENT_READY_KEY, GUEST_NAMESPACE } from '@cloudseed/shared/targets/gcp/agent';
 import type { NodeHealth, NodeRef, Progress } from '../provider.ts';
-import { PermanentError, TransientError } from '../errors.ts';
+import { AccountAccessError, PermanentError, TransientError } from '../errors.ts';
+import { isDeepStrictEqual } from 'node:util';
+import type { Bucket } from '@google-cloud/storage';
+import type { GcsLifecycleRule } from '@cloudseed/shared/targets/gcp/gcp-json';
 import { requireIpv4 } from '../command-output.ts';
 import { body } from './clients.ts';
 import type { GcpContext } from './clients.ts';
@@ -146,12 +149,13 @@ async function ensureServiceAccount({ project, component, clients }: GcpContext)
  * read and written at version 3, which conditions need; an etag guards the write.
  */
 async function ensureBackupAccess({ component, clients }: GcpContext): Promise<void> {
-  const { name, request, iamBinding } = component.backup.bucket;
+  const { name, request, iamBinding, lifecycleRule } = component.backup.bucket;
   const { name: _name, ...metadata } = body(request);
   try {
     await call('storage.buckets.insert', () => clients.storage.createBucket(name, metadata));
   } catch (error) {
     if (!isAlreadyExists(error)) throw error;
+    await ensureLifecycleRule(clients.storage.bucket(name), lifecycleRule);
   }
   const iam = clients.storage.bucket(name).iam;
   const [policy] = await call('storage.buckets.getIamPolicy', () => iam.getPolicy({ requestedPolicyVersion: 3 }));
@@ -159,6 +163,22 @@ async function ensureBackupAccess({ component, clients }: GcpContext): Promise<v
   const title = iamBinding.condition?.title;
   if (bindings.some((binding) => binding.role === iamBinding.role && (binding.condition as { title?: string } | undefined)?.title === title)) return;
   await call('storage.buckets.setIamPolicy', () => iam.setPolicy({ ...policy, version: 3, bindings: [...bindings, body(iamBinding)] }));
+}
+
+/**
+ * A bucket made before `rule` existed gets it beside its own rules. A connection whose role predates
+ * the bucket permissions this takes is not stopped from deploying: the rule only keeps old versions
+ * of metrics files from piling up, and verifying the connection names what the role lacks.
+ */
+async function ensureLifecycleRule(bucket: Bucket, rule: GcsLifecycleRule): Promise<void> {
+  try {
+    const [metadata] = await call('storage.buckets.get', () => bucket.getMetadata());
+    const rules = metadata.lifecycle?.rule ?? [];
+    if (rules.some((existing) => isDeepStrictEqual(existing, rule))) return;
+    await call('storage.buckets.update', () => bucket.setMetadata({ lifecycle: { rule: [...rules, body(rule)] } }));
+  } catch (error) {
+    if (!(error instanceof AccountAccessError)) throw error;
+  }
 }
 
 /** Running, and the node's agent has said it takes commands (its guest attribute). */

@@ -54,6 +54,8 @@ export interface FakeProject {
   readonly leaders: Set<string>;
   /** Cloud Storage objects by `gs://<bucket>/<key>`. */
   readonly objects: Map<string, string>;
+  /** The backup bucket: whether it is there, and its lifecycle rules (as buckets.get answers them). */
+  readonly bucket: { exists: boolean; lifecycle: unknown[] };
 }
 
 /** A Google API error as google-gax raises it for a REST call: the gRPC status in `code`, the HTTP status beside it. */
@@ -92,6 +94,7 @@ export function fakeProject(): FakeProject {
     secretValues,
     secretPolicies,
     bucketPolicy,
+    bucket: { exists: false, lifecycle: [] },
     slowOperations: false,
     operationErrors: new Map(),
     leaders: new Set(),
@@ -502,11 +505,11 @@ export function fakeProject(): FakeProject {
       if (!serviceAccounts.delete(email)) throw notFound(email);
     }),
   );
-  let bucketExists = false;
-  stub(clients.storage, 'createBucket', (name: string, metadata: unknown) =>
+  stub(clients.storage, 'createBucket', (name: string, metadata: { lifecycle?: { rule?: unknown[] } }) =>
     handle('storage.createBucket', { name, metadata }, () => {
-      if (bucketExists) throw Object.assign(new Error('You already own this bucket.'), { code: 409 });
-      bucketExists = true;
+      if (project.bucket.exists) throw Object.assign(new Error('You already own this bucket.'), { code: 409 });
+      project.bucket.exists = true;
+      project.bucket.lifecycle = structuredClone(metadata.lifecycle?.rule ?? []);
       return [{ name }];
     }),
   );
@@ -538,7 +541,22 @@ export function fakeProject(): FakeProject {
         }),
     };
   };
-  stub(clients.storage, 'bucket', (name: string) => ({ iam, file: (key: string) => file(name, key) }));
+  // The bucket's metadata, through the Bucket methods the provider calls: getMetadata, setMetadata.
+  const getMetadata = (name: string) => () =>
+    handle('storage.buckets.get', { bucket: name }, () => [
+      { name, ...(project.bucket.lifecycle.length > 0 ? { lifecycle: { rule: structuredClone(project.bucket.lifecycle) } } : {}) },
+    ]);
+  const setMetadata = (name: string) => (metadata: { lifecycle?: { rule?: unknown[] } }) =>
+    handle('storage.buckets.update', { bucket: name, metadata }, () => {
+      if (metadata.lifecycle) project.bucket.lifecycle = structuredClone(metadata.lifecycle.rule ?? []);
+      return [metadata];
+    });
+  stub(clients.storage, 'bucket', (name: string) => ({
+    iam,
+    file: (key: string) => file(name, key),
+    getMetadata: getMetadata(name),
+    setMetadata: setMetadata(name),
+  }));
 
   return project;
 }

@@ -105,6 +105,9 @@ export const GCP_PROVIDER_PERMISSIONS = [
   'secretmanager.versions.list',
   'secretmanager.versions.access',
   'storage.buckets.create',
+  // The backup bucket's lifecycle: a bucket made before the metrics rule gets it.
+  'storage.buckets.get',
+  'storage.buckets.update',
   'storage.buckets.getIamPolicy',
   'storage.buckets.setIamPolicy',
   // Backups: the manifests and fingerprints the nodes store are read back, a failed or expired backup removed.

@@ -149,6 +149,8 @@ export interface GcpComponent {
       readonly name: string;
       /** `buckets.insert` body; the bucket is shared by the project's plans in the region, so a 409 means it is there. */
       readonly request: Record<string, unknown>;
+      /** The lifecycle rule the bucket must have, added to one made before it. */
+      readonly lifecycleRule: GcsLifecycleRule;
       readonly prefix: string;
       /** Added to the bucket's IAM policy (version 3, for the condition): this component's prefix only. */
       readonly iamBinding: IamBinding;
@@ -156,6 +158,22 @@ export interface GcpComponent {
   };
   readonly cost: CostEstimate;
 }
+
+/** A rule of a bucket's lifecycle, as the JSON API writes it. */
+export interface GcsLifecycleRule {
+  readonly action: { readonly type: 'Delete' };
+  readonly condition: { readonly daysSinceNoncurrentTime: number; readonly matchesSuffix: readonly string[] };
+}
+
+/**
+ * The bucket keeps every object's older versions (a node that may write its prefix could otherwise
+ * destroy its backups); the metrics files are rewritten every minute, so their older versions go a
+ * day after they were replaced or removed. No backup or archive file ends in .jsonl.
+ */
+export const METRICS_LIFECYCLE_RULE: GcsLifecycleRule = {
+  action: { type: 'Delete' },
+  condition: { daysSinceNoncurrentTime: 1, matchesSuffix: ['.jsonl'] },
+};
 
 /** The plan's own VPC: one regional subnet, and a Cloud NAT for what is not a Google API. */
 export interface GcpNetwork {
@@ -399,8 +417,10 @@ export function renderGcpComponent(component: PostgresComponent, context: GcpCom
           storageClass: 'STANDARD',
           iamConfiguration: { uniformBucketLevelAccess: { enabled: true }, publicAccessPrevention: 'enforced' },
           versioning: { enabled: true },
+          lifecycle: { rule: [METRICS_LIFECYCLE_RULE] },
           labels: { 'cloudseed-managed': 'true' },
         },
+        lifecycleRule: METRICS_LIFECYCLE_RULE,
         prefix,
         iamBinding: {
           role: 'roles/storage.objectAdmin',
