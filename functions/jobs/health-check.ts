@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Conflict } from '@cloudseed/shared/errors';
+import { leaderAfter, movedLeaders } from '@cloudseed/shared';
 import type { DeployedComponent, DeploymentRecord } from '@cloudseed/shared';
 import { startFullBackup } from '../lib/backup-workflow.ts';
 import { deployments } from '../lib/plans.ts';
@@ -19,23 +20,22 @@ export async function checkDeployment(deployment: DeploymentRecord): Promise<voi
   const problems: string[] = [];
   for (const component of deployment.components ?? []) {
     const health = await provider.health(await targetOf(deployment, component.id), component.nodes.map(nodeRefOf));
-    components.push({
-      ...component,
-      nodes: component.nodes.map((node) => {
-        const { detail: _previous, ha: _before, ...rest } = node;
-        const result = health.find((candidate) => candidate.name === node.name);
-        const healthy = result?.healthy ?? false;
-        if (!healthy) problems.push(`${node.name}: ${result?.detail ?? 'no health report'}`);
-        return {
-          ...rest,
-          // A cluster's leader moves on failover: the deployment records who leads now.
-          role: result?.role ?? node.role,
-          healthy,
-          ...(!healthy ? { detail: result?.detail ?? 'no health report' } : {}),
-          ...(result?.ha ? { ha: result.ha } : {}),
-        };
-      }),
+    const nodes = component.nodes.map((node) => {
+      const { detail: _previous, ha: _before, ...rest } = node;
+      const result = health.find((candidate) => candidate.name === node.name);
+      const healthy = result?.healthy ?? false;
+      if (!healthy) problems.push(`${node.name}: ${result?.detail ?? 'no health report'}`);
+      return {
+        ...rest,
+        // A cluster's leader moves on failover: the deployment records who leads now.
+        role: result?.role ?? node.role,
+        healthy,
+        ...(!healthy ? { detail: result?.detail ?? 'no health report' } : {}),
+        ...(result?.ha ? { ha: result.ha } : {}),
+      };
     });
+    const leader = leaderAfter(component, nodes);
+    components.push({ ...component, nodes, ...(leader === undefined ? {} : { leader }) });
   }
   // A cluster whose leader answers still serves: orange, not red. Every database must.
   const serving =
@@ -50,11 +50,9 @@ export async function checkDeployment(deployment: DeploymentRecord): Promise<voi
     degraded?.serving === deployment.degraded?.serving;
   if (unchanged) return;
   // A database whose leader moved (failover or switchover) is on a new timeline: its next backup is a full.
-  const newLeaders = components.filter((component) => {
-    const before = deployment.components?.find((previous) => previous.id === component.id)?.nodes.find((node) => node.role === 'primary')?.name;
-    const now = component.nodes.find((node) => node.role === 'primary' && node.healthy === true)?.name;
-    const backup = deployment.spec.components.find((spec) => spec.id === component.id);
-    return before !== undefined && now !== undefined && before !== now && backup?.type === 'postgres' && backup.db.backup.enabled;
+  const newLeaders = movedLeaders(deployment.components ?? [], components).filter((component) => {
+    const spec = deployment.spec.components.find((entry) => entry.id === component.id);
+    return spec?.type === 'postgres' && spec.db.backup.enabled;
   });
   try {
     await deployments.update(

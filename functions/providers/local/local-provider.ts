@@ -651,6 +651,8 @@ export class LocalProvider implements Provider {
       nodes.filter((node) => node !== leader).map((node) => node.record.name),
       60_000,
     );
+    // Patroni reloads a member in its own time: every member reads the files written above now.
+    await Promise.all(nodes.map((node) => reloadConfig(node.server)));
     await this.#restartStale(
       nodes,
       leader,
@@ -1202,4 +1204,14 @@ function sameMemory(setting: string | undefined, kb: number): boolean {
   const perUnit: Record<string, number> = { '8kB': 8, kB: 1, MB: 1024 };
   const size = perUnit[unit];
   return size !== undefined && Number(value) === Math.round(kb / size);
+}
+
+/** Has the server read its configuration files again, and waits until it has (pg_conf_load_time passes the time it was asked). */
+async function reloadConfig(server: Server): Promise<void> {
+  const asked = (await adminSql(server, 'SELECT pg_catalog.clock_timestamp(); SELECT pg_catalog.pg_reload_conf();\n')).split('\n')[0] ?? '';
+  const deadline = Date.now() + 10_000;
+  while ((await adminSql(server, `SELECT pg_catalog.pg_conf_load_time() >= ${quoteLiteral(asked)}::timestamptz;\n`)).trim() !== 't') {
+    if (Date.now() > deadline) throw new TransientError(`${server.name} did not read its configuration again within 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

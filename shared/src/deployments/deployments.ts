@@ -41,6 +41,12 @@ export interface DeployedComponent {
   readonly username: string;
   /** A cluster's load balancer, which always forwards to the leader (AWS Patroni clusters; inside the VPC). */
   readonly endpoint?: { readonly host: string; readonly port: number };
+  /**
+   * The node the health check last saw as a healthy primary. A new one is a new timeline, whose next
+   * backup must be a full; a check that catches the handover half-way (the new leader not healthy
+   * yet) does not move it.
+   */
+  readonly leader?: string;
 }
 
 /** How one version of an app was installed, built and started (shared/src/apps/detect.ts). */

@@ -15,6 +15,7 @@ export type {
   Failure,
   MemberStatus,
 } from './deployments.ts';
+export { leaderAfter, leaderOf, movedLeaders } from './leaders.ts';
 export { redeployProblems } from './redeploy.ts';
 export { readableCause, timelineFromHistory } from './timeline.ts';
 export type { HistoryEvent, StepStatus, TimelineStep } from './timeline.ts';
