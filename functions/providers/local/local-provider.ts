@@ -19,7 +19,7 @@ import {
   HA_TIMING,
   isServing,
   MAXIMUM_LAG_ON_FAILOVER,
-  memberRestartSettings,
+  memberRestartChecks,
   renderPatroniConfig,
   RESTART_SETTINGS,
   REWIND_GRANTS,
@@ -657,7 +657,7 @@ export class LocalProvider implements Provider {
       nodes,
       leader,
       clusterWideSettings(spec, layoutOf(leader.record, leader.paths, archive)),
-      memberRestartSettings(spec),
+      memberRestartChecks(spec),
       raising,
       secrets,
     );
@@ -713,9 +713,9 @@ export class LocalProvider implements Provider {
   }
 
   /**
-   * Restarts, through Patroni, the members whose server runs with other settings than the plan's
-   * (a cluster-wide one from etcd, or one of their own files that needs a restart: `members`, in kB,
-   * compared in the unit the server counts them in). Patroni takes
+   * Restarts, through Patroni, the members whose server runs with other settings than the plan's: a
+   * cluster-wide one from etcd, or one of their own files that needs a restart (`members`: name=value
+   * as pg_settings shows it, memberRestartChecks). Patroni takes
    * new etcd settings in its next loop: a member is given that long to say it wants a restart, and
    * is checked again after its restart until it runs with the plan's settings. Raised hot-standby
    * limits reach the replicas before the leader, lowered ones the leader first.
@@ -724,16 +724,16 @@ export class LocalProvider implements Provider {
     nodes: LocalNode[],
     leader: LocalNode,
     wanted: Record<string, string>,
-    members: Record<string, number>,
+    members: readonly string[],
     raising: boolean,
     secrets: ClusterSecrets,
   ): Promise<void> {
     const names = RESTART_SETTINGS.filter((name) => wanted[name] !== undefined);
-    const own = Object.keys(members);
+    const own = members.map((check) => check.split('=') as [string, string]);
     const ownRows =
       own.length === 0
         ? ''
-        : ` UNION ALL SELECT 'member:' || name || '=' || setting || ' ' || coalesce(unit, '') FROM pg_settings WHERE name IN (${own.map(quoteLiteral).join(', ')})`;
+        : ` UNION ALL SELECT 'member:' || name || '=' || setting FROM pg_settings WHERE name IN (${own.map(([name]) => quoteLiteral(name)).join(', ')})`;
     const stale = async (node: LocalNode): Promise<boolean> => {
       const rows = await adminSql(
         node.server,
@@ -748,7 +748,7 @@ export class LocalProvider implements Provider {
       return (
         current.has('pending') ||
         names.some((name) => current.get(name) !== wanted[name]) ||
-        own.some((name) => !sameMemory(current.get(`member:${name}`), members[name] ?? 0))
+        own.some(([name, value]) => current.get(`member:${name}`) !== value)
       );
     };
     const deadline = Date.now() + 90_000;
@@ -1196,14 +1196,6 @@ async function filterAsync<T>(items: readonly T[], predicate: (item: T) => Promi
 
 async function removeIfEmpty(dir: string): Promise<void> {
   await rmdir(dir).catch(() => undefined);
-}
-
-/** Whether pg_settings' `setting unit` (shared_buffers counts 8kB pages) holds `kb`, as the server rounds it. */
-function sameMemory(setting: string | undefined, kb: number): boolean {
-  const [value, unit = ''] = (setting ?? '').split(' ');
-  const perUnit: Record<string, number> = { '8kB': 8, kB: 1, MB: 1024 };
-  const size = perUnit[unit];
-  return size !== undefined && Number(value) === Math.round(kb / size);
 }
 
 /** Has the server read its configuration files again, and waits until it has (pg_conf_load_time passes the time it was asked). */

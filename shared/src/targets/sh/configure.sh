@@ -5,19 +5,21 @@
 # (replicas) and CLOUDSEED_REPLICA_HOSTS (primary; space-separated), known only once the instances run,
 # and a Patroni cluster's nodes also the load balancer's DNS name, CLOUDSEED_ENDPOINT_HOST.
 # From the header: PG_BIN, DATA_DIR, CONF_DIR, SERVICE, REGION, PASSWORD_PARAMETER, CA_PARAMETER,
-# CA_CERT, DB_NAME, DB_USER, ACCESS_SQL, PGOPTIONS, PASSWORD_SHAPE, SCRAM_VERIFIER_PY, POSTGRESQL_CONF, PG_HBA,
+# CA_CERT, DB_NAME, DB_USER, ACCESS_SQL, PGOPTIONS, PASSWORD_SHAPE, SCRAM_VERIFIER_PY, POSTGRESQL_CONF,
 # MEMBER_RESTART (an array of name=value: the settings of POSTGRESQL_CONF that take effect only on a
-# restart, as pg_settings shows them once they do), PG_IDENT, INCLUDE_LINE, CLUSTERED (non-empty for a cluster) and, for a cluster, REPLICATION_USER,
-# REPLICATION_PASSWORD_PARAMETER and REPLICATION_MARKER (the line of PG_HBA the replicas' rules replace);
-# ADMIT_VPC (non-empty when apps of the plan use the database) and APPS_MARKER (the line their rules replace).
+# restart, as pg_settings shows them once they do), PG_HBA, PG_IDENT, INCLUDE_LINE, CLUSTERED
+# (non-empty for a cluster) and, for a cluster, REPLICATION_USER, REPLICATION_PASSWORD_PARAMETER and
+# REPLICATION_MARKER (the line of PG_HBA the replicas' rules replace); ADMIT_VPC (non-empty when apps
+# of the plan use the database) and APPS_MARKER (the line their rules replace).
 # Continuous archiving: STANZA, ARCHIVE_CONF (pgbackrest.conf with ARCHIVE_BUCKET_TOKEN and
 # ARCHIVE_CIPHER_TOKEN in it), ARCHIVE_CONF_FILE, ARCHIVE_DIRS (an array), ARCHIVE_BUCKET_PREFIX,
 # CIPHER_PARAMETER, HEARTBEAT_SQL and HEARTBEAT_SECONDS. CLOUDSEED_REBUILD_REPLICA (non-empty) makes
 # a replica clone its primary again even when it already is one (after a point-in-time restore).
 # METRICS_COLLECTOR_BASE64, METRICS_CONFIG_BASE64 and METRICS_SECONDS: the metrics collector, its
 # settings (JSON) and how often a timer runs it; METRICS_PUBLISHER_BASE64 (GCP, Azure): the script the
-# timer runs instead, which stores the collector's samples beside the backups. SERVER_CERT and SERVER_KEY: where the server's certificate goes. PATRONI (non-empty) hands the
-# node to Patroni (patroni.sh, sent before this file); the rewind role's rules join the replication ones.
+# timer runs instead, which stores the collector's samples beside the backups.
+# SERVER_CERT and SERVER_KEY: where the server's certificate goes. PATRONI (non-empty) hands the node
+# to Patroni (patroni.sh, sent before this file); the rewind role's rules join the replication ones.
 set -euo pipefail
 umask 077
 NODE_ROLE="${CLOUDSEED_NODE_ROLE:-primary}"
